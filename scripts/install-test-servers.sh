@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs the real servers the test suite runs against: FerretDB (MongoDB wire protocol, SQLite
+# handler) and fake-gcs-server (Google Cloud Storage emulator). Idempotent: a server already at
+# the wanted version is left alone. Binaries go to $KINBASE_TOOLS_DIR (default: `go env GOPATH`/bin).
+set -euo pipefail
+
+FERRETDB_VERSION=v1.24.2
+FAKE_GCS_VERSION=v1.55.1
+
+command -v go >/dev/null || { echo "install-test-servers: Go is required (https://go.dev/dl), then rerun" >&2; exit 1; }
+tools_dir=${KINBASE_TOOLS_DIR:-$(go env GOPATH)/bin}
+mkdir -p "$tools_dir"
+
+if ! "$tools_dir/fake-gcs-server" -help >/dev/null 2>&1; then
+  echo "install-test-servers: building fake-gcs-server $FAKE_GCS_VERSION" >&2
+  GOBIN="$tools_dir" go install "github.com/fsouza/fake-gcs-server@$FAKE_GCS_VERSION"
+fi
+
+if ! "$tools_dir/ferretdb" --version 2>/dev/null | grep -q "version: $FERRETDB_VERSION"; then
+  echo "install-test-servers: building ferretdb $FERRETDB_VERSION" >&2
+  # `go install .../ferretdb@v1.24.2` does not work: the proxy refuses the module's version list
+  # (the deprecation check), and a build from the module zip panics because FerretDB requires
+  # build/version/version.txt, a generated file the zip lacks. So: download the module, copy it
+  # to a writable tree, write the version file as FerretDB's own `task gen-version` would, build.
+  work=$(mktemp -d)
+  trap 'rm -rf "$work"' EXIT
+  src=$(cd "$work" && go mod download -json "github.com/FerretDB/FerretDB@$FERRETDB_VERSION" | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')
+  [ -n "$src" ] || { echo "install-test-servers: could not download FerretDB $FERRETDB_VERSION" >&2; exit 1; }
+  cp -r "$src" "$work/ferretdb"
+  chmod -R u+w "$work/ferretdb"
+  echo "$FERRETDB_VERSION" > "$work/ferretdb/build/version/version.txt"
+  (cd "$work/ferretdb" && go build -buildvcs=false -o "$tools_dir/ferretdb" ./cmd/ferretdb)
+fi
+
+echo "$tools_dir"

@@ -1,0 +1,167 @@
+/**
+ * Objects in a Google Cloud Storage bucket through @google-cloud/storage 7. Clients upload to real
+ * resumable session URIs and download through V4 signed URLs; kinbase never proxies the bytes.
+ * Also runs against fake-gcs-server via `apiEndpoint` (see the notes on what it does not enforce).
+ */
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { Storage, type Bucket, type File } from '@google-cloud/storage';
+import { StoreError, type ByteRange, type ObjectStat, type ObjectStore, type SignOptions, type UploadSessionOptions, type UploadTarget } from '../../ports';
+import { assertSafeObjectKey } from './object-key';
+
+export interface GcsObjectStoreOptions {
+  bucket: string;
+  /** Service-account JSON; without it Application Default Credentials are used. */
+  keyFile?: string;
+  /** e.g. fake-gcs-server's `http://127.0.0.1:4443`; signed and public URLs then point there too. */
+  apiEndpoint?: string;
+  /** HMAC key for signing without RSA (a later issue implements it; RSA via the library for now). */
+  hmac?: { accessId: string; secret: string };
+}
+
+// Custom metadata mirroring the public flag: GCS returns ACLs only with projection=full, the
+// emulator never returns them on object reads, and buckets with uniform access have none.
+const PUBLIC_FLAG = 'kinbase-public';
+
+function httpStatus(err: unknown): number | undefined {
+  const code = (err as { code?: unknown }).code;
+  return typeof code === 'number' ? code : undefined;
+}
+
+/** Driver errors become StoreError at this boundary (network trouble = 'unavailable'). */
+function translate(err: unknown): never {
+  const status = httpStatus(err);
+  if (status === undefined || status >= 500 || status === 429) {
+    throw new StoreError('unavailable', `GCS request failed: ${(err as Error).message}`, { cause: err });
+  }
+  throw err;
+}
+
+export class GcsObjectStore implements ObjectStore {
+  readonly kind = 'gcs' as const;
+  private readonly endpoint: string;
+
+  private constructor(private readonly bucket: Bucket, apiEndpoint: string | undefined, readonly hmac: GcsObjectStoreOptions['hmac']) {
+    this.endpoint = (apiEndpoint ?? 'https://storage.googleapis.com').replace(/\/+$/, '');
+  }
+
+  /** Builds the store; makes no request (a missing bucket surfaces on first use). */
+  static async create(options: GcsObjectStoreOptions): Promise<GcsObjectStore> {
+    const storage = new Storage({
+      ...(options.keyFile ? { keyFilename: options.keyFile } : {}),
+      ...(options.apiEndpoint ? { apiEndpoint: options.apiEndpoint } : {}),
+    });
+    return new GcsObjectStore(storage.bucket(options.bucket), options.apiEndpoint, options.hmac);
+  }
+
+  private file(key: string): File {
+    assertSafeObjectKey(key);
+    return this.bucket.file(key);
+  }
+
+  async createUploadSession(key: string, options: UploadSessionOptions): Promise<UploadTarget> {
+    const file = this.file(key);
+    try {
+      const [url] = await file.createResumableUpload({
+        metadata: { contentType: options.contentType, metadata: { [PUBLIC_FLAG]: String(options.public), filename: options.filename } },
+        ...(options.public ? { predefinedAcl: 'publicRead' as const } : {}),
+      });
+      // GCS itself enforces neither the declared size nor the first-use deadline on session URIs;
+      // the Files API checks the stored size when the upload is confirmed.
+      return { url, requiredHeaders: {} };
+    } catch (err) {
+      return translate(err);
+    }
+  }
+
+  async write(key: string, body: Readable, options: { contentType: string; public?: boolean; filename?: string }): Promise<ObjectStat> {
+    const file = this.file(key);
+    const isPublic = options.public ?? false;
+    try {
+      // Simple (non-resumable) upload: GCS commits the object only when the stream ends cleanly.
+      await pipeline(body, file.createWriteStream({
+        resumable: false,
+        validation: 'md5',
+        metadata: { contentType: options.contentType, metadata: { [PUBLIC_FLAG]: String(isPublic), ...(options.filename !== undefined ? { filename: options.filename } : {}) } },
+        ...(isPublic ? { predefinedAcl: 'publicRead' as const } : {}),
+      }));
+    } catch (err) {
+      return translate(err);
+    }
+    const stat = await this.stat(key);
+    if (!stat) throw new StoreError('unavailable', `object ${key} vanished right after it was written`);
+    return stat;
+  }
+
+  async read(key: string, range?: ByteRange): Promise<Readable | null> {
+    const file = this.file(key);
+    // Stat first: createReadStream reports a missing object only as a stream error, too late for null.
+    const stat = await this.stat(key);
+    if (!stat) return null;
+    if (stat.size === 0) return file.createReadStream();
+    return file.createReadStream(range ? { start: range.start, end: range.end, validation: false } : {});
+  }
+
+  async stat(key: string): Promise<ObjectStat | null> {
+    try {
+      const [meta] = await this.file(key).getMetadata();
+      return {
+        size: Number(meta.size ?? 0),
+        contentType: meta.contentType ?? 'application/octet-stream',
+        md5: meta.md5Hash ? Buffer.from(meta.md5Hash, 'base64').toString('hex') : '',
+        public: meta.metadata?.[PUBLIC_FLAG] === 'true',
+        updatedAt: new Date(meta.updated ?? meta.timeCreated ?? Date.now()),
+      };
+    } catch (err) {
+      if (httpStatus(err) === 404) return null;
+      return translate(err);
+    }
+  }
+
+  async delete(key: string): Promise<void> {
+    try {
+      await this.file(key).delete({ ignoreNotFound: true });
+    } catch (err) {
+      translate(err);
+    }
+  }
+
+  /**
+   * Flips the object's ACL (`allUsers: READER`) and the mirrored flag. fake-gcs-server stores ACLs
+   * but serves every object to anyone, so "private again" is only observable on real GCS.
+   */
+  async setPublic(key: string, isPublic: boolean): Promise<void> {
+    const file = this.file(key);
+    try {
+      if (isPublic) await file.makePublic();
+      else await file.acl.delete({ entity: 'allUsers' }).catch((err: unknown) => {
+        if (httpStatus(err) !== 404) throw err;
+      });
+      await file.setMetadata({ metadata: { [PUBLIC_FLAG]: String(isPublic) } });
+    } catch (err) {
+      if (httpStatus(err) === 404) return;
+      translate(err);
+    }
+  }
+
+  async signDownloadUrl(key: string, options: SignOptions): Promise<string> {
+    const file = this.file(key);
+    if (this.hmac) {
+      // Placeholder for HMAC (GOOG4-HMAC-SHA256) signing, implemented by a later issue; until then
+      // the RSA path below is used even when an HMAC key is configured.
+    }
+    // Path-style URL on the storage endpoint: the library uses `apiEndpoint` (fake-gcs-server in
+    // tests) when one is configured, so no `cname` is needed (a cname would drop the bucket from the path).
+    const [url] = await file.getSignedUrl({ version: 'v4', action: 'read', expires: options.expiresAt });
+    return options.https ? url : url.replace(/^https:/, 'http:');
+  }
+
+  publicUrl(key: string, options: { https: boolean }): string {
+    assertSafeObjectKey(key);
+    const encoded = key.split('/').map(encodeURIComponent).join('/');
+    const base = options.https ? this.endpoint.replace(/^http:/, 'https:') : this.endpoint.replace(/^https:/, 'http:');
+    return `${base}/${encodeURIComponent(this.bucket.name)}/${encoded}`;
+  }
+
+  async close(): Promise<void> {}
+}

@@ -1,0 +1,213 @@
+/**
+ * Objects on the local disk: `<dir>/<key>` holds the bytes, `<dir>/<key>.meta.json` a small sidecar
+ * (content type, md5, size, public flag, filename, updatedAt). Keys never contain '.', so neither
+ * sidecars, temp files nor `<dir>/.uploads/` can collide with an object. kinbase itself serves the
+ * signed URLs (see src/http/storage.routes.ts).
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdir, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { ByteRange, ObjectStat, ObjectStore, SignOptions, UploadSessionOptions, UploadTarget } from '../../ports';
+import { assertSafeObjectKey, isSafeObjectKey } from './object-key';
+import { UploadSessions, type UploadSessionState } from './local-upload-sessions';
+import { parseExpires, signUrl, verifyUrlSignature, type SignatureCheck } from './local-url-signer';
+
+export type { UploadSessionState } from './local-upload-sessions';
+
+/** The sidecar of one object, plus the filename used for Content-Disposition. */
+export interface LocalObjectStat extends ObjectStat {
+  filename?: string;
+}
+
+interface Sidecar {
+  contentType: string;
+  md5: string;
+  size: number;
+  public: boolean;
+  filename?: string;
+  updatedAt: string;
+}
+
+/** The outcome of checking an upload URL. */
+export type UploadAuthorization =
+  | { ok: true; session: UploadSessionState }
+  | { ok: false; reason: 'not-found' | 'invalid' | 'expired' };
+
+export class LocalDiskObjectStore implements ObjectStore {
+  readonly kind = 'local' as const;
+  private readonly dir: string;
+  private readonly origin: string;
+  private readonly secret: string;
+  private readonly sessions: UploadSessions;
+
+  constructor(options: { dir: string; publicUrl: string; signingSecret: string }) {
+    if (!options.signingSecret) throw new Error('LocalDiskObjectStore needs a signing secret');
+    this.dir = path.resolve(options.dir);
+    this.origin = options.publicUrl.replace(/\/+$/, '');
+    this.secret = options.signingSecret;
+    this.sessions = new UploadSessions(path.join(this.dir, '.uploads'));
+  }
+
+  private dataPath(key: string): string {
+    assertSafeObjectKey(key);
+    return path.join(this.dir, ...key.split('/'));
+  }
+
+  private withScheme(https: boolean): string {
+    return this.origin.replace(/^https?:/, https ? 'https:' : 'http:');
+  }
+
+  async createUploadSession(key: string, options: UploadSessionOptions): Promise<UploadTarget> {
+    assertSafeObjectKey(key);
+    const session = await this.sessions.create(key, options);
+    const expires = Math.floor(session.firstUseDeadline / 1000);
+    const signature = signUrl(this.secret, { target: session.id, action: 'upload', expires });
+    return { url: `${this.origin}/storage/upload/${session.id}?expires=${expires}&signature=${signature}`, requiredHeaders: {} };
+  }
+
+  async write(key: string, body: Readable, options: { contentType: string; public?: boolean; filename?: string }): Promise<ObjectStat> {
+    const target = this.dataPath(key);
+    await mkdir(path.dirname(target), { recursive: true });
+    // Same directory as the target, so the final rename is atomic on every filesystem.
+    const tmp = `${target}.${randomBytes(8).toString('hex')}.tmp`;
+    const hash = createHash('md5');
+    let size = 0;
+    try {
+      await pipeline(body, async function* (source: AsyncIterable<Buffer>) {
+        for await (const chunk of source) {
+          hash.update(chunk);
+          size += chunk.length;
+          yield chunk;
+        }
+      }, createWriteStream(tmp));
+      return await this.commit(key, tmp, { contentType: options.contentType, md5: hash.digest('hex'), size, public: options.public ?? false, ...(options.filename !== undefined ? { filename: options.filename } : {}) });
+    } finally {
+      await rm(tmp, { force: true });
+    }
+  }
+
+  /** Moves a finished file into place, then its sidecar; the object exists once the sidecar does. */
+  private async commit(key: string, file: string, meta: Omit<Sidecar, 'updatedAt'>): Promise<ObjectStat> {
+    const target = this.dataPath(key);
+    await mkdir(path.dirname(target), { recursive: true });
+    await rename(file, target);
+    const sidecar: Sidecar = { ...meta, updatedAt: new Date().toISOString() };
+    await this.writeSidecar(key, sidecar);
+    return toStat(sidecar);
+  }
+
+  private async writeSidecar(key: string, sidecar: Sidecar): Promise<void> {
+    const file = `${this.dataPath(key)}.meta.json`;
+    const tmp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
+    await writeFile(tmp, JSON.stringify(sidecar));
+    await rename(tmp, file);
+  }
+
+  private async readSidecar(key: string): Promise<Sidecar | null> {
+    try {
+      return JSON.parse(await readFile(`${this.dataPath(key)}.meta.json`, 'utf8')) as Sidecar;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') return null;
+      throw err;
+    }
+  }
+
+  async read(key: string, range?: ByteRange): Promise<Readable | null> {
+    if (!(await this.readSidecar(key))) return null;
+    try {
+      // Opening first pins this version of the file: a concurrent overwrite renames a new inode
+      // into place and the open handle keeps streaming the old, complete content.
+      const handle = await open(this.dataPath(key), 'r');
+      return handle.createReadStream(range ? { start: range.start, end: range.end } : {});
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw err;
+    }
+  }
+
+  async stat(key: string): Promise<LocalObjectStat | null> {
+    const sidecar = await this.readSidecar(key);
+    return sidecar ? { ...toStat(sidecar), ...(sidecar.filename !== undefined ? { filename: sidecar.filename } : {}) } : null;
+  }
+
+  async delete(key: string): Promise<void> {
+    const target = this.dataPath(key);
+    await rm(`${target}.meta.json`, { force: true });
+    await rm(target, { force: true });
+    await this.sessions.deleteForKey(key);
+  }
+
+  async setPublic(key: string, isPublic: boolean): Promise<void> {
+    const sidecar = await this.readSidecar(key);
+    if (sidecar && sidecar.public !== isPublic) await this.writeSidecar(key, { ...sidecar, public: isPublic });
+  }
+
+  async signDownloadUrl(key: string, options: SignOptions): Promise<string> {
+    assertSafeObjectKey(key);
+    const expires = Math.floor(options.expiresAt.getTime() / 1000);
+    const signature = signUrl(this.secret, { target: key, action: 'download', expires });
+    return `${this.withScheme(options.https)}/storage/download/${key}?expires=${expires}&signature=${signature}`;
+  }
+
+  publicUrl(key: string, options: { https: boolean }): string {
+    assertSafeObjectKey(key);
+    return `${this.withScheme(options.https)}/storage/public/${key}`;
+  }
+
+  async close(): Promise<void> {}
+
+  // ---- What the HTTP layer (storage.routes.ts) and the Files API need beyond the port ----
+
+  /** Checks a download URL's `expires` and `signature` query values for exactly this key. */
+  verifyDownload(key: string, expires: unknown, signature: unknown, now = new Date()): SignatureCheck {
+    if (!isSafeObjectKey(key)) return 'invalid';
+    return verifyUrlSignature(this.secret, { target: key, action: 'download', expires: parseExpires(expires) }, signature, now);
+  }
+
+  /**
+   * Checks an upload URL. The signature's expiry is the first-use deadline: once a request was
+   * accepted, the session may continue after it (long uploads must not break half-way).
+   * Marks the session used on success.
+   */
+  async authorizeUpload(id: string, expires: unknown, signature: unknown, now = new Date()): Promise<UploadAuthorization> {
+    const session = await this.sessions.get(id);
+    if (!session) return { ok: false, reason: 'not-found' };
+    const check = verifyUrlSignature(this.secret, { target: id, action: 'upload', expires: parseExpires(expires) }, signature, now);
+    if (check === 'invalid') return { ok: false, reason: 'invalid' };
+    if (check === 'expired' && !session.used) return { ok: false, reason: 'expired' };
+    if (!session.used) await this.sessions.markUsed(id);
+    return { ok: true, session: { ...session, used: true } };
+  }
+
+  /** The upload session with its received offset, or null. */
+  uploadSession(id: string): Promise<UploadSessionState | null> {
+    return this.sessions.get(id);
+  }
+
+  /**
+   * Appends a chunk at `offset` (ignored, state returned, when it is not the received offset).
+   * Throws StoreError('invalid') if the chunk holds more than `maxBytes`; stored bytes stay.
+   */
+  appendToSession(id: string, offset: number, body: Readable, maxBytes: number): Promise<UploadSessionState> {
+    return this.sessions.append(id, offset, body, maxBytes);
+  }
+
+  /** Replaces the received bytes with one whole body (single-shot PUT/POST without Content-Range). */
+  receiveWholeBody(id: string, body: Readable, maxBytes: number): Promise<UploadSessionState> {
+    return this.sessions.replaceWhole(id, body, maxBytes);
+  }
+
+  /** Turns the received bytes into the object (atomically replacing any previous version). */
+  completeSession(id: string): Promise<UploadSessionState> {
+    return this.sessions.complete(id, async (part, md5, size, session) => {
+      await this.commit(session.key, part, { contentType: session.contentType, md5, size, public: session.public, filename: session.filename });
+    });
+  }
+}
+
+function toStat(sidecar: Sidecar): ObjectStat {
+  return { size: sidecar.size, contentType: sidecar.contentType, md5: sidecar.md5, public: sidecar.public, updatedAt: new Date(sidecar.updatedAt) };
+}

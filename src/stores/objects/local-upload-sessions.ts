@@ -1,0 +1,216 @@
+/**
+ * Resumable upload sessions of the local storage backend, kept on disk under `<dir>/.uploads/`:
+ * `<id>.json` (what the session was opened for) and `<id>.part` (the bytes received so far; its
+ * size is the one truth about the received offset). Bytes are streamed, never held in memory.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, readdir, readFile, rename, rm, stat, truncate, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { Transform, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { StoreError, type UploadSessionOptions } from '../../ports';
+
+/** What a session was opened for, as recorded on disk. */
+export interface UploadSessionRecord {
+  id: string;
+  key: string;
+  contentType: string;
+  /** Declared size in bytes; absent when unknown. */
+  size?: number;
+  public: boolean;
+  filename: string;
+  /** Epoch ms: the URL must be first used before this instant. */
+  firstUseDeadline: number;
+  used: boolean;
+  completed: boolean;
+}
+
+/** A session with the bytes received so far. */
+export interface UploadSessionState extends UploadSessionRecord {
+  received: number;
+}
+
+const SESSION_ID = /^[A-Za-z0-9_-]{16,64}$/;
+
+/** Signals that the client sent more bytes than it may (the request's bytes are discarded). */
+class TooManyBytes extends Error {}
+
+/** Passes at most `limit` bytes; errors on the first byte beyond it. */
+function byteLimit(limit: number): Transform {
+  let seen = 0;
+  return new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      seen += chunk.length;
+      callback(seen > limit ? new TooManyBytes() : null, seen > limit ? undefined : chunk);
+    },
+  });
+}
+
+export class UploadSessions {
+  private readonly locks = new Map<string, Promise<unknown>>();
+
+  constructor(private readonly dir: string) {}
+
+  private file(id: string, ext: 'json' | 'part' | 'whole'): string {
+    // Ids reach this point from URLs: the allow-list keeps them inside the uploads directory.
+    if (!SESSION_ID.test(id)) throw new StoreError('invalid', 'malformed upload session id');
+    return path.join(this.dir, `${id}.${ext}`);
+  }
+
+  /** Runs `work` after every earlier operation on the same session finished (one process only). */
+  private async exclusive<T>(id: string, work: () => Promise<T>): Promise<T> {
+    const previous = this.locks.get(id) ?? Promise.resolve();
+    const next = previous.catch(() => undefined).then(work);
+    this.locks.set(id, next);
+    try {
+      return await next;
+    } finally {
+      if (this.locks.get(id) === next) this.locks.delete(id);
+    }
+  }
+
+  async create(key: string, options: UploadSessionOptions): Promise<UploadSessionRecord> {
+    await mkdir(this.dir, { recursive: true });
+    const record: UploadSessionRecord = {
+      id: randomBytes(24).toString('base64url'),
+      key,
+      contentType: options.contentType,
+      ...(options.size !== undefined ? { size: options.size } : {}),
+      public: options.public,
+      filename: options.filename,
+      firstUseDeadline: options.expiresAt.getTime(),
+      used: false,
+      completed: false,
+    };
+    await writeFile(this.file(record.id, 'part'), Buffer.alloc(0), { flag: 'wx' });
+    await this.save(record);
+    return record;
+  }
+
+  private async save(record: UploadSessionRecord): Promise<void> {
+    const tmp = `${this.file(record.id, 'json')}.${randomBytes(6).toString('hex')}.tmp`;
+    await writeFile(tmp, JSON.stringify(record));
+    await rename(tmp, this.file(record.id, 'json'));
+  }
+
+  /** The session and its received offset, or null if there is none (malformed ids included). */
+  async get(id: string): Promise<UploadSessionState | null> {
+    if (!SESSION_ID.test(id)) return null;
+    try {
+      const record = JSON.parse(await readFile(this.file(id, 'json'), 'utf8')) as UploadSessionRecord;
+      const received = record.completed ? (record.size ?? 0) : (await stat(this.file(id, 'part'))).size;
+      return { ...record, received };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw err;
+    }
+  }
+
+  /** Records that the URL has been used, so its first-use deadline no longer applies. */
+  async markUsed(id: string): Promise<void> {
+    await this.exclusive(id, async () => {
+      const session = await this.get(id);
+      if (session && !session.used) await this.save({ ...strip(session), used: true });
+    });
+  }
+
+  /**
+   * Appends `body` at `offset`. Returns the state unchanged (body not consumed) when `offset` is not
+   * the received offset. At most `maxBytes` are accepted; more is a StoreError('invalid') and the
+   * part file is cut back to `offset`, so bytes stored by earlier requests are never lost.
+   */
+  async append(id: string, offset: number, body: Readable, maxBytes: number): Promise<UploadSessionState> {
+    return this.exclusive(id, async () => {
+      const session = await this.get(id);
+      if (!session) throw new StoreError('invalid', 'no such upload session');
+      if (session.completed || offset !== session.received) return session;
+      const part = this.file(id, 'part');
+      try {
+        await pipeline(body, byteLimit(maxBytes), createWriteStream(part, { flags: 'a' }));
+      } catch (err) {
+        if (err instanceof TooManyBytes) {
+          await truncate(part, offset);
+          throw new StoreError('invalid', `the request carries more than the ${maxBytes} bytes this upload accepts`);
+        }
+        // An aborted request keeps what reached the disk, as GCS does; the client probes and resumes.
+        if ((err as NodeJS.ErrnoException).code !== 'ERR_STREAM_PREMATURE_CLOSE') throw err;
+      }
+      return { ...session, received: (await stat(part)).size };
+    });
+  }
+
+  /**
+   * Receives a whole body in one request into a scratch file (the part file is left alone, so a
+   * refused body loses nothing), then makes it the session's received bytes.
+   */
+  async replaceWhole(id: string, body: Readable, maxBytes: number): Promise<UploadSessionState> {
+    return this.exclusive(id, async () => {
+      const session = await this.get(id);
+      if (!session) throw new StoreError('invalid', 'no such upload session');
+      if (session.completed) return session;
+      const scratch = this.file(id, 'whole');
+      try {
+        await pipeline(body, byteLimit(maxBytes), createWriteStream(scratch));
+      } catch (err) {
+        await rm(scratch, { force: true });
+        if (err instanceof TooManyBytes) throw new StoreError('invalid', `the body is larger than the declared ${maxBytes} bytes`);
+        throw err;
+      }
+      const size = (await stat(scratch)).size;
+      if (session.size !== undefined && size !== session.size) {
+        await rm(scratch, { force: true });
+        throw new StoreError('invalid', `the body has ${size} bytes, the upload declared ${session.size}`);
+      }
+      await rename(scratch, this.file(id, 'part'));
+      return { ...session, received: size };
+    });
+  }
+
+  /**
+   * Completes the session: hands the part file (path and md5) to `commit`, which moves it into
+   * place, then marks the session completed. Idempotent.
+   */
+  async complete(id: string, commit: (partFile: string, md5: string, size: number, session: UploadSessionState) => Promise<void>): Promise<UploadSessionState> {
+    return this.exclusive(id, async () => {
+      const session = await this.get(id);
+      if (!session) throw new StoreError('invalid', 'no such upload session');
+      if (session.completed) return session;
+      if (session.size !== undefined && session.received !== session.size) {
+        throw new StoreError('invalid', `received ${session.received} bytes, the upload declared ${session.size}`);
+      }
+      const part = this.file(id, 'part');
+      const hash = createHash('md5');
+      await pipeline(createReadStream(part), hash);
+      await commit(part, hash.digest('hex'), session.received, session);
+      const done = { ...strip(session), size: session.received, completed: true };
+      await this.save(done);
+      return { ...done, received: session.received };
+    });
+  }
+
+  /** Removes every session (pending or completed) of `key`. */
+  async deleteForKey(key: string): Promise<void> {
+    let names: string[];
+    try {
+      names = await readdir(this.dir);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw err;
+    }
+    for (const name of names.filter((n) => n.endsWith('.json'))) {
+      const id = name.slice(0, -'.json'.length);
+      const session = await this.get(id).catch(() => null);
+      if (session?.key !== key) continue;
+      await this.exclusive(id, async () => {
+        await rm(this.file(id, 'json'), { force: true });
+        await rm(this.file(id, 'part'), { force: true });
+      });
+    }
+  }
+}
+
+function strip(state: UploadSessionState): UploadSessionRecord {
+  const { received: _received, ...record } = state;
+  return record;
+}
