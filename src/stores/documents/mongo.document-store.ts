@@ -1,0 +1,157 @@
+/**
+ * The MongoDB document store (official driver): one database per app (`<dbPrefix><appKey>`), one
+ * MongoDB collection per Kinvey collection. Works with any wire-compatible server. `_id` is always
+ * the client's string; the driver never generates or coerces ObjectIds here.
+ */
+import { MongoClient, MongoError, type Collection, type Filter as MongoFilter, type Sort } from 'mongodb';
+import {
+  StoreError,
+  type CollectionScope,
+  type DocumentStore,
+  type Filter,
+  type FindOptions,
+  type IndexSpec,
+  type StoredDocument,
+} from '../../ports';
+import { normalizeFields } from './mongo-semantics';
+
+export interface MongoDocumentStoreOptions {
+  url: string;
+  /** Prepended to every app key to name that app's database. */
+  dbPrefix: string;
+}
+
+export class MongoDocumentStore implements DocumentStore {
+  private readonly ensuredIndexes = new Map<string, Promise<void>>();
+
+  private constructor(private readonly client: MongoClient, private readonly dbPrefix: string) {}
+
+  /** Connects and verifies the server answers. Throws StoreError('unavailable') if it does not. */
+  static async connect(options: MongoDocumentStoreOptions): Promise<MongoDocumentStore> {
+    const client = new MongoClient(options.url, {
+      // Fail a request within seconds when the server is gone, instead of the driver's 30 s.
+      serverSelectionTimeoutMS: 5000,
+      connectTimeoutMS: 5000,
+      ignoreUndefined: true,
+      appName: 'kinbase',
+    });
+    await translate(() => client.connect());
+    return new MongoDocumentStore(client, options.dbPrefix);
+  }
+
+  async insert(scope: CollectionScope, doc: StoredDocument): Promise<void> {
+    // A copy, because insertOne adds fields to the object it is given.
+    await translate(() => this.collection(scope).insertOne({ ...doc }));
+  }
+
+  async upsert(scope: CollectionScope, doc: StoredDocument): Promise<{ created: boolean }> {
+    const result = await translate(() => this.collection(scope).replaceOne({ _id: doc._id }, doc, { upsert: true }));
+    return { created: result.upsertedCount > 0 };
+  }
+
+  async replace(scope: CollectionScope, doc: StoredDocument, filter?: Filter): Promise<boolean> {
+    const result = await translate(() => this.collection(scope).replaceOne(byId(doc._id, filter), doc));
+    return result.matchedCount > 0;
+  }
+
+  async setFields(scope: CollectionScope, id: string, fields: Record<string, unknown>, filter?: Filter): Promise<boolean> {
+    if (Object.keys(fields).length === 0) {
+      // MongoDB rejects an empty $set; nothing to change, so only report whether the document exists.
+      return (await translate(() => this.collection(scope).countDocuments(byId(id, filter), { limit: 1 }))) > 0;
+    }
+    const result = await translate(() => this.collection(scope).updateOne(byId(id, filter), { $set: fields }));
+    return result.matchedCount > 0;
+  }
+
+  async find(scope: CollectionScope, filter: Filter, options: FindOptions = {}): Promise<StoredDocument[]> {
+    const fields = options.fields ? normalizeFields(options.fields) : undefined;
+    const cursor = this.collection(scope).find(filter as MongoFilter<StoredDocument>, {
+      sort: sortWithTiebreak(options.sort ?? []),
+      ...(options.skip ? { skip: options.skip } : {}),
+      ...(options.limit ? { limit: options.limit } : {}),
+      ...(fields ? { projection: Object.fromEntries([['_id', 1], ...fields.map((f) => [f, 1])]) } : {}),
+    });
+    return translate(() => cursor.toArray());
+  }
+
+  async findByIds(scope: CollectionScope, ids: readonly string[], filter: Filter = {}): Promise<StoredDocument[]> {
+    if (ids.length === 0) return [];
+    const query = { _id: { $in: [...ids] } };
+    const combined = Object.keys(filter).length > 0 ? { $and: [query, filter] } : query;
+    return translate(() => this.collection(scope).find(combined as MongoFilter<StoredDocument>).toArray());
+  }
+
+  async count(scope: CollectionScope, filter: Filter): Promise<number> {
+    return translate(() => this.collection(scope).countDocuments(filter as MongoFilter<StoredDocument>));
+  }
+
+  async deleteById(scope: CollectionScope, id: string, filter?: Filter): Promise<boolean> {
+    const result = await translate(() => this.collection(scope).deleteOne(byId(id, filter)));
+    return result.deletedCount > 0;
+  }
+
+  async deleteMany(scope: CollectionScope, filter: Filter): Promise<number> {
+    const result = await translate(() => this.collection(scope).deleteMany(filter as MongoFilter<StoredDocument>));
+    return result.deletedCount;
+  }
+
+  async ensureIndex(scope: CollectionScope, index: IndexSpec): Promise<void> {
+    const key = JSON.stringify([this.dbName(scope), scope.collection, index.field, index.unique ?? false, index.sparse ?? false]);
+    let ensured = this.ensuredIndexes.get(key);
+    if (!ensured) {
+      ensured = translate(async () => {
+        await this.collection(scope).createIndex({ [index.field]: 1 }, { unique: index.unique ?? false, sparse: index.sparse ?? false });
+      });
+      // Only a successful creation is remembered; a failed one is retried on the next call.
+      ensured.catch(() => this.ensuredIndexes.delete(key));
+      this.ensuredIndexes.set(key, ensured);
+    }
+    await ensured;
+  }
+
+  async close(): Promise<void> {
+    await this.client.close();
+  }
+
+  private dbName(scope: CollectionScope): string {
+    return `${this.dbPrefix}${scope.appKey}`;
+  }
+
+  private collection(scope: CollectionScope): Collection<StoredDocument> {
+    return this.client.db(this.dbName(scope)).collection<StoredDocument>(scope.collection);
+  }
+}
+
+/** The caller's sort keys (first occurrence wins), then `_id` ascending unless already sorted by it. */
+function sortWithTiebreak(sort: NonNullable<FindOptions['sort']>): Sort {
+  const keys: [string, 1 | -1][] = [];
+  for (const [field, direction] of sort) if (!keys.some(([f]) => f === field)) keys.push([field, direction]);
+  if (!keys.some(([f]) => f === '_id')) keys.push(['_id', 1]);
+  return keys;
+}
+
+function byId(id: string, filter?: Filter): MongoFilter<StoredDocument> {
+  return (filter && Object.keys(filter).length > 0 ? { $and: [{ _id: id }, filter] } : { _id: id }) as MongoFilter<StoredDocument>;
+}
+
+const UNAVAILABLE_ERRORS = new Set([
+  'MongoNetworkError',
+  'MongoNetworkTimeoutError',
+  'MongoServerSelectionError',
+  'MongoTopologyClosedError',
+  'MongoNotConnectedError',
+  'MongoServerClosedError',
+]);
+
+/** Runs a driver call and translates its errors at the boundary: duplicates, unreachable servers. */
+async function translate<T>(call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (err) {
+    if (err instanceof MongoError) {
+      if (err.code === 11000 || err.code === 11001) throw new StoreError('duplicate', err.message, { cause: err });
+      if (UNAVAILABLE_ERRORS.has(err.name)) throw new StoreError('unavailable', err.message, { cause: err });
+    }
+    throw err;
+  }
+}
