@@ -1,0 +1,30 @@
+import type { FromSchema } from 'json-schema-to-ts';
+
+export const collectionPermissionsSchema = { type: 'string', enum: ['shared', 'private', 'read-only', 'full'] } as const;
+
+/** One app of KINBASE_APPS_FILE (a JSON array of these), or of the generated apps file. */
+export const appDefinitionSchema = {
+  type: 'object',
+  properties: {
+    appKey: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$' },
+    appSecret: { type: 'string', minLength: 8 },
+    masterSecret: { type: 'string', minLength: 8 },
+    name: { type: 'string', minLength: 1 },
+    collections: {
+      type: 'object',
+      additionalProperties: {
+        type: 'object',
+        properties: { permissions: collectionPermissionsSchema },
+        required: ['permissions'],
+        additionalProperties: false,
+      },
+    },
+  },
+  required: ['appKey', 'appSecret', 'masterSecret'],
+  additionalProperties: false,
+} as const;
+
+export const appsFileSchema = { type: 'array', items: appDefinitionSchema, minItems: 1 } as const;
+
+export type AppDefinitionInput = FromSchema<typeof appDefinitionSchema>;
+export type CollectionPermissions = FromSchema<typeof collectionPermissionsSchema>;

@@ -1,0 +1,49 @@
+import express, { type Express } from 'express';
+import type { Logger } from 'pino';
+import { pinoHttp } from 'pino-http';
+import type { Config } from './config';
+import { AppRegistry } from './domain/apps';
+import type { DocumentStore, ObjectStore } from './ports';
+import { EntitiesService } from './domain/entities.service';
+import { appdataRoutes } from './http/appdata.routes';
+import { handshakeRoutes } from './http/handshake.routes';
+import { cors } from './http/middleware/cors';
+import { errorHandler, notFound } from './http/middleware/errors';
+import { requestContext } from './http/middleware/request-context';
+import type { SessionVerifier } from './http/middleware/auth';
+
+export interface AppDeps {
+  readonly config: Config;
+  readonly apps: AppRegistry;
+  readonly documents: DocumentStore;
+  readonly objects: ObjectStore;
+  readonly logger: Logger;
+  /** Injectable clock for tests; defaults to the wall clock. */
+  readonly clock?: () => Date;
+}
+
+/** Builds the Express app from explicit dependencies. Never reads the environment, never listens. */
+export function createApp(deps: AppDeps): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.set('query parser', 'simple');
+
+  const sessions: SessionVerifier = { verifyToken: async () => null, verifyPassword: async () => null };
+
+  app.use(requestContext);
+  app.use(pinoHttp({ logger: deps.logger, genReqId: (_req, res) => String(res.getHeader('X-Kinvey-Request-Id')), quietReqLogger: true }));
+  app.use(cors);
+  // Kinvey SDKs send Content-Type: application/json on every request, also GET/DELETE without body.
+  app.use(express.json({ limit: deps.config.bodyLimit, strict: true, type: ['application/json', 'application/*+json'] }));
+
+  const clock = deps.clock ?? (() => new Date());
+  const entities = new EntitiesService(deps.documents, clock);
+
+  app.use(handshakeRoutes(deps.apps, sessions));
+  app.use(appdataRoutes({ apps: deps.apps, sessions, entities, present: async (docs) => docs }));
+
+  app.use(notFound);
+  app.use(errorHandler(deps.logger));
+  return app;
+}

@@ -1,0 +1,31 @@
+import { timingSafeEqual, createHash } from 'node:crypto';
+import type { AppDefinition, CollectionPermissions } from '../config';
+
+/** The apps this server hosts, looked up by app key. Immutable after start. */
+export class AppRegistry {
+  private readonly byKey: ReadonlyMap<string, AppDefinition>;
+
+  constructor(apps: readonly AppDefinition[]) {
+    this.byKey = new Map(apps.map((app) => [app.appKey, app]));
+  }
+
+  get(appKey: string): AppDefinition | undefined {
+    return this.byKey.get(appKey);
+  }
+
+  list(): AppDefinition[] {
+    return [...this.byKey.values()];
+  }
+}
+
+/** The permission level of a collection: configured, or `shared` (Kinvey's default). */
+export function collectionPermissions(app: AppDefinition, collection: string): CollectionPermissions {
+  return app.collections[collection]?.permissions ?? 'shared';
+}
+
+/** Compares two secrets in constant time (hashing first so lengths never leak). */
+export function secretsEqual(given: string, expected: string): boolean {
+  const a = createHash('sha256').update(given).digest();
+  const b = createHash('sha256').update(expected).digest();
+  return timingSafeEqual(a, b);
+}

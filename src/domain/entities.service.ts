@@ -1,0 +1,183 @@
+/**
+ * AppData entities: create, read, replace and delete documents of one collection, enforcing the
+ * collection permission level and entity ACLs. Reads and deletes by query apply the ACL filter
+ * inside the store query; single-entity writes are conditional on the ACL filter too, so a
+ * concurrent ACL change can never let a write through.
+ */
+import type { CollectionPermissions } from '../config';
+import { StoreError, type CollectionScope, type DocumentStore, type Filter, type StoredDocument } from '../ports';
+import { buildAcl, canCreate, canRead, canWrite, readFilter, restrict, writeFilter } from './acl';
+import { buildKmd, checkClientId, checkEntityBody, newEntityId } from './entity-fields';
+import { errors, isKinveyError, type KinveyError } from './errors';
+import type { Principal } from './principal';
+import type { ListQuery } from './query';
+
+/** Kinvey's cap on one read: more is 400 ResultSetSizeExceeded, never a silent truncation. */
+export const MAX_RESULT_SET = 10_000;
+/** Kinvey's cap on one multi-insert request. */
+export const MAX_MULTI_INSERT = 100;
+
+export interface EntityContext {
+  readonly scope: CollectionScope;
+  readonly principal: Principal;
+  readonly permissions: CollectionPermissions;
+}
+
+export interface MultiInsertError {
+  index: number;
+  code: number;
+  error: string;
+  description: string;
+  debug: string;
+}
+
+/** Transforms a client body before it is stored (KinveyFile references are stripped here). */
+export type BodyTransform = (body: Record<string, unknown>) => Record<string, unknown>;
+
+const ACL_INDEXES = ['_acl.creator', '_acl.r', '_acl.w', '_acl.gr', '_kmd.lmt'];
+
+export class EntitiesService {
+  private readonly indexed = new Set<string>();
+
+  constructor(
+    private readonly store: DocumentStore,
+    private readonly clock: () => Date = () => new Date(),
+    private readonly transformBody: BodyTransform = (body) => body,
+  ) {}
+
+  /** Readable entities matching the query, in sort order then `_id`. Throws ResultSetSizeExceeded. */
+  async list(ctx: EntityContext, query: ListQuery): Promise<StoredDocument[]> {
+    const filter = restrict(query.filter, readFilter(ctx.principal, ctx.permissions));
+    const limit = Math.min(query.limit ?? Infinity, MAX_RESULT_SET + 1);
+    const docs = await this.store.find(ctx.scope, filter, { ...query, limit });
+    if (docs.length > MAX_RESULT_SET) {
+      const total = Math.max(0, (await this.store.count(ctx.scope, filter)) - (query.skip ?? 0));
+      throw errors.resultSetSizeExceeded(`Your query returned ${total} results; page with limit and skip.`);
+    }
+    return docs;
+  }
+
+  /** Counts readable entities matching the filter. */
+  async count(ctx: EntityContext, filter: Filter): Promise<number> {
+    return this.store.count(ctx.scope, restrict(filter, readFilter(ctx.principal, ctx.permissions)));
+  }
+
+  /** One entity. Throws 404 EntityNotFound, or 401 InsufficientCredentials if it is not readable. */
+  async get(ctx: EntityContext, id: string): Promise<StoredDocument> {
+    const [doc] = await this.store.findByIds(ctx.scope, [id]);
+    if (!doc) throw errors.entityNotFound(`No entity with _id ${id.slice(0, 100)} in ${ctx.scope.collection}.`);
+    if (!canRead(ctx.principal, ctx.permissions, doc)) throw errors.insufficientCredentials('You do not have access to read this entity.');
+    return doc;
+  }
+
+  /**
+   * Creates one entity. A client `_id` is kept as a string; an `_id` that already exists is
+   * 409 EntityAlreadyExists (POST never overwrites: replacing is PUT's job, with its ACL check).
+   */
+  async create(ctx: EntityContext, body: unknown): Promise<StoredDocument> {
+    this.checkCreate(ctx);
+    const doc = this.newDocument(ctx, body);
+    await this.ensureIndexes(ctx.scope);
+    try {
+      await this.store.insert(ctx.scope, doc);
+    } catch (err) {
+      if (err instanceof StoreError && err.kind === 'duplicate') {
+        throw errors.entityAlreadyExists(`An entity with _id ${doc._id.slice(0, 100)} already exists; use PUT to replace it.`);
+      }
+      throw err;
+    }
+    return doc;
+  }
+
+  /** Creates up to 100 entities; each item succeeds or fails on its own. */
+  async createMany(ctx: EntityContext, bodies: unknown[]): Promise<{ entities: (StoredDocument | null)[]; errors: MultiInsertError[] }> {
+    if (bodies.length === 0) throw errors.badRequest('The array of entities to insert is empty.');
+    if (bodies.length > MAX_MULTI_INSERT) throw errors.parameterValueOutOfRange(`At most ${MAX_MULTI_INSERT} entities may be inserted in one request; got ${bodies.length}.`);
+    this.checkCreate(ctx);
+    const entities: (StoredDocument | null)[] = [];
+    const failures: MultiInsertError[] = [];
+    for (const [index, body] of bodies.entries()) {
+      try {
+        entities.push(await this.create(ctx, body));
+      } catch (err) {
+        if (!isKinveyError(err)) throw err;
+        entities.push(null);
+        failures.push(toMultiInsertError(index, err));
+      }
+    }
+    return { entities, errors: failures };
+  }
+
+  /**
+   * Replaces the entity with this id (the path id wins over any body `_id`), keeping `_kmd.ect`
+   * and `_acl.creator`; an unknown id is created. Throws 401 if the entity is not writable.
+   */
+  async replace(ctx: EntityContext, id: string, body: unknown): Promise<{ entity: StoredDocument; created: boolean }> {
+    checkClientId(id);
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const [existing] = await this.store.findByIds(ctx.scope, [id]);
+      if (!existing) {
+        this.checkCreate(ctx);
+        const doc = this.newDocument(ctx, body, id);
+        await this.ensureIndexes(ctx.scope);
+        try {
+          await this.store.insert(ctx.scope, doc);
+          return { entity: doc, created: true };
+        } catch (err) {
+          if (err instanceof StoreError && err.kind === 'duplicate') continue; // created concurrently: replace it
+          throw err;
+        }
+      }
+      if (!canWrite(ctx.principal, ctx.permissions, existing)) throw errors.insufficientCredentials('You do not have access to update this entity.');
+      const doc = this.buildDocument(ctx, body, id, existing);
+      // Conditional on the ACL still granting write: closes the read-check-write race.
+      if (await this.store.replace(ctx.scope, doc, writeFilter(ctx.principal, ctx.permissions) ?? undefined)) return { entity: doc, created: false };
+    }
+    throw errors.kinveyInternalErrorRetry('The entity changed concurrently; retry the request.');
+  }
+
+  /** Deletes one entity. Throws 404 EntityNotFound or 401 InsufficientCredentials. */
+  async remove(ctx: EntityContext, id: string): Promise<number> {
+    const [existing] = await this.store.findByIds(ctx.scope, [id]);
+    if (!existing) throw errors.entityNotFound(`No entity with _id ${id.slice(0, 100)} in ${ctx.scope.collection}.`);
+    if (!canWrite(ctx.principal, ctx.permissions, existing)) throw errors.insufficientCredentials('You do not have access to delete this entity.');
+    const deleted = await this.store.deleteById(ctx.scope, id, writeFilter(ctx.principal, ctx.permissions) ?? undefined);
+    return deleted ? 1 : 0;
+  }
+
+  /** Deletes the writable entities matching the filter; returns how many went. */
+  async removeMatching(ctx: EntityContext, filter: Filter): Promise<number> {
+    if (ctx.permissions === 'read-only' && ctx.principal.kind !== 'master') {
+      throw errors.insufficientCredentials('This collection is read-only: only master credentials may delete.');
+    }
+    return this.store.deleteMany(ctx.scope, restrict(filter, writeFilter(ctx.principal, ctx.permissions)));
+  }
+
+  private checkCreate(ctx: EntityContext): void {
+    if (!canCreate(ctx.principal, ctx.permissions)) {
+      throw errors.insufficientCredentials(`You do not have access to create entities in ${ctx.scope.collection}.`);
+    }
+  }
+
+  private newDocument(ctx: EntityContext, body: unknown, pathId?: string): StoredDocument {
+    const checked = checkEntityBody(body);
+    const id = pathId ?? (checked._id === undefined ? newEntityId(this.clock()) : checkClientId(checked._id));
+    return this.buildDocument(ctx, checked, id);
+  }
+
+  private buildDocument(ctx: EntityContext, body: unknown, id: string, existing?: StoredDocument): StoredDocument {
+    const { _id: _ignoredId, _kmd: _ignoredKmd, _acl: acl, ...fields } = this.transformBody(checkEntityBody(body));
+    return { _id: id, ...fields, _acl: buildAcl(acl, ctx.principal, existing), _kmd: buildKmd(this.clock(), existing) };
+  }
+
+  private async ensureIndexes(scope: CollectionScope): Promise<void> {
+    const key = `${scope.appKey}\u0000${scope.collection}`;
+    if (this.indexed.has(key)) return;
+    await Promise.all(ACL_INDEXES.map((field) => this.store.ensureIndex(scope, { field })));
+    this.indexed.add(key);
+  }
+}
+
+function toMultiInsertError(index: number, err: KinveyError): MultiInsertError {
+  return { index, code: err.status, error: err.error, description: err.description, debug: err.debug };
+}

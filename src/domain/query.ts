@@ -1,0 +1,192 @@
+/**
+ * Parses and sanitises Kinvey's query parameters (`query`, `sort`, `fields`, `limit`, `skip`).
+ * Filters are MongoDB syntax restricted to an allow-list of operators: nothing that runs code
+ * (`$where`, `$function`, `$accumulator`, `$expr`) and nothing unknown reaches a store, nesting is
+ * capped and regexes are bounded. Every rejection is 400 InvalidQuerySyntax naming the problem.
+ */
+import type { Filter, FindOptions, SortSpec } from '../ports';
+import { errors } from './errors';
+import { isPlainObject } from './acl';
+
+export const MAX_QUERY_DEPTH = 32;
+export const MAX_REGEX_LENGTH = 1000;
+export const MAX_SORT_KEYS = 16;
+export const MAX_FIELDS = 100;
+
+const LOGICAL = new Set(['$and', '$or', '$nor']);
+const FIELD_OPERATORS = new Set(['$eq', '$ne', '$gt', '$gte', '$lt', '$lte', '$in', '$nin', '$all', '$exists', '$size', '$mod', '$regex', '$options', '$not', '$elemMatch']);
+
+export interface ListQuery extends FindOptions {
+  filter: Filter;
+}
+
+/** Parses the list parameters of a request. Unknown parameters are ignored (e.g. a cache-buster `_`). */
+export function parseListQuery(params: Record<string, unknown>): ListQuery {
+  const result: ListQuery = { filter: parseFilterParam(params.query) };
+  if (params.sort !== undefined) result.sort = parseSort(params.sort);
+  if (params.fields !== undefined) result.fields = parseFields(params.fields);
+  if (params.limit !== undefined) result.limit = parseCount(params.limit, 'limit');
+  if (params.skip !== undefined) result.skip = parseCount(params.skip, 'skip');
+  return result;
+}
+
+/** The `query` parameter: absent or empty means "everything". */
+export function parseFilterParam(raw: unknown): Filter {
+  if (raw === undefined || raw === '') return {};
+  if (typeof raw !== 'string') throw errors.invalidQuerySyntax('The query parameter must be given once, as a JSON object.');
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch (err) {
+    throw errors.invalidQuerySyntax(`The query is not valid JSON: ${(err as Error).message}`);
+  }
+  return sanitizeFilter(parsed);
+}
+
+/** Validates a parsed filter object; returns it unchanged when it is acceptable. */
+export function sanitizeFilter(value: unknown): Filter {
+  if (!isPlainObject(value)) throw errors.invalidQuerySyntax('The query must be a JSON object.');
+  checkFilter(value, 1, 'query');
+  return value;
+}
+
+function checkFilter(filter: Record<string, unknown>, depth: number, at: string): void {
+  if (depth > MAX_QUERY_DEPTH) throw errors.invalidQuerySyntax(`The query nests deeper than ${MAX_QUERY_DEPTH} levels.`);
+  for (const [key, value] of Object.entries(filter)) {
+    if (key.startsWith('$')) {
+      if (!LOGICAL.has(key)) throw errors.invalidQuerySyntax(`Operator ${key} is not allowed at ${at}.`);
+      if (!Array.isArray(value) || value.length === 0) throw errors.invalidQuerySyntax(`${key} needs a non-empty array of conditions.`);
+      value.forEach((clause, i) => {
+        if (!isPlainObject(clause)) throw errors.invalidQuerySyntax(`${key}[${i}] must be an object.`);
+        checkFilter(clause, depth + 1, `${at}.${key}[${i}]`);
+      });
+    } else {
+      checkFieldName(key, at);
+      checkCondition(value, depth + 1, `${at}.${key}`);
+    }
+  }
+}
+
+function checkCondition(value: unknown, depth: number, at: string): void {
+  if (depth > MAX_QUERY_DEPTH) throw errors.invalidQuerySyntax(`The query nests deeper than ${MAX_QUERY_DEPTH} levels.`);
+  if (!isPlainObject(value)) return checkLiteral(value, depth, at);
+  const keys = Object.keys(value);
+  const operators = keys.filter((k) => k.startsWith('$'));
+  if (operators.length === 0) return checkLiteral(value, depth, at);
+  if (operators.length !== keys.length) throw errors.invalidQuerySyntax(`${at} mixes operators and field names.`);
+  for (const op of operators) {
+    if (!FIELD_OPERATORS.has(op)) throw errors.invalidQuerySyntax(`Operator ${op} is not allowed (at ${at}).`);
+    checkOperator(op, value[op], value, depth, `${at}.${op}`);
+  }
+}
+
+function checkOperator(op: string, operand: unknown, all: Record<string, unknown>, depth: number, at: string): void {
+  switch (op) {
+    case '$in':
+    case '$nin':
+    case '$all':
+      if (!Array.isArray(operand)) throw errors.invalidQuerySyntax(`${op} needs an array (at ${at}).`);
+      for (const item of operand) {
+        if (op === '$all' && isPlainObject(item) && '$elemMatch' in item) checkCondition(item, depth + 1, at);
+        else checkLiteral(item, depth + 1, at);
+      }
+      return;
+    case '$exists':
+      if (typeof operand !== 'boolean' && operand !== 0 && operand !== 1) throw errors.invalidQuerySyntax(`$exists needs true or false (at ${at}).`);
+      return;
+    case '$size':
+      if (!Number.isInteger(operand) || (operand as number) < 0) throw errors.invalidQuerySyntax(`$size needs a non-negative integer (at ${at}).`);
+      return;
+    case '$mod':
+      if (!Array.isArray(operand) || operand.length !== 2 || !operand.every((n) => typeof n === 'number' && Number.isFinite(n)) || Math.trunc(operand[0] as number) === 0) {
+        throw errors.invalidQuerySyntax(`$mod needs [divisor, remainder] with a non-zero divisor (at ${at}).`);
+      }
+      return;
+    case '$regex':
+      checkRegex(operand, all.$options, at);
+      return;
+    case '$options':
+      if (!('$regex' in all)) throw errors.invalidQuerySyntax(`$options is only allowed with $regex (at ${at}).`);
+      return;
+    case '$not':
+      if (!isPlainObject(operand) || Object.keys(operand).length === 0 || !Object.keys(operand).every((k) => k.startsWith('$'))) {
+        throw errors.invalidQuerySyntax(`$not needs an operator object such as {"$regex": "..."} (at ${at}).`);
+      }
+      checkCondition(operand, depth + 1, at);
+      return;
+    case '$elemMatch':
+      if (!isPlainObject(operand)) throw errors.invalidQuerySyntax(`$elemMatch needs an object (at ${at}).`);
+      if (Object.keys(operand).some((k) => FIELD_OPERATORS.has(k))) checkCondition(operand, depth + 1, at);
+      else checkFilter(operand, depth + 1, at);
+      return;
+    default:
+      checkLiteral(operand, depth + 1, at);
+  }
+}
+
+function checkRegex(pattern: unknown, options: unknown, at: string): void {
+  if (typeof pattern !== 'string') throw errors.invalidQuerySyntax(`$regex needs a string (at ${at}).`);
+  if (pattern.length > MAX_REGEX_LENGTH) throw errors.invalidQuerySyntax(`$regex is longer than ${MAX_REGEX_LENGTH} characters (at ${at}).`);
+  if (options !== undefined && (typeof options !== 'string' || !/^[imsx]*$/.test(options))) {
+    throw errors.invalidQuerySyntax(`$options may only hold the flags i, m, s and x (at ${at}).`);
+  }
+  try {
+    new RegExp(pattern.replace(/\(\?[imsx]+\)/g, ''), (options as string | undefined)?.replace(/x/g, '') ?? '');
+  } catch (err) {
+    throw errors.invalidQuerySyntax(`$regex is not a valid regular expression: ${(err as Error).message}`);
+  }
+}
+
+/** Literal values (equality operands, array items) may not smuggle operators anywhere inside. */
+function checkLiteral(value: unknown, depth: number, at: string): void {
+  if (depth > MAX_QUERY_DEPTH) throw errors.invalidQuerySyntax(`The query nests deeper than ${MAX_QUERY_DEPTH} levels.`);
+  if (Array.isArray(value)) {
+    for (const item of value) checkLiteral(item, depth + 1, at);
+  } else if (isPlainObject(value)) {
+    for (const [key, inner] of Object.entries(value)) {
+      if (key.startsWith('$')) throw errors.invalidQuerySyntax(`Operator ${key} is not allowed inside a value (at ${at}).`);
+      checkLiteral(inner, depth + 1, at);
+    }
+  }
+}
+
+function checkFieldName(name: string, at: string): void {
+  if (name === '' || name.split('.').some((part) => part === '' || part.startsWith('$'))) {
+    throw errors.invalidQuerySyntax(`Invalid field name "${name.slice(0, 100)}" at ${at}.`);
+  }
+}
+
+/** `sort`: a JSON object of field -> 1 | -1, several keys in priority order. */
+export function parseSort(raw: unknown): SortSpec {
+  if (typeof raw !== 'string') throw errors.invalidQuerySyntax('The sort parameter must be given once, as a JSON object.');
+  let parsed: unknown;
+  try {
+    parsed = raw === '' ? {} : JSON.parse(raw);
+  } catch (err) {
+    throw errors.invalidQuerySyntax(`The sort is not valid JSON: ${(err as Error).message}`);
+  }
+  if (!isPlainObject(parsed)) throw errors.invalidQuerySyntax('The sort must be a JSON object such as {"name":1,"age":-1}.');
+  const entries = Object.entries(parsed);
+  if (entries.length > MAX_SORT_KEYS) throw errors.invalidQuerySyntax(`The sort may have at most ${MAX_SORT_KEYS} keys.`);
+  return entries.map(([field, direction]) => {
+    checkFieldName(field, 'sort');
+    if (direction !== 1 && direction !== -1) throw errors.invalidQuerySyntax(`Sort direction of ${field} must be 1 or -1.`);
+    return [field, direction] as const;
+  });
+}
+
+/** `fields`: a comma list; the result always holds `_id` plus these. */
+export function parseFields(raw: unknown): string[] {
+  if (typeof raw !== 'string') throw errors.invalidQuerySyntax('The fields parameter must be given once, as a comma-separated list.');
+  const fields = raw.split(',').map((f) => f.trim()).filter(Boolean);
+  if (fields.length > MAX_FIELDS) throw errors.invalidQuerySyntax(`At most ${MAX_FIELDS} fields may be selected.`);
+  for (const field of fields) checkFieldName(field, 'fields');
+  return [...new Set(fields)];
+}
+
+function parseCount(raw: unknown, name: string): number {
+  if (typeof raw !== 'string' || !/^\d{1,15}$/.test(raw)) {
+    throw errors.parameterValueOutOfRange(`${name} must be a non-negative integer.`);
+  }
+  return Number(raw);
+}

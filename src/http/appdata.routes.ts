@@ -1,0 +1,117 @@
+import { Router, type Request, type Response } from 'express';
+import type { AppDefinition } from '../config';
+import { collectionPermissions, type AppRegistry } from '../domain/apps';
+import type { EntitiesService, EntityContext } from '../domain/entities.service';
+import { checkAppdataCollection } from '../domain/entity-fields';
+import { errors } from '../domain/errors';
+import type { Principal } from '../domain/principal';
+import { parseFilterParam, parseListQuery } from '../domain/query';
+import type { StoredDocument } from '../ports';
+import { requireAuth, withApp, type SessionVerifier } from './middleware/auth';
+import { apiVersionOf } from './middleware/request-context';
+
+/** Turns stored entities into what the client sees (KinveyFile references are resolved here). */
+export type PresentEntities = (docs: StoredDocument[], req: Request, principal: Principal) => Promise<StoredDocument[]>;
+
+export interface AppdataRoutesDeps {
+  apps: AppRegistry;
+  sessions: SessionVerifier;
+  entities: EntitiesService;
+  present: PresentEntities;
+}
+
+/** `/appdata/:appKey/:collection`: Kinvey's collections API (kinvey-protocol.md §3). */
+export function appdataRoutes({ apps, sessions, entities, present }: AppdataRoutesDeps): Router {
+  const router = Router();
+  const base = '/appdata/:appKey/:collection';
+  router.use(base, withApp(apps), requireAuth(sessions, 'session-or-master'));
+
+  router.get(`${base}/_count`, async (req, res) => {
+    const ctx = contextOf(req, res);
+    markReadStart(res);
+    res.json({ count: await entities.count(ctx, parseFilterParam(req.query.query)) });
+  });
+
+  router.get(`${base}/_deltaset`, (req, res) => {
+    contextOf(req, res);
+    throw errors.missingConfiguration('This collection has not been configured for Delta Set access.');
+  });
+
+  router.get(base, async (req, res) => {
+    const ctx = contextOf(req, res);
+    const query = parseListQuery(req.query);
+    markReadStart(res);
+    const docs = await entities.list(ctx, query);
+    if (req.get('x-kinvey-include-items-count') === 'true') {
+      res.setHeader('X-Kinvey-Items-Count', String(await entities.count(ctx, query.filter)));
+    }
+    res.json(await present(docs, req, ctx.principal));
+  });
+
+  router.get(`${base}/:id`, async (req, res) => {
+    const ctx = contextOf(req, res);
+    markReadStart(res);
+    const [doc] = await present([await entities.get(ctx, String(req.params.id))], req, ctx.principal);
+    res.json(doc);
+  });
+
+  router.post(base, async (req, res) => {
+    const ctx = contextOf(req, res);
+    if (Array.isArray(req.body)) {
+      if (apiVersionOf(req) < 5) throw errors.featureUnavailable('Inserting multiple entities is not available in this Kinvey API version.');
+      const result = await entities.createMany(ctx, req.body);
+      const saved = await present(result.entities.filter((e): e is StoredDocument => e !== null), req, ctx.principal);
+      let next = 0;
+      const shown = result.entities.map((e) => (e === null ? null : saved[next++]));
+      res.status(result.errors.length ? 207 : 201).json({ entities: shown, errors: result.errors });
+      return;
+    }
+    const doc = await entities.create(ctx, bodyOf(req));
+    res.status(201).location(entityLocation(req, doc._id));
+    res.json((await present([doc], req, ctx.principal))[0]);
+  });
+
+  router.put(`${base}/:id`, async (req, res) => {
+    const ctx = contextOf(req, res);
+    const { entity, created } = await entities.replace(ctx, String(req.params.id), bodyOf(req));
+    if (created) res.status(201).location(entityLocation(req, entity._id));
+    res.json((await present([entity], req, ctx.principal))[0]);
+  });
+
+  router.delete(`${base}/:id`, async (req, res) => {
+    const ctx = contextOf(req, res);
+    res.json({ count: await entities.remove(ctx, String(req.params.id)) });
+  });
+
+  router.delete(base, async (req, res) => {
+    const ctx = contextOf(req, res);
+    if (req.query.query === undefined) throw errors.missingQuery('Deleting by query needs a query parameter; use {} to delete every entity you may delete.');
+    res.json({ count: await entities.removeMatching(ctx, parseFilterParam(req.query.query)) });
+  });
+
+  return router;
+}
+
+function contextOf(req: Request, res: Response): EntityContext {
+  const app = res.locals.app as AppDefinition;
+  const collection = checkAppdataCollection(String(req.params.collection));
+  return {
+    scope: { appKey: app.appKey, collection },
+    principal: res.locals.principal as Principal,
+    permissions: collectionPermissions(app, collection),
+  };
+}
+
+/** X-Kinvey-Request-Start: when the server started this read (delta-set and cache stores rely on it). */
+function markReadStart(res: Response): void {
+  res.setHeader('X-Kinvey-Request-Start', (res.locals.requestStart as Date).toISOString());
+}
+
+function bodyOf(req: Request): unknown {
+  if (req.body === undefined) throw errors.incompleteRequestBody('The request needs a JSON body (send Content-Type: application/json).');
+  return req.body;
+}
+
+function entityLocation(req: Request, id: string): string {
+  return `/appdata/${encodeURIComponent(String(req.params.appKey))}/${encodeURIComponent(String(req.params.collection))}/${encodeURIComponent(id)}`;
+}

@@ -1,0 +1,91 @@
+import type { NextFunction, Request, Response } from 'express';
+import type { AppDefinition } from '../../config';
+import { secretsEqual, type AppRegistry } from '../../domain/apps';
+import { errors } from '../../domain/errors';
+import type { Principal } from '../../domain/principal';
+import { apiVersionOf } from './request-context';
+
+/** Verifies `Kinvey <token>` sessions and user Basic credentials; provided by the users service. */
+export interface SessionVerifier {
+  /** The user principal of a live session token, or null when unknown, expired or logged out. */
+  verifyToken(app: AppDefinition, token: string): Promise<Principal | null>;
+  /** The user principal for username/password (API versions below 6 only), or null. */
+  verifyPassword(app: AppDefinition, username: string, password: string): Promise<Principal | null>;
+}
+
+/** Looks up `:appKey`; unknown apps are 404 AppNotFound. Sets res.locals.app. */
+export function withApp(apps: AppRegistry) {
+  return (req: Request, res: Response, next: NextFunction): void => {
+    const app = apps.get(String(req.params.appKey));
+    if (!app) return next(errors.appNotFound(`No app with key ${String(req.params.appKey).slice(0, 64)}`));
+    res.locals.app = app;
+    next();
+  };
+}
+
+/**
+ * Checks the Authorization header against the app and returns the principal. Throws 401
+ * InvalidCredentials for missing, malformed or wrong credentials (never for a permission problem).
+ */
+export async function authenticate(req: Request, app: AppDefinition, sessions: SessionVerifier): Promise<Principal> {
+  const header = req.get('authorization');
+  if (!header) throw errors.invalidCredentials('The request carries no Authorization header.');
+  const space = header.indexOf(' ');
+  const scheme = (space < 0 ? header : header.slice(0, space)).toLowerCase();
+  const value = space < 0 ? '' : header.slice(space + 1).trim();
+
+  if (scheme === 'kinvey') {
+    const principal = value ? await sessions.verifyToken(app, value) : null;
+    if (!principal) throw errors.invalidCredentials('The session token is unknown, expired or logged out.');
+    return principal;
+  }
+  if (scheme === 'basic') {
+    const decoded = Buffer.from(value, 'base64').toString('utf8');
+    const colon = decoded.indexOf(':');
+    if (colon < 0) throw errors.invalidCredentials('Malformed Basic credentials.');
+    const user = decoded.slice(0, colon);
+    const secret = decoded.slice(colon + 1);
+    if (user === app.appKey) {
+      // Check both secrets every time so timing does not tell which one was close.
+      const isMaster = secretsEqual(secret, app.masterSecret);
+      const isApp = secretsEqual(secret, app.appSecret);
+      if (isMaster) return { kind: 'master', appKey: app.appKey };
+      if (isApp) return { kind: 'app', appKey: app.appKey };
+      throw errors.invalidCredentials('Wrong app secret or master secret.');
+    }
+    if (apiVersionOf(req) < 6) {
+      const principal = await sessions.verifyPassword(app, user, secret);
+      if (principal) return principal;
+    }
+    throw errors.invalidCredentials('Basic credentials must be the app key with the app or master secret.');
+  }
+  throw errors.invalidCredentials(`Unsupported authorization scheme ${scheme.slice(0, 20)}.`);
+}
+
+/** Which credential kinds a route accepts (kinvey-protocol.md §1.2). */
+export type CredentialPolicy = 'app' | 'session' | 'session-or-master' | 'master' | 'any';
+
+const POLICY_ALLOWS: Record<CredentialPolicy, ReadonlyArray<Principal['kind']>> = {
+  any: ['master', 'app', 'user'],
+  app: ['master', 'app'],
+  session: ['user'],
+  'session-or-master': ['user', 'master'],
+  master: ['master'],
+};
+
+/**
+ * Middleware: authenticates (res.locals.principal) and enforces the route's credential policy.
+ * A valid credential of the wrong kind is 401 InsufficientCredentials.
+ */
+export function requireAuth(sessions: SessionVerifier, policy: CredentialPolicy) {
+  return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
+    const app = res.locals.app as AppDefinition;
+    const principal = await authenticate(req, app, sessions);
+    const allowed = POLICY_ALLOWS[policy].includes(principal.kind);
+    if (!allowed) {
+      throw errors.insufficientCredentials(`This operation needs ${policy.replace(/-/g, ' ')} credentials; the request used ${principal.kind} credentials.`);
+    }
+    res.locals.principal = principal;
+    next();
+  };
+}

@@ -1,0 +1,146 @@
+/**
+ * The interfaces the domain needs from the outside world. Adapters live in src/stores/; the domain
+ * never imports a driver. Every adapter translates its driver's errors into StoreError.
+ */
+import type { Readable } from 'node:stream';
+
+/** A stored document. `_id` is always a string: never coerced to an ObjectId. */
+export interface StoredDocument {
+  _id: string;
+  [field: string]: unknown;
+}
+
+/** A MongoDB query filter, already sanitised by the domain (no code-running operators). */
+export type Filter = Record<string, unknown>;
+
+/** Sort keys in priority order, 1 ascending, -1 descending. Ties are always broken by `_id` ascending. */
+export type SortSpec = ReadonlyArray<readonly [field: string, direction: 1 | -1]>;
+
+export interface FindOptions {
+  sort?: SortSpec;
+  skip?: number;
+  limit?: number;
+  /** Top-level or dotted fields to return; `_id` is always returned. Absent = whole documents. */
+  fields?: readonly string[];
+}
+
+/** Which documents: one collection of one app. Names are validated by the domain before use. */
+export interface CollectionScope {
+  readonly appKey: string;
+  readonly collection: string;
+}
+
+export type StoreErrorKind = 'duplicate' | 'unavailable' | 'invalid';
+
+/** The one error type adapters throw for expected failures; anything else is a bug (500). */
+export class StoreError extends Error {
+  constructor(readonly kind: StoreErrorKind, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'StoreError';
+  }
+}
+
+export interface IndexSpec {
+  /** Dotted field path. */
+  field: string;
+  unique?: boolean;
+  /** Skip documents without the field (needed for unique optional fields). */
+  sparse?: boolean;
+}
+
+/**
+ * Document persistence for every app and collection. Collections exist implicitly: reading a
+ * collection that was never written returns nothing, writing creates it.
+ */
+export interface DocumentStore {
+  /** Inserts a new document. Throws StoreError('duplicate') if the `_id` (or a unique index) is taken. */
+  insert(scope: CollectionScope, doc: StoredDocument): Promise<void>;
+  /** Replaces the whole document with this `_id`, or inserts it. Returns whether it was created. */
+  upsert(scope: CollectionScope, doc: StoredDocument): Promise<{ created: boolean }>;
+  /**
+   * Replaces the document only if it exists and still matches `filter` (used for ACL-checked and
+   * optimistic writes). Returns false when nothing matched. Throws StoreError('duplicate') on a
+   * unique index violation.
+   */
+  replace(scope: CollectionScope, doc: StoredDocument, filter?: Filter): Promise<boolean>;
+  /** Sets (dotted) fields on the document with this `_id`; returns false if there is none. */
+  setFields(scope: CollectionScope, id: string, fields: Record<string, unknown>, filter?: Filter): Promise<boolean>;
+  /** Documents matching `filter`, in `sort` order then `_id` ascending (a stable default order). */
+  find(scope: CollectionScope, filter: Filter, options?: FindOptions): Promise<StoredDocument[]>;
+  /** Documents with these ids that also match `filter`, in no particular order. */
+  findByIds(scope: CollectionScope, ids: readonly string[], filter?: Filter): Promise<StoredDocument[]>;
+  count(scope: CollectionScope, filter: Filter): Promise<number>;
+  /** Deletes the document with this `_id` if it also matches `filter`; returns whether one went. */
+  deleteById(scope: CollectionScope, id: string, filter?: Filter): Promise<boolean>;
+  /** Deletes every document matching `filter`; returns how many went. */
+  deleteMany(scope: CollectionScope, filter: Filter): Promise<number>;
+  /** Creates the index if missing. Idempotent; cheap to call repeatedly. */
+  ensureIndex(scope: CollectionScope, index: IndexSpec): Promise<void>;
+  /** Flushes and releases everything (files, connections). */
+  close(): Promise<void>;
+}
+
+/** What an object store knows about one stored object. */
+export interface ObjectStat {
+  size: number;
+  contentType: string;
+  /** Hex MD5 of the content, used as ETag. */
+  md5: string;
+  public: boolean;
+  updatedAt: Date;
+}
+
+export interface ByteRange {
+  /** First byte, inclusive. */
+  start: number;
+  /** Last byte, inclusive. */
+  end: number;
+}
+
+/** Where and how a client uploads the bytes of one object. */
+export interface UploadTarget {
+  /** Absolute URL the client PUTs (or POSTs) to, speaking GCS's resumable protocol. */
+  url: string;
+  /** Headers the client must send with every request to `url`. */
+  requiredHeaders: Record<string, string>;
+}
+
+export interface UploadSessionOptions {
+  contentType: string;
+  /** Declared size in bytes, enforced when known. */
+  size?: number;
+  public: boolean;
+  /** The URL must be first used before this instant. */
+  expiresAt: Date;
+  /** Client-facing filename, for Content-Disposition on download. */
+  filename: string;
+}
+
+export interface SignOptions {
+  expiresAt: Date;
+  https: boolean;
+}
+
+/**
+ * Bytes of files. Object keys are produced by the domain (`objectKeyFor`) and are always safe
+ * path segments joined by '/'; adapters never see client-provided ids.
+ */
+export interface ObjectStore {
+  readonly kind: 'local' | 'gcs';
+  /** Opens a resumable upload session for `key` and returns where the client sends the bytes. */
+  createUploadSession(key: string, options: UploadSessionOptions): Promise<UploadTarget>;
+  /** Stores a whole object atomically from a stream (readers never see a partial object). */
+  write(key: string, body: Readable, options: { contentType: string; public?: boolean; filename?: string }): Promise<ObjectStat>;
+  /** Streams the object, or the inclusive byte range. Returns null if there is no such object. */
+  read(key: string, range?: ByteRange): Promise<Readable | null>;
+  /** Returns null if there is no such object. */
+  stat(key: string): Promise<ObjectStat | null>;
+  /** Removes the object and any pending upload; deleting a missing object is not an error. */
+  delete(key: string): Promise<void>;
+  setPublic(key: string, isPublic: boolean): Promise<void>;
+  /** A URL that downloads the object without credentials until `expiresAt`, and only that object. */
+  signDownloadUrl(key: string, options: SignOptions): Promise<string>;
+  /** The permanent, unsigned URL of a public object. */
+  publicUrl(key: string, options: { https: boolean }): string;
+  close(): Promise<void>;
+}

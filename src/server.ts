@@ -1,0 +1,78 @@
+/**
+ * The process entry point: the only module that reads the environment and listens.
+ * env -> loadConfig -> stores -> createApp -> listen; SIGTERM/SIGINT stop it gracefully.
+ */
+import { createServer } from 'node:http';
+import pino from 'pino';
+import { createApp } from './app';
+import { ConfigError, loadConfig, type Config } from './config';
+import { AppRegistry } from './domain/apps';
+import { resolveApps, resolveSigningSecret } from './stores/data-dir';
+import { createDocumentStore, createObjectStore } from './stores';
+
+async function main(): Promise<void> {
+  let config: Config;
+  try {
+    config = loadConfig(process.env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`kinbase: ${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const logger = pino({ level: config.logLevel, base: { service: 'kinbase' } });
+
+  const { apps, generated } = await resolveApps(config);
+  const signingSecret = await resolveSigningSecret(config);
+  const documents = await createDocumentStore(config.documents, config.dataDir);
+  const objects = await createObjectStore(config.storage, { dataDir: config.dataDir, publicUrl: config.publicUrl, signingSecret });
+  const app = createApp({ config, apps: new AppRegistry(apps), documents, objects, logger });
+
+  const server = createServer(app);
+  server.keepAliveTimeout = 65_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, resolve);
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  logger.info({ port, publicUrl: config.publicUrl, documents: config.documents.kind, storage: config.storage.kind }, 'kinbase listening');
+  printApps(apps, generated, config, port);
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'stopping: no new connections, finishing in-flight requests');
+    const force = setTimeout(() => {
+      logger.warn('in-flight requests did not finish within 10 s; closing connections');
+      server.closeAllConnections();
+    }, 10_000);
+    force.unref();
+    server.close(async () => {
+      await Promise.allSettled([documents.close(), objects.close()]);
+      logger.info('stopped');
+      process.exit(0);
+    });
+    server.closeIdleConnections();
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+/** Prints the apps; secrets only for the data-dir app (configured secrets stay out of logs). */
+function printApps(apps: { appKey: string; appSecret: string; masterSecret: string; name: string }[], generated: boolean, config: Config, port: number): void {
+  const lines = [`kinbase is serving at ${config.publicUrl} (port ${port})${generated ? '; generated a new app:' : ''}`];
+  for (const app of apps) {
+    lines.push(`  app name:      ${app.name}`, `  app key:       ${app.appKey}`);
+    if (!config.apps) lines.push(`  app secret:    ${app.appSecret}`, `  master secret: ${app.masterSecret}`);
+  }
+  if (!config.apps) lines.push(`  (kept in ${config.dataDir}/apps.json; later starts reuse it)`);
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+main().catch((err) => {
+  process.stderr.write(`kinbase: failed to start: ${err instanceof Error ? err.stack : String(err)}\n`);
+  process.exit(1);
+});

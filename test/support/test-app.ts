@@ -1,0 +1,107 @@
+/**
+ * Builds a real kinbase app for integration tests: real document store (embedded in a temp dir, or
+ * MongoDB/FerretDB from globalSetup), real local-disk object store served over real HTTP, and a
+ * fresh app key per call, so tests never share data or depend on order.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import type { Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import pino from 'pino';
+import type { Express } from 'express';
+import { createApp } from '../../src/app';
+import { loadConfig, type AppDefinition, type CollectionPermissions, type Config } from '../../src/config';
+import { AppRegistry } from '../../src/domain/apps';
+import type { DocumentStore, ObjectStore } from '../../src/ports';
+import { EmbeddedDocumentStore } from '../../src/stores/documents/embedded.document-store';
+import { MongoDocumentStore } from '../../src/stores/documents/mongo.document-store';
+import { LocalDiskObjectStore } from '../../src/stores/objects/local-disk.object-store';
+
+export type DocumentsKind = 'embedded' | 'mongodb';
+
+export interface TestApp {
+  app: Express;
+  /** The app's credentials and Authorization header values. */
+  appKey: string;
+  appSecret: string;
+  masterSecret: string;
+  appAuth: string;
+  masterAuth: string;
+  /** Base URL of the real HTTP server (storage URLs point here). */
+  baseUrl: string;
+  config: Config;
+  documents: DocumentStore;
+  objects: ObjectStore;
+  close: () => Promise<void>;
+}
+
+export interface TestAppOptions {
+  documents?: DocumentsKind;
+  collections?: Record<string, { permissions: CollectionPermissions }>;
+  env?: Record<string, string>;
+  /** Wraps the document store (e.g. to count queries). */
+  wrapDocuments?: (store: DocumentStore) => DocumentStore;
+}
+
+export const basic = (user: string, secret: string): string => `Basic ${Buffer.from(`${user}:${secret}`).toString('base64')}`;
+
+export function uniqueKey(prefix = 'kid'): string {
+  return `${prefix}_${randomBytes(6).toString('hex')}`;
+}
+
+export async function startTestApp(options: TestAppOptions = {}): Promise<TestApp> {
+  const dataDir = await mkdtemp(path.join(tmpdir(), 'kinbase-test-'));
+  const definition: AppDefinition = {
+    appKey: uniqueKey(),
+    appSecret: randomBytes(12).toString('hex'),
+    masterSecret: randomBytes(12).toString('hex'),
+    name: 'Test App',
+    collections: options.collections ?? {},
+  };
+
+  // Listen first so the public URL is known before the object store is built.
+  const { createServer } = await import('node:http');
+  const holder: { handler?: Express } = {};
+  const server: Server = createServer((req, res) => (holder.handler ? holder.handler(req, res) : res.end()));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as { port: number }).port;
+  const baseUrl = `http://127.0.0.1:${port}`;
+
+  const config = loadConfig({ KINBASE_DATA_DIR: dataDir, KINBASE_PUBLIC_URL: baseUrl, PORT: String(port), KINBASE_LOG_LEVEL: 'silent', ...options.env });
+  const kind = options.documents ?? 'embedded';
+  let documents: DocumentStore;
+  if (kind === 'mongodb') {
+    const url = process.env.KINBASE_TEST_MONGODB_URL;
+    if (!url) throw new Error('KINBASE_TEST_MONGODB_URL is not set: the jest globalSetup did not start FerretDB');
+    documents = await MongoDocumentStore.connect({ url, dbPrefix: `t${randomBytes(3).toString('hex')}_` });
+  } else {
+    documents = new EmbeddedDocumentStore({ dir: path.join(dataDir, 'documents') });
+  }
+  if (options.wrapDocuments) documents = options.wrapDocuments(documents);
+  const objects = new LocalDiskObjectStore({ dir: path.join(dataDir, 'objects'), publicUrl: baseUrl, signingSecret: randomBytes(32).toString('hex') });
+  const app = createApp({ config, apps: new AppRegistry([definition]), documents, objects, logger: pino({ level: 'silent' }) });
+  holder.handler = app;
+
+  return {
+    app,
+    appKey: definition.appKey,
+    appSecret: definition.appSecret,
+    masterSecret: definition.masterSecret,
+    appAuth: basic(definition.appKey, definition.appSecret),
+    masterAuth: basic(definition.appKey, definition.masterSecret),
+    baseUrl,
+    config,
+    documents,
+    objects,
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await Promise.allSettled([documents.close(), objects.close()]);
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Both document stores, for suites that must behave identically on each. */
+export const DOCUMENT_STORES: DocumentsKind[] = ['embedded', 'mongodb'];
