@@ -3,6 +3,7 @@
  * upload URLs (Google Cloud Storage's resumable protocol, kinvey-protocol.md §4.3). No Kinvey auth
  * here: the URL signature is the credential. Bodies are streamed, never buffered.
  */
+import { pipeline } from 'node:stream';
 import { Router, type NextFunction, type Request, type Response } from 'express';
 import { errors, type KinveyError } from '../domain/errors';
 import { StoreError } from '../ports';
@@ -63,8 +64,8 @@ async function serveObject(store: LocalDiskObjectStore, key: string, req: Reques
     res.end();
     return;
   }
-  body.once('error', () => res.destroy());
-  body.pipe(res);
+  // pipeline (not pipe) so a client that goes away also closes the file.
+  pipeline(body, res, () => undefined);
 }
 
 function keyOf(req: Request): string | null {

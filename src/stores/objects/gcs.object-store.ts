@@ -103,8 +103,9 @@ export class GcsObjectStore implements ObjectStore {
   }
 
   async stat(key: string): Promise<ObjectStat | null> {
+    const file = this.file(key);
     try {
-      const [meta] = await this.file(key).getMetadata();
+      const [meta] = await file.getMetadata();
       return {
         size: Number(meta.size ?? 0),
         contentType: meta.contentType ?? 'application/octet-stream',
@@ -119,8 +120,9 @@ export class GcsObjectStore implements ObjectStore {
   }
 
   async delete(key: string): Promise<void> {
+    const file = this.file(key);
     try {
-      await this.file(key).delete({ ignoreNotFound: true });
+      await file.delete({ ignoreNotFound: true });
     } catch (err) {
       translate(err);
     }

@@ -1,0 +1,189 @@
+/**
+ * The ObjectStore contract (src/ports.ts), one suite run against every adapter. Each test gets a
+ * fresh store (own directory or bucket) from the factory; URLs are fetched with plain `fetch` and
+ * no credentials, as a browser or SDK would.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { Readable } from 'node:stream';
+import type { ObjectStore } from '../../src/ports';
+
+export interface ObjectStoreHarness {
+  store: ObjectStore;
+  /** Whether the backend refuses a public URL once the object is private again (fake-gcs-server does not). */
+  enforcesPrivacy: boolean;
+  /** Whether the backend itself verifies download signatures and expiry (fake-gcs-server does not). */
+  verifiesSignatures: boolean;
+  close(): Promise<void>;
+}
+
+export async function readAll(stream: Readable | null): Promise<Buffer | null> {
+  if (!stream) return null;
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(Buffer.from(chunk as Buffer));
+  return Buffer.concat(chunks);
+}
+
+export const md5 = (data: Buffer): string => createHash('md5').update(data).digest('hex');
+export const appKey = (): string => `kid_${randomBytes(6).toString('hex')}`;
+export const newKey = (app = appKey()): string => `${app}/${randomBytes(32).toString('hex')}`;
+const inSeconds = (s: number): Date => new Date(Date.now() + s * 1000);
+
+export function objectStoreContract(name: string, open: () => Promise<ObjectStoreHarness>): void {
+  describe(`ObjectStore contract: ${name}`, () => {
+    let harness: ObjectStoreHarness;
+    let store: ObjectStore;
+    beforeEach(async () => {
+      harness = await open();
+      store = harness.store;
+    });
+    afterEach(async () => harness.close());
+
+    test('a few MB written come back byte-identical, with size, md5 and content type in stat', async () => {
+      const data = randomBytes(3 * 1024 * 1024 + 17);
+      const key = newKey();
+      const written = await store.write(key, Readable.from([data.subarray(0, 1_000_000), data.subarray(1_000_000)]), { contentType: 'application/octet-stream' });
+      expect(written).toMatchObject({ size: data.length, md5: md5(data), contentType: 'application/octet-stream', public: false });
+      expect((await readAll(await store.read(key)))?.equals(data)).toBe(true);
+      const stat = await store.stat(key);
+      expect(stat).toMatchObject({ size: data.length, md5: md5(data), contentType: 'application/octet-stream', public: false });
+      expect(stat?.updatedAt).toBeInstanceOf(Date);
+    });
+
+    test('an empty object is stored and read back empty', async () => {
+      const key = newKey();
+      await store.write(key, Readable.from([]), { contentType: 'text/plain' });
+      expect(await store.stat(key)).toMatchObject({ size: 0, md5: md5(Buffer.alloc(0)), contentType: 'text/plain' });
+      expect((await readAll(await store.read(key)))?.length).toBe(0);
+    });
+
+    test('range reads return exactly the inclusive byte range', async () => {
+      const data = randomBytes(100_000);
+      const key = newKey();
+      await store.write(key, Readable.from([data]), { contentType: 'application/octet-stream' });
+      expect((await readAll(await store.read(key, { start: 0, end: 0 })))?.equals(data.subarray(0, 1))).toBe(true);
+      expect((await readAll(await store.read(key, { start: 10, end: 19 })))?.equals(data.subarray(10, 20))).toBe(true);
+      expect((await readAll(await store.read(key, { start: 99_000, end: 99_999 })))?.equals(data.subarray(99_000))).toBe(true);
+    });
+
+    test('a missing object reads and stats as null', async () => {
+      expect(await store.read(newKey())).toBeNull();
+      expect(await store.stat(newKey())).toBeNull();
+    });
+
+    test('delete removes the object, and deleting a missing object is fine', async () => {
+      const key = newKey();
+      await store.write(key, Readable.from([Buffer.from('bye')]), { contentType: 'text/plain' });
+      await store.delete(key);
+      expect(await store.stat(key)).toBeNull();
+      expect(await store.read(key)).toBeNull();
+      await expect(store.delete(key)).resolves.toBeUndefined();
+      await expect(store.delete(newKey())).resolves.toBeUndefined();
+    });
+
+    test('overwriting replaces content, size, md5 and content type', async () => {
+      const key = newKey();
+      await store.write(key, Readable.from([randomBytes(5000)]), { contentType: 'image/png' });
+      const second = Buffer.from('second version');
+      await store.write(key, Readable.from([second]), { contentType: 'text/plain' });
+      expect(await store.stat(key)).toMatchObject({ size: second.length, md5: md5(second), contentType: 'text/plain' });
+      expect((await readAll(await store.read(key)))?.toString()).toBe('second version');
+    });
+
+    test('a public object downloads from its public URL without credentials', async () => {
+      const data = randomBytes(2048);
+      const key = newKey();
+      await store.write(key, Readable.from([data]), { contentType: 'image/png' });
+      await store.setPublic(key, true);
+      expect((await store.stat(key))?.public).toBe(true);
+      const url = store.publicUrl(key, { https: false });
+      expect(url.startsWith('http://')).toBe(true);
+      expect(store.publicUrl(key, { https: true }).startsWith('https://')).toBe(true);
+      const res = await fetch(url);
+      expect(res.status).toBe(200);
+      expect(Buffer.from(await res.arrayBuffer()).equals(data)).toBe(true);
+
+      await store.setPublic(key, false);
+      expect((await store.stat(key))?.public).toBe(false);
+      if (harness.enforcesPrivacy) expect((await fetch(url)).status).toBe(404);
+    });
+
+    test('an object written as public is public from the start', async () => {
+      const key = newKey();
+      await store.write(key, Readable.from([Buffer.from('hi')]), { contentType: 'text/plain', public: true });
+      expect((await store.stat(key))?.public).toBe(true);
+      expect(await (await fetch(store.publicUrl(key, { https: false }))).text()).toBe('hi');
+    });
+
+    test('a signed download URL fetches the object without credentials', async () => {
+      const data = randomBytes(300_000);
+      const key = newKey();
+      await store.write(key, Readable.from([data]), { contentType: 'application/pdf' });
+      const url = await store.signDownloadUrl(key, { expiresAt: inSeconds(60), https: false });
+      expect(url.startsWith('http://')).toBe(true);
+      const res = await fetch(url);
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-type')).toBe('application/pdf');
+      expect(Buffer.from(await res.arrayBuffer()).equals(data)).toBe(true);
+    });
+
+    test('a signed URL expires, and is bound to its object and its signature', async () => {
+      const key = newKey();
+      const other = newKey(key.split('/')[0]);
+      await store.write(key, Readable.from([Buffer.from('secret')]), { contentType: 'text/plain' });
+      await store.write(other, Readable.from([Buffer.from('other')]), { contentType: 'text/plain' });
+      const url = await store.signDownloadUrl(key, { expiresAt: inSeconds(1), https: false });
+      if (!harness.verifiesSignatures) {
+        // fake-gcs-server serves signed URLs without checking signature or expiry, so on GCS we can
+        // only assert that the URL is a real V4 signed URL with the requested lifetime.
+        const params = new URL(url).searchParams;
+        expect(params.get('X-Goog-Algorithm')).toBe('GOOG4-RSA-SHA256');
+        expect(Number(params.get('X-Goog-Expires'))).toBeGreaterThanOrEqual(1);
+        expect(Number(params.get('X-Goog-Expires'))).toBeLessThanOrEqual(2);
+        expect(params.get('X-Goog-Signature')).toMatch(/^[0-9a-f]{512}$/);
+        return;
+      }
+      expect((await fetch(url)).status).toBe(200);
+      const tampered = url.replace(/signature=([0-9a-f])/, (_m, c: string) => `signature=${c === '0' ? '1' : '0'}`);
+      expect((await fetch(tampered)).status).toBe(401);
+      const reused = url.replace(key, other);
+      expect(reused).not.toBe(url);
+      expect((await fetch(reused)).status).toBe(401);
+      const longer = url.replace(/expires=(\d+)/, (_m, s: string) => `expires=${Number(s) + 3600}`);
+      expect((await fetch(longer)).status).toBe(401);
+      await new Promise((resolve) => setTimeout(resolve, 2100));
+      const expired = await fetch(url);
+      expect(expired.status).toBe(401);
+      expect(await expired.json()).toEqual({ error: 'InsufficientCredentials', description: expect.any(String), debug: expect.stringMatching(/expired/) });
+    });
+
+    test('an upload session accepts chunks with known ranges and stores the object', async () => {
+      const data = randomBytes(256 * 1024 * 2 + 1000);
+      const key = newKey();
+      const target = await store.createUploadSession(key, { contentType: 'image/jpeg', size: data.length, public: false, expiresAt: inSeconds(600), filename: 'photo.jpg' });
+      expect(target.requiredHeaders).toEqual({});
+      const cut = 256 * 1024 * 2;
+      const first = await fetch(target.url, { method: 'PUT', redirect: 'manual', headers: { ...target.requiredHeaders, 'content-type': 'image/jpeg', 'content-range': `bytes 0-${cut - 1}/${data.length}` }, body: data.subarray(0, cut) });
+      expect(first.status).toBe(308);
+      expect(first.headers.get('range')).toBe(`bytes=0-${cut - 1}`);
+      expect(await store.stat(key)).toBeNull();
+      const last = await fetch(target.url, { method: 'PUT', redirect: 'manual', headers: { ...target.requiredHeaders, 'content-type': 'image/jpeg', 'content-range': `bytes ${cut}-${data.length - 1}/${data.length}` }, body: data.subarray(cut) });
+      expect(last.status).toBe(200);
+      expect(await store.stat(key)).toMatchObject({ size: data.length, md5: md5(data), contentType: 'image/jpeg' });
+      expect((await readAll(await store.read(key)))?.equals(data)).toBe(true);
+    });
+
+    test('keys that are not safe path segments are refused', async () => {
+      const app = appKey();
+      const unsafe = ['../etc/passwd', `${app}/../../x`, `${app}/..`, `${app}/./x`, `${app}//x`, `/${app}/x`, `${app}/x/`, `${app}/x.y`, `${app}\\x`, `${app}/x%2F..`, '', `${app}/x\u0000`];
+      for (const key of unsafe) {
+        await expect(store.write(key, Readable.from([Buffer.from('x')]), { contentType: 'text/plain' })).rejects.toThrow(/unsafe object key/);
+        await expect(store.stat(key)).rejects.toThrow(/unsafe object key/);
+        await expect(store.read(key)).rejects.toThrow(/unsafe object key/);
+        await expect(store.delete(key)).rejects.toThrow(/unsafe object key/);
+        await expect(store.signDownloadUrl(key, { expiresAt: inSeconds(60), https: false })).rejects.toThrow(/unsafe object key/);
+        await expect(store.createUploadSession(key, { contentType: 'text/plain', public: false, expiresAt: inSeconds(60), filename: 'x' })).rejects.toThrow(/unsafe object key/);
+        expect(() => store.publicUrl(key, { https: false })).toThrow(/unsafe object key/);
+      }
+    });
+  });
+}
