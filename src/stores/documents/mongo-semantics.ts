@@ -179,6 +179,22 @@ export function buildRegExp(pattern: unknown, options: unknown): RegExp {
   return new RegExp(source, flags);
 }
 
+/**
+ * Returns the filter with every `$options: 'x'` applied to its string `$regex` and removed, which
+ * is exactly what the server would do. Lets servers without the x option (FerretDB) answer the same.
+ */
+export function applyExtendedRegexOption<T>(filter: T): T {
+  if (Array.isArray(filter)) return filter.map((part) => applyExtendedRegexOption(part)) as T;
+  if (!isPlainObject(filter)) return filter;
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(filter)) out[key] = applyExtendedRegexOption(value);
+  if (typeof out.$regex === 'string' && typeof out.$options === 'string' && out.$options.includes('x')) {
+    out.$regex = stripExtended(out.$regex);
+    out.$options = out.$options.replace(/x/g, '');
+  }
+  return out as T;
+}
+
 function stripExtended(source: string): string {
   let out = '';
   let inClass = false;

@@ -13,7 +13,7 @@ import {
   type IndexSpec,
   type StoredDocument,
 } from '../../ports';
-import { normalizeFields } from './mongo-semantics';
+import { applyExtendedRegexOption, normalizeFields } from './mongo-semantics';
 
 export interface MongoDocumentStoreOptions {
   url: string;
@@ -65,7 +65,7 @@ export class MongoDocumentStore implements DocumentStore {
 
   async find(scope: CollectionScope, filter: Filter, options: FindOptions = {}): Promise<StoredDocument[]> {
     const fields = options.fields ? normalizeFields(options.fields) : undefined;
-    const cursor = this.collection(scope).find(filter as MongoFilter<StoredDocument>, {
+    const cursor = this.collection(scope).find(query(filter), {
       sort: sortWithTiebreak(options.sort ?? []),
       ...(options.skip ? { skip: options.skip } : {}),
       ...(options.limit ? { limit: options.limit } : {}),
@@ -76,13 +76,13 @@ export class MongoDocumentStore implements DocumentStore {
 
   async findByIds(scope: CollectionScope, ids: readonly string[], filter: Filter = {}): Promise<StoredDocument[]> {
     if (ids.length === 0) return [];
-    const query = { _id: { $in: [...ids] } };
-    const combined = Object.keys(filter).length > 0 ? { $and: [query, filter] } : query;
-    return translate(() => this.collection(scope).find(combined as MongoFilter<StoredDocument>).toArray());
+    const byIds = { _id: { $in: [...ids] } };
+    const combined = Object.keys(filter).length > 0 ? { $and: [byIds, filter] } : byIds;
+    return translate(() => this.collection(scope).find(query(combined)).toArray());
   }
 
   async count(scope: CollectionScope, filter: Filter): Promise<number> {
-    return translate(() => this.collection(scope).countDocuments(filter as MongoFilter<StoredDocument>));
+    return translate(() => this.collection(scope).countDocuments(query(filter)));
   }
 
   async deleteById(scope: CollectionScope, id: string, filter?: Filter): Promise<boolean> {
@@ -91,7 +91,7 @@ export class MongoDocumentStore implements DocumentStore {
   }
 
   async deleteMany(scope: CollectionScope, filter: Filter): Promise<number> {
-    const result = await translate(() => this.collection(scope).deleteMany(filter as MongoFilter<StoredDocument>));
+    const result = await translate(() => this.collection(scope).deleteMany(query(filter)));
     return result.deletedCount;
   }
 
@@ -131,7 +131,12 @@ function sortWithTiebreak(sort: NonNullable<FindOptions['sort']>): Sort {
 }
 
 function byId(id: string, filter?: Filter): MongoFilter<StoredDocument> {
-  return (filter && Object.keys(filter).length > 0 ? { $and: [{ _id: id }, filter] } : { _id: id }) as MongoFilter<StoredDocument>;
+  return query(filter && Object.keys(filter).length > 0 ? { $and: [{ _id: id }, filter] } : { _id: id });
+}
+
+/** The filter as sent to the server: x-mode regexes pre-applied (not every server supports `x`). */
+function query(filter: Filter): MongoFilter<StoredDocument> {
+  return applyExtendedRegexOption(filter) as MongoFilter<StoredDocument>;
 }
 
 const UNAVAILABLE_ERRORS = new Set([
@@ -150,6 +155,9 @@ async function translate<T>(call: () => Promise<T>): Promise<T> {
   } catch (err) {
     if (err instanceof MongoError) {
       if (err.code === 11000 || err.code === 11001) throw new StoreError('duplicate', err.message, { cause: err });
+      // FerretDB (SQLite handler) reports unique violations of updates as InternalError (1) with
+      // SQLite's message instead of 11000; it is still a duplicate to our callers.
+      if (err.code === 1 && /UNIQUE constraint failed/.test(err.message)) throw new StoreError('duplicate', err.message, { cause: err });
       if (UNAVAILABLE_ERRORS.has(err.name)) throw new StoreError('unavailable', err.message, { cause: err });
     }
     throw err;

@@ -1,0 +1,207 @@
+/**
+ * The DocumentStore contract: one suite every adapter must pass with identical results. Each test
+ * works in its own fresh app key, so nothing depends on test order or leftovers.
+ */
+import { randomBytes } from 'node:crypto';
+import { StoreError, type CollectionScope, type DocumentStore, type StoredDocument } from '../../src/ports';
+import {
+  FILTER_SCENARIOS, FIXTURE, ID24, PROJECTION_SCENARIOS, SORT_SCENARIOS, type ServerGap,
+} from './document-store.scenarios';
+
+type MakeStore = () => Promise<{ store: DocumentStore; cleanup: () => Promise<void>; gaps?: readonly ServerGap[] }>;
+
+const freshScope = (collection = 'things'): CollectionScope => ({ appKey: `t_${randomBytes(6).toString('hex')}`, collection });
+const ids = (docs: StoredDocument[]): string[] => docs.map((d) => d._id);
+const sortedIds = (docs: StoredDocument[]): string[] => ids(docs).sort();
+
+async function expectStoreError(promise: Promise<unknown>, kind: StoreError['kind']): Promise<void> {
+  await expect(promise).rejects.toBeInstanceOf(StoreError);
+  await expect(promise).rejects.toMatchObject({ kind });
+}
+
+/** Defines the shared suite for one adapter; `makeStore` is called once, `cleanup` after all tests. */
+export function documentStoreContract(name: string, makeStore: MakeStore): void {
+  describe(`DocumentStore contract: ${name}`, () => {
+    let store: DocumentStore;
+    let cleanup: () => Promise<void>;
+    let gaps: readonly ServerGap[] = [];
+    beforeAll(async () => {
+      ({ store, cleanup, gaps = [] } = await makeStore());
+    });
+    const hasGap = (gap?: ServerGap): boolean => gap !== undefined && gaps.includes(gap);
+    afterAll(async () => {
+      await cleanup?.();
+    });
+
+    describe('queries over the fixture collection', () => {
+      let scope: CollectionScope;
+      beforeAll(async () => {
+        scope = freshScope('fixture');
+        for (const doc of FIXTURE) await store.insert(scope, doc);
+      });
+
+      test.each(FILTER_SCENARIOS)('find: $name', async ({ filter, options, expected, gap }) => {
+        if (hasGap(gap)) await expect(store.find(scope, filter, options)).rejects.toThrow();
+        else expect(ids(await store.find(scope, filter, options))).toEqual(expected);
+      });
+
+      test.each(FILTER_SCENARIOS)('count: $name', async ({ filter, expected, gap }) => {
+        if (hasGap(gap)) await expect(store.count(scope, filter)).rejects.toThrow();
+        else expect(await store.count(scope, filter)).toBe(expected.length);
+      });
+
+      test.each(SORT_SCENARIOS)('sort and page: $name', async ({ filter, options, expected }) => {
+        expect(ids(await store.find(scope, filter, options))).toEqual(expected);
+      });
+
+      test.each(PROJECTION_SCENARIOS)('projection: $name', async ({ id, fields, expected }) => {
+        expect(await store.find(scope, { _id: id }, { fields })).toEqual([expected]);
+      });
+
+      test('documents come back exactly as stored', async () => {
+        expect(await store.find(scope, {})).toEqual(FIXTURE);
+      });
+
+      test('findByIds returns the existing ones that match the filter', async () => {
+        expect(sortedIds(await store.findByIds(scope, ['a1', 'a2', 'nope', ID24]))).toEqual([ID24, 'a1', 'a2']);
+        expect(sortedIds(await store.findByIds(scope, ['a1', 'a2', 'a3'], { tags: 'red' }))).toEqual(['a1', 'a3']);
+        expect(await store.findByIds(scope, [])).toEqual([]);
+      });
+    });
+
+    test('paging through ties with skip/limit never repeats or drops an entity', async () => {
+      const scope = freshScope();
+      const all = Array.from({ length: 23 }, (_, i) => ({ _id: `p${String((i * 7) % 23).padStart(2, '0')}`, group: i % 3 }));
+      for (const doc of all) await store.insert(scope, doc);
+      for (const sort of [[['group', 1]], [['group', -1]], []] as const) {
+        const seen: string[] = [];
+        for (let skip = 0; skip < all.length; skip += 4) seen.push(...ids(await store.find(scope, {}, { sort, skip, limit: 4 })));
+        expect(seen).toEqual(ids(await store.find(scope, {}, { sort })));
+        expect(new Set(seen).size).toBe(all.length);
+      }
+    });
+
+    test('insert stores a document and refuses a taken _id', async () => {
+      const scope = freshScope();
+      await store.insert(scope, { _id: 'x', v: 1 });
+      await expectStoreError(store.insert(scope, { _id: 'x', v: 2 }), 'duplicate');
+      expect(await store.find(scope, {})).toEqual([{ _id: 'x', v: 1 }]);
+    });
+
+    test('ids that look like ObjectIds stay strings', async () => {
+      const scope = freshScope();
+      await store.insert(scope, { _id: ID24, v: 1 });
+      await store.insert(scope, { _id: '0123456789ab', v: 2 });
+      const found = await store.find(scope, {});
+      expect(found.map((d) => typeof d._id)).toEqual(['string', 'string']);
+      expect(await store.findByIds(scope, [ID24])).toEqual([{ _id: ID24, v: 1 }]);
+      expect(await store.deleteById(scope, '0123456789ab')).toBe(true);
+    });
+
+    test('upsert reports whether it created the document and replaces it whole', async () => {
+      const scope = freshScope();
+      expect(await store.upsert(scope, { _id: 'u', a: 1, b: 2 })).toEqual({ created: true });
+      expect(await store.upsert(scope, { _id: 'u', a: 3 })).toEqual({ created: false });
+      expect(await store.find(scope, {})).toEqual([{ _id: 'u', a: 3 }]);
+    });
+
+    test('replace changes an existing document only while it matches the filter', async () => {
+      const scope = freshScope();
+      await store.insert(scope, { _id: 'r', owner: 'ann', v: 1 });
+      expect(await store.replace(scope, { _id: 'r', owner: 'ann', v: 2 })).toBe(true);
+      expect(await store.replace(scope, { _id: 'r', owner: 'ann', v: 3 }, { owner: 'ann' })).toBe(true);
+      expect(await store.replace(scope, { _id: 'r', owner: 'bob', v: 4 }, { owner: 'bob' })).toBe(false);
+      expect(await store.replace(scope, { _id: 'missing', v: 1 })).toBe(false);
+      expect(await store.find(scope, {})).toEqual([{ _id: 'r', owner: 'ann', v: 3 }]);
+    });
+
+    test('setFields sets dotted fields on the one document and respects the filter', async () => {
+      const scope = freshScope();
+      await store.insert(scope, { _id: 's', profile: { name: 'a', age: 1 }, keep: true });
+      await store.insert(scope, { _id: 't', profile: { name: 'b' } });
+      expect(await store.setFields(scope, 's', { 'profile.name': 'z', 'meta.deep.flag': 1, top: [1] })).toBe(true);
+      expect(await store.setFields(scope, 's', { top: 2 }, { keep: false })).toBe(false);
+      expect(await store.setFields(scope, 'missing', { top: 2 })).toBe(false);
+      expect(await store.find(scope, {})).toEqual([
+        { _id: 's', profile: { name: 'z', age: 1 }, keep: true, meta: { deep: { flag: 1 } }, top: [1] },
+        { _id: 't', profile: { name: 'b' } },
+      ]);
+    });
+
+    test('deleteById deletes one document only if it matches the filter', async () => {
+      const scope = freshScope();
+      await store.insert(scope, { _id: 'd1', owner: 'ann' });
+      await store.insert(scope, { _id: 'd2', owner: 'ann' });
+      expect(await store.deleteById(scope, 'd1', { owner: 'bob' })).toBe(false);
+      expect(await store.deleteById(scope, 'd1', { owner: 'ann' })).toBe(true);
+      expect(await store.deleteById(scope, 'd1')).toBe(false);
+      expect(ids(await store.find(scope, {}))).toEqual(['d2']);
+    });
+
+    test('deleteMany deletes every match and counts them', async () => {
+      const scope = freshScope();
+      for (const [i, color] of ['red', 'blue', 'red', 'green'].entries()) await store.insert(scope, { _id: `m${i}`, color });
+      expect(await store.deleteMany(scope, { color: { $in: ['red', 'green'] } })).toBe(3);
+      expect(ids(await store.find(scope, {}))).toEqual(['m1']);
+      expect(await store.deleteMany(scope, {})).toBe(1);
+      expect(await store.count(scope, {})).toBe(0);
+    });
+
+    test('a unique index refuses duplicates on every write path', async () => {
+      const scope = freshScope();
+      await store.ensureIndex(scope, { field: 'email', unique: true });
+      await store.ensureIndex(scope, { field: 'email', unique: true });
+      await store.insert(scope, { _id: 'e1', email: 'a@x' });
+      await store.insert(scope, { _id: 'e2', email: 'b@x' });
+      await expectStoreError(store.insert(scope, { _id: 'e3', email: 'a@x' }), 'duplicate');
+      await expectStoreError(store.upsert(scope, { _id: 'e2', email: 'a@x' }), 'duplicate');
+      await expectStoreError(store.replace(scope, { _id: 'e2', email: 'a@x' }), 'duplicate');
+      await expectStoreError(store.setFields(scope, 'e2', { email: 'a@x' }), 'duplicate');
+      expect(await store.find(scope, {})).toEqual([{ _id: 'e1', email: 'a@x' }, { _id: 'e2', email: 'b@x' }]);
+    });
+
+    test('a unique sparse index allows many documents without the field', async () => {
+      const scope = freshScope();
+      await store.ensureIndex(scope, { field: 'login.name', unique: true, sparse: true });
+      await store.insert(scope, { _id: 'n1' });
+      await store.insert(scope, { _id: 'n2', login: {} });
+      await store.insert(scope, { _id: 'n3', login: { name: 'ann' } });
+      await expectStoreError(store.insert(scope, { _id: 'n4', login: { name: 'ann' } }), 'duplicate');
+      expect(await store.count(scope, {})).toBe(3);
+    });
+
+    test('a unique index that is not sparse allows only one document without the field', async () => {
+      const scope = freshScope();
+      await store.ensureIndex(scope, { field: 'code', unique: true });
+      await store.insert(scope, { _id: 'c1' });
+      if (hasGap('unique-index-ignores-missing')) await store.insert(scope, { _id: 'c2' });
+      else await expectStoreError(store.insert(scope, { _id: 'c2' }), 'duplicate');
+      await store.insert(scope, { _id: 'c3', code: 1 });
+      await expectStoreError(store.insert(scope, { _id: 'c4', code: 1 }), 'duplicate');
+    });
+
+    test('apps and collections are isolated from each other', async () => {
+      const a = freshScope('shared');
+      const b = { ...freshScope('shared') };
+      const other = { ...a, collection: 'other' };
+      await store.insert(a, { _id: 'same', app: 'a' });
+      await store.insert(b, { _id: 'same', app: 'b' });
+      await store.insert(other, { _id: 'same', app: 'a-other' });
+      expect(await store.find(a, {})).toEqual([{ _id: 'same', app: 'a' }]);
+      expect(await store.find(b, {})).toEqual([{ _id: 'same', app: 'b' }]);
+      expect(await store.deleteMany(other, {})).toBe(1);
+      expect(await store.count(a, {})).toBe(1);
+    });
+
+    test('a never-written collection reads as empty', async () => {
+      const scope = freshScope('never');
+      expect(await store.find(scope, { x: 1 }, { sort: [['x', 1]], limit: 5 })).toEqual([]);
+      expect(await store.findByIds(scope, ['a'])).toEqual([]);
+      expect(await store.count(scope, {})).toBe(0);
+      expect(await store.deleteById(scope, 'a')).toBe(false);
+      expect(await store.deleteMany(scope, {})).toBe(0);
+      expect(await store.replace(scope, { _id: 'a' })).toBe(false);
+      expect(await store.setFields(scope, 'a', { x: 1 })).toBe(false);
+    });
+  });
+}
