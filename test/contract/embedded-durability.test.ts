@@ -1,0 +1,105 @@
+/**
+ * The embedded store keeps what it acknowledged: across close/reopen, and when its process is
+ * killed with SIGKILL in the middle of a stream of writes.
+ */
+import { spawn } from 'node:child_process';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { transformFileSync } from '@swc/core';
+import { EmbeddedDocumentStore } from '../../src/stores/documents/embedded.document-store';
+
+const ROOT = path.resolve(__dirname, '../..');
+let work: string;
+
+beforeEach(async () => {
+  work = await mkdtemp(path.join(tmpdir(), 'kinbase-durability-'));
+});
+afterEach(async () => {
+  await rm(work, { recursive: true, force: true });
+});
+
+test('documents, updates, deletes and indexes survive closing and reopening the store', async () => {
+  const dir = path.join(work, 'data');
+  const scope = { appKey: 'app', collection: 'people' };
+  const first = new EmbeddedDocumentStore({ dir });
+  await first.ensureIndex(scope, { field: 'email', unique: true });
+  await first.insert(scope, { _id: 'a', email: 'a@x', when: new Date('2024-01-01T00:00:00Z'), tags: ['t'] });
+  await first.insert(scope, { _id: 'b', email: 'b@x' });
+  await first.insert(scope, { _id: 'c', email: 'c@x' });
+  await first.setFields(scope, 'b', { 'profile.name': 'Bee' });
+  await first.deleteById(scope, 'c');
+  await first.close();
+
+  const second = new EmbeddedDocumentStore({ dir });
+  expect(await second.find(scope, {})).toEqual([
+    { _id: 'a', email: 'a@x', when: new Date('2024-01-01T00:00:00Z'), tags: ['t'] },
+    { _id: 'b', email: 'b@x', profile: { name: 'Bee' } },
+  ]);
+  await expect(second.insert(scope, { _id: 'd', email: 'a@x' })).rejects.toMatchObject({ kind: 'duplicate' });
+  await second.close();
+});
+
+test('names that are not safe path segments stay inside the data dir and stay distinct', async () => {
+  const dir = path.join(work, 'data');
+  const store = new EmbeddedDocumentStore({ dir });
+  const names = ['..', '.', '../escape', 'a/b', 'a~2Fb', 'ünï code', '.hidden'];
+  for (const [i, name] of names.entries()) {
+    await store.insert({ appKey: name, collection: name }, { _id: `doc${i}` });
+  }
+  for (const [i, name] of names.entries()) {
+    expect(await store.find({ appKey: name, collection: name }, {})).toEqual([{ _id: `doc${i}` }]);
+  }
+  await store.close();
+  expect(await readdir(work)).toEqual(['data']);
+  const appDirs = await readdir(dir);
+  expect(appDirs).toHaveLength(names.length);
+  for (const entry of appDirs) expect(entry).toMatch(/^[A-Za-z0-9_~-][A-Za-z0-9_.~-]*$/);
+});
+
+test('every write acknowledged before a kill -9 is there after reopening', async () => {
+  const modulePath = await compileEmbeddedStore(path.join(work, 'compiled'));
+  const dir = path.join(work, 'data');
+  const child = spawn(process.execPath, [path.join(ROOT, 'test/support/embedded-writer.child.js'), modulePath, dir], {
+    // The compiled copy lives outside the repo; it finds @seald-io/nedb through NODE_PATH.
+    env: { ...process.env, NODE_PATH: path.join(ROOT, 'node_modules') },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, signal) => resolve(signal)));
+  await new Promise<void>((resolve, reject) => {
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+      // Kill well into the stream, while writes and compactions are in flight.
+      if (stdout.length > 2000 * 9) resolve();
+    });
+    child.on('exit', () => reject(new Error(`writer exited on its own:\n${stderr}`)));
+  });
+  child.kill('SIGKILL');
+  expect(await exited).toBe('SIGKILL');
+
+  // Only complete lines are acknowledgements; a torn last line was never fully reported.
+  const acknowledged = stdout.split('\n').slice(0, -1);
+  expect(acknowledged.length).toBeGreaterThanOrEqual(2000);
+  const store = new EmbeddedDocumentStore({ dir });
+  const found = await store.findByIds({ appKey: 'app', collection: 'stream' }, acknowledged);
+  expect(found.map((d) => d._id).sort()).toEqual([...acknowledged].sort());
+  await store.close();
+}, 60_000);
+
+/** Compiles the embedded store and what it imports to CommonJS, so a plain node child can load it. */
+async function compileEmbeddedStore(outDir: string): Promise<string> {
+  const files = ['src/ports.ts', 'src/stores/documents/mongo-semantics.ts', 'src/stores/documents/embedded.document-store.ts'];
+  for (const file of files) {
+    const { code } = transformFileSync(path.join(ROOT, file), {
+      jsc: { target: 'es2022', parser: { syntax: 'typescript' } },
+      module: { type: 'commonjs' },
+    });
+    const target = path.join(outDir, file.replace(/\.ts$/, '.js'));
+    await mkdir(path.dirname(target), { recursive: true });
+    await writeFile(target, code);
+  }
+  return path.join(outDir, 'src/stores/documents/embedded.document-store.js');
+}
