@@ -27,7 +27,7 @@ export const envSchema = {
     KINBASE_BODY_LIMIT: { type: 'string', pattern: '^[0-9]+(b|kb|mb)?$', default: '5mb' },
     KINBASE_LOG_LEVEL: { type: 'string', enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info' },
   },
-  dependentRequired: {
+  dependencies: {
     KINBASE_APP_KEY: ['KINBASE_APP_SECRET', 'KINBASE_MASTER_SECRET'],
     KINBASE_APP_SECRET: ['KINBASE_APP_KEY'],
     KINBASE_MASTER_SECRET: ['KINBASE_APP_KEY'],

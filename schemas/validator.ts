@@ -5,9 +5,9 @@ import addFormats from 'ajv-formats';
  * The one Ajv instance of the process. Schemas are compiled once, on first use, and cached by
  * schema object identity.
  */
-const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: true, allowUnionTypes: true });
+const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: true, strictRequired: false, allowUnionTypes: true });
 addFormats(ajv);
-const coercingAjv = new Ajv({ allErrors: true, useDefaults: true, coerceTypes: true, strict: true, allowUnionTypes: true });
+const coercingAjv = new Ajv({ allErrors: true, useDefaults: true, coerceTypes: true, strict: true, strictRequired: false, allowUnionTypes: true });
 addFormats(coercingAjv);
 
 const cache = new WeakMap<object, ValidateFunction>();

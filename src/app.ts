@@ -7,10 +7,18 @@ import type { DocumentStore, ObjectStore } from './ports';
 import { EntitiesService } from './domain/entities.service';
 import { appdataRoutes } from './http/appdata.routes';
 import { handshakeRoutes } from './http/handshake.routes';
+import { localStorageRoutes } from './http/storage.routes';
+import { LocalDiskObjectStore } from './stores/objects/local-disk.object-store';
 import { cors } from './http/middleware/cors';
 import { errorHandler, notFound } from './http/middleware/errors';
 import { requestContext } from './http/middleware/request-context';
 import type { SessionVerifier } from './http/middleware/auth';
+import { GroupsService } from './domain/groups.service';
+import { UserNoticesService } from './domain/user-notices';
+import { UsersService } from './domain/users.service';
+import { groupRoutes } from './http/group.routes';
+import { rpcRoutes } from './http/rpc.routes';
+import { userRoutes } from './http/user.routes';
 
 export interface AppDeps {
   readonly config: Config;
@@ -29,11 +37,16 @@ export function createApp(deps: AppDeps): Express {
   app.set('etag', false);
   app.set('query parser', 'simple');
 
-  const sessions: SessionVerifier = { verifyToken: async () => null, verifyPassword: async () => null };
+  const groups = new GroupsService(deps.documents, deps.clock);
+  const users = new UsersService(deps.documents, groups, { clock: deps.clock });
+  const sessions: SessionVerifier = users;
 
   app.use(requestContext);
   app.use(pinoHttp({ logger: deps.logger, genReqId: (_req, res) => String(res.getHeader('X-Kinvey-Request-Id')), quietReqLogger: true }));
   app.use(cors);
+  // The local backend serves its own signed upload/download URLs; upload bodies are streamed raw,
+  // so these routes come before the JSON parser.
+  if (deps.objects instanceof LocalDiskObjectStore) app.use(localStorageRoutes(deps.objects));
   // Kinvey SDKs send Content-Type: application/json on every request, also GET/DELETE without body.
   app.use(express.json({ limit: deps.config.bodyLimit, strict: true, type: ['application/json', 'application/*+json'] }));
 
@@ -42,6 +55,9 @@ export function createApp(deps: AppDeps): Express {
 
   app.use(handshakeRoutes(deps.apps, sessions));
   app.use(appdataRoutes({ apps: deps.apps, sessions, entities, present: async (docs) => docs }));
+  app.use(userRoutes({ apps: deps.apps, sessions, users }));
+  app.use(rpcRoutes({ apps: deps.apps, sessions, notices: new UserNoticesService(deps.documents, clock) }));
+  app.use(groupRoutes({ apps: deps.apps, sessions, groups }));
 
   app.use(notFound);
   app.use(errorHandler(deps.logger));

@@ -1,0 +1,80 @@
+/** The built server as users run it: `npm start` on the embedded defaults. */
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { runServerToExit, startServerProcess } from '../support/server-process';
+
+const basic = (user: string, secret: string) => `Basic ${Buffer.from(`${user}:${secret}`).toString('base64')}`;
+
+function credentialsFrom(output: string): { appKey: string; appSecret: string; masterSecret: string } {
+  const grab = (label: string) => new RegExp(`${label}:\\s+(\\S+)`).exec(output)?.[1] ?? '';
+  return { appKey: grab('app key'), appSecret: grab('app secret'), masterSecret: grab('master secret') };
+}
+
+describe('the server process on embedded defaults', () => {
+  let dataDir: string;
+  beforeAll(async () => {
+    dataDir = await mkdtemp(path.join(tmpdir(), 'kinbase-e2e-'));
+  });
+  afterAll(() => rm(dataDir, { recursive: true, force: true }));
+
+  test('first start generates an app, prints its credentials and serves the handshake; a restart reuses it', async () => {
+    const first = await startServerProcess({ KINBASE_DATA_DIR: dataDir });
+    const creds = credentialsFrom(first.output());
+    expect(creds.appKey).toMatch(/^kid_[a-z0-9]{12}$/);
+    expect(first.output()).toContain('generated a new app');
+    const ping = await fetch(`${first.baseUrl}/appdata/${creds.appKey}`, { headers: { Authorization: basic(creds.appKey, creds.appSecret) } });
+    expect(ping.status).toBe(200);
+    expect(await ping.json()).toMatchObject({ kinvey: 'hello kinbase', appName: 'kinbase' });
+    const master = await fetch(`${first.baseUrl}/appdata/${creds.appKey}`, { headers: { Authorization: basic(creds.appKey, creds.masterSecret) } });
+    expect(master.status).toBe(200);
+    expect(await first.stop()).toBe(0);
+
+    const kept = JSON.parse(await readFile(path.join(dataDir, 'apps.json'), 'utf8'));
+    expect(kept[0].appKey).toBe(creds.appKey);
+
+    const second = await startServerProcess({ KINBASE_DATA_DIR: dataDir });
+    expect(credentialsFrom(second.output())).toEqual(creds);
+    expect(second.output()).not.toContain('generated a new app');
+    const again = await fetch(`${second.baseUrl}/appdata/${creds.appKey}`, { headers: { Authorization: basic(creds.appKey, creds.appSecret) } });
+    expect(again.status).toBe(200);
+    expect(await second.stop('SIGINT')).toBe(0);
+  });
+
+  test('SIGTERM lets an in-flight request finish before the process exits', async () => {
+    const server = await startServerProcess({ KINBASE_DATA_DIR: dataDir });
+    const { appKey, masterSecret } = credentialsFrom(server.output());
+    const body = JSON.stringify({ note: 'sent across a shutdown' });
+    // Send half the body, deliver SIGTERM while the request is in flight, then finish it.
+    const req = request(`${server.baseUrl}/appdata/${appKey}/notes`, {
+      method: 'POST',
+      headers: { Authorization: basic(appKey, masterSecret), 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) },
+    });
+    const response = new Promise<{ status: number; body: string }>((resolve, reject) => {
+      req.on('response', (res) => {
+        let text = '';
+        res.on('data', (d: Buffer) => (text += d.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+      });
+      req.on('error', reject);
+    });
+    req.write(body.slice(0, 10));
+    await new Promise((r) => setTimeout(r, 300));
+    const exit = server.stop('SIGTERM');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(server.child.exitCode).toBeNull(); // still finishing the request
+    req.end(body.slice(10));
+    const res = await response;
+    expect(res.status).toBe(201);
+    expect(JSON.parse(res.body)).toMatchObject({ note: 'sent across a shutdown' });
+    expect(await exit).toBe(0);
+  });
+
+  test('a wrong configuration value stops the start with a message naming the variable', async () => {
+    const { code, output } = await runServerToExit({ KINBASE_DATA_DIR: dataDir, KINBASE_STORAGE: 'floppy', PORT: 'abc' });
+    expect(code).toBe(2);
+    expect(output).toContain('KINBASE_STORAGE');
+    expect(output).toContain('PORT');
+  });
+});

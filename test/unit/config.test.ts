@@ -1,0 +1,88 @@
+import { ConfigError, loadConfig } from '../../src/config';
+
+const noFile = () => {
+  throw new Error('no such file');
+};
+
+function problemsOf(env: Record<string, string>, readFile: (f: string) => string = noFile): string[] {
+  try {
+    loadConfig(env, readFile);
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems;
+    throw err;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('loadConfig', () => {
+  test('an empty environment gives the embedded defaults', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({
+      port: 8080,
+      publicUrl: 'http://localhost:8080',
+      apps: null,
+      documents: { kind: 'embedded' },
+      storage: { kind: 'local' },
+      uploadUrlTtlSeconds: 30,
+      downloadUrlTtlSeconds: 3600,
+      signingSecret: null,
+    });
+    expect(config.dataDir).toMatch(/\/data$/);
+    expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  test('every variable is read and typed', () => {
+    const config = loadConfig({
+      PORT: '9000', KINBASE_DATA_DIR: '/tmp/kb', KINBASE_PUBLIC_URL: 'https://api.example.com/',
+      KINBASE_APP_KEY: 'kid_abc', KINBASE_APP_SECRET: 'app-secret-1', KINBASE_MASTER_SECRET: 'master-secret-1', KINBASE_APP_NAME: 'Shop',
+      MONGODB_URL: 'mongodb://db:27017', MONGODB_DB_PREFIX: 'kb_',
+      KINBASE_STORAGE: 'gcs', GCS_BUCKET: 'my-bucket', GCS_KEY_FILE: '/k.json', GCS_API_ENDPOINT: 'http://127.0.0.1:4443/',
+      GCS_HMAC_ACCESS_ID: 'GOOG1', GCS_HMAC_SECRET: 'hmacsecret',
+      KINBASE_UPLOAD_URL_TTL_SECONDS: '60', KINBASE_DOWNLOAD_URL_TTL_SECONDS: '120', KINBASE_SIGNING_SECRET: 'x'.repeat(32),
+    });
+    expect(config).toMatchObject({
+      port: 9000, dataDir: '/tmp/kb', publicUrl: 'https://api.example.com',
+      apps: [{ appKey: 'kid_abc', appSecret: 'app-secret-1', masterSecret: 'master-secret-1', name: 'Shop', collections: {} }],
+      documents: { kind: 'mongodb', url: 'mongodb://db:27017', dbPrefix: 'kb_' },
+      storage: { kind: 'gcs', bucket: 'my-bucket', keyFile: '/k.json', apiEndpoint: 'http://127.0.0.1:4443', hmac: { accessId: 'GOOG1', secret: 'hmacsecret' } },
+      uploadUrlTtlSeconds: 60, downloadUrlTtlSeconds: 120, signingSecret: 'x'.repeat(32),
+    });
+  });
+
+  test.each([
+    [{ PORT: 'eighty' }, 'PORT'],
+    [{ PORT: '70000' }, 'PORT'],
+    [{ KINBASE_PUBLIC_URL: 'ftp://x' }, 'KINBASE_PUBLIC_URL'],
+    [{ KINBASE_STORAGE: 's3' }, 'KINBASE_STORAGE'],
+    [{ KINBASE_STORAGE: 'gcs' }, 'GCS_BUCKET'],
+    [{ MONGODB_URL: 'postgres://x' }, 'MONGODB_URL'],
+    [{ KINBASE_UPLOAD_URL_TTL_SECONDS: '0' }, 'KINBASE_UPLOAD_URL_TTL_SECONDS'],
+    [{ KINBASE_DOWNLOAD_URL_TTL_SECONDS: '-5' }, 'KINBASE_DOWNLOAD_URL_TTL_SECONDS'],
+    [{ KINBASE_SIGNING_SECRET: 'short' }, 'KINBASE_SIGNING_SECRET'],
+    [{ KINBASE_APP_KEY: 'kid_x' }, 'KINBASE_APP_SECRET'],
+    [{ GCS_HMAC_ACCESS_ID: 'a', KINBASE_STORAGE: 'gcs', GCS_BUCKET: 'bucket' }, 'GCS_HMAC_SECRET'],
+    [{ GCS_BUCKET: 'bucket' }, 'KINBASE_STORAGE'],
+  ])('%j is refused with a message naming %s', (env, variable) => {
+    expect(problemsOf(env as Record<string, string>).join('\n')).toContain(variable);
+  });
+
+  test('every wrong variable is listed at once', () => {
+    expect(problemsOf({ PORT: 'x', KINBASE_STORAGE: 'y' })).toHaveLength(2);
+  });
+
+  test('KINBASE_APPS_FILE is validated and its collections permissions kept', () => {
+    const apps = [{ appKey: 'kid_one', appSecret: 'secret-one', masterSecret: 'master-one', collections: { notes: { permissions: 'private' } } }];
+    const config = loadConfig({ KINBASE_APPS_FILE: '/apps.json' }, () => JSON.stringify(apps));
+    expect(config.apps).toEqual([{ ...apps[0], name: 'kid_one' }]);
+  });
+
+  test.each([
+    ['not JSON', '{', 'KINBASE_APPS_FILE cannot be read'],
+    ['a bad permission level', JSON.stringify([{ appKey: 'k', appSecret: 'secret-1', masterSecret: 'secret-2', collections: { a: { permissions: 'all' } } }]), 'KINBASE_APPS_FILE.0.collections.a.permissions'],
+    ['a missing secret', JSON.stringify([{ appKey: 'k', appSecret: 'secret-1' }]), 'KINBASE_APPS_FILE.0.masterSecret'],
+    ['a duplicate app key', JSON.stringify([{ appKey: 'k', appSecret: 'secret-1', masterSecret: 'secret-2' }, { appKey: 'k', appSecret: 'secret-3', masterSecret: 'secret-4' }]), 'twice'],
+    ['equal app and master secrets', JSON.stringify([{ appKey: 'k', appSecret: 'secret-1', masterSecret: 'secret-1' }]), 'same appSecret and masterSecret'],
+  ])('an apps file with %s is refused', (_what, content, message) => {
+    expect(problemsOf({ KINBASE_APPS_FILE: '/apps.json' }, () => content).join('\n')).toContain(message);
+  });
+});
