@@ -91,7 +91,7 @@ test('every write acknowledged before a kill -9 is there after reopening', async
 
 /** Compiles the embedded store and what it imports to CommonJS, so a plain node child can load it. */
 async function compileEmbeddedStore(outDir: string): Promise<string> {
-  const files = ['src/ports.ts', 'src/stores/documents/mongo-semantics.ts', 'src/stores/documents/embedded.document-store.ts'];
+  const files = ['src/ports.ts', ...['mongo-values', 'mongo-ordering', 'mongo-semantics', 'embedded.document-store'].map((f) => `src/stores/documents/${f}.ts`)];
   for (const file of files) {
     const { code } = transformFileSync(path.join(ROOT, file), {
       jsc: { target: 'es2022', parser: { syntax: 'typescript' } },
