@@ -1,0 +1,256 @@
+/**
+ * User accounts (`/user/:appKey`): signup, login and logout, reads and queries, updates, soft and
+ * hard deletion. Users are readable by every user of the app and writable only by themselves or
+ * master. Also implements the SessionVerifier contract (`verifyToken`, `verifyPassword`).
+ */
+import { randomUUID } from 'node:crypto';
+import { loginBodySchema, type LoginBody } from '../../schemas/user.schema';
+import { describeErrors, validatorFor } from '../../schemas/validator';
+import type { AppDefinition } from '../config';
+import { StoreError, type DocumentStore, type Filter, type StoredDocument } from '../ports';
+import { buildAcl, isPlainObject, restrict } from './acl';
+import { MAX_RESULT_SET } from './entities.service';
+import { buildKmd, checkClientId, newEntityId } from './entity-fields';
+import { errors } from './errors';
+import type { GroupsService } from './groups.service';
+import { generatePassword, hashPassword, verifyAgainstNothing, verifyPassword } from './passwords';
+import type { Principal } from './principal';
+import { sanitizeFilter, type ListQuery } from './query';
+import { SessionStore } from './sessions';
+import { ACTIVE_USERS, PUBLIC_USER_FIELDS, credentialScope, isDisabled, kmdOf, parseUserBody, toUserView, userScope } from './user-records';
+
+type UserPrincipal = Extract<Principal, { kind: 'user' }>;
+
+export interface UsersServiceOptions {
+  readonly clock?: () => Date;
+  readonly sessionTtlSeconds?: number;
+}
+
+/** One message for unknown users and wrong passwords, so the answer never tells which it was. */
+const LOGIN_FAILED = 'The username or password is wrong.';
+
+export class UsersService {
+  readonly sessions: SessionStore;
+  private readonly clock: () => Date;
+  private readonly indexed = new Set<string>();
+
+  constructor(
+    private readonly store: DocumentStore,
+    private readonly groups: GroupsService,
+    options: UsersServiceOptions = {},
+  ) {
+    this.clock = options.clock ?? (() => new Date());
+    this.sessions = new SessionStore(store, { clock: this.clock, ...(options.sessionTtlSeconds ? { ttlSeconds: options.sessionTtlSeconds } : {}) });
+  }
+
+  /** SessionVerifier: the principal of a live token, or null. Two store round trips. */
+  async verifyToken(app: AppDefinition, token: string): Promise<Principal | null> {
+    const owner = await this.sessions.resolve(app.appKey, token);
+    if (!owner) return null;
+    const groups = await this.groups.membershipOf(app.appKey, owner.userId);
+    return { kind: 'user', appKey: app.appKey, userId: owner.userId, username: owner.username, token, groups };
+  }
+
+  /** SessionVerifier: the principal for Basic user credentials (API below 6), or null. */
+  async verifyPassword(app: AppDefinition, username: string, password: string): Promise<Principal | null> {
+    const user = await this.checkPassword(app.appKey, username, password);
+    if (!user) return null;
+    const groups = await this.groups.membershipOf(app.appKey, user._id);
+    return { kind: 'user', appKey: app.appKey, userId: user._id, username, token: '', groups };
+  }
+
+  /**
+   * Creates a user. Without a username one is generated; without a password one is generated and
+   * returned in clear text, once. `startSession` (API below 6) also logs the user in. Throws 400
+   * for a malformed body and 409 UserAlreadyExists for a taken username.
+   */
+  async signup(principal: Principal, body: unknown, options: { startSession: boolean }): Promise<StoredDocument> {
+    const input = parseUserBody(body ?? {});
+    const now = this.clock();
+    const id = newEntityId(now);
+    const username = input.username ?? randomUUID();
+    const generatedPassword = input.password === undefined ? generatePassword() : undefined;
+    const hash = await hashPassword(input.password ?? (generatedPassword as string));
+    const doc: StoredDocument = {
+      _id: id,
+      username,
+      ...input.fields,
+      _acl: buildAcl(input.acl, principal, { _acl: { creator: id } }),
+      _kmd: buildKmd(now),
+    };
+    await this.ensureIndexes(principal.appKey);
+    // The credential goes first, so a user document never exists without one.
+    await this.store.insert(credentialScope(principal.appKey), { _id: id, hash });
+    try {
+      await this.store.insert(userScope(principal.appKey), doc);
+    } catch (err) {
+      await this.store.deleteById(credentialScope(principal.appKey), id);
+      throw translateDuplicate(err, username);
+    }
+    const authtoken = options.startSession ? await this.startSession(principal.appKey, doc, now) : undefined;
+    return toUserView(doc, principal, { ...(authtoken ? { authtoken } : {}), ...(generatedPassword ? { password: generatedPassword } : {}) });
+  }
+
+  /**
+   * Logs a user in: the user with `_kmd.authtoken` and `_kmd.llt`. Unknown users, disabled users
+   * and wrong passwords all throw the same 401 InvalidCredentials after the same hashing work.
+   */
+  async login(principal: Principal, body: unknown): Promise<StoredDocument> {
+    if (isPlainObject(body) && body._socialIdentity !== undefined && body.username === undefined) {
+      throw errors.featureUnavailable('Social identity login is not supported by this server; log in with username and password.');
+    }
+    const validate = validatorFor<LoginBody>(loginBodySchema);
+    if (!validate(body)) throw errors.incompleteRequestBody(describeErrors(validate.errors, 'body').join('; '));
+    const user = await this.checkPassword(principal.appKey, body.username, body.password);
+    if (!user) throw errors.invalidCredentials(LOGIN_FAILED);
+    const now = this.clock();
+    const authtoken = await this.startSession(principal.appKey, user, now);
+    const kmd = { ...kmdOf(user), llt: now.toISOString() };
+    return toUserView({ ...user, _kmd: kmd }, principal, { authtoken });
+  }
+
+  /** Ends the caller's session. Basic user credentials have no session; nothing happens. */
+  async logout(principal: UserPrincipal): Promise<void> {
+    await this.sessions.revoke(principal.appKey, principal.token);
+  }
+
+  /** The caller's own user; `includeToken` echoes the session token (API below 6). Throws 404 UserNotFound. */
+  async me(principal: UserPrincipal, options: { includeToken: boolean }): Promise<StoredDocument> {
+    const user = await this.activeUser(principal.appKey, principal.userId);
+    return toUserView(user, principal, options.includeToken && principal.token ? { authtoken: principal.token } : {});
+  }
+
+  /** One active user. Throws 404 UserNotFound (also for soft-deleted users). */
+  async get(principal: Principal, id: string): Promise<StoredDocument> {
+    return toUserView(await this.activeUser(principal.appKey, id), principal);
+  }
+
+  /** Active users matching the query. Throws 400 ResultSetSizeExceeded above 10,000 results. */
+  async list(principal: Principal, query: ListQuery): Promise<StoredDocument[]> {
+    const docs = await this.findCapped(principal.appKey, restrict(query.filter, ACTIVE_USERS), query);
+    return docs.map((doc) => toUserView(doc, principal));
+  }
+
+  /** How many active users match the filter. */
+  async count(principal: Principal, filter: Filter): Promise<number> {
+    return this.store.count(userScope(principal.appKey), restrict(filter, ACTIVE_USERS));
+  }
+
+  /**
+   * `_lookup`: public projections (`_id`, username, email, names) of the active users matching a
+   * filter object. Throws 400 InvalidQuerySyntax for a filter the sanitiser refuses.
+   */
+  async lookup(principal: Principal, body: unknown): Promise<StoredDocument[]> {
+    const filter = body === undefined || body === null ? {} : sanitizeFilter(body);
+    return this.findCapped(principal.appKey, restrict(filter, ACTIVE_USERS), { fields: PUBLIC_USER_FIELDS });
+  }
+
+  /**
+   * Replaces a user's custom fields (the SDKs send the whole user); `password` sets a new one.
+   * Only the user themselves or master. A self-update echoes the caller's token. Throws 401
+   * InsufficientCredentials, 404 UserNotFound, 409 UserAlreadyExists, 400 for a malformed body.
+   */
+  async update(principal: Principal, id: string, body: unknown): Promise<StoredDocument> {
+    const isSelf = principal.kind === 'user' && principal.userId === id;
+    if (principal.kind !== 'master' && !isSelf) throw errors.insufficientCredentials('Users may only update their own account.');
+    const input = parseUserBody(body);
+    const appKey = principal.appKey;
+    const existing = await this.activeUser(appKey, id);
+    await this.ensureIndexes(appKey);
+    const username = input.username ?? (existing.username as string);
+    const hash = input.password === undefined ? undefined : await hashPassword(input.password);
+    const doc: StoredDocument = {
+      _id: id,
+      username,
+      ...input.fields,
+      _acl: buildAcl(input.acl, principal, existing),
+      _kmd: { ...kmdOf(existing), ...buildKmd(this.clock(), existing) },
+    };
+    let replaced: boolean;
+    try {
+      replaced = await this.store.replace(userScope(appKey), doc, ACTIVE_USERS);
+    } catch (err) {
+      throw translateDuplicate(err, username);
+    }
+    if (!replaced) throw userNotFound(id);
+    if (hash) await this.store.upsert(credentialScope(appKey), { _id: id, hash });
+    if (username !== existing.username) await this.sessions.renameOwner(appKey, id, username);
+    return toUserView(doc, principal, isSelf && principal.kind === 'user' && principal.token ? { authtoken: principal.token } : {});
+  }
+
+  /**
+   * Deletes a user (master only, checked by the route). Soft by default: the user disappears
+   * from reads and logins but keeps the username; `hard` removes everything. Either way every
+   * session of the user ends. Throws 404 UserNotFound.
+   */
+  async remove(appKey: string, id: string, options: { hard: boolean }): Promise<void> {
+    if (options.hard) {
+      if (!(await this.store.deleteById(userScope(appKey), id))) throw userNotFound(id);
+      await this.store.deleteById(credentialScope(appKey), id);
+    } else {
+      const status = { val: 'disabled', lastChange: this.clock().toISOString() };
+      if (!(await this.store.setFields(userScope(appKey), id, { '_kmd.status': status }, ACTIVE_USERS))) throw userNotFound(id);
+    }
+    await this.sessions.revokeAllOf(appKey, id);
+  }
+
+  /** Re-enables a soft-deleted user (a no-op for an active one). Throws 404 UserNotFound. */
+  async restore(appKey: string, id: string): Promise<void> {
+    const [user] = await this.store.findByIds(userScope(appKey), [id]);
+    if (!user) throw userNotFound(id);
+    if (!isDisabled(user)) return;
+    const { status: _status, ...kmd } = kmdOf(user);
+    await this.store.replace(userScope(appKey), { ...user, _kmd: { ...kmd, lmt: this.clock().toISOString() } });
+  }
+
+  /** Ends every session of a user: the user themselves or master. Throws 401 or 404 UserNotFound. */
+  async invalidateTokens(principal: Principal, id: string): Promise<void> {
+    if (principal.kind === 'user' && principal.userId !== id) throw errors.insufficientCredentials('Users may only invalidate their own tokens.');
+    if (principal.kind !== 'user') await this.activeUser(principal.appKey, id);
+    await this.sessions.revokeAllOf(principal.appKey, id);
+  }
+
+  private async checkPassword(appKey: string, username: string, password: string): Promise<StoredDocument | null> {
+    const [user] = await this.store.find(userScope(appKey), restrict({ username }, ACTIVE_USERS), { limit: 1 });
+    const [credential] = user ? await this.store.findByIds(credentialScope(appKey), [user._id]) : [];
+    // Unknown users cost a hash too, so timing does not tell which usernames exist.
+    if (!user || !credential || typeof credential.hash !== 'string') return verifyAgainstNothing(password).then(() => null);
+    return (await verifyPassword(password, credential.hash)) ? user : null;
+  }
+
+  private async startSession(appKey: string, user: StoredDocument, now: Date): Promise<string> {
+    const token = await this.sessions.issue(appKey, { userId: user._id, username: String(user.username) });
+    await this.store.setFields(userScope(appKey), user._id, { '_kmd.llt': now.toISOString() });
+    return token;
+  }
+
+  private async activeUser(appKey: string, id: string): Promise<StoredDocument> {
+    checkClientId(id);
+    const [user] = await this.store.findByIds(userScope(appKey), [id], ACTIVE_USERS);
+    if (!user) throw userNotFound(id);
+    return user;
+  }
+
+  private async findCapped(appKey: string, filter: Filter, query: Omit<ListQuery, 'filter'>): Promise<StoredDocument[]> {
+    const limit = Math.min(query.limit ?? Infinity, MAX_RESULT_SET + 1);
+    const docs = await this.store.find(userScope(appKey), filter, { ...query, limit });
+    if (docs.length > MAX_RESULT_SET) throw errors.resultSetSizeExceeded('Page through users with limit and skip.');
+    return docs;
+  }
+
+  /** The unique username index, created once per app and process. */
+  private async ensureIndexes(appKey: string): Promise<void> {
+    if (this.indexed.has(appKey)) return;
+    await this.store.ensureIndex(userScope(appKey), { field: 'username', unique: true });
+    this.indexed.add(appKey);
+  }
+}
+
+function userNotFound(id: string) {
+  return errors.userNotFound(`No user with _id ${id.slice(0, 100)}.`);
+}
+
+function translateDuplicate(err: unknown, username: string): unknown {
+  if (err instanceof StoreError && err.kind === 'duplicate') return errors.userAlreadyExists(`The username ${username.slice(0, 100)} is taken.`);
+  return err;
+}

@@ -1,0 +1,135 @@
+import { Router, type ErrorRequestHandler, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
+import type { AppRegistry } from '../domain/apps';
+import type { Principal } from '../domain/principal';
+import { parseFilterParam, parseListQuery } from '../domain/query';
+import type { UsersService } from '../domain/users.service';
+import type { StoredDocument } from '../ports';
+import { requireAuth, withApp, type SessionVerifier } from './middleware/auth';
+import { apiVersionOf } from './middleware/request-context';
+
+/** Turns user documents into what the client sees; the same shape as the appdata presenter. */
+export type PresentUsers = (docs: StoredDocument[], req: Request, principal: Principal) => Promise<StoredDocument[]>;
+/** Transforms an incoming signup or update body before the domain sees it. */
+export type PrepareUserBody = (body: unknown) => unknown;
+
+/**
+ * The one exit of user documents: every route sends users through the configured presenter,
+ * which defaults to this identity. KinveyFile resolution plugs in here (pass `present`).
+ */
+export const presentUsers: PresentUsers = async (docs) => docs;
+
+/** The one entry of user bodies (signup, update); KinveyFile reference stripping plugs in here. */
+export const prepareUserBody: PrepareUserBody = (body) => body;
+
+export interface UserRoutesDeps {
+  apps: AppRegistry;
+  sessions: SessionVerifier;
+  users: UsersService;
+  present?: PresentUsers;
+  prepareBody?: PrepareUserBody;
+}
+
+/**
+ * `/user/:appKey`: Kinvey's user API (kinvey-protocol.md §2.1). Returns the handlers to mount
+ * with `app.use`: the router plus a recovery for signups whose JSON body is `null`.
+ */
+export function userRoutes(deps: UserRoutesDeps): Array<RequestHandler | ErrorRequestHandler> {
+  const { apps, sessions, users } = deps;
+  const present = deps.present ?? presentUsers;
+  const prepareBody = deps.prepareBody ?? prepareUserBody;
+  const router = Router();
+  const base = '/user/:appKey';
+  router.use(base, withApp(apps));
+
+  router.post(base, requireAuth(sessions, 'app'), async (req, res) => {
+    const principal = principalOf(res);
+    const user = await users.signup(principal, prepareBody(req.body), { startSession: apiVersionOf(req) < 6 });
+    res.status(201).location(`/user/${encodeURIComponent(principal.appKey)}/${encodeURIComponent(user._id)}`);
+    res.json(await presentOne(present, user, req, principal));
+  });
+
+  router.post(`${base}/login`, requireAuth(sessions, 'app'), async (req, res) => {
+    const principal = principalOf(res);
+    res.json(await presentOne(present, await users.login(principal, req.body), req, principal));
+  });
+
+  router.post(`${base}/_logout`, requireAuth(sessions, 'session'), async (_req, res) => {
+    await users.logout(userPrincipalOf(res));
+    res.status(204).end();
+  });
+
+  router.get(`${base}/_me`, requireAuth(sessions, 'session'), async (req, res) => {
+    const principal = userPrincipalOf(res);
+    const me = await users.me(principal, { includeToken: apiVersionOf(req) < 6 });
+    res.json(await presentOne(present, me, req, principal));
+  });
+
+  router.get(`${base}/_count`, requireAuth(sessions, 'session-or-master'), async (req, res) => {
+    res.json({ count: await users.count(principalOf(res), parseFilterParam(req.query.query)) });
+  });
+
+  router.post(`${base}/_lookup`, requireAuth(sessions, 'session-or-master'), async (req, res) => {
+    const principal = principalOf(res);
+    res.json(await present(await users.lookup(principal, req.body), req, principal));
+  });
+
+  router.get(base, requireAuth(sessions, 'session-or-master'), async (req, res) => {
+    const principal = principalOf(res);
+    res.json(await present(await users.list(principal, parseListQuery(req.query)), req, principal));
+  });
+
+  router.get(`${base}/:id`, requireAuth(sessions, 'session-or-master'), async (req, res) => {
+    const principal = principalOf(res);
+    res.json(await presentOne(present, await users.get(principal, String(req.params.id)), req, principal));
+  });
+
+  router.put(`${base}/:id`, requireAuth(sessions, 'session-or-master'), async (req, res) => {
+    const principal = principalOf(res);
+    const user = await users.update(principal, String(req.params.id), prepareBody(req.body));
+    res.json(await presentOne(present, user, req, principal));
+  });
+
+  router.delete(`${base}/:id`, requireAuth(sessions, 'master'), async (req, res) => {
+    await users.remove(principalOf(res).appKey, String(req.params.id), { hard: req.query.hard === 'true' });
+    res.status(204).end();
+  });
+
+  router.post(`${base}/:id/_restore`, requireAuth(sessions, 'master'), async (req, res) => {
+    await users.restore(principalOf(res).appKey, String(req.params.id));
+    res.status(204).end();
+  });
+
+  router.delete(`${base}/:id/tokens`, requireAuth(sessions, 'session-or-master'), async (req, res) => {
+    await users.invalidateTokens(principalOf(res), String(req.params.id));
+    res.status(204).end();
+  });
+
+  return [acceptNullSignupBody, router];
+}
+
+const SIGNUP_PATH = /^\/user\/[^/]+\/?$/;
+
+/**
+ * The JS SDK signs up implicit users with the JSON body `null`, which the strict JSON parser
+ * refuses; for exactly that request the body becomes null and the request carries on.
+ */
+function acceptNullSignupBody(err: unknown, req: Request, _res: Response, next: NextFunction): void {
+  const parseError = err as { type?: string; body?: unknown };
+  if (req.method === 'POST' && SIGNUP_PATH.test(req.path) && parseError?.type === 'entity.parse.failed' && typeof parseError.body === 'string' && parseError.body.trim() === 'null') {
+    req.body = null;
+    return next();
+  }
+  next(err);
+}
+
+async function presentOne(present: PresentUsers, doc: StoredDocument, req: Request, principal: Principal): Promise<StoredDocument | undefined> {
+  return (await present([doc], req, principal))[0];
+}
+
+function principalOf(res: Response): Principal {
+  return res.locals.principal as Principal;
+}
+
+function userPrincipalOf(res: Response): Extract<Principal, { kind: 'user' }> {
+  return res.locals.principal as Extract<Principal, { kind: 'user' }>;
+}
