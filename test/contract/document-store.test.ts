@@ -2,6 +2,7 @@
  * Runs the DocumentStore contract against both adapters: the embedded store in a temp dir and the
  * MongoDB store against the test server (FerretDB, or MONGODB_URL) started by globalSetup.
  */
+import { isFerretDb } from '../support/ferretdb';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -44,14 +45,3 @@ documentStoreContract('mongodb', async () => {
     },
   };
 });
-
-/** FerretDB announces itself in buildInfo; a real MongoDB must pass the suite without any gaps. */
-async function isFerretDb(url: string): Promise<boolean> {
-  const client = new MongoClient(url);
-  try {
-    const info = await client.db('admin').command({ buildInfo: 1 });
-    return 'ferretdbVersion' in info || 'ferretdbFeatures' in info;
-  } finally {
-    await client.close();
-  }
-}

@@ -5,9 +5,18 @@
  */
 import request from 'supertest';
 import { createUser, runScenario, type Scenario, type ScenarioContext } from '../support/scenarios';
+import { isFerretDb } from '../support/ferretdb';
 import { DOCUMENT_STORES, startTestApp } from '../support/test-app';
 
 const OID = '507f1f77bcf86cd799439011';
+
+/**
+ * FerretDB 1.24 refuses `$elemMatch` with field conditions (a known gap, see the DocumentStore
+ * contract suite). On FerretDB such a scenario must instead be a clear 400, never a 500 or a
+ * wrong answer; on MongoDB and the embedded store it must give the real result.
+ */
+type TableScenario = Scenario & { ferretDbGap?: boolean };
+const GAP_EXPECTATION = { status: 400, error: 'InvalidQuerySyntax' };
 const TWELVE = 'abcdefghijkl';
 
 /** The `things` fixture: nulls, missing fields, arrays, nested objects, ObjectId-looking ids. */
@@ -29,7 +38,7 @@ const badQuery = (name: string, query: Record<string, unknown>, error = 'Invalid
   name, as: 'alice', method: 'get', path: '/appdata/{app}/things', query, expect: { status: 400, error },
 });
 
-const READS: Scenario[] = [
+const READS: TableScenario[] = [
   // Listing, default order, paging
   list('lists every entity in a stable _id order', {}, ALL),
   list('skip and limit page through the stable order', { skip: '2', limit: '2' }, ALL.slice(2, 4)),
@@ -62,7 +71,7 @@ const READS: Scenario[] = [
   list('$or', q({ $or: [{ city: 'Rome' }, { name: { $in: ['Alice', 'Bob'] } }] }), ['t1', 't2', 't4']),
   list('$nor', q({ $nor: [{ city: 'Berlin' }, { city: 'Paris' }] }), [TWELVE, 't4']),
   list('$not with $regex includes missing fields', q({ name: { $not: { $regex: '^[A-Z]' } } }), ['t4']),
-  list('$elemMatch on objects', q({ items: { $elemMatch: { k: 'y', v: { $gt: 2 } } } }), [TWELVE]),
+  { ...list('$elemMatch on objects', q({ items: { $elemMatch: { k: 'y', v: { $gt: 2 } } } }), [TWELVE]), ferretDbGap: true },
   list('$elemMatch on scalars', q({ tags: { $elemMatch: { $gte: 'c' } } }), [OID, 't2']),
   list('a 24-hex client id is matched as a string', q({ _id: OID }), [OID]),
   list('a 12-character client id is matched as a string', q({ _id: TWELVE }), [TWELVE]),
@@ -140,7 +149,7 @@ const WRITES: Scenario[] = [
       check: (body, ctx, headers) => {
         const b = body as { _id: string; _kmd: { lmt: string; ect: string }; _acl: Record<string, unknown> };
         expect(b._id).toMatch(/^[0-9a-f]{24}$/);
-        expect(headers.location).toBe(`/appdata/${ctx.t.appKey}/things/${b._id}`);
+        expect(headers.location).toBe(`/appdata/${ctx.t.appKey}/${ctx.vars.collection}/${b._id}`);
         expect(b._acl).toEqual({ creator: ctx.userIds.alice, gr: false });
         expect(b._kmd.lmt).not.toBe('spoofed');
         expect(b._kmd.lmt).toBe(b._kmd.ect);
@@ -192,7 +201,7 @@ const WRITES: Scenario[] = [
       },
     },
   },
-  { name: 'PUT of an unknown id creates it with 201', as: 'alice', method: 'put', path: '/appdata/{app}/things/brand-new', body: { v: 1 }, expect: { status: 201, headers: { location: /\/things\/brand-new$/ }, check: (b) => expect(b).toMatchObject({ _id: 'brand-new', v: 1 }) } },
+  { name: 'PUT of an unknown id creates it with 201', as: 'alice', method: 'put', path: '/appdata/{app}/things/brand-new', body: { v: 1 }, expect: { status: 201, headers: { location: /^\/appdata\/kid_[0-9a-f]+\/w[a-z0-9]+\/brand-new$/ }, check: (b) => expect(b).toMatchObject({ _id: 'brand-new', v: 1 }) } },
   { name: 'PUT by a user without write access is 401 InsufficientCredentials', as: 'bob', method: 'put', path: '/appdata/{app}/things/t1', body: { name: 'hijack' }, expect: { status: 401, error: 'InsufficientCredentials' } },
   { name: 'PUT by a user listed in _acl.w succeeds', as: 'bob', method: 'put', path: '/appdata/{app}/things/shared-w', body: { name: 'edited' }, expect: { status: 200 } },
   { name: 'PUT by master succeeds on any entity', as: 'master', method: 'put', path: '/appdata/{app}/things/t2', body: { name: 'by master' }, expect: { status: 200 } },
@@ -208,6 +217,7 @@ const WRITES: Scenario[] = [
 
 describe.each(DOCUMENT_STORES)('AppData API on the %s document store', (documents) => {
   let ctx: ScenarioContext;
+  let onFerretDb = false;
 
   beforeAll(async () => {
     const t = await startTestApp({
@@ -224,16 +234,18 @@ describe.each(DOCUMENT_STORES)('AppData API on the %s document store', (document
       vars: {},
     };
     await seed(ctx, 'things');
+    onFerretDb = documents === 'mongodb' && (await isFerretDb(process.env.KINBASE_TEST_MONGODB_URL as string));
   });
   afterAll(() => ctx?.t.close());
 
   test.each(READS.map((s) => [s.name, s] as const))('%s', async (_name, scenario) => {
-    await runScenario(scenario, ctx);
+    await runScenario(scenario.ferretDbGap && onFerretDb ? { ...scenario, expect: GAP_EXPECTATION } : scenario, ctx);
   });
 
   test.each(WRITES.map((s) => [s.name, s] as const))('%s', async (_name, scenario) => {
     const collection = `w${Math.random().toString(36).slice(2, 10)}`;
     await seed(ctx, collection);
+    ctx.vars.collection = collection;
     await runScenario({ ...scenario, path: scenario.path.replace('/things', `/${collection}`) }, ctx);
   });
 

@@ -124,3 +124,14 @@ async function kill(child: ChildProcess): Promise<void> {
   await exited;
   clearTimeout(timer);
 }
+
+/** FerretDB announces itself in buildInfo; a real MongoDB must pass the suite without any gaps. */
+export async function isFerretDb(url: string): Promise<boolean> {
+  const client = new MongoClient(url);
+  try {
+    const info = await client.db('admin').command({ buildInfo: 1 });
+    return 'ferretdbVersion' in info || 'ferretdbFeatures' in info;
+  } finally {
+    await client.close();
+  }
+}

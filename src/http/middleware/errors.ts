@@ -23,6 +23,9 @@ export function toKinveyError(err: unknown): { error: KinveyError; unexpected: b
   if (err instanceof StoreError && err.kind === 'unavailable') {
     return { error: errors.kinveyInternalErrorRetry('The data store is unavailable.'), unexpected: true };
   }
+  if (err instanceof StoreError && err.kind === 'invalid') {
+    return { error: errors.invalidQuerySyntax(`The document store cannot run this query: ${err.message.slice(0, 300)}`), unexpected: false };
+  }
   return { error: errors.kinveyInternalErrorRetry(), unexpected: true };
 }
 

@@ -148,6 +148,8 @@ const UNAVAILABLE_ERRORS = new Set([
   'MongoServerClosedError',
 ]);
 
+const QUERY_REJECTED = new Set([2, 9, 238]);
+
 /** Runs a driver call and translates its errors at the boundary: duplicates, unreachable servers. */
 async function translate<T>(call: () => Promise<T>): Promise<T> {
   try {
@@ -159,6 +161,9 @@ async function translate<T>(call: () => Promise<T>): Promise<T> {
       // SQLite's message instead of 11000; it is still a duplicate to our callers.
       if (err.code === 1 && /UNIQUE constraint failed/.test(err.message)) throw new StoreError('duplicate', err.message, { cause: err });
       if (UNAVAILABLE_ERRORS.has(err.name)) throw new StoreError('unavailable', err.message, { cause: err });
+      // The server refused the query itself (BadValue, FailedToParse, NotImplemented): FerretDB
+      // lacks a few operator forms MongoDB has. The client gets a 400 naming the problem, not a 500.
+      if (typeof err.code === 'number' && QUERY_REJECTED.has(err.code)) throw new StoreError('invalid', err.message, { cause: err });
     }
     throw err;
   }
