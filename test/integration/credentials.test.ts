@@ -50,7 +50,7 @@ const CREDENTIALS: Credential[] = [
   { name: 'session token', header: (_t, c) => c.session, expect: { app: 'Insufficient', master: 'Insufficient', others: OK } },
   { name: 'session token, scheme in lower case', header: (_t, c) => c.session.replace('Kinvey', 'kinvey'), expect: { app: 'Insufficient', master: 'Insufficient', others: OK } },
   {
-    name: 'Basic username:password in API 5', header: (t) => basic('alice', 'pw-alice-secret'), apiVersion: { name: 'X-Kinvey-API-Version', value: '5' },
+    name: 'Basic username:password in API 5', header: () => basic('alice', 'pw-alice-secret'), apiVersion: { name: 'X-Kinvey-API-Version', value: '5' },
     expect: { app: 'Insufficient', master: 'Insufficient', others: OK },
   },
   {

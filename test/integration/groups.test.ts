@@ -1,11 +1,11 @@
 /**
  * User groups (/group/:appKey) and what they grant through `_acl.groups` on a private collection.
- * Each test gets a fresh app with alice, bob and carol, and a group "team" created by alice that
+ * Runs on both document stores. Each test gets a fresh app with alice, bob and carol, and a group "team" created by alice that
  * lists alice and carol.
  */
 import request from 'supertest';
 import { createUser, runScenario, type Scenario, type ScenarioContext } from '../support/scenarios';
-import { startTestApp, type TestApp } from '../support/test-app';
+import { DOCUMENT_STORES, startTestApp, type DocumentsKind, type TestApp } from '../support/test-app';
 
 const ref = (collection: string, id: string) => ({ _type: 'KinveyRef', _collection: collection, _id: id });
 
@@ -61,11 +61,11 @@ const SCENARIOS: Scenario[] = [
   { name: 'deleting an unknown group is 404', as: 'master', method: 'delete', path: '/group/{app}/nope', expect: { status: 404, error: 'EntityNotFound' } },
 ];
 
-describe('groups', () => {
+describe.each(DOCUMENT_STORES)('groups on the %s store', (kind: DocumentsKind) => {
   let t: TestApp;
   let ctx: ScenarioContext;
   beforeEach(async () => {
-    t = await startTestApp({ collections: { notes: { permissions: 'private' } } });
+    t = await startTestApp({ documents: kind, collections: { notes: { permissions: 'private' } } });
     ctx = await seed(t);
   });
   afterEach(async () => t.close());
