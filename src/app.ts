@@ -19,6 +19,8 @@ import { UsersService } from './domain/users.service';
 import { groupRoutes } from './http/group.routes';
 import { rpcRoutes } from './http/rpc.routes';
 import { userRoutes } from './http/user.routes';
+import { FilesService } from './domain/files.service';
+import { blobRoutes } from './http/blob.routes';
 
 export interface AppDeps {
   readonly config: Config;
@@ -58,6 +60,16 @@ export function createApp(deps: AppDeps): Express {
   app.use(userRoutes({ apps: deps.apps, sessions, users }));
   app.use(rpcRoutes({ apps: deps.apps, sessions, notices: new UserNoticesService(deps.documents, clock) }));
   app.use(groupRoutes({ apps: deps.apps, sessions, groups }));
+  const files = new FilesService(deps.documents, deps.objects, {
+    uploadUrlTtlSeconds: deps.config.uploadUrlTtlSeconds,
+    pendingUploadTtlSeconds: deps.config.pendingUploadTtlSeconds,
+    appKeys: () => deps.apps.list().map((a) => a.appKey),
+    clock,
+  });
+  app.use(blobRoutes({
+    apps: deps.apps, sessions, files, clock,
+    downloadUrlTtlSeconds: deps.config.downloadUrlTtlSeconds, defaultHttps: deps.config.publicUrl.startsWith('https:'),
+  }));
 
   app.use(notFound);
   app.use(errorHandler(deps.logger));

@@ -142,5 +142,10 @@ export interface ObjectStore {
   signDownloadUrl(key: string, options: SignOptions): Promise<string>;
   /** The permanent, unsigned URL of a public object. */
   publicUrl(key: string, options: { https: boolean }): string;
+  /**
+   * Optional: bytes received so far by an open upload session given its URL, or null when the
+   * backend cannot tell cheaply (GCS: a status query could commit the object on emulators).
+   */
+  uploadProgress?(uploadUrl: string): Promise<number | null>;
   close(): Promise<void>;
 }

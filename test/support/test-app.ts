@@ -17,6 +17,8 @@ import type { DocumentStore, ObjectStore } from '../../src/ports';
 import { EmbeddedDocumentStore } from '../../src/stores/documents/embedded.document-store';
 import { MongoDocumentStore } from '../../src/stores/documents/mongo.document-store';
 import { LocalDiskObjectStore } from '../../src/stores/objects/local-disk.object-store';
+import { GcsObjectStore } from '../../src/stores/objects/gcs.object-store';
+import { createTestBucket, writeServiceAccountKey } from './gcs-key';
 
 export type DocumentsKind = 'embedded' | 'mongodb';
 
@@ -42,6 +44,8 @@ export interface TestAppOptions {
   env?: Record<string, string>;
   /** Wraps the document store (e.g. to count queries). */
   wrapDocuments?: (store: DocumentStore) => DocumentStore;
+  /** Object backend: local disk (default) or GcsObjectStore on the fake-gcs-server from globalSetup. */
+  objects?: 'local' | 'gcs';
 }
 
 export const basic = (user: string, secret: string): string => `Basic ${Buffer.from(`${user}:${secret}`).toString('base64')}`;
@@ -79,7 +83,9 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     documents = new EmbeddedDocumentStore({ dir: path.join(dataDir, 'documents') });
   }
   if (options.wrapDocuments) documents = options.wrapDocuments(documents);
-  const objects = new LocalDiskObjectStore({ dir: path.join(dataDir, 'objects'), publicUrl: baseUrl, signingSecret: randomBytes(32).toString('hex') });
+  const objects: ObjectStore = options.objects === 'gcs'
+    ? await openFakeGcsStore()
+    : new LocalDiskObjectStore({ dir: path.join(dataDir, 'objects'), publicUrl: baseUrl, signingSecret: randomBytes(32).toString('hex') });
   const app = createApp({ config, apps: new AppRegistry([definition]), documents, objects, logger: pino({ level: 'silent' }) });
   holder.handler = app;
 
@@ -101,6 +107,13 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
       await rm(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/** A GcsObjectStore on a fresh bucket of the fake-gcs-server started by globalSetup (never skipped). */
+async function openFakeGcsStore(): Promise<ObjectStore> {
+  const endpoint = process.env.KINBASE_TEST_GCS_ENDPOINT;
+  if (!endpoint) throw new Error('KINBASE_TEST_GCS_ENDPOINT is not set: the jest globalSetup did not start fake-gcs-server');
+  return GcsObjectStore.create({ bucket: await createTestBucket(endpoint), keyFile: writeServiceAccountKey(endpoint), apiEndpoint: endpoint });
 }
 
 /** Both document stores, for suites that must behave identically on each. */

@@ -157,6 +157,14 @@ export class LocalDiskObjectStore implements ObjectStore {
     return `${this.withScheme(options.https)}/storage/public/${key}`;
   }
 
+  async uploadProgress(uploadUrl: string): Promise<number | null> {
+    // Only this store's own URLs name a session; anything else is unknown, not an error.
+    if (!uploadUrl.startsWith(`${this.origin}/storage/upload/`)) return null;
+    const id = new URL(uploadUrl).pathname.split('/').pop() ?? '';
+    const session = await this.sessions.get(id);
+    return session ? session.received : null;
+  }
+
   async close(): Promise<void> {}
 
   // ---- What the HTTP layer (storage.routes.ts) and the Files API need beyond the port ----

@@ -1,0 +1,286 @@
+/**
+ * The Files API (`/blob`): metadata records in the `_blob` collection, bytes in the ObjectStore.
+ * Two steps: a metadata write returns an upload URL the client sends the bytes to (never through
+ * the API), reads return download links. Access follows the entity rules with `_blob` private by
+ * default. Upload completion is detected lazily on read (the object changed since the upload
+ * opened), so it works the same for every backend; the sweeper removes uploads that never finish.
+ */
+import { randomUUID } from 'node:crypto';
+import type { AppDefinition, CollectionPermissions } from '../config';
+import { StoreError, type CollectionScope, type DocumentStore, type ObjectStore, type StoredDocument } from '../ports';
+import { buildAcl, canCreate, canRead, canWrite, readFilter, restrict, writeFilter } from './acl';
+import type { LinkOptions } from './download-urls';
+import { MAX_RESULT_SET } from './entities.service';
+import { buildKmd, checkClientId } from './entity-fields';
+import { errors } from './errors';
+import { objectKeyFor } from './file-keys';
+import {
+  FILES_COLLECTION, UPLOAD_FIELD, checkFileListQuery, clientMetadata, filePermissions, openUploadOf, parseFileFields,
+  presentFileWithLink, uploadStateOf, type FileFields, type OpenUpload, type UploadState,
+} from './file-metadata';
+import type { Principal } from './principal';
+import type { ListQuery } from './query';
+
+export interface FileContext {
+  readonly appKey: string;
+  readonly principal: Principal;
+  readonly permissions: CollectionPermissions;
+}
+
+export interface FilesServiceOptions {
+  uploadUrlTtlSeconds: number;
+  pendingUploadTtlSeconds: number;
+  /** The apps whose pending uploads the sweeper visits. */
+  appKeys: () => Iterable<string>;
+  clock?: () => Date;
+}
+
+/** A saved metadata record (as clients see it) plus where to upload its bytes. */
+export interface UploadTicket {
+  file: StoredDocument;
+  uploadUrl: string;
+  expiresAt: Date;
+  requiredHeaders: Record<string, string>;
+  created: boolean;
+}
+
+export interface SweepResult {
+  /** Pending uploads whose bytes had in fact arrived. */
+  completed: number;
+  /** Re-uploads that never finished: the record is back to the previous, still stored bytes. */
+  reverted: number;
+  /** Files whose bytes never arrived (or were rejected): record and bytes removed. */
+  removed: number;
+}
+
+const INDEXES = ['_acl.creator', '_acl.r', '_acl.w', '_acl.gr', '_uploadState.status'];
+
+export class FilesService {
+  private readonly clock: () => Date;
+  private readonly indexed = new Set<string>();
+
+  constructor(
+    private readonly store: DocumentStore,
+    private readonly objects: ObjectStore,
+    private readonly options: FilesServiceOptions,
+  ) {
+    this.clock = options.clock ?? (() => new Date());
+  }
+
+  /** The access context of a principal in an app (`_blob` permissions: configured, else private). */
+  static contextFor(app: AppDefinition, principal: Principal): FileContext {
+    return { appKey: app.appKey, principal, permissions: filePermissions(app) };
+  }
+
+  /**
+   * POST: creates a record and opens an upload. A client `_id` (any string up to 1024 characters,
+   * kept as is) that already exists is 409 EntityAlreadyExists: POST never overwrites, PUT does.
+   * Throws 401 InsufficientCredentials if the principal may not create files, 400 for bad metadata.
+   */
+  async create(ctx: FileContext, body: unknown, contentTypeHeader?: string): Promise<UploadTicket> {
+    if (!canCreate(ctx.principal, ctx.permissions)) throw errors.insufficientCredentials('You do not have access to create files.');
+    const parsed = parseFileFields(body, contentTypeHeader);
+    const clientId = (body as Record<string, unknown> | null)?._id;
+    const id = clientId === undefined ? randomUUID() : checkClientId(clientId);
+    if (clientId !== undefined && (await this.store.findByIds(this.scope(ctx.appKey), [id])).length > 0) {
+      throw errors.entityAlreadyExists(`A file with _id ${id.slice(0, 100)} already exists; use PUT to replace it.`);
+    }
+    return this.openUpload(ctx, id, parsed, undefined);
+  }
+
+  /**
+   * PUT: replaces the metadata of the file with this id (created when unknown) and opens a fresh
+   * upload. The previous bytes stay downloadable until the new ones arrive. Changing `_public`
+   * takes effect on the stored object at once. Throws 401 if the file is not writable.
+   */
+  async replace(ctx: FileContext, id: string, body: unknown, contentTypeHeader?: string): Promise<UploadTicket> {
+    checkClientId(id);
+    const parsed = parseFileFields(body, contentTypeHeader);
+    const [existing] = await this.store.findByIds(this.scope(ctx.appKey), [id]);
+    if (!existing) {
+      if (!canCreate(ctx.principal, ctx.permissions)) throw errors.insufficientCredentials('You do not have access to create files.');
+      return this.openUpload(ctx, id, parsed, undefined);
+    }
+    if (!canWrite(ctx.principal, ctx.permissions, existing)) throw errors.insufficientCredentials('You do not have access to update this file.');
+    // Making a file private must stop its permanent public URL right away, not after a re-upload.
+    if ((existing._public === true) !== parsed.isPublic) await this.objects.setPublic(objectKeyFor(ctx.appKey, id), parsed.isPublic);
+    return this.openUpload(ctx, id, parsed, existing);
+  }
+
+  /** One file's record (upload state refreshed). Throws 404 BlobNotFound or 401 InsufficientCredentials. */
+  async get(ctx: FileContext, id: string): Promise<StoredDocument> {
+    const [doc] = await this.store.findByIds(this.scope(ctx.appKey), [id]);
+    if (!doc) throw errors.blobNotFound(`No file with _id ${id.slice(0, 100)}.`);
+    if (!canRead(ctx.principal, ctx.permissions, doc)) throw errors.insufficientCredentials('You do not have access to read this file.');
+    return this.refreshUploadState(ctx.appKey, doc);
+  }
+
+  /**
+   * The readable files matching the query (ACL applied inside the store query). `fields` is
+   * honoured by the caller's presentation; the records returned here keep what links need.
+   * Throws 400 InvalidQuerySyntax for queries on internal fields, ResultSetSizeExceeded over 10,000.
+   */
+  async list(ctx: FileContext, query: ListQuery): Promise<StoredDocument[]> {
+    checkFileListQuery(query);
+    const filter = restrict(query.filter, readFilter(ctx.principal, ctx.permissions));
+    const fields = query.fields ? [...query.fields, '_public', '_uploadState', UPLOAD_FIELD, 'size'] : undefined;
+    const limit = Math.min(query.limit ?? Infinity, MAX_RESULT_SET + 1);
+    const docs = await this.store.find(this.scope(ctx.appKey), filter, { ...query, limit, ...(fields ? { fields } : {}) });
+    if (docs.length > MAX_RESULT_SET) throw errors.resultSetSizeExceeded('Your query returned more than 10,000 files; page with limit and skip.');
+    return Promise.all(docs.map((doc) => this.refreshUploadState(ctx.appKey, doc)));
+  }
+
+  /** Deletes the record and its bytes (old URLs stop working). Throws 404 BlobNotFound or 401. */
+  async remove(ctx: FileContext, id: string): Promise<number> {
+    const [existing] = await this.store.findByIds(this.scope(ctx.appKey), [id]);
+    if (!existing) throw errors.blobNotFound(`No file with _id ${id.slice(0, 100)}.`);
+    if (!canWrite(ctx.principal, ctx.permissions, existing)) throw errors.insufficientCredentials('You do not have access to delete this file.');
+    const deleted = await this.store.deleteById(this.scope(ctx.appKey), id, writeFilter(ctx.principal, ctx.permissions) ?? undefined);
+    if (!deleted) return 0;
+    // Record first, bytes second: a failure in between leaves unreachable bytes, never a record
+    // whose link serves someone else's later upload.
+    await this.objects.delete(objectKeyFor(ctx.appKey, id));
+    return 1;
+  }
+
+  // ---- For KinveyFile references (resolved in bulk by the appdata read path) ----
+
+  /**
+   * The records of these file ids in ONE document-store query, upload state refreshed; missing ids
+   * are simply absent. No access check: filter with `canRead` before presenting.
+   */
+  async findByIds(appKey: string, ids: readonly string[]): Promise<StoredDocument[]> {
+    if (ids.length === 0) return [];
+    const docs = await this.store.findByIds(this.scope(appKey), [...new Set(ids)]);
+    return Promise.all(docs.map((doc) => this.refreshUploadState(appKey, doc)));
+  }
+
+  /** Whether the principal may read this file record (`_blob` permissions of the app + `_acl`). */
+  canRead(app: AppDefinition, principal: Principal, doc: StoredDocument): boolean {
+    return canRead(principal, filePermissions(app), doc);
+  }
+
+  /**
+   * One record as clients see it with `_downloadURL` (+ `_expiresAt` unless public), issued via
+   * issueDownloadLink. No access check here.
+   */
+  presentWithLink(appKey: string, doc: StoredDocument, options: LinkOptions): Promise<StoredDocument> {
+    return presentFileWithLink(this.objects, appKey, doc, options);
+  }
+
+  // ---- Pending uploads ----
+
+  /**
+   * Cleans up uploads still pending (or rejected) `pendingUploadTtlSeconds` after they opened:
+   * bytes that did arrive are recognised; a re-upload falls back to the previous bytes; a file
+   * that never got bytes loses its record and any partial upload. Safe to run concurrently with
+   * requests: every write is conditional on the same upload still being open.
+   */
+  async sweepPendingUploads(now: Date = this.clock()): Promise<SweepResult> {
+    const result: SweepResult = { completed: 0, reverted: 0, removed: 0 };
+    const cutoff = new Date(now.getTime() - this.options.pendingUploadTtlSeconds * 1000).toISOString();
+    for (const appKey of this.options.appKeys()) {
+      const scope = this.scope(appKey);
+      const stale = await this.store.find(scope, { '_uploadState.status': { $in: ['pending', 'rejected'] }, [`${UPLOAD_FIELD}.openedAt`]: { $lt: cutoff } });
+      for (const found of stale) {
+        const doc = await this.refreshUploadState(appKey, found);
+        const state = uploadStateOf(doc);
+        const open = openUploadOf(doc);
+        if (state?.status === 'complete' || !open) {
+          result.completed++;
+          continue;
+        }
+        const sameUpload = { [`${UPLOAD_FIELD}.url`]: open.url };
+        if (state?.status === 'pending' && open.baseline) {
+          const { [UPLOAD_FIELD]: _closed, ...rest } = doc;
+          const reverted: UploadState = { status: 'complete', bytesReceived: open.baseline.size, md5: open.baseline.md5 };
+          if (await this.store.replace(scope, { ...rest, size: open.baseline.size, _uploadState: reverted }, sameUpload)) result.reverted++;
+        } else if (await this.store.deleteById(scope, doc._id, sameUpload)) {
+          await this.objects.delete(objectKeyFor(appKey, doc._id));
+          result.removed++;
+        }
+      }
+    }
+    return result;
+  }
+
+  /**
+   * Recognises arrived bytes of a pending upload: the object exists and changed since the upload
+   * opened. Bytes contradicting the declared size (GCS does not enforce it) are deleted and the
+   * upload marked rejected. Otherwise reports the bytes received so far where the backend knows.
+   */
+  private async refreshUploadState(appKey: string, doc: StoredDocument): Promise<StoredDocument> {
+    const state = uploadStateOf(doc);
+    const open = openUploadOf(doc);
+    if (state?.status !== 'pending' || !open) return doc;
+    const key = objectKeyFor(appKey, doc._id);
+    const stat = await this.objects.stat(key);
+    const arrived = stat !== null && (!open.baseline || stat.updatedAt.getTime() !== open.baseline.updatedAtMs || stat.md5 !== open.baseline.md5);
+    if (!arrived) {
+      const received = (await this.objects.uploadProgress?.(open.url)) ?? null;
+      return received ? { ...doc, _uploadState: { ...state, bytesReceived: received } } : doc;
+    }
+    let next: StoredDocument;
+    if (typeof doc.size === 'number' && stat.size !== doc.size) {
+      await this.objects.delete(key);
+      next = { ...doc, _uploadState: { status: 'rejected', bytesReceived: stat.size, md5: stat.md5 } satisfies UploadState };
+    } else {
+      const { [UPLOAD_FIELD]: _closed, ...rest } = doc;
+      next = { ...rest, _id: doc._id, size: stat.size, _uploadState: { status: 'complete', bytesReceived: stat.size, md5: stat.md5 } satisfies UploadState };
+    }
+    // Conditional on the same upload still being open: a newer PUT's session must not be closed
+    // by a reader that saw the previous one complete.
+    await this.store.replace(this.scope(appKey), next, { [`${UPLOAD_FIELD}.url`]: open.url });
+    return next;
+  }
+
+  private async openUpload(ctx: FileContext, id: string, parsed: FileFields, existing: StoredDocument | undefined): Promise<UploadTicket> {
+    const now = this.clock();
+    const key = objectKeyFor(ctx.appKey, id);
+    const expiresAt = new Date(now.getTime() + this.options.uploadUrlTtlSeconds * 1000);
+    const stat = await this.objects.stat(key);
+    const target = await this.objects.createUploadSession(key, {
+      contentType: parsed.contentType, ...(parsed.size !== undefined ? { size: parsed.size } : {}),
+      public: parsed.isPublic, expiresAt, filename: parsed.filename,
+    });
+    const open: OpenUpload = {
+      openedAt: now.toISOString(),
+      url: target.url,
+      baseline: stat ? { updatedAtMs: stat.updatedAt.getTime(), md5: stat.md5, size: stat.size } : null,
+    };
+    const doc: StoredDocument = {
+      _id: id,
+      ...parsed.fields,
+      _acl: buildAcl(parsed.aclInput, ctx.principal, existing),
+      _kmd: buildKmd(now, existing),
+      _uploadState: { status: 'pending', bytesReceived: 0, md5: null } satisfies UploadState,
+      [UPLOAD_FIELD]: open,
+    };
+    await this.ensureIndexes(ctx.appKey);
+    const scope = this.scope(ctx.appKey);
+    try {
+      if (existing) {
+        // Conditional on write access still holding: closes the read-check-write race.
+        if (!(await this.store.replace(scope, doc, writeFilter(ctx.principal, ctx.permissions) ?? undefined))) {
+          throw errors.insufficientCredentials('You do not have access to update this file.');
+        }
+      } else {
+        await this.store.insert(scope, doc);
+      }
+    } catch (err) {
+      if (err instanceof StoreError && err.kind === 'duplicate') throw errors.entityAlreadyExists(`A file with _id ${id.slice(0, 100)} was created concurrently; retry.`);
+      throw err;
+    }
+    return { file: clientMetadata(doc), uploadUrl: target.url, expiresAt, requiredHeaders: target.requiredHeaders, created: !existing };
+  }
+
+  private scope(appKey: string): CollectionScope {
+    return { appKey, collection: FILES_COLLECTION };
+  }
+
+  private async ensureIndexes(appKey: string): Promise<void> {
+    if (this.indexed.has(appKey)) return;
+    await Promise.all(INDEXES.map((field) => this.store.ensureIndex(this.scope(appKey), { field })));
+    this.indexed.add(appKey);
+  }
+}
