@@ -23,4 +23,9 @@ export default tseslint.config(
     languageOptions: { sourceType: 'commonjs', globals: { module: 'writable', require: 'readonly', process: 'readonly', console: 'readonly', __dirname: 'readonly' } },
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
+  {
+    // Plain Node scripts that drive the official SDKs as child processes (see test/e2e/sdk.test.ts).
+    files: ['test/e2e/clients/**/*.js', 'test/support/kinvey-js-sdk-node.js'],
+    languageOptions: { globals: { Buffer: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', fetch: 'readonly', AbortSignal: 'readonly' } },
+  },
 );

@@ -1,0 +1,178 @@
+/**
+ * The official Kinvey SDKs as real clients of the built server: kinvey-node-sdk 3.12.5 (custom
+ * host through `apiHostname`, unpatched) and kinvey-js-sdk 7.0.0 (fixed kinvey.com origin, run
+ * through the Node platform adapter in test/support). Both SDKs are process-wide singletons, so
+ * each runs its flows in its own child process (test/e2e/clients) and prints one line per flow.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { startServerProcess, type ServerProcess } from '../support/server-process';
+
+const APP = { appKey: 'kid_sdk_e2e', appSecret: 'sdk-e2e-app-secret', masterSecret: 'sdk-e2e-master-secret', name: 'SDK e2e' };
+const READONLY_COLLECTION = 'announcements';
+const CLIENT_TIMEOUT_MS = 40_000;
+const SDKS = ['node-sdk-3', 'js-sdk-7'] as const;
+type Sdk = (typeof SDKS)[number];
+
+interface FlowResult {
+  flow: string;
+  value?: unknown;
+  error?: { name: string; message: string; debug?: string };
+}
+
+/** A port nobody listens on right now: the server's public URL (upload/download links) needs it up front. */
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as { port: number };
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+/** Runs one SDK's flow script to completion; rejects loudly if it crashes or hangs. */
+async function runClient(sdk: Sdk, baseUrl: string): Promise<Map<string, FlowResult>> {
+  const script = path.join(__dirname, 'clients', `${sdk}.flows.js`);
+  const child = spawn(process.execPath, [script], {
+    env: { PATH: process.env.PATH ?? '', KINBASE_URL: baseUrl, APP_KEY: APP.appKey, APP_SECRET: APP.appSecret, READONLY_COLLECTION },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  const code = await new Promise<number | null>((resolve) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), CLIENT_TIMEOUT_MS);
+    child.once('exit', (exitCode) => {
+      clearTimeout(timer);
+      resolve(exitCode);
+    });
+  });
+  if (code !== 0) throw new Error(`${sdk} flows exited with ${code}:\n${out}\n${err}`);
+  const results = new Map<string, FlowResult>();
+  for (const line of out.split('\n')) {
+    if (line.startsWith('FLOW ')) {
+      const result = JSON.parse(line.slice(5)) as FlowResult;
+      results.set(result.flow, result);
+    }
+  }
+  return results;
+}
+
+describe('the official Kinvey SDKs against the built server', () => {
+  let dataDir: string;
+  let server: ServerProcess;
+  const results = new Map<Sdk, Map<string, FlowResult>>();
+
+  beforeAll(async () => {
+    dataDir = await mkdtemp(path.join(tmpdir(), 'kinbase-sdk-e2e-'));
+    const appsFile = path.join(dataDir, 'apps.json');
+    await writeFile(appsFile, JSON.stringify([{ ...APP, collections: { [READONLY_COLLECTION]: { permissions: 'read-only' } } }]));
+    const port = await freePort();
+    server = await startServerProcess({
+      PORT: String(port),
+      KINBASE_PUBLIC_URL: `http://127.0.0.1:${port}`,
+      KINBASE_DATA_DIR: dataDir,
+      KINBASE_APPS_FILE: appsFile,
+    });
+    await Promise.all(SDKS.map(async (sdk) => results.set(sdk, await runClient(sdk, server.baseUrl))));
+  }, 55_000);
+
+  afterAll(async () => {
+    if (server) await server.stop();
+    if (dataDir) await rm(dataDir, { recursive: true, force: true });
+  });
+
+  /** The value the app saw in one flow; fails with the SDK's error if the flow threw. */
+  function seen<T = Record<string, unknown>>(sdk: Sdk, flow: string): T {
+    const result = results.get(sdk)?.get(flow);
+    if (!result) throw new Error(`${sdk} did not report the flow "${flow}"`);
+    if (result.error) throw new Error(`${sdk} flow "${flow}" failed: ${JSON.stringify(result.error)}`);
+    return result.value as T;
+  }
+
+  describe.each(SDKS)('%s', (sdk) => {
+    test('ping answers the app handshake', () => {
+      expect(seen(sdk, 'ping')).toEqual({ kinvey: `hello ${APP.name}`, version: expect.any(String) });
+    });
+
+    test('signup creates the user and login makes it the active user with a token', () => {
+      const v = seen(sdk, 'signup and login');
+      expect(v.signedUpUsername).toMatch(new RegExp(`^${sdk}-`));
+      expect(v.loggedInId).toBe(v.signedUpId);
+      expect(v.activeUsername).toBe(v.signedUpUsername);
+      expect(v.hasAuthtoken).toBe(true);
+      // 3.x logs the new user in (API v4 signup carries a token); 7.x does not.
+      expect(v.activeAfterSignup).toBe(sdk === 'node-sdk-3');
+    });
+
+    test('_me returns the user and the session keeps its token', () => {
+      const signup = seen(sdk, 'signup and login');
+      expect(seen(sdk, '_me')).toEqual({ id: signup.loggedInId, username: signup.signedUpUsername, email: `${signup.signedUpUsername}@example.com`, sessionKeepsToken: true });
+    });
+
+    test('logout clears the active user and logging in again works', () => {
+      const signup = seen(sdk, 'signup and login');
+      expect(seen(sdk, 'logout and login again')).toEqual({ activeAfterLogout: false, loggedInId: signup.loggedInId, meId: signup.loggedInId });
+    });
+
+    test('a wrong password raises InvalidCredentials and the right one still logs in', () => {
+      const v = seen<{ error: { name: string }; activeAfterFailure: boolean; reloggedId: string }>(sdk, 'wrong password');
+      expect(v.error.name).toBe('InvalidCredentialsError');
+      expect(v.activeAfterFailure).toBe(false);
+      expect(v.reloggedId).toBe(seen(sdk, 'signup and login').loggedInId);
+    });
+
+    test('saving an entity keeps its KinveyFile reference and sets _acl.creator and _kmd', () => {
+      const v = seen(sdk, 'save an entity holding a KinveyFile reference');
+      expect(v).toMatchObject({ hasId: true, hasLmt: true, avatarType: 'KinveyFile' });
+      expect(v.creator).toBe(v.userId);
+      expect(v.avatarId).toBe(v.fileId);
+    });
+
+    test('find applies query, sort, limit, skip and fields', () => {
+      expect(seen(sdk, 'find with query, sort, limit, skip and fields')).toEqual([
+        { name: 'Alice', age: 31, hasCity: false },
+        { name: 'Dan', age: 35, hasCity: false },
+      ]);
+    });
+
+    test('findById returns the entity', () => {
+      expect(seen(sdk, 'findById')).toMatchObject({ name: 'Alice', age: 31 });
+    });
+
+    test('count counts by query and in total', () => {
+      expect(seen(sdk, 'count')).toEqual({ berlin: 3, all: 4 });
+    });
+
+    test('remove by query and by id report counts and leave the rest', () => {
+      expect(seen(sdk, 'remove by query and by id')).toEqual({ byQuery: { count: 1 }, byId: { count: 1 }, left: ['Alice', 'Bob'] });
+    });
+
+    test('a permission denial raises InsufficientCredentials without logging the user out', () => {
+      const v = seen<{ error: { name: string }; stillActive: boolean; meId: string }>(sdk, 'permission denial keeps the user logged in');
+      expect(v.error.name).toBe('InsufficientCredentialsError');
+      expect(v.stillActive).toBe(true);
+      expect(v.meId).toBe(seen(sdk, 'signup and login').loggedInId);
+    });
+
+    test('a sync store pushes entities with an empty _kmd and pulls them back in pages', () => {
+      expect(seen(sdk, 'sync store push and paged pull')).toEqual({
+        pushed: [1, 2, 3].map(() => ({ hasError: false, serverId: true })),
+        pulled: 3,
+        local: ['note 1', 'note 2', 'note 3'],
+        localIdsFromServer: true,
+        network: ['note 1', 'note 2', 'note 3'],
+      });
+    });
+
+    test('logout at the end leaves no active user', () => {
+      expect(seen(sdk, 'logout')).toEqual({ active: false });
+    });
+  });
+});
