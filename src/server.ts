@@ -5,6 +5,7 @@
 import { createServer } from 'node:http';
 import pino from 'pino';
 import { createApp } from './app';
+import { FilesService } from './domain/files.service';
 import { ConfigError, loadConfig, type Config } from './config';
 import { AppRegistry } from './domain/apps';
 import { resolveApps, resolveSigningSecret } from './stores/data-dir';
@@ -28,6 +29,18 @@ async function main(): Promise<void> {
   const documents = await createDocumentStore(config.documents, config.dataDir);
   const objects = await createObjectStore(config.storage, { dataDir: config.dataDir, publicUrl: config.publicUrl, signingSecret });
   const app = createApp({ config, apps: new AppRegistry(apps), documents, objects, logger });
+  // Uploads whose bytes never arrive are cleaned up in the background; unref'd so it never keeps
+  // the process alive, and a failed sweep is only logged (the next one retries).
+  const files = new FilesService(documents, objects, {
+    uploadUrlTtlSeconds: config.uploadUrlTtlSeconds, pendingUploadTtlSeconds: config.pendingUploadTtlSeconds, appKeys: () => apps.map((a) => a.appKey),
+  });
+  const sweepEveryMs = Math.min(config.pendingUploadTtlSeconds * 1000, 3_600_000) / 4;
+  setInterval(() => {
+    files.sweepPendingUploads(new Date()).then(
+      (swept) => logger.debug({ swept }, 'swept pending uploads'),
+      (err: unknown) => logger.warn({ err }, 'sweeping pending uploads failed'),
+    );
+  }, sweepEveryMs).unref();
 
   const server = createServer(app);
   server.keepAliveTimeout = 65_000;
