@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { transformFileSync } from '@swc/core';
+import { transpileFile } from '../support/transpile';
 import { EmbeddedDocumentStore } from '../../src/stores/documents/embedded.document-store';
 
 const ROOT = path.resolve(__dirname, '../..');
@@ -93,10 +93,7 @@ test('every write acknowledged before a kill -9 is there after reopening', async
 async function compileEmbeddedStore(outDir: string): Promise<string> {
   const files = ['src/ports.ts', ...['mongo-values', 'mongo-ordering', 'mongo-semantics', 'embedded.document-store'].map((f) => `src/stores/documents/${f}.ts`)];
   for (const file of files) {
-    const { code } = transformFileSync(path.join(ROOT, file), {
-      jsc: { target: 'es2022', parser: { syntax: 'typescript' } },
-      module: { type: 'commonjs' },
-    });
+    const code = transpileFile(path.join(ROOT, file));
     const target = path.join(outDir, file.replace(/\.ts$/, '.js'));
     await mkdir(path.dirname(target), { recursive: true });
     await writeFile(target, code);

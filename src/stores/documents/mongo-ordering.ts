@@ -79,5 +79,5 @@ function projectObject(value: Record<string, unknown>, tree: FieldTree): Record<
 }
 
 function projectArray(values: unknown[], tree: FieldTree): unknown[] {
-  return values.flatMap((v) => (Array.isArray(v) ? [projectArray(v, tree)] : isPlainObject(v) ? [projectObject(v, tree)] : []));
+  return values.flatMap((v): unknown[] => (Array.isArray(v) ? [projectArray(v, tree)] : isPlainObject(v) ? [projectObject(v, tree)] : []));
 }
