@@ -128,6 +128,23 @@ describe('the official Kinvey SDKs against the built server', () => {
       expect(v.reloggedId).toBe(seen(sdk, 'signup and login').loggedInId);
     });
 
+    test('Files.upload with metadata.public runs the resumable dance and returns the metadata', () => {
+      const v = seen(sdk, 'Files.upload (public, resumable)');
+      expect(v).toMatchObject({ _public: true, _filename: `${sdk}-pixel.${sdk === 'js-sdk-7' ? 'png' : 'txt'}`, mimeType: sdk === 'js-sdk-7' ? 'image/png' : 'text/plain' });
+      expect(typeof v._id).toBe('string');
+      expect(v.size).toBeGreaterThan(0);
+    });
+
+    test('Files.find by mimeType lists the upload with download URLs', () => {
+      expect(seen(sdk, 'Files.find by mimeType')).toEqual({ includesUpload: true, allMatch: true, allHaveDownloadURL: true });
+    });
+
+    test('Files.removeById removes the file; it is not found afterwards', () => {
+      const v = seen<{ removed: unknown; afterwards: { name: string } }>(sdk, 'Files.removeById');
+      expect(v.removed).toEqual({ count: 1 });
+      expect(v.afterwards.name).toBe('NotFoundError');
+    });
+
     test('saving an entity keeps its KinveyFile reference and sets _acl.creator and _kmd', () => {
       const v = seen(sdk, 'save an entity holding a KinveyFile reference');
       expect(v).toMatchObject({ hasId: true, hasLmt: true, avatarType: 'KinveyFile' });
