@@ -117,16 +117,23 @@ export function buildStringToSign(input: Pick<V4UrlInput, 'algorithm' | 'signedA
 }
 
 /**
- * The GOOG4-HMAC-SHA256 signature (lowercase hex) of `stringToSign`, with the signing key derived
- * from the secret as the spec chains it: `GOOG4`+secret -> date -> `auto` -> `storage` -> `goog4_request`.
+ * The HMAC signing key for one day, derived from the secret as the spec chains it:
+ * `GOOG4`+secret -> date (YYYYMMDD) -> `auto` -> `storage` -> `goog4_request`. It changes only
+ * with the date, so callers signing many URLs can derive it once per day.
  */
-export function signHmac(secret: string, signedAt: Date, stringToSign: string): string {
+export function deriveHmacSigningKey(secret: string, signedAt: Date): Buffer {
   const hmac = (key: string | Buffer, data: string): Buffer => createHmac('sha256', key).update(data, 'utf8').digest();
-  const signingKey = ['auto', 'storage', 'goog4_request'].reduce(
-    (key, part) => hmac(key, part),
-    hmac(`GOOG4${secret}`, v4Datestamp(signedAt)),
-  );
+  return ['auto', 'storage', 'goog4_request'].reduce((key, part) => hmac(key, part), hmac(`GOOG4${secret}`, v4Datestamp(signedAt)));
+}
+
+/** The GOOG4-HMAC-SHA256 signature (lowercase hex) of `stringToSign` with a derived signing key. */
+export function signWithHmacKey(signingKey: Buffer, stringToSign: string): string {
   return createHmac('sha256', signingKey).update(stringToSign, 'utf8').digest('hex');
+}
+
+/** The GOOG4-HMAC-SHA256 signature (lowercase hex) of `stringToSign` for a URL signed at `signedAt`. */
+export function signHmac(secret: string, signedAt: Date, stringToSign: string): string {
+  return signWithHmacKey(deriveHmacSigningKey(secret, signedAt), stringToSign);
 }
 
 /**
