@@ -3,11 +3,15 @@
  * resumable session URIs and download through V4 signed URLs; kinbase never proxies the bytes.
  * Also runs against fake-gcs-server via `apiEndpoint` (see the notes on what it does not enforce).
  */
+import { readFile } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Storage, type Bucket, type File } from '@google-cloud/storage';
 import { StoreError, type ByteRange, type ObjectStat, type ObjectStore, type SignOptions, type UploadSessionOptions, type UploadTarget } from '../../ports';
+import { EventLoopTurns } from './event-loop-turns';
+import { buildCanonicalRequest, buildStringToSign, deriveHmacSigningKey, signedUrl, signWithHmacKey, v4Datestamp, type V4Algorithm, type V4UrlInput } from './gcs-v4-signer';
 import { assertSafeObjectKey } from './object-key';
+import { RsaSignerPool } from './rsa-signer-pool';
 
 export interface GcsObjectStoreOptions {
   bucket: string;
@@ -15,8 +19,25 @@ export interface GcsObjectStoreOptions {
   keyFile?: string;
   /** e.g. fake-gcs-server's `http://127.0.0.1:4443`; signed and public URLs then point there too. */
   apiEndpoint?: string;
-  /** HMAC key for signing without RSA (a later issue implements it; RSA via the library for now). */
+  /** HMAC key: download URLs are then signed with GOOG4-HMAC-SHA256 (cheap, on the event loop). */
   hmac?: { accessId: string; secret: string };
+}
+
+/** How download URLs get signed: HMAC key, the service account's RSA key in workers, or the library. */
+type DownloadSigner =
+  | { kind: 'hmac'; accessId: string; secret: string }
+  | { kind: 'rsa'; clientEmail: string; pool: RsaSignerPool }
+  | { kind: 'library' };
+
+/**
+ * The RSA signer for a service-account key file; null when the file holds no such key (e.g. an
+ * authorized-user file), so the library's own signing (IAM signBlob, ADC) takes over.
+ */
+async function rsaSignerFromKeyFile(keyFile: string | undefined): Promise<DownloadSigner | null> {
+  if (!keyFile) return null;
+  const key = JSON.parse(await readFile(keyFile, 'utf8')) as { client_email?: unknown; private_key?: unknown };
+  if (typeof key.client_email !== 'string' || typeof key.private_key !== 'string') return null;
+  return { kind: 'rsa', clientEmail: key.client_email, pool: new RsaSignerPool({ privateKeyPem: key.private_key }) };
 }
 
 // Custom metadata mirroring the public flag: GCS returns ACLs only with projection=full, the
@@ -40,18 +61,28 @@ function translate(err: unknown): never {
 export class GcsObjectStore implements ObjectStore {
   readonly kind = 'gcs' as const;
   private readonly endpoint: string;
+  // At ~20-40 µs of main-thread work per URL, 64 per turn keeps any one turn near a couple of ms.
+  private readonly turns = new EventLoopTurns(64);
+  /** The HMAC signing key changes once a day; deriving it costs four HMACs, so keep today's. */
+  private hmacKey: { datestamp: string; key: Buffer } | undefined;
 
-  private constructor(private readonly bucket: Bucket, apiEndpoint: string | undefined, readonly hmac: GcsObjectStoreOptions['hmac']) {
+  private constructor(private readonly bucket: Bucket, apiEndpoint: string | undefined, private readonly signer: DownloadSigner) {
     this.endpoint = (apiEndpoint ?? 'https://storage.googleapis.com').replace(/\/+$/, '');
   }
 
-  /** Builds the store; makes no request (a missing bucket surfaces on first use). */
+  /**
+   * Builds the store; makes no request (a missing bucket surfaces on first use). Reads the key file
+   * for its RSA key; throws if it is unreadable, not JSON, or holds an invalid private key.
+   */
   static async create(options: GcsObjectStoreOptions): Promise<GcsObjectStore> {
     const storage = new Storage({
       ...(options.keyFile ? { keyFilename: options.keyFile } : {}),
       ...(options.apiEndpoint ? { apiEndpoint: options.apiEndpoint } : {}),
     });
-    return new GcsObjectStore(storage.bucket(options.bucket), options.apiEndpoint, options.hmac);
+    const signer: DownloadSigner = options.hmac
+      ? { kind: 'hmac', ...options.hmac }
+      : (await rsaSignerFromKeyFile(options.keyFile)) ?? { kind: 'library' };
+    return new GcsObjectStore(storage.bucket(options.bucket), options.apiEndpoint, signer);
   }
 
   private file(key: string): File {
@@ -146,16 +177,44 @@ export class GcsObjectStore implements ObjectStore {
     }
   }
 
+  /**
+   * A path-style V4 URL on the configured endpoint (`https://storage.googleapis.com` by default),
+   * signed at the current second. Throws RangeError when `expiresAt` is not 1 s .. 7 days ahead.
+   */
   async signDownloadUrl(key: string, options: SignOptions): Promise<string> {
-    const file = this.file(key);
-    if (this.hmac) {
-      // Placeholder for HMAC (GOOG4-HMAC-SHA256) signing, implemented by a later issue; until then
-      // the RSA path below is used even when an HMAC key is configured.
+    let url: string;
+    if (this.signer.kind === 'library') {
+      [url] = await this.file(key).getSignedUrl({ version: 'v4', action: 'read', expires: options.expiresAt });
+    } else {
+      assertSafeObjectKey(key);
+      url = await this.signV4(key, options.expiresAt);
     }
-    // Path-style URL on the storage endpoint: the library uses `apiEndpoint` (fake-gcs-server in
-    // tests) when one is configured, so no `cname` is needed (a cname would drop the bucket from the path).
-    const [url] = await file.getSignedUrl({ version: 'v4', action: 'read', expires: options.expiresAt });
     return options.https ? url : url.replace(/^https:/, 'http:');
+  }
+
+  private async signV4(key: string, expiresAt: Date): Promise<string> {
+    const signer = this.signer as Exclude<DownloadSigner, { kind: 'library' }>;
+    await this.turns.next();
+    // Whole seconds on both ends, as the library does, so X-Goog-Expires is exact.
+    const nowSeconds = Math.floor(Date.now() / 1000);
+    const algorithm: V4Algorithm = signer.kind === 'hmac' ? 'GOOG4-HMAC-SHA256' : 'GOOG4-RSA-SHA256';
+    const input: V4UrlInput = {
+      algorithm, method: 'GET', endpoint: this.endpoint, bucket: this.bucket.name, objectName: key,
+      accessId: signer.kind === 'hmac' ? signer.accessId : signer.clientEmail,
+      signedAt: new Date(nowSeconds * 1000),
+      expiresInSeconds: Math.floor(expiresAt.getTime() / 1000) - nowSeconds,
+    };
+    const stringToSign = buildStringToSign(input, buildCanonicalRequest(input));
+    const signature = signer.kind === 'hmac'
+      ? signWithHmacKey(this.hmacSigningKey(signer.secret, input.signedAt), stringToSign)
+      : await signer.pool.sign(stringToSign);
+    return signedUrl(input, signature);
+  }
+
+  private hmacSigningKey(secret: string, signedAt: Date): Buffer {
+    const datestamp = v4Datestamp(signedAt);
+    if (this.hmacKey?.datestamp !== datestamp) this.hmacKey = { datestamp, key: deriveHmacSigningKey(secret, signedAt) };
+    return this.hmacKey.key;
   }
 
   publicUrl(key: string, options: { https: boolean }): string {
@@ -165,5 +224,7 @@ export class GcsObjectStore implements ObjectStore {
     return `${base}/${encodeURIComponent(this.bucket.name)}/${encoded}`;
   }
 
-  async close(): Promise<void> {}
+  async close(): Promise<void> {
+    if (this.signer.kind === 'rsa') await this.signer.pool.close();
+  }
 }
