@@ -21,6 +21,10 @@ import { rpcRoutes } from './http/rpc.routes';
 import { userRoutes } from './http/user.routes';
 import { FilesService } from './domain/files.service';
 import { blobRoutes } from './http/blob.routes';
+import { FileReferenceResolver } from './domain/file-references';
+import { stripFileReferences } from './domain/kinvey-file';
+import { fileLinkParams, referencePresenter } from './http/file-references';
+import { SignedUrlCache } from './stores/objects/signed-url-cache';
 
 export interface AppDeps {
   readonly config: Config;
@@ -53,22 +57,27 @@ export function createApp(deps: AppDeps): Express {
   app.use(express.json({ limit: deps.config.bodyLimit, strict: true, type: ['application/json', 'application/*+json'] }));
 
   const clock = deps.clock ?? (() => new Date());
-  const entities = new EntitiesService(deps.documents, clock);
-
-  app.use(handshakeRoutes(deps.apps, sessions));
-  app.use(appdataRoutes({ apps: deps.apps, sessions, entities, present: async (docs) => docs }));
-  app.use(userRoutes({ apps: deps.apps, sessions, users }));
-  app.use(rpcRoutes({ apps: deps.apps, sessions, notices: new UserNoticesService(deps.documents, clock) }));
-  app.use(groupRoutes({ apps: deps.apps, sessions, groups }));
-  const files = new FilesService(deps.documents, deps.objects, {
+  const defaultHttps = deps.config.publicUrl.startsWith('https:');
+  // Every download URL is signed through one cache: quantised expiries make repeats free.
+  const files = new FilesService(deps.documents, new SignedUrlCache(deps.objects), {
     uploadUrlTtlSeconds: deps.config.uploadUrlTtlSeconds,
     pendingUploadTtlSeconds: deps.config.pendingUploadTtlSeconds,
     appKeys: () => deps.apps.list().map((a) => a.appKey),
     clock,
   });
+  // KinveyFile references: stripped to {_type,_id} on every save, resolved on every read.
+  const present = referencePresenter(new FileReferenceResolver(files), clock);
+  const entities = new EntitiesService(deps.documents, clock, stripFileReferences);
+  app.use(fileLinkParams(deps.config.downloadUrlTtlSeconds, defaultHttps));
+
+  app.use(handshakeRoutes(deps.apps, sessions));
+  app.use(appdataRoutes({ apps: deps.apps, sessions, entities, present }));
+  app.use(userRoutes({ apps: deps.apps, sessions, users, present, prepareBody: stripFileReferences }));
+  app.use(rpcRoutes({ apps: deps.apps, sessions, notices: new UserNoticesService(deps.documents, clock) }));
+  app.use(groupRoutes({ apps: deps.apps, sessions, groups }));
   app.use(blobRoutes({
     apps: deps.apps, sessions, files, clock,
-    downloadUrlTtlSeconds: deps.config.downloadUrlTtlSeconds, defaultHttps: deps.config.publicUrl.startsWith('https:'),
+    downloadUrlTtlSeconds: deps.config.downloadUrlTtlSeconds, defaultHttps,
   }));
 
   app.use(notFound);

@@ -20,10 +20,25 @@ export interface LinkOptions {
   now: Date;
 }
 
+/** The longest quantisation window: URLs stay identical for at most this long. */
+export const MAX_QUANTUM_SECONDS = 300;
+
+/**
+ * The expiry actually signed for a TTL: now + ttl rounded UP to a window of a tenth of the TTL
+ * (1 s to 5 min), aligned on the epoch. Every read inside one window signs the same expiry, so it
+ * gets the identical URL (browsers and CDNs can cache it), and the URL never expires before
+ * now + ttl.
+ */
+export function quantisedExpiry(now: Date, ttlSeconds: number): Date {
+  const windowMs = Math.min(Math.max(Math.floor(ttlSeconds / 10), 1), MAX_QUANTUM_SECONDS) * 1000;
+  const earliest = now.getTime() + ttlSeconds * 1000;
+  return new Date(Math.ceil(earliest / windowMs) * windowMs);
+}
+
 /** Issues the download URL of one stored object. */
 export async function issueDownloadLink(objects: ObjectStore, key: string, isPublic: boolean, options: LinkOptions): Promise<DownloadLink> {
   if (isPublic) return { url: objects.publicUrl(key, { https: options.https }) };
-  const expiresAt = new Date(options.now.getTime() + options.ttlSeconds * 1000);
+  const expiresAt = quantisedExpiry(options.now, options.ttlSeconds);
   return { url: await objects.signDownloadUrl(key, { expiresAt, https: options.https }), expiresAt };
 }
 

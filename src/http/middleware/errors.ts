@@ -24,7 +24,7 @@ export function toKinveyError(err: unknown): { error: KinveyError; unexpected: b
     return { error: errors.kinveyInternalErrorRetry('The data store is unavailable.'), unexpected: true };
   }
   if (err instanceof StoreError && err.kind === 'invalid') {
-    return { error: errors.invalidQuerySyntax(`The document store cannot run this query: ${err.message.slice(0, 300)}`), unexpected: false };
+    return { error: errors.badRequest(`The document store refused this request: ${err.message.slice(0, 300)}`), unexpected: false };
   }
   return { error: errors.kinveyInternalErrorRetry(), unexpected: true };
 }

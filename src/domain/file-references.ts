@@ -1,0 +1,55 @@
+/**
+ * Resolves the KinveyFile references of one response: all references of all documents are
+ * collected, de-duplicated and looked up in ONE metadata query, checked against the reader's
+ * access, given download links, and expanded in place. Resolution never fails the read: missing
+ * files and files the reader may not read stay bare `{_type, _id}`.
+ */
+import type { AppDefinition } from '../config';
+import type { StoredDocument } from '../ports';
+import type { LinkOptions } from './download-urls';
+import type { FilesService } from './files.service';
+import { collectReferenceSites, KINVEY_FILE } from './kinvey-file';
+import type { Principal } from './principal';
+
+/** What an unreadable public file reveals: it is world-downloadable already, its ACL and custom metadata are not. */
+const PUBLIC_FIELDS = ['_id', '_filename', 'mimeType', 'size', '_public', '_downloadURL'] as const;
+
+export class FileReferenceResolver {
+  constructor(private readonly files: FilesService) {}
+
+  /**
+   * Expands every reference in `docs` in place and returns `docs`. Costs nothing when there are
+   * no references, and one `_blob` query otherwise, whatever the number of documents or references.
+   */
+  async resolve(app: AppDefinition, principal: Principal, docs: StoredDocument[], options: LinkOptions): Promise<StoredDocument[]> {
+    const sites = collectReferenceSites(docs);
+    if (sites.length === 0) return docs;
+    const ids = [...new Set(sites.map((site) => site.id))];
+    const records = await this.files.findByIds(app.appKey, ids);
+
+    const expansions = new Map<string, Promise<Record<string, unknown> | null>>();
+    for (const record of records) expansions.set(record._id, this.expand(app, principal, record, options));
+    const resolved = new Map<string, Record<string, unknown> | null>();
+    await Promise.all([...expansions].map(async ([id, expansion]) => resolved.set(id, await expansion)));
+
+    for (const site of sites) {
+      const expansion = resolved.get(site.id);
+      // Each site gets its own object so callers may safely modify one without touching others.
+      if (expansion) (site.holder as Record<string | number, unknown>)[site.slot] = { ...expansion };
+    }
+    return docs;
+  }
+
+  private async expand(app: AppDefinition, principal: Principal, record: StoredDocument, options: LinkOptions): Promise<Record<string, unknown> | null> {
+    const readable = this.files.canRead(app, principal, record);
+    if (!readable && record._public !== true) return null;
+    const presented = await this.files.presentWithLink(app.appKey, record, options);
+    if (readable) {
+      const { _kmd: _omitKmd, ...fields } = presented;
+      return { _type: KINVEY_FILE, ...fields };
+    }
+    const visible: Record<string, unknown> = { _type: KINVEY_FILE };
+    for (const field of PUBLIC_FIELDS) if (presented[field] !== undefined) visible[field] = presented[field];
+    return visible;
+  }
+}

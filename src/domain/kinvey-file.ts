@@ -1,0 +1,80 @@
+/**
+ * KinveyFile references inside entities: `{"_type":"KinveyFile","_id":"<file id>"}` at any depth,
+ * inside objects and arrays. On save every reference is reduced to exactly `{_type, _id}` (so an
+ * entity read and saved back never stores a URL or stale metadata); on read the references of a
+ * whole response are collected for one batched lookup. `KinveyRef` and other objects are untouched.
+ */
+import { isPlainObject } from './acl';
+import { MAX_ID_LENGTH } from './entity-fields';
+import { errors } from './errors';
+
+export const KINVEY_FILE = 'KinveyFile';
+
+/**
+ * Bounds that keep a hostile document from exhausting the server on read. References nested
+ * deeper than MAX_REFERENCE_DEPTH, or beyond the first MAX_REFERENCES_PER_RESPONSE reference
+ * sites of one response, are returned as stored (bare `{_type, _id}`), never an error.
+ */
+export const MAX_REFERENCE_DEPTH = 64;
+export const MAX_REFERENCES_PER_RESPONSE = 10_000;
+
+export interface FileReference {
+  _type: typeof KINVEY_FILE;
+  _id: string;
+}
+
+/** Where one reference sits: `holder[slot]` is the reference object. */
+export interface ReferenceSite {
+  holder: Record<string, unknown> | unknown[];
+  slot: string | number;
+  id: string;
+}
+
+function isReferenceShape(value: unknown): value is Record<string, unknown> & { _type: typeof KINVEY_FILE } {
+  return isPlainObject(value) && value._type === KINVEY_FILE;
+}
+
+/**
+ * Returns a copy of the body with every KinveyFile reference reduced to `{_type, _id}`.
+ * Throws 400 BadRequest for a reference whose `_id` is not a non-empty string. Non-object bodies
+ * are returned unchanged (the caller's own validation rejects them).
+ */
+export function stripFileReferences<T>(body: T): T {
+  return strip(body, '') as T;
+}
+
+function strip(value: unknown, at: string): unknown {
+  if (Array.isArray(value)) return value.map((item, i) => strip(item, `${at}[${i}]`));
+  if (!isPlainObject(value)) return value;
+  if (isReferenceShape(value)) {
+    const id = value._id;
+    if (typeof id !== 'string' || id.length === 0 || id.length > MAX_ID_LENGTH) {
+      throw errors.badRequest(`The KinveyFile reference at ${at || 'the top level'} needs a string _id of 1 to ${MAX_ID_LENGTH} characters.`);
+    }
+    return { _type: KINVEY_FILE, _id: id };
+  }
+  const copy: Record<string, unknown> = {};
+  for (const [key, inner] of Object.entries(value)) copy[key] = strip(inner, at ? `${at}.${key}` : key);
+  return copy;
+}
+
+/**
+ * Finds the reference sites in these documents, depth-first, within the bounds above. The
+ * documents themselves are never treated as references (a stored file record is not a link).
+ */
+export function collectReferenceSites(docs: readonly unknown[]): ReferenceSite[] {
+  const sites: ReferenceSite[] = [];
+  const visit = (holder: Record<string, unknown> | unknown[], slot: string | number, value: unknown, depth: number): void => {
+    if (sites.length >= MAX_REFERENCES_PER_RESPONSE || depth > MAX_REFERENCE_DEPTH) return;
+    if (isReferenceShape(value)) {
+      if (typeof value._id === 'string') sites.push({ holder, slot, id: value._id });
+      return;
+    }
+    if (Array.isArray(value)) value.forEach((item, i) => visit(value, i, item, depth + 1));
+    else if (isPlainObject(value)) for (const [key, inner] of Object.entries(value)) visit(value, key, inner, depth + 1);
+  };
+  for (const doc of docs) {
+    if (isPlainObject(doc)) for (const [key, inner] of Object.entries(doc)) visit(doc, key, inner, 1);
+  }
+  return sites;
+}

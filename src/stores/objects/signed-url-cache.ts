@@ -1,0 +1,74 @@
+import type { Readable } from 'node:stream';
+import type { ByteRange, ObjectStat, ObjectStore, SignOptions, UploadSessionOptions, UploadTarget } from '../../ports';
+
+/**
+ * An ObjectStore decorator that remembers signed download URLs in a bounded LRU keyed by
+ * (object, scheme, expiry). With quantised expiries (download-urls.ts) repeated reads inside one
+ * window ask for the same triple, so they skip signing entirely (RSA costs about 1 ms per URL).
+ * Signing is deterministic for every backend, so a cached URL is exactly what re-signing would
+ * give; entries whose expiry has passed are never served.
+ */
+export class SignedUrlCache implements ObjectStore {
+  private readonly urls = new Map<string, { url: string; expiresAt: number }>();
+  private readonly inflight = new Map<string, Promise<string>>();
+
+  constructor(
+    readonly inner: ObjectStore,
+    private readonly maxEntries = 50_000,
+  ) {}
+
+  get kind(): ObjectStore['kind'] {
+    return this.inner.kind;
+  }
+
+  async signDownloadUrl(key: string, options: SignOptions): Promise<string> {
+    const expiresAt = options.expiresAt.getTime();
+    const cacheKey = `${options.https ? 's' : 'p'}${expiresAt}:${key}`;
+    const hit = this.urls.get(cacheKey);
+    if (hit && hit.expiresAt > Date.now()) {
+      // Refresh recency: Map iteration order is insertion order, so re-insert.
+      this.urls.delete(cacheKey);
+      this.urls.set(cacheKey, hit);
+      return hit.url;
+    }
+    const pending = this.inflight.get(cacheKey);
+    if (pending) return pending;
+    const signing = this.inner.signDownloadUrl(key, options).then((url) => {
+      this.urls.set(cacheKey, { url, expiresAt });
+      if (this.urls.size > this.maxEntries) this.urls.delete(this.urls.keys().next().value as string);
+      return url;
+    }).finally(() => this.inflight.delete(cacheKey));
+    this.inflight.set(cacheKey, signing);
+    return signing;
+  }
+
+  /** How many URLs are cached (for tests and metrics). */
+  get size(): number {
+    return this.urls.size;
+  }
+
+  createUploadSession(key: string, options: UploadSessionOptions): Promise<UploadTarget> {
+    return this.inner.createUploadSession(key, options);
+  }
+  write(key: string, body: Readable, options: { contentType: string; public?: boolean; filename?: string }): Promise<ObjectStat> {
+    return this.inner.write(key, body, options);
+  }
+  read(key: string, range?: ByteRange): Promise<Readable | null> {
+    return this.inner.read(key, range);
+  }
+  stat(key: string): Promise<ObjectStat | null> {
+    return this.inner.stat(key);
+  }
+  delete(key: string): Promise<void> {
+    return this.inner.delete(key);
+  }
+  setPublic(key: string, isPublic: boolean): Promise<void> {
+    return this.inner.setPublic(key, isPublic);
+  }
+  publicUrl(key: string, options: { https: boolean }): string {
+    return this.inner.publicUrl(key, options);
+  }
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+}
