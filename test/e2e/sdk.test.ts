@@ -167,6 +167,11 @@ describe('the official Kinvey SDKs against the built server', () => {
       expect(seen(sdk, 'count')).toEqual({ berlin: 3, all: 4 });
     });
 
+    test('a KinveyFile reference in a found entity arrives resolved with a working _downloadURL', () => {
+      const v = seen(sdk, 'reference arrives resolved');
+      expect(v).toEqual({ _type: 'KinveyFile', _id: seen(sdk, 'Files.upload (public, resumable)')._id, hasDownloadURL: true, status: 200, identical: true });
+    });
+
     test('remove by query and by id report counts and leave the rest', () => {
       expect(seen(sdk, 'remove by query and by id')).toEqual({ byQuery: { count: 1 }, byId: { count: 1 }, left: ['Alice', 'Bob'] });
     });
