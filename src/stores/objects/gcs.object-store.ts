@@ -58,6 +58,9 @@ function translate(err: unknown): never {
   throw err;
 }
 
+/** V4 signed URLs live at most 7 days from their signing time. */
+const MAX_V4_LIFETIME_SECONDS = 604_800;
+
 export class GcsObjectStore implements ObjectStore {
   readonly kind = 'gcs' as const;
   private readonly endpoint: string;
@@ -195,14 +198,19 @@ export class GcsObjectStore implements ObjectStore {
   private async signV4(key: string, expiresAt: Date): Promise<string> {
     const signer = this.signer as Exclude<DownloadSigner, { kind: 'library' }>;
     await this.turns.next();
-    // Whole seconds on both ends, as the library does, so X-Goog-Expires is exact.
-    const nowSeconds = Math.floor(Date.now() / 1000);
+    // The signing time is derived from the expiry alone (the longest lifetime V4 allows before it),
+    // so the same object and quantised expiry always give the byte-identical URL: across cache
+    // evictions, restarts and every instance behind a load balancer, which browsers and CDNs can
+    // cache. It is never later than now, since expiries are at most 7 days ahead.
+    const expiresSeconds = Math.floor(expiresAt.getTime() / 1000);
+    const nowSeconds = Math.min(Math.floor(Date.now() / 1000), expiresSeconds - 1);
+    const signedAtSeconds = Math.min(expiresSeconds - MAX_V4_LIFETIME_SECONDS, nowSeconds);
     const algorithm: V4Algorithm = signer.kind === 'hmac' ? 'GOOG4-HMAC-SHA256' : 'GOOG4-RSA-SHA256';
     const input: V4UrlInput = {
       algorithm, method: 'GET', endpoint: this.endpoint, bucket: this.bucket.name, objectName: key,
       accessId: signer.kind === 'hmac' ? signer.accessId : signer.clientEmail,
-      signedAt: new Date(nowSeconds * 1000),
-      expiresInSeconds: Math.floor(expiresAt.getTime() / 1000) - nowSeconds,
+      signedAt: new Date(signedAtSeconds * 1000),
+      expiresInSeconds: expiresSeconds - signedAtSeconds,
     };
     const stringToSign = buildStringToSign(input, buildCanonicalRequest(input));
     const signature = signer.kind === 'hmac'
