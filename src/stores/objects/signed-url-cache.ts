@@ -5,8 +5,9 @@ import type { ByteRange, ObjectStat, ObjectStore, SignOptions, UploadSessionOpti
  * An ObjectStore decorator that remembers signed download URLs in a bounded LRU keyed by
  * (object, scheme, expiry). With quantised expiries (download-urls.ts) repeated reads inside one
  * window ask for the same triple, so they skip signing entirely (RSA costs about 1 ms per URL).
- * Signing is deterministic for every backend, so a cached URL is exactly what re-signing would
- * give; entries whose expiry has passed are never served.
+ * kinbase's own signers (local HMAC, GCS V4 HMAC and RSA) are pure functions of object and expiry,
+ * so a cached URL is exactly what re-signing would give, on any instance; entries whose expiry has
+ * passed are never served.
  */
 export class SignedUrlCache implements ObjectStore {
   private readonly urls = new Map<string, { url: string; expiresAt: number }>();
