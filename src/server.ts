@@ -24,11 +24,24 @@ async function main(): Promise<void> {
   }
   const logger = pino({ level: config.logLevel, base: { service: 'kinbase' } });
 
+  // Listen before building the app: with PORT=0 and no KINBASE_PUBLIC_URL, the URLs handed to
+  // clients must name the port actually bound, not 0.
+  const holder: { app?: ReturnType<typeof createApp> } = {};
+  const server = createServer((req, res) => (holder.app ? holder.app(req, res) : res.writeHead(503).end()));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, resolve);
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  if (config.port === 0 && !process.env.KINBASE_PUBLIC_URL) config = { ...config, publicUrl: `http://localhost:${port}` };
+
   const { apps, generated } = await resolveApps(config);
   const signingSecret = await resolveSigningSecret(config);
   const documents = await createDocumentStore(config.documents, config.dataDir);
   const objects = await createObjectStore(config.storage, { dataDir: config.dataDir, publicUrl: config.publicUrl, signingSecret });
   const app = createApp({ config, apps: new AppRegistry(apps), documents, objects, logger });
+  holder.app = app;
   // Uploads whose bytes never arrive are cleaned up in the background; unref'd so it never keeps
   // the process alive, and a failed sweep is only logged (the next one retries).
   const files = new FilesService(documents, objects, {
@@ -42,14 +55,6 @@ async function main(): Promise<void> {
     );
   }, sweepEveryMs).unref();
 
-  const server = createServer(app);
-  server.keepAliveTimeout = 65_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(config.port, resolve);
-  });
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : config.port;
   logger.info({ port, publicUrl: config.publicUrl, documents: config.documents.kind, storage: config.storage.kind }, 'kinbase listening');
   printApps(apps, generated, config, port);
 

@@ -244,3 +244,15 @@ describe('local storage endpoints', () => {
     expect((await fetch(`${origin}/storage/public/kid_x/%2E%2E/%2E%2E/etc/passwd`)).status).toBe(404);
   });
 });
+
+describe('local backend URL schemes', () => {
+  test('an https public URL honours tls both ways; an http one never yields https', () => {
+    const secure = new LocalDiskObjectStore({ dir: '/nonexistent', publicUrl: 'https://files.example.com', signingSecret: 'x'.repeat(32) });
+    const plain = new LocalDiskObjectStore({ dir: '/nonexistent', publicUrl: 'http://127.0.0.1:8080', signingSecret: 'x'.repeat(32) });
+    const key = 'kid_a/0123abcd';
+    expect(secure.publicUrl(key, { https: true })).toBe(`https://files.example.com/storage/public/${key}`);
+    expect(secure.publicUrl(key, { https: false })).toBe(`http://files.example.com/storage/public/${key}`);
+    expect(plain.publicUrl(key, { https: true })).toBe(`http://127.0.0.1:8080/storage/public/${key}`);
+    expect(plain.publicUrl(key, { https: false })).toBe(`http://127.0.0.1:8080/storage/public/${key}`);
+  });
+});

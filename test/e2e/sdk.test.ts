@@ -135,6 +135,16 @@ describe('the official Kinvey SDKs against the built server', () => {
       expect(v.size).toBeGreaterThan(0);
     });
 
+    test('Files.stream returns the metadata with a working _downloadURL', () => {
+      const v = seen(sdk, 'Files.stream');
+      expect(v._id).toBe(seen(sdk, 'Files.upload (public, resumable)')._id);
+      expect(v).toMatchObject({ status: 200, identical: true });
+    });
+
+    test('Files.download returns byte-identical content', () => {
+      expect(seen(sdk, 'Files.download')).toMatchObject({ identical: true, kind: sdk === 'js-sdk-7' ? 'Buffer' : 'string' });
+    });
+
     test('Files.find by mimeType lists the upload with download URLs', () => {
       expect(seen(sdk, 'Files.find by mimeType')).toEqual({ includesUpload: true, allMatch: true, allHaveDownloadURL: true });
     });

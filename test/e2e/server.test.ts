@@ -24,6 +24,8 @@ describe('the server process on embedded defaults', () => {
     const creds = credentialsFrom(first.output());
     expect(creds.appKey).toMatch(/^kid_[a-z0-9]{12}$/);
     expect(first.output()).toContain('generated a new app');
+    // PORT=0: the URLs handed to clients name the port actually bound.
+    expect(first.output()).toContain(`serving at http://localhost:${new URL(first.baseUrl).port} `);
     const ping = await fetch(`${first.baseUrl}/appdata/${creds.appKey}`, { headers: { Authorization: basic(creds.appKey, creds.appSecret) } });
     expect(ping.status).toBe(200);
     expect(await ping.json()).toMatchObject({ kinvey: 'hello kinbase', appName: 'kinbase' });

@@ -5,8 +5,9 @@
  * signed URLs (see src/http/storage.routes.ts).
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
-import { mkdir, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { createReadStream, createWriteStream, open as openCallback } from 'node:fs';
+import { promisify } from 'node:util';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -14,6 +15,8 @@ import type { ByteRange, ObjectStat, ObjectStore, SignOptions, UploadSessionOpti
 import { assertSafeObjectKey, isSafeObjectKey } from './object-key';
 import { UploadSessions, type UploadSessionState } from './local-upload-sessions';
 import { parseExpires, signUrl, verifyUrlSignature, type SignatureCheck } from './local-url-signer';
+
+const openFd = promisify(openCallback);
 
 export type { UploadSessionState } from './local-upload-sessions';
 
@@ -56,8 +59,14 @@ export class LocalDiskObjectStore implements ObjectStore {
     return path.join(this.dir, ...key.split('/'));
   }
 
+  /**
+   * kinbase serves these URLs itself, so it can only hand out the scheme it is reached by: an
+   * https public URL (behind a TLS terminator) may be downgraded on `tls=false`, but an http one is
+   * never turned into an https URL nobody serves. The SDKs send `tls=true` on every file read.
+   */
   private withScheme(https: boolean): string {
-    return this.origin.replace(/^https?:/, https ? 'https:' : 'http:');
+    if (https || !this.origin.startsWith('https:')) return this.origin;
+    return this.origin.replace(/^https:/, 'http:');
   }
 
   async createUploadSession(key: string, options: UploadSessionOptions): Promise<UploadTarget> {
@@ -120,8 +129,10 @@ export class LocalDiskObjectStore implements ObjectStore {
     try {
       // Opening first pins this version of the file: a concurrent overwrite renames a new inode
       // into place and the open handle keeps streaming the old, complete content.
-      const handle = await open(this.dataPath(key), 'r');
-      return handle.createReadStream(range ? { start: range.start, end: range.end } : {});
+      const fd = await openFd(this.dataPath(key), 'r');
+      // A plain fd stream (classic fs.read on the thread pool, 256 KiB chunks) rather than
+      // FileHandle.createReadStream, whose promise-per-read costs about a third of the throughput.
+      return createReadStream('', { fd, autoClose: true, highWaterMark: 256 * 1024, ...(range ? { start: range.start, end: range.end } : {}) });
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
       throw err;

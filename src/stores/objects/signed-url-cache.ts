@@ -66,6 +66,9 @@ export class SignedUrlCache implements ObjectStore {
   setPublic(key: string, isPublic: boolean): Promise<void> {
     return this.inner.setPublic(key, isPublic);
   }
+  uploadProgress(uploadUrl: string): Promise<number | null> {
+    return this.inner.uploadProgress ? this.inner.uploadProgress(uploadUrl) : Promise.resolve(null);
+  }
   publicUrl(key: string, options: { https: boolean }): string {
     return this.inner.publicUrl(key, options);
   }
