@@ -18,7 +18,7 @@ import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
+import { freePort } from './free-port';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { COLD_BUDGET, type LoadResult, type LoadSpec } from './references-load';
@@ -92,14 +92,6 @@ async function startKinbase(name: string, dataDir: string, extra: Record<string,
   return { name, base: `http://127.0.0.1:${port}`, port };
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    }).once('error', reject);
-  });
-}
 
 function fakeGcsBinary(): string {
   const dirs = [process.env.KINBASE_TOOLS_DIR];

@@ -4,23 +4,12 @@
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { freePort } from './free-port';
 import path from 'node:path';
 
 const START_TIMEOUT_MS = 20_000;
 const HOW_TO_FIX = 'Install the test servers with `npm run test-servers` (needs Go), or put fake-gcs-server into $KINBASE_TOOLS_DIR.';
 
-/** A free TCP port on 127.0.0.1, as chosen by the OS. */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 function goBinDir(): string | undefined {
   try {
