@@ -68,10 +68,22 @@ async function api(method: string, url: string, auth: string, body?: unknown): P
   return (await res.json()) as Record<string, string>;
 }
 
-async function timed(work: () => Promise<unknown>): Promise<number> {
-  const started = process.hrtime.bigint();
+/** CPU seconds (user + system, all threads) the process has used so far. */
+async function cpuSeconds(pid: number): Promise<number> {
+  const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).replace(/^.*\) /s, '').split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+type Phase = 'baseUp' | 'baseDown' | 'kbUp' | 'kbDown';
+const wall: Record<Phase, number[]> = { baseUp: [], baseDown: [], kbUp: [], kbDown: [] };
+const cpu: Record<Phase, number[]> = { baseUp: [], baseDown: [], kbUp: [], kbDown: [] };
+
+/** Runs `work`, recording its wall seconds and the CPU seconds the server `pid` spent meanwhile. */
+async function timed(phase: Phase, pid: number, work: () => Promise<unknown>): Promise<void> {
+  const [started, cpuBefore] = [process.hrtime.bigint(), await cpuSeconds(pid)];
   await work();
-  return Number(process.hrtime.bigint() - started) / 1e9;
+  wall[phase].push(Number(process.hrtime.bigint() - started) / 1e9);
+  cpu[phase].push((await cpuSeconds(pid)) - cpuBefore);
 }
 
 async function peakRssMb(pid: number): Promise<number> {
@@ -88,54 +100,60 @@ async function main(): Promise<void> {
   const masterSecret = randomBytes(12).toString('hex');
   const auth = `Basic ${Buffer.from(`${appKey}:${masterSecret}`).toString('base64')}`;
   const baseline = await start([path.join(__dirname, 'files-baseline-server.js'), path.join(work, 'baseline'), String(basePort)], {}, 'ready');
-  const kinbase = await start([path.join(__dirname, '../src/server.js')], {
+  // BENCH_KINBASE_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof", profiles the kinbase side.
+  const nodeArgs = (process.env.BENCH_KINBASE_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const kinbase = await start([...nodeArgs, path.join(__dirname, '../src/server.js')], {
     PORT: String(kbPort), KINBASE_DATA_DIR: path.join(work, 'kinbase'), KINBASE_PUBLIC_URL: `http://127.0.0.1:${kbPort}`,
     KINBASE_APP_KEY: appKey, KINBASE_APP_SECRET: randomBytes(12).toString('hex'), KINBASE_MASTER_SECRET: masterSecret,
     KINBASE_LOG_LEVEL: 'warn', KINBASE_UPLOAD_URL_TTL_SECONDS: '600',
   }, 'kinbase is serving');
   await import('node:fs/promises').then((fs) => fs.mkdir(path.join(work, 'baseline'), { recursive: true }));
 
-  const results = { baseUp: [] as number[], baseDown: [] as number[], kbUp: [] as number[], kbDown: [] as number[] };
+  const [basePid, kbPid] = [baseline.pid as number, kinbase.pid as number];
   try {
     for (let round = 1; round <= ROUNDS; round++) {
       const baseUrl = `http://127.0.0.1:${basePort}/round${round}`;
-      results.baseUp.push(await timed(async () => {
+      await timed('baseUp', basePid, async () => {
         const res = await upload(baseUrl, { 'Content-Type': 'application/octet-stream' });
         res.resume();
         if (res.statusCode !== 200) throw new Error(`baseline upload ${res.statusCode}`);
-      }));
-      results.baseDown.push(await timed(async () => { if ((await download(baseUrl)) !== SIZE) throw new Error('short baseline download'); }));
+      });
+      await timed('baseDown', basePid, async () => { if ((await download(baseUrl)) !== SIZE) throw new Error('short baseline download'); });
       await rm(path.join(work, 'baseline', `_round${round}`), { force: true });
 
       const id = `bench-${round}`;
-      results.kbUp.push(await timed(async () => {
+      await timed('kbUp', kbPid, async () => {
         const meta = await api('POST', `http://127.0.0.1:${kbPort}/blob/${appKey}`, auth, { _id: id, size: SIZE, mimeType: 'application/octet-stream' });
         const res = await upload(meta._uploadURL as string, { 'Content-Type': 'application/octet-stream', 'Content-Range': `bytes 0-${SIZE - 1}/${SIZE}` });
         res.resume();
         if (res.statusCode !== 200) throw new Error(`kinbase upload ${res.statusCode}`);
-      }));
-      results.kbDown.push(await timed(async () => {
+      });
+      await timed('kbDown', kbPid, async () => {
         const meta = await api('GET', `http://127.0.0.1:${kbPort}/blob/${appKey}/${id}`, auth);
         if ((await download(meta._downloadURL as string)) !== SIZE) throw new Error('short kinbase download');
-      }));
+      });
       await api('DELETE', `http://127.0.0.1:${kbPort}/blob/${appKey}/${id}`, auth);
-      process.stderr.write(`round ${round}/${ROUNDS} done\n`);
+      const at = (phase: Phase) => (SIZE / MB / (wall[phase][round - 1] as number)).toFixed(0);
+      process.stderr.write(`round ${round}/${ROUNDS}: upload ${at('baseUp')} vs ${at('kbUp')} MiB/s, download ${at('baseDown')} vs ${at('kbDown')} MiB/s (node:http vs kinbase)\n`);
     }
-    const rss = await peakRssMb(kinbase.pid as number);
+    const rss = await peakRssMb(kbPid);
     const mbps = (s: number) => SIZE / MB / s;
-    const row = (name: string, base: number[], kb: number[]) =>
-      `${name.padEnd(10)} ${mbps(median(base)).toFixed(0).padStart(12)} ${mbps(median(kb)).toFixed(0).padStart(12)} ${(mbps(median(kb)) / mbps(median(base))).toFixed(2).padStart(7)}`;
+    const perGiB = (phase: Phase) => ((median(cpu[phase]) * 1024 * MB) / SIZE).toFixed(2).padStart(6);
+    const row = (name: string, base: Phase, kb: Phase) =>
+      `${name.padEnd(10)} ${mbps(median(wall[base])).toFixed(0).padStart(10)} ${mbps(median(wall[kb])).toFixed(0).padStart(10)} ${(mbps(median(wall[kb])) / mbps(median(wall[base]))).toFixed(2).padStart(7)}   ${perGiB(base)} ${perGiB(kb)}`;
     const lines = [
-      `files bench: ${SIZE / MB} MiB, ${ROUNDS} alternating rounds, medians (MiB/s)`,
-      `${'direction'.padEnd(10)} ${'node:http'.padStart(12)} ${'kinbase'.padStart(12)} ${'ratio'.padStart(7)}`,
-      row('upload', results.baseUp, results.kbUp),
-      row('download', results.baseDown, results.kbDown),
-      `kinbase peak RSS (VmHWM): ${rss.toFixed(0)} MB   goals: ratio >= 0.80, RSS < 200 MB`,
+      `files bench: ${SIZE / MB} MiB, ${ROUNDS} alternating rounds, medians; CPU is the server process's (all threads), seconds per GiB`,
+      `${'direction'.padEnd(10)} ${'node:http'.padStart(10)} ${'kinbase'.padStart(10)} ${'ratio'.padStart(7)}   ${'CPU: node:http'.padStart(6)} ${'kinbase'}`,
+      row('upload', 'baseUp', 'kbUp'),
+      row('download', 'baseDown', 'kbDown'),
+      `throughput in MiB/s; kinbase peak RSS (VmHWM): ${rss.toFixed(0)} MB   goals: ratio >= 0.80, RSS < 200 MB`,
     ];
     process.stdout.write(`${lines.join('\n')}\n`);
   } finally {
+    const exited = [baseline, kinbase].map((child) => new Promise((resolve) => child.once('exit', resolve)));
     baseline.kill('SIGTERM');
     kinbase.kill('SIGTERM');
+    await Promise.all(exited);
     await rm(work, { recursive: true, force: true });
   }
 }

@@ -4,7 +4,7 @@
  * sidecars, temp files nor `<dir>/.uploads/` can collide with an object. kinbase itself serves the
  * signed URLs (see src/http/storage.routes.ts).
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream, open as openCallback } from 'node:fs';
 import { promisify } from 'node:util';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
@@ -14,6 +14,7 @@ import { pipeline } from 'node:stream/promises';
 import type { ByteRange, ObjectStat, ObjectStore, SignOptions, UploadSessionOptions, UploadTarget } from '../../ports';
 import { assertSafeObjectKey, isSafeObjectKey } from './object-key';
 import { UploadSessions, type UploadSessionState } from './local-upload-sessions';
+import { Md5Workers, md5OfFile } from './md5-workers';
 import { parseExpires, signUrl, verifyUrlSignature, type SignatureCheck } from './local-url-signer';
 
 const openFd = promisify(openCallback);
@@ -45,13 +46,14 @@ export class LocalDiskObjectStore implements ObjectStore {
   private readonly origin: string;
   private readonly secret: string;
   private readonly sessions: UploadSessions;
+  private readonly md5 = new Md5Workers();
 
   constructor(options: { dir: string; publicUrl: string; signingSecret: string }) {
     if (!options.signingSecret) throw new Error('LocalDiskObjectStore needs a signing secret');
     this.dir = path.resolve(options.dir);
     this.origin = options.publicUrl.replace(/\/+$/, '');
     this.secret = options.signingSecret;
-    this.sessions = new UploadSessions(path.join(this.dir, '.uploads'));
+    this.sessions = new UploadSessions(path.join(this.dir, '.uploads'), this.md5);
   }
 
   private dataPath(key: string): string {
@@ -82,18 +84,21 @@ export class LocalDiskObjectStore implements ObjectStore {
     await mkdir(path.dirname(target), { recursive: true });
     // Same directory as the target, so the final rename is atomic on every filesystem.
     const tmp = `${target}.${randomBytes(8).toString('hex')}.tmp`;
-    const hash = createHash('md5');
+    const hash = this.md5.start();
     let size = 0;
     try {
       await pipeline(body, async function* (source: AsyncIterable<Buffer>) {
         for await (const chunk of source) {
           hash.update(chunk);
           size += chunk.length;
+          await hash.drained();
           yield chunk;
         }
       }, createWriteStream(tmp));
-      return await this.commit(key, tmp, { contentType: options.contentType, md5: hash.digest('hex'), size, public: options.public ?? false, ...(options.filename !== undefined ? { filename: options.filename } : {}) });
+      const md5 = await hash.digest().catch(() => md5OfFile(tmp));
+      return await this.commit(key, tmp, { contentType: options.contentType, md5, size, public: options.public ?? false, ...(options.filename !== undefined ? { filename: options.filename } : {}) });
     } finally {
+      hash.abandon();
       await rm(tmp, { force: true });
     }
   }
@@ -176,7 +181,9 @@ export class LocalDiskObjectStore implements ObjectStore {
     return session ? session.received : null;
   }
 
-  async close(): Promise<void> {}
+  async close(): Promise<void> {
+    await this.md5.close();
+  }
 
   // ---- What the HTTP layer (storage.routes.ts) and the Files API need beyond the port ----
 

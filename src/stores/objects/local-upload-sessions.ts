@@ -3,13 +3,14 @@
  * `<id>.json` (what the session was opened for) and `<id>.part` (the bytes received so far; its
  * size is the one truth about the received offset). Bytes are streamed, never held in memory.
  */
-import { createHash, randomBytes, type Hash } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { StoreError, type UploadSessionOptions } from '../../ports';
+import { md5OfFile, type Md5Workers, type RunningMd5 } from './md5-workers';
 
 /** What a session was opened for, as recorded on disk. */
 export interface UploadSessionRecord {
@@ -36,24 +37,20 @@ const SESSION_ID = /^[A-Za-z0-9_-]{16,64}$/;
 /** Signals that the client sent more bytes than it may (the request's bytes are discarded). */
 class TooManyBytes extends Error {}
 
-/** Passes at most `limit` bytes; errors on the first byte beyond it. */
-function byteLimit(limit: number): Transform {
-  let seen = 0;
+/**
+ * Passes at most `limit` bytes (erroring on the first byte beyond), counting them and feeding them
+ * to `hash` if given; waits while the hash worker is behind, so memory stays bounded.
+ */
+function metered(limit: number, counter: { bytes: number }, hash: RunningMd5 | undefined): Transform {
   return new Transform({
     transform(chunk: Buffer, _encoding, callback) {
-      seen += chunk.length;
-      callback(seen > limit ? new TooManyBytes() : null, seen > limit ? undefined : chunk);
-    },
-  });
-}
-
-/** Passes bytes through, feeding them to `hash` and counting them. */
-function hashing(hash: Hash, counter: { bytes: number }): Transform {
-  return new Transform({
-    transform(chunk: Buffer, _encoding, callback) {
-      hash.update(chunk);
       counter.bytes += chunk.length;
-      callback(null, chunk);
+      if (counter.bytes > limit) return callback(new TooManyBytes());
+      if (!hash) return callback(null, chunk);
+      hash.update(chunk);
+      const behind = hash.drained();
+      if (behind) void behind.then(() => callback(null, chunk));
+      else callback(null, chunk);
     },
   });
 }
@@ -63,9 +60,16 @@ export class UploadSessions {
   // MD5 of the bytes received so far, kept while they arrive in order in this process, so
   // completing a large upload need not read it back from disk. Any doubt drops the entry and
   // completion falls back to hashing the part file.
-  private readonly running = new Map<string, { hash: Hash; offset: number }>();
+  private readonly running = new Map<string, { hash: RunningMd5; offset: number }>();
 
-  constructor(private readonly dir: string) {}
+  constructor(private readonly dir: string, private readonly md5: Md5Workers) {}
+
+  /** Takes the running hash of a session out of the map; the caller keeps or abandons it. */
+  private takeRunning(id: string): { hash: RunningMd5; offset: number } | undefined {
+    const running = this.running.get(id);
+    this.running.delete(id);
+    return running;
+  }
 
   private file(id: string, ext: 'json' | 'part' | 'whole'): string {
     // Ids reach this point from URLs: the allow-list keeps them inside the uploads directory.
@@ -141,14 +145,19 @@ export class UploadSessions {
       if (!session) throw new StoreError('invalid', 'no such upload session');
       if (session.completed || offset !== session.received) return session;
       const part = this.file(id, 'part');
-      const previous = this.running.get(id);
-      const hash = previous?.offset === offset ? previous.hash : offset === 0 ? createHash('md5') : undefined;
-      this.running.delete(id);
+      const previous = this.takeRunning(id);
+      if (previous && previous.offset !== offset) previous.hash.abandon();
+      const hash = previous?.offset === offset ? previous.hash : offset === 0 ? this.md5.start() : undefined;
       const counter = { bytes: 0 };
+      let kept = false;
       try {
-        await pipeline(body, byteLimit(maxBytes), ...(hash ? [hashing(hash, counter)] : []), createWriteStream(part, { flags: 'a' }));
+        await pipeline(body, metered(maxBytes, counter, hash), createWriteStream(part, { flags: 'a' }));
         const received = (await stat(part)).size;
-        if (hash && received === offset + counter.bytes) this.running.set(id, { hash, offset: received });
+        if (hash && received === offset + counter.bytes) {
+          hash.flush();
+          this.running.set(id, { hash, offset: received });
+          kept = true;
+        }
         return { ...session, received };
       } catch (err) {
         if (err instanceof TooManyBytes) {
@@ -157,6 +166,8 @@ export class UploadSessions {
         }
         // An aborted request keeps what reached the disk, as GCS does; the client probes and resumes.
         if ((err as NodeJS.ErrnoException).code !== 'ERR_STREAM_PREMATURE_CLOSE') throw err;
+      } finally {
+        if (!kept) hash?.abandon();
       }
       return { ...session, received: (await stat(part)).size };
     });
@@ -172,24 +183,30 @@ export class UploadSessions {
       if (!session) throw new StoreError('invalid', 'no such upload session');
       if (session.completed) return session;
       const scratch = this.file(id, 'whole');
-      this.running.delete(id);
-      const hash = createHash('md5');
+      this.takeRunning(id)?.hash.abandon();
+      const hash = this.md5.start();
       const counter = { bytes: 0 };
+      let kept = false;
       try {
-        await pipeline(body, byteLimit(maxBytes), hashing(hash, counter), createWriteStream(scratch));
+        await pipeline(body, metered(maxBytes, counter, hash), createWriteStream(scratch));
+        const size = (await stat(scratch)).size;
+        if (session.size !== undefined && size !== session.size) {
+          throw new StoreError('invalid', `the body has ${size} bytes, the upload declared ${session.size}`);
+        }
+        await rename(scratch, this.file(id, 'part'));
+        if (counter.bytes === size) {
+          hash.flush();
+          this.running.set(id, { hash, offset: size });
+          kept = true;
+        }
+        return { ...session, received: size };
       } catch (err) {
         await rm(scratch, { force: true });
         if (err instanceof TooManyBytes) throw new StoreError('invalid', `the body is larger than the declared ${maxBytes} bytes`);
         throw err;
+      } finally {
+        if (!kept) hash.abandon();
       }
-      const size = (await stat(scratch)).size;
-      if (session.size !== undefined && size !== session.size) {
-        await rm(scratch, { force: true });
-        throw new StoreError('invalid', `the body has ${size} bytes, the upload declared ${session.size}`);
-      }
-      await rename(scratch, this.file(id, 'part'));
-      if (counter.bytes === size) this.running.set(id, { hash, offset: size });
-      return { ...session, received: size };
     });
   }
 
@@ -206,16 +223,15 @@ export class UploadSessions {
         throw new StoreError('invalid', `received ${session.received} bytes, the upload declared ${session.size}`);
       }
       const part = this.file(id, 'part');
-      const running = this.running.get(id);
-      this.running.delete(id);
-      let md5: string;
+      const running = this.takeRunning(id);
+      let md5: string | undefined;
       if (running?.offset === session.received) {
-        md5 = running.hash.digest('hex');
+        // A failed worker loses only its shortcut: the stored bytes are hashed instead.
+        md5 = await running.hash.digest().catch(() => undefined);
       } else {
-        const hash = createHash('md5');
-        await pipeline(createReadStream(part), hash);
-        md5 = hash.digest('hex');
+        running?.hash.abandon();
       }
+      md5 ??= await md5OfFile(part);
       await commit(part, md5, session.received, session);
       const done = { ...strip(session), size: session.received, completed: true };
       await this.save(done);
@@ -237,7 +253,7 @@ export class UploadSessions {
       const session = await this.get(id).catch(() => null);
       if (session?.key !== key) continue;
       await this.exclusive(id, async () => {
-        this.running.delete(id);
+        this.takeRunning(id)?.hash.abandon();
         await rm(this.file(id, 'json'), { force: true });
         await rm(this.file(id, 'part'), { force: true });
       });
