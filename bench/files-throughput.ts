@@ -12,6 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { request, type IncomingMessage } from 'node:http';
 import { freePort } from './free-port';
+import { kinbaseNodeArgs } from './node-args';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
@@ -100,9 +101,7 @@ async function main(): Promise<void> {
   const masterSecret = randomBytes(12).toString('hex');
   const auth = `Basic ${Buffer.from(`${appKey}:${masterSecret}`).toString('base64')}`;
   const baseline = await start([path.join(__dirname, 'files-baseline-server.js'), path.join(work, 'baseline'), String(basePort)], {}, 'ready');
-  // BENCH_KINBASE_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof", profiles the kinbase side.
-  const nodeArgs = (process.env.BENCH_KINBASE_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const kinbase = await start([...nodeArgs, path.join(__dirname, '../src/server.js')], {
+  const kinbase = await start([...kinbaseNodeArgs(), path.join(__dirname, '../src/server.js')], {
     PORT: String(kbPort), KINBASE_DATA_DIR: path.join(work, 'kinbase'), KINBASE_PUBLIC_URL: `http://127.0.0.1:${kbPort}`,
     KINBASE_APP_KEY: appKey, KINBASE_APP_SECRET: randomBytes(12).toString('hex'), KINBASE_MASTER_SECRET: masterSecret,
     KINBASE_LOG_LEVEL: 'warn', KINBASE_UPLOAD_URL_TTL_SECONDS: '600',

@@ -22,6 +22,7 @@ import { freePort } from './free-port';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { COLD_BUDGET, type LoadResult, type LoadSpec } from './references-load';
+import { kinbaseNodeArgs } from './node-args';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
@@ -65,7 +66,7 @@ interface Kinbase { name: string; base: string; port: number }
 
 /** Starts `node dist/src/server.js` with PORT=0 and parses the port from its `(port N)` line. */
 async function startKinbase(name: string, dataDir: string, extra: Record<string, string>): Promise<Kinbase> {
-  const child = track(spawn(process.execPath, [SERVER_ENTRY], {
+  const child = track(spawn(process.execPath, [...kinbaseNodeArgs(), SERVER_ENTRY], {
     env: {
       PATH: process.env.PATH ?? '', PORT: '0', KINBASE_DATA_DIR: dataDir, KINBASE_LOG_LEVEL: 'warn',
       KINBASE_APP_KEY: APP_KEY, KINBASE_APP_SECRET: APP_SECRET, KINBASE_MASTER_SECRET: MASTER_SECRET, ...extra,

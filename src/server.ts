@@ -10,6 +10,7 @@ import { ConfigError, loadConfig, type Config } from './config';
 import { AppRegistry } from './domain/apps';
 import { resolveApps, resolveSigningSecret } from './stores/data-dir';
 import { createDocumentStore, createObjectStore } from './stores';
+import { missingNodeFlags } from './node-flags';
 
 async function main(): Promise<void> {
   let config: Config;
@@ -23,6 +24,10 @@ async function main(): Promise<void> {
     throw err;
   }
   const logger = pino({ level: config.logLevel, base: { service: 'kinbase' } });
+  const missing = missingNodeFlags();
+  if (missing.length > 0) {
+    logger.warn({ missing }, `started without ${missing.join(' ')}: streaming files will cost much more CPU in garbage collection (npm start passes it; see README "Running")`);
+  }
 
   // Listen before building the app: with PORT=0 and no KINBASE_PUBLIC_URL, the URLs handed to
   // clients must name the port actually bound, not 0.

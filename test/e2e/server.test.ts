@@ -3,6 +3,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { NODE_FLAGS } from '../../src/node-flags';
 import { runServerToExit, startServerProcess } from '../support/server-process';
 
 const basic = (user: string, secret: string) => `Basic ${Buffer.from(`${user}:${secret}`).toString('base64')}`;
@@ -78,5 +79,20 @@ describe('the server process on embedded defaults', () => {
     expect(code).toBe(2);
     expect(output).toContain('KINBASE_STORAGE');
     expect(output).toContain('PORT');
+  });
+
+  test('npm start passes the node flags kinbase needs; started without them it says which are missing', async () => {
+    const pkg = JSON.parse(await readFile(path.resolve(__dirname, '../../package.json'), 'utf8')) as { scripts: { start: string } };
+    for (const flag of NODE_FLAGS) expect(pkg.scripts.start.split(' ')).toContain(flag);
+
+    const tuned = await startServerProcess({ KINBASE_DATA_DIR: dataDir });
+    expect(await tuned.stop()).toBe(0);
+    expect(tuned.output()).not.toContain('started without');
+
+    const bare = await startServerProcess({ KINBASE_DATA_DIR: dataDir }, { nodeArgs: [] });
+    expect(await bare.stop()).toBe(0);
+    const warning = bare.output().split('\n').find((line) => line.includes('started without'));
+    expect(warning).toBeDefined();
+    expect(JSON.parse(warning!)).toMatchObject({ level: 40, missing: [...NODE_FLAGS] });
   });
 });

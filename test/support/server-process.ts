@@ -5,6 +5,7 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { NODE_FLAGS } from '../../src/node-flags';
 
 const ROOT = path.resolve(__dirname, '../..');
 export const SERVER_ENTRY = path.join(ROOT, 'dist/src/server.js');
@@ -17,10 +18,14 @@ export interface ServerProcess {
   stop: (signal?: NodeJS.Signals) => Promise<number | null>;
 }
 
-/** Starts the server and resolves once it listens; rejects with its output if it exits first. */
-export async function startServerProcess(env: Record<string, string>, timeoutMs = 20_000): Promise<ServerProcess> {
+/**
+ * Starts the server (with the node flags `npm start` passes, unless `nodeArgs` says otherwise) and
+ * resolves once it listens; rejects with its output if it exits first.
+ */
+export async function startServerProcess(env: Record<string, string>, options: { timeoutMs?: number; nodeArgs?: readonly string[] } = {}): Promise<ServerProcess> {
+  const timeoutMs = options.timeoutMs ?? 20_000;
   if (!existsSync(SERVER_ENTRY)) throw new Error(`${SERVER_ENTRY} is missing: run \`npm run build\` (npm test does it in pretest)`);
-  const child = spawn(process.execPath, [SERVER_ENTRY], {
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? NODE_FLAGS), SERVER_ENTRY], {
     env: { PATH: process.env.PATH ?? '', PORT: '0', KINBASE_LOG_LEVEL: 'warn', ...env },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
@@ -58,7 +63,7 @@ export async function startServerProcess(env: Record<string, string>, timeoutMs 
 
 /** Runs the server expecting it to exit (bad configuration); resolves with code and output. */
 export async function runServerToExit(env: Record<string, string>): Promise<{ code: number | null; output: string }> {
-  const child = spawn(process.execPath, [SERVER_ENTRY], { env: { PATH: process.env.PATH ?? '', ...env } });
+  const child = spawn(process.execPath, [...NODE_FLAGS, SERVER_ENTRY], { env: { PATH: process.env.PATH ?? '', ...env } });
   let output = '';
   child.stdout.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr.on('data', (d: Buffer) => (output += d.toString()));
