@@ -27,29 +27,30 @@ export class FileReferenceResolver {
     const ids = [...new Set(sites.map((site) => site.id))];
     const records = await this.files.findByIds(app.appKey, ids);
 
-    const expansions = new Map<string, Promise<Record<string, unknown> | null>>();
+    const expansions = new Map<string, Promise<Readonly<Record<string, unknown>> | null>>();
     for (const record of records) expansions.set(record._id, this.expand(app, principal, record, options));
-    const resolved = new Map<string, Record<string, unknown> | null>();
+    const resolved = new Map<string, Readonly<Record<string, unknown>> | null>();
     await Promise.all([...expansions].map(async ([id, expansion]) => resolved.set(id, await expansion)));
 
     for (const site of sites) {
       const expansion = resolved.get(site.id);
-      // Each site gets its own object so callers may safely modify one without touching others.
-      if (expansion) (site.holder as Record<string | number, unknown>)[site.slot] = { ...expansion };
+      // Sites of the same file share one frozen object: a list of 100 entities showing the same
+      // avatar builds it once. Presented documents go straight to serialization.
+      if (expansion) (site.holder as Record<string | number, unknown>)[site.slot] = expansion;
     }
     return docs;
   }
 
-  private async expand(app: AppDefinition, principal: Principal, record: StoredDocument, options: LinkOptions): Promise<Record<string, unknown> | null> {
+  private async expand(app: AppDefinition, principal: Principal, record: StoredDocument, options: LinkOptions): Promise<Readonly<Record<string, unknown>> | null> {
     const readable = this.files.canRead(app, principal, record);
     if (!readable && record._public !== true) return null;
     const presented = await this.files.presentWithLink(app.appKey, record, options);
     if (readable) {
       const { _kmd: _omitKmd, ...fields } = presented;
-      return { _type: KINVEY_FILE, ...fields };
+      return Object.freeze({ _type: KINVEY_FILE, ...fields });
     }
     const visible: Record<string, unknown> = { _type: KINVEY_FILE };
     for (const field of PUBLIC_FIELDS) if (presented[field] !== undefined) visible[field] = presented[field];
-    return visible;
+    return Object.freeze(visible);
   }
 }

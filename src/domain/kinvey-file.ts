@@ -70,11 +70,18 @@ export function collectReferenceSites(docs: readonly unknown[]): ReferenceSite[]
       if (typeof value._id === 'string') sites.push({ holder, slot, id: value._id });
       return;
     }
-    if (Array.isArray(value)) value.forEach((item, i) => visit(value, i, item, depth + 1));
-    else if (isPlainObject(value)) for (const [key, inner] of Object.entries(value)) visit(value, key, inner, depth + 1);
+    if (Array.isArray(value)) {
+      for (let i = 0; i < value.length; i++) visit(value, i, value[i], depth + 1);
+    } else if (isPlainObject(value)) {
+      visitFields(value, depth + 1);
+    }
+  };
+  // for...in over own keys: no entries array per object (this walk runs on every read).
+  const visitFields = (object: Record<string, unknown>, depth: number): void => {
+    for (const key in object) if (Object.hasOwn(object, key)) visit(object, key, object[key], depth);
   };
   for (const doc of docs) {
-    if (isPlainObject(doc)) for (const [key, inner] of Object.entries(doc)) visit(doc, key, inner, 1);
+    if (isPlainObject(doc)) visitFields(doc, 1);
   }
   return sites;
 }
