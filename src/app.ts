@@ -25,6 +25,7 @@ import { FileReferenceResolver } from './domain/file-references';
 import { stripFileReferences } from './domain/kinvey-file';
 import { fileLinkParams, referencePresenter } from './http/file-references';
 import { SignedUrlCache } from './stores/objects/signed-url-cache';
+import { expansionAwareJson } from './http/expansion-json';
 
 export interface AppDeps {
   readonly config: Config;
@@ -42,6 +43,7 @@ export function createApp(deps: AppDeps): Express {
   app.disable('x-powered-by');
   app.set('etag', false);
   app.set('query parser', 'simple');
+  expansionAwareJson(app);
 
   const groups = new GroupsService(deps.documents, deps.clock);
   const users = new UsersService(deps.documents, groups, { clock: deps.clock });

@@ -20,8 +20,10 @@ export class FileReferenceResolver {
   /**
    * Expands every reference in `docs` in place and returns `docs`. Costs nothing when there are
    * no references, and one `_blob` query otherwise, whatever the number of documents or references.
+   * `place` turns the (frozen) expansion of one file into what goes at each of its sites; it is
+   * called once per file (the HTTP layer uses it to serialize each expansion once).
    */
-  async resolve(app: AppDefinition, principal: Principal, docs: StoredDocument[], options: LinkOptions): Promise<StoredDocument[]> {
+  async resolve(app: AppDefinition, principal: Principal, docs: StoredDocument[], options: LinkOptions, place: (expansion: Readonly<Record<string, unknown>>) => unknown = (e) => e): Promise<StoredDocument[]> {
     const sites = collectReferenceSites(docs);
     if (sites.length === 0) return docs;
     const ids = [...new Set(sites.map((site) => site.id))];
@@ -29,14 +31,16 @@ export class FileReferenceResolver {
 
     const expansions = new Map<string, Promise<Readonly<Record<string, unknown>> | null>>();
     for (const record of records) expansions.set(record._id, this.expand(app, principal, record, options));
-    const resolved = new Map<string, Readonly<Record<string, unknown>> | null>();
-    await Promise.all([...expansions].map(async ([id, expansion]) => resolved.set(id, await expansion)));
+    const placed = new Map<string, unknown>();
+    await Promise.all([...expansions].map(async ([id, pending]) => {
+      const expansion = await pending;
+      if (expansion) placed.set(id, place(expansion));
+    }));
 
     for (const site of sites) {
-      const expansion = resolved.get(site.id);
       // Sites of the same file share one frozen object: a list of 100 entities showing the same
       // avatar builds it once. Presented documents go straight to serialization.
-      if (expansion) (site.holder as Record<string | number, unknown>)[site.slot] = expansion;
+      if (placed.has(site.id)) (site.holder as Record<string | number, unknown>)[site.slot] = placed.get(site.id);
     }
     return docs;
   }

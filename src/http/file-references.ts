@@ -4,6 +4,7 @@ import { parseTls, parseTtl } from '../domain/download-urls';
 import type { FileReferenceResolver } from '../domain/file-references';
 import type { Principal } from '../domain/principal';
 import type { StoredDocument } from '../ports';
+import { serializeOncePer } from './expansion-json';
 
 interface FileLinkParams {
   ttlSeconds: number;
@@ -33,6 +34,6 @@ export function referencePresenter(resolver: FileReferenceResolver, clock: () =>
   return async (docs: StoredDocument[], req: Request, principal: Principal): Promise<StoredDocument[]> => {
     const locals = (req.res as Response).locals;
     const params = locals.fileLinks as FileLinkParams;
-    return resolver.resolve(locals.app as AppDefinition, principal, docs, { ...params, now: clock() });
+    return resolver.resolve(locals.app as AppDefinition, principal, docs, { ...params, now: clock() }, serializeOncePer(req.res as Response));
   };
 }
