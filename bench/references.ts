@@ -17,7 +17,8 @@
  *    back to back with a cold cache while a second client process times GET /appdata/:appKey every
  *    ~5 ms; p50/p99/max of that latency, idle and under the load.
  *
- * Usage: npm run bench:references   (BENCH_ROUNDS=3, BENCH_SECONDS=3, BENCH_CONCURRENCY=8)
+ * Usage: npm run bench:references   (BENCH_ROUNDS=3, BENCH_SECONDS=3, BENCH_CONCURRENCY=8;
+ *        BENCH_ONLY=pairs or BENCH_ONLY=stall runs one part)
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
@@ -36,6 +37,7 @@ const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 8);
 const ENTITIES = 100;
 const MANY_REFS = 1000;
 const STALL_SECONDS = Number(process.env.BENCH_STALL_SECONDS ?? 10);
+const ONLY = process.env.BENCH_ONLY;
 /** Cold requests per measurement: ROUNDS of them must fit one server's budget of distinct expiries. */
 const COLD_MAX = Math.floor((COLD_BUDGET - 100) / ROUNDS / 2);
 const MAX_REQUESTS = 200_000;
@@ -271,42 +273,50 @@ async function main(): Promise<void> {
   const rows: (PairRow | { label: string; missing: string })[] = [];
   let stall: StallResult | undefined;
   try {
-    process.stderr.write('local backend\n');
-    const local = await startKinbase('local', path.join(work, 'local'), {});
-    await seedPair(local);
-    rows.push(await measurePair(local, 'local, warm cache', null));
-    rows.push(await measurePair(local, 'local, cold cache', { next: 0 }));
-
-    process.stderr.write('GCS backend (fake-gcs-server)\n');
     const endpoint = await startFakeGcs();
     const { bucket, keyFile } = await gcsSetup(endpoint, work);
     const gcsEnv = { KINBASE_STORAGE: 'gcs', GCS_BUCKET: bucket, GCS_KEY_FILE: keyFile, GCS_API_ENDPOINT: endpoint };
-    const rsa = await startKinbase('gcs-rsa', path.join(work, 'gcs-rsa'), gcsEnv);
-    await seedPair(rsa);
-    rows.push(await measurePair(rsa, 'GCS RSA, cold cache', { next: 0 }));
-    rows.push(await measurePair(rsa, 'GCS RSA, warm cache', null));
-
-    const hmac = await startKinbase('gcs-hmac', path.join(work, 'gcs-hmac'), {
-      ...gcsEnv, GCS_HMAC_ACCESS_ID: 'GOOG1EBENCHACCESSID0000000000', GCS_HMAC_SECRET: randomBytes(30).toString('base64'),
-    });
-    await seedPair(hmac);
-    const sample = (await api('GET', `${hmac.base}/appdata/${APP_KEY}/refs/e0`)) as { photo: { _downloadURL: string } };
-    if (!sample.photo._downloadURL.includes('GOOG4-HMAC-SHA256')) {
-      rows.push({ label: 'GCS HMAC', missing: 'not available (URLs are not HMAC-signed)' });
-    } else {
-      rows.push(await measurePair(hmac, 'GCS HMAC, cold cache', { next: 0 }));
-      rows.push(await measurePair(hmac, 'GCS HMAC, warm cache', null));
+    if (ONLY !== 'stall') await measurePairs(work, gcsEnv, rows);
+    if (ONLY !== 'pairs') {
+      process.stderr.write('event-loop stall: 1,000 references, GCS RSA, cold cache\n');
+      // A fresh server, so its cold-expiry sequence starts at 0 and the pair rows did not warm it.
+      const stallServer = await startKinbase('gcs-rsa-stall', path.join(work, 'gcs-rsa-stall'), gcsEnv);
+      stall = await measureStall(stallServer);
     }
-
-    process.stderr.write('event-loop stall: 1,000 references, GCS RSA, cold cache\n');
-    // A fresh server, so its cold-expiry sequence starts at 0 and the pair rows did not warm it.
-    const stallServer = await startKinbase('gcs-rsa-stall', path.join(work, 'gcs-rsa-stall'), gcsEnv);
-    stall = await measureStall(stallServer);
   } finally {
     await stopAll();
     await rm(work, { recursive: true, force: true });
   }
+  report(rows, stall);
+}
 
+async function measurePairs(work: string, gcsEnv: Record<string, string>, rows: (PairRow | { label: string; missing: string })[]): Promise<void> {
+  process.stderr.write('local backend\n');
+  const local = await startKinbase('local', path.join(work, 'local'), {});
+  await seedPair(local);
+  rows.push(await measurePair(local, 'local, warm cache', null));
+  rows.push(await measurePair(local, 'local, cold cache', { next: 0 }));
+
+  process.stderr.write('GCS backend (fake-gcs-server)\n');
+  const rsa = await startKinbase('gcs-rsa', path.join(work, 'gcs-rsa'), gcsEnv);
+  await seedPair(rsa);
+  rows.push(await measurePair(rsa, 'GCS RSA, cold cache', { next: 0 }));
+  rows.push(await measurePair(rsa, 'GCS RSA, warm cache', null));
+
+  const hmac = await startKinbase('gcs-hmac', path.join(work, 'gcs-hmac'), {
+    ...gcsEnv, GCS_HMAC_ACCESS_ID: 'GOOG1EBENCHACCESSID0000000000', GCS_HMAC_SECRET: randomBytes(30).toString('base64'),
+  });
+  await seedPair(hmac);
+  const sample = (await api('GET', `${hmac.base}/appdata/${APP_KEY}/refs/e0`)) as { photo: { _downloadURL: string } };
+  if (!sample.photo._downloadURL.includes('GOOG4-HMAC-SHA256')) {
+    rows.push({ label: 'GCS HMAC', missing: 'not available (URLs are not HMAC-signed)' });
+  } else {
+    rows.push(await measurePair(hmac, 'GCS HMAC, cold cache', { next: 0 }));
+    rows.push(await measurePair(hmac, 'GCS HMAC, warm cache', null));
+  }
+}
+
+function report(rows: (PairRow | { label: string; missing: string })[], stall: StallResult | undefined): void {
   const f = (n: number, w: number, d = 0): string => n.toFixed(d).padStart(w);
   const lines = [
     `KinveyFile references bench: GET ${ENTITIES} entities x 2 references (2 private files) vs the same ${ENTITIES} entities with look-alike plain objects`,
