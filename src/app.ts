@@ -1,6 +1,5 @@
 import express, { type Express } from 'express';
 import type { Logger } from 'pino';
-import { pinoHttp } from 'pino-http';
 import type { Config } from './config';
 import { AppRegistry } from './domain/apps';
 import type { DocumentStore, ObjectStore } from './ports';
@@ -12,6 +11,7 @@ import { LocalDiskObjectStore } from './stores/objects/local-disk.object-store';
 import { cors } from './http/middleware/cors';
 import { errorHandler, notFound } from './http/middleware/errors';
 import { requestContext } from './http/middleware/request-context';
+import { accessLog } from './http/middleware/access-log';
 import type { SessionVerifier } from './http/middleware/auth';
 import { GroupsService } from './domain/groups.service';
 import { UserNoticesService } from './domain/user-notices';
@@ -50,7 +50,7 @@ export function createApp(deps: AppDeps): Express {
   const sessions: SessionVerifier = users;
 
   app.use(requestContext);
-  app.use(pinoHttp({ logger: deps.logger, genReqId: (_req, res) => String(res.getHeader('X-Kinvey-Request-Id')), quietReqLogger: true }));
+  app.use(accessLog(deps.logger));
   app.use(cors);
   // The local backend serves its own signed upload/download URLs; upload bodies are streamed raw,
   // so these routes come before the JSON parser.

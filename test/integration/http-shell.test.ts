@@ -1,4 +1,5 @@
 /** The HTTP shell every route shares: handshake, Kinvey headers, CORS, error rendering. */
+import pino from 'pino';
 import request from 'supertest';
 import { StoreError, type DocumentStore } from '../../src/ports';
 import { basic, startTestApp, type TestApp } from '../support/test-app';
@@ -101,6 +102,42 @@ describe('unexpected errors', () => {
       expect(JSON.stringify(res.body)).not.toContain('hunter2');
       const down = await request(t.app).get(`/appdata/${t.appKey}/things/_count`).set('Authorization', t.masterAuth).expect(500);
       expect(down.body.error).toBe('KinveyInternalErrorRetry');
+    } finally {
+      await t.close();
+    }
+  });
+});
+
+describe('access log', () => {
+  test('one line per request with method, path, status and id, but no credentials and no URL signatures', async () => {
+    const lines: Record<string, unknown>[] = [];
+    const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) });
+    const t = await startTestApp({ logger });
+    try {
+      await request(t.app).get(`/appdata/${t.appKey}`).set('Authorization', t.masterAuth).expect(200);
+      const meta = await request(t.app).post(`/blob/${t.appKey}`).set('Authorization', t.masterAuth).send({ size: 3, mimeType: 'text/plain' }).expect(201);
+      const upload = await fetch(meta.body._uploadURL, { method: 'PUT', headers: { 'Content-Type': 'text/plain' }, body: 'abc' });
+      expect(upload.status).toBe(200);
+      const file = await request(t.app).get(`/blob/${t.appKey}/${meta.body._id}`).set('Authorization', t.masterAuth).expect(200);
+      const download = await fetch(file.body._downloadURL);
+      expect(download.status).toBe(200);
+      await download.arrayBuffer();
+      // A line is written when its response finishes, which can be just after the client has it.
+      const completedLines = () => lines.filter((line) => line.msg === 'request completed');
+      for (let waited = 0; completedLines().length < 5 && waited < 2000; waited += 10) await new Promise((r) => setTimeout(r, 10));
+
+      const text = lines.map((line) => JSON.stringify(line)).join('\n');
+      const secrets = [
+        t.masterSecret, t.masterAuth, t.masterAuth.replace('Basic ', ''),
+        new URL(meta.body._uploadURL).searchParams.get('signature')!, new URL(file.body._downloadURL).searchParams.get('signature')!,
+      ];
+      for (const secret of secrets) expect(text).not.toContain(secret);
+      const completed = completedLines();
+      const summary = (line: Record<string, unknown>) => `${(line.req as { method: string }).method} ${(line.res as { statusCode: number }).statusCode}`;
+      expect(completed.map(summary).sort()).toEqual(['GET 200', 'GET 200', 'GET 200', 'POST 201', 'PUT 200']);
+      const logged = completed.map((line) => line.req as { url: string; id: string }).find((req) => req.url.startsWith('/storage/download/'))!;
+      expect(logged.url).toMatch(/^\/storage\/download\/.+[?&]signature=\[redacted\]/);
+      expect(logged.id).toMatch(/^[0-9a-f]{32}$/);
     } finally {
       await t.close();
     }

@@ -8,7 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import pino from 'pino';
+import pino, { type Logger } from 'pino';
 import type { Express } from 'express';
 import { createApp } from '../../src/app';
 import { loadConfig, type AppDefinition, type CollectionPermissions, type Config } from '../../src/config';
@@ -44,6 +44,8 @@ export interface TestAppOptions {
   env?: Record<string, string>;
   /** Wraps the document store (e.g. to count queries). */
   wrapDocuments?: (store: DocumentStore) => DocumentStore;
+  /** Where the app logs (silent by default). */
+  logger?: Logger;
   /** Object backend: local disk (default) or GcsObjectStore on the fake-gcs-server from globalSetup. */
   objects?: 'local' | 'gcs';
 }
@@ -86,7 +88,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   const objects: ObjectStore = options.objects === 'gcs'
     ? await openFakeGcsStore()
     : new LocalDiskObjectStore({ dir: path.join(dataDir, 'objects'), publicUrl: baseUrl, signingSecret: randomBytes(32).toString('hex') });
-  const app = createApp({ config, apps: new AppRegistry([definition]), documents, objects, logger: pino({ level: 'silent' }) });
+  const app = createApp({ config, apps: new AppRegistry([definition]), documents, objects, logger: options.logger ?? pino({ level: 'silent' }) });
   holder.handler = app;
 
   return {
