@@ -1,6 +1,6 @@
 import { createServer } from 'node:net';
 
-/** A free TCP port on 127.0.0.1, as chosen by the OS. */
+/** A free TCP port on 127.0.0.1, as chosen by the OS (the benches and the test harness share this one). */
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();

@@ -6,9 +6,9 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { freePort } from '../../bench/free-port';
 import { startServerProcess, type ServerProcess } from '../support/server-process';
 
 const APP = { appKey: 'kid_sdk_e2e', appSecret: 'sdk-e2e-app-secret', masterSecret: 'sdk-e2e-master-secret', name: 'SDK e2e' };
@@ -21,18 +21,6 @@ interface FlowResult {
   flow: string;
   value?: unknown;
   error?: { name: string; message: string; debug?: string };
-}
-
-/** A port nobody listens on right now: the server's public URL (upload/download links) needs it up front. */
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
 }
 
 /** Runs one SDK's flow script to completion; rejects loudly if it crashes or hangs. */

@@ -4,7 +4,7 @@
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { freePort } from './free-port';
+import { freePort } from '../../bench/free-port';
 import path from 'node:path';
 
 const START_TIMEOUT_MS = 20_000;
