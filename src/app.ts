@@ -66,6 +66,7 @@ export function createApp(deps: AppDeps): Express {
     pendingUploadTtlSeconds: deps.config.pendingUploadTtlSeconds,
     appKeys: () => deps.apps.list().map((a) => a.appKey),
     clock,
+    warn: (context, message) => deps.logger.warn(context, message),
   });
   // KinveyFile references: stripped to {_type,_id} on every save, resolved on every read.
   const present = referencePresenter(new FileReferenceResolver(files), clock);

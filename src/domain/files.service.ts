@@ -33,6 +33,8 @@ export interface FilesServiceOptions {
   /** The apps whose pending uploads the sweeper visits. */
   appKeys: () => Iterable<string>;
   clock?: () => Date;
+  /** Told when a reference read could not check a pending upload and showed the stored record. */
+  warn?: (context: Record<string, unknown>, message: string) => void;
 }
 
 /** A saved metadata record (as clients see it) plus where to upload its bytes. */
@@ -53,11 +55,20 @@ export interface SweepResult {
   removed: number;
 }
 
+/**
+ * How long a read resolving references waits for the object store to say whether a pending
+ * upload's bytes arrived (GCS retries a failing request for much longer). Past it, or on an error,
+ * the reference shows the stored record: resolution never fails or stalls the read.
+ */
+export const REFERENCE_REFRESH_BUDGET_MS = 1000;
+
 const INDEXES = ['_acl.creator', '_acl.r', '_acl.w', '_acl.gr', '_uploadState.status'];
 
 export class FilesService {
   private readonly clock: () => Date;
   private readonly indexed = new Set<string>();
+  /** Upload-state checks in flight for reference reads, by file and upload: concurrent reads share one. */
+  private readonly refreshing = new Map<string, Promise<StoredDocument>>();
 
   constructor(
     private readonly store: DocumentStore,
@@ -147,12 +158,14 @@ export class FilesService {
 
   /**
    * The records of these file ids in ONE document-store query, upload state refreshed; missing ids
-   * are simply absent. No access check: filter with `canRead` before presenting.
+   * are simply absent. No access check: filter with `canRead` before presenting. Never fails on
+   * the object store: a pending upload whose check errors or outlasts REFERENCE_REFRESH_BUDGET_MS
+   * is returned as stored (the check goes on and records the bytes if they arrived).
    */
   async findByIds(appKey: string, ids: readonly string[]): Promise<StoredDocument[]> {
     if (ids.length === 0) return [];
     const docs = await this.store.findByIds(this.scope(appKey), [...new Set(ids)]);
-    return Promise.all(docs.map((doc) => this.refreshUploadState(appKey, doc)));
+    return Promise.all(docs.map((doc) => this.refreshForReference(appKey, doc)));
   }
 
   /** Whether the principal may read this file record (`_blob` permissions of the app + `_acl`). */
@@ -202,6 +215,35 @@ export class FilesService {
       }
     }
     return result;
+  }
+
+  private refreshForReference(appKey: string, doc: StoredDocument): Promise<StoredDocument> {
+    const open = openUploadOf(doc);
+    if (uploadStateOf(doc)?.status !== 'pending' || !open) return Promise.resolve(doc);
+    const key = `${appKey}\u0000${doc._id}\u0000${open.url}`;
+    let shared = this.refreshing.get(key);
+    if (!shared) {
+      shared = this.refreshUploadState(appKey, doc).finally(() => this.refreshing.delete(key));
+      this.refreshing.set(key, shared);
+    }
+    let timer: NodeJS.Timeout | undefined;
+    const budget = new Promise<'late'>((resolve) => {
+      timer = setTimeout(resolve, REFERENCE_REFRESH_BUDGET_MS, 'late');
+      timer.unref();
+    });
+    return Promise.race([shared, budget]).then(
+      (fresh) => {
+        clearTimeout(timer);
+        if (fresh !== 'late') return fresh;
+        this.options.warn?.({ appKey, fileId: doc._id }, `checking a pending upload took over ${REFERENCE_REFRESH_BUDGET_MS} ms; the reference shows the stored record`);
+        return doc;
+      },
+      (err: unknown) => {
+        clearTimeout(timer);
+        this.options.warn?.({ appKey, fileId: doc._id, err }, 'checking a pending upload failed; the reference shows the stored record');
+        return doc;
+      },
+    );
   }
 
   /**

@@ -4,9 +4,12 @@
  */
 import { randomBytes } from 'node:crypto';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import pino from 'pino';
 import request from 'supertest';
 import type { CollectionScope, DocumentStore, Filter, FindOptions } from '../../src/ports';
+import { REFERENCE_REFRESH_BUDGET_MS } from '../../src/domain/files.service';
 import { MAX_REFERENCE_DEPTH } from '../../src/domain/kinvey-file';
+import { startFakeGcs } from '../support/fake-gcs';
 import { createUser } from '../support/scenarios';
 import { DOCUMENT_STORES, startTestApp, type TestApp, type TestAppOptions } from '../support/test-app';
 
@@ -253,5 +256,36 @@ describe('a read resolving 1,000 references (GCS, RSA signing in workers)', () =
     console.log(`1,000-reference reads, max event-loop delay: ${runs.map((ms) => `${ms.toFixed(1)} ms`).join(', ')}`);
     expect(body.files.filter((f) => f._downloadURL?.includes('X-Goog-Algorithm=GOOG4-RSA-SHA256')).length).toBe(1000);
     expect(Math.min(...runs)).toBeLessThan(50);
+  });
+});
+
+describe('KinveyFile references while object storage is down', () => {
+  test('a reference to a pending upload shows its stored record and the read still succeeds promptly', async () => {
+    const gcs = await startFakeGcs();
+    let running = true;
+    try {
+      const warnings: string[] = [];
+      const logger = pino({ level: 'warn' }, { write: (line: string) => void warnings.push((JSON.parse(line) as { msg: string }).msg) });
+      const c = await setup({ objects: 'gcs', gcsEndpoint: gcs.endpoint, logger });
+      const done = await upload(c, c.a.auth, { _filename: 'done.png' });
+      // Metadata only: the upload is pending, so every read asks the storage whether bytes arrived.
+      const pending = (await request(c.t.app).post(`/blob/${c.t.appKey}`).set('Authorization', c.a.auth)
+        .send({ _filename: 'pending.png', mimeType: 'image/png', size: 10 }).expect(201)).body._id as string;
+      await save(c, c.a.auth, 'things', { _id: 't1', done: ref(done), pending: ref(pending) }).expect(201);
+      expect((await get(c, c.a.auth, 'things/t1').expect(200)).body.pending._uploadState.status).toBe('pending');
+      expect(warnings).toEqual([]);
+
+      await gcs.stop();
+      running = false;
+      const started = Date.now();
+      const res = await get(c, c.a.auth, 'things/t1').expect(200);
+      expect(Date.now() - started).toBeLessThan(REFERENCE_REFRESH_BUDGET_MS + 2000);
+      expect(res.body.pending).toMatchObject({ _type: 'KinveyFile', _id: pending, _filename: 'pending.png', _uploadState: { status: 'pending' } });
+      expect(new URL(res.body.pending._downloadURL as string).searchParams.get('X-Goog-Algorithm')).toBe('GOOG4-RSA-SHA256');
+      expect(res.body.done).toMatchObject({ _id: done, _filename: 'done.png', _uploadState: { status: 'complete' } });
+      expect(warnings.some((msg) => msg.includes('pending upload'))).toBe(true);
+    } finally {
+      if (running) await gcs.stop();
+    }
   });
 });

@@ -48,6 +48,8 @@ export interface TestAppOptions {
   logger?: Logger;
   /** Object backend: local disk (default) or GcsObjectStore on the fake-gcs-server from globalSetup. */
   objects?: 'local' | 'gcs';
+  /** With `objects: 'gcs'`: a fake-gcs-server of the test's own (one it may stop) instead of globalSetup's. */
+  gcsEndpoint?: string;
 }
 
 export const basic = (user: string, secret: string): string => `Basic ${Buffer.from(`${user}:${secret}`).toString('base64')}`;
@@ -86,7 +88,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   }
   if (options.wrapDocuments) documents = options.wrapDocuments(documents);
   const objects: ObjectStore = options.objects === 'gcs'
-    ? await openFakeGcsStore()
+    ? await openFakeGcsStore(options.gcsEndpoint ?? process.env.KINBASE_TEST_GCS_ENDPOINT)
     : new LocalDiskObjectStore({ dir: path.join(dataDir, 'objects'), publicUrl: baseUrl, signingSecret: randomBytes(32).toString('hex') });
   const app = createApp({ config, apps: new AppRegistry([definition]), documents, objects, logger: options.logger ?? pino({ level: 'silent' }) });
   holder.handler = app;
@@ -111,9 +113,8 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   };
 }
 
-/** A GcsObjectStore on a fresh bucket of the fake-gcs-server started by globalSetup (never skipped). */
-async function openFakeGcsStore(): Promise<ObjectStore> {
-  const endpoint = process.env.KINBASE_TEST_GCS_ENDPOINT;
+/** A GcsObjectStore on a fresh bucket of a fake-gcs-server (globalSetup's unless the test brings its own; never skipped). */
+async function openFakeGcsStore(endpoint: string | undefined): Promise<ObjectStore> {
   if (!endpoint) throw new Error('KINBASE_TEST_GCS_ENDPOINT is not set: the jest globalSetup did not start fake-gcs-server');
   return GcsObjectStore.create({ bucket: await createTestBucket(endpoint), keyFile: writeServiceAccountKey(endpoint), apiEndpoint: endpoint });
 }
