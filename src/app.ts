@@ -69,7 +69,7 @@ export function createApp(deps: AppDeps): Express {
     warn: (context, message) => deps.logger.warn(context, message),
   });
   // KinveyFile references: stripped to {_type,_id} on every save, resolved on every read.
-  const present = referencePresenter(new FileReferenceResolver(files), clock);
+  const present = referencePresenter(new FileReferenceResolver(files, (context, message) => deps.logger.warn(context, message)), clock);
   const entities = new EntitiesService(deps.documents, clock, stripFileReferences);
   app.use(fileLinkParams(deps.config.downloadUrlTtlSeconds, defaultHttps));
 

@@ -2,7 +2,7 @@
  * Resolves the KinveyFile references of one response: all references of all documents are
  * collected, de-duplicated and looked up in ONE metadata query, checked against the reader's
  * access, given download links, and expanded in place. Resolution never fails the read: missing
- * files and files the reader may not read stay bare `{_type, _id}`.
+ * files, files the reader may not read and files whose link cannot be issued stay bare `{_type, _id}`.
  */
 import type { AppDefinition } from '../config';
 import type { StoredDocument } from '../ports';
@@ -14,8 +14,11 @@ import type { Principal } from './principal';
 /** What an unreadable public file reveals: it is world-downloadable already, its ACL and custom metadata are not. */
 const PUBLIC_FIELDS = ['_id', '_filename', 'mimeType', 'size', '_public', '_downloadURL'] as const;
 
+/** Where the resolver reports a file it could not expand (the reference then stays bare). */
+export type ResolutionWarning = (context: Record<string, unknown>, message: string) => void;
+
 export class FileReferenceResolver {
-  constructor(private readonly files: FilesService) {}
+  constructor(private readonly files: FilesService, private readonly warn: ResolutionWarning = () => {}) {}
 
   /**
    * Expands every reference in `docs` in place and returns `docs`. Costs nothing when there are
@@ -30,7 +33,14 @@ export class FileReferenceResolver {
     const records = await this.files.findByIds(app.appKey, ids);
 
     const expansions = new Map<string, Promise<Readonly<Record<string, unknown>> | null>>();
-    for (const record of records) expansions.set(record._id, this.expand(app, principal, record, options));
+    for (const record of records) {
+      // A link that cannot be issued (the storage's signing service failing, say) leaves that one
+      // reference bare; the read goes on.
+      expansions.set(record._id, this.expand(app, principal, record, options).catch((err: unknown) => {
+        this.warn({ appKey: app.appKey, fileId: record._id, err }, 'issuing a download link for a KinveyFile reference failed; the reference stays bare');
+        return null;
+      }));
+    }
     const placed = new Map<string, unknown>();
     await Promise.all([...expansions].map(async ([id, pending]) => {
       const expansion = await pending;

@@ -3,6 +3,9 @@
  * rights, in one metadata query per response, on both document stores and both object backends.
  */
 import { randomBytes } from 'node:crypto';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import pino from 'pino';
 import request from 'supertest';
@@ -287,5 +290,31 @@ describe('KinveyFile references while object storage is down', () => {
     } finally {
       if (running) await gcs.stop();
     }
+  });
+});
+
+describe('KinveyFile references whose download link cannot be issued', () => {
+  test('stay bare while the rest of the read resolves (credentials that cannot sign URLs)', async () => {
+    // An authorized-user credential has no private key: the library's signing fails at once.
+    const keyFile = path.join(await mkdtemp(path.join(tmpdir(), 'kinbase-user-cred-')), 'credentials.json');
+    await writeFile(keyFile, JSON.stringify({ type: 'authorized_user', client_id: 'kinbase-test', client_secret: 'not-a-secret', refresh_token: 'not-a-token' }));
+    const warnings: string[] = [];
+    const logger = pino({ level: 'warn' }, { write: (line: string) => void warnings.push((JSON.parse(line) as { msg: string }).msg) });
+    const c = await setup({ objects: 'gcs', gcsKeyFile: keyFile, logger });
+    const now = new Date().toISOString();
+    const record = (id: string, isPublic: boolean) => ({
+      _id: id, _filename: `${id}.png`, mimeType: 'image/png', size: 1, _public: isPublic, _acl: { creator: c.a.id },
+      _kmd: { ect: now, lmt: now }, _uploadState: { status: 'complete', bytesReceived: 1, md5: 'x' },
+    });
+    await c.t.documents.insert({ appKey: c.t.appKey, collection: '_blob' }, record('private-file', false));
+    await c.t.documents.insert({ appKey: c.t.appKey, collection: '_blob' }, record('public-file', true));
+    await save(c, c.a.auth, 'things', { _id: 't1', priv: ref('private-file'), pub: ref('public-file') }).expect(201);
+
+    const res = await get(c, c.a.auth, 'things/t1').expect(200);
+    expect(res.body.priv).toEqual(ref('private-file'));
+    // A public file needs no signature: its permanent URL still resolves.
+    expect(res.body.pub).toMatchObject({ _id: 'public-file', _filename: 'public-file.png', _downloadURL: expect.stringContaining(c.t.appKey) });
+    expect(res.body.pub._downloadURL).not.toContain('X-Goog-Signature');
+    expect(warnings.some((msg) => msg.includes('download link'))).toBe(true);
   });
 });

@@ -50,6 +50,8 @@ export interface TestAppOptions {
   objects?: 'local' | 'gcs';
   /** With `objects: 'gcs'`: a fake-gcs-server of the test's own (one it may stop) instead of globalSetup's. */
   gcsEndpoint?: string;
+  /** With `objects: 'gcs'`: the credentials file (default: a fresh service-account key). */
+  gcsKeyFile?: string;
 }
 
 export const basic = (user: string, secret: string): string => `Basic ${Buffer.from(`${user}:${secret}`).toString('base64')}`;
@@ -88,7 +90,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   }
   if (options.wrapDocuments) documents = options.wrapDocuments(documents);
   const objects: ObjectStore = options.objects === 'gcs'
-    ? await openFakeGcsStore(options.gcsEndpoint ?? process.env.KINBASE_TEST_GCS_ENDPOINT)
+    ? await openFakeGcsStore(options.gcsEndpoint ?? process.env.KINBASE_TEST_GCS_ENDPOINT, options.gcsKeyFile)
     : new LocalDiskObjectStore({ dir: path.join(dataDir, 'objects'), publicUrl: baseUrl, signingSecret: randomBytes(32).toString('hex') });
   const app = createApp({ config, apps: new AppRegistry([definition]), documents, objects, logger: options.logger ?? pino({ level: 'silent' }) });
   holder.handler = app;
@@ -114,9 +116,9 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
 }
 
 /** A GcsObjectStore on a fresh bucket of a fake-gcs-server (globalSetup's unless the test brings its own; never skipped). */
-async function openFakeGcsStore(endpoint: string | undefined): Promise<ObjectStore> {
+async function openFakeGcsStore(endpoint: string | undefined, keyFile: string | undefined): Promise<ObjectStore> {
   if (!endpoint) throw new Error('KINBASE_TEST_GCS_ENDPOINT is not set: the jest globalSetup did not start fake-gcs-server');
-  return GcsObjectStore.create({ bucket: await createTestBucket(endpoint), keyFile: writeServiceAccountKey(endpoint), apiEndpoint: endpoint });
+  return GcsObjectStore.create({ bucket: await createTestBucket(endpoint), keyFile: keyFile ?? writeServiceAccountKey(endpoint), apiEndpoint: endpoint });
 }
 
 /** Both document stores, for suites that must behave identically on each. */
