@@ -49,7 +49,9 @@ async function setup(options: TestAppOptions = {}): Promise<Ctx> {
 async function upload(c: Ctx, auth: string, meta: Record<string, unknown>, data: Buffer = randomBytes(1000)): Promise<string> {
   const res = await request(c.t.app).post(`/blob/${c.t.appKey}`).set('Authorization', auth).set('X-Kinvey-Content-Type', 'image/png')
     .send({ mimeType: 'image/png', size: data.length, ...meta }).expect(201);
-  const put = await fetch(res.body._uploadURL, { method: 'PUT', headers: { ...res.body._requiredHeaders, 'Content-Type': 'image/png' }, body: data });
+  // Behind an https public URL (no TLS here) the test reaches the same server over http.
+  const target = (res.body._uploadURL as string).replace(/^https:\/\/127\.0\.0\.1:/, 'http://127.0.0.1:');
+  const put = await fetch(target, { method: 'PUT', headers: { ...res.body._requiredHeaders, 'Content-Type': 'image/png' }, body: data });
   expect(put.status).toBeLessThan(300);
   return res.body._id as string;
 }
@@ -167,6 +169,27 @@ describe('KinveyFile link parameters and URL stability', () => {
     // The test server is plain http, so both schemes give the http URL it serves (see local-disk tests for https origins).
     expect(res.body.file._downloadURL).toMatch(/^http:\/\/127\.0\.0\.1:/);
     expect((await fetch(res.body.file._downloadURL)).status).toBe(200);
+  });
+
+  test('kinveyfile_tls picks the scheme of every reference URL behind an https origin', async () => {
+    // Links name the https origin a TLS-terminating proxy would serve; the test reaches the same server over http.
+    const c = await setup({ publicUrl: (baseUrl) => baseUrl.replace(/^http:/, 'https:') });
+    const priv = await upload(c, c.a.auth, {});
+    const pub = await upload(c, c.a.auth, { _public: true });
+    await save(c, c.a.auth, 'things', { _id: 't1', p: ref(priv), q: [ref(pub)] }).expect(201);
+    type Body = { p: { _downloadURL: string }; q: { _downloadURL: string }[] };
+    const read = async (query: Record<string, string>) => (await get(c, c.a.auth, 'things/t1', query).expect(200)).body as Body;
+    const httpsOrigin = c.t.baseUrl.replace(/^http:/, 'https:');
+    for (const body of [await read({}), await read({ kinveyfile_tls: 'true' })]) {
+      expect(body.p._downloadURL.startsWith(`${httpsOrigin}/`)).toBe(true);
+      expect(body.q[0]?._downloadURL.startsWith(`${httpsOrigin}/`)).toBe(true);
+    }
+    const plain = await read({ kinveyfile_tls: 'false' });
+    expect(plain.p._downloadURL.startsWith(`${c.t.baseUrl}/`)).toBe(true);
+    expect(plain.q[0]?._downloadURL.startsWith(`${c.t.baseUrl}/`)).toBe(true);
+    // The http links download as they are (the scheme is not part of the signature).
+    expect((await fetch(plain.p._downloadURL)).status).toBe(200);
+    expect((await fetch(plain.q[0]?._downloadURL as string)).status).toBe(200);
   });
 
   test('repeated reads inside one window return the identical URL, and it downloads', async () => {

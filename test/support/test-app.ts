@@ -48,6 +48,11 @@ export interface TestAppOptions {
   logger?: Logger;
   /** Object backend: local disk (default) or GcsObjectStore on the fake-gcs-server from globalSetup. */
   objects?: 'local' | 'gcs';
+  /**
+   * The public URL kinbase puts in links, from the real server's http URL (default: that URL),
+   * e.g. an https origin as behind a TLS-terminating proxy. Tests still reach it at `baseUrl`.
+   */
+  publicUrl?: (baseUrl: string) => string;
   /** With `objects: 'gcs'`: a fake-gcs-server of the test's own (one it may stop) instead of globalSetup's. */
   gcsEndpoint?: string;
   /** With `objects: 'gcs'`: the credentials file (default: a fresh service-account key). */
@@ -78,7 +83,8 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   const port = (server.address() as { port: number }).port;
   const baseUrl = `http://127.0.0.1:${port}`;
 
-  const config = loadConfig({ KINBASE_DATA_DIR: dataDir, KINBASE_PUBLIC_URL: baseUrl, PORT: String(port), KINBASE_LOG_LEVEL: 'silent', ...options.env });
+  const publicUrl = options.publicUrl ? options.publicUrl(baseUrl) : baseUrl;
+  const config = loadConfig({ KINBASE_DATA_DIR: dataDir, KINBASE_PUBLIC_URL: publicUrl, PORT: String(port), KINBASE_LOG_LEVEL: 'silent', ...options.env });
   const kind = options.documents ?? 'embedded';
   let documents: DocumentStore;
   if (kind === 'mongodb') {
@@ -91,7 +97,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   if (options.wrapDocuments) documents = options.wrapDocuments(documents);
   const objects: ObjectStore = options.objects === 'gcs'
     ? await openFakeGcsStore(options.gcsEndpoint ?? process.env.KINBASE_TEST_GCS_ENDPOINT, options.gcsKeyFile)
-    : new LocalDiskObjectStore({ dir: path.join(dataDir, 'objects'), publicUrl: baseUrl, signingSecret: randomBytes(32).toString('hex') });
+    : new LocalDiskObjectStore({ dir: path.join(dataDir, 'objects'), publicUrl, signingSecret: randomBytes(32).toString('hex') });
   const app = createApp({ config, apps: new AppRegistry([definition]), documents, objects, logger: options.logger ?? pino({ level: 'silent' }) });
   holder.handler = app;
 
