@@ -19,7 +19,7 @@ import { UsersService } from './domain/users.service';
 import { groupRoutes } from './http/group.routes';
 import { rpcRoutes } from './http/rpc.routes';
 import { userRoutes } from './http/user.routes';
-import { FilesService } from './domain/files.service';
+import { FilesService, type Warn } from './domain/files.service';
 import { blobRoutes } from './http/blob.routes';
 import { FileReferenceResolver } from './domain/file-references';
 import { stripFileReferences } from './domain/kinvey-file';
@@ -60,16 +60,17 @@ export function createApp(deps: AppDeps): Express {
 
   const clock = deps.clock ?? (() => new Date());
   const defaultHttps = deps.config.publicUrl.startsWith('https:');
+  const warn: Warn = (context, message) => deps.logger.warn(context, message);
   // Every download URL is signed through one cache: quantised expiries make repeats free.
   const files = new FilesService(deps.documents, new SignedUrlCache(deps.objects), {
     uploadUrlTtlSeconds: deps.config.uploadUrlTtlSeconds,
     pendingUploadTtlSeconds: deps.config.pendingUploadTtlSeconds,
     appKeys: () => deps.apps.list().map((a) => a.appKey),
     clock,
-    warn: (context, message) => deps.logger.warn(context, message),
+    warn,
   });
   // KinveyFile references: stripped to {_type,_id} on every save, resolved on every read.
-  const present = referencePresenter(new FileReferenceResolver(files, (context, message) => deps.logger.warn(context, message)), clock);
+  const present = referencePresenter(new FileReferenceResolver(files, warn), clock);
   const entities = new EntitiesService(deps.documents, clock, stripFileReferences);
   app.use(fileLinkParams(deps.config.downloadUrlTtlSeconds, defaultHttps));
 

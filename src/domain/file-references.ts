@@ -7,18 +7,19 @@
 import type { AppDefinition } from '../config';
 import type { StoredDocument } from '../ports';
 import type { LinkOptions } from './download-urls';
-import type { FilesService } from './files.service';
+import type { FilesService, Warn } from './files.service';
 import { collectReferenceSites, KINVEY_FILE } from './kinvey-file';
 import type { Principal } from './principal';
 
 /** What an unreadable public file reveals: it is world-downloadable already, its ACL and custom metadata are not. */
 const PUBLIC_FIELDS = ['_id', '_filename', 'mimeType', 'size', '_public', '_downloadURL'] as const;
 
-/** Where the resolver reports a file it could not expand (the reference then stays bare). */
-export type ResolutionWarning = (context: Record<string, unknown>, message: string) => void;
-
 export class FileReferenceResolver {
-  constructor(private readonly files: FilesService, private readonly warn: ResolutionWarning = () => {}) {}
+  constructor(
+    private readonly files: FilesService,
+    /** Told about each file whose link could not be issued (its reference then stays bare). */
+    private readonly warn: Warn = () => {},
+  ) {}
 
   /**
    * Expands every reference in `docs` in place and returns `docs`. Costs nothing when there are

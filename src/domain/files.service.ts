@@ -34,8 +34,11 @@ export interface FilesServiceOptions {
   appKeys: () => Iterable<string>;
   clock?: () => Date;
   /** Told when a reference read could not check a pending upload and showed the stored record. */
-  warn?: (context: Record<string, unknown>, message: string) => void;
+  warn?: Warn;
 }
+
+/** Where the domain reports what it worked around (the app logs it at `warn`). */
+export type Warn = (context: Record<string, unknown>, message: string) => void;
 
 /** A saved metadata record (as clients see it) plus where to upload its bytes. */
 export interface UploadTicket {
@@ -68,7 +71,7 @@ export class FilesService {
   private readonly clock: () => Date;
   private readonly indexed = new Set<string>();
   /** Upload-state checks in flight for reference reads, by file and upload: concurrent reads share one. */
-  private readonly refreshing = new Map<string, Promise<StoredDocument>>();
+  private readonly refreshing = new Map<string, { check: Promise<StoredDocument>; warnedLate: boolean }>();
 
   constructor(
     private readonly store: DocumentStore,
@@ -223,24 +226,30 @@ export class FilesService {
     const key = `${appKey}\u0000${doc._id}\u0000${open.url}`;
     let shared = this.refreshing.get(key);
     if (!shared) {
-      shared = this.refreshUploadState(appKey, doc).finally(() => this.refreshing.delete(key));
+      const check = this.refreshUploadState(appKey, doc).finally(() => this.refreshing.delete(key));
+      // One warning per failed check, however many reads were waiting on it.
+      check.catch((err: unknown) => this.options.warn?.({ appKey, fileId: doc._id, err }, 'checking a pending upload failed; references show the stored record'));
+      shared = { check, warnedLate: false };
       this.refreshing.set(key, shared);
     }
+    const entry = shared;
     let timer: NodeJS.Timeout | undefined;
     const budget = new Promise<'late'>((resolve) => {
       timer = setTimeout(resolve, REFERENCE_REFRESH_BUDGET_MS, 'late');
       timer.unref();
     });
-    return Promise.race([shared, budget]).then(
+    return Promise.race([entry.check, budget]).then(
       (fresh) => {
         clearTimeout(timer);
         if (fresh !== 'late') return fresh;
-        this.options.warn?.({ appKey, fileId: doc._id }, `checking a pending upload took over ${REFERENCE_REFRESH_BUDGET_MS} ms; the reference shows the stored record`);
+        if (!entry.warnedLate) {
+          entry.warnedLate = true;
+          this.options.warn?.({ appKey, fileId: doc._id }, `checking a pending upload takes over ${REFERENCE_REFRESH_BUDGET_MS} ms; references show the stored record`);
+        }
         return doc;
       },
-      (err: unknown) => {
+      () => {
         clearTimeout(timer);
-        this.options.warn?.({ appKey, fileId: doc._id, err }, 'checking a pending upload failed; the reference shows the stored record');
         return doc;
       },
     );
