@@ -56,6 +56,13 @@ async function upload(c: Ctx, auth: string, meta: Record<string, unknown>, data:
   return res.body._id as string;
 }
 
+/** An app logger at `warn` that keeps the message of every line it writes. */
+function warningLog(): { logger: pino.Logger; warnings: string[] } {
+  const warnings: string[] = [];
+  const logger = pino({ level: 'warn' }, { write: (line: string) => void warnings.push((JSON.parse(line) as { msg: string }).msg) });
+  return { logger, warnings };
+}
+
 const ref = (id: string) => ({ _type: 'KinveyFile', _id: id });
 const save = (c: Ctx, auth: string, coll: string, body: object, query: Record<string, string> = {}) =>
   request(c.t.app).post(`/appdata/${c.t.appKey}/${coll}`).set('Authorization', auth).query(query).send(body);
@@ -290,8 +297,7 @@ describe('KinveyFile references while object storage is down', () => {
     const gcs = await startFakeGcs();
     let running = true;
     try {
-      const warnings: string[] = [];
-      const logger = pino({ level: 'warn' }, { write: (line: string) => void warnings.push((JSON.parse(line) as { msg: string }).msg) });
+      const { logger, warnings } = warningLog();
       const c = await setup({ objects: 'gcs', gcsEndpoint: gcs.endpoint, logger });
       const done = await upload(c, c.a.auth, { _filename: 'done.png' });
       // Metadata only: the upload is pending, so every read asks the storage whether bytes arrived.
@@ -321,8 +327,7 @@ describe('KinveyFile references whose download link cannot be issued', () => {
     // An authorized-user credential has no private key: the library's signing fails at once.
     const keyFile = path.join(await mkdtemp(path.join(tmpdir(), 'kinbase-user-cred-')), 'credentials.json');
     await writeFile(keyFile, JSON.stringify({ type: 'authorized_user', client_id: 'kinbase-test', client_secret: 'not-a-secret', refresh_token: 'not-a-token' }));
-    const warnings: string[] = [];
-    const logger = pino({ level: 'warn' }, { write: (line: string) => void warnings.push((JSON.parse(line) as { msg: string }).msg) });
+    const { logger, warnings } = warningLog();
     const c = await setup({ objects: 'gcs', gcsKeyFile: keyFile, logger });
     const now = new Date().toISOString();
     const record = (id: string, isPublic: boolean) => ({
