@@ -9,6 +9,7 @@ import type { Filter } from '../ports';
 import { errors } from './errors';
 import type { Principal } from './principal';
 import { creatorId } from './principal';
+import { isReservedKey, ownValue } from './safe-keys';
 
 export interface EntityAcl {
   creator: string;
@@ -69,7 +70,7 @@ export function canRead(principal: Principal, permissions: CollectionPermissions
   if (principal.kind === 'master' || permissions !== 'private') return true;
   if (principal.kind !== 'user') return false;
   const acl = aclOf(entity);
-  return acl.gr === true || canWriteByAcl(principal, acl) || includes(acl.r, principal.userId) || intersects(acl.groups?.r, principal.groups);
+  return ownValue(acl, 'gr') === true || canWriteByAcl(principal, acl) || includes(ownValue(acl, 'r'), principal.userId) || intersects(ownValue(ownValue(acl, 'groups'), 'r'), principal.groups);
 }
 
 /** In-memory twin of writeFilter for one entity. */
@@ -79,11 +80,16 @@ export function canWrite(principal: Principal, permissions: CollectionPermission
   return canWriteByAcl(principal, aclOf(entity));
 }
 
-/** Combines a client filter with an ACL filter (null means no restriction). */
+/**
+ * Combines a client filter with an ACL filter (null means no restriction). The ACL comes first:
+ * the embedded store evaluates `$and` in order and stops at the first clause that fails, so a
+ * reader's filter (a regex probe, say) never runs on a document the reader cannot read, and its
+ * cost cannot reveal anything about such documents.
+ */
 export function restrict(filter: Filter, acl: Filter | null): Filter {
   if (!acl) return filter;
   if (Object.keys(filter).length === 0) return acl;
-  return { $and: [filter, acl] };
+  return { $and: [acl, filter] };
 }
 
 /**
@@ -92,12 +98,13 @@ export function restrict(filter: Filter, acl: Filter | null): Filter {
  * BadRequest naming the malformed field.
  */
 export function buildAcl(input: unknown, principal: Principal, existing?: Readonly<Record<string, unknown>>): EntityAcl {
-  const previousCreator = existing ? aclOf(existing).creator : undefined;
+  const previousCreator = existing ? ownValue(aclOf(existing), 'creator') as string | undefined : undefined;
   const creator = previousCreator || creatorId(principal);
   if (input === undefined || input === null) return { creator };
   if (!isPlainObject(input)) throw errors.badRequest('_acl must be an object.');
   const acl: EntityAcl = { creator };
   for (const [key, value] of Object.entries(input)) {
+    if (isReservedKey(key)) throw errors.badRequest(`_acl.${key} is reserved.`);
     switch (key) {
       case 'creator':
         break; // never taken from the body
@@ -128,12 +135,15 @@ export function buildAcl(input: unknown, principal: Principal, existing?: Readon
   return acl;
 }
 
+// Security decisions read own properties only: nothing inherited through a prototype counts.
 function canWriteByAcl(principal: Extract<Principal, { kind: 'user' }>, acl: Partial<EntityAcl>): boolean {
-  return acl.creator === principal.userId || acl.gw === true || includes(acl.w, principal.userId) || intersects(acl.groups?.w, principal.groups);
+  return ownValue(acl, 'creator') === principal.userId || ownValue(acl, 'gw') === true || includes(ownValue(acl, 'w'), principal.userId)
+    || intersects(ownValue(ownValue(acl, 'groups'), 'w'), principal.groups);
 }
 
 function aclOf(entity: Readonly<Record<string, unknown>>): Partial<EntityAcl> {
-  return isPlainObject(entity._acl) ? (entity._acl as Partial<EntityAcl>) : {};
+  const acl = ownValue(entity, '_acl');
+  return isPlainObject(acl) ? (acl as Partial<EntityAcl>) : {};
 }
 
 function includes(list: unknown, id: string): boolean {

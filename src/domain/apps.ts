@@ -20,7 +20,8 @@ export class AppRegistry {
 
 /** The permission level of a collection: configured, or `shared` (Kinvey's default). */
 export function collectionPermissions(app: AppDefinition, collection: string): CollectionPermissions {
-  return app.collections[collection]?.permissions ?? 'shared';
+  // Own entries only: a collection named "constructor" is not Object.prototype.constructor.
+  return Object.hasOwn(app.collections, collection) ? (app.collections[collection]?.permissions ?? 'shared') : 'shared';
 }
 
 /** Compares two secrets in constant time (hashing first so lengths never leak). */

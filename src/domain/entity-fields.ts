@@ -5,9 +5,16 @@
 import { randomBytes } from 'node:crypto';
 import { errors } from './errors';
 import { isPlainObject } from './acl';
+import { isReservedKey, isWellFormed } from './safe-keys';
 
 export const MAX_ID_LENGTH = 1024;
 export const MAX_BODY_DEPTH = 100;
+/**
+ * Most keys and array elements one body may hold, counted at every depth. Every save and read of
+ * an entity walks it several times (validation, reference stripping, storage, serialisation), so
+ * this bounds what one request can cost everyone else.
+ */
+export const MAX_BODY_NODES = 20_000;
 
 const COLLECTION_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/;
 
@@ -21,6 +28,8 @@ export function newEntityId(now: Date = new Date()): string {
 export function checkClientId(id: unknown, where = '_id'): string {
   if (typeof id !== 'string' || id.length === 0) throw errors.invalidIdentifier(`${where} must be a non-empty string.`);
   if (id.length > MAX_ID_LENGTH) throw errors.invalidIdentifier(`${where} may be at most ${MAX_ID_LENGTH} characters long.`);
+  // A lone surrogate has no exact UTF-8 form: stores and hashes would see a different id.
+  if (!isWellFormed(id)) throw errors.invalidIdentifier(`${where} holds a lone UTF-16 surrogate.`);
   return id;
 }
 
@@ -52,25 +61,39 @@ export function checkAppdataCollection(name: string): string {
 
 /**
  * Checks a client entity body: a JSON object whose field names can be stored by every document
- * store (no leading `$`, no `.`, no NUL), nested at most MAX_BODY_DEPTH levels.
- * Throws 400 BadRequest naming the first offending field.
+ * store (no leading `$`, no `.`, no NUL, none of `__proto__`, `constructor`, `prototype`), whose
+ * strings are well-formed UTF-16, nested at most MAX_BODY_DEPTH levels and holding at most
+ * MAX_BODY_NODES keys and array elements. Throws 400 BadRequest naming the first offending field.
  */
 export function checkEntityBody(body: unknown): Record<string, unknown> {
   if (!isPlainObject(body)) throw errors.badRequest('The request body must be a JSON object.');
-  checkFieldNames(body, 1, '');
+  checkFieldNames(body, 1, '', { nodes: 0 });
   return body;
 }
 
-function checkFieldNames(value: unknown, depth: number, at: string): void {
+function checkFieldNames(value: unknown, depth: number, at: string, budget: { nodes: number }): void {
   if (depth > MAX_BODY_DEPTH) throw errors.badRequest(`The entity nests deeper than ${MAX_BODY_DEPTH} levels.`);
-  if (Array.isArray(value)) {
-    value.forEach((item, i) => checkFieldNames(item, depth + 1, `${at}[${i}]`));
+  if (typeof value === 'string') {
+    if (!isWellFormed(value)) throw errors.badRequest(`The string at ${at || 'the top level'} holds a lone UTF-16 surrogate; send well-formed Unicode.`);
+  } else if (Array.isArray(value)) {
+    countNodes(budget, value.length);
+    value.forEach((item, i) => checkFieldNames(item, depth + 1, `${at}[${i}]`, budget));
   } else if (isPlainObject(value)) {
-    for (const [key, inner] of Object.entries(value)) {
+    const keys = Object.keys(value);
+    countNodes(budget, keys.length);
+    for (const key of keys) {
+      const name = (at ? `${at}.` : '') + key.slice(0, 100);
       if (key.startsWith('$') || key.includes('.') || key.includes('\0') || key === '') {
-        throw errors.badRequest(`Field name "${(at ? `${at}.` : '') + key.slice(0, 100)}" is not allowed: names may not be empty, start with "$" or contain "." or NUL.`);
+        throw errors.badRequest(`Field name "${name}" is not allowed: names may not be empty, start with "$" or contain "." or NUL.`);
       }
-      checkFieldNames(inner, depth + 1, at ? `${at}.${key}` : key);
+      if (isReservedKey(key)) throw errors.badRequest(`Field name "${name}" is reserved (__proto__, constructor and prototype are never field names).`);
+      if (!isWellFormed(key)) throw errors.badRequest(`Field name "${name}" holds a lone UTF-16 surrogate; send well-formed Unicode.`);
+      checkFieldNames(value[key], depth + 1, at ? `${at}.${key}` : key, budget);
     }
   }
+}
+
+function countNodes(budget: { nodes: number }, more: number): void {
+  budget.nodes += more;
+  if (budget.nodes > MAX_BODY_NODES) throw errors.badRequest(`The body holds more than ${MAX_BODY_NODES} fields and array elements; store large content through the Files API.`);
 }

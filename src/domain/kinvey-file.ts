@@ -7,6 +7,7 @@
 import { isPlainObject } from './acl';
 import { MAX_ID_LENGTH } from './entity-fields';
 import { errors } from './errors';
+import { isReservedKey } from './safe-keys';
 
 export const KINVEY_FILE = 'KinveyFile';
 
@@ -54,7 +55,13 @@ function strip(value: unknown, at: string): unknown {
     return { _type: KINVEY_FILE, _id: id };
   }
   const copy: Record<string, unknown> = {};
-  for (const [key, inner] of Object.entries(value)) copy[key] = strip(inner, at ? `${at}.${key}` : key);
+  for (const [key, inner] of Object.entries(value)) {
+    const stripped = strip(inner, at ? `${at}.${key}` : key);
+    // An own `__proto__` key stays an own key (assignment would set the copy's prototype and hide
+    // it from the body validation that refuses it).
+    if (isReservedKey(key)) Object.defineProperty(copy, key, { value: stripped, enumerable: true, writable: true, configurable: true });
+    else copy[key] = stripped;
+  }
   return copy;
 }
 

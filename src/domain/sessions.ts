@@ -64,9 +64,13 @@ export class SessionStore {
     await this.store.deleteById(sessionScope(appKey), tokenHash(token));
   }
 
-  /** Ends every session of a user (token invalidation, account deletion). */
-  async revokeAllOf(appKey: string, userId: string): Promise<void> {
-    await this.store.deleteMany(sessionScope(appKey), { userId });
+  /**
+   * Ends every session of a user (token invalidation, account deletion, password change), except
+   * the one of `keepToken` when given (the caller's own session on a password change).
+   */
+  async revokeAllOf(appKey: string, userId: string, keepToken?: string): Promise<void> {
+    const filter = keepToken ? { userId, _id: { $ne: tokenHash(keepToken) } } : { userId };
+    await this.store.deleteMany(sessionScope(appKey), filter);
   }
 
   /** Keeps the username cached in the user's sessions current after a rename. */

@@ -146,9 +146,11 @@ export class UsersService {
   }
 
   /**
-   * Replaces a user's custom fields (the SDKs send the whole user); `password` sets a new one.
-   * Only the user themselves or master. A self-update echoes the caller's token. Throws 401
-   * InsufficientCredentials, 404 UserNotFound, 409 UserAlreadyExists, 400 for a malformed body.
+   * Replaces a user's custom fields (the SDKs send the whole user); `password` sets a new one and
+   * ends every other session of the user (all of them when master changes it; Basic user
+   * credentials have no session to keep). Only the user themselves or master. A self-update
+   * echoes the caller's token. Throws 401 InsufficientCredentials, 404 UserNotFound, 409
+   * UserAlreadyExists, 400 for a malformed body.
    */
   async update(principal: Principal, id: string, body: unknown): Promise<StoredDocument> {
     const isSelf = principal.kind === 'user' && principal.userId === id;
@@ -173,7 +175,12 @@ export class UsersService {
       throw translateDuplicate(err, username);
     }
     if (!replaced) throw userNotFound(id);
-    if (hash) await this.store.upsert(credentialScope(appKey), { _id: id, hash });
+    if (hash) {
+      await this.store.upsert(credentialScope(appKey), { _id: id, hash });
+      // A new password ends every other session, so a token taken along with the old password
+      // dies with it. The session that made the change survives; master's change ends them all.
+      await this.sessions.revokeAllOf(appKey, id, isSelf && principal.kind === 'user' ? principal.token : undefined);
+    }
     if (username !== existing.username) await this.sessions.renameOwner(appKey, id, username);
     return toUserView(doc, principal, isSelf && principal.kind === 'user' && principal.token ? { authtoken: principal.token } : {});
   }

@@ -54,13 +54,15 @@ type FieldTree = { [segment: string]: FieldTree | true };
  * Through arrays a dotted field projects every object element, as MongoDB's inclusion projection does.
  */
 export function projectDocument(doc: StoredDocument, fields: readonly string[]): StoredDocument {
-  const tree: FieldTree = {};
+  // Null-prototype nodes: a segment such as `__proto__` is an ordinary key here, never the
+  // prototype of the tree (the domain refuses such segments too).
+  const tree: FieldTree = Object.create(null) as FieldTree;
   for (const field of normalizeFields(fields)) {
     const segments = field.split('.');
     let node = tree;
     segments.forEach((segment, i) => {
       if (i === segments.length - 1) node[segment] = true;
-      else node = (node[segment] = (node[segment] === true || node[segment] === undefined ? {} : node[segment]) as FieldTree);
+      else node = (node[segment] = (node[segment] === true || node[segment] === undefined ? Object.create(null) : node[segment]) as FieldTree);
     });
   }
   return { _id: doc._id, ...projectObject(doc, tree) };
@@ -69,7 +71,7 @@ export function projectDocument(doc: StoredDocument, fields: readonly string[]):
 function projectObject(value: Record<string, unknown>, tree: FieldTree): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [key, child] of Object.entries(value)) {
-    const spec = tree[key];
+    const spec = Object.hasOwn(tree, key) ? tree[key] : undefined;
     if (spec === undefined) continue;
     if (spec === true) out[key] = child;
     else if (Array.isArray(child)) out[key] = projectArray(child, spec);
