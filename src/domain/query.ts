@@ -2,11 +2,15 @@
  * Parses and sanitises Kinvey's query parameters (`query`, `sort`, `fields`, `limit`, `skip`).
  * Filters are MongoDB syntax restricted to an allow-list of operators: nothing that runs code
  * (`$where`, `$function`, `$accumulator`, `$expr`) and nothing unknown reaches a store, nesting is
- * capped and regexes are bounded. Every rejection is 400 InvalidQuerySyntax naming the problem.
+ * capped, regexes are ones that run in linear time (regex-patterns.ts), no path segment or key is
+ * `__proto__`, `constructor` or `prototype`, and every string is well-formed UTF-16. Every
+ * rejection is 400 InvalidQuerySyntax naming the problem.
  */
 import type { Filter, FindOptions, SortSpec } from '../ports';
 import { errors } from './errors';
 import { isPlainObject } from './acl';
+import { compileLinearRegex } from './regex-patterns';
+import { isReservedKey, isWellFormed } from './safe-keys';
 
 export const MAX_QUERY_DEPTH = 32;
 export const MAX_REGEX_LENGTH = 1000;
@@ -127,33 +131,63 @@ function checkOperator(op: string, operand: unknown, all: Record<string, unknown
 function checkRegex(pattern: unknown, options: unknown, at: string): void {
   if (typeof pattern !== 'string') throw errors.invalidQuerySyntax(`$regex needs a string (at ${at}).`);
   if (pattern.length > MAX_REGEX_LENGTH) throw errors.invalidQuerySyntax(`$regex is longer than ${MAX_REGEX_LENGTH} characters (at ${at}).`);
+  if (!isWellFormed(pattern)) throw errors.invalidQuerySyntax(`$regex holds a lone UTF-16 surrogate (at ${at}).`);
   if (options !== undefined && (typeof options !== 'string' || !/^[imsx]*$/.test(options))) {
     throw errors.invalidQuerySyntax(`$options may only hold the flags i, m, s and x (at ${at}).`);
   }
   try {
-    new RegExp(pattern.replace(/\(\?[imsx]+\)/g, ''), (options as string | undefined)?.replace(/x/g, '') ?? '');
+    compileLinearRegex(pattern, options as string | undefined);
   } catch (err) {
-    throw errors.invalidQuerySyntax(`$regex is not a valid regular expression: ${(err as Error).message}`);
+    throw errors.invalidQuerySyntax(`$regex at ${at} is not run: ${(err as Error).message}`);
   }
 }
 
 /** Literal values (equality operands, array items) may not smuggle operators anywhere inside. */
 function checkLiteral(value: unknown, depth: number, at: string): void {
   if (depth > MAX_QUERY_DEPTH) throw errors.invalidQuerySyntax(`The query nests deeper than ${MAX_QUERY_DEPTH} levels.`);
-  if (Array.isArray(value)) {
+  if (typeof value === 'string') {
+    if (!isWellFormed(value)) throw errors.invalidQuerySyntax(`A string at ${at} holds a lone UTF-16 surrogate.`);
+  } else if (Array.isArray(value)) {
     for (const item of value) checkLiteral(item, depth + 1, at);
   } else if (isPlainObject(value)) {
     for (const [key, inner] of Object.entries(value)) {
       if (key.startsWith('$')) throw errors.invalidQuerySyntax(`Operator ${key} is not allowed inside a value (at ${at}).`);
+      if (isReservedKey(key) || !isWellFormed(key)) throw errors.invalidQuerySyntax(`The key "${key.slice(0, 100)}" is not allowed inside a value (at ${at}).`);
       checkLiteral(inner, depth + 1, at);
     }
   }
 }
 
 function checkFieldName(name: string, at: string): void {
-  if (name === '' || name.split('.').some((part) => part === '' || part.startsWith('$'))) {
+  if (name === '' || !isWellFormed(name) || name.split('.').some((part) => part === '' || part.startsWith('$'))) {
     throw errors.invalidQuerySyntax(`Invalid field name "${name.slice(0, 100)}" at ${at}.`);
   }
+  // These segments name an object's prototype, not a field: never a path into stored data.
+  if (name.split('.').some(isReservedKey)) {
+    throw errors.invalidQuerySyntax(`Field name "${name.slice(0, 100)}" at ${at} uses a reserved segment (__proto__, constructor, prototype).`);
+  }
+}
+
+/**
+ * Refuses a query, sort or projection that touches a field hidden from this reader (a top-level
+ * field such as another user's `_socialIdentity`): what a reader may not see, they may not filter,
+ * count or order by either. Throws 400 InvalidQuerySyntax naming the field.
+ */
+export function refuseHiddenFields(query: { filter: Filter; sort?: SortSpec; fields?: readonly string[] }, hidden: readonly string[]): void {
+  if (hidden.length === 0) return;
+  const touches = (path: string) => hidden.includes(path.split('.')[0] ?? path);
+  const refuse = (path: string, where: string) => {
+    throw errors.invalidQuerySyntax(`${path.split('.')[0]?.slice(0, 100)} is not visible to these credentials and cannot be used in ${where}.`);
+  };
+  const walk = (filter: Record<string, unknown>): void => {
+    for (const [key, value] of Object.entries(filter)) {
+      if (LOGICAL.has(key)) (value as Record<string, unknown>[]).forEach(walk);
+      else if (touches(key)) refuse(key, 'a query');
+    }
+  };
+  walk(query.filter);
+  for (const [field] of query.sort ?? []) if (touches(field)) refuse(field, 'a sort');
+  for (const field of query.fields ?? []) if (touches(field)) refuse(field, 'fields');
 }
 
 /** `sort`: a JSON object of field -> 1 | -1, several keys in priority order. */

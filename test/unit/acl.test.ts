@@ -161,10 +161,10 @@ describe('buildAcl', () => {
 });
 
 describe('restrict', () => {
-  test('no ACL filter leaves the client filter alone; an empty client filter becomes the ACL filter', () => {
+  test('no ACL filter leaves the client filter alone; an empty client filter becomes the ACL filter; the ACL comes first', () => {
     expect(restrict({ a: 1 }, null)).toEqual({ a: 1 });
     expect(restrict({}, { b: 2 })).toEqual({ b: 2 });
-    expect(restrict({ a: 1 }, { b: 2 })).toEqual({ $and: [{ a: 1 }, { b: 2 }] });
+    expect(restrict({ a: 1 }, { b: 2 })).toEqual({ $and: [{ b: 2 }, { a: 1 }] });
   });
 
   test('a client $or cannot widen what the ACL allows', () => {

@@ -5,6 +5,8 @@
  */
 import type { Filter } from '../../ports';
 import { candidatesAt, compareValues, isPlainObject, typeClass, type Candidate } from './mongo-values';
+// The pure pattern rules are the domain's: the sanitiser refuses exactly what this matcher cannot run.
+import { compileLinearRegex, stripExtended } from '../../domain/regex-patterns';
 
 export { compareValues } from './mongo-values';
 export { normalizeFields, projectDocument, sortDocuments } from './mongo-ordering';
@@ -155,26 +157,15 @@ function equalsCandidate(value: unknown, wanted: unknown): boolean {
 }
 
 /**
- * Builds a RegExp from `$regex` (string or RegExp) and `$options` (i, m, s, x). For x, unescaped
- * whitespace and `#` comments outside character classes are stripped, as PCRE does.
+ * The matcher of `$regex` (a string, with `$options` i, m, s, x) under RE2 semantics: linear in the
+ * subject's length whatever the pattern, so a hostile pattern cannot stall the event loop. A
+ * RegExp operand (only ever built by kinbase itself) keeps JavaScript semantics.
  */
-export function buildRegExp(pattern: unknown, options: unknown): RegExp {
-  let source: string;
-  let flags = '';
-  if (pattern instanceof RegExp) {
-    source = pattern.source;
-    flags = pattern.flags.replace(/[gyu]/g, '');
-  } else if (typeof pattern === 'string') {
-    source = pattern;
-  } else {
-    throw new Error('$regex needs a string or a regular expression');
-  }
-  if (options !== undefined) {
-    if (typeof options !== 'string' || /[^imsx]/.test(options)) throw new Error(`unsupported $options ${String(options)}`);
-    if (options.includes('x')) source = stripExtended(source);
-    flags = [...new Set((flags + options.replace('x', '')).split(''))].join('');
-  }
-  return new RegExp(source, flags);
+export function buildRegExp(pattern: unknown, options: unknown): { test(subject: string): boolean } {
+  if (pattern instanceof RegExp) return freshRegExp(pattern);
+  if (typeof pattern !== 'string') throw new Error('$regex needs a string or a regular expression');
+  if (options !== undefined && typeof options !== 'string') throw new Error(`unsupported $options ${String(options)}`);
+  return compileLinearRegex(pattern, options);
 }
 
 /**
@@ -191,29 +182,6 @@ export function applyExtendedRegexOption<T>(filter: T): T {
     out.$options = out.$options.replace(/x/g, '');
   }
   return out as T;
-}
-
-function stripExtended(source: string): string {
-  let out = '';
-  let inClass = false;
-  for (let i = 0; i < source.length; i += 1) {
-    const ch = source[i] as string;
-    if (ch === '\\') {
-      out += ch + (source[i + 1] ?? '');
-      i += 1;
-    } else if (inClass) {
-      if (ch === ']') inClass = false;
-      out += ch;
-    } else if (ch === '[') {
-      inClass = true;
-      out += ch;
-    } else if (ch === '#') {
-      while (i < source.length && source[i] !== '\n') i += 1;
-    } else if (!/\s/.test(ch)) {
-      out += ch;
-    }
-  }
-  return out;
 }
 
 function freshRegExp(regex: RegExp): RegExp {

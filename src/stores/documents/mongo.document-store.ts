@@ -19,12 +19,24 @@ export interface MongoDocumentStoreOptions {
   url: string;
   /** Prepended to every app key to name that app's database. */
   dbPrefix: string;
+  /** Server-side time limit of every query (`maxTimeMS`); default QUERY_TIME_LIMIT_MS. */
+  queryTimeLimitMs?: number;
 }
+
+/**
+ * How long the server may work on one query before it gives up (`maxTimeMS`): a client's query,
+ * however expensive, costs the database a bounded amount of time, and the client gets a 400.
+ */
+export const QUERY_TIME_LIMIT_MS = 5000;
 
 export class MongoDocumentStore implements DocumentStore {
   private readonly ensuredIndexes = new Map<string, Promise<void>>();
 
-  private constructor(private readonly client: MongoClient, private readonly dbPrefix: string) {}
+  private constructor(
+    private readonly client: MongoClient,
+    private readonly dbPrefix: string,
+    private readonly maxTimeMS: number,
+  ) {}
 
   /** Connects and verifies the server answers. Throws StoreError('unavailable') if it does not. */
   static async connect(options: MongoDocumentStoreOptions): Promise<MongoDocumentStore> {
@@ -36,7 +48,7 @@ export class MongoDocumentStore implements DocumentStore {
       appName: 'kinbase',
     });
     await translate(() => client.connect());
-    return new MongoDocumentStore(client, options.dbPrefix);
+    return new MongoDocumentStore(client, options.dbPrefix, options.queryTimeLimitMs ?? QUERY_TIME_LIMIT_MS);
   }
 
   async insert(scope: CollectionScope, doc: StoredDocument): Promise<void> {
@@ -50,22 +62,23 @@ export class MongoDocumentStore implements DocumentStore {
   }
 
   async replace(scope: CollectionScope, doc: StoredDocument, filter?: Filter): Promise<boolean> {
-    const result = await translate(() => this.collection(scope).replaceOne(byId(doc._id, filter), doc));
+    const result = await translate(() => this.collection(scope).replaceOne(byId(doc._id, filter), doc, { maxTimeMS: this.maxTimeMS }));
     return result.matchedCount > 0;
   }
 
   async setFields(scope: CollectionScope, id: string, fields: Record<string, unknown>, filter?: Filter): Promise<boolean> {
     if (Object.keys(fields).length === 0) {
       // MongoDB rejects an empty $set; nothing to change, so only report whether the document exists.
-      return (await translate(() => this.collection(scope).countDocuments(byId(id, filter), { limit: 1 }))) > 0;
+      return (await translate(() => this.collection(scope).countDocuments(byId(id, filter), { limit: 1, maxTimeMS: this.maxTimeMS }))) > 0;
     }
-    const result = await translate(() => this.collection(scope).updateOne(byId(id, filter), { $set: fields }));
+    const result = await translate(() => this.collection(scope).updateOne(byId(id, filter), { $set: fields }, { maxTimeMS: this.maxTimeMS }));
     return result.matchedCount > 0;
   }
 
   async find(scope: CollectionScope, filter: Filter, options: FindOptions = {}): Promise<StoredDocument[]> {
     const fields = options.fields ? normalizeFields(options.fields) : undefined;
     const cursor = this.collection(scope).find(query(filter), {
+      maxTimeMS: this.maxTimeMS,
       sort: sortWithTiebreak(options.sort ?? []),
       ...(options.skip ? { skip: options.skip } : {}),
       ...(options.limit ? { limit: options.limit } : {}),
@@ -78,20 +91,20 @@ export class MongoDocumentStore implements DocumentStore {
     if (ids.length === 0) return [];
     const byIds = { _id: { $in: [...ids] } };
     const combined = Object.keys(filter).length > 0 ? { $and: [byIds, filter] } : byIds;
-    return translate(() => this.collection(scope).find(query(combined)).toArray());
+    return translate(() => this.collection(scope).find(query(combined), { maxTimeMS: this.maxTimeMS }).toArray());
   }
 
   async count(scope: CollectionScope, filter: Filter): Promise<number> {
-    return translate(() => this.collection(scope).countDocuments(query(filter)));
+    return translate(() => this.collection(scope).countDocuments(query(filter), { maxTimeMS: this.maxTimeMS }));
   }
 
   async deleteById(scope: CollectionScope, id: string, filter?: Filter): Promise<boolean> {
-    const result = await translate(() => this.collection(scope).deleteOne(byId(id, filter)));
+    const result = await translate(() => this.collection(scope).deleteOne(byId(id, filter), { maxTimeMS: this.maxTimeMS }));
     return result.deletedCount > 0;
   }
 
   async deleteMany(scope: CollectionScope, filter: Filter): Promise<number> {
-    const result = await translate(() => this.collection(scope).deleteMany(query(filter)));
+    const result = await translate(() => this.collection(scope).deleteMany(query(filter), { maxTimeMS: this.maxTimeMS }));
     return result.deletedCount;
   }
 
@@ -164,6 +177,8 @@ async function translate<T>(call: () => Promise<T>): Promise<T> {
       // The server refused the query itself (BadValue, FailedToParse, NotImplemented): FerretDB
       // lacks a few operator forms MongoDB has. The client gets a 400 naming the problem, not a 500.
       if (typeof err.code === 'number' && QUERY_REJECTED.has(err.code)) throw new StoreError('invalid', err.message, { cause: err });
+      // MaxTimeMSExpired: the query outlasted QUERY_TIME_LIMIT_MS.
+      if (err.code === 50) throw new StoreError('invalid', 'the query took longer than this server allows; narrow it', { cause: err });
     }
     throw err;
   }

@@ -1,0 +1,156 @@
+/**
+ * `$regex` as kinbase runs it: RE2 semantics (linear time in the length of the subject, whatever
+ * the pattern), so no query can stall the event loop with catastrophic backtracking. Pure rules
+ * shared by the query sanitiser (which refuses what kinbase will not run) and the embedded
+ * store's matcher (which runs it).
+ *
+ * What is refused, with a 400 naming the reason:
+ * - syntax RE2 has no linear-time algorithm for: backreferences (`\1`), lookahead and lookbehind
+ *   (`(?=`, `(?!`, `(?<=`, `(?<!`), possessive and atomic groups;
+ * - repetition of a group that itself repeats or alternates (`(a+)+`, `(a|aa)*`, `(\w+\s?){2,}`):
+ *   harmless under RE2, but MongoDB runs `$regex` with PCRE, which backtracks exponentially on
+ *   exactly these; refusing them on both stores keeps one query language.
+ */
+import { RE2JS } from 're2js';
+
+/** A compiled pattern: `test` runs in time linear in the subject's length. */
+export interface LinearRegex {
+  test(subject: string): boolean;
+  readonly source: string;
+  readonly options: string;
+}
+
+/**
+ * Compiles a `$regex` with its `$options` (i, m, s, x) under RE2 semantics. Inline flags such as
+ * `(?i)` work. Throws an Error whose message says what is not supported.
+ */
+export function compileLinearRegex(pattern: string, options = ''): LinearRegex {
+  if (/[^imsx]/.test(options)) throw new Error(`unsupported $options "${options.slice(0, 20)}": use i, m, s and x`);
+  const source = options.includes('x') ? stripExtended(pattern) : pattern;
+  const problem = repetitionProblem(source);
+  if (problem) throw new Error(problem);
+  let flags = 0;
+  if (options.includes('i')) flags |= RE2JS.CASE_INSENSITIVE;
+  if (options.includes('m')) flags |= RE2JS.MULTILINE;
+  if (options.includes('s')) flags |= RE2JS.DOTALL;
+  let compiled: RE2JS;
+  try {
+    compiled = RE2JS.compile(source, flags);
+  } catch (err) {
+    throw new Error(`not a regular expression kinbase runs (RE2 syntax, no backreferences or lookaround): ${(err as Error).message}`);
+  }
+  return { source: pattern, options, test: (subject) => compiled.matcher(subject).find() };
+}
+
+/**
+ * Finds a repeated group that itself repeats or alternates, which PCRE (MongoDB) may backtrack on
+ * exponentially. Returns a message, or null when the pattern is fine. Escapes and character
+ * classes are skipped; a group repeated at most once (`?`, `{0,1}`) or a fixed count `{n}` inside
+ * is fine.
+ */
+function repetitionProblem(source: string): string | null {
+  // One entry per open group: whether it holds a repetition or an alternation.
+  const groups: { risky: boolean }[] = [];
+  let lastClosedRisky = false;
+  for (let i = 0; i < source.length; i++) {
+    const ch = source[i] as string;
+    if (ch === '\\') {
+      i++;
+      lastClosedRisky = false;
+      continue;
+    }
+    if (ch === '[') {
+      i = endOfClass(source, i);
+      lastClosedRisky = false;
+      continue;
+    }
+    if (ch === '(') {
+      groups.push({ risky: false });
+      lastClosedRisky = false;
+      continue;
+    }
+    if (ch === ')') {
+      const closed = groups.pop();
+      lastClosedRisky = closed?.risky ?? false;
+      if (lastClosedRisky && groups.length > 0) (groups[groups.length - 1] as { risky: boolean }).risky = true;
+      continue;
+    }
+    if (ch === '|') {
+      if (groups.length > 0) (groups[groups.length - 1] as { risky: boolean }).risky = true;
+      lastClosedRisky = false;
+      continue;
+    }
+    const repeat = repetitionAt(source, i);
+    if (repeat) {
+      if (repeat.many && lastClosedRisky) {
+        return `$regex repeats a group that itself repeats or alternates (near "${source.slice(Math.max(0, i - 20), i + 1)}"); such patterns can take exponential time and are not run`;
+      }
+      if (repeat.many && groups.length > 0) (groups[groups.length - 1] as { risky: boolean }).risky = true;
+      i = repeat.end;
+      lastClosedRisky = false;
+      continue;
+    }
+    lastClosedRisky = false;
+  }
+  return null;
+}
+
+/** A quantifier starting at `i`: whether it can repeat more than once, and its last index. */
+function repetitionAt(source: string, i: number): { many: boolean; end: number } | null {
+  const ch = source[i];
+  let end = i;
+  let many: boolean;
+  if (ch === '*' || ch === '+') many = true;
+  else if (ch === '?') many = false;
+  else if (ch === '{') {
+    const counted = /^\{(\d*)(,?)(\d*)\}/.exec(source.slice(i));
+    if (!counted || (counted[1] === '' && counted[3] === '')) return null;
+    end = i + counted[0].length - 1;
+    const max = counted[2] === '' ? Number(counted[1]) : counted[3] === '' ? Infinity : Number(counted[3]);
+    // A fixed count {n} cannot be matched in more than one way; {n,m} with m > n can.
+    many = counted[2] !== '' && max > 1 && max !== Number(counted[1]);
+  } else {
+    return null;
+  }
+  // Lazy and possessive suffixes belong to the quantifier.
+  if (source[end + 1] === '?' || source[end + 1] === '+') end++;
+  return { many, end };
+}
+
+function endOfClass(source: string, start: number): number {
+  let i = start + 1;
+  if (source[i] === '^') i++;
+  if (source[i] === ']') i++;
+  for (; i < source.length; i++) {
+    if (source[i] === '\\') i++;
+    else if (source[i] === ']') return i;
+  }
+  return source.length;
+}
+
+/**
+ * The `x` (extended) option as PCRE applies it: unescaped whitespace and `#` comments outside
+ * character classes are removed.
+ */
+export function stripExtended(source: string): string {
+  let out = '';
+  let inClass = false;
+  for (let i = 0; i < source.length; i += 1) {
+    const ch = source[i] as string;
+    if (ch === '\\') {
+      out += ch + (source[i + 1] ?? '');
+      i += 1;
+    } else if (inClass) {
+      if (ch === ']') inClass = false;
+      out += ch;
+    } else if (ch === '[') {
+      inClass = true;
+      out += ch;
+    } else if (ch === '#') {
+      while (i < source.length && source[i] !== '\n') i += 1;
+    } else if (!/\s/.test(ch)) {
+      out += ch;
+    }
+  }
+  return out;
+}
