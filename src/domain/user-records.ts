@@ -61,6 +61,14 @@ export function parseUserBody(body: unknown): UserInput {
   return input;
 }
 
+/**
+ * Fields a viewer never sees on other users, so may not query, count, sort or select either:
+ * `_socialIdentity` holds provider access tokens. Master sees everything.
+ */
+export function hiddenUserFields(viewer: Principal): readonly string[] {
+  return viewer.kind === 'master' ? [] : ['_socialIdentity'];
+}
+
 export interface ViewExtras {
   /** Echoed in `_kmd.authtoken` (login, signup below v6, `_me` below v6, self-updates). */
   authtoken?: string;

@@ -15,9 +15,9 @@ import { errors } from './errors';
 import type { GroupsService } from './groups.service';
 import { generatePassword, hashPassword, verifyAgainstNothing, verifyPassword } from './passwords';
 import type { Principal } from './principal';
-import { sanitizeFilter, type ListQuery } from './query';
+import { refuseHiddenFields, sanitizeFilter, type ListQuery } from './query';
 import { SessionStore } from './sessions';
-import { ACTIVE_USERS, PUBLIC_USER_FIELDS, credentialScope, isDisabled, kmdOf, parseUserBody, toUserView, userScope } from './user-records';
+import { ACTIVE_USERS, PUBLIC_USER_FIELDS, credentialScope, hiddenUserFields, isDisabled, kmdOf, parseUserBody, toUserView, userScope } from './user-records';
 
 type UserPrincipal = Extract<Principal, { kind: 'user' }>;
 
@@ -127,12 +127,14 @@ export class UsersService {
 
   /** Active users matching the query. Throws 400 ResultSetSizeExceeded above 10,000 results. */
   async list(principal: Principal, query: ListQuery): Promise<StoredDocument[]> {
+    refuseHiddenFields(query, hiddenUserFields(principal));
     const docs = await this.findCapped(principal.appKey, restrict(query.filter, ACTIVE_USERS), query);
     return docs.map((doc) => toUserView(doc, principal));
   }
 
   /** How many active users match the filter. */
   async count(principal: Principal, filter: Filter): Promise<number> {
+    refuseHiddenFields({ filter }, hiddenUserFields(principal));
     return this.store.count(userScope(principal.appKey), restrict(filter, ACTIVE_USERS));
   }
 
@@ -142,6 +144,7 @@ export class UsersService {
    */
   async lookup(principal: Principal, body: unknown): Promise<StoredDocument[]> {
     const filter = body === undefined || body === null ? {} : sanitizeFilter(body);
+    refuseHiddenFields({ filter }, hiddenUserFields(principal));
     return this.findCapped(principal.appKey, restrict(filter, ACTIVE_USERS), { fields: PUBLIC_USER_FIELDS });
   }
 
