@@ -18,7 +18,9 @@ import { UserNoticesService } from './domain/user-notices';
 import { UsersService } from './domain/users.service';
 import { groupRoutes } from './http/group.routes';
 import { rpcRoutes } from './http/rpc.routes';
-import { userRoutes } from './http/user.routes';
+import { retryAfterHeader, userRoutes } from './http/user.routes';
+import { PasswordHasher, type ScryptRunner } from './domain/passwords';
+import { ScryptWorkers } from './stores/scrypt-workers';
 import { FilesService, type Warn } from './domain/files.service';
 import { blobRoutes } from './http/blob.routes';
 import { FileReferenceResolver } from './domain/file-references';
@@ -33,6 +35,8 @@ export interface AppDeps {
   readonly documents: DocumentStore;
   readonly objects: ObjectStore;
   readonly logger: Logger;
+  /** Where scrypt runs (server.ts passes the pool it closes on shutdown); a fresh ScryptWorkers pool by default. */
+  readonly scrypt?: ScryptRunner;
   /** Injectable clock for tests; defaults to the wall clock. */
   readonly clock?: () => Date;
 }
@@ -46,7 +50,7 @@ export function createApp(deps: AppDeps): Express {
   expansionAwareJson(app);
 
   const groups = new GroupsService(deps.documents, deps.clock);
-  const users = new UsersService(deps.documents, groups, { clock: deps.clock });
+  const users = new UsersService(deps.documents, groups, { clock: deps.clock, passwords: new PasswordHasher(deps.scrypt ?? new ScryptWorkers()) });
   const sessions: SessionVerifier = users;
 
   app.use(requestContext);
@@ -85,6 +89,7 @@ export function createApp(deps: AppDeps): Express {
   }));
 
   app.use(notFound);
+  app.use(retryAfterHeader);
   app.use(errorHandler(deps.logger));
   return app;
 }

@@ -11,6 +11,7 @@ import { AppRegistry } from './domain/apps';
 import { resolveApps, resolveSigningSecret } from './stores/data-dir';
 import { createDocumentStore, createObjectStore } from './stores';
 import { missingNodeFlags } from './node-flags';
+import { ScryptWorkers } from './stores/scrypt-workers';
 
 async function main(): Promise<void> {
   let config: Config;
@@ -45,7 +46,8 @@ async function main(): Promise<void> {
   const signingSecret = await resolveSigningSecret(config);
   const documents = await createDocumentStore(config.documents, config.dataDir);
   const objects = await createObjectStore(config.storage, { dataDir: config.dataDir, publicUrl: config.publicUrl, signingSecret });
-  const app = createApp({ config, apps: new AppRegistry(apps), documents, objects, logger });
+  const scrypt = new ScryptWorkers();
+  const app = createApp({ config, apps: new AppRegistry(apps), documents, objects, logger, scrypt });
   holder.app = app;
   // Uploads whose bytes never arrive are cleaned up in the background; unref'd so it never keeps
   // the process alive, and a failed sweep is only logged (the next one retries).
@@ -74,7 +76,7 @@ async function main(): Promise<void> {
     }, 10_000);
     force.unref();
     server.close(async () => {
-      await Promise.allSettled([documents.close(), objects.close()]);
+      await Promise.allSettled([documents.close(), objects.close(), scrypt.close()]);
       logger.info('stopped');
       process.exit(0);
     });

@@ -13,7 +13,8 @@ import { MAX_RESULT_SET } from './entities.service';
 import { buildKmd, checkClientId, newEntityId } from './entity-fields';
 import { errors } from './errors';
 import type { GroupsService } from './groups.service';
-import { generatePassword, hashPassword, verifyAgainstNothing, verifyPassword } from './passwords';
+import { LoginThrottle, type LoginAttempt } from './login-throttle';
+import { HashingBusyError, generatePassword, type PasswordHasher } from './passwords';
 import type { Principal } from './principal';
 import { refuseHiddenFields, sanitizeFilter, type ListQuery } from './query';
 import { SessionStore } from './sessions';
@@ -22,6 +23,10 @@ import { ACTIVE_USERS, PUBLIC_USER_FIELDS, credentialScope, hiddenUserFields, is
 type UserPrincipal = Extract<Principal, { kind: 'user' }>;
 
 export interface UsersServiceOptions {
+  /** Hashes and checks passwords (in production off the event loop and off libuv's pool). */
+  readonly passwords: PasswordHasher;
+  /** Failed-login limits; a fresh in-process throttle by default. */
+  readonly throttle?: LoginThrottle;
   readonly clock?: () => Date;
   readonly sessionTtlSeconds?: number;
 }
@@ -32,14 +37,18 @@ const LOGIN_FAILED = 'The username or password is wrong.';
 export class UsersService {
   readonly sessions: SessionStore;
   private readonly clock: () => Date;
+  private readonly passwords: PasswordHasher;
+  private readonly throttle: LoginThrottle;
   private readonly indexed = new Set<string>();
 
   constructor(
     private readonly store: DocumentStore,
     private readonly groups: GroupsService,
-    options: UsersServiceOptions = {},
+    options: UsersServiceOptions,
   ) {
     this.clock = options.clock ?? (() => new Date());
+    this.passwords = options.passwords;
+    this.throttle = options.throttle ?? new LoginThrottle({ clock: this.clock });
     this.sessions = new SessionStore(store, { clock: this.clock, ...(options.sessionTtlSeconds ? { ttlSeconds: options.sessionTtlSeconds } : {}) });
   }
 
@@ -51,9 +60,13 @@ export class UsersService {
     return { kind: 'user', appKey: app.appKey, userId: owner.userId, username: owner.username, token, groups };
   }
 
-  /** SessionVerifier: the principal for Basic user credentials (API below 6), or null. */
+  /**
+   * SessionVerifier: the principal for Basic user credentials (API below 6), or null. Throttled
+   * like logins, by username only (the middleware knows no client address here): throws 429
+   * TooManyLoginAttempts.
+   */
   async verifyPassword(app: AppDefinition, username: string, password: string): Promise<Principal | null> {
-    const user = await this.checkPassword(app.appKey, username, password);
+    const user = await this.checkPassword({ appKey: app.appKey, username }, password);
     if (!user) return null;
     const groups = await this.groups.membershipOf(app.appKey, user._id);
     return { kind: 'user', appKey: app.appKey, userId: user._id, username, token: '', groups };
@@ -70,7 +83,7 @@ export class UsersService {
     const id = newEntityId(now);
     const username = input.username ?? randomUUID();
     const generatedPassword = input.password === undefined ? generatePassword() : undefined;
-    const hash = await hashPassword(input.password ?? (generatedPassword as string));
+    const hash = await this.hash(input.password ?? (generatedPassword as string));
     const doc: StoredDocument = {
       _id: id,
       username,
@@ -94,14 +107,17 @@ export class UsersService {
   /**
    * Logs a user in: the user with `_kmd.authtoken` and `_kmd.llt`. Unknown users, disabled users
    * and wrong passwords all throw the same 401 InvalidCredentials after the same hashing work.
+   * Too many failures for the username or from `client` (the remote address) throw 429
+   * TooManyLoginAttempts before any hashing (see login-throttle.ts).
    */
-  async login(principal: Principal, body: unknown): Promise<StoredDocument> {
+  async login(principal: Principal, body: unknown, client?: string): Promise<StoredDocument> {
     if (isPlainObject(body) && body._socialIdentity !== undefined && body.username === undefined) {
       throw errors.featureUnavailable('Social identity login is not supported by this server; log in with username and password.');
     }
     const validate = validatorFor<LoginBody>(loginBodySchema);
     if (!validate(body)) throw errors.incompleteRequestBody(describeErrors(validate.errors, 'body').join('; '));
-    const user = await this.checkPassword(principal.appKey, body.username, body.password);
+    const attempt: LoginAttempt = { appKey: principal.appKey, username: body.username, ...(client === undefined ? {} : { client }) };
+    const user = await this.checkPassword(attempt, body.password);
     if (!user) throw errors.invalidCredentials(LOGIN_FAILED);
     const now = this.clock();
     const authtoken = await this.startSession(principal.appKey, user, now);
@@ -163,7 +179,7 @@ export class UsersService {
     const existing = await this.activeUser(appKey, id);
     await this.ensureIndexes(appKey);
     const username = input.username ?? (existing.username as string);
-    const hash = input.password === undefined ? undefined : await hashPassword(input.password);
+    const hash = input.password === undefined ? undefined : await this.hash(input.password);
     const doc: StoredDocument = {
       _id: id,
       username,
@@ -220,12 +236,33 @@ export class UsersService {
     await this.sessions.revokeAllOf(principal.appKey, id);
   }
 
-  private async checkPassword(appKey: string, username: string, password: string): Promise<StoredDocument | null> {
+  /** The user whose password this is, or null; counted by the throttle. Throws 429 when throttled or busy. */
+  private async checkPassword(attempt: LoginAttempt, password: string): Promise<StoredDocument | null> {
+    // Refused before any lookup or hashing, so a flood of throttled attempts costs almost nothing.
+    const wait = this.throttle.retryAfterSeconds(attempt);
+    if (wait > 0) throw errors.tooManyLoginAttempts(wait, 'Too many failed logins for this username or from this client; retry later.');
+    const { appKey, username } = attempt;
     const [user] = await this.store.find(userScope(appKey), restrict({ username }, ACTIVE_USERS), { limit: 1 });
     const [credential] = user ? await this.store.findByIds(credentialScope(appKey), [user._id]) : [];
-    // Unknown users cost a hash too, so timing does not tell which usernames exist.
-    if (!user || !credential || typeof credential.hash !== 'string') return verifyAgainstNothing(password).then(() => null);
-    return (await verifyPassword(password, credential.hash)) ? user : null;
+    let matches: boolean;
+    try {
+      // Unknown users cost a hash too, so timing does not tell which usernames exist.
+      matches = !user || !credential || typeof credential.hash !== 'string'
+        ? await this.passwords.verifyAgainstNothing(password)
+        : await this.passwords.verify(password, credential.hash);
+    } catch (err) {
+      throw translateBusy(err);
+    }
+    if (!matches || !user) {
+      this.throttle.recordFailure(attempt);
+      return null;
+    }
+    this.throttle.recordSuccess(attempt);
+    return user;
+  }
+
+  private async hash(password: string): Promise<string> {
+    return this.passwords.hash(password).catch((err: unknown) => Promise.reject(translateBusy(err)));
   }
 
   private async startSession(appKey: string, user: StoredDocument, now: Date): Promise<string> {
@@ -258,6 +295,12 @@ export class UsersService {
 
 function userNotFound(id: string) {
   return errors.userNotFound(`No user with _id ${id.slice(0, 100)}.`);
+}
+
+/** A full hashing queue is the server asking for a short pause, not a failure of the request. */
+function translateBusy(err: unknown): unknown {
+  if (err instanceof HashingBusyError) return errors.tooManyLoginAttempts(1, 'The server is busy checking other passwords; retry in a second.');
+  return err;
 }
 
 function translateDuplicate(err: unknown, username: string): unknown {

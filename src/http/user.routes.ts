@@ -1,5 +1,6 @@
 import { Router, type ErrorRequestHandler, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import type { AppRegistry } from '../domain/apps';
+import { isKinveyError } from '../domain/errors';
 import type { Principal } from '../domain/principal';
 import { parseFilterParam, parseListQuery } from '../domain/query';
 import type { UsersService } from '../domain/users.service';
@@ -50,7 +51,8 @@ export function userRoutes(deps: UserRoutesDeps): Array<RequestHandler | ErrorRe
 
   router.post(`${base}/login`, requireAuth(sessions, 'app'), async (req, res) => {
     const principal = principalOf(res);
-    res.json(await presentOne(present, await users.login(principal, req.body), req, principal));
+    // The client is the socket's address unless the app's trust proxy setting says otherwise.
+    res.json(await presentOne(present, await users.login(principal, req.body, req.ip ?? req.socket.remoteAddress), req, principal));
   });
 
   router.post(`${base}/_logout`, requireAuth(sessions, 'session'), async (_req, res) => {
@@ -105,6 +107,16 @@ export function userRoutes(deps: UserRoutesDeps): Array<RequestHandler | ErrorRe
   });
 
   return [acceptNullSignupBody, router];
+}
+
+/**
+ * Error middleware for the whole app, before the error renderer: a throttled login (also through
+ * Basic user credentials on any route) tells the client when to come back.
+ */
+export function retryAfterHeader(err: unknown, _req: Request, res: Response, next: NextFunction): void {
+  const seconds = isKinveyError(err) ? (err as { retryAfterSeconds?: unknown }).retryAfterSeconds : undefined;
+  if (typeof seconds === 'number' && !res.headersSent) res.set('Retry-After', String(seconds));
+  next(err);
 }
 
 const SIGNUP_PATH = /^\/user\/[^/]+\/?$/;
