@@ -18,7 +18,7 @@ import { EmbeddedDocumentStore } from '../../src/stores/documents/embedded.docum
 import { MongoDocumentStore } from '../../src/stores/documents/mongo.document-store';
 import { LocalDiskObjectStore } from '../../src/stores/objects/local-disk.object-store';
 import { GcsObjectStore } from '../../src/stores/objects/gcs.object-store';
-import { createTestBucket, writeServiceAccountKey } from './gcs-key';
+import { createTestBucket, removeServiceAccountKey, writeServiceAccountKey } from './gcs-key';
 
 export type DocumentsKind = 'embedded' | 'mongodb';
 
@@ -95,9 +95,17 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     documents = new EmbeddedDocumentStore({ dir: path.join(dataDir, 'documents') });
   }
   if (options.wrapDocuments) documents = options.wrapDocuments(documents);
-  const objects: ObjectStore = options.objects === 'gcs'
-    ? await openFakeGcsStore(options.gcsEndpoint ?? process.env.KINBASE_TEST_GCS_ENDPOINT, options.gcsKeyFile)
-    : new LocalDiskObjectStore({ dir: path.join(dataDir, 'objects'), publicUrl, signingSecret: randomBytes(32).toString('hex') });
+  let objects: ObjectStore;
+  // A key this app generated is its own to remove on close; a key the test passed in is the test's.
+  let ownKeyFile: string | undefined;
+  if (options.objects === 'gcs') {
+    const endpoint = gcsEndpointOf(options);
+    const keyFile = options.gcsKeyFile ?? writeServiceAccountKey(endpoint);
+    if (!options.gcsKeyFile) ownKeyFile = keyFile;
+    objects = await openFakeGcsStore(endpoint, keyFile);
+  } else {
+    objects = new LocalDiskObjectStore({ dir: path.join(dataDir, 'objects'), publicUrl, signingSecret: randomBytes(32).toString('hex') });
+  }
   const app = createApp({ config, apps: new AppRegistry([definition]), documents, objects, logger: options.logger ?? pino({ level: 'silent' }) });
   holder.handler = app;
 
@@ -117,14 +125,21 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await Promise.allSettled([documents.close(), objects.close()]);
       await rm(dataDir, { recursive: true, force: true });
+      if (ownKeyFile) removeServiceAccountKey(ownKeyFile);
     },
   };
 }
 
-/** A GcsObjectStore on a fresh bucket of a fake-gcs-server (globalSetup's unless the test brings its own; never skipped). */
-async function openFakeGcsStore(endpoint: string | undefined, keyFile: string | undefined): Promise<ObjectStore> {
+/** The fake-gcs-server to use: the test's own, else globalSetup's; throws if there is none (never skipped). */
+function gcsEndpointOf(options: TestAppOptions): string {
+  const endpoint = options.gcsEndpoint ?? process.env.KINBASE_TEST_GCS_ENDPOINT;
   if (!endpoint) throw new Error('KINBASE_TEST_GCS_ENDPOINT is not set: the jest globalSetup did not start fake-gcs-server');
-  return GcsObjectStore.create({ bucket: await createTestBucket(endpoint), keyFile: keyFile ?? writeServiceAccountKey(endpoint), apiEndpoint: endpoint });
+  return endpoint;
+}
+
+/** A GcsObjectStore on a fresh bucket of that fake-gcs-server. */
+async function openFakeGcsStore(endpoint: string, keyFile: string): Promise<ObjectStore> {
+  return GcsObjectStore.create({ bucket: await createTestBucket(endpoint), keyFile, apiEndpoint: endpoint });
 }
 
 /** Both document stores, for suites that must behave identically on each. */
