@@ -3,23 +3,27 @@
  * rights, in one metadata query per response, on both document stores and both object backends.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { threadId } from 'node:worker_threads';
 import pino from 'pino';
 import request from 'supertest';
 import type { CollectionScope, DocumentStore, Filter, FindOptions } from '../../src/ports';
 import { REFERENCE_REFRESH_BUDGET_MS } from '../../src/domain/files.service';
 import { MAX_REFERENCE_DEPTH } from '../../src/domain/kinvey-file';
 import { startFakeGcs } from '../support/fake-gcs';
+import { signedInPoolDuring } from '../support/rsa-signing';
+import { makeTempDir, removeTempDir } from '../support/temp-dirs';
 import { createUser } from '../support/scenarios';
 import { DOCUMENT_STORES, startTestApp, type TestApp, type TestAppOptions } from '../support/test-app';
 
 interface Ctx { t: TestApp; a: { id: string; auth: string }; b: { id: string; auth: string }; blobQueries: () => number }
 const open: TestApp[] = [];
+/** Temp dirs of the current test, removed once its apps are closed. */
+const scratch: string[] = [];
 afterEach(async () => {
   await Promise.all(open.splice(0).map((t) => t.close()));
+  for (const dir of scratch.splice(0)) removeTempDir(dir);
 });
 
 /** Counts the document-store reads of the `_blob` collection (the metadata lookups). */
@@ -260,7 +264,7 @@ describe('KinveyFile references on Google Cloud Storage (fake-gcs-server)', () =
 });
 
 describe('a read resolving 1,000 references (GCS, RSA signing in workers)', () => {
-  test('keeps the event loop responsive: max delay under 50 ms in one of three cold reads, all 1,000 URLs signed', async () => {
+  test('signs all 1,000 URLs in the RSA signer-pool workers, none on the event-loop thread', async () => {
     const c = await setup({ objects: 'gcs' });
     // 1,000 completed file records written straight to the store: signing needs the records, not
     // the bytes (uploading 1,000 objects would only measure the emulator).
@@ -274,21 +278,18 @@ describe('a read resolving 1,000 references (GCS, RSA signing in workers)', () =
       });
     }
     await save(c, c.a.auth, 'many', { _id: 'm', files: ids.map(ref) }).expect(201);
-    await get(c, c.a.auth, 'many/m', { kinveyfile_ttl: '100' }).expect(200); // starts the signing workers
 
-    const runs: number[] = [];
-    let body: { files: { _downloadURL?: string }[] } = { files: [] };
-    while (runs.length < 3 && !runs.some((ms) => ms < 50)) {
-      const histogram = monitorEventLoopDelay({ resolution: 5 });
-      histogram.enable();
-      // A TTL not used before: every URL is signed afresh (cold cache).
-      body = (await get(c, c.a.auth, 'many/m', { kinveyfile_ttl: String(1000 + runs.length * 400) }).expect(200)).body;
-      histogram.disable();
-      runs.push(histogram.max / 1e6);
-    }
-    console.log(`1,000-reference reads, max event-loop delay: ${runs.map((ms) => `${ms.toFixed(1)} ms`).join(', ')}`);
-    expect(body.files.filter((f) => f._downloadURL?.includes('X-Goog-Algorithm=GOOG4-RSA-SHA256')).length).toBe(1000);
-    expect(Math.min(...runs)).toBeLessThan(50);
+    // Signing on the event loop would block it for about 1 ms per URL; how long it stalls with
+    // the pool is measured by `npm run bench:references` (README, "Performance"), not asserted here.
+    // A TTL no read used before, so every URL is signed afresh (cold cache).
+    const { result: res, signedByWorker, signedOnLoop } = await signedInPoolDuring(
+      async () => get(c, c.a.auth, 'many/m', { kinveyfile_ttl: '1000' }).expect(200));
+    const files = (res.body as { files: { _downloadURL?: string }[] }).files;
+    expect(files.filter((f) => f._downloadURL?.includes('X-Goog-Algorithm=GOOG4-RSA-SHA256')).length).toBe(1000);
+    expect(new Set(files.map((f) => f._downloadURL)).size).toBe(1000);
+    expect(signedOnLoop).toBe(0);
+    expect([...signedByWorker.values()].reduce((a, b) => a + b, 0)).toBe(1000);
+    expect([...signedByWorker.keys()]).not.toContain(threadId);
   });
 });
 
@@ -309,13 +310,16 @@ describe('KinveyFile references while object storage is down', () => {
 
       await gcs.stop();
       running = false;
-      const started = Date.now();
+      // The read does not wait for the storage: the check either fails or is cut off after
+      // REFERENCE_REFRESH_BUDGET_MS, and each way is logged. (No duration asserted; jest's timeout
+      // catches a read that hangs.)
       const res = await get(c, c.a.auth, 'things/t1').expect(200);
-      expect(Date.now() - started).toBeLessThan(REFERENCE_REFRESH_BUDGET_MS + 2000);
       expect(res.body.pending).toMatchObject({ _type: 'KinveyFile', _id: pending, _filename: 'pending.png', _uploadState: { status: 'pending' } });
       expect(new URL(res.body.pending._downloadURL as string).searchParams.get('X-Goog-Algorithm')).toBe('GOOG4-RSA-SHA256');
       expect(res.body.done).toMatchObject({ _id: done, _filename: 'done.png', _uploadState: { status: 'complete' } });
-      expect(warnings.some((msg) => msg.includes('pending upload'))).toBe(true);
+      expect(warnings.filter((msg) => msg.includes('pending upload'))).toEqual([
+        expect.stringMatching(new RegExp(`^checking a pending upload (failed|takes over ${REFERENCE_REFRESH_BUDGET_MS} ms); references show the stored record$`)),
+      ]);
     } finally {
       if (running) await gcs.stop();
     }
@@ -325,7 +329,9 @@ describe('KinveyFile references while object storage is down', () => {
 describe('KinveyFile references whose download link cannot be issued', () => {
   test('stay bare while the rest of the read resolves (credentials that cannot sign URLs)', async () => {
     // An authorized-user credential has no private key: the library's signing fails at once.
-    const keyFile = path.join(await mkdtemp(path.join(tmpdir(), 'kinbase-user-cred-')), 'credentials.json');
+    const credentialsDir = makeTempDir('kinbase-user-cred-');
+    scratch.push(credentialsDir);
+    const keyFile = path.join(credentialsDir, 'credentials.json');
     await writeFile(keyFile, JSON.stringify({ type: 'authorized_user', client_id: 'kinbase-test', client_secret: 'not-a-secret', refresh_token: 'not-a-token' }));
     const { logger, warnings } = warningLog();
     const c = await setup({ objects: 'gcs', gcsKeyFile: keyFile, logger });

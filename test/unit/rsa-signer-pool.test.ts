@@ -1,19 +1,21 @@
 /**
  * The RSA signer pool (real worker threads) and the GCS adapter's RSA path through it: signatures
- * verify with the public key, 1,000 URLs never stall the event loop, idle workers never keep a
- * process alive, and close() ends everything.
+ * verify with the public key, 1,000 URLs are signed in the workers and not on the event-loop
+ * thread, idle workers never keep a process alive, and close() ends everything. (How long the
+ * event loop stalls meanwhile is measured by `npm run bench:references`, not asserted here.)
  */
 import { execFile } from 'node:child_process';
-import { createPublicKey, generateKeyPairSync, verify } from 'node:crypto';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { createPublicKey, createSign, generateKeyPairSync, sign, verify } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { threadId } from 'node:worker_threads';
 import { transpileFile } from '../support/transpile';
 import { buildCanonicalRequest, buildStringToSign, type V4UrlInput } from '../../src/stores/objects/gcs-v4-signer';
 import { GcsObjectStore } from '../../src/stores/objects/gcs.object-store';
 import { RsaSignerPool } from '../../src/stores/objects/rsa-signer-pool';
-import { TEST_CLIENT_EMAIL, writeServiceAccountKey } from '../support/gcs-key';
+import { removeServiceAccountKey, TEST_CLIENT_EMAIL, writeServiceAccountKey } from '../support/gcs-key';
+import { makeTempDir, removeTempDir } from '../support/temp-dirs';
+import { signedInPoolDuring } from '../support/rsa-signing';
 
 const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
 const pem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
@@ -51,52 +53,64 @@ describe('RsaSignerPool', () => {
 
   test('idle workers never keep the process alive', async () => {
     // Run the real pool module (compiled as the build would) in a child that signs once and never closes it.
-    const dir = mkdtempSync(path.join(tmpdir(), 'kinbase-pool-'));
-    const source = path.resolve(__dirname, '../../src/stores/objects/rsa-signer-pool.ts');
-    writeFileSync(path.join(dir, 'rsa-signer-pool.js'), transpileFile(source));
-    writeFileSync(path.join(dir, 'key.pem'), pem);
-    writeFileSync(path.join(dir, 'main.js'), `
-      const { RsaSignerPool } = require('./rsa-signer-pool.js');
-      const pool = new RsaSignerPool({ privateKeyPem: require('node:fs').readFileSync(__dirname + '/key.pem', 'utf8') });
-      pool.sign('hello').then((sig) => console.log(sig));
-    `);
-    const started = Date.now();
-    const stdout = await new Promise<string>((resolve, reject) => {
-      execFile(process.execPath, [path.join(dir, 'main.js')], { timeout: 10_000 }, (err, out) => (err ? reject(err) : resolve(out)));
-    });
-    expect(verifies('hello', stdout.trim())).toBe(true);
-    expect(Date.now() - started).toBeLessThan(5_000);
+    const dir = makeTempDir('kinbase-pool-');
+    try {
+      const source = path.resolve(__dirname, '../../src/stores/objects/rsa-signer-pool.ts');
+      writeFileSync(path.join(dir, 'rsa-signer-pool.js'), transpileFile(source));
+      writeFileSync(path.join(dir, 'key.pem'), pem);
+      writeFileSync(path.join(dir, 'main.js'), `
+        const { RsaSignerPool } = require('./rsa-signer-pool.js');
+        const pool = new RsaSignerPool({ privateKeyPem: require('node:fs').readFileSync(__dirname + '/key.pem', 'utf8') });
+        pool.sign('hello').then((sig) => console.log(sig));
+      `);
+      // The child must exit by itself with code 0; the timeout only turns a hang into a failure
+      // (generous, so a busy machine cannot trip it), it is not a claim about speed.
+      const stdout = await new Promise<string>((resolve, reject) => {
+        execFile(process.execPath, [path.join(dir, 'main.js')], { timeout: 20_000 }, (err, out) => {
+          if (err) reject(new Error(err.killed ? 'the child never exited on its own: an idle worker kept it alive' : err.message));
+          else resolve(out);
+        });
+      });
+      expect(verifies('hello', stdout.trim())).toBe(true);
+    } finally {
+      removeTempDir(dir);
+    }
   });
 });
 
 describe('GCS adapter RSA signing in workers', () => {
-  test('1,000 download URLs never stall the event loop by 50 ms, and each is a valid V4 URL for its object', async () => {
+  test('the signing probe sees RSA signing on the event-loop thread, and counts pool signatures by worker', async () => {
+    // Without this, "nothing signed on the loop" below could pass because the probe sees nothing.
+    const pool = new RsaSignerPool({ privateKeyPem: pem, size: 2 });
+    try {
+      const probe = await signedInPoolDuring(async () => {
+        sign('sha256', Buffer.from('on the loop'), privateKey);
+        createSign('RSA-SHA256').update('on the loop').sign(privateKey);
+        return Promise.all(Array.from({ length: 10 }, (_, i) => pool.sign(String(i))));
+      });
+      expect(probe.signedOnLoop).toBe(2);
+      expect([...probe.signedByWorker.values()].reduce((a, b) => a + b, 0)).toBe(10);
+      expect([...probe.signedByWorker.keys()]).not.toContain(threadId);
+    } finally {
+      await pool.close();
+    }
+  });
+
+  test('1,000 download URLs are each RSA-signed in a pool worker, none on the event-loop thread, and each is a valid V4 URL for its object', async () => {
     const keyFile = writeServiceAccountKey('https://oauth2.googleapis.com');
     const key = JSON.parse(readFileSync(keyFile, 'utf8')) as { private_key: string };
     const accountKey = createPublicKey(key.private_key);
     const store = await GcsObjectStore.create({ bucket: 'kinbase-bench', keyFile });
     try {
-      // Warm-up: starts the workers (thread start-up is a one-off, not per request).
-      await store.signDownloadUrl('kid_warm/up', { expiresAt: new Date(Date.now() + 60_000), https: true });
       const keys = Array.from({ length: 1000 }, (_, i) => `kid_app/${String(i).padStart(4, '0')}-${'f'.repeat(40)}`);
       const expiresAt = new Date(Date.now() + 3_600_000);
-      // Signing on the event loop would stall it for ~1 s (1,000 x ~1 ms of RSA). Off the loop the
-      // stall stays under 50 ms; a machine busy with other work can preempt the loop thread on its
-      // own, so the 50 ms goal must hold in one of three runs, and no run may come near 1 s.
-      const runs: Array<{ maxDelayMs: number; elapsedMs: number }> = [];
-      let urls: string[] = [];
-      while (runs.length < 3 && !runs.some((r) => r.maxDelayMs < 50)) {
-        const histogram = monitorEventLoopDelay({ resolution: 5 });
-        histogram.enable();
-        const started = process.hrtime.bigint();
-        urls = await Promise.all(keys.map((k) => store.signDownloadUrl(k, { expiresAt, https: true })));
-        runs.push({ elapsedMs: Number(process.hrtime.bigint() - started) / 1e6, maxDelayMs: histogram.max / 1e6 });
-        histogram.disable();
-      }
-      // Visible in the test output: the measured behaviour, not only pass/fail.
-      console.log(runs.map((r) => `1,000 RSA URLs in ${r.elapsedMs.toFixed(0)} ms (${(r.elapsedMs / 1000).toFixed(2)} ms/URL), max event-loop delay ${r.maxDelayMs.toFixed(1)} ms`).join('\n'));
-      expect(Math.min(...runs.map((r) => r.maxDelayMs))).toBeLessThan(50);
-      expect(Math.max(...runs.map((r) => r.maxDelayMs))).toBeLessThan(250);
+      // Signing on the event loop would block it for about 1 ms per URL; the stall that remains is
+      // measured by `npm run bench:references`. Here: the mechanism that prevents it.
+      const { result: urls, signedByWorker, signedOnLoop } = await signedInPoolDuring(
+        () => Promise.all(keys.map((k) => store.signDownloadUrl(k, { expiresAt, https: true }))));
+      expect(signedOnLoop).toBe(0);
+      expect([...signedByWorker.values()].reduce((a, b) => a + b, 0)).toBe(1000);
+      expect([...signedByWorker.keys()]).not.toContain(threadId);
 
       urls.forEach((raw, i) => {
         const url = new URL(raw);
@@ -118,6 +132,7 @@ describe('GCS adapter RSA signing in workers', () => {
       });
     } finally {
       await store.close();
+      removeServiceAccountKey(keyFile);
     }
   });
 });

@@ -47,6 +47,17 @@ interface Slot {
 
 type BatchResult = { ids: number[]; signatures: Array<string | { error: string }> };
 
+/**
+ * Signatures that pool workers returned in this process, by worker thread id (never the main
+ * thread's 0). Observability only: tests use it to check that RSA signing ran in the pool.
+ */
+const signedByWorkerThread = new Map<number, number>();
+
+/** A copy of the per-worker-thread counts of signatures returned so far in this process (all pools). */
+export function signaturesByWorkerThread(): Map<number, number> {
+  return new Map(signedByWorkerThread);
+}
+
 export interface RsaSignerPoolOptions {
   /** PEM (PKCS#8 or PKCS#1) RSA private key, e.g. a service account's `private_key`. */
   privateKeyPem: string;
@@ -118,7 +129,10 @@ export class RsaSignerPool {
         if (!p) return;
         slot.inFlight.delete(id);
         const signature = result.signatures[i];
-        if (typeof signature === 'string') p.resolve(signature);
+        if (typeof signature === 'string') {
+          signedByWorkerThread.set(worker.threadId, (signedByWorkerThread.get(worker.threadId) ?? 0) + 1);
+          p.resolve(signature);
+        }
         else p.reject(new Error(`RSA signing failed: ${signature?.error ?? 'no result'}`));
       });
       if (slot.inFlight.size === 0) worker.unref();
