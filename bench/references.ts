@@ -338,6 +338,9 @@ function report(rows: (PairRow | { label: string; missing: string })[], stall: S
       `  idle                               ${ms(stall.idle)}`,
       `  while 1,000 refs resolve (cold)    ${ms(stall.loaded)}`,
       `  1,000-reference reads: ${stall.reads.requests} in ${stall.reads.seconds.toFixed(1)} s = ${(stall.reads.rps * MANY_REFS).toFixed(0)} RSA-signed URLs/s (2 concurrent readers)`,
+      // The timing claim the test suite does not make (it checks that signing runs in the worker pool):
+      // signing 1,000 URLs on the event loop would hold it for about 1 s.
+      `goal: p99 latency while 1,000 refs resolve < 50 ms: ${pct(stall.loaded, 99) < 50 ? 'met' : 'NOT met'}`,
     );
   }
   lines.push('command: npm run bench:references');
