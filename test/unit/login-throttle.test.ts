@@ -1,0 +1,79 @@
+/**
+ * The failed-login throttle's policy on an injected clock: locks last until their window ends and
+ * no longer, a success clears the username but not the client, tables stay bounded, and an IPv6
+ * attacker cannot dodge the client limit by rotating addresses inside its /64.
+ */
+import { LoginThrottle, clientKey } from '../../src/domain/login-throttle';
+
+function throttleAt(start = Date.parse('2026-01-01T00:00:00Z'), limits = {}) {
+  let now = start;
+  const throttle = new LoginThrottle({ clock: () => new Date(now), limits: { windowSeconds: 60, failuresPerUsername: 3, failuresPerClient: 5, ...limits } });
+  return { throttle, advance: (seconds: number) => void (now += seconds * 1000) };
+}
+
+describe('LoginThrottle', () => {
+  test('a username locked by failures is free again when its window ends, not later', () => {
+    const { throttle, advance } = throttleAt();
+    const attempt = { appKey: 'kid', username: 'victim', client: '10.0.0.1' };
+    for (let i = 0; i < 3; i++) {
+      expect(throttle.retryAfterSeconds(attempt)).toBe(0);
+      throttle.recordFailure(attempt);
+      advance(10);
+    }
+    expect(throttle.retryAfterSeconds(attempt)).toBe(30);
+    expect(throttle.retryAfterSeconds({ ...attempt, client: '10.0.0.2' })).toBe(30);
+    advance(29);
+    expect(throttle.retryAfterSeconds(attempt)).toBe(1);
+    advance(1);
+    expect(throttle.retryAfterSeconds(attempt)).toBe(0);
+  });
+
+  test('usernames are counted per app', () => {
+    const { throttle } = throttleAt();
+    for (let i = 0; i < 3; i++) throttle.recordFailure({ appKey: 'kid_a', username: 'u', client: '10.0.0.1' });
+    expect(throttle.retryAfterSeconds({ appKey: 'kid_a', username: 'u' })).toBeGreaterThan(0);
+    expect(throttle.retryAfterSeconds({ appKey: 'kid_b', username: 'u' })).toBe(0);
+  });
+
+  test('logging into one\'s own account does not reset a client\'s count of failures elsewhere', () => {
+    const { throttle } = throttleAt();
+    for (let i = 0; i < 5; i++) {
+      throttle.recordFailure({ appKey: 'kid', username: `victim${i}`, client: '10.0.0.9' });
+      throttle.recordSuccess({ appKey: 'kid', username: 'attacker', client: '10.0.0.9' });
+    }
+    expect(throttle.retryAfterSeconds({ appKey: 'kid', username: 'attacker', client: '10.0.0.9' })).toBeGreaterThan(0);
+  });
+
+  test('a success clears the username\'s count, and its client stays welcome while others are locked out', () => {
+    const { throttle } = throttleAt();
+    const owner = { appKey: 'kid', username: 'victim', client: '10.0.0.1' };
+    throttle.recordFailure(owner);
+    throttle.recordFailure(owner);
+    throttle.recordSuccess(owner);
+    throttle.recordFailure(owner);
+    throttle.recordFailure(owner);
+    expect(throttle.retryAfterSeconds(owner)).toBe(0);
+    for (let i = 0; i < 3; i++) throttle.recordFailure({ ...owner, client: '192.0.2.7' });
+    expect(throttle.retryAfterSeconds({ ...owner, client: '192.0.2.7' })).toBeGreaterThan(0);
+    expect(throttle.retryAfterSeconds(owner)).toBe(0);
+    // Without a client address (Basic credentials) the username lock holds.
+    expect(throttle.retryAfterSeconds({ appKey: 'kid', username: 'victim' })).toBeGreaterThan(0);
+  });
+
+  test('a flood of distinct usernames and clients keeps at most maxEntries keys per table', () => {
+    const { throttle } = throttleAt(undefined, { maxEntries: 100, failuresPerClient: 1_000_000 });
+    for (let i = 0; i < 10_000; i++) throttle.recordFailure({ appKey: 'kid', username: `u${i}`, client: `10.${i >> 16 & 255}.${i >> 8 & 255}.${i & 255}` });
+    expect(throttle.sizes()).toEqual({ usernames: 100, clients: 100, knownClients: 0 });
+    // The most recent keys are the ones kept.
+    expect(throttle.retryAfterSeconds({ appKey: 'kid', username: 'u9999' })).toBe(0);
+  });
+
+  test('IPv6 clients count per /64; IPv4-mapped addresses count as IPv4', () => {
+    expect(clientKey('2001:db8:1:2:aaaa::1')).toBe(clientKey('2001:db8:1:2:ffff:ffff:ffff:ffff'));
+    expect(clientKey('2001:db8:1:2::1')).toBe('2001:db8:1:2::/64');
+    expect(clientKey('2001:db8:1:3::1')).not.toBe(clientKey('2001:db8:1:2::1'));
+    expect(clientKey('::1')).toBe('0:0:0:0::/64');
+    expect(clientKey('::ffff:127.0.0.2')).toBe('127.0.0.2');
+    expect(clientKey('127.0.0.2')).toBe('127.0.0.2');
+  });
+});
