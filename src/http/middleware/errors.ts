@@ -2,8 +2,9 @@ import type { NextFunction, Request, Response } from 'express';
 import type { Logger } from 'pino';
 import { errors, isKinveyError, type KinveyError } from '../../domain/errors';
 import { StoreError } from '../../ports';
+import { redactUrl } from './access-log';
 
-interface BodyParserError { type?: string; status?: number; expose?: boolean }
+interface BodyParserError { type?: string; status?: number; statusCode?: number; expose?: boolean; message?: string }
 
 /** Maps anything thrown by a route to the Kinvey error the client sees. */
 export function toKinveyError(err: unknown): { error: KinveyError; unexpected: boolean } {
@@ -20,6 +21,15 @@ export function toKinveyError(err: unknown): { error: KinveyError; unexpected: b
     case 'request.aborted':
       return { error: errors.incompleteRequestBody('The client aborted the request body.'), unexpected: false };
   }
+  // A path segment whose percent-escapes do not decode (`/user/K/%ZZ`): the router's URIError.
+  if (err instanceof URIError) {
+    return { error: errors.badRequest('A path segment has a malformed percent-escape; encode it with encodeURIComponent.'), unexpected: false };
+  }
+  // Other client errors raised by Express or body-parser (e.g. a gzip body that is not gzip).
+  const status = parserError?.status ?? parserError?.statusCode;
+  if (typeof status === 'number' && status >= 400 && status < 500 && parserError?.expose === true) {
+    return { error: errors.badRequest(`The request could not be read: ${String(parserError.message ?? '').slice(0, 200)}`), unexpected: false };
+  }
   if (err instanceof StoreError && err.kind === 'unavailable') {
     return { error: errors.kinveyInternalErrorRetry('The data store is unavailable.'), unexpected: true };
   }
@@ -35,7 +45,8 @@ export function errorHandler(logger: Logger) {
     const { error, unexpected } = toKinveyError(err);
     if (unexpected) {
       // The cause goes to the log, never to the client.
-      logger.error({ err, requestId: res.locals.requestId, method: req.method, url: req.originalUrl }, 'unexpected error');
+      // Signed URLs are bearer capabilities: never written to a log, in the URL or in the error text.
+      logger.error({ err: redactedError(err), requestId: res.locals.requestId, method: req.method, url: redactUrl(req.originalUrl) }, 'unexpected error');
     }
     if (res.headersSent) {
       res.destroy();
@@ -43,6 +54,17 @@ export function errorHandler(logger: Logger) {
     }
     res.status(error.status).json(error.toJSON());
   };
+}
+
+/** The error as logged: message and stack with URL signatures redacted, other fields kept. */
+function redactedError(err: unknown): unknown {
+  if (!(err instanceof Error)) return typeof err === 'string' ? redactSecrets(err) : err;
+  return { type: err.name, message: redactSecrets(err.message), stack: redactSecrets(err.stack ?? ''), ...('code' in err ? { code: (err as { code: unknown }).code } : {}) };
+}
+
+/** Signature-like values anywhere in a text (not only in a query string at the start of a URL). */
+function redactSecrets(text: string): string {
+  return redactUrl(text).replace(/((?:signature|X-Goog-Signature|X-Goog-Credential)=)[^&#\s"']*/gi, '$1[redacted]');
 }
 
 /** Unknown routes: 404 in Kinvey's error shape. */
