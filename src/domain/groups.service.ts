@@ -34,6 +34,12 @@ export class GroupsService {
    */
   async create(appKey: string, principal: Principal, body: unknown): Promise<StoredDocument> {
     const input = checkGroupBody(body);
+    // Group ids grant access wherever an `_acl.groups` list names them, including lists written
+    // before the group existed or after it was deleted: a user choosing the id could squat on
+    // them. Only master names a group; everyone else gets a fresh, unguessable id.
+    if (input._id !== undefined && principal.kind !== 'master') {
+      throw errors.badRequest('Only master credentials may choose a group _id; leave it out and the server assigns one.');
+    }
     const id = input._id === undefined ? newEntityId(this.clock()) : checkClientId(input._id);
     const doc = this.buildGroup(id, input, principal);
     const scope = groupScope(appKey);
