@@ -18,6 +18,11 @@ export const KINVEY_FILE = 'KinveyFile';
  */
 export const MAX_REFERENCE_DEPTH = 64;
 export const MAX_REFERENCES_PER_RESPONSE = 10_000;
+/**
+ * Most references one saved body may hold (a save with more is 400): every read of the entity
+ * looks each one up, checks access and signs a URL, so this bounds what one read of it costs.
+ */
+export const MAX_REFERENCES_PER_ENTITY = 1_000;
 
 export interface FileReference {
   _type: typeof KINVEY_FILE;
@@ -41,13 +46,16 @@ function isReferenceShape(value: unknown): value is Record<string, unknown> & { 
  * are returned unchanged (the caller's own validation rejects them).
  */
 export function stripFileReferences<T>(body: T): T {
-  return strip(body, '') as T;
+  return strip(body, '', { references: 0 }) as T;
 }
 
-function strip(value: unknown, at: string): unknown {
-  if (Array.isArray(value)) return value.map((item, i) => strip(item, `${at}[${i}]`));
+function strip(value: unknown, at: string, seen: { references: number }): unknown {
+  if (Array.isArray(value)) return value.map((item, i) => strip(item, `${at}[${i}]`, seen));
   if (!isPlainObject(value)) return value;
   if (isReferenceShape(value)) {
+    if (++seen.references > MAX_REFERENCES_PER_ENTITY) {
+      throw errors.badRequest(`An entity may hold at most ${MAX_REFERENCES_PER_ENTITY} KinveyFile references.`);
+    }
     const id = value._id;
     if (typeof id !== 'string' || id.length === 0 || id.length > MAX_ID_LENGTH) {
       throw errors.badRequest(`The KinveyFile reference at ${at || 'the top level'} needs a string _id of 1 to ${MAX_ID_LENGTH} characters.`);
@@ -56,7 +64,7 @@ function strip(value: unknown, at: string): unknown {
   }
   const copy: Record<string, unknown> = {};
   for (const [key, inner] of Object.entries(value)) {
-    const stripped = strip(inner, at ? `${at}.${key}` : key);
+    const stripped = strip(inner, at ? `${at}.${key}` : key, seen);
     // An own `__proto__` key stays an own key (assignment would set the copy's prototype and hide
     // it from the body validation that refuses it).
     if (isReservedKey(key)) Object.defineProperty(copy, key, { value: stripped, enumerable: true, writable: true, configurable: true });
