@@ -1,0 +1,177 @@
+/**
+ * Abuse bench: how much one attacker with an ordinary user account can slow everyone else down.
+ * kinbase runs as a child process (`node dist/src/server.js`, embedded store, local disk); an
+ * honest client in a second child process (bench/references-load.ts, probe mode) sends the
+ * handshake `GET /appdata/:appKey` every 5 ms and records each latency, which is the event-loop
+ * delay a user of the same server sees. Side by side in one run, for BENCH_SECONDS each:
+ *
+ * - idle:        no attacker;
+ * - regex:       4 connections query 2,000 readable 1 KB entities with the most expensive `$regex`
+ *                kinbase accepts (601 characters of `a*`, run by RE2 in linear time);
+ * - body:        4 connections POST the largest body kinbase accepts (19,990 keys; 20,000 is the cap);
+ * - references:  4 connections read one entity holding 1,000 references (the per-entity cap) to
+ *                files whose uploads are still pending (the costliest kind to resolve).
+ *
+ * Prints p50/p99/max of the honest latency per phase and p99 relative to idle. Goal: p99 under
+ * 50 ms in every phase. Loopback only; every loop is bounded by a count and a time limit.
+ *
+ * Usage: npm run bench:abuse   (BENCH_SECONDS=5)
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { kinbaseNodeArgs } from './node-args';
+import type { LoadResult, LoadSpec } from './references-load';
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const ATTACKERS = 4;
+const APP_KEY = 'kid_abusebench';
+const APP_SECRET = 'abusebench-app-secret-01';
+const MASTER_SECRET = 'abusebench-master-secret-01';
+const MASTER = `Basic ${Buffer.from(`${APP_KEY}:${MASTER_SECRET}`).toString('base64')}`;
+const APP = `Basic ${Buffer.from(`${APP_KEY}:${APP_SECRET}`).toString('base64')}`;
+const LOAD_SCRIPT = path.join(__dirname, 'references-load.js');
+const SERVER_ENTRY = path.join(__dirname, '../src/server.js');
+const WORST_REGEX = `${'a*'.repeat(300)}b`;
+const ENTITIES = 2000;
+const REFERENCES = 1000;
+const BODY_KEYS = 19_990;
+
+const children: ChildProcess[] = [];
+
+async function startKinbase(dataDir: string, appsFile: string): Promise<string> {
+  const child = spawn(process.execPath, [...kinbaseNodeArgs(), SERVER_ENTRY], {
+    env: { PATH: process.env.PATH ?? '', PORT: '0', KINBASE_DATA_DIR: dataDir, KINBASE_LOG_LEVEL: 'warn', KINBASE_APPS_FILE: appsFile },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.push(child);
+  let out = '';
+  child.stderr?.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-4000)));
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`kinbase: no "(port N)" within 20 s:\n${out}`)), 20_000);
+    child.stdout?.on('data', (d: Buffer) => {
+      out += d.toString();
+      const match = /\(port (\d+)\)/.exec(out);
+      if (match) {
+        clearTimeout(timer);
+        resolve(Number(match[1]));
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`kinbase exited with ${code}:\n${out}`));
+    });
+  });
+  return `http://127.0.0.1:${port}`;
+}
+
+async function stopAll(): Promise<void> {
+  await Promise.all(children.map((child) => new Promise<void>((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  })));
+}
+
+async function api(method: string, url: string, auth: string, body?: unknown): Promise<{ status: number; json: unknown }> {
+  const res = await fetch(url, { method, headers: { Authorization: auth, 'Content-Type': 'application/json', 'X-Kinvey-API-Version': '5' }, ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }) });
+  const text = await res.text();
+  return { status: res.status, json: text ? JSON.parse(text) : null };
+}
+
+function probe(base: string): Promise<LoadResult> {
+  const spec: LoadSpec = { mode: 'probe', url: `${base}/appdata/${APP_KEY}`, auth: MASTER, maxRequests: Math.ceil(SECONDS * 1000 / 5) + 10, maxMs: SECONDS * 1000, intervalMs: 5 };
+  const child = spawn(process.execPath, [LOAD_SCRIPT, JSON.stringify(spec)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  children.push(child);
+  let out = '';
+  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+  return new Promise((resolve, reject) => child.once('exit', (code) => (code === 0 ? resolve(JSON.parse(out) as LoadResult) : reject(new Error(`probe exited with ${code}`)))));
+}
+
+/** ATTACKERS loops sending `attack` until the probe ends (bounded by time and a request count). */
+async function underAttack(base: string, attack: (() => Promise<number>) | null): Promise<{ honest: LoadResult; attacks: number; statuses: Record<number, number> }> {
+  const statuses: Record<number, number> = {};
+  let attacks = 0;
+  let running = true;
+  const deadline = Date.now() + SECONDS * 1000;
+  const loops = attack ? Array.from({ length: ATTACKERS }, async () => {
+    while (running && Date.now() < deadline && attacks < 100_000) {
+      const status = await attack().catch(() => 0);
+      statuses[status] = (statuses[status] ?? 0) + 1;
+      attacks++;
+    }
+  }) : [];
+  const honest = await probe(base);
+  running = false;
+  await Promise.all(loops);
+  return { honest, attacks, statuses };
+}
+
+const pct = (sorted: number[], p: number) => sorted.length ? (sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] as number) : NaN;
+
+async function main(): Promise<void> {
+  const work = await mkdtemp(path.join(tmpdir(), 'kinbase-bench-abuse-'));
+  try {
+    const appsFile = path.join(work, 'apps.json');
+    await writeFile(appsFile, JSON.stringify([{ appKey: APP_KEY, appSecret: APP_SECRET, masterSecret: MASTER_SECRET, name: 'Abuse bench', collections: { notes: { permissions: 'private' } } }]));
+    const base = await startKinbase(path.join(work, 'data'), appsFile);
+
+    // The attacker: an ordinary user, signed up with the app secret every client ships.
+    await api('POST', `${base}/user/${APP_KEY}`, APP, { username: 'mallory', password: 'mallory-password' });
+    const login = await api('POST', `${base}/user/${APP_KEY}/login`, APP, { username: 'mallory', password: 'mallory-password' });
+    const user = `Kinvey ${(login.json as { _kmd: { authtoken: string } })._kmd.authtoken}`;
+
+    process.stdout.write(`seeding ${ENTITIES} entities and ${REFERENCES} pending files...\n`);
+    for (let i = 0; i < ENTITIES; i += 100) {
+      const batch = Array.from({ length: 100 }, (_, j) => ({ _id: `e${i + j}`, s: 'a'.repeat(1000) }));
+      const res = await api('POST', `${base}/appdata/${APP_KEY}/notes`, user, batch);
+      if (res.status !== 201) throw new Error(`seeding entities: ${res.status} ${JSON.stringify(res.json)}`);
+    }
+    for (let i = 0; i < REFERENCES; i += 50) {
+      await Promise.all(Array.from({ length: 50 }, async (_, j) => {
+        const res = await api('POST', `${base}/blob/${APP_KEY}`, user, { _id: `f${i + j}`, _filename: `f${i + j}.bin`, mimeType: 'application/octet-stream' });
+        if (res.status !== 201) throw new Error(`seeding files: ${res.status} ${JSON.stringify(res.json)}`);
+      }));
+    }
+    const refs = Array.from({ length: REFERENCES }, (_, i) => ({ _type: 'KinveyFile', _id: `f${i}` }));
+    const holder = await api('POST', `${base}/appdata/${APP_KEY}/notes`, user, { _id: 'many-refs', refs });
+    if (holder.status !== 201) throw new Error(`seeding references: ${holder.status} ${JSON.stringify(holder.json)}`);
+
+    const regexUrl = `${base}/appdata/${APP_KEY}/notes?query=${encodeURIComponent(JSON.stringify({ s: { $regex: WORST_REGEX } }))}`;
+    const body = `{${Array.from({ length: BODY_KEYS }, (_, i) => `"k${i}":${i}`).join(',')}}`;
+    const headers = { Authorization: user, 'Content-Type': 'application/json' };
+    const phases: [string, (() => Promise<number>) | null][] = [
+      ['idle', null],
+      ['regex', async () => (await fetch(regexUrl, { headers }).then(async (r) => (await r.arrayBuffer(), r.status)))],
+      ['body', async () => (await fetch(`${base}/appdata/${APP_KEY}/notes`, { method: 'POST', headers, body }).then(async (r) => (await r.arrayBuffer(), r.status)))],
+      ['references', async () => (await fetch(`${base}/appdata/${APP_KEY}/notes/many-refs`, { headers }).then(async (r) => (await r.arrayBuffer(), r.status)))],
+    ];
+    const rows: string[] = [];
+    let idleP99 = NaN;
+    for (const [name, attack] of phases) {
+      const { honest, attacks, statuses } = await underAttack(base, attack);
+      const lat = honest.latenciesMs ?? [];
+      const p99 = pct(lat, 0.99);
+      if (name === 'idle') idleP99 = p99;
+      rows.push(`| ${name} | ${attacks} (${Object.entries(statuses).map(([s, n]) => `${s}: ${n}`).join(', ') || '-'}) | ${pct(lat, 0.5).toFixed(1)} | ${p99.toFixed(1)} | ${(lat[lat.length - 1] ?? NaN).toFixed(1)} | ${(p99 / idleP99).toFixed(1)}x |`);
+      process.stdout.write(`${rows[rows.length - 1]}\n`);
+    }
+    process.stdout.write(`\nhonest GET /appdata/:appKey every 5 ms, ${SECONDS} s per phase, ${ATTACKERS} attacker connections\n`);
+    process.stdout.write('| phase | attack requests (status: count) | honest p50 ms | honest p99 ms | honest max ms | p99 / idle |\n|---|---|---:|---:|---:|---:|\n');
+    process.stdout.write(`${rows.join('\n')}\n`);
+  } finally {
+    await stopAll();
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+main().catch(async (err) => {
+  process.stderr.write(`${err instanceof Error ? err.stack : String(err)}\n`);
+  await stopAll();
+  process.exit(1);
+});
