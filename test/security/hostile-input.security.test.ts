@@ -62,6 +62,8 @@ const HOSTILE: Hostile[] = [
   { name: 'a query nested 500 levels', method: 'get', path: '/appdata/{app}/things', query: { query: deepQuery(500) }, status: 400 },
   { name: 'a body with 30,000 keys', method: 'post', path: '/appdata/{app}/things', raw: wide(30_000), status: 400 },
   { name: 'a body of 200,000 array elements', method: 'post', path: '/appdata/{app}/things', raw: JSON.stringify({ list: Array.from({ length: 200_000 }, () => 0) }), status: 400 },
+  { name: 'an entity with 1,001 KinveyFile references', method: 'post', path: '/appdata/{app}/things', raw: JSON.stringify({ refs: Array.from({ length: 1001 }, (_, i) => ({ _type: 'KinveyFile', _id: `f${i}` })) }), status: 400 },
+  { name: 'an entity with 1,000 KinveyFile references is still fine', method: 'post', path: '/appdata/{app}/things', raw: JSON.stringify({ refs: Array.from({ length: 1000 }, (_, i) => ({ _type: 'KinveyFile', _id: `f${i}` })) }), status: 201 },
   { name: 'a null body', method: 'post', path: '/appdata/{app}/things', raw: 'null', status: 400 },
   { name: 'a string body', method: 'post', path: '/appdata/{app}/things', raw: '"hello"', status: 400 },
   { name: 'a number body', method: 'put', path: '/appdata/{app}/things/x', raw: '42', status: 400 },
