@@ -14,7 +14,7 @@ export const MAX_BODY_DEPTH = 100;
  * an entity walks it several times (validation, reference stripping, storage, serialisation), so
  * this bounds what one request can cost everyone else.
  */
-export const MAX_BODY_NODES = 20_000;
+export const MAX_BODY_NODES = 10_000;
 
 const COLLECTION_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/;
 
