@@ -9,7 +9,7 @@ import { startFakeGcs } from './fake-gcs';
 import { registerStop, stopAll } from './processes';
 import { enterRunTempDir, leaveRunTempDir } from './run-temp-dir';
 
-export default async function globalSetup(): Promise<void> {
+export default async function globalSetup(globalConfig: { rootDir: string }): Promise<void> {
   enterRunTempDir();
   const started = Date.now();
   const mongoStart = process.env.MONGODB_URL ? Promise.resolve({ url: process.env.MONGODB_URL, stop: async () => {} }) : startFerretDb();
@@ -26,7 +26,7 @@ export default async function globalSetup(): Promise<void> {
     await Promise.allSettled([mongoStart, gcsStart]);
     await stopAll();
     try {
-      leaveRunTempDir();
+      leaveRunTempDir(globalConfig.rootDir);
     } catch {
       // No test ran, so none can have leaked anything; the server's error is the one to report.
     }

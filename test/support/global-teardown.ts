@@ -2,7 +2,7 @@
 import { stopAll } from './processes';
 import { leaveRunTempDir } from './run-temp-dir';
 
-export default async function globalTeardown(): Promise<void> {
+export default async function globalTeardown(globalConfig: { rootDir: string }): Promise<void> {
   await stopAll();
-  leaveRunTempDir();
+  leaveRunTempDir(globalConfig.rootDir);
 }

@@ -11,6 +11,8 @@
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { addRunFailure } = require('./summary-reporter.js') as { addRunFailure: (rootDir: string, reason: string) => void };
 
 const DIR = 'KINBASE_TEST_RUN_TMPDIR';
 const USERS = 'KINBASE_TEST_RUN_TMPDIR_USERS';
@@ -27,6 +29,9 @@ export function enterRunTempDir(): string {
     process.env[PREVIOUS] = process.env.TMPDIR ?? '';
     process.env[DIR] = dir;
     process.env.TMPDIR = dir;
+    // If jest exits without running the teardowns (a failed setup, process.exit), still remove it.
+    const created = dir;
+    process.once('exit', () => rmSync(created, { recursive: true, force: true }));
   }
   process.env[USERS] = String(Number(process.env[USERS] ?? 0) + 1);
   return dir;
@@ -34,10 +39,11 @@ export function enterRunTempDir(): string {
 
 /**
  * Call after the servers a setup started are stopped. The last caller lists what the run left in
- * its temp dir, removes the dir, restores TMPDIR, and throws if `kinbase-*` entries were left
- * (other entries, from libraries, are only printed).
+ * its temp dir, removes the dir, restores TMPDIR, and if `kinbase-*` entries were left counts a
+ * failure in `<rootDir>/.test-results.json` and throws (other entries, from libraries, are only
+ * printed).
  */
-export function leaveRunTempDir(): void {
+export function leaveRunTempDir(rootDir: string): void {
   const dir = process.env[DIR];
   if (!dir) return;
   const users = Number(process.env[USERS] ?? 1) - 1;
@@ -59,7 +65,9 @@ export function leaveRunTempDir(): void {
   const others = left.filter((name) => !OURS.test(name));
   if (others.length > 0) process.stderr.write(`\nthe test run left temp entries of other programs (removed): ${others.join(', ')}\n`);
   if (ours.length > 0) {
-    throw new Error(`tests left ${ours.length} temp entr${ours.length === 1 ? 'y' : 'ies'} behind (removed now; ` +
-      `find the test that creates them and remove them when it ends): ${ours.join(', ')}`);
+    const reason = `tests left ${ours.length} temp entr${ours.length === 1 ? 'y' : 'ies'} behind (removed now; ` +
+      `find the test that creates them and remove them when it ends): ${ours.join(', ')}`;
+    addRunFailure(rootDir, reason);
+    throw new Error(reason);
   }
 }
