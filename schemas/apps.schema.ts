@@ -6,7 +6,7 @@ export const collectionPermissionsSchema = { type: 'string', enum: ['shared', 'p
 export const appDefinitionSchema = {
   type: 'object',
   properties: {
-    appKey: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$' },
+    appKey: { type: 'string', description: '1-64 letters, digits, _ or -', pattern: '^[A-Za-z0-9_-]{1,64}$' },
     appSecret: { type: 'string', minLength: 8 },
     masterSecret: { type: 'string', minLength: 8 },
     name: { type: 'string', minLength: 1 },

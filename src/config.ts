@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { envSchema, type EnvInput } from '../schemas/config.schema';
 import { appsFileSchema, type AppDefinitionInput, type CollectionPermissions } from '../schemas/apps.schema';
-import { describeErrors, validatorFor } from '../schemas/validator';
+import { describeSettingErrors, validatorFor } from '../schemas/validator';
 
 export type { CollectionPermissions };
 
@@ -68,7 +68,7 @@ export function loadConfig(env: Record<string, string | undefined>, readFile: Fi
     if (value !== undefined && value !== '') input[key] = value;
   }
   const validate = validatorFor<EnvInput>(envSchema, { coerce: true });
-  if (!validate(input)) throw new ConfigError(describeErrors(validate.errors));
+  if (!validate(input)) throw new ConfigError(describeSettingErrors(validate.errors, envSchema));
   const e = input as EnvInput;
 
   const problems: string[] = [];
@@ -128,7 +128,7 @@ function loadApps(e: EnvInput, readFile: FileReader, problems: string[]): AppDef
 export function parseAppDefinitions(value: unknown, source: string, problems: string[]): AppDefinition[] {
   const validate = validatorFor<AppDefinitionInput[]>(appsFileSchema);
   if (!validate(value)) {
-    problems.push(...describeErrors(validate.errors, source));
+    problems.push(...describeSettingErrors(validate.errors, appsFileSchema, source));
     return [];
   }
   const apps = value.map(normaliseApp);

@@ -66,6 +66,24 @@ describe('loadConfig', () => {
     expect(problemsOf(env as Record<string, string>).join('\n')).toContain(variable);
   });
 
+  test.each([
+    [{ KINBASE_STORAGE: 's3' }, 'KINBASE_STORAGE is "s3"; allowed values are local, gcs'],
+    [{ KINBASE_STORAGE: 'gcs' }, 'GCS_BUCKET must be set when KINBASE_STORAGE is gcs'],
+    [{ KINBASE_APP_KEY: 'kid_x' }, 'KINBASE_APP_KEY is set, so KINBASE_APP_SECRET must be set too'],
+    [{ PORT: 'eighty' }, 'PORT is "eighty"; it must be a whole number'],
+    [{ PORT: '70000' }, 'PORT is 70000; it must be at most 65535'],
+    [{ KINBASE_PUBLIC_URL: 'ftp://x' }, 'KINBASE_PUBLIC_URL is "ftp://x", which is not an http:// or https:// origin'],
+    [{ KINBASE_SIGNING_SECRET: 'short-secret' }, 'KINBASE_SIGNING_SECRET is a 12-character value; it must be at least 32 characters long'],
+  ])('%j is explained in plain words: %s', (env, message) => {
+    const problems = problemsOf(env as Record<string, string>);
+    expect(problems.join('\n')).toContain(message);
+    expect(problems.join('\n')).not.toMatch(/must match|must be equal to one of|must have propert/);
+  });
+
+  test('a secret\'s value never appears in a configuration error', () => {
+    expect(problemsOf({ KINBASE_SIGNING_SECRET: 'short-secret' }).join('\n')).not.toContain('short-secret');
+  });
+
   test('every wrong variable is listed at once', () => {
     expect(problemsOf({ PORT: 'x', KINBASE_STORAGE: 'y' })).toHaveLength(2);
   });
@@ -78,7 +96,8 @@ describe('loadConfig', () => {
 
   test.each([
     ['not JSON', '{', 'KINBASE_APPS_FILE cannot be read'],
-    ['a bad permission level', JSON.stringify([{ appKey: 'k', appSecret: 'secret-1', masterSecret: 'secret-2', collections: { a: { permissions: 'all' } } }]), 'KINBASE_APPS_FILE.0.collections.a.permissions'],
+    ['a bad permission level', JSON.stringify([{ appKey: 'k', appSecret: 'secret-1', masterSecret: 'secret-2', collections: { a: { permissions: 'all' } } }]), 'KINBASE_APPS_FILE.0.collections.a.permissions is "all"; allowed values are shared, private, read-only, full'],
+    ['an unknown setting', JSON.stringify([{ appKey: 'k', appSecret: 'secret-1', masterSecret: 'secret-2', colections: {} }]), 'KINBASE_APPS_FILE.0 has an unknown setting "colections"'],
     ['a missing secret', JSON.stringify([{ appKey: 'k', appSecret: 'secret-1' }]), 'KINBASE_APPS_FILE.0.masterSecret'],
     ['a duplicate app key', JSON.stringify([{ appKey: 'k', appSecret: 'secret-1', masterSecret: 'secret-2' }, { appKey: 'k', appSecret: 'secret-3', masterSecret: 'secret-4' }]), 'twice'],
     ['equal app and master secrets', JSON.stringify([{ appKey: 'k', appSecret: 'secret-1', masterSecret: 'secret-1' }]), 'same appSecret and masterSecret'],
