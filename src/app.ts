@@ -12,6 +12,7 @@ import { cors } from './http/middleware/cors';
 import { errorHandler, notFound } from './http/middleware/errors';
 import { requestContext } from './http/middleware/request-context';
 import { accessLog } from './http/middleware/access-log';
+import { requireJsonBody } from './http/middleware/json-body';
 import type { SessionVerifier } from './http/middleware/auth';
 import { GroupsService } from './domain/groups.service';
 import { UserNoticesService } from './domain/user-notices';
@@ -61,6 +62,7 @@ export function createApp(deps: AppDeps): Express {
   if (deps.objects instanceof LocalDiskObjectStore) app.use(localStorageRoutes(deps.objects));
   // Kinvey SDKs send Content-Type: application/json on every request, also GET/DELETE without body.
   app.use(express.json({ limit: deps.config.bodyLimit, strict: true, type: ['application/json', 'application/*+json'] }));
+  app.use(requireJsonBody);
 
   const clock = deps.clock ?? (() => new Date());
   const defaultHttps = deps.config.publicUrl.startsWith('https:');
