@@ -5,6 +5,7 @@ export const envSchema = {
   type: 'object',
   properties: {
     PORT: { type: 'integer', minimum: 0, maximum: 65535, default: 8080 },
+    KINBASE_HOST: { type: 'string', description: 'an IP address or host name to listen on, such as 127.0.0.1 or 0.0.0.0', pattern: '^[A-Za-z0-9.:_-]{1,253}$', default: '127.0.0.1' },
     KINBASE_DATA_DIR: { type: 'string', minLength: 1, default: './data' },
     KINBASE_PUBLIC_URL: { type: 'string', description: 'an http:// or https:// origin with an optional path, such as https://api.example.com', pattern: '^https?://[^/?#\\s]+(/[^?#\\s]*)?$' },
     KINBASE_APPS_FILE: { type: 'string', minLength: 1 },
@@ -36,7 +37,7 @@ export const envSchema = {
   },
   if: { properties: { KINBASE_STORAGE: { const: 'gcs' } }, required: ['KINBASE_STORAGE'] },
   then: { required: ['GCS_BUCKET'] },
-  required: ['PORT', 'KINBASE_DATA_DIR', 'MONGODB_DB_PREFIX', 'KINBASE_STORAGE', 'KINBASE_UPLOAD_URL_TTL_SECONDS',
+  required: ['PORT', 'KINBASE_HOST', 'KINBASE_DATA_DIR', 'MONGODB_DB_PREFIX', 'KINBASE_STORAGE', 'KINBASE_UPLOAD_URL_TTL_SECONDS',
     'KINBASE_DOWNLOAD_URL_TTL_SECONDS', 'KINBASE_PENDING_UPLOAD_TTL_SECONDS', 'KINBASE_BODY_LIMIT', 'KINBASE_LOG_LEVEL'],
 } as const;
 

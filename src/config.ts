@@ -30,6 +30,8 @@ export type StorageConfig =
 
 export interface Config {
   readonly port: number;
+  /** Address to listen on: loopback unless KINBASE_HOST says otherwise (0.0.0.0 serves every interface). */
+  readonly host: string;
   readonly dataDir: string;
   /** Origin (plus optional path prefix, no trailing slash) of every URL handed to clients. */
   readonly publicUrl: string;
@@ -80,6 +82,7 @@ export function loadConfig(env: Record<string, string | undefined>, readFile: Fi
   const port = e.PORT;
   const config: Config = {
     port,
+    host: e.KINBASE_HOST,
     dataDir: path.resolve(e.KINBASE_DATA_DIR),
     publicUrl: (e.KINBASE_PUBLIC_URL ?? `http://localhost:${port}`).replace(/\/+$/, ''),
     apps,

@@ -34,10 +34,15 @@ async function main(): Promise<void> {
   // clients must name the port actually bound, not 0.
   const holder: { app?: ReturnType<typeof createApp> } = {};
   const server = createServer((req, res) => (holder.app ? holder.app(req, res) : res.writeHead(503).end()));
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(config.port, resolve);
-  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(config.port, config.host, resolve);
+    });
+  } catch (err) {
+    process.stderr.write(`kinbase: ${listenProblem(err as NodeJS.ErrnoException, config)}\n`);
+    process.exit(1);
+  }
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   if (config.port === 0 && !process.env.KINBASE_PUBLIC_URL) config = { ...config, publicUrl: `http://localhost:${port}` };
@@ -62,7 +67,7 @@ async function main(): Promise<void> {
     );
   }, sweepEveryMs).unref();
 
-  logger.info({ port, publicUrl: config.publicUrl, documents: config.documents.kind, storage: config.storage.kind }, 'kinbase listening');
+  logger.info({ host: config.host, port, publicUrl: config.publicUrl, documents: config.documents.kind, storage: config.storage.kind }, 'kinbase listening');
   printApps(apps, generated, config, port);
 
   let stopping = false;
@@ -86,9 +91,31 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => stop('SIGINT'));
 }
 
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host.startsWith('127.');
+}
+
+/** One line saying why the server could not listen and which setting to change. */
+function listenProblem(err: NodeJS.ErrnoException, config: Config): string {
+  const where = `port ${config.port} on ${config.host}`;
+  switch (err.code) {
+    case 'EADDRINUSE':
+      return `${where} is already in use by another program; set PORT to a free port (PORT=0 picks one) or stop the other program`;
+    case 'EACCES':
+      return `not allowed to listen on ${where} (ports below 1024 need privileges); set PORT to 1024 or above`;
+    case 'EADDRNOTAVAIL':
+    case 'EAFNOSUPPORT':
+    case 'ENOTFOUND':
+      return `cannot listen on ${config.host}: no such address on this machine; set KINBASE_HOST to one of its addresses (127.0.0.1, or 0.0.0.0 for every interface)`;
+    default:
+      return `cannot listen on ${where}: ${err.message}`;
+  }
+}
+
 /** Prints the apps; secrets only for the data-dir app (configured secrets stay out of logs). */
 function printApps(apps: { appKey: string; appSecret: string; masterSecret: string; name: string }[], generated: boolean, config: Config, port: number): void {
-  const lines = [`kinbase is serving at ${config.publicUrl} (port ${port})${generated ? '; generated a new app:' : ''}`];
+  const reach = config.host === '0.0.0.0' || config.host === '::' ? 'every interface' : `${config.host} only${isLoopback(config.host) ? ' (this machine; KINBASE_HOST=0.0.0.0 serves others)' : ''}`;
+  const lines = [`kinbase is serving at ${config.publicUrl} (port ${port}), listening on ${reach}${generated ? '; generated a new app:' : ''}`];
   for (const app of apps) {
     lines.push(`  app name:      ${app.name}`, `  app key:       ${app.appKey}`);
     if (!config.apps) lines.push(`  app secret:    ${app.appSecret}`, `  master secret: ${app.masterSecret}`);

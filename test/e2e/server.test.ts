@@ -2,6 +2,7 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
+import { createServer as createNetServer } from 'node:net';
 import path from 'node:path';
 import { NODE_FLAGS } from '../../src/node-flags';
 import { runServerToExit, startServerProcess } from '../support/server-process';
@@ -72,6 +73,35 @@ describe('the server process on embedded defaults', () => {
     expect(res.status).toBe(201);
     expect(JSON.parse(res.body)).toMatchObject({ note: 'sent across a shutdown' });
     expect(await exit).toBe(0);
+  });
+
+  test('a port already in use is one line naming the port and PORT, exit 1, no stack trace', async () => {
+    const blocker = createNetServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const taken = (blocker.address() as { port: number }).port;
+    try {
+      const { code, output } = await runServerToExit({ KINBASE_DATA_DIR: dataDir, PORT: String(taken) });
+      expect(code).toBe(1);
+      const lines = output.trim().split('\n');
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toContain(`port ${taken}`);
+      expect(lines[0]).toContain('PORT');
+      expect(output).not.toMatch(/\n\s+at /);
+    } finally {
+      await new Promise((resolve) => blocker.close(resolve));
+    }
+  });
+
+  test('kinbase listens on loopback unless KINBASE_HOST says otherwise, and says so', async () => {
+    const server = await startServerProcess({ KINBASE_DATA_DIR: dataDir });
+    expect(server.output()).toContain('listening on 127.0.0.1 only');
+    expect(await server.stop()).toBe(0);
+    const everywhere = await startServerProcess({ KINBASE_DATA_DIR: dataDir, KINBASE_HOST: '0.0.0.0' });
+    expect(everywhere.output()).toContain('listening on every interface');
+    expect(await everywhere.stop()).toBe(0);
+    const { code, output } = await runServerToExit({ KINBASE_DATA_DIR: dataDir, PORT: '0', KINBASE_HOST: '::2' });
+    expect(code).toBe(1);
+    expect(output).toContain('KINBASE_HOST');
   });
 
   test('a wrong configuration value stops the start with a message naming the variable', async () => {

@@ -19,6 +19,7 @@ describe('loadConfig', () => {
     const config = loadConfig({});
     expect(config).toMatchObject({
       port: 8080,
+      host: '127.0.0.1',
       publicUrl: 'http://localhost:8080',
       apps: null,
       documents: { kind: 'embedded' },
@@ -33,7 +34,7 @@ describe('loadConfig', () => {
 
   test('every variable is read and typed', () => {
     const config = loadConfig({
-      PORT: '9000', KINBASE_DATA_DIR: '/tmp/kb', KINBASE_PUBLIC_URL: 'https://api.example.com/',
+      PORT: '9000', KINBASE_HOST: '0.0.0.0', KINBASE_DATA_DIR: '/tmp/kb', KINBASE_PUBLIC_URL: 'https://api.example.com/',
       KINBASE_APP_KEY: 'kid_abc', KINBASE_APP_SECRET: 'app-secret-1', KINBASE_MASTER_SECRET: 'master-secret-1', KINBASE_APP_NAME: 'Shop',
       MONGODB_URL: 'mongodb://db:27017', MONGODB_DB_PREFIX: 'kb_',
       KINBASE_STORAGE: 'gcs', GCS_BUCKET: 'my-bucket', GCS_KEY_FILE: '/k.json', GCS_API_ENDPOINT: 'http://127.0.0.1:4443/',
@@ -41,7 +42,7 @@ describe('loadConfig', () => {
       KINBASE_UPLOAD_URL_TTL_SECONDS: '60', KINBASE_DOWNLOAD_URL_TTL_SECONDS: '120', KINBASE_SIGNING_SECRET: 'x'.repeat(32),
     });
     expect(config).toMatchObject({
-      port: 9000, dataDir: '/tmp/kb', publicUrl: 'https://api.example.com',
+      port: 9000, host: '0.0.0.0', dataDir: '/tmp/kb', publicUrl: 'https://api.example.com',
       apps: [{ appKey: 'kid_abc', appSecret: 'app-secret-1', masterSecret: 'master-secret-1', name: 'Shop', collections: {} }],
       documents: { kind: 'mongodb', url: 'mongodb://db:27017', dbPrefix: 'kb_' },
       storage: { kind: 'gcs', bucket: 'my-bucket', keyFile: '/k.json', apiEndpoint: 'http://127.0.0.1:4443', hmac: { accessId: 'GOOG1', secret: 'hmacsecret' } },
