@@ -1,5 +1,6 @@
 /** The built server as users run it: `npm start` on the embedded defaults. */
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { createServer as createNetServer } from 'node:net';
@@ -73,6 +74,17 @@ describe('the server process on embedded defaults', () => {
     expect(res.status).toBe(201);
     expect(JSON.parse(res.body)).toMatchObject({ note: 'sent across a shutdown' });
     expect(await exit).toBe(0);
+  });
+
+  test('npm start on a built tree does not build again (prestart only builds when a source is newer than dist/)', async () => {
+    const pkg = JSON.parse(await readFile(path.resolve(__dirname, '../../package.json'), 'utf8')) as { scripts: Record<string, string> };
+    expect(pkg.scripts.prestart).toBe('node scripts/build-if-stale.js');
+    const stamp = path.resolve(__dirname, '../../dist/.build-stamp');
+    const before = (await stat(stamp)).mtimeMs;
+    const result = spawnSync(process.execPath, [path.resolve(__dirname, '../../scripts/build-if-stale.js')], { encoding: 'utf8' });
+    expect(result.status).toBe(0);
+    expect(result.stderr).toBe('');
+    expect((await stat(stamp)).mtimeMs).toBe(before);
   });
 
   test('a port already in use is one line naming the port and PORT, exit 1, no stack trace', async () => {
