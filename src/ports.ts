@@ -109,9 +109,13 @@ export interface UploadSessionOptions {
   contentType: string;
   /** Declared size in bytes, enforced when known. */
   size?: number;
-  public: boolean;
   /** The URL must be first used before this instant. */
   expiresAt: Date;
+  /**
+   * Absolute deadline: no request is accepted after this instant, used or not (backends that
+   * cannot enforce it, like GCS, rely on the generation key: a late upload is never served).
+   */
+  closesAt: Date;
   /** Client-facing filename, for Content-Disposition on download. */
   filename: string;
 }
@@ -123,7 +127,9 @@ export interface SignOptions {
 
 /**
  * Bytes of files. Object keys are produced by the domain (`objectKeyFor`) and are always safe
- * path segments joined by '/'; adapters never see client-provided ids.
+ * path segments joined by '/'; adapters never see client-provided ids. Objects written by an
+ * upload session are private: the domain makes them public (setPublic) when its record takes them.
+ * Adapters report running out of a resource or an unreachable backend as StoreError('unavailable').
  */
 export interface ObjectStore {
   readonly kind: 'local' | 'gcs';
@@ -135,8 +141,13 @@ export interface ObjectStore {
   read(key: string, range?: ByteRange): Promise<Readable | null>;
   /** Returns null if there is no such object. */
   stat(key: string): Promise<ObjectStat | null>;
-  /** Removes the object and any pending upload; deleting a missing object is not an error. */
+  /** Removes the object and any upload session of it; deleting a missing object is not an error. */
   delete(key: string): Promise<void>;
+  /**
+   * Removes every object whose key starts with `prefix + '/'`, and their upload sessions, with
+   * work proportional to what is removed (never a scan of the whole store's sessions).
+   */
+  deletePrefix(prefix: string): Promise<void>;
   setPublic(key: string, isPublic: boolean): Promise<void>;
   /** A URL that downloads the object without credentials until `expiresAt`, and only that object. */
   signDownloadUrl(key: string, options: SignOptions): Promise<string>;
@@ -147,5 +158,12 @@ export interface ObjectStore {
    * backend cannot tell cheaply (GCS: a status query could commit the object on emulators).
    */
   uploadProgress?(uploadUrl: string): Promise<number | null>;
+  /**
+   * Closes an upload session given its URL, so it accepts no more bytes (best effort where the
+   * backend cannot: the generation key keeps a late upload harmless). Unknown URLs are ignored.
+   */
+  cancelUpload?(uploadUrl: string): Promise<void>;
+  /** Optional: removes upload sessions whose absolute deadline passed before `now`; returns how many. */
+  sweepUploadSessions?(now: Date): Promise<number>;
   close(): Promise<void>;
 }

@@ -3,30 +3,37 @@
  * what clients see, and how one record is presented with its download link.
  *
  * Stored shape: the client's metadata (`_filename`, `mimeType`, `size`, `_public`, custom fields),
- * `_acl`, `_kmd`, `_uploadState` (shown to clients) and, while an upload is open, `_kinbaseUpload`
- * (server-only: never sent to clients, never queryable, because it holds the upload URL).
+ * `_acl`, `_kmd`, `_uploadState` (shown to clients) and two server-only fields (never sent to
+ * clients, never queryable, sortable or selectable): `_kinbaseGeneration`, the generation whose
+ * bytes the file serves (see file-keys.ts; absent for records written before generations and
+ * before the first bytes arrive), and, while an upload is open, `_kinbaseUpload` (its URL, a
+ * capability, and the generation it writes).
  */
 import { randomUUID } from 'node:crypto';
 import type { AppDefinition, CollectionPermissions } from '../config';
-import type { ObjectStore, SortSpec, StoredDocument } from '../ports';
+import { StoreError, type ObjectStore, type SortSpec, type StoredDocument } from '../ports';
 import { isPlainObject } from './acl';
 import { issueDownloadLink, type LinkOptions } from './download-urls';
 import { checkEntityBody } from './entity-fields';
 import { errors } from './errors';
-import { objectKeyFor } from './file-keys';
+import { legacyObjectKeyFor, objectKeyFor } from './file-keys';
 import type { ListQuery } from './query';
 
 /** The system collection holding file metadata. */
 export const FILES_COLLECTION = '_blob';
 /** Server-only field of a record whose upload is open. */
 export const UPLOAD_FIELD = '_kinbaseUpload';
+/** Server-only field: the generation whose bytes the record serves. */
+export const GENERATION_FIELD = '_kinbaseGeneration';
+/** Every server-only field: dropped from client bodies and responses, refused in queries. */
+export const SERVER_ONLY_FIELDS: readonly string[] = [UPLOAD_FIELD, GENERATION_FIELD];
 export const DEFAULT_CONTENT_TYPE = 'application/octet-stream';
 const MAX_FILENAME_LENGTH = 1024;
 // type/subtype plus parameters; no control characters, so it is safe to send back as a header.
 const CONTENT_TYPE = /^[A-Za-z0-9!#$&^_.+-]+\/[A-Za-z0-9!#$&^_.+-]+(\s*;[\x20-\x7e]*)?$/;
 
 /** Fields a response may carry but the server owns: dropped from every client body. */
-const SERVER_OWNED = ['_id', '_kmd', '_acl', '_uploadURL', '_downloadURL', '_expiresAt', '_requiredHeaders', '_uploadState', UPLOAD_FIELD, '_data'];
+const SERVER_OWNED = ['_id', '_kmd', '_acl', '_uploadURL', '_downloadURL', '_expiresAt', '_requiredHeaders', '_uploadState', ...SERVER_ONLY_FIELDS, '_data'];
 
 /**
  * Whether a file's bytes have arrived, as shown to clients in `_uploadState`.
@@ -47,8 +54,13 @@ export interface OpenUpload {
   openedAt: string;
   /** The upload URL (a capability: never shown to readers). */
   url: string;
-  /** The stored object as it was when the upload opened; new bytes are recognised by a change. */
-  baseline: { updatedAtMs: number; md5: string; size: number } | null;
+  /**
+   * The generation this upload writes: its bytes have arrived once that object exists. Absent in
+   * uploads opened before generations; those are never recognised and the sweeper ends them.
+   */
+  generation?: string;
+  /** The bytes the record served when the upload opened (kept until the new ones arrive), or null. */
+  baseline: { md5: string; size: number } | null;
 }
 
 /** The client-settable part of a file record, validated. */
@@ -97,10 +109,39 @@ export function parseFileFields(body: unknown, contentTypeHeader: string | undef
   };
 }
 
-/** The record as clients see it: everything but the server-only upload bookkeeping. */
+/** The record as clients see it: everything but the server-only fields. */
 export function clientMetadata(doc: StoredDocument): StoredDocument {
-  const { [UPLOAD_FIELD]: _hidden, ...visible } = doc;
+  const { [UPLOAD_FIELD]: _upload, [GENERATION_FIELD]: _generation, ...visible } = doc;
   return visible as StoredDocument;
+}
+
+export function generationOf(doc: Readonly<Record<string, unknown>>): string | undefined {
+  const generation = doc[GENERATION_FIELD];
+  return typeof generation === 'string' ? generation : undefined;
+}
+
+/**
+ * The key download links of this record point at: its current generation; for a file whose first
+ * bytes are still on their way, the generation its open upload writes (the link works once they
+ * arrive, and only for them); for a record from before generations, the legacy key.
+ */
+export function servedKeyOf(appKey: string, doc: StoredDocument): string {
+  const generation = generationOf(doc);
+  if (generation) return objectKeyFor(appKey, doc._id, generation);
+  const open = openUploadOf(doc);
+  if (open?.generation && !open.baseline) return objectKeyFor(appKey, doc._id, open.generation);
+  return legacyObjectKeyFor(appKey, doc._id);
+}
+
+/**
+ * Object-store failures that are momentary (out of file handles, storage unreachable) become 503
+ * for this request only; anything else passes unchanged.
+ */
+export function mapStorageErrors<T>(work: Promise<T>): Promise<T> {
+  return work.catch((err: unknown) => {
+    if (err instanceof StoreError && err.kind === 'unavailable') throw errors.storageUnavailable(err.message.slice(0, 200));
+    throw err;
+  });
 }
 
 export function uploadStateOf(doc: Readonly<Record<string, unknown>>): UploadState | undefined {
@@ -118,26 +159,26 @@ export function openUploadOf(doc: Readonly<Record<string, unknown>>): OpenUpload
  * callers check read access first (see FilesService.canRead).
  */
 export async function presentFileWithLink(objects: ObjectStore, appKey: string, doc: StoredDocument, options: LinkOptions): Promise<StoredDocument> {
-  const link = await issueDownloadLink(objects, objectKeyFor(appKey, doc._id), doc._public === true, options);
+  const link = await mapStorageErrors(issueDownloadLink(objects, servedKeyOf(appKey, doc), doc._public === true, options));
   return { ...clientMetadata(doc), _downloadURL: link.url, ...(link.expiresAt ? { _expiresAt: link.expiresAt.toISOString() } : {}) };
 }
 
 /**
- * Refuses queries, sorts and projections that touch the server-only upload field: a reader who
- * may see a file must not be able to probe its upload URL by regex. Throws 400 InvalidQuerySyntax.
+ * Refuses queries, sorts and projections that touch a server-only field: a reader who may see a
+ * file must not be able to probe its upload URL or its generation (a part of its object key) by
+ * regex. Throws 400 InvalidQuerySyntax.
  */
 export function checkFileListQuery(query: ListQuery): ListQuery {
-  const touches = (field: string) => field.split('.')[0] === UPLOAD_FIELD;
+  const internal = (field: string) => SERVER_ONLY_FIELDS.find((name) => field.split('.')[0] === name);
   const walk = (filter: Record<string, unknown>): void => {
     for (const [key, value] of Object.entries(filter)) {
       if (key === '$and' || key === '$or' || key === '$nor') (value as Record<string, unknown>[]).forEach(walk);
-      else if (touches(key)) throw errors.invalidQuerySyntax(`${UPLOAD_FIELD} is internal and cannot be queried.`);
+      else if (internal(key)) throw errors.invalidQuerySyntax(`${internal(key)} is internal and cannot be queried.`);
     }
   };
   walk(query.filter);
   const sorted: SortSpec = query.sort ?? [];
-  if (sorted.some(([field]) => touches(field)) || (query.fields ?? []).some(touches)) {
-    throw errors.invalidQuerySyntax(`${UPLOAD_FIELD} is internal and cannot be sorted on or selected.`);
-  }
+  const touched = sorted.map(([field]) => field).concat(query.fields ?? []).find(internal);
+  if (touched !== undefined) throw errors.invalidQuerySyntax(`${internal(touched)} is internal and cannot be sorted on or selected.`);
   return query;
 }

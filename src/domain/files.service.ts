@@ -4,6 +4,11 @@
  * the API), reads return download links. Access follows the entity rules with `_blob` private by
  * default. Upload completion is detected lazily on read (the object changed since the upload
  * opened), so it works the same for every backend; the sweeper removes uploads that never finish.
+ *
+ * Every upload writes a new generation of the file (file-keys.ts) and the record switches to it
+ * only when its own open upload's bytes arrive. So a session the record no longer points at (a
+ * newer PUT opened another, the file was deleted, the sweeper gave up on it) writes bytes nobody
+ * is served, whatever it was opened with: completing a session needs no re-check of ACLs or flags.
  */
 import { randomUUID } from 'node:crypto';
 import type { AppDefinition, CollectionPermissions } from '../config';
@@ -13,10 +18,11 @@ import type { LinkOptions } from './download-urls';
 import { MAX_RESULT_SET } from './entities.service';
 import { buildKmd, checkClientId } from './entity-fields';
 import { errors } from './errors';
-import { objectKeyFor } from './file-keys';
+import { mapWithLimit, STORAGE_CONCURRENCY } from './bounded-concurrency';
+import { fileKeyPrefix, legacyObjectKeyFor, newGeneration, objectKeyFor } from './file-keys';
 import {
-  FILES_COLLECTION, UPLOAD_FIELD, checkFileListQuery, clientMetadata, filePermissions, openUploadOf, parseFileFields,
-  presentFileWithLink, uploadStateOf, type FileFields, type OpenUpload, type UploadState,
+  FILES_COLLECTION, GENERATION_FIELD, UPLOAD_FIELD, checkFileListQuery, clientMetadata, filePermissions, generationOf, mapStorageErrors,
+  openUploadOf, parseFileFields, presentFileWithLink, servedKeyOf, uploadStateOf, type FileFields, type OpenUpload, type UploadState,
 } from './file-metadata';
 import type { Principal } from './principal';
 import type { ListQuery } from './query';
@@ -104,8 +110,10 @@ export class FilesService {
 
   /**
    * PUT: replaces the metadata of the file with this id (created when unknown) and opens a fresh
-   * upload. The previous bytes stay downloadable until the new ones arrive. Changing `_public`
-   * takes effect on the stored object at once. Throws 401 if the file is not writable.
+   * upload, closing the one opened before (its URL stops accepting bytes where the backend allows,
+   * and its bytes are never served in any case). The previous bytes stay downloadable until the
+   * new ones arrive. Changing `_public` takes effect on the stored object at once. Throws 401 if
+   * the file is not writable, 503 when the object store is momentarily unavailable.
    */
   async replace(ctx: FileContext, id: string, body: unknown, contentTypeHeader?: string): Promise<UploadTicket> {
     checkClientId(id);
@@ -116,9 +124,14 @@ export class FilesService {
       return this.openUpload(ctx, id, parsed, undefined);
     }
     if (!canWrite(ctx.principal, ctx.permissions, existing)) throw errors.insufficientCredentials('You do not have access to update this file.');
+    // Bytes that arrived for the open upload become the previous bytes, kept until the new ones arrive.
+    const current = await this.refreshUploadState(ctx.appKey, existing);
     // Making a file private must stop its permanent public URL right away, not after a re-upload.
-    if ((existing._public === true) !== parsed.isPublic) await this.objects.setPublic(objectKeyFor(ctx.appKey, id), parsed.isPublic);
-    return this.openUpload(ctx, id, parsed, existing);
+    if ((current._public === true) !== parsed.isPublic) await mapStorageErrors(this.objects.setPublic(servedKeyOf(ctx.appKey, current), parsed.isPublic));
+    const ticket = await this.openUpload(ctx, id, parsed, current);
+    const superseded = openUploadOf(current);
+    if (superseded) await this.cancel(ctx.appKey, id, superseded);
+    return ticket;
   }
 
   /** One file's record (upload state refreshed). Throws 404 BlobNotFound or 401 InsufficientCredentials. */
@@ -137,14 +150,17 @@ export class FilesService {
   async list(ctx: FileContext, query: ListQuery): Promise<StoredDocument[]> {
     checkFileListQuery(query);
     const filter = restrict(query.filter, readFilter(ctx.principal, ctx.permissions));
-    const fields = query.fields ? [...query.fields, '_public', '_uploadState', UPLOAD_FIELD, 'size'] : undefined;
+    const fields = query.fields ? [...query.fields, '_public', '_uploadState', UPLOAD_FIELD, GENERATION_FIELD, 'size'] : undefined;
     const limit = Math.min(query.limit ?? Infinity, MAX_RESULT_SET + 1);
     const docs = await this.store.find(this.scope(ctx.appKey), filter, { ...query, limit, ...(fields ? { fields } : {}) });
     if (docs.length > MAX_RESULT_SET) throw errors.resultSetSizeExceeded('Your query returned more than 10,000 files; page with limit and skip.');
-    return Promise.all(docs.map((doc) => this.refreshUploadState(ctx.appKey, doc)));
+    return mapWithLimit(docs, STORAGE_CONCURRENCY, (doc) => this.refreshUploadState(ctx.appKey, doc));
   }
 
-  /** Deletes the record and its bytes (old URLs stop working). Throws 404 BlobNotFound or 401. */
+  /**
+   * Deletes the record, then every generation of its bytes and its upload sessions (old URLs stop
+   * working, and never serve a file created later with the same id). Throws 404 BlobNotFound or 401.
+   */
   async remove(ctx: FileContext, id: string): Promise<number> {
     const [existing] = await this.store.findByIds(this.scope(ctx.appKey), [id]);
     if (!existing) throw errors.blobNotFound(`No file with _id ${id.slice(0, 100)}.`);
@@ -153,7 +169,9 @@ export class FilesService {
     if (!deleted) return 0;
     // Record first, bytes second: a failure in between leaves unreachable bytes, never a record
     // whose link serves someone else's later upload.
-    await this.objects.delete(objectKeyFor(ctx.appKey, id));
+    const open = openUploadOf(existing);
+    if (open) await this.cancel(ctx.appKey, id, open);
+    await mapStorageErrors(Promise.all([this.objects.deletePrefix(fileKeyPrefix(ctx.appKey, id)), this.objects.delete(legacyObjectKeyFor(ctx.appKey, id))]));
     return 1;
   }
 
@@ -162,13 +180,27 @@ export class FilesService {
   /**
    * The records of these file ids in ONE document-store query, upload state refreshed; missing ids
    * are simply absent. No access check: filter with `canRead` before presenting. Never fails on
-   * the object store: a pending upload whose check errors or outlasts REFERENCE_REFRESH_BUDGET_MS
-   * is returned as stored (the check goes on and records the bytes if they arrived).
+   * the object store: pending uploads are checked at most STORAGE_CONCURRENCY at a time, within
+   * one REFERENCE_REFRESH_BUDGET_MS for the whole call; a check that errors, outlasts it or has not
+   * started by then is returned as stored (a started check goes on and records arrived bytes).
    */
   async findByIds(appKey: string, ids: readonly string[]): Promise<StoredDocument[]> {
     if (ids.length === 0) return [];
     const docs = await this.store.findByIds(this.scope(appKey), [...new Set(ids)]);
-    return Promise.all(docs.map((doc) => this.refreshForReference(appKey, doc)));
+    if (!docs.some((doc) => uploadStateOf(doc)?.status === 'pending')) return docs;
+    let timer: NodeJS.Timeout | undefined;
+    const budget = { over: false, late: new Promise<'late'>((resolve) => {
+      timer = setTimeout(() => {
+        budget.over = true;
+        resolve('late');
+      }, REFERENCE_REFRESH_BUDGET_MS);
+      timer.unref();
+    }) };
+    try {
+      return await mapWithLimit(docs, STORAGE_CONCURRENCY, (doc) => (budget.over ? Promise.resolve(doc) : this.refreshForReference(appKey, doc, budget)));
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /** Whether the principal may read this file record (`_blob` permissions of the app + `_acl`). */
@@ -207,20 +239,38 @@ export class FilesService {
           continue;
         }
         const sameUpload = { [`${UPLOAD_FIELD}.url`]: open.url };
-        if (state?.status === 'pending' && open.baseline) {
+        if (open.baseline) {
+          // The previous generation was never touched: the record serves it again.
           const { [UPLOAD_FIELD]: _closed, ...rest } = doc;
           const reverted: UploadState = { status: 'complete', bytesReceived: open.baseline.size, md5: open.baseline.md5 };
-          if (await this.store.replace(scope, { ...rest, size: open.baseline.size, _uploadState: reverted }, sameUpload)) result.reverted++;
-        } else if (await this.store.deleteById(scope, doc._id, sameUpload)) {
-          await this.objects.delete(objectKeyFor(appKey, doc._id));
+          if (!(await this.store.replace(scope, { ...rest, size: open.baseline.size, _uploadState: reverted }, sameUpload))) continue;
+          result.reverted++;
+        } else {
+          if (!(await this.store.deleteById(scope, doc._id, sameUpload))) continue;
           result.removed++;
         }
+        await this.cancel(appKey, doc._id, open);
       }
     }
+    // Sessions past their absolute deadline (the same TTL), completed ones included.
+    await this.objects.sweepUploadSessions?.(now);
     return result;
   }
 
-  private refreshForReference(appKey: string, doc: StoredDocument): Promise<StoredDocument> {
+  /**
+   * Closes an upload the record no longer points at: its session (best effort, logged) and any
+   * bytes it wrote. Never fails: a session left open writes a generation nobody is served.
+   */
+  private async cancel(appKey: string, fileId: string, open: OpenUpload): Promise<void> {
+    try {
+      await this.objects.cancelUpload?.(open.url);
+      if (open.generation) await this.objects.delete(objectKeyFor(appKey, fileId, open.generation));
+    } catch (err) {
+      this.options.warn?.({ appKey, fileId, err }, 'closing a superseded upload failed; its bytes can never be served');
+    }
+  }
+
+  private refreshForReference(appKey: string, doc: StoredDocument, budget: { late: Promise<'late'> }): Promise<StoredDocument> {
     const open = openUploadOf(doc);
     if (uploadStateOf(doc)?.status !== 'pending' || !open) return Promise.resolve(doc);
     const key = `${appKey}\u0000${doc._id}\u0000${open.url}`;
@@ -233,14 +283,8 @@ export class FilesService {
       this.refreshing.set(key, shared);
     }
     const entry = shared;
-    let timer: NodeJS.Timeout | undefined;
-    const budget = new Promise<'late'>((resolve) => {
-      timer = setTimeout(resolve, REFERENCE_REFRESH_BUDGET_MS, 'late');
-      timer.unref();
-    });
-    return Promise.race([entry.check, budget]).then(
+    return Promise.race([entry.check, budget.late]).then(
       (fresh) => {
-        clearTimeout(timer);
         if (fresh !== 'late') return fresh;
         if (!entry.warnedLate) {
           entry.warnedLate = true;
@@ -248,63 +292,76 @@ export class FilesService {
         }
         return doc;
       },
-      () => {
-        clearTimeout(timer);
-        return doc;
-      },
+      () => doc,
     );
   }
 
   /**
-   * Recognises arrived bytes of a pending upload: the object exists and changed since the upload
-   * opened. Bytes contradicting the declared size (GCS does not enforce it) are deleted and the
-   * upload marked rejected. Otherwise reports the bytes received so far where the backend knows.
+   * Recognises arrived bytes of a pending upload: the object of the generation it writes exists.
+   * Bytes contradicting the declared size (GCS does not enforce it) are deleted and the upload
+   * marked rejected. Arrived bytes get the record's visibility, then the record switches to their
+   * generation and the previous one is deleted. Otherwise reports the bytes received so far where
+   * the backend knows. Throws 503 when the object store is momentarily unavailable.
    */
   private async refreshUploadState(appKey: string, doc: StoredDocument): Promise<StoredDocument> {
     const state = uploadStateOf(doc);
     const open = openUploadOf(doc);
-    if (state?.status !== 'pending' || !open) return doc;
-    const key = objectKeyFor(appKey, doc._id);
-    const stat = await this.objects.stat(key);
-    const arrived = stat !== null && (!open.baseline || stat.updatedAt.getTime() !== open.baseline.updatedAtMs || stat.md5 !== open.baseline.md5);
-    if (!arrived) {
-      const received = (await this.objects.uploadProgress?.(open.url)) ?? null;
+    if (state?.status !== 'pending' || !open?.generation) return doc;
+    const key = objectKeyFor(appKey, doc._id, open.generation);
+    const stat = await mapStorageErrors(this.objects.stat(key));
+    if (!stat) {
+      const received = (await mapStorageErrors(this.objects.uploadProgress?.(open.url) ?? Promise.resolve(null))) ?? null;
       return received ? { ...doc, _uploadState: { ...state, bytesReceived: received } } : doc;
     }
-    let next: StoredDocument;
-    if (typeof doc.size === 'number' && stat.size !== doc.size) {
-      await this.objects.delete(key);
-      next = { ...doc, _uploadState: { status: 'rejected', bytesReceived: stat.size, md5: stat.md5 } satisfies UploadState };
-    } else {
-      const { [UPLOAD_FIELD]: _closed, ...rest } = doc;
-      next = { ...rest, _id: doc._id, size: stat.size, _uploadState: { status: 'complete', bytesReceived: stat.size, md5: stat.md5 } satisfies UploadState };
-    }
+    const scope = this.scope(appKey);
     // Conditional on the same upload still being open: a newer PUT's session must not be closed
     // by a reader that saw the previous one complete.
-    await this.store.replace(this.scope(appKey), next, { [`${UPLOAD_FIELD}.url`]: open.url });
+    const sameUpload = { [`${UPLOAD_FIELD}.url`]: open.url };
+    if (typeof doc.size === 'number' && stat.size !== doc.size) {
+      await mapStorageErrors(this.objects.delete(key));
+      const rejected: StoredDocument = { ...doc, _uploadState: { status: 'rejected', bytesReceived: stat.size, md5: stat.md5 } satisfies UploadState };
+      await this.store.replace(scope, rejected, sameUpload);
+      return rejected;
+    }
+    // Upload sessions store private objects; public serving follows the record, decided here.
+    const isPublic = doc._public === true;
+    if (stat.public !== isPublic) await mapStorageErrors(this.objects.setPublic(key, isPublic));
+    const { [UPLOAD_FIELD]: _closed, ...rest } = doc;
+    const next: StoredDocument = {
+      ...rest, _id: doc._id, [GENERATION_FIELD]: open.generation, size: stat.size,
+      _uploadState: { status: 'complete', bytesReceived: stat.size, md5: stat.md5 } satisfies UploadState,
+    };
+    if (!(await this.store.replace(scope, next, sameUpload))) {
+      // Another reader switched first, or a newer upload replaced this one: show what is stored.
+      const [stored] = await this.store.findByIds(scope, [doc._id]);
+      return stored ?? next;
+    }
+    // Nothing serves the previous generation any more (links name their generation).
+    const previous = generationOf(doc);
+    const previousKey = previous ? objectKeyFor(appKey, doc._id, previous) : open.baseline ? legacyObjectKeyFor(appKey, doc._id) : null;
+    if (previousKey) await this.objects.delete(previousKey).catch((err: unknown) => this.options.warn?.({ appKey, fileId: doc._id, err }, 'deleting the previous generation of a file failed'));
     return next;
   }
 
   private async openUpload(ctx: FileContext, id: string, parsed: FileFields, existing: StoredDocument | undefined): Promise<UploadTicket> {
     const now = this.clock();
-    const key = objectKeyFor(ctx.appKey, id);
+    const generation = newGeneration();
     const expiresAt = new Date(now.getTime() + this.options.uploadUrlTtlSeconds * 1000);
-    const stat = await this.objects.stat(key);
-    const target = await this.objects.createUploadSession(key, {
+    // A session never outlives the time the sweeper waits for it: after that it accepts nothing.
+    const closesAt = new Date(now.getTime() + this.options.pendingUploadTtlSeconds * 1000);
+    const target = await mapStorageErrors(this.objects.createUploadSession(objectKeyFor(ctx.appKey, id, generation), {
       contentType: parsed.contentType, ...(parsed.size !== undefined ? { size: parsed.size } : {}),
-      public: parsed.isPublic, expiresAt, filename: parsed.filename,
-    });
-    const open: OpenUpload = {
-      openedAt: now.toISOString(),
-      url: target.url,
-      baseline: stat ? { updatedAtMs: stat.updatedAt.getTime(), md5: stat.md5, size: stat.size } : null,
-    };
+      expiresAt, closesAt, filename: parsed.filename,
+    }));
+    const open: OpenUpload = { openedAt: now.toISOString(), url: target.url, generation, baseline: existing ? baselineOf(existing) : null };
+    const current = existing ? generationOf(existing) : undefined;
     const doc: StoredDocument = {
       _id: id,
       ...parsed.fields,
       _acl: buildAcl(parsed.aclInput, ctx.principal, existing),
       _kmd: buildKmd(now, existing),
       _uploadState: { status: 'pending', bytesReceived: 0, md5: null } satisfies UploadState,
+      ...(current ? { [GENERATION_FIELD]: current } : {}),
       [UPLOAD_FIELD]: open,
     };
     await this.ensureIndexes(ctx.appKey);
@@ -319,6 +376,7 @@ export class FilesService {
         await this.store.insert(scope, doc);
       }
     } catch (err) {
+      await this.cancel(ctx.appKey, id, open);
       if (err instanceof StoreError && err.kind === 'duplicate') throw errors.entityAlreadyExists(`A file with _id ${id.slice(0, 100)} was created concurrently; retry.`);
       throw err;
     }
@@ -334,4 +392,11 @@ export class FilesService {
     await Promise.all(INDEXES.map((field) => this.store.ensureIndex(this.scope(appKey), { field })));
     this.indexed.add(appKey);
   }
+}
+
+/** The bytes a record serves, kept while a new upload is pending: its own if complete, else those its open upload kept. */
+function baselineOf(doc: StoredDocument): OpenUpload['baseline'] {
+  const state = uploadStateOf(doc);
+  if (state?.status === 'complete') return { md5: state.md5 ?? '', size: state.bytesReceived };
+  return openUploadOf(doc)?.baseline ?? null;
 }

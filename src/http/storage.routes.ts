@@ -106,7 +106,8 @@ async function handleUpload(store: LocalDiskObjectStore, req: Request, res: Resp
   if (!auth.ok) {
     req.resume();
     if (auth.reason === 'not-found') return send(res, errors.blobNotFound('no such upload session'));
-    return send(res, errors.insufficientCredentials(auth.reason === 'expired' ? 'This upload URL expired before it was first used.' : 'The upload URL signature is invalid.'));
+    const why = { expired: 'This upload URL expired before it was first used.', closed: 'This upload session is past its deadline.', invalid: 'The upload URL signature is invalid.' };
+    return send(res, errors.insufficientCredentials(why[auth.reason]));
   }
   let session = auth.session;
   const range = parseContentRange(req.get('content-range'));
@@ -156,11 +157,18 @@ function mediaTypeOf(contentType: string): string {
   return (contentType.split(';')[0] ?? '').trim().toLowerCase();
 }
 
-/** Adapter errors the client caused become 400s; everything else goes to the app's error handler. */
+/**
+ * Adapter errors the client caused become 400s, a momentary shortage (out of file handles) 503 for
+ * this request only; everything else goes to the app's error handler. An unread body is drained.
+ */
 function guard(handler: (req: Request, res: Response) => Promise<void>) {
   return (req: Request, res: Response, next: NextFunction): void => {
     handler(req, res).catch((err: unknown) => {
-      if (err instanceof StoreError && err.kind === 'invalid' && !res.headersSent) return send(res, errors.badRequest(err.message));
+      if (!req.readableEnded) req.resume();
+      if (err instanceof StoreError && !res.headersSent) {
+        if (err.kind === 'invalid') return send(res, errors.badRequest(err.message));
+        if (err.kind === 'unavailable') return send(res, errors.storageUnavailable(err.message.slice(0, 200)));
+      }
       next(err);
     });
   };

@@ -163,7 +163,7 @@ export function objectStoreContract(name: string, open: () => Promise<ObjectStor
     test('an upload session accepts chunks with known ranges and stores the object', async () => {
       const data = randomBytes(256 * 1024 * 2 + 1000);
       const key = newKey();
-      const target = await store.createUploadSession(key, { contentType: 'image/jpeg', size: data.length, public: false, expiresAt: inSeconds(600), filename: 'photo.jpg' });
+      const target = await store.createUploadSession(key, { contentType: 'image/jpeg', size: data.length, expiresAt: inSeconds(600), closesAt: inSeconds(3600), filename: 'photo.jpg' });
       expect(target.requiredHeaders).toEqual({});
       const cut = 256 * 1024 * 2;
       const first = await fetch(target.url, { method: 'PUT', redirect: 'manual', headers: { ...target.requiredHeaders, 'content-type': 'image/jpeg', 'content-range': `bytes 0-${cut - 1}/${data.length}` }, body: data.subarray(0, cut) });
@@ -185,7 +185,7 @@ export function objectStoreContract(name: string, open: () => Promise<ObjectStor
         await expect(store.read(key)).rejects.toThrow(/unsafe object key/);
         await expect(store.delete(key)).rejects.toThrow(/unsafe object key/);
         await expect(store.signDownloadUrl(key, { expiresAt: inSeconds(60), https: false })).rejects.toThrow(/unsafe object key/);
-        await expect(store.createUploadSession(key, { contentType: 'text/plain', public: false, expiresAt: inSeconds(60), filename: 'x' })).rejects.toThrow(/unsafe object key/);
+        await expect(store.createUploadSession(key, { contentType: 'text/plain', expiresAt: inSeconds(60), closesAt: inSeconds(3600), filename: 'x' })).rejects.toThrow(/unsafe object key/);
         expect(() => store.publicUrl(key, { https: false })).toThrow(/unsafe object key/);
       }
     });

@@ -166,7 +166,7 @@ describe('Files on the local backend', () => {
     expect((await readFile(c, 'pub')).status).toBe(404);
   });
 
-  test('another user cannot read a private file, and its stored bytes are keyed by a hash of the id', async () => {
+  test('another user cannot read a private file, and its stored bytes are keyed by a hash of the id and a generation', async () => {
     const c = await open();
     const file = await createFile(c, { _id: '../../outside/..\u0007' });
     expect((await put(file._uploadURL, {}, Buffer.from('safe'))).status).toBe(200);
@@ -174,7 +174,7 @@ describe('Files on the local backend', () => {
     expect(denied.status).toBe(401);
     expect(denied.body.error).toBe('InsufficientCredentials');
     const url = (await readFile(c, file._id)).body._downloadURL as string;
-    expect(new URL(url).pathname).toMatch(new RegExp(`^/storage/download/${c.t.appKey}/[0-9a-f]{64}$`));
+    expect(new URL(url).pathname).toMatch(new RegExp(`^/storage/download/${c.t.appKey}/f/[0-9a-f]{64}/[A-Za-z0-9_-]{22}$`));
     expect((await download(url)).data.toString()).toBe('safe');
   });
 
@@ -235,7 +235,8 @@ describe('Files on Google Cloud Storage (fake-gcs-server)', () => {
     expect((await put(pub._uploadURL, { 'Content-Type': 'text/plain', 'Content-Range': 'bytes 0-4/5' }, Buffer.from('hello'))).status).toBe(200);
     const meta = await readFile(c, pub._id, { tls: 'false' });
     expect(meta.body._expiresAt).toBeUndefined();
-    expect(meta.body._downloadURL).toBe(`${c.t.objects.publicUrl(`${c.t.appKey}/${createHash('sha256').update(pub._id).digest('hex')}`, { https: false })}`);
+    const prefix = c.t.objects.publicUrl(`${c.t.appKey}/f/${createHash('sha256').update(pub._id).digest('hex')}`, { https: false });
+    expect(meta.body._downloadURL).toMatch(new RegExp(`^${prefix.replace(/[.?*+^$()[\]{}|\\]/g, '\\$&')}/[A-Za-z0-9_-]{22}$`));
     expect((await download(meta.body._downloadURL)).data.toString()).toBe('hello');
 
     // GCS does not enforce the declared size on session URIs: kinbase checks it when it sees the object.

@@ -178,8 +178,8 @@ describe.each(DOCUMENT_STORES)('Files API on the %s document store', (documents)
     await request(ctx.t.app).post(`/blob/${ctx.t.appKey}`).set('Authorization', auth).send({ _id: id }).expect(201);
     const read = await request(ctx.t.app).get(`/blob/${ctx.t.appKey}/${encodeURIComponent(id)}`).set('Authorization', auth).expect(200);
     expect(read.body._id).toBe(id);
-    // The storage key is a hash: nothing of the id reaches a path.
-    expect(read.body._downloadURL).toMatch(new RegExp(`/storage/download/${ctx.t.appKey}/[0-9a-f]{64}\\?`));
+    // The storage key is a hash and a generation: nothing of the id reaches a path.
+    expect(read.body._downloadURL).toMatch(new RegExp(`/storage/download/${ctx.t.appKey}/f/[0-9a-f]{64}/[A-Za-z0-9_-]{22}\\?`));
     await request(ctx.t.app).delete(`/blob/${ctx.t.appKey}/${encodeURIComponent(id)}`).set('Authorization', auth).expect(200, { count: 1 });
   });
 });

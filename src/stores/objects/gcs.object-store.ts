@@ -96,12 +96,14 @@ export class GcsObjectStore implements ObjectStore {
   async createUploadSession(key: string, options: UploadSessionOptions): Promise<UploadTarget> {
     const file = this.file(key);
     try {
+      // Always private: the Files API makes the object public when its record takes these bytes,
+      // so a session opened while the file was public cannot publish bytes after it went private.
       const [url] = await file.createResumableUpload({
-        metadata: { contentType: options.contentType, metadata: { [PUBLIC_FLAG]: String(options.public), filename: options.filename } },
-        ...(options.public ? { predefinedAcl: 'publicRead' as const } : {}),
+        metadata: { contentType: options.contentType, metadata: { [PUBLIC_FLAG]: 'false', filename: options.filename } },
       });
-      // GCS itself enforces neither the declared size nor the first-use deadline on session URIs;
-      // the Files API checks the stored size when the upload is confirmed.
+      // GCS itself enforces neither the declared size nor the first-use or absolute deadlines on
+      // session URIs (they live a week): the Files API checks the stored size when the upload is
+      // confirmed, and a late upload lands on a generation key its record no longer serves.
       return { url, requiredHeaders: {} };
     } catch (err) {
       return translate(err);
@@ -159,6 +161,32 @@ export class GcsObjectStore implements ObjectStore {
       await file.delete({ ignoreNotFound: true });
     } catch (err) {
       translate(err);
+    }
+  }
+
+  /** Deletes every object under `prefix + '/'` (one listing of that prefix, then one delete each). */
+  async deletePrefix(prefix: string): Promise<void> {
+    assertSafeObjectKey(prefix);
+    try {
+      await this.bucket.deleteFiles({ prefix: `${prefix}/` });
+    } catch (err) {
+      if (httpStatus(err) === 404) return;
+      translate(err);
+    }
+  }
+
+  /**
+   * Cancels a resumable session with DELETE on its URI (GCS answers 499). Best effort: a session
+   * that cannot be cancelled still writes only a generation its record no longer serves.
+   */
+  async cancelUpload(uploadUrl: string): Promise<void> {
+    // Only session URIs of this endpoint: never send a request to a URL from elsewhere.
+    if (!uploadUrl.startsWith(`${this.endpoint}/upload/`)) return;
+    try {
+      const res = await fetch(uploadUrl, { method: 'DELETE', signal: AbortSignal.timeout(5000) });
+      await res.arrayBuffer();
+    } catch {
+      // Unreachable storage: the session expires on its own.
     }
   }
 

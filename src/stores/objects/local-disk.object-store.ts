@@ -11,7 +11,7 @@ import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { ByteRange, ObjectStat, ObjectStore, SignOptions, UploadSessionOptions, UploadTarget } from '../../ports';
+import { StoreError, type ByteRange, type ObjectStat, type ObjectStore, type SignOptions, type UploadSessionOptions, type UploadTarget } from '../../ports';
 import { assertSafeObjectKey, isSafeObjectKey } from './object-key';
 import { UploadSessions, type UploadSessionState } from './local-upload-sessions';
 import { Md5Workers, md5OfFile } from './md5-workers';
@@ -38,7 +38,23 @@ interface Sidecar {
 /** The outcome of checking an upload URL. */
 export type UploadAuthorization =
   | { ok: true; session: UploadSessionState }
-  | { ok: false; reason: 'not-found' | 'invalid' | 'expired' };
+  | { ok: false; reason: 'not-found' | 'invalid' | 'expired' | 'closed' };
+
+/**
+ * Running out of file handles (per process or system-wide) is a momentary shortage, not a bug:
+ * it becomes StoreError('unavailable'), which the Files API answers with 503 for that request only.
+ */
+export function translateFsError(err: unknown): unknown {
+  const code = (err as NodeJS.ErrnoException | null)?.code;
+  if (code === 'EMFILE' || code === 'ENFILE') return new StoreError('unavailable', `out of file handles (${code})`, { cause: err });
+  return err;
+}
+
+function guarded<T>(work: Promise<T>): Promise<T> {
+  return work.catch((err: unknown) => {
+    throw translateFsError(err);
+  });
+}
 
 export class LocalDiskObjectStore implements ObjectStore {
   readonly kind = 'local' as const;
@@ -73,13 +89,17 @@ export class LocalDiskObjectStore implements ObjectStore {
 
   async createUploadSession(key: string, options: UploadSessionOptions): Promise<UploadTarget> {
     assertSafeObjectKey(key);
-    const session = await this.sessions.create(key, options);
+    const session = await guarded(this.sessions.create(key, options));
     const expires = Math.floor(session.firstUseDeadline / 1000);
     const signature = signUrl(this.secret, { target: session.id, action: 'upload', expires });
     return { url: `${this.origin}/storage/upload/${session.id}?expires=${expires}&signature=${signature}`, requiredHeaders: {} };
   }
 
-  async write(key: string, body: Readable, options: { contentType: string; public?: boolean; filename?: string }): Promise<ObjectStat> {
+  write(key: string, body: Readable, options: { contentType: string; public?: boolean; filename?: string }): Promise<ObjectStat> {
+    return guarded(this.writeObject(key, body, options));
+  }
+
+  private async writeObject(key: string, body: Readable, options: { contentType: string; public?: boolean; filename?: string }): Promise<ObjectStat> {
     const target = this.dataPath(key);
     await mkdir(path.dirname(target), { recursive: true });
     // Same directory as the target, so the final rename is atomic on every filesystem.
@@ -129,7 +149,11 @@ export class LocalDiskObjectStore implements ObjectStore {
     }
   }
 
-  async read(key: string, range?: ByteRange): Promise<Readable | null> {
+  read(key: string, range?: ByteRange): Promise<Readable | null> {
+    return guarded(this.openObject(key, range));
+  }
+
+  private async openObject(key: string, range?: ByteRange): Promise<Readable | null> {
     if (!(await this.readSidecar(key))) return null;
     try {
       // Opening first pins this version of the file: a concurrent overwrite renames a new inode
@@ -145,20 +169,31 @@ export class LocalDiskObjectStore implements ObjectStore {
   }
 
   async stat(key: string): Promise<LocalObjectStat | null> {
-    const sidecar = await this.readSidecar(key);
+    const sidecar = await guarded(this.readSidecar(key));
     return sidecar ? { ...toStat(sidecar), ...(sidecar.filename !== undefined ? { filename: sidecar.filename } : {}) } : null;
   }
 
   async delete(key: string): Promise<void> {
     const target = this.dataPath(key);
-    await rm(`${target}.meta.json`, { force: true });
-    await rm(target, { force: true });
-    await this.sessions.deleteForKey(key);
+    await guarded((async () => {
+      await rm(`${target}.meta.json`, { force: true });
+      await rm(target, { force: true });
+      await this.sessions.deleteForKey(key);
+    })());
+  }
+
+  async deletePrefix(prefix: string): Promise<void> {
+    const target = this.dataPath(prefix);
+    await guarded((async () => {
+      // Sessions first: none of them can commit an object into the tree once it is removed.
+      await this.sessions.deleteForKey(prefix, { prefix: true });
+      await rm(target, { recursive: true, force: true });
+    })());
   }
 
   async setPublic(key: string, isPublic: boolean): Promise<void> {
-    const sidecar = await this.readSidecar(key);
-    if (sidecar && sidecar.public !== isPublic) await this.writeSidecar(key, { ...sidecar, public: isPublic });
+    const sidecar = await guarded(this.readSidecar(key));
+    if (sidecar && sidecar.public !== isPublic) await guarded(this.writeSidecar(key, { ...sidecar, public: isPublic }));
   }
 
   async signDownloadUrl(key: string, options: SignOptions): Promise<string> {
@@ -173,12 +208,27 @@ export class LocalDiskObjectStore implements ObjectStore {
     return `${this.withScheme(options.https)}/storage/public/${key}`;
   }
 
-  async uploadProgress(uploadUrl: string): Promise<number | null> {
-    // Only this store's own URLs name a session; anything else is unknown, not an error.
+  /** The session id named by one of this store's upload URLs, else null (not an error). */
+  private sessionIdOf(uploadUrl: string): string | null {
     if (!uploadUrl.startsWith(`${this.origin}/storage/upload/`)) return null;
-    const id = new URL(uploadUrl).pathname.split('/').pop() ?? '';
-    const session = await this.sessions.get(id);
+    return new URL(uploadUrl).pathname.split('/').pop() ?? null;
+  }
+
+  async uploadProgress(uploadUrl: string): Promise<number | null> {
+    const id = this.sessionIdOf(uploadUrl);
+    const session = id ? await guarded(this.sessions.get(id)) : null;
     return session ? session.received : null;
+  }
+
+  /** Removes the session at once: its URL answers 404 from then on, whatever it was doing. */
+  async cancelUpload(uploadUrl: string): Promise<void> {
+    const id = this.sessionIdOf(uploadUrl);
+    if (id) await guarded(this.sessions.remove(id));
+  }
+
+  /** Removes sessions (pending or completed) whose absolute deadline fell in an hour before `now`. */
+  sweepUploadSessions(now: Date): Promise<number> {
+    return guarded(this.sessions.sweep(now));
   }
 
   async close(): Promise<void> {
@@ -195,22 +245,24 @@ export class LocalDiskObjectStore implements ObjectStore {
 
   /**
    * Checks an upload URL. The signature's expiry is the first-use deadline: once a request was
-   * accepted, the session may continue after it (long uploads must not break half-way).
+   * accepted, the session may continue after it (long uploads must not break half-way), but never
+   * past its absolute deadline (`closesAt`, the pending-upload TTL after it opened), used or not.
    * Marks the session used on success.
    */
   async authorizeUpload(id: string, expires: unknown, signature: unknown, now = new Date()): Promise<UploadAuthorization> {
-    const session = await this.sessions.get(id);
+    const session = await guarded(this.sessions.get(id));
     if (!session) return { ok: false, reason: 'not-found' };
     const check = verifyUrlSignature(this.secret, { target: id, action: 'upload', expires: parseExpires(expires) }, signature, now);
     if (check === 'invalid') return { ok: false, reason: 'invalid' };
+    if (now.getTime() > session.closesAt) return { ok: false, reason: 'closed' };
     if (check === 'expired' && !session.used) return { ok: false, reason: 'expired' };
-    if (!session.used) await this.sessions.markUsed(id);
+    if (!session.used) await guarded(this.sessions.markUsed(id));
     return { ok: true, session: { ...session, used: true } };
   }
 
   /** The upload session with its received offset, or null. */
   uploadSession(id: string): Promise<UploadSessionState | null> {
-    return this.sessions.get(id);
+    return guarded(this.sessions.get(id));
   }
 
   /**
@@ -218,19 +270,23 @@ export class LocalDiskObjectStore implements ObjectStore {
    * Throws StoreError('invalid') if the chunk holds more than `maxBytes`; stored bytes stay.
    */
   appendToSession(id: string, offset: number, body: Readable, maxBytes: number): Promise<UploadSessionState> {
-    return this.sessions.append(id, offset, body, maxBytes);
+    return guarded(this.sessions.append(id, offset, body, maxBytes));
   }
 
   /** Replaces the received bytes with one whole body (single-shot PUT/POST without Content-Range). */
   receiveWholeBody(id: string, body: Readable, maxBytes: number): Promise<UploadSessionState> {
-    return this.sessions.replaceWhole(id, body, maxBytes);
+    return guarded(this.sessions.replaceWhole(id, body, maxBytes));
   }
 
-  /** Turns the received bytes into the object (atomically replacing any previous version). */
+  /**
+   * Turns the received bytes into the object of the session's key, private (the Files API makes it
+   * public when its record takes these bytes). Checks nothing about the file: the key is one
+   * generation of it, which the record serves only if this session is still the one it opened.
+   */
   completeSession(id: string): Promise<UploadSessionState> {
-    return this.sessions.complete(id, async (part, md5, size, session) => {
-      await this.commit(session.key, part, { contentType: session.contentType, md5, size, public: session.public, filename: session.filename });
-    });
+    return guarded(this.sessions.complete(id, async (part, md5, size, session) => {
+      await this.commit(session.key, part, { contentType: session.contentType, md5, size, public: false, filename: session.filename });
+    }));
   }
 }
 

@@ -2,10 +2,16 @@
  * Resumable upload sessions of the local storage backend, kept on disk under `<dir>/.uploads/`:
  * `<id>.json` (what the session was opened for) and `<id>.part` (the bytes received so far; its
  * size is the one truth about the received offset). Bytes are streamed, never held in memory.
+ *
+ * Two pointer trees make every lookup one by key, never a scan of all sessions:
+ * `keys/<object key>/<id>` (the sessions of one object key, so deleting a file visits only its own)
+ * and `closing/<hour>/<id>` (sessions by the hour their absolute deadline falls in, so the sweeper
+ * visits only expired ones). A session, completed or not, is removed when its object is deleted,
+ * when it is cancelled (a newer upload of the file opened) or by the sweep after its deadline.
  */
 import { randomBytes } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
-import { mkdir, readdir, readFile, rename, rm, stat, truncate, writeFile } from 'node:fs/promises';
+import { createWriteStream, type Dirent } from 'node:fs';
+import { mkdir, readdir, readFile, rename, rm, rmdir, stat, truncate, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -19,10 +25,11 @@ export interface UploadSessionRecord {
   contentType: string;
   /** Declared size in bytes; absent when unknown. */
   size?: number;
-  public: boolean;
   filename: string;
   /** Epoch ms: the URL must be first used before this instant. */
   firstUseDeadline: number;
+  /** Epoch ms: no request is accepted after this instant, used or not. */
+  closesAt: number;
   used: boolean;
   completed: boolean;
 }
@@ -33,6 +40,7 @@ export interface UploadSessionState extends UploadSessionRecord {
 }
 
 const SESSION_ID = /^[A-Za-z0-9_-]{16,64}$/;
+const HOUR_MS = 3_600_000;
 
 /** Signals that the client sent more bytes than it may (the request's bytes are discarded). */
 class TooManyBytes extends Error {}
@@ -89,19 +97,35 @@ export class UploadSessions {
     }
   }
 
-  async create(key: string, options: UploadSessionOptions): Promise<UploadSessionRecord> {
-    await mkdir(this.dir, { recursive: true });
+  /** The pointer directory of one object key (keys are safe '/'-joined segments). */
+  private keyDir(key: string): string {
+    return path.join(this.dir, 'keys', ...key.split('/'));
+  }
+
+  private closingDir(closesAt: number): string {
+    return path.join(this.dir, 'closing', String(Math.floor(closesAt / HOUR_MS)));
+  }
+
+  /**
+   * Opens a session for `key`. Pointers first, record last: a session exists once its record does.
+   * Without `closesAt` the session closes at its first-use deadline. (`public` is accepted from
+   * callers written before sessions stopped carrying it, and ignored: session objects are private.)
+   */
+  async create(key: string, options: Omit<UploadSessionOptions, 'closesAt'> & { closesAt?: Date; public?: boolean }): Promise<UploadSessionRecord> {
     const record: UploadSessionRecord = {
       id: randomBytes(24).toString('base64url'),
       key,
       contentType: options.contentType,
       ...(options.size !== undefined ? { size: options.size } : {}),
-      public: options.public,
       filename: options.filename,
       firstUseDeadline: options.expiresAt.getTime(),
+      closesAt: (options.closesAt ?? options.expiresAt).getTime(),
       used: false,
       completed: false,
     };
+    await Promise.all([mkdir(this.keyDir(key), { recursive: true }), mkdir(this.closingDir(record.closesAt), { recursive: true })]);
+    await writeFile(path.join(this.keyDir(key), record.id), '');
+    await writeFile(path.join(this.closingDir(record.closesAt), record.id), '');
     await writeFile(this.file(record.id, 'part'), Buffer.alloc(0), { flag: 'wx' });
     await this.save(record);
     return record;
@@ -117,7 +141,9 @@ export class UploadSessions {
   async get(id: string): Promise<UploadSessionState | null> {
     if (!SESSION_ID.test(id)) return null;
     try {
-      const record = JSON.parse(await readFile(this.file(id, 'json'), 'utf8')) as UploadSessionRecord;
+      const stored = JSON.parse(await readFile(this.file(id, 'json'), 'utf8')) as UploadSessionRecord;
+      // A record from before absolute deadlines closes at its first-use deadline.
+      const record = { ...stored, closesAt: stored.closesAt ?? stored.firstUseDeadline };
       const received = record.completed ? (record.size ?? 0) : (await stat(this.file(id, 'part'))).size;
       return { ...record, received };
     } catch (err) {
@@ -239,25 +265,69 @@ export class UploadSessions {
     });
   }
 
-  /** Removes every session (pending or completed) of `key`. */
-  async deleteForKey(key: string): Promise<void> {
-    let names: string[];
+  /**
+   * Removes one session, pending or completed: record, bytes and pointers. Idempotent; a
+   * missing or malformed id is not an error.
+   */
+  async remove(id: string): Promise<void> {
+    if (!SESSION_ID.test(id)) return;
+    await this.exclusive(id, async () => {
+      this.takeRunning(id)?.hash.abandon();
+      const session = await this.get(id);
+      // The record goes first: from then on the session is gone for every request.
+      await rm(this.file(id, 'json'), { force: true });
+      await Promise.all([rm(this.file(id, 'part'), { force: true }), rm(this.file(id, 'whole'), { force: true })]);
+      if (session) {
+        await rm(path.join(this.keyDir(session.key), id), { force: true });
+        await rm(path.join(this.closingDir(session.closesAt), id), { force: true });
+        // An emptied pointer directory goes too, so deleted keys leave nothing behind.
+        await rmdir(this.keyDir(session.key)).catch(() => undefined);
+      }
+    });
+  }
+
+  /** Removes every session (pending or completed) of `key`, and with `prefix` of every key under `key + '/'`. */
+  async deleteForKey(key: string, options: { prefix?: boolean } = {}): Promise<void> {
+    const dir = this.keyDir(key);
+    await this.removeListed(dir, options.prefix === true);
+    if (options.prefix) await rm(dir, { recursive: true, force: true });
+  }
+
+  /** Removes the sessions named by the pointer files in `dir` (and, when `deep`, below it). */
+  private async removeListed(dir: string, deep: boolean): Promise<void> {
+    let entries: Dirent[];
     try {
-      names = await readdir(this.dir);
+      entries = await readdir(dir, { withFileTypes: true });
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') return;
       throw err;
     }
-    for (const name of names.filter((n) => n.endsWith('.json'))) {
-      const id = name.slice(0, -'.json'.length);
-      const session = await this.get(id).catch(() => null);
-      if (session?.key !== key) continue;
-      await this.exclusive(id, async () => {
-        this.takeRunning(id)?.hash.abandon();
-        await rm(this.file(id, 'json'), { force: true });
-        await rm(this.file(id, 'part'), { force: true });
-      });
+    for (const entry of entries) {
+      if (entry.isFile()) await this.remove(entry.name);
+      else if (deep && entry.isDirectory()) await this.removeListed(path.join(dir, entry.name), true);
     }
+  }
+
+  /** Removes every session whose absolute deadline lies in an hour that ended before `now`. */
+  async sweep(now: Date): Promise<number> {
+    const root = path.join(this.dir, 'closing');
+    let hours: string[];
+    try {
+      hours = await readdir(root);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+      throw err;
+    }
+    let removed = 0;
+    for (const hour of hours) {
+      if (!/^\d+$/.test(hour) || (Number(hour) + 1) * HOUR_MS > now.getTime()) continue;
+      for (const id of await readdir(path.join(root, hour))) {
+        await this.remove(id);
+        removed++;
+      }
+      await rm(path.join(root, hour), { recursive: true, force: true });
+    }
+    return removed;
   }
 }
 

@@ -63,6 +63,15 @@ export class SignedUrlCache implements ObjectStore {
   delete(key: string): Promise<void> {
     return this.inner.delete(key);
   }
+  deletePrefix(prefix: string): Promise<void> {
+    return this.inner.deletePrefix(prefix);
+  }
+  cancelUpload(uploadUrl: string): Promise<void> {
+    return this.inner.cancelUpload ? this.inner.cancelUpload(uploadUrl) : Promise.resolve();
+  }
+  sweepUploadSessions(now: Date): Promise<number> {
+    return this.inner.sweepUploadSessions ? this.inner.sweepUploadSessions(now) : Promise.resolve(0);
+  }
   setPublic(key: string, isPublic: boolean): Promise<void> {
     return this.inner.setPublic(key, isPublic);
   }
