@@ -18,10 +18,21 @@ export const MAX_BODY_NODES = 10_000;
 
 const COLLECTION_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/;
 
-/** A server-generated id: 24 lowercase hex characters (time-ordered, like an ObjectId), as a string. */
+/** Per-process part of generated ids (5 random bytes), as in a MongoDB ObjectId. */
+const PROCESS_ID = randomBytes(5).toString('hex');
+/** Increasing counter of generated ids (3 bytes), starting in its lower half so that a process wraps it only after 8 million ids. */
+let idCounter = randomBytes(3).readUIntBE(0, 3) >> 1;
+
+/**
+ * A server-generated id, laid out like a MongoDB ObjectId and kept as a string: 4 bytes of seconds,
+ * 5 random bytes per process, a 3-byte counter that increases with every id. Ids of one process
+ * therefore sort in creation order, also within one second, so entities listed without a `sort`
+ * come back in the order they were created.
+ */
 export function newEntityId(now: Date = new Date()): string {
   const seconds = Math.floor(now.getTime() / 1000).toString(16).padStart(8, '0').slice(-8);
-  return seconds + randomBytes(8).toString('hex');
+  idCounter = (idCounter + 1) % 0x1000000;
+  return seconds + PROCESS_ID + idCounter.toString(16).padStart(6, '0');
 }
 
 /** Validates a client-supplied id: any non-empty string up to 1024 characters, kept as is. */

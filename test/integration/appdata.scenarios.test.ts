@@ -258,6 +258,19 @@ describe.each(DOCUMENT_STORES)('AppData API on the %s document store', (document
     expect(res.body).toMatchObject({ name: 'Alice', age: 31 });
   });
 
+  test('entities created one after another come back in creation order when no sort is given', async () => {
+    const created: string[] = [];
+    for (let i = 0; i < 40; i++) {
+      const res = await request(ctx.t.app).post(`/appdata/${ctx.t.appKey}/ordered`).set('Authorization', ctx.auth.alice as string).send({ i }).expect(201);
+      created.push(res.body._id as string);
+    }
+    const batch = await request(ctx.t.app).post(`/appdata/${ctx.t.appKey}/ordered`).set('Authorization', ctx.auth.alice as string).send([{ i: 40 }, { i: 41 }, { i: 42 }]).expect(201);
+    created.push(...batch.body.entities.map((e: { _id: string }) => e._id));
+    const res = await request(ctx.t.app).get(`/appdata/${ctx.t.appKey}/ordered`).set('Authorization', ctx.auth.bob as string).expect(200);
+    expect(res.body.map((d: { _id: string }) => d._id)).toEqual(created);
+    expect(res.body.map((d: { i: number }) => d.i)).toEqual(Array.from({ length: 43 }, (_, i) => i));
+  });
+
   test('paging with skip and limit visits every entity exactly once', async () => {
     const docs = Array.from({ length: 57 }, (_, n) => ({ n: n % 5 }));
     for (let i = 0; i < docs.length; i += 25) {
