@@ -19,6 +19,7 @@ import { UserNoticesService } from './domain/user-notices';
 import { UsersService } from './domain/users.service';
 import { groupRoutes } from './http/group.routes';
 import { rpcRoutes } from './http/rpc.routes';
+import { CollectionRemover } from './domain/collection-removal';
 import { retryAfterHeader, userRoutes } from './http/user.routes';
 import { PasswordHasher, type ScryptRunner } from './domain/passwords';
 import { ScryptWorkers } from './stores/scrypt-workers';
@@ -83,7 +84,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(handshakeRoutes(deps.apps, sessions));
   app.use(appdataRoutes({ apps: deps.apps, sessions, entities, present }));
   app.use(userRoutes({ apps: deps.apps, sessions, users, present, prepareBody: stripFileReferences }));
-  app.use(rpcRoutes({ apps: deps.apps, sessions, notices: new UserNoticesService(deps.documents, clock) }));
+  app.use(rpcRoutes({ apps: deps.apps, sessions, notices: new UserNoticesService(deps.documents, clock), collections: new CollectionRemover(deps.documents) }));
   app.use(groupRoutes({ apps: deps.apps, sessions, groups }));
   app.use(blobRoutes({
     apps: deps.apps, sessions, files, clock,

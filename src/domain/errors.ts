@@ -48,6 +48,7 @@ export const errors = {
   appNotFound: factory('AppNotFound', 404, 'This app backend not found.'),
   userNotFound: factory('UserNotFound', 404, 'This user does not exist for this app backend.'),
   blobNotFound: factory('BlobNotFound', 404, 'This blob not found for this app backend.'),
+  endpointDoesNotExist: factory('EndpointDoesNotExist', 404, 'The custom endpoint you tried to access does not exist. Please configure custom Business Logic endpoints through the Kinvey Console.'),
   routeNotFound: factory('NotFound', 404, 'The requested URL was not found on this server.'),
   methodNotAllowed: factory('MethodNotAllowed', 405, 'The request method is not allowed for this URL.'),
   unsupportedMediaType: factory('UnsupportedMediaType', 415, 'The Content-Type of the request does not match the upload.'),

@@ -1,0 +1,33 @@
+/**
+ * `remove-collection`: master empties one collection of an app in one request. App collections
+ * lose every entity; `user` loses every user with their credentials and sessions. The collection's
+ * configuration (permissions) stays. Other system collections are refused.
+ */
+import type { DocumentStore } from '../ports';
+import { checkAppdataCollection } from './entity-fields';
+import { errors } from './errors';
+import { isPlainObject } from './acl';
+import { SESSION_COLLECTION } from './sessions';
+import { CREDENTIAL_COLLECTION, USER_COLLECTION } from './user-records';
+
+export class CollectionRemover {
+  constructor(private readonly store: DocumentStore) {}
+
+  /**
+   * Removes every document of `body.collectionName`; returns how many went. Throws 400
+   * MissingRequestParameter without a name, 403 IndirectCollectionAccessDisallowed for `_blob`
+   * and internal collections (files are removed through /blob, which also deletes their bytes).
+   */
+  async removeAll(appKey: string, body: unknown): Promise<number> {
+    const name = isPlainObject(body) ? body.collectionName : undefined;
+    if (typeof name !== 'string' || name.length === 0) throw errors.missingRequestParameter('Send {"collectionName": "<name>"}.');
+    if (name === USER_COLLECTION) {
+      const count = await this.store.deleteMany({ appKey, collection: USER_COLLECTION }, {});
+      await this.store.deleteMany({ appKey, collection: CREDENTIAL_COLLECTION }, {});
+      await this.store.deleteMany({ appKey, collection: SESSION_COLLECTION }, {});
+      return count;
+    }
+    const collection = checkAppdataCollection(name);
+    return this.store.deleteMany({ appKey, collection }, {});
+  }
+}
