@@ -3,6 +3,9 @@
  * counts on its own; put a shared limiter in front for a global one).
  *
  * Policy (decided for kinbase; Kinvey documents none):
+ * - Attempts are admitted one by one and counted as failures before their password is checked,
+ *   so 32 concurrent guesses cannot all pass the check before the first one is counted; a right
+ *   password (or one never checked) takes its count back.
  * - Failures are counted in fixed windows of `windowSeconds` per username (per app) and per
  *   client address. Once a key reaches its limit in a window, attempts for it are refused until
  *   that window ends: 429 TooManyLoginAttempts with Retry-After, before any hashing, whether the
@@ -101,17 +104,34 @@ export class LoginThrottle {
     return Math.max(...waits);
   }
 
-  /** Counts a wrong password (or unknown username) against the username and the client. */
-  recordFailure(attempt: LoginAttempt): void {
+  /**
+   * Admits an attempt, counting it as a failure against the username and the client until
+   * `succeeded` or `withdraw` says otherwise; or, when a limit is reached, refuses it without
+   * counting and returns the seconds to wait (0 means admitted).
+   */
+  admit(attempt: LoginAttempt): number {
+    const wait = this.retryAfterSeconds(attempt);
+    if (wait > 0) return wait;
     const now = this.clock().getTime();
-    this.count(this.usernames, usernameKey(attempt), now);
-    if (attempt.client !== undefined) this.count(this.clients, clientKey(attempt.client), now);
+    this.count(this.usernames, usernameKey(attempt), now, 1);
+    if (attempt.client !== undefined) this.count(this.clients, clientKey(attempt.client), now, 1);
+    return 0;
   }
 
-  /** A right password: clears the username's count and remembers the client as known for the user. */
-  recordSuccess(attempt: LoginAttempt): void {
+  /** An admitted attempt had the right password: clears the username's count, takes back the client's, and remembers the client as known for the user. */
+  succeeded(attempt: LoginAttempt): void {
     this.usernames.delete(usernameKey(attempt));
-    if (attempt.client !== undefined) this.knownClients.set(knownKey(attempt, clientKey(attempt.client)), this.clock().getTime());
+    if (attempt.client === undefined) return;
+    const client = clientKey(attempt.client);
+    this.count(this.clients, client, this.clock().getTime(), -1);
+    this.knownClients.set(knownKey(attempt, client), this.clock().getTime());
+  }
+
+  /** An admitted attempt whose password was never checked (the server was busy): takes its counts back. */
+  withdraw(attempt: LoginAttempt): void {
+    const now = this.clock().getTime();
+    this.count(this.usernames, usernameKey(attempt), now, -1);
+    if (attempt.client !== undefined) this.count(this.clients, clientKey(attempt.client), now, -1);
   }
 
   /** Keys held per table (bounded by `maxEntries`). */
@@ -125,9 +145,14 @@ export class LoginThrottle {
     return Math.max(1, Math.ceil((end - now) / 1000));
   }
 
-  private count(table: BoundedMap<Window>, key: string, now: number): void {
+  private count(table: BoundedMap<Window>, key: string, now: number, delta: 1 | -1): void {
     const window = table.get(key);
     const fresh = !window || now >= window.start + this.limits.windowSeconds * 1000;
+    if (delta < 0) {
+      // Taking back a count from a window that has since ended (or was evicted) has nothing to undo.
+      if (!fresh && window.failures > 0) window.failures--;
+      return;
+    }
     table.set(key, fresh ? { start: now, failures: 1 } : { start: window.start, failures: window.failures + 1 });
   }
 

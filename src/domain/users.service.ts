@@ -239,25 +239,26 @@ export class UsersService {
   /** The user whose password this is, or null; counted by the throttle. Throws 429 when throttled or busy. */
   private async checkPassword(attempt: LoginAttempt, password: string): Promise<StoredDocument | null> {
     // Refused before any lookup or hashing, so a flood of throttled attempts costs almost nothing.
-    const wait = this.throttle.retryAfterSeconds(attempt);
+    const wait = this.throttle.admit(attempt);
     if (wait > 0) throw errors.tooManyLoginAttempts(wait, 'Too many failed logins for this username or from this client; retry later.');
+    // Admitted attempts count as failures from here on (so concurrent guesses see each other);
+    // a right password takes its count back, and so does a check that never happened.
     const { appKey, username } = attempt;
-    const [user] = await this.store.find(userScope(appKey), restrict({ username }, ACTIVE_USERS), { limit: 1 });
-    const [credential] = user ? await this.store.findByIds(credentialScope(appKey), [user._id]) : [];
     let matches: boolean;
+    let user: StoredDocument | undefined;
     try {
+      [user] = await this.store.find(userScope(appKey), restrict({ username }, ACTIVE_USERS), { limit: 1 });
+      const [credential] = user ? await this.store.findByIds(credentialScope(appKey), [user._id]) : [];
       // Unknown users cost a hash too, so timing does not tell which usernames exist.
       matches = !user || !credential || typeof credential.hash !== 'string'
         ? await this.passwords.verifyAgainstNothing(password)
         : await this.passwords.verify(password, credential.hash);
     } catch (err) {
+      this.throttle.withdraw(attempt);
       throw translateBusy(err);
     }
-    if (!matches || !user) {
-      this.throttle.recordFailure(attempt);
-      return null;
-    }
-    this.throttle.recordSuccess(attempt);
+    if (!matches || !user) return null;
+    this.throttle.succeeded(attempt);
     return user;
   }
 

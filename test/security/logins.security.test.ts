@@ -62,6 +62,14 @@ describe('failed logins are rate limited', () => {
     expectThrottled(await postFrom(t, '127.0.0.3', login, { username: 'victim', password: 'pw-victim-secret' }));
   });
 
+  test('32 concurrent guesses for one username get no more than the limit checked', async () => {
+    const login = `/user/${t.appKey}/login`;
+    const replies = await Promise.all(Array.from({ length: 32 }, (_, i) => postFrom(t, '127.0.0.8', login, { username: 'victim', password: `guess-${i}` })));
+    const statuses = replies.map((r) => r.status);
+    expect(statuses.filter((s) => s === 401)).toHaveLength(LOGIN_LIMITS.failuresPerUsername);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(32 - LOGIN_LIMITS.failuresPerUsername);
+  });
+
   test('spraying wrong passwords over many usernames from one client gets that client 429, not others', async () => {
     const login = `/user/${t.appKey}/login`;
     for (let i = 0; i < LOGIN_LIMITS.failuresPerClient; i++) {

@@ -3,7 +3,7 @@
  * no longer, a success clears the username but not the client, tables stay bounded, and an IPv6
  * attacker cannot dodge the client limit by rotating addresses inside its /64.
  */
-import { LoginThrottle, clientKey } from '../../src/domain/login-throttle';
+import { LoginThrottle, clientKey, type LoginAttempt } from '../../src/domain/login-throttle';
 
 function throttleAt(start = Date.parse('2026-01-01T00:00:00Z'), limits = {}) {
   let now = start;
@@ -11,13 +11,18 @@ function throttleAt(start = Date.parse('2026-01-01T00:00:00Z'), limits = {}) {
   return { throttle, advance: (seconds: number) => void (now += seconds * 1000) };
 }
 
+/** An attempt that is admitted and turns out to have the right password. */
+function succeed(throttle: LoginThrottle, attempt: LoginAttempt): void {
+  expect(throttle.admit(attempt)).toBe(0);
+  throttle.succeeded(attempt);
+}
+
 describe('LoginThrottle', () => {
   test('a username locked by failures is free again when its window ends, not later', () => {
     const { throttle, advance } = throttleAt();
     const attempt = { appKey: 'kid', username: 'victim', client: '10.0.0.1' };
     for (let i = 0; i < 3; i++) {
-      expect(throttle.retryAfterSeconds(attempt)).toBe(0);
-      throttle.recordFailure(attempt);
+      expect(throttle.admit(attempt)).toBe(0);
       advance(10);
     }
     expect(throttle.retryAfterSeconds(attempt)).toBe(30);
@@ -30,7 +35,7 @@ describe('LoginThrottle', () => {
 
   test('usernames are counted per app', () => {
     const { throttle } = throttleAt();
-    for (let i = 0; i < 3; i++) throttle.recordFailure({ appKey: 'kid_a', username: 'u', client: '10.0.0.1' });
+    for (let i = 0; i < 3; i++) expect(throttle.admit({ appKey: 'kid_a', username: 'u', client: '10.0.0.1' })).toBe(0);
     expect(throttle.retryAfterSeconds({ appKey: 'kid_a', username: 'u' })).toBeGreaterThan(0);
     expect(throttle.retryAfterSeconds({ appKey: 'kid_b', username: 'u' })).toBe(0);
   });
@@ -38,8 +43,8 @@ describe('LoginThrottle', () => {
   test('logging into one\'s own account does not reset a client\'s count of failures elsewhere', () => {
     const { throttle } = throttleAt();
     for (let i = 0; i < 5; i++) {
-      throttle.recordFailure({ appKey: 'kid', username: `victim${i}`, client: '10.0.0.9' });
-      throttle.recordSuccess({ appKey: 'kid', username: 'attacker', client: '10.0.0.9' });
+      succeed(throttle, { appKey: 'kid', username: 'attacker', client: '10.0.0.9' });
+      expect(throttle.admit({ appKey: 'kid', username: `victim${i}`, client: '10.0.0.9' })).toBe(0);
     }
     expect(throttle.retryAfterSeconds({ appKey: 'kid', username: 'attacker', client: '10.0.0.9' })).toBeGreaterThan(0);
   });
@@ -47,22 +52,38 @@ describe('LoginThrottle', () => {
   test('a success clears the username\'s count, and its client stays welcome while others are locked out', () => {
     const { throttle } = throttleAt();
     const owner = { appKey: 'kid', username: 'victim', client: '10.0.0.1' };
-    throttle.recordFailure(owner);
-    throttle.recordFailure(owner);
-    throttle.recordSuccess(owner);
-    throttle.recordFailure(owner);
-    throttle.recordFailure(owner);
+    expect(throttle.admit(owner)).toBe(0);
+    expect(throttle.admit(owner)).toBe(0);
+    succeed(throttle, owner);
+    expect(throttle.admit(owner)).toBe(0);
+    expect(throttle.admit(owner)).toBe(0);
     expect(throttle.retryAfterSeconds(owner)).toBe(0);
-    for (let i = 0; i < 3; i++) throttle.recordFailure({ ...owner, client: '192.0.2.7' });
+    // The attacker's third failure reaches the username's limit.
+    expect(throttle.admit({ ...owner, client: '192.0.2.7' })).toBe(0);
     expect(throttle.retryAfterSeconds({ ...owner, client: '192.0.2.7' })).toBeGreaterThan(0);
     expect(throttle.retryAfterSeconds(owner)).toBe(0);
     // Without a client address (Basic credentials) the username lock holds.
     expect(throttle.retryAfterSeconds({ appKey: 'kid', username: 'victim' })).toBeGreaterThan(0);
   });
 
+  test('concurrent guesses count from the moment they are admitted, before any is checked', () => {
+    const { throttle } = throttleAt();
+    const outcomes = Array.from({ length: 32 }, () => throttle.admit({ appKey: 'kid', username: 'victim', client: '10.0.0.1' }));
+    expect(outcomes.filter((wait) => wait === 0)).toHaveLength(3);
+  });
+
+  test('an attempt never checked (server busy) takes its count back', () => {
+    const { throttle } = throttleAt();
+    const attempt = { appKey: 'kid', username: 'victim', client: '10.0.0.1' };
+    for (let i = 0; i < 10; i++) {
+      expect(throttle.admit(attempt)).toBe(0);
+      throttle.withdraw(attempt);
+    }
+  });
+
   test('a flood of distinct usernames and clients keeps at most maxEntries keys per table', () => {
     const { throttle } = throttleAt(undefined, { maxEntries: 100, failuresPerClient: 1_000_000 });
-    for (let i = 0; i < 10_000; i++) throttle.recordFailure({ appKey: 'kid', username: `u${i}`, client: `10.${i >> 16 & 255}.${i >> 8 & 255}.${i & 255}` });
+    for (let i = 0; i < 10_000; i++) expect(throttle.admit({ appKey: 'kid', username: `u${i}`, client: `10.${i >> 16 & 255}.${i >> 8 & 255}.${i & 255}` })).toBe(0);
     expect(throttle.sizes()).toEqual({ usernames: 100, clients: 100, knownClients: 0 });
     // The most recent keys are the ones kept.
     expect(throttle.retryAfterSeconds({ appKey: 'kid', username: 'u9999' })).toBe(0);
