@@ -4,10 +4,13 @@ const username = { type: 'string', minLength: 1, maxLength: 256 } as const;
 const password = { type: 'string', minLength: 1, maxLength: 4096 } as const;
 const email = { type: 'string', maxLength: 320 } as const;
 
-/** The account fields of a signup or update body; every other field is custom and stored as is. */
+/**
+ * The account fields of a signup or update body; every other field is custom and stored as is.
+ * `null` username or password means "none given": signup generates one, an update keeps it.
+ */
 export const userFieldsSchema = {
   type: 'object',
-  properties: { username, password, email },
+  properties: { username: { anyOf: [username, { type: 'null' }] }, password: { anyOf: [password, { type: 'null' }] }, email },
   additionalProperties: true,
 } as const;
 

@@ -72,7 +72,7 @@ export function hiddenUserFields(viewer: Principal): readonly string[] {
 export interface ViewExtras {
   /** Echoed in `_kmd.authtoken` (login, signup below v6, `_me` below v6, self-updates). */
   authtoken?: string;
-  /** The clear-text password, only when the server generated it at signup. */
+  /** The clear-text password: only in the signup answer (the one sent, or the generated one). */
   password?: string;
 }
 

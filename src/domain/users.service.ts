@@ -82,8 +82,10 @@ export class UsersService {
     const now = this.clock();
     const id = newEntityId(now);
     const username = input.username ?? randomUUID();
-    const generatedPassword = input.password === undefined ? generatePassword() : undefined;
-    const hash = await this.hash(input.password ?? (generatedPassword as string));
+    // `null` or no password: one is generated. Either way the signup answer (and only it) carries
+    // the clear-text password, as Kinvey's does: the SDKs log in with `user.data.password` next.
+    const password = input.password ?? generatePassword();
+    const hash = await this.hash(password);
     const doc: StoredDocument = {
       _id: id,
       username,
@@ -101,7 +103,7 @@ export class UsersService {
       throw translateDuplicate(err, username);
     }
     const authtoken = options.startSession ? await this.startSession(principal.appKey, doc, now) : undefined;
-    return toUserView(doc, principal, { ...(authtoken ? { authtoken } : {}), ...(generatedPassword ? { password: generatedPassword } : {}) });
+    return toUserView(doc, principal, { ...(authtoken ? { authtoken } : {}), password });
   }
 
   /**

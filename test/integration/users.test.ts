@@ -10,7 +10,7 @@ import { DOCUMENT_STORES, startTestApp, type DocumentsKind, type TestApp } from 
 const HEX24 = /^[0-9a-f]{24}$/;
 const ISO_MS = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
 
-/** No response may carry a password (except a generated one at signup) or a hash. */
+/** No response may carry a password (except the signup answer, with the one sent or generated) or a hash. */
 function expectNoSecrets(body: unknown): void {
   const text = JSON.stringify(body ?? null);
   expect(text).not.toMatch(/"password"/);
@@ -34,7 +34,7 @@ const tokenOf = (ctx: ScenarioContext, name: string) => ctx.auth[name]!.replace(
 const SCENARIOS: Scenario[] = [
   // Signup
   {
-    name: 'signup returns 201, a Location, server fields and no password or token in API 6',
+    name: 'signup returns 201, a Location, server fields, the password sent and no token in API 6',
     as: 'app', method: 'post', path: '/user/{app}', body: { username: 'carol', password: 'pw-carol', email: 'c@example.com', level: 3 },
     expect: {
       status: 201, headers: { location: /^\/user\/kid_[0-9a-f]+\/[0-9a-f]{24}$/ },
@@ -42,7 +42,7 @@ const SCENARIOS: Scenario[] = [
         expect(b).toMatchObject({ username: 'carol', email: 'c@example.com', level: 3, _id: expect.stringMatching(HEX24) });
         expect(b._acl).toEqual({ creator: b._id });
         expect(b._kmd).toEqual({ lmt: expect.stringMatching(ISO_MS), ect: expect.stringMatching(ISO_MS) });
-        expect(b).not.toHaveProperty('password');
+        expect(b.password).toBe('pw-carol');
         expect(ctx.t.appKey).toBeTruthy();
       }),
     },
@@ -67,14 +67,24 @@ const SCENARIOS: Scenario[] = [
     },
   },
   {
-    name: 'signup without a password generates one but returns nothing else secret',
+    name: 'signup without a password generates one and returns it',
     as: 'app', method: 'post', path: '/user/{app}', body: { username: 'carol' },
     expect: { status: 201, check: body((b) => expect(b.password).toEqual(expect.any(String))) },
   },
   {
-    name: 'signup with a password but no username generates the username only',
+    name: 'signup with password null generates one and returns it (was 400 "user.password must be string")',
+    as: 'app', method: 'post', path: '/user/{app}', body: { username: 'carol', password: null },
+    expect: { status: 201, check: body((b) => { expect(b.password).toEqual(expect.any(String)); expect(b.password).not.toBe('null'); }) },
+  },
+  {
+    name: 'signup with username null and password null generates both',
+    as: 'app', method: 'post', path: '/user/{app}', body: { username: null, password: null },
+    expect: { status: 201, check: body((b) => { expect(b.username).toEqual(expect.any(String)); expect(b.password).toEqual(expect.any(String)); }) },
+  },
+  {
+    name: 'signup with a password but no username generates the username and returns the password sent',
     as: 'app', method: 'post', path: '/user/{app}', body: { password: 'pw' },
-    expect: { status: 201, check: body((b) => { expect(b.username).toEqual(expect.any(String)); expect(b).not.toHaveProperty('password'); }) },
+    expect: { status: 201, check: body((b) => { expect(b.username).toEqual(expect.any(String)); expect(b.password).toBe('pw'); }) },
   },
   { name: 'a taken username is 409 UserAlreadyExists', as: 'app', method: 'post', path: '/user/{app}', body: { username: 'alice', password: 'x' }, expect: { status: 409, error: 'UserAlreadyExists' } },
   { name: 'master credentials may sign up users', as: 'master', method: 'post', path: '/user/{app}', body: { username: 'carol', password: 'x' }, expect: { status: 201 } },
@@ -207,7 +217,8 @@ describe.each(DOCUMENT_STORES)('users on the %s store', (kind: DocumentsKind) =>
 
   test.each(SCENARIOS)('$name', async (scenario) => {
     const responseBody = await runScenario(scenario, ctx);
-    if (!/generates one/.test(scenario.name)) expectNoSecrets(responseBody);
+    // Only the signup answer carries the password (the one sent or generated).
+    if (!(scenario.method === 'post' && scenario.path === '/user/{app}' && scenario.expect.status === 201)) expectNoSecrets(responseBody);
   });
 
   test('a soft-deleted user vanishes from reads, cannot log in, loses its sessions, keeps its username, and can be restored', async () => {
