@@ -16,7 +16,7 @@
  * Printed: download p50/p99/max and ratios to idle, and the flood's answers (401 hashed and wrong,
  * 429 throttled) and rate.
  *
- * Usage: npm run bench:login-flood   (BENCH_SECONDS=8, BENCH_MAX_REQUESTS=4000; BENCH_KINBASE_ENTRY
+ * Usage: npm run bench:login-flood   (BENCH_SECONDS=8, BENCH_MAX_REQUESTS=20000; BENCH_KINBASE_ENTRY
  *        runs another build's server.js, e.g. the code before a change, for comparison)
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process';
@@ -28,7 +28,7 @@ import path from 'node:path';
 import { kinbaseNodeArgs } from './node-args';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
-const MAX_REQUESTS = Number(process.env.BENCH_MAX_REQUESTS ?? 4000);
+const MAX_REQUESTS = Number(process.env.BENCH_MAX_REQUESTS ?? 20000);
 const CONCURRENCY = 32;
 const FILE_BYTES = 64 * 1024;
 const APP_KEY = 'kid_loginflood';
@@ -108,8 +108,12 @@ async function startKinbase(dataDir: string): Promise<{ child: ChildProcess; bas
     });
     child.once('exit', (code) => reject(new Error(`kinbase exited with ${code}:\n${out}`)));
   });
+  // From here on the server's output is only counted: keeping (and searching) it would load this process.
+  child.stdout?.removeAllListeners('data');
+  child.stdout?.on('data', (d: Buffer) => (serverOutputBytes += d.length));
   return { child, base: `http://127.0.0.1:${port}` };
 }
+let serverOutputBytes = 0;
 
 async function api(method: string, url: string, auth: string, body?: unknown): Promise<Record<string, unknown>> {
   const res = await fetch(url, { method, headers: { Authorization: auth, 'Content-Type': 'application/json' }, ...(body ? { body: JSON.stringify(body) } : {}) });
@@ -154,12 +158,24 @@ async function probe(url: string, until: Promise<unknown>): Promise<number[]> {
   return latencies;
 }
 
-function runFlood(spec: FloodSpec): Promise<FloodResult> {
+/**
+ * Starts the flood process; resolves once it has loaded (its start-up is not measured) with the
+ * promise of its result, which it begins to earn when told to go.
+ */
+async function startFlood(spec: FloodSpec): Promise<{ go: () => Promise<FloodResult> }> {
   const child = fork(__filename, ['--flood', JSON.stringify(spec)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  return new Promise((resolve, reject) => {
-    child.once('message', (result) => resolve(result as FloodResult));
-    child.once('exit', (code) => (code === 0 ? undefined : reject(new Error(`flood exited with ${code}`))));
-  });
+  const messages: unknown[] = [];
+  const waiters: Array<(m: unknown) => void> = [];
+  child.on('message', (m) => (waiters.length ? waiters.shift()!(m) : messages.push(m)));
+  const failed = new Promise<never>((_, reject) => child.once('exit', (code) => code !== 0 && reject(new Error(`flood exited with ${code}`))));
+  const next = () => Promise.race([failed, new Promise((resolve) => (messages.length ? resolve(messages.shift()) : waiters.push(resolve)))]);
+  await next(); // 'ready'
+  return {
+    go: () => {
+      child.send('go');
+      return next() as Promise<FloodResult>;
+    },
+  };
 }
 
 const quantile = (xs: number[], q: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))] as number;
@@ -173,10 +189,10 @@ async function main(): Promise<void> {
     const rows: Array<{ name: string; latencies: number[]; flood?: FloodResult }> = [];
     rows.push({ name: 'idle', latencies: await probe(url, new Promise((resolve) => setTimeout(resolve, SECONDS * 1000))) });
     for (const phase of ['same-username', 'many-usernames', 'many-clients'] as const) {
-      const flooding = runFlood({ base: kinbase.base, phase, seconds: SECONDS, maxRequests: MAX_REQUESTS });
+      const flooding = (await startFlood({ base: kinbase.base, phase, seconds: SECONDS, maxRequests: MAX_REQUESTS })).go();
       const [latencies, flood] = await Promise.all([probe(url, flooding), flooding]);
       rows.push({ name: phase, latencies, flood });
-      process.stderr.write(`${phase}: ${flood.sent} logins, ${JSON.stringify(flood.statuses)}\n`);
+      process.stderr.write(`${phase}: ${flood.sent} logins, ${JSON.stringify(flood.statuses)}; server output so far ${serverOutputBytes} bytes\n`);
     }
     const idle = rows[0]!.latencies;
     const ms = (x: number) => x.toFixed(1).padStart(8);
@@ -202,7 +218,8 @@ async function main(): Promise<void> {
 }
 
 if (process.argv[2] === '--flood') {
-  flood(JSON.parse(process.argv[3] ?? '') as FloodSpec).then(
+  process.send?.('ready');
+  new Promise((resolve) => process.once('message', resolve)).then(() => flood(JSON.parse(process.argv[3] ?? '') as FloodSpec)).then(
     (result) => process.send?.(result, () => process.exit(0)),
     (err: unknown) => {
       process.stderr.write(`${err instanceof Error ? err.stack : String(err)}\n`);
