@@ -19,6 +19,7 @@ import { UserNoticesService } from './domain/user-notices';
 import { UsersService } from './domain/users.service';
 import { groupRoutes } from './http/group.routes';
 import { rpcRoutes } from './http/rpc.routes';
+import { unavailableRoutes } from './http/unavailable.routes';
 import { CollectionRemover } from './domain/collection-removal';
 import { retryAfterHeader, userRoutes } from './http/user.routes';
 import { PasswordHasher, type ScryptRunner } from './domain/passwords';
@@ -90,6 +91,8 @@ export function createApp(deps: AppDeps): Express {
     apps: deps.apps, sessions, files, clock,
     downloadUrlTtlSeconds: deps.config.downloadUrlTtlSeconds, defaultHttps,
   }));
+
+  app.use(unavailableRoutes(deps.apps, sessions));
 
   app.use(notFound);
   app.use(retryAfterHeader);
