@@ -49,6 +49,32 @@ export interface IndexSpec {
 }
 
 /**
+ * What `group` computes per group. `count`: documents per group; `sum`: the sum of the numeric
+ * values of `field`; `numeric`: count, plus how many numeric values of `field` there were, their
+ * sum, minimum and maximum. Only what was asked for is meaningful in the answer.
+ */
+export interface GroupSpec {
+  /** Dotted paths whose values together name a group; empty: all matching documents form one group. */
+  keys: readonly string[];
+  /** Dotted path of the aggregated field (for `sum` and `numeric`). */
+  field?: string;
+  statistics: 'count' | 'sum' | 'numeric';
+  /** The adapter stops once it has more than this many groups and returns maxGroups + 1 of them. */
+  maxGroups: number;
+}
+
+/** One group: its key values (in `keys` order; a missing field is null) and its statistics. */
+export interface GroupStats {
+  key: unknown[];
+  count: number;
+  /** How many documents had a number (not an array) at `field`. */
+  numeric: number;
+  sum: number;
+  min: number | null;
+  max: number | null;
+}
+
+/**
  * Document persistence for every app and collection. Collections exist implicitly: reading a
  * collection that was never written returns nothing, writing creates it.
  */
@@ -70,6 +96,11 @@ export interface DocumentStore {
   /** Documents with these ids that also match `filter`, in no particular order. */
   findByIds(scope: CollectionScope, ids: readonly string[], filter?: Filter): Promise<StoredDocument[]>;
   count(scope: CollectionScope, filter: Filter): Promise<number>;
+  /**
+   * Groups the documents matching `filter` by `spec.keys` and computes `spec.statistics`, in one
+   * pass with memory proportional to the number of groups. Groups come in no particular order.
+   */
+  group(scope: CollectionScope, filter: Filter, spec: GroupSpec): Promise<GroupStats[]>;
   /** Deletes the document with this `_id` if it also matches `filter`; returns whether one went. */
   deleteById(scope: CollectionScope, id: string, filter?: Filter): Promise<boolean>;
   /** Deletes every document matching `filter`; returns how many went. */

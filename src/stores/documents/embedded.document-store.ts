@@ -12,9 +12,12 @@ import {
   type DocumentStore,
   type Filter,
   type FindOptions,
+  type GroupSpec,
+  type GroupStats,
   type IndexSpec,
   type StoredDocument,
 } from '../../ports';
+import { GroupAccumulator } from './group-accumulator';
 import { compileFilter, projectDocument, sortDocuments } from './mongo-semantics';
 
 type Collection = Datastore<StoredDocument>;
@@ -90,6 +93,19 @@ export class EmbeddedDocumentStore implements DocumentStore {
     const collection = await this.existingCollection(scope);
     if (!collection) return 0;
     return collection.countAsync(where(filter));
+  }
+
+  async group(scope: CollectionScope, filter: Filter, spec: GroupSpec): Promise<GroupStats[]> {
+    const collection = await this.existingCollection(scope);
+    if (!collection) return [];
+    const matches = compileFilter(filter);
+    const groups = new GroupAccumulator(spec);
+    // One pass over nedb's own documents (read, never copied or changed): memory grows with the
+    // number of groups, not with the collection.
+    for (const doc of collection.getAllData<StoredDocument>()) {
+      if (matches(doc) && !groups.add(doc)) break;
+    }
+    return groups.results();
   }
 
   async deleteById(scope: CollectionScope, id: string, filter?: Filter): Promise<boolean> {

@@ -10,9 +10,12 @@ import {
   type DocumentStore,
   type Filter,
   type FindOptions,
+  type GroupSpec,
+  type GroupStats,
   type IndexSpec,
   type StoredDocument,
 } from '../../ports';
+import { GroupAccumulator } from './group-accumulator';
 import { applyExtendedRegexOption, normalizeFields } from './mongo-semantics';
 
 export interface MongoDocumentStoreOptions {
@@ -96,6 +99,47 @@ export class MongoDocumentStore implements DocumentStore {
 
   async count(scope: CollectionScope, filter: Filter): Promise<number> {
     return translate(() => this.collection(scope).countDocuments(query(filter), { maxTimeMS: this.maxTimeMS }));
+  }
+
+  /**
+   * Counts and sums run as one `$group` pipeline on the server. Minimum, maximum and average need
+   * accumulators FerretDB v1.24 lacks ($min, $max, $avg, $first, $cond are "not implemented", and
+   * it computes only the first of several accumulators), so those stream a projection of the keys
+   * and the field through a GroupAccumulator: one pass, memory bounded by the number of groups.
+   */
+  async group(scope: CollectionScope, filter: Filter, spec: GroupSpec): Promise<GroupStats[]> {
+    const groups = new GroupAccumulator(spec);
+    if (spec.statistics === 'numeric') {
+      const fields = normalizeFields([...spec.keys, ...(spec.field ? [spec.field] : [])]);
+      const cursor = this.collection(scope).find(query(filter), {
+        maxTimeMS: this.maxTimeMS,
+        projection: Object.fromEntries([['_id', 0], ...fields.map((f) => [f, 1])]),
+      });
+      await translate(async () => {
+        try {
+          for await (const doc of cursor) if (!groups.add(doc)) break;
+        } finally {
+          await cursor.close();
+        }
+      });
+      return groups.results();
+    }
+    const measure = spec.statistics === 'count' ? { $sum: 1 } : { $sum: `$${spec.field}` };
+    const pipeline = [
+      { $match: query(filter) },
+      // Keys are positional (k0, k1...): a dotted key name cannot be a field name of `_id`.
+      { $group: { _id: spec.keys.length ? Object.fromEntries(spec.keys.map((key, i) => [`k${i}`, `$${key}`])) : null, value: measure } },
+      { $limit: spec.maxGroups + 1 },
+    ];
+    const rows = await translate(() => this.collection(scope).aggregate<{ _id: Record<string, unknown>; value: number }>(pipeline, { maxTimeMS: this.maxTimeMS }).toArray());
+    for (const row of rows) {
+      // A missing key field and a null one are the same group (servers differ in how they show it).
+      const key = spec.keys.map((_key, i) => (row._id && Object.hasOwn(row._id, `k${i}`) ? row._id[`k${i}`] : null));
+      groups.merge(spec.statistics === 'count'
+        ? { key, count: row.value, numeric: 0, sum: 0, min: null, max: null }
+        : { key, count: 0, numeric: 0, sum: row.value, min: null, max: null });
+    }
+    return groups.results();
   }
 
   async deleteById(scope: CollectionScope, id: string, filter?: Filter): Promise<boolean> {

@@ -1,0 +1,75 @@
+/**
+ * Grouping in one pass with memory proportional to the number of groups, shared by the adapters
+ * that cannot (or not fully) aggregate inside their server. Values are read the way a MongoDB
+ * `$group` field path reads them: through arrays, a path yields the array of its elements' values.
+ */
+import type { GroupSpec, GroupStats } from '../../ports';
+
+const MISSING = Symbol('missing');
+
+/** The value at a dotted path as `$group` sees it (`"$a.b"`); own properties only. */
+export function valueAtPath(doc: unknown, path: readonly string[]): unknown {
+  const value = resolve(doc, path);
+  return value === MISSING ? null : value;
+}
+
+function resolve(value: unknown, path: readonly string[]): unknown {
+  if (path.length === 0) return value;
+  if (Array.isArray(value)) {
+    return value.map((item) => resolve(item, path)).filter((item) => item !== MISSING);
+  }
+  if (typeof value !== 'object' || value === null || !Object.hasOwn(value, path[0] as string)) return MISSING;
+  return resolve((value as Record<string, unknown>)[path[0] as string], path.slice(1));
+}
+
+/** Collects GroupStats; `add` returns false once there are more than `maxGroups` groups. */
+export class GroupAccumulator {
+  private readonly groups = new Map<string, GroupStats>();
+  private readonly keyPaths: string[][];
+  private readonly fieldPath: string[] | null;
+
+  constructor(private readonly spec: GroupSpec) {
+    this.keyPaths = spec.keys.map((key) => key.split('.'));
+    this.fieldPath = spec.field === undefined ? null : spec.field.split('.');
+  }
+
+  add(doc: unknown): boolean {
+    const key = this.keyPaths.map((path) => valueAtPath(doc, path));
+    const id = JSON.stringify(key);
+    let group = this.groups.get(id);
+    if (!group) {
+      if (this.groups.size > this.spec.maxGroups) return false;
+      group = { key, count: 0, numeric: 0, sum: 0, min: null, max: null };
+      this.groups.set(id, group);
+    }
+    group.count += 1;
+    const value = this.fieldPath ? valueAtPath(doc, this.fieldPath) : null;
+    // Like $sum, $min and $max over numbers: anything else (strings, arrays, missing) is skipped.
+    if (typeof value === 'number' && Number.isFinite(value)) {
+      group.numeric += 1;
+      group.sum += value;
+      group.min = group.min === null ? value : Math.min(group.min, value);
+      group.max = group.max === null ? value : Math.max(group.max, value);
+    }
+    return this.groups.size <= this.spec.maxGroups;
+  }
+
+  /** Merges stats computed elsewhere (e.g. by a server) into the group of `key`. */
+  merge(stats: GroupStats): void {
+    const id = JSON.stringify(stats.key);
+    const group = this.groups.get(id);
+    if (!group) {
+      this.groups.set(id, { ...stats });
+      return;
+    }
+    group.count += stats.count;
+    group.numeric += stats.numeric;
+    group.sum += stats.sum;
+    if (stats.min !== null) group.min = group.min === null ? stats.min : Math.min(group.min, stats.min);
+    if (stats.max !== null) group.max = group.max === null ? stats.max : Math.max(group.max, stats.max);
+  }
+
+  results(): GroupStats[] {
+    return [...this.groups.values()];
+  }
+}
