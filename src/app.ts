@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { Config } from './config';
 import { AppRegistry } from './domain/apps';
 import type { DocumentStore, ObjectStore } from './ports';
+import { AggregationService } from './domain/aggregation.service';
 import { EntitiesService } from './domain/entities.service';
 import { appdataRoutes } from './http/appdata.routes';
 import { handshakeRoutes } from './http/handshake.routes';
@@ -83,8 +84,9 @@ export function createApp(deps: AppDeps): Express {
   app.use(fileLinkParams(deps.config.downloadUrlTtlSeconds, defaultHttps));
 
   app.use(handshakeRoutes(deps.apps, sessions));
-  app.use(appdataRoutes({ apps: deps.apps, sessions, entities, present }));
-  app.use(userRoutes({ apps: deps.apps, sessions, users, present, prepareBody: stripFileReferences }));
+  const aggregations = new AggregationService(deps.documents);
+  app.use(appdataRoutes({ apps: deps.apps, sessions, entities, present, aggregations }));
+  app.use(userRoutes({ apps: deps.apps, sessions, users, aggregations, present, prepareBody: stripFileReferences }));
   app.use(rpcRoutes({ apps: deps.apps, sessions, notices: new UserNoticesService(deps.documents, clock), collections: new CollectionRemover(deps.documents) }));
   app.use(groupRoutes({ apps: deps.apps, sessions, groups }));
   app.use(blobRoutes({

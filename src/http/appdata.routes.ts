@@ -1,5 +1,6 @@
 import { Router, type Request, type Response } from 'express';
 import type { AppDefinition } from '../config';
+import type { AggregationService } from '../domain/aggregation.service';
 import { collectionPermissions, type AppRegistry } from '../domain/apps';
 import type { EntitiesService, EntityContext } from '../domain/entities.service';
 import { checkAppdataCollection } from '../domain/entity-fields';
@@ -18,10 +19,11 @@ export interface AppdataRoutesDeps {
   sessions: SessionVerifier;
   entities: EntitiesService;
   present: PresentEntities;
+  aggregations: AggregationService;
 }
 
 /** `/appdata/:appKey/:collection`: Kinvey's collections API (kinvey-protocol.md §3). */
-export function appdataRoutes({ apps, sessions, entities, present }: AppdataRoutesDeps): Router {
+export function appdataRoutes({ apps, sessions, entities, present, aggregations }: AppdataRoutesDeps): Router {
   const router = Router();
   const base = '/appdata/:appKey/:collection';
   router.use(base, withApp(apps), requireAuth(sessions, 'session-or-master'));
@@ -30,6 +32,11 @@ export function appdataRoutes({ apps, sessions, entities, present }: AppdataRout
     const ctx = contextOf(req, res);
     markReadStart(res);
     res.json({ count: await entities.count(ctx, parseFilterParam(req.query.query)) });
+  });
+
+  router.post(`${base}/_group`, async (req, res) => {
+    const ctx = contextOf(req, res);
+    res.json(await aggregations.groupEntities(ctx, bodyOf(req)));
   });
 
   router.get(`${base}/_deltaset`, (req, res) => {

@@ -1,4 +1,5 @@
 import { Router, type ErrorRequestHandler, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
+import type { AggregationService } from '../domain/aggregation.service';
 import type { AppRegistry } from '../domain/apps';
 import { isKinveyError } from '../domain/errors';
 import type { Principal } from '../domain/principal';
@@ -26,6 +27,7 @@ export interface UserRoutesDeps {
   apps: AppRegistry;
   sessions: SessionVerifier;
   users: UsersService;
+  aggregations: AggregationService;
   present?: PresentUsers;
   prepareBody?: PrepareUserBody;
 }
@@ -35,7 +37,7 @@ export interface UserRoutesDeps {
  * with `app.use`: the router plus a recovery for signups whose JSON body is `null`.
  */
 export function userRoutes(deps: UserRoutesDeps): Array<RequestHandler | ErrorRequestHandler> {
-  const { apps, sessions, users } = deps;
+  const { apps, sessions, users, aggregations } = deps;
   const present = deps.present ?? presentUsers;
   const prepareBody = deps.prepareBody ?? prepareUserBody;
   const router = Router();
@@ -68,6 +70,10 @@ export function userRoutes(deps: UserRoutesDeps): Array<RequestHandler | ErrorRe
 
   router.get(`${base}/_count`, requireAuth(sessions, 'session-or-master'), async (req, res) => {
     res.json({ count: await users.count(principalOf(res), parseFilterParam(req.query.query)) });
+  });
+
+  router.post(`${base}/_group`, requireAuth(sessions, 'session-or-master'), async (req, res) => {
+    res.json(await aggregations.groupUsers(principalOf(res), req.body));
   });
 
   router.post(`${base}/_lookup`, requireAuth(sessions, 'session-or-master'), async (req, res) => {
