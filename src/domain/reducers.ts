@@ -32,6 +32,8 @@ export type Reducer =
 export const MAX_REDUCER_LENGTH = 2000;
 export const MAX_FIELD_PATH_LENGTH = 256;
 
+const PUNCTUATION = ['=>', '==', '+=', '++', '(', ')', '{', '}', '[', ']', ',', ';', '.', '=', '+', '*', '/', '?', ':'];
+
 type Token = { type: 'name' | 'number' | 'string' | 'punct'; text: string };
 
 const TEMPLATES: ReadonlyArray<{ kind: Reducer['kind']; body: string }> = [
@@ -177,8 +179,6 @@ function normalise(tokens: Token[]): Token[] {
   if (result[result.length - 1]?.text !== ';') result.push({ type: 'punct', text: ';' });
   return result;
 }
-
-const PUNCTUATION = ['=>', '==', '+=', '++', '(', ')', '{', '}', '[', ']', ',', ';', '.', '=', '+', '*', '/', '?', ':'];
 
 /** A tiny JavaScript tokenizer for the subset the templates use; null for anything else. */
 function tokenize(source: string): Token[] | null {
