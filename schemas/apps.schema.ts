@@ -14,7 +14,10 @@ export const appDefinitionSchema = {
       type: 'object',
       additionalProperties: {
         type: 'object',
-        properties: { permissions: collectionPermissionsSchema },
+        properties: {
+          permissions: collectionPermissionsSchema,
+          deltaSet: { type: 'boolean', description: 'serve GET .../_deltaset and keep tombstones of deleted entities' },
+        },
         required: ['permissions'],
         additionalProperties: false,
       },

@@ -1,7 +1,7 @@
 import express, { type Express } from 'express';
 import type { Logger } from 'pino';
 import type { Config } from './config';
-import { AppRegistry } from './domain/apps';
+import { AppRegistry, deltaSetCollections } from './domain/apps';
 import type { DocumentStore, ObjectStore } from './ports';
 import { AggregationService } from './domain/aggregation.service';
 import { EntitiesService } from './domain/entities.service';
@@ -22,6 +22,8 @@ import { groupRoutes } from './http/group.routes';
 import { rpcRoutes } from './http/rpc.routes';
 import { unavailableRoutes } from './http/unavailable.routes';
 import { CollectionRemover } from './domain/collection-removal';
+import { DeletionLog } from './domain/deletion-log';
+import { DeltaSetService } from './domain/delta-sets';
 import { retryAfterHeader, userRoutes } from './http/user.routes';
 import { PasswordHasher, type ScryptRunner } from './domain/passwords';
 import { ScryptWorkers } from './stores/scrypt-workers';
@@ -80,14 +82,18 @@ export function createApp(deps: AppDeps): Express {
   });
   // KinveyFile references: stripped to {_type,_id} on every save, resolved on every read.
   const present = referencePresenter(new FileReferenceResolver(files, warn), clock);
-  const entities = new EntitiesService(deps.documents, clock, stripFileReferences);
+  // Tombstones for delta sets: every deletion in a collection with `deltaSet: true` goes through it.
+  const deletions = new DeletionLog(deps.documents, {
+    clock, retentionDays: deps.config.deltaSetRetentionDays, trackedCollections: (appKey) => deltaSetCollections(deps.apps.get(appKey)),
+  });
+  const entities = new EntitiesService(deps.documents, clock, stripFileReferences, deletions);
   app.use(fileLinkParams(deps.config.downloadUrlTtlSeconds, defaultHttps));
 
   app.use(handshakeRoutes(deps.apps, sessions));
   const aggregations = new AggregationService(deps.documents);
-  app.use(appdataRoutes({ apps: deps.apps, sessions, entities, present, aggregations }));
+  app.use(appdataRoutes({ apps: deps.apps, sessions, entities, present, aggregations, deltaSets: new DeltaSetService(entities, deletions) }));
   app.use(userRoutes({ apps: deps.apps, sessions, users, aggregations, present, prepareBody: stripFileReferences }));
-  app.use(rpcRoutes({ apps: deps.apps, sessions, notices: new UserNoticesService(deps.documents, clock), collections: new CollectionRemover(deps.documents) }));
+  app.use(rpcRoutes({ apps: deps.apps, sessions, notices: new UserNoticesService(deps.documents, clock), collections: new CollectionRemover(deps.documents, deletions) }));
   app.use(groupRoutes({ apps: deps.apps, sessions, groups }));
   app.use(blobRoutes({
     apps: deps.apps, sessions, files, clock,

@@ -6,12 +6,18 @@ import { describeSettingErrors, validatorFor } from '../schemas/validator';
 
 export type { CollectionPermissions };
 
+export interface CollectionSettings {
+  readonly permissions: CollectionPermissions;
+  /** Serve `_deltaset` and keep tombstones of deleted entities (off by default). */
+  readonly deltaSet?: boolean;
+}
+
 export interface AppDefinition {
   readonly appKey: string;
   readonly appSecret: string;
   readonly masterSecret: string;
   readonly name: string;
-  readonly collections: Readonly<Record<string, { readonly permissions: CollectionPermissions }>>;
+  readonly collections: Readonly<Record<string, CollectionSettings>>;
 }
 
 export type DocumentsConfig =
@@ -42,6 +48,8 @@ export interface Config {
   readonly uploadUrlTtlSeconds: number;
   readonly downloadUrlTtlSeconds: number;
   readonly pendingUploadTtlSeconds: number;
+  /** Days tombstones of deleted entities are kept for delta sets; an older `since` is refused. */
+  readonly deltaSetRetentionDays: number;
   /** HMAC key of the local storage backend; null means "generate one, keep it in the data dir". */
   readonly signingSecret: string | null;
   readonly bodyLimit: string;
@@ -99,6 +107,7 @@ export function loadConfig(env: Record<string, string | undefined>, readFile: Fi
     uploadUrlTtlSeconds: e.KINBASE_UPLOAD_URL_TTL_SECONDS,
     downloadUrlTtlSeconds: e.KINBASE_DOWNLOAD_URL_TTL_SECONDS,
     pendingUploadTtlSeconds: e.KINBASE_PENDING_UPLOAD_TTL_SECONDS,
+    deltaSetRetentionDays: e.KINBASE_DELTASET_RETENTION_DAYS,
     signingSecret: e.KINBASE_SIGNING_SECRET ?? null,
     bodyLimit: e.KINBASE_BODY_LIMIT,
     logLevel: e.KINBASE_LOG_LEVEL,

@@ -24,6 +24,12 @@ export function collectionPermissions(app: AppDefinition, collection: string): C
   return Object.hasOwn(app.collections, collection) ? (app.collections[collection]?.permissions ?? 'shared') : 'shared';
 }
 
+/** The collections of an app configured with `deltaSet: true`. */
+export function deltaSetCollections(app: AppDefinition | undefined): string[] {
+  if (!app) return [];
+  return Object.entries(app.collections).filter(([, settings]) => settings.deltaSet === true).map(([name]) => name);
+}
+
 /** Compares two secrets in constant time (hashing first so lengths never leak). */
 export function secretsEqual(given: string, expected: string): boolean {
   const a = createHash('sha256').update(given).digest();

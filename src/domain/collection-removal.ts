@@ -4,6 +4,7 @@
  * configuration (permissions) stays. Other system collections are refused.
  */
 import type { DocumentStore } from '../ports';
+import type { DeletionLog } from './deletion-log';
 import { checkAppdataCollection } from './entity-fields';
 import { errors } from './errors';
 import { isPlainObject } from './acl';
@@ -11,7 +12,8 @@ import { SESSION_COLLECTION } from './sessions';
 import { CREDENTIAL_COLLECTION, USER_COLLECTION } from './user-records';
 
 export class CollectionRemover {
-  constructor(private readonly store: DocumentStore) {}
+  /** `deletions` leaves tombstones for delta sets where the collection has one. */
+  constructor(private readonly store: DocumentStore, private readonly deletions?: DeletionLog) {}
 
   /**
    * Removes every document of `body.collectionName`; returns how many went. Throws 400
@@ -28,6 +30,6 @@ export class CollectionRemover {
       return count;
     }
     const collection = checkAppdataCollection(name);
-    return this.store.deleteMany({ appKey, collection }, {});
+    return this.deletions ? this.deletions.deleteMatching({ appKey, collection }, {}) : this.store.deleteMany({ appKey, collection }, {});
   }
 }

@@ -7,6 +7,7 @@
 import type { CollectionPermissions } from '../config';
 import { StoreError, type CollectionScope, type DocumentStore, type Filter, type StoredDocument } from '../ports';
 import { buildAcl, canCreate, canRead, canWrite, readFilter, restrict, writeFilter } from './acl';
+import type { DeletionLog } from './deletion-log';
 import { buildKmd, checkClientId, checkEntityBody, newEntityId } from './entity-fields';
 import { errors, isKinveyError, type KinveyError } from './errors';
 import type { Principal } from './principal';
@@ -43,6 +44,8 @@ export class EntitiesService {
     private readonly store: DocumentStore,
     private readonly clock: () => Date = () => new Date(),
     private readonly transformBody: BodyTransform = (body) => body,
+    /** Where deletions go when tombstones may be needed (delta sets); straight to the store without. */
+    private readonly deletions?: DeletionLog,
   ) {}
 
   /** Readable entities matching the query, in sort order then `_id`. Throws ResultSetSizeExceeded. */
@@ -141,7 +144,8 @@ export class EntitiesService {
     const [existing] = await this.store.findByIds(ctx.scope, [id]);
     if (!existing) throw errors.entityNotFound(`No entity with _id ${id.slice(0, 100)} in ${ctx.scope.collection}.`);
     if (!canWrite(ctx.principal, ctx.permissions, existing)) throw errors.insufficientCredentials('You do not have access to delete this entity.');
-    const deleted = await this.store.deleteById(ctx.scope, id, writeFilter(ctx.principal, ctx.permissions) ?? undefined);
+    const filter = writeFilter(ctx.principal, ctx.permissions) ?? undefined;
+    const deleted = this.deletions ? await this.deletions.deleteOne(ctx.scope, existing, filter) : await this.store.deleteById(ctx.scope, id, filter);
     return deleted ? 1 : 0;
   }
 
@@ -150,7 +154,8 @@ export class EntitiesService {
     if (ctx.permissions === 'read-only' && ctx.principal.kind !== 'master') {
       throw errors.insufficientCredentials('This collection is read-only: only master credentials may delete.');
     }
-    return this.store.deleteMany(ctx.scope, restrict(filter, writeFilter(ctx.principal, ctx.permissions)));
+    const writable = restrict(filter, writeFilter(ctx.principal, ctx.permissions));
+    return this.deletions ? this.deletions.deleteMatching(ctx.scope, writable) : this.store.deleteMany(ctx.scope, writable);
   }
 
   private checkCreate(ctx: EntityContext): void {

@@ -2,6 +2,7 @@ import { Router, type Request, type Response } from 'express';
 import type { AppDefinition } from '../config';
 import type { AggregationService } from '../domain/aggregation.service';
 import { collectionPermissions, type AppRegistry } from '../domain/apps';
+import type { DeltaSetService } from '../domain/delta-sets';
 import type { EntitiesService, EntityContext } from '../domain/entities.service';
 import { checkAppdataCollection } from '../domain/entity-fields';
 import { errors } from '../domain/errors';
@@ -20,10 +21,11 @@ export interface AppdataRoutesDeps {
   entities: EntitiesService;
   present: PresentEntities;
   aggregations: AggregationService;
+  deltaSets: DeltaSetService;
 }
 
 /** `/appdata/:appKey/:collection`: Kinvey's collections API (kinvey-protocol.md §3). */
-export function appdataRoutes({ apps, sessions, entities, present, aggregations }: AppdataRoutesDeps): Router {
+export function appdataRoutes({ apps, sessions, entities, present, aggregations, deltaSets }: AppdataRoutesDeps): Router {
   const router = Router();
   const base = '/appdata/:appKey/:collection';
   router.use(base, withApp(apps), requireAuth(sessions, 'session-or-master'));
@@ -39,9 +41,12 @@ export function appdataRoutes({ apps, sessions, entities, present, aggregations 
     res.json(await aggregations.groupEntities(ctx, bodyOf(req)));
   });
 
-  router.get(`${base}/_deltaset`, (req, res) => {
-    contextOf(req, res);
-    throw errors.missingConfiguration('This collection has not been configured for Delta Set access.');
+  router.get(`${base}/_deltaset`, async (req, res) => {
+    const ctx = contextOf(req, res);
+    const delta = await deltaSets.changesSince(ctx, req.query.since, parseListQuery(req.query), res.locals.requestStart as Date);
+    // The SDKs keep this header as the `since` of their next delta set.
+    markReadStart(res);
+    res.json({ changed: await present(delta.changed, req, ctx.principal), deleted: delta.deleted.map((_id) => ({ _id })) });
   });
 
   router.get(base, async (req, res) => {

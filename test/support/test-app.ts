@@ -40,7 +40,7 @@ export interface TestApp {
 
 export interface TestAppOptions {
   documents?: DocumentsKind;
-  collections?: Record<string, { permissions: CollectionPermissions }>;
+  collections?: Record<string, { permissions: CollectionPermissions; deltaSet?: boolean }>;
   env?: Record<string, string>;
   /** Wraps the document store (e.g. to count queries). */
   wrapDocuments?: (store: DocumentStore) => DocumentStore;
