@@ -3,10 +3,11 @@
  * works in its own fresh app key, so nothing depends on test order or leftovers.
  */
 import { randomBytes } from 'node:crypto';
-import { StoreError, type CollectionScope, type DocumentStore, type StoredDocument } from '../../src/ports';
+import { StoreError, type CollectionScope, type DocumentStore, type GroupSpec, type GroupStats, type StoredDocument } from '../../src/ports';
 import {
   FILTER_SCENARIOS, FIXTURE, ID24, PROJECTION_SCENARIOS, SORT_SCENARIOS, type ServerGap,
 } from './document-store.scenarios';
+import { GROUP_FIXTURE, GROUP_SCENARIOS } from './document-store.group-scenarios';
 
 type MakeStore = () => Promise<{ store: DocumentStore; cleanup: () => Promise<void>; gaps?: readonly ServerGap[] }>;
 
@@ -191,6 +192,33 @@ export function documentStoreContract(name: string, makeStore: MakeStore): void 
       expect(await store.find(b, {})).toEqual([{ _id: 'same', app: 'b' }]);
       expect(await store.deleteMany(other, {})).toBe(1);
       expect(await store.count(a, {})).toBe(1);
+    });
+
+    describe('group', () => {
+      let scope: CollectionScope;
+      beforeAll(async () => {
+        scope = freshScope('groups');
+        for (const doc of GROUP_FIXTURE) await store.insert(scope, doc);
+      });
+      const canonical = (groups: Array<Partial<GroupStats>>, fields: readonly (keyof GroupStats)[]) =>
+        groups.map((g) => JSON.stringify(fields.map((f) => g[f]))).sort();
+      const asked: Record<GroupSpec['statistics'], (keyof GroupStats)[]> = {
+        count: ['key', 'count'], sum: ['key', 'sum'], numeric: ['key', 'count', 'numeric', 'sum', 'min', 'max'],
+      };
+
+      test.each(GROUP_SCENARIOS)('$name', async ({ filter, spec, expected }) => {
+        const groups = await store.group(scope, filter, { ...spec, maxGroups: 100 });
+        expect(canonical(groups, asked[spec.statistics])).toEqual(canonical(expected, asked[spec.statistics]));
+      });
+
+      test.each(['count', 'sum', 'numeric'] as const)('%s stops after maxGroups + 1 groups', async (statistics) => {
+        const groups = await store.group(scope, {}, { keys: ['_id'], field: 'n', statistics, maxGroups: 3 });
+        expect(groups).toHaveLength(4);
+      });
+
+      test('a never-written collection has no groups', async () => {
+        expect(await store.group(freshScope('never'), {}, { keys: ['k'], statistics: 'count', maxGroups: 10 })).toEqual([]);
+      });
     });
 
     test('a never-written collection reads as empty', async () => {

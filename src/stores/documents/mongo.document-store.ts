@@ -108,22 +108,7 @@ export class MongoDocumentStore implements DocumentStore {
    * and the field through a GroupAccumulator: one pass, memory bounded by the number of groups.
    */
   async group(scope: CollectionScope, filter: Filter, spec: GroupSpec): Promise<GroupStats[]> {
-    const groups = new GroupAccumulator(spec);
-    if (spec.statistics === 'numeric') {
-      const fields = normalizeFields([...spec.keys, ...(spec.field ? [spec.field] : [])]);
-      const cursor = this.collection(scope).find(query(filter), {
-        maxTimeMS: this.maxTimeMS,
-        projection: Object.fromEntries([['_id', 0], ...fields.map((f) => [f, 1])]),
-      });
-      await translate(async () => {
-        try {
-          for await (const doc of cursor) if (!groups.add(doc)) break;
-        } finally {
-          await cursor.close();
-        }
-      });
-      return groups.results();
-    }
+    if (spec.statistics === 'numeric') return this.groupByStreaming(scope, filter, spec);
     const measure = spec.statistics === 'count' ? { $sum: 1 } : { $sum: `$${spec.field}` };
     const pipeline = [
       { $match: query(filter) },
@@ -131,14 +116,34 @@ export class MongoDocumentStore implements DocumentStore {
       { $group: { _id: spec.keys.length ? Object.fromEntries(spec.keys.map((key, i) => [`k${i}`, `$${key}`])) : null, value: measure } },
       { $limit: spec.maxGroups + 1 },
     ];
-    const rows = await translate(() => this.collection(scope).aggregate<{ _id: Record<string, unknown>; value: number }>(pipeline, { maxTimeMS: this.maxTimeMS }).toArray());
+    const rows = await translate(() => this.collection(scope).aggregate<{ _id: Record<string, unknown> | null; value: number }>(pipeline, { maxTimeMS: this.maxTimeMS }).toArray());
+    // A server may report a missing key field and a null one as two groups, which are merged
+    // below; at the limit the merged count is unknown, so the exact (streaming) way decides.
+    if (rows.length > spec.maxGroups) return this.groupByStreaming(scope, filter, spec);
+    const groups = new GroupAccumulator(spec);
     for (const row of rows) {
-      // A missing key field and a null one are the same group (servers differ in how they show it).
       const key = spec.keys.map((_key, i) => (row._id && Object.hasOwn(row._id, `k${i}`) ? row._id[`k${i}`] : null));
       groups.merge(spec.statistics === 'count'
         ? { key, count: row.value, numeric: 0, sum: 0, min: null, max: null }
         : { key, count: 0, numeric: 0, sum: row.value, min: null, max: null });
     }
+    return groups.results();
+  }
+
+  /** Streams only the key and field values of the matches through a GroupAccumulator. */
+  private async groupByStreaming(scope: CollectionScope, filter: Filter, spec: GroupSpec): Promise<GroupStats[]> {
+    const groups = new GroupAccumulator(spec);
+    const paths = [...spec.keys, ...(spec.field ? [spec.field] : [])];
+    const projection: Record<string, 0 | 1> = Object.fromEntries(normalizeFields(paths).map((f) => [f, 1]));
+    if (!paths.some((p) => p === '_id' || p.startsWith('_id.'))) projection._id = 0;
+    const cursor = this.collection(scope).find(query(filter), { maxTimeMS: this.maxTimeMS, projection });
+    await translate(async () => {
+      try {
+        for await (const doc of cursor) if (!groups.add(doc)) break;
+      } finally {
+        await cursor.close();
+      }
+    });
     return groups.results();
   }
 
