@@ -1,0 +1,119 @@
+/**
+ * `store.group(Kinvey.Aggregation.…)` with the official SDKs as real clients of the built server:
+ * kinvey-node-sdk 3.12.5 and kinvey-js-sdk 7.0.0, each in its own child process
+ * (test/e2e/clients/*.aggregation.js) printing one line per aggregation.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { freePort } from '../../bench/free-port';
+import { startServerProcess, type ServerProcess } from '../support/server-process';
+
+const APP = { appKey: 'kid_sdk_agg', appSecret: 'sdk-agg-app-secret', masterSecret: 'sdk-agg-master-secret', name: 'SDK aggregation e2e' };
+const CLIENT_TIMEOUT_MS = 40_000;
+const SDKS = ['node-sdk-3', 'js-sdk-7'] as const;
+type Sdk = (typeof SDKS)[number];
+
+interface FlowResult {
+  flow: string;
+  value?: unknown;
+  error?: { name: string; message: string; debug?: string };
+}
+
+/** Runs one SDK's aggregation script to completion; rejects loudly if it crashes or hangs. */
+async function runClient(sdk: Sdk, baseUrl: string): Promise<Map<string, FlowResult>> {
+  const script = path.join(__dirname, 'clients', `${sdk}.aggregation.js`);
+  const child = spawn(process.execPath, [script], {
+    env: { PATH: process.env.PATH ?? '', KINBASE_URL: baseUrl, APP_KEY: APP.appKey, APP_SECRET: APP.appSecret },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  const code = await new Promise<number | null>((resolve) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), CLIENT_TIMEOUT_MS);
+    child.once('exit', (exitCode) => {
+      clearTimeout(timer);
+      resolve(exitCode);
+    });
+  });
+  if (code !== 0) throw new Error(`${sdk} aggregation flows exited with ${code}:\n${out}\n${err}`);
+  const results = new Map<string, FlowResult>();
+  for (const line of out.split('\n')) {
+    if (line.startsWith('FLOW ')) {
+      const result = JSON.parse(line.slice(5)) as FlowResult;
+      results.set(result.flow, result);
+    }
+  }
+  return results;
+}
+
+describe('Kinvey.Aggregation with the official SDKs against the built server', () => {
+  let dataDir: string;
+  let server: ServerProcess;
+  const results = new Map<Sdk, Map<string, FlowResult>>();
+
+  beforeAll(async () => {
+    dataDir = await mkdtemp(path.join(tmpdir(), 'kinbase-sdk-agg-'));
+    const appsFile = path.join(dataDir, 'apps.json');
+    await writeFile(appsFile, JSON.stringify([APP]));
+    const port = await freePort();
+    server = await startServerProcess({
+      PORT: String(port),
+      KINBASE_PUBLIC_URL: `http://127.0.0.1:${port}`,
+      KINBASE_DATA_DIR: dataDir,
+      KINBASE_APPS_FILE: appsFile,
+    });
+    await Promise.all(SDKS.map(async (sdk) => results.set(sdk, await runClient(sdk, server.baseUrl))));
+  }, 55_000);
+
+  afterAll(async () => {
+    if (server) await server.stop();
+    if (dataDir) await rm(dataDir, { recursive: true, force: true });
+  });
+
+  function seen(sdk: Sdk, flow: string): unknown {
+    const result = results.get(sdk)?.get(flow);
+    if (!result) throw new Error(`${sdk} did not report the flow "${flow}"`);
+    if (result.error) throw new Error(`${sdk} flow "${flow}" failed: ${JSON.stringify(result.error)}`);
+    return result.value;
+  }
+
+  describe.each(SDKS)('%s', (sdk) => {
+    test('the entities are saved', () => {
+      expect(seen(sdk, 'setup')).toBe(4);
+    });
+
+    test('count(field) counts per value of the field', () => {
+      expect(seen(sdk, 'count by region')).toEqual([{ region: 'eu', count: 3 }, { region: 'us', count: 1 }]);
+    });
+
+    test('sum(field) sums the whole collection', () => {
+      expect(seen(sdk, 'sum')).toEqual([{ sum: 65 }]);
+    });
+
+    test('sum(field).by(other) sums per group', () => {
+      expect(seen(sdk, 'sum by region')).toEqual([{ region: 'eu', sum: 60 }, { region: 'us', sum: 5 }]);
+    });
+
+    test('min(field) and max(field)', () => {
+      expect(seen(sdk, 'min')).toEqual([{ min: 5 }]);
+      expect(seen(sdk, 'max')).toEqual([{ max: 30 }]);
+    });
+
+    test('average(field) answers the SDK\'s {count, average}', () => {
+      expect(seen(sdk, 'average')).toEqual([{ count: 4, average: 16.25 }]);
+    });
+
+    test('a query restricts what is aggregated', () => {
+      expect(seen(sdk, 'count with a condition')).toEqual([{ count: 2, region: 'eu' }]);
+    });
+
+    test('a custom reducer is refused with 400 FeatureUnavailable, never run', () => {
+      const result = results.get(sdk)?.get('a custom reducer');
+      expect(result?.error).toMatchObject({ name: 'FeatureUnavailableError' });
+    });
+  });
+});
