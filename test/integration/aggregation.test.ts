@@ -137,6 +137,14 @@ describe.each(DOCUMENT_STORES)('_group on the %s document store', (documents) =>
     await runScenario(scenario, ctx);
   });
 
+  test('initial with a __proto__ key is 400 and pollutes nothing', async () => {
+    const raw = `{"key":{"region":true},"initial":{"__proto__":{"polluted":true},"count":0},"reduce":"function(doc, out) { out.count += 1; }"}`;
+    const res = await request(ctx.t.app).post(`/appdata/${ctx.t.appKey}/sales/_group`).set('Authorization', ctx.auth.alice as string).set('Content-Type', 'application/json').send(raw);
+    expect(res.status).toBe(400);
+    expect(res.body).toMatchObject({ error: 'BadRequest' });
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
   test('one aggregation is one store group call', async () => {
     groupCalls = 0;
     await runScenario({ name: '', ...group(sales, js7.average('amount'), [{ count: 5, average: 14.4 }]) }, ctx);
