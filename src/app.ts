@@ -18,6 +18,8 @@ import type { SessionVerifier } from './http/middleware/auth';
 import { GroupsService } from './domain/groups.service';
 import { UserNoticesService } from './domain/user-notices';
 import { UsersService } from './domain/users.service';
+import { MfaService } from './domain/mfa.service';
+import { mfaRoutes } from './http/mfa.routes';
 import { groupRoutes } from './http/group.routes';
 import { rpcRoutes } from './http/rpc.routes';
 import { unavailableRoutes } from './http/unavailable.routes';
@@ -56,7 +58,8 @@ export function createApp(deps: AppDeps): Express {
   expansionAwareJson(app);
 
   const groups = new GroupsService(deps.documents, deps.clock);
-  const users = new UsersService(deps.documents, groups, { clock: deps.clock, passwords: new PasswordHasher(deps.scrypt ?? new ScryptWorkers()) });
+  const mfa = new MfaService(deps.documents, { clock: deps.clock, issuer: (appKey) => deps.apps.get(appKey)?.name ?? 'kinbase' });
+  const users = new UsersService(deps.documents, groups, { clock: deps.clock, passwords: new PasswordHasher(deps.scrypt ?? new ScryptWorkers()), secondFactor: mfa });
   const sessions: SessionVerifier = users;
 
   app.use(requestContext);
@@ -93,6 +96,7 @@ export function createApp(deps: AppDeps): Express {
   const aggregations = new AggregationService(deps.documents);
   app.use(appdataRoutes({ apps: deps.apps, sessions, entities, present, aggregations, deltaSets: new DeltaSetService(entities, deletions) }));
   app.use(userRoutes({ apps: deps.apps, sessions, users, aggregations, present, prepareBody: stripFileReferences }));
+  app.use(mfaRoutes({ apps: deps.apps, sessions, users, mfa, present }));
   app.use(rpcRoutes({ apps: deps.apps, sessions, notices: new UserNoticesService(deps.documents, clock), collections: new CollectionRemover(deps.documents, deletions) }));
   app.use(groupRoutes({ apps: deps.apps, sessions, groups }));
   app.use(blobRoutes({

@@ -43,6 +43,9 @@ export const errors = {
   indirectCollectionAccessDisallowed: factory('IndirectCollectionAccessDisallowed', 403, 'Please use the appropriate API to access this collection for this app backend.'),
   writesToCollectionDisallowed: factory('WritesToCollectionDisallowed', 403, 'This collection is configured to disallow any modifications to an existing entity or creation of new entities.'),
   missingConfiguration: factory('MissingConfiguration', 403, 'This feature is not properly configured for this app backend. Please configure it through the console first, or contact support for more information.'),
+  /** A wrong, expired or already used MFA code; kinvey-js-sdk 7's MFA tests expect this description. */
+  mfaCodeRejected: factory('ValidationError', 400, 'Your request body contained invalid or incorrectly formatted data.'),
+  authenticatorNotFound: factory('AuthenticatorNotFound', 404, 'Could not find the specified authenticator.'),
   entityNotFound: factory('EntityNotFound', 404, 'This entity not found in the collection.'),
   collectionNotFound: factory('CollectionNotFound', 404, 'This collection not found for this app backend.'),
   appNotFound: factory('AppNotFound', 404, 'This app backend not found.'),

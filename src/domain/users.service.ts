@@ -14,6 +14,7 @@ import { buildKmd, checkClientId, newEntityId } from './entity-fields';
 import { errors } from './errors';
 import type { GroupsService } from './groups.service';
 import { LoginThrottle, type LoginAttempt } from './login-throttle';
+import type { MfaChallenge, SecondFactor } from './mfa.service';
 import { HashingBusyError, generatePassword, type PasswordHasher } from './passwords';
 import type { Principal } from './principal';
 import { refuseHiddenFields, sanitizeFilter, type ListQuery } from './query';
@@ -29,7 +30,16 @@ export interface UsersServiceOptions {
   readonly throttle?: LoginThrottle;
   readonly clock?: () => Date;
   readonly sessionTtlSeconds?: number;
+  /** Multi-factor authentication, asked after every right password (mfa.service.ts); none by default. */
+  readonly secondFactor?: SecondFactor;
 }
+
+/**
+ * What a login answers: the user with `_kmd.authtoken`, with `secondFactor` when MFA was on and
+ * passed by a recovery code or device token (the wire shape is then `{mfaRequired:false, user,
+ * authToken}`); or, for a user with MFA on, the challenge instead of a session.
+ */
+export type LoginAnswer = { readonly user: StoredDocument; readonly secondFactor: boolean } | { readonly challenge: MfaChallenge };
 
 /** One message for unknown users and wrong passwords, so the answer never tells which it was. */
 const LOGIN_FAILED = 'The username or password is wrong.';
@@ -39,6 +49,7 @@ export class UsersService {
   private readonly clock: () => Date;
   private readonly passwords: PasswordHasher;
   private readonly throttle: LoginThrottle;
+  private readonly secondFactor: SecondFactor | undefined;
   private readonly indexed = new Set<string>();
 
   constructor(
@@ -49,6 +60,7 @@ export class UsersService {
     this.clock = options.clock ?? (() => new Date());
     this.passwords = options.passwords;
     this.throttle = options.throttle ?? new LoginThrottle({ clock: this.clock });
+    this.secondFactor = options.secondFactor;
     this.sessions = new SessionStore(store, { clock: this.clock, ...(options.sessionTtlSeconds ? { ttlSeconds: options.sessionTtlSeconds } : {}) });
   }
 
@@ -110,9 +122,10 @@ export class UsersService {
    * Logs a user in: the user with `_kmd.authtoken` and `_kmd.llt`. Unknown users, disabled users
    * and wrong passwords all throw the same 401 InvalidCredentials after the same hashing work.
    * Too many failures for the username or from `client` (the remote address) throw 429
-   * TooManyLoginAttempts before any hashing (see login-throttle.ts).
+   * TooManyLoginAttempts before any hashing (see login-throttle.ts). A user with MFA on gets the
+   * challenge instead (see LoginAnswer).
    */
-  async login(principal: Principal, body: unknown, client?: string): Promise<StoredDocument> {
+  async login(principal: Principal, body: unknown, client?: string): Promise<LoginAnswer> {
     if (isPlainObject(body) && body._socialIdentity !== undefined && body.username === undefined) {
       throw errors.featureUnavailable('Social identity login is not supported by this server; log in with username and password.');
     }
@@ -121,6 +134,22 @@ export class UsersService {
     const attempt: LoginAttempt = { appKey: principal.appKey, username: body.username, ...(client === undefined ? {} : { client }) };
     const user = await this.checkPassword(attempt, body.password);
     if (!user) throw errors.invalidCredentials(LOGIN_FAILED);
+    const gate = await this.secondFactor?.gateLogin(principal.appKey, user, body);
+    if (gate?.kind === 'challenge') return { challenge: gate.challenge };
+    return { user: await this.sessionView(principal, user), secondFactor: gate?.kind === 'passed' };
+  }
+
+  /**
+   * Logs in a user whose second factor was just checked (MFA complete): the user with
+   * `_kmd.authtoken`. Throws 401 InvalidCredentials when the user is gone or disabled meanwhile.
+   */
+  async loginAfterSecondFactor(principal: Principal, userId: string): Promise<StoredDocument> {
+    const [user] = await this.store.findByIds(userScope(principal.appKey), [userId], ACTIVE_USERS);
+    if (!user) throw errors.invalidCredentials(LOGIN_FAILED);
+    return this.sessionView(principal, user);
+  }
+
+  private async sessionView(principal: Principal, user: StoredDocument): Promise<StoredDocument> {
     const now = this.clock();
     const authtoken = await this.startSession(principal.appKey, user, now);
     const kmd = { ...kmdOf(user), llt: now.toISOString() };

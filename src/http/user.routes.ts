@@ -4,6 +4,7 @@ import type { AppRegistry } from '../domain/apps';
 import { isKinveyError } from '../domain/errors';
 import type { Principal } from '../domain/principal';
 import { parseFilterParam, parseListQuery } from '../domain/query';
+import { kmdOf } from '../domain/user-records';
 import type { UsersService } from '../domain/users.service';
 import type { StoredDocument } from '../ports';
 import { requireAuth, withApp, type SessionVerifier } from './middleware/auth';
@@ -54,7 +55,11 @@ export function userRoutes(deps: UserRoutesDeps): Array<RequestHandler | ErrorRe
   router.post(`${base}/login`, requireAuth(sessions, 'app'), async (req, res) => {
     const principal = principalOf(res);
     // The client is the socket's address unless the app's trust proxy setting says otherwise.
-    res.json(await presentOne(present, await users.login(principal, req.body, req.ip ?? req.socket.remoteAddress), req, principal));
+    const answer = await users.login(principal, req.body, req.ip ?? req.socket.remoteAddress);
+    if ('challenge' in answer) return void res.json(answer.challenge);
+    const user = await presentOne(present, answer.user, req, principal);
+    // MFA passed by a recovery code or device token: kinvey-js-sdk 7 login.js reads this shape.
+    res.json(answer.secondFactor ? { mfaRequired: false, user, authToken: kmdOf(answer.user).authtoken } : user);
   });
 
   router.post(`${base}/_logout`, requireAuth(sessions, 'session'), async (_req, res) => {

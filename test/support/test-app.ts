@@ -57,6 +57,8 @@ export interface TestAppOptions {
   gcsEndpoint?: string;
   /** With `objects: 'gcs'`: the credentials file (default: a fresh service-account key). */
   gcsKeyFile?: string;
+  /** The app's clock (sessions, throttles, TOTP steps); the wall clock by default. */
+  clock?: () => Date;
 }
 
 export const basic = (user: string, secret: string): string => `Basic ${Buffer.from(`${user}:${secret}`).toString('base64')}`;
@@ -106,7 +108,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   } else {
     objects = new LocalDiskObjectStore({ dir: path.join(dataDir, 'objects'), publicUrl, signingSecret: randomBytes(32).toString('hex') });
   }
-  const app = createApp({ config, apps: new AppRegistry([definition]), documents, objects, logger: options.logger ?? pino({ level: 'silent' }) });
+  const app = createApp({ config, apps: new AppRegistry([definition]), documents, objects, logger: options.logger ?? pino({ level: 'silent' }), ...(options.clock ? { clock: options.clock } : {}) });
   holder.handler = app;
 
   return {
