@@ -3,7 +3,7 @@
  * killed with SIGKILL in the middle of a stream of writes.
  */
 import { spawn } from 'node:child_process';
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { transpileFile } from '../support/transpile';
@@ -89,14 +89,25 @@ test('every write acknowledged before a kill -9 is there after reopening', async
   await store.close();
 }, 60_000);
 
-/** Compiles the embedded store and what it imports to CommonJS, so a plain node child can load it. */
+/**
+ * Compiles the embedded store and every project file it imports (followed through relative
+ * imports, so a new import never breaks this test) to CommonJS, so a plain node child can load it.
+ */
 async function compileEmbeddedStore(outDir: string): Promise<string> {
-  const files = ['src/ports.ts', ...['mongo-values', 'mongo-ordering', 'mongo-semantics', 'embedded.document-store'].map((f) => `src/stores/documents/${f}.ts`)];
-  for (const file of files) {
-    const code = transpileFile(path.join(ROOT, file));
+  const entry = 'src/stores/documents/embedded.document-store.ts';
+  const pending = [entry];
+  const done = new Set<string>();
+  while (pending.length > 0) {
+    const file = pending.pop() as string;
+    if (done.has(file)) continue;
+    done.add(file);
+    const source = await readFile(path.join(ROOT, file), 'utf8');
+    for (const match of source.matchAll(/from '(\.{1,2}\/[^']+)'/g)) {
+      pending.push(path.relative(ROOT, path.resolve(path.dirname(path.join(ROOT, file)), `${match[1] as string}.ts`)));
+    }
     const target = path.join(outDir, file.replace(/\.ts$/, '.js'));
     await mkdir(path.dirname(target), { recursive: true });
-    await writeFile(target, code);
+    await writeFile(target, transpileFile(path.join(ROOT, file)));
   }
-  return path.join(outDir, 'src/stores/documents/embedded.document-store.js');
+  return path.join(outDir, entry.replace(/\.ts$/, '.js'));
 }
