@@ -67,9 +67,8 @@ async function main(): Promise<void> {
     );
   }, sweepEveryMs).unref();
 
-  logger.info({ host: config.host, port, publicUrl: config.publicUrl, documents: config.documents.kind, storage: config.storage.kind }, 'kinbase listening');
-  printApps(apps, generated, config, port);
-
+  // Signal handlers first: whoever reads the announcement below may send SIGTERM at once, and
+  // without a handler the default action would kill the process mid-start.
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
@@ -89,6 +88,9 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+
+  logger.info({ host: config.host, port, publicUrl: config.publicUrl, documents: config.documents.kind, storage: config.storage.kind }, 'kinbase listening');
+  printApps(apps, generated, config, port);
 }
 
 function isLoopback(host: string): boolean {
