@@ -16,12 +16,11 @@
  *   user's last verified authenticator turns MFA off: recovery codes, pending MFA sessions and
  *   device tokens go with it.
  */
-import { randomBytes } from 'node:crypto';
 import { createAuthenticatorBodySchema, mfaChallengeBodySchema, mfaCompleteBodySchema, verifyAuthenticatorBodySchema, type CreateAuthenticatorBody, type MfaChallengeBody, type MfaCompleteBody, type VerifyAuthenticatorBody } from '../../schemas/mfa.schema';
 import { describeErrors, validatorFor } from '../../schemas/validator';
 import type { DocumentStore, StoredDocument } from '../ports';
 import { isPlainObject } from './acl';
-import { checkClientId } from './entity-fields';
+import { checkClientId, newEntityId } from './entity-fields';
 import { errors } from './errors';
 import { LoginThrottle } from './login-throttle';
 import {
@@ -99,7 +98,8 @@ export class MfaService implements SecondFactor {
       throw errors.parameterValueOutOfRange(`A user may have at most ${MAX_AUTHENTICATORS} authenticators; remove one first.`);
     }
     const doc = {
-      _id: randomBytes(12).toString('hex'),
+      // Ordered ids: authenticators created in the same millisecond still list in creation order.
+      _id: newEntityId(this.clock()),
       userId,
       name: input.name ?? 'Authenticator',
       type: 'totp' as const,
