@@ -15,7 +15,7 @@
  * Prints p50/p99/max of the honest latency per phase and p99 relative to idle. Goal: p99 under
  * 50 ms in every phase. Loopback only; every loop is bounded by a count and a time limit.
  *
- * Usage: npm run bench:abuse   (BENCH_SECONDS=5)
+ * Usage: npm run bench:abuse   (BENCH_SECONDS=5; BENCH_ONLY=idle,references runs only those phases)
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -153,7 +153,8 @@ async function main(): Promise<void> {
     ];
     const rows: string[] = [];
     let idleP99 = NaN;
-    for (const [name, attack] of phases) {
+    const only = process.env.BENCH_ONLY?.split(',');
+    for (const [name, attack] of phases.filter(([phase]) => !only || only.includes(phase))) {
       const { honest, attacks, statuses } = await underAttack(base, attack);
       const lat = honest.latenciesMs ?? [];
       const p99 = pct(lat, 0.99);

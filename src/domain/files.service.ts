@@ -276,7 +276,9 @@ export class FilesService {
     const key = `${appKey}\u0000${doc._id}\u0000${open.url}`;
     let shared = this.refreshing.get(key);
     if (!shared) {
-      const check = this.refreshUploadState(appKey, doc).finally(() => this.refreshing.delete(key));
+      // References skip the progress of a partial upload (the file's own /blob read shows it): it
+      // costs a session lookup per pending file, and one read may hold 1,000 of them.
+      const check = this.refreshUploadState(appKey, doc, { progress: false }).finally(() => this.refreshing.delete(key));
       // One warning per failed check, however many reads were waiting on it.
       check.catch((err: unknown) => this.options.warn?.({ appKey, fileId: doc._id, err }, 'checking a pending upload failed; references show the stored record'));
       shared = { check, warnedLate: false };
@@ -303,13 +305,14 @@ export class FilesService {
    * generation and the previous one is deleted. Otherwise reports the bytes received so far where
    * the backend knows. Throws 503 when the object store is momentarily unavailable.
    */
-  private async refreshUploadState(appKey: string, doc: StoredDocument): Promise<StoredDocument> {
+  private async refreshUploadState(appKey: string, doc: StoredDocument, options: { progress: boolean } = { progress: true }): Promise<StoredDocument> {
     const state = uploadStateOf(doc);
     const open = openUploadOf(doc);
     if (state?.status !== 'pending' || !open?.generation) return doc;
     const key = objectKeyFor(appKey, doc._id, open.generation);
     const stat = await mapStorageErrors(this.objects.stat(key));
     if (!stat) {
+      if (!options.progress) return doc;
       const received = (await mapStorageErrors(this.objects.uploadProgress?.(open.url) ?? Promise.resolve(null))) ?? null;
       return received ? { ...doc, _uploadState: { ...state, bytesReceived: received } } : doc;
     }

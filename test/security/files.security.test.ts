@@ -270,6 +270,40 @@ describe('finding 5: one user cannot exhaust the process', () => {
     expect(probe.max()).toBeLessThanOrEqual(16);
   });
 
+  test('a read of many pending-file references costs one object-store lookup per file (no upload-session lookups)', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'kinbase-sec-'));
+    const documents = new EmbeddedDocumentStore({ dir: path.join(dir, 'documents') });
+    const objects = new LocalDiskObjectStore({ dir: path.join(dir, 'objects'), publicUrl: 'http://127.0.0.1:1', signingSecret: randomBytes(32).toString('hex') });
+    cleanups.push(async () => {
+      await Promise.allSettled([documents.close(), objects.close()]);
+      await rm(dir, { recursive: true, force: true });
+    });
+    const calls: Record<string, number> = {};
+    const counted = new Proxy(objects, {
+      get(target, prop, receiver) {
+        const value = Reflect.get(target, prop, receiver) as unknown;
+        if (typeof value !== 'function') return value;
+        return (...args: unknown[]) => {
+          calls[String(prop)] = (calls[String(prop)] ?? 0) + 1;
+          return (value as (...a: unknown[]) => unknown).apply(target, args);
+        };
+      },
+    });
+    const appKey = 'kid_lookups';
+    const files = new FilesService(documents, counted, { uploadUrlTtlSeconds: 30, pendingUploadTtlSeconds: 86400, appKeys: () => [appKey] });
+    const now = new Date().toISOString();
+    const ids = Array.from({ length: 200 }, (_, i) => `pending-${i}`);
+    for (const id of ids) {
+      await documents.insert({ appKey, collection: '_blob' }, {
+        _id: id, _filename: id, size: 1, _public: false, _acl: { creator: 'u' }, _kmd: { ect: now, lmt: now },
+        _uploadState: { status: 'pending', bytesReceived: 0, md5: null },
+        _kinbaseUpload: { openedAt: now, url: `http://127.0.0.1:1/storage/upload/${'s'.repeat(32)}`, generation: 'g'.repeat(22), baseline: null },
+      });
+    }
+    expect(await files.findByIds(appKey, ids)).toHaveLength(200);
+    expect(calls).toEqual({ stat: 200 });
+  });
+
   test('running out of file handles answers 503 to the request that hit it, and the server goes on serving', async () => {
     const c = await open();
     const created = await blob(c, c.alice.auth, 'post').send({ _id: 'f', size: 5 }).expect(201);
