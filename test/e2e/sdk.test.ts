@@ -191,6 +191,14 @@ describe('the official Kinvey SDKs against the built server', () => {
       });
     });
 
+    test('entities saved one after another come back in creation order when no sort is given', () => {
+      expect(seen(sdk, 'entities come back in creation order without a sort')).toEqual({ inOrder: true, count: 15 });
+    });
+
+    test('signup without a password returns the generated one, and logging in with it works', () => {
+      expect(seen(sdk, 'signup without a password, then log in with the password the signup returned')).toEqual({ hasPassword: true, sameUser: true });
+    });
+
     test('logout at the end leaves no active user', () => {
       expect(seen(sdk, 'logout')).toEqual({ active: false });
     });

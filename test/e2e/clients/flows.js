@@ -230,9 +230,28 @@ async function runFlows({ Kinvey, sdk, fileContent, mimeType, readOnlyCollection
     return { removed, afterwards };
   });
 
+  await flow('entities come back in creation order without a sort', async () => {
+    const store = DataStore.collection(`ordered_${sdk.replace(/\W/g, '_')}`, DataStoreType.Network);
+    const created = [];
+    for (let i = 0; i < 15; i++) created.push((await store.save({ i }, opts()))._id);
+    const found = await store.find(undefined, opts()).toPromise();
+    return { inOrder: JSON.stringify(found.map((d) => d._id)) === JSON.stringify(created), count: found.length };
+  });
+
   await flow('logout', async () => {
     await User.logout(opts());
     return { active: Boolean(await User.getActiveUser()) };
+  });
+
+  await flow('signup without a password, then log in with the password the signup returned', async () => {
+    const name = `${username}-implicit`;
+    const signedUp = await User.signup({ username: name }, opts());
+    if (await User.getActiveUser()) await User.logout(opts());
+    const generated = (signedUp.data || signedUp).password;
+    const user = await User.login(name, generated, opts());
+    const sameUser = user._id === signedUp._id;
+    await User.logout(opts());
+    return { hasPassword: typeof generated === 'string' && generated.length >= 16, sameUser };
   });
 }
 
