@@ -3,11 +3,11 @@
  * kinvey-node-sdk 3.12.5 and kinvey-js-sdk 7.0.0, each in its own child process
  * (test/e2e/clients/*.aggregation.js) printing one line per aggregation.
  */
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { freePort } from '../../bench/free-port';
+import { runFlowScript, type FlowResult } from '../support/sdk-clients';
 import { startServerProcess, type ServerProcess } from '../support/server-process';
 
 const APP = { appKey: 'kid_sdk_agg', appSecret: 'sdk-agg-app-secret', masterSecret: 'sdk-agg-master-secret', name: 'SDK aggregation e2e' };
@@ -15,39 +15,11 @@ const CLIENT_TIMEOUT_MS = 40_000;
 const SDKS = ['node-sdk-3', 'js-sdk-7'] as const;
 type Sdk = (typeof SDKS)[number];
 
-interface FlowResult {
-  flow: string;
-  value?: unknown;
-  error?: { name: string; message: string; debug?: string };
-}
 
 /** Runs one SDK's aggregation script to completion; rejects loudly if it crashes or hangs. */
 async function runClient(sdk: Sdk, baseUrl: string): Promise<Map<string, FlowResult>> {
   const script = path.join(__dirname, 'clients', `${sdk}.aggregation.js`);
-  const child = spawn(process.execPath, [script], {
-    env: { PATH: process.env.PATH ?? '', KINBASE_URL: baseUrl, APP_KEY: APP.appKey, APP_SECRET: APP.appSecret },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-  const code = await new Promise<number | null>((resolve) => {
-    const timer = setTimeout(() => child.kill('SIGKILL'), CLIENT_TIMEOUT_MS);
-    child.once('exit', (exitCode) => {
-      clearTimeout(timer);
-      resolve(exitCode);
-    });
-  });
-  if (code !== 0) throw new Error(`${sdk} aggregation flows exited with ${code}:\n${out}\n${err}`);
-  const results = new Map<string, FlowResult>();
-  for (const line of out.split('\n')) {
-    if (line.startsWith('FLOW ')) {
-      const result = JSON.parse(line.slice(5)) as FlowResult;
-      results.set(result.flow, result);
-    }
-  }
-  return results;
+  return runFlowScript(script, { KINBASE_URL: baseUrl, APP_KEY: APP.appKey, APP_SECRET: APP.appSecret }, CLIENT_TIMEOUT_MS);
 }
 
 describe('Kinvey.Aggregation with the official SDKs against the built server', () => {

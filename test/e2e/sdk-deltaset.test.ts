@@ -5,11 +5,11 @@
  * pulls must go through `_deltaset` (seen in the server's access log) and leave the SDK's cache
  * equal to the server; a collection without a delta set must make the SDK fall back to a full read.
  */
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { freePort } from '../../bench/free-port';
+import { runFlowScript, type FlowResult } from '../support/sdk-clients';
 import { startServerProcess, type ServerProcess } from '../support/server-process';
 
 const APP = { appKey: 'kid_sdk_delta', appSecret: 'sdk-delta-app-secret', masterSecret: 'sdk-delta-master-secret', name: 'SDK delta sets' };
@@ -19,40 +19,13 @@ const deltaCollection = (sdk: Sdk) => `notes-${sdk}`;
 const plainCollection = (sdk: Sdk) => `plain-${sdk}`;
 const CLIENT_TIMEOUT_MS = 40_000;
 
-interface FlowResult {
-  flow: string;
-  value?: { pulled: number; cache: Record<string, number> };
-  error?: { name: string; message: string };
-}
+type PullResult = { pulled: number; cache: Record<string, number> };
 
 async function runClient(sdk: Sdk, baseUrl: string): Promise<Map<string, FlowResult>> {
-  const child = spawn(process.execPath, [path.join(__dirname, 'clients', 'deltaset.flows.js')], {
-    env: {
-      PATH: process.env.PATH ?? '', SDK: sdk, KINBASE_URL: baseUrl, APP_KEY: APP.appKey, APP_SECRET: APP.appSecret,
+  return runFlowScript(path.join(__dirname, 'clients', 'deltaset.flows.js'), {
+      SDK: sdk, KINBASE_URL: baseUrl, APP_KEY: APP.appKey, APP_SECRET: APP.appSecret,
       MASTER_SECRET: APP.masterSecret, DELTA_COLLECTION: deltaCollection(sdk), PLAIN_COLLECTION: plainCollection(sdk),
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-  const code = await new Promise<number | null>((resolve) => {
-    const timer = setTimeout(() => child.kill('SIGKILL'), CLIENT_TIMEOUT_MS);
-    child.once('exit', (exitCode) => {
-      clearTimeout(timer);
-      resolve(exitCode);
-    });
-  });
-  if (code !== 0) throw new Error(`${sdk} delta-set flows exited with ${code}:\n${out}\n${err}`);
-  const results = new Map<string, FlowResult>();
-  for (const line of out.split('\n')) {
-    if (line.startsWith('FLOW ')) {
-      const result = JSON.parse(line.slice(5)) as FlowResult;
-      results.set(result.flow, result);
-    }
-  }
-  return results;
+    }, CLIENT_TIMEOUT_MS);
 }
 
 describe('delta sets through the official SDKs', () => {
@@ -81,11 +54,11 @@ describe('delta sets through the official SDKs', () => {
     if (dataDir) await rm(dataDir, { recursive: true, force: true });
   });
 
-  function seen(sdk: Sdk, flow: string): NonNullable<FlowResult['value']> {
+  function seen(sdk: Sdk, flow: string): PullResult {
     const result = results.get(sdk)?.get(flow);
     if (!result) throw new Error(`${sdk} did not report the flow "${flow}"`);
     if (result.error || !result.value) throw new Error(`${sdk} flow "${flow}" failed: ${JSON.stringify(result.error)}`);
-    return result.value;
+    return result.value as PullResult;
   }
 
   /** `GET` requests of one collection from the access log, as "path?query status", in order. */

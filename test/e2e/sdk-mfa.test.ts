@@ -4,48 +4,20 @@
  * verifies a TOTP authenticator with codes it computes from the secret the server returned, logs
  * in with MFA, through a trusted device and with recovery codes, and disables MFA.
  */
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { freePort } from '../../bench/free-port';
+import { runFlowScript, type FlowResult } from '../support/sdk-clients';
 import { startServerProcess, type ServerProcess } from '../support/server-process';
 
 const APP = { appKey: 'kid_sdk_mfa', appSecret: 'sdk-mfa-app-secret', masterSecret: 'sdk-mfa-master-secret', name: 'SDK MFA e2e' };
 const CLIENT_TIMEOUT_MS = 40_000;
 
-interface FlowResult {
-  flow: string;
-  value?: unknown;
-  error?: { name: string; message: string; debug?: string };
-}
 
 /** Runs the flow script to completion; rejects loudly if it crashes or hangs. */
 async function runClient(baseUrl: string): Promise<Map<string, FlowResult>> {
-  const child = spawn(process.execPath, [path.join(__dirname, 'clients', 'js-sdk-7.mfa-flows.js')], {
-    env: { PATH: process.env.PATH ?? '', KINBASE_URL: baseUrl, APP_KEY: APP.appKey, APP_SECRET: APP.appSecret },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-  const code = await new Promise<number | null>((resolve) => {
-    const timer = setTimeout(() => child.kill('SIGKILL'), CLIENT_TIMEOUT_MS);
-    child.once('exit', (exitCode) => {
-      clearTimeout(timer);
-      resolve(exitCode);
-    });
-  });
-  if (code !== 0) throw new Error(`js-sdk-7 MFA flows exited with ${code}:\n${out}\n${err}`);
-  const results = new Map<string, FlowResult>();
-  for (const line of out.split('\n')) {
-    if (line.startsWith('FLOW ')) {
-      const result = JSON.parse(line.slice(5)) as FlowResult;
-      results.set(result.flow, result);
-    }
-  }
-  return results;
+  return runFlowScript(path.join(__dirname, 'clients', 'js-sdk-7.mfa-flows.js'), { KINBASE_URL: baseUrl, APP_KEY: APP.appKey, APP_SECRET: APP.appSecret }, CLIENT_TIMEOUT_MS);
 }
 
 describe('kinvey-js-sdk 7 MFA against the built server', () => {

@@ -4,11 +4,11 @@
  * through the Node platform adapter in test/support). Both SDKs are process-wide singletons, so
  * each runs its flows in its own child process (test/e2e/clients) and prints one line per flow.
  */
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { freePort } from '../../bench/free-port';
+import { runFlowScript, type FlowResult } from '../support/sdk-clients';
 import { startServerProcess, type ServerProcess } from '../support/server-process';
 
 const APP = { appKey: 'kid_sdk_e2e', appSecret: 'sdk-e2e-app-secret', masterSecret: 'sdk-e2e-master-secret', name: 'SDK e2e' };
@@ -17,39 +17,11 @@ const CLIENT_TIMEOUT_MS = 40_000;
 const SDKS = ['node-sdk-3', 'js-sdk-7'] as const;
 type Sdk = (typeof SDKS)[number];
 
-interface FlowResult {
-  flow: string;
-  value?: unknown;
-  error?: { name: string; message: string; debug?: string };
-}
 
 /** Runs one SDK's flow script to completion; rejects loudly if it crashes or hangs. */
 async function runClient(sdk: Sdk, baseUrl: string): Promise<Map<string, FlowResult>> {
   const script = path.join(__dirname, 'clients', `${sdk}.flows.js`);
-  const child = spawn(process.execPath, [script], {
-    env: { PATH: process.env.PATH ?? '', KINBASE_URL: baseUrl, APP_KEY: APP.appKey, APP_SECRET: APP.appSecret, READONLY_COLLECTION },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-  const code = await new Promise<number | null>((resolve) => {
-    const timer = setTimeout(() => child.kill('SIGKILL'), CLIENT_TIMEOUT_MS);
-    child.once('exit', (exitCode) => {
-      clearTimeout(timer);
-      resolve(exitCode);
-    });
-  });
-  if (code !== 0) throw new Error(`${sdk} flows exited with ${code}:\n${out}\n${err}`);
-  const results = new Map<string, FlowResult>();
-  for (const line of out.split('\n')) {
-    if (line.startsWith('FLOW ')) {
-      const result = JSON.parse(line.slice(5)) as FlowResult;
-      results.set(result.flow, result);
-    }
-  }
-  return results;
+  return runFlowScript(script, { KINBASE_URL: baseUrl, APP_KEY: APP.appKey, APP_SECRET: APP.appSecret, READONLY_COLLECTION }, CLIENT_TIMEOUT_MS);
 }
 
 describe('the official Kinvey SDKs against the built server', () => {
