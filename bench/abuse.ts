@@ -17,11 +17,11 @@
  *
  * Usage: npm run bench:abuse   (BENCH_SECONDS=5; BENCH_ONLY=idle,references runs only those phases)
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { kinbaseNodeArgs } from './node-args';
+import { startKinbase, stopAll, track } from './kinbase-process';
 import type { LoadResult, LoadSpec } from './references-load';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -32,51 +32,10 @@ const MASTER_SECRET = 'abusebench-master-secret-01';
 const MASTER = `Basic ${Buffer.from(`${APP_KEY}:${MASTER_SECRET}`).toString('base64')}`;
 const APP = `Basic ${Buffer.from(`${APP_KEY}:${APP_SECRET}`).toString('base64')}`;
 const LOAD_SCRIPT = path.join(__dirname, 'references-load.js');
-const SERVER_ENTRY = path.join(__dirname, '../src/server.js');
 const WORST_REGEX = `${'a*'.repeat(300)}b`;
 const ENTITIES = 2000;
 const REFERENCES = 1000;
 const BODY_KEYS = 9_990;
-
-const children: ChildProcess[] = [];
-
-async function startKinbase(dataDir: string, appsFile: string): Promise<string> {
-  const child = spawn(process.execPath, [...kinbaseNodeArgs(), SERVER_ENTRY], {
-    env: { PATH: process.env.PATH ?? '', PORT: '0', KINBASE_DATA_DIR: dataDir, KINBASE_LOG_LEVEL: 'warn', KINBASE_APPS_FILE: appsFile },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.push(child);
-  let out = '';
-  child.stderr?.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-4000)));
-  const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`kinbase: no "(port N)" within 20 s:\n${out}`)), 20_000);
-    child.stdout?.on('data', (d: Buffer) => {
-      out += d.toString();
-      const match = /\(port (\d+)\)/.exec(out);
-      if (match) {
-        clearTimeout(timer);
-        resolve(Number(match[1]));
-      }
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`kinbase exited with ${code}:\n${out}`));
-    });
-  });
-  return `http://127.0.0.1:${port}`;
-}
-
-async function stopAll(): Promise<void> {
-  await Promise.all(children.map((child) => new Promise<void>((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve();
-    const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
-    child.once('exit', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    child.kill('SIGTERM');
-  })));
-}
 
 async function api(method: string, url: string, auth: string, body?: unknown): Promise<{ status: number; json: unknown }> {
   const res = await fetch(url, { method, headers: { Authorization: auth, 'Content-Type': 'application/json', 'X-Kinvey-API-Version': '5' }, ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }) });
@@ -86,8 +45,7 @@ async function api(method: string, url: string, auth: string, body?: unknown): P
 
 function probe(base: string): Promise<LoadResult> {
   const spec: LoadSpec = { mode: 'probe', url: `${base}/appdata/${APP_KEY}`, auth: MASTER, maxRequests: Math.ceil(SECONDS * 1000 / 5) + 10, maxMs: SECONDS * 1000, intervalMs: 5 };
-  const child = spawn(process.execPath, [LOAD_SCRIPT, JSON.stringify(spec)], { stdio: ['ignore', 'pipe', 'inherit'] });
-  children.push(child);
+  const child = track(spawn(process.execPath, [LOAD_SCRIPT, JSON.stringify(spec)], { stdio: ['ignore', 'pipe', 'inherit'] }));
   let out = '';
   child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
   return new Promise((resolve, reject) => child.once('exit', (code) => (code === 0 ? resolve(JSON.parse(out) as LoadResult) : reject(new Error(`probe exited with ${code}`)))));
@@ -119,7 +77,7 @@ async function main(): Promise<void> {
   try {
     const appsFile = path.join(work, 'apps.json');
     await writeFile(appsFile, JSON.stringify([{ appKey: APP_KEY, appSecret: APP_SECRET, masterSecret: MASTER_SECRET, name: 'Abuse bench', collections: { notes: { permissions: 'private' } } }]));
-    const base = await startKinbase(path.join(work, 'data'), appsFile);
+    const { base } = await startKinbase('kinbase', { KINBASE_DATA_DIR: path.join(work, 'data'), KINBASE_APPS_FILE: appsFile });
 
     // The attacker: an ordinary user, signed up with the app secret every client ships.
     await api('POST', `${base}/user/${APP_KEY}`, APP, { username: 'mallory', password: 'mallory-password' });

@@ -20,7 +20,7 @@
  * Usage: npm run bench:references   (BENCH_ROUNDS=3, BENCH_SECONDS=3, BENCH_CONCURRENCY=8;
  *        BENCH_ONLY=pairs or BENCH_ONLY=stall runs one part)
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -29,7 +29,7 @@ import { freePort } from './free-port';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { COLD_BUDGET, type LoadResult, type LoadSpec } from './references-load';
-import { kinbaseNodeArgs } from './node-args';
+import { startKinbase as startKinbaseProcess, stopAll, track, type Kinbase } from './kinbase-process';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
@@ -47,60 +47,13 @@ const APP_SECRET = 'refbench-app-secret-0001';
 const MASTER_SECRET = 'refbench-master-secret-0001';
 const AUTH = `Basic ${Buffer.from(`${APP_KEY}:${MASTER_SECRET}`).toString('base64')}`;
 const LOAD_SCRIPT = path.join(__dirname, 'references-load.js');
-const SERVER_ENTRY = path.join(__dirname, '../src/server.js');
-
-const children: ChildProcess[] = [];
-
-function track(child: ChildProcess): ChildProcess {
-  children.push(child);
-  return child;
-}
-
-async function stopAll(): Promise<void> {
-  await Promise.all(children.map((child) => new Promise<void>((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve();
-    const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
-    child.once('exit', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    child.kill('SIGTERM');
-  })));
-}
 
 // ---------------------------------------------------------------- processes
 
-interface Kinbase { name: string; base: string; port: number }
-
-/** Starts `node dist/src/server.js` with PORT=0 and parses the port from its `(port N)` line. */
-async function startKinbase(name: string, dataDir: string, extra: Record<string, string>): Promise<Kinbase> {
-  const child = track(spawn(process.execPath, [...kinbaseNodeArgs(), SERVER_ENTRY], {
-    env: {
-      PATH: process.env.PATH ?? '', PORT: '0', KINBASE_DATA_DIR: dataDir, KINBASE_LOG_LEVEL: 'warn',
-      KINBASE_APP_KEY: APP_KEY, KINBASE_APP_SECRET: APP_SECRET, KINBASE_MASTER_SECRET: MASTER_SECRET, ...extra,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  }));
-  let out = '';
-  child.stderr?.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-4000)));
-  const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${name}: no "(port N)" within 20 s:\n${out}`)), 20_000);
-    child.stdout?.on('data', (d: Buffer) => {
-      out += d.toString();
-      const match = /\(port (\d+)\)/.exec(out);
-      if (match) {
-        clearTimeout(timer);
-        resolve(Number(match[1]));
-      }
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`${name} exited with ${code}:\n${out}`));
-    });
-  });
-  return { name, base: `http://127.0.0.1:${port}`, port };
+/** kinbase with the bench's app on its own data dir (bench/kinbase-process.ts). */
+function startKinbase(name: string, dataDir: string, extra: Record<string, string>): Promise<Kinbase> {
+  return startKinbaseProcess(name, { KINBASE_DATA_DIR: dataDir, KINBASE_APP_KEY: APP_KEY, KINBASE_APP_SECRET: APP_SECRET, KINBASE_MASTER_SECRET: MASTER_SECRET, ...extra });
 }
-
 
 function fakeGcsBinary(): string {
   const dirs = [process.env.KINBASE_TOOLS_DIR];
@@ -268,7 +221,7 @@ async function measureStall(kb: Kinbase): Promise<StallResult> {
 // ---------------------------------------------------------------- main
 
 async function main(): Promise<void> {
-  if (!existsSync(SERVER_ENTRY) || !existsSync(LOAD_SCRIPT)) throw new Error('run `npm run build` first (npm run bench:references does)');
+  if (!existsSync(LOAD_SCRIPT)) throw new Error('run `npm run build` first (npm run bench:references does)');
   const work = await mkdtemp(path.join(tmpdir(), 'kinbase-refbench-'));
   const rows: (PairRow | { label: string; missing: string })[] = [];
   let stall: StallResult | undefined;

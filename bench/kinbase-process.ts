@@ -1,0 +1,74 @@
+/**
+ * The built kinbase server as a child process of a bench: started with PORT=0 and the node flags
+ * `npm start` uses (bench/node-args.ts), ready once it prints `(port N)`. Every child a bench
+ * starts is tracked, so one stopAll() ends them all (SIGTERM, then SIGKILL after 3 s).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { kinbaseNodeArgs } from './node-args';
+
+const SERVER_ENTRY = path.join(__dirname, '../src/server.js');
+const children: ChildProcess[] = [];
+
+/** Registers a child so stopAll() ends it. */
+export function track(child: ChildProcess): ChildProcess {
+  children.push(child);
+  return child;
+}
+
+export interface Kinbase {
+  name: string;
+  base: string;
+  port: number;
+  child: ChildProcess;
+}
+
+/**
+ * Starts `node dist/src/server.js` with `env` (plus PATH, PORT=0, warn logging) and resolves once
+ * it listens. Its output is kept only until then (for the error message), so a chatty server does
+ * not load the bench process. `entry` replaces the server script (e.g. an older build).
+ */
+export async function startKinbase(name: string, env: Record<string, string>, entry = SERVER_ENTRY): Promise<Kinbase> {
+  const child = track(spawn(process.execPath, [...kinbaseNodeArgs(), entry], {
+    env: { PATH: process.env.PATH ?? '', PORT: '0', KINBASE_LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  }));
+  let out = '';
+  const keep = (d: Buffer) => (out = (out + d.toString()).slice(-8000));
+  child.stderr?.on('data', keep);
+  child.stdout?.on('data', keep);
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${name}: no "(port N)" within 20 s:\n${out}`)), 20_000);
+    const listening = () => {
+      const match = /\(port (\d+)\)/.exec(out);
+      if (!match) return;
+      clearTimeout(timer);
+      child.removeListener('exit', exited);
+      resolve(Number(match[1]));
+    };
+    const exited = (code: number | null) => {
+      clearTimeout(timer);
+      reject(new Error(`${name} exited with ${code}:\n${out}`));
+    };
+    child.stdout?.on('data', listening);
+    child.once('exit', exited);
+  });
+  for (const stream of [child.stdout, child.stderr]) {
+    stream?.removeAllListeners('data');
+    stream?.resume();
+  }
+  return { name, base: `http://127.0.0.1:${port}`, port, child };
+}
+
+/** Ends every tracked child and waits for them to exit. */
+export async function stopAll(): Promise<void> {
+  await Promise.all(children.splice(0).map((child) => new Promise<void>((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  })));
+}
