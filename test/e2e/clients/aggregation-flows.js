@@ -3,26 +3,7 @@
  * one line `FLOW {"flow":…,"value":…}` or `FLOW {"flow":…,"error":{name,message,debug}}` per
  * aggregation; test/e2e/sdk-aggregation.test.ts asserts them.
  */
-const FLOW_TIMEOUT_MS = 10_000;
-
-function report(flow, outcome) {
-  process.stdout.write(`FLOW ${JSON.stringify({ flow, ...outcome })}\n`);
-}
-
-async function flow(name, run) {
-  let timer;
-  const guard = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(Object.assign(new Error(`flow did not finish within ${FLOW_TIMEOUT_MS} ms`), { name: 'FlowTimeout' })), FLOW_TIMEOUT_MS);
-  });
-  try {
-    const value = await Promise.race([run(), guard]);
-    report(name, { value: value === undefined ? null : value });
-  } catch (err) {
-    report(name, { error: err && typeof err === 'object' ? { name: err.name, message: err.message, debug: err.debug } : { name: 'NonError', message: String(err) } });
-  } finally {
-    clearTimeout(timer);
-  }
-}
+const { flow } = require('./flow-report');
 
 const SALES = [
   { region: 'eu', amount: 10 },

@@ -5,43 +5,7 @@
  * but each catches its own failure so one broken flow does not hide the others.
  */
 const CALL_TIMEOUT_MS = 8_000;
-const FLOW_TIMEOUT_MS = 10_000;
-
-function report(flow, outcome) {
-  process.stdout.write(`FLOW ${JSON.stringify({ flow, ...outcome })}\n`);
-}
-
-function describeError(err) {
-  if (!err || typeof err !== 'object') return { name: 'NonError', message: String(err) };
-  return { name: err.name, message: err.message, debug: err.debug };
-}
-
-async function flow(name, run) {
-  let timer;
-  const guard = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(Object.assign(new Error(`flow did not finish within ${FLOW_TIMEOUT_MS} ms`), { name: 'FlowTimeout' })), FLOW_TIMEOUT_MS);
-  });
-  try {
-    const value = await Promise.race([run(), guard]);
-    report(name, { value: value === undefined ? null : value });
-    return value;
-  } catch (err) {
-    report(name, { error: describeError(err) });
-    return undefined;
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/** Runs a call that is expected to fail; resolves with the error's name (or throws if it succeeded). */
-async function expectFailure(call) {
-  try {
-    await call();
-  } catch (err) {
-    return describeError(err);
-  }
-  throw new Error('the call succeeded but should have failed');
-}
+const { flow, expectFailure } = require('./flow-report');
 
 const asBuffer = (data) => (Buffer.isBuffer(data) ? data : typeof data === 'string' ? Buffer.from(data, 'utf8') : Buffer.from(JSON.stringify(data)));
 

@@ -8,8 +8,7 @@
  */
 const { createHmac } = require('node:crypto');
 const { init } = require('../../support/kinvey-js-sdk-node');
-
-const FLOW_TIMEOUT_MS = 10_000;
+const { flow, expectFailure: failureOf } = require('./flow-report');
 
 function base32ToBuffer(text) {
   const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
@@ -25,41 +24,6 @@ function totp(secret, offsetSteps = 0) {
   const digest = createHmac('sha1', base32ToBuffer(secret)).update(counter).digest();
   const offset = digest[19] & 0xf;
   return String((digest.readUInt32BE(offset) & 0x7fffffff) % 1_000_000).padStart(6, '0');
-}
-
-function report(flow, outcome) {
-  process.stdout.write(`FLOW ${JSON.stringify({ flow, ...outcome })}\n`);
-}
-
-function describeError(err) {
-  if (!err || typeof err !== 'object') return { name: 'NonError', message: String(err) };
-  return { name: err.name, message: err.message, debug: err.debug };
-}
-
-async function flow(name, run) {
-  let timer;
-  const guard = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(Object.assign(new Error(`flow did not finish within ${FLOW_TIMEOUT_MS} ms`), { name: 'FlowTimeout' })), FLOW_TIMEOUT_MS);
-  });
-  try {
-    const value = await Promise.race([run(), guard]);
-    report(name, { value: value === undefined ? null : value });
-    return value;
-  } catch (err) {
-    report(name, { error: describeError(err) });
-    return undefined;
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-async function failureOf(call) {
-  try {
-    await call();
-  } catch (err) {
-    return describeError(err);
-  }
-  throw new Error('the call was expected to fail but succeeded');
 }
 
 async function main() {
