@@ -3,12 +3,10 @@
  * kinvey-node-sdk 3.12.5 and kinvey-js-sdk 7.0.0, each in its own child process
  * (test/e2e/clients/*.aggregation.js) printing one line per aggregation.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
-import { freePort } from '../../bench/free-port';
-import { runFlowScript, type FlowResult } from '../support/sdk-clients';
-import { startServerProcess, type ServerProcess } from '../support/server-process';
+import { runFlowScript, startSdkServer, type FlowResult } from '../support/sdk-clients';
+import type { ServerProcess } from '../support/server-process';
 
 const APP = { appKey: 'kid_sdk_agg', appSecret: 'sdk-agg-app-secret', masterSecret: 'sdk-agg-master-secret', name: 'SDK aggregation e2e' };
 const CLIENT_TIMEOUT_MS = 40_000;
@@ -28,16 +26,7 @@ describe('Kinvey.Aggregation with the official SDKs against the built server', (
   const results = new Map<Sdk, Map<string, FlowResult>>();
 
   beforeAll(async () => {
-    dataDir = await mkdtemp(path.join(tmpdir(), 'kinbase-sdk-agg-'));
-    const appsFile = path.join(dataDir, 'apps.json');
-    await writeFile(appsFile, JSON.stringify([APP]));
-    const port = await freePort();
-    server = await startServerProcess({
-      PORT: String(port),
-      KINBASE_PUBLIC_URL: `http://127.0.0.1:${port}`,
-      KINBASE_DATA_DIR: dataDir,
-      KINBASE_APPS_FILE: appsFile,
-    });
+    ({ server, dataDir } = await startSdkServer([APP], 'kinbase-sdk-agg-'));
     await Promise.all(SDKS.map(async (sdk) => results.set(sdk, await runClient(sdk, server.baseUrl))));
   }, 55_000);
 

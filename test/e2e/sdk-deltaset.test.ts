@@ -5,12 +5,10 @@
  * pulls must go through `_deltaset` (seen in the server's access log) and leave the SDK's cache
  * equal to the server; a collection without a delta set must make the SDK fall back to a full read.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
-import { freePort } from '../../bench/free-port';
-import { runFlowScript, type FlowResult } from '../support/sdk-clients';
-import { startServerProcess, type ServerProcess } from '../support/server-process';
+import { runFlowScript, startSdkServer, type FlowResult } from '../support/sdk-clients';
+import type { ServerProcess } from '../support/server-process';
 
 const APP = { appKey: 'kid_sdk_delta', appSecret: 'sdk-delta-app-secret', masterSecret: 'sdk-delta-master-secret', name: 'SDK delta sets' };
 const SDKS = ['js-sdk-7', 'node-sdk-3'] as const;
@@ -34,18 +32,9 @@ describe('delta sets through the official SDKs', () => {
   const results = new Map<Sdk, Map<string, FlowResult>>();
 
   beforeAll(async () => {
-    dataDir = await mkdtemp(path.join(tmpdir(), 'kinbase-sdk-delta-'));
-    const appsFile = path.join(dataDir, 'apps.json');
     const collections = Object.fromEntries(SDKS.map((sdk) => [deltaCollection(sdk), { permissions: 'shared', deltaSet: true }]));
-    await writeFile(appsFile, JSON.stringify([{ ...APP, collections }]));
-    const port = await freePort();
-    server = await startServerProcess({
-      PORT: String(port),
-      KINBASE_PUBLIC_URL: `http://127.0.0.1:${port}`,
-      KINBASE_DATA_DIR: dataDir,
-      KINBASE_APPS_FILE: appsFile,
-      KINBASE_LOG_LEVEL: 'info', // the access log shows which requests the SDKs sent
-    });
+    // The access log shows which requests the SDKs sent.
+    ({ server, dataDir } = await startSdkServer([{ ...APP, collections }], 'kinbase-sdk-delta-', { KINBASE_LOG_LEVEL: 'info' }));
     for (const sdk of SDKS) results.set(sdk, await runClient(sdk, server.baseUrl));
   }, 90_000);
 

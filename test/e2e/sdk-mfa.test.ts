@@ -4,12 +4,10 @@
  * verifies a TOTP authenticator with codes it computes from the secret the server returned, logs
  * in with MFA, through a trusted device and with recovery codes, and disables MFA.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
-import { freePort } from '../../bench/free-port';
-import { runFlowScript, type FlowResult } from '../support/sdk-clients';
-import { startServerProcess, type ServerProcess } from '../support/server-process';
+import { runFlowScript, startSdkServer, type FlowResult } from '../support/sdk-clients';
+import type { ServerProcess } from '../support/server-process';
 
 const APP = { appKey: 'kid_sdk_mfa', appSecret: 'sdk-mfa-app-secret', masterSecret: 'sdk-mfa-master-secret', name: 'SDK MFA e2e' };
 const CLIENT_TIMEOUT_MS = 40_000;
@@ -26,11 +24,7 @@ describe('kinvey-js-sdk 7 MFA against the built server', () => {
   let results = new Map<string, FlowResult>();
 
   beforeAll(async () => {
-    dataDir = await mkdtemp(path.join(tmpdir(), 'kinbase-sdk-mfa-'));
-    const appsFile = path.join(dataDir, 'apps.json');
-    await writeFile(appsFile, JSON.stringify([APP]));
-    const port = await freePort();
-    server = await startServerProcess({ PORT: String(port), KINBASE_PUBLIC_URL: `http://127.0.0.1:${port}`, KINBASE_DATA_DIR: dataDir, KINBASE_APPS_FILE: appsFile });
+    ({ server, dataDir } = await startSdkServer([APP], 'kinbase-sdk-mfa-'));
     results = await runClient(server.baseUrl);
   }, 55_000);
 

@@ -4,12 +4,10 @@
  * through the Node platform adapter in test/support). Both SDKs are process-wide singletons, so
  * each runs its flows in its own child process (test/e2e/clients) and prints one line per flow.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
-import { freePort } from '../../bench/free-port';
-import { runFlowScript, type FlowResult } from '../support/sdk-clients';
-import { startServerProcess, type ServerProcess } from '../support/server-process';
+import { runFlowScript, startSdkServer, type FlowResult } from '../support/sdk-clients';
+import type { ServerProcess } from '../support/server-process';
 
 const APP = { appKey: 'kid_sdk_e2e', appSecret: 'sdk-e2e-app-secret', masterSecret: 'sdk-e2e-master-secret', name: 'SDK e2e' };
 const READONLY_COLLECTION = 'announcements';
@@ -30,16 +28,7 @@ describe('the official Kinvey SDKs against the built server', () => {
   const results = new Map<Sdk, Map<string, FlowResult>>();
 
   beforeAll(async () => {
-    dataDir = await mkdtemp(path.join(tmpdir(), 'kinbase-sdk-e2e-'));
-    const appsFile = path.join(dataDir, 'apps.json');
-    await writeFile(appsFile, JSON.stringify([{ ...APP, collections: { [READONLY_COLLECTION]: { permissions: 'read-only' } } }]));
-    const port = await freePort();
-    server = await startServerProcess({
-      PORT: String(port),
-      KINBASE_PUBLIC_URL: `http://127.0.0.1:${port}`,
-      KINBASE_DATA_DIR: dataDir,
-      KINBASE_APPS_FILE: appsFile,
-    });
+    ({ server, dataDir } = await startSdkServer([{ ...APP, collections: { [READONLY_COLLECTION]: { permissions: 'read-only' } } }], 'kinbase-sdk-e2e-'));
     await Promise.all(SDKS.map(async (sdk) => results.set(sdk, await runClient(sdk, server.baseUrl))));
   }, 55_000);
 

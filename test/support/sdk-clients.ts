@@ -5,6 +5,11 @@
  * `timeoutMs`, fails loudly with its output.
  */
 import { spawn } from 'node:child_process';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { freePort } from '../../bench/free-port';
+import { startServerProcess, type ServerProcess } from './server-process';
 
 export interface FlowResult {
   flow: string;
@@ -34,4 +39,23 @@ export async function runFlowScript(script: string, env: Record<string, string>,
     }
   }
   return results;
+}
+
+/**
+ * The built server for an SDK suite: a temp data dir with `apps` as its apps file, on a free port
+ * whose public URL the SDK clients can reach. The caller stops the server and removes `dataDir`.
+ */
+export async function startSdkServer(apps: readonly object[], prefix: string, env: Record<string, string> = {}): Promise<{ server: ServerProcess; dataDir: string }> {
+  const dataDir = await mkdtemp(path.join(tmpdir(), prefix));
+  const appsFile = path.join(dataDir, 'apps.json');
+  await writeFile(appsFile, JSON.stringify(apps));
+  const port = await freePort();
+  const server = await startServerProcess({
+    PORT: String(port),
+    KINBASE_PUBLIC_URL: `http://127.0.0.1:${port}`,
+    KINBASE_DATA_DIR: dataDir,
+    KINBASE_APPS_FILE: appsFile,
+    ...env,
+  });
+  return { server, dataDir };
 }
