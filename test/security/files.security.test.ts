@@ -243,43 +243,45 @@ function concurrencyProbe(inner: ObjectStore): { store: ObjectStore; max: () => 
   return { store, max: () => max, calls: () => calls };
 }
 
+/**
+ * A FilesService on its own embedded store and local disk, whose `_blob` holds `count` files with
+ * an upload still pending; `wrap` may put a probe around the object store.
+ */
+async function pendingFiles(count: number, wrap: (objects: ObjectStore) => ObjectStore) {
+  const dir = await mkdtemp(path.join(tmpdir(), 'kinbase-sec-'));
+  const documents = new EmbeddedDocumentStore({ dir: path.join(dir, 'documents') });
+  const objects = new LocalDiskObjectStore({ dir: path.join(dir, 'objects'), publicUrl: 'http://127.0.0.1:1', signingSecret: randomBytes(32).toString('hex') });
+  cleanups.push(async () => {
+    await Promise.allSettled([documents.close(), objects.close()]);
+    await rm(dir, { recursive: true, force: true });
+  });
+  const appKey = 'kid_pending';
+  const files = new FilesService(documents, wrap(objects), { uploadUrlTtlSeconds: 30, pendingUploadTtlSeconds: 86400, appKeys: () => [appKey] });
+  const now = new Date().toISOString();
+  const ids = Array.from({ length: count }, (_, i) => `pending-${i}`);
+  for (const id of ids) {
+    await documents.insert({ appKey, collection: '_blob' }, {
+      _id: id, _filename: id, size: 1, _public: false, _acl: { creator: 'u' }, _kmd: { ect: now, lmt: now },
+      _uploadState: { status: 'pending', bytesReceived: 0, md5: null },
+      _kinbaseUpload: { openedAt: now, url: `http://127.0.0.1:1/storage/upload/${'s'.repeat(32)}`, generation: 'g'.repeat(22), baseline: null },
+    });
+  }
+  return { files, appKey, ids };
+}
+
 describe('finding 5: one user cannot exhaust the process', () => {
   test('reading 2,000 pending-file references checks at most 16 uploads at a time', async () => {
-    const dir = await mkdtemp(path.join(tmpdir(), 'kinbase-sec-'));
-    const documents = new EmbeddedDocumentStore({ dir: path.join(dir, 'documents') });
-    const objects = new LocalDiskObjectStore({ dir: path.join(dir, 'objects'), publicUrl: 'http://127.0.0.1:1', signingSecret: randomBytes(32).toString('hex') });
-    cleanups.push(async () => {
-      await Promise.allSettled([documents.close(), objects.close()]);
-      await rm(dir, { recursive: true, force: true });
-    });
-    const probe = concurrencyProbe(objects);
-    const appKey = 'kid_limits';
-    const files = new FilesService(documents, probe.store, { uploadUrlTtlSeconds: 30, pendingUploadTtlSeconds: 86400, appKeys: () => [appKey] });
-    const now = new Date().toISOString();
-    const ids = Array.from({ length: 2000 }, (_, i) => `pending-${i}`);
-    for (const id of ids) {
-      await documents.insert({ appKey, collection: '_blob' }, {
-        _id: id, _filename: id, size: 1, _public: false, _acl: { creator: 'u' }, _kmd: { ect: now, lmt: now },
-        _uploadState: { status: 'pending', bytesReceived: 0, md5: null },
-        _kinbaseUpload: { openedAt: now, url: `http://127.0.0.1:1/storage/upload/${'s'.repeat(32)}`, generation: 'g'.repeat(22), baseline: null },
-      });
-    }
+    let probe: ReturnType<typeof concurrencyProbe> | undefined;
+    const { files, appKey, ids } = await pendingFiles(2000, (objects) => (probe = concurrencyProbe(objects)).store);
     const found = await files.findByIds(appKey, ids);
     expect(found).toHaveLength(2000);
-    expect(probe.calls()).toBeGreaterThan(16);
-    expect(probe.max()).toBeLessThanOrEqual(16);
+    expect(probe?.calls()).toBeGreaterThan(16);
+    expect(probe?.max()).toBeLessThanOrEqual(16);
   });
 
   test('a read of many pending-file references costs one object-store lookup per file (no upload-session lookups)', async () => {
-    const dir = await mkdtemp(path.join(tmpdir(), 'kinbase-sec-'));
-    const documents = new EmbeddedDocumentStore({ dir: path.join(dir, 'documents') });
-    const objects = new LocalDiskObjectStore({ dir: path.join(dir, 'objects'), publicUrl: 'http://127.0.0.1:1', signingSecret: randomBytes(32).toString('hex') });
-    cleanups.push(async () => {
-      await Promise.allSettled([documents.close(), objects.close()]);
-      await rm(dir, { recursive: true, force: true });
-    });
     const calls: Record<string, number> = {};
-    const counted = new Proxy(objects, {
+    const { files, appKey, ids } = await pendingFiles(200, (objects) => new Proxy(objects, {
       get(target, prop, receiver) {
         const value = Reflect.get(target, prop, receiver) as unknown;
         if (typeof value !== 'function') return value;
@@ -288,18 +290,7 @@ describe('finding 5: one user cannot exhaust the process', () => {
           return (value as (...a: unknown[]) => unknown).apply(target, args);
         };
       },
-    });
-    const appKey = 'kid_lookups';
-    const files = new FilesService(documents, counted, { uploadUrlTtlSeconds: 30, pendingUploadTtlSeconds: 86400, appKeys: () => [appKey] });
-    const now = new Date().toISOString();
-    const ids = Array.from({ length: 200 }, (_, i) => `pending-${i}`);
-    for (const id of ids) {
-      await documents.insert({ appKey, collection: '_blob' }, {
-        _id: id, _filename: id, size: 1, _public: false, _acl: { creator: 'u' }, _kmd: { ect: now, lmt: now },
-        _uploadState: { status: 'pending', bytesReceived: 0, md5: null },
-        _kinbaseUpload: { openedAt: now, url: `http://127.0.0.1:1/storage/upload/${'s'.repeat(32)}`, generation: 'g'.repeat(22), baseline: null },
-      });
-    }
+    }));
     expect(await files.findByIds(appKey, ids)).toHaveLength(200);
     expect(calls).toEqual({ stat: 200 });
   });
