@@ -11,7 +11,7 @@
  * is served, whatever it was opened with: completing a session needs no re-check of ACLs or flags.
  */
 import { randomUUID } from 'node:crypto';
-import type { AppDefinition, CollectionPermissions } from '../config';
+import type { AppDefinition } from '../config';
 import { StoreError, type CollectionScope, type DocumentStore, type ObjectStore, type StoredDocument } from '../ports';
 import { buildAcl, canCreate, canRead, canWrite, readFilter, restrict, writeFilter } from './acl';
 import type { LinkOptions } from './download-urls';
@@ -26,43 +26,9 @@ import {
 } from './file-metadata';
 import type { Principal } from './principal';
 import type { ListQuery } from './query';
+import type { FileContext, FilesServiceOptions, SweepResult, UploadTicket } from './files.types';
 
-export interface FileContext {
-  readonly appKey: string;
-  readonly principal: Principal;
-  readonly permissions: CollectionPermissions;
-}
-
-export interface FilesServiceOptions {
-  uploadUrlTtlSeconds: number;
-  pendingUploadTtlSeconds: number;
-  /** The apps whose pending uploads the sweeper visits. */
-  appKeys: () => Iterable<string>;
-  clock?: () => Date;
-  /** Told when a reference read could not check a pending upload and showed the stored record. */
-  warn?: Warn;
-}
-
-/** Where the domain reports what it worked around (the app logs it at `warn`). */
-export type Warn = (context: Record<string, unknown>, message: string) => void;
-
-/** A saved metadata record (as clients see it) plus where to upload its bytes. */
-export interface UploadTicket {
-  file: StoredDocument;
-  uploadUrl: string;
-  expiresAt: Date;
-  requiredHeaders: Record<string, string>;
-  created: boolean;
-}
-
-export interface SweepResult {
-  /** Pending uploads whose bytes had in fact arrived. */
-  completed: number;
-  /** Re-uploads that never finished: the record is back to the previous, still stored bytes. */
-  reverted: number;
-  /** Files whose bytes never arrived (or were rejected): record and bytes removed. */
-  removed: number;
-}
+export type { FileContext, FilesServiceOptions, SweepResult, UploadTicket, Warn } from './files.types';
 
 /**
  * How long a read resolving references waits for the object store to say whether a pending

@@ -1,0 +1,44 @@
+/**
+ * What the Files API service takes and returns: the access context of a request, the service's
+ * options, an upload ticket (a saved record plus where its bytes go) and a sweep's result.
+ */
+import type { CollectionPermissions } from '../config';
+import type { StoredDocument } from '../ports';
+import type { Principal } from './principal';
+
+export interface FileContext {
+  readonly appKey: string;
+  readonly principal: Principal;
+  readonly permissions: CollectionPermissions;
+}
+
+export interface FilesServiceOptions {
+  uploadUrlTtlSeconds: number;
+  pendingUploadTtlSeconds: number;
+  /** The apps whose pending uploads the sweeper visits. */
+  appKeys: () => Iterable<string>;
+  clock?: () => Date;
+  /** Told when a reference read could not check a pending upload and showed the stored record. */
+  warn?: Warn;
+}
+
+/** Where the domain reports what it worked around (the app logs it at `warn`). */
+export type Warn = (context: Record<string, unknown>, message: string) => void;
+
+/** A saved metadata record (as clients see it) plus where to upload its bytes. */
+export interface UploadTicket {
+  file: StoredDocument;
+  uploadUrl: string;
+  expiresAt: Date;
+  requiredHeaders: Record<string, string>;
+  created: boolean;
+}
+
+export interface SweepResult {
+  /** Pending uploads whose bytes had in fact arrived. */
+  completed: number;
+  /** Re-uploads that never finished: the record is back to the previous, still stored bytes. */
+  reverted: number;
+  /** Files whose bytes never arrived (or were rejected): record and bytes removed. */
+  removed: number;
+}
