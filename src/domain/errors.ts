@@ -71,6 +71,12 @@ export const errors = {
   storageUnavailable: factory('KinveyInternalErrorRetry', 503, 'The file storage is temporarily unavailable. Please retry your request.'),
   kinveyInternalErrorStop: factory('KinveyInternalErrorStop', 500, 'The Kinvey server encountered an unexpected error. Please contact support.'),
   apiVersionNotImplemented: factory('APIVersionNotImplemented', 501, 'This API version is not implemented.'),
+  // Business Logic (kinvey-protocol.md §6): Kinvey answers 550 when a hook or endpoint did not complete.
+  blRuntimeError: factory('BLRuntimeError', 550, 'The Business Logic script has a runtime error. See debug message for details.'),
+  blSyntaxError: factory('BLSyntaxError', 550, 'The Business Logic script has a syntax error(s). See debug message for details.'),
+  blTimeoutError: factory('BLTimeoutError', 550, 'The Business Logic script did not complete in time. See debug message for details.'),
+  blViolationError: factory('BLViolationError', 550, 'The Business Logic script violated a constraint. See debug message for details.'),
+  blInternalError: factory('BLInternalError', 550, 'The Business Logic script did not complete. See debug message for details.'),
 } as const;
 
 export function isKinveyError(value: unknown): value is KinveyError {
