@@ -45,3 +45,15 @@ export function expansionAwareJson(app: Express): void {
     return this.send(text);
   } as Express['response']['json'];
 }
+
+/**
+ * The body as the client would receive it, as plain JSON values (expansion markers replaced):
+ * what Business Logic post hooks see and may change.
+ */
+export function plainJsonOf(res: Response, body: unknown): unknown {
+  let text = JSON.stringify(body);
+  if (text === undefined) return undefined;
+  const table = (res.locals as Record<symbol, string[] | undefined>)[TABLE];
+  if (table) text = text.replace(MARKER_IN_JSON, (marker, index: string) => table[Number(index)] ?? marker);
+  return JSON.parse(text) as unknown;
+}

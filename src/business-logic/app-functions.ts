@@ -1,0 +1,41 @@
+import type { AppDefinition } from '../config';
+import type { BusinessLogicConfig, BusinessLogicFunction, CollectionHookName, CustomEndpointSpec, FunctionSpec } from './types';
+
+/** Turns one configured function into something runnable: the sandbox or the Flex client. */
+export interface FunctionFactory {
+  internal(app: AppDefinition, spec: Extract<FunctionSpec, { type: 'internal' }>, commonCode: BusinessLogicConfig['commonCode']): BusinessLogicFunction;
+  external(app: AppDefinition, spec: Extract<FunctionSpec, { type: 'external' }>): BusinessLogicFunction;
+}
+
+/** An app's runnable hooks and endpoints, looked up by name (Maps: names are client-chosen paths). */
+export interface AppFunctions {
+  readonly hooks: ReadonlyMap<string, ReadonlyMap<CollectionHookName, BusinessLogicFunction>>;
+  readonly endpoints: ReadonlyMap<string, { readonly fn: BusinessLogicFunction; readonly spec: CustomEndpointSpec }>;
+}
+
+/**
+ * Builds the runnable functions of every app with Business Logic, once at start. Apps without it
+ * are absent from the map, so their requests take the no-hook path.
+ */
+export function buildAppFunctions(apps: readonly AppDefinition[], factory: FunctionFactory): Map<string, AppFunctions> {
+  const byApp = new Map<string, AppFunctions>();
+  for (const app of apps) {
+    const config = app.businessLogic;
+    if (!config) continue;
+    const make = (spec: FunctionSpec): BusinessLogicFunction =>
+      spec.type === 'internal' ? factory.internal(app, spec, config.commonCode) : factory.external(app, spec);
+
+    const hooks = new Map<string, Map<CollectionHookName, BusinessLogicFunction>>();
+    for (const [collection, byName] of Object.entries(config.collectionHooks)) {
+      const forCollection = new Map<CollectionHookName, BusinessLogicFunction>();
+      for (const [name, spec] of Object.entries(byName) as Array<[CollectionHookName, FunctionSpec | undefined]>) {
+        if (spec) forCollection.set(name, make(spec));
+      }
+      if (forCollection.size > 0) hooks.set(collection, forCollection);
+    }
+    const endpoints = new Map<string, { fn: BusinessLogicFunction; spec: CustomEndpointSpec }>();
+    for (const [name, spec] of Object.entries(config.customEndpoints)) endpoints.set(name, { fn: make(spec.function), spec });
+    byApp.set(app.appKey, { hooks, endpoints });
+  }
+  return byApp;
+}

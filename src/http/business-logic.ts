@@ -1,0 +1,80 @@
+import type { Request, Response } from 'express';
+import type { ActionInput, HookedCall, HookOperation } from '../business-logic/pipeline';
+import type { BlRequest, BlResponse } from '../business-logic/types';
+import type { Principal } from '../domain/principal';
+import { plainJsonOf } from './expansion-json';
+
+/** Response headers a hook may not set: the server owns framing, security and CORS. */
+const SERVER_OWNED_HEADERS = new Set([
+  'content-length', 'transfer-encoding', 'connection', 'keep-alive', 'upgrade', 'content-encoding',
+  'set-cookie', 'x-kinvey-request-id', 'x-kinvey-api-version', 'content-type',
+]);
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}$/;
+const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]{0,4096}$/;
+
+/** The hooks' `request`: the client's headers (lower-case), body, URL parameters and who asks. */
+export function blRequestOf(req: Request, res: Response, target: { collectionName?: string; entityId?: string; endpoint?: string }): BlRequest {
+  const principal = res.locals.principal as Principal;
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
+  }
+  // Strings only: a repeated parameter is not something a hook can pass back unchanged.
+  const params: Record<string, string> = {};
+  for (const [name, value] of Object.entries(req.query)) if (typeof value === 'string') params[name] = value;
+  return {
+    method: req.method,
+    headers,
+    body: req.body ?? {},
+    params,
+    username: principal.kind === 'user' ? principal.username : principal.appKey,
+    userId: principal.kind === 'user' ? principal.userId : '',
+    appKey: principal.appKey,
+    ...target,
+  };
+}
+
+/** `X-Kinvey-Skip-Business-Logic: true` counts only with master credentials (kinvey-protocol.md §2). */
+export function skipsBusinessLogic(req: Request, res: Response): boolean {
+  return (res.locals.principal as Principal).kind === 'master' && req.get('x-kinvey-skip-business-logic')?.trim().toLowerCase() === 'true';
+}
+
+/** The pipeline call of a route: who, which collection, which operation. */
+export function hookedCall(req: Request, res: Response, collection: string, operation: HookOperation, entityId?: string): HookedCall {
+  const principal = res.locals.principal as Principal;
+  return {
+    appKey: principal.appKey,
+    collection,
+    operation,
+    skip: skipsBusinessLogic(req, res),
+    plain: (body) => plainJsonOf(res, body),
+    request: () => blRequestOf(req, res, { collectionName: collection, ...(entityId === undefined ? {} : { entityId }) }),
+  };
+}
+
+/** What a route's action works on when no hook changed it: the parsed body and URL parameters. */
+export function inputOf(req: Request): ActionInput {
+  return { body: req.body, params: req.query as Record<string, unknown> };
+}
+
+/** The store's answer, before post hooks: 200 unless the action says otherwise. */
+export function ok(body: unknown, status = 200): BlResponse {
+  return { status, headers: {}, body };
+}
+
+/**
+ * Sends what the pipeline answered. Headers a hook set are sent when they are well-formed and not
+ * the server's own; a body of `undefined` sends an empty JSON object, as Kinvey's complete() did.
+ */
+export function sendBlResponse(res: Response, response: BlResponse): void {
+  res.status(response.status);
+  if (response.headers && typeof response.headers === 'object') {
+    for (const [name, value] of Object.entries(response.headers)) {
+      if (!HEADER_NAME.test(name) || SERVER_OWNED_HEADERS.has(name.toLowerCase())) continue;
+      const text = typeof value === 'string' ? value : typeof value === 'number' ? String(value) : null;
+      if (text !== null && HEADER_VALUE.test(text)) res.setHeader(name, text);
+    }
+  }
+  if (response.status === 204) return void res.end();
+  res.json(response.body === undefined ? {} : response.body);
+}
