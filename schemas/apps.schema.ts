@@ -2,6 +2,17 @@ import type { FromSchema } from 'json-schema-to-ts';
 
 export const collectionPermissionsSchema = { type: 'string', enum: ['shared', 'private', 'read-only', 'full'] } as const;
 
+/** One Flex service an app calls: where it listens and the shared secret it checks. */
+export const flexServiceSchema = {
+  type: 'object',
+  properties: {
+    host: { type: 'string', pattern: '^https?://[^/?#\\s]+(/[^?#\\s]*)?$', description: 'an http:// or https:// URL' },
+    secret: { type: 'string', minLength: 1 },
+  },
+  required: ['host', 'secret'],
+  additionalProperties: false,
+} as const;
+
 /** One app of KINBASE_APPS_FILE (a JSON array of these), or of the generated apps file. */
 export const appDefinitionSchema = {
   type: 'object',
@@ -21,6 +32,16 @@ export const appDefinitionSchema = {
         required: ['permissions'],
         additionalProperties: false,
       },
+    },
+    environmentFile: {
+      type: 'string',
+      minLength: 1,
+      description: "kinvey-cli's environment file (`kinvey appenv export`), relative to the apps file's directory",
+    },
+    flexServices: {
+      type: 'object',
+      description: 'Flex services by the name or id the environment file uses',
+      additionalProperties: flexServiceSchema,
     },
   },
   required: ['appKey', 'appSecret', 'masterSecret'],

@@ -3,6 +3,9 @@ import path from 'node:path';
 import { envSchema, type EnvInput } from '../schemas/config.schema';
 import { appsFileSchema, type AppDefinitionInput, type CollectionPermissions } from '../schemas/apps.schema';
 import { describeSettingErrors, validatorFor } from '../schemas/validator';
+import { loadEnvironmentFile, type EnvironmentGroup } from './business-logic/environment-file';
+import type { BusinessLogicConfig } from './business-logic/types';
+import { isReservedKey } from './domain/safe-keys';
 
 export type { CollectionPermissions };
 
@@ -18,6 +21,10 @@ export interface AppDefinition {
   readonly masterSecret: string;
   readonly name: string;
   readonly collections: Readonly<Record<string, CollectionSettings>>;
+  /** From the app's `environmentFile` (kinvey-cli's format); absent when it names none. */
+  readonly businessLogic?: BusinessLogicConfig;
+  /** The environment file's groups, created at start when missing. */
+  readonly groups?: readonly EnvironmentGroup[];
 }
 
 export type DocumentsConfig =
@@ -54,6 +61,8 @@ export interface Config {
   readonly signingSecret: string | null;
   readonly bodyLimit: string;
   readonly logLevel: string;
+  /** Settings that were accepted but are ignored (environment file entries kinbase does not run); server.ts logs them. */
+  readonly startupWarnings: readonly string[];
 }
 
 /** Thrown by loadConfig; `problems` lists every invalid variable, one line each. */
@@ -84,7 +93,8 @@ export function loadConfig(env: Record<string, string | undefined>, readFile: Fi
   const problems: string[] = [];
   if (e.KINBASE_APPS_FILE && e.KINBASE_APP_KEY) problems.push('KINBASE_APPS_FILE and KINBASE_APP_KEY are exclusive: set one of them');
   if (e.KINBASE_STORAGE !== 'gcs' && (e.GCS_BUCKET || e.GCS_HMAC_ACCESS_ID)) problems.push('GCS_* variables are set but KINBASE_STORAGE is not gcs');
-  const apps = loadApps(e, readFile, problems);
+  const warnings: string[] = [];
+  const apps = loadApps(e, readFile, problems, warnings);
   if (problems.length > 0) throw new ConfigError(problems);
 
   const port = e.PORT;
@@ -111,11 +121,12 @@ export function loadConfig(env: Record<string, string | undefined>, readFile: Fi
     signingSecret: e.KINBASE_SIGNING_SECRET ?? null,
     bodyLimit: e.KINBASE_BODY_LIMIT,
     logLevel: e.KINBASE_LOG_LEVEL,
+    startupWarnings: warnings,
   };
   return deepFreeze(config);
 }
 
-function loadApps(e: EnvInput, readFile: FileReader, problems: string[]): AppDefinition[] | null {
+function loadApps(e: EnvInput, readFile: FileReader, problems: string[], warnings: string[]): AppDefinition[] | null {
   if (e.KINBASE_APP_KEY) {
     return [normaliseApp({
       appKey: e.KINBASE_APP_KEY,
@@ -132,18 +143,29 @@ function loadApps(e: EnvInput, readFile: FileReader, problems: string[]): AppDef
     problems.push(`KINBASE_APPS_FILE cannot be read as JSON: ${(err as Error).message}`);
     return null;
   }
-  const apps = parseAppDefinitions(parsed, 'KINBASE_APPS_FILE', problems);
-  return apps;
+  return parseAppDefinitions(parsed, 'KINBASE_APPS_FILE', problems, { readFile, baseDir: path.dirname(e.KINBASE_APPS_FILE), warnings });
 }
 
-/** Validates a JSON array of app definitions (the apps file, or the generated one in the data dir). */
-export function parseAppDefinitions(value: unknown, source: string, problems: string[]): AppDefinition[] {
+/** How an apps file's `environmentFile` entries are read (only KINBASE_APPS_FILE may name them). */
+export interface EnvironmentFileAccess {
+  readonly readFile: FileReader;
+  /** `environmentFile` is relative to this directory. */
+  readonly baseDir: string;
+  readonly warnings: string[];
+}
+
+/**
+ * Validates a JSON array of app definitions (the apps file, or the generated one in the data dir).
+ * With `files`, each app's `environmentFile` is loaded into `businessLogic`, `groups` and
+ * `collections`; without, naming one is a problem.
+ */
+export function parseAppDefinitions(value: unknown, source: string, problems: string[], files?: EnvironmentFileAccess): AppDefinition[] {
   const validate = validatorFor<AppDefinitionInput[]>(appsFileSchema);
   if (!validate(value)) {
     problems.push(...describeSettingErrors(validate.errors, appsFileSchema, source));
     return [];
   }
-  const apps = value.map(normaliseApp);
+  const apps = value.map((input) => withEnvironmentFile(normaliseApp(input), input, source, problems, files));
   const keys = new Set<string>();
   for (const app of apps) {
     if (keys.has(app.appKey)) problems.push(`${source} lists app key ${app.appKey} twice`);
@@ -155,6 +177,37 @@ export function parseAppDefinitions(value: unknown, source: string, problems: st
 
 function normaliseApp(app: AppDefinitionInput): AppDefinition {
   return { appKey: app.appKey, appSecret: app.appSecret, masterSecret: app.masterSecret, name: app.name ?? app.appKey, collections: app.collections ?? {} };
+}
+
+/**
+ * Adds an app's environment file. Its collections join the app's own; a collection both name
+ * must have the same permissions there (the app's entry then adds its deltaSet), else it is a problem.
+ */
+function withEnvironmentFile(app: AppDefinition, input: AppDefinitionInput, source: string, problems: string[], files?: EnvironmentFileAccess): AppDefinition {
+  const where = `${source} app ${app.appKey}`;
+  const flexServices: AppDefinitionInput['flexServices'] = input.flexServices ?? {};
+  for (const name of Object.keys(flexServices)) if (isReservedKey(name)) problems.push(`${where}: flexServices.${name} is a reserved name and cannot be used`);
+  if (input.environmentFile === undefined) {
+    if (Object.keys(flexServices).length > 0) files?.warnings.push(`${where}: flexServices are not used, because the app names no environmentFile`);
+    return app;
+  }
+  if (!files) {
+    problems.push(`${where}: environmentFile is read only from KINBASE_APPS_FILE`);
+    return app;
+  }
+  const file = path.resolve(files.baseDir, input.environmentFile);
+  const loaded = loadEnvironmentFile(file, { readFile: files.readFile, flexServices, source: `${where} environmentFile` }, problems, files.warnings);
+  if (!loaded) return app;
+  const collections: Record<string, CollectionSettings> = Object.create(null) as Record<string, CollectionSettings>;
+  Object.assign(collections, loaded.collections);
+  for (const [name, own] of Object.entries(app.collections)) {
+    const fromFile = loaded.collections[name];
+    if (fromFile && fromFile.permissions !== own.permissions) {
+      problems.push(`${where}: collections.${name}.permissions is ${own.permissions}, but its environmentFile says ${fromFile.permissions}: make them the same (or drop one)`);
+    }
+    collections[name] = own;
+  }
+  return { ...app, collections, businessLogic: loaded.businessLogic, groups: loaded.groups };
 }
 
 function deepFreeze<T>(value: T): T {
