@@ -1,4 +1,4 @@
-import { ConfigError, loadConfig } from '../../src/config';
+import { ConfigError, loadConfig, parseAppDefinitions } from '../../src/config';
 
 const noFile = () => {
   throw new Error('no such file');
@@ -104,5 +104,63 @@ describe('loadConfig', () => {
     ['equal app and master secrets', JSON.stringify([{ appKey: 'k', appSecret: 'secret-1', masterSecret: 'secret-1' }]), 'same appSecret and masterSecret'],
   ])('an apps file with %s is refused', (_what, content, message) => {
     expect(problemsOf({ KINBASE_APPS_FILE: '/apps.json' }, () => content).join('\n')).toContain(message);
+  });
+
+  describe('environmentFile and flexServices', () => {
+    const app = { appKey: 'kid_x', appSecret: 'secret-one', masterSecret: 'master-one' };
+    const envFile = {
+      schemaVersion: '1.0.0', configType: 'environment',
+      collections: { books: { type: 'internal', permissions: 'read-only' } },
+      customEndpoints: { hello: { type: 'external', service: 'svc', handlerName: 'hello' } },
+      groups: { staff: { name: 'Staff' } },
+      roles: { Intern: {} },
+    };
+    const files = (apps: unknown, env: unknown = envFile): ((f: string) => string) => (f) => {
+      if (f === '/etc/kinbase/apps.json') return JSON.stringify(apps);
+      if (f === '/etc/kinbase/envs/env.json') return JSON.stringify(env);
+      throw new Error(`ENOENT: no such file or directory, open '${f}'`);
+    };
+    const flexServices = { svc: { host: 'http://flex:10001', secret: 'shh' } };
+
+    test('an app\'s environmentFile is read relative to the apps file and becomes its businessLogic, groups and collections', () => {
+      const apps = [{ ...app, environmentFile: 'envs/env.json', flexServices, collections: { notes: { permissions: 'private' } } }];
+      const config = loadConfig({ KINBASE_APPS_FILE: '/etc/kinbase/apps.json' }, files(apps));
+      const loaded = config.apps?.[0];
+      expect(loaded?.businessLogic?.customEndpoints.hello?.function).toEqual({ type: 'external', service: 'svc', handlerName: 'hello', origin: 'customEndpoints.hello' });
+      expect({ ...loaded?.businessLogic?.flexServices }).toEqual(flexServices);
+      expect(loaded?.groups).toEqual([{ _id: 'staff', name: 'Staff', groups: [] }]);
+      expect({ ...loaded?.collections }).toEqual({ books: { permissions: 'read-only' }, notes: { permissions: 'private' } });
+      expect(config.startupWarnings).toEqual([expect.stringContaining('KINBASE_APPS_FILE app kid_x environmentFile /etc/kinbase/envs/env.json: roles are not supported')]);
+    });
+
+    test('a collection in both the app and its environmentFile keeps the app\'s deltaSet when the permissions agree', () => {
+      const apps = [{ ...app, environmentFile: 'envs/env.json', flexServices, collections: { books: { permissions: 'read-only', deltaSet: true } } }];
+      expect(loadConfig({ KINBASE_APPS_FILE: '/etc/kinbase/apps.json' }, files(apps)).apps?.[0]?.collections.books).toEqual({ permissions: 'read-only', deltaSet: true });
+    });
+
+    test.each([
+      ['different permissions for one collection', [{ ...app, environmentFile: 'envs/env.json', flexServices, collections: { books: { permissions: 'full' } } }],
+        'KINBASE_APPS_FILE app kid_x: collections.books.permissions is full, but its environmentFile says read-only'],
+      ['a missing environment file', [{ ...app, environmentFile: 'missing.json', flexServices }], 'KINBASE_APPS_FILE app kid_x environmentFile /etc/kinbase/missing.json cannot be read as JSON: ENOENT'],
+      ['an endpoint on a service the app does not list', [{ ...app, environmentFile: 'envs/env.json' }], 'customEndpoints.hello.service "svc" is not one of the app\'s flexServices (the app defines none)'],
+      ['a Flex host that is not an http URL', [{ ...app, flexServices: { svc: { host: 'flex:10001', secret: 'shh' } } }], 'KINBASE_APPS_FILE.0.flexServices.svc.host is "flex:10001", which is not an http:// or https:// URL'],
+      ['an empty Flex secret', [{ ...app, flexServices: { svc: { host: 'http://flex', secret: '' } } }], 'KINBASE_APPS_FILE.0.flexServices.svc.secret must not be empty'],
+      ['a reserved Flex service name', JSON.parse('[{"appKey":"kid_x","appSecret":"secret-one","masterSecret":"master-one","flexServices":{"__proto__":{"host":"http://f","secret":"s"}}}]') as unknown[],
+        'flexServices.__proto__ is a reserved name'],
+    ])('an apps file with %s is refused', (_what, apps, message) => {
+      expect(problemsOf({ KINBASE_APPS_FILE: '/etc/kinbase/apps.json' }, files(apps)).join('\n')).toContain(message);
+    });
+
+    test('flexServices without an environmentFile are a startup warning', () => {
+      const config = loadConfig({ KINBASE_APPS_FILE: '/etc/kinbase/apps.json' }, files([{ ...app, flexServices }]));
+      expect(config.startupWarnings).toEqual(['KINBASE_APPS_FILE app kid_x: flexServices are not used, because the app names no environmentFile']);
+      expect(config.apps?.[0]?.businessLogic).toBeUndefined();
+    });
+
+    test('the generated apps file of the data dir may not name an environmentFile', () => {
+      const problems: string[] = [];
+      parseAppDefinitions([{ ...app, environmentFile: 'env.json' }], '/data/apps.json', problems);
+      expect(problems).toEqual(['/data/apps.json app kid_x: environmentFile is read only from KINBASE_APPS_FILE']);
+    });
   });
 });
