@@ -1,0 +1,223 @@
+/**
+ * The isolate side of the sandbox, as source text (it runs inside a V8 isolate with no Node APIs,
+ * so it cannot be an imported module). Evaluated once per isolate, it is a function of the two host
+ * bridge callbacks and returns `{ define, run, reply, attach }`:
+ *
+ * - `hostCall(callId, requestId, op, jsonText)`: posts a request (collectionAccess, logger,
+ *   timers) and returns nothing; the host answers by calling the returned `reply`. Both bridge
+ *   callbacks are isolated-vm Callbacks, plain functions inside the isolate, and everything
+ *   crossing is a string, so no object of the host realm is ever reachable from hook code.
+ * - `hostNotify(callId, outcomeText)`: ends a call that finished asynchronously.
+ *
+ * Written without template literals or `${`, because it lives inside one (String.raw keeps the
+ * backslashes of regular expressions as written).
+ */
+import { ISOLATE_MODULES_SOURCE } from './isolate-modules';
+
+const RUNTIME_HEAD = String.raw`
+'use strict';
+var global = globalThis;
+var defined = Object.create(null);
+var current = null;
+var nextTimerId = 1;
+var LOG_LIMIT = 8192;
+function noop() {}
+
+function describe(e) {
+  try {
+    if (e !== null && typeof e === 'object') {
+      var name = typeof e.name === 'string' ? e.name : 'Error';
+      var message = typeof e.message === 'string' ? e.message : String(e);
+      var stack = typeof e.stack === 'string' ? e.stack : '';
+      return { name: name, message: message.slice(0, LOG_LIMIT), stack: stack.slice(0, LOG_LIMIT) };
+    }
+    return { name: 'Error', message: String(e).slice(0, LOG_LIMIT), stack: '' };
+  } catch (_) {
+    return { name: 'Error', message: '(an unprintable value was thrown)', stack: '' };
+  }
+}
+
+function Call(id) {
+  this.id = id;
+  this.ended = false;
+  this.async = false;
+  this.result = null;
+  this.timers = Object.create(null);
+  this.requests = Object.create(null);
+  this.nextRequest = 1;
+}
+
+// Only the first continue/complete/error (or failure) counts; the outcome is captured as JSON at
+// that moment, so later changes to request/response cannot leak into it.
+function finish(call, outcome) {
+  if (call.ended) return;
+  call.ended = true;
+  call.timers = Object.create(null);
+  call.requests = Object.create(null);
+  var text;
+  try {
+    text = JSON.stringify(outcome);
+  } catch (e) {
+    text = JSON.stringify({ kind: 'error', error: { name: 'TypeError', message: 'The response or request could not be converted to JSON: ' + describe(e).message, stack: '' } });
+  }
+  if (call.async) hostNotify(call.id, text);
+  else call.result = text;
+}
+
+function fail(call, e) {
+  finish(call, { kind: 'error', error: describe(e) });
+}
+
+// A request to the host: hostCall only posts it; the host answers later through reply(), which it
+// calls into the isolate with the time limit still applying to whatever the answer runs.
+function ask(call, op, value) {
+  if (call.ended) return Promise.reject(new Error('The Business Logic call already ended.'));
+  var text;
+  try { text = JSON.stringify(value === undefined ? null : value); } catch (e) { return Promise.reject(e); }
+  return new Promise(function (resolve) {
+    var id = call.nextRequest++;
+    call.requests[id] = resolve;
+    hostCall(call.id, id, op, text);
+  }).then(function (answer) {
+    var parsed = JSON.parse(answer);
+    if (parsed && typeof parsed.error === 'string') throw new Error(parsed.error);
+    return parsed ? parsed.ok : undefined;
+  });
+}
+
+function reply(callId, requestId, answer) {
+  var call = current;
+  if (!call || call.id !== callId || call.ended) return;
+  var resolve = call.requests[requestId];
+  if (resolve === undefined) return;
+  delete call.requests[requestId];
+  resolve(answer);
+}
+
+function log(level, args) {
+  var call = current;
+  if (!call || call.ended) return;
+  var parts = [];
+  for (var i = 0; i < args.length; i++) {
+    var a = args[i];
+    if (typeof a === 'string') { parts.push(a); continue; }
+    var s;
+    try { s = JSON.stringify(a); } catch (_) { s = undefined; }
+    if (s === undefined) { try { s = String(a); } catch (_) { s = '(unprintable)'; } }
+    parts.push(s);
+  }
+  ask(call, 'log', { level: level, message: parts.join(' ').slice(0, LOG_LIMIT) }).then(noop, noop);
+}
+
+// Timers are host timers of the current call: they fire only while that call runs, and the host
+// drops them all when it ends, so nothing of one call ever runs inside the next.
+function schedule(fn, ms, args, repeat) {
+  if (typeof fn !== 'function') throw new TypeError('The callback must be a function.');
+  var call = current;
+  if (!call || call.ended) return 0;
+  var id = nextTimerId++;
+  call.timers[id] = true;
+  var delay = Math.max(0, Number(ms) || 0);
+  function tick() {
+    ask(call, 'sleep', delay).then(function () {
+      if (call.ended || !call.timers[id]) return;
+      if (!repeat) delete call.timers[id];
+      try { fn.apply(undefined, args); } catch (e) { fail(call, e); return; }
+      if (repeat && !call.ended && call.timers[id]) tick();
+    }, noop);
+  }
+  tick();
+  return id;
+}
+function cancel(id) {
+  var call = current;
+  if (call && call.timers) delete call.timers[id];
+}
+function install(name, value) {
+  Object.defineProperty(global, name, { value: value, writable: true, configurable: true, enumerable: false });
+}
+install('setTimeout', function (fn, ms) { return schedule(fn, ms, Array.prototype.slice.call(arguments, 2), false); });
+install('setInterval', function (fn, ms) { return schedule(fn, ms, Array.prototype.slice.call(arguments, 2), true); });
+install('setImmediate', function (fn) { return schedule(fn, 0, Array.prototype.slice.call(arguments, 1), false); });
+install('clearTimeout', cancel);
+install('clearInterval', cancel);
+install('clearImmediate', cancel);
+install('queueMicrotask', function (fn) { Promise.resolve().then(function () { fn(); }); });
+install('console', {
+  log: function () { log('info', arguments); },
+  info: function () { log('info', arguments); },
+  debug: function () { log('debug', arguments); },
+  warn: function () { log('warn', arguments); },
+  error: function () { log('error', arguments); },
+});
+`;
+
+const RUNTIME_TAIL = String.raw`
+function makeResponse(call, init, request, temp) {
+  var response = { status: init.status, headers: init.headers || {}, body: init.body };
+  function end(goOn) {
+    finish(call, {
+      kind: 'done',
+      continue: goOn,
+      request: { body: request.body, params: request.params, headers: request.headers },
+      response: { status: response.status, headers: response.headers, body: response.body },
+      tempObjectStore: temp,
+    });
+  }
+  response.continue = function () { end(true); };
+  response.complete = function (status) {
+    if (call.ended) return;
+    if (status !== undefined) response.status = status;
+    else if (!response.status) response.status = 200;
+    end(false);
+  };
+  // Kinvey does not document what response.error sends; kinbase answers 400 with a Kinvey-style
+  // error body naming BLRuntimeError, the closest of Kinvey's names for "the script refused".
+  response.error = function (message) {
+    if (call.ended) return;
+    response.status = 400;
+    response.body = { error: 'BLRuntimeError', description: String(message), debug: '' };
+    end(false);
+  };
+  return response;
+}
+
+function define(key, factory) {
+  try {
+    var hooks = factory();
+    defined[key] = hooks;
+    return JSON.stringify({ kind: 'defined' });
+  } catch (e) {
+    return JSON.stringify({ kind: 'error', error: describe(e) });
+  }
+}
+
+function run(callId, key, functionName, payloadText) {
+  var hooks = defined[key];
+  var fn = hooks ? hooks[functionName] : undefined;
+  if (typeof fn !== 'function') return JSON.stringify({ kind: 'undefinedFunction' });
+  var payload = JSON.parse(payloadText);
+  var call = new Call(callId);
+  current = call;
+  var temp = Object.assign(Object.create(null), payload.tempObjectStore);
+  var request = payload.request;
+  var response = makeResponse(call, payload.response, request, temp);
+  try {
+    var modules = makeModules(call, request, temp);
+    var returned = fn.call(undefined, request, response, modules);
+    if (returned !== null && typeof returned === 'object' && typeof returned.then === 'function') {
+      returned.then(noop, function (e) { fail(call, e); });
+    }
+  } catch (e) {
+    fail(call, e);
+  }
+  if (call.ended) return call.result;
+  call.async = true;
+  return 'pending';
+}
+
+return { define: define, run: run, reply: reply, attach: attachLibraries };
+`;
+
+/** The bootstrap: a function expression of `(hostCall, hostNotify)`. */
+export const ISOLATE_BOOTSTRAP_SOURCE = `(function (hostCall, hostNotify) {\n${RUNTIME_HEAD}\n${ISOLATE_MODULES_SOURCE}\n${RUNTIME_TAIL}\n})`;

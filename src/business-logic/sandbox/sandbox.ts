@@ -1,0 +1,161 @@
+/**
+ * The sandbox for internal Business Logic: runs Kinvey's `function onPreSave(request, response,
+ * modules)` code unchanged in isolated-vm isolates (no Node APIs: no process, env, files or
+ * network beyond the modules), with a time and a memory limit per call. Each app gets its own
+ * small pool of warm isolates; a call that fails in any way gets a 550 KinveyError for itself only.
+ *
+ * State: `request`, `response` and the tempObjectStore view are fresh per call, but the function
+ * script (common code included) is evaluated once per isolate, so its top-level variables persist
+ * between calls that land on the same isolate, as globals of a long-running process would.
+ */
+import { createHash } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { DocumentStore } from '../../ports';
+import { errors, isKinveyError, KinveyError } from '../../domain/errors';
+import { isReservedKey } from '../../domain/safe-keys';
+import { COLLECTION_HOOKS, type BlInvocation, type BlOutcome, type BusinessLogicFunction, type FunctionSpec } from '../types';
+import { CollectionAccess } from './collection-access';
+import { IsolatePool } from './isolate-pool';
+import { IsolateTemplate } from './isolate-template';
+import { IsolateWorker, type CallResult } from './isolate-worker';
+
+export interface SandboxLimits {
+  /** Whole call, queue wait and awaiting response.continue() included. Default 2000. */
+  timeoutMs?: number;
+  /** Heap limit of each isolate, in MB. Default 64. */
+  memoryMb?: number;
+  /** Warm isolates per app, i.e. calls of one app running at once. Default 2. */
+  isolatesPerApp?: number;
+}
+
+export interface SandboxDeps {
+  documents: DocumentStore;
+  logger: Logger;
+  limits?: SandboxLimits;
+}
+
+export type InternalFunctionSpec = Extract<FunctionSpec, { type: 'internal' }>;
+
+const FUNCTION_NAMES = [...COLLECTION_HOOKS, 'onRequest'] as const;
+
+export class Sandbox {
+  private readonly pools = new Map<string, IsolatePool>();
+  private readonly template = new IsolateTemplate();
+  private readonly timeoutMs: number;
+  private readonly memoryMb: number;
+  private readonly isolatesPerApp: number;
+  private closed = false;
+
+  constructor(private readonly deps: SandboxDeps) {
+    this.timeoutMs = deps.limits?.timeoutMs ?? 2000;
+    this.memoryMb = deps.limits?.memoryMb ?? 64;
+    this.isolatesPerApp = deps.limits?.isolatesPerApp ?? 2;
+  }
+
+  /**
+   * The function for one hook or endpoint of `appKey`. Cheap: nothing compiles until the first
+   * call. Its `run` rejects only with 550 KinveyErrors: BLSyntaxError (does not compile, or does not
+   * define the invoked function), BLRuntimeError (threw), BLTimeoutError (too slow, or never ended
+   * the call), BLViolationError (memory limit), BLInternalError (sandbox closed or broken).
+   */
+  functionFor(appKey: string, spec: InternalFunctionSpec, commonCode: ReadonlyArray<{ name: string; code: string }>): BusinessLogicFunction {
+    let compiled: { source: string; key: string } | undefined;
+    let syntaxError: KinveyError | undefined;
+    const logger = this.deps.logger.child({ appKey, origin: spec.origin });
+    const collections = new CollectionAccess(this.deps.documents, appKey);
+    return {
+      run: async (invocation: BlInvocation): Promise<BlOutcome> => {
+        const deadline = Date.now() + this.timeoutMs;
+        // The pool and the data scope come from the configuration, never from the invocation.
+        if (invocation.appKey !== appKey) throw errors.blInternalError(`${spec.origin} was invoked for another app.`);
+        if (syntaxError) throw syntaxError;
+        compiled ??= buildScript(spec, commonCode);
+        const worker = await this.poolFor(appKey).acquire(deadline, spec.origin).catch((err: unknown) => { throw asBlError(err, spec.origin); });
+        try {
+          await worker.ensureDefined(compiled.key, compiled.source, spec.origin, deadline);
+          const result = await worker.run({
+            key: compiled.key,
+            functionName: invocation.functionName,
+            payloadText: JSON.stringify({ request: invocation.request, response: invocation.response, tempObjectStore: invocation.tempObjectStore }),
+            origin: spec.origin,
+            deadline,
+            host: { logger, collections },
+          });
+          return toOutcome(result, invocation, spec.origin);
+        } catch (err) {
+          const failure = asBlError(err, spec.origin);
+          if (failure.error === 'BLSyntaxError' && failure.debug.includes('does not compile')) syntaxError = failure;
+          throw failure;
+        } finally {
+          this.poolFor(appKey).release(worker);
+        }
+      },
+    };
+  }
+
+  /** Disposes every isolate; calls running now end with BLInternalError, later ones too. */
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const pool of this.pools.values()) pool.close();
+    this.pools.clear();
+  }
+
+  private poolFor(appKey: string): IsolatePool {
+    let pool = this.pools.get(appKey);
+    if (!pool) {
+      if (this.closed) throw errors.blInternalError('The sandbox is closed.');
+      pool = new IsolatePool(() => IsolateWorker.create(this.template, this.memoryMb), this.isolatesPerApp);
+      this.pools.set(appKey, pool);
+    }
+    return pool;
+  }
+}
+
+/**
+ * One script per function: common code then the function's code, inside one function scope (so
+ * two collections' `onPreSave` never collide), answering the Kinvey function names it defines.
+ */
+function buildScript(spec: InternalFunctionSpec, commonCode: ReadonlyArray<{ name: string; code: string }>): { source: string; key: string } {
+  const names = FUNCTION_NAMES.map((name) => `${name}: typeof ${name} === 'function' ? ${name} : undefined`).join(',\n');
+  const common = commonCode.map((c) => `// commonCode ${c.name.replace(/[\r\n\u2028\u2029]/g, ' ')}\n${c.code}\n;`).join('\n');
+  const source = `(function () {\n${common}\n${spec.code}\n;\nreturn {\n${names}\n};\n})`;
+  return { source, key: createHash('sha256').update(source).digest('hex') };
+}
+
+function toOutcome(result: CallResult, invocation: BlInvocation, origin: string): BlOutcome {
+  if (result.kind === 'undefinedFunction') throw errors.blSyntaxError(`${origin} does not define function ${invocation.functionName}.`);
+  if (result.kind === 'error') throw errors.blRuntimeError(`${origin}: ${result.error.name}: ${result.error.message}`);
+  const status = result.response.status;
+  const validStatus = Number.isInteger(status) && (status as number) >= 100 && (status as number) <= 599;
+  if (!result.continue && !validStatus) throw errors.blRuntimeError(`${origin}: response.status must be an HTTP status code (100-599), not ${JSON.stringify(status)?.slice(0, 40)}.`);
+  writeBack(invocation.tempObjectStore, result.tempObjectStore ?? {});
+  return {
+    continue: result.continue,
+    // Hooks may change body, params and headers; who is asking and for what stays the server's.
+    request: { ...invocation.request, body: result.request.body, params: stringRecord(result.request.params), headers: stringRecord(result.request.headers) },
+    response: { status: validStatus ? (status as number) : invocation.response.status, headers: stringRecord(result.response.headers), body: result.response.body },
+  };
+}
+
+/** Header- and param-like maps: string values only, and never a `__proto__`-style key. */
+function stringRecord(value: unknown): Record<string, string> {
+  const record: Record<string, string> = {};
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return record;
+  for (const [key, item] of Object.entries(value)) {
+    if (isReservedKey(key)) continue;
+    if (typeof item === 'string') record[key] = item;
+    else if (typeof item === 'number' || typeof item === 'boolean') record[key] = String(item);
+  }
+  return record;
+}
+
+/** The request's shared tempObjectStore takes the call's final state (reserved keys skipped). */
+function writeBack(target: Record<string, unknown>, state: Record<string, unknown>): void {
+  for (const key of Object.keys(target)) if (!Object.hasOwn(state, key)) delete target[key];
+  for (const [key, value] of Object.entries(state)) if (!isReservedKey(key)) target[key] = value;
+}
+
+function asBlError(err: unknown, origin: string): KinveyError {
+  if (isKinveyError(err) && err.status === 550) return err;
+  return errors.blInternalError(`${origin}: ${err instanceof Error ? err.message : String(err)}`);
+}
