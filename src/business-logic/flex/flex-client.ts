@@ -78,7 +78,6 @@ export class FlexClient {
 
   /** Sends one call to `service` (`serviceName` is its key in the app's flexServices, for messages). */
   request(service: FlexServiceSpec, serviceName: string, call: FlexCall): Promise<FlexAnswer> {
-    const label = `Flex service "${serviceName}" (${service.host})`;
     let url: URL;
     try {
       url = new URL(service.host);
@@ -86,8 +85,10 @@ export class FlexClient {
       url.pathname = url.pathname.replace(/\/+$/, '') + call.path;
       url.search = call.query ? new URLSearchParams(call.query).toString() : '';
     } catch {
-      return Promise.reject(errors.blInternalError(`${label}: the host is not a valid URL`));
+      return Promise.reject(errors.blInternalError(`Flex service "${serviceName}": its host is not a valid URL`));
     }
+    // Origin only: a host URL may carry user:password, and the path may carry entity ids.
+    const label = `Flex service "${serviceName}" (${url.origin})`;
     if (url.protocol !== 'http:' && url.protocol !== 'https:') {
       return Promise.reject(errors.blInternalError(`${label}: the host must be an http or https URL`));
     }
@@ -169,6 +170,20 @@ export class FlexClient {
     this.httpAgent.destroy();
     this.httpsAgent.destroy();
   }
+}
+
+/**
+ * One URL path segment that stays one segment: everything but letters, digits and `-` is
+ * percent-encoded. Dots too, so `..` cannot be normalised away by anything between kinbase and the
+ * service; `_` too, so an entity id `_count` reaches the by-id route (the receiver matches
+ * `/:serviceObject/_count` literally before it decodes `:id`).
+ */
+export function pathSegment(text: string): string {
+  return Array.from(Buffer.from(text, 'utf8'), (byte) =>
+    (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5a) || (byte >= 0x61 && byte <= 0x7a) || byte === 0x2d
+      ? String.fromCharCode(byte)
+      : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`,
+  ).join('');
 }
 
 /**

@@ -4,7 +4,7 @@
  */
 import { errors } from '../../domain/errors';
 import type { FlexServiceSpec } from '../types';
-import { flexError, flexHeaders, type FlexAnswer, type FlexApp, type FlexCall, type FlexCaller, type FlexClient } from './flex-client';
+import { flexError, flexHeaders, pathSegment, type FlexAnswer, type FlexApp, type FlexCall, type FlexCaller, type FlexClient } from './flex-client';
 
 /** The service object a collection is backed by (`externalCollections.<name>` resolved). */
 export interface FlexDataTarget {
@@ -27,18 +27,6 @@ export interface FlexDataResult<T> {
 
 export type FlexEntity = Record<string, unknown>;
 
-/**
- * One path segment that stays one segment: everything but letters, digits and `-` is
- * percent-encoded. Dots too, so `..` cannot be normalised away by anything between kinbase and the
- * service; `_` too, so an id `_count` reaches the by-id route (the receiver matches `_count`
- * literally before decoding, then decodes `:id`).
- */
-function segment(text: string): string {
-  return Array.from(Buffer.from(text, 'utf8'), (byte) =>
-    /[A-Za-z0-9-]/.test(String.fromCharCode(byte)) ? String.fromCharCode(byte) : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`,
-  ).join('');
-}
-
 const isEntity = (value: unknown): value is FlexEntity => typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /**
@@ -51,7 +39,7 @@ export class FlexDataSource {
   private readonly base: string;
 
   constructor(private readonly target: FlexDataTarget, private readonly client: FlexClient) {
-    this.base = `/${segment(target.serviceObject)}`;
+    this.base = `/${pathSegment(target.serviceObject)}`;
   }
 
   /** `GET /:serviceObject?query&sort&limit&skip&fields`: onGetAll, or onGetByQuery with any parameter. */
@@ -96,7 +84,7 @@ export class FlexDataSource {
   private entityPath(id: string): string {
     // An empty id would turn a by-id call into a call on the whole service object.
     if (id === '') throw errors.invalidIdentifier('the entity id is empty');
-    return `${this.base}/${segment(id)}`;
+    return `${this.base}/${pathSegment(id)}`;
   }
 
   private async call(ctx: FlexDataContext, call: Omit<FlexCall, 'headers'>): Promise<FlexDataResult<unknown>> {

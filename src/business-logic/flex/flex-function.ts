@@ -4,7 +4,7 @@
  */
 import { errors } from '../../domain/errors';
 import type { BlInvocation, BlOutcome, BlRequest, BlResponse, BusinessLogicFunction, FlexServiceSpec } from '../types';
-import { flexError, flexHeaders, type FlexApp, type FlexClient } from './flex-client';
+import { flexError, flexHeaders, pathSegment, type FlexApp, type FlexClient } from './flex-client';
 
 /** Which handler of which service runs; `origin` names the configuration entry, for messages. */
 export interface FlexFunctionTarget {
@@ -124,7 +124,7 @@ export function flexFunction(target: FlexFunctionTarget, app: FlexApp, client: F
       const { request } = invocation;
       const answer = await client.request(target.service, target.serviceName, {
         method: 'POST',
-        path: `/_flexFunctions/${encodeURIComponent(target.handlerName)}`,
+        path: `/_flexFunctions/${pathSegment(target.handlerName)}`,
         headers: flexHeaders(target.service, app, { username: request.username, userId: request.userId, headers: request.headers }),
         body: taskBody(invocation),
       });
