@@ -5,7 +5,7 @@
  */
 import request from 'supertest';
 import { KinveyError } from '../../src/domain/errors';
-import { FlexClient, type FlexApp } from '../../src/business-logic/flex/flex-client';
+import { FlexClient, flexHeaders, type FlexApp } from '../../src/business-logic/flex/flex-client';
 import { FlexDataSource, type FlexDataContext } from '../../src/business-logic/flex/flex-data-source';
 import { flexFunction } from '../../src/business-logic/flex/flex-function';
 import type { BlInvocation, BlRequest, FlexServiceSpec } from '../../src/business-logic/types';
@@ -176,6 +176,21 @@ describe('Flex functions', () => {
     } finally {
       await t.close();
     }
+  });
+});
+
+describe('the client itself', () => {
+  it('sends any Flex route with the shared headers: the auth handler answers a token', async () => {
+    const headers = flexHeaders(service, app, { username: '', userId: '', headers: {} });
+    const ok = await client.request(service, 'tests', { method: 'POST', path: '/_auth/auth', headers, body: { username: 'flexuser', password: 'flexpass', options: {} } });
+    expect(ok).toMatchObject({ status: 200, body: { authenticated: true, token: { user: 'flexuser' } } });
+    const denied = await client.request(service, 'tests', { method: 'POST', path: '/_auth/auth', headers, body: { username: 'flexuser', password: 'x' } });
+    expect(denied).toMatchObject({ status: 401, body: { error: 'access_denied' } });
+  });
+
+  it('a host that is not a URL is a BLInternalError', async () => {
+    const error = await rejection(client.request({ host: 'not a url', secret: 's' }, 'tests', { method: 'GET', path: '/healthcheck', headers: {} }));
+    expect([error.status, error.error]).toEqual([550, 'BLInternalError']);
   });
 });
 
