@@ -2,6 +2,7 @@ import pino from 'pino';
 import request from 'supertest';
 import { EndpointScheduler, SCHEDULE_COLLECTION } from '../../src/business-logic/scheduler';
 import type { BusinessLogicConfig } from '../../src/business-logic/types';
+import { StoreError, type DocumentStore } from '../../src/ports';
 import { DOCUMENT_STORES, startTestApp, type DocumentsKind, type TestApp } from '../support/test-app';
 
 const T0 = new Date('2024-03-01T12:00:00.000Z').getTime();
@@ -28,8 +29,8 @@ describe.each(DOCUMENT_STORES)('scheduled endpoints on the %s document store', (
   const schedulers: EndpointScheduler[] = [];
   const silent = pino({ level: 'silent' });
 
-  function scheduler(run: (appKey: string, endpoint: string, tick: Date) => Promise<void>, logger = silent, pollMs = 3_600_000): EndpointScheduler {
-    const s = new EndpointScheduler({ documents: t.documents, clock, logger, run, pollMs });
+  function scheduler(run: (appKey: string, endpoint: string, tick: Date) => Promise<void>, logger = silent, pollMs = 3_600_000, documents: DocumentStore = t.documents): EndpointScheduler {
+    const s = new EndpointScheduler({ documents, clock, logger, run, pollMs });
     schedulers.push(s);
     return s;
   }
@@ -46,8 +47,22 @@ describe.each(DOCUMENT_STORES)('scheduled endpoints on the %s document store', (
   test('two instances on one store run each tick exactly once in total, and missed ticks are not replayed', async () => {
     const runs: string[] = [];
     const apps = [{ appKey: t.appKey, businessLogic: businessLogicWith({ report: { start: new Date(T0), intervalSeconds: 60 } }) }];
-    const a = scheduler(async (_app, endpoint, tick) => void runs.push(`a ${endpoint} ${tick.toISOString()}`));
-    const b = scheduler(async (_app, endpoint, tick) => void runs.push(`b ${endpoint} ${tick.toISOString()}`));
+    // Both instances try every tick: one insert wins, the other is refused as a duplicate.
+    const inserts = { tried: 0, duplicate: 0 };
+    const store = t.documents;
+    const counting = new Proxy(store, {
+      get: (target, key) => key !== 'insert' ? (Reflect.get(target, key) as unknown) : async (...args: Parameters<DocumentStore['insert']>) => {
+        inserts.tried += 1;
+        try {
+          await target.insert(...args);
+        } catch (err) {
+          if (err instanceof StoreError && err.kind === 'duplicate') inserts.duplicate += 1;
+          throw err;
+        }
+      },
+    });
+    const a = scheduler(async (_app, endpoint, tick) => void runs.push(`a ${endpoint} ${tick.toISOString()}`), silent, undefined, counting);
+    const b = scheduler(async (_app, endpoint, tick) => void runs.push(`b ${endpoint} ${tick.toISOString()}`), silent, undefined, counting);
     a.start(apps);
     b.start(apps);
     for (const at of [T0, T0 + 1000, T0 + MINUTE, T0 + MINUTE + 30_000, T0 + 2 * MINUTE, T0 + 10 * MINUTE + 5000]) {
@@ -56,6 +71,7 @@ describe.each(DOCUMENT_STORES)('scheduled endpoints on the %s document store', (
     }
     const ticks = runs.map((r) => r.split(' ').slice(1).join(' '));
     expect(ticks).toEqual([0, 1, 2, 10].map((m) => `report ${new Date(T0 + m * MINUTE).toISOString()}`));
+    expect(inserts).toEqual({ tried: 8, duplicate: 4 });
     const leases = await t.documents.find({ appKey: t.appKey, collection: SCHEDULE_COLLECTION }, {});
     expect(leases.map((l) => l._id).sort()).toEqual([0, 1, 2, 10].map((m) => `report@${new Date(T0 + m * MINUTE).toISOString()}`));
   });
