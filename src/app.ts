@@ -36,6 +36,11 @@ import { stripFileReferences } from './domain/kinvey-file';
 import { fileLinkParams, referencePresenter } from './http/file-references';
 import { SignedUrlCache } from './stores/objects/signed-url-cache';
 import { expansionAwareJson } from './http/expansion-json';
+import { BusinessLogicRuntime } from './business-logic/runtime';
+import { functionFactory } from './business-logic/function-factory';
+import { FlexClient } from './business-logic/flex/flex-client';
+import { Sandbox } from './business-logic/sandbox/sandbox';
+import { externalCollectionRoutes } from './http/external-collection.routes';
 
 export interface AppDeps {
   readonly config: Config;
@@ -47,6 +52,17 @@ export interface AppDeps {
   readonly scrypt?: ScryptRunner;
   /** Injectable clock for tests; defaults to the wall clock. */
   readonly clock?: () => Date;
+  /**
+   * The apps' Business Logic (server.ts passes the one whose sandbox and scheduler it stops on
+   * shutdown); by default one is built from the apps with a fresh sandbox, whose isolates start on
+   * first use.
+   */
+  readonly businessLogic?: BusinessLogicRuntime;
+}
+
+/** Business Logic for these apps: internal code in a sandbox, external code in Flex services. */
+export function createBusinessLogic(deps: Pick<AppDeps, 'apps' | 'documents' | 'logger' | 'config'>, sandbox = new Sandbox({ documents: deps.documents, logger: deps.logger })): BusinessLogicRuntime {
+  return new BusinessLogicRuntime(deps.apps.list(), functionFactory({ sandbox, flex: new FlexClient(), baasUrl: deps.config.publicUrl }));
 }
 
 /** Builds the Express app from explicit dependencies. Never reads the environment, never listens. */
@@ -92,16 +108,22 @@ export function createApp(deps: AppDeps): Express {
   const entities = new EntitiesService(deps.documents, clock, stripFileReferences, deletions);
   app.use(fileLinkParams(deps.config.downloadUrlTtlSeconds, defaultHttps));
 
+  const businessLogic = deps.businessLogic ?? createBusinessLogic(deps);
+  const hooks = businessLogic.hooks;
+
   app.use(handshakeRoutes(deps.apps, sessions));
   const aggregations = new AggregationService(deps.documents);
-  app.use(appdataRoutes({ apps: deps.apps, sessions, entities, present, aggregations, deltaSets: new DeltaSetService(entities, deletions) }));
-  app.use(userRoutes({ apps: deps.apps, sessions, users, aggregations, present, prepareBody: stripFileReferences }));
+  app.use(appdataRoutes({
+    apps: deps.apps, sessions, entities, present, aggregations, deltaSets: new DeltaSetService(entities, deletions),
+    hooks, externalCollections: externalCollectionRoutes(businessLogic, deps.config.publicUrl),
+  }));
+  app.use(userRoutes({ apps: deps.apps, sessions, users, aggregations, present, prepareBody: stripFileReferences, hooks }));
   app.use(mfaRoutes({ apps: deps.apps, sessions, users, mfa, present }));
-  app.use(rpcRoutes({ apps: deps.apps, sessions, notices: new UserNoticesService(deps.documents, clock), collections: new CollectionRemover(deps.documents, deletions) }));
+  app.use(rpcRoutes({ apps: deps.apps, sessions, notices: new UserNoticesService(deps.documents, clock), collections: new CollectionRemover(deps.documents, deletions), businessLogic }));
   app.use(groupRoutes({ apps: deps.apps, sessions, groups }));
   app.use(blobRoutes({
     apps: deps.apps, sessions, files, clock,
-    downloadUrlTtlSeconds: deps.config.downloadUrlTtlSeconds, defaultHttps,
+    downloadUrlTtlSeconds: deps.config.downloadUrlTtlSeconds, defaultHttps, hooks,
   }));
 
   app.use(unavailableRoutes(deps.apps, sessions));

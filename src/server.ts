@@ -4,7 +4,11 @@
  */
 import { createServer } from 'node:http';
 import pino from 'pino';
-import { createApp } from './app';
+import { createApp, createBusinessLogic } from './app';
+import { createEnvironmentGroups } from './business-logic/environment-groups';
+import { Sandbox } from './business-logic/sandbox/sandbox';
+import { EndpointScheduler } from './business-logic/scheduler';
+import { GroupsService } from './domain/groups.service';
 import { FilesService } from './domain/files.service';
 import { ConfigError, loadConfig, type Config } from './config';
 import { AppRegistry } from './domain/apps';
@@ -52,8 +56,23 @@ async function main(): Promise<void> {
   const documents = await createDocumentStore(config.documents, config.dataDir);
   const objects = await createObjectStore(config.storage, { dataDir: config.dataDir, publicUrl: config.publicUrl, signingSecret });
   const scrypt = new ScryptWorkers();
-  const app = createApp({ config, apps: new AppRegistry(apps), documents, objects, logger, scrypt });
+  for (const warning of config.startupWarnings) logger.warn(warning);
+  const registry = new AppRegistry(apps);
+  // Business Logic: internal code in the sandbox's isolates (started on first use), Flex services
+  // over HTTP, scheduled endpoints claimed through a lease in the document store.
+  const sandbox = new Sandbox({ documents, logger });
+  const businessLogic = createBusinessLogic({ apps: registry, documents, logger, config }, sandbox);
+  const seedGroups = new GroupsService(documents);
+  for (const definition of apps) {
+    const created = await createEnvironmentGroups(definition, seedGroups);
+    if (created.length > 0) logger.info({ appKey: definition.appKey, groups: created }, 'created the groups of the environment file');
+  }
+  const app = createApp({ config, apps: registry, documents, objects, logger, scrypt, businessLogic });
   holder.app = app;
+  const scheduler = new EndpointScheduler({
+    documents, logger, run: async (appKey, endpoint, tick) => void await businessLogic.runScheduled(appKey, endpoint, tick),
+  });
+  scheduler.start(apps);
   // Uploads whose bytes never arrive are cleaned up in the background; unref'd so it never keeps
   // the process alive, and a failed sweep is only logged (the next one retries).
   const files = new FilesService(documents, objects, {
@@ -80,7 +99,8 @@ async function main(): Promise<void> {
     }, 10_000);
     force.unref();
     server.close(async () => {
-      await Promise.allSettled([documents.close(), objects.close(), scrypt.close()]);
+      await scheduler.stop();
+      await Promise.allSettled([sandbox.close(), documents.close(), objects.close(), scrypt.close()]);
       logger.info('stopped');
       process.exit(0);
     });

@@ -1,16 +1,20 @@
 import type { AppDefinition } from '../config';
-import type { BusinessLogicConfig, BusinessLogicFunction, CollectionHookName, CustomEndpointSpec, FunctionSpec } from './types';
+import type { FlexDataSource } from './flex/flex-data-source';
+import type { BusinessLogicConfig, BusinessLogicFunction, CollectionHookName, CustomEndpointSpec, ExternalCollectionSpec, FunctionSpec } from './types';
 
-/** Turns one configured function into something runnable: the sandbox or the Flex client. */
+/** Turns configured Business Logic into something runnable: the sandbox or the Flex client. */
 export interface FunctionFactory {
   internal(app: AppDefinition, spec: Extract<FunctionSpec, { type: 'internal' }>, commonCode: BusinessLogicConfig['commonCode']): BusinessLogicFunction;
   external(app: AppDefinition, spec: Extract<FunctionSpec, { type: 'external' }>): BusinessLogicFunction;
+  /** The Flex service object behind an external collection. */
+  dataSource(app: AppDefinition, spec: ExternalCollectionSpec): FlexDataSource;
 }
 
 /** An app's runnable hooks and endpoints, looked up by name (Maps: names are client-chosen paths). */
 export interface AppFunctions {
   readonly hooks: ReadonlyMap<string, ReadonlyMap<CollectionHookName, BusinessLogicFunction>>;
   readonly endpoints: ReadonlyMap<string, { readonly fn: BusinessLogicFunction; readonly spec: CustomEndpointSpec }>;
+  readonly externalCollections: ReadonlyMap<string, FlexDataSource>;
 }
 
 /**
@@ -35,7 +39,9 @@ export function buildAppFunctions(apps: readonly AppDefinition[], factory: Funct
     }
     const endpoints = new Map<string, { fn: BusinessLogicFunction; spec: CustomEndpointSpec }>();
     for (const [name, spec] of Object.entries(config.customEndpoints)) endpoints.set(name, { fn: make(spec.function), spec });
-    byApp.set(app.appKey, { hooks, endpoints });
+    const externalCollections = new Map<string, FlexDataSource>();
+    for (const [name, spec] of Object.entries(config.externalCollections)) externalCollections.set(name, factory.dataSource(app, spec));
+    byApp.set(app.appKey, { hooks, endpoints, externalCollections });
   }
   return byApp;
 }

@@ -2,7 +2,8 @@ import type { AppDefinition } from '../config';
 import { errors } from '../domain/errors';
 import { buildAppFunctions, type AppFunctions, type FunctionFactory } from './app-functions';
 import { HookPipeline } from './pipeline';
-import type { BlRequest, BlResponse } from './types';
+import type { FlexDataSource } from './flex/flex-data-source';
+import type { BlRequest, BlResponse, CustomEndpointSpec } from './types';
 
 /**
  * Every app's Business Logic, built once at start: the collection hook pipeline and the custom
@@ -15,6 +16,31 @@ export class BusinessLogicRuntime {
   constructor(apps: readonly AppDefinition[], factory: FunctionFactory) {
     this.functions = buildAppFunctions(apps, factory);
     this.hooks = new HookPipeline((appKey) => this.functions.get(appKey));
+  }
+
+  /** The Flex service object behind an external collection, or undefined for a stored collection. */
+  externalCollection(appKey: string, collection: string): FlexDataSource | undefined {
+    return this.functions.get(appKey)?.externalCollections.get(collection);
+  }
+
+  /** Scheduled endpoints of every app, for the scheduler. */
+  schedules(): Array<{ appKey: string; endpoint: string; spec: CustomEndpointSpec }> {
+    const out: Array<{ appKey: string; endpoint: string; spec: CustomEndpointSpec }> = [];
+    for (const [appKey, functions] of this.functions) {
+      for (const [endpoint, { spec }] of functions.endpoints) if (spec.schedule) out.push({ appKey, endpoint, spec });
+    }
+    return out;
+  }
+
+  /**
+   * One scheduled run of a custom endpoint: as Kinvey did, with the app's own (master) identity, an
+   * empty body and `request.params.scheduledAt` telling which tick this is.
+   */
+  async runScheduled(appKey: string, endpoint: string, tick: Date): Promise<BlResponse> {
+    const request: BlRequest = {
+      method: 'POST', headers: {}, body: {}, params: { scheduledAt: tick.toISOString() }, username: appKey, userId: '', appKey,
+    };
+    return this.runEndpoint(appKey, endpoint, request);
   }
 
   /** Whether the app has this custom endpoint. */

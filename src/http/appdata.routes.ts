@@ -11,6 +11,8 @@ import { parseFilterParam, parseListQuery } from '../domain/query';
 import type { StoredDocument } from '../ports';
 import { requireAuth, withApp, type SessionVerifier } from './middleware/auth';
 import { apiVersionOf } from './middleware/request-context';
+import type { HookPipeline } from '../business-logic/pipeline';
+import { hookedCall, inputOf, ok, sendBlResponse } from './business-logic';
 
 /** Turns stored entities into what the client sees (KinveyFile references are resolved here). */
 export type PresentEntities = (docs: StoredDocument[], req: Request, principal: Principal) => Promise<StoredDocument[]>;
@@ -22,18 +24,24 @@ export interface AppdataRoutesDeps {
   present: PresentEntities;
   aggregations: AggregationService;
   deltaSets: DeltaSetService;
+  /** Collection hooks (Business Logic); an app without any takes the plain path. */
+  hooks: HookPipeline;
+  /** Routes of the app's external (Flex-backed) collections; other collections fall through. */
+  externalCollections?: Router;
 }
 
 /** `/appdata/:appKey/:collection`: Kinvey's collections API (kinvey-protocol.md §3). */
-export function appdataRoutes({ apps, sessions, entities, present, aggregations, deltaSets }: AppdataRoutesDeps): Router {
+export function appdataRoutes({ apps, sessions, entities, present, aggregations, deltaSets, hooks, externalCollections }: AppdataRoutesDeps): Router {
   const router = Router();
   const base = '/appdata/:appKey/:collection';
   router.use(base, withApp(apps), requireAuth(sessions, 'session-or-master'));
+  if (externalCollections) router.use(base, externalCollections);
 
   router.get(`${base}/_count`, async (req, res) => {
     const ctx = contextOf(req, res);
     markReadStart(res);
-    res.json({ count: await entities.count(ctx, parseFilterParam(req.query.query)) });
+    sendBlResponse(res, await hooks.run(hookedCall(req, res, ctx.scope.collection, 'fetch'), inputOf(req), async ({ params }) =>
+      ok({ count: await entities.count(ctx, parseFilterParam(params.query)) })));
   });
 
   router.post(`${base}/_group`, async (req, res) => {
@@ -51,54 +59,65 @@ export function appdataRoutes({ apps, sessions, entities, present, aggregations,
 
   router.get(base, async (req, res) => {
     const ctx = contextOf(req, res);
-    const query = parseListQuery(req.query);
     markReadStart(res);
-    const docs = await entities.list(ctx, query);
-    if (req.get('x-kinvey-include-items-count') === 'true') {
-      res.setHeader('X-Kinvey-Items-Count', String(await entities.count(ctx, query.filter)));
-    }
-    res.json(await present(docs, req, ctx.principal));
+    sendBlResponse(res, await hooks.run(hookedCall(req, res, ctx.scope.collection, 'fetch'), inputOf(req), async ({ params }) => {
+      const query = parseListQuery(params);
+      const docs = await entities.list(ctx, query);
+      if (req.get('x-kinvey-include-items-count') === 'true') {
+        res.setHeader('X-Kinvey-Items-Count', String(await entities.count(ctx, query.filter)));
+      }
+      return ok(await present(docs, req, ctx.principal));
+    }));
   });
 
   router.get(`${base}/:id`, async (req, res) => {
     const ctx = contextOf(req, res);
+    const id = String(req.params.id);
     markReadStart(res);
-    const [doc] = await present([await entities.get(ctx, String(req.params.id))], req, ctx.principal);
-    res.json(doc);
+    sendBlResponse(res, await hooks.run(hookedCall(req, res, ctx.scope.collection, 'fetch', id), inputOf(req), async () =>
+      ok((await present([await entities.get(ctx, id)], req, ctx.principal))[0])));
   });
 
   router.post(base, async (req, res) => {
     const ctx = contextOf(req, res);
-    if (Array.isArray(req.body)) {
-      if (apiVersionOf(req) < 5) throw errors.featureUnavailable('Inserting multiple entities is not available in this Kinvey API version.');
-      const result = await entities.createMany(ctx, req.body);
-      const saved = await present(result.entities.filter((e): e is StoredDocument => e !== null), req, ctx.principal);
-      let next = 0;
-      const shown = result.entities.map((e) => (e === null ? null : saved[next++]));
-      res.status(result.errors.length ? 207 : 201).json({ entities: shown, errors: result.errors });
-      return;
-    }
-    const doc = await entities.create(ctx, bodyOf(req));
-    res.status(201).location(entityLocation(req, doc._id));
-    res.json((await present([doc], req, ctx.principal))[0]);
+    sendBlResponse(res, await hooks.run(hookedCall(req, res, ctx.scope.collection, 'insert'), inputOf(req), async ({ body }) => {
+      if (Array.isArray(body)) {
+        if (apiVersionOf(req) < 5) throw errors.featureUnavailable('Inserting multiple entities is not available in this Kinvey API version.');
+        const result = await entities.createMany(ctx, body);
+        const saved = await present(result.entities.filter((e): e is StoredDocument => e !== null), req, ctx.principal);
+        let next = 0;
+        const shown = result.entities.map((e) => (e === null ? null : saved[next++]));
+        return ok({ entities: shown, errors: result.errors }, result.errors.length ? 207 : 201);
+      }
+      const doc = await entities.create(ctx, requireBody(body));
+      res.location(entityLocation(req, doc._id));
+      return ok((await present([doc], req, ctx.principal))[0], 201);
+    }));
   });
 
   router.put(`${base}/:id`, async (req, res) => {
     const ctx = contextOf(req, res);
-    const { entity, created } = await entities.replace(ctx, String(req.params.id), bodyOf(req));
-    if (created) res.status(201).location(entityLocation(req, entity._id));
-    res.json((await present([entity], req, ctx.principal))[0]);
+    const id = String(req.params.id);
+    sendBlResponse(res, await hooks.run(hookedCall(req, res, ctx.scope.collection, 'update', id), inputOf(req), async ({ body }) => {
+      const { entity, created } = await entities.replace(ctx, id, requireBody(body));
+      if (created) res.location(entityLocation(req, entity._id));
+      return ok((await present([entity], req, ctx.principal))[0], created ? 201 : 200);
+    }));
   });
 
   router.delete(`${base}/:id`, async (req, res) => {
     const ctx = contextOf(req, res);
-    res.json({ count: await entities.remove(ctx, String(req.params.id)) });
+    const id = String(req.params.id);
+    sendBlResponse(res, await hooks.run(hookedCall(req, res, ctx.scope.collection, 'delete', id), inputOf(req), async () =>
+      ok({ count: await entities.remove(ctx, id) })));
   });
 
   router.delete(base, async (req, res) => {
     const ctx = contextOf(req, res);
-    if (req.query.query === undefined) throw errors.missingQuery('Deleting by query needs a query parameter; use {} to delete every entity you may delete.');
-    res.json({ count: await entities.removeMatching(ctx, parseFilterParam(req.query.query)) });
+    sendBlResponse(res, await hooks.run(hookedCall(req, res, ctx.scope.collection, 'delete'), inputOf(req), async ({ params }) => {
+      if (params.query === undefined) throw errors.missingQuery('Deleting by query needs a query parameter; use {} to delete every entity you may delete.');
+      return ok({ count: await entities.removeMatching(ctx, parseFilterParam(params.query)) });
+    }));
   });
 
   return router;
@@ -120,9 +139,15 @@ function markReadStart(res: Response): void {
 }
 
 function bodyOf(req: Request): unknown {
-  if (req.body === undefined) throw errors.incompleteRequestBody('The request needs a JSON body (send Content-Type: application/json).');
-  return req.body;
+  return requireBody(req.body);
 }
+
+function requireBody(body: unknown): unknown {
+  if (body === undefined) throw errors.incompleteRequestBody('The request needs a JSON body (send Content-Type: application/json).');
+  return body;
+}
+
+
 
 function entityLocation(req: Request, id: string): string {
   return `/appdata/${encodeURIComponent(String(req.params.appKey))}/${encodeURIComponent(String(req.params.collection))}/${encodeURIComponent(id)}`;

@@ -7,6 +7,10 @@ import type { Principal } from '../domain/principal';
 import { parseListQuery } from '../domain/query';
 import type { StoredDocument } from '../ports';
 import { requireAuth, withApp, type SessionVerifier } from './middleware/auth';
+import type { HookOperation, HookPipeline } from '../business-logic/pipeline';
+import type { BlResponse } from '../business-logic/types';
+import { FILES_COLLECTION } from '../domain/file-metadata';
+import { hookedCall, inputOf, sendBlResponse } from './business-logic';
 
 export interface BlobRoutesDeps {
   apps: AppRegistry;
@@ -17,10 +21,12 @@ export interface BlobRoutesDeps {
   /** Scheme of download links when `tls` is absent. */
   defaultHttps: boolean;
   clock: () => Date;
+  /** `_blob` collection hooks (Business Logic). */
+  hooks: HookPipeline;
 }
 
 /** `/blob/:appKey`: Kinvey's Files API (kinvey-protocol.md §4). Users and master only. */
-export function blobRoutes({ apps, sessions, files, downloadUrlTtlSeconds, defaultHttps, clock }: BlobRoutesDeps): Router {
+export function blobRoutes({ apps, sessions, files, downloadUrlTtlSeconds, defaultHttps, clock, hooks }: BlobRoutesDeps): Router {
   const router = Router();
   const base = '/blob/:appKey';
   router.use(base, withApp(apps), requireAuth(sessions, 'session-or-master'));
@@ -31,32 +37,43 @@ export function blobRoutes({ apps, sessions, files, downloadUrlTtlSeconds, defau
     now: clock(),
   });
 
+  // `_blob` collection hooks wrap every metadata route; post hooks see _uploadURL / _downloadURL.
+  const call = (req: Request, res: Response, operation: HookOperation, id?: string) => hookedCall(req, res, FILES_COLLECTION, operation, id);
+
   router.post(base, async (req, res) => {
-    const ticket = await files.create(contextOf(res), req.body, req.get('x-kinvey-content-type'));
-    sendTicket(req, res, ticket);
+    sendBlResponse(res, await hooks.run(call(req, res, 'insert'), inputOf(req), async ({ body }) =>
+      ticketResponse(req, res, await files.create(contextOf(res), body, req.get('x-kinvey-content-type')))));
   });
 
   router.put(`${base}/:fileId`, async (req, res) => {
-    const ticket = await files.replace(contextOf(res), String(req.params.fileId), req.body, req.get('x-kinvey-content-type'));
-    sendTicket(req, res, ticket);
+    const id = String(req.params.fileId);
+    sendBlResponse(res, await hooks.run(call(req, res, 'update', id), inputOf(req), async ({ body }) =>
+      ticketResponse(req, res, await files.replace(contextOf(res), id, body, req.get('x-kinvey-content-type')))));
   });
 
   router.get(base, async (req, res) => {
     const options = linkOptions(req);
-    const query = parseListQuery(req.query);
-    const docs = await files.list(contextOf(res), query);
-    const shown = await Promise.all(docs.map((doc) => files.presentWithLink(appKeyOf(res), doc, options)));
-    res.json(query.fields ? shown.map((doc) => project(doc, query.fields ?? [])) : shown);
+    sendBlResponse(res, await hooks.run(call(req, res, 'fetch'), inputOf(req), async ({ params }) => {
+      const query = parseListQuery(params);
+      const docs = await files.list(contextOf(res), query);
+      const shown = await Promise.all(docs.map((doc) => files.presentWithLink(appKeyOf(res), doc, options)));
+      return { status: 200, headers: {}, body: query.fields ? shown.map((doc) => project(doc, query.fields ?? [])) : shown };
+    }));
   });
 
   router.get(`${base}/:fileId`, async (req, res) => {
     const options = linkOptions(req);
-    const doc = await files.get(contextOf(res), String(req.params.fileId));
-    res.json(await files.presentWithLink(appKeyOf(res), doc, options));
+    const id = String(req.params.fileId);
+    sendBlResponse(res, await hooks.run(call(req, res, 'fetch', id), inputOf(req), async () => {
+      const doc = await files.get(contextOf(res), id);
+      return { status: 200, headers: {}, body: await files.presentWithLink(appKeyOf(res), doc, options) };
+    }));
   });
 
   router.delete(`${base}/:fileId`, async (req, res) => {
-    res.json({ count: await files.remove(contextOf(res), String(req.params.fileId)) });
+    const id = String(req.params.fileId);
+    sendBlResponse(res, await hooks.run(call(req, res, 'delete', id), inputOf(req), async () =>
+      ({ status: 200, headers: {}, body: { count: await files.remove(contextOf(res), id) } })));
   });
 
   return router;
@@ -70,9 +87,10 @@ function appKeyOf(res: Response): string {
   return (res.locals.app as AppDefinition).appKey;
 }
 
-function sendTicket(req: Request, res: Response, ticket: UploadTicket): void {
-  if (ticket.created) res.status(201).location(`/blob/${encodeURIComponent(String(req.params.appKey))}/${encodeURIComponent(ticket.file._id)}`);
-  res.json({ ...ticket.file, _uploadURL: ticket.uploadUrl, _expiresAt: ticket.expiresAt.toISOString(), _requiredHeaders: ticket.requiredHeaders });
+function ticketResponse(req: Request, res: Response, ticket: UploadTicket): BlResponse {
+  if (ticket.created) res.location(`/blob/${encodeURIComponent(String(req.params.appKey))}/${encodeURIComponent(ticket.file._id)}`);
+  const body = { ...ticket.file, _uploadURL: ticket.uploadUrl, _expiresAt: ticket.expiresAt.toISOString(), _requiredHeaders: ticket.requiredHeaders };
+  return { status: ticket.created ? 201 : 200, headers: {}, body };
 }
 
 /** `fields`: `_id`, the named top-level fields and the link fields. */

@@ -5,19 +5,22 @@ import { errors } from '../domain/errors';
 import type { Principal } from '../domain/principal';
 import type { UserNoticesService } from '../domain/user-notices';
 import { requireAuth, withApp, type SessionVerifier } from './middleware/auth';
+import type { BusinessLogicRuntime } from '../business-logic/runtime';
+import { blRequestOf, sendBlResponse } from './business-logic';
 
 export interface RpcRoutesDeps {
   apps: AppRegistry;
   sessions: SessionVerifier;
   notices: UserNoticesService;
   collections: CollectionRemover;
+  businessLogic: BusinessLogicRuntime;
 }
 
 /**
  * `/rpc/:appKey`: the user helpers (kinvey-protocol.md §2.1, app credentials), `remove-collection`
- * (master) and custom endpoints, which answer EndpointDoesNotExist until Business Logic exists.
+ * (master) and custom endpoints (Business Logic).
  */
-export function rpcRoutes({ apps, sessions, notices, collections }: RpcRoutesDeps): Router {
+export function rpcRoutes({ apps, sessions, notices, collections, businessLogic }: RpcRoutesDeps): Router {
   const router = Router();
   const base = '/rpc/:appKey';
   const appAuth = [withApp(apps), requireAuth(sessions, 'app')];
@@ -50,8 +53,12 @@ export function rpcRoutes({ apps, sessions, notices, collections }: RpcRoutesDep
     res.json({ count: await collections.removeAll(appKey, req.body) });
   });
 
-  router.post(`${base}/custom/:endpoint`, withApp(apps), requireAuth(sessions, 'session-or-master'), () => {
-    throw errors.endpointDoesNotExist('This app has no custom endpoints: kinbase does not run Business Logic yet.');
+  // Custom endpoints: the app's Business Logic (internal code or a Flex handler) answers.
+  router.post(`${base}/custom/:endpoint`, withApp(apps), requireAuth(sessions, 'session-or-master'), async (req, res) => {
+    const name = String(req.params.endpoint);
+    const { appKey } = res.locals.principal as Principal;
+    if (!businessLogic.hasEndpoint(appKey, name)) throw errors.endpointDoesNotExist(`This app has no custom endpoint named ${name.slice(0, 100)}.`);
+    sendBlResponse(res, await businessLogic.runEndpoint(appKey, name, blRequestOf(req, res, { endpoint: name })));
   });
 
   return router;

@@ -9,6 +9,11 @@ import type { UsersService } from '../domain/users.service';
 import type { StoredDocument } from '../ports';
 import { requireAuth, withApp, type SessionVerifier } from './middleware/auth';
 import { apiVersionOf } from './middleware/request-context';
+import type { HookPipeline } from '../business-logic/pipeline';
+import { hookedCall, inputOf, ok, sendBlResponse } from './business-logic';
+
+/** The user collection's name for Business Logic hooks. */
+const USERS = 'user';
 
 /** Turns user documents into what the client sees; the same shape as the appdata presenter. */
 export type PresentUsers = (docs: StoredDocument[], req: Request, principal: Principal) => Promise<StoredDocument[]>;
@@ -31,6 +36,8 @@ export interface UserRoutesDeps {
   aggregations: AggregationService;
   present?: PresentUsers;
   prepareBody?: PrepareUserBody;
+  /** `user` collection hooks (Business Logic), including the login hooks. */
+  hooks: HookPipeline;
 }
 
 /**
@@ -38,7 +45,7 @@ export interface UserRoutesDeps {
  * with `app.use`: the router plus a recovery for signups whose JSON body is `null`.
  */
 export function userRoutes(deps: UserRoutesDeps): Array<RequestHandler | ErrorRequestHandler> {
-  const { apps, sessions, users, aggregations } = deps;
+  const { apps, sessions, users, aggregations, hooks } = deps;
   const present = deps.present ?? presentUsers;
   const prepareBody = deps.prepareBody ?? prepareUserBody;
   const router = Router();
@@ -47,19 +54,24 @@ export function userRoutes(deps: UserRoutesDeps): Array<RequestHandler | ErrorRe
 
   router.post(base, requireAuth(sessions, 'app'), async (req, res) => {
     const principal = principalOf(res);
-    const user = await users.signup(principal, prepareBody(req.body), { startSession: apiVersionOf(req) < 6 });
-    res.status(201).location(`/user/${encodeURIComponent(principal.appKey)}/${encodeURIComponent(user._id)}`);
-    res.json(await presentOne(present, user, req, principal));
+    sendBlResponse(res, await hooks.run(hookedCall(req, res, USERS, 'insert'), inputOf(req), async ({ body }) => {
+      const user = await users.signup(principal, prepareBody(body), { startSession: apiVersionOf(req) < 6 });
+      res.location(`/user/${encodeURIComponent(principal.appKey)}/${encodeURIComponent(user._id)}`);
+      return ok(await presentOne(present, user, req, principal), 201);
+    }));
   });
 
   router.post(`${base}/login`, requireAuth(sessions, 'app'), async (req, res) => {
     const principal = principalOf(res);
-    // The client is the socket's address unless the app's trust proxy setting says otherwise.
-    const answer = await users.login(principal, req.body, req.ip ?? req.socket.remoteAddress);
-    if ('challenge' in answer) return void res.json(answer.challenge);
-    const user = await presentOne(present, answer.user, req, principal);
-    // MFA passed by a recovery code or device token: kinvey-js-sdk 7 login.js reads this shape.
-    res.json(answer.secondFactor ? { mfaRequired: false, user, authToken: kmdOf(answer.user).authtoken } : user);
+    const call = hookedCall(req, res, USERS, 'login');
+    sendBlResponse(res, await hooks.run(call, inputOf(req), async ({ body }) => {
+      // The client is the socket's address unless the app's trust proxy setting says otherwise.
+      const answer = await users.login(principal, body, req.ip ?? req.socket.remoteAddress).catch((err: unknown) => hooks.loginFailed(call, err));
+      if ('challenge' in answer) return ok(answer.challenge);
+      const user = await presentOne(present, answer.user, req, principal);
+      // MFA passed by a recovery code or device token: kinvey-js-sdk 7 login.js reads this shape.
+      return ok(answer.secondFactor ? { mfaRequired: false, user, authToken: kmdOf(answer.user).authtoken } : user);
+    }));
   });
 
   router.post(`${base}/_logout`, requireAuth(sessions, 'session'), async (_req, res) => {
@@ -74,7 +86,8 @@ export function userRoutes(deps: UserRoutesDeps): Array<RequestHandler | ErrorRe
   });
 
   router.get(`${base}/_count`, requireAuth(sessions, 'session-or-master'), async (req, res) => {
-    res.json({ count: await users.count(principalOf(res), parseFilterParam(req.query.query)) });
+    sendBlResponse(res, await hooks.run(hookedCall(req, res, USERS, 'fetch'), inputOf(req), async ({ params }) =>
+      ok({ count: await users.count(principalOf(res), parseFilterParam(params.query)) })));
   });
 
   router.post(`${base}/_group`, requireAuth(sessions, 'session-or-master'), async (req, res) => {
@@ -88,23 +101,30 @@ export function userRoutes(deps: UserRoutesDeps): Array<RequestHandler | ErrorRe
 
   router.get(base, requireAuth(sessions, 'session-or-master'), async (req, res) => {
     const principal = principalOf(res);
-    res.json(await present(await users.list(principal, parseListQuery(req.query)), req, principal));
+    sendBlResponse(res, await hooks.run(hookedCall(req, res, USERS, 'fetch'), inputOf(req), async ({ params }) =>
+      ok(await present(await users.list(principal, parseListQuery(params)), req, principal))));
   });
 
   router.get(`${base}/:id`, requireAuth(sessions, 'session-or-master'), async (req, res) => {
     const principal = principalOf(res);
-    res.json(await presentOne(present, await users.get(principal, String(req.params.id)), req, principal));
+    const id = String(req.params.id);
+    sendBlResponse(res, await hooks.run(hookedCall(req, res, USERS, 'fetch', id), inputOf(req), async () =>
+      ok(await presentOne(present, await users.get(principal, id), req, principal))));
   });
 
   router.put(`${base}/:id`, requireAuth(sessions, 'session-or-master'), async (req, res) => {
     const principal = principalOf(res);
-    const user = await users.update(principal, String(req.params.id), prepareBody(req.body));
-    res.json(await presentOne(present, user, req, principal));
+    const id = String(req.params.id);
+    sendBlResponse(res, await hooks.run(hookedCall(req, res, USERS, 'update', id), inputOf(req), async ({ body }) =>
+      ok(await presentOne(present, await users.update(principal, id, prepareBody(body)), req, principal))));
   });
 
   router.delete(`${base}/:id`, requireAuth(sessions, 'master'), async (req, res) => {
-    await users.remove(principalOf(res).appKey, String(req.params.id), { hard: req.query.hard === 'true' });
-    res.status(204).end();
+    const id = String(req.params.id);
+    sendBlResponse(res, await hooks.run(hookedCall(req, res, USERS, 'delete', id), inputOf(req), async ({ params }) => {
+      await users.remove(principalOf(res).appKey, id, { hard: params.hard === 'true' });
+      return { status: 204, headers: {}, body: undefined };
+    }));
   });
 
   router.post(`${base}/:id/_restore`, requireAuth(sessions, 'master'), async (req, res) => {
@@ -148,6 +168,8 @@ function acceptNullSignupBody(err: unknown, req: Request, _res: Response, next: 
 async function presentOne(present: PresentUsers, doc: StoredDocument, req: Request, principal: Principal): Promise<StoredDocument | undefined> {
   return (await present([doc], req, principal))[0];
 }
+
+
 
 function principalOf(res: Response): Principal {
   return res.locals.principal as Principal;

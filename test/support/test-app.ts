@@ -10,7 +10,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pino, { type Logger } from 'pino';
 import type { Express } from 'express';
-import { createApp } from '../../src/app';
+import { readFileSync } from 'node:fs';
+import { createApp, createBusinessLogic } from '../../src/app';
+import { loadEnvironmentFile } from '../../src/business-logic/environment-file';
+import type { BusinessLogicRuntime } from '../../src/business-logic/runtime';
+import { Sandbox } from '../../src/business-logic/sandbox/sandbox';
+import type { FlexServiceSpec } from '../../src/business-logic/types';
 import { loadConfig, type AppDefinition, type CollectionPermissions, type Config } from '../../src/config';
 import { AppRegistry } from '../../src/domain/apps';
 import type { DocumentStore, ObjectStore } from '../../src/ports';
@@ -35,6 +40,9 @@ export interface TestApp {
   config: Config;
   documents: DocumentStore;
   objects: ObjectStore;
+  businessLogic: BusinessLogicRuntime;
+  /** The app as the server has it (with its environment file's Business Logic and groups). */
+  definition: AppDefinition;
   close: () => Promise<void>;
 }
 
@@ -59,6 +67,13 @@ export interface TestAppOptions {
   gcsKeyFile?: string;
   /** The app's clock (sessions, throttles, TOTP steps); the wall clock by default. */
   clock?: () => Date;
+  /**
+   * Business Logic: a kinvey-cli environment file (loaded by the real loader; a problem in it
+   * fails the start) and the app's Flex services.
+   */
+  environment?: { file: string; flexServices?: Record<string, FlexServiceSpec> };
+  /** Sandbox limits for internal Business Logic (defaults: the server's). */
+  sandboxLimits?: ConstructorParameters<typeof Sandbox>[0]['limits'];
 }
 
 export const basic = (user: string, secret: string): string => `Basic ${Buffer.from(`${user}:${secret}`).toString('base64')}`;
@@ -69,13 +84,14 @@ export function uniqueKey(prefix = 'kid'): string {
 
 export async function startTestApp(options: TestAppOptions = {}): Promise<TestApp> {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'kinbase-test-'));
-  const definition: AppDefinition = {
+  let definition: AppDefinition = {
     appKey: uniqueKey(),
     appSecret: randomBytes(12).toString('hex'),
     masterSecret: randomBytes(12).toString('hex'),
     name: 'Test App',
     collections: options.collections ?? {},
   };
+  if (options.environment) definition = withEnvironment(definition, options.environment);
 
   // Listen first so the public URL is known before the object store is built.
   const { createServer } = await import('node:http');
@@ -108,7 +124,11 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   } else {
     objects = new LocalDiskObjectStore({ dir: path.join(dataDir, 'objects'), publicUrl, signingSecret: randomBytes(32).toString('hex') });
   }
-  const app = createApp({ config, apps: new AppRegistry([definition]), documents, objects, logger: options.logger ?? pino({ level: 'silent' }), ...(options.clock ? { clock: options.clock } : {}) });
+  const logger = options.logger ?? pino({ level: 'silent' });
+  const apps = new AppRegistry([definition]);
+  const sandbox = new Sandbox({ documents, logger, ...(options.sandboxLimits ? { limits: options.sandboxLimits } : {}) });
+  const businessLogic = createBusinessLogic({ apps, documents, logger, config }, sandbox);
+  const app = createApp({ config, apps, documents, objects, logger, businessLogic, ...(options.clock ? { clock: options.clock } : {}) });
   holder.handler = app;
 
   return {
@@ -122,14 +142,24 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     config,
     documents,
     objects,
+    businessLogic,
+    definition,
     close: async () => {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
-      await Promise.allSettled([documents.close(), objects.close()]);
+      await Promise.allSettled([documents.close(), objects.close(), sandbox.close()]);
       await rm(dataDir, { recursive: true, force: true });
       if (ownKeyFile) removeServiceAccountKey(ownKeyFile);
     },
   };
+}
+
+/** The app with its environment file loaded by the real loader; any problem fails the test loudly. */
+function withEnvironment(app: AppDefinition, environment: NonNullable<TestAppOptions['environment']>): AppDefinition {
+  const problems: string[] = [];
+  const loaded = loadEnvironmentFile(environment.file, { readFile: (f) => readFileSync(f, 'utf8'), flexServices: environment.flexServices ?? {}, source: 'test app' }, problems, []);
+  if (!loaded || problems.length > 0) throw new Error(`the test's environment file has problems:\n  ${problems.join('\n  ')}`);
+  return { ...app, collections: { ...loaded.collections, ...app.collections }, businessLogic: loaded.businessLogic, groups: loaded.groups };
 }
 
 /** The fake-gcs-server to use: the test's own, else globalSetup's; throws if there is none (never skipped). */

@@ -15,7 +15,7 @@ function fn(behaviour: (inv: BlInvocation) => BlOutcome | Promise<BlOutcome>, se
 }
 
 function pipelineWith(hooks: Partial<Record<CollectionHookName, BusinessLogicFunction>>): HookPipeline {
-  const functions: AppFunctions = { hooks: new Map([['books', new Map(Object.entries(hooks) as Array<[CollectionHookName, BusinessLogicFunction]>)]]), endpoints: new Map() };
+  const functions: AppFunctions = { hooks: new Map([['books', new Map(Object.entries(hooks) as Array<[CollectionHookName, BusinessLogicFunction]>)]]), endpoints: new Map(), externalCollections: new Map() };
   return new HookPipeline((appKey) => (appKey === 'kid' ? functions : undefined));
 }
 
