@@ -206,9 +206,9 @@ describe('exhausting time and memory', () => {
 });
 
 describe('failing code', () => {
-  it('a throw is a BLRuntimeError with the message in debug', async () => {
-    await expect(run('function onPreSave() { throw new TypeError("no title"); }')).rejects.toMatchObject({
-      status: 550, error: 'BLRuntimeError', debug: 'collectionHooks.books.onPreSave: TypeError: no title',
+  it('a throw is a BLRuntimeError with the message and the line of the function in debug', async () => {
+    await expect(run('function onPreSave() {\n  throw new TypeError("no title");\n}')).rejects.toMatchObject({
+      status: 550, error: 'BLRuntimeError', debug: 'collectionHooks.books.onPreSave: TypeError: no title (line 2)',
     });
   });
 

@@ -89,11 +89,12 @@ export class IsolateWorker {
    * per isolate. Throws BLSyntaxError if it does not compile, BLRuntimeError if its top-level code
    * throws, BLTimeoutError / BLViolationError past the deadline or the memory limit.
    */
-  async ensureDefined(key: string, source: string, origin: string, deadline: number): Promise<void> {
+  async ensureDefined(compiled: { readonly key: string; readonly source: string; readonly lineOffset: number }, origin: string, deadline: number): Promise<void> {
+    const { key, source, lineOffset } = compiled;
     if (this.defined.has(key)) return;
     let script: ivm.Script;
     try {
-      script = await this.isolate.compileScript(source, { filename: `${origin}.js` });
+      script = await this.isolate.compileScript(source, { filename: `${origin}.js`, lineOffset });
     } catch (err) {
       if (this.isolate.isDisposed) throw this.translate(err, origin, 'loading');
       throw errors.blSyntaxError(`${origin} does not compile: ${messageOf(err)}`);

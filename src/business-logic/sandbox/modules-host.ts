@@ -14,6 +14,8 @@ import type { CollectionAccess } from './collection-access';
 export const MAX_LOG_MESSAGE = 8192;
 /** Log messages one call may write; the rest are dropped (one warning says so). */
 export const MAX_LOGS_PER_CALL = 200;
+/** Longest request text the isolate may send (JSON of documents or a query); parsing it is main-thread work. */
+export const MAX_REQUEST_CHARS = 16 * 1024 * 1024;
 /** collectionAccess operations one call may have running at once. */
 export const MAX_PENDING_OPERATIONS = 64;
 
@@ -70,6 +72,7 @@ export class HostCall {
   /** Answers one request of the isolate; never rejects (failures are `{error}` answers). */
   async handle(op: string, text: string): Promise<string> {
     if (this.ended) return answerError('The Business Logic call already ended.');
+    if (text.length > MAX_REQUEST_CHARS) return answerError(`The request to the server is larger than ${MAX_REQUEST_CHARS} characters of JSON.`);
     try {
       const value: unknown = JSON.parse(text);
       switch (op) {

@@ -38,6 +38,12 @@ export type InternalFunctionSpec = Extract<FunctionSpec, { type: 'internal' }>;
 
 const FUNCTION_NAMES = [...COLLECTION_HOOKS, 'onRequest'] as const;
 
+interface CompiledScript {
+  readonly source: string;
+  readonly key: string;
+  readonly lineOffset: number;
+}
+
 export class Sandbox {
   private readonly pools = new Map<string, IsolatePool>();
   private readonly template = new IsolateTemplate();
@@ -59,7 +65,7 @@ export class Sandbox {
    * the call), BLViolationError (memory limit), BLInternalError (sandbox closed or broken).
    */
   functionFor(appKey: string, spec: InternalFunctionSpec, commonCode: ReadonlyArray<{ name: string; code: string }>): BusinessLogicFunction {
-    let compiled: { source: string; key: string } | undefined;
+    let compiled: CompiledScript | undefined;
     let syntaxError: KinveyError | undefined;
     const logger = this.deps.logger.child({ appKey, origin: spec.origin });
     const collections = new CollectionAccess(this.deps.documents, appKey);
@@ -70,9 +76,10 @@ export class Sandbox {
         if (invocation.appKey !== appKey) throw errors.blInternalError(`${spec.origin} was invoked for another app.`);
         if (syntaxError) throw syntaxError;
         compiled ??= buildScript(spec, commonCode);
-        const worker = await this.poolFor(appKey).acquire(deadline, spec.origin).catch((err: unknown) => { throw asBlError(err, spec.origin); });
+        const pool = this.poolFor(appKey);
+        const worker = await pool.acquire(deadline, spec.origin).catch((err: unknown) => { throw asBlError(err, spec.origin); });
         try {
-          await worker.ensureDefined(compiled.key, compiled.source, spec.origin, deadline);
+          await worker.ensureDefined(compiled, spec.origin, deadline);
           const result = await worker.run({
             key: compiled.key,
             functionName: invocation.functionName,
@@ -87,7 +94,7 @@ export class Sandbox {
           if (failure.error === 'BLSyntaxError' && failure.debug.includes('does not compile')) syntaxError = failure;
           throw failure;
         } finally {
-          this.poolFor(appKey).release(worker);
+          pool.release(worker);
         }
       },
     };
@@ -115,16 +122,26 @@ export class Sandbox {
  * One script per function: common code then the function's code, inside one function scope (so
  * two collections' `onPreSave` never collide), answering the Kinvey function names it defines.
  */
-function buildScript(spec: InternalFunctionSpec, commonCode: ReadonlyArray<{ name: string; code: string }>): { source: string; key: string } {
+function buildScript(spec: InternalFunctionSpec, commonCode: ReadonlyArray<{ name: string; code: string }>): CompiledScript {
   const names = FUNCTION_NAMES.map((name) => `${name}: typeof ${name} === 'function' ? ${name} : undefined`).join(',\n');
   const common = commonCode.map((c) => `// commonCode ${c.name.replace(/[\r\n\u2028\u2029]/g, ' ')}\n${c.code}\n;`).join('\n');
-  const source = `(function () {\n${common}\n${spec.code}\n;\nreturn {\n${names}\n};\n})`;
-  return { source, key: createHash('sha256').update(source).digest('hex') };
+  const prefix = `(function () {\n${common}\n`;
+  const source = `${prefix}${spec.code}\n;\nreturn {\n${names}\n};\n})`;
+  // Line numbers in errors count from the function's own first line (common code gets lines <= 0).
+  const lineOffset = -(prefix.split('\n').length - 1);
+  return { source, lineOffset, key: createHash('sha256').update(`${lineOffset}\n${source}`).digest('hex') };
+}
+
+/** Where a runtime error happened in the function's own code, from the isolate's stack trace. */
+function locationIn(stack: string, origin: string): string {
+  const at = stack.indexOf(`${origin}.js:`);
+  const line = at < 0 ? NaN : Number.parseInt(stack.slice(at + origin.length + 4), 10);
+  return line >= 1 ? ` (line ${line})` : '';
 }
 
 function toOutcome(result: CallResult, invocation: BlInvocation, origin: string): BlOutcome {
   if (result.kind === 'undefinedFunction') throw errors.blSyntaxError(`${origin} does not define function ${invocation.functionName}.`);
-  if (result.kind === 'error') throw errors.blRuntimeError(`${origin}: ${result.error.name}: ${result.error.message}`);
+  if (result.kind === 'error') throw errors.blRuntimeError(`${origin}: ${result.error.name}: ${result.error.message}${locationIn(result.error.stack, origin)}`);
   const status = result.response.status;
   const validStatus = Number.isInteger(status) && (status as number) >= 100 && (status as number) <= 599;
   if (!result.continue && !validStatus) throw errors.blRuntimeError(`${origin}: response.status must be an HTTP status code (100-599), not ${JSON.stringify(status)?.slice(0, 40)}.`);
