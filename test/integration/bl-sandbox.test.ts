@@ -170,6 +170,35 @@ describe('Business Logic functions in the sandbox', () => {
   });
 });
 
+describe('the sandbox\'s lifecycle', () => {
+  it('close() ends a running call with BLInternalError, and later calls fail the same way', async () => {
+    const h = await harness();
+    try {
+      const running = h.run('function onPreSave(req, res) { setTimeout(function () { res.continue(); }, 1000); }');
+      running.catch(() => undefined);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      await h.sandbox.close();
+      await expect(running).rejects.toMatchObject({ status: 550, error: 'BLInternalError' });
+      await expect(h.run('function onPreSave(req, res) { res.continue(); }')).rejects.toMatchObject({ status: 550, error: 'BLInternalError' });
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('a syntax error is reported on every call without compiling again', async () => {
+    const h = await harness();
+    try {
+      const fn = h.sandbox.functionFor(h.t.appKey, { type: 'internal', code: 'function onPreSave( {', origin: 'endpoints.broken' }, []);
+      const first = await fn.run(invocation(h.t.appKey)).catch((err: unknown) => err);
+      const second = await fn.run(invocation(h.t.appKey)).catch((err: unknown) => err);
+      expect(first).toMatchObject({ error: 'BLSyntaxError', debug: expect.stringContaining('endpoints.broken does not compile') });
+      expect(second).toBe(first);
+    } finally {
+      await h.close();
+    }
+  });
+});
+
 describe.each(DOCUMENT_STORES)('modules.collectionAccess on the %s store', (documents) => {
   let h: Harness;
   beforeEach(async () => { h = await harness(documents); });

@@ -160,6 +160,17 @@ describe('exhausting time and memory', () => {
     expect(normal).toMatchObject({ status: 'fulfilled', value: { response: { status: 200 } } });
   });
 
+  it('an infinite loop in the script\'s top-level code is a BLTimeoutError', async () => {
+    await expect(run('while (true) {}\nfunction onPreSave(req, res) { res.continue(); }')).rejects.toMatchObject({ status: 550, error: 'BLTimeoutError' });
+    await expect(run(NOOP)).resolves.toMatchObject({ response: { status: 200 } });
+  });
+
+  it('an infinite loop inside a collectionAccess callback (after the hook returned) is a BLTimeoutError', async () => {
+    await expect(run('function onPreSave(req, res, m) { m.collectionAccess.collection("books").count({}, function () { while (true) {} }); }'))
+      .rejects.toMatchObject({ status: 550, error: 'BLTimeoutError' });
+    await expect(run(NOOP)).resolves.toMatchObject({ response: { status: 200 } });
+  });
+
   it('a hook that never calls continue or complete is a BLTimeoutError', async () => {
     await expect(run('function onPreSave(req, res) { setTimeout(function () {}, 10); }')).rejects.toMatchObject({
       status: 550, error: 'BLTimeoutError', debug: expect.stringContaining('did not call response.continue()'),
