@@ -28,4 +28,11 @@ export default tseslint.config(
     files: ['test/e2e/clients/**/*.js', 'test/support/kinvey-js-sdk-node.js'],
     languageOptions: { globals: { Buffer: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', fetch: 'readonly', AbortSignal: 'readonly' } },
   },
+  {
+    // Kinvey Business Logic scripts, as kinvey-cli exports them: each defines the function the
+    // sandbox calls (onPreSave, onRequest, ...), and common code defines names the others use.
+    files: ['test/fixtures/business-logic/**/*.js'],
+    languageOptions: { sourceType: 'script', globals: { shelfRules: 'readonly' } },
+    rules: { '@typescript-eslint/no-unused-vars': 'off' },
+  },
 );
