@@ -4,6 +4,7 @@
  * ones in a real Flex service built with kinvey-flex-sdk, an external collection, common code, a
  * schedule and the environment's groups, on both document stores.
  */
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import pino from 'pino';
 import request from 'supertest';
@@ -13,6 +14,7 @@ import { GroupsService } from '../../src/domain/groups.service';
 import { startFlexService, type FlexServiceProcess } from '../support/flex-service';
 import { createUser } from '../support/scenarios';
 import { DOCUMENT_STORES, startTestApp, type TestApp } from '../support/test-app';
+import { makeTempDir, removeTempDir } from '../support/temp-dirs';
 
 const ENV_FILE = path.join(__dirname, '../fixtures/business-logic/env.json');
 
@@ -161,3 +163,57 @@ describe.each(DOCUMENT_STORES)('Business Logic from an environment file (%s stor
 function appBusinessLogic(t: TestApp) {
   return { businessLogic: t.definition.businessLogic, groups: t.definition.groups };
 }
+
+describe('a Flex service that is slow or down', () => {
+  let flex: FlexServiceProcess;
+  let t: TestApp;
+  let ann: { id: string; auth: string };
+  let dir: string;
+
+  beforeAll(async () => {
+    flex = await startFlexService();
+    dir = makeTempDir('kinbase-bl-flex-');
+    const external = (handlerName: string) => ({ type: 'external', service: 'catalog', serviceEnvironment: 'development', handlerName });
+    writeFileSync(path.join(dir, 'env.json'), JSON.stringify({
+      schemaVersion: '1.0.0',
+      configType: 'environment',
+      collections: { slowbooks: { type: 'internal', permissions: 'shared' }, gadgets: { type: 'external', permissions: 'shared', service: 'catalog', serviceObject: 'widgets' } },
+      collectionHooks: { slowbooks: { onPreSave: external('slow') } },
+      customEndpoints: { crash: external('crash'), echo: external('echo') },
+    }));
+    t = await startTestApp({ environment: { file: path.join(dir, 'env.json'), flexServices: { catalog: { host: flex.url, secret: flex.secret } } } });
+    ann = await createUser(t, 'ann');
+  });
+  afterAll(async () => {
+    await t?.close();
+    await flex?.stop();
+    if (dir) removeTempDir(dir);
+  });
+
+  test('a pre-save hook that does not answer in time is 550 BLTimeoutError and nothing is saved', async () => {
+    const res = await request(t.app).post(`/appdata/${t.appKey}/slowbooks`).set('Authorization', ann.auth).send({ _id: 'late-1', title: 'late' });
+    expect(res.status).toBe(550);
+    expect(res.body).toEqual({ error: 'BLTimeoutError', description: expect.any(String), debug: expect.stringContaining('catalog') });
+    expect(await t.documents.count({ appKey: t.appKey, collection: 'slowbooks' }, {})).toBe(0);
+  });
+
+  test("a handler's runtimeError reaches the client as Flex's 550 FlexRuntimeError", async () => {
+    const res = await request(t.app).post(`/rpc/${t.appKey}/custom/crash`).set('Authorization', ann.auth).send({});
+    expect(res.status).toBe(550);
+    expect(res.body).toMatchObject({ error: 'FlexRuntimeError', debug: 'Error: boom' });
+  });
+
+  test('once the service is down, hooks, endpoints and the external collection answer 550 BLInternalError, and the rest of the app works', async () => {
+    await flex.stop();
+    const endpoint = await request(t.app).post(`/rpc/${t.appKey}/custom/echo`).set('Authorization', ann.auth).send({});
+    expect(endpoint.status).toBe(550);
+    expect(endpoint.body).toMatchObject({ error: 'BLInternalError', debug: expect.stringContaining('catalog') });
+    expect(JSON.stringify(endpoint.body)).not.toContain(flex.secret);
+    const hooked = await request(t.app).post(`/appdata/${t.appKey}/slowbooks`).set('Authorization', ann.auth).send({ title: 'x' });
+    expect(hooked.body.error).toBe('BLInternalError');
+    const listed = await request(t.app).get(`/appdata/${t.appKey}/gadgets`).set('Authorization', ann.auth);
+    expect(listed.status).toBe(550);
+    expect(listed.body.error).toBe('BLInternalError');
+    await request(t.app).post(`/appdata/${t.appKey}/plain`).set('Authorization', ann.auth).send({ fine: true }).expect(201);
+  });
+});
