@@ -25,6 +25,10 @@ export const envSchema = {
     KINBASE_DOWNLOAD_URL_TTL_SECONDS: { type: 'integer', minimum: 1, maximum: 604800, default: 3600 },
     KINBASE_PENDING_UPLOAD_TTL_SECONDS: { type: 'integer', minimum: 60, default: 86400 },
     KINBASE_DELTASET_RETENTION_DAYS: { type: 'integer', minimum: 1, maximum: 3650, default: 30 },
+    KINBASE_BL_TIMEOUT_MS: { type: 'integer', minimum: 50, maximum: 60000, default: 2000 },
+    KINBASE_BL_MEMORY_MB: { type: 'integer', minimum: 16, maximum: 2048, default: 64 },
+    KINBASE_BL_ISOLATES_PER_APP: { type: 'integer', minimum: 1, maximum: 64, default: 2 },
+    KINBASE_FLEX_TIMEOUT_MS: { type: 'integer', minimum: 50, maximum: 120000, default: 10000 },
     KINBASE_SIGNING_SECRET: { type: 'string', minLength: 32 },
     KINBASE_BODY_LIMIT: { type: 'string', description: 'a size such as 512kb or 5mb', pattern: '^[0-9]+(b|kb|mb)?$', default: '5mb' },
     KINBASE_LOG_LEVEL: { type: 'string', enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info' },
@@ -39,7 +43,8 @@ export const envSchema = {
   if: { properties: { KINBASE_STORAGE: { const: 'gcs' } }, required: ['KINBASE_STORAGE'] },
   then: { required: ['GCS_BUCKET'] },
   required: ['PORT', 'KINBASE_HOST', 'KINBASE_DATA_DIR', 'MONGODB_DB_PREFIX', 'KINBASE_STORAGE', 'KINBASE_UPLOAD_URL_TTL_SECONDS',
-    'KINBASE_DOWNLOAD_URL_TTL_SECONDS', 'KINBASE_PENDING_UPLOAD_TTL_SECONDS', 'KINBASE_DELTASET_RETENTION_DAYS', 'KINBASE_BODY_LIMIT', 'KINBASE_LOG_LEVEL'],
+    'KINBASE_DOWNLOAD_URL_TTL_SECONDS', 'KINBASE_PENDING_UPLOAD_TTL_SECONDS', 'KINBASE_DELTASET_RETENTION_DAYS', 'KINBASE_BODY_LIMIT', 'KINBASE_LOG_LEVEL',
+    'KINBASE_BL_TIMEOUT_MS', 'KINBASE_BL_MEMORY_MB', 'KINBASE_BL_ISOLATES_PER_APP', 'KINBASE_FLEX_TIMEOUT_MS'],
 } as const;
 
 export type EnvInput = FromSchema<typeof envSchema>;

@@ -60,9 +60,18 @@ export interface AppDeps {
   readonly businessLogic?: BusinessLogicRuntime;
 }
 
-/** Business Logic for these apps: internal code in a sandbox, external code in Flex services. */
-export function createBusinessLogic(deps: Pick<AppDeps, 'apps' | 'documents' | 'logger' | 'config'>, sandbox = new Sandbox({ documents: deps.documents, logger: deps.logger })): BusinessLogicRuntime {
-  return new BusinessLogicRuntime(deps.apps.list(), functionFactory({ sandbox, flex: new FlexClient(), baasUrl: deps.config.publicUrl }));
+type BusinessLogicDeps = Pick<AppDeps, 'apps' | 'documents' | 'logger' | 'config'>;
+
+/** The sandbox for internal Business Logic, with the configured limits; its isolates start on first use. */
+export function createSandbox(deps: Omit<BusinessLogicDeps, 'apps'>): Sandbox {
+  const { timeoutMs, memoryMb, isolatesPerApp } = deps.config.businessLogic;
+  return new Sandbox({ documents: deps.documents, logger: deps.logger, limits: { timeoutMs, memoryMb, isolatesPerApp } });
+}
+
+/** Business Logic for these apps: internal code in the sandbox, external code in Flex services. */
+export function createBusinessLogic(deps: BusinessLogicDeps, sandbox = createSandbox(deps)): BusinessLogicRuntime {
+  const flex = new FlexClient({ timeoutMs: deps.config.businessLogic.flexTimeoutMs });
+  return new BusinessLogicRuntime(deps.apps.list(), functionFactory({ sandbox, flex, baasUrl: deps.config.publicUrl }));
 }
 
 /** Builds the Express app from explicit dependencies. Never reads the environment, never listens. */

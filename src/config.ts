@@ -57,6 +57,13 @@ export interface Config {
   readonly pendingUploadTtlSeconds: number;
   /** Days tombstones of deleted entities are kept for delta sets; an older `since` is refused. */
   readonly deltaSetRetentionDays: number;
+  /** Business Logic limits: per call of internal code (time, isolate memory, isolates per app), per Flex call. */
+  readonly businessLogic: {
+    readonly timeoutMs: number;
+    readonly memoryMb: number;
+    readonly isolatesPerApp: number;
+    readonly flexTimeoutMs: number;
+  };
   /** HMAC key of the local storage backend; null means "generate one, keep it in the data dir". */
   readonly signingSecret: string | null;
   readonly bodyLimit: string;
@@ -118,6 +125,12 @@ export function loadConfig(env: Record<string, string | undefined>, readFile: Fi
     downloadUrlTtlSeconds: e.KINBASE_DOWNLOAD_URL_TTL_SECONDS,
     pendingUploadTtlSeconds: e.KINBASE_PENDING_UPLOAD_TTL_SECONDS,
     deltaSetRetentionDays: e.KINBASE_DELTASET_RETENTION_DAYS,
+    businessLogic: {
+      timeoutMs: e.KINBASE_BL_TIMEOUT_MS,
+      memoryMb: e.KINBASE_BL_MEMORY_MB,
+      isolatesPerApp: e.KINBASE_BL_ISOLATES_PER_APP,
+      flexTimeoutMs: e.KINBASE_FLEX_TIMEOUT_MS,
+    },
     signingSecret: e.KINBASE_SIGNING_SECRET ?? null,
     bodyLimit: e.KINBASE_BODY_LIMIT,
     logLevel: e.KINBASE_LOG_LEVEL,

@@ -4,9 +4,8 @@
  */
 import { createServer } from 'node:http';
 import pino from 'pino';
-import { createApp, createBusinessLogic } from './app';
+import { createApp, createBusinessLogic, createSandbox } from './app';
 import { createEnvironmentGroups } from './business-logic/environment-groups';
-import { Sandbox } from './business-logic/sandbox/sandbox';
 import { EndpointScheduler } from './business-logic/scheduler';
 import { GroupsService } from './domain/groups.service';
 import { FilesService } from './domain/files.service';
@@ -60,7 +59,7 @@ async function main(): Promise<void> {
   const registry = new AppRegistry(apps);
   // Business Logic: internal code in the sandbox's isolates (started on first use), Flex services
   // over HTTP, scheduled endpoints claimed through a lease in the document store.
-  const sandbox = new Sandbox({ documents, logger });
+  const sandbox = createSandbox({ documents, logger, config });
   const businessLogic = createBusinessLogic({ apps: registry, documents, logger, config }, sandbox);
   const seedGroups = new GroupsService(documents);
   for (const definition of apps) {

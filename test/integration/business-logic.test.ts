@@ -181,7 +181,8 @@ describe('a Flex service that is slow or down', () => {
       collectionHooks: { slowbooks: { onPreSave: external('slow') } },
       customEndpoints: { crash: external('crash'), echo: external('echo') },
     }));
-    t = await startTestApp({ environment: { file: path.join(dir, 'env.json'), flexServices: { catalog: { host: flex.url, secret: flex.secret } } } });
+    // The `slow` handler answers after 5 s; this app gives Flex calls 1 s (KINBASE_FLEX_TIMEOUT_MS).
+    t = await startTestApp({ env: { KINBASE_FLEX_TIMEOUT_MS: '1000' }, environment: { file: path.join(dir, 'env.json'), flexServices: { catalog: { host: flex.url, secret: flex.secret } } } });
     ann = await createUser(t, 'ann');
   });
   afterAll(async () => {

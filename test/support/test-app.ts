@@ -11,10 +11,9 @@ import path from 'node:path';
 import pino, { type Logger } from 'pino';
 import type { Express } from 'express';
 import { readFileSync } from 'node:fs';
-import { createApp, createBusinessLogic } from '../../src/app';
+import { createApp, createBusinessLogic, createSandbox } from '../../src/app';
 import { loadEnvironmentFile } from '../../src/business-logic/environment-file';
 import type { BusinessLogicRuntime } from '../../src/business-logic/runtime';
-import { Sandbox } from '../../src/business-logic/sandbox/sandbox';
 import type { FlexServiceSpec } from '../../src/business-logic/types';
 import { loadConfig, type AppDefinition, type CollectionPermissions, type Config } from '../../src/config';
 import { AppRegistry } from '../../src/domain/apps';
@@ -72,8 +71,6 @@ export interface TestAppOptions {
    * fails the start) and the app's Flex services.
    */
   environment?: { file: string; flexServices?: Record<string, FlexServiceSpec> };
-  /** Sandbox limits for internal Business Logic (defaults: the server's). */
-  sandboxLimits?: ConstructorParameters<typeof Sandbox>[0]['limits'];
 }
 
 export const basic = (user: string, secret: string): string => `Basic ${Buffer.from(`${user}:${secret}`).toString('base64')}`;
@@ -126,7 +123,8 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   }
   const logger = options.logger ?? pino({ level: 'silent' });
   const apps = new AppRegistry([definition]);
-  const sandbox = new Sandbox({ documents, logger, ...(options.sandboxLimits ? { limits: options.sandboxLimits } : {}) });
+  // Limits come from the config (KINBASE_BL_* in options.env), as on the server.
+  const sandbox = createSandbox({ documents, logger, config });
   const businessLogic = createBusinessLogic({ apps, documents, logger, config }, sandbox);
   const app = createApp({ config, apps, documents, objects, logger, businessLogic, ...(options.clock ? { clock: options.clock } : {}) });
   holder.handler = app;

@@ -27,6 +27,7 @@ describe('loadConfig', () => {
       uploadUrlTtlSeconds: 30,
       downloadUrlTtlSeconds: 3600,
       signingSecret: null,
+      businessLogic: { timeoutMs: 2000, memoryMb: 64, isolatesPerApp: 2, flexTimeoutMs: 10000 },
     });
     expect(config.dataDir).toMatch(/\/data$/);
     expect(Object.isFrozen(config)).toBe(true);
@@ -40,6 +41,7 @@ describe('loadConfig', () => {
       KINBASE_STORAGE: 'gcs', GCS_BUCKET: 'my-bucket', GCS_KEY_FILE: '/k.json', GCS_API_ENDPOINT: 'http://127.0.0.1:4443/',
       GCS_HMAC_ACCESS_ID: 'GOOG1', GCS_HMAC_SECRET: 'hmacsecret',
       KINBASE_UPLOAD_URL_TTL_SECONDS: '60', KINBASE_DOWNLOAD_URL_TTL_SECONDS: '120', KINBASE_SIGNING_SECRET: 'x'.repeat(32),
+      KINBASE_BL_TIMEOUT_MS: '500', KINBASE_BL_MEMORY_MB: '128', KINBASE_BL_ISOLATES_PER_APP: '4', KINBASE_FLEX_TIMEOUT_MS: '30000',
     });
     expect(config).toMatchObject({
       port: 9000, host: '0.0.0.0', dataDir: '/tmp/kb', publicUrl: 'https://api.example.com',
@@ -47,6 +49,7 @@ describe('loadConfig', () => {
       documents: { kind: 'mongodb', url: 'mongodb://db:27017', dbPrefix: 'kb_' },
       storage: { kind: 'gcs', bucket: 'my-bucket', keyFile: '/k.json', apiEndpoint: 'http://127.0.0.1:4443', hmac: { accessId: 'GOOG1', secret: 'hmacsecret' } },
       uploadUrlTtlSeconds: 60, downloadUrlTtlSeconds: 120, signingSecret: 'x'.repeat(32),
+      businessLogic: { timeoutMs: 500, memoryMb: 128, isolatesPerApp: 4, flexTimeoutMs: 30000 },
     });
   });
 
@@ -63,6 +66,10 @@ describe('loadConfig', () => {
     [{ KINBASE_APP_KEY: 'kid_x' }, 'KINBASE_APP_SECRET'],
     [{ GCS_HMAC_ACCESS_ID: 'a', KINBASE_STORAGE: 'gcs', GCS_BUCKET: 'bucket' }, 'GCS_HMAC_SECRET'],
     [{ GCS_BUCKET: 'bucket' }, 'KINBASE_STORAGE'],
+    [{ KINBASE_BL_TIMEOUT_MS: '10' }, 'KINBASE_BL_TIMEOUT_MS'],
+    [{ KINBASE_BL_MEMORY_MB: '4' }, 'KINBASE_BL_MEMORY_MB'],
+    [{ KINBASE_BL_ISOLATES_PER_APP: '0' }, 'KINBASE_BL_ISOLATES_PER_APP'],
+    [{ KINBASE_FLEX_TIMEOUT_MS: 'soon' }, 'KINBASE_FLEX_TIMEOUT_MS'],
   ])('%j is refused with a message naming %s', (env, variable) => {
     expect(problemsOf(env as Record<string, string>).join('\n')).toContain(variable);
   });
