@@ -1,6 +1,6 @@
 /**
  * `POST /rpc/:appKey/remove-collection` (master; what Kinvey's own integration tests call between
- * runs) and custom endpoints, which answer EndpointDoesNotExist until Business Logic lands.
+ * runs), and custom endpoints of an app that has none (test/integration/business-logic.test.ts runs real ones).
  */
 import request from 'supertest';
 import { createUser } from '../support/scenarios';
@@ -55,7 +55,7 @@ describe.each(DOCUMENT_STORES)('rpc on the %s store', (documents) => {
     expect((await request(t.app).get(`/appdata/${t.appKey}/books/_count`).set('Authorization', user.auth)).body).toEqual({ count: 3 });
   });
 
-  test('a custom endpoint answers 404 EndpointDoesNotExist to users and master, 401 to app credentials', async () => {
+  test('an app without custom endpoints answers 404 EndpointDoesNotExist to users and master, 401 to app credentials', async () => {
     for (const auth of [user.auth, t.masterAuth]) {
       const res = await request(t.app).post(`/rpc/${t.appKey}/custom/doSomething`).set('Authorization', auth).send({ a: 1 });
       expect(res.status).toBe(404);
