@@ -5,6 +5,7 @@
 import { createServer } from 'node:http';
 import pino from 'pino';
 import { createApp, createBusinessLogic, createSandbox } from './app';
+import { usesInternalCode } from './business-logic/app-functions';
 import { createEnvironmentGroups } from './business-logic/environment-groups';
 import { EndpointScheduler } from './business-logic/scheduler';
 import { GroupsService } from './domain/groups.service';
@@ -72,6 +73,8 @@ async function main(): Promise<void> {
     documents, logger, run: async (appKey, endpoint, tick) => void await businessLogic.runScheduled(appKey, endpoint, tick),
   });
   scheduler.start(apps);
+  // One warm isolate per app with internal code, so its first request does not start one.
+  for (const definition of apps) if (usesInternalCode(definition)) void sandbox.warm(definition.appKey);
   // Uploads whose bytes never arrive are cleaned up in the background; unref'd so it never keeps
   // the process alive, and a failed sweep is only logged (the next one retries).
   const files = new FilesService(documents, objects, {

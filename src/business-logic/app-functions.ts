@@ -45,3 +45,11 @@ export function buildAppFunctions(apps: readonly AppDefinition[], factory: Funct
   }
   return byApp;
 }
+
+/** Whether the app has any internal (sandboxed) hook or endpoint. */
+export function usesInternalCode(app: AppDefinition): boolean {
+  const config = app.businessLogic;
+  if (!config) return false;
+  const hooks = Object.values(config.collectionHooks).flatMap((byName) => Object.values(byName));
+  return [...hooks, ...Object.values(config.customEndpoints).map((e) => e.function)].some((spec) => spec?.type === 'internal');
+}

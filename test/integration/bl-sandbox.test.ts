@@ -284,3 +284,30 @@ describe.each(DOCUMENT_STORES)('modules.collectionAccess on the %s store', (docu
     expect(outcome.response).toMatchObject({ status: 409, body: { message: expect.stringMatching(/EntityAlreadyExists/) } });
   });
 });
+
+describe('the first call of an app', () => {
+  const NOOP = 'function onPreSave(request, response) { response.continue(); }';
+
+  // Creating an isolate (bootstrap, lodash, moment, async) takes longer than 50 ms, more on a
+  // loaded machine: that is kinbase's start-up work, not the hook's time.
+  it('is not charged for creating its isolate: a no-op hook succeeds under a 50 ms limit', async () => {
+    const h = await harness('embedded', { timeoutMs: 50 });
+    try {
+      await expect(h.run(NOOP)).resolves.toMatchObject({ continue: true });
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('finds a warm isolate after warm(), and warm() never rejects', async () => {
+    const h = await harness('embedded', { timeoutMs: 50, isolatesPerApp: 1 });
+    try {
+      await h.sandbox.warm(h.t.appKey);
+      await expect(h.run(NOOP)).resolves.toMatchObject({ continue: true });
+      await h.sandbox.close();
+      await expect(h.sandbox.warm(h.t.appKey)).resolves.toBeUndefined();
+    } finally {
+      await h.close();
+    }
+  });
+});

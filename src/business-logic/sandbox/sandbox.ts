@@ -71,13 +71,14 @@ export class Sandbox {
     const collections = new CollectionAccess(this.deps.documents, appKey);
     return {
       run: async (invocation: BlInvocation): Promise<BlOutcome> => {
-        const deadline = Date.now() + this.timeoutMs;
+        let deadline = Date.now() + this.timeoutMs;
         // The pool and the data scope come from the configuration, never from the invocation.
         if (invocation.appKey !== appKey) throw errors.blInternalError(`${spec.origin} was invoked for another app.`);
         if (syntaxError) throw syntaxError;
         compiled ??= buildScript(spec, commonCode);
         const pool = this.poolFor(appKey);
         const worker = await pool.acquire(deadline, spec.origin).catch((err: unknown) => { throw asBlError(err, spec.origin); });
+        if (worker.takeFirstUse()) deadline += worker.setupMs;
         try {
           await worker.ensureDefined(compiled, spec.origin, deadline);
           const result = await worker.run({
@@ -98,6 +99,23 @@ export class Sandbox {
         }
       },
     };
+  }
+
+  /**
+   * Starts one isolate of the app ahead of its first call (the server does it at start for apps
+   * with internal code), so the first request does not wait for it. Never rejects; a failure is
+   * logged and the first call tries again.
+   */
+  async warm(appKey: string): Promise<void> {
+    if (this.closed) return;
+    const pool = this.poolFor(appKey);
+    try {
+      const worker = await pool.acquire(Date.now() + 30_000, `${appKey} warm-up`);
+      worker.takeFirstUse();
+      pool.release(worker);
+    } catch (err) {
+      this.deps.logger.warn({ err, appKey }, 'could not start a Business Logic isolate ahead of time');
+    }
   }
 
   /** Disposes every isolate; calls running now end with BLInternalError, later ones too. */
