@@ -174,9 +174,10 @@ export class FlexClient {
 
 /**
  * One URL path segment that stays one segment: everything but letters, digits and `-` is
- * percent-encoded. Dots too, so `..` cannot be normalised away by anything between kinbase and the
- * service; `_` too, so an entity id `_count` reaches the by-id route (the receiver matches
- * `/:serviceObject/_count` literally before it decodes `:id`).
+ * percent-encoded; `_` too, so an entity id `_count` reaches the by-id route (the receiver matches
+ * `/:serviceObject/_count` literally before it decodes `:id`). A segment that is only `.` or `..`
+ * is still a dot segment once encoded (%2E is unreserved; URL parsers decode it), so callers must
+ * refuse those.
  */
 export function pathSegment(text: string): string {
   return Array.from(Buffer.from(text, 'utf8'), (byte) =>

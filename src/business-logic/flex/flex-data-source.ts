@@ -82,8 +82,10 @@ export class FlexDataSource {
   }
 
   private entityPath(id: string): string {
-    // An empty id would turn a by-id call into a call on the whole service object.
-    if (id === '') throw errors.invalidIdentifier('the entity id is empty');
+    // An empty id would turn a by-id call into a call on the whole service object, and so would
+    // `.` and `..` even percent-encoded: %2E is unreserved, so URL parsers (Node's own URL first)
+    // treat /widgets/%2E as a dot segment and send DELETE /widgets/, which is onDeleteAll.
+    if (id === '' || id === '.' || id === '..') throw errors.invalidIdentifier(`the entity id ${JSON.stringify(id)} cannot be sent as a path segment`);
     return `${this.base}/${pathSegment(id)}`;
   }
 

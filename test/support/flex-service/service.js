@@ -126,6 +126,31 @@ sdk.service({ host: '127.0.0.1', port, sharedSecret: process.env.FLEX_SECRET }, 
     complete({ count: gone.length }).ok().done();
   });
 
+  // A service object that implements onDeleteAll: a call that lands on it wipes every gizmo.
+  const gizmos = new Map();
+  const gizmo = flex.data.serviceObject('gizmos');
+  gizmo.onGetAll((request, complete) => complete([...gizmos.values()]).ok().done());
+  gizmo.onGetById((request, complete) => {
+    const entity = gizmos.get(request.entityId);
+    return entity ? complete(entity).ok().done() : complete().notFound(`no gizmo ${request.entityId}`).done();
+  });
+  gizmo.onInsert((request, complete) => {
+    const entity = Object.assign({ _id: `g${gizmos.size + 1}` }, request.body);
+    gizmos.set(entity._id, entity);
+    complete(entity).created().done();
+  });
+  gizmo.onUpdate((request, complete) => {
+    const entity = Object.assign({}, request.body, { _id: request.entityId });
+    gizmos.set(entity._id, entity);
+    complete(entity).ok().done();
+  });
+  gizmo.onDeleteById((request, complete) => complete({ count: gizmos.delete(request.entityId) ? 1 : 0 }).ok().done());
+  gizmo.onDeleteAll((request, complete) => {
+    const count = gizmos.size;
+    gizmos.clear();
+    complete({ count }).ok().done();
+  });
+
   flex.auth.register('auth', (context, complete) => {
     if (context.body.username === 'flexuser' && context.body.password === 'flexpass') {
       return complete().setToken({ user: context.body.username }).ok().next();

@@ -1,0 +1,265 @@
+/**
+ * Attacks from an ordinary client (a user session, or the app secret every client app ships)
+ * against an app whose operator configured collection hooks, custom endpoints and a Flex-backed
+ * collection: bypassing the hooks, steering Flex calls elsewhere, forging what the Flex service is
+ * told, and answers that would leak secrets or break the response. Each test names the attack and
+ * asserts what the client sees and what was stored.
+ */
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import request from 'supertest';
+import { startFlexService, type FlexServiceProcess } from '../support/flex-service';
+import { createUser } from '../support/scenarios';
+import { startTestApp, type TestApp } from '../support/test-app';
+import { makeTempDir, removeTempDir } from '../support/temp-dirs';
+
+const REFUSE_ADMINS = `function onPreSave(request, response, modules) {
+  var items = Array.isArray(request.body) ? request.body : [request.body];
+  for (var i = 0; i < items.length; i++) {
+    if (items[i] && items[i].role === 'admin') {
+      response.body = { error: 'NoAdmins', description: 'Admins are made by hand', debug: '' };
+      return response.complete(403);
+    }
+    if (items[i] && typeof items[i] === 'object') items[i].hooked = true;
+  }
+  response.continue();
+}`;
+const STRIP_SECRET = `function onPostFetch(request, response, modules) {
+  var strip = function (e) { if (e && typeof e === 'object') delete e.secret; };
+  if (Array.isArray(response.body)) response.body.forEach(strip); else strip(response.body);
+  response.continue();
+}`;
+const KEEP_ALL = `function onPreDelete(request, response, modules) {
+  response.body = { error: 'NoDeletes', description: 'Notes are kept', debug: '' };
+  response.complete(403);
+}`;
+// Endpoints that answer what the caller asks for: the worst an operator's code could do with input.
+const HEADERS_FROM_BODY = `function onRequest(request, response, modules) {
+  response.headers = request.body.headers;
+  response.body = { ok: true };
+  response.complete(200);
+}`;
+const STATUS_FROM_BODY = `function onRequest(request, response, modules) {
+  response.body = { ok: true };
+  response.complete(request.body.status);
+}`;
+
+const internal = (code: string) => ({ type: 'internal', code });
+const external = (handlerName: string) => ({ type: 'external', service: 'catalog', serviceEnvironment: 'development', handlerName });
+
+let flex: FlexServiceProcess;
+let t: TestApp;
+let dir: string;
+let ann: { id: string; auth: string };
+
+beforeAll(async () => {
+  flex = await startFlexService();
+  dir = makeTempDir('kinbase-bl-security-');
+  writeFileSync(path.join(dir, 'env.json'), JSON.stringify({
+    schemaVersion: '1.0.0',
+    configType: 'environment',
+    collections: {
+      notes: { type: 'internal', permissions: 'shared' },
+      gadgets: { type: 'external', permissions: 'shared', service: 'catalog', serviceEnvironment: 'development', serviceObject: 'widgets' },
+      gizmos: { type: 'external', permissions: 'shared', service: 'catalog', serviceEnvironment: 'development', serviceObject: 'gizmos' },
+      sealed: { type: 'external', permissions: 'read-only', service: 'catalog', serviceEnvironment: 'development', serviceObject: 'widgets' },
+    },
+    collectionHooks: {
+      notes: { onPreSave: internal(REFUSE_ADMINS), onPostFetch: internal(STRIP_SECRET), onPreDelete: internal(KEEP_ALL) },
+      gadgets: { onPreSave: internal(REFUSE_ADMINS) },
+      user: { onPreSave: internal(REFUSE_ADMINS) },
+    },
+    customEndpoints: {
+      echo: external('echo'),
+      headers: internal(HEADERS_FROM_BODY),
+      status: internal(STATUS_FROM_BODY),
+      myHeaders: internal('function onRequest(request, response, modules) { response.body = request.headers; response.complete(200); }'),
+    },
+  }));
+  t = await startTestApp({ environment: { file: path.join(dir, 'env.json'), flexServices: { catalog: { host: flex.url, secret: flex.secret } } } });
+  ann = await createUser(t, 'ann');
+});
+
+afterAll(async () => {
+  await t?.close();
+  await flex?.stop();
+  if (dir) removeTempDir(dir);
+});
+
+/** Fails if a response carries a secret the client must never see. */
+function expectNoSecrets(res: request.Response): void {
+  const text = `${JSON.stringify(res.headers)}\n${res.text ?? ''}`;
+  expect(text).not.toContain(t.masterSecret);
+  expect(text).not.toContain(flex.secret);
+}
+
+const storedNotes = (filter: Record<string, unknown>) => t.documents.find({ appKey: t.appKey, collection: 'notes' }, filter);
+
+describe('skipping the hooks', () => {
+  it.each([['true'], ['TRUE'], [' true '], ['True\t']])('a user sending X-Kinvey-Skip-Business-Logic: %j still goes through onPreSave', async (value) => {
+    const res = await request(t.app).post(`/appdata/${t.appKey}/notes`).set('Authorization', ann.auth).set('X-Kinvey-Skip-Business-Logic', value).send({ role: 'admin', via: `skip ${value}` });
+    expect(res.status).toBe(403);
+    expect(res.body.error).toBe('NoAdmins');
+    expect(await storedNotes({ via: `skip ${value}` })).toHaveLength(0);
+  });
+
+  it('a signup with the app secret and X-Kinvey-Skip-Business-Logic: true still goes through the user onPreSave', async () => {
+    // The app secret ships in every client; only the master secret may skip Business Logic.
+    const res = await request(t.app).post(`/user/${t.appKey}`).set('Authorization', t.appAuth).set('X-Kinvey-Skip-Business-Logic', 'true').send({ username: 'mallory-admin', password: 'pw-mallory', role: 'admin' });
+    expect(res.status).toBe(403);
+    expect(res.body.error).toBe('NoAdmins');
+    const login = await request(t.app).post(`/user/${t.appKey}/login`).set('Authorization', t.appAuth).send({ username: 'mallory-admin', password: 'pw-mallory' });
+    expect(login.status).toBe(401);
+  });
+
+  it('a user sending X-Kinvey-Skip-Business-Logic to an external collection still goes through its onPreSave', async () => {
+    const res = await request(t.app).post(`/appdata/${t.appKey}/gadgets`).set('Authorization', ann.auth).set('X-Kinvey-Skip-Business-Logic', 'true').send({ role: 'admin' });
+    expect(res.status).toBe(403);
+    expect(res.body.error).toBe('NoAdmins');
+  });
+});
+
+describe('reaching the store around the hooks', () => {
+  it('PUT runs the same onPreSave as POST: an admin cannot be written by id', async () => {
+    const res = await request(t.app).put(`/appdata/${t.appKey}/notes/put-admin`).set('Authorization', ann.auth).send({ role: 'admin' });
+    expect(res.status).toBe(403);
+    expect(await storedNotes({ _id: 'put-admin' })).toHaveLength(0);
+  });
+
+  it('a multi-insert array hiding an admin among harmless entities saves none of them', async () => {
+    const res = await request(t.app).post(`/appdata/${t.appKey}/notes`).set('Authorization', ann.auth).set('X-Kinvey-API-Version', '5')
+      .send([{ _id: 'multi-ok', role: 'reader' }, { _id: 'multi-admin', role: 'admin' }]);
+    expect(res.status).toBe(403);
+    expect(await storedNotes({ _id: { $in: ['multi-ok', 'multi-admin'] } })).toHaveLength(0);
+  });
+
+  it('a multi-insert array of harmless entities is hooked entity by entity', async () => {
+    const res = await request(t.app).post(`/appdata/${t.appKey}/notes`).set('Authorization', ann.auth).set('X-Kinvey-API-Version', '5').send([{ _id: 'multi-a' }, { _id: 'multi-b' }]);
+    expect(res.status).toBe(201);
+    expect((await storedNotes({ _id: { $in: ['multi-a', 'multi-b'] } })).map((e) => e.hooked)).toEqual([true, true]);
+  });
+
+  it('onPreDelete holds for delete by id and delete by query, and the entity stays', async () => {
+    await request(t.app).post(`/appdata/${t.appKey}/notes`).set('Authorization', ann.auth).send({ _id: 'kept-1' }).expect(201);
+    const byId = await request(t.app).delete(`/appdata/${t.appKey}/notes/kept-1`).set('Authorization', ann.auth);
+    expect(byId.status).toBe(403);
+    const byQuery = await request(t.app).delete(`/appdata/${t.appKey}/notes`).query({ query: '{}' }).set('Authorization', ann.auth);
+    expect(byQuery.status).toBe(403);
+    const viaRpc = await request(t.app).post(`/rpc/${t.appKey}/remove-collection`).set('Authorization', ann.auth).send({ collectionName: 'notes' });
+    expect(viaRpc.status).toBe(401);
+    const viaAppSecret = await request(t.app).post(`/rpc/${t.appKey}/remove-collection`).set('Authorization', t.appAuth).send({ collectionName: 'notes' });
+    expect(viaAppSecret.status).toBe(401);
+    expect(await storedNotes({ _id: 'kept-1' })).toHaveLength(1);
+  });
+
+  it('onPostFetch strips the secret field from lists, single entities and every query form', async () => {
+    await request(t.app).post(`/appdata/${t.appKey}/notes`).set('Authorization', ann.auth).send({ _id: 'secret-1', secret: 'hunter2' }).expect(201);
+    const one = await request(t.app).get(`/appdata/${t.appKey}/notes/secret-1`).set('Authorization', ann.auth).expect(200);
+    const list = await request(t.app).get(`/appdata/${t.appKey}/notes`).query({ query: JSON.stringify({ _id: 'secret-1' }), fields: 'secret' }).set('Authorization', ann.auth).expect(200);
+    const head = await request(t.app).get(`/appdata/${t.appKey}/notes/secret-1`).set('Authorization', ann.auth).set('X-Kinvey-Skip-Business-Logic', 'true').expect(200);
+    for (const res of [one, list, head]) expect(res.text).not.toContain('hunter2');
+  });
+});
+
+describe('custom endpoint names', () => {
+  it.each([
+    ['__proto__', '__proto__'], ['constructor', 'constructor'], ['hasOwnProperty', 'hasOwnProperty'], ['toString', 'toString'], ['valueOf', 'valueOf'],
+    ['%5F%5Fproto%5F%5F', '%5F%5Fproto%5F%5F'], ['echo%00', 'echo%00'], ['echo%2F..', 'echo%2F..'], ['ech%C3%B6', 'ech%C3%B6'], ['5000 characters long', 'x'.repeat(5000)],
+  ])('a user calling the endpoint %s gets 404 EndpointDoesNotExist and nothing runs', async (_label, name) => {
+    const res = await request(t.app).post(`/rpc/${t.appKey}/custom/${name}`).set('Authorization', ann.auth).send({});
+    expect(res.status).toBe(404);
+    expect(res.body.error).toBe('EndpointDoesNotExist');
+    expect(res.body.debug.length).toBeLessThan(200);
+  });
+
+  it('the app secret cannot run a custom endpoint', async () => {
+    const res = await request(t.app).post(`/rpc/${t.appKey}/custom/echo`).set('Authorization', t.appAuth).send({});
+    expect(res.status).toBe(401);
+    expect(res.text).not.toContain(t.masterSecret);
+  });
+});
+
+describe('steering the Flex service object', () => {
+  // The echo function answers the app's master secret: reaching it through a data route would leak it.
+  it.each([
+    ['../_flexFunctions/echo'], ['..%2F_flexFunctions%2Fecho'], ['%2e%2e%2f_flexFunctions%2fecho'], ['x?query={}'], ['x#frag'], ['_count'], ['%5Fcount'], ['a/b'],
+  ])('an entity id %s stays one id of the service object', async (id) => {
+    const res = await request(t.app).get(`/appdata/${t.appKey}/gadgets/${id}`).set('Authorization', ann.auth);
+    expectNoSecrets(res);
+    expect(res.text).not.toContain(t.appSecret);
+    if (res.status === 404 && res.body.error === 'NotFound' && typeof res.body.debug === 'string' && res.body.debug.startsWith('no widget')) return;
+    // Ids Express routes elsewhere (`_count`, a second path segment) answer as those routes do.
+    expect([200, 404]).toContain(res.status);
+    expect(res.body).not.toHaveProperty('masterSecret');
+  });
+
+  it.each([['.'], ['..'], ['%2e'], ['%2E%2e']])('DELETE of the entity id %s does not become onDeleteAll on the service object', async (id) => {
+    // %2E is an unreserved character: URL parsers may decode it, and then /gizmos/%2E is /gizmos/.
+    await request(t.app).post(`/appdata/${t.appKey}/gizmos`).set('Authorization', ann.auth).send({ name: `kept ${id}` }).expect(201);
+    const before = await request(t.app).get(`/appdata/${t.appKey}/gizmos`).set('Authorization', ann.auth).expect(200);
+    const res = await request(t.app).delete(`/appdata/${t.appKey}/gizmos/${id}`).set('Authorization', ann.auth);
+    expect(res.status).toBe(400);
+    expect(res.body.error).toBe('InvalidIdentifier');
+    const after = await request(t.app).get(`/appdata/${t.appKey}/gizmos`).set('Authorization', ann.auth).expect(200);
+    expect(after.body).toEqual(before.body);
+  });
+
+  it.each([['.'], ['..']])('GET and PUT of the entity id %s are refused instead of reaching the whole service object', async (id) => {
+    const get = await request(t.app).get(`/appdata/${t.appKey}/gizmos/${id}`).set('Authorization', ann.auth);
+    expect(get.status).toBe(400);
+    expect(get.body.error).toBe('InvalidIdentifier');
+    const put = await request(t.app).put(`/appdata/${t.appKey}/gizmos/${id}`).set('Authorization', ann.auth).send({ name: 'x' });
+    expect(put.status).toBe(400);
+  });
+
+  it('query parameters cannot add parameters to the Flex call', async () => {
+    for (const name of ['one', 'two']) await request(t.app).post(`/appdata/${t.appKey}/gadgets`).set('Authorization', ann.auth).send({ name, batch: 'injection' }).expect(201);
+    const res = await request(t.app).get(`/appdata/${t.appKey}/gadgets`)
+      .query({ query: JSON.stringify({ batch: 'injection' }), 'x&limit': '1', y: '1&limit=1', '../../_flexFunctions/echo': '1' })
+      .set('Authorization', ann.auth);
+    expect(res.status).toBe(200);
+    expect((res.body as Array<{ name: string }>).map((w) => w.name).sort()).toEqual(['one', 'two']);
+    expectNoSecrets(res);
+  });
+
+  it('a read-only external collection refuses user writes, with or without X-Kinvey-Skip-Business-Logic', async () => {
+    for (const skip of [undefined, 'true']) {
+      let req = request(t.app).post(`/appdata/${t.appKey}/sealed`).set('Authorization', ann.auth);
+      if (skip) req = req.set('X-Kinvey-Skip-Business-Logic', skip);
+      const res = await req.send({ name: 'forced' });
+      expect(res.status).toBe(401);
+      expect(res.body.error).toBe('InsufficientCredentials');
+    }
+    const del = await request(t.app).delete(`/appdata/${t.appKey}/sealed`).query({ query: '{}' }).set('Authorization', ann.auth);
+    expect(del.status).toBe(401);
+  });
+
+  it.each([['post', '_group'], ['get', '_deltaset']] as const)('%s %s on an external collection is refused, not served from kinbase\'s own store', async (method, route) => {
+    const res = await request(t.app)[method](`/appdata/${t.appKey}/gadgets/${route}`).set('Authorization', ann.auth).send({ key: { name: true }, initial: { count: 0 }, reduce: 'function(d,o){o.count++;}' });
+    expect(res.status).toBe(400);
+    expect(res.body.error).toBe('FeatureUnavailable');
+  });
+});
+
+describe('what the Flex service is told', () => {
+  it('headers a user forges (X-Auth-Key, X-Kinvey-App-Metadata, X-Kinvey-Username, -User-Id) reach the handler only as original request headers', async () => {
+    const forgedMetadata = JSON.stringify({ _id: 'other-app', appsecret: 'forged', mastersecret: 'forged-master', baasUrl: 'http://attacker.example' });
+    const res = await request(t.app).post(`/rpc/${t.appKey}/custom/echo`).set('Authorization', ann.auth)
+      .set('X-Auth-Key', 'forged-key').set('X-Kinvey-App-Metadata', forgedMetadata).set('X-Kinvey-Username', 'admin').set('X-Kinvey-User-Id', 'admin-id')
+      .set('X-Kinvey-Environment-Id', 'other-app').set('X-Kinvey-Response-Status', '200').send({});
+    // The handler ran, so the service accepted kinbase's own shared secret, not the forged one.
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ username: 'ann', userId: ann.id, appKey: t.appKey, authenticatedUsername: 'ann', securityContext: 'user' });
+    expect(res.body.masterSecret).toBe(t.masterSecret); // the echo handler answers it: the operator's choice
+    expect(res.body.headers).toMatchObject({ 'x-auth-key': 'forged-key', 'x-kinvey-app-metadata': forgedMetadata, 'x-kinvey-username': 'admin' });
+  });
+
+  it('header values outside ASCII reach the handler exactly as kinbase read them', async () => {
+    const send = (endpoint: string) => request(t.app).post(`/rpc/${t.appKey}/custom/${endpoint}`).set('Authorization', ann.auth)
+      .set('X-Note', 'caf\u00e9 \u00ff').set('X-Kinvey-Custom-Request-Properties', '{"a":"\u00e9"}').send({});
+    const [own, flexView] = await Promise.all([send('myHeaders'), send('echo')]);
+    expect(flexView.status).toBe(200);
+    expect(flexView.body.headers['x-note']).toBe(own.body['x-note']);
+    expect(flexView.body.headers['x-kinvey-custom-request-properties']).toBe(own.body['x-kinvey-custom-request-properties']);
+  });
+});
