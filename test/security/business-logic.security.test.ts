@@ -93,6 +93,11 @@ function expectNoSecrets(res: request.Response): void {
   expect(text).not.toContain(flex.secret);
 }
 
+async function sessionOf(username: string, password: string): Promise<string> {
+  const login = await request(t.app).post(`/user/${t.appKey}/login`).set('Authorization', t.appAuth).send({ username, password }).expect(200);
+  return `Kinvey ${login.body._kmd.authtoken as string}`;
+}
+
 const storedNotes = (filter: Record<string, unknown>) => t.documents.find({ appKey: t.appKey, collection: 'notes' }, filter);
 
 describe('skipping the hooks', () => {
@@ -261,5 +266,82 @@ describe('what the Flex service is told', () => {
     expect(flexView.status).toBe(200);
     expect(flexView.body.headers['x-note']).toBe(own.body['x-note']);
     expect(flexView.body.headers['x-kinvey-custom-request-properties']).toBe(own.body['x-kinvey-custom-request-properties']);
+  });
+});
+
+describe('who the Flex service is told is asking', () => {
+  // Header parsers trim spaces and tabs around a value, and kinbase drops control characters a
+  // header cannot carry: without care, "carol " would reach the service as carol.
+  it.each([['carol '], [' carol'], ['carol\t'], ['car\u0000ol'], ['carol\r\n'], ['ca\u001brol']])('a user signed up as %j is never announced to the Flex service as carol', async (lookalike) => {
+    const carol = await request(t.app).post(`/user/${t.appKey}`).set('Authorization', t.appAuth).send({ username: 'carol', password: 'pw-carol-secret' });
+    expect([201, 409]).toContain(carol.status);
+    const signup = await request(t.app).post(`/user/${t.appKey}`).set('Authorization', t.appAuth).send({ username: lookalike, password: 'pw-lookalike' });
+    expect(signup.status).toBe(201);
+    const auth = await sessionOf(lookalike, 'pw-lookalike');
+    const res = await request(t.app).post(`/rpc/${t.appKey}/custom/echo`).set('Authorization', auth).send({});
+    expect(res.body.authenticatedUsername).not.toBe('carol');
+    expect(res.status).toBe(550);
+    expect(res.body).toMatchObject({ error: 'BLInternalError', debug: expect.stringContaining('username') });
+    expect(res.body.username).toBeUndefined();
+    const data = await request(t.app).get(`/appdata/${t.appKey}/gizmos`).set('Authorization', auth);
+    expect(data.status).toBe(550);
+    await request(t.app).delete(`/user/${t.appKey}/${signup.body._id as string}`).query({ hard: 'true' }).set('Authorization', t.masterAuth).expect(204);
+  });
+
+  it('a username outside ASCII reaches the Flex service without breaking the call', async () => {
+    const signup = await request(t.app).post(`/user/${t.appKey}`).set('Authorization', t.appAuth).send({ username: 'zoë 用户', password: 'pw-zoe' });
+    expect(signup.status).toBe(201);
+    const res = await request(t.app).post(`/rpc/${t.appKey}/custom/echo`).set('Authorization', await sessionOf('zoë 用户', 'pw-zoe')).send({});
+    expect(res.status).toBe(200);
+    expect(res.body.userId).toBe(signup.body._id);
+    expect(res.body.username).not.toBe('');
+  });
+});
+
+describe('answers a hook builds from client input', () => {
+  it('headers that would split the response, set cookies or reframe the body are not sent; well-formed ones are', async () => {
+    const res = await request(t.app).post(`/rpc/${t.appKey}/custom/headers`).set('Authorization', ann.auth).send({
+      headers: {
+        'X-Split': 'a\r\nSet-Cookie: evil=1', 'Set-Cookie': 'session=stolen', 'Content-Length': '1', 'Transfer-Encoding': 'chunked',
+        'Content-Type': 'text/html', Connection: 'close', 'X-Kinvey-Request-Id': 'forged', 'bad name': 'x', 'X-Long': 'a'.repeat(5000),
+        'X-Wide': '\u0100', 'X-Object': { a: 1 }, 'X-Fine': 'yes', 'X-Number': 5,
+      },
+    });
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ ok: true });
+    expect(res.headers['content-type']).toMatch(/^application\/json/);
+    expect(res.headers).not.toHaveProperty('set-cookie');
+    expect(res.headers).not.toHaveProperty('x-split');
+    expect(res.headers).not.toHaveProperty('x-long');
+    expect(res.headers).not.toHaveProperty('x-wide');
+    expect(res.headers).not.toHaveProperty('x-object');
+    expect(res.headers['x-kinvey-request-id']).not.toBe('forged');
+    expect(res.headers).toMatchObject({ 'x-fine': 'yes', 'x-number': '5' });
+  });
+
+  it.each([[99], [600], [1e3], ['200abc'], [-1], [null], [1.5]])('a status of %j from client input is 550 BLRuntimeError, and the server keeps answering', async (status) => {
+    const res = await request(t.app).post(`/rpc/${t.appKey}/custom/status`).set('Authorization', ann.auth).send({ status });
+    expect(res.status).toBe(550);
+    expect(res.body.error).toBe('BLRuntimeError');
+    await request(t.app).post(`/rpc/${t.appKey}/custom/status`).set('Authorization', ann.auth).send({ status: 202 }).expect(202, { ok: true });
+  });
+
+  it('a 204 from client input sends no body', async () => {
+    const res = await request(t.app).post(`/rpc/${t.appKey}/custom/status`).set('Authorization', ann.auth).send({ status: 204 });
+    expect(res.status).toBe(204);
+    expect(res.text).toBe('');
+  });
+
+  it('a signup through the user onPreSave answers only what Kinvey does (its own password, no hash, no secret), and Flex errors carry no secret', async () => {
+    const signup = await request(t.app).post(`/user/${t.appKey}`).set('Authorization', t.appAuth).send({ username: 'dave', password: 'pw-dave-secret' });
+    expect(signup.status).toBe(201);
+    expect(Object.keys(signup.body).sort()).toEqual(['_acl', '_id', '_kmd', 'hooked', 'password', 'username']);
+    expect(signup.body.password).toBe('pw-dave-secret');
+    expectNoSecrets(signup);
+    const me = await request(t.app).get(`/user/${t.appKey}/${signup.body._id as string}`).set('Authorization', await sessionOf('dave', 'pw-dave-secret')).expect(200);
+    expect(me.text).not.toContain('pw-dave-secret');
+    const missing = await request(t.app).get(`/appdata/${t.appKey}/gadgets/nope`).set('Authorization', ann.auth);
+    expect(missing.status).toBe(404);
+    expectNoSecrets(missing);
   });
 });

@@ -197,6 +197,19 @@ function headerValue(text: string): string {
   return Buffer.from(text, 'utf8').toString('latin1').replace(/[\x00-\x08\x0a-\x1f\x7f]/g, '');
 }
 
+/**
+ * A header value that names who is asking, which the service reads back exactly or not at all:
+ * headerValue drops control characters and the receiver's parser trims spaces and tabs at either
+ * end, so "carol " or "car\u0000ol" would reach the service as carol. Throws 550 BLInternalError.
+ */
+function identityHeader(text: string, what: string): string {
+  // eslint-disable-next-line no-control-regex
+  if (/[\x00-\x08\x0a-\x1f\x7f]|^[\t ]|[\t ]$/.test(text)) {
+    throw errors.blInternalError(`The caller's ${what} holds control characters or spaces at its ends, which an HTTP header cannot carry to a Flex service unchanged`);
+  }
+  return headerValue(text);
+}
+
 /** JSON for a header: non-ASCII escaped as \uXXXX, so the receiver's JSON.parse gets it back exactly. */
 function headerJson(value: unknown): string {
   return JSON.stringify(value).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
@@ -205,7 +218,8 @@ function headerJson(value: unknown): string {
 /**
  * The headers kinvey-code-task-runner's receiver reads into a task, for functions and data alike.
  * The request id is the client's `x-kinvey-request-id` when it sent one, so one id follows the
- * request through the backend and the service's logs.
+ * request through the backend and the service's logs. Throws 550 BLInternalError for a username
+ * the service could not read back exactly (see identityHeader).
  */
 export function flexHeaders(service: FlexServiceSpec, app: FlexApp, caller: FlexCaller): Record<string, string> {
   const headers: Record<string, string> = {
@@ -216,7 +230,7 @@ export function flexHeaders(service: FlexServiceSpec, app: FlexApp, caller: Flex
     'x-kinvey-request-id': headerValue(caller.headers['x-kinvey-request-id'] || randomBytes(16).toString('hex')),
   };
   // The receiver defaults both to ''; login hooks run before the user is known.
-  if (caller.username) headers['x-kinvey-username'] = headerValue(caller.username);
+  if (caller.username) headers['x-kinvey-username'] = identityHeader(caller.username, 'username');
   if (caller.userId) headers['x-kinvey-user-id'] = headerValue(caller.userId);
   return headers;
 }
