@@ -74,9 +74,9 @@ test('every write acknowledged before a kill -9 is there after reopening', async
   await new Promise<void>((resolve, reject) => {
     child.stdout.on('data', (chunk: Buffer) => {
       stdout += chunk.toString();
-      // Kill well into the stream, while writes and compactions are in flight. 500 writes take
-      // about half a second here, and a minute on a machine whose disk other suites keep busy
-      // (each write is flushed, each compaction rewrites the file): enough, and never a timeout.
+      // Kill well into the stream, while writes and compactions are in flight. Each write is
+      // flushed and each compaction rewrites the file, so on a disk other suites keep busy 2000
+      // writes once outlasted 60 s; 500 still span many compactions.
       if (stdout.length > ACKNOWLEDGED * 9) resolve();
     });
     child.on('exit', () => reject(new Error(`writer exited on its own:\n${stderr}`)));
