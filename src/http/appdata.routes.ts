@@ -12,7 +12,7 @@ import type { StoredDocument } from '../ports';
 import { requireAuth, withApp, type SessionVerifier } from './middleware/auth';
 import { apiVersionOf } from './middleware/request-context';
 import type { HookPipeline } from '../business-logic/pipeline';
-import { hookedCall, inputOf, ok, sendBlResponse } from './business-logic';
+import { hookedCall, inputOf, ok, sendBlResponse, skipsBusinessLogic } from './business-logic';
 
 /** Turns stored entities into what the client sees (KinveyFile references are resolved here). */
 export type PresentEntities = (docs: StoredDocument[], req: Request, principal: Principal) => Promise<StoredDocument[]>;
@@ -44,13 +44,22 @@ export function appdataRoutes({ apps, sessions, entities, present, aggregations,
       ok({ count: await entities.count(ctx, parseFilterParam(params.query)) })));
   });
 
+  // An aggregation reads the collection: its fetch hooks run around it, so a field an
+  // onPostFetch hook keeps from readers cannot be read back through the groups' keys instead.
   router.post(`${base}/_group`, async (req, res) => {
     const ctx = contextOf(req, res);
-    res.json(await aggregations.groupEntities(ctx, bodyOf(req)));
+    sendBlResponse(res, await hooks.run(hookedCall(req, res, ctx.scope.collection, 'fetch'), inputOf(req), async ({ body }) =>
+      ok(await aggregations.groupEntities(ctx, requireBody(body)))));
   });
 
   router.get(`${base}/_deltaset`, async (req, res) => {
     const ctx = contextOf(req, res);
+    // A delta set lists changes, not what fetch hooks make of entities: with such hooks it is
+    // refused, and the SDKs fall back to a full (hooked) read on MissingConfiguration.
+    const fetchHooks = hooks.hooksFor(ctx.scope.appKey, ctx.scope.collection, 'fetch');
+    if (!skipsBusinessLogic(req, res) && fetchHooks.pre.length + fetchHooks.post.length > 0) {
+      throw errors.missingConfiguration(`Collection ${ctx.scope.collection} has fetch hooks (Business Logic), so it serves no delta sets; read it with a query instead.`);
+    }
     const delta = await deltaSets.changesSince(ctx, req.query.since, parseListQuery(req.query), res.locals.requestStart as Date);
     // The SDKs keep this header as the `since` of their next delta set.
     markReadStart(res);
@@ -136,10 +145,6 @@ function contextOf(req: Request, res: Response): EntityContext {
 /** X-Kinvey-Request-Start: when the server started this read (delta-set and cache stores rely on it). */
 function markReadStart(res: Response): void {
   res.setHeader('X-Kinvey-Request-Start', (res.locals.requestStart as Date).toISOString());
-}
-
-function bodyOf(req: Request): unknown {
-  return requireBody(req.body);
 }
 
 function requireBody(body: unknown): unknown {

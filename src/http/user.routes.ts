@@ -81,8 +81,8 @@ export function userRoutes(deps: UserRoutesDeps): Array<RequestHandler | ErrorRe
 
   router.get(`${base}/_me`, requireAuth(sessions, 'session'), async (req, res) => {
     const principal = userPrincipalOf(res);
-    const me = await users.me(principal, { includeToken: apiVersionOf(req) < 6 });
-    res.json(await presentOne(present, me, req, principal));
+    sendBlResponse(res, await hooks.run(hookedCall(req, res, USERS, 'fetch', principal.userId), inputOf(req), async () =>
+      ok(await presentOne(present, await users.me(principal, { includeToken: apiVersionOf(req) < 6 }), req, principal))));
   });
 
   router.get(`${base}/_count`, requireAuth(sessions, 'session-or-master'), async (req, res) => {
@@ -91,7 +91,9 @@ export function userRoutes(deps: UserRoutesDeps): Array<RequestHandler | ErrorRe
   });
 
   router.post(`${base}/_group`, requireAuth(sessions, 'session-or-master'), async (req, res) => {
-    res.json(await aggregations.groupUsers(principalOf(res), req.body));
+    // Fetch hooks run around aggregations too (see the appdata route).
+    sendBlResponse(res, await hooks.run(hookedCall(req, res, USERS, 'fetch'), inputOf(req), async ({ body }) =>
+      ok(await aggregations.groupUsers(principalOf(res), body))));
   });
 
   router.post(`${base}/_lookup`, requireAuth(sessions, 'session-or-master'), async (req, res) => {

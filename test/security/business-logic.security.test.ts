@@ -67,7 +67,7 @@ beforeAll(async () => {
     collectionHooks: {
       notes: { onPreSave: internal(REFUSE_ADMINS), onPostFetch: internal(STRIP_SECRET), onPreDelete: internal(KEEP_ALL) },
       gadgets: { onPreSave: internal(REFUSE_ADMINS) },
-      user: { onPreSave: internal(REFUSE_ADMINS) },
+      user: { onPreSave: internal(REFUSE_ADMINS), onPostFetch: internal(STRIP_SECRET) },
     },
     customEndpoints: {
       echo: external('echo'),
@@ -76,7 +76,10 @@ beforeAll(async () => {
       myHeaders: internal('function onRequest(request, response, modules) { response.body = request.headers; response.complete(200); }'),
     },
   }));
-  t = await startTestApp({ environment: { file: path.join(dir, 'env.json'), flexServices: { catalog: { host: flex.url, secret: flex.secret } } } });
+  t = await startTestApp({
+    collections: { notes: { permissions: 'shared', deltaSet: true } },
+    environment: { file: path.join(dir, 'env.json'), flexServices: { catalog: { host: flex.url, secret: flex.secret } } },
+  });
   ann = await createUser(t, 'ann');
 });
 
@@ -163,6 +166,34 @@ describe('reaching the store around the hooks', () => {
     const list = await request(t.app).get(`/appdata/${t.appKey}/notes`).query({ query: JSON.stringify({ _id: 'secret-1' }), fields: 'secret' }).set('Authorization', ann.auth).expect(200);
     const head = await request(t.app).get(`/appdata/${t.appKey}/notes/secret-1`).set('Authorization', ann.auth).set('X-Kinvey-Skip-Business-Logic', 'true').expect(200);
     for (const res of [one, list, head]) expect(res.text).not.toContain('hunter2');
+  });
+});
+
+describe('reading around the fetch hooks', () => {
+  it('_group keyed on a field onPostFetch strips does not give it back', async () => {
+    await request(t.app).post(`/appdata/${t.appKey}/notes`).set('Authorization', ann.auth).send({ _id: 'grouped-1', secret: 'swordfish' }).expect(201);
+    const res = await request(t.app).post(`/appdata/${t.appKey}/notes/_group`).set('Authorization', ann.auth)
+      .send({ key: { secret: true }, initial: { count: 0 }, reduce: 'function(doc, out) { out.count++; }', condition: { _id: 'grouped-1' } });
+    expect(res.status).toBe(200);
+    expect(res.text).not.toContain('swordfish');
+  });
+
+  it('a delta set of a collection with fetch hooks is 403 MissingConfiguration (the SDKs then read it with a query)', async () => {
+    const res = await request(t.app).get(`/appdata/${t.appKey}/notes/_deltaset`).query({ since: new Date(Date.now() - 60_000).toISOString() }).set('Authorization', ann.auth);
+    expect(res.status).toBe(403);
+    expect(res.body.error).toBe('MissingConfiguration');
+  });
+
+  it('/user/_me and user _group go through the user collection\'s onPostFetch', async () => {
+    await request(t.app).post(`/user/${t.appKey}`).set('Authorization', t.appAuth).send({ username: 'mallory', password: 'pw-mallory-secret', secret: 'opensesame' }).expect(201);
+    const auth = await sessionOf('mallory', 'pw-mallory-secret');
+    const me = await request(t.app).get(`/user/${t.appKey}/_me`).set('Authorization', auth).expect(200);
+    expect(me.body.username).toBe('mallory');
+    expect(me.text).not.toContain('opensesame');
+    const grouped = await request(t.app).post(`/user/${t.appKey}/_group`).set('Authorization', auth)
+      .send({ key: { secret: true }, initial: { count: 0 }, reduce: 'function(doc, out) { out.count++; }', condition: { username: 'mallory' } });
+    expect(grouped.status).toBe(200);
+    expect(grouped.text).not.toContain('opensesame');
   });
 });
 
