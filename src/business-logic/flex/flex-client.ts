@@ -87,8 +87,8 @@ export class FlexClient {
     } catch {
       return Promise.reject(errors.blInternalError(`Flex service "${serviceName}": its host is not a valid URL`));
     }
-    // Origin only: a host URL may carry user:password, and the path may carry entity ids.
-    const label = `Flex service "${serviceName}" (${url.origin})`;
+    // The service name only: its address is the operator's internal network, not the client's business.
+    const label = `Flex service "${serviceName}"`;
     if (url.protocol !== 'http:' && url.protocol !== 'https:') {
       return Promise.reject(errors.blInternalError(`${label}: the host must be an http or https URL`));
     }

@@ -48,6 +48,11 @@ export function errorHandler(logger: Logger) {
       // Signed URLs are bearer capabilities: never written to a log, in the URL or in the error text.
       logger.error({ err: redactedError(err), requestId: res.locals.requestId, method: req.method, url: redactUrl(req.originalUrl) }, 'unexpected error');
     }
+    if (error.status === 550) {
+      // Business Logic that failed is the operator's to fix: name it in the log (debug says which
+      // hook or endpoint and why).
+      logger.warn({ requestId: res.locals.requestId, method: req.method, url: redactUrl(req.originalUrl), error: error.error, debug: error.debug }, 'Business Logic did not complete');
+    }
     if (res.headersSent) {
       res.destroy();
       return;
