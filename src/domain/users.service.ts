@@ -94,6 +94,7 @@ export class UsersService {
     const now = this.clock();
     const id = newEntityId(now);
     const username = input.username ?? randomUUID();
+    refuseAppKeyAsUsername(principal.appKey, username);
     // `null` or no password: one is generated. Either way the signup answer (and only it) carries
     // the clear-text password, as Kinvey's does: the SDKs log in with `user.data.password` next.
     const password = input.password ?? generatePassword();
@@ -210,6 +211,7 @@ export class UsersService {
     const existing = await this.activeUser(appKey, id);
     await this.ensureIndexes(appKey);
     const username = input.username ?? (existing.username as string);
+    if (input.username !== undefined) refuseAppKeyAsUsername(appKey, username);
     const hash = input.password === undefined ? undefined : await this.hash(input.password);
     const doc: StoredDocument = {
       _id: id,
@@ -333,6 +335,15 @@ function userNotFound(id: string) {
 function translateBusy(err: unknown): unknown {
   if (err instanceof HashingBusyError) return errors.tooManyLoginAttempts(1, 'The server is busy checking other passwords; retry in a second.');
   return err;
+}
+
+/**
+ * The app key is the username master and app credentials act under (Business Logic sees
+ * `request.username` = app key for them, as on Kinvey): no user may take it, or hook code checking
+ * the username would take that user for the app itself.
+ */
+function refuseAppKeyAsUsername(appKey: string, username: string): void {
+  if (username === appKey) throw errors.userAlreadyExists('The app key is reserved for the app itself and cannot be a username.');
 }
 
 function translateDuplicate(err: unknown, username: string): unknown {

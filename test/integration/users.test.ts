@@ -294,6 +294,16 @@ describe.each(DOCUMENT_STORES)('users on the %s store', (kind: DocumentsKind) =>
     expect((await send(t, t.appAuth).post(`/rpc/${t.appKey}/check-username-exists`, { username: 'alice' })).body).toEqual({ usernameExists: false });
     expect((await send(t, ctx.auth.alice!).get(`${u}/_me`)).body.username).toBe('alicia');
   });
+
+  test('no user can sign up as, or rename themselves to, the app key (what hooks see as the app itself)', async () => {
+    const u = `/user/${t.appKey}`;
+    const signup = await send(t, t.appAuth).post(u, { username: t.appKey, password: 'pw-posing-secret' });
+    expect(signup.status).toBe(409);
+    expect(signup.body.error).toBe('UserAlreadyExists');
+    const rename = await request(t.app).put(`${u}/${ctx.userIds.bob}`).set('Authorization', ctx.auth.bob!).send({ username: t.appKey });
+    expect(rename.status).toBe(409);
+    expect((await send(t, t.appAuth).post(`/rpc/${t.appKey}/check-username-exists`, { username: t.appKey })).body).toEqual({ usernameExists: false });
+  });
 });
 
 describe('signup without credentials in the body (embedded store)', () => {
