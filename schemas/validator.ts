@@ -91,7 +91,7 @@ export function describeSettingErrors(validationErrors: ErrorObject[] | null | u
 
 /** A value as shown in a message: quoted, shortened, and never a secret's own characters. */
 function shown(name: string, value: unknown): string {
-  if (typeof value === 'string' && /secret|password/i.test(name)) return `a ${value.length}-character value`;
+  if (typeof value === 'string' && /secret|password|token/i.test(name)) return `a ${value.length}-character value`;
   if (typeof value === 'string') return JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}...` : value);
   return JSON.stringify(value) ?? String(value);
 }

@@ -41,6 +41,9 @@ import { functionFactory } from './business-logic/function-factory';
 import { FlexClient } from './business-logic/flex/flex-client';
 import { Sandbox } from './business-logic/sandbox/sandbox';
 import { externalCollectionRoutes } from './http/external-collection.routes';
+import { Metrics } from './observability/metrics';
+import { metricsRoutes, requestMetrics } from './http/metrics.routes';
+import { countingDocumentStore } from './stores/counting.document-store';
 
 export interface AppDeps {
   readonly config: Config;
@@ -58,6 +61,8 @@ export interface AppDeps {
    * first use.
    */
   readonly businessLogic?: BusinessLogicRuntime;
+  /** Where the app's metrics go (GET /metrics serves them); a fresh registry by default. */
+  readonly metrics?: Metrics;
 }
 
 type BusinessLogicDeps = Pick<AppDeps, 'apps' | 'documents' | 'logger' | 'config'>;
@@ -78,6 +83,9 @@ export function createBusinessLogic(deps: BusinessLogicDeps, sandbox = createSan
 export function createApp(deps: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
+  const metrics = deps.metrics ?? new Metrics();
+  // Every document store call of a request is counted for it (kinbase_store_round_trips_per_request).
+  deps = { ...deps, documents: countingDocumentStore(deps.documents, (operation) => metrics.storeCall(operation)) };
   app.set('etag', false);
   app.set('query parser', 'simple');
   expansionAwareJson(app);
@@ -87,6 +95,7 @@ export function createApp(deps: AppDeps): Express {
   const users = new UsersService(deps.documents, groups, { clock: deps.clock, passwords: new PasswordHasher(deps.scrypt ?? new ScryptWorkers()), secondFactor: mfa });
   const sessions: SessionVerifier = users;
 
+  app.use(requestMetrics(metrics));
   app.use(requestContext);
   app.use(accessLog(deps.logger));
   app.use(cors);
@@ -120,6 +129,7 @@ export function createApp(deps: AppDeps): Express {
   const businessLogic = deps.businessLogic ?? createBusinessLogic(deps);
   const hooks = businessLogic.hooks;
 
+  app.use(metricsRoutes(metrics, deps.apps, deps.config.metricsToken));
   app.use(handshakeRoutes(deps.apps, sessions));
   const aggregations = new AggregationService(deps.documents);
   app.use(appdataRoutes({

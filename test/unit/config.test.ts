@@ -70,6 +70,7 @@ describe('loadConfig', () => {
     [{ KINBASE_BL_MEMORY_MB: '4' }, 'KINBASE_BL_MEMORY_MB'],
     [{ KINBASE_BL_ISOLATES_PER_APP: '0' }, 'KINBASE_BL_ISOLATES_PER_APP'],
     [{ KINBASE_FLEX_TIMEOUT_MS: 'soon' }, 'KINBASE_FLEX_TIMEOUT_MS'],
+    [{ KINBASE_METRICS_TOKEN: 'short-token' }, 'KINBASE_METRICS_TOKEN'],
   ])('%j is refused with a message naming %s', (env, variable) => {
     expect(problemsOf(env as Record<string, string>).join('\n')).toContain(variable);
   });
@@ -90,6 +91,7 @@ describe('loadConfig', () => {
 
   test('a secret\'s value never appears in a configuration error', () => {
     expect(problemsOf({ KINBASE_SIGNING_SECRET: 'short-secret' }).join('\n')).not.toContain('short-secret');
+    expect(problemsOf({ KINBASE_METRICS_TOKEN: 'short-token' }).join('\n')).not.toContain('short-token');
   });
 
   test('every wrong variable is listed at once', () => {
