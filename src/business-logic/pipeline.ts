@@ -137,11 +137,11 @@ function stringParams(params: Record<string, unknown>): Record<string, string> {
   return out;
 }
 
-/** A hook's answer must be sendable: a real HTTP status and string headers. */
-function checkResponse(response: BlResponse, hook: string): BlResponse {
+/** A function's answer must be sendable: a real HTTP status (BLRuntimeError naming `who` otherwise). */
+export function checkResponse(response: BlResponse, who: string): BlResponse {
   const status = Number(response.status);
   if (!Number.isInteger(status) || status < 200 || status > 599) {
-    throw errors.blRuntimeError(`${hook} set response.status to ${String(response.status).slice(0, 40)}, which is not an HTTP status.`);
+    throw errors.blRuntimeError(`${who} set response.status to ${String(response.status).slice(0, 40)}, which is not an HTTP status.`);
   }
   return { status, headers: response.headers ?? {}, body: response.body };
 }

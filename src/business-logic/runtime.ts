@@ -1,7 +1,7 @@
 import type { AppDefinition } from '../config';
 import { errors } from '../domain/errors';
 import { buildAppFunctions, type AppFunctions, type FunctionFactory } from './app-functions';
-import { HookPipeline } from './pipeline';
+import { checkResponse, HookPipeline } from './pipeline';
 import type { FlexDataSource } from './flex/flex-data-source';
 import type { BlRequest, BlResponse, CustomEndpointSpec } from './types';
 
@@ -64,10 +64,6 @@ export class BusinessLogicRuntime {
       response: { status: 200, headers: {}, body: {} },
       tempObjectStore: {},
     });
-    const status = Number(outcome.response.status);
-    if (!Number.isInteger(status) || status < 200 || status > 599) {
-      throw errors.blRuntimeError(`The endpoint ${name.slice(0, 100)} set response.status to ${String(outcome.response.status).slice(0, 40)}, which is not an HTTP status.`);
-    }
-    return { status, headers: outcome.response.headers ?? {}, body: outcome.response.body };
+    return checkResponse(outcome.response, `The endpoint ${name.slice(0, 100)}`);
   }
 }

@@ -12,7 +12,7 @@ import type { StoredDocument } from '../ports';
 import { requireAuth, withApp, type SessionVerifier } from './middleware/auth';
 import { apiVersionOf } from './middleware/request-context';
 import type { HookPipeline } from '../business-logic/pipeline';
-import { hookedCall, inputOf, ok, sendBlResponse, skipsBusinessLogic } from './business-logic';
+import { hookedCall, inputOf, ok, requireBody, sendBlResponse, skipsBusinessLogic } from './business-logic';
 
 /** Turns stored entities into what the client sees (KinveyFile references are resolved here). */
 export type PresentEntities = (docs: StoredDocument[], req: Request, principal: Principal) => Promise<StoredDocument[]>;
@@ -147,10 +147,6 @@ function markReadStart(res: Response): void {
   res.setHeader('X-Kinvey-Request-Start', (res.locals.requestStart as Date).toISOString());
 }
 
-function requireBody(body: unknown): unknown {
-  if (body === undefined) throw errors.incompleteRequestBody('The request needs a JSON body (send Content-Type: application/json).');
-  return body;
-}
 
 
 

@@ -1,6 +1,7 @@
 import type { Request, Response } from 'express';
 import type { ActionInput, HookedCall, HookOperation } from '../business-logic/pipeline';
 import type { BlRequest, BlResponse } from '../business-logic/types';
+import { errors } from '../domain/errors';
 import type { Principal } from '../domain/principal';
 import { plainJsonOf } from './expansion-json';
 
@@ -20,8 +21,7 @@ export function blRequestOf(req: Request, res: Response, target: { collectionNam
     if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
   }
   // Strings only: a repeated parameter is not something a hook can pass back unchanged.
-  const params: Record<string, string> = {};
-  for (const [name, value] of Object.entries(req.query)) if (typeof value === 'string') params[name] = value;
+  const params = stringParams(req.query as Record<string, unknown>);
   return {
     method: req.method,
     headers,
@@ -50,6 +50,19 @@ export function hookedCall(req: Request, res: Response, collection: string, oper
     plain: (body) => plainJsonOf(res, body),
     request: () => blRequestOf(req, res, { collectionName: collection, ...(entityId === undefined ? {} : { entityId }) }),
   };
+}
+
+/** URL parameters that are single strings (repeated ones, which Express gives as arrays, are left out). */
+export function stringParams(params: Record<string, unknown>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(params)) if (typeof value === 'string') out[name] = value;
+  return out;
+}
+
+/** A write's body, or 400 IncompleteRequestBody when the request had none. */
+export function requireBody(body: unknown): unknown {
+  if (body === undefined) throw errors.incompleteRequestBody('The request needs a JSON body (send Content-Type: application/json).');
+  return body;
 }
 
 /** What a route's action works on when no hook changed it: the parsed body and URL parameters. */

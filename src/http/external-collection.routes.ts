@@ -7,7 +7,7 @@ import { collectionPermissions } from '../domain/apps';
 import { checkAppdataCollection } from '../domain/entity-fields';
 import { errors } from '../domain/errors';
 import type { Principal } from '../domain/principal';
-import { blRequestOf, hookedCall, inputOf, sendBlResponse } from './business-logic';
+import { blRequestOf, hookedCall, inputOf, requireBody, sendBlResponse, stringParams } from './business-logic';
 
 /**
  * `/appdata/:appKey/:collection` for collections backed by a Flex service object (`type:
@@ -49,7 +49,7 @@ export function externalCollectionRoutes(businessLogic: BusinessLogicRuntime, ba
         headers: view.headers,
       };
       sendBlResponse(res, await businessLogic.hooks.run(hookedCall(req, res, collection, operation, entityId), inputOf(req), async ({ body, params }) => {
-        const answer = await act(source, ctx, { body, params: stringsOf(params) }, req);
+        const answer = await act(source, ctx, { body, params: stringParams(params) }, req);
         return { status: answer.status, headers: {}, body: answer.body };
       }));
     };
@@ -70,15 +70,4 @@ export function externalCollectionRoutes(businessLogic: BusinessLogicRuntime, ba
     return s.removeMatching(ctx, params);
   }));
   return router;
-}
-
-function stringsOf(params: Record<string, unknown>): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [name, value] of Object.entries(params)) if (typeof value === 'string') out[name] = value;
-  return out;
-}
-
-function requireBody(body: unknown): unknown {
-  if (body === undefined) throw errors.incompleteRequestBody('The request needs a JSON body (send Content-Type: application/json).');
-  return body;
 }
