@@ -30,7 +30,8 @@ export interface CollectionScope {
   readonly collection: string;
 }
 
-export type StoreErrorKind = 'duplicate' | 'unavailable' | 'invalid';
+/** `too-large`: the answer would exceed the adapter's result budget (a client asked for too much). */
+export type StoreErrorKind = 'duplicate' | 'unavailable' | 'invalid' | 'too-large';
 
 /** The one error type adapters throw for expected failures; anything else is a bug (500). */
 export class StoreError extends Error {

@@ -8,21 +8,46 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { MongoClient } from 'mongodb';
-import { EmbeddedDocumentStore } from '../../src/stores/documents/embedded.document-store';
+import { EmbeddedDocumentStore, type EmbeddedDocumentStoreOptions } from '../../src/stores/documents/embedded.document-store';
+import type { CollectionScope, DocumentStore, StoredDocument } from '../../src/ports';
 import { MongoDocumentStore } from '../../src/stores/documents/mongo.document-store';
 import { documentStoreContract } from './document-store.contract';
 
-documentStoreContract('embedded (nedb)', async () => {
+async function embeddedStore(options: Partial<EmbeddedDocumentStoreOptions> = {}, indexed: readonly string[] = []) {
   const dir = await mkdtemp(path.join(tmpdir(), 'kinbase-docs-'));
-  const store = new EmbeddedDocumentStore({ dir });
+  const store = new EmbeddedDocumentStore({ dir, ...options });
   return {
-    store,
+    store: indexed.length ? indexingEveryField(store, indexed) : store,
     cleanup: async () => {
       await store.close();
       await rm(dir, { recursive: true, force: true });
     },
   };
-});
+}
+
+/** The same store, with an index on each listed field of every collection before its first write. */
+function indexingEveryField(store: DocumentStore, fields: readonly string[]): DocumentStore {
+  const indexed = new Set<string>();
+  const before = async (scope: CollectionScope): Promise<void> => {
+    const key = `${scope.appKey}/${scope.collection}`;
+    if (indexed.has(key)) return;
+    indexed.add(key);
+    for (const field of fields) await store.ensureIndex(scope, { field });
+  };
+  return Object.assign(Object.create(store) as DocumentStore, {
+    insert: async (scope: CollectionScope, doc: StoredDocument) => (await before(scope), store.insert(scope, doc)),
+    upsert: async (scope: CollectionScope, doc: StoredDocument) => (await before(scope), store.upsert(scope, doc)),
+  });
+}
+
+// Fields of the fixtures (not those the unique-index tests declare themselves).
+const FIXTURE_FIELDS = ['n', 's', 'tags', 'nested.x', 'nested.y', 'mixed', 'when', 'items.k', 'items.v', 'opt', 'flag', 'k', 'v', 'o.t', 'keep', 'top', 'profile.name'];
+
+documentStoreContract('embedded (SQLite)', () => embeddedStore());
+// Every query planned from an index: candidate sets, unions, ranges, sorts walked in index order.
+documentStoreContract('embedded (SQLite), every field indexed', () => embeddedStore({}, FIXTURE_FIELDS));
+// Candidate sets over the limit: plans give way to index walks and streamed scans.
+documentStoreContract('embedded (SQLite), indexed, tiny candidate limit', () => embeddedStore({ maxCandidates: 1 }, FIXTURE_FIELDS));
 
 documentStoreContract('mongodb', async () => {
   const url = process.env.KINBASE_TEST_MONGODB_URL;

@@ -33,6 +33,9 @@ export function toKinveyError(err: unknown): { error: KinveyError; unexpected: b
   if (err instanceof StoreError && err.kind === 'unavailable') {
     return { error: errors.kinveyInternalErrorRetry('The data store is unavailable.'), unexpected: true };
   }
+  if (err instanceof StoreError && err.kind === 'too-large') {
+    return { error: errors.resultSetSizeExceeded(err.message.slice(0, 300)), unexpected: false };
+  }
   if (err instanceof StoreError && err.kind === 'invalid') {
     return { error: errors.badRequest(`The document store refused this request: ${err.message.slice(0, 300)}`), unexpected: false };
   }

@@ -1,11 +1,13 @@
 /**
- * The embedded document store: one @seald-io/nedb datafile per app and collection under `dir`.
- * nedb persists and indexes; everything about queries (matching, order, paging, projection) is
- * done by mongo-semantics.ts, because nedb's matcher lacks operators and sorts differently.
+ * The embedded document store: every app's collections in one SQLite database under `dir`
+ * (sqlite/engine.ts), documents on disk and never loaded as a whole, with indexes that serve
+ * equality, ranges, sorts and paging (sqlite/planner.ts). What a query means (matching, order,
+ * projection) is still decided by mongo-semantics.ts on each candidate, exactly like MongoDB.
+ *
+ * Durability: WAL with synchronous=NORMAL by default: a killed process loses no acknowledged
+ * write; a power loss can lose the last transactions (never corrupts). `sync: 'full'` syncs every
+ * commit to disk, so power loss loses nothing acknowledged.
  */
-import { access } from 'node:fs/promises';
-import path from 'node:path';
-import Datastore from '@seald-io/nedb';
 import {
   StoreError,
   type CollectionScope,
@@ -15,172 +17,313 @@ import {
   type GroupSpec,
   type GroupStats,
   type IndexSpec,
+  type SortSpec,
   type StoredDocument,
 } from '../../ports';
 import { GroupAccumulator } from './group-accumulator';
-import { compileFilter, projectDocument, sortDocuments } from './mongo-semantics';
-
-type Collection = Datastore<StoredDocument>;
+import { projectDocument } from './mongo-ordering';
+import { compileFilter } from './mongo-semantics';
+import { decodeDocument, setFields } from './sqlite/documents';
+import { Engine, type CollectionInfo, type SyncMode } from './sqlite/engine';
+import { planFilter, type Plan } from './sqlite/planner';
+import { Budget, candidates, MAX_CANDIDATES, Pacer, TopDocuments, visitAll, visitByIndex, visitIds, type Matcher } from './sqlite/reading';
 
 export interface EmbeddedDocumentStoreOptions {
   dir: string;
-  /** How often every open datafile is compacted (rewritten without superseded lines). */
-  compactionIntervalMs?: number;
+  /** `normal` (default): kill -9 safe; `full`: also power-loss safe, one fsync per write. */
+  sync?: SyncMode;
+  /** Largest answer of one find, in bytes of stored JSON (default 32 MiB). */
+  maxResultBytes?: number;
+  /** Largest candidate set a plan may name before a scan or index walk is used (tests lower it). */
+  maxCandidates?: number;
 }
 
-const DEFAULT_COMPACTION_INTERVAL_MS = 10 * 60 * 1000;
+type Visitor = (doc: StoredDocument) => boolean;
+
+const DEFAULT_MAX_RESULT_BYTES = 32 * 1024 * 1024;
 
 export class EmbeddedDocumentStore implements DocumentStore {
-  private readonly dir: string;
-  private readonly open = new Map<string, Promise<Collection>>();
-  private readonly ensuredIndexes = new Set<string>();
-  private readonly compactionTimer: NodeJS.Timeout;
+  private readonly engine: Engine;
+  private readonly maxResultBytes: number;
+  private readonly maxCandidates: number;
+  private readonly building = new Map<string, Promise<void>>();
   private closed = false;
 
   constructor(options: EmbeddedDocumentStoreOptions) {
-    this.dir = path.resolve(options.dir);
-    // One timer for all datafiles, unref'd so an idle store never keeps the process alive
-    // (nedb's own autocompaction timer is neither shared nor unref'd).
-    this.compactionTimer = setInterval(() => void this.compactAll(), options.compactionIntervalMs ?? DEFAULT_COMPACTION_INTERVAL_MS);
-    this.compactionTimer.unref();
+    this.engine = new Engine(options.dir, options.sync ?? 'normal');
+    this.maxResultBytes = options.maxResultBytes ?? DEFAULT_MAX_RESULT_BYTES;
+    this.maxCandidates = options.maxCandidates ?? MAX_CANDIDATES;
   }
 
   async insert(scope: CollectionScope, doc: StoredDocument): Promise<void> {
-    const collection = await this.collection(scope);
-    await translate(() => collection.insertAsync(doc));
+    this.write(() => {
+      const coll = this.engine.createCollection(scope.appKey, scope.collection);
+      if (this.engine.getRow(coll, doc._id)) throw new StoreError('duplicate', `E11000 duplicate key: _id ${JSON.stringify(doc._id)}`);
+      this.engine.insertRow(coll, doc);
+    });
   }
 
   async upsert(scope: CollectionScope, doc: StoredDocument): Promise<{ created: boolean }> {
-    const collection = await this.collection(scope);
-    const result = await translate(() => collection.updateAsync({ _id: doc._id }, doc, { upsert: true }));
-    return { created: result.upsert };
+    return this.write(() => {
+      const coll = this.engine.createCollection(scope.appKey, scope.collection);
+      const previous = this.engine.get(coll, doc._id);
+      if (previous) this.engine.replaceRow(coll, previous, doc);
+      else this.engine.insertRow(coll, doc);
+      return { created: !previous };
+    });
+  }
+
+  /** Upserts a batch in one transaction (migration and bulk loading). */
+  async importDocuments(scope: CollectionScope, docs: readonly StoredDocument[]): Promise<void> {
+    this.write(() => {
+      const coll = this.engine.createCollection(scope.appKey, scope.collection);
+      for (const doc of docs) {
+        const previous = this.engine.get(coll, doc._id);
+        if (previous) this.engine.replaceRow(coll, previous, doc);
+        else this.engine.insertRow(coll, doc);
+      }
+    });
   }
 
   async replace(scope: CollectionScope, doc: StoredDocument, filter?: Filter): Promise<boolean> {
-    const collection = await this.collection(scope);
-    const result = await translate(() => collection.updateAsync(byId(doc._id, filter), doc, {}));
-    return result.numAffected > 0;
+    return this.update(scope, doc._id, filter, () => doc);
   }
 
   async setFields(scope: CollectionScope, id: string, fields: Record<string, unknown>, filter?: Filter): Promise<boolean> {
-    const collection = await this.collection(scope);
-    // nedb's $set understands dotted paths and creates missing intermediate objects, like MongoDB.
-    const update = Object.keys(fields).length > 0 ? { $set: fields } : { $set: { _id: id } };
-    const result = await translate(() => collection.updateAsync(byId(id, filter), update, {}));
-    return result.numAffected > 0;
+    return this.update(scope, id, filter, (previous) => setFields(previous, fields));
   }
 
   async find(scope: CollectionScope, filter: Filter, options: FindOptions = {}): Promise<StoredDocument[]> {
-    const collection = await this.existingCollection(scope);
-    if (!collection) return [];
-    const matches = await collection.findAsync(where(filter));
-    const sorted = sortDocuments(matches, options.sort);
-    const start = options.skip ?? 0;
+    const coll = this.existing(scope);
+    if (!coll) return [];
+    const skip = options.skip ?? 0;
     // limit 0 means "no limit", as in MongoDB.
-    const page = options.limit ? sorted.slice(start, start + options.limit) : sorted.slice(start);
-    return options.fields ? page.map((doc) => projectDocument(doc, options.fields ?? [])) : page;
+    const limit = options.limit ? options.limit : Infinity;
+    const sort = normalizeSort(options.sort);
+    const budget = new Budget(this.maxResultBytes);
+    const page: StoredDocument[] = [];
+    let skipped = 0;
+    const collect = (doc: StoredDocument, row: { body: string }): boolean => {
+      if (skipped < skip) {
+        skipped += 1;
+        return true;
+      }
+      budget.charge(row as never);
+      page.push(options.fields ? projectDocument(doc, options.fields) : doc);
+      return page.length < limit;
+    };
+    const matches = matcherOf(filter);
+    const ids = this.candidatesFor(coll, filter);
+    const sortIndex = sort.length > 0 && sort[0]?.[0] !== '_id' ? this.sortIndex(coll, sort) : undefined;
+    if (ids && sort.length === 0) await visitIds(this.engine, coll, ids, matches, collect);
+    else if (ids && sort[0]?.[0] === '_id' && sort[0][1] === -1) await visitIds(this.engine, coll, [...ids].reverse(), matches, collect);
+    else if (!ids && sortIndex) await visitByIndex(this.engine, coll, sortIndex, sort, matches, collect);
+    else if (sort.length === 0 || sort[0]?.[0] === '_id') {
+      const descending = sort[0]?.[1] === -1;
+      if (!matches) skipped = skip;
+      await visitAll(this.engine, coll, matches, descending, collect, matches ? 0 : skip);
+    } else {
+      const top = new TopDocuments(sort, Number.isFinite(limit) ? skip + limit : Infinity);
+      await this.visit(coll, ids, matches, (doc) => top.add(doc));
+      skipped = skip;
+      await visitIds(this.engine, coll, top.ids(skip, limit), null, collect);
+    }
+    return page;
   }
 
   async findByIds(scope: CollectionScope, ids: readonly string[], filter: Filter = {}): Promise<StoredDocument[]> {
-    if (ids.length === 0) return [];
-    const collection = await this.existingCollection(scope);
-    if (!collection) return [];
-    // `_id: {$in}` lets nedb use its _id index; the filter runs through our matcher.
-    return collection.findAsync({ _id: { $in: [...ids] }, ...where(filter) });
+    const coll = this.existing(scope);
+    if (!coll || ids.length === 0) return [];
+    const budget = new Budget(this.maxResultBytes);
+    const out: StoredDocument[] = [];
+    await visitIds(this.engine, coll, [...new Set(ids)], matcherOf(filter), (doc, row) => {
+      budget.charge(row);
+      out.push(doc);
+      return true;
+    });
+    return out;
   }
 
   async count(scope: CollectionScope, filter: Filter): Promise<number> {
-    const collection = await this.existingCollection(scope);
-    if (!collection) return 0;
-    return collection.countAsync(where(filter));
+    const coll = this.existing(scope);
+    if (!coll) return 0;
+    if (Object.keys(filter).length === 0) return this.engine.count(coll);
+    const [exact] = this.plansFor(coll, filter).filter((plan) => plan.sources.length === 1 && plan.sources[0]?.kind === 'range' && plan.sources[0].exact);
+    const source = exact?.sources[0];
+    if (source?.kind === 'range') return this.engine.countKey(source.ix, source.low);
+    let n = 0;
+    await this.visit(coll, this.candidatesFor(coll, filter), matcherOf(filter), () => ++n > 0);
+    return n;
   }
 
   async group(scope: CollectionScope, filter: Filter, spec: GroupSpec): Promise<GroupStats[]> {
-    const collection = await this.existingCollection(scope);
-    if (!collection) return [];
-    const matches = compileFilter(filter);
+    const coll = this.existing(scope);
+    if (!coll) return [];
     const groups = new GroupAccumulator(spec);
-    // One pass over nedb's own documents (read, never copied or changed): memory grows with the
-    // number of groups, not with the collection.
-    for (const doc of collection.getAllData<StoredDocument>()) {
-      if (matches(doc) && !groups.add(doc)) break;
-    }
+    // Memory grows with the number of groups, not with the collection.
+    await this.visit(coll, this.candidatesFor(coll, filter), matcherOf(filter), (doc) => groups.add(doc));
     return groups.results();
   }
 
   async deleteById(scope: CollectionScope, id: string, filter?: Filter): Promise<boolean> {
-    const collection = await this.existingCollection(scope);
-    if (!collection) return false;
-    return (await collection.removeAsync(byId(id, filter), {})) > 0;
-  }
-
-  async deleteMany(scope: CollectionScope, filter: Filter): Promise<number> {
-    const collection = await this.existingCollection(scope);
-    if (!collection) return 0;
-    return collection.removeAsync(where(filter), { multi: true });
-  }
-
-  async ensureIndex(scope: CollectionScope, index: IndexSpec): Promise<void> {
-    const key = `${this.fileFor(scope)}\u0000${index.field}\u0000${index.unique ?? false}\u0000${index.sparse ?? false}`;
-    if (this.ensuredIndexes.has(key)) return;
-    const collection = await this.collection(scope);
-    await translate(() => collection.ensureIndexAsync({ fieldName: index.field, unique: index.unique ?? false, sparse: index.sparse ?? false }));
-    this.ensuredIndexes.add(key);
-  }
-
-  /** Compacts every open datafile and releases them; the store cannot be used afterwards. */
-  async close(): Promise<void> {
-    this.closed = true;
-    clearInterval(this.compactionTimer);
-    await this.compactAll();
-    this.open.clear();
-  }
-
-  private async compactAll(): Promise<void> {
-    const collections = await Promise.allSettled(this.open.values());
-    await Promise.allSettled(
-      collections.map((c) => (c.status === 'fulfilled' ? c.value.compactDatafileAsync() : Promise.resolve())),
-    );
-  }
-
-  /** The open collection, opening (and creating) its datafile on first use. */
-  private collection(scope: CollectionScope): Promise<Collection> {
-    if (this.closed) throw new StoreError('unavailable', 'the embedded document store is closed');
-    const file = this.fileFor(scope);
-    let opened = this.open.get(file);
-    if (!opened) {
-      const datastore: Collection = new Datastore<StoredDocument>({ filename: file });
-      opened = datastore.loadDatabaseAsync().then(() => datastore);
-      // A failed open must not poison the cache: the next call retries.
-      opened.catch(() => this.open.delete(file));
-      this.open.set(file, opened);
-    }
-    return opened.catch((err: unknown) => {
-      throw new StoreError('unavailable', `cannot open ${file}`, { cause: err });
+    const coll = this.existing(scope);
+    if (!coll) return false;
+    const matches = matcherOf(filter ?? {});
+    return this.write(() => {
+      const doc = this.engine.get(coll, id);
+      if (!doc || (matches && !matches(doc))) return false;
+      this.engine.deleteRow(coll, doc);
+      return true;
     });
   }
 
-  /** Like collection(), but never creates a datafile just to read nothing from it. */
-  private async existingCollection(scope: CollectionScope): Promise<Collection | null> {
-    if (!this.closed && !this.open.has(this.fileFor(scope))) {
-      try {
-        await access(this.fileFor(scope));
-      } catch {
-        if (!this.open.has(this.fileFor(scope))) return null;
-      }
-    }
-    return this.collection(scope);
+  async deleteMany(scope: CollectionScope, filter: Filter): Promise<number> {
+    const coll = this.existing(scope);
+    if (!coll) return 0;
+    const matches = matcherOf(filter);
+    let deleted = 0;
+    // One pass; every 256 matches are deleted in one transaction (rows behind the scan only).
+    let batch: string[] = [];
+    const flush = (): void => {
+      const ids = batch;
+      batch = [];
+      deleted += this.write(() => ids.reduce((n, id) => {
+        const doc = this.engine.get(coll, id);
+        if (!doc || (matches && !matches(doc))) return n;
+        this.engine.deleteRow(coll, doc);
+        return n + 1;
+      }, 0));
+    };
+    await this.visit(coll, this.candidatesFor(coll, filter), matches, (doc) => {
+      if (batch.push(doc._id) >= 256) flush();
+      return true;
+    });
+    flush();
+    return deleted;
   }
 
-  private fileFor(scope: CollectionScope): string {
-    return path.join(this.dir, safeSegment(scope.appKey), `${safeSegment(scope.collection)}.db`);
+  async ensureIndex(scope: CollectionScope, index: IndexSpec): Promise<void> {
+    const key = `${scope.appKey}\u0000${scope.collection}\u0000${index.field}`;
+    const pending = this.building.get(key);
+    if (pending) return pending;
+    const existing = this.engine.collection(scope.appKey, scope.collection)?.indexes.get(index.field);
+    if (existing?.ready) return;
+    const build = this.buildIndex(scope, index).finally(() => this.building.delete(key));
+    this.building.set(key, build);
+    return build;
   }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.allSettled(this.building.values());
+    this.engine.close();
+  }
+
+  private async buildIndex(scope: CollectionScope, spec: IndexSpec): Promise<void> {
+    const { coll, index } = this.write(() => {
+      const coll = this.engine.createCollection(scope.appKey, scope.collection);
+      return { coll, index: this.engine.addIndex(coll, spec.field, spec.unique ?? false, spec.sparse ?? false) };
+    });
+    // Writes maintain the new index from now on; the documents already there are added in slices.
+    try {
+      let after: string | null = null;
+      const pacer = new Pacer();
+      for (;;) {
+        this.assertOpen();
+        const rows = this.engine.page(coll, after, 256);
+        if (rows.length > 0) this.write(() => this.engine.backfill(coll, index, rows));
+        if (rows.length < 256) break;
+        after = rows[rows.length - 1]?.id ?? null;
+        await pacer.pace();
+      }
+      this.write(() => this.engine.markReady(index));
+    } catch (err) {
+      if (this.engine.db.open) this.write(() => this.engine.dropIndex(coll, index));
+      throw err;
+    }
+  }
+
+  private async update(scope: CollectionScope, id: string, filter: Filter | undefined, next: (previous: StoredDocument) => StoredDocument): Promise<boolean> {
+    const coll = this.existing(scope);
+    if (!coll) return false;
+    const matches = matcherOf(filter ?? {});
+    return this.write(() => {
+      const previous = this.engine.get(coll, id);
+      if (!previous || (matches && !matches(previous))) return false;
+      this.engine.replaceRow(coll, previous, { ...next(previous), _id: id });
+      return true;
+    });
+  }
+
+  /** Every matching document, from the candidates when a plan names them, else a scan. */
+  private async visit(coll: CollectionInfo, ids: string[] | null, matches: Matcher, visitor: Visitor): Promise<void> {
+    if (ids) await visitIds(this.engine, coll, ids, matches, visitor);
+    else await visitAll(this.engine, coll, matches, false, visitor);
+  }
+
+  /** The candidate ids of the smallest plan that names at most MAX_CANDIDATES, else null (scan). */
+  private candidatesFor(coll: CollectionInfo, filter: Filter): string[] | null {
+    let best: string[] | null = null;
+    for (const plan of this.plansFor(coll, filter)) {
+      const ids = candidates(this.engine, plan, this.maxCandidates);
+      if (ids && (!best || ids.length < best.length)) best = ids;
+      if (best && best.length <= 64) break;
+    }
+    return best;
+  }
+
+  private plansFor(coll: CollectionInfo, filter: Filter): Plan[] {
+    return planFilter(filter, (field) => coll.indexes.get(field));
+  }
+
+  private sortIndex(coll: CollectionInfo, sort: SortSpec) {
+    const index = coll.indexes.get((sort[0] as readonly [string, 1 | -1])[0]);
+    return index && index.ready && index.sortable && !index.sparse ? index : undefined;
+  }
+
+  private existing(scope: CollectionScope): CollectionInfo | undefined {
+    this.assertOpen();
+    return this.engine.collection(scope.appKey, scope.collection);
+  }
+
+  /** Runs synchronous engine work in one transaction; engine failures become StoreErrors. */
+  private write<T>(work: () => T): T {
+    this.assertOpen();
+    try {
+      return this.engine.db.transaction(work)();
+    } catch (err) {
+      if (err instanceof StoreError) throw err;
+      const code = String((err as { code?: unknown }).code ?? '');
+      if (code.startsWith('SQLITE_')) throw new StoreError('unavailable', `the embedded store failed: ${code}`, { cause: err });
+      throw err;
+    }
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new StoreError('unavailable', 'the embedded document store is closed');
+  }
+}
+
+function matcherOf(filter: Filter): Matcher {
+  return Object.keys(filter).length === 0 ? null : compileFilter(filter);
+}
+
+/** Drops repeated fields and everything after `_id` (ties are broken by `_id` already). */
+function normalizeSort(sort: SortSpec = []): SortSpec {
+  const out: (readonly [string, 1 | -1])[] = [];
+  for (const entry of sort) {
+    if (out.some(([field]) => field === entry[0])) continue;
+    out.push(entry);
+    if (entry[0] === '_id') break;
+  }
+  return out.length === 1 && out[0]?.[0] === '_id' && out[0][1] === 1 ? [] : out;
 }
 
 /**
  * Turns a name into one safe path segment. Characters outside `[A-Za-z0-9_.-]` and a leading dot
  * (so `.`, `..` and hidden files cannot occur) become `~XX` per UTF-8 byte; `~` itself is encoded,
- * so distinct names always get distinct segments.
+ * so distinct names always get distinct segments. (The layout of the nedb store this engine
+ * replaced; its migration reads it.)
  */
 export function safeSegment(name: string): string {
   if (name.length === 0) throw new StoreError('invalid', 'names must not be empty');
@@ -190,26 +333,4 @@ export function safeSegment(name: string): string {
   return encoded;
 }
 
-/** A nedb query that delegates matching to our MongoDB-semantics predicate. */
-function where(filter: Filter): Record<string, unknown> {
-  if (Object.keys(filter).length === 0) return {};
-  const matches = compileFilter(filter);
-  // nedb calls $where with the stored document as `this`; the function is ours, never the client's.
-  return { $where: function (this: StoredDocument) { return matches(this); } };
-}
-
-function byId(id: string, filter?: Filter): Record<string, unknown> {
-  return filter && Object.keys(filter).length > 0 ? { _id: id, ...where(filter) } : { _id: id };
-}
-
-/** Runs a nedb write and turns its constraint errors into StoreErrors. */
-async function translate<T>(write: () => Promise<T>): Promise<T> {
-  try {
-    return await write();
-  } catch (err) {
-    const error = err as Error & { errorType?: string };
-    if (error.errorType === 'uniqueViolated') throw new StoreError('duplicate', error.message, { cause: err });
-    if (/^Field names cannot/.test(error.message ?? '')) throw new StoreError('invalid', error.message, { cause: err });
-    throw err;
-  }
-}
+export { decodeDocument };

@@ -1,0 +1,298 @@
+/**
+ * The embedded engine's storage: one SQLite database (better-sqlite3) holding every app's
+ * collections. `docs` keeps each document as JSON text under (collection, _id); `entries` keeps
+ * one row per index key and document, ordered by key bytes (index-keys.ts). Every write changes a
+ * document and its index rows in one transaction. All calls here are synchronous and short: the
+ * store above pages through results across event-loop turns.
+ */
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { StoreError, type StoredDocument } from '../../../ports';
+import { decodeDocument, encodeDocument } from './documents';
+import { documentKeys, MAX_KEY_BYTES } from './index-keys';
+
+export type SyncMode = 'normal' | 'full';
+
+export interface IndexInfo {
+  ix: number;
+  coll: number;
+  field: string;
+  path: string[];
+  unique: boolean;
+  sparse: boolean;
+  /** Every key so far encodes its value's order exactly: the index can serve sorts. */
+  sortable: boolean;
+  multikey: boolean;
+  /** Built for every document (an index being back-filled serves no query yet). */
+  ready: boolean;
+}
+
+export interface CollectionInfo {
+  id: number;
+  indexes: Map<string, IndexInfo>;
+}
+
+export interface Row {
+  id: string;
+  body: string;
+  dates: number;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS collections (id INTEGER PRIMARY KEY, app TEXT NOT NULL, name TEXT NOT NULL, count INTEGER NOT NULL DEFAULT 0, UNIQUE (app, name));
+CREATE TABLE IF NOT EXISTS docs (coll INTEGER NOT NULL, id TEXT NOT NULL, body TEXT NOT NULL, dates INTEGER NOT NULL, PRIMARY KEY (coll, id));
+CREATE TABLE IF NOT EXISTS indexes (ix INTEGER PRIMARY KEY, coll INTEGER NOT NULL, field TEXT NOT NULL, is_unique INTEGER NOT NULL, sparse INTEGER NOT NULL,
+  sortable INTEGER NOT NULL, multikey INTEGER NOT NULL, ready INTEGER NOT NULL, UNIQUE (coll, field));
+CREATE TABLE IF NOT EXISTS entries (ix INTEGER NOT NULL, key BLOB NOT NULL, id TEXT NOT NULL, PRIMARY KEY (ix, key, id)) WITHOUT ROWID;
+`;
+
+export class Engine {
+  readonly db: Database.Database;
+  private readonly collections = new Map<string, CollectionInfo>();
+  private readonly sql: ReturnType<typeof prepare>;
+
+  constructor(dir: string, sync: SyncMode) {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const file = path.join(dir, 'kinbase.sqlite');
+    try {
+      this.db = new Database(file, { timeout: 0 });
+      this.db.pragma('journal_mode = WAL');
+      this.db.pragma(`synchronous = ${sync === 'full' ? 'FULL' : 'NORMAL'}`);
+      // One process owns the data: a second kinbase on the same dir fails at start, not mid-request.
+      this.db.pragma('locking_mode = EXCLUSIVE');
+      this.db.pragma('cache_size = -16384'); // 16 MiB of page cache, whatever the data size
+      this.db.pragma('temp_store = FILE');
+      this.db.exec(SCHEMA);
+      this.db.exec('BEGIN IMMEDIATE; COMMIT');
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      const why = code === 'SQLITE_BUSY' ? 'it is in use by another process (one kinbase per data dir)' : String((err as Error).message);
+      throw new StoreError('unavailable', `cannot open the embedded store ${file}: ${why}`, { cause: err });
+    }
+    this.sql = prepare(this.db);
+    this.loadCatalog();
+  }
+
+  /** The collection, or undefined when it was never written. */
+  collection(app: string, name: string): CollectionInfo | undefined {
+    return this.collections.get(catalogKey(app, name));
+  }
+
+  /** The collection, created when missing (inside the caller's transaction). */
+  createCollection(app: string, name: string): CollectionInfo {
+    const existing = this.collection(app, name);
+    if (existing) return existing;
+    const id = Number(this.sql.insertCollection.run(app, name).lastInsertRowid);
+    const info: CollectionInfo = { id, indexes: new Map() };
+    this.collections.set(catalogKey(app, name), info);
+    return info;
+  }
+
+  count(coll: CollectionInfo): number {
+    return (this.sql.count.get(coll.id) as { count: number } | undefined)?.count ?? 0;
+  }
+
+  get(coll: CollectionInfo, id: string): StoredDocument | undefined {
+    const row = this.sql.get.get(coll.id, id) as Row | undefined;
+    return row ? decodeDocument(row.body, row.dates) : undefined;
+  }
+
+  getRow(coll: CollectionInfo, id: string): Row | undefined {
+    return this.sql.get.get(coll.id, id) as Row | undefined;
+  }
+
+  /** Up to `limit` rows with ids after `after` (before, descending), in `_id` order. */
+  page(coll: CollectionInfo, after: string | null, limit: number, descending = false): Row[] {
+    if (descending) return (after === null ? this.sql.lastRows.all(coll.id, limit) : this.sql.rowsBefore.all(coll.id, after, limit)) as Row[];
+    return (after === null ? this.sql.firstRows.all(coll.id, limit) : this.sql.rowsAfter.all(coll.id, after, limit)) as Row[];
+  }
+
+  /** The id at position `offset` in `_id` order (for skips that need no matching). */
+  idAt(coll: CollectionInfo, offset: number, descending: boolean): string | undefined {
+    const row = (descending ? this.sql.idAtDesc : this.sql.idAtAsc).get(coll.id, offset) as { id: string } | undefined;
+    return row?.id;
+  }
+
+  /** Ids with index keys in [low, high], at most `limit` of them (more rows: there may be more). */
+  idsInRange(ix: number, low: Buffer, high: Buffer, highExclusive: boolean, limit: number): string[] {
+    const stmt = highExclusive ? this.sql.rangeExclusive : this.sql.rangeInclusive;
+    return stmt.pluck().all(ix, low, high, limit) as string[];
+  }
+
+  countKey(ix: number, key: Buffer): number {
+    return (this.sql.countKey.pluck().get(ix, key) as number) ?? 0;
+  }
+
+  /** The next distinct key after `after` (before, descending); null past the end. */
+  nextKey(ix: number, after: Buffer | null, descending: boolean): Buffer | null {
+    const stmt = descending ? (after ? this.sql.keyBefore : this.sql.lastKey) : after ? this.sql.keyAfter : this.sql.firstKey;
+    const key = (after ? stmt.pluck().get(ix, after) : stmt.pluck().get(ix)) as Buffer | undefined;
+    return key ?? null;
+  }
+
+  /** Ids holding `key`, after `afterId`, in `_id` order. */
+  idsWithKey(ix: number, key: Buffer, afterId: string | null, limit: number): string[] {
+    return (afterId === null ? this.sql.idsWithKey.pluck().all(ix, key, limit) : this.sql.idsWithKeyAfter.pluck().all(ix, key, afterId, limit)) as string[];
+  }
+
+  insertRow(coll: CollectionInfo, doc: StoredDocument): void {
+    const { body, dates } = encodeDocument(doc);
+    this.checkUnique(coll, doc);
+    this.sql.insert.run(coll.id, doc._id, body, dates ? 1 : 0);
+    this.sql.addCount.run(1, coll.id);
+    this.addEntries(coll, doc);
+  }
+
+  replaceRow(coll: CollectionInfo, previous: StoredDocument, doc: StoredDocument): void {
+    const { body, dates } = encodeDocument(doc);
+    this.removeEntries(coll, previous);
+    this.checkUnique(coll, doc);
+    this.sql.update.run(body, dates ? 1 : 0, coll.id, doc._id);
+    this.addEntries(coll, doc);
+  }
+
+  deleteRow(coll: CollectionInfo, doc: StoredDocument): void {
+    this.removeEntries(coll, doc);
+    this.sql.delete.run(coll.id, doc._id);
+    this.sql.addCount.run(-1, coll.id);
+  }
+
+  /** Registers an index (not ready: writes maintain it, queries ignore it until back-filled). */
+  addIndex(coll: CollectionInfo, field: string, unique: boolean, sparse: boolean): IndexInfo {
+    const ix = Number(this.sql.insertIndex.run(coll.id, field, unique ? 1 : 0, sparse ? 1 : 0).lastInsertRowid);
+    const info: IndexInfo = { ix, coll: coll.id, field, path: field.split('.'), unique, sparse, sortable: true, multikey: false, ready: false };
+    coll.indexes.set(field, info);
+    return info;
+  }
+
+  /** Adds the index rows of documents written before the index existed. */
+  backfill(coll: CollectionInfo, index: IndexInfo, rows: readonly Row[]): void {
+    for (const row of rows) {
+      const doc = decodeDocument(row.body, row.dates);
+      this.checkUniqueOne(index, doc);
+      this.addIndexEntries(index, doc);
+    }
+  }
+
+  markReady(index: IndexInfo): void {
+    this.sql.readyIndex.run(index.ix);
+    index.ready = true;
+  }
+
+  dropIndex(coll: CollectionInfo, index: IndexInfo): void {
+    this.sql.dropEntries.run(index.ix);
+    this.sql.dropIndex.run(index.ix);
+    coll.indexes.delete(index.field);
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+
+  private checkUnique(coll: CollectionInfo, doc: StoredDocument): void {
+    for (const index of coll.indexes.values()) if (index.unique) this.checkUniqueOne(index, doc);
+  }
+
+  private checkUniqueOne(index: IndexInfo, doc: StoredDocument): void {
+    if (!index.unique) return;
+    const { keys, missing } = documentKeys(doc, index.path);
+    if (missing && index.sparse) return;
+    for (const key of keys) {
+      const holders = this.sql.otherHolders.pluck().all(index.ix, key, doc._id) as string[];
+      // A cut key is a prefix: only a holder with the same whole value is a duplicate.
+      const taken = key.length < MAX_KEY_BYTES ? holders.length > 0 : holders.some((id) => this.holdsSameValue(index, id, doc));
+      if (taken) throw new StoreError('duplicate', `E11000 duplicate key: ${index.field} is taken by another document`);
+    }
+  }
+
+  private holdsSameValue(index: IndexInfo, otherId: string, doc: StoredDocument): boolean {
+    const row = this.sql.getById.get(index.coll, otherId) as Row | undefined;
+    if (!row) return false;
+    const theirs = new Set(documentKeys(decodeDocument(row.body, row.dates), index.path, false).keys.map((k) => k.toString('latin1')));
+    return documentKeys(doc, index.path, false).keys.some((k) => theirs.has(k.toString('latin1')));
+  }
+
+  private addEntries(coll: CollectionInfo, doc: StoredDocument): void {
+    for (const index of coll.indexes.values()) this.addIndexEntries(index, doc);
+  }
+
+  private addIndexEntries(index: IndexInfo, doc: StoredDocument): void {
+    const { keys, inexact, multikey, missing } = documentKeys(doc, index.path);
+    if (missing && index.sparse) return;
+    for (const key of keys) this.sql.insertEntry.run(index.ix, key, doc._id);
+    if ((inexact && index.sortable) || (multikey && !index.multikey)) {
+      index.sortable &&= !inexact;
+      index.multikey ||= multikey;
+      this.sql.flagIndex.run(index.sortable ? 1 : 0, index.multikey ? 1 : 0, index.ix);
+    }
+  }
+
+  private removeEntries(coll: CollectionInfo, doc: StoredDocument): void {
+    for (const index of coll.indexes.values()) {
+      for (const key of documentKeys(doc, index.path).keys) this.sql.deleteEntry.run(index.ix, key, doc._id);
+    }
+  }
+
+  private loadCatalog(): void {
+    // An index whose back-fill a crash interrupted is dropped; whoever needs it ensures it again.
+    for (const ix of this.db.prepare('SELECT ix FROM indexes WHERE ready = 0').pluck().all() as number[]) {
+      this.sql.dropEntries.run(ix);
+      this.sql.dropIndex.run(ix);
+    }
+    const byId = new Map<number, CollectionInfo>();
+    for (const row of this.db.prepare('SELECT id, app, name FROM collections').all() as { id: number; app: string; name: string }[]) {
+      const info: CollectionInfo = { id: row.id, indexes: new Map() };
+      byId.set(row.id, info);
+      this.collections.set(catalogKey(row.app, row.name), info);
+    }
+    type IndexRow = { ix: number; coll: number; field: string; is_unique: number; sparse: number; sortable: number; multikey: number };
+    for (const row of this.db.prepare('SELECT * FROM indexes').all() as IndexRow[]) {
+      byId.get(row.coll)?.indexes.set(row.field, {
+        ix: row.ix, coll: row.coll, field: row.field, path: row.field.split('.'), unique: row.is_unique === 1, sparse: row.sparse === 1,
+        sortable: row.sortable === 1, multikey: row.multikey === 1, ready: true,
+      });
+    }
+  }
+}
+
+function catalogKey(app: string, name: string): string {
+  return `${app}\u0000${name}`;
+}
+
+function prepare(db: Database.Database) {
+  const rows = 'SELECT id, body, dates FROM docs WHERE coll = ?';
+  return {
+    insertCollection: db.prepare('INSERT INTO collections (app, name) VALUES (?, ?)'),
+    count: db.prepare('SELECT count FROM collections WHERE id = ?'),
+    addCount: db.prepare('UPDATE collections SET count = count + ? WHERE id = ?'),
+    get: db.prepare(`${rows} AND id = ?`),
+    getById: db.prepare(`${rows} AND id = ?`),
+    firstRows: db.prepare(`${rows} ORDER BY id LIMIT ?`),
+    rowsAfter: db.prepare(`${rows} AND id > ? ORDER BY id LIMIT ?`),
+    lastRows: db.prepare(`${rows} ORDER BY id DESC LIMIT ?`),
+    rowsBefore: db.prepare(`${rows} AND id < ? ORDER BY id DESC LIMIT ?`),
+    idAtAsc: db.prepare('SELECT id FROM docs WHERE coll = ? ORDER BY id LIMIT 1 OFFSET ?'),
+    idAtDesc: db.prepare('SELECT id FROM docs WHERE coll = ? ORDER BY id DESC LIMIT 1 OFFSET ?'),
+    insert: db.prepare('INSERT INTO docs (coll, id, body, dates) VALUES (?, ?, ?, ?)'),
+    update: db.prepare('UPDATE docs SET body = ?, dates = ? WHERE coll = ? AND id = ?'),
+    delete: db.prepare('DELETE FROM docs WHERE coll = ? AND id = ?'),
+    insertIndex: db.prepare('INSERT INTO indexes (coll, field, is_unique, sparse, sortable, multikey, ready) VALUES (?, ?, ?, ?, 1, 0, 0)'),
+    readyIndex: db.prepare('UPDATE indexes SET ready = 1 WHERE ix = ?'),
+    flagIndex: db.prepare('UPDATE indexes SET sortable = ?, multikey = ? WHERE ix = ?'),
+    dropIndex: db.prepare('DELETE FROM indexes WHERE ix = ?'),
+    dropEntries: db.prepare('DELETE FROM entries WHERE ix = ?'),
+    insertEntry: db.prepare('INSERT OR IGNORE INTO entries (ix, key, id) VALUES (?, ?, ?)'),
+    deleteEntry: db.prepare('DELETE FROM entries WHERE ix = ? AND key = ? AND id = ?'),
+    otherHolders: db.prepare('SELECT id FROM entries WHERE ix = ? AND key = ? AND id <> ? LIMIT 100'),
+    rangeInclusive: db.prepare('SELECT id FROM entries WHERE ix = ? AND key >= ? AND key <= ? LIMIT ?'),
+    rangeExclusive: db.prepare('SELECT id FROM entries WHERE ix = ? AND key >= ? AND key < ? LIMIT ?'),
+    countKey: db.prepare('SELECT count(*) FROM entries WHERE ix = ? AND key = ?'),
+    firstKey: db.prepare('SELECT key FROM entries WHERE ix = ? ORDER BY key LIMIT 1'),
+    keyAfter: db.prepare('SELECT key FROM entries WHERE ix = ? AND key > ? ORDER BY key LIMIT 1'),
+    lastKey: db.prepare('SELECT key FROM entries WHERE ix = ? ORDER BY key DESC LIMIT 1'),
+    keyBefore: db.prepare('SELECT key FROM entries WHERE ix = ? AND key < ? ORDER BY key DESC LIMIT 1'),
+    idsWithKey: db.prepare('SELECT id FROM entries WHERE ix = ? AND key = ? ORDER BY id LIMIT ?'),
+    idsWithKeyAfter: db.prepare('SELECT id FROM entries WHERE ix = ? AND key = ? AND id > ? ORDER BY id LIMIT ?'),
+  };
+}

@@ -1,0 +1,161 @@
+/**
+ * How the embedded store reads: candidates from a plan, or every document streamed in `_id` order,
+ * or an index walked in key order, each in short synchronous slices with the event loop free in
+ * between, so no query holds the process whatever the collection's size. Memory is bounded too:
+ * candidate sets are capped, in-memory sorts keep only sort keys, and results have a byte budget.
+ */
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { StoreError, type SortSpec, type StoredDocument } from '../../../ports';
+import { compareStrings } from '../mongo-values';
+import { projectDocument, sortDocuments } from '../mongo-ordering';
+import { decodeDocument } from './documents';
+import type { CollectionInfo, Engine, IndexInfo, Row } from './engine';
+import { documentKeys } from './index-keys';
+import type { Plan } from './planner';
+
+/** Beyond this many candidates a plan is abandoned for a scan or an index walk. */
+export const MAX_CANDIDATES = 20_000;
+/** Sorting without an index keeps at most this many sort keys (skip + limit): more needs an index. */
+export const MAX_IN_MEMORY_SORT = 100_000;
+const SLICE_MS = 4;
+const PAGE = 256;
+
+export type Matcher = ((doc: StoredDocument) => boolean) | null;
+
+/** Yields to the event loop once a slice of synchronous work has taken SLICE_MS. */
+export class Pacer {
+  private started = performance.now();
+  async pace(): Promise<void> {
+    if (performance.now() - this.started < SLICE_MS) return;
+    await nextTurn();
+    this.started = performance.now();
+  }
+}
+
+/** Collects a result, refusing one whose stored JSON exceeds the byte budget. */
+export class Budget {
+  private bytes = 0;
+  constructor(private readonly maxBytes: number) {}
+  charge(row: Row): void {
+    this.bytes += row.body.length;
+    if (this.bytes > this.maxBytes) {
+      throw new StoreError('too-large', `the result holds more than ${Math.round(this.maxBytes / 1048576)} MB of documents; page with limit and skip`);
+    }
+  }
+}
+
+/** The ids a plan names, sorted, or null when they are more than `max`. */
+export function candidates(engine: Engine, plan: Plan, max = MAX_CANDIDATES): string[] | null {
+  const ids = new Set<string>();
+  for (const source of plan.sources) {
+    const found = source.kind === 'ids'
+      ? source.ids
+      : engine.idsInRange(source.ix, source.low, source.high, source.highExclusive, max + 1 - ids.size);
+    for (const id of found) ids.add(id);
+    if (ids.size > max) return null;
+  }
+  return [...ids].sort(compareStrings);
+}
+
+/** Calls `visit` with matching documents from `ids`, in that order, until it returns false. */
+export async function visitIds(engine: Engine, coll: CollectionInfo, ids: readonly string[], matches: Matcher, visit: (doc: StoredDocument, row: Row) => boolean): Promise<void> {
+  const pacer = new Pacer();
+  for (const id of ids) {
+    const row = engine.getRow(coll, id);
+    if (row) {
+      const doc = decodeDocument(row.body, row.dates);
+      if ((!matches || matches(doc)) && !visit(doc, row)) return;
+    }
+    await pacer.pace();
+  }
+}
+
+/** Calls `visit` with matching documents in `_id` order, from the `skip`th when nothing needs matching. */
+export async function visitAll(engine: Engine, coll: CollectionInfo, matches: Matcher, descending: boolean, visit: (doc: StoredDocument, row: Row) => boolean, skipUnmatched = 0): Promise<void> {
+  const pacer = new Pacer();
+  let after: string | null = null;
+  if (!matches && skipUnmatched > 0) {
+    const start = engine.idAt(coll, skipUnmatched - 1, descending);
+    if (start === undefined) return;
+    after = start;
+  }
+  for (;;) {
+    const rows = engine.page(coll, after, PAGE, descending);
+    for (const row of rows) {
+      const doc = decodeDocument(row.body, row.dates);
+      if ((!matches || matches(doc)) && !visit(doc, row)) return;
+    }
+    if (rows.length < PAGE) return;
+    after = (rows[rows.length - 1] as Row).id;
+    await pacer.pace();
+  }
+}
+
+/**
+ * Calls `visit` with matching documents in `sort` order, walking the index of the first sort key:
+ * documents sharing a key are ordered by the other keys and `_id`. A multikey document is taken
+ * at its first key in walk order only (MongoDB sorts arrays by their smallest, or largest, element).
+ */
+export async function visitByIndex(engine: Engine, coll: CollectionInfo, index: IndexInfo, sort: SortSpec, matches: Matcher, visit: (doc: StoredDocument, row: Row) => boolean): Promise<void> {
+  const pacer = new Pacer();
+  const descending = (sort[0] as readonly [string, 1 | -1])[1] === -1;
+  let key = engine.nextKey(index.ix, null, descending);
+  while (key) {
+    const run: { doc: StoredDocument; row: Row }[] = [];
+    let afterId: string | null = null;
+    for (;;) {
+      const ids = engine.idsWithKey(index.ix, key, afterId, PAGE);
+      for (const id of ids) {
+        const row = engine.getRow(coll, id);
+        if (!row) continue;
+        const doc = decodeDocument(row.body, row.dates);
+        if (index.multikey && !firstKeyIs(doc, index, key, descending)) continue;
+        if (matches && !matches(doc)) continue;
+        // One sort key: documents sharing it are already in `_id` order, nothing to hold.
+        if (sort.length === 1) {
+          if (!visit(doc, row)) return;
+        } else if (run.push({ doc, row }) > MAX_IN_MEMORY_SORT) throw tooManyToSort();
+      }
+      await pacer.pace();
+      if (ids.length < PAGE) break;
+      afterId = ids[ids.length - 1] as string;
+    }
+    const rowsById = new Map(run.map((entry) => [entry.doc._id, entry.row]));
+    const ordered = sort.length > 1 ? sortDocuments(run.map((entry) => entry.doc), sort) : run.map((entry) => entry.doc);
+    for (const doc of ordered) if (!visit(doc, rowsById.get(doc._id) as Row)) return;
+    key = engine.nextKey(index.ix, key, descending);
+  }
+}
+
+function firstKeyIs(doc: StoredDocument, index: IndexInfo, key: Buffer, descending: boolean): boolean {
+  const keys = documentKeys(doc, index.path).keys.sort(Buffer.compare);
+  const first = descending ? keys[keys.length - 1] : keys[0];
+  return first !== undefined && first.equals(key);
+}
+
+/**
+ * Sorts without an index: keeps the sort fields of at most `keep` best documents (never whole
+ * documents), then the caller fetches the page by id.
+ */
+export class TopDocuments {
+  private entries: StoredDocument[] = [];
+  private readonly bounded: boolean;
+  /** `keep`: skip + limit; Infinity (no limit) still holds at most MAX_IN_MEMORY_SORT. */
+  constructor(private readonly sort: SortSpec, private readonly keep: number) {
+    this.bounded = Number.isFinite(keep);
+    if (this.bounded && keep > MAX_IN_MEMORY_SORT) throw tooManyToSort();
+  }
+  add(doc: StoredDocument): boolean {
+    this.entries.push(projectDocument(doc, this.sort.map(([field]) => field)));
+    if (!this.bounded && this.entries.length > MAX_IN_MEMORY_SORT) throw tooManyToSort();
+    if (this.bounded && this.entries.length >= this.keep * 2 + PAGE) this.entries = sortDocuments(this.entries, this.sort).slice(0, this.keep);
+    return true;
+  }
+  ids(skip: number, limit: number): string[] {
+    return sortDocuments(this.entries, this.sort).slice(skip, skip + limit).map((doc) => doc._id);
+  }
+}
+
+function tooManyToSort(): StoreError {
+  return new StoreError('invalid', `sorting more than ${MAX_IN_MEMORY_SORT} documents needs an index on the sort field (collections.<name>.indexes)`);
+}
