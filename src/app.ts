@@ -44,6 +44,9 @@ import { externalCollectionRoutes } from './http/external-collection.routes';
 import { Metrics } from './observability/metrics';
 import { metricsRoutes, requestMetrics } from './http/metrics.routes';
 import { countingDocumentStore } from './stores/counting.document-store';
+import { DEFAULT_SESSION_CACHE, SessionCache } from './domain/session-cache';
+import type { SessionCacheSettings } from './session-cache.config';
+import { observedFactory } from './business-logic/app-functions';
 
 export interface AppDeps {
   readonly config: Config;
@@ -61,11 +64,16 @@ export interface AppDeps {
    * first use.
    */
   readonly businessLogic?: BusinessLogicRuntime;
-  /** Where the app's metrics go (GET /metrics serves them); a fresh registry by default. */
+  /**
+   * Where the app's metrics go (GET /metrics serves them); a fresh registry by default. Pass the
+   * one given to createBusinessLogic, so its hook and endpoint calls are counted there too.
+   */
   readonly metrics?: Metrics;
+  /** Resolved sessions kept in memory (loadSessionCacheSettings); 5 s and 10,000 entries by default, ttlMs 0 turns it off. */
+  readonly sessionCache?: SessionCacheSettings;
 }
 
-type BusinessLogicDeps = Pick<AppDeps, 'apps' | 'documents' | 'logger' | 'config'>;
+type BusinessLogicDeps = Pick<AppDeps, 'apps' | 'documents' | 'logger' | 'config' | 'metrics'>;
 
 /** The sandbox for internal Business Logic, with the configured limits; its isolates start on first use. */
 export function createSandbox(deps: Omit<BusinessLogicDeps, 'apps'>): Sandbox {
@@ -76,7 +84,9 @@ export function createSandbox(deps: Omit<BusinessLogicDeps, 'apps'>): Sandbox {
 /** Business Logic for these apps: internal code in the sandbox, external code in Flex services. */
 export function createBusinessLogic(deps: BusinessLogicDeps, sandbox = createSandbox(deps)): BusinessLogicRuntime {
   const flex = new FlexClient({ timeoutMs: deps.config.businessLogic.flexTimeoutMs });
-  return new BusinessLogicRuntime(deps.apps.list(), functionFactory({ sandbox, flex, baasUrl: deps.config.publicUrl }));
+  const factory = functionFactory({ sandbox, flex, baasUrl: deps.config.publicUrl });
+  const metrics = deps.metrics;
+  return new BusinessLogicRuntime(deps.apps.list(), metrics ? observedFactory(factory, (kind, fn, outcome) => metrics.businessLogicCall(kind, fn, outcome)) : factory);
 }
 
 /** Builds the Express app from explicit dependencies. Never reads the environment, never listens. */
@@ -90,9 +100,18 @@ export function createApp(deps: AppDeps): Express {
   app.set('query parser', 'simple');
   expansionAwareJson(app);
 
-  const groups = new GroupsService(deps.documents, deps.clock);
+  // Sessions resolved on this instance are served from memory for a few seconds; every change made
+  // here that ends a session or changes memberships evicts at once (session-cache.ts).
+  const sessionCache = new SessionCache({
+    ...(deps.sessionCache ?? DEFAULT_SESSION_CACHE),
+    ...(deps.clock ? { clock: () => (deps.clock as () => Date)().getTime() } : {}),
+    observe: (outcome) => metrics.sessionCacheLookup(outcome),
+  });
+  const groups = new GroupsService(deps.documents, deps.clock, (appKey) => sessionCache.evictApp(appKey));
   const mfa = new MfaService(deps.documents, { clock: deps.clock, issuer: (appKey) => deps.apps.get(appKey)?.name ?? 'kinbase' });
-  const users = new UsersService(deps.documents, groups, { clock: deps.clock, passwords: new PasswordHasher(deps.scrypt ?? new ScryptWorkers()), secondFactor: mfa });
+  const users = new UsersService(deps.documents, groups, {
+    clock: deps.clock, passwords: new PasswordHasher(deps.scrypt ?? new ScryptWorkers()), secondFactor: mfa, sessionCache,
+  });
   const sessions: SessionVerifier = users;
 
   app.use(requestMetrics(metrics));
@@ -110,15 +129,16 @@ export function createApp(deps: AppDeps): Express {
   const defaultHttps = deps.config.publicUrl.startsWith('https:');
   const warn: Warn = (context, message) => deps.logger.warn(context, message);
   // Every download URL is signed through one cache: quantised expiries make repeats free.
-  const files = new FilesService(deps.documents, new SignedUrlCache(deps.objects), {
+  const files = new FilesService(deps.documents, new SignedUrlCache(deps.objects, undefined, (outcome) => metrics.signedUrlLookup(outcome)), {
     uploadUrlTtlSeconds: deps.config.uploadUrlTtlSeconds,
     pendingUploadTtlSeconds: deps.config.pendingUploadTtlSeconds,
     appKeys: () => deps.apps.list().map((a) => a.appKey),
     clock,
     warn,
+    pendingUploadChecked: (outcome) => metrics.pendingUploadCheck(outcome),
   });
   // KinveyFile references: stripped to {_type,_id} on every save, resolved on every read.
-  const present = referencePresenter(new FileReferenceResolver(files, warn), clock);
+  const present = referencePresenter(new FileReferenceResolver(files, warn, (expanded, bare) => metrics.fileReferences(expanded, bare)), clock);
   // Tombstones for delta sets: every deletion in a collection with `deltaSet: true` goes through it.
   const deletions = new DeletionLog(deps.documents, {
     clock, retentionDays: deps.config.deltaSetRetentionDays, trackedCollections: (appKey) => deltaSetCollections(deps.apps.get(appKey)),
@@ -126,7 +146,7 @@ export function createApp(deps: AppDeps): Express {
   const entities = new EntitiesService(deps.documents, clock, stripFileReferences, deletions);
   app.use(fileLinkParams(deps.config.downloadUrlTtlSeconds, defaultHttps));
 
-  const businessLogic = deps.businessLogic ?? createBusinessLogic(deps);
+  const businessLogic = deps.businessLogic ?? createBusinessLogic({ ...deps, metrics });
   const hooks = businessLogic.hooks;
 
   app.use(metricsRoutes(metrics, deps.apps, deps.config.metricsToken));
@@ -138,7 +158,7 @@ export function createApp(deps: AppDeps): Express {
   }));
   app.use(userRoutes({ apps: deps.apps, sessions, users, aggregations, present, prepareBody: stripFileReferences, hooks }));
   app.use(mfaRoutes({ apps: deps.apps, sessions, users, mfa, present }));
-  app.use(rpcRoutes({ apps: deps.apps, sessions, notices: new UserNoticesService(deps.documents, clock), collections: new CollectionRemover(deps.documents, deletions), businessLogic }));
+  app.use(rpcRoutes({ apps: deps.apps, sessions, notices: new UserNoticesService(deps.documents, clock), collections: new CollectionRemover(deps.documents, deletions, (appKey) => sessionCache.evictApp(appKey)), businessLogic }));
   app.use(groupRoutes({ apps: deps.apps, sessions, groups }));
   app.use(blobRoutes({
     apps: deps.apps, sessions, files, clock,

@@ -16,11 +16,15 @@ import { resolveApps, resolveSigningSecret } from './stores/data-dir';
 import { createDocumentStore, createObjectStore } from './stores';
 import { missingNodeFlags } from './node-flags';
 import { ScryptWorkers } from './stores/scrypt-workers';
+import { Metrics } from './observability/metrics';
+import { loadSessionCacheSettings, type SessionCacheSettings } from './session-cache.config';
 
 async function main(): Promise<void> {
   let config: Config;
+  let sessionCache: SessionCacheSettings;
   try {
     config = loadConfig(process.env);
+    sessionCache = loadSessionCacheSettings(process.env);
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`kinbase: ${err.message}\n`);
@@ -61,13 +65,14 @@ async function main(): Promise<void> {
   // Business Logic: internal code in the sandbox's isolates (started on first use), Flex services
   // over HTTP, scheduled endpoints claimed through a lease in the document store.
   const sandbox = createSandbox({ documents, logger, config });
-  const businessLogic = createBusinessLogic({ apps: registry, documents, logger, config }, sandbox);
+  const metrics = new Metrics();
+  const businessLogic = createBusinessLogic({ apps: registry, documents, logger, config, metrics }, sandbox);
   const seedGroups = new GroupsService(documents);
   for (const definition of apps) {
     const created = await createEnvironmentGroups(definition, seedGroups);
     if (created.length > 0) logger.info({ appKey: definition.appKey, groups: created }, 'created the groups of the environment file');
   }
-  const app = createApp({ config, apps: registry, documents, objects, logger, scrypt, businessLogic });
+  const app = createApp({ config, apps: registry, documents, objects, logger, scrypt, businessLogic, metrics, sessionCache });
   holder.app = app;
   const scheduler = new EndpointScheduler({
     documents, logger, run: async (appKey, endpoint, tick) => void await businessLogic.runScheduled(appKey, endpoint, tick),

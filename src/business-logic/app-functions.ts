@@ -53,3 +53,32 @@ export function usesInternalCode(app: AppDefinition): boolean {
   const hooks = Object.values(config.collectionHooks).flatMap((byName) => Object.values(byName));
   return [...hooks, ...Object.values(config.customEndpoints).map((e) => e.function)].some((spec) => spec?.type === 'internal');
 }
+
+/** Told about every finished Business Logic call (the metrics): hook or endpoint, which one, and how it ended. */
+export type CallObserver = (kind: 'hook' | 'endpoint', fn: string, outcome: 'ok' | 'error') => void;
+
+/**
+ * The same factory, whose functions report each call to `observe`: hooks by hook name, endpoints
+ * by their configured name (both bounded by the app's configuration, never by client input).
+ */
+export function observedFactory(factory: FunctionFactory, observe: CallObserver): FunctionFactory {
+  const observed = (fn: BusinessLogicFunction): BusinessLogicFunction => ({
+    run: async (invocation) => {
+      const kind = invocation.stage === 'customEndpoint' ? 'endpoint' : 'hook';
+      const name = kind === 'endpoint' ? invocation.request.endpoint ?? invocation.functionName : invocation.functionName;
+      try {
+        const outcome = await fn.run(invocation);
+        observe(kind, name, 'ok');
+        return outcome;
+      } catch (err) {
+        observe(kind, name, 'error');
+        throw err;
+      }
+    },
+  });
+  return {
+    internal: (app, spec, commonCode) => observed(factory.internal(app, spec, commonCode)),
+    external: (app, spec) => observed(factory.external(app, spec)),
+    dataSource: (app, spec) => factory.dataSource(app, spec),
+  };
+}

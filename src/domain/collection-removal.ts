@@ -13,7 +13,12 @@ import { CREDENTIAL_COLLECTION, USER_COLLECTION } from './user-records';
 
 export class CollectionRemover {
   /** `deletions` leaves tombstones for delta sets where the collection has one. */
-  constructor(private readonly store: DocumentStore, private readonly deletions?: DeletionLog) {}
+  constructor(
+    private readonly store: DocumentStore,
+    private readonly deletions?: DeletionLog,
+    /** Told after an app's sessions were all deleted (the session cache forgets the app). */
+    private readonly sessionsEnded: (appKey: string) => void = () => {},
+  ) {}
 
   /**
    * Removes every document of `body.collectionName`; returns how many went. Throws 400
@@ -24,10 +29,14 @@ export class CollectionRemover {
     const name = isPlainObject(body) ? body.collectionName : undefined;
     if (typeof name !== 'string' || name.length === 0) throw errors.missingRequestParameter('Send {"collectionName": "<name>"}.');
     if (name === USER_COLLECTION) {
-      const count = await this.store.deleteMany({ appKey, collection: USER_COLLECTION }, {});
-      await this.store.deleteMany({ appKey, collection: CREDENTIAL_COLLECTION }, {});
-      await this.store.deleteMany({ appKey, collection: SESSION_COLLECTION }, {});
-      return count;
+      try {
+        const count = await this.store.deleteMany({ appKey, collection: USER_COLLECTION }, {});
+        await this.store.deleteMany({ appKey, collection: CREDENTIAL_COLLECTION }, {});
+        await this.store.deleteMany({ appKey, collection: SESSION_COLLECTION }, {});
+        return count;
+      } finally {
+        this.sessionsEnded(appKey);
+      }
     }
     const collection = checkAppdataCollection(name);
     return this.deletions ? this.deletions.deleteMatching({ appKey, collection }, {}) : this.store.deleteMany({ appKey, collection }, {});

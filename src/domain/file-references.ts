@@ -19,6 +19,8 @@ export class FileReferenceResolver {
     private readonly files: FilesService,
     /** Told about each file whose link could not be issued (its reference then stays bare). */
     private readonly warn: Warn = () => {},
+    /** Told, once per resolved response, how many reference sites were expanded and how many stayed bare. */
+    private readonly counted: (expanded: number, bare: number) => void = () => {},
   ) {}
 
   /**
@@ -48,11 +50,15 @@ export class FileReferenceResolver {
       if (expansion) placed.set(id, place(expansion));
     }));
 
+    let expanded = 0;
     for (const site of sites) {
       // Sites of the same file share one frozen object: a list of 100 entities showing the same
       // avatar builds it once. Presented documents go straight to serialization.
-      if (placed.has(site.id)) (site.holder as Record<string | number, unknown>)[site.slot] = placed.get(site.id);
+      if (!placed.has(site.id)) continue;
+      (site.holder as Record<string | number, unknown>)[site.slot] = placed.get(site.id);
+      expanded += 1;
     }
+    this.counted(expanded, sites.length - expanded);
     return docs;
   }
 

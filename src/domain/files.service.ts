@@ -276,7 +276,12 @@ export class FilesService {
     const open = openUploadOf(doc);
     if (state?.status !== 'pending' || !open?.generation) return doc;
     const key = objectKeyFor(appKey, doc._id, open.generation);
-    const stat = await mapStorageErrors(this.objects.stat(key));
+    const checked = this.options.pendingUploadChecked ?? (() => {});
+    const stat = await mapStorageErrors(this.objects.stat(key)).catch((err: unknown) => {
+      checked('failed');
+      throw err;
+    });
+    checked(!stat ? 'waiting' : typeof doc.size === 'number' && stat.size !== doc.size ? 'rejected' : 'arrived');
     if (!stat) {
       if (!options.progress) return doc;
       const received = (await mapStorageErrors(this.objects.uploadProgress?.(open.url) ?? Promise.resolve(null))) ?? null;

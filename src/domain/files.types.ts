@@ -20,6 +20,8 @@ export interface FilesServiceOptions {
   clock?: () => Date;
   /** Told when a reference read could not check a pending upload and showed the stored record. */
   warn?: Warn;
+  /** Told about every check of a pending upload against the object store, and what it found. */
+  pendingUploadChecked?: (outcome: 'arrived' | 'waiting' | 'rejected' | 'failed') => void;
 }
 
 /** Where the domain reports what it worked around (the app logs it at `warn`). */

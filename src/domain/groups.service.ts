@@ -20,6 +20,8 @@ export class GroupsService {
   constructor(
     private readonly store: DocumentStore,
     private readonly clock: () => Date = () => new Date(),
+    /** Told after every group write of an app (anyone's membership may have changed): the session cache forgets the app. */
+    private readonly membershipChanged: (appKey: string) => void = () => {},
   ) {}
 
   /** Ids of the groups that list this user, or that include all users. One store round trip. */
@@ -49,6 +51,8 @@ export class GroupsService {
     } catch (err) {
       if (err instanceof StoreError && err.kind === 'duplicate') throw errors.entityAlreadyExists(`A group with _id ${id.slice(0, 100)} already exists.`);
       throw err;
+    } finally {
+      this.membershipChanged(appKey);
     }
     return doc;
   }
@@ -63,14 +67,16 @@ export class GroupsService {
     const input = checkGroupBody(body);
     const existing = await this.managedGroup(appKey, principal, id);
     const doc = this.buildGroup(id, input, principal, existing);
-    if (!(await this.store.replace(groupScope(appKey), doc))) throw notFound(id);
+    const replaced = await this.store.replace(groupScope(appKey), doc).finally(() => this.membershipChanged(appKey));
+    if (!replaced) throw notFound(id);
     return doc;
   }
 
   /** Deletes a group. Throws like get. */
   async remove(appKey: string, principal: Principal, id: string): Promise<void> {
     await this.managedGroup(appKey, principal, id);
-    if (!(await this.store.deleteById(groupScope(appKey), id))) throw notFound(id);
+    const removed = await this.store.deleteById(groupScope(appKey), id).finally(() => this.membershipChanged(appKey));
+    if (!removed) throw notFound(id);
   }
 
   private async managedGroup(appKey: string, principal: Principal, id: string): Promise<StoredDocument> {

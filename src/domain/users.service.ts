@@ -18,6 +18,7 @@ import type { MfaChallenge, SecondFactor } from './mfa.service';
 import { HashingBusyError, generatePassword, type PasswordHasher } from './passwords';
 import type { Principal } from './principal';
 import { refuseHiddenFields, sanitizeFilter, type ListQuery } from './query';
+import type { SessionCache } from './session-cache';
 import { SessionStore } from './sessions';
 import { ACTIVE_USERS, PUBLIC_USER_FIELDS, credentialScope, hiddenUserFields, isDisabled, kmdOf, parseUserBody, toUserView, userScope } from './user-records';
 
@@ -32,6 +33,8 @@ export interface UsersServiceOptions {
   readonly sessionTtlSeconds?: number;
   /** Multi-factor authentication, asked after every right password (mfa.service.ts); none by default. */
   readonly secondFactor?: SecondFactor;
+  /** Resolved sessions kept in memory (session-cache.ts); off by default. */
+  readonly sessionCache?: SessionCache;
 }
 
 /**
@@ -61,15 +64,21 @@ export class UsersService {
     this.passwords = options.passwords;
     this.throttle = options.throttle ?? new LoginThrottle({ clock: this.clock });
     this.secondFactor = options.secondFactor;
-    this.sessions = new SessionStore(store, { clock: this.clock, ...(options.sessionTtlSeconds ? { ttlSeconds: options.sessionTtlSeconds } : {}) });
+    this.sessions = new SessionStore(store, {
+      clock: this.clock,
+      ...(options.sessionTtlSeconds ? { ttlSeconds: options.sessionTtlSeconds } : {}),
+      ...(options.sessionCache ? { cache: options.sessionCache } : {}),
+    });
   }
 
-  /** SessionVerifier: the principal of a live token, or null. Two store round trips. */
+  /**
+   * SessionVerifier: the principal of a live token, or null. No store round trip while the token
+   * is cached; two otherwise (the session, the user's groups).
+   */
   async verifyToken(app: AppDefinition, token: string): Promise<Principal | null> {
-    const owner = await this.sessions.resolve(app.appKey, token);
-    if (!owner) return null;
-    const groups = await this.groups.membershipOf(app.appKey, owner.userId);
-    return { kind: 'user', appKey: app.appKey, userId: owner.userId, username: owner.username, token, groups };
+    const session = await this.sessions.resolve(app.appKey, token, (owner) => this.groups.membershipOf(app.appKey, owner.userId));
+    if (!session) return null;
+    return { kind: 'user', appKey: app.appKey, userId: session.userId, username: session.username, token, groups: session.groups };
   }
 
   /**

@@ -12,6 +12,9 @@ interface RequestTally {
   storeRoundTrips: number;
 }
 
+/** What checking a pending upload found: its bytes, none yet, bytes contradicting the declared size, or an error. */
+export type PendingUploadOutcome = 'arrived' | 'waiting' | 'rejected' | 'failed';
+
 export class Metrics {
   readonly registry = new Registry();
   private readonly tally = new AsyncLocalStorage<RequestTally>();
@@ -37,6 +40,31 @@ export class Metrics {
     labelNames: ['operation'] as const, registers: [this.registry],
   });
 
+  private readonly sessionCache = new Counter({
+    name: 'kinbase_session_cache_lookups_total', help: 'Session token lookups in the in-process session cache, by outcome (hit: no store round trip).',
+    labelNames: ['outcome'] as const, registers: [this.registry],
+  });
+
+  private readonly signedUrls = new Counter({
+    name: 'kinbase_signed_url_cache_lookups_total', help: 'Download URLs asked of the signed-URL cache, by outcome (hit: no signing; a join of a signing in flight counts as a hit).',
+    labelNames: ['outcome'] as const, registers: [this.registry],
+  });
+
+  private readonly references = new Counter({
+    name: 'kinbase_file_references_total', help: 'KinveyFile references in responses, by outcome (expanded with a download URL, or left bare: missing, unreadable, or no link).',
+    labelNames: ['outcome'] as const, registers: [this.registry],
+  });
+
+  private readonly pendingUploadChecks = new Counter({
+    name: 'kinbase_pending_upload_checks_total', help: 'Object store checks of pending uploads (did the bytes arrive?), by outcome.',
+    labelNames: ['outcome'] as const, registers: [this.registry],
+  });
+
+  private readonly businessLogicCalls = new Counter({
+    name: 'kinbase_business_logic_calls_total', help: 'Business Logic calls, by kind (hook or endpoint), function (the hook name, or the configured endpoint name) and outcome (ok, or error: a 550 BL error or a Flex service error).',
+    labelNames: ['kind', 'function', 'outcome'] as const, registers: [this.registry],
+  });
+
   constructor() {
     new Gauge({
       name: 'process_resident_memory_bytes', help: 'Resident memory of the kinbase process.', registers: [this.registry],
@@ -59,6 +87,32 @@ export class Metrics {
     this.roundTrips.inc({ operation });
     const tally = this.tally.getStore();
     if (tally) tally.storeRoundTrips += 1;
+  }
+
+  /** One session cache lookup. */
+  sessionCacheLookup(outcome: 'hit' | 'miss'): void {
+    this.sessionCache.inc({ outcome });
+  }
+
+  /** One download URL asked of the signed-URL cache. */
+  signedUrlLookup(outcome: 'hit' | 'miss'): void {
+    this.signedUrls.inc({ outcome });
+  }
+
+  /** The references of one response: how many sites were expanded and how many stayed bare. */
+  fileReferences(expanded: number, bare: number): void {
+    if (expanded > 0) this.references.inc({ outcome: 'expanded' }, expanded);
+    if (bare > 0) this.references.inc({ outcome: 'bare' }, bare);
+  }
+
+  /** One check of a pending upload against the object store. */
+  pendingUploadCheck(outcome: PendingUploadOutcome): void {
+    this.pendingUploadChecks.inc({ outcome });
+  }
+
+  /** One Business Logic call: `fn` is a hook name or a configured endpoint name, never client input. */
+  businessLogicCall(kind: 'hook' | 'endpoint', fn: string, outcome: 'ok' | 'error'): void {
+    this.businessLogicCalls.inc({ kind, function: fn, outcome });
   }
 
   /** A request ended: its route pattern (bounded), status, duration and store calls. */

@@ -12,6 +12,8 @@ import pino, { type Logger } from 'pino';
 import type { Express } from 'express';
 import { readFileSync } from 'node:fs';
 import { createApp, createBusinessLogic, createSandbox } from '../../src/app';
+import { Metrics } from '../../src/observability/metrics';
+import { loadSessionCacheSettings } from '../../src/session-cache.config';
 import { loadEnvironmentFile } from '../../src/business-logic/environment-file';
 import type { BusinessLogicRuntime } from '../../src/business-logic/runtime';
 import type { FlexServiceSpec } from '../../src/business-logic/types';
@@ -125,8 +127,10 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   const apps = new AppRegistry([definition]);
   // Limits come from the config (KINBASE_BL_* in options.env), as on the server.
   const sandbox = createSandbox({ documents, logger, config });
-  const businessLogic = createBusinessLogic({ apps, documents, logger, config }, sandbox);
-  const app = createApp({ config, apps, documents, objects, logger, businessLogic, ...(options.clock ? { clock: options.clock } : {}) });
+  const metrics = new Metrics();
+  const businessLogic = createBusinessLogic({ apps, documents, logger, config, metrics }, sandbox);
+  const sessionCache = loadSessionCacheSettings({ ...options.env });
+  const app = createApp({ config, apps, documents, objects, logger, businessLogic, metrics, sessionCache, ...(options.clock ? { clock: options.clock } : {}) });
   holder.handler = app;
 
   return {

@@ -16,6 +16,8 @@ export class SignedUrlCache implements ObjectStore {
   constructor(
     readonly inner: ObjectStore,
     private readonly maxEntries = 50_000,
+    /** Told about every URL asked for: a hit (cached, or joining a signing in flight) or a miss (signed now). */
+    private readonly observe: (outcome: 'hit' | 'miss') => void = () => {},
   ) {}
 
   get kind(): ObjectStore['kind'] {
@@ -30,9 +32,11 @@ export class SignedUrlCache implements ObjectStore {
       // Refresh recency: Map iteration order is insertion order, so re-insert.
       this.urls.delete(cacheKey);
       this.urls.set(cacheKey, hit);
+      this.observe('hit');
       return hit.url;
     }
     const pending = this.inflight.get(cacheKey);
+    this.observe(pending ? 'hit' : 'miss');
     if (pending) return pending;
     const signing = this.inner.signDownloadUrl(key, options).then((url) => {
       this.urls.set(cacheKey, { url, expiresAt });
