@@ -28,6 +28,13 @@ export const appDefinitionSchema = {
         properties: {
           permissions: collectionPermissionsSchema,
           deltaSet: { type: 'boolean', description: 'serve GET .../_deltaset and keep tombstones of deleted entities' },
+          indexes: {
+            type: 'array',
+            description: 'fields (dotted paths such as "address.city") to index, for queries, sorts and paging that do not scan',
+            maxItems: 32,
+            uniqueItems: true,
+            items: { type: 'string', minLength: 1, maxLength: 200, pattern: '^[^.$][^.]*(\\.[^.$][^.]*)*$' },
+          },
         },
         required: ['permissions'],
         additionalProperties: false,

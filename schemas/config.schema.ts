@@ -32,6 +32,10 @@ export const envSchema = {
     KINBASE_METRICS_TOKEN: { type: 'string', minLength: 32 },
     KINBASE_SESSION_CACHE_TTL_MS: { type: 'integer', minimum: 0, maximum: 600000, default: 5000 },
     KINBASE_SIGNING_SECRET: { type: 'string', minLength: 32 },
+    KINBASE_EMBEDDED_SYNC: {
+      type: 'string', enum: ['normal', 'full'], default: 'normal',
+      description: 'normal: a killed process loses no acknowledged write; full: an fsync per write, so power loss loses none either',
+    },
     KINBASE_BODY_LIMIT: { type: 'string', description: 'a size such as 512kb or 5mb', pattern: '^[0-9]+(b|kb|mb)?$', default: '5mb' },
     KINBASE_LOG_LEVEL: { type: 'string', enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info' },
   },
@@ -46,7 +50,7 @@ export const envSchema = {
   then: { required: ['GCS_BUCKET'] },
   required: ['PORT', 'KINBASE_HOST', 'KINBASE_DATA_DIR', 'MONGODB_DB_PREFIX', 'KINBASE_STORAGE', 'KINBASE_UPLOAD_URL_TTL_SECONDS',
     'KINBASE_DOWNLOAD_URL_TTL_SECONDS', 'KINBASE_PENDING_UPLOAD_TTL_SECONDS', 'KINBASE_DELTASET_RETENTION_DAYS', 'KINBASE_BODY_LIMIT', 'KINBASE_LOG_LEVEL',
-    'KINBASE_BL_TIMEOUT_MS', 'KINBASE_BL_MEMORY_MB', 'KINBASE_BL_ISOLATES_PER_APP', 'KINBASE_FLEX_TIMEOUT_MS'],
+    'KINBASE_BL_TIMEOUT_MS', 'KINBASE_BL_MEMORY_MB', 'KINBASE_BL_ISOLATES_PER_APP', 'KINBASE_FLEX_TIMEOUT_MS', 'KINBASE_EMBEDDED_SYNC'],
 } as const;
 
 export type EnvInput = FromSchema<typeof envSchema>;

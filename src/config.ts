@@ -13,6 +13,8 @@ export interface CollectionSettings {
   readonly permissions: CollectionPermissions;
   /** Serve `_deltaset` and keep tombstones of deleted entities (off by default). */
   readonly deltaSet?: boolean;
+  /** Fields to index beyond the ones kinbase always indexes (`_id`, the ACL fields, `_kmd.lmt`). */
+  readonly indexes?: readonly string[];
 }
 
 export interface AppDefinition {
@@ -28,7 +30,7 @@ export interface AppDefinition {
 }
 
 export type DocumentsConfig =
-  | { readonly kind: 'embedded' }
+  | { readonly kind: 'embedded'; readonly sync: 'normal' | 'full' }
   | { readonly kind: 'mongodb'; readonly url: string; readonly dbPrefix: string };
 
 export type StorageConfig =
@@ -113,7 +115,7 @@ export function loadConfig(env: Record<string, string | undefined>, readFile: Fi
     dataDir: path.resolve(e.KINBASE_DATA_DIR),
     publicUrl: (e.KINBASE_PUBLIC_URL ?? `http://localhost:${port}`).replace(/\/+$/, ''),
     apps,
-    documents: e.MONGODB_URL ? { kind: 'mongodb', url: e.MONGODB_URL, dbPrefix: e.MONGODB_DB_PREFIX } : { kind: 'embedded' },
+    documents: e.MONGODB_URL ? { kind: 'mongodb', url: e.MONGODB_URL, dbPrefix: e.MONGODB_DB_PREFIX } : { kind: 'embedded', sync: e.KINBASE_EMBEDDED_SYNC },
     storage: e.KINBASE_STORAGE === 'gcs'
       ? {
           kind: 'gcs',

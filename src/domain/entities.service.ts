@@ -22,6 +22,8 @@ export interface EntityContext {
   readonly scope: CollectionScope;
   readonly principal: Principal;
   readonly permissions: CollectionPermissions;
+  /** Fields the app declared to index in this collection (collections.<name>.indexes). */
+  readonly indexes?: readonly string[];
 }
 
 export interface MultiInsertError {
@@ -35,7 +37,8 @@ export interface MultiInsertError {
 /** Transforms a client body before it is stored (KinveyFile references are stripped here). */
 export type BodyTransform = (body: Record<string, unknown>) => Record<string, unknown>;
 
-const ACL_INDEXES = ['_acl.creator', '_acl.r', '_acl.w', '_acl.gr', '_kmd.lmt'];
+/** Always indexed: every field of the ACL read filter (so a reader's query is planned from it) and `_kmd.lmt`. */
+const ACL_INDEXES = ['_acl.creator', '_acl.r', '_acl.w', '_acl.gr', '_acl.gw', '_acl.groups.r', '_acl.groups.w', '_kmd.lmt'];
 
 export class EntitiesService {
   private readonly indexed = new Set<string>();
@@ -50,6 +53,7 @@ export class EntitiesService {
 
   /** Readable entities matching the query, in sort order then `_id`. Throws ResultSetSizeExceeded. */
   async list(ctx: EntityContext, query: ListQuery): Promise<StoredDocument[]> {
+    this.ensureIndexes(ctx);
     const filter = restrict(query.filter, readFilter(ctx.principal, ctx.permissions));
     const limit = Math.min(query.limit ?? Infinity, MAX_RESULT_SET + 1);
     const docs = await this.store.find(ctx.scope, filter, { ...query, limit });
@@ -62,6 +66,7 @@ export class EntitiesService {
 
   /** Counts readable entities matching the filter. */
   async count(ctx: EntityContext, filter: Filter): Promise<number> {
+    this.ensureIndexes(ctx);
     return this.store.count(ctx.scope, restrict(filter, readFilter(ctx.principal, ctx.permissions)));
   }
 
@@ -80,7 +85,7 @@ export class EntitiesService {
   async create(ctx: EntityContext, body: unknown): Promise<StoredDocument> {
     this.checkCreate(ctx);
     const doc = this.newDocument(ctx, body);
-    await this.ensureIndexes(ctx.scope);
+    this.ensureIndexes(ctx);
     try {
       await this.store.insert(ctx.scope, doc);
     } catch (err) {
@@ -122,7 +127,7 @@ export class EntitiesService {
       if (!existing) {
         this.checkCreate(ctx);
         const doc = this.newDocument(ctx, body, id);
-        await this.ensureIndexes(ctx.scope);
+        this.ensureIndexes(ctx);
         try {
           await this.store.insert(ctx.scope, doc);
           return { entity: doc, created: true };
@@ -175,11 +180,16 @@ export class EntitiesService {
     return { _id: id, ...fields, _acl: buildAcl(acl, ctx.principal, existing), _kmd: buildKmd(this.clock(), existing) };
   }
 
-  private async ensureIndexes(scope: CollectionScope): Promise<void> {
-    const key = `${scope.appKey}\u0000${scope.collection}`;
+  /**
+   * Creates the collection's indexes once per process, in the background: no request waits for an
+   * index build (the embedded store plans only from finished indexes), and a failure retries later.
+   */
+  private ensureIndexes(ctx: EntityContext): void {
+    const key = `${ctx.scope.appKey}\u0000${ctx.scope.collection}`;
     if (this.indexed.has(key)) return;
-    await Promise.all(ACL_INDEXES.map((field) => this.store.ensureIndex(scope, { field })));
     this.indexed.add(key);
+    const fields = [...new Set([...ACL_INDEXES, ...(ctx.indexes ?? [])])];
+    Promise.all(fields.map((field) => this.store.ensureIndex(ctx.scope, { field }))).catch(() => this.indexed.delete(key));
   }
 }
 

@@ -139,6 +139,7 @@ function contextOf(req: Request, res: Response): EntityContext {
     scope: { appKey: app.appKey, collection },
     principal: res.locals.principal as Principal,
     permissions: collectionPermissions(app, collection),
+    indexes: Object.hasOwn(app.collections, collection) ? app.collections[collection]?.indexes : undefined,
   };
 }
 

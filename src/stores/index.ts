@@ -12,7 +12,7 @@ import { LocalDiskObjectStore } from './objects/local-disk.object-store';
 export async function createDocumentStore(config: DocumentsConfig, dataDir: string): Promise<DocumentStore> {
   switch (config.kind) {
     case 'embedded':
-      return new EmbeddedDocumentStore({ dir: path.join(dataDir, 'documents') });
+      return new EmbeddedDocumentStore({ dir: path.join(dataDir, 'documents'), sync: config.sync });
     case 'mongodb': {
       const { MongoDocumentStore } = await import('./documents/mongo.document-store');
       return MongoDocumentStore.connect({ url: config.url, dbPrefix: config.dbPrefix });
