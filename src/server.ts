@@ -57,7 +57,7 @@ async function main(): Promise<void> {
 
   const { apps, generated } = await resolveApps(config);
   const signingSecret = await resolveSigningSecret(config);
-  const documents = await createDocumentStore(config.documents, config.dataDir);
+  const documents = await createDocumentStore(config.documents, config.dataDir, (line, level = 'info') => logger[level](line));
   const objects = await createObjectStore(config.storage, { dataDir: config.dataDir, publicUrl: config.publicUrl, signingSecret });
   const scrypt = new ScryptWorkers();
   for (const warning of config.startupWarnings) logger.warn(warning);

@@ -2,17 +2,33 @@ import path from 'node:path';
 import type { DocumentsConfig, StorageConfig } from '../config';
 import type { DocumentStore, ObjectStore } from '../ports';
 import { EmbeddedDocumentStore } from './documents/embedded.document-store';
+import { migrateNedbData, type MigrationLog } from './documents/nedb-migration';
 import { LocalDiskObjectStore } from './objects/local-disk.object-store';
 
 // The MongoDB and GCS adapters are loaded only when configured: their client libraries hold about
 // 13 MB of heap, which a server on the embedded defaults would otherwise carry (and mark on every
 // major GC) for nothing.
 
-/** Builds the configured document store (an exhaustive switch over a closed set of adapters). */
-export async function createDocumentStore(config: DocumentsConfig, dataDir: string): Promise<DocumentStore> {
+const toStderr: MigrationLog = (line) => void process.stderr.write(`kinbase: ${line}\n`);
+
+/**
+ * Builds the configured document store (an exhaustive switch over a closed set of adapters). The
+ * embedded store first takes in whatever the earlier nedb-based store left in the data dir,
+ * reporting its progress to `log`; it throws if that fails, leaving the old files for a retry.
+ */
+export async function createDocumentStore(config: DocumentsConfig, dataDir: string, log: MigrationLog = toStderr): Promise<DocumentStore> {
   switch (config.kind) {
-    case 'embedded':
-      return new EmbeddedDocumentStore({ dir: path.join(dataDir, 'documents'), sync: config.sync });
+    case 'embedded': {
+      const dir = path.join(dataDir, 'documents');
+      const store = new EmbeddedDocumentStore({ dir, sync: config.sync });
+      try {
+        await migrateNedbData(dir, store, log);
+      } catch (err) {
+        await store.close();
+        throw err;
+      }
+      return store;
+    }
     case 'mongodb': {
       const { MongoDocumentStore } = await import('./documents/mongo.document-store');
       return MongoDocumentStore.connect({ url: config.url, dbPrefix: config.dbPrefix });
