@@ -201,16 +201,17 @@ describe('migrateNedbData', () => {
     expect(warning).toContain(path.join(MIGRATED_DIR, 'kid_one', 'notes.db'));
   });
 
-  test('records nedb split at \\r, \\v or \\f are split there too, and CRLF files read like LF ones', async () => {
+  test('records nedb split at \\r, \\v or \\f are split there too, CRLF files read like LF ones, escaped keys like plain ones', async () => {
     const file = datafile(dir, notes);
     mkdirSync(path.dirname(file), { recursive: true });
-    writeFileSync(file, '{"_id":"a"}\r\n{"_id":"b"}\r{"_id":"c"}\v{"_id":"d"}\f{"_id":"e"}\r\n');
+    writeFileSync(file, '{"_id":"a"}\r\n{"_id":"b"}\r{"_id":"c"}\v{"_id":"d"}\f{"_id":"e","at":{"\\u0024$date":5}}\r\n');
     const expected = await nedbView(dir, notes);
     const target = new MemoryTarget();
     const { lines, log } = collect();
     await migrateNedbData(dir, target, log);
     expect(target.docs(notes)).toEqual(expected.docs);
     expect(expected.docs).toHaveLength(5);
+    expect(target.docs(notes)[4]?.at).toEqual(new Date(5)); // an escaped $$date key is still a date
     expect(lines.filter((l) => l.startsWith('warn'))).toEqual([]);
   });
 

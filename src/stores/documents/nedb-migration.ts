@@ -244,6 +244,9 @@ function parseLine(line: string): LineEntry {
 
 /** nedb's model.deserialize: `{"$$date": ms}` becomes a Date. */
 function deserialize(raw: string): unknown {
+  // The reviver changes nothing unless a key is $$date (spelt out, or with \u escapes): without
+  // one, the plain parse is the same and several times faster.
+  if (!raw.includes('$$date') && !raw.includes('\\u')) return JSON.parse(raw);
   return JSON.parse(raw, function (key, value: unknown) {
     if (key === '$$date') return new Date(value as number);
     if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean' || value === null) return value;
