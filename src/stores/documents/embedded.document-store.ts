@@ -108,8 +108,10 @@ export class EmbeddedDocumentStore implements DocumentStore {
         skipped += 1;
         return true;
       }
-      budget.charge(row as never);
-      page.push(options.fields ? projectDocument(doc, options.fields) : doc);
+      // What the answer holds: a projection keeps only its fields of a (possibly large) document.
+      const kept = options.fields ? projectDocument(doc, options.fields) : doc;
+      budget.charge(options.fields ? JSON.stringify(kept).length : row.body.length);
+      page.push(kept);
       return page.length < limit;
     };
     const matches = matcherOf(filter);
@@ -137,7 +139,7 @@ export class EmbeddedDocumentStore implements DocumentStore {
     const budget = new Budget(this.maxResultBytes);
     const out: StoredDocument[] = [];
     await visitIds(this.engine, coll, [...new Set(ids)], matcherOf(filter), (doc, row) => {
-      budget.charge(row);
+      budget.charge(row.body.length);
       out.push(doc);
       return true;
     });
@@ -232,7 +234,7 @@ export class EmbeddedDocumentStore implements DocumentStore {
         this.assertOpen();
         const rows = this.engine.page(coll, after, 256);
         if (rows.length > 0) this.write(() => this.engine.backfill(coll, index, rows));
-        if (rows.length < 256) break;
+        if (rows.length === 0) break;
         after = rows[rows.length - 1]?.id ?? null;
         await pacer.pace();
       }

@@ -39,6 +39,9 @@ export interface Row {
   dates: number;
 }
 
+/** A page of rows holds about this much JSON at most (8 MiB), however large the documents. */
+const PAGE_CHARS = 8 * 1024 * 1024;
+
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS collections (id INTEGER PRIMARY KEY, app TEXT NOT NULL, name TEXT NOT NULL, count INTEGER NOT NULL DEFAULT 0, UNIQUE (app, name));
 CREATE TABLE IF NOT EXISTS docs (coll INTEGER NOT NULL, id TEXT NOT NULL, body TEXT NOT NULL, dates INTEGER NOT NULL, PRIMARY KEY (coll, id));
@@ -102,10 +105,24 @@ export class Engine {
     return this.sql.get.get(coll.id, id) as Row | undefined;
   }
 
-  /** Up to `limit` rows with ids after `after` (before, descending), in `_id` order. */
-  page(coll: CollectionInfo, after: string | null, limit: number, descending = false): Row[] {
-    if (descending) return (after === null ? this.sql.lastRows.all(coll.id, limit) : this.sql.rowsBefore.all(coll.id, after, limit)) as Row[];
-    return (after === null ? this.sql.firstRows.all(coll.id, limit) : this.sql.rowsAfter.all(coll.id, after, limit)) as Row[];
+  /**
+   * Rows with ids after `after` (before, descending) in `_id` order: up to `limit` of them, and no
+   * more once they hold `maxChars` of JSON (at least one row), so a page of large documents stays small.
+   */
+  page(coll: CollectionInfo, after: string | null, limit: number, descending = false, maxChars = PAGE_CHARS): Row[] {
+    const stmt = descending ? (after === null ? this.sql.lastRows : this.sql.rowsBefore) : after === null ? this.sql.firstRows : this.sql.rowsAfter;
+    const rows: Row[] = [];
+    let chars = 0;
+    const iterator = (after === null ? stmt.iterate(coll.id, limit) : stmt.iterate(coll.id, after, limit)) as IterableIterator<Row>;
+    for (const row of iterator) {
+      rows.push(row);
+      chars += row.body.length;
+      if (chars >= maxChars) {
+        iterator.return?.();
+        break;
+      }
+    }
+    return rows;
   }
 
   /** The id at position `offset` in `_id` order (for skips that need no matching). */

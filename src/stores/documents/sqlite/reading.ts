@@ -36,8 +36,9 @@ export class Pacer {
 export class Budget {
   private bytes = 0;
   constructor(private readonly maxBytes: number) {}
-  charge(row: Row): void {
-    this.bytes += row.body.length;
+  /** Adds `length` characters of JSON to the result. */
+  charge(length: number): void {
+    this.bytes += length;
     if (this.bytes > this.maxBytes) {
       throw new StoreError('too-large', `the result holds more than ${Math.round(this.maxBytes / 1048576)} MB of documents; page with limit and skip`);
     }
@@ -85,7 +86,7 @@ export async function visitAll(engine: Engine, coll: CollectionInfo, matches: Ma
       const doc = decodeDocument(row.body, row.dates);
       if ((!matches || matches(doc)) && !visit(doc, row)) return;
     }
-    if (rows.length < PAGE) return;
+    if (rows.length === 0) return;
     after = (rows[rows.length - 1] as Row).id;
     await pacer.pace();
   }
