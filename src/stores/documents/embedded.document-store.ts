@@ -114,13 +114,23 @@ export class EmbeddedDocumentStore implements DocumentStore {
       page.push(kept);
       return page.length < limit;
     };
-    const matches = matcherOf(filter);
-    const ids = this.candidatesFor(coll, filter);
+    const selection = this.candidatesFor(coll, filter);
+    const ids = selection?.ids ?? null;
+    // Candidates of an exact plan all match: no document is read just to be checked.
+    const matches = selection?.exact ? null : matcherOf(filter);
     const sortIndex = sort.length > 0 && sort[0]?.[0] !== '_id' ? this.sortIndex(coll, sort) : undefined;
-    if (ids && sort.length === 0) await visitIds(this.engine, coll, ids, matches, collect);
-    else if (ids && sort[0]?.[0] === '_id' && sort[0][1] === -1) await visitIds(this.engine, coll, [...ids].reverse(), matches, collect);
-    else if (!ids && sortIndex) await visitByIndex(this.engine, coll, sortIndex, sort, matches, collect);
-    else if (sort.length === 0 || sort[0]?.[0] === '_id') {
+    if (ids && sort.length === 0) {
+      if (!matches) skipped = skip;
+      await visitIds(this.engine, coll, matches ? ids : ids.slice(skip), matches, collect);
+    } else if (ids && sort[0]?.[0] === '_id' && sort[0][1] === -1) {
+      await visitIds(this.engine, coll, [...ids].reverse(), matches, collect);
+    } else if (ids && !matches && sortIndex && sort.length === 1) {
+      // Sorted by the index's keys of the candidates alone; only the page is read.
+      skipped = skip;
+      await visitIds(this.engine, coll, this.engine.sortByKeys(sortIndex.ix, ids, sort[0]?.[1] === -1).slice(skip, skip + limit), null, collect);
+    } else if (!ids && sortIndex) {
+      await visitByIndex(this.engine, coll, sortIndex, sort, matches, collect);
+    } else if (sort.length === 0 || sort[0]?.[0] === '_id') {
       const descending = sort[0]?.[1] === -1;
       if (!matches) skipped = skip;
       await visitAll(this.engine, coll, matches, descending, collect, matches ? 0 : skip);
@@ -150,11 +160,14 @@ export class EmbeddedDocumentStore implements DocumentStore {
     const coll = this.existing(scope);
     if (!coll) return 0;
     if (Object.keys(filter).length === 0) return this.engine.count(coll);
-    const [exact] = this.plansFor(coll, filter).filter((plan) => plan.sources.length === 1 && plan.sources[0]?.kind === 'range' && plan.sources[0].exact);
-    const source = exact?.sources[0];
-    if (source?.kind === 'range') return this.engine.countKey(source.ix, source.low);
+    // One equality an index answers alone: count its rows (a document holds a key once).
+    const single = this.plansFor(coll, filter).find((plan) => plan.exact && !plan.residual && plan.sources.length === 1);
+    const source = single?.sources[0];
+    if (source?.kind === 'range' && source.low.equals(source.high) && !source.highExclusive) return this.engine.countKey(source.ix, source.low);
+    const selection = this.candidatesFor(coll, filter);
+    if (selection?.exact) return selection.ids.length;
     let n = 0;
-    await this.visit(coll, this.candidatesFor(coll, filter), matcherOf(filter), () => ++n > 0);
+    await this.visit(coll, selection?.ids ?? null, matcherOf(filter), () => ++n > 0);
     return n;
   }
 
@@ -163,7 +176,7 @@ export class EmbeddedDocumentStore implements DocumentStore {
     if (!coll) return [];
     const groups = new GroupAccumulator(spec);
     // Memory grows with the number of groups, not with the collection.
-    await this.visit(coll, this.candidatesFor(coll, filter), matcherOf(filter), (doc) => groups.add(doc));
+    await this.visit(coll, this.candidatesFor(coll, filter)?.ids ?? null, matcherOf(filter), (doc) => groups.add(doc));
     return groups.results();
   }
 
@@ -196,7 +209,7 @@ export class EmbeddedDocumentStore implements DocumentStore {
         return n + 1;
       }, 0));
     };
-    await this.visit(coll, this.candidatesFor(coll, filter), matches, (doc) => {
+    await this.visit(coll, this.candidatesFor(coll, filter)?.ids ?? null, matches, (doc) => {
       if (batch.push(doc._id) >= 256) flush();
       return true;
     });
@@ -263,13 +276,13 @@ export class EmbeddedDocumentStore implements DocumentStore {
     else await visitAll(this.engine, coll, matches, false, visitor);
   }
 
-  /** The candidate ids of the smallest plan that names at most MAX_CANDIDATES, else null (scan). */
-  private candidatesFor(coll: CollectionInfo, filter: Filter): string[] | null {
-    let best: string[] | null = null;
+  /** The candidates of the smallest plan that names at most maxCandidates (exact ones win ties), else null (scan). */
+  private candidatesFor(coll: CollectionInfo, filter: Filter): { ids: string[]; exact: boolean } | null {
+    let best: { ids: string[]; exact: boolean } | null = null;
     for (const plan of this.plansFor(coll, filter)) {
       const ids = candidates(this.engine, plan, this.maxCandidates);
-      if (ids && (!best || ids.length < best.length)) best = ids;
-      if (best && best.length <= 64) break;
+      if (ids && (!best || ids.length < best.ids.length || (ids.length === best.ids.length && plan.exact))) best = { ids, exact: plan.exact };
+      if (best && best.ids.length <= 64) break;
     }
     return best;
   }

@@ -9,8 +9,9 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { StoreError, type StoredDocument } from '../../../ports';
+import { compareStrings } from '../mongo-values';
 import { decodeDocument, encodeDocument } from './documents';
-import { documentKeys, MAX_KEY_BYTES } from './index-keys';
+import { documentKeys, MAX_KEY_BYTES, TAG } from './index-keys';
 
 export type SyncMode = 'normal' | 'full';
 
@@ -39,6 +40,8 @@ export interface Row {
   dates: number;
 }
 
+const NULL_KEY = Buffer.from([TAG.null]);
+
 /** A page of rows holds about this much JSON at most (8 MiB), however large the documents. */
 const PAGE_CHARS = 8 * 1024 * 1024;
 
@@ -48,6 +51,7 @@ CREATE TABLE IF NOT EXISTS docs (coll INTEGER NOT NULL, id TEXT NOT NULL, body T
 CREATE TABLE IF NOT EXISTS indexes (ix INTEGER PRIMARY KEY, coll INTEGER NOT NULL, field TEXT NOT NULL, is_unique INTEGER NOT NULL, sparse INTEGER NOT NULL,
   sortable INTEGER NOT NULL, multikey INTEGER NOT NULL, ready INTEGER NOT NULL, UNIQUE (coll, field));
 CREATE TABLE IF NOT EXISTS entries (ix INTEGER NOT NULL, key BLOB NOT NULL, id TEXT NOT NULL, PRIMARY KEY (ix, key, id)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS entries_by_document ON entries (ix, id, key);
 `;
 
 export class Engine {
@@ -135,6 +139,21 @@ export class Engine {
   idsInRange(ix: number, low: Buffer, high: Buffer, highExclusive: boolean, limit: number): string[] {
     const stmt = highExclusive ? this.sql.rangeExclusive : this.sql.rangeInclusive;
     return stmt.pluck().all(ix, low, high, limit) as string[];
+  }
+
+  /**
+   * `ids` in the order of their keys in index `ix` (a multikey document by its smallest key, or
+   * largest when descending), ties by `_id`: sorts candidates without reading a document.
+   */
+  sortByKeys(ix: number, ids: readonly string[], descending: boolean): string[] {
+    const stmt = descending ? this.sql.largestKeyOf : this.sql.smallestKeyOf;
+    const keyed = ids.map((id) => ({ id, key: (stmt.pluck().get(ix, id) as Buffer | undefined) ?? NULL_KEY }));
+    keyed.sort((a, b) => (descending ? Buffer.compare(b.key, a.key) : Buffer.compare(a.key, b.key)) || compareStrings(a.id, b.id));
+    return keyed.map((entry) => entry.id);
+  }
+
+  hasEntry(ix: number, key: Buffer, id: string): boolean {
+    return this.sql.hasEntry.get(ix, key, id) !== undefined;
   }
 
   countKey(ix: number, key: Buffer): number {
@@ -304,6 +323,9 @@ function prepare(db: Database.Database) {
     otherHolders: db.prepare('SELECT id FROM entries WHERE ix = ? AND key = ? AND id <> ? LIMIT 100'),
     rangeInclusive: db.prepare('SELECT id FROM entries WHERE ix = ? AND key >= ? AND key <= ? LIMIT ?'),
     rangeExclusive: db.prepare('SELECT id FROM entries WHERE ix = ? AND key >= ? AND key < ? LIMIT ?'),
+    smallestKeyOf: db.prepare('SELECT key FROM entries WHERE ix = ? AND id = ? ORDER BY key LIMIT 1'),
+    largestKeyOf: db.prepare('SELECT key FROM entries WHERE ix = ? AND id = ? ORDER BY key DESC LIMIT 1'),
+    hasEntry: db.prepare('SELECT 1 FROM entries WHERE ix = ? AND key = ? AND id = ?'),
     countKey: db.prepare('SELECT count(*) FROM entries WHERE ix = ? AND key = ?'),
     firstKey: db.prepare('SELECT key FROM entries WHERE ix = ? ORDER BY key LIMIT 1'),
     keyAfter: db.prepare('SELECT key FROM entries WHERE ix = ? AND key > ? ORDER BY key LIMIT 1'),

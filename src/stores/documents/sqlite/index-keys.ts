@@ -16,7 +16,7 @@ export interface DocumentKeys {
   keys: Buffer[];
   /** Some value could not be encoded in exact order (an object, a nested array, a cut string). */
   inexact: boolean;
-  /** The path reached an array: one document has several keys. */
+  /** The document has several keys (through arrays): an index walk meets it more than once. */
   multikey: boolean;
   /** The path reaches nothing at all (sparse indexes skip such documents). */
   missing: boolean;
@@ -29,9 +29,8 @@ export interface DocumentKeys {
 export function documentKeys(doc: unknown, path: readonly string[], cut = true): DocumentKeys {
   const candidates = candidatesAt(doc, path);
   const leaves = candidates.filter((c) => !(Array.isArray(c.value) && !c.expanded));
-  const multikey = candidates.some((c) => Array.isArray(c.value) || c.expanded);
   const missing = candidates.every((c) => c.value === undefined);
-  if (leaves.length === 0) return { keys: [Buffer.from([TAG.emptyArray])], inexact: false, multikey, missing };
+  if (leaves.length === 0) return { keys: [Buffer.from([TAG.emptyArray])], inexact: false, multikey: false, missing };
   const seen = new Set<string>();
   const keys: Buffer[] = [];
   let inexact = false;
@@ -43,7 +42,7 @@ export function documentKeys(doc: unknown, path: readonly string[], cut = true):
     seen.add(hex);
     keys.push(encoded.key);
   }
-  return { keys, inexact, multikey, missing };
+  return { keys, inexact, multikey: keys.length > 1, missing };
 }
 
 /** The key of one scalar value; `inexact` when its order among other keys is not MongoDB's. */

@@ -13,6 +13,8 @@ import { encodeKey, MAX_KEY_BYTES, scalarTag, typeBounds } from './index-keys';
 export interface PlannedIndex {
   readonly ix: number;
   readonly sparse: boolean;
+  /** Some document has several keys: bounds on one field may be met by different elements. */
+  readonly multikey: boolean;
   readonly ready: boolean;
 }
 
@@ -23,8 +25,6 @@ export interface KeyRange {
   low: Buffer;
   high: Buffer;
   highExclusive: boolean;
-  /** Exactly the documents with this key match (a single-field equality, nothing else). */
-  exact: boolean;
 }
 
 export interface IdSource {
@@ -37,6 +37,19 @@ export type Source = KeyRange | IdSource;
 /** A union of sources; alternatives of an implicit AND are chosen by the store (smallest wins). */
 export interface Plan {
   sources: Source[];
+  /** Every candidate matches the whole filter (equalities the index answers alone): no matcher needed. */
+  exact: boolean;
+  /**
+   * Equalities on further `$and` clauses, checked per candidate against the index (a candidate
+   * stays when, for each, it holds one of the keys): a reader's own conditions thus run on the
+   * documents the first (ACL) clause selected, never on others.
+   */
+  residual?: Residual[];
+}
+
+export interface Residual {
+  ix: number;
+  keys: Buffer[];
 }
 
 const MAX_SOURCES = 1000;
@@ -47,10 +60,11 @@ export function planFilter(filter: Filter, indexFor: (field: string) => PlannedI
   const entries = Object.entries(filter);
   for (const [key, value] of entries) {
     if (key === '$and' && Array.isArray(value) && value.length > 0) {
-      alternatives.push(...planFilter(asFilter(value[0]), indexFor).map(inexact));
+      const residual = residualOf(value.slice(1).map(asFilter), indexFor);
+      alternatives.push(...planFilter(asFilter(value[0]), indexFor).map((plan) => (residual ? { ...plan, residual } : inexact(plan))));
       for (const clause of value.slice(1)) {
         const id = asFilter(clause)._id;
-        if (id !== undefined) alternatives.push(...nonNull(planField('_id', id, indexFor)));
+        if (id !== undefined) alternatives.push(...nonNull(planField('_id', id, indexFor)).map(inexact));
       }
     } else if (key === '$or' && Array.isArray(value) && value.length > 0) {
       const union = planUnion(value.map(asFilter), indexFor);
@@ -59,20 +73,37 @@ export function planFilter(filter: Filter, indexFor: (field: string) => PlannedI
       alternatives.push(...nonNull(planField(key, value, indexFor)));
     }
   }
-  // A single equality on one field and nothing else: its index rows are exactly the matches.
+  // Only a filter of one condition can be answered by its index alone.
   return entries.length === 1 ? alternatives : alternatives.map(inexact);
 }
 
 function planUnion(branches: Filter[], indexFor: (field: string) => PlannedIndex | undefined): Plan | null {
   const sources: Source[] = [];
+  let exact = true;
   for (const branch of branches) {
     // Each branch needs a plan; the cheapest guess is the first (unique fields come first in practice).
     const [plan] = planFilter(branch, indexFor);
     if (!plan) return null;
-    for (const source of plan.sources) sources.push(branches.length > 1 && source.kind === 'range' ? { ...source, exact: false } : source);
+    sources.push(...plan.sources);
+    exact &&= plan.exact;
     if (sources.length > MAX_SOURCES) return null;
   }
-  return { sources };
+  return { sources, exact };
+}
+
+/** The clauses as exact index equalities, or null when one of them needs the matcher. */
+function residualOf(clauses: Filter[], indexFor: (field: string) => PlannedIndex | undefined): Residual[] | null {
+  const out: Residual[] = [];
+  for (const clause of clauses) {
+    for (const [field, condition] of Object.entries(clause)) {
+      if (field.startsWith('$') || field === '_id') return null;
+      const plan = planField(field, condition, indexFor);
+      if (!plan?.exact) return null;
+      // An empty `$in` has no key: the residual then keeps no candidate, as the matcher would.
+      out.push({ ix: (plan.sources[0] as KeyRange | undefined)?.ix ?? 0, keys: plan.sources.map((source) => (source as KeyRange).low) });
+    }
+  }
+  return out;
 }
 
 function planField(field: string, condition: unknown, indexFor: (field: string) => PlannedIndex | undefined): Plan | null {
@@ -80,44 +111,49 @@ function planField(field: string, condition: unknown, indexFor: (field: string) 
   if (field.split('.').some((segment) => segment.length === 0 || /^\d+$/.test(segment) || segment.startsWith('$'))) return null;
   const index = indexFor(field);
   if (!index || !index.ready) return null;
-  const keyRanges = rangesFor(condition, index);
-  return keyRanges && keyRanges.length <= MAX_SOURCES ? { sources: keyRanges } : null;
+  const planned = rangesFor(condition, index);
+  return planned && planned.sources.length <= MAX_SOURCES ? planned : null;
 }
 
 function planIds(condition: unknown): Plan | null {
-  if (typeof condition === 'string') return { sources: [{ kind: 'ids', ids: [condition] }] };
+  if (typeof condition === 'string') return { sources: [{ kind: 'ids', ids: [condition] }], exact: true };
   if (!isOperatorObject(condition)) return null;
-  if (typeof condition.$eq === 'string') return { sources: [{ kind: 'ids', ids: [condition.$eq] }] };
+  const only = Object.keys(condition).length === 1;
+  if (typeof condition.$eq === 'string') return { sources: [{ kind: 'ids', ids: [condition.$eq] }], exact: only };
   const wanted = condition.$in;
   if (Array.isArray(wanted) && wanted.length <= MAX_SOURCES * 10) {
-    // Non-string members can never equal a stored _id (always a string).
-    return { sources: [{ kind: 'ids', ids: wanted.filter((id): id is string => typeof id === 'string') }] };
+    // Non-string members can never equal a stored _id (always a string); a RegExp member needs the matcher.
+    const exact = only && wanted.every((id) => !(id instanceof RegExp));
+    return { sources: [{ kind: 'ids', ids: wanted.filter((id): id is string => typeof id === 'string') }], exact };
   }
   return null;
 }
 
-function rangesFor(condition: unknown, index: PlannedIndex): KeyRange[] | null {
+function rangesFor(condition: unknown, index: PlannedIndex): Plan | null {
   if (!isOperatorObject(condition)) return equality(condition, index);
+  const only = Object.keys(condition).length === 1;
   if (Object.hasOwn(condition, '$eq')) {
     const eq = equality(condition.$eq, index);
-    if (eq) return Object.keys(condition).length === 1 ? eq : eq.map((r) => ({ ...r, exact: false }));
+    if (eq) return { sources: eq.sources, exact: eq.exact && only };
   }
   if (Array.isArray(condition.$in)) {
     const members = condition.$in.map((member) => equality(member, index));
-    if (members.every((m): m is KeyRange[] => m !== null)) return members.flat().map((r) => ({ ...r, exact: false }));
+    if (members.every((m): m is Plan => m !== null)) return { sources: members.flatMap((m) => m.sources), exact: only && members.every((m) => m.exact) };
   }
-  return comparisonRange(condition, index);
+  const range = comparisonRange(condition, index);
+  return range ? { sources: [range], exact: false } : null;
 }
 
-function equality(value: unknown, index: PlannedIndex): KeyRange[] | null {
+function equality(value: unknown, index: PlannedIndex): Plan | null {
   if (scalarTag(value) === null) return null;
   if (value === null && index.sparse) return null; // sparse indexes hold no row for a missing field
   const { key } = encodeKey(value);
-  return [{ kind: 'range', ix: index.ix, low: key, high: key, highExclusive: false, exact: key.length < MAX_KEY_BYTES }];
+  // A cut key (a long string) may also name other values sharing its prefix.
+  return { sources: [{ kind: 'range', ix: index.ix, low: key, high: key, highExclusive: false }], exact: key.length < MAX_KEY_BYTES };
 }
 
 /** `$gt`/`$gte`/`$lt`/`$lte` within one type class (MongoDB never compares across types). */
-function comparisonRange(ops: Record<string, unknown>, index: PlannedIndex): KeyRange[] | null {
+function comparisonRange(ops: Record<string, unknown>, index: PlannedIndex): KeyRange | null {
   let tag: number | null = null;
   let low: Buffer | null = null;
   let high: Buffer | null = null;
@@ -130,10 +166,12 @@ function comparisonRange(ops: Record<string, unknown>, index: PlannedIndex): Key
     if (op === '$gt' || op === '$gte') low = low && Buffer.compare(low, key) > 0 ? low : key;
     else high = high && Buffer.compare(high, key) < 0 ? high : key;
   }
+  // {$gte: 2, $lt: 0} matches [2, -1]: each bound by another element. Only the lower one narrows then.
+  if (index.multikey && low && high) high = null;
   if (tag === null || (tag === 0x01 && index.sparse)) return null;
   const bounds = typeBounds(tag);
   // Bounds are inclusive even for $gt/$lt (a cut key may hide a larger value); the matcher decides.
-  return [{ kind: 'range', ix: index.ix, low: low ?? bounds.low, high: high ?? bounds.high, highExclusive: high === null, exact: false }];
+  return { kind: 'range', ix: index.ix, low: low ?? bounds.low, high: high ?? bounds.high, highExclusive: high === null };
 }
 
 function isOperatorObject(value: unknown): value is Record<string, unknown> {
@@ -147,7 +185,7 @@ function asFilter(value: unknown): Filter {
 }
 
 function inexact(plan: Plan): Plan {
-  return { sources: plan.sources.map((source) => (source.kind === 'range' ? { ...source, exact: false } : source)) };
+  return { sources: plan.sources, exact: false };
 }
 
 function nonNull(plan: Plan | null): Plan[] {

@@ -49,13 +49,18 @@ export class Budget {
 export function candidates(engine: Engine, plan: Plan, max = MAX_CANDIDATES): string[] | null {
   const ids = new Set<string>();
   for (const source of plan.sources) {
+    // Up to max + 1 rows from each source: ids it shares with earlier ones must not crowd out new ones.
     const found = source.kind === 'ids'
       ? source.ids
-      : engine.idsInRange(source.ix, source.low, source.high, source.highExclusive, max + 1 - ids.size);
+      : engine.idsInRange(source.ix, source.low, source.high, source.highExclusive, max + 1);
+    // A full page of rows may hide more (a multikey document has several rows): too many to know.
+    if (source.kind === 'range' && found.length > max) return null;
     for (const id of found) ids.add(id);
     if (ids.size > max) return null;
   }
-  return [...ids].sort(compareStrings);
+  const residual = plan.residual ?? [];
+  const kept = residual.length === 0 ? [...ids] : [...ids].filter((id) => residual.every((r) => r.keys.some((key) => engine.hasEntry(r.ix, key, id))));
+  return kept.sort(compareStrings);
 }
 
 /** Calls `visit` with matching documents from `ids`, in that order, until it returns false. */
