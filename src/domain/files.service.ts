@@ -37,7 +37,8 @@ export type { FileContext, FilesServiceOptions, SweepResult, UploadTicket, Warn 
  */
 export const REFERENCE_REFRESH_BUDGET_MS = 1000;
 
-const INDEXES = ['_acl.creator', '_acl.r', '_acl.w', '_acl.gr', '_uploadState.status'];
+/** Every field of the ACL read filter (so a reader's query is planned from it), and the upload sweep's. */
+const INDEXES = ['_acl.creator', '_acl.r', '_acl.w', '_acl.gr', '_acl.gw', '_acl.groups.r', '_acl.groups.w', '_uploadState.status'];
 
 export class FilesService {
   private readonly clock: () => Date;
@@ -115,6 +116,8 @@ export class FilesService {
    */
   async list(ctx: FileContext, query: ListQuery): Promise<StoredDocument[]> {
     checkFileListQuery(query);
+    // Reads need the ACL indexes too (a data dir from before them); built in the background.
+    this.ensureIndexes(ctx.appKey).catch(() => undefined);
     const filter = restrict(query.filter, readFilter(ctx.principal, ctx.permissions));
     const fields = query.fields ? [...query.fields, '_public', '_uploadState', UPLOAD_FIELD, GENERATION_FIELD, 'size'] : undefined;
     const limit = Math.min(query.limit ?? Infinity, MAX_RESULT_SET + 1);

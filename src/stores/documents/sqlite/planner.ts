@@ -3,9 +3,10 @@
  * the store runs the MongoDB-semantics matcher on every candidate, so a plan must never miss a
  * match but may include non-matches. Filters no index serves get no plan (a streamed scan).
  *
- * A top-level `$and` is planned from its first clause only (plus `_id` conditions): the domain puts
- * the ACL filter first, so the rows a reader's own conditions would select among documents the
- * reader cannot read are never looked up (no index probe, no count) on its behalf.
+ * A top-level `$and` is planned from its first clause (plus `_id` conditions) whenever an index
+ * serves that clause: the domain puts the ACL filter first (and indexes all its fields), so the rows
+ * a reader's own conditions would select among documents the reader cannot read are never looked
+ * up (no index probe, no count) on its behalf; those conditions are checked per candidate only.
  */
 import type { Filter } from '../../../ports';
 import { encodeKey, MAX_KEY_BYTES, scalarTag, typeBounds } from './index-keys';
@@ -60,12 +61,16 @@ export function planFilter(filter: Filter, indexFor: (field: string) => PlannedI
   const entries = Object.entries(filter);
   for (const [key, value] of entries) {
     if (key === '$and' && Array.isArray(value) && value.length > 0) {
+      const first = planFilter(asFilter(value[0]), indexFor);
       const residual = residualOf(value.slice(1).map(asFilter), indexFor);
-      alternatives.push(...planFilter(asFilter(value[0]), indexFor).map((plan) => (residual ? { ...plan, residual } : inexact(plan))));
+      alternatives.push(...first.map((plan) => (residual ? { ...plan, residual } : inexact(plan))));
       for (const clause of value.slice(1)) {
         const id = asFilter(clause)._id;
         if (id !== undefined) alternatives.push(...nonNull(planField('_id', id, indexFor)).map(inexact));
       }
+      // A first clause no index serves is no ACL (every ACL field is indexed): e.g. "active users"
+      // before a login's username. Then the other clauses are planned.
+      if (first.length === 0) for (const clause of value.slice(1)) alternatives.push(...planFilter(asFilter(clause), indexFor).map(inexact));
     } else if (key === '$or' && Array.isArray(value) && value.length > 0) {
       const union = planUnion(value.map(asFilter), indexFor);
       if (union) alternatives.push(union);

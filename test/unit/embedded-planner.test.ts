@@ -1,0 +1,46 @@
+/**
+ * What the embedded store's planner may look up in an index. Security: a reader's own conditions
+ * are never planned next to an ACL clause (they would be looked up among documents the reader
+ * cannot read); they become per-candidate checks. Speed: a login's username is planned although
+ * the "active users" clause before it is not indexable.
+ */
+import { readFilter, restrict } from '../../src/domain/acl';
+import { ACTIVE_USERS } from '../../src/domain/user-records';
+import type { Principal } from '../../src/domain/principal';
+import { encodeKey } from '../../src/stores/documents/sqlite/index-keys';
+import { planFilter, type PlannedIndex, type Source } from '../../src/stores/documents/sqlite/planner';
+
+const FIELDS = ['_acl.creator', '_acl.r', '_acl.w', '_acl.gr', '_acl.gw', '_acl.groups.r', '_acl.groups.w', '_kmd.lmt', 'secret', 'username'];
+const indexes = new Map<string, PlannedIndex>(FIELDS.map((field, ix) => [field, { ix, sparse: false, multikey: false, ready: true }]));
+const indexFor = (field: string): PlannedIndex | undefined => indexes.get(field);
+const fieldOf = (source: Source): string => (source.kind === 'ids' ? '_id' : (FIELDS[source.ix] as string));
+const user = { kind: 'user', appKey: 'app', userId: 'u1', username: 'ann', groups: new Set(['g1']) } as unknown as Principal;
+
+test('a reader of a private collection is planned from the ACL only; its own equality is checked per candidate', () => {
+  const filter = restrict({ secret: 'guess' }, readFilter(user, 'private'));
+  const plans = planFilter(filter, indexFor);
+  expect(plans).toHaveLength(1);
+  const [plan] = plans;
+  expect(new Set(plan?.sources.map(fieldOf))).toEqual(new Set(['_acl.creator', '_acl.gr', '_acl.gw', '_acl.r', '_acl.w', '_acl.groups.r', '_acl.groups.w']));
+  expect(plan?.residual).toEqual([{ ix: FIELDS.indexOf('secret'), keys: [encodeKey('guess').key] }]);
+  expect(plan?.exact).toBe(true);
+});
+
+test('a reader\'s range or regex next to the ACL is left to the matcher, never planned', () => {
+  for (const condition of [{ secret: { $gt: 'm' } }, { secret: { $regex: '^a' } }, { secret: { $ne: 'x' } }]) {
+    const plans = planFilter(restrict(condition, readFilter(user, 'private')), indexFor);
+    expect(plans.flatMap((plan) => plan.sources.map(fieldOf))).not.toContain('secret');
+    expect(plans.every((plan) => !plan.exact && plan.residual === undefined)).toBe(true);
+  }
+});
+
+test('a login is planned from its username although "active users" comes first', () => {
+  const plans = planFilter(restrict({ username: 'ann' }, ACTIVE_USERS), indexFor);
+  expect(plans.map((plan) => plan.sources.map(fieldOf))).toEqual([['username']]);
+  expect(plans[0]?.exact).toBe(false);
+});
+
+test('a filter no index serves has no plan (a streamed scan)', () => {
+  expect(planFilter({ notIndexed: 1 }, indexFor)).toEqual([]);
+  expect(planFilter({ $or: [{ username: 'a' }, { notIndexed: 1 }] }, indexFor)).toEqual([]);
+});
