@@ -68,9 +68,10 @@ export function planFilter(filter: Filter, indexFor: (field: string) => PlannedI
         const id = asFilter(clause)._id;
         if (id !== undefined) alternatives.push(...nonNull(planField('_id', id, indexFor)).map(inexact));
       }
-      // A first clause no index serves is no ACL (every ACL field is indexed): e.g. "active users"
-      // before a login's username. Then the other clauses are planned.
-      if (first.length === 0) for (const clause of value.slice(1)) alternatives.push(...planFilter(asFilter(clause), indexFor).map(inexact));
+      // A first clause that is no ACL and no index serves, e.g. "active users" before a login's
+      // username: then the other clauses are planned. An ACL clause never gives way (not even while
+      // its indexes are being built).
+      if (first.length === 0 && !mentionsAcl(value[0])) for (const clause of value.slice(1)) alternatives.push(...planFilter(asFilter(clause), indexFor).map(inexact));
     } else if (key === '$or' && Array.isArray(value) && value.length > 0) {
       const union = planUnion(value.map(asFilter), indexFor);
       if (union) alternatives.push(union);
@@ -187,6 +188,12 @@ function isOperatorObject(value: unknown): value is Record<string, unknown> {
 
 function asFilter(value: unknown): Filter {
   return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Filter) : {};
+}
+
+function mentionsAcl(clause: unknown): boolean {
+  if (Array.isArray(clause)) return clause.some(mentionsAcl);
+  if (typeof clause !== 'object' || clause === null) return false;
+  return Object.entries(clause).some(([key, value]) => key === '_acl' || key.startsWith('_acl.') || (key.startsWith('$') && mentionsAcl(value)));
 }
 
 function inexact(plan: Plan): Plan {
