@@ -23,7 +23,7 @@ export interface StartedServer {
 
 /**
  * Spawns the server with `env` on a free port and polls `probePath` every 5 ms (connection
- * refused or 503 while it starts) until it answers 200. Throws with the server's output if it
+ * refused or reset, or 503, while it starts) until it answers 200. Throws with the server's output if it
  * exits or takes longer than 2 minutes.
  */
 export async function startTimed(env: Record<string, string>, probePath: string, auth: string): Promise<StartedServer> {
@@ -46,7 +46,8 @@ export async function startTimed(env: Record<string, string>, probePath: string,
       if (reply.status === 200) return { child, client, startMs: performance.now() - started, output: () => out };
       if (reply.status !== 503) throw new Error(`GET ${probePath} while starting: ${reply.status} ${reply.body.slice(0, 300)}`);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ECONNREFUSED') throw err;
+      // Not listening yet, or (seen once at 1M) a connection reset while it starts: try again.
+      if (!['ECONNREFUSED', 'ECONNRESET'].includes((err as NodeJS.ErrnoException).code ?? '')) throw err;
     }
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
