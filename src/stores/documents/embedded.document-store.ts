@@ -263,9 +263,12 @@ export class EmbeddedDocumentStore implements DocumentStore {
     if (!coll) return false;
     const matches = matcherOf(filter ?? {});
     return this.write(() => {
-      const previous = this.engine.get(coll, id);
-      if (!previous || (matches && !matches(previous))) return false;
-      this.engine.replaceRow(coll, previous, { ...next(previous), _id: id });
+      const row = this.engine.getRow(coll, id);
+      if (!row) return false;
+      const previous = decodeDocument(row.body, row.dates);
+      if (matches && !matches(previous)) return false;
+      // `next` gets its own copy: the old index rows are removed by the keys of the unchanged one.
+      this.engine.replaceRow(coll, previous, { ...next(decodeDocument(row.body, row.dates)), _id: id });
       return true;
     });
   }
