@@ -58,6 +58,20 @@ test('names that are not safe path segments stay inside the data dir and stay di
   for (const entry of await readdir(dir)) expect(entry).toMatch(/^kinbase\.sqlite(-wal|-shm)?$/);
 });
 
+test('a write refused in a new collection leaves nothing behind, and the next one is kept', async () => {
+  const dir = path.join(work, 'data');
+  const scope = { appKey: 'app', collection: 'fresh' };
+  const first = new EmbeddedDocumentStore({ dir });
+  await expect(first.insert(scope, { _id: 'bad', $where: 1 })).rejects.toMatchObject({ kind: 'invalid' });
+  await first.insert(scope, { _id: 'good' });
+  expect(await first.count(scope, {})).toBe(1);
+  await first.close();
+  const second = new EmbeddedDocumentStore({ dir });
+  expect(await second.find(scope, {})).toEqual([{ _id: 'good' }]);
+  expect(await second.count(scope, {})).toBe(1);
+  await second.close();
+});
+
 test('a second store on the same data dir is refused at once, not mid-request', async () => {
   const dir = path.join(work, 'data');
   const first = new EmbeddedDocumentStore({ dir });

@@ -56,16 +56,16 @@ export class EmbeddedDocumentStore implements DocumentStore {
   }
 
   async insert(scope: CollectionScope, doc: StoredDocument): Promise<void> {
+    const coll = this.collectionFor(scope);
     this.write(() => {
-      const coll = this.engine.createCollection(scope.appKey, scope.collection);
       if (this.engine.getRow(coll, doc._id)) throw new StoreError('duplicate', `E11000 duplicate key: _id ${JSON.stringify(doc._id)}`);
       this.engine.insertRow(coll, doc);
     });
   }
 
   async upsert(scope: CollectionScope, doc: StoredDocument): Promise<{ created: boolean }> {
+    const coll = this.collectionFor(scope);
     return this.write(() => {
-      const coll = this.engine.createCollection(scope.appKey, scope.collection);
       const previous = this.engine.get(coll, doc._id);
       if (previous) this.engine.replaceRow(coll, previous, doc);
       else this.engine.insertRow(coll, doc);
@@ -75,8 +75,8 @@ export class EmbeddedDocumentStore implements DocumentStore {
 
   /** Upserts a batch in one transaction (migration and bulk loading). */
   async importDocuments(scope: CollectionScope, docs: readonly StoredDocument[]): Promise<void> {
+    const coll = this.collectionFor(scope);
     this.write(() => {
-      const coll = this.engine.createCollection(scope.appKey, scope.collection);
       for (const doc of docs) {
         const previous = this.engine.get(coll, doc._id);
         if (previous) this.engine.replaceRow(coll, previous, doc);
@@ -235,10 +235,8 @@ export class EmbeddedDocumentStore implements DocumentStore {
   }
 
   private async buildIndex(scope: CollectionScope, spec: IndexSpec): Promise<void> {
-    const { coll, index } = this.write(() => {
-      const coll = this.engine.createCollection(scope.appKey, scope.collection);
-      return { coll, index: this.engine.addIndex(coll, spec.field, spec.unique ?? false, spec.sparse ?? false) };
-    });
+    const coll = this.collectionFor(scope);
+    const index = this.write(() => this.engine.addIndex(coll, spec.field, spec.unique ?? false, spec.sparse ?? false));
     // Writes maintain the new index from now on; the documents already there are added in slices.
     try {
       let after: string | null = null;
@@ -297,6 +295,14 @@ export class EmbeddedDocumentStore implements DocumentStore {
   private sortIndex(coll: CollectionInfo, sort: SortSpec) {
     const index = coll.indexes.get((sort[0] as readonly [string, 1 | -1])[0]);
     return index && index.ready && index.sortable && !index.sparse ? index : undefined;
+  }
+
+  /**
+   * The collection, created in a transaction of its own: the catalog in memory must never hold a
+   * collection whose creation a failed write rolled back.
+   */
+  private collectionFor(scope: CollectionScope): CollectionInfo {
+    return this.existing(scope) ?? this.write(() => this.engine.createCollection(scope.appKey, scope.collection));
   }
 
   private existing(scope: CollectionScope): CollectionInfo | undefined {
