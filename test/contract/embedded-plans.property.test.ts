@@ -11,7 +11,7 @@ import fc from 'fast-check';
 import { EmbeddedDocumentStore } from '../../src/stores/documents/embedded.document-store';
 import type { Filter, FindOptions, SortSpec, StoredDocument } from '../../src/ports';
 
-const FIELDS = ['a', 'b', 'tags', 'o.x', 'o.y', 'items.k'];
+const FIELDS = ['a', 'b', 'tags', 'o.x', 'o.y', 'items.k', '_acl.creator', '_acl.gr', '_acl.gw'];
 let work: string;
 let plain: EmbeddedDocumentStore;
 const indexed: EmbeddedDocumentStore[] = [];
@@ -35,10 +35,13 @@ const doc = fc.record(
     tags: fc.oneof(fc.array(scalar, { maxLength: 4 }), scalar),
     o: fc.oneof(fc.record({ x: value, y: value }, { requiredKeys: [] }), fc.array(fc.record({ x: scalar }), { maxLength: 2 }), scalar),
     items: fc.array(fc.record({ k: scalar }, { requiredKeys: [] }), { maxLength: 3 }),
+    _acl: fc.record({ creator: fc.constantFrom('u1', 'u2'), gr: fc.boolean(), gw: fc.oneof(fc.boolean(), scalar) }, { requiredKeys: ['creator'] }),
   },
   { requiredKeys: [] },
 );
-const field = fc.constantFrom(...FIELDS);
+const field = fc.constantFrom(...FIELDS.filter((f) => !f.startsWith('_acl')));
+/** A user's read filter, as acl.ts builds it. */
+const acl = fc.constantFrom('u1', 'u2').map((u) => ({ $or: [{ '_acl.creator': u }, { '_acl.gr': true }, { '_acl.gw': true }] }));
 const condition: fc.Arbitrary<unknown> = fc.oneof(
   { weight: 4, arbitrary: scalar },
   fc.record({ $eq: scalar }),
@@ -56,6 +59,7 @@ const filter: fc.Arbitrary<Filter> = fc.oneof(
   fc.array(simple, { minLength: 1, maxLength: 3 }).map((branches) => ({ $or: branches })),
   fc.tuple(fc.array(simple, { minLength: 1, maxLength: 3 }), simple).map(([branches, rest]) => ({ $and: [{ $or: branches }, rest] })),
   fc.array(simple, { minLength: 2, maxLength: 3 }).map((clauses) => ({ $and: clauses })),
+  { weight: 3, arbitrary: fc.tuple(acl, simple).map(([readable, rest]) => ({ $and: [readable, rest] })) },
   fc.tuple(fc.array(fc.string({ maxLength: 2 }), { maxLength: 4 }), simple).map(([ids, rest]) => ({ $and: [rest, { _id: { $in: ids } }] })),
 );
 const sort = fc.array(fc.tuple(fc.constantFrom(...FIELDS, '_id'), fc.constantFrom(1 as const, -1 as const)), { maxLength: 2 }) as fc.Arbitrary<SortSpec>;

@@ -19,15 +19,23 @@ const user = { kind: 'user', appKey: 'app', userId: 'u1', username: 'ann', group
 test('a reader of a private collection is planned from the ACL only; its own equality is checked per candidate', () => {
   const filter = restrict({ secret: 'guess' }, readFilter(user, 'private'));
   const plans = planFilter(filter, indexFor);
-  expect(plans).toHaveLength(1);
-  const [plan] = plans;
+  const plan = plans.find((p) => p.sources.every((source) => source.kind === 'range' && !source.readableByAll));
   expect(new Set(plan?.sources.map(fieldOf))).toEqual(new Set(['_acl.creator', '_acl.gr', '_acl.gw', '_acl.r', '_acl.w', '_acl.groups.r', '_acl.groups.w']));
   expect(plan?.residual).toEqual([{ ix: FIELDS.indexOf('secret'), keys: [encodeKey('guess').key] }]);
   expect(plan?.exact).toBe(true);
 });
 
-test('a reader\'s range or regex next to the ACL is left to the matcher, never planned', () => {
-  for (const condition of [{ secret: { $gt: 'm' } }, { secret: { $regex: '^a' } }, { secret: { $ne: 'x' } }]) {
+test('a reader\'s own condition is looked up only among documents everyone may read', () => {
+  for (const condition of [{ secret: 'guess' }, { secret: { $gt: 'm' } }, { secret: { $in: ['a', 'b'] } }]) {
+    const plans = planFilter(restrict(condition, readFilter(user, 'private')), indexFor);
+    const lookups = plans.flatMap((plan) => plan.sources).filter((source) => fieldOf(source) === 'secret');
+    expect(lookups.length).toBeGreaterThan(0);
+    for (const source of lookups) expect(source).toMatchObject({ kind: 'range', readableByAll: true });
+  }
+});
+
+test('a reader\'s regex or $ne next to the ACL is left to the matcher, never planned', () => {
+  for (const condition of [{ secret: { $regex: '^a' } }, { secret: { $ne: 'x' } }]) {
     const plans = planFilter(restrict(condition, readFilter(user, 'private')), indexFor);
     expect(plans.flatMap((plan) => plan.sources.map(fieldOf))).not.toContain('secret');
     expect(plans.every((plan) => !plan.exact && plan.residual === undefined)).toBe(true);

@@ -52,6 +52,7 @@ CREATE TABLE IF NOT EXISTS indexes (ix INTEGER PRIMARY KEY, coll INTEGER NOT NUL
   sortable INTEGER NOT NULL, multikey INTEGER NOT NULL, ready INTEGER NOT NULL, UNIQUE (coll, field));
 CREATE TABLE IF NOT EXISTS entries (ix INTEGER NOT NULL, key BLOB NOT NULL, id TEXT NOT NULL, PRIMARY KEY (ix, key, id)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS entries_by_document ON entries (ix, id, key);
+CREATE TABLE IF NOT EXISTS public_entries (ix INTEGER NOT NULL, key BLOB NOT NULL, id TEXT NOT NULL, PRIMARY KEY (ix, key, id)) WITHOUT ROWID;
 `;
 
 export class Engine {
@@ -135,9 +136,14 @@ export class Engine {
     return row?.id;
   }
 
-  /** Ids with index keys in [low, high], at most `limit` of them (more rows: there may be more). */
-  idsInRange(ix: number, low: Buffer, high: Buffer, highExclusive: boolean, limit: number): string[] {
-    const stmt = highExclusive ? this.sql.rangeExclusive : this.sql.rangeInclusive;
+  /**
+   * Ids with index keys in [low, high], at most `limit` rows of them (more rows: there may be more);
+   * `readableByAll`: only documents whose `_acl` lets everyone read them.
+   */
+  idsInRange(ix: number, low: Buffer, high: Buffer, highExclusive: boolean, limit: number, readableByAll = false): string[] {
+    const stmt = readableByAll
+      ? highExclusive ? this.sql.publicRangeExclusive : this.sql.publicRangeInclusive
+      : highExclusive ? this.sql.rangeExclusive : this.sql.rangeInclusive;
     return stmt.pluck().all(ix, low, high, limit) as string[];
   }
 
@@ -218,6 +224,7 @@ export class Engine {
 
   dropIndex(coll: CollectionInfo, index: IndexInfo): void {
     this.sql.dropEntries.run(index.ix);
+    this.sql.dropPublicEntries.run(index.ix);
     this.sql.dropIndex.run(index.ix);
     coll.indexes.delete(index.field);
   }
@@ -257,6 +264,9 @@ export class Engine {
     const { keys, inexact, multikey, missing } = documentKeys(doc, index.path);
     if (missing && index.sparse) return;
     for (const key of keys) this.sql.insertEntry.run(index.ix, key, doc._id);
+    // The same rows once more for documents everyone may read: a reader's condition is looked up
+    // there, among readable documents only, when the ACL alone names too many (planner.ts).
+    if (!index.field.startsWith('_acl.') && readableByAll(doc)) for (const key of keys) this.sql.insertPublicEntry.run(index.ix, key, doc._id);
     if ((inexact && index.sortable) || (multikey && !index.multikey)) {
       index.sortable &&= !inexact;
       index.multikey ||= multikey;
@@ -266,7 +276,11 @@ export class Engine {
 
   private removeEntries(coll: CollectionInfo, doc: StoredDocument): void {
     for (const index of coll.indexes.values()) {
-      for (const key of documentKeys(doc, index.path).keys) this.sql.deleteEntry.run(index.ix, key, doc._id);
+      const publicRows = !index.field.startsWith('_acl.') && readableByAll(doc);
+      for (const key of documentKeys(doc, index.path).keys) {
+        this.sql.deleteEntry.run(index.ix, key, doc._id);
+        if (publicRows) this.sql.deletePublicEntry.run(index.ix, key, doc._id);
+      }
     }
   }
 
@@ -274,6 +288,7 @@ export class Engine {
     // An index whose back-fill a crash interrupted is dropped; whoever needs it ensures it again.
     for (const ix of this.db.prepare('SELECT ix FROM indexes WHERE ready = 0').pluck().all() as number[]) {
       this.sql.dropEntries.run(ix);
+      this.sql.dropPublicEntries.run(ix);
       this.sql.dropIndex.run(ix);
     }
     const byId = new Map<number, CollectionInfo>();
@@ -290,6 +305,13 @@ export class Engine {
       });
     }
   }
+}
+
+const TRUE_KEY = Buffer.from([TAG.boolean, 1]);
+
+/** Whether the ACL read filter's `{_acl.gr: true}` or `{_acl.gw: true}` branch matches the document. */
+function readableByAll(doc: StoredDocument): boolean {
+  return ['gr', 'gw'].some((flag) => documentKeys(doc, ['_acl', flag]).keys.some((key) => key.equals(TRUE_KEY)));
 }
 
 function catalogKey(app: string, name: string): string {
@@ -318,6 +340,11 @@ function prepare(db: Database.Database) {
     flagIndex: db.prepare('UPDATE indexes SET sortable = ?, multikey = ? WHERE ix = ?'),
     dropIndex: db.prepare('DELETE FROM indexes WHERE ix = ?'),
     dropEntries: db.prepare('DELETE FROM entries WHERE ix = ?'),
+    dropPublicEntries: db.prepare('DELETE FROM public_entries WHERE ix = ?'),
+    insertPublicEntry: db.prepare('INSERT OR IGNORE INTO public_entries (ix, key, id) VALUES (?, ?, ?)'),
+    deletePublicEntry: db.prepare('DELETE FROM public_entries WHERE ix = ? AND key = ? AND id = ?'),
+    publicRangeInclusive: db.prepare('SELECT id FROM public_entries WHERE ix = ? AND key >= ? AND key <= ? LIMIT ?'),
+    publicRangeExclusive: db.prepare('SELECT id FROM public_entries WHERE ix = ? AND key >= ? AND key < ? LIMIT ?'),
     insertEntry: db.prepare('INSERT OR IGNORE INTO entries (ix, key, id) VALUES (?, ?, ?)'),
     deleteEntry: db.prepare('DELETE FROM entries WHERE ix = ? AND key = ? AND id = ?'),
     otherHolders: db.prepare('SELECT id FROM entries WHERE ix = ? AND key = ? AND id <> ? LIMIT 100'),

@@ -26,6 +26,8 @@ export interface KeyRange {
   low: Buffer;
   high: Buffer;
   highExclusive: boolean;
+  /** Only among documents everyone may read (`_acl.gr` or `_acl.gw` true). */
+  readableByAll?: boolean;
 }
 
 export interface IdSource {
@@ -62,6 +64,8 @@ export function planFilter(filter: Filter, indexFor: (field: string) => PlannedI
   for (const [key, value] of entries) {
     if (key === '$and' && Array.isArray(value) && value.length > 0) {
       const first = planFilter(asFilter(value[0]), indexFor);
+      const split = readableByAllSplit(asFilter(value[0]), value.slice(1).map(asFilter), indexFor);
+      if (split) alternatives.push(split);
       const residual = residualOf(value.slice(1).map(asFilter), indexFor);
       alternatives.push(...first.map((plan) => (residual ? { ...plan, residual } : inexact(plan))));
       for (const clause of value.slice(1)) {
@@ -84,6 +88,7 @@ export function planFilter(filter: Filter, indexFor: (field: string) => PlannedI
 }
 
 function planUnion(branches: Filter[], indexFor: (field: string) => PlannedIndex | undefined): Plan | null {
+  if (branches.length === 0) return null;
   const sources: Source[] = [];
   let exact = true;
   for (const branch of branches) {
@@ -95,6 +100,31 @@ function planUnion(branches: Filter[], indexFor: (field: string) => PlannedIndex
     if (sources.length > MAX_SOURCES) return null;
   }
   return { sources, exact };
+}
+
+/**
+ * For an ACL `$or` with the "readable by all" branches (`_acl.gr`/`_acl.gw` true) and a further
+ * clause an index serves: that clause's rows among documents everyone may read, plus the other ACL
+ * branches' documents. The reader's condition is looked up among readable documents only, so it
+ * stays fast when most of a private collection is public, and reveals nothing about the rest.
+ */
+function readableByAllSplit(acl: Filter, rest: Filter[], indexFor: (field: string) => PlannedIndex | undefined): Plan | null {
+  const branches = Object.keys(acl).length === 1 && Array.isArray(acl.$or) ? acl.$or.map(asFilter) : null;
+  if (!branches) return null;
+  const isPublicBranch = (b: Filter): boolean => Object.keys(b).length === 1 && (b['_acl.gr'] === true || b['_acl.gw'] === true);
+  if (!branches.some(isPublicBranch)) return null;
+  const others = planUnion(branches.filter((b) => !isPublicBranch(b)), indexFor);
+  if (!others && branches.some((b) => !isPublicBranch(b))) return null;
+  for (const clause of rest) {
+    for (const [field, condition] of Object.entries(clause)) {
+      if (field.startsWith('$') || field.startsWith('_acl') || field === '_id') continue;
+      const own = planField(field, condition, indexFor);
+      if (!own) continue;
+      const readable = own.sources.map((source): Source => ({ ...(source as KeyRange), readableByAll: true }));
+      return { sources: [...readable, ...(others?.sources ?? [])], exact: false };
+    }
+  }
+  return null;
 }
 
 /** The clauses as exact index equalities, or null when one of them needs the matcher. */

@@ -52,7 +52,7 @@ export function candidates(engine: Engine, plan: Plan, max = MAX_CANDIDATES): st
     // Up to max + 1 rows from each source: ids it shares with earlier ones must not crowd out new ones.
     const found = source.kind === 'ids'
       ? source.ids
-      : engine.idsInRange(source.ix, source.low, source.high, source.highExclusive, max + 1);
+      : engine.idsInRange(source.ix, source.low, source.high, source.highExclusive, max + 1, source.readableByAll);
     // A full page of rows may hide more (a multikey document has several rows): too many to know.
     if (source.kind === 'range' && found.length > max) return null;
     for (const id of found) ids.add(id);
