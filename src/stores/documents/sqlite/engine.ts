@@ -45,6 +45,9 @@ const NULL_KEY = Buffer.from([TAG.null]);
 /** A page of rows holds about this much JSON at most (8 MiB), however large the documents. */
 const PAGE_CHARS = 8 * 1024 * 1024;
 
+/** The layout below; a database of a later one is refused rather than misread. */
+const SCHEMA_VERSION = 1;
+
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS collections (id INTEGER PRIMARY KEY, app TEXT NOT NULL, name TEXT NOT NULL, count INTEGER NOT NULL DEFAULT 0, UNIQUE (app, name));
 CREATE TABLE IF NOT EXISTS docs (coll INTEGER NOT NULL, id TEXT NOT NULL, body TEXT NOT NULL, dates INTEGER NOT NULL, PRIMARY KEY (coll, id));
@@ -71,7 +74,10 @@ export class Engine {
       this.db.pragma('locking_mode = EXCLUSIVE');
       this.db.pragma('cache_size = -16384'); // 16 MiB of page cache, whatever the data size
       this.db.pragma('temp_store = FILE');
+      const version = this.db.pragma('user_version', { simple: true }) as number;
+      if (version > SCHEMA_VERSION) throw new Error(`it was written by a newer kinbase (schema ${version}; this one reads ${SCHEMA_VERSION})`);
       this.db.exec(SCHEMA);
+      this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
       this.db.exec('BEGIN IMMEDIATE; COMMIT');
     } catch (err) {
       const code = (err as { code?: string }).code;

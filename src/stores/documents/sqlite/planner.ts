@@ -121,7 +121,10 @@ function readableByAllSplit(acl: Filter, rest: Filter[], indexFor: (field: strin
       const own = planField(field, condition, indexFor);
       if (!own) continue;
       const readable = own.sources.map((source): Source => ({ ...(source as KeyRange), readableByAll: true }));
-      return { sources: [...readable, ...(others?.sources ?? [])], exact: false };
+      // Equalities are then checked against the index (the readable rows pass them by construction).
+      const residual = residualOf(rest, indexFor);
+      const sources = [...readable, ...(others?.sources ?? [])];
+      return residual ? { sources, exact: others?.exact ?? true, residual } : { sources, exact: false };
     }
   }
   return null;
