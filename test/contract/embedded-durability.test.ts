@@ -6,6 +6,7 @@ import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import Database from 'better-sqlite3';
 import { transpileFile } from '../support/transpile';
 import { EmbeddedDocumentStore } from '../../src/stores/documents/embedded.document-store';
 
@@ -70,6 +71,15 @@ test('a write refused in a new collection leaves nothing behind, and the next on
   expect(await second.find(scope, {})).toEqual([{ _id: 'good' }]);
   expect(await second.count(scope, {})).toBe(1);
   await second.close();
+});
+
+test('a database written by a newer kinbase is refused at start, not misread', async () => {
+  const dir = path.join(work, 'data');
+  await new EmbeddedDocumentStore({ dir }).close();
+  const raw = new Database(path.join(dir, 'kinbase.sqlite'));
+  raw.pragma('user_version = 99');
+  raw.close();
+  expect(() => new EmbeddedDocumentStore({ dir })).toThrow(/written by a newer kinbase/);
 });
 
 test('a second store on the same data dir is refused at once, not mid-request', async () => {
