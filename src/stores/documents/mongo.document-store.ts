@@ -3,7 +3,7 @@
  * MongoDB collection per Kinvey collection. Works with any wire-compatible server. `_id` is always
  * the client's string; the driver never generates or coerces ObjectIds here.
  */
-import { MongoClient, MongoError, type Collection, type Filter as MongoFilter, type Sort } from 'mongodb';
+import { MongoClient, MongoError, type Collection, type Db, type Filter as MongoFilter } from 'mongodb';
 import {
   StoreError,
   type CollectionScope,
@@ -16,6 +16,7 @@ import {
   type StoredDocument,
 } from '../../ports';
 import { GroupAccumulator } from './group-accumulator';
+import { findAll } from './mongo-find';
 import { applyExtendedRegexOption, normalizeFields } from './mongo-semantics';
 
 export interface MongoDocumentStoreOptions {
@@ -39,10 +40,15 @@ export const QUERY_TIME_LIMIT_MS = 5000;
  */
 const READ_OPTIONS = { enableUtf8Validation: false } as const;
 
+interface Handles {
+  db: Db;
+  collection: Collection<StoredDocument>;
+}
+
 export class MongoDocumentStore implements DocumentStore {
   private readonly ensuredIndexes = new Map<string, Promise<void>>();
-  /** Collection handles by database and name: building one per call showed in profiles of lists. */
-  private readonly collections = new Map<string, Collection<StoredDocument>>();
+  /** Database and collection handles by app and name: building them per call showed in profiles of lists. */
+  private readonly collections = new Map<string, Handles>();
 
   private constructor(
     private readonly client: MongoClient,
@@ -89,22 +95,23 @@ export class MongoDocumentStore implements DocumentStore {
 
   async find(scope: CollectionScope, filter: Filter, options: FindOptions = {}): Promise<StoredDocument[]> {
     const fields = options.fields ? normalizeFields(options.fields) : undefined;
-    const cursor = this.collection(scope).find(query(filter), {
-      ...READ_OPTIONS,
-      maxTimeMS: this.maxTimeMS,
+    const { db, collection } = this.handles(scope);
+    return translate(() => findAll(this.client, db, collection, {
+      filter: query(filter),
       sort: sortWithTiebreak(options.sort ?? []),
       ...(options.skip ? { skip: options.skip } : {}),
       ...(options.limit ? { limit: options.limit } : {}),
       ...(fields ? { projection: Object.fromEntries([['_id', 1], ...fields.map((f) => [f, 1])]) } : {}),
-    });
-    return translate(() => cursor.toArray());
+      maxTimeMS: this.maxTimeMS,
+    }));
   }
 
   async findByIds(scope: CollectionScope, ids: readonly string[], filter: Filter = {}): Promise<StoredDocument[]> {
     if (ids.length === 0) return [];
     const byIds = { _id: { $in: [...ids] } };
     const combined = Object.keys(filter).length > 0 ? { $and: [byIds, filter] } : byIds;
-    return translate(() => this.collection(scope).find(query(combined), { ...READ_OPTIONS, maxTimeMS: this.maxTimeMS }).toArray());
+    const { db, collection } = this.handles(scope);
+    return translate(() => findAll(this.client, db, collection, { filter: query(combined), maxTimeMS: this.maxTimeMS }));
   }
 
   async count(scope: CollectionScope, filter: Filter): Promise<number> {
@@ -190,20 +197,25 @@ export class MongoDocumentStore implements DocumentStore {
   }
 
   private collection(scope: CollectionScope): Collection<StoredDocument> {
+    return this.handles(scope).collection;
+  }
+
+  private handles(scope: CollectionScope): Handles {
     const key = `${scope.appKey}\u0000${scope.collection}`;
-    let collection = this.collections.get(key);
-    if (!collection) {
-      collection = this.client.db(this.dbName(scope)).collection<StoredDocument>(scope.collection);
+    let handles = this.collections.get(key);
+    if (!handles) {
+      const db = this.client.db(this.dbName(scope));
+      handles = { db, collection: db.collection<StoredDocument>(scope.collection) };
       // Bounded like the apps and collections themselves; a flood of names only rebuilds handles.
       if (this.collections.size >= 10_000) this.collections.clear();
-      this.collections.set(key, collection);
+      this.collections.set(key, handles);
     }
-    return collection;
+    return handles;
   }
 }
 
 /** The caller's sort keys (first occurrence wins), then `_id` ascending unless already sorted by it. */
-function sortWithTiebreak(sort: NonNullable<FindOptions['sort']>): Sort {
+function sortWithTiebreak(sort: NonNullable<FindOptions['sort']>): [string, 1 | -1][] {
   const keys: [string, 1 | -1][] = [];
   for (const [field, direction] of sort) if (!keys.some(([f]) => f === field)) keys.push([field, direction]);
   if (!keys.some(([f]) => f === '_id')) keys.push(['_id', 1]);
