@@ -38,7 +38,7 @@ export interface MultiInsertError {
 export type BodyTransform = (body: Record<string, unknown>) => Record<string, unknown>;
 
 /** Always indexed: every field of the ACL read filter (so a reader's query is planned from it) and `_kmd.lmt`. */
-const ACL_INDEXES = ['_acl.creator', '_acl.r', '_acl.w', '_acl.gr', '_acl.gw', '_acl.groups.r', '_acl.groups.w', '_kmd.lmt'];
+export const ACL_INDEXES: readonly string[] = ['_acl.creator', '_acl.r', '_acl.w', '_acl.gr', '_acl.gw', '_acl.groups.r', '_acl.groups.w', '_kmd.lmt'];
 
 export class EntitiesService {
   private readonly indexed = new Set<string>();
