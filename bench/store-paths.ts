@@ -8,10 +8,23 @@
  * process (bench/references-load.ts), and FerretDB is another process, so process.cpuUsage() over a
  * measurement is kinbase's own CPU (the MongoDB driver included). Store round trips per request
  * come from kinbase's own metric (kinbase_store_round_trips_per_request). Rounds alternate the
- * stores; medians are printed.
+ * stores; medians are printed. kinbase runs with the node flags `npm start` gives it (NODE_FLAGS:
+ * the bench re-runs itself with them).
  *
- * Usage: npm run bench:store-paths   (BENCH_ROUNDS=5, BENCH_SECONDS=3, BENCH_CONCURRENCY=4;
- *        BENCH_ONLY=embedded or BENCH_ONLY=mongodb measures one store, e.g. under node --cpu-prof)
+ * Warm-up is a number of requests, the same for both stores, not a time: V8 optimises a function
+ * after enough calls, and MongoDB (FerretDB, on the same 2 cores) serves about a tenth of the
+ * embedded store's requests per second, so a warm-up of one second left kinbase still compiling
+ * (about 10% of its CPU, on background threads) through the MongoDB rounds: 8.6 ms per request in
+ * a first round of 15 s, about 6 ms after some 900 requests (before MongoDB reads became commands).
+ *
+ * CPU per request also depends on the request rate: at a tenth of the rate every request pays for
+ * its own wake-ups and runs on caches the other processes have used since. So the embedded store
+ * is also measured paced at MongoDB's rate (same connections, same requests per second), and
+ * MongoDB's CPU is compared with both rows.
+ *
+ * Usage: npm run bench:store-paths   (BENCH_ROUNDS=5, BENCH_SECONDS=3, BENCH_CONCURRENCY=4,
+ *        BENCH_WARMUP_REQUESTS=1000; BENCH_ONLY=embedded or BENCH_ONLY=mongodb measures one store,
+ *        e.g. under perf or node --cpu-prof)
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -23,6 +36,7 @@ import path from 'node:path';
 import pino from 'pino';
 import { createApp, createBusinessLogic, createSandbox } from '../src/app';
 import { loadConfig } from '../src/config';
+import { missingNodeFlags, NODE_FLAGS } from '../src/node-flags';
 import { AppRegistry } from '../src/domain/apps';
 import { Metrics } from '../src/observability/metrics';
 import type { DocumentStore } from '../src/ports';
@@ -36,6 +50,7 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 4);
 const ONLY = process.env.BENCH_ONLY;
+const WARMUP_REQUESTS = Number(process.env.BENCH_WARMUP_REQUESTS ?? 1000);
 const ENTITIES = 100;
 const LOAD_SCRIPT = path.join(__dirname, 'references-load.js');
 const ROUTE = '/appdata/:appKey/:collection';
@@ -141,10 +156,17 @@ async function roundTrips(metrics: Metrics): Promise<{ sum: number; count: numbe
   return { sum, count };
 }
 
-async function measure(target: Target, seconds: number): Promise<Measurement> {
+/**
+ * kinbase's CPU over `seconds` of load: CONCURRENCY connections back to back, or, with `pacedRps`,
+ * CONCURRENCY paced connections (one probe child each) sending about that many requests per second.
+ */
+async function measure(target: Target, seconds: number, pacedRps?: number): Promise<Measurement> {
   const trips0 = await roundTrips(target.metrics);
   const cpu0 = process.cpuUsage();
-  const result = await runLoad({ mode: 'load', url: target.url, auth: target.auth, concurrency: CONCURRENCY, maxRequests: 1_000_000, maxMs: seconds * 1000 });
+  const result = pacedRps === undefined
+    ? await runLoad({ mode: 'load', url: target.url, auth: target.auth, concurrency: CONCURRENCY, maxRequests: 1_000_000, maxMs: seconds * 1000 })
+    : combine(await Promise.all(Array.from({ length: CONCURRENCY }, () =>
+      runLoad({ mode: 'probe', url: target.url, auth: target.auth, intervalMs: (CONCURRENCY * 1000) / pacedRps, maxRequests: 1_000_000, maxMs: seconds * 1000 }))));
   const cpu = process.cpuUsage(cpu0);
   const trips1 = await roundTrips(target.metrics);
   if (result.errors > 0) throw new Error(`${target.kind}: ${result.errors} failed requests (${result.firstError})`);
@@ -155,6 +177,24 @@ async function measure(target: Target, seconds: number): Promise<Measurement> {
     systemMsPerRequest: cpu.system / 1000 / result.requests,
     roundTripsPerRequest: requests > 0 ? (trips1.sum - trips0.sum) / requests : NaN,
   };
+}
+
+function combine(results: LoadResult[]): LoadResult {
+  const requests = results.reduce((sum, r) => sum + r.requests, 0);
+  const seconds = Math.max(...results.map((r) => r.seconds));
+  const firstError = results.find((r) => r.firstError)?.firstError;
+  return {
+    requests, seconds, rps: requests / seconds,
+    errors: results.reduce((sum, r) => sum + r.errors, 0),
+    bytes: results.reduce((sum, r) => sum + r.bytes, 0),
+    ...(firstError ? { firstError } : {}),
+  };
+}
+
+/** Load until the target has served `requests` more (the JIT settles by calls, not by time). */
+async function warmUp(target: Target, requests: number): Promise<void> {
+  const result = await runLoad({ mode: 'load', url: target.url, auth: target.auth, concurrency: CONCURRENCY, maxRequests: requests, maxMs: 300_000 });
+  if (result.errors > 0) throw new Error(`${target.kind}: ${result.errors} failed warm-up requests (${result.firstError})`);
 }
 
 function median(values: number[]): number {
@@ -184,7 +224,7 @@ async function main(): Promise<void> {
         }
       }
     }
-    for (const target of targets) await measure(target, 1);
+    for (const target of targets) await warmUp(target, WARMUP_REQUESTS);
     // What the process costs with no request at all (driver monitoring, timers): part of every
     // measurement, so slow stores (fewer requests per second) carry more of it per request.
     const idle0 = process.cpuUsage();
@@ -192,21 +232,28 @@ async function main(): Promise<void> {
     const idle = process.cpuUsage(idle0);
     const idleMsPerSecond = (idle.user + idle.system) / 1000 / 2;
     const results = new Map<Kind, Measurement[]>(kinds.map((k) => [k, []]));
+    const embeddedTarget = targets.find((t) => t.kind === 'embedded');
+    // The embedded store is also measured paced at the rate MongoDB reached in the same round.
+    const paced: Measurement[] = [];
     for (let round = 0; round < ROUNDS; round += 1) {
       const order = round % 2 === 0 ? targets : [...targets].reverse();
       for (const target of order) results.get(target.kind)?.push(await measure(target, SECONDS));
+      const mongoRun = results.get('mongodb')?.[round];
+      if (embeddedTarget && mongoRun) paced.push(await measure(embeddedTarget, SECONDS, mongoRun.rps));
     }
-    const rows = kinds.map((kind) => {
-      const runs = results.get(kind) ?? [];
-      return { kind, rps: median(runs.map((r) => r.rps)), cpu: median(runs.map((r) => r.cpuMsPerRequest)), system: median(runs.map((r) => r.systemMsPerRequest)), trips: median(runs.map((r) => r.roundTripsPerRequest)), spread: runs.map((r) => r.cpuMsPerRequest.toFixed(2)).join(' ') };
+    const summarize = (label: string, runs: Measurement[]) => ({
+      label, rps: median(runs.map((r) => r.rps)), cpu: median(runs.map((r) => r.cpuMsPerRequest)), system: median(runs.map((r) => r.systemMsPerRequest)),
+      trips: median(runs.map((r) => r.roundTripsPerRequest)), spread: runs.map((r) => r.cpuMsPerRequest.toFixed(2)).join(' '),
     });
-    const embeddedCpu = rows.find((r) => r.kind === 'embedded')?.cpu;
-    process.stdout.write(`\nGET of ${ENTITIES} entities with 2 KinveyFile references each, as a user; ${ROUNDS} rounds of ${SECONDS} s, ${CONCURRENCY} connections; medians\n`);
+    const rows = kinds.map((kind) => summarize(kind === 'mongodb' ? 'MongoDB (FerretDB)' : 'embedded', results.get(kind) ?? []));
+    const mongo = kinds.includes('mongodb') ? rows[kinds.indexOf('mongodb')] : undefined;
+    if (paced.length > 0) rows.push(summarize("embedded, paced at each round's MongoDB rate", paced));
+    process.stdout.write(`\nGET of ${ENTITIES} entities with 2 KinveyFile references each, as a user; ${ROUNDS} rounds of ${SECONDS} s, ${CONCURRENCY} connections, after ${WARMUP_REQUESTS} warm-up requests per store; medians\n`);
     process.stdout.write(`idle kinbase process: ${idleMsPerSecond.toFixed(1)} ms CPU per second (included below)\n\n`);
-    process.stdout.write('| store | requests/s | kinbase CPU ms/request | of which system | CPU vs embedded | store round trips/request | CPU ms/request per round |\n|---|---:|---:|---:|---:|---:|---|\n');
+    process.stdout.write('| store | requests/s | kinbase CPU ms/request | of which system | MongoDB CPU vs this row | store round trips/request | CPU ms/request per round |\n|---|---:|---:|---:|---:|---:|---|\n');
     for (const row of rows) {
-      const ratio = embeddedCpu ? `${(row.cpu / embeddedCpu).toFixed(2)}x` : '-';
-      process.stdout.write(`| ${row.kind === 'mongodb' ? 'MongoDB (FerretDB)' : 'embedded'} | ${row.rps.toFixed(0)} | ${row.cpu.toFixed(2)} | ${row.system.toFixed(2)} | ${ratio} | ${row.trips.toFixed(2)} | ${row.spread} |\n`);
+      const ratio = mongo && row !== mongo ? `${(mongo.cpu / row.cpu).toFixed(2)}x` : '-';
+      process.stdout.write(`| ${row.label} | ${row.rps.toFixed(0)} | ${row.cpu.toFixed(2)} | ${row.system.toFixed(2)} | ${ratio} | ${row.trips.toFixed(2)} | ${row.spread} |\n`);
     }
   } finally {
     await Promise.allSettled(targets.map((t) => t.close()));
@@ -214,7 +261,19 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(() => process.exit(0), (err: unknown) => {
+/** Re-runs this bench under NODE_FLAGS when they are missing (V8 reads them only at start-up). */
+function rerunWithNodeFlags(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [...NODE_FLAGS, ...process.execArgv, __filename, ...process.argv.slice(2)], { stdio: 'inherit' });
+    // Stopping the bench stops the run as well, instead of leaving it running on its own.
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => child.kill(signal));
+    child.once('error', reject);
+    child.once('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0)));
+  });
+}
+
+const run = missingNodeFlags().length > 0 ? rerunWithNodeFlags() : main().then(() => 0);
+run.then((code) => process.exit(code), (err: unknown) => {
   process.stderr.write(`bench:store-paths failed: ${err instanceof Error ? err.stack : String(err)}\n`);
   process.exit(1);
 });
