@@ -41,9 +41,9 @@ interface CursorReply<T> {
 const REPLY_OPTIONS = { enableUtf8Validation: false, ignoreUndefined: true } as const;
 
 /**
- * The largest batch asked for: kinbase's largest read (10,000 results + 1). NOT 2^31 - 1: FerretDB
- * sizes its reply buffer by batchSize, and a test run with that value got FerretDB OOM-killed at
- * 20 GB of RSS (lead's note, issue 16).
+ * The largest batch asked for: kinbase's largest read (10,000 results + 1), more comes by getMore.
+ * Not 2^31 - 1: while a build asked for that, a test run saw FerretDB OOM-killed at 20 GB of RSS
+ * (the cause was not isolated); a bounded batch never asks a server for an unbounded reply.
  */
 const UNLIMITED_BATCH = 10_001;
 
