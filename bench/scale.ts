@@ -16,7 +16,7 @@
  *   --work keeps each size's data dir in DIR/n<size> and reuses its seed on the next run.
  *   BENCH_KINBASE_NODE_ARGS (bench/node-args.ts) changes the server's node flags, e.g. to profile.
  */
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -25,6 +25,7 @@ import { stopAll } from './kinbase-process';
 import { basic, type Client, samples, type Samples } from './scale/http';
 import { categoryOf, seed, type SeedResult } from './scale/seed';
 import { rssOf, startTimed, stop } from './scale/server';
+import { diskBytes } from './disk-bytes';
 
 const APP_KEY = 'kid_scalebench';
 const APP_SECRET = 'scalebench-app-secret-0001';
@@ -74,15 +75,6 @@ function indexesDeclared(): { ok: boolean; problem?: string } {
   const problems: string[] = [];
   parseAppDefinitions(appsFile(true), 'bench apps file', problems);
   return problems.length === 0 ? { ok: true } : { ok: false, problem: problems.join('; ') };
-}
-
-function diskBytes(dir: string): number {
-  let total = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const file = path.join(dir, entry.name);
-    total += entry.isDirectory() ? diskBytes(file) : statSync(file).blocks * 512;
-  }
-  return total;
 }
 
 /** Seeds dir (or reuses a seed a previous --work run left there, recorded in seed.json). */

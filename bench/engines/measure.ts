@@ -4,12 +4,11 @@
  *
  * argv: <sqlite|sqlite-wr|lmdb> <dir> <n>
  */
-import { readdirSync, statSync } from 'node:fs';
-import path from 'node:path';
 import type { Candidate, Commit } from './candidate';
 import { openLmdb } from './lmdb.candidate';
 import { openSqlite } from './sqlite.candidate';
 import { DOCS_PER_CATEGORY, makeDoc, orderedKey, quantile, sample, type BenchDoc } from './workload';
+import { diskBytes } from '../disk-bytes';
 
 export const CANDIDATES = ['sqlite', 'sqlite-wr', 'lmdb'] as const;
 export type CandidateName = (typeof CANDIDATES)[number];
@@ -47,16 +46,6 @@ function openCandidate(name: CandidateName, dir: string): Candidate {
     case 'lmdb':
       return openLmdb(dir);
   }
-}
-
-/** Allocated bytes under dir (not apparent sizes: an lmdb map or a WAL may be sparse). */
-function diskBytes(dir: string): number {
-  let total = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const file = path.join(dir, entry.name);
-    total += entry.isDirectory() ? diskBytes(file) : statSync(file).blocks * 512;
-  }
-  return total;
 }
 
 async function singleWrites(engine: Candidate, commit: Commit, n: number): Promise<number | null> {
