@@ -45,7 +45,6 @@ import { Metrics } from './observability/metrics';
 import { metricsRoutes, requestMetrics } from './http/metrics.routes';
 import { countingDocumentStore } from './stores/counting.document-store';
 import { DEFAULT_SESSION_CACHE, SessionCache } from './domain/session-cache';
-import type { SessionCacheSettings } from './session-cache.config';
 import { observedFactory } from './business-logic/app-functions';
 
 export interface AppDeps {
@@ -69,8 +68,6 @@ export interface AppDeps {
    * one given to createBusinessLogic, so its hook and endpoint calls are counted there too.
    */
   readonly metrics?: Metrics;
-  /** Resolved sessions kept in memory (loadSessionCacheSettings); 5 s and 10,000 entries by default, ttlMs 0 turns it off. */
-  readonly sessionCache?: SessionCacheSettings;
 }
 
 type BusinessLogicDeps = Pick<AppDeps, 'apps' | 'documents' | 'logger' | 'config' | 'metrics'>;
@@ -103,7 +100,8 @@ export function createApp(deps: AppDeps): Express {
   // Sessions resolved on this instance are served from memory for a few seconds; every change made
   // here that ends a session or changes memberships evicts at once (session-cache.ts).
   const sessionCache = new SessionCache({
-    ...(deps.sessionCache ?? DEFAULT_SESSION_CACHE),
+    ttlMs: deps.config.sessionCacheTtlMs,
+    maxEntries: DEFAULT_SESSION_CACHE.maxEntries,
     ...(deps.clock ? { clock: () => (deps.clock as () => Date)().getTime() } : {}),
     observe: (outcome) => metrics.sessionCacheLookup(outcome),
   });

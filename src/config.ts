@@ -59,6 +59,8 @@ export interface Config {
   readonly pendingUploadTtlSeconds: number;
   /** Days tombstones of deleted entities are kept for delta sets; an older `since` is refused. */
   readonly deltaSetRetentionDays: number;
+  /** How long a resolved session token is served from memory (KINBASE_SESSION_CACHE_TTL_MS); 0: never. */
+  readonly sessionCacheTtlMs: number;
   /** Bearer token for GET /metrics (master credentials of any app work too); null: master only. */
   readonly metricsToken: string | null;
   /** Business Logic limits: per call of internal code (time, isolate memory, isolates per app), per Flex call. */
@@ -129,6 +131,7 @@ export function loadConfig(env: Record<string, string | undefined>, readFile: Fi
     downloadUrlTtlSeconds: e.KINBASE_DOWNLOAD_URL_TTL_SECONDS,
     pendingUploadTtlSeconds: e.KINBASE_PENDING_UPLOAD_TTL_SECONDS,
     deltaSetRetentionDays: e.KINBASE_DELTASET_RETENTION_DAYS,
+    sessionCacheTtlMs: e.KINBASE_SESSION_CACHE_TTL_MS,
     metricsToken: e.KINBASE_METRICS_TOKEN ?? null,
     businessLogic: {
       timeoutMs: e.KINBASE_BL_TIMEOUT_MS,

@@ -17,14 +17,11 @@ import { createDocumentStore, createObjectStore } from './stores';
 import { missingNodeFlags } from './node-flags';
 import { ScryptWorkers } from './stores/scrypt-workers';
 import { Metrics } from './observability/metrics';
-import { loadSessionCacheSettings, type SessionCacheSettings } from './session-cache.config';
 
 async function main(): Promise<void> {
   let config: Config;
-  let sessionCache: SessionCacheSettings;
   try {
     config = loadConfig(process.env);
-    sessionCache = loadSessionCacheSettings(process.env);
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`kinbase: ${err.message}\n`);
@@ -72,7 +69,7 @@ async function main(): Promise<void> {
     const created = await createEnvironmentGroups(definition, seedGroups);
     if (created.length > 0) logger.info({ appKey: definition.appKey, groups: created }, 'created the groups of the environment file');
   }
-  const app = createApp({ config, apps: registry, documents, objects, logger, scrypt, businessLogic, metrics, sessionCache });
+  const app = createApp({ config, apps: registry, documents, objects, logger, scrypt, businessLogic, metrics });
   holder.app = app;
   const scheduler = new EndpointScheduler({
     documents, logger, run: async (appKey, endpoint, tick) => void await businessLogic.runScheduled(appKey, endpoint, tick),

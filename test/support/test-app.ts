@@ -13,7 +13,6 @@ import type { Express } from 'express';
 import { readFileSync } from 'node:fs';
 import { createApp, createBusinessLogic, createSandbox } from '../../src/app';
 import { Metrics } from '../../src/observability/metrics';
-import { loadSessionCacheSettings } from '../../src/session-cache.config';
 import { loadEnvironmentFile } from '../../src/business-logic/environment-file';
 import type { BusinessLogicRuntime } from '../../src/business-logic/runtime';
 import type { FlexServiceSpec } from '../../src/business-logic/types';
@@ -129,8 +128,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   const sandbox = createSandbox({ documents, logger, config });
   const metrics = new Metrics();
   const businessLogic = createBusinessLogic({ apps, documents, logger, config, metrics }, sandbox);
-  const sessionCache = loadSessionCacheSettings({ ...options.env });
-  const app = createApp({ config, apps, documents, objects, logger, businessLogic, metrics, sessionCache, ...(options.clock ? { clock: options.clock } : {}) });
+  const app = createApp({ config, apps, documents, objects, logger, businessLogic, metrics, ...(options.clock ? { clock: options.clock } : {}) });
   holder.handler = app;
 
   return {
