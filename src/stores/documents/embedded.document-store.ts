@@ -18,16 +18,14 @@ import {
   type GroupSpec,
   type GroupStats,
   type IndexSpec,
-  type SortSpec,
   type StoredDocument,
 } from '../../ports';
 import { GroupAccumulator } from './group-accumulator';
-import { projectDocument } from './mongo-ordering';
-import { compileFilter } from './mongo-semantics';
 import { decodeDocument, setFields } from './sqlite/documents';
 import { Engine, type CollectionInfo, type SyncMode } from './sqlite/engine';
+import { findPage, matcherOf, type Selection } from './sqlite/find';
 import { planFilter, type Plan } from './sqlite/planner';
-import { Budget, candidates, MAX_CANDIDATES, TopDocuments, visitAll, visitByIndex, visitIds, type Matcher } from './sqlite/reading';
+import { Budget, candidates, MAX_CANDIDATES, visitIds, visitMatching } from './sqlite/reading';
 
 export interface EmbeddedDocumentStoreOptions {
   dir: string;
@@ -38,8 +36,6 @@ export interface EmbeddedDocumentStoreOptions {
   /** Largest candidate set a plan may name before a scan or index walk is used (tests lower it). */
   maxCandidates?: number;
 }
-
-type Visitor = (doc: StoredDocument) => boolean;
 
 const DEFAULT_MAX_RESULT_BYTES = 32 * 1024 * 1024;
 /** Documents added to a new index per transaction (a slice of about a millisecond). */
@@ -99,51 +95,7 @@ export class EmbeddedDocumentStore implements DocumentStore {
   async find(scope: CollectionScope, filter: Filter, options: FindOptions = {}): Promise<StoredDocument[]> {
     const coll = this.existing(scope);
     if (!coll) return [];
-    const skip = options.skip ?? 0;
-    // limit 0 means "no limit", as in MongoDB.
-    const limit = options.limit ? options.limit : Infinity;
-    const sort = normalizeSort(options.sort);
-    const budget = new Budget(this.maxResultBytes);
-    const page: StoredDocument[] = [];
-    let skipped = 0;
-    const collect = (doc: StoredDocument, row: { body: string }): boolean => {
-      if (skipped < skip) {
-        skipped += 1;
-        return true;
-      }
-      // What the answer holds: a projection keeps only its fields of a (possibly large) document.
-      const kept = options.fields ? projectDocument(doc, options.fields) : doc;
-      budget.charge(options.fields ? JSON.stringify(kept).length : row.body.length);
-      page.push(kept);
-      return page.length < limit;
-    };
-    const selection = this.candidatesFor(coll, filter);
-    const ids = selection?.ids ?? null;
-    // Candidates of an exact plan all match: no document is read just to be checked.
-    const matches = selection?.exact ? null : matcherOf(filter);
-    const sortIndex = sort.length > 0 && sort[0]?.[0] !== '_id' ? this.sortIndex(coll, sort) : undefined;
-    if (ids && sort.length === 0) {
-      if (!matches) skipped = skip;
-      await visitIds(this.engine, coll, matches ? ids : ids.slice(skip), matches, collect);
-    } else if (ids && sort[0]?.[0] === '_id' && sort[0][1] === -1) {
-      await visitIds(this.engine, coll, [...ids].reverse(), matches, collect);
-    } else if (ids && !matches && sortIndex && sort.length === 1) {
-      // Sorted by the index's keys of the candidates alone; only the page is read.
-      skipped = skip;
-      await visitIds(this.engine, coll, this.engine.sortByKeys(sortIndex.ix, ids, sort[0]?.[1] === -1).slice(skip, skip + limit), null, collect);
-    } else if (!ids && sortIndex) {
-      await visitByIndex(this.engine, coll, sortIndex, sort, matches, collect);
-    } else if (sort.length === 0 || sort[0]?.[0] === '_id') {
-      const descending = sort[0]?.[1] === -1;
-      if (!matches) skipped = skip;
-      await visitAll(this.engine, coll, matches, descending, collect, matches ? 0 : skip);
-    } else {
-      const top = new TopDocuments(sort, Number.isFinite(limit) ? skip + limit : Infinity);
-      await this.visit(coll, ids, matches, (doc) => top.add(doc));
-      skipped = skip;
-      await visitIds(this.engine, coll, top.ids(skip, limit), null, collect);
-    }
-    return page;
+    return findPage(this.engine, coll, this.candidatesFor(coll, filter), filter, options, this.maxResultBytes);
   }
 
   async findByIds(scope: CollectionScope, ids: readonly string[], filter: Filter = {}): Promise<StoredDocument[]> {
@@ -170,7 +122,7 @@ export class EmbeddedDocumentStore implements DocumentStore {
     const selection = this.candidatesFor(coll, filter);
     if (selection?.exact) return selection.ids.length;
     let n = 0;
-    await this.visit(coll, selection?.ids ?? null, matcherOf(filter), () => ++n > 0);
+    await visitMatching(this.engine, coll, selection?.ids ?? null, matcherOf(filter), () => ++n > 0);
     return n;
   }
 
@@ -179,7 +131,7 @@ export class EmbeddedDocumentStore implements DocumentStore {
     if (!coll) return [];
     const groups = new GroupAccumulator(spec);
     // Memory grows with the number of groups, not with the collection.
-    await this.visit(coll, this.candidatesFor(coll, filter)?.ids ?? null, matcherOf(filter), (doc) => groups.add(doc));
+    await visitMatching(this.engine, coll, this.candidatesFor(coll, filter)?.ids ?? null, matcherOf(filter), (doc) => groups.add(doc));
     return groups.results();
   }
 
@@ -212,7 +164,7 @@ export class EmbeddedDocumentStore implements DocumentStore {
         return n + 1;
       }, 0));
     };
-    await this.visit(coll, this.candidatesFor(coll, filter)?.ids ?? null, matches, (doc) => {
+    await visitMatching(this.engine, coll, this.candidatesFor(coll, filter)?.ids ?? null, matches, (doc) => {
       if (batch.push(doc._id) >= 256) flush();
       return true;
     });
@@ -275,15 +227,9 @@ export class EmbeddedDocumentStore implements DocumentStore {
     });
   }
 
-  /** Every matching document, from the candidates when a plan names them, else a scan. */
-  private async visit(coll: CollectionInfo, ids: string[] | null, matches: Matcher, visitor: Visitor): Promise<void> {
-    if (ids) await visitIds(this.engine, coll, ids, matches, visitor);
-    else await visitAll(this.engine, coll, matches, false, visitor);
-  }
-
   /** The candidates of the smallest plan that names at most maxCandidates (exact ones win ties), else null (scan). */
-  private candidatesFor(coll: CollectionInfo, filter: Filter): { ids: string[]; exact: boolean } | null {
-    let best: { ids: string[]; exact: boolean } | null = null;
+  private candidatesFor(coll: CollectionInfo, filter: Filter): Selection | null {
+    let best: Selection | null = null;
     for (const plan of this.plansFor(coll, filter)) {
       const ids = candidates(this.engine, plan, this.maxCandidates);
       if (ids && (!best || ids.length < best.ids.length || (ids.length === best.ids.length && plan.exact))) best = { ids, exact: plan.exact };
@@ -294,11 +240,6 @@ export class EmbeddedDocumentStore implements DocumentStore {
 
   private plansFor(coll: CollectionInfo, filter: Filter): Plan[] {
     return planFilter(filter, (field) => coll.indexes.get(field));
-  }
-
-  private sortIndex(coll: CollectionInfo, sort: SortSpec) {
-    const index = coll.indexes.get((sort[0] as readonly [string, 1 | -1])[0]);
-    return index && index.ready && index.sortable && !index.sparse ? index : undefined;
   }
 
   /**
@@ -331,34 +272,3 @@ export class EmbeddedDocumentStore implements DocumentStore {
     if (this.closed) throw new StoreError('unavailable', 'the embedded document store is closed');
   }
 }
-
-function matcherOf(filter: Filter): Matcher {
-  return Object.keys(filter).length === 0 ? null : compileFilter(filter);
-}
-
-/** Drops repeated fields and everything after `_id` (ties are broken by `_id` already). */
-function normalizeSort(sort: SortSpec = []): SortSpec {
-  const out: (readonly [string, 1 | -1])[] = [];
-  for (const entry of sort) {
-    if (out.some(([field]) => field === entry[0])) continue;
-    out.push(entry);
-    if (entry[0] === '_id') break;
-  }
-  return out.length === 1 && out[0]?.[0] === '_id' && out[0][1] === 1 ? [] : out;
-}
-
-/**
- * Turns a name into one safe path segment. Characters outside `[A-Za-z0-9_.-]` and a leading dot
- * (so `.`, `..` and hidden files cannot occur) become `~XX` per UTF-8 byte; `~` itself is encoded,
- * so distinct names always get distinct segments. (The layout of the nedb store this engine
- * replaced; its migration reads it.)
- */
-export function safeSegment(name: string): string {
-  if (name.length === 0) throw new StoreError('invalid', 'names must not be empty');
-  const encoded = name.replace(/^\.|[^A-Za-z0-9_.-]/gu, (ch) =>
-    [...Buffer.from(ch, 'utf8')].map((byte) => `~${byte.toString(16).toUpperCase().padStart(2, '0')}`).join(''));
-  if (encoded.length > 200) throw new StoreError('invalid', `name too long: ${name.slice(0, 40)}...`);
-  return encoded;
-}
-
-export { decodeDocument };

@@ -11,6 +11,7 @@ import { createReadStream } from 'node:fs';
 import { mkdir, readdir, rename, rmdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { StoreError, type CollectionScope, type Filter, type IndexSpec, type StoredDocument } from '../../ports';
+import { decodeSegment } from './nedb-names';
 
 /** What the migration needs from the store it fills. */
 export interface NedbMigrationTarget {
@@ -293,34 +294,6 @@ async function restoreIndex(scope: CollectionScope, index: IndexSpec, target: Ne
       + 'all of them were imported and the index was created non-unique; remove the duplicates and restart to enforce it again');
     await target.ensureIndex(scope, { ...index, unique: false });
   }
-}
-
-/** The old store's safeSegment, inverted; null for anything it could not have produced. */
-export function decodeSegment(segment: string): string | null {
-  if (!/^(?:[A-Za-z0-9_.-]|~[0-9A-F]{2})+$/u.test(segment)) return null;
-  const bytes: number[] = [];
-  for (let i = 0; i < segment.length; i += 1) {
-    if (segment[i] === '~') {
-      bytes.push(parseInt(segment.slice(i + 1, i + 3), 16));
-      i += 2;
-    } else {
-      bytes.push(segment.charCodeAt(i));
-    }
-  }
-  let name: string;
-  try {
-    name = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(Uint8Array.from(bytes));
-  } catch {
-    return null;
-  }
-  // Exactness: `~41` decodes to "A", but the old store would have written "A" itself.
-  return encodeSegment(name) === segment ? name : null;
-}
-
-/** The old store's safeSegment (kept here, frozen: it describes files already on disk). */
-export function encodeSegment(name: string): string {
-  return name.replace(/^\.|[^A-Za-z0-9_.-]/gu, (ch) =>
-    [...Buffer.from(ch, 'utf8')].map((byte) => `~${byte.toString(16).toUpperCase().padStart(2, '0')}`).join(''));
 }
 
 /** `file`, or `file.1`, `file.2`, ... : an earlier migrated original is never overwritten. */

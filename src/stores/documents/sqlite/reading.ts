@@ -76,6 +76,12 @@ export async function visitIds(engine: Engine, coll: CollectionInfo, ids: readon
   }
 }
 
+/** Every matching document, from the candidates when a plan names them, else a scan in `_id` order. */
+export async function visitMatching(engine: Engine, coll: CollectionInfo, ids: readonly string[] | null, matches: Matcher, visit: (doc: StoredDocument) => boolean): Promise<void> {
+  if (ids) await visitIds(engine, coll, ids, matches, visit);
+  else await visitAll(engine, coll, matches, false, visit);
+}
+
 /** Calls `visit` with matching documents in `_id` order, from the `skip`th when nothing needs matching. */
 export async function visitAll(engine: Engine, coll: CollectionInfo, matches: Matcher, descending: boolean, visit: (doc: StoredDocument, row: Row) => boolean, skipUnmatched = 0): Promise<void> {
   const pacer = new Pacer();
