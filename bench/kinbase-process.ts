@@ -62,13 +62,18 @@ export async function startKinbase(name: string, env: Record<string, string>, en
 
 /** Ends every tracked child and waits for them to exit. */
 export async function stopAll(): Promise<void> {
-  await Promise.all(children.splice(0).map((child) => new Promise<void>((resolve) => {
+  await Promise.all(children.splice(0).map((child) => stopChild(child, 3000)));
+}
+
+/** SIGTERM, then SIGKILL after `graceMs`; resolves when the process is gone. */
+export function stopChild(child: ChildProcess, graceMs: number): Promise<void> {
+  return new Promise((resolve) => {
     if (child.exitCode !== null || child.signalCode !== null) return resolve();
-    const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
+    const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
     child.once('exit', () => {
       clearTimeout(timer);
       resolve();
     });
     child.kill('SIGTERM');
-  })));
+  });
 }

@@ -6,7 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { freePort } from '../free-port';
-import { track } from '../kinbase-process';
+import { stopChild, track } from '../kinbase-process';
 import { kinbaseNodeArgs } from '../node-args';
 import { Client } from './http';
 
@@ -62,13 +62,5 @@ export function rssOf(pid: number): number {
 
 /** SIGTERM, then SIGKILL after 10 s; resolves when the process is gone. */
 export function stop(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve();
-    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-    child.once('exit', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    child.kill('SIGTERM');
-  });
+  return stopChild(child, 10_000);
 }
