@@ -116,10 +116,11 @@ export class EmbeddedDocumentStore implements DocumentStore {
     if (!coll) return 0;
     if (Object.keys(filter).length === 0) return this.engine.count(coll);
     // One equality an index answers alone: count its rows (a document holds a key once).
-    const single = this.plansFor(coll, filter).find((plan) => plan.exact && !plan.residual && plan.sources.length === 1);
+    const plans = this.plansFor(coll, filter);
+    const single = plans.find((plan) => plan.exact && !plan.residual && plan.sources.length === 1);
     const source = single?.sources[0];
     if (source?.kind === 'range' && source.low.equals(source.high) && !source.highExclusive) return this.engine.countKey(source.ix, source.low);
-    const selection = this.candidatesFor(coll, filter);
+    const selection = this.candidatesFor(coll, filter, plans);
     if (selection?.exact) return selection.ids.length;
     let n = 0;
     await visitMatching(this.engine, coll, selection?.ids ?? null, matcherOf(filter), () => ++n > 0);
@@ -228,9 +229,9 @@ export class EmbeddedDocumentStore implements DocumentStore {
   }
 
   /** The candidates of the smallest plan that names at most maxCandidates (exact ones win ties), else null (scan). */
-  private candidatesFor(coll: CollectionInfo, filter: Filter): Selection | null {
+  private candidatesFor(coll: CollectionInfo, filter: Filter, plans = this.plansFor(coll, filter)): Selection | null {
     let best: Selection | null = null;
-    for (const plan of this.plansFor(coll, filter)) {
+    for (const plan of plans) {
       const ids = candidates(this.engine, plan, this.maxCandidates);
       if (ids && (!best || ids.length < best.ids.length || (ids.length === best.ids.length && plan.exact))) best = { ids, exact: plan.exact };
       if (best && best.ids.length <= 64) break;

@@ -207,7 +207,7 @@ export class Engine {
     for (const row of rows) {
       const doc = decodeDocument(row.body, row.dates);
       this.checkUniqueOne(index, doc);
-      this.addIndexEntries(index, doc);
+      this.addIndexEntries(index, doc, readableByAll(doc));
     }
   }
 
@@ -251,16 +251,18 @@ export class Engine {
   }
 
   private addEntries(coll: CollectionInfo, doc: StoredDocument): void {
-    for (const index of coll.indexes.values()) this.addIndexEntries(index, doc);
+    const readable = readableByAll(doc);
+    for (const index of coll.indexes.values()) this.addIndexEntries(index, doc, readable);
   }
 
-  private addIndexEntries(index: IndexInfo, doc: StoredDocument): void {
+  /** `readable`: readableByAll(doc), computed once per document by the caller. */
+  private addIndexEntries(index: IndexInfo, doc: StoredDocument, readable: boolean): void {
     const { keys, inexact, multikey, missing } = documentKeys(doc, index.path);
     if (missing && index.sparse) return;
     for (const key of keys) this.sql.insertEntry.run(index.ix, key, doc._id);
     // The same rows once more for documents everyone may read: a reader's condition is looked up
     // there, among readable documents only, when the ACL alone names too many (planner.ts).
-    if (!index.field.startsWith('_acl.') && readableByAll(doc)) for (const key of keys) this.sql.insertPublicEntry.run(index.ix, key, doc._id);
+    if (readable && !index.field.startsWith('_acl.')) for (const key of keys) this.sql.insertPublicEntry.run(index.ix, key, doc._id);
     if ((inexact && index.sortable) || (multikey && !index.multikey)) {
       index.sortable &&= !inexact;
       index.multikey ||= multikey;
@@ -269,8 +271,9 @@ export class Engine {
   }
 
   private removeEntries(coll: CollectionInfo, doc: StoredDocument): void {
+    const readable = readableByAll(doc);
     for (const index of coll.indexes.values()) {
-      const publicRows = !index.field.startsWith('_acl.') && readableByAll(doc);
+      const publicRows = readable && !index.field.startsWith('_acl.');
       for (const key of documentKeys(doc, index.path).keys) {
         this.sql.deleteEntry.run(index.ix, key, doc._id);
         if (publicRows) this.sql.deletePublicEntry.run(index.ix, key, doc._id);
