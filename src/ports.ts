@@ -106,6 +106,13 @@ export interface DocumentStore {
   deleteById(scope: CollectionScope, id: string, filter?: Filter): Promise<boolean>;
   /** Deletes every document matching `filter`; returns how many went. */
   deleteMany(scope: CollectionScope, filter: Filter): Promise<number>;
+  /**
+   * Names of this app's collections (never another app's), sorted. Every collection that holds a
+   * document is listed; one that holds none (emptied, or only indexed) may be listed too, so a
+   * caller that cares counts it. Internal collections (`_session`, `user`, ...) are listed like any
+   * other: telling them apart is the domain's business.
+   */
+  listCollections(appKey: string): Promise<string[]>;
   /** Creates the index if missing. Idempotent; cheap to call repeatedly. */
   ensureIndex(scope: CollectionScope, index: IndexSpec): Promise<void>;
   /** Flushes and releases everything (files, connections). */

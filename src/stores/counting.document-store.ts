@@ -1,7 +1,7 @@
 import type { DocumentStore } from '../ports';
 
 type Operation = Exclude<keyof DocumentStore, 'close' | 'ensureIndex'>;
-const OPERATIONS: readonly Operation[] = ['insert', 'upsert', 'replace', 'setFields', 'find', 'findByIds', 'count', 'group', 'deleteById', 'deleteMany'];
+const OPERATIONS: readonly Operation[] = ['insert', 'upsert', 'replace', 'setFields', 'find', 'findByIds', 'count', 'group', 'deleteById', 'deleteMany', 'listCollections'];
 
 /**
  * The same store, reporting every data call (one round trip on MongoDB) to `count` before making

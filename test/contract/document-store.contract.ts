@@ -194,6 +194,21 @@ export function documentStoreContract(name: string, makeStore: MakeStore): void 
       expect(await store.count(a, {})).toBe(1);
     });
 
+    test('listCollections names the app\'s collections that hold documents, never another app\'s', async () => {
+      const scope = freshScope('zebras');
+      const { appKey } = scope;
+      expect(await store.listCollections(appKey)).toEqual([]);
+      await store.insert(scope, { _id: 'z' });
+      await store.insert({ appKey, collection: '_internal' }, { _id: 'i' });
+      await store.insert({ appKey, collection: 'apples' }, { _id: 'a' });
+      await store.insert(freshScope('elsewhere'), { _id: 'e' });
+      expect(await store.listCollections(appKey)).toEqual(['_internal', 'apples', 'zebras']);
+      // An emptied collection may stay listed (MongoDB keeps it; the embedded store drops it).
+      await store.deleteMany({ appKey, collection: 'apples' }, {});
+      expect(['_internal', 'apples', 'zebras']).toEqual(expect.arrayContaining(await store.listCollections(appKey)));
+      expect(await store.listCollections(appKey)).toEqual(expect.arrayContaining(['_internal', 'zebras']));
+    });
+
     describe('group', () => {
       let scope: CollectionScope;
       beforeAll(async () => {

@@ -173,6 +173,12 @@ export class EmbeddedDocumentStore implements DocumentStore {
     return deleted;
   }
 
+  /** Only collections holding a document: the catalog keeps a count per collection. */
+  async listCollections(appKey: string): Promise<string[]> {
+    this.assertOpen();
+    return this.engine.collectionNames(appKey);
+  }
+
   async ensureIndex(scope: CollectionScope, index: IndexSpec): Promise<void> {
     const key = `${scope.appKey}\u0000${scope.collection}\u0000${index.field}`;
     const pending = this.building.get(key);

@@ -174,8 +174,18 @@ export class MongoDocumentStore implements DocumentStore {
     return result.deletedCount;
   }
 
+  /**
+   * The collections of the app's database, emptied ones included (MongoDB keeps a collection once
+   * created). MongoDB's own `system.*` collections are left out; Kinvey names never contain a dot.
+   */
+  async listCollections(appKey: string): Promise<string[]> {
+    const db = this.client.db(this.dbName(appKey));
+    const listed = await translate(() => db.listCollections({}, { nameOnly: true, authorizedCollections: true }).toArray());
+    return listed.map((c) => c.name).filter((name) => !name.startsWith('system.')).sort();
+  }
+
   async ensureIndex(scope: CollectionScope, index: IndexSpec): Promise<void> {
-    const key = JSON.stringify([this.dbName(scope), scope.collection, index.field, index.unique ?? false, index.sparse ?? false]);
+    const key = JSON.stringify([this.dbName(scope.appKey), scope.collection, index.field, index.unique ?? false, index.sparse ?? false]);
     let ensured = this.ensuredIndexes.get(key);
     if (!ensured) {
       ensured = translate(async () => {
@@ -192,8 +202,8 @@ export class MongoDocumentStore implements DocumentStore {
     await this.client.close();
   }
 
-  private dbName(scope: CollectionScope): string {
-    return `${this.dbPrefix}${scope.appKey}`;
+  private dbName(appKey: string): string {
+    return `${this.dbPrefix}${appKey}`;
   }
 
   private collection(scope: CollectionScope): Collection<StoredDocument> {
@@ -204,7 +214,7 @@ export class MongoDocumentStore implements DocumentStore {
     const key = `${scope.appKey}\u0000${scope.collection}`;
     let handles = this.collections.get(key);
     if (!handles) {
-      const db = this.client.db(this.dbName(scope));
+      const db = this.client.db(this.dbName(scope.appKey));
       handles = { db, collection: db.collection<StoredDocument>(scope.collection) };
       // Bounded like the apps and collections themselves; a flood of names only rebuilds handles.
       if (this.collections.size >= 10_000) this.collections.clear();

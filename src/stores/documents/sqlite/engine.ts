@@ -91,6 +91,11 @@ export class Engine {
     return info;
   }
 
+  /** Names of the app's collections that hold at least one document, sorted. */
+  collectionNames(app: string): string[] {
+    return this.sql.namesOfApp.pluck().all(app) as string[];
+  }
+
   count(coll: CollectionInfo): number {
     return (this.sql.count.get(coll.id) as { count: number } | undefined)?.count ?? 0;
   }

@@ -24,6 +24,7 @@ export function prepare(db: Database.Database) {
   return {
     insertCollection: db.prepare('INSERT INTO collections (app, name) VALUES (?, ?)'),
     count: db.prepare('SELECT count FROM collections WHERE id = ?'),
+    namesOfApp: db.prepare('SELECT name FROM collections WHERE app = ? AND count > 0 ORDER BY name'),
     addCount: db.prepare('UPDATE collections SET count = count + ? WHERE id = ?'),
     get: db.prepare(`${rows} AND id = ?`),
     firstRows: db.prepare(`${rows} ORDER BY id LIMIT ?`),
