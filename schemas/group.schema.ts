@@ -37,3 +37,18 @@ export const groupBodySchema = {
 } as const;
 
 export type GroupBody = FromSchema<typeof groupBodySchema>;
+
+/**
+ * Query parameters of `GET /group/:appKey` (the list): decimal strings, `limit` 1 to 1000, `skip`
+ * from 0. Given once each (a repeated parameter arrives as an array and is refused).
+ */
+export const groupListParamsSchema = {
+  type: 'object',
+  properties: {
+    limit: { type: 'string', pattern: '^(?:[1-9][0-9]{0,2}|1000)$' },
+    skip: { type: 'string', pattern: '^[0-9]{1,15}$' },
+  },
+  additionalProperties: true,
+} as const;
+
+export type GroupListParams = FromSchema<typeof groupListParamsSchema>;

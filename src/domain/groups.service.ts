@@ -4,7 +4,7 @@
  * user's Principal `groups`, which is what gives `_acl.groups` its meaning. Only master and the
  * group's creator may read or change a group.
  */
-import { groupBodySchema, type GroupBody } from '../../schemas/group.schema';
+import { groupBodySchema, groupListParamsSchema, type GroupBody, type GroupListParams } from '../../schemas/group.schema';
 import { describeErrors, validatorFor } from '../../schemas/validator';
 import { StoreError, type CollectionScope, type DocumentStore, type StoredDocument } from '../ports';
 import { buildAcl, isPlainObject } from './acl';
@@ -13,6 +13,14 @@ import { errors } from './errors';
 import type { Principal } from './principal';
 
 export const GROUP_COLLECTION = '_group';
+/** Groups one list answers by default, and at most. */
+export const GROUP_PAGE = { default: 100, max: 1000 } as const;
+
+/** A page of the group list. */
+export interface GroupPage {
+  readonly limit: number;
+  readonly skip: number;
+}
 
 export class GroupsService {
   private readonly indexed = new Set<string>();
@@ -55,6 +63,15 @@ export class GroupsService {
       this.membershipChanged(appKey);
     }
     return doc;
+  }
+
+  /**
+   * The app's groups in `_id` order, one page of them: master only (a user's groups are not theirs
+   * to enumerate, even the ones they created). Throws 401 InsufficientCredentials for anyone else.
+   */
+  async list(appKey: string, principal: Principal, page: GroupPage): Promise<StoredDocument[]> {
+    if (principal.kind !== 'master') throw errors.insufficientCredentials('Only master credentials may list the groups of an app.');
+    return this.store.find(groupScope(appKey), {}, { sort: [['_id', 1]], skip: page.skip, limit: page.limit });
   }
 
   /** One group. Throws 404 EntityNotFound, or 401 InsufficientCredentials unless master or creator. */
@@ -114,6 +131,20 @@ function checkGroupBody(body: unknown): GroupBody {
   const validate = validatorFor<GroupBody>(groupBodySchema);
   if (!validate(checked)) throw errors.badRequest(describeErrors(validate.errors, 'group').join('; '));
   return checked;
+}
+
+/**
+ * The `limit` (default GROUP_PAGE.default, at most GROUP_PAGE.max) and `skip` (default 0) of a
+ * group list request. Throws 400 ParameterValueOutOfRange for anything but one decimal each.
+ */
+export function parseGroupPage(params: Record<string, unknown>): GroupPage {
+  const validate = validatorFor<GroupListParams>(groupListParamsSchema);
+  // A copy: only the two parameters are checked, and the request's own object is never changed.
+  const given = { limit: params.limit, skip: params.skip };
+  if (!validate(given)) {
+    throw errors.parameterValueOutOfRange(`limit must be an integer from 1 to ${GROUP_PAGE.max} and skip a non-negative integer, each given once.`);
+  }
+  return { limit: given.limit === undefined ? GROUP_PAGE.default : Number(given.limit), skip: given.skip === undefined ? 0 : Number(given.skip) };
 }
 
 /** Stores references in their canonical form, each id once. */

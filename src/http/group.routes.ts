@@ -1,6 +1,6 @@
 import { Router, type Response } from 'express';
 import type { AppRegistry } from '../domain/apps';
-import type { GroupsService } from '../domain/groups.service';
+import { parseGroupPage, type GroupsService } from '../domain/groups.service';
 import type { Principal } from '../domain/principal';
 import { requireAuth, withApp, type SessionVerifier } from './middleware/auth';
 
@@ -10,7 +10,7 @@ export interface GroupRoutesDeps {
   groups: GroupsService;
 }
 
-/** `/group/:appKey`: user groups, managed by their creator or with master credentials. */
+/** `/group/:appKey`: user groups, managed by their creator or with master credentials; listed by master only. */
 export function groupRoutes({ apps, sessions, groups }: GroupRoutesDeps): Router {
   const router = Router();
   const base = '/group/:appKey';
@@ -20,6 +20,11 @@ export function groupRoutes({ apps, sessions, groups }: GroupRoutesDeps): Router
     const principal = principalOf(res);
     const group = await groups.create(principal.appKey, principal, req.body);
     res.status(201).location(`/group/${encodeURIComponent(principal.appKey)}/${encodeURIComponent(group._id)}`).json(group);
+  });
+
+  router.get(base, async (req, res) => {
+    const principal = principalOf(res);
+    res.json(await groups.list(principal.appKey, principal, parseGroupPage(req.query)));
   });
 
   router.get(`${base}/:id`, async (req, res) => {
