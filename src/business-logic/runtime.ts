@@ -3,6 +3,7 @@ import { errors } from '../domain/errors';
 import { buildAppFunctions, type AppFunctions, type FunctionFactory } from './app-functions';
 import { checkResponse, HookPipeline } from './pipeline';
 import type { FlexDataSource } from './flex/flex-data-source';
+import { RecentBusinessLogicErrors, recordingFactory } from './recent-errors';
 import type { BlRequest, BlResponse, CustomEndpointSpec } from './types';
 
 /**
@@ -11,10 +12,14 @@ import type { BlRequest, BlResponse, CustomEndpointSpec } from './types';
  */
 export class BusinessLogicRuntime {
   readonly hooks: HookPipeline;
+  /** The last failures of every app's hooks and endpoints on this instance (lost at restart). */
+  readonly recentErrors: RecentBusinessLogicErrors;
   private readonly functions: Map<string, AppFunctions>;
 
-  constructor(apps: readonly AppDefinition[], factory: FunctionFactory) {
-    this.functions = buildAppFunctions(apps, factory);
+  constructor(apps: readonly AppDefinition[], factory: FunctionFactory, options: { clock?: () => Date } = {}) {
+    this.recentErrors = new RecentBusinessLogicErrors(options.clock);
+    // Every function records its failures, whoever built the factory.
+    this.functions = buildAppFunctions(apps, recordingFactory(factory, this.recentErrors));
     this.hooks = new HookPipeline((appKey) => this.functions.get(appKey));
   }
 
