@@ -46,6 +46,8 @@ import { metricsRoutes, requestMetrics } from './http/metrics.routes';
 import { countingDocumentStore } from './stores/counting.document-store';
 import { DEFAULT_SESSION_CACHE, SessionCache } from './domain/session-cache';
 import { observedFactory } from './business-logic/app-functions';
+import { adminRoutes } from './http/admin.routes';
+import { CollectionCatalog } from './domain/collection-catalog';
 
 export interface AppDeps {
   readonly config: Config;
@@ -158,6 +160,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(mfaRoutes({ apps: deps.apps, sessions, users, mfa, present }));
   app.use(rpcRoutes({ apps: deps.apps, sessions, notices: new UserNoticesService(deps.documents, clock), collections: new CollectionRemover(deps.documents, deletions, (appKey) => sessionCache.evictApp(appKey)), businessLogic }));
   app.use(groupRoutes({ apps: deps.apps, sessions, groups }));
+  app.use(adminRoutes({ apps: deps.apps, sessions, config: deps.config, catalog: new CollectionCatalog(deps.documents), businessLogic, startedAt: clock(), clock }));
   app.use(blobRoutes({
     apps: deps.apps, sessions, files, clock,
     downloadUrlTtlSeconds: deps.config.downloadUrlTtlSeconds, defaultHttps, hooks,
