@@ -30,6 +30,7 @@ export const envSchema = {
     KINBASE_BL_ISOLATES_PER_APP: { type: 'integer', minimum: 1, maximum: 64, default: 2 },
     KINBASE_FLEX_TIMEOUT_MS: { type: 'integer', minimum: 50, maximum: 120000, default: 10000 },
     KINBASE_METRICS_TOKEN: { type: 'string', minLength: 32 },
+    KINBASE_CONSOLE: { enum: ['on', 'off'], default: 'on' },
     KINBASE_SESSION_CACHE_TTL_MS: { type: 'integer', minimum: 0, maximum: 600000, default: 5000 },
     KINBASE_SIGNING_SECRET: { type: 'string', minLength: 32 },
     KINBASE_EMBEDDED_SYNC: {

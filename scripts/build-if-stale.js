@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 /**
- * Builds dist/ (tsc -p tsconfig.build.json) only when it is missing or older than a source:
+ * Builds dist/ (tsc -p tsconfig.build.json, then the console with console/build.js) only when it is missing or older than a source:
  * `npm start` on a built tree starts at once and never rewrites dist/ under a running server.
- * "Older" compares modification times of src/, schemas/, bench/, the tsconfig files and
+ * "Older" compares modification times of src/, schemas/, bench/, console/, the tsconfig files and
  * package-lock.json with dist/.build-stamp, written after each successful build. `--force`
  * (npm run build) always builds.
  */
@@ -13,7 +13,7 @@ const path = require('node:path');
 
 const root = path.resolve(__dirname, '..');
 const stamp = path.join(root, 'dist', '.build-stamp');
-const inputs = ['src', 'schemas', 'bench', 'tsconfig.json', 'tsconfig.build.json', 'package-lock.json'];
+const inputs = ['src', 'schemas', 'bench', 'console/src', 'console/index.html', 'console/styles.css', 'console/build.js', 'tsconfig.json', 'tsconfig.build.json', 'package-lock.json'];
 
 function newest(entry) {
   const full = path.join(root, entry);
@@ -38,4 +38,10 @@ try {
   process.stderr.write('kinbase: the TypeScript build failed (see above)\n');
   process.exit(1);
 }
-writeFileSync(stamp, `${new Date().toISOString()}\n`);
+require('../console/build.js').build().then(
+  () => writeFileSync(stamp, `${new Date().toISOString()}\n`),
+  (error) => {
+    process.stderr.write(`kinbase: the console build failed: ${error.message}\n`);
+    process.exit(1);
+  },
+);

@@ -43,6 +43,7 @@ import { Sandbox } from './business-logic/sandbox/sandbox';
 import { externalCollectionRoutes } from './http/external-collection.routes';
 import { Metrics } from './observability/metrics';
 import { metricsRoutes, requestMetrics } from './http/metrics.routes';
+import { consoleOrigins, consoleRoutes } from './http/console.routes';
 import { countingDocumentStore } from './stores/counting.document-store';
 import { DEFAULT_SESSION_CACHE, SessionCache } from './domain/session-cache';
 import { observedFactory } from './business-logic/app-functions';
@@ -70,6 +71,8 @@ export interface AppDeps {
    * one given to createBusinessLogic, so its hook and endpoint calls are counted there too.
    */
   readonly metrics?: Metrics;
+  /** Where the built console lives (server.ts passes dist/console); no /console routes without it. */
+  readonly consoleDir?: string;
 }
 
 type BusinessLogicDeps = Pick<AppDeps, 'apps' | 'documents' | 'logger' | 'config' | 'metrics'>;
@@ -150,6 +153,7 @@ export function createApp(deps: AppDeps): Express {
   const hooks = businessLogic.hooks;
 
   app.use(metricsRoutes(metrics, deps.apps, deps.config.metricsToken));
+  if (deps.config.console && deps.consoleDir) app.use(consoleRoutes(deps.consoleDir, consoleOrigins(deps.config.publicUrl, deps.config.storage)));
   app.use(handshakeRoutes(deps.apps, sessions));
   const aggregations = new AggregationService(deps.documents);
   app.use(appdataRoutes({

@@ -63,6 +63,8 @@ export interface Config {
   readonly sessionCacheTtlMs: number;
   /** Bearer token for GET /metrics (master credentials of any app work too); null: master only. */
   readonly metricsToken: string | null;
+  /** Serve the browser console at /console (KINBASE_CONSOLE, on by default). */
+  readonly console: boolean;
   /** Business Logic limits: per call of internal code (time, isolate memory, isolates per app), per Flex call. */
   readonly businessLogic: {
     readonly timeoutMs: number;
@@ -133,6 +135,7 @@ export function loadConfig(env: Record<string, string | undefined>, readFile: Fi
     deltaSetRetentionDays: e.KINBASE_DELTASET_RETENTION_DAYS,
     sessionCacheTtlMs: e.KINBASE_SESSION_CACHE_TTL_MS,
     metricsToken: e.KINBASE_METRICS_TOKEN ?? null,
+    console: e.KINBASE_CONSOLE !== 'off',
     businessLogic: {
       timeoutMs: e.KINBASE_BL_TIMEOUT_MS,
       memoryMb: e.KINBASE_BL_MEMORY_MB,

@@ -3,6 +3,7 @@
  * env -> loadConfig -> stores -> createApp -> listen; SIGTERM/SIGINT stop it gracefully.
  */
 import { createServer } from 'node:http';
+import path from 'node:path';
 import pino from 'pino';
 import { createApp, createBusinessLogic, createSandbox } from './app';
 import { usesInternalCode } from './business-logic/app-functions';
@@ -69,7 +70,7 @@ async function main(): Promise<void> {
     const created = await createEnvironmentGroups(definition, seedGroups);
     if (created.length > 0) logger.info({ appKey: definition.appKey, groups: created }, 'created the groups of the environment file');
   }
-  const app = createApp({ config, apps: registry, documents, objects, logger, scrypt, businessLogic, metrics });
+  const app = createApp({ config, apps: registry, documents, objects, logger, scrypt, businessLogic, metrics, consoleDir: path.resolve(__dirname, '..', 'console') });
   holder.app = app;
   const scheduler = new EndpointScheduler({
     documents, logger, run: async (appKey, endpoint, tick) => void await businessLogic.runScheduled(appKey, endpoint, tick),
@@ -147,6 +148,7 @@ function printApps(apps: { appKey: string; appSecret: string; masterSecret: stri
     if (!config.apps) lines.push(`  app secret:    ${app.appSecret}`, `  master secret: ${app.masterSecret}`);
   }
   if (!config.apps) lines.push(`  (kept in ${config.dataDir}/apps.json; later starts reuse it)`);
+  if (config.console) lines.push(`console: ${config.publicUrl}/console/ (sign in with an app key and its master secret)`);
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 

@@ -1,0 +1,68 @@
+/**
+ * The console's frame in a real browser: served with a strict CSP, sign-in with the master
+ * secret only, several apps in one tab, the Overview's handshake, store and traffic.
+ */
+import { screenshot, signIn, startConsole, type ConsoleFixture } from '../support/browser';
+
+describe('console: sign-in and overview (Chromium)', () => {
+  let fx: ConsoleFixture;
+  beforeAll(async () => {
+    fx = await startConsole();
+  }, 60_000);
+  afterAll(async () => fx?.close());
+
+  it('is served under a CSP that allows only its own scripts', async () => {
+    const answer = await fetch(`${fx.server.baseUrl}/console/`);
+    expect(answer.status).toBe(200);
+    const policy = answer.headers.get('content-security-policy') ?? '';
+    expect(policy).toContain("script-src 'self'");
+    expect(policy).toContain("frame-ancestors 'none'");
+    expect(policy).not.toContain('unsafe-inline');
+    expect(answer.headers.get('x-content-type-options')).toBe('nosniff');
+    const redirect = await fetch(`${fx.server.baseUrl}/console`, { redirect: 'manual' });
+    expect(redirect.status).toBe(301);
+    expect(redirect.headers.get('location')).toBe('console/');
+  });
+
+  it('refuses the app secret and a wrong secret, inline, and keeps nothing', async () => {
+    await signInExpectingError(fx, fx.appSecret, /master secret/);
+    await signInExpectingError(fx, 'not-the-secret', /InvalidCredentials/);
+    expect(await fx.page.evaluate(() => sessionStorage.getItem('kinbase.console.apps'))).toBeNull();
+  });
+
+  it('signs in with the master secret and shows the handshake, the store and the traffic', async () => {
+    await signIn(fx);
+    const { page } = fx;
+    await expectText(page.getByTestId('handshake'), 'Console Test');
+    await expectText(page.getByTestId('store-kind'), 'Embedded');
+    await expectText(page.getByTestId('storage-kind'), 'Local disk');
+    await page.getByTestId('requests-total').filter({ hasText: /\d/ }).waitFor();
+    // The secret is in this tab's sessionStorage only.
+    expect(await page.evaluate(() => localStorage.length)).toBe(0);
+    expect(await page.evaluate(() => sessionStorage.getItem('kinbase.console.apps'))).toContain(fx.masterSecret);
+    await screenshot(page, 'overview');
+    expect(fx.pageErrors).toEqual([]);
+  });
+
+  it('a reload stays signed in; signing out forgets the secret', async () => {
+    const { page } = fx;
+    await page.reload();
+    await page.getByRole('heading', { name: 'Overview' }).waitFor();
+    await page.getByRole('button', { name: /Sign out/ }).click();
+    await page.getByRole('button', { name: 'Sign in' }).waitFor();
+    expect(await page.evaluate(() => sessionStorage.getItem('kinbase.console.apps'))).toBe('[]');
+  });
+});
+
+async function signInExpectingError(fx: ConsoleFixture, secret: string, message: RegExp): Promise<void> {
+  const { page } = fx;
+  await page.goto(`${fx.origin}/console/`);
+  await page.getByLabel('App key').fill(fx.appKey);
+  await page.getByLabel('Master secret').fill(secret);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await expectText(page.getByRole('alert'), message);
+}
+
+async function expectText(locator: import('playwright-core').Locator, text: string | RegExp): Promise<void> {
+  await locator.filter({ hasText: text }).first().waitFor({ timeout: 10_000 });
+}
