@@ -27,7 +27,7 @@ describe('console: sign-in and overview (Chromium)', () => {
   it('refuses the app secret and a wrong secret, inline, and keeps nothing', async () => {
     await signInExpectingError(fx, fx.appSecret, /master secret/);
     await signInExpectingError(fx, 'not-the-secret', /InvalidCredentials/);
-    expect(await fx.page.evaluate(() => sessionStorage.getItem('kinbase.console.apps'))).toBeNull();
+    expect(await fx.page.evaluate("sessionStorage.getItem('kinbase.console.apps')")).toBeNull();
   });
 
   it('signs in with the master secret and shows the handshake, the store and the traffic', async () => {
@@ -38,8 +38,8 @@ describe('console: sign-in and overview (Chromium)', () => {
     await expectText(page.getByTestId('storage-kind'), 'Local disk');
     await page.getByTestId('requests-total').filter({ hasText: /\d/ }).waitFor();
     // The secret is in this tab's sessionStorage only.
-    expect(await page.evaluate(() => localStorage.length)).toBe(0);
-    expect(await page.evaluate(() => sessionStorage.getItem('kinbase.console.apps'))).toContain(fx.masterSecret);
+    expect(await page.evaluate('localStorage.length')).toBe(0);
+    expect(await page.evaluate("sessionStorage.getItem('kinbase.console.apps')")).toContain(fx.masterSecret);
     await screenshot(page, 'overview');
     expect(fx.pageErrors).toEqual([]);
   });
@@ -50,7 +50,7 @@ describe('console: sign-in and overview (Chromium)', () => {
     await page.getByRole('heading', { name: 'Overview' }).waitFor();
     await page.getByRole('button', { name: /Sign out/ }).click();
     await page.getByRole('button', { name: 'Sign in' }).waitFor();
-    expect(await page.evaluate(() => sessionStorage.getItem('kinbase.console.apps'))).toBe('[]');
+    expect(await page.evaluate("sessionStorage.getItem('kinbase.console.apps')")).toBe('[]');
   });
 });
 

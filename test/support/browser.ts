@@ -16,7 +16,8 @@ export const SCREENSHOTS = process.env.KINBASE_SCREENSHOTS_DIR ?? path.join(ROOT
 /** Starts headless Chromium; throws (loudly) when it is not installed. */
 export async function launchBrowser(): Promise<Browser> {
   if (!existsSync(CHROMIUM)) {
-    throw new Error(`Chromium is missing at ${CHROMIUM}: install Debian's chromium package (apt-get install chromium; .ci/run does) or set KINBASE_CHROMIUM`);
+    const problem = process.env.KINBASE_TEST_CHROMIUM_PROBLEM ?? 'it was not installed';
+    throw new Error(`Chromium is missing at ${CHROMIUM} (${problem}): run scripts/install-chromium.sh (Debian's chromium package) or set KINBASE_CHROMIUM`);
   }
   return chromium.launch({
     executablePath: CHROMIUM,
@@ -50,7 +51,7 @@ export async function startConsole(env: Record<string, string> = {}, appKey = `k
   const dataDir = makeTempDir('kinbase-console-');
   const appSecret = 'console-app-secret-123';
   const masterSecret = 'console-master-secret-456';
-  const appEnv = env.KINBASE_APPS_FILE ? {} : { KINBASE_APP_KEY: appKey, KINBASE_APP_SECRET: appSecret, KINBASE_MASTER_SECRET: masterSecret, KINBASE_APP_NAME: 'Console Test' };
+  const appEnv: Record<string, string> = env.KINBASE_APPS_FILE ? {} : { KINBASE_APP_KEY: appKey, KINBASE_APP_SECRET: appSecret, KINBASE_MASTER_SECRET: masterSecret, KINBASE_APP_NAME: 'Console Test' };
   let server: ServerProcess | undefined;
   let browser: Browser | undefined;
   try {

@@ -8,6 +8,7 @@ import { startFerretDb } from './ferretdb';
 import { startFakeGcs } from './fake-gcs';
 import { registerStop, stopAll } from './processes';
 import { enterRunTempDir, leaveRunTempDir } from './run-temp-dir';
+import { ensureChromium } from './browser-install';
 
 export default async function globalSetup(globalConfig: { rootDir: string }): Promise<void> {
   enterRunTempDir();
@@ -32,6 +33,10 @@ export default async function globalSetup(globalConfig: { rootDir: string }): Pr
     }
     throw err;
   }
+  // Installed here, once per run, so parallel workers never race apt-get; a failure is reported by
+  // every browser test (launchBrowser), not by the suites that need no browser.
+  const chromiumProblem = ensureChromium();
+  if (chromiumProblem) process.env.KINBASE_TEST_CHROMIUM_PROBLEM = chromiumProblem;
   process.env.KINBASE_TEST_MONGODB_URL = mongo.url;
   process.env.KINBASE_TEST_GCS_ENDPOINT = gcs.endpoint;
   process.stdout.write(`\ntest servers ready in ${Date.now() - started} ms: mongodb ${mongo.url}, gcs ${gcs.endpoint}\n`);
