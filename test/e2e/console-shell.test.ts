@@ -2,7 +2,10 @@
  * The console's frame in a real browser: served with a strict CSP, sign-in with the master
  * secret only, several apps in one tab, the Overview's handshake, store and traffic.
  */
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { screenshot, signIn, startConsole, type ConsoleFixture } from '../support/browser';
+import { makeTempDir, removeTempDir } from '../support/temp-dirs';
 
 describe('console: sign-in and overview (Chromium)', () => {
   let fx: ConsoleFixture;
@@ -66,3 +69,38 @@ async function signInExpectingError(fx: ConsoleFixture, secret: string, message:
 async function expectText(locator: import('playwright-core').Locator, text: string | RegExp): Promise<void> {
   await locator.filter({ hasText: text }).first().waitFor({ timeout: 10_000 });
 }
+
+describe('console: several apps in one tab (Chromium)', () => {
+  let fx: ConsoleFixture;
+  let appsDir: string;
+  const apps = [
+    { appKey: 'kid_consoleone', appSecret: 'one-app-secret-123', masterSecret: 'one-master-secret-456', name: 'First App' },
+    { appKey: 'kid_consoletwo', appSecret: 'two-app-secret-123', masterSecret: 'two-master-secret-456', name: 'Second App' },
+  ];
+  beforeAll(async () => {
+    appsDir = makeTempDir('kinbase-console-apps-');
+    const file = path.join(appsDir, 'apps.json');
+    writeFileSync(file, JSON.stringify(apps));
+    fx = await startConsole({ KINBASE_APPS_FILE: file });
+  }, 60_000);
+  afterAll(async () => {
+    await fx?.close();
+    removeTempDir(appsDir);
+  });
+
+  it('signs in to two apps and switches between them without signing in again', async () => {
+    const [first, second] = apps as [typeof apps[0], typeof apps[0]];
+    await signIn(fx, first.appKey, first.masterSecret);
+    const { page } = fx;
+    await expectText(page.getByTestId('handshake'), 'First App');
+    await page.getByTestId('app-switcher').selectOption('+');
+    await page.getByLabel('App key').fill(second.appKey);
+    await page.getByLabel('Master secret').fill(second.masterSecret);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await expectText(page.getByTestId('handshake'), 'Second App');
+    await page.getByTestId('app-switcher').selectOption(first.appKey);
+    await expectText(page.getByTestId('handshake'), 'First App');
+    expect(page.url()).toContain(`#/${first.appKey}/overview`);
+    expect(fx.pageErrors).toEqual([]);
+  });
+});
