@@ -182,17 +182,21 @@ export class UsersService {
     return toUserView(await this.activeUser(principal.appKey, id), principal);
   }
 
-  /** Active users matching the query. Throws 400 ResultSetSizeExceeded above 10,000 results. */
-  async list(principal: Principal, query: ListQuery): Promise<StoredDocument[]> {
+  /**
+   * Active users matching the query; with `includeDisabled`, master also sees soft-deleted users
+   * (with their `_kmd.status`), so a console can list and restore them. Ignored for anyone else.
+   * Throws 400 ResultSetSizeExceeded above 10,000 results.
+   */
+  async list(principal: Principal, query: ListQuery, options: ListOptions = {}): Promise<StoredDocument[]> {
     refuseHiddenFields(query, hiddenUserFields(principal));
-    const docs = await this.findCapped(principal.appKey, restrict(query.filter, ACTIVE_USERS), query);
+    const docs = await this.findCapped(principal.appKey, visibleUsers(principal, query.filter, options), query);
     return docs.map((doc) => toUserView(doc, principal));
   }
 
-  /** How many active users match the filter. */
-  async count(principal: Principal, filter: Filter): Promise<number> {
+  /** How many active users match the filter (with `includeDisabled`, for master: all users). */
+  async count(principal: Principal, filter: Filter, options: ListOptions = {}): Promise<number> {
     refuseHiddenFields({ filter }, hiddenUserFields(principal));
-    return this.store.count(userScope(principal.appKey), restrict(filter, ACTIVE_USERS));
+    return this.store.count(userScope(principal.appKey), visibleUsers(principal, filter, options));
   }
 
   /**
@@ -334,6 +338,16 @@ export class UsersService {
     await this.store.ensureIndex(userScope(appKey), { field: 'username', unique: true });
     this.indexed.add(appKey);
   }
+}
+
+export interface ListOptions {
+  /** Master only: soft-deleted users too. */
+  readonly includeDisabled?: boolean;
+}
+
+/** The filter a listing runs: soft-deleted users stay hidden unless master asked for them. */
+function visibleUsers(principal: Principal, filter: Filter, options: ListOptions): Filter {
+  return options.includeDisabled && principal.kind === 'master' ? filter : restrict(filter, ACTIVE_USERS);
 }
 
 function userNotFound(id: string) {

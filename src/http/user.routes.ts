@@ -5,7 +5,7 @@ import { isKinveyError } from '../domain/errors';
 import type { Principal } from '../domain/principal';
 import { parseFilterParam, parseListQuery } from '../domain/query';
 import { kmdOf } from '../domain/user-records';
-import type { UsersService } from '../domain/users.service';
+import type { ListOptions, UsersService } from '../domain/users.service';
 import type { StoredDocument } from '../ports';
 import { requireAuth, withApp, type SessionVerifier } from './middleware/auth';
 import { apiVersionOf } from './middleware/request-context';
@@ -87,7 +87,7 @@ export function userRoutes(deps: UserRoutesDeps): Array<RequestHandler | ErrorRe
 
   router.get(`${base}/_count`, requireAuth(sessions, 'session-or-master'), async (req, res) => {
     sendBlResponse(res, await hooks.run(hookedCall(req, res, USERS, 'fetch'), inputOf(req), async ({ params }) =>
-      ok({ count: await users.count(principalOf(res), parseFilterParam(params.query)) })));
+      ok({ count: await users.count(principalOf(res), parseFilterParam(params.query), listOptionsOf(params)) })));
   });
 
   router.post(`${base}/_group`, requireAuth(sessions, 'session-or-master'), async (req, res) => {
@@ -104,7 +104,7 @@ export function userRoutes(deps: UserRoutesDeps): Array<RequestHandler | ErrorRe
   router.get(base, requireAuth(sessions, 'session-or-master'), async (req, res) => {
     const principal = principalOf(res);
     sendBlResponse(res, await hooks.run(hookedCall(req, res, USERS, 'fetch'), inputOf(req), async ({ params }) =>
-      ok(await present(await users.list(principal, parseListQuery(params)), req, principal))));
+      ok(await present(await users.list(principal, parseListQuery(params), listOptionsOf(params)), req, principal))));
   });
 
   router.get(`${base}/:id`, requireAuth(sessions, 'session-or-master'), async (req, res) => {
@@ -165,6 +165,11 @@ function acceptNullSignupBody(err: unknown, req: Request, _res: Response, next: 
     return next();
   }
   next(err);
+}
+
+/** `includeDisabled=true` (honoured for master only, by the service): soft-deleted users too. */
+function listOptionsOf(params: Record<string, unknown>): ListOptions {
+  return { includeDisabled: params.includeDisabled === 'true' };
 }
 
 async function presentOne(present: PresentUsers, doc: StoredDocument, req: Request, principal: Principal): Promise<StoredDocument | undefined> {

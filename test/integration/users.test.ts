@@ -243,6 +243,19 @@ describe.each(DOCUMENT_STORES)('users on the %s store', (kind: DocumentsKind) =>
     expect(login.body._kmd).not.toHaveProperty('status');
   });
 
+  test('master sees soft-deleted users with includeDisabled=true, a user asking the same does not', async () => {
+    const { alice, master } = ctx.auth as Record<'alice' | 'master', string>;
+    const u = `/user/${t.appKey}`;
+    expect((await request(t.app).delete(`${u}/${ctx.userIds.bob}`).set('Authorization', master)).status).toBe(204);
+    const listed = await send(t, master).get(`${u}?includeDisabled=true&sort=${encodeURIComponent('{"username":1}')}`);
+    expect(listed.body.map((x: { username: string; _kmd: { status?: { val: string } } }) => [x.username, x._kmd.status?.val])).toEqual([['alice', undefined], ['bob', 'disabled']]);
+    expectNoSecrets(listed.body);
+    expect((await send(t, master).get(`${u}/_count?includeDisabled=true`)).body).toEqual({ count: 2 });
+    expect((await send(t, master).get(`${u}/_count`)).body).toEqual({ count: 1 });
+    expect((await send(t, alice).get(`${u}?includeDisabled=true`)).body.map((x: { username: string }) => x.username)).toEqual(['alice']);
+    expect((await send(t, alice).get(`${u}/_count?includeDisabled=true`)).body).toEqual({ count: 1 });
+  });
+
   test('a hard delete removes the user and frees the username', async () => {
     const { master, app } = ctx.auth as Record<'alice' | 'bob' | 'master' | 'app', string>;
     const u = `/user/${t.appKey}`;
