@@ -1,0 +1,289 @@
+/**
+ * The console's Files section in a real browser: the grid with thumbnails that load under the CSP,
+ * pending files marked, the list view, drag-and-drop uploads through the two-step API and the
+ * resumable protocol (also across a dropped chunk), public/private, download and delete.
+ */
+import { createHash } from 'node:crypto';
+import { deflateSync } from 'node:zlib';
+import type { Locator, Page } from 'playwright-core';
+import { masterAuth, screenshot, signIn, startConsole, type ConsoleFixture } from '../support/browser';
+
+const MiB = 1024 * 1024;
+
+interface BlobRecord {
+  _id: string;
+  _filename: string;
+  size?: number;
+  mimeType?: string;
+  _public?: boolean;
+  _downloadURL: string;
+  _uploadState?: { status: string; md5: string | null };
+}
+
+describe('console: Files (Chromium)', () => {
+  let fx: ConsoleFixture;
+  let api: (method: string, path: string, body?: unknown, headers?: Record<string, string>) => Promise<{ status: number; body: unknown }>;
+
+  beforeAll(async () => {
+    fx = await startConsole();
+    api = async (method, path, body, headers = {}) => {
+      const answer = await fetch(`${fx.server.baseUrl}${path}`, {
+        method,
+        headers: { Authorization: masterAuth(fx), 'X-Kinvey-API-Version': '5', ...(body === undefined ? {} : { 'Content-Type': 'application/json' }), ...headers },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      const text = await answer.text();
+      return { status: answer.status, body: text ? JSON.parse(text) : null };
+    };
+    await seedFile('sunset-photo.png', 'image/png', png(96, 64, [240, 120, 60]));
+    await seedFile('brand-logo.png', 'image/png', png(48, 48, [59, 91, 219]), true);
+    await seedFile('release-notes.txt', 'text/plain', Buffer.from('kinbase 1.0\n- files in the console\n'));
+    await seedFile('old-draft.txt', 'text/plain', Buffer.from('to be deleted\n'));
+    // Metadata saved, bytes never sent: a pending upload.
+    await api('POST', `/blob/${fx.appKey}`, { _filename: 'quarterly-report.pdf', mimeType: 'application/pdf', size: 482_113, _public: false }, { 'X-Kinvey-Content-Type': 'application/pdf' });
+    await signIn(fx);
+    await fx.page.goto(`${fx.origin}/console/#/${fx.appKey}/files`);
+    await card(fx.page, 'sunset-photo.png').waitFor({ timeout: 15_000 });
+  }, 90_000);
+  afterAll(async () => fx?.close());
+
+  async function seedFile(name: string, mimeType: string, bytes: Buffer, isPublic = false): Promise<void> {
+    const ticket = await api('POST', `/blob/${fx.appKey}`, { _filename: name, mimeType, size: bytes.length, _public: isPublic }, { 'X-Kinvey-Content-Type': mimeType });
+    expect(ticket.status).toBe(201);
+    const { _uploadURL, _requiredHeaders } = ticket.body as { _uploadURL: string; _requiredHeaders: Record<string, string> };
+    const put = await fetch(_uploadURL, { method: 'PUT', headers: { ..._requiredHeaders, 'Content-Type': mimeType }, body: bytes });
+    expect(put.status).toBe(200);
+  }
+
+  async function findByName(name: string): Promise<BlobRecord | undefined> {
+    const query = encodeURIComponent(JSON.stringify({ _filename: name }));
+    const answer = await api('GET', `/blob/${fx.appKey}?query=${query}`);
+    return (answer.body as BlobRecord[])[0];
+  }
+
+  async function downloadMd5(record: BlobRecord): Promise<string> {
+    const answer = await fetch(record._downloadURL);
+    expect(answer.status).toBe(200);
+    return createHash('md5').update(Buffer.from(await answer.arrayBuffer())).digest('hex');
+  }
+
+  it('shows a grid with thumbnails, sizes, types, public/private badges and the pending file; and a list view', async () => {
+    const { page } = fx;
+    const photo = card(page, 'sunset-photo.png');
+    const image = photo.locator('img');
+    await image.waitFor();
+    await page.waitForFunction((id) => {
+      const img = document.querySelector<HTMLImageElement>(`[data-file-id="${id}"] img`);
+      return !!img && img.complete && img.naturalWidth > 0;
+    }, await photo.getAttribute('data-file-id'), { timeout: 15_000 });
+    expect(await image.evaluate((img: HTMLImageElement) => img.naturalWidth)).toBe(96);
+    await expect(photo.getByTestId('file-type').textContent()).resolves.toBe('image/png');
+    await expect(photo.locator('.badge.private').count()).resolves.toBe(1);
+    await expect(card(page, 'brand-logo.png').locator('.badge.public').count()).resolves.toBe(1);
+    const notes = card(page, 'release-notes.txt');
+    await expect(notes.getByTestId('file-size').textContent()).resolves.toBe('35 B');
+    await expect(notes.getByTestId('file-type').textContent()).resolves.toBe('text/plain');
+    const pending = card(page, 'quarterly-report.pdf');
+    await pending.getByTestId('pending-badge').waitFor();
+    await expect(notes.getByTestId('pending-badge').count()).resolves.toBe(0);
+    await screenshot(page, 'files-grid');
+
+    await page.getByRole('button', { name: 'List' }).click();
+    const table = page.getByTestId('file-table');
+    await table.waitFor();
+    await table.getByRole('button', { name: 'release-notes.txt' }).waitFor();
+    await page.getByTestId('file-row').filter({ hasText: 'quarterly-report.pdf' }).getByTestId('pending-badge').waitFor();
+    await page.getByRole('button', { name: 'Grid' }).click();
+    await page.getByTestId('file-grid').waitFor();
+
+    await page.getByLabel('Search filenames').fill('NOTES');
+    await page.getByTestId('file-card').filter({ hasText: 'sunset-photo.png' }).waitFor({ state: 'detached' });
+    await expect(page.getByTestId('file-card').count()).resolves.toBe(1);
+    await page.getByLabel('Search filenames').fill('');
+    await card(page, 'sunset-photo.png').waitFor();
+    expect(fx.pageErrors).toEqual([]);
+  }, 60_000);
+
+  it('uploads a 20 MB file dropped on the dropzone, with a progress bar that reaches 100 %', async () => {
+    const { page } = fx;
+    const seed = 20260;
+    const expected = createHash('md5').update(pseudoRandomBytes(20 * MiB, seed)).digest('hex');
+    await recordProgress(page);
+    await page.evaluate(({ size, seed: start }) => {
+      const bytes = new Uint8Array(size);
+      let x = start >>> 0;
+      for (let i = 0; i < size; i++) {
+        x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0;
+        bytes[i] = x & 0xff;
+      }
+      const file = new File([bytes], 'big.bin', { type: 'application/octet-stream' });
+      const transfer = new DataTransfer();
+      transfer.items.add(file);
+      const zone = document.querySelector('[data-testid="dropzone"]') as HTMLElement;
+      for (const type of ['dragenter', 'dragover', 'drop']) zone.dispatchEvent(new DragEvent(type, { dataTransfer: transfer, bubbles: true, cancelable: true }));
+    }, { size: 20 * MiB, seed });
+
+    const row = page.getByTestId('upload-row').filter({ hasText: 'big.bin' });
+    await row.locator('[data-status="done"], [data-testid="upload-status"]').filter({ hasText: 'Uploaded' }).waitFor({ timeout: 120_000 });
+    expect(await row.getByRole('progressbar').getAttribute('aria-valuenow')).toBe('100');
+    const seen = await page.evaluate(() => (window as unknown as { progressSeen: number[] }).progressSeen);
+    expect(seen.some((value) => value > 0 && value < 100)).toBe(true);
+    expect(seen[seen.length - 1]).toBe(100);
+
+    const stored = await findByName('big.bin');
+    expect(stored).toMatchObject({ size: 20 * MiB, _uploadState: { status: 'complete', md5: expected } });
+    expect(await downloadMd5(stored!)).toBe(expected);
+    // The list refreshed with the new file, not pending.
+    const fresh = card(page, 'big.bin');
+    await fresh.waitFor({ timeout: 15_000 });
+    await expect(fresh.getByTestId('pending-badge').count()).resolves.toBe(0);
+    expect(fx.pageErrors).toEqual([]);
+  }, 180_000);
+
+  it('resumes an upload whose third chunk loses its connection, and stores identical bytes', async () => {
+    const { page } = fx;
+    const bytes = pseudoRandomBytes(14 * MiB, 777);
+    const expected = createHash('md5').update(bytes).digest('hex');
+    let chunks = 0;
+    let aborted = false;
+    await page.route('**/storage/upload/**', async (route) => {
+      const range = route.request().headers()['content-range'] ?? '';
+      if (range.startsWith('bytes */')) {
+        // Hold the status probe a moment, so the resuming state is on screen for the screenshot.
+        await new Promise((resolve) => setTimeout(resolve, 1500));
+        return route.continue();
+      }
+      chunks += 1;
+      if (chunks === 3 && !aborted) {
+        aborted = true;
+        return route.abort('connectionreset');
+      }
+      return route.continue();
+    });
+    try {
+      await page.getByTestId('file-input').setInputFiles({ name: 'camera-roll.mov', mimeType: 'video/quicktime', buffer: bytes });
+      const row = page.getByTestId('upload-row').filter({ hasText: 'camera-roll.mov' });
+      await row.getByTestId('upload-status').filter({ hasText: /Reconnecting|Resuming/ }).waitFor({ timeout: 60_000 });
+      await row.getByTestId('upload-status').filter({ hasText: 'Resuming' }).waitFor({ timeout: 30_000 });
+      const during = Number(await row.getByRole('progressbar').getAttribute('aria-valuenow'));
+      expect(during).toBeGreaterThan(0);
+      expect(during).toBeLessThan(100);
+      await screenshot(page, 'files-upload');
+      await row.getByTestId('upload-status').filter({ hasText: 'Uploaded' }).waitFor({ timeout: 120_000 });
+      expect(await row.getByRole('progressbar').getAttribute('aria-valuenow')).toBe('100');
+    } finally {
+      await page.unroute('**/storage/upload/**');
+    }
+    expect(aborted).toBe(true);
+    const stored = await findByName('camera-roll.mov');
+    expect(stored).toMatchObject({ size: 14 * MiB, mimeType: 'video/quicktime', _uploadState: { status: 'complete', md5: expected } });
+    expect(await downloadMd5(stored!)).toBe(expected);
+    expect(fx.pageErrors).toEqual([]);
+  }, 180_000);
+
+  it('makes a private file public and back, keeping its bytes; the download link is its _downloadURL', async () => {
+    const { page } = fx;
+    const before = await findByName('release-notes.txt');
+    expect(before?._public).toBe(false);
+    const original = await downloadMd5(before!);
+    await card(page, 'release-notes.txt').getByRole('button', { name: /Open/ }).click();
+    const details = page.getByRole('dialog', { name: 'release-notes.txt' });
+    const link = details.getByTestId('download-link');
+    expect((await link.getAttribute('href'))?.split('?')[0]).toBe(before!._downloadURL.split('?')[0]);
+    expect(await link.getAttribute('download')).toBe('release-notes.txt');
+
+    await details.getByRole('button', { name: 'Make public' }).click();
+    await details.getByRole('button', { name: 'Make private' }).waitFor();
+    const made = await findByName('release-notes.txt');
+    expect(made?._public).toBe(true);
+    expect(await downloadMd5(made!)).toBe(original);
+    expect(await details.getByTestId('download-link').getAttribute('href')).toBe(made!._downloadURL);
+
+    await details.getByRole('button', { name: 'Make private' }).click();
+    await details.getByRole('button', { name: 'Make public' }).waitFor();
+    const back = await findByName('release-notes.txt');
+    expect(back?._public).toBe(false);
+    expect(await downloadMd5(back!)).toBe(original);
+    await details.getByRole('button', { name: 'Close' }).click();
+    expect(fx.pageErrors).toEqual([]);
+  }, 60_000);
+
+  it('deletes a file after confirming; the API then answers 404', async () => {
+    const { page } = fx;
+    const draft = await findByName('old-draft.txt');
+    await card(page, 'old-draft.txt').getByRole('button', { name: /Open/ }).click();
+    const details = page.getByRole('dialog', { name: 'old-draft.txt' });
+    await details.getByRole('button', { name: 'Delete…' }).click();
+    await details.getByRole('button', { name: 'Yes, delete' }).click();
+    await details.waitFor({ state: 'detached' });
+    await card(page, 'old-draft.txt').waitFor({ state: 'detached' });
+    expect((await api('GET', `/blob/${fx.appKey}/${draft!._id}`)).status).toBe(404);
+    expect(fx.pageErrors).toEqual([]);
+  }, 60_000);
+});
+
+function card(page: Page, name: string): Locator {
+  return page.getByTestId('file-card').filter({ has: page.locator('.name', { hasText: new RegExp(`^${name.replace(/\./g, '\\.')}$`) }) });
+}
+
+/** Records every aria-valuenow the page's progress bars take from now on. */
+async function recordProgress(page: Page): Promise<void> {
+  await page.evaluate(() => {
+    const seen: number[] = [];
+    (window as unknown as { progressSeen: number[] }).progressSeen = seen;
+    new MutationObserver((records) => {
+      for (const record of records) {
+        const target = record.target as HTMLElement;
+        if (target.getAttribute?.('role') === 'progressbar') seen.push(Number(target.getAttribute('aria-valuenow')));
+      }
+    }).observe(document.body, { attributes: true, attributeFilter: ['aria-valuenow'], subtree: true });
+  });
+}
+
+/** The same xorshift32 bytes the page generates. */
+function pseudoRandomBytes(size: number, seed: number): Buffer {
+  const bytes = Buffer.alloc(size);
+  let x = seed >>> 0;
+  for (let i = 0; i < size; i++) {
+    x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0;
+    bytes[i] = x & 0xff;
+  }
+  return bytes;
+}
+
+/** A real PNG: a colour gradient of width × height. */
+function png(width: number, height: number, [r, g, b]: [number, number, number]): Buffer {
+  const raw = Buffer.alloc((width * 3 + 1) * height);
+  for (let y = 0; y < height; y++) {
+    const row = y * (width * 3 + 1);
+    for (let x = 0; x < width; x++) {
+      const shade = (x + y) / (width + height);
+      raw[row + 1 + x * 3] = Math.round(r * (1 - shade) + 255 * shade * 0.3);
+      raw[row + 2 + x * 3] = Math.round(g * (1 - shade * 0.5));
+      raw[row + 3 + x * 3] = Math.round(b * (0.6 + shade * 0.4));
+    }
+  }
+  const header = Buffer.alloc(13);
+  header.writeUInt32BE(width, 0);
+  header.writeUInt32BE(height, 4);
+  header.set([8, 2, 0, 0, 0], 8);
+  return Buffer.concat([Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]), pngChunk('IHDR', header), pngChunk('IDAT', deflateSync(raw)), pngChunk('IEND', Buffer.alloc(0))]);
+}
+
+function pngChunk(type: string, data: Buffer): Buffer {
+  const length = Buffer.alloc(4);
+  length.writeUInt32BE(data.length);
+  const body = Buffer.concat([Buffer.from(type, 'ascii'), data]);
+  const crc = Buffer.alloc(4);
+  crc.writeUInt32BE(crc32(body));
+  return Buffer.concat([length, body, crc]);
+}
+
+function crc32(bytes: Buffer): number {
+  let crc = 0xffffffff;
+  for (const byte of bytes) {
+    crc ^= byte;
+    for (let k = 0; k < 8; k++) crc = (crc >>> 1) ^ (0xedb88320 & -(crc & 1));
+  }
+  return (crc ^ 0xffffffff) >>> 0;
+}
