@@ -38,7 +38,7 @@ const SERVER_OWNED = ['_id', '_kmd', '_acl', '_uploadURL', '_downloadURL', '_exp
 /**
  * Whether a file's bytes have arrived, as shown to clients in `_uploadState`.
  * `pending`: an upload URL was issued and the new bytes have not been confirmed (after a PUT, the
- * previous bytes stay downloadable meanwhile). `complete`: `bytesReceived` and `md5` describe the
+ * previous bytes stay downloadable meanwhile, described by `previous`). `complete`: `bytesReceived` and `md5` describe the
  * stored object. `rejected`: bytes arrived that contradict the declared size and were discarded.
  */
 export interface UploadState {
@@ -46,6 +46,11 @@ export interface UploadState {
   bytesReceived: number;
   /** Hex MD5 of the stored bytes once complete, else null. */
   md5: string | null;
+  /**
+   * While a re-upload is pending: the bytes still served meanwhile (a PUT that changed only
+   * metadata, `_public` say, leaves the file whole). Absent when the file has no bytes yet.
+   */
+  previous?: { size: number; md5: string };
 }
 
 /** Server-only bookkeeping of an open upload. */

@@ -330,14 +330,15 @@ export class FilesService {
       contentType: parsed.contentType, ...(parsed.size !== undefined ? { size: parsed.size } : {}),
       expiresAt, closesAt, filename: parsed.filename,
     }));
-    const open: OpenUpload = { openedAt: now.toISOString(), url: target.url, generation, baseline: existing ? baselineOf(existing) : null };
+    const baseline = existing ? baselineOf(existing) : null;
+    const open: OpenUpload = { openedAt: now.toISOString(), url: target.url, generation, baseline };
     const current = existing ? generationOf(existing) : undefined;
     const doc: StoredDocument = {
       _id: id,
       ...parsed.fields,
       _acl: buildAcl(parsed.aclInput, ctx.principal, existing),
       _kmd: buildKmd(now, existing),
-      _uploadState: { status: 'pending', bytesReceived: 0, md5: null } satisfies UploadState,
+      _uploadState: { status: 'pending', bytesReceived: 0, md5: null, ...(baseline ? { previous: baseline } : {}) } satisfies UploadState,
       ...(current ? { [GENERATION_FIELD]: current } : {}),
       [UPLOAD_FIELD]: open,
     };

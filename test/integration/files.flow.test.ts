@@ -208,6 +208,24 @@ describe('Files on the local backend', () => {
     expect(reverted.body).toMatchObject({ size: 8, _uploadState: { status: 'complete', bytesReceived: 8, md5: md5(Buffer.from('original')) } });
     expect((await download(reverted.body._downloadURL)).data.toString()).toBe('original');
   });
+
+  test('a metadata-only PUT (making a file public) keeps serving its bytes and says which in _uploadState.previous', async () => {
+    const c = await open();
+    const data = Buffer.from('the original bytes');
+    const file = await createFile(c, { _filename: 'notes.txt', mimeType: 'text/plain', size: data.length }, 'text/plain');
+    expect((await put(file._uploadURL, { ...file._requiredHeaders, 'Content-Type': 'text/plain' }, data)).status).toBe(200);
+    const complete = (await readFile(c, file._id)).body;
+    expect(complete._uploadState).toEqual({ status: 'complete', bytesReceived: data.length, md5: md5(data) });
+
+    const { _downloadURL, _expiresAt, _uploadState, _kmd, ...metadata } = complete;
+    const update = await request(c.t.app).put(`/blob/${c.t.appKey}/${file._id}`).set('Authorization', c.auth).set('X-Kinvey-Content-Type', 'text/plain').send({ ...metadata, _public: true });
+    expect(update.status).toBe(200);
+    expect(update.body._uploadState).toEqual({ status: 'pending', bytesReceived: 0, md5: null, previous: { size: data.length, md5: md5(data) } });
+    const shown = (await readFile(c, file._id)).body;
+    expect(shown).toMatchObject({ _public: true, _uploadState: { status: 'pending', previous: { size: data.length, md5: md5(data) } } });
+    expect(shown).not.toHaveProperty('_expiresAt');
+    expect((await download(shown._downloadURL)).data).toEqual(data);
+  });
 });
 
 describe('Files on Google Cloud Storage (fake-gcs-server)', () => {
