@@ -8,6 +8,16 @@ import { deflateSync } from 'node:zlib';
 import type { Locator, Page } from 'playwright-core';
 import { masterAuth, screenshot, signIn, startConsole, type ConsoleFixture } from '../support/browser';
 
+// Globals of the functions this file runs inside the page (the test program has no DOM lib).
+interface PageElement { dispatchEvent(event: unknown): boolean; getAttribute(name: string): string | null }
+interface PageImage { complete: boolean; naturalWidth: number }
+declare const document: { querySelector(selector: string): unknown; querySelectorAll(selector: string): { length: number }; body: unknown };
+declare const window: unknown;
+declare const File: new (parts: unknown[], name: string, options: { type: string }) => unknown;
+declare const DataTransfer: new () => { items: { add(file: unknown): void } };
+declare const DragEvent: new (type: string, init: Record<string, unknown>) => unknown;
+declare const MutationObserver: new (callback: (records: { target: unknown }[]) => void) => { observe(target: unknown, options: Record<string, unknown>): void };
+
 const MiB = 1024 * 1024;
 
 interface BlobRecord {
@@ -73,10 +83,10 @@ describe('console: Files (Chromium)', () => {
     const image = photo.locator('img');
     await image.waitFor();
     await page.waitForFunction((id) => {
-      const img = document.querySelector<HTMLImageElement>(`[data-file-id="${id}"] img`);
+      const img = document.querySelector(`[data-file-id="${id}"] img`) as PageImage | null;
       return !!img && img.complete && img.naturalWidth > 0;
     }, await photo.getAttribute('data-file-id'), { timeout: 15_000 });
-    expect(await image.evaluate((img: HTMLImageElement) => img.naturalWidth)).toBe(96);
+    expect(await image.evaluate((img) => (img as unknown as PageImage).naturalWidth)).toBe(96);
     await expect(photo.getByTestId('file-type').textContent()).resolves.toBe('image/png');
     await expect(photo.locator('.badge.private').count()).resolves.toBe(1);
     await expect(card(page, 'brand-logo.png').locator('.badge.public').count()).resolves.toBe(1);
@@ -119,7 +129,7 @@ describe('console: Files (Chromium)', () => {
       const file = new File([bytes], 'big.bin', { type: 'application/octet-stream' });
       const transfer = new DataTransfer();
       transfer.items.add(file);
-      const zone = document.querySelector('[data-testid="dropzone"]') as HTMLElement;
+      const zone = document.querySelector('[data-testid="dropzone"]') as PageElement;
       for (const type of ['dragenter', 'dragover', 'drop']) zone.dispatchEvent(new DragEvent(type, { dataTransfer: transfer, bubbles: true, cancelable: true }));
     }, { size: 20 * MiB, seed });
 
@@ -198,6 +208,11 @@ describe('console: Files (Chromium)', () => {
     expect(made?._public).toBe(true);
     expect(await downloadMd5(made!)).toBe(original);
     expect(await details.getByTestId('download-link').getAttribute('href')).toBe(made!._downloadURL);
+    // The PUT opened a re-upload URL, but the file is whole: the bytes it serves are named, not pending.
+    expect(made?._uploadState).toMatchObject({ status: 'pending', previous: { md5: original } });
+    await details.getByTestId('upload-state').filter({ hasText: /^complete/ }).waitFor();
+    await expect(card(page, 'release-notes.txt').getByTestId('pending-badge').count()).resolves.toBe(0);
+    await card(page, 'release-notes.txt').locator('.badge.public').waitFor();
 
     await details.getByRole('button', { name: 'Make private' }).click();
     await details.getByRole('button', { name: 'Make public' }).waitFor();
@@ -222,6 +237,40 @@ describe('console: Files (Chromium)', () => {
   }, 60_000);
 });
 
+describe('console: Files with 1,000 files (Chromium)', () => {
+  let fx: ConsoleFixture;
+  beforeAll(async () => {
+    fx = await startConsole();
+    const names = Array.from({ length: 1000 }, (_, i) => `report-${String(i).padStart(4, '0')}.txt`);
+    const seedOne = async (name: string) => {
+      const answer = await fetch(`${fx.server.baseUrl}/blob/${fx.appKey}`, {
+        method: 'POST',
+        headers: { Authorization: masterAuth(fx), 'Content-Type': 'application/json', 'X-Kinvey-Content-Type': 'text/plain' },
+        body: JSON.stringify({ _filename: name, mimeType: 'text/plain', size: name.length, _public: false }),
+      });
+      const ticket = (await answer.json()) as { _uploadURL: string };
+      expect((await fetch(ticket._uploadURL, { method: 'PUT', headers: { 'Content-Type': 'text/plain' }, body: name })).status).toBe(200);
+    };
+    for (let i = 0; i < names.length; i += 20) await Promise.all(names.slice(i, i + 20).map(seedOne));
+    await signIn(fx);
+  }, 180_000);
+  afterAll(async () => fx?.close());
+
+  it('pages 1,000 files 100 at a time and finds one by name', async () => {
+    const { page } = fx;
+    await page.goto(`${fx.origin}/console/#/${fx.appKey}/files`);
+    await page.getByTestId('page-range').filter({ hasText: '1–100' }).waitFor({ timeout: 30_000 });
+    await expect(page.getByTestId('file-card').count()).resolves.toBe(100);
+    await page.getByRole('button', { name: 'Next ›' }).click();
+    await page.getByTestId('page-range').filter({ hasText: '101–200' }).waitFor({ timeout: 30_000 });
+    await expect(page.getByTestId('file-card').count()).resolves.toBe(100);
+    await page.getByLabel('Search filenames').fill('report-0999');
+    await page.getByTestId('file-card').filter({ hasText: 'report-0999.txt' }).waitFor({ timeout: 30_000 });
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid="file-card"]').length === 1, undefined, { timeout: 30_000 });
+    expect(fx.pageErrors).toEqual([]);
+  }, 120_000);
+});
+
 function card(page: Page, name: string): Locator {
   return page.getByTestId('file-card').filter({ has: page.locator('.name', { hasText: new RegExp(`^${name.replace(/\./g, '\\.')}$`) }) });
 }
@@ -233,7 +282,7 @@ async function recordProgress(page: Page): Promise<void> {
     (window as unknown as { progressSeen: number[] }).progressSeen = seen;
     new MutationObserver((records) => {
       for (const record of records) {
-        const target = record.target as HTMLElement;
+        const target = record.target as PageElement;
         if (target.getAttribute?.('role') === 'progressbar') seen.push(Number(target.getAttribute('aria-valuenow')));
       }
     }).observe(document.body, { attributes: true, attributeFilter: ['aria-valuenow'], subtree: true });

@@ -57,7 +57,7 @@ export function FileDetails({ api, file, onClose, onChanged }: { api: Api; file:
             <dt>Filename</dt><dd>{name}</dd>
             <dt>Size</dt><dd>{formatBytes(file.size)}{typeof file.size === 'number' ? <span class="muted"> ({file.size.toLocaleString()} bytes)</span> : null}</dd>
             <dt>Type</dt><dd><code>{file.mimeType ?? '—'}</code></dd>
-            <dt>Upload</dt><dd data-testid="upload-state">{file._uploadState?.status ?? '—'}{file._uploadState?.md5 ? <span class="muted"> · md5 <code>{file._uploadState.md5}</code></span> : null}</dd>
+            <dt>Upload</dt><dd data-testid="upload-state"><UploadState file={file} /></dd>
             <dt>Created</dt><dd>{formatDate(file._kmd?.ect)}</dd>
             <dt>Modified</dt><dd>{formatDate(file._kmd?.lmt)}</dd>
             <dt>Link</dt><dd>{file._public ? 'permanent (public)' : `signed, expires ${formatDate(file._expiresAt)}`}</dd>
@@ -96,4 +96,14 @@ export function FileDetails({ api, file, onClose, onChanged }: { api: Api; file:
       </div>
     </Modal>
   );
+}
+
+function UploadState({ file }: { file: BlobFile }) {
+  const state = file._uploadState;
+  if (!state?.status) return <>—</>;
+  if (state.status === 'pending' && state.previous) {
+    return <>complete <span class="muted">· md5 <code>{state.previous.md5}</code> · a re-upload URL is open; these bytes are served until new ones arrive</span></>;
+  }
+  if (state.status === 'pending') return <>pending <span class="muted">· {formatBytes(state.bytesReceived ?? 0)} received, waiting for the bytes</span></>;
+  return <>{state.status}{state.md5 ? <span class="muted"> · md5 <code>{state.md5}</code></span> : null}</>;
 }

@@ -20,13 +20,22 @@ export interface BlobFile {
   _kmd?: { lmt?: string; ect?: string };
   _downloadURL?: string;
   _expiresAt?: string;
-  _uploadState?: { status?: 'pending' | 'complete' | 'rejected'; bytesReceived?: number; md5?: string | null };
+  _uploadState?: {
+    status?: 'pending' | 'complete' | 'rejected';
+    bytesReceived?: number;
+    md5?: string | null;
+    /** While a re-upload is open: the bytes still served (a metadata-only PUT leaves these). */
+    previous?: { size: number; md5: string };
+  };
   [field: string]: unknown;
 }
 
-/** Metadata saved, bytes not (yet) confirmed: `_uploadState.status` is `pending`. */
+/**
+ * Metadata saved, bytes not (yet) arrived: `_uploadState.status` is `pending` and no previous
+ * bytes are served meanwhile (after a metadata-only PUT the file is whole, only a re-upload URL is open).
+ */
 export function isPending(file: BlobFile): boolean {
-  return file._uploadState?.status === 'pending';
+  return file._uploadState?.status === 'pending' && !file._uploadState.previous;
 }
 
 export function isImage(file: BlobFile): boolean {
@@ -49,7 +58,7 @@ export function FileBadges({ file }: { file: BlobFile }) {
   return (
     <span class="row files-badges">
       {file._public ? <span class="badge public">public</span> : <span class="badge private">private</span>}
-      {state === 'pending' && <span class="badge pending" data-testid="pending-badge" title={`${formatBytes(file._uploadState?.bytesReceived ?? 0)} received`}>pending</span>}
+      {isPending(file) && <span class="badge pending" data-testid="pending-badge" title={`${formatBytes(file._uploadState?.bytesReceived ?? 0)} received`}>pending</span>}
       {state === 'rejected' && <span class="badge disabled">rejected</span>}
     </span>
   );
