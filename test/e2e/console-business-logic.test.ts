@@ -103,6 +103,7 @@ describe('console: Business Logic (Chromium)', () => {
     await expectText(page.getByTestId('recent-error-count'), '1');
     await row.getByText('Debug', { exact: true }).click();
     await expectText(row.locator('pre'), 'an order needs a total');
+    await row.scrollIntoViewIfNeeded();
     await screenshot(page, 'business-logic');
     expect(fx.pageErrors).toEqual([]);
   });

@@ -140,6 +140,7 @@ describe('console: users and groups (Chromium)', () => {
     await api(fx, 'POST', '/group/{app}', { _id: 'everyone', users: { all: true }, groups: [{ _type: 'KinveyRef', _collection: 'group', _id: 'editors' }] });
     await page.getByRole('button', { name: 'Refresh groups' }).click();
     await expectText(page.getByTestId('groups-table'), 'all users');
+    await page.locator('.toast').first().waitFor({ state: 'detached', timeout: 15_000 });
     await screenshot(page, 'groups');
 
     // Edit: remove one member; the user's detail lists the group.

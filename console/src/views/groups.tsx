@@ -1,10 +1,10 @@
 /** Groups: the app's user groups (master list), their members and nested groups; create, edit, delete. */
-import { useState } from 'preact/hooks';
+import { useCallback, useState } from 'preact/hooks';
 import type { Api } from '../api';
-import { ErrorBox, Modal, Pager, formatDate, toast, useAsync } from '../components/common';
+import { ErrorBox, Modal, Pager, toast, useAsync } from '../components/common';
 import { href, navigate, useRoute } from '../router';
 import { GroupEditor } from './groups-editor';
-import type { GroupRecord } from './users-shared';
+import { shortDate, type GroupRecord } from './users-shared';
 
 const PAGE = 50;
 
@@ -17,7 +17,7 @@ export function Groups({ api }: { api: Api }) {
   const groups = list.value ?? [];
   // `#/<app>/groups/<id>` opens that group's editor, so a user's group badge links straight to it.
   const editing = route.rest[0];
-  const closeEditor = () => navigate(href(api.appKey, 'groups'));
+  const closeEditor = useCallback(() => navigate(href(api.appKey, 'groups')), [api]);
   const saved = () => { setCreating(false); closeEditor(); list.reload(); };
 
   return (
@@ -42,8 +42,8 @@ export function Groups({ api }: { api: Api }) {
                   <td><a href={href(api.appKey, 'groups', group._id)}><code>{group._id}</code></a></td>
                   <td>{group.users?.all ? <span class="badge public">all users</span> : `${members} ${members === 1 ? 'user' : 'users'}`}</td>
                   <td>{nested.length === 0 ? <span class="muted">—</span> : nested.map((g) => <span key={g._id} class="badge group-chip">{g._id}</span>)}</td>
-                  <td>{formatDate(group._kmd?.ect)}</td>
-                  <td>{formatDate(group._kmd?.lmt)}</td>
+                  <td title={group._kmd?.ect}>{shortDate(group._kmd?.ect)}</td>
+                  <td title={group._kmd?.lmt}>{shortDate(group._kmd?.lmt)}</td>
                   <td class="row-actions">
                     <button onClick={() => navigate(href(api.appKey, 'groups', group._id))} aria-label={`Edit group ${group._id}`}>Edit</button>
                     <button class="danger" onClick={() => setDeleting(group)} aria-label={`Delete group ${group._id}`}>Delete</button>

@@ -72,5 +72,5 @@ export function displayUser(user: UserRecord): string {
 export function shortDate(value: unknown): string {
   if (typeof value !== 'string') return '—';
   const date = new Date(value);
-  return Number.isNaN(date.getTime()) ? value : date.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+  return Number.isNaN(date.getTime()) ? value : date.toLocaleString(undefined, { dateStyle: 'short', timeStyle: 'short' });
 }

@@ -1,5 +1,5 @@
 /** Users: the app's accounts, searched and paged as master; create, disable, restore, delete, set a password. */
-import { useEffect, useState } from 'preact/hooks';
+import { useCallback, useEffect, useState } from 'preact/hooks';
 import type { Api } from '../api';
 import { describeError } from '../api';
 import { ErrorBox, Pager, formatDate, toast, useAsync } from '../components/common';
@@ -61,7 +61,8 @@ export function Users({ api }: { api: Api }) {
     setSort((s) => (s.field === field ? { field, dir: s.dir === 1 ? -1 : 1 } : { field, dir: 1 }));
     setSkip(0);
   };
-  const closed = () => setDialog(null);
+  // Stable, so an open dialog keeps its focus when the list behind it reloads.
+  const closed = useCallback(() => setDialog(null), []);
   const changed = () => { setDialog(null); list.reload(); };
 
   return (
@@ -104,7 +105,7 @@ export function Users({ api }: { api: Api }) {
                 <tr key={user._id} data-testid="user-row" class={disabled ? 'user-disabled' : ''}>
                   <td><button class="link" onClick={() => setDialog({ kind: 'detail', user })} aria-label={`Open ${name}`}>{name}</button></td>
                   <td>{typeof user.email === 'string' ? user.email : <span class="muted">—</span>}</td>
-                  <td class="id-cell"><code>{user._id}</code></td>
+                  <td class="id-cell" title={user._id}><code>{user._id}</code></td>
                   <td title={user._kmd?.ect}>{shortDate(user._kmd?.ect)}</td>
                   <td title={user._kmd?.lmt}>{shortDate(user._kmd?.lmt)}</td>
                   <td>{disabled ? <span class="badge disabled" title={`Since ${formatDate(user._kmd?.status?.lastChange)}`}>disabled</span> : <span class="badge public">active</span>}</td>
