@@ -39,12 +39,21 @@ export function findFileRefs(value: unknown, found: FileRef[] = [], depth = 0): 
   return found;
 }
 
-/** The columns of a page: `_id` first, then the union of other keys in first-seen order, `_acl` and `_kmd` last. */
+/**
+ * The columns of a page: `_id` first, then the fields holding file references (their thumbnails
+ * are what a reader looks for first), then the other keys in first-seen order, `_acl` and `_kmd` last.
+ */
 export function columnsOf(rows: readonly Entity[]): string[] {
   const seen = new Set<string>();
-  for (const row of rows) for (const key of Object.keys(row)) seen.add(key);
-  const middle = [...seen].filter((k) => k !== '_id' && k !== '_acl' && k !== '_kmd');
-  return ['_id', ...middle, ...(seen.has('_acl') ? ['_acl'] : []), ...(seen.has('_kmd') ? ['_kmd'] : [])];
+  const withFiles = new Set<string>();
+  for (const row of rows) {
+    for (const [key, value] of Object.entries(row)) {
+      seen.add(key);
+      if (key !== '_acl' && key !== '_kmd' && !withFiles.has(key) && findFileRefs(value).length > 0) withFiles.add(key);
+    }
+  }
+  const middle = [...seen].filter((k) => k !== '_id' && k !== '_acl' && k !== '_kmd' && !withFiles.has(k));
+  return ['_id', ...withFiles, ...middle, ...(seen.has('_acl') ? ['_acl'] : []), ...(seen.has('_kmd') ? ['_kmd'] : [])];
 }
 
 /** The field a column header sorts by (`_kmd` sorts by its last-modified time). */

@@ -43,14 +43,14 @@ export function QueryBox({ applied, onApply }: { applied: Record<string, unknown
           class="code query-input"
           data-testid="query-input"
           aria-label="Query (MongoDB filter as JSON)"
-          placeholder={`${EXAMPLE}   (Ctrl+Enter to run)`}
+          placeholder={`${EXAMPLE}   (Enter runs it, Shift+Enter adds a line)`}
           rows={1}
           spellcheck={false}
           value={text}
           aria-invalid={problem ? true : undefined}
           onInput={(e) => setText(e.currentTarget.value)}
           onKeyDown={(e) => {
-            if (e.key === 'Enter' && (e.ctrlKey || e.metaKey || !e.shiftKey)) {
+            if (e.key === 'Enter' && !e.shiftKey) {
               e.preventDefault();
               apply(e.currentTarget.value);
             }

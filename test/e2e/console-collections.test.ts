@@ -1,0 +1,268 @@
+/**
+ * The console's Collections section in a real browser: the list, a 120-entity table paged and
+ * sorted by the server, the filter box with the API's own errors, the JSON and ACL editors
+ * (each change checked through the REST API), and a KinveyFile thumbnail loaded under the CSP.
+ */
+import { deflateSync } from 'node:zlib';
+import type { Locator } from 'playwright-core';
+import { masterAuth, screenshot, signIn, startConsole, type ConsoleFixture } from '../support/browser';
+
+const BOOKS = 120;
+const TIMEOUT = 15_000;
+const AUTHORS = ['Ursula K. Le Guin', 'Italo Calvino', 'Toni Morrison', 'Jorge Luis Borges', 'Octavia E. Butler', 'Stanisław Lem'];
+const GENRES = ['novel', 'essays', 'poetry', 'science fiction', 'short stories'];
+
+/** 120 distinct years 1900-2019 (37 and 120 are coprime), so sorting by year has no ties. */
+function yearOf(i: number): number {
+  return 1900 + ((i * 37) % BOOKS);
+}
+
+function idOf(i: number): string {
+  return `book-${String(i).padStart(3, '0')}`;
+}
+
+describe('console: collections (Chromium)', () => {
+  let fx: ConsoleFixture;
+  let fileId: string;
+
+  beforeAll(async () => {
+    fx = await startConsole();
+    fileId = await uploadCover(fx);
+    for (let start = 0; start < BOOKS; start += 20) {
+      await Promise.all(Array.from({ length: 20 }, (_, k) => start + k).map((i) => api(fx, 'POST', '/books', {
+        _id: idOf(i),
+        title: `${['The', 'A', 'On', 'Invisible', 'Left'][i % 5]} ${['Dispossessed', 'Cities', 'Beloved', 'Labyrinths', 'Kindred', 'Solaris'][i % 6]} ${i}`,
+        author: AUTHORS[i % AUTHORS.length],
+        year: yearOf(i),
+        pages: 120 + ((i * 53) % 600),
+        inPrint: i % 3 !== 0,
+        tags: [GENRES[i % GENRES.length]],
+        ...(i % 4 === 0 ? { publisher: { name: 'Harper & Row', city: 'New York' } } : {}),
+        ...(i === 0 ? { cover: { _type: 'KinveyFile', _id: fileId } } : {}),
+      })));
+    }
+    fx.page.setDefaultTimeout(TIMEOUT);
+    await signIn(fx);
+  }, 120_000);
+  afterAll(async () => fx?.close());
+
+  it('lists books with its entity count and permission level', async () => {
+    const { page } = fx;
+    await page.getByRole('link', { name: 'Collections' }).click();
+    const row = page.getByTestId('collection-row-books');
+    await row.filter({ hasText: '120' }).waitFor({ timeout: TIMEOUT });
+    await expect(row.getByTestId('collection-permissions').textContent()).resolves.toBe('shared');
+  });
+
+  it('opens books: 50 rows of 120, the file reference as a loaded thumbnail linking to the file', async () => {
+    const { page } = fx;
+    await page.getByTestId('collection-row-books').click();
+    await waitForText(page.getByTestId('page-range'), '1–50 of 120');
+    await expect(rows(fx).count()).resolves.toBe(50);
+    const ref = page.getByTestId('entity-row-book-000').locator('a.file-ref');
+    await waitForText(ref, 'cover.png');
+    const thumb = ref.locator('img.thumb');
+    await thumb.waitFor({ timeout: TIMEOUT });
+    await page.waitForFunction((img) => (img as HTMLImageElement).complete && (img as HTMLImageElement).naturalWidth > 0, await thumb.elementHandle(), { timeout: TIMEOUT });
+    const stored = await api(fx, 'GET', `/books/${idOf(0)}`) as { cover: { _downloadURL: string } };
+    const link = await ref.getAttribute('href');
+    expect(new URL(link ?? '').pathname).toBe(new URL(stored.cover._downloadURL).pathname);
+    await expect(ref.getAttribute('target')).resolves.toBe('_blank');
+    await screenshot(page, 'collections');
+
+    await page.getByTestId(`entity-row-${idOf(0)}`).click();
+    const editor = page.getByTestId('entity-editor');
+    await expect(editor.getByLabel('Entity JSON').inputValue()).resolves.toContain('"_filename": "cover.png"');
+    await screenshot(page, 'entity-editor');
+    await editor.getByRole('button', { name: 'Cancel' }).click();
+    await editor.waitFor({ state: 'detached' });
+  });
+
+  it('sorts by a column on the server and pages through', async () => {
+    const { page } = fx;
+    const byYear = [...Array(BOOKS).keys()].sort((a, b) => yearOf(a) - yearOf(b));
+    await page.getByTestId('sort-year').click();
+    await firstRowIs(fx, idOf(byYear[0]));
+    await page.getByTestId('sort-year').click();
+    await firstRowIs(fx, idOf(byYear[BOOKS - 1]));
+    await page.getByRole('button', { name: 'Next ›' }).click();
+    await waitForText(page.getByTestId('page-range'), '51–100 of 120');
+    await firstRowIs(fx, idOf(byYear[BOOKS - 51]));
+  });
+
+  it('filters with a query; invalid queries are reported inline and the table stays usable', async () => {
+    const { page } = fx;
+    const expected = [...Array(BOOKS).keys()].filter((i) => yearOf(i) > 2000).length;
+    await runQuery(fx, '{"year":{"$gt":2000}}');
+    await waitForText(page.getByTestId('page-range'), `1–${expected} of ${expected}`);
+    await expect(rows(fx).count()).resolves.toBe(expected);
+
+    await runQuery(fx, '{"$where":"1"}');
+    await waitForText(page.getByTestId('error'), /InvalidQuerySyntax: .*Operator \$where is not allowed/);
+    await runQuery(fx, '{"year": ');
+    await waitForText(page.getByTestId('query-error'), /not valid JSON/);
+
+    await runQuery(fx, '{"author":"Toni Morrison"}');
+    await waitForText(page.getByTestId('page-range'), '1–20 of 20');
+    await expect(page.getByTestId('error').count()).resolves.toBe(0);
+    await page.getByRole('button', { name: 'Clear' }).click();
+    await waitForText(page.getByTestId('page-range'), '1–50 of 120');
+  });
+
+  it('creates an entity in the JSON editor', async () => {
+    const { page } = fx;
+    await page.getByRole('button', { name: '+ New entity' }).click();
+    const editor = page.getByTestId('entity-editor');
+    await editor.getByLabel('Entity JSON').fill(JSON.stringify({ _id: 'book-new', title: 'Written in the console', author: 'Ada', year: 2026 }, null, 2));
+    await editor.getByRole('button', { name: 'Create' }).click();
+    await editor.waitFor({ state: 'detached', timeout: TIMEOUT });
+    await expect(api(fx, 'GET', '/books/book-new')).resolves.toMatchObject({ title: 'Written in the console', year: 2026 });
+    await waitForText(page.getByTestId('entity-total'), '121');
+  });
+
+  it('edits an entity in the JSON editor', async () => {
+    const { page } = fx;
+    await showOnly(fx, idOf(5));
+    await page.getByTestId(`entity-row-${idOf(5)}`).click();
+    const editor = page.getByTestId('entity-editor');
+    const text = editor.getByLabel('Entity JSON');
+    const entity = JSON.parse(await text.inputValue()) as Record<string, unknown>;
+    expect(entity._id).toBe(idOf(5));
+    await text.fill(JSON.stringify({ ...entity, title: 'Edited title', pages: 999 }, null, 2));
+    await editor.getByRole('button', { name: 'Save' }).click();
+    await editor.waitFor({ state: 'detached', timeout: TIMEOUT });
+    await expect(api(fx, 'GET', `/books/${idOf(5)}`)).resolves.toMatchObject({ title: 'Edited title', pages: 999, author: entity.author });
+    await waitForText(page.getByTestId(`entity-row-${idOf(5)}`), 'Edited title');
+  });
+
+  it('shows a server error in the editor as the API gives it', async () => {
+    const { page } = fx;
+    await showOnly(fx, idOf(8));
+    await page.getByTestId(`entity-row-${idOf(8)}`).click();
+    const editor = page.getByTestId('entity-editor');
+    await editor.getByLabel('Entity JSON').fill('{"title": ');
+    await editor.getByRole('button', { name: 'Save' }).click();
+    await waitForText(editor.getByTestId('editor-problem'), /Not valid JSON/);
+    await editor.getByLabel('Entity JSON').fill('{"_acl": {"gr": "yes"}}');
+    await editor.getByRole('button', { name: 'Save' }).click();
+    await waitForText(editor.getByTestId('error'), /BadRequest.*_acl\.gr must be a boolean/);
+    await page.getByRole('button', { name: 'Cancel' }).click();
+    await editor.waitFor({ state: 'detached', timeout: TIMEOUT });
+  });
+
+  it('deletes an entity after a confirm step', async () => {
+    const { page } = fx;
+    await showOnly(fx, idOf(6));
+    await page.getByTestId(`entity-row-${idOf(6)}`).click();
+    const editor = page.getByTestId('entity-editor');
+    await editor.getByRole('button', { name: 'Delete…' }).click();
+    await editor.getByTestId('confirm-delete').click();
+    await editor.waitFor({ state: 'detached', timeout: TIMEOUT });
+    await expect(api(fx, 'GET', `/books/${idOf(6)}`)).rejects.toThrow(/404/);
+    await waitForText(page.getByTestId('entity-empty'), 'No entity matches this query.');
+  });
+
+  it('changes an entity ACL: globally readable and one more reader', async () => {
+    const { page } = fx;
+    await showOnly(fx, idOf(7));
+    await page.getByRole('button', { name: `Edit the ACL of ${idOf(7)}` }).click();
+    const editor = page.getByTestId('acl-editor');
+    await expect(editor.getByTestId('acl-creator').textContent()).resolves.toBe(fx.appKey);
+    await editor.getByLabel('Globally readable (gr)').check();
+    const readers = editor.getByLabel('Readers (r): user ids');
+    await readers.fill('user-42');
+    await readers.press('Enter');
+    await editor.getByRole('button', { name: 'Remove user-42' }).waitFor();
+    await editor.getByRole('button', { name: 'Save ACL' }).click();
+    await editor.waitFor({ state: 'detached', timeout: TIMEOUT });
+    const stored = await api(fx, 'GET', `/books/${idOf(7)}`) as { _acl: Record<string, unknown> };
+    expect(stored._acl).toMatchObject({ creator: fx.appKey, gr: true, r: ['user-42'] });
+    expect(fx.pageErrors).toEqual([]);
+  });
+});
+
+function rows(fx: ConsoleFixture): Locator {
+  return fx.page.getByTestId('entity-table').locator('tbody tr');
+}
+
+async function firstRowIs(fx: ConsoleFixture, id: string): Promise<void> {
+  await fx.page.getByTestId('entity-table').locator('tbody tr').first().and(fx.page.getByTestId(`entity-row-${id}`)).waitFor({ timeout: TIMEOUT });
+}
+
+/** Filters the table down to one entity, as a user looking for it would. */
+async function showOnly(fx: ConsoleFixture, id: string): Promise<void> {
+  await runQuery(fx, JSON.stringify({ _id: id }));
+  await waitForText(fx.page.getByTestId('page-range'), '1–1 of 1');
+}
+
+async function runQuery(fx: ConsoleFixture, text: string): Promise<void> {
+  await fx.page.getByTestId('query-input').fill(text);
+  await fx.page.getByRole('button', { name: 'Run' }).click();
+}
+
+async function waitForText(locator: Locator, text: string | RegExp): Promise<void> {
+  await locator.filter({ hasText: text }).first().waitFor({ timeout: TIMEOUT });
+}
+
+/** One REST call with the master secret against the books collection; rejects on 4xx/5xx. */
+async function api(fx: ConsoleFixture, method: string, path: string, body?: unknown): Promise<unknown> {
+  const answer = await fetch(`${fx.server.baseUrl}/appdata/${fx.appKey}${path}`, {
+    method,
+    headers: { Authorization: masterAuth(fx), 'Content-Type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await answer.text();
+  if (!answer.ok) throw new Error(`${method} ${path}: ${answer.status} ${text}`);
+  return JSON.parse(text) as unknown;
+}
+
+/** Uploads a real PNG through the Files API (metadata, then the bytes to the upload URL); returns its id. */
+async function uploadCover(fx: ConsoleFixture): Promise<string> {
+  const png = makePng(64, 64);
+  const created = await fetch(`${fx.server.baseUrl}/blob/${fx.appKey}`, {
+    method: 'POST',
+    headers: { Authorization: masterAuth(fx), 'Content-Type': 'application/json' },
+    body: JSON.stringify({ _filename: 'cover.png', mimeType: 'image/png', size: png.length }),
+  });
+  const ticket = await created.json() as { _id: string; _uploadURL: string; _requiredHeaders?: Record<string, string> };
+  if (!created.ok) throw new Error(`POST /blob: ${created.status} ${JSON.stringify(ticket)}`);
+  const uploaded = await fetch(ticket._uploadURL, { method: 'PUT', headers: { ...ticket._requiredHeaders, 'Content-Length': String(png.length) }, body: png });
+  if (!uploaded.ok) throw new Error(`upload: ${uploaded.status} ${await uploaded.text()}`);
+  return ticket._id;
+}
+
+/** A small RGB PNG: a diagonal gradient, built by hand (signature, IHDR, IDAT, IEND). */
+function makePng(width: number, height: number): Buffer {
+  const raw = Buffer.alloc((width * 3 + 1) * height);
+  for (let y = 0; y < height; y++) {
+    const row = y * (width * 3 + 1);
+    for (let x = 0; x < width; x++) {
+      raw[row + 1 + x * 3] = 59 + Math.round((x / width) * 120);
+      raw[row + 2 + x * 3] = 91 + Math.round((y / height) * 100);
+      raw[row + 3 + x * 3] = 219;
+    }
+  }
+  const header = Buffer.alloc(13);
+  header.writeUInt32BE(width, 0);
+  header.writeUInt32BE(height, 4);
+  header.set([8, 2, 0, 0, 0], 8);
+  return Buffer.concat([Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]), chunk('IHDR', header), chunk('IDAT', deflateSync(raw)), chunk('IEND', Buffer.alloc(0))]);
+}
+
+function chunk(type: string, data: Buffer): Buffer {
+  const length = Buffer.alloc(4);
+  length.writeUInt32BE(data.length);
+  const body = Buffer.concat([Buffer.from(type, 'ascii'), data]);
+  const crc = Buffer.alloc(4);
+  crc.writeUInt32BE(crc32(body));
+  return Buffer.concat([length, body, crc]);
+}
+
+function crc32(bytes: Buffer): number {
+  let crc = 0xffffffff;
+  for (const byte of bytes) {
+    crc ^= byte;
+    for (let k = 0; k < 8; k++) crc = (crc >>> 1) ^ (0xedb88320 & -(crc & 1));
+  }
+  return (crc ^ 0xffffffff) >>> 0;
+}
