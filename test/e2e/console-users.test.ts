@@ -151,6 +151,28 @@ describe('console: users and groups (Chromium)', () => {
     await editor.waitFor({ state: 'detached' });
     await expectText(page.getByTestId('groups-table'), '1 user');
     expect((await api(fx, 'GET', '/group/{app}/editors')).users).toEqual({ all: false, list: [{ _type: 'KinveyRef', _collection: 'user', _id: ids.get('ada') }] });
+
+    await page.getByRole('link', { name: 'Users' }).click();
+    await page.getByLabel('Search users').fill('ada');
+    await expectTotal(page, '1 user');
+    await page.getByRole('button', { name: 'Open ada' }).click();
+    await expectText(page.getByTestId('user-groups'), 'editors');
+    await expectText(page.getByTestId('user-groups'), 'everyone (all users)');
+    await page.getByRole('dialog').getByRole('button', { name: 'Close' }).click();
+    expect(fx.pageErrors).toEqual([]);
+  });
+
+  it('deletes a user for good after a confirmation, which frees the username', async () => {
+    const { page } = fx;
+    await page.getByLabel('Search users').fill('zhang');
+    await expectTotal(page, '1 user');
+    await page.getByRole('button', { name: 'Delete zhang' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Delete zhang?' });
+    await dialog.getByRole('button', { name: 'Delete for good' }).click();
+    await dialog.waitFor({ state: 'detached' });
+    await expectTotal(page, '0 users');
+    const exists = await api(fx, 'POST', '/rpc/{app}/check-username-exists', { username: 'zhang' }, appAuth(fx));
+    expect(exists).toEqual({ usernameExists: false });
     expect(fx.pageErrors).toEqual([]);
   });
 });
