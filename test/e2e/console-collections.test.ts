@@ -177,6 +177,26 @@ describe('console: collections (Chromium)', () => {
     await editor.waitFor({ state: 'detached', timeout: TIMEOUT });
     const stored = await api(fx, 'GET', `/books/${idOf(7)}`) as { _acl: Record<string, unknown> };
     expect(stored._acl).toMatchObject({ creator: fx.appKey, gr: true, r: ['user-42'] });
+  });
+
+  it('creates a collection by saving its first entity', async () => {
+    const { page } = fx;
+    await page.getByRole('button', { name: '+ New collection' }).click();
+    await page.getByLabel('New collection name').fill('authors');
+    await page.getByRole('button', { name: 'Open' }).click();
+    await waitForText(page.getByTestId('entity-empty'), 'No entities yet');
+    await waitForText(page.getByTestId('collection-row-authors'), 'new');
+    await page.getByRole('button', { name: 'Create the first one' }).click();
+    const editor = page.getByTestId('entity-editor');
+    await editor.getByLabel('Entity JSON').fill('{"name": "Italo Calvino", "born": 1923}');
+    await editor.getByRole('button', { name: 'Create' }).click();
+    await editor.waitFor({ state: 'detached' });
+    await waitForText(page.getByTestId('collection-row-authors').getByTestId('collection-count'), '1');
+    await expect(api(fx, 'GET', '/authors')).resolves.toMatchObject([{ name: 'Italo Calvino', born: 1923 }]);
+    // Back to books: its own first page, without the filter typed for authors' neighbour.
+    await page.getByTestId('collection-row-books').click();
+    await waitForText(page.getByTestId('page-range'), '1–50 of 120');
+    await expect(page.getByTestId('query-input').inputValue()).resolves.toBe('');
     expect(fx.pageErrors).toEqual([]);
   });
 });

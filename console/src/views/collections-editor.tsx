@@ -51,10 +51,7 @@ export function EntityEditor({ api, collection, entity, onClose, onSaved }: {
     }
     setProblem(null);
     if (id === undefined) {
-      void run(async () => {
-        const created = await api.post<Entity>(api.appdata(collection), body);
-        return created;
-      }, `Entity created in ${collection}`);
+      void run(() => api.post(api.appdata(collection), body), `Entity created in ${collection}`);
     } else {
       void run(() => api.put(api.appdata(collection, id), body), `Entity ${id} saved`);
     }

@@ -1,8 +1,9 @@
 /**
- * One collection's entities: a filter box, server-side sort and paging (one page of 50 is ever
+ * One collection's entities (rendered with `key={collection}`, so another collection starts
+ * with no filter, the default order and the first page): a filter box, server-side sort and paging (one page of 50 is ever
  * fetched and rendered, so 10,000 entities cost what 50 do), the JSON and ACL editors.
  */
-import { useEffect, useState } from 'preact/hooks';
+import { useCallback, useState } from 'preact/hooks';
 import type { Api } from '../api';
 import { ErrorBox, Pager, useAsync } from '../components/common';
 import { Cell, columnsOf, sortFieldOf, type Entity } from '../collections/cells';
@@ -30,13 +31,8 @@ export function EntityBrowser({ api, collection, onChanged }: { api: Api; collec
   const [skip, setSkip] = useState(0);
   const [editing, setEditing] = useState<Editing>(null);
 
-  // A new collection starts from a clean slate: no filter, default order, first page.
-  useEffect(() => {
-    setFilter({});
-    setSort(null);
-    setSkip(0);
-    setEditing(null);
-  }, [collection]);
+  // Stable, so an open dialog does not re-run its focus effect when the table reloads.
+  const close = useCallback(() => setEditing(null), []);
 
   const filterJson = JSON.stringify(filter);
   const page = useAsync<Page>(async (signal) => {
@@ -85,7 +81,7 @@ export function EntityBrowser({ api, collection, onChanged }: { api: Api; collec
         <button onClick={() => page.reload()} aria-label="Reload" title="Reload">⟳ Reload</button>
         <button class="primary" onClick={() => setEditing({ kind: 'new' })}>+ New entity</button>
       </div>
-      <QueryBox key={collection} applied={filter} onApply={applyFilter} />
+      <QueryBox applied={filter} onApply={applyFilter} />
       <ErrorBox error={page.error} />
       <div class={`table-wrap${page.loading ? ' loading' : ''}`}>
         <table class="grid entities" data-testid="entity-table" aria-busy={page.loading}>
@@ -132,9 +128,9 @@ export function EntityBrowser({ api, collection, onChanged }: { api: Api; collec
         )}
       </div>
       <Pager skip={skip} limit={PAGE_SIZE} total={total} shown={rows.length} onSkip={setSkip} />
-      {editing?.kind === 'new' && <EntityEditor api={api} collection={collection} onClose={() => setEditing(null)} onSaved={saved} />}
-      {editing?.kind === 'edit' && <EntityEditor api={api} collection={collection} entity={editing.entity} onClose={() => setEditing(null)} onSaved={saved} />}
-      {editing?.kind === 'acl' && <AclEditor api={api} collection={collection} entity={editing.entity} onClose={() => setEditing(null)} onSaved={saved} />}
+      {editing?.kind === 'new' && <EntityEditor api={api} collection={collection} onClose={close} onSaved={saved} />}
+      {editing?.kind === 'edit' && <EntityEditor api={api} collection={collection} entity={editing.entity} onClose={close} onSaved={saved} />}
+      {editing?.kind === 'acl' && <AclEditor api={api} collection={collection} entity={editing.entity} onClose={close} onSaved={saved} />}
     </div>
   );
 }

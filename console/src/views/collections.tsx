@@ -70,7 +70,7 @@ export function Collections({ api, rest }: { api: Api; rest: string[] }) {
         <div class="collection-main">
           {selected === undefined
             ? <div class="panel empty-state"><p>Pick a collection on the left, or create one.</p></div>
-            : <EntityBrowser api={api} collection={selected} onChanged={list.reload} />}
+            : <EntityBrowser key={selected} api={api} collection={selected} onChanged={list.reload} />}
         </div>
       </div>
     </section>
