@@ -179,6 +179,31 @@ describe('console: collections (Chromium)', () => {
     expect(stored._acl).toMatchObject({ creator: fx.appKey, gr: true, r: ['user-42'] });
   });
 
+  it('a collection of 10,000 entities fetches and renders one page at a time', async () => {
+    const { page } = fx;
+    for (let start = 0; start < 10_000; start += 1000) {
+      await Promise.all(Array.from({ length: 10 }, (_, b) => api(fx, 'POST', '/events', Array.from({ length: 100 }, (_, k) => {
+        const n = start + b * 100 + k;
+        return { kind: ['click', 'view', 'purchase'][n % 3], n, at: new Date(Date.UTC(2026, 0, 1) + n * 60_000).toISOString() };
+      }))));
+    }
+    const reads: URL[] = [];
+    const listen = (request: import('playwright-core').Request) => {
+      const url = new URL(request.url());
+      if (url.pathname === `/appdata/${fx.appKey}/events`) reads.push(url);
+    };
+    page.on('request', listen);
+    await page.goto(`${fx.origin}/console/#/${fx.appKey}/collections/events`);
+    await waitForText(page.getByTestId('page-range'), '1–50 of 10000');
+    await expect(rows(fx).count()).resolves.toBe(50);
+    await page.getByRole('button', { name: 'Next ›' }).click();
+    await waitForText(page.getByTestId('page-range'), '51–100 of 10000');
+    await expect(rows(fx).count()).resolves.toBe(50);
+    page.off('request', listen);
+    expect(reads.map((url) => [url.searchParams.get('limit'), url.searchParams.get('skip')])).toEqual([['50', '0'], ['50', '50']]);
+    await waitForText(page.getByTestId('collection-row-events').getByTestId('collection-count'), '10,000');
+  }, 120_000);
+
   it('creates a collection by saving its first entity', async () => {
     const { page } = fx;
     await page.getByRole('button', { name: '+ New collection' }).click();

@@ -25,9 +25,14 @@ const NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/;
 
 export function Collections({ api, rest }: { api: Api; rest: string[] }) {
   const selected = rest[0];
-  const list = useAsync(() => api.get<CollectionSummary[]>(api.admin('collections')), [api]);
+  const [unlisted, setUnlisted] = useState<string | undefined>(undefined);
+  const list = useAsync(() => api.get<CollectionSummary[]>(api.admin('collections')), [api, unlisted]);
   const collections = list.value ?? [];
   const known = selected === undefined || collections.some((c) => c.name === selected);
+  // A link to a collection the last listing did not have (made since, by a script): list again, once.
+  useEffect(() => {
+    if (list.value && !known) setUnlisted(selected);
+  }, [list.value, known, selected]);
 
   return (
     <section aria-labelledby="collections-title" class="collections">
