@@ -107,6 +107,7 @@ describe('console: users and groups (Chromium)', () => {
     await page.getByRole('button', { name: 'Open hedy' }).click();
     const detail = page.getByTestId('user-detail');
     await expectText(detail, ids.get('hedy')!);
+    await screenshot(page, 'user-detail');
     expect(await detail.getByLabel("User JSON").textContent()).not.toMatch(/hedy-new-secret|pw-hedy-1|"password"|hash|authtoken/i);
     await page.getByRole('dialog').getByRole('button', { name: 'Close' }).click();
   });
@@ -128,6 +129,7 @@ describe('console: users and groups (Chromium)', () => {
     await dialog.getByLabel('Add member by username or _id').fill('nobody-here');
     await dialog.getByRole('button', { name: 'Add member' }).click();
     await expectText(dialog.getByRole('alert'), 'UserNotFound');
+    await screenshot(page, 'group-editor');
     await dialog.getByRole('button', { name: 'Create group' }).click();
     await dialog.waitFor({ state: 'detached' });
     await expectText(page.getByTestId('groups-table'), '2 users');
@@ -138,6 +140,10 @@ describe('console: users and groups (Chromium)', () => {
       { _type: 'KinveyRef', _collection: 'user', _id: ids.get('alan') },
     ] });
     await api(fx, 'POST', '/group/{app}', { _id: 'everyone', users: { all: true }, groups: [{ _type: 'KinveyRef', _collection: 'group', _id: 'editors' }] });
+    // A few more, for a realistic screenshot.
+    const refs = (...names: string[]) => names.map((n) => ({ _type: 'KinveyRef', _collection: 'user', _id: ids.get(n) }));
+    await api(fx, 'POST', '/group/{app}', { _id: 'beta-testers', users: { list: refs('ken', 'linus', 'peter', 'radia', 'tim') } });
+    await api(fx, 'POST', '/group/{app}', { _id: 'support', users: { list: refs('barbara', 'frances', 'margaret') }, groups: [{ _type: 'KinveyRef', _collection: 'group', _id: 'editors' }] });
     await page.getByRole('button', { name: 'Refresh groups' }).click();
     await expectText(page.getByTestId('groups-table'), 'all users');
     await page.locator('.toast').first().waitFor({ state: 'detached', timeout: 15_000 });

@@ -31,7 +31,7 @@ export function BusinessLogic({ api }: { api: Api }) {
 
 function NotConfigured() {
   return (
-    <div class="panel empty-state" data-testid="bl-empty">
+    <div class="panel bl-empty" data-testid="bl-empty">
       <h2>No Business Logic for this app</h2>
       <p>Business Logic comes from the app&apos;s <code>environmentFile</code>: a kinvey-cli environment file (the format <code>kinvey appenv export</code> writes) named by the app&apos;s entry in <code>KINBASE_APPS_FILE</code>. It defines collection hooks (<code>onPreSave</code>, <code>onPostFetch</code>, …), custom endpoints (with an optional schedule), external collections and the Flex services they call.</p>
       <pre class="json-view">{`[{ "appKey": "…", "appSecret": "…", "masterSecret": "…",

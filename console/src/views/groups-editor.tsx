@@ -109,9 +109,9 @@ export function GroupEditor({ api, id, onClose, onSaved }: { api: Api; id?: stri
       <label class="checkbox"><input type="checkbox" checked={all} onChange={(e) => setAll((e.target as HTMLInputElement).checked)} /> All users of the app are members (<code>users.all</code>)</label>
       <div>
         <h3>Members ({members.length})</h3>
-        <ul class="chip-list" data-testid="group-members">
+        <ul class="member-chips" data-testid="group-members">
           {members.map((m) => (
-            <li key={m._id} class={m.missing ? 'chip missing' : 'chip'}>
+            <li key={m._id} class={m.missing ? 'member-chip missing' : 'member-chip'}>
               <span>{m.username ?? <code>{m._id}</code>}{m.missing && <span class="muted"> (no such user)</span>}</span>
               <button class="icon" aria-label={`Remove ${m.username ?? m._id}`} onClick={() => setMembers((list) => list.filter((x) => x._id !== m._id))}>×</button>
             </li>
@@ -128,9 +128,9 @@ export function GroupEditor({ api, id, onClose, onSaved }: { api: Api; id?: stri
       <div>
         <h3>Nested groups ({nested.length})</h3>
         <p class="muted small">Members of these groups count as members of this one.</p>
-        <ul class="chip-list">
+        <ul class="member-chips">
           {nested.map((g) => (
-            <li key={g} class="chip"><code>{g}</code><button class="icon" aria-label={`Remove group ${g}`} onClick={() => setNested((list) => list.filter((x) => x !== g))}>×</button></li>
+            <li key={g} class="member-chip"><code>{g}</code><button class="icon" aria-label={`Remove group ${g}`} onClick={() => setNested((list) => list.filter((x) => x !== g))}>×</button></li>
           ))}
         </ul>
         <form class="row" onSubmit={addGroup}>
