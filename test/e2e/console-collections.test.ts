@@ -63,7 +63,7 @@ describe('console: collections (Chromium)', () => {
     await waitForText(ref, 'cover.png');
     const thumb = ref.locator('img.thumb');
     await thumb.waitFor({ timeout: TIMEOUT });
-    await page.waitForFunction((img) => (img as HTMLImageElement).complete && (img as HTMLImageElement).naturalWidth > 0, await thumb.elementHandle(), { timeout: TIMEOUT });
+    await page.waitForFunction((img) => { const image = img as unknown as { complete: boolean; naturalWidth: number }; return image.complete && image.naturalWidth > 0; }, await thumb.elementHandle(), { timeout: TIMEOUT });
     const stored = await api(fx, 'GET', `/books/${idOf(0)}`) as { cover: { _downloadURL: string } };
     const link = await ref.getAttribute('href');
     expect(new URL(link ?? '').pathname).toBe(new URL(stored.cover._downloadURL).pathname);
@@ -82,12 +82,12 @@ describe('console: collections (Chromium)', () => {
     const { page } = fx;
     const byYear = [...Array(BOOKS).keys()].sort((a, b) => yearOf(a) - yearOf(b));
     await page.getByTestId('sort-year').click();
-    await firstRowIs(fx, idOf(byYear[0]));
+    await firstRowIs(fx, idOf(byYear[0] as number));
     await page.getByTestId('sort-year').click();
-    await firstRowIs(fx, idOf(byYear[BOOKS - 1]));
+    await firstRowIs(fx, idOf(byYear[BOOKS - 1] as number));
     await page.getByRole('button', { name: 'Next ›' }).click();
     await waitForText(page.getByTestId('page-range'), '51–100 of 120');
-    await firstRowIs(fx, idOf(byYear[BOOKS - 51]));
+    await firstRowIs(fx, idOf(byYear[BOOKS - 51] as number));
   });
 
   it('filters with a query; invalid queries are reported inline and the table stays usable', async () => {
