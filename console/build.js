@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * Builds the console into dist/console/: one esbuild bundle of console/src (TypeScript + Preact
- * JSX, minified, with a source map) and the static index.html and styles.css beside it. No CDN:
+ * JSX, minified, with a source map) and the static index.html, styles.css and favicon.svg beside it. No CDN:
  * everything the browser loads comes from this folder, served by kinbase at /console.
  */
 'use strict';
@@ -28,7 +28,7 @@ async function build() {
     legalComments: 'linked',
     logLevel: 'warning',
   });
-  for (const file of ['index.html', 'styles.css']) copyFileSync(path.join(here, file), path.join(out, file));
+  for (const file of ['index.html', 'styles.css', 'favicon.svg']) copyFileSync(path.join(here, file), path.join(out, file));
 }
 
 module.exports = { build };

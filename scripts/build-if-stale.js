@@ -13,7 +13,7 @@ const path = require('node:path');
 
 const root = path.resolve(__dirname, '..');
 const stamp = path.join(root, 'dist', '.build-stamp');
-const inputs = ['src', 'schemas', 'bench', 'console/src', 'console/index.html', 'console/styles.css', 'console/build.js', 'tsconfig.json', 'tsconfig.build.json', 'package-lock.json'];
+const inputs = ['src', 'schemas', 'bench', 'console/src', 'console/index.html', 'console/styles.css', 'console/favicon.svg', 'console/build.js', 'tsconfig.json', 'tsconfig.build.json', 'package-lock.json'];
 
 function newest(entry) {
   const full = path.join(root, entry);

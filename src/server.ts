@@ -148,7 +148,7 @@ function printApps(apps: { appKey: string; appSecret: string; masterSecret: stri
     if (!config.apps) lines.push(`  app secret:    ${app.appSecret}`, `  master secret: ${app.masterSecret}`);
   }
   if (!config.apps) lines.push(`  (kept in ${config.dataDir}/apps.json; later starts reuse it)`);
-  if (config.console) lines.push(`console: ${config.publicUrl}/console/ (sign in with an app key and its master secret)`);
+  if (config.console) lines.push(`console: ${config.publicUrl}/console/${apps.length === 1 ? `#/${encodeURIComponent(apps[0]?.appKey ?? '')}` : ''} (sign in with an app key and its master secret)`);
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 

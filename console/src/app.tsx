@@ -26,7 +26,7 @@ export function App() {
   if (!current || !api) {
     return (
       <>
-        <SignIn apps={apps} onSignedIn={(next, app) => { update(next); navigate(href(app.appKey, 'overview')); }} />
+        <SignIn apps={apps} appKey={route.appKey ?? ''} onSignedIn={(next, app) => { update(next); navigate(href(app.appKey, 'overview')); }} />
         <Toasts />
       </>
     );

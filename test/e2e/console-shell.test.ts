@@ -4,7 +4,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { screenshot, signIn, startConsole, type ConsoleFixture } from '../support/browser';
+import { masterAuth, screenshot, signIn, startConsole, type ConsoleFixture } from '../support/browser';
 import { makeTempDir, removeTempDir } from '../support/temp-dirs';
 
 describe('console: sign-in and overview (Chromium)', () => {
@@ -22,6 +22,10 @@ describe('console: sign-in and overview (Chromium)', () => {
     expect(policy).toContain("frame-ancestors 'none'");
     expect(policy).not.toContain('unsafe-inline');
     expect(answer.headers.get('x-content-type-options')).toBe('nosniff');
+    for (const [file, type] of [['app.js', 'text/javascript'], ['styles.css', 'text/css'], ['favicon.svg', 'image/svg+xml']]) {
+      const asset = await fetch(`${fx.server.baseUrl}/console/${file}`);
+      expect([asset.status, asset.headers.get('content-type')?.split(';')[0]]).toEqual([200, type]);
+    }
     const redirect = await fetch(`${fx.server.baseUrl}/console`, { redirect: 'manual' });
     expect(redirect.status).toBe(301);
     expect(redirect.headers.get('location')).toBe('console/');
@@ -33,18 +37,30 @@ describe('console: sign-in and overview (Chromium)', () => {
     expect(await fx.page.evaluate("sessionStorage.getItem('kinbase.console.apps')")).toBeNull();
   });
 
-  it('signs in with the master secret and shows the handshake, the store and the traffic', async () => {
+  it('signs in with the master secret and shows the handshake, the store, the data and the traffic', async () => {
+    await seed(fx);
     await signIn(fx);
     const { page } = fx;
     await expectText(page.getByTestId('handshake'), 'Console Test');
     await expectText(page.getByTestId('store-kind'), 'Embedded');
     await expectText(page.getByTestId('storage-kind'), 'Local disk');
     await page.getByTestId('requests-total').filter({ hasText: /\d/ }).waitFor();
+    await expectText(page.getByTestId('collections-total'), '1');
+    await expectText(page.getByTestId('entities-total'), '2');
+    await expectText(page.getByTestId('users-total'), '1');
     // The secret is in this tab's sessionStorage only.
     expect(await page.evaluate('localStorage.length')).toBe(0);
     expect(await page.evaluate("sessionStorage.getItem('kinbase.console.apps')")).toContain(fx.masterSecret);
     await screenshot(page, 'overview');
     expect(fx.pageErrors).toEqual([]);
+  });
+
+  it('a link to /console/#/<appKey> opens the sign-in with the app key filled in', async () => {
+    const context = await fx.browser.newContext();
+    const page = await context.newPage();
+    await page.goto(`${fx.origin}/console/#/${fx.appKey}`);
+    await expect(page.getByLabel('App key').inputValue()).resolves.toBe(fx.appKey);
+    await context.close();
   });
 
   it('a reload stays signed in; signing out forgets the secret', async () => {
@@ -56,6 +72,17 @@ describe('console: sign-in and overview (Chromium)', () => {
     expect(await page.evaluate("sessionStorage.getItem('kinbase.console.apps')")).toBe('[]');
   });
 });
+
+/** Two entities in one collection and one user, made through the REST API. */
+async function seed(fx: ConsoleFixture): Promise<void> {
+  const headers = { Authorization: masterAuth(fx), 'Content-Type': 'application/json' };
+  for (const body of [{ title: 'one' }, { title: 'two' }]) {
+    const answer = await fetch(`${fx.server.baseUrl}/appdata/${fx.appKey}/notes`, { method: 'POST', headers, body: JSON.stringify(body) });
+    expect(answer.status).toBe(201);
+  }
+  const user = await fetch(`${fx.server.baseUrl}/user/${fx.appKey}`, { method: 'POST', headers, body: JSON.stringify({ username: 'ada', password: 'lovelace-123' }) });
+  expect(user.status).toBe(201);
+}
 
 async function signInExpectingError(fx: ConsoleFixture, secret: string, message: RegExp): Promise<void> {
   const { page } = fx;

@@ -3,6 +3,7 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import type { Api } from '../api';
 import { ErrorBox, formatBytes, formatDate, useAsync } from '../components/common';
 import { parseMetrics, ratesBetween, type MetricsSample, type Rates } from '../metrics';
+import { href } from '../router';
 
 interface ServerInfo {
   version: string;
@@ -22,13 +23,16 @@ const SAMPLE_MS = 5000;
 export function Overview({ api }: { api: Api }) {
   const hello = useAsync(() => api.get<Record<string, string>>(`/appdata/${encodeURIComponent(api.appKey)}`), [api]);
   const server = useAsync(() => api.get<ServerInfo>(api.admin('server')), [api]);
+  const collections = useAsync(() => api.get<Array<{ name: string; count: number | null }>>(api.admin('collections')), [api]);
+  const users = useAsync(() => api.get<{ count: number }>(`${api.user()}/_count`), [api]);
   const { rates, latest, error: metricsError } = useMetrics(api);
+  const entities = collections.value?.reduce((sum, c) => sum + (c.count ?? 0), 0);
   const info = server.value;
 
   return (
     <section aria-labelledby="overview-title">
       <h1 id="overview-title">Overview</h1>
-      <ErrorBox error={hello.error ?? server.error} />
+      <ErrorBox error={hello.error ?? server.error ?? collections.error ?? users.error} />
       <div class="cards">
         <div class="card" data-testid="handshake">
           <h3>Handshake</h3>
@@ -49,6 +53,14 @@ export function Overview({ api }: { api: Api }) {
               <dt>Started</dt><dd>{formatDate(info.startedAt)}</dd>
             </dl>
           )}
+        </div>
+        <div class="card" data-testid="data">
+          <h3>Data</h3>
+          <dl>
+            <dt>Collections</dt><dd><a href={href(api.appKey, 'collections')} data-testid="collections-total">{collections.value ? collections.value.length.toLocaleString() : '…'}</a></dd>
+            <dt>Entities</dt><dd data-testid="entities-total">{entities === undefined ? '…' : entities.toLocaleString()}</dd>
+            <dt>Active users</dt><dd><a href={href(api.appKey, 'users')} data-testid="users-total">{users.value ? users.value.count.toLocaleString() : '…'}</a></dd>
+          </dl>
         </div>
         <div class="card" data-testid="traffic">
           <h3>Traffic (this instance)</h3>

@@ -10,8 +10,9 @@ interface Handshake {
   kinvey?: string;
 }
 
-export function SignIn({ apps, onSignedIn }: { apps: SignedInApp[]; onSignedIn: (apps: SignedInApp[], app: SignedInApp) => void }) {
-  const [appKey, setAppKey] = useState('');
+/** `appKey` prefills the form: a link such as `/console/#/<appKey>` (the start-up output prints one) opens it ready for the secret. */
+export function SignIn({ apps, appKey: suggested, onSignedIn }: { apps: SignedInApp[]; appKey: string; onSignedIn: (apps: SignedInApp[], app: SignedInApp) => void }) {
+  const [appKey, setAppKey] = useState(suggested);
   const [masterSecret, setMasterSecret] = useState('');
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
