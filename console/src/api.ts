@@ -160,3 +160,18 @@ export function describeError(error: unknown): string {
   if (error instanceof Error) return error.message;
   return String(error);
 }
+
+/**
+ * `url` if it is an http(s) URL, else undefined. Download URLs come from the server, but a Flex
+ * service or a hook can shape what a read returns: nothing else (a `javascript:` URL, say) ever
+ * becomes a link or an image source, on top of the CSP that would refuse it anyway.
+ */
+export function safeUrl(url: unknown): string | undefined {
+  if (typeof url !== 'string') return undefined;
+  try {
+    const parsed = new URL(url, location.href);
+    return parsed.protocol === 'https:' || parsed.protocol === 'http:' ? parsed.href : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -3,6 +3,7 @@
  * and KinveyFile references (at any depth of a field) as a thumbnail, a name and a link.
  */
 import type { ComponentChildren } from 'preact';
+import { safeUrl } from '../api';
 import { formatDate } from '../components/common';
 
 export type Entity = Record<string, unknown> & { _id?: string; _acl?: Record<string, unknown>; _kmd?: Record<string, unknown> };
@@ -77,14 +78,14 @@ export function FileRefLink({ file }: { file: FileRef }) {
   const body = (
     <>
       {isImage(file) && file._downloadURL
-        ? <img class="thumb" src={file._downloadURL} alt="" loading="lazy" />
+        ? <img class="thumb" src={safeUrl(file._downloadURL)} alt="" loading="lazy" />
         : <span class="thumb file-icon" aria-hidden="true">{extensionOf(name)}</span>}
       <span class="file-name">{name}</span>
     </>
   );
   if (!file._downloadURL) return <span class="file-ref" title="Not readable or not uploaded yet">{body}</span>;
   return (
-    <a class="file-ref" href={file._downloadURL} target="_blank" rel="noopener" title={name} onClick={(e) => e.stopPropagation()}>
+    <a class="file-ref" href={safeUrl(file._downloadURL)} target="_blank" rel="noopener" title={name} onClick={(e) => e.stopPropagation()}>
       {body}
     </a>
   );

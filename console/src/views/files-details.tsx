@@ -1,6 +1,6 @@
 /** One file's details: metadata, ACL, download, make public/private, delete. */
 import { useState } from 'preact/hooks';
-import type { Api } from '../api';
+import { safeUrl, type Api } from '../api';
 import { ErrorBox, formatBytes, formatDate, Modal, toast } from '../components/common';
 import { displayName, FileBadges, isImage, type BlobFile } from './files-shared';
 
@@ -48,7 +48,7 @@ export function FileDetails({ api, file, onClose, onChanged }: { api: Api; file:
     <Modal title={name} onClose={onClose} wide>
       <div class="files-details" data-testid="file-details">
         <div class="files-details-preview">
-          {isImage(file) ? <img src={file._downloadURL} alt={name} /> : <span class="files-type big">{file.mimeType ?? 'file'}</span>}
+          {isImage(file) ? <img src={safeUrl(file._downloadURL)} alt={name} /> : <span class="files-type big">{file.mimeType ?? 'file'}</span>}
         </div>
         <div>
           <FileBadges file={file} />
@@ -81,7 +81,7 @@ export function FileDetails({ api, file, onClose, onChanged }: { api: Api; file:
       </div>
       <ErrorBox error={error} />
       <div class="row files-actions">
-        {file._downloadURL && <a class="button" href={file._downloadURL} download={name} data-testid="download-link">Download</a>}
+        {file._downloadURL && <a class="button" href={safeUrl(file._downloadURL)} download={name} data-testid="download-link">Download</a>}
         <button onClick={togglePublic} disabled={busy}>{file._public ? 'Make private' : 'Make public'}</button>
         <span class="spacer" />
         {confirming ? (

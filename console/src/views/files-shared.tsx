@@ -1,4 +1,5 @@
 /** What the Files views share: the file record as `/blob` returns it, and its badges. */
+import { safeUrl } from '../api';
 import { formatBytes } from '../components/common';
 
 export interface BlobAcl {
@@ -66,6 +67,6 @@ export function FileBadges({ file }: { file: BlobFile }) {
 
 /** Thumbnail for images (loaded from `_downloadURL`), else a type label. */
 export function Preview({ file, small }: { file: BlobFile; small?: boolean }) {
-  if (isImage(file)) return <img class={small ? 'thumb' : undefined} src={file._downloadURL} alt={displayName(file)} loading="lazy" decoding="async" />;
+  if (isImage(file)) return <img class={small ? 'thumb' : undefined} src={safeUrl(file._downloadURL)} alt={displayName(file)} loading="lazy" decoding="async" />;
   return <span class={small ? 'thumb files-type' : 'files-type'} aria-hidden="true">{isPending(file) ? '…' : typeLabel(file)}</span>;
 }
