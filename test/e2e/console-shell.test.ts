@@ -48,6 +48,8 @@ describe('console: sign-in and overview (Chromium)', () => {
     await expectText(page.getByTestId('collections-total'), '1');
     await expectText(page.getByTestId('entities-total'), '2');
     await expectText(page.getByTestId('users-total'), '1');
+    // The rate needs two samples of /metrics, a few seconds apart.
+    await expectText(page.getByTestId('request-rate'), /\d+\.\d req\/s/);
     // The secret is in this tab's sessionStorage only.
     expect(await page.evaluate('localStorage.length')).toBe(0);
     expect(await page.evaluate("sessionStorage.getItem('kinbase.console.apps')")).toContain(fx.masterSecret);
