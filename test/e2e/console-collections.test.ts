@@ -3,7 +3,7 @@
  * sorted by the server, the filter box with the API's own errors, the JSON and ACL editors
  * (each change checked through the REST API), and a KinveyFile thumbnail loaded under the CSP.
  */
-import { deflateSync } from 'node:zlib';
+import { makePng } from '../support/png';
 import type { Locator } from 'playwright-core';
 import { masterAuth, screenshot, signIn, startConsole, type ConsoleFixture } from '../support/browser';
 
@@ -263,7 +263,7 @@ async function api(fx: ConsoleFixture, method: string, path: string, body?: unkn
 
 /** Uploads a real PNG through the Files API (metadata, then the bytes to the upload URL); returns its id. */
 async function uploadCover(fx: ConsoleFixture): Promise<string> {
-  const png = makePng(64, 64);
+  const png = gradientPng(64, 64);
   const created = await fetch(`${fx.server.baseUrl}/blob/${fx.appKey}`, {
     method: 'POST',
     headers: { Authorization: masterAuth(fx), 'Content-Type': 'application/json' },
@@ -276,38 +276,7 @@ async function uploadCover(fx: ConsoleFixture): Promise<string> {
   return ticket._id;
 }
 
-/** A small RGB PNG: a diagonal gradient, built by hand (signature, IHDR, IDAT, IEND). */
-function makePng(width: number, height: number): Buffer {
-  const raw = Buffer.alloc((width * 3 + 1) * height);
-  for (let y = 0; y < height; y++) {
-    const row = y * (width * 3 + 1);
-    for (let x = 0; x < width; x++) {
-      raw[row + 1 + x * 3] = 59 + Math.round((x / width) * 120);
-      raw[row + 2 + x * 3] = 91 + Math.round((y / height) * 100);
-      raw[row + 3 + x * 3] = 219;
-    }
-  }
-  const header = Buffer.alloc(13);
-  header.writeUInt32BE(width, 0);
-  header.writeUInt32BE(height, 4);
-  header.set([8, 2, 0, 0, 0], 8);
-  return Buffer.concat([Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]), chunk('IHDR', header), chunk('IDAT', deflateSync(raw)), chunk('IEND', Buffer.alloc(0))]);
-}
-
-function chunk(type: string, data: Buffer): Buffer {
-  const length = Buffer.alloc(4);
-  length.writeUInt32BE(data.length);
-  const body = Buffer.concat([Buffer.from(type, 'ascii'), data]);
-  const crc = Buffer.alloc(4);
-  crc.writeUInt32BE(crc32(body));
-  return Buffer.concat([length, body, crc]);
-}
-
-function crc32(bytes: Buffer): number {
-  let crc = 0xffffffff;
-  for (const byte of bytes) {
-    crc ^= byte;
-    for (let k = 0; k < 8; k++) crc = (crc >>> 1) ^ (0xedb88320 & -(crc & 1));
-  }
-  return (crc ^ 0xffffffff) >>> 0;
+/** A small RGB PNG: a diagonal gradient. */
+function gradientPng(width: number, height: number): Buffer {
+  return makePng(width, height, (x, y) => [59 + (x / width) * 120, 91 + (y / height) * 100, 219]);
 }

@@ -4,7 +4,7 @@
  * resumable protocol (also across a dropped chunk), public/private, download and delete.
  */
 import { createHash } from 'node:crypto';
-import { deflateSync } from 'node:zlib';
+import { makePng, type Rgb } from '../support/png';
 import type { Locator, Page } from 'playwright-core';
 import { masterAuth, screenshot, signIn, startConsole, type ConsoleFixture } from '../support/browser';
 
@@ -301,38 +301,9 @@ function pseudoRandomBytes(size: number, seed: number): Buffer {
 }
 
 /** A real PNG: a colour gradient of width × height. */
-function png(width: number, height: number, [r, g, b]: [number, number, number]): Buffer {
-  const raw = Buffer.alloc((width * 3 + 1) * height);
-  for (let y = 0; y < height; y++) {
-    const row = y * (width * 3 + 1);
-    for (let x = 0; x < width; x++) {
-      const shade = (x + y) / (width + height);
-      raw[row + 1 + x * 3] = Math.round(r * (1 - shade) + 255 * shade * 0.3);
-      raw[row + 2 + x * 3] = Math.round(g * (1 - shade * 0.5));
-      raw[row + 3 + x * 3] = Math.round(b * (0.6 + shade * 0.4));
-    }
-  }
-  const header = Buffer.alloc(13);
-  header.writeUInt32BE(width, 0);
-  header.writeUInt32BE(height, 4);
-  header.set([8, 2, 0, 0, 0], 8);
-  return Buffer.concat([Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]), pngChunk('IHDR', header), pngChunk('IDAT', deflateSync(raw)), pngChunk('IEND', Buffer.alloc(0))]);
-}
-
-function pngChunk(type: string, data: Buffer): Buffer {
-  const length = Buffer.alloc(4);
-  length.writeUInt32BE(data.length);
-  const body = Buffer.concat([Buffer.from(type, 'ascii'), data]);
-  const crc = Buffer.alloc(4);
-  crc.writeUInt32BE(crc32(body));
-  return Buffer.concat([length, body, crc]);
-}
-
-function crc32(bytes: Buffer): number {
-  let crc = 0xffffffff;
-  for (const byte of bytes) {
-    crc ^= byte;
-    for (let k = 0; k < 8; k++) crc = (crc >>> 1) ^ (0xedb88320 & -(crc & 1));
-  }
-  return (crc ^ 0xffffffff) >>> 0;
+function png(width: number, height: number, [r, g, b]: Rgb): Buffer {
+  return makePng(width, height, (x, y) => {
+    const shade = (x + y) / (width + height);
+    return [r * (1 - shade) + 255 * shade * 0.3, g * (1 - shade * 0.5), b * (0.6 + shade * 0.4)];
+  });
 }
