@@ -38,7 +38,7 @@ export interface ConsoleFixture {
   browser: Browser;
   context: BrowserContext;
   page: Page;
-  /** Messages the page logged as errors, and CSP violations: a test can assert there were none. */
+  /** Messages the page logged as errors, CSP violations and requests to any other origin: a test can assert there were none. */
   pageErrors: string[];
   close(): Promise<void>;
 }
@@ -62,6 +62,11 @@ export async function startConsole(env: Record<string, string> = {}, appKey = `k
     const page = await context.newPage();
     const pageErrors: string[] = [];
     page.on('pageerror', (error) => pageErrors.push(String(error)));
+    // The console works offline: every request it makes goes to kinbase itself (no CDN, no fonts).
+    context.on('request', (request) => {
+      const url = request.url();
+      if (!url.startsWith(`${origin}/`) && !/^(data|blob):/.test(url)) pageErrors.push(`request outside kinbase: ${url}`);
+    });
     page.on('console', (message) => {
       if (message.type() === 'error' && !/Failed to load resource/.test(message.text())) pageErrors.push(message.text());
     });
