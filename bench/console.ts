@@ -1,8 +1,8 @@
 /**
  * bench:console — does the console stay responsive as an app grows? The built server runs with a
- * small and a large app side by side (100 vs 10,000 entities in one collection, 10 vs 1,000
- * files); headless Chromium opens the same views on both and the bench prints, per view, the
- * time to a rendered page, the time of a sort or a page turn, and the DOM size, as large/small
+ * small and a large app side by side (100 vs 10,000 entities in one collection, 100 vs 1,000
+ * files: each small one fills exactly one page of its view); headless Chromium opens the same
+ * views on both and the bench prints, per view, the time to a rendered page, the time of a sort or a page turn, and the DOM size, as large/small
  * ratios. Paged views should give ratios near 1.
  *
  *   npm run bench:console [-- --rounds 5]
@@ -89,8 +89,8 @@ async function main(): Promise<void> {
   try {
     const small = await startKinbase('small', { ...env, KINBASE_DATA_DIR: dirs[0] as string });
     const large = await startKinbase('large', { ...env, KINBASE_DATA_DIR: dirs[1] as string });
-    process.stdout.write('seeding 100 entities + 10 files, and 10,000 entities + 1,000 files ...\n');
-    await Promise.all([seed(small, 100, 10), seed(large, 10_000, 1_000)]);
+    process.stdout.write('seeding 100 entities + 100 files, and 10,000 entities + 1,000 files ...\n');
+    await Promise.all([seed(small, 100, 100), seed(large, 10_000, 1_000)]);
     const views = [
       {
         name: 'entity table (sort by title)', hash: `#/${APP.key}/collections/books`, rows: '[data-testid=entity-table] tbody tr',
@@ -108,7 +108,7 @@ async function main(): Promise<void> {
         changed: async (page: Page) => page.locator('[data-testid=file-row]').first().waitFor(),
       },
     ];
-    const lines = ['| view | open: 100 / 10 | open: 10,000 / 1,000 | ratio | action: small | action: large | ratio | DOM nodes small / large |', '|---|---|---|---|---|---|---|---|'];
+    const lines = ['| view | open: small (100 entities / 100 files) | open: large (10,000 / 1,000) | ratio | action: small | action: large | ratio | DOM nodes small / large |', '|---|---|---|---|---|---|---|---|'];
     for (const view of views) {
       const results: Record<'small' | 'large', Timing[]> = { small: [], large: [] };
       for (let round = 0; round < rounds; round += 1) {
