@@ -2,8 +2,8 @@
  * bench:console — does the console stay responsive as an app grows? The built server runs with a
  * small and a large app side by side (100 vs 10,000 entities in one collection, 100 vs 1,000
  * files: each small one fills exactly one page of its view); headless Chromium opens the same
- * views on both and the bench prints, per view, the time to a rendered page, the time of a sort or a page turn, and the DOM size, as large/small
- * ratios. Paged views should give ratios near 1.
+ * views on both and the bench prints, per view, the time to a rendered page, the time of a sort
+ * or a page turn, and the DOM size, as large/small ratios. Paged views should give ratios near 1.
  *
  *   npm run bench:console [-- --rounds 5]
  */
