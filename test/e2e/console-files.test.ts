@@ -235,6 +235,41 @@ describe('console: Files (Chromium)', () => {
     expect((await api('GET', `/blob/${fx.appKey}/${draft!._id}`)).status).toBe(404);
     expect(fx.pageErrors).toEqual([]);
   }, 60_000);
+
+  it('edits a private file\'s ACL (globally readable, one more reader) and keeps its bytes', async () => {
+    const { page } = fx;
+    await seedFile('team-roster.txt', 'text/plain', Buffer.from('ada, alan, grace\n'));
+    const before = await findByName('team-roster.txt');
+    expect(before?._public).toBe(false);
+    const original = await downloadMd5(before!);
+    await page.getByRole('button', { name: 'Refresh' }).click();
+    await card(page, 'team-roster.txt').getByRole('button', { name: /Open/ }).click();
+    const details = page.getByRole('dialog', { name: 'team-roster.txt' });
+    await details.getByTestId('file-acl').filter({ hasText: 'Global read' }).waitFor();
+    await details.getByRole('button', { name: 'Edit the ACL of team-roster.txt' }).click();
+
+    const editor = page.getByTestId('acl-editor');
+    await expect(editor.getByTestId('acl-creator').textContent()).resolves.toBe(fx.appKey);
+    await editor.getByLabel('Globally readable (gr)').check();
+    const readers = editor.getByLabel('Readers (r): user ids');
+    await readers.fill('user-7');
+    await readers.press('Enter');
+    await editor.getByRole('button', { name: 'Remove user-7' }).waitFor();
+    await page.locator('.toast').first().waitFor({ state: 'detached', timeout: 15_000 });
+    await screenshot(page, 'files-acl');
+    await editor.getByRole('button', { name: 'Save ACL' }).click();
+    await editor.waitFor({ state: 'detached', timeout: 15_000 });
+
+    // Back on the details, which show the stored ACL.
+    await page.getByTestId('file-acl').filter({ hasText: 'user-7' }).waitFor({ timeout: 15_000 });
+    const stored = await findByName('team-roster.txt') as BlobRecord & { _acl: Record<string, unknown> };
+    expect(stored._acl).toMatchObject({ creator: fx.appKey, gr: true, r: ['user-7'] });
+    expect(stored._public).toBe(false);
+    expect(stored.size).toBe(before!.size);
+    expect(await downloadMd5(stored)).toBe(original);
+    await page.getByRole('dialog', { name: 'team-roster.txt' }).getByRole('button', { name: 'Close' }).click();
+    expect(fx.pageErrors).toEqual([]);
+  }, 60_000);
 });
 
 describe('console: Files with 1,000 files (Chromium)', () => {

@@ -1,7 +1,8 @@
 /**
- * The ACL editor for one entity: `gr`/`gw`, the user lists `r`/`w` and the group lists
- * `groups.r`/`groups.w`. Saved as a PUT of the whole entity with the new `_acl`; the server
- * keeps `creator` (it is never taken from a body) and validates every list.
+ * The ACL editor: `gr`/`gw`, the user lists `r`/`w` and the group lists `groups.r`/`groups.w`.
+ * `AclDialog` edits any record's `_acl` and hands the new one to its `save`; `AclEditor` saves an
+ * entity as a PUT of the whole entity with the new `_acl` (Files saves a file's metadata the same
+ * way). The server keeps `creator` (it is never taken from a body) and validates every list.
  */
 import { useState } from 'preact/hooks';
 import type { Api } from '../api';
@@ -40,20 +41,37 @@ export function aclOf(previous: Record<string, unknown>, draft: AclDraft): Recor
 }
 
 export function AclEditor({ api, collection, entity, onClose, onSaved }: { api: Api; collection: string; entity: Entity; onClose: () => void; onSaved: () => void }) {
-  const previous = (entity._acl ?? {}) as Record<string, unknown>;
+  const id = String(entity._id);
+  return (
+    <AclDialog subject={id} acl={entity._acl} onClose={onClose} onSaved={onSaved}
+      save={(acl) => api.put(api.appdata(collection, id), { ...entity, _acl: acl })} />
+  );
+}
+
+/**
+ * Edits `acl` (the record's `_acl`, as read) in a dialog; Save calls `save` with the `_acl` to
+ * store, then `onSaved` with what `save` resolved to. A rejection is shown inline, as the API gave it.
+ */
+export function AclDialog<T>({ subject, acl, save, onClose, onSaved }: {
+  subject: string;
+  acl: unknown;
+  save: (acl: Record<string, unknown>) => Promise<T>;
+  onClose: () => void;
+  onSaved: (saved: T) => void;
+}) {
+  const previous = (typeof acl === 'object' && acl !== null ? acl : {}) as Record<string, unknown>;
   const [draft, setDraft] = useState<AclDraft>(() => draftOf(previous));
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
-  const id = String(entity._id);
   const set = (patch: Partial<AclDraft>) => setDraft((d) => ({ ...d, ...patch }));
 
-  const save = async () => {
+  const submit = async () => {
     setBusy(true);
     setError(null);
     try {
-      await api.put(api.appdata(collection, id), { ...entity, _acl: aclOf(previous, draft) });
-      toast(`ACL of ${id} saved`);
-      onSaved();
+      const saved = await save(aclOf(previous, draft));
+      toast(`ACL of ${subject} saved`);
+      onSaved(saved);
     } catch (e) {
       setError(e);
       setBusy(false);
@@ -61,7 +79,7 @@ export function AclEditor({ api, collection, entity, onClose, onSaved }: { api: 
   };
 
   return (
-    <Modal title={`ACL of ${id}`} onClose={onClose}>
+    <Modal title={`ACL of ${subject}`} onClose={onClose}>
       <div class="acl-editor" data-testid="acl-editor">
         <dl>
           <dt>Creator</dt>
@@ -80,7 +98,7 @@ export function AclEditor({ api, collection, entity, onClose, onSaved }: { api: 
         <div class="row">
           <span class="spacer" />
           <button onClick={onClose} disabled={busy}>Cancel</button>
-          <button class="primary" onClick={() => void save()} disabled={busy}>Save ACL</button>
+          <button class="primary" onClick={() => void submit()} disabled={busy}>Save ACL</button>
         </div>
       </div>
     </Modal>

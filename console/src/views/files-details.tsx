@@ -1,7 +1,8 @@
-/** One file's details: metadata, ACL, download, make public/private, delete. */
+/** One file's details: metadata, ACL (editable), download, make public/private, delete. */
 import { useState } from 'preact/hooks';
 import { safeUrl, type Api } from '../api';
 import { ErrorBox, formatBytes, formatDate, Modal, toast } from '../components/common';
+import { AclDialog } from './collections-acl';
 import { displayName, FileBadges, isImage, type BlobFile } from './files-shared';
 
 const SHOWN_ELSEWHERE = new Set(['_id', '_filename', 'mimeType', 'size', '_public', '_acl', '_kmd', '_downloadURL', '_expiresAt', '_uploadState']);
@@ -10,6 +11,7 @@ export function FileDetails({ api, file, onClose, onChanged }: { api: Api; file:
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
   const [confirming, setConfirming] = useState(false);
+  const [editingAcl, setEditingAcl] = useState(false);
   const name = displayName(file);
   const acl = file._acl ?? {};
   const custom = Object.entries(file).filter(([key]) => !SHOWN_ELSEWHERE.has(key));
@@ -26,17 +28,35 @@ export function FileDetails({ api, file, onClose, onChanged }: { api: Api; file:
     }
   };
 
-  const togglePublic = () => run(async () => {
-    // PUT replaces the metadata: send the record back as it is, only `_public` flipped. The server
-    // keeps serving the stored bytes and changes their visibility at once.
+  /**
+   * PUT replaces the metadata: send the record back as it is with `change` applied, and read it
+   * again. The server keeps serving the stored bytes (`_uploadState.previous`) and applies the
+   * new visibility or ACL at once.
+   */
+  const saveMetadata = async (change: Record<string, unknown>): Promise<BlobFile> => {
     const { _downloadURL, _expiresAt, _uploadState, _kmd, ...metadata } = file;
     void _downloadURL; void _expiresAt; void _uploadState; void _kmd;
-    const body = { ...metadata, _public: !file._public };
+    const body = { ...metadata, ...change };
     await api.request('PUT', api.blob(file._id), { body, headers: { 'X-Kinvey-Content-Type': file.mimeType ?? 'application/octet-stream' } });
-    const fresh = await api.get<BlobFile>(api.blob(file._id), { tls: location.protocol === 'https:' });
+    return api.get<BlobFile>(api.blob(file._id), { tls: location.protocol === 'https:' });
+  };
+
+  const togglePublic = () => run(async () => {
+    const fresh = await saveMetadata({ _public: !file._public });
     toast(`${name} is now ${fresh._public ? 'public' : 'private'}`);
     onChanged(fresh);
   });
+
+  if (editingAcl) {
+    return (
+      <AclDialog subject={name} acl={file._acl} onClose={() => setEditingAcl(false)}
+        save={(next) => saveMetadata({ _acl: next })}
+        onSaved={(fresh) => {
+          setEditingAcl(false);
+          onChanged(fresh);
+        }} />
+    );
+  }
 
   const remove = () => run(async () => {
     await api.del(api.blob(file._id));
@@ -62,7 +82,10 @@ export function FileDetails({ api, file, onClose, onChanged }: { api: Api; file:
             <dt>Modified</dt><dd>{formatDate(file._kmd?.lmt)}</dd>
             <dt>Link</dt><dd>{file._public ? 'permanent (public)' : `signed, expires ${formatDate(file._expiresAt)}`}</dd>
           </dl>
-          <h3>ACL</h3>
+          <div class="row files-acl-title">
+            <h3>ACL</h3>
+            <button class="link" onClick={() => setEditingAcl(true)} disabled={busy} aria-label={`Edit the ACL of ${name}`}>Edit…</button>
+          </div>
           <dl data-testid="file-acl">
             <dt>Creator</dt><dd><code>{acl.creator ?? '—'}</code></dd>
             <dt>Global read</dt><dd>{acl.gr === undefined ? 'default' : acl.gr ? 'yes' : 'no'}</dd>
