@@ -224,6 +224,33 @@ describe('console: collections (Chromium)', () => {
     await expect(page.getByTestId('query-input').inputValue()).resolves.toBe('');
     expect(fx.pageErrors).toEqual([]);
   });
+
+  it('deletes a collection after its name is typed: remove-collection empties it and the list drops it', async () => {
+    const { page } = fx;
+    await api(fx, 'POST', '/scratch', [{ note: 'draft one' }, { note: 'draft two' }, { note: 'draft three' }]);
+    await page.goto(`${fx.origin}/console/#/${fx.appKey}/collections/scratch`);
+    await waitForText(page.getByTestId('collection-row-scratch').getByTestId('collection-count'), '3');
+    await waitForText(page.getByTestId('entity-total'), '3 entities');
+    await page.getByRole('button', { name: 'Delete collection…' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Delete collection scratch?' });
+    await waitForText(dialog, 'all 3 entities');
+    const confirm = dialog.getByRole('button', { name: 'Delete collection' });
+    await expect(confirm.isDisabled()).resolves.toBe(true);
+    await dialog.getByLabel('Collection name to confirm').fill('scratc');
+    await expect(confirm.isDisabled()).resolves.toBe(true);
+    await dialog.getByLabel('Collection name to confirm').fill('scratch');
+    await screenshot(page, 'collections-delete');
+    await confirm.click();
+    await dialog.waitFor({ state: 'detached', timeout: TIMEOUT });
+    await waitForText(page.locator('.toast'), 'Deleted 3 entities');
+    await expect(api(fx, 'GET', '/scratch/_count')).resolves.toEqual({ count: 0 });
+    // Back on the collection list, reloaded: scratch is gone, books is untouched.
+    await page.getByTestId('collection-row-scratch').waitFor({ state: 'detached', timeout: TIMEOUT });
+    await waitForText(page.getByTestId('collection-row-books').getByTestId('collection-count'), '120');
+    await page.getByText('Pick a collection on the left, or create one.').waitFor();
+    expect(new URL(page.url()).hash).toBe(`#/${fx.appKey}/collections`);
+    expect(fx.pageErrors).toEqual([]);
+  });
 });
 
 function rows(fx: ConsoleFixture): Locator {

@@ -1,7 +1,8 @@
 /**
  * One collection's entities (rendered with `key={collection}`, so another collection starts
  * with no filter, the default order and the first page): a filter box, server-side sort and paging (one page of 50 is ever
- * fetched and rendered, so 10,000 entities cost what 50 do), the JSON and ACL editors.
+ * fetched and rendered, so 10,000 entities cost what 50 do), the JSON and ACL editors, and
+ * "Delete collection…".
  */
 import { useCallback, useState } from 'preact/hooks';
 import type { Api } from '../api';
@@ -10,6 +11,7 @@ import { Cell, columnsOf, sortFieldOf, type Entity } from '../collections/cells'
 import { QueryBox } from './collections-query';
 import { EntityEditor } from './collections-editor';
 import { AclEditor } from './collections-acl';
+import { DeleteCollection } from './collections-delete';
 
 export const PAGE_SIZE = 50;
 
@@ -23,9 +25,9 @@ interface Page {
   total: number | null;
 }
 
-type Editing = { kind: 'new' } | { kind: 'edit'; entity: Entity } | { kind: 'acl'; entity: Entity } | null;
+type Editing = { kind: 'new' } | { kind: 'edit'; entity: Entity } | { kind: 'acl'; entity: Entity } | { kind: 'delete-collection' } | null;
 
-export function EntityBrowser({ api, collection, onChanged }: { api: Api; collection: string; onChanged: () => void }) {
+export function EntityBrowser({ api, collection, onChanged, onDeleted }: { api: Api; collection: string; onChanged: () => void; onDeleted: () => void }) {
   const [filter, setFilter] = useState<Record<string, unknown>>({});
   const [sort, setSort] = useState<Sort | null>(null);
   const [skip, setSkip] = useState(0);
@@ -78,6 +80,7 @@ export function EntityBrowser({ api, collection, onChanged }: { api: Api; collec
         <h2 class="collection-title">{collection}</h2>
         <span class="muted" data-testid="entity-total">{total === null ? '' : `${total.toLocaleString()} ${total === 1 ? 'entity' : 'entities'}${Object.keys(filter).length ? ' match' : ''}`}</span>
         <span class="spacer" />
+        <button class="danger" onClick={() => setEditing({ kind: 'delete-collection' })}>Delete collection…</button>
         <button onClick={() => page.reload()} aria-label="Reload" title="Reload">⟳ Reload</button>
         <button class="primary" onClick={() => setEditing({ kind: 'new' })}>+ New entity</button>
       </div>
@@ -131,6 +134,7 @@ export function EntityBrowser({ api, collection, onChanged }: { api: Api; collec
       {editing?.kind === 'new' && <EntityEditor api={api} collection={collection} onClose={close} onSaved={saved} />}
       {editing?.kind === 'edit' && <EntityEditor api={api} collection={collection} entity={editing.entity} onClose={close} onSaved={saved} />}
       {editing?.kind === 'acl' && <AclEditor api={api} collection={collection} entity={editing.entity} onClose={close} onSaved={saved} />}
+      {editing?.kind === 'delete-collection' && <DeleteCollection api={api} collection={collection} total={total} onClose={close} onDeleted={onDeleted} />}
     </div>
   );
 }

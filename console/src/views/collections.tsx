@@ -75,7 +75,11 @@ export function Collections({ api, rest }: { api: Api; rest: string[] }) {
         <div class="collection-main">
           {selected === undefined
             ? <div class="panel empty-state"><p>Pick a collection on the left, or create one.</p></div>
-            : <EntityBrowser key={selected} api={api} collection={selected} onChanged={list.reload} />}
+            : <EntityBrowser key={selected} api={api} collection={selected} onChanged={list.reload} onDeleted={() => {
+              // Back to the list first, so the reloaded listing no longer has a selected collection to miss.
+              navigate(href(api.appKey, 'collections'));
+              list.reload();
+            }} />}
         </div>
       </div>
     </section>
