@@ -181,6 +181,50 @@ describe('console: users and groups (Chromium)', () => {
     expect(exists).toEqual({ usernameExists: false });
     expect(fx.pageErrors).toEqual([]);
   });
+
+  it('edits a user\'s fields as JSON (email changed, a custom field added); the password still logs in', async () => {
+    const { page } = fx;
+    const id = ids.get('leslie')!;
+    await page.getByLabel('Search users').fill('leslie');
+    await expectTotal(page, '1 user');
+    await page.getByRole('button', { name: 'Open leslie' }).click();
+    const detail = page.getByTestId('user-detail');
+    await detail.getByRole('button', { name: 'Edit' }).click();
+    const json = detail.getByLabel('User JSON to save');
+    const record = JSON.parse(await json.inputValue()) as Record<string, unknown>;
+    expect(record).toMatchObject({ _id: id, username: 'leslie', email: 'leslie@example.org' });
+    expect(record).not.toHaveProperty('_kmd');
+    expect(record).not.toHaveProperty('password');
+    const edited = JSON.stringify({ ...record, email: 'leslie.lamport@example.org', team: 'distributed systems' }, null, 2);
+    await json.fill(edited);
+    await page.locator('.toast').first().waitFor({ state: 'detached', timeout: 15_000 });
+    await screenshot(page, 'user-edit');
+
+    // Problems are reported inline: not JSON, a password in the record, the server's own 400.
+    await json.fill('{"email": ');
+    await detail.getByRole('button', { name: 'Save user' }).click();
+    await expectText(detail.getByTestId('user-edit-problem'), /Not valid JSON/);
+    await json.fill(JSON.stringify({ ...record, password: 'sneaky' }));
+    await detail.getByRole('button', { name: 'Save user' }).click();
+    await expectText(detail.getByTestId('user-edit-problem'), /Set a new password/);
+    await json.fill(JSON.stringify({ ...record, _acl: { gr: 'yes' } }));
+    await detail.getByRole('button', { name: 'Save user' }).click();
+    await expectText(detail.getByRole('alert'), /BadRequest/);
+
+    await json.fill(edited);
+    await detail.getByRole('button', { name: 'Save user' }).click();
+    await detail.getByTestId('user-edit').waitFor({ state: 'detached', timeout: 15_000 });
+    await expectText(detail.getByLabel('User JSON'), '"team": "distributed systems"');
+
+    const stored = await api(fx, 'GET', `/user/{app}/${id}`);
+    expect(stored).toMatchObject({ _id: id, username: 'leslie', email: 'leslie.lamport@example.org', team: 'distributed systems', _acl: { creator: expect.any(String) } });
+    expect(stored).not.toHaveProperty('password');
+    expect((await login(fx, 'leslie', 'pw-leslie-1')).status).toBe(200);
+    // The list behind the dialog reloaded with the new email.
+    await page.getByRole('dialog').getByRole('button', { name: 'Close' }).click();
+    await expectText(page.getByTestId('users-table'), 'leslie.lamport@example.org');
+    expect(fx.pageErrors).toEqual([]);
+  });
 });
 
 function appAuth(fx: ConsoleFixture): string {

@@ -6,6 +6,7 @@
 import { useState } from 'preact/hooks';
 import type { Api } from '../api';
 import { ErrorBox, Modal, toast } from '../components/common';
+import { formatJson, JsonTextarea, parseJsonObject } from '../components/json-editor';
 import type { Entity } from '../collections/cells';
 
 const NEW_ENTITY = '{\n  \n}';
@@ -38,18 +39,10 @@ export function EntityEditor({ api, collection, entity, onClose, onSaved }: {
   };
 
   const save = () => {
-    let body: unknown;
-    try {
-      body = JSON.parse(text);
-    } catch (e) {
-      setProblem(`Not valid JSON: ${(e as Error).message}`);
-      return;
-    }
-    if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-      setProblem('An entity must be a JSON object.');
-      return;
-    }
-    setProblem(null);
+    const parsed = parseJsonObject(text, 'An entity');
+    setProblem(parsed.problem ?? null);
+    if (parsed.problem !== undefined) return;
+    const body = parsed.value;
     if (id === undefined) {
       void run(() => api.post(api.appdata(collection), body), `Entity created in ${collection}`);
     } else {
@@ -63,31 +56,15 @@ export function EntityEditor({ api, collection, entity, onClose, onSaved }: {
   };
 
   const format = () => {
-    try {
-      setText(JSON.stringify(JSON.parse(text), null, 2));
-      setProblem(null);
-    } catch (e) {
-      setProblem(`Not valid JSON: ${(e as Error).message}`);
-    }
+    const formatted = formatJson(text);
+    if (formatted.text !== undefined) setText(formatted.text);
+    setProblem(formatted.problem ?? null);
   };
 
   return (
     <Modal title={id === undefined ? `New entity in ${collection}` : `Entity ${id}`} onClose={onClose} wide>
       <div data-testid="entity-editor" class="entity-editor">
-        <textarea
-          class="code"
-          aria-label="Entity JSON"
-          data-testid="entity-json"
-          spellcheck={false}
-          value={text}
-          onInput={(e) => setText(e.currentTarget.value)}
-          onKeyDown={(e) => {
-            if (e.key === 's' && (e.ctrlKey || e.metaKey)) {
-              e.preventDefault();
-              save();
-            }
-          }}
-        />
+        <JsonTextarea label="Entity JSON" testId="entity-json" value={text} onChange={setText} onSave={save} />
         <p class="muted hint">
           {id === undefined ? 'Leave out _id to let kinbase pick one. ' : ''}
           _kmd is set by the server; a KinveyFile reference needs only {'{"_type":"KinveyFile","_id":"…"}'}. Ctrl+S saves.

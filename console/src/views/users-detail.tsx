@@ -1,10 +1,21 @@
-/** One user: the record as the API gives it to master (no credential is ever in it), and its groups. */
+/** One user: the record as the API gives it to master (no credential is ever in it), its groups, and an Edit mode. */
+import { useState } from 'preact/hooks';
 import type { Api } from '../api';
 import { ErrorBox, Modal, formatDate, useAsync } from '../components/common';
 import { href } from '../router';
+import { UserJsonEditor } from './users-edit';
 import { displayUser, groupsOf, isDisabled, type UserRecord } from './users-shared';
 
-export function UserDetail({ api, user, onClose, onPassword }: { api: Api; user: UserRecord; onClose: () => void; onPassword: () => void }) {
+export function UserDetail({ api, user: shown, onClose, onPassword, onSaved }: {
+  api: Api;
+  user: UserRecord;
+  onClose: () => void;
+  onPassword: () => void;
+  /** Told after an edit was saved (the dialog stays open, showing the saved record). */
+  onSaved?: (user: UserRecord) => void;
+}) {
+  const [user, setUser] = useState(shown);
+  const [editing, setEditing] = useState(false);
   const groups = useAsync(() => groupsOf(api, user._id), [api, user._id]);
   const disabled = isDisabled(user);
   return (
@@ -27,9 +38,25 @@ export function UserDetail({ api, user, onClose, onPassword }: { api: Api; user:
           </dd>
         </dl>
         <h3>Record</h3>
-        <pre class="json-view" aria-label="User JSON">{JSON.stringify(user, null, 2)}</pre>
-        <p class="muted small">Passwords and session tokens are never part of a user record; the server keeps only a password hash, out of reach of the API.</p>
-        {!disabled && <div class="row"><span class="spacer" /><button onClick={onPassword}>Set a new password…</button></div>}
+        {editing ? (
+          <UserJsonEditor api={api} user={user} onCancel={() => setEditing(false)} onSaved={(saved) => {
+            setUser(saved);
+            setEditing(false);
+            onSaved?.(saved);
+          }} />
+        ) : (
+          <>
+            <pre class="json-view" aria-label="User JSON">{JSON.stringify(user, null, 2)}</pre>
+            <p class="muted small">Passwords and session tokens are never part of a user record; the server keeps only a password hash, out of reach of the API.</p>
+            {!disabled && (
+              <div class="row">
+                <span class="spacer" />
+                <button onClick={onPassword}>Set a new password…</button>
+                <button class="primary" onClick={() => setEditing(true)}>Edit</button>
+              </div>
+            )}
+          </>
+        )}
       </div>
     </Modal>
   );

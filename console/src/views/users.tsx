@@ -130,7 +130,7 @@ export function Users({ api }: { api: Api }) {
       {dialog?.kind === 'password' && <SetPassword api={api} user={dialog.user} onClose={closed} onDone={changed} />}
       {dialog?.kind === 'delete' && <ConfirmDelete api={api} user={dialog.user} onClose={closed} onDeleted={changed} />}
       {dialog?.kind === 'detail' && (
-        <UserDetail api={api} user={dialog.user} onClose={closed}
+        <UserDetail api={api} user={dialog.user} onClose={closed} onSaved={list.reload}
           onPassword={() => setDialog({ kind: 'password', user: dialog.user })} />
       )}
     </section>
