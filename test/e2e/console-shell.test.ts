@@ -133,3 +133,29 @@ describe('console: several apps in one tab (Chromium)', () => {
     expect(fx.pageErrors).toEqual([]);
   });
 });
+
+describe('console: on MongoDB (FerretDB) (Chromium)', () => {
+  let fx: ConsoleFixture;
+  beforeAll(async () => {
+    const url = process.env.KINBASE_TEST_MONGODB_URL;
+    if (!url) throw new Error('KINBASE_TEST_MONGODB_URL is not set: the jest globalSetup did not start FerretDB');
+    fx = await startConsole({ MONGODB_URL: url, MONGODB_DB_PREFIX: `console${Math.random().toString(36).slice(2, 8)}_` });
+  }, 60_000);
+  afterAll(async () => fx?.close());
+
+  it('shows MongoDB as the store and lists its collections with their counts', async () => {
+    await seed(fx);
+    const headers = { Authorization: masterAuth(fx), 'Content-Type': 'application/json' };
+    const answer = await fetch(`${fx.server.baseUrl}/appdata/${fx.appKey}/gadgets`, { method: 'POST', headers, body: JSON.stringify({ name: 'widget' }) });
+    expect(answer.status).toBe(201);
+    await signIn(fx);
+    const { page } = fx;
+    await expectText(page.getByTestId('store-kind'), 'MongoDB');
+    await expectText(page.getByTestId('collections-total'), '2');
+    await expectText(page.getByTestId('entities-total'), '3');
+    await page.getByRole('link', { name: 'Collections' }).click();
+    await expectText(page.getByTestId('collection-row-notes'), '2');
+    await expectText(page.getByTestId('collection-row-gadgets'), '1');
+    expect(fx.pageErrors).toEqual([]);
+  });
+});
