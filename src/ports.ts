@@ -157,6 +157,11 @@ export interface UploadSessionOptions {
   closesAt: Date;
   /** Client-facing filename, for Content-Disposition on download. */
   filename: string;
+  /**
+   * The browser origin that will send the bytes (`scheme://host[:port]`): GCS answers a resumable
+   * session's CORS for the origin that opened it, whatever the bucket's CORS says.
+   */
+  origin?: string;
 }
 
 export interface SignOptions {

@@ -55,8 +55,8 @@ export class FilesService {
   }
 
   /** The access context of a principal in an app (`_blob` permissions: configured, else private). */
-  static contextFor(app: AppDefinition, principal: Principal): FileContext {
-    return { appKey: app.appKey, principal, permissions: filePermissions(app) };
+  static contextFor(app: AppDefinition, principal: Principal, origin?: string): FileContext {
+    return { appKey: app.appKey, principal, permissions: filePermissions(app), ...(origin ? { origin } : {}) };
   }
 
   /**
@@ -328,7 +328,7 @@ export class FilesService {
     const closesAt = new Date(now.getTime() + this.options.pendingUploadTtlSeconds * 1000);
     const target = await mapStorageErrors(this.objects.createUploadSession(objectKeyFor(ctx.appKey, id, generation), {
       contentType: parsed.contentType, ...(parsed.size !== undefined ? { size: parsed.size } : {}),
-      expiresAt, closesAt, filename: parsed.filename,
+      expiresAt, closesAt, filename: parsed.filename, ...(ctx.origin ? { origin: ctx.origin } : {}),
     }));
     const baseline = existing ? baselineOf(existing) : null;
     const open: OpenUpload = { openedAt: now.toISOString(), url: target.url, generation, baseline };

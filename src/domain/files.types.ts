@@ -10,6 +10,11 @@ export interface FileContext {
   readonly appKey: string;
   readonly principal: Principal;
   readonly permissions: CollectionPermissions;
+  /**
+   * The browser origin the request came from (a well-formed `Origin` header), if any: object
+   * stores whose upload sessions answer CORS only for the origin that opened them (GCS) need it.
+   */
+  readonly origin?: string;
 }
 
 export interface FilesServiceOptions {

@@ -4,7 +4,8 @@
  * on Google Cloud Storage (fake-gcs-server).
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { request as httpRequest } from 'node:http';
+import { createServer, request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import request from 'supertest';
 import { FilesService } from '../../src/domain/files.service';
 import { createUser } from '../support/scenarios';
@@ -250,6 +251,42 @@ describe('Files on Google Cloud Storage (fake-gcs-server)', () => {
 
     await request(c.t.app).delete(`/blob/${c.t.appKey}/${file._id}`).set('Authorization', c.auth).expect(200, { count: 1 });
     expect((await download(meta.body._downloadURL)).status).toBe(404);
+  });
+
+  test('a browser\'s Origin opens the GCS session for that origin; a malformed one is not passed on', async () => {
+    // GCS answers a session URI's CORS for the origin that opened the session: a recording proxy in
+    // front of fake-gcs-server shows what kinbase sent when it opened each one.
+    const upstream = new URL(process.env.KINBASE_TEST_GCS_ENDPOINT as string);
+    const opened: (string | undefined)[] = [];
+    const proxy = createServer((req, res) => {
+      if (req.method === 'POST' && /uploadType=resumable/.test(req.url ?? '')) opened.push(req.headers.origin);
+      const forward = httpRequest({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers }, (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      });
+      forward.on('error', () => res.destroy());
+      req.pipe(forward);
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    try {
+      const c = await open({ objects: 'gcs', gcsEndpoint: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}` });
+      const ticket = (origin: string | undefined) => {
+        const call = request(c.t.app).post(`/blob/${c.t.appKey}`).set('Authorization', c.auth).set('X-Kinvey-Content-Type', 'text/plain');
+        return (origin === undefined ? call : call.set('Origin', origin)).send({ _filename: 'note.txt', size: 2 });
+      };
+      const fromApp = await ticket('https://app.example.com:8443');
+      expect(fromApp.status).toBe(201);
+      expect((await ticket(undefined)).status).toBe(201);
+      expect((await ticket('null')).status).toBe(201);
+      expect((await ticket(`https://${'a'.repeat(300)}.example`)).status).toBe(201);
+      expect((await ticket('javascript:alert(1)')).status).toBe(201);
+      expect(opened).toEqual(['https://app.example.com:8443', undefined, undefined, undefined, undefined]);
+      // The session still takes the bytes.
+      expect((await put(fromApp.body._uploadURL, { 'Content-Type': 'text/plain', 'Content-Range': 'bytes 0-1/2' }, Buffer.from('hi'))).status).toBe(200);
+      expect((await readFile(c, fromApp.body._id)).body._uploadState).toMatchObject({ status: 'complete', bytesReceived: 2 });
+    } finally {
+      await new Promise((resolve) => proxy.close(resolve));
+    }
   });
 
   test('a public file gets the permanent public URL; bytes contradicting the declared size are rejected', async () => {

@@ -99,6 +99,7 @@ export class GcsObjectStore implements ObjectStore {
       // Always private: the Files API makes the object public when its record takes these bytes,
       // so a session opened while the file was public cannot publish bytes after it went private.
       const [url] = await file.createResumableUpload({
+        ...(options.origin ? { origin: options.origin } : {}),
         metadata: { contentType: options.contentType, metadata: { [PUBLIC_FLAG]: 'false', filename: options.filename } },
       });
       // GCS itself enforces neither the declared size nor the first-use or absolute deadlines on
