@@ -4,6 +4,7 @@
  * resumable protocol (also across a dropped chunk), public/private, download and delete.
  */
 import { createHash } from 'node:crypto';
+import { createTestBucket, removeServiceAccountKey, writeServiceAccountKey } from '../support/gcs-key';
 import { makePng, type Rgb } from '../support/png';
 import type { Locator, Page } from 'playwright-core';
 import { masterAuth, screenshot, signIn, startConsole, type ConsoleFixture } from '../support/browser';
@@ -119,19 +120,7 @@ describe('console: Files (Chromium)', () => {
     const seed = 20260;
     const expected = createHash('md5').update(pseudoRandomBytes(20 * MiB, seed)).digest('hex');
     await recordProgress(page);
-    await page.evaluate(({ size, seed: start }) => {
-      const bytes = new Uint8Array(size);
-      let x = start >>> 0;
-      for (let i = 0; i < size; i++) {
-        x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0;
-        bytes[i] = x & 0xff;
-      }
-      const file = new File([bytes], 'big.bin', { type: 'application/octet-stream' });
-      const transfer = new DataTransfer();
-      transfer.items.add(file);
-      const zone = document.querySelector('[data-testid="dropzone"]') as PageElement;
-      for (const type of ['dragenter', 'dragover', 'drop']) zone.dispatchEvent(new DragEvent(type, { dataTransfer: transfer, bubbles: true, cancelable: true }));
-    }, { size: 20 * MiB, seed });
+    await dropGeneratedFile(page, 'big.bin', 20 * MiB, seed);
 
     const row = page.getByTestId('upload-row').filter({ hasText: 'big.bin' });
     await row.locator('[data-status="done"], [data-testid="upload-status"]').filter({ hasText: 'Uploaded' }).waitFor({ timeout: 120_000 });
@@ -305,6 +294,86 @@ describe('console: Files with 1,000 files (Chromium)', () => {
     expect(fx.pageErrors).toEqual([]);
   }, 120_000);
 });
+
+describe('console: Files on Google Cloud Storage (fake-gcs-server) (Chromium)', () => {
+  let fx: ConsoleFixture;
+  let keyFile: string | undefined;
+  beforeAll(async () => {
+    const endpoint = process.env.KINBASE_TEST_GCS_ENDPOINT;
+    if (!endpoint) throw new Error('KINBASE_TEST_GCS_ENDPOINT is not set: the jest globalSetup did not start fake-gcs-server');
+    keyFile = writeServiceAccountKey(endpoint);
+    fx = await startConsole({ KINBASE_STORAGE: 'gcs', GCS_BUCKET: await createTestBucket(endpoint), GCS_KEY_FILE: keyFile, GCS_API_ENDPOINT: endpoint });
+    const bytes = png(40, 30, [20, 160, 90]);
+    const answer = await fetch(`${fx.server.baseUrl}/blob/${fx.appKey}`, {
+      method: 'POST',
+      headers: { Authorization: masterAuth(fx), 'Content-Type': 'application/json', 'X-Kinvey-Content-Type': 'image/png' },
+      body: JSON.stringify({ _filename: 'bucket-photo.png', mimeType: 'image/png', size: bytes.length }),
+    });
+    const ticket = (await answer.json()) as { _uploadURL: string };
+    expect((await fetch(ticket._uploadURL, { method: 'PUT', headers: { 'Content-Type': 'image/png', 'Content-Range': `bytes 0-${bytes.length - 1}/${bytes.length}` }, body: bytes })).status).toBe(200);
+    await signIn(fx);
+    await fx.page.goto(`${fx.origin}/console/#/${fx.appKey}/files`);
+    await fx.page.getByTestId('dropzone').waitFor({ timeout: 15_000 });
+  }, 90_000);
+  afterAll(async () => {
+    await fx?.close();
+    if (keyFile) removeServiceAccountKey(keyFile);
+  });
+
+  it('shows a private image\'s thumbnail from its signed bucket URL, under the CSP', async () => {
+    const { page } = fx;
+    const photo = card(page, 'bucket-photo.png');
+    await photo.locator('img').waitFor({ timeout: 15_000 });
+    expect(new URL((await photo.locator('img').getAttribute('src'))!).origin).toBe(new URL(process.env.KINBASE_TEST_GCS_ENDPOINT as string).origin);
+    await page.waitForFunction((id) => {
+      const img = document.querySelector(`[data-file-id="${id}"] img`) as PageImage | null;
+      return !!img && img.complete && img.naturalWidth > 0;
+    }, await photo.getAttribute('data-file-id'), { timeout: 15_000 });
+    expect(await photo.locator('img').evaluate((img) => (img as unknown as PageImage).naturalWidth)).toBe(40);
+    expect(fx.pageErrors).toEqual([]);
+  }, 60_000);
+
+  it('uploads a 20 MB file straight to the bucket, cross-origin, chunk by chunk to 100 %', async () => {
+    const { page } = fx;
+    const seed = 4242;
+    const expected = createHash('md5').update(pseudoRandomBytes(20 * MiB, seed)).digest('hex');
+    await recordProgress(page);
+    await dropGeneratedFile(page, 'bucket-upload.bin', 20 * MiB, seed);
+    const row = page.getByTestId('upload-row').filter({ hasText: 'bucket-upload.bin' });
+    await row.getByTestId('upload-status').filter({ hasText: /Uploaded|failed|Failed/ }).waitFor({ timeout: 120_000 });
+    await expect(row.getByTestId('upload-status').textContent()).resolves.toMatch(/Uploaded/);
+    expect(await row.getByRole('progressbar').getAttribute('aria-valuenow')).toBe('100');
+    const seen = await page.evaluate(() => (window as unknown as { progressSeen: number[] }).progressSeen);
+    expect(seen.some((value) => value > 0 && value < 100)).toBe(true);
+
+    const query = encodeURIComponent(JSON.stringify({ _filename: 'bucket-upload.bin' }));
+    const listed = await fetch(`${fx.server.baseUrl}/blob/${fx.appKey}?query=${query}`, { headers: { Authorization: masterAuth(fx) } });
+    const [stored] = (await listed.json()) as BlobRecord[];
+    expect(stored).toMatchObject({ size: 20 * MiB, _uploadState: { status: 'complete', md5: expected } });
+    const download = await fetch(stored!._downloadURL);
+    expect(download.status).toBe(200);
+    expect(createHash('md5').update(Buffer.from(await download.arrayBuffer())).digest('hex')).toBe(expected);
+    await card(page, 'bucket-upload.bin').waitFor({ timeout: 15_000 });
+    expect(fx.pageErrors).toEqual([]);
+  }, 180_000);
+});
+
+/** Drops a generated file (xorshift32 bytes from `seed`) on the dropzone, as a user dragging it in. */
+async function dropGeneratedFile(page: Page, name: string, size: number, seed: number): Promise<void> {
+  await page.evaluate(({ name: filename, size: length, seed: start }) => {
+    const bytes = new Uint8Array(length);
+    let x = start >>> 0;
+    for (let i = 0; i < length; i++) {
+      x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0;
+      bytes[i] = x & 0xff;
+    }
+    const file = new File([bytes], filename, { type: 'application/octet-stream' });
+    const transfer = new DataTransfer();
+    transfer.items.add(file);
+    const zone = document.querySelector('[data-testid="dropzone"]') as PageElement;
+    for (const type of ['dragenter', 'dragover', 'drop']) zone.dispatchEvent(new DragEvent(type, { dataTransfer: transfer, bubbles: true, cancelable: true }));
+  }, { name, size, seed });
+}
 
 function card(page: Page, name: string): Locator {
   return page.getByTestId('file-card').filter({ has: page.locator('.name', { hasText: new RegExp(`^${name.replace(/\./g, '\\.')}$`) }) });

@@ -62,10 +62,12 @@ export async function startConsole(env: Record<string, string> = {}, appKey = `k
     const page = await context.newPage();
     const pageErrors: string[] = [];
     page.on('pageerror', (error) => pageErrors.push(String(error)));
-    // The console works offline: every request it makes goes to kinbase itself (no CDN, no fonts).
+    // The console works offline: every request it makes goes to kinbase itself (no CDN, no fonts),
+    // or to the bucket kinbase is configured with, where file bytes go and come from.
+    const allowed = [origin, ...(env.GCS_API_ENDPOINT ? [new URL(env.GCS_API_ENDPOINT).origin] : [])];
     context.on('request', (request) => {
       const url = request.url();
-      if (!url.startsWith(`${origin}/`) && !/^(data|blob):/.test(url)) pageErrors.push(`request outside kinbase: ${url}`);
+      if (!allowed.some((prefix) => url.startsWith(`${prefix}/`)) && !/^(data|blob):/.test(url)) pageErrors.push(`request outside kinbase: ${url}`);
     });
     page.on('console', (message) => {
       if (message.type() === 'error' && !/Failed to load resource/.test(message.text())) pageErrors.push(message.text());

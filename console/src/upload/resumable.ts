@@ -5,6 +5,10 @@
  * A chunk that fails (network error, 5xx, timeout) is followed by a status probe
  * (`Content-Range: bytes * /total`, empty body) and the upload resumes where the server says it
  * stands, with exponential backoff. Only one chunk is in memory at a time (`Blob.slice`).
+ * A cross-origin bucket whose CORS does not expose `Range` hides how much it holds: a 308 to a
+ * chunk then counts the chunk as stored (the next chunk or the final answer tells otherwise),
+ * never as "nothing stored", which would send the first chunk again forever. A server that keeps
+ * answering 308 without taking any byte is given up on after `maxRetries` answers.
  * No UI here: the caller gets progress and state through callbacks.
  */
 
@@ -62,7 +66,9 @@ export async function uploadResumable(options: ResumableOptions): Promise<void> 
   const backoff = options.backoffMs ?? 500;
   let offset = 0;
   let failures = 0;
+  let stalls = 0;
   let resuming = false;
+  const rangeMayBeHidden = isCrossOrigin(options.url);
 
   const report = (sent: number) => options.onProgress?.(Math.min(sent, total), total);
   options.onPhase?.('uploading');
@@ -72,12 +78,15 @@ export async function uploadResumable(options: ResumableOptions): Promise<void> 
     signal?.throwIfAborted();
     try {
       let answer: PutAnswer;
+      // End (exclusive) of the bytes this request carries; null for a status probe.
+      let sentEnd: number | null = null;
       if (resuming || total === 0) {
         // Ask the server what it has before sending more.
         answer = await put(options, `bytes */${total}`, null, () => undefined);
       } else {
         const end = Math.min(offset + chunk, total) - 1;
         const start = offset;
+        sentEnd = end + 1;
         answer = await put(options, `bytes ${start}-${end}/${total}`, blob.slice(start, end + 1), (loaded) => report(start + loaded));
       }
       if (answer.status === 200 || answer.status === 201) {
@@ -85,7 +94,15 @@ export async function uploadResumable(options: ResumableOptions): Promise<void> 
         return;
       }
       if (answer.status === 308) {
-        offset = receivedOf(answer.range);
+        // Without a readable Range, a probe keeps the last acknowledged offset (see above).
+        const received = answer.range === null && rangeMayBeHidden ? (sentEnd ?? offset) : receivedOf(answer.range);
+        if (sentEnd !== null && received <= offset) {
+          stalls += 1;
+          if (stalls > maxRetries) throw new UploadFailed(`the upload URL answered 308 ${stalls} times without storing the bytes sent`, 308);
+        } else {
+          stalls = 0;
+        }
+        offset = received;
         report(offset);
         if (resuming) options.onPhase?.('uploading');
         resuming = false;
@@ -104,6 +121,15 @@ export async function uploadResumable(options: ResumableOptions): Promise<void> 
       options.onPhase?.('resuming');
       resuming = true;
     }
+  }
+}
+
+/** Whether `url` is on another origin than the page (its response headers then need CORS exposure). */
+function isCrossOrigin(url: string): boolean {
+  try {
+    return new URL(url, location.href).origin !== location.origin;
+  } catch {
+    return false;
   }
 }
 
@@ -138,7 +164,7 @@ function put(options: ResumableOptions, contentRange: string, body: Blob | null,
     xhr.upload.onprogress = (event) => onLoaded(event.loaded);
     xhr.onload = () => {
       done();
-      resolve({ status: xhr.status, range: xhr.getResponseHeader('Range'), body: xhr.responseText });
+      resolve({ status: xhr.status, range: readableRange(xhr), body: xhr.responseText });
     };
     xhr.onerror = () => {
       done();
@@ -155,6 +181,15 @@ function put(options: ResumableOptions, contentRange: string, body: Blob | null,
     signal?.addEventListener('abort', abort);
     xhr.send(body);
   });
+}
+
+/**
+ * The response's Range header, or null when it has none or CORS does not expose it (read from the
+ * exposed header list: `getResponseHeader` of a hidden header logs an error in the console).
+ */
+function readableRange(xhr: XMLHttpRequest): string | null {
+  const line = xhr.getAllResponseHeaders().split(/\r?\n/).find((header) => /^range:/i.test(header));
+  return line ? line.slice('range:'.length).trim() : null;
 }
 
 /** Waits `delayMs`; while the browser is offline, until it comes back online. Rejects on abort. */
