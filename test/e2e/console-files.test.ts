@@ -81,13 +81,7 @@ describe('console: Files (Chromium)', () => {
   it('shows a grid with thumbnails, sizes, types, public/private badges and the pending file; and a list view', async () => {
     const { page } = fx;
     const photo = card(page, 'sunset-photo.png');
-    const image = photo.locator('img');
-    await image.waitFor();
-    await page.waitForFunction((id) => {
-      const img = document.querySelector(`[data-file-id="${id}"] img`) as PageImage | null;
-      return !!img && img.complete && img.naturalWidth > 0;
-    }, await photo.getAttribute('data-file-id'), { timeout: 15_000 });
-    expect(await image.evaluate((img) => (img as unknown as PageImage).naturalWidth)).toBe(96);
+    expect(await loadedThumbnailWidth(page, photo)).toBe(96);
     await expect(photo.getByTestId('file-type').textContent()).resolves.toBe('image/png');
     await expect(photo.locator('.badge.private').count()).resolves.toBe(1);
     await expect(card(page, 'brand-logo.png').locator('.badge.public').count()).resolves.toBe(1);
@@ -323,13 +317,8 @@ describe('console: Files on Google Cloud Storage (fake-gcs-server) (Chromium)', 
   it('shows a private image\'s thumbnail from its signed bucket URL, under the CSP', async () => {
     const { page } = fx;
     const photo = card(page, 'bucket-photo.png');
-    await photo.locator('img').waitFor({ timeout: 15_000 });
+    expect(await loadedThumbnailWidth(page, photo)).toBe(40);
     expect(new URL((await photo.locator('img').getAttribute('src'))!).origin).toBe(new URL(process.env.KINBASE_TEST_GCS_ENDPOINT as string).origin);
-    await page.waitForFunction((id) => {
-      const img = document.querySelector(`[data-file-id="${id}"] img`) as PageImage | null;
-      return !!img && img.complete && img.naturalWidth > 0;
-    }, await photo.getAttribute('data-file-id'), { timeout: 15_000 });
-    expect(await photo.locator('img').evaluate((img) => (img as unknown as PageImage).naturalWidth)).toBe(40);
     expect(fx.pageErrors).toEqual([]);
   }, 60_000);
 
@@ -377,6 +366,17 @@ async function dropGeneratedFile(page: Page, name: string, size: number, seed: n
 
 function card(page: Page, name: string): Locator {
   return page.getByTestId('file-card').filter({ has: page.locator('.name', { hasText: new RegExp(`^${name.replace(/\./g, '\\.')}$`) }) });
+}
+
+/** Waits until the card's thumbnail has loaded (under the CSP) and returns its natural width. */
+async function loadedThumbnailWidth(page: Page, fileCard: Locator): Promise<number> {
+  const image = fileCard.locator('img');
+  await image.waitFor({ timeout: 15_000 });
+  await page.waitForFunction((id) => {
+    const img = document.querySelector(`[data-file-id="${id}"] img`) as PageImage | null;
+    return !!img && img.complete && img.naturalWidth > 0;
+  }, await fileCard.getAttribute('data-file-id'), { timeout: 15_000 });
+  return image.evaluate((img) => (img as unknown as PageImage).naturalWidth);
 }
 
 /** Records every aria-valuenow the page's progress bars take from now on. */
