@@ -88,7 +88,7 @@ function contextOf(res: Response): FileContext {
  * A serialized web origin (`http(s)://host[:port]`, at most 255 characters), else undefined:
  * the `null` origin of sandboxed pages and anything malformed are not passed on to storage.
  */
-export function browserOrigin(header: string | undefined): string | undefined {
+function browserOrigin(header: string | undefined): string | undefined {
   if (!header || header.length > 255) return undefined;
   return /^https?:\/\/(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*|\[[0-9a-f:.]+\])(?::\d{1,5})?$/i.test(header) ? header : undefined;
 }
