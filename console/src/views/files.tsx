@@ -27,7 +27,9 @@ export function Files({ api }: { api: Api }) {
   const [skip, setSkip] = useState(0);
   const [open, setOpen] = useState<BlobFile | null>(null);
 
+  // Typing narrows the list after a short pause; only a changed search goes back to the first page.
   useEffect(() => {
+    if (typed === search) return undefined;
     const timer = setTimeout(() => {
       setSearch(typed);
       setSkip(0);
