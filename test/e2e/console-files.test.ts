@@ -298,13 +298,20 @@ describe('console: Files with 1,000 files (Chromium)', () => {
     await page.reload();
     await page.getByRole('link', { name: 'Files' }).waitFor();
     await page.clock.pauseAt(await page.evaluate(() => Date.now()) + 1000);
+    const asked = (skip: number) => page.waitForRequest((r) => r.url().includes('/blob/') && new URL(r.url()).searchParams.get('skip') === String(skip), { timeout: 30_000 });
+    const firstAsked = asked(0);
     await page.getByRole('link', { name: 'Files' }).click();
+    // The hash change renders the view in its own task; its effects wait for the next frame.
+    await page.getByLabel('Search filenames').waitFor({ timeout: 30_000 });
     await page.clock.runFor(80); // effects run after a frame: the first page is asked for
+    await firstAsked;
     await page.getByTestId('page-range').filter({ hasText: '1–100' }).waitFor({ timeout: 30_000 });
     const names = () => page.getByTestId('file-card').locator('.name').allTextContents();
     const first = await names();
+    const secondAsked = asked(100);
     await page.getByRole('button', { name: 'Next ›' }).click();
     await page.clock.runFor(80); // 160 ms since the view opened
+    await secondAsked;
     await page.getByTestId('page-range').filter({ hasText: '101–200' }).waitFor({ timeout: 30_000 });
     await page.clock.runFor(1000);
     await page.getByRole('button', { name: 'Refresh' }).and(page.locator(':enabled')).waitFor({ timeout: 30_000 });
