@@ -9,7 +9,8 @@ import pino from 'pino';
 import request from 'supertest';
 import { Writable } from 'node:stream';
 import { Sandbox } from '../../src/business-logic/sandbox/sandbox';
-import { MAX_LOG_MESSAGE, MAX_LOGS_PER_CALL } from '../../src/business-logic/sandbox/modules-host';
+import { CollectionAccess } from '../../src/business-logic/sandbox/collection-access';
+import { HostCall, MAX_LOG_MESSAGE, MAX_LOGS_PER_CALL } from '../../src/business-logic/sandbox/modules-host';
 import type { BlInvocation, BlOutcome } from '../../src/business-logic/types';
 import { startTestApp, type TestApp } from '../support/test-app';
 
@@ -175,6 +176,33 @@ describe('exhausting time and memory', () => {
     await expect(run('function onPreSave(req, res) { setTimeout(function () {}, 10); }')).rejects.toMatchObject({
       status: 550, error: 'BLTimeoutError', debug: expect.stringContaining('did not call response.continue()'),
     });
+  });
+
+  it('the host answers a timer due after the call\'s deadline as not fired, and a timer due before it as fired', async () => {
+    const hostCall = (msLeft: number) => new HostCall({
+      id: 1, logger: pino({ level: 'silent' }), collections: new CollectionAccess(t.documents, t.appKey), deadline: Date.now() + msLeft, origin: 'timers',
+    });
+    const short = hostCall(40);
+    await expect(short.handle('sleep', '60000')).resolves.toBe('{"ok":false}'); // it used to answer true at the deadline
+    await expect(short.handle('sleep', '1')).resolves.toBe('{"ok":false}'); // past the deadline nothing is due
+    short.end();
+    const roomy = hostCall(60_000);
+    await expect(roomy.handle('sleep', '5')).resolves.toBe('{"ok":true}');
+    const pending = roomy.handle('sleep', '30000');
+    roomy.end(); // the call ended: its timers resolve as not fired
+    await expect(pending).resolves.toBe('{"ok":false}');
+  });
+
+  it('a timer due after the call\'s time limit never fires, even when it is set with almost no time left', async () => {
+    // It used to fire at the deadline, as if its time had passed, and the call often completed.
+    const late = 'function onPreSave(req, res) { while (Date.now() < req.body.until) {} setTimeout(function () { res.complete(200); }, 60000); }';
+    for (const left of [8, 1, 0]) {
+      const outcome = await sandbox.functionFor(t.appKey, { type: 'internal', code: late, origin: 'late' }, [])
+        .run({ ...invocation(t.appKey), request: { ...invocation(t.appKey).request, body: { until: Date.now() + 750 - left } } })
+        .then(() => 'completed', (err: { error?: string }) => err.error);
+      expect({ left, outcome }).toEqual({ left, outcome: 'BLTimeoutError' });
+    }
+    await expect(run(NOOP)).resolves.toMatchObject({ response: { status: 200 } });
   });
 
   it('a flood of slow calls queues behind the pool, and the wait counts against each call\'s time limit', async () => {

@@ -119,8 +119,8 @@ function schedule(fn, ms, args, repeat) {
   call.timers[id] = true;
   var delay = Math.max(0, Number(ms) || 0);
   function tick() {
-    ask(call, 'sleep', delay).then(function () {
-      if (call.ended || !call.timers[id]) return;
+    ask(call, 'sleep', delay).then(function (fired) {
+      if (fired !== true || call.ended || !call.timers[id]) return;
       if (!repeat) delete call.timers[id];
       try { fn.apply(undefined, args); } catch (e) { fail(call, e); return; }
       if (repeat && !call.ended && call.timers[id]) tick();

@@ -101,14 +101,19 @@ export class HostCall {
     this.timers.clear();
   }
 
+  /**
+   * Resolves true when `ms` have passed. A timer due after the deadline never fires: it resolves
+   * false at the deadline (the call is timing out then), not early as if its time had passed.
+   */
   private sleep(ms: number): Promise<boolean> {
-    // Never beyond the deadline: a timer cannot keep work of a call alive after it.
-    const delay = Math.max(0, Math.min(Number.isFinite(ms) ? ms : 0, this.deps.deadline - Date.now()));
+    const wanted = Math.max(0, Number.isFinite(ms) ? ms : 0);
+    const left = Math.max(0, this.deps.deadline - Date.now());
+    const due = wanted <= left;
     return new Promise<boolean>((resolve) => {
       const timer = setTimeout(() => {
         this.timers.delete(timer);
-        resolve(!this.ended);
-      }, delay);
+        resolve(due && !this.ended);
+      }, due ? wanted : left);
       this.timers.set(timer, resolve);
     });
   }
