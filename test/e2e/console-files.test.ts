@@ -42,6 +42,16 @@ function filesApi(fx: ConsoleFixture) {
     const text = await answer.text();
     return { status: answer.status, body: text ? JSON.parse(text) : null };
   };
+  const findByName = async (name: string): Promise<BlobRecord | undefined> => {
+    const query = encodeURIComponent(JSON.stringify({ _filename: name }));
+    const answer = await api('GET', `/blob/${fx.appKey}?query=${query}`);
+    return (answer.body as BlobRecord[])[0];
+  };
+  const downloadMd5 = async (record: BlobRecord): Promise<string> => {
+    const answer = await fetch(record._downloadURL);
+    expect(answer.status).toBe(200);
+    return createHash('md5').update(Buffer.from(await answer.arrayBuffer())).digest('hex');
+  };
   return {
     api,
     async seedFile(name: string, mimeType: string, bytes: Buffer, isPublic = false): Promise<void> {
@@ -51,15 +61,14 @@ function filesApi(fx: ConsoleFixture) {
       const put = await fetch(_uploadURL, { method: 'PUT', headers: { ..._requiredHeaders, 'Content-Type': mimeType }, body: bytes });
       expect(put.status).toBe(200);
     },
-    async findByName(name: string): Promise<BlobRecord | undefined> {
-      const query = encodeURIComponent(JSON.stringify({ _filename: name }));
-      const answer = await api('GET', `/blob/${fx.appKey}?query=${query}`);
-      return (answer.body as BlobRecord[])[0];
-    },
-    async downloadMd5(record: BlobRecord): Promise<string> {
-      const answer = await fetch(record._downloadURL);
-      expect(answer.status).toBe(200);
-      return createHash('md5').update(Buffer.from(await answer.arrayBuffer())).digest('hex');
+    findByName,
+    downloadMd5,
+    /** The file the page uploaded: stored complete, with `md5`, and its download gives those bytes. */
+    async expectStoredWhole(name: string, size: number, md5: string): Promise<BlobRecord> {
+      const stored = await findByName(name);
+      expect(stored).toMatchObject({ size, _uploadState: { status: 'complete', md5 } });
+      expect(await downloadMd5(stored!)).toBe(md5);
+      return stored!;
     },
   };
 }
@@ -70,10 +79,11 @@ describe('console: Files (Chromium)', () => {
   let seedFile: ReturnType<typeof filesApi>['seedFile'];
   let findByName: ReturnType<typeof filesApi>['findByName'];
   let downloadMd5: ReturnType<typeof filesApi>['downloadMd5'];
+  let expectStoredWhole: ReturnType<typeof filesApi>['expectStoredWhole'];
 
   beforeAll(async () => {
     fx = await startConsole();
-    ({ api, seedFile, findByName, downloadMd5 } = filesApi(fx));
+    ({ api, seedFile, findByName, downloadMd5, expectStoredWhole } = filesApi(fx));
     await seedFile('sunset-photo.png', 'image/png', png(96, 64, [240, 120, 60]));
     await seedFile('brand-logo.png', 'image/png', png(48, 48, [59, 91, 219]), true);
     await seedFile('release-notes.txt', 'text/plain', Buffer.from('kinbase 1.0\n- files in the console\n'));
@@ -127,13 +137,11 @@ describe('console: Files (Chromium)', () => {
     const row = page.getByTestId('upload-row').filter({ hasText: 'big.bin' });
     await row.locator('[data-status="done"], [data-testid="upload-status"]').filter({ hasText: 'Uploaded' }).waitFor({ timeout: 120_000 });
     expect(await row.getByRole('progressbar').getAttribute('aria-valuenow')).toBe('100');
-    const seen = await page.evaluate(() => (window as unknown as { progressSeen: number[] }).progressSeen);
+    const seen = await progressSeen(page);
     expect(seen.some((value) => value > 0 && value < 100)).toBe(true);
     expect(seen[seen.length - 1]).toBe(100);
 
-    const stored = await findByName('big.bin');
-    expect(stored).toMatchObject({ size: 20 * MiB, _uploadState: { status: 'complete', md5: expected } });
-    expect(await downloadMd5(stored!)).toBe(expected);
+    await expectStoredWhole('big.bin', 20 * MiB, expected);
     // The list refreshed with the new file, not pending.
     const fresh = card(page, 'big.bin');
     await fresh.waitFor({ timeout: 15_000 });
@@ -176,9 +184,7 @@ describe('console: Files (Chromium)', () => {
       await page.unroute('**/storage/upload/**');
     }
     expect(aborted).toBe(true);
-    const stored = await findByName('camera-roll.mov');
-    expect(stored).toMatchObject({ size: 14 * MiB, mimeType: 'video/quicktime', _uploadState: { status: 'complete', md5: expected } });
-    expect(await downloadMd5(stored!)).toBe(expected);
+    expect(await expectStoredWhole('camera-roll.mov', 14 * MiB, expected)).toMatchObject({ mimeType: 'video/quicktime' });
     expect(fx.pageErrors).toEqual([]);
   }, 180_000);
 
@@ -361,12 +367,10 @@ describe('console: Files on Google Cloud Storage (fake-gcs-server) (Chromium)', 
     await row.getByTestId('upload-status').filter({ hasText: /Uploaded|failed|Failed/ }).waitFor({ timeout: 120_000 });
     await expect(row.getByTestId('upload-status').textContent()).resolves.toMatch(/Uploaded/);
     expect(await row.getByRole('progressbar').getAttribute('aria-valuenow')).toBe('100');
-    const seen = await page.evaluate(() => (window as unknown as { progressSeen: number[] }).progressSeen);
+    const seen = await progressSeen(page);
     expect(seen.some((value) => value > 0 && value < 100)).toBe(true);
 
-    const stored = await files.findByName('bucket-upload.bin');
-    expect(stored).toMatchObject({ size: 20 * MiB, _uploadState: { status: 'complete', md5: expected } });
-    expect(await files.downloadMd5(stored!)).toBe(expected);
+    await files.expectStoredWhole('bucket-upload.bin', 20 * MiB, expected);
     await card(page, 'bucket-upload.bin').waitFor({ timeout: 15_000 });
     expect(fx.pageErrors).toEqual([]);
   }, 180_000);
@@ -402,6 +406,11 @@ async function loadedThumbnailWidth(page: Page, fileCard: Locator): Promise<numb
     return !!img && img.complete && img.naturalWidth > 0;
   }, await fileCard.getAttribute('data-file-id'), { timeout: 15_000 });
   return image.evaluate((img) => (img as unknown as PageImage).naturalWidth);
+}
+
+/** The aria-valuenow values recorded since `recordProgress`. */
+function progressSeen(page: Page): Promise<number[]> {
+  return page.evaluate(() => (window as unknown as { progressSeen: number[] }).progressSeen);
 }
 
 /** Records every aria-valuenow the page's progress bars take from now on. */
