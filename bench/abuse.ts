@@ -10,7 +10,18 @@
  *                kinbase accepts (601 characters of `a*`, run by RE2 in linear time);
  * - body:        4 connections POST the largest body kinbase accepts (9,990 keys; 10,000 is the cap);
  * - references:  4 connections read one entity holding 1,000 references (the per-entity cap) to
- *                files whose uploads are still pending (the costliest kind to resolve).
+ *                files whose uploads are still pending (the costliest kind to resolve);
+ * - residual:    4 connections list their own 2,000 entities with `{"$and":[{"_kmd.lmt":{"$gt":""}},C,C]}`,
+ *                C = `{"_acl.gr":{"$in":[0..998,true]}}` (index residual checks per candidate x clause);
+ * - group-cond:  the same shape as a `_group` condition, padded to ~20 kB;
+ * - regex-wide:  a `_group` condition of 8,000 `{"a":{"$regex":"\\pL{1000}"}}` branches on a
+ *                collection that does not exist (validation compiling every regex);
+ * - lookup-wide: the same 8,000 branches as a `POST /user/:appKey/_lookup` body;
+ * - group-initial: `_group` by `_id` over the 2,000 entities with a 4.9 MB `initial`;
+ * - basic-guess: Basic user credentials with a wrong password on API version 5 (the login pipeline);
+ * - bl-flood:    24 connections call a data-heavy custom endpoint; here the honest client is a second
+ *                user whose probe is a `_count` on a collection with an `onPreFetch` hook, so it
+ *                measures the share of the app's isolates that user still gets.
  *
  * Prints p50/p99/max of the honest latency per phase and p99 relative to idle. Goal: p99 under
  * 50 ms in every phase. Loopback only; every loop is bounded by a count and a time limit.
@@ -36,6 +47,18 @@ const WORST_REGEX = `${'a*'.repeat(300)}b`;
 const ENTITIES = 2000;
 const REFERENCES = 1000;
 const BODY_KEYS = 9_990;
+const BL_ATTACKERS = 24;
+
+/** The app's Business Logic: a data-heavy endpoint for the attacker, a hooked collection for the honest user. */
+const ENVIRONMENT = {
+  schemaVersion: '1.0.0',
+  configType: 'environment',
+  collections: { notes: { type: 'internal', permissions: 'private' }, hooked: { type: 'internal', permissions: 'shared' } },
+  collectionHooks: { hooked: { onPreFetch: { type: 'internal', code: 'function onPreFetch(request, response, modules) { response.continue(); }' } } },
+  customEndpoints: {
+    heavy: { type: 'internal', code: "function onRequest(request, response, modules) { modules.collectionAccess.collection('notes').find({}, function (err, docs) { if (err) return response.error(err.message); response.body = { n: docs.length }; response.complete(200); }); }" },
+  },
+};
 
 async function api(method: string, url: string, auth: string, body?: unknown): Promise<{ status: number; json: unknown }> {
   const res = await fetch(url, { method, headers: { Authorization: auth, 'Content-Type': 'application/json', 'X-Kinvey-API-Version': '5' }, ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }) });
@@ -43,8 +66,8 @@ async function api(method: string, url: string, auth: string, body?: unknown): P
   return { status: res.status, json: text ? JSON.parse(text) : null };
 }
 
-function probe(base: string): Promise<LoadResult> {
-  const spec: LoadSpec = { mode: 'probe', url: `${base}/appdata/${APP_KEY}`, auth: MASTER, maxRequests: Math.ceil(SECONDS * 1000 / 5) + 10, maxMs: SECONDS * 1000, intervalMs: 5 };
+function probe(base: string, at: { url: string; auth: string } | null): Promise<LoadResult> {
+  const spec: LoadSpec = { mode: 'probe', url: at?.url ?? `${base}/appdata/${APP_KEY}`, auth: at?.auth ?? MASTER, maxRequests: Math.ceil(SECONDS * 1000 / 5) + 10, maxMs: SECONDS * 1000, intervalMs: 5 };
   const child = track(spawn(process.execPath, [LOAD_SCRIPT, JSON.stringify(spec)], { stdio: ['ignore', 'pipe', 'inherit'] }));
   let out = '';
   child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
@@ -52,19 +75,19 @@ function probe(base: string): Promise<LoadResult> {
 }
 
 /** ATTACKERS loops sending `attack` until the probe ends (bounded by time and a request count). */
-async function underAttack(base: string, attack: (() => Promise<number>) | null): Promise<{ honest: LoadResult; attacks: number; statuses: Record<number, number> }> {
+async function underAttack(base: string, attack: (() => Promise<number>) | null, probeAt: { url: string; auth: string } | null = null, attackers = ATTACKERS): Promise<{ honest: LoadResult; attacks: number; statuses: Record<number, number> }> {
   const statuses: Record<number, number> = {};
   let attacks = 0;
   let running = true;
   const deadline = Date.now() + SECONDS * 1000;
-  const loops = attack ? Array.from({ length: ATTACKERS }, async () => {
+  const loops = attack ? Array.from({ length: attackers }, async () => {
     while (running && Date.now() < deadline && attacks < 100_000) {
       const status = await attack().catch(() => 0);
       statuses[status] = (statuses[status] ?? 0) + 1;
       attacks++;
     }
   }) : [];
-  const honest = await probe(base);
+  const honest = await probe(base, probeAt);
   running = false;
   await Promise.all(loops);
   return { honest, attacks, statuses };
@@ -76,13 +99,18 @@ async function main(): Promise<void> {
   const work = await mkdtemp(path.join(tmpdir(), 'kinbase-bench-abuse-'));
   try {
     const appsFile = path.join(work, 'apps.json');
-    await writeFile(appsFile, JSON.stringify([{ appKey: APP_KEY, appSecret: APP_SECRET, masterSecret: MASTER_SECRET, name: 'Abuse bench', collections: { notes: { permissions: 'private' } } }]));
+    await writeFile(path.join(work, 'env.json'), JSON.stringify(ENVIRONMENT));
+    await writeFile(appsFile, JSON.stringify([{ appKey: APP_KEY, appSecret: APP_SECRET, masterSecret: MASTER_SECRET, name: 'Abuse bench', environmentFile: 'env.json' }]));
     const { base } = await startKinbase('kinbase', { KINBASE_DATA_DIR: path.join(work, 'data'), KINBASE_APPS_FILE: appsFile });
 
     // The attacker: an ordinary user, signed up with the app secret every client ships.
     await api('POST', `${base}/user/${APP_KEY}`, APP, { username: 'mallory', password: 'mallory-password' });
     const login = await api('POST', `${base}/user/${APP_KEY}/login`, APP, { username: 'mallory', password: 'mallory-password' });
     const user = `Kinvey ${(login.json as { _kmd: { authtoken: string } })._kmd.authtoken}`;
+    // The honest user of the Business Logic phase.
+    await api('POST', `${base}/user/${APP_KEY}`, APP, { username: 'alice', password: 'alice-password' });
+    const aliceLogin = await api('POST', `${base}/user/${APP_KEY}/login`, APP, { username: 'alice', password: 'alice-password' });
+    const alice = `Kinvey ${(aliceLogin.json as { _kmd: { authtoken: string } })._kmd.authtoken}`;
 
     process.stdout.write(`seeding ${ENTITIES} entities and ${REFERENCES} pending files...\n`);
     for (let i = 0; i < ENTITIES; i += 100) {
@@ -103,24 +131,41 @@ async function main(): Promise<void> {
     const regexUrl = `${base}/appdata/${APP_KEY}/notes?query=${encodeURIComponent(JSON.stringify({ s: { $regex: WORST_REGEX } }))}`;
     const body = `{${Array.from({ length: BODY_KEYS }, (_, i) => `"k${i}":${i}`).join(',')}}`;
     const headers = { Authorization: user, 'Content-Type': 'application/json' };
-    const phases: [string, (() => Promise<number>) | null][] = [
+    const send = (method: string, url: string, payload?: string, auth: Record<string, string> = headers) =>
+      fetch(url, { method, headers: auth, ...(payload === undefined ? {} : { body: payload }) }).then(async (r) => (await r.arrayBuffer(), r.status));
+    const aclClause = { '_acl.gr': { $in: [...Array.from({ length: 999 }, (_, i) => i), true] } };
+    const residualUrl = `${base}/appdata/${APP_KEY}/notes?query=${encodeURIComponent(JSON.stringify({ $and: [{ '_kmd.lmt': { $gt: '' } }, aclClause, aclClause] }))}`;
+    const clauses = Array.from({ length: 5 }, () => aclClause);
+    const groupCondition = JSON.stringify({ key: { s: true }, initial: { count: 0 }, reduce: 'function(doc, out) { out.count++; }', condition: { $and: [{ '_kmd.lmt': { $gt: '' } }, ...clauses] } });
+    const wideRegex = { $or: Array.from({ length: 8000 }, () => ({ a: { $regex: '\\pL{1000}' } })) };
+    const regexGroup = JSON.stringify({ key: { a: true }, initial: { count: 0 }, reduce: 'function(doc, out) { out.count++; }', condition: wideRegex });
+    const hugeInitial = JSON.stringify({ key: { _id: true }, initial: { count: 0, pad: 'x'.repeat(4_900_000) }, reduce: 'function(doc, out) { out.count++; }' });
+    const basicGuess = { Authorization: `Basic ${Buffer.from('mallory:not-the-password').toString('base64')}`, 'X-Kinvey-API-Version': '5' };
+    const phases: [string, (() => Promise<number>) | null, { url: string; auth: string }?, number?][] = [
       ['idle', null],
       ['regex', async () => (await fetch(regexUrl, { headers }).then(async (r) => (await r.arrayBuffer(), r.status)))],
       ['body', async () => (await fetch(`${base}/appdata/${APP_KEY}/notes`, { method: 'POST', headers, body }).then(async (r) => (await r.arrayBuffer(), r.status)))],
       ['references', async () => (await fetch(`${base}/appdata/${APP_KEY}/notes/many-refs`, { headers }).then(async (r) => (await r.arrayBuffer(), r.status)))],
+      ['residual', () => send('GET', residualUrl)],
+      ['group-cond', () => send('POST', `${base}/appdata/${APP_KEY}/notes/_group`, groupCondition)],
+      ['regex-wide', () => send('POST', `${base}/appdata/${APP_KEY}/no-such-collection/_group`, regexGroup)],
+      ['lookup-wide', () => send('POST', `${base}/user/${APP_KEY}/_lookup`, JSON.stringify(wideRegex))],
+      ['group-initial', () => send('POST', `${base}/appdata/${APP_KEY}/notes/_group`, hugeInitial)],
+      ['basic-guess', () => send('GET', `${base}/appdata/${APP_KEY}/notes/e1`, undefined, basicGuess)],
+      ['bl-flood', () => send('POST', `${base}/rpc/${APP_KEY}/custom/heavy`, '{}'), { url: `${base}/appdata/${APP_KEY}/hooked/_count`, auth: alice }, BL_ATTACKERS],
     ];
     const rows: string[] = [];
     let idleP99 = NaN;
     const only = process.env.BENCH_ONLY?.split(',');
-    for (const [name, attack] of phases.filter(([phase]) => !only || only.includes(phase))) {
-      const { honest, attacks, statuses } = await underAttack(base, attack);
+    for (const [name, attack, probeAt, attackers] of phases.filter(([phase]) => !only || only.includes(phase))) {
+      const { honest, attacks, statuses } = await underAttack(base, attack, probeAt ?? null, attackers);
       const lat = honest.latenciesMs ?? [];
       const p99 = pct(lat, 0.99);
       if (name === 'idle') idleP99 = p99;
       rows.push(`| ${name} | ${attacks} (${Object.entries(statuses).map(([s, n]) => `${s}: ${n}`).join(', ') || '-'}) | ${pct(lat, 0.5).toFixed(1)} | ${p99.toFixed(1)} | ${(lat[lat.length - 1] ?? NaN).toFixed(1)} | ${(p99 / idleP99).toFixed(1)}x |`);
       process.stdout.write(`${rows[rows.length - 1]}\n`);
     }
-    process.stdout.write(`\nhonest GET /appdata/:appKey every 5 ms, ${SECONDS} s per phase, ${ATTACKERS} attacker connections\n`);
+    process.stdout.write(`\nhonest GET /appdata/:appKey every 5 ms (bl-flood: a second user's hooked _count), ${SECONDS} s per phase, ${ATTACKERS} attacker connections (bl-flood: ${BL_ATTACKERS})\n`);
     process.stdout.write('| phase | attack requests (status: count) | honest p50 ms | honest p99 ms | honest max ms | p99 / idle |\n|---|---|---:|---:|---:|---:|\n');
     process.stdout.write(`${rows.join('\n')}\n`);
   } finally {
