@@ -20,6 +20,16 @@ export class PasswordProof {
   ) {}
 
   /**
+   * Throws 429 TooManyLoginAttempts when an attempt for this username from this client would be
+   * refused now; counts nothing. Lets the login pipeline turn a throttled flood away before it
+   * runs any login hook (check() still decides for the attempt the hooks leave).
+   */
+  refuseWhileThrottled(attempt: LoginAttempt): void {
+    const wait = this.throttle.retryAfterSeconds(attempt);
+    if (wait > 0) throw throttled(wait);
+  }
+
+  /**
    * The active user whose username and password these are, or null (unknown user, disabled user
    * or wrong password, after the same hashing work). Counted by the throttle; throws 429
    * TooManyLoginAttempts (with `retryAfterSeconds`) before any lookup or hashing when the
@@ -28,7 +38,7 @@ export class PasswordProof {
   async check(attempt: LoginAttempt, password: string): Promise<StoredDocument | null> {
     // Refused before any lookup or hashing, so a flood of throttled attempts costs almost nothing.
     const wait = this.throttle.admit(attempt);
-    if (wait > 0) throw errors.tooManyLoginAttempts(wait, 'Too many failed logins for this username or from this client; retry later.');
+    if (wait > 0) throw throttled(wait);
     // Admitted attempts count as failures from here on (so concurrent guesses see each other);
     // a right password takes its count back, and so does a check that never happened.
     const { appKey, username } = attempt;
@@ -49,6 +59,10 @@ export class PasswordProof {
     this.throttle.succeeded(attempt);
     return user;
   }
+}
+
+function throttled(wait: number) {
+  return errors.tooManyLoginAttempts(wait, 'Too many failed logins for this username or from this client; retry later.');
 }
 
 /** A full hashing queue is the server asking for a short pause, not a failure of the request. */

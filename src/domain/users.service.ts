@@ -96,6 +96,16 @@ export class UsersService {
   }
 
   /**
+   * Throws 429 TooManyLoginAttempts when a login of `username` (if it is a string) from `client`
+   * would be refused by the throttle now; counts nothing. The login pipeline asks this before the
+   * login hooks, so a throttled flood costs no hook run either.
+   */
+  refuseThrottledLogin(appKey: string, username: unknown, client?: string): void {
+    if (typeof username !== 'string') return;
+    this.proof.refuseWhileThrottled({ appKey, username, ...(client === undefined ? {} : { client }) });
+  }
+
+  /**
    * Basic user credentials (API below 6), as a login: `body` is `{username, password}` (after the
    * login hooks). The same throttle as `login`, by username and `client`; a user with MFA on is
    * refused outright (Basic has no second factor). Returns the principal of a request without a

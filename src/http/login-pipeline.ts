@@ -1,8 +1,11 @@
 /**
  * The login pipeline: every way of proving a password over HTTP runs the same steps, in the same
  * order:
- *   onPreLogin -> password proof (throttle, hashing, disabled users, second factor) -> onPostLogin,
- *   with onLoginFailure when the proof fails.
+ *   throttle -> onPreLogin -> password proof (throttle, hashing, disabled users, second factor)
+ *   -> onPostLogin, with onLoginFailure when the proof fails.
+ * The first throttle check counts nothing and refuses an attempt that is already over a limit
+ * before any hook runs, so a flood of throttled guesses costs neither a hash nor a Business Logic
+ * call; the proof's own check counts the attempt the hooks leave (a hook may rewrite the username).
  * - `POST /user/:appKey/login` answers the login: a session, or the MFA challenge.
  * - Basic user credentials (API below 6) on any route: the request goes on as the user only when
  *   the proof passed (a user with MFA on never passes it) and the hooks' answer is a success. A
@@ -51,6 +54,7 @@ export class LoginPipeline implements SessionVerifier {
   async login(req: Request, res: Response, respond: (answer: LoginAnswer) => Promise<BlResponse>): Promise<BlResponse> {
     const principal = res.locals.principal as Principal;
     const call = hookedCall(req, res, USERS, 'login');
+    this.users.refuseThrottledLogin(principal.appKey, (req.body as { username?: unknown } | undefined)?.username, clientOf(req));
     return this.hooks.run(call, inputOf(req), async ({ body }) =>
       respond(await this.users.login(principal, body, clientOf(req)).catch((err: unknown) => this.hooks.loginFailed(call, err))));
   }
@@ -73,6 +77,7 @@ export class LoginPipeline implements SessionVerifier {
       skip: false,
       request: () => ({ ...blRequestAs(req, asApp, { collectionName: USERS }), method: 'POST', body, params: {} }),
     };
+    this.users.refuseThrottledLogin(app.appKey, username, clientOf(req));
     const outcome: { proved?: BasicLogin } = {};
     const response = await this.hooks.run(call, { body, params: {} }, async (input) => {
       outcome.proved = await this.users.loginWithBasic(app, input.body, clientOf(req)).catch((err: unknown) => this.hooks.loginFailed(call, err));

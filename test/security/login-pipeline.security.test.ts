@@ -16,6 +16,7 @@ import path from 'node:path';
 import request from 'supertest';
 import { LOGIN_LIMITS } from '../../src/domain/login-throttle';
 import { totpAt } from '../../src/domain/totp';
+import { sample, scrape } from '../support/metrics-text';
 import { createUser } from '../support/scenarios';
 import { makeTempDir, removeTempDir } from '../support/temp-dirs';
 import { basic, startTestApp, type TestApp } from '../support/test-app';
@@ -213,6 +214,21 @@ describe('the login throttle counts Basic user credentials', () => {
     expectThrottled(await sendFrom('127.0.0.4', 'POST', `/user/${t.appKey}/login`, t.appAuth, { username: 'victim', password: password('victim') }));
     // Another client is not held.
     expect((await sendFrom('127.0.0.5', 'GET', me, basic('victim', password('victim')), undefined, API5)).status).toBe(200);
+  });
+
+  test('a throttled flood of guesses runs no login hook: each guess ran onPreLogin until the limit, none after', async () => {
+    await createUser(t, 'victim');
+    const preLoginRuns = async () => sample(await scrape(t), 'kinbase_business_logic_calls_total', { kind: 'hook', function: 'onPreLogin' }) ?? 0;
+    const me = `/user/${t.appKey}/_me`;
+    const start = await preLoginRuns();
+    for (let i = 0; i < LOGIN_LIMITS.failuresPerUsername; i++) {
+      expect((await sendFrom('127.0.0.8', 'GET', me, basic('victim', `guess-${i}`), undefined, API5)).status).toBe(401);
+    }
+    const atLimit = await preLoginRuns();
+    expect(atLimit - start).toBe(LOGIN_LIMITS.failuresPerUsername);
+    for (let i = 0; i < 5; i++) expectThrottled(await sendFrom('127.0.0.8', 'GET', me, basic('victim', `more-${i}`), undefined, API5));
+    expectThrottled(await sendFrom('127.0.0.8', 'POST', `/user/${t.appKey}/login`, t.appAuth, { username: 'victim', password: 'more' }));
+    expect(await preLoginRuns()).toBe(atLimit);
   });
 
   test('Basic guesses and /login guesses share one count per client', async () => {
