@@ -1,7 +1,8 @@
 /**
  * The failed-login throttle's policy on an injected clock: locks last until their window ends and
- * no longer, a success clears the username but not the client, tables stay bounded, and an IPv6
- * attacker cannot dodge the client limit by rotating addresses inside its /64.
+ * no longer, a success clears the username but not the client, a client known for a username has
+ * a lock of its own at the username limit, tables stay bounded, and an IPv6 attacker cannot dodge
+ * the client limit by rotating addresses inside its /64.
  */
 import { LoginThrottle, clientKey, type LoginAttempt } from '../../src/domain/login-throttle';
 
