@@ -20,6 +20,7 @@ import { UserNoticesService } from './domain/user-notices';
 import { UsersService } from './domain/users.service';
 import { MfaService } from './domain/mfa.service';
 import { mfaRoutes } from './http/mfa.routes';
+import { LoginPipeline } from './http/login-pipeline';
 import { groupRoutes } from './http/group.routes';
 import { rpcRoutes } from './http/rpc.routes';
 import { unavailableRoutes } from './http/unavailable.routes';
@@ -115,7 +116,11 @@ export function createApp(deps: AppDeps): Express {
   const users = new UsersService(deps.documents, groups, {
     clock: deps.clock, passwords: new PasswordHasher(deps.scrypt ?? new ScryptWorkers()), secondFactor: mfa, sessionCache,
   });
-  const sessions: SessionVerifier = users;
+  const businessLogic = deps.businessLogic ?? createBusinessLogic({ ...deps, metrics });
+  const hooks = businessLogic.hooks;
+  // Sessions, and every proof of a password (login, Basic user credentials), with the login hooks.
+  const logins = new LoginPipeline(users, hooks);
+  const sessions: SessionVerifier = logins;
 
   app.use(requestMetrics(metrics));
   app.use(requestContext);
@@ -149,9 +154,6 @@ export function createApp(deps: AppDeps): Express {
   const entities = new EntitiesService(deps.documents, clock, stripFileReferences, deletions);
   app.use(fileLinkParams(deps.config.downloadUrlTtlSeconds, defaultHttps));
 
-  const businessLogic = deps.businessLogic ?? createBusinessLogic({ ...deps, metrics });
-  const hooks = businessLogic.hooks;
-
   app.use(metricsRoutes(metrics, deps.apps, deps.config.metricsToken));
   if (deps.config.console && deps.consoleDir) app.use(consoleRoutes(deps.consoleDir, consoleOrigins(deps.config.publicUrl, deps.config.storage)));
   app.use(handshakeRoutes(deps.apps, sessions));
@@ -160,7 +162,7 @@ export function createApp(deps: AppDeps): Express {
     apps: deps.apps, sessions, entities, present, aggregations, deltaSets: new DeltaSetService(entities, deletions),
     hooks, externalCollections: externalCollectionRoutes(businessLogic, deps.config.publicUrl),
   }));
-  app.use(userRoutes({ apps: deps.apps, sessions, users, aggregations, present, prepareBody: stripFileReferences, hooks }));
+  app.use(userRoutes({ apps: deps.apps, sessions, users, aggregations, present, prepareBody: stripFileReferences, hooks, logins }));
   app.use(mfaRoutes({ apps: deps.apps, sessions, users, mfa, present }));
   app.use(rpcRoutes({ apps: deps.apps, sessions, notices: new UserNoticesService(deps.documents, clock), collections: new CollectionRemover(deps.documents, deletions, (appKey) => sessionCache.evictApp(appKey)), businessLogic }));
   app.use(groupRoutes({ apps: deps.apps, sessions, groups }));

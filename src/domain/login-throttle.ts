@@ -14,11 +14,16 @@
  * - A successful login clears the username's count (the password is known to whoever sent it) but
  *   never the client's, or an attacker could reset its own count by logging into its own account.
  * - A client that logged in successfully as a user within `knownClientDays` is not held by that
- *   username's lock (only by its own client limit): an attacker who keeps a victim's username
- *   locked does not lock the victim out of the devices they already use.
+ *   username's lock: an attacker who keeps a victim's username locked from elsewhere does not lock
+ *   the victim out of the devices they already use. Such a known client has a lock of its own for
+ *   that username instead, with the same limit (`failuresPerUsername`, counted per username and
+ *   client). So whoever shares the victim's address (a NAT, an office) gets no more guesses for the
+ *   victim than anyone else does (10 per window, not the client limit of 30); only the victim's own
+ *   clients escape a lock made by others. An address is only known after a right password for that
+ *   username, so an attacker cannot make its own address known for a victim.
  * - Clients are remote addresses as Express sees them (`req.ip`, trust proxy off by default);
  *   IPv6 addresses count per /64, the block one subscriber usually holds. Basic user credentials
- *   are checked by the auth middleware without a client address, so only the username counts.
+ *   count exactly like logins (the login pipeline passes the client address).
  * - Memory is bounded: each table keeps at most `maxEntries` keys and forgets the least recently
  *   touched first. Evicting a lock this way takes `maxEntries` other failing keys, which the
  *   client limit makes expensive.
@@ -84,6 +89,8 @@ export class LoginThrottle {
   private readonly usernames: BoundedMap<Window>;
   private readonly clients: BoundedMap<Window>;
   private readonly knownClients: BoundedMap<number>;
+  /** Failures per username and known client: a known client's own lock for that username. */
+  private readonly knownFailures: BoundedMap<Window>;
 
   constructor(options: { clock?: () => Date; limits?: Partial<LoginLimits> } = {}) {
     this.clock = options.clock ?? (() => new Date());
@@ -91,6 +98,7 @@ export class LoginThrottle {
     this.usernames = new BoundedMap(this.limits.maxEntries);
     this.clients = new BoundedMap(this.limits.maxEntries);
     this.knownClients = new BoundedMap(this.limits.maxEntries);
+    this.knownFailures = new BoundedMap(this.limits.maxEntries);
   }
 
   /** Seconds until this attempt may be made, or 0 when it may be made now. Does no hashing. */
@@ -98,9 +106,11 @@ export class LoginThrottle {
     const now = this.clock().getTime();
     const client = attempt.client === undefined ? undefined : clientKey(attempt.client);
     const waits = [client === undefined ? 0 : this.wait(this.clients.get(client), this.limits.failuresPerClient, now)];
-    if (client === undefined || !this.isKnown(attempt, client, now)) {
-      waits.push(this.wait(this.usernames.get(usernameKey(attempt)), this.limits.failuresPerUsername, now));
-    }
+    // A known client answers to its own lock for the username instead of the username's (shared) one.
+    const usernameWindow = client !== undefined && this.isKnown(attempt, client, now)
+      ? this.knownFailures.get(knownKey(attempt, client))
+      : this.usernames.get(usernameKey(attempt));
+    waits.push(this.wait(usernameWindow, this.limits.failuresPerUsername, now));
     return Math.max(...waits);
   }
 
@@ -114,7 +124,11 @@ export class LoginThrottle {
     if (wait > 0) return wait;
     const now = this.clock().getTime();
     this.count(this.usernames, usernameKey(attempt), now, 1);
-    if (attempt.client !== undefined) this.count(this.clients, clientKey(attempt.client), now, 1);
+    if (attempt.client !== undefined) {
+      const client = clientKey(attempt.client);
+      this.count(this.clients, client, now, 1);
+      if (this.isKnown(attempt, client, now)) this.count(this.knownFailures, knownKey(attempt, client), now, 1);
+    }
     return 0;
   }
 
@@ -124,6 +138,7 @@ export class LoginThrottle {
     if (attempt.client === undefined) return;
     const client = clientKey(attempt.client);
     this.count(this.clients, client, this.clock().getTime(), -1);
+    this.knownFailures.delete(knownKey(attempt, client));
     this.knownClients.set(knownKey(attempt, client), this.clock().getTime());
   }
 
@@ -131,12 +146,15 @@ export class LoginThrottle {
   withdraw(attempt: LoginAttempt): void {
     const now = this.clock().getTime();
     this.count(this.usernames, usernameKey(attempt), now, -1);
-    if (attempt.client !== undefined) this.count(this.clients, clientKey(attempt.client), now, -1);
+    if (attempt.client === undefined) return;
+    const client = clientKey(attempt.client);
+    this.count(this.clients, client, now, -1);
+    this.count(this.knownFailures, knownKey(attempt, client), now, -1);
   }
 
   /** Keys held per table (bounded by `maxEntries`). */
-  sizes(): { usernames: number; clients: number; knownClients: number } {
-    return { usernames: this.usernames.size, clients: this.clients.size, knownClients: this.knownClients.size };
+  sizes(): { usernames: number; clients: number; knownClients: number; knownFailures: number } {
+    return { usernames: this.usernames.size, clients: this.clients.size, knownClients: this.knownClients.size, knownFailures: this.knownFailures.size };
   }
 
   private wait(window: Window | undefined, limit: number, now: number): number {

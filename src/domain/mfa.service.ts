@@ -6,7 +6,8 @@
  *
  * Rules (kinbase's; Kinvey documents none):
  * - MFA is on for a user once they have a verified authenticator; login then answers a challenge
- *   instead of a session, unless the body carries a valid device token or recovery code.
+ *   instead of a session, unless the body carries a valid device token or recovery code. Basic
+ *   user credentials, which have no second factor, are refused for such a user (users.service.ts).
  * - Only the user themselves or master manages a user's authenticators and recovery codes.
  * - A TOTP code works within ±1 step and once: each authenticator remembers its last used step,
  *   set by a compare-and-set, so two concurrent requests cannot both use one code.
@@ -57,10 +58,12 @@ export interface MfaChallenge {
 /** What the login must do after the password check. */
 export type SecondFactorGate = { readonly kind: 'off' } | { readonly kind: 'passed' } | { readonly kind: 'challenge'; readonly challenge: MfaChallenge };
 
-/** The login hook of users.service.ts. */
+/** What users.service.ts asks after a right password. */
 export interface SecondFactor {
   /** Decides, after a right password, whether this login needs its second factor; throws for a wrong recovery code. */
   gateLogin(appKey: string, user: StoredDocument, body: Record<string, unknown>): Promise<SecondFactorGate>;
+  /** Whether the user has MFA on (a verified authenticator): then no password alone lets them in. */
+  isOn(appKey: string, userId: string): Promise<boolean>;
 }
 
 export interface MfaServiceOptions {
@@ -187,6 +190,11 @@ export class MfaService implements SecondFactor {
     return { kind: 'challenge', challenge: { mfaRequired: true, mfaSessionToken, userId: user._id, authenticators: authenticators.map(summary) } };
   }
 
+  /** Whether the user has a verified authenticator (one count query). */
+  async isOn(appKey: string, userId: string): Promise<boolean> {
+    return (await this.store.count(mfaScope(appKey, AUTHENTICATOR_COLLECTION), { userId, verified: true })) > 0;
+  }
+
   /**
    * `mfa/challenge`: picks the authenticator whose code will complete this MFA session. Throws
    * 401 InvalidCredentials for an unknown, expired or used MFA session, 404 AuthenticatorNotFound.
@@ -234,10 +242,6 @@ export class MfaService implements SecondFactor {
 
   private async verifiedAuthenticators(appKey: string, userId: string): Promise<StoredDocument[]> {
     return this.store.find(mfaScope(appKey, AUTHENTICATOR_COLLECTION), { userId, verified: true }, { sort: [['createdAt', 1]] });
-  }
-
-  private async isOn(appKey: string, userId: string): Promise<boolean> {
-    return (await this.store.count(mfaScope(appKey, AUTHENTICATOR_COLLECTION), { userId, verified: true })) > 0;
   }
 
   /**

@@ -1,7 +1,8 @@
 /**
  * User accounts (`/user/:appKey`): signup, login and logout, reads and queries, updates, soft and
  * hard deletion. Users are readable by every user of the app and writable only by themselves or
- * master. Also implements the SessionVerifier contract (`verifyToken`, `verifyPassword`).
+ * master. Passwords are proved only through password-proof.ts: by `login` and by `loginWithBasic`
+ * (Basic user credentials), which the HTTP login pipeline wraps in the login hooks.
  */
 import { randomUUID } from 'node:crypto';
 import { loginBodySchema, type LoginBody } from '../../schemas/user.schema';
@@ -15,14 +16,15 @@ import { errors } from './errors';
 import type { GroupsService } from './groups.service';
 import { LoginThrottle, type LoginAttempt } from './login-throttle';
 import type { MfaChallenge, SecondFactor } from './mfa.service';
-import { HashingBusyError, generatePassword, type PasswordHasher } from './passwords';
+import { PasswordProof, translateBusy } from './password-proof';
+import { generatePassword, type PasswordHasher } from './passwords';
 import type { Principal } from './principal';
 import { refuseHiddenFields, sanitizeFilter, type ListQuery } from './query';
 import type { SessionCache } from './session-cache';
 import { SessionStore } from './sessions';
 import { ACTIVE_USERS, PUBLIC_USER_FIELDS, credentialScope, hiddenUserFields, isDisabled, kmdOf, parseUserBody, toUserView, userScope } from './user-records';
 
-type UserPrincipal = Extract<Principal, { kind: 'user' }>;
+export type UserPrincipal = Extract<Principal, { kind: 'user' }>;
 
 export interface UsersServiceOptions {
   /** Hashes and checks passwords (in production off the event loop and off libuv's pool). */
@@ -47,11 +49,23 @@ export type LoginAnswer = { readonly user: StoredDocument; readonly secondFactor
 /** One message for unknown users and wrong passwords, so the answer never tells which it was. */
 const LOGIN_FAILED = 'The username or password is wrong.';
 
+/**
+ * A user with MFA on has no password-only way in: Basic credentials would skip the second factor.
+ * Said only after the password was right, so it tells nothing to someone guessing it.
+ */
+const BASIC_NEEDS_NO_MFA = 'This user has multi-factor authentication on, so Basic user credentials are refused. Log in with POST /user/:appKey/login and the second factor, then send Authorization: Kinvey <authtoken>.';
+
+/** What a proof by Basic user credentials grants: the request's principal, and the user as a login shows it (for the login hooks). */
+export interface BasicLogin {
+  readonly principal: UserPrincipal;
+  readonly user: StoredDocument;
+}
+
 export class UsersService {
   readonly sessions: SessionStore;
   private readonly clock: () => Date;
   private readonly passwords: PasswordHasher;
-  private readonly throttle: LoginThrottle;
+  private readonly proof: PasswordProof;
   private readonly secondFactor: SecondFactor | undefined;
   private readonly indexed = new Set<string>();
 
@@ -62,7 +76,7 @@ export class UsersService {
   ) {
     this.clock = options.clock ?? (() => new Date());
     this.passwords = options.passwords;
-    this.throttle = options.throttle ?? new LoginThrottle({ clock: this.clock });
+    this.proof = new PasswordProof(store, this.passwords, options.throttle ?? new LoginThrottle({ clock: this.clock }));
     this.secondFactor = options.secondFactor;
     this.sessions = new SessionStore(store, {
       clock: this.clock,
@@ -82,15 +96,33 @@ export class UsersService {
   }
 
   /**
-   * SessionVerifier: the principal for Basic user credentials (API below 6), or null. Throttled
-   * like logins, by username only (the middleware knows no client address here): throws 429
+   * Throws 429 TooManyLoginAttempts when a login of `username` (if it is a string) from `client`
+   * would be refused by the throttle now; counts nothing. The login pipeline asks this before the
+   * login hooks, so a throttled flood costs no hook run either.
+   */
+  refuseThrottledLogin(appKey: string, username: unknown, client?: string): void {
+    if (typeof username !== 'string') return;
+    this.proof.refuseWhileThrottled({ appKey, username, ...(client === undefined ? {} : { client }) });
+  }
+
+  /**
+   * Basic user credentials (API below 6), as a login: `body` is `{username, password}` (after the
+   * login hooks). The same throttle as `login`, by username and `client`; a user with MFA on is
+   * refused outright (Basic has no second factor). Returns the principal of a request without a
+   * session. Throws 400 for a malformed body, 401 InvalidCredentials for a wrong password, an
+   * unknown or disabled user, and (only once the password was right) a user with MFA on; 429
    * TooManyLoginAttempts.
    */
-  async verifyPassword(app: AppDefinition, username: string, password: string): Promise<Principal | null> {
-    const user = await this.checkPassword({ appKey: app.appKey, username }, password);
-    if (!user) return null;
+  async loginWithBasic(app: AppDefinition, body: unknown, client?: string): Promise<BasicLogin> {
+    const { username, password } = parseLoginBody(body);
+    const user = await this.proof.check({ appKey: app.appKey, username, ...(client === undefined ? {} : { client }) }, password);
+    if (!user) throw errors.invalidCredentials(LOGIN_FAILED);
+    if (await this.secondFactor?.isOn(app.appKey, user._id)) throw errors.invalidCredentials(BASIC_NEEDS_NO_MFA);
     const groups = await this.groups.membershipOf(app.appKey, user._id);
-    return { kind: 'user', appKey: app.appKey, userId: user._id, username, token: '', groups };
+    return {
+      principal: { kind: 'user', appKey: app.appKey, userId: user._id, username: String(user.username), token: '', groups },
+      user: toUserView(user, { kind: 'app', appKey: app.appKey }),
+    };
   }
 
   /**
@@ -139,12 +171,11 @@ export class UsersService {
     if (isPlainObject(body) && body._socialIdentity !== undefined && body.username === undefined) {
       throw errors.featureUnavailable('Social identity login is not supported by this server; log in with username and password.');
     }
-    const validate = validatorFor<LoginBody>(loginBodySchema);
-    if (!validate(body)) throw errors.incompleteRequestBody(describeErrors(validate.errors, 'body').join('; '));
-    const attempt: LoginAttempt = { appKey: principal.appKey, username: body.username, ...(client === undefined ? {} : { client }) };
-    const user = await this.checkPassword(attempt, body.password);
+    const input = parseLoginBody(body);
+    const attempt: LoginAttempt = { appKey: principal.appKey, username: input.username, ...(client === undefined ? {} : { client }) };
+    const user = await this.proof.check(attempt, input.password);
     if (!user) throw errors.invalidCredentials(LOGIN_FAILED);
-    const gate = await this.secondFactor?.gateLogin(principal.appKey, user, body);
+    const gate = await this.secondFactor?.gateLogin(principal.appKey, user, input);
     if (gate?.kind === 'challenge') return { challenge: gate.challenge };
     return { user: await this.sessionView(principal, user), secondFactor: gate?.kind === 'passed' };
   }
@@ -282,32 +313,6 @@ export class UsersService {
     await this.sessions.revokeAllOf(principal.appKey, id);
   }
 
-  /** The user whose password this is, or null; counted by the throttle. Throws 429 when throttled or busy. */
-  private async checkPassword(attempt: LoginAttempt, password: string): Promise<StoredDocument | null> {
-    // Refused before any lookup or hashing, so a flood of throttled attempts costs almost nothing.
-    const wait = this.throttle.admit(attempt);
-    if (wait > 0) throw errors.tooManyLoginAttempts(wait, 'Too many failed logins for this username or from this client; retry later.');
-    // Admitted attempts count as failures from here on (so concurrent guesses see each other);
-    // a right password takes its count back, and so does a check that never happened.
-    const { appKey, username } = attempt;
-    let matches: boolean;
-    let user: StoredDocument | undefined;
-    try {
-      [user] = await this.store.find(userScope(appKey), restrict({ username }, ACTIVE_USERS), { limit: 1 });
-      const [credential] = user ? await this.store.findByIds(credentialScope(appKey), [user._id]) : [];
-      // Unknown users cost a hash too, so timing does not tell which usernames exist.
-      matches = !user || !credential || typeof credential.hash !== 'string'
-        ? await this.passwords.verifyAgainstNothing(password)
-        : await this.passwords.verify(password, credential.hash);
-    } catch (err) {
-      this.throttle.withdraw(attempt);
-      throw translateBusy(err);
-    }
-    if (!matches || !user) return null;
-    this.throttle.succeeded(attempt);
-    return user;
-  }
-
   private async hash(password: string): Promise<string> {
     return this.passwords.hash(password).catch((err: unknown) => Promise.reject(translateBusy(err)));
   }
@@ -350,14 +355,15 @@ function visibleUsers(principal: Principal, filter: Filter, options: ListOptions
   return options.includeDisabled && principal.kind === 'master' ? filter : restrict(filter, ACTIVE_USERS);
 }
 
-function userNotFound(id: string) {
-  return errors.userNotFound(`No user with _id ${id.slice(0, 100)}.`);
+/** `{username, password}` (more keys allowed), or 400 IncompleteRequestBody. */
+function parseLoginBody(body: unknown): LoginBody {
+  const validate = validatorFor<LoginBody>(loginBodySchema);
+  if (!validate(body)) throw errors.incompleteRequestBody(describeErrors(validate.errors, 'body').join('; '));
+  return body;
 }
 
-/** A full hashing queue is the server asking for a short pause, not a failure of the request. */
-function translateBusy(err: unknown): unknown {
-  if (err instanceof HashingBusyError) return errors.tooManyLoginAttempts(1, 'The server is busy checking other passwords; retry in a second.');
-  return err;
+function userNotFound(id: string) {
+  return errors.userNotFound(`No user with _id ${id.slice(0, 100)}.`);
 }
 
 /**

@@ -14,8 +14,15 @@ const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}$/;
 const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]{0,4096}$/;
 
 /** The hooks' `request`: the client's headers (lower-case), body, URL parameters and who asks. */
-export function blRequestOf(req: Request, res: Response, target: { collectionName?: string; entityId?: string; endpoint?: string }): BlRequest {
-  const principal = res.locals.principal as Principal;
+export function blRequestOf(req: Request, res: Response, target: BlTarget): BlRequest {
+  return blRequestAs(req, res.locals.principal as Principal, target);
+}
+
+/** What a hook or endpoint addresses. */
+export interface BlTarget { collectionName?: string; entityId?: string; endpoint?: string }
+
+/** The hooks' `request` for a principal other than the request's own (the login pipeline's Basic proof runs as the app). */
+export function blRequestAs(req: Request, principal: Principal, target: BlTarget): BlRequest {
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(req.headers)) {
     if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;

@@ -11,9 +11,7 @@ import { requireAuth, withApp, type SessionVerifier } from './middleware/auth';
 import { apiVersionOf } from './middleware/request-context';
 import type { HookPipeline } from '../business-logic/pipeline';
 import { hookedCall, inputOf, ok, sendBlResponse } from './business-logic';
-
-/** The user collection's name for Business Logic hooks. */
-const USERS = 'user';
+import { USERS, type LoginPipeline } from './login-pipeline';
 
 /** Turns user documents into what the client sees; the same shape as the appdata presenter. */
 export type PresentUsers = (docs: StoredDocument[], req: Request, principal: Principal) => Promise<StoredDocument[]>;
@@ -36,8 +34,10 @@ export interface UserRoutesDeps {
   aggregations: AggregationService;
   present?: PresentUsers;
   prepareBody?: PrepareUserBody;
-  /** `user` collection hooks (Business Logic), including the login hooks. */
+  /** `user` collection hooks (Business Logic). */
   hooks: HookPipeline;
+  /** Logins: the login hooks around the password proof (the same pipeline Basic user credentials take). */
+  logins: LoginPipeline;
 }
 
 /**
@@ -45,7 +45,7 @@ export interface UserRoutesDeps {
  * with `app.use`: the router plus a recovery for signups whose JSON body is `null`.
  */
 export function userRoutes(deps: UserRoutesDeps): Array<RequestHandler | ErrorRequestHandler> {
-  const { apps, sessions, users, aggregations, hooks } = deps;
+  const { apps, sessions, users, aggregations, hooks, logins } = deps;
   const present = deps.present ?? presentUsers;
   const prepareBody = deps.prepareBody ?? prepareUserBody;
   const router = Router();
@@ -63,10 +63,7 @@ export function userRoutes(deps: UserRoutesDeps): Array<RequestHandler | ErrorRe
 
   router.post(`${base}/login`, requireAuth(sessions, 'app'), async (req, res) => {
     const principal = principalOf(res);
-    const call = hookedCall(req, res, USERS, 'login');
-    sendBlResponse(res, await hooks.run(call, inputOf(req), async ({ body }) => {
-      // The client is the socket's address unless the app's trust proxy setting says otherwise.
-      const answer = await users.login(principal, body, req.ip ?? req.socket.remoteAddress).catch((err: unknown) => hooks.loginFailed(call, err));
+    sendBlResponse(res, await logins.login(req, res, async (answer) => {
       if ('challenge' in answer) return ok(answer.challenge);
       const user = await presentOne(present, answer.user, req, principal);
       // MFA passed by a recovery code or device token: kinvey-js-sdk 7 login.js reads this shape.

@@ -2,7 +2,8 @@
  * Login abuse with an ordinary account: guessing passwords (for one username, or spraying many
  * usernames from one client, also through Basic user credentials on API 5) runs into 429
  * TooManyLoginAttempts with Retry-After, before any hashing; a victim whose username is under
- * attack still gets in from a client they logged in from before; and a password change ends the
+ * attack still gets in from a client they logged in from before, while someone sharing that
+ * client's address gets no more guesses than anywhere else; and a password change ends the
  * user's other sessions, so a stolen token dies with the old password.
  *
  * Requests that need a distinct client address go over real HTTP from another loopback address
@@ -86,6 +87,15 @@ describe('failed logins are rate limited', () => {
     for (let i = 0; i < LOGIN_LIMITS.failuresPerUsername; i++) await postFrom(t, '127.0.0.6', login, { username: 'victim', password: `guess-${i}` });
     expectThrottled(await postFrom(t, '127.0.0.6', login, { username: 'victim', password: 'pw-victim-secret' }));
     expect((await postFrom(t, '127.0.0.1', login, { username: 'victim', password: 'pw-victim-secret' })).status).toBe(200);
+  });
+
+  test('someone behind the victim\'s own address (a shared NAT) gets the username limit of guesses, not the client limit', async () => {
+    const login = `/user/${t.appKey}/login`;
+    // createUser logged in from 127.0.0.1 (supertest): that address is known for the victim.
+    for (let i = 0; i < LOGIN_LIMITS.failuresPerUsername; i++) {
+      expect((await postFrom(t, '127.0.0.1', login, { username: 'victim', password: `guess-${i}` })).status).toBe(401);
+    }
+    expectThrottled(await postFrom(t, '127.0.0.1', login, { username: 'victim', password: 'guess-again' }));
   });
 
   test('guessing through Basic user credentials on API 5 is throttled too', async () => {

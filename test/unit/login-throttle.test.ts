@@ -1,7 +1,8 @@
 /**
  * The failed-login throttle's policy on an injected clock: locks last until their window ends and
- * no longer, a success clears the username but not the client, tables stay bounded, and an IPv6
- * attacker cannot dodge the client limit by rotating addresses inside its /64.
+ * no longer, a success clears the username but not the client, a client known for a username has
+ * a lock of its own at the username limit, tables stay bounded, and an IPv6 attacker cannot dodge
+ * the client limit by rotating addresses inside its /64.
  */
 import { LoginThrottle, clientKey, type LoginAttempt } from '../../src/domain/login-throttle';
 
@@ -66,6 +67,31 @@ describe('LoginThrottle', () => {
     expect(throttle.retryAfterSeconds({ appKey: 'kid', username: 'victim' })).toBeGreaterThan(0);
   });
 
+  test('guessing from a victim\'s known address (a shared NAT) gets the username limit, not the client limit', () => {
+    const { throttle, advance } = throttleAt(undefined, { failuresPerUsername: 3, failuresPerClient: 10 });
+    const victim = { appKey: 'kid', username: 'victim', client: '10.0.0.1' };
+    succeed(throttle, victim);
+    // Someone else behind 10.0.0.1 guesses: the known address has a lock of its own at 3.
+    for (let i = 0; i < 3; i++) expect(throttle.admit(victim)).toBe(0);
+    expect(throttle.admit(victim)).toBeGreaterThan(0);
+    // The window ends; the lock does too.
+    advance(60);
+    expect(throttle.admit(victim)).toBe(0);
+  });
+
+  test('a known client\'s own failures do not lock the username for the victim\'s other known clients', () => {
+    const { throttle } = throttleAt();
+    const office = { appKey: 'kid', username: 'victim', client: '10.0.0.1' };
+    const home = { ...office, client: '10.0.0.2' };
+    succeed(throttle, office);
+    succeed(throttle, home);
+    for (let i = 0; i < 3; i++) expect(throttle.admit(office)).toBe(0);
+    expect(throttle.retryAfterSeconds(office)).toBeGreaterThan(0);
+    expect(throttle.retryAfterSeconds(home)).toBe(0);
+    // ...but an unknown client is held by the username's lock, which those failures count toward.
+    expect(throttle.retryAfterSeconds({ ...office, client: '192.0.2.7' })).toBeGreaterThan(0);
+  });
+
   test('concurrent guesses count from the moment they are admitted, before any is checked', () => {
     const { throttle } = throttleAt();
     const outcomes = Array.from({ length: 32 }, () => throttle.admit({ appKey: 'kid', username: 'victim', client: '10.0.0.1' }));
@@ -84,7 +110,7 @@ describe('LoginThrottle', () => {
   test('a flood of distinct usernames and clients keeps at most maxEntries keys per table', () => {
     const { throttle } = throttleAt(undefined, { maxEntries: 100, failuresPerClient: 1_000_000 });
     for (let i = 0; i < 10_000; i++) expect(throttle.admit({ appKey: 'kid', username: `u${i}`, client: `10.${i >> 16 & 255}.${i >> 8 & 255}.${i & 255}` })).toBe(0);
-    expect(throttle.sizes()).toEqual({ usernames: 100, clients: 100, knownClients: 0 });
+    expect(throttle.sizes()).toEqual({ usernames: 100, clients: 100, knownClients: 0, knownFailures: 0 });
     // The most recent keys are the ones kept.
     expect(throttle.retryAfterSeconds({ appKey: 'kid', username: 'u9999' })).toBe(0);
   });

@@ -3,14 +3,20 @@ import type { AppDefinition } from '../../config';
 import { secretsEqual, type AppRegistry } from '../../domain/apps';
 import { errors } from '../../domain/errors';
 import type { Principal } from '../../domain/principal';
+import { sendBlResponse } from '../business-logic';
+import { LoginRefusedByHook } from '../login-pipeline';
 import { apiVersionOf } from './request-context';
 
-/** Verifies `Kinvey <token>` sessions and user Basic credentials; provided by the users service. */
+/** Verifies `Kinvey <token>` sessions and user Basic credentials; provided by the login pipeline (login-pipeline.ts). */
 export interface SessionVerifier {
   /** The user principal of a live session token, or null when unknown, expired or logged out. */
   verifyToken(app: AppDefinition, token: string): Promise<Principal | null>;
-  /** The user principal for username/password (API versions below 6 only), or null. */
-  verifyPassword(app: AppDefinition, username: string, password: string): Promise<Principal | null>;
+  /**
+   * The user principal for username/password (API versions below 6 only), proved like a login
+   * (throttle, login hooks, second factor). Throws 401 InvalidCredentials, 429
+   * TooManyLoginAttempts, or LoginRefusedByHook.
+   */
+  verifyBasicUser(req: Request, app: AppDefinition, username: string, password: string): Promise<Principal>;
 }
 
 /** Looks up `:appKey`; unknown apps are 404 AppNotFound. Sets res.locals.app. */
@@ -25,7 +31,8 @@ export function withApp(apps: AppRegistry) {
 
 /**
  * Checks the Authorization header against the app and returns the principal. Throws 401
- * InvalidCredentials for missing, malformed or wrong credentials (never for a permission problem).
+ * InvalidCredentials for missing, malformed or wrong credentials (never for a permission problem);
+ * for Basic user credentials also what the login pipeline throws (429, LoginRefusedByHook).
  */
 export async function authenticate(req: Request, app: AppDefinition, sessions: SessionVerifier): Promise<Principal> {
   const header = req.get('authorization');
@@ -53,10 +60,8 @@ export async function authenticate(req: Request, app: AppDefinition, sessions: S
       if (isApp) return { kind: 'app', appKey: app.appKey };
       throw errors.invalidCredentials('Wrong app secret or master secret.');
     }
-    if (apiVersionOf(req) < 6) {
-      const principal = await sessions.verifyPassword(app, user, secret);
-      if (principal) return principal;
-    }
+    // Every proof of a user's password goes through the login pipeline, Basic on any route too.
+    if (apiVersionOf(req) < 6) return sessions.verifyBasicUser(req, app, user, secret);
     throw errors.invalidCredentials('Basic credentials must be the app key with the app or master secret.');
   }
   throw errors.invalidCredentials(`Unsupported authorization scheme ${scheme.slice(0, 20)}.`);
@@ -75,12 +80,19 @@ const POLICY_ALLOWS: Record<CredentialPolicy, ReadonlyArray<Principal['kind']>> 
 
 /**
  * Middleware: authenticates (res.locals.principal) and enforces the route's credential policy.
- * A valid credential of the wrong kind is 401 InsufficientCredentials.
+ * A valid credential of the wrong kind is 401 InsufficientCredentials. Basic user credentials a
+ * login hook turned away get the hook's answer, as the login would have.
  */
 export function requireAuth(sessions: SessionVerifier, policy: CredentialPolicy) {
   return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
     const app = res.locals.app as AppDefinition;
-    const principal = await authenticate(req, app, sessions);
+    let principal: Principal;
+    try {
+      principal = await authenticate(req, app, sessions);
+    } catch (err) {
+      if (err instanceof LoginRefusedByHook) return sendBlResponse(res, err.response);
+      throw err;
+    }
     const allowed = POLICY_ALLOWS[policy].includes(principal.kind);
     if (!allowed) {
       throw errors.insufficientCredentials(`This operation needs ${policy.replace(/-/g, ' ')} credentials; the request used ${principal.kind} credentials.`);
