@@ -30,6 +30,8 @@ export interface UsersServiceOptions {
   /** Failed-login limits; a fresh in-process throttle by default. */
   readonly throttle?: LoginThrottle;
   readonly clock?: () => Date;
+  /** Stamps `_kmd.lmt` (the app's MonotonicClock: every lmt comes from one clock); `clock` by default. */
+  readonly stampWrite?: () => Date;
   readonly sessionTtlSeconds?: number;
   /** Multi-factor authentication, asked after every right password (mfa.service.ts); none by default. */
   readonly secondFactor?: SecondFactor;
@@ -50,6 +52,7 @@ const LOGIN_FAILED = 'The username or password is wrong.';
 export class UsersService {
   readonly sessions: SessionStore;
   private readonly clock: () => Date;
+  private readonly stampWrite: () => Date;
   private readonly passwords: PasswordHasher;
   private readonly throttle: LoginThrottle;
   private readonly secondFactor: SecondFactor | undefined;
@@ -61,6 +64,7 @@ export class UsersService {
     options: UsersServiceOptions,
   ) {
     this.clock = options.clock ?? (() => new Date());
+    this.stampWrite = options.stampWrite ?? this.clock;
     this.passwords = options.passwords;
     this.throttle = options.throttle ?? new LoginThrottle({ clock: this.clock });
     this.secondFactor = options.secondFactor;
@@ -113,7 +117,7 @@ export class UsersService {
       username,
       ...input.fields,
       _acl: buildAcl(input.acl, principal, { _acl: { creator: id } }),
-      _kmd: buildKmd(now),
+      _kmd: buildKmd(this.stampWrite()),
     };
     await this.ensureIndexes(principal.appKey);
     // The credential goes first, so a user document never exists without one.
@@ -231,7 +235,7 @@ export class UsersService {
       username,
       ...input.fields,
       _acl: buildAcl(input.acl, principal, existing),
-      _kmd: { ...kmdOf(existing), ...buildKmd(this.clock(), existing) },
+      _kmd: { ...kmdOf(existing), ...buildKmd(this.stampWrite(), existing) },
     };
     let replaced: boolean;
     try {
@@ -272,7 +276,7 @@ export class UsersService {
     if (!user) throw userNotFound(id);
     if (!isDisabled(user)) return;
     const { status: _status, ...kmd } = kmdOf(user);
-    await this.store.replace(userScope(appKey), { ...user, _kmd: { ...kmd, lmt: this.clock().toISOString() } });
+    await this.store.replace(userScope(appKey), { ...user, _kmd: { ...kmd, lmt: this.stampWrite().toISOString() } });
   }
 
   /** Ends every session of a user: the user themselves or master. Throws 401 or 404 UserNotFound. */

@@ -154,6 +154,53 @@ describe.each(DOCUMENT_STORES)('delta sets on the %s store', (documents) => {
     expect(deletedIds(master.body)).toEqual(['d-for-bob', 'd-open', 'd-secret']);
   });
 
+  test("a user who re-creates and deletes an id another user had deleted does not erase that user's tombstone", async () => {
+    await post('diary', 'alice', { _id: 'd-shared-id', v: 1 });
+    await nextMillisecond();
+    const aliceSince = await readStart('diary', 'alice');
+    const bobSince = await readStart('diary', 'bob');
+    await nextMillisecond();
+    await api().delete(`/appdata/${ctx.t.appKey}/diary/d-shared-id`).set('Authorization', as('alice')).expect(200, { count: 1 });
+    // The id is free: bob takes it for an entity of his own and deletes that one too.
+    await post('diary', 'bob', { _id: 'd-shared-id', v: 2 });
+    await api().delete(`/appdata/${ctx.t.appKey}/diary/d-shared-id`).set('Authorization', as('bob')).expect(200, { count: 1 });
+
+    expect(deletedIds((await delta('diary', 'alice', { since: aliceSince }).expect(200)).body)).toContain('d-shared-id');
+    expect(deletedIds((await delta('diary', 'bob', { since: bobSince }).expect(200)).body)).toContain('d-shared-id');
+    // Two tombstones, one id.
+    expect(deletedIds((await delta('diary', 'master', { since: aliceSince }).expect(200)).body).filter((id) => id === 'd-shared-id')).toHaveLength(1);
+  });
+
+  test('deleting one id again and again keeps one tombstone per ACL, reported from the first deletion on', async () => {
+    const tombstonesOf = (entityId: string) => ctx.t.documents.count({ appKey: ctx.t.appKey, collection: '_tombstone' }, { entityId });
+    await nextMillisecond();
+    const since = await readStart('diary', 'alice');
+    await nextMillisecond();
+    for (let round = 0; round < 3; round++) {
+      await post('diary', 'alice', { _id: 'd-again', round });
+      await api().delete(`/appdata/${ctx.t.appKey}/diary/d-again`).set('Authorization', as('alice')).expect(200, { count: 1 });
+    }
+    expect(await tombstonesOf('d-again')).toBe(1);
+    await post('diary', 'alice', { _id: 'd-again', round: 3, _acl: { gr: true } });
+    await api().delete(`/appdata/${ctx.t.appKey}/diary`).query({ query: JSON.stringify({ _id: 'd-again' }) }).set('Authorization', as('alice')).expect(200, { count: 1 });
+    expect(await tombstonesOf('d-again')).toBe(2);
+    expect(deletedIds((await delta('diary', 'alice', { since }).expect(200)).body)).toContain('d-again');
+    expect(deletedIds((await delta('diary', 'bob', { since }).expect(200)).body)).toContain('d-again');
+  });
+
+  test('tombstones stored before one was kept per deletion (one per collection and id) are still reported', async () => {
+    await nextMillisecond();
+    const since = await readStart('diary', 'alice');
+    await nextMillisecond();
+    await ctx.t.documents.insert({ appKey: ctx.t.appKey, collection: '_tombstone' }, {
+      _id: 'diary/d-legacy', kind: 'tombstone', collection: 'diary', entityId: 'd-legacy', deletedAt: new Date().toISOString(), _acl: { creator: ctx.userIds.alice },
+    });
+    await post('diary', 'alice', { _id: 'd-legacy', v: 1 });
+    await api().delete(`/appdata/${ctx.t.appKey}/diary/d-legacy`).set('Authorization', as('alice')).expect(200, { count: 1 });
+    expect(deletedIds((await delta('diary', 'alice', { since }).expect(200)).body).filter((id) => id === 'd-legacy')).toHaveLength(1);
+    expect(deletedIds((await delta('diary', 'bob', { since }).expect(200)).body)).not.toContain('d-legacy');
+  });
+
   test('a refused delete leaves no tombstone', async () => {
     await post('diary', 'alice', { _id: 'd-keep', v: 1, _acl: { gr: true } });
     await nextMillisecond();

@@ -1,20 +1,24 @@
 import { randomUUID } from 'node:crypto';
-import type { NextFunction, Request, Response } from 'express';
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import type { MonotonicClock } from '../../domain/monotonic-clock';
 
 const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /**
  * Gives every response an X-Kinvey-Request-Id (the client's own, when it sent a sane one, as Swift
- * does) and records the request start for X-Kinvey-Request-Start.
+ * does) and records the request start for X-Kinvey-Request-Start, from the clock that also stamps
+ * `_kmd.lmt` (so a delta set's `since` compares exactly with it; monotonic-clock.ts).
  */
-export function requestContext(req: Request, res: Response, next: NextFunction): void {
-  const given = req.get('x-kinvey-request-id');
-  const id = given && SAFE_REQUEST_ID.test(given) ? given : randomUUID().replace(/-/g, '');
-  res.locals.requestId = id;
-  res.locals.requestStart = new Date();
-  res.setHeader('X-Kinvey-Request-Id', id);
-  res.setHeader('X-Kinvey-API-Version', String(apiVersionOf(req)));
-  next();
+export function requestContext(clock: MonotonicClock): RequestHandler {
+  return (req: Request, res: Response, next: NextFunction): void => {
+    const given = req.get('x-kinvey-request-id');
+    const id = given && SAFE_REQUEST_ID.test(given) ? given : randomUUID().replace(/-/g, '');
+    res.locals.requestId = id;
+    res.locals.requestStart = clock.requestStart();
+    res.setHeader('X-Kinvey-Request-Id', id);
+    res.setHeader('X-Kinvey-API-Version', String(apiVersionOf(req)));
+    next();
+  };
 }
 
 /** The X-Kinvey-API-Version of a request (header name case-insensitive); 6 when absent or unreadable. */
