@@ -12,9 +12,16 @@
  *   stamped in the same millisecond as a write still in flight is reported once more.
  *
  * Both operations follow the wall clock (or the injected one) and never go backwards, whatever
- * it does; at millisecond resolution, as `_kmd.lmt` is on the wire. Exact within one process:
- * README "Delta sets" says what holds across several instances.
+ * it does; at millisecond resolution, as `_kmd.lmt` is on the wire. A request start taken in the
+ * millisecond of a write moves the clock one millisecond on, so more such starts per second than
+ * milliseconds would run it ever further ahead of the wall clock: it runs at most MAX_LEAD_MS
+ * ahead, and there request starts stop moving it (a write acknowledged in that millisecond is then
+ * reported once more, never lost). Exact within one process: README "Delta sets" says what holds
+ * across several instances.
  */
+/** How far ahead of the wall clock request starts may push the clock. */
+export const MAX_LEAD_MS = 100;
+
 export class MonotonicClock {
   private lastStamp = -Infinity;
   private lastStart = -Infinity;
@@ -52,11 +59,12 @@ export class MonotonicClock {
   /**
    * A request's start (X-Kinvey-Request-Start): strictly after every write stamp issued so far and
    * at or after the current time, except that it never passes the stamp of a write still in
-   * flight. Never earlier than an earlier request start: a write in flight now was either stamped
-   * after that start or already held it back.
+   * flight, nor the current time plus MAX_LEAD_MS. Never earlier than an earlier request start: a
+   * write in flight now was either stamped after that start or already held it back.
    */
   requestStart(): Date {
-    let ms = Math.max(this.now().getTime(), this.lastStamp + 1, this.lastStart);
+    const now = this.now().getTime();
+    let ms = Math.max(now, this.lastStart, Math.min(this.lastStamp + 1, now + MAX_LEAD_MS));
     const oldestInFlight = this.inFlight.values().next();
     if (!oldestInFlight.done) ms = Math.min(ms, oldestInFlight.value);
     this.lastStart = Math.max(this.lastStart, ms);

@@ -97,6 +97,15 @@ describe.each(DOCUMENT_STORES)('delta sets at the millisecond on the %s store', 
     expect(deletedIds(after.body)).toEqual(['gone']);
   });
 
+  test('writes alone, however many in one millisecond, are stamped with that millisecond', async () => {
+    freezeWallClock();
+    const now = new Date().toISOString();
+    for (let i = 0; i < 5; i++) {
+      const res = await put(`burst-${i}`, { i }).expect(201);
+      expect((res.body as { _kmd: { lmt: string } })._kmd.lmt).toBe(now);
+    }
+  });
+
   test('a write stamped before a read started but stored after the read ran is in the next delta set', async () => {
     await nextMillisecond();
     const first = startOf(await api().get(`/appdata/${t.appKey}/notes`).set('Authorization', auth).expect(200));

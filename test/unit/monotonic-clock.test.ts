@@ -3,7 +3,7 @@
  * before a request start is strictly earlier, one stamped after is at or after it, a write still
  * in flight holds request starts back, and neither goes backwards when the base clock does.
  */
-import { MonotonicClock } from '../../src/domain/monotonic-clock';
+import { MAX_LEAD_MS, MonotonicClock } from '../../src/domain/monotonic-clock';
 
 const T = Date.parse('2026-01-01T00:00:00.000Z');
 
@@ -47,7 +47,24 @@ describe('MonotonicClock', () => {
     expect(clock.stampWrite().getTime()).toBe(T + 5_000);
     set(T);
     expect(clock.stampWrite().getTime()).toBe(T + 5_000);
-    expect(clock.requestStart().getTime()).toBe(T + 5_001);
+    expect(clock.requestStart().getTime()).toBe(T + 5_000);
+    set(T + 6_000);
+    expect(clock.requestStart().getTime()).toBe(T + 6_000);
+  });
+
+  test('writes and reads alternating faster than the milliseconds pass push the clock at most MAX_LEAD_MS ahead, never back', () => {
+    const { clock } = clockAt();
+    let previousStart = -Infinity;
+    for (let i = 0; i < 3 * MAX_LEAD_MS; i++) {
+      const stamp = clock.stampWrite().getTime();
+      const start = clock.requestStart().getTime();
+      expect(stamp).toBeGreaterThanOrEqual(previousStart);
+      expect(start).toBeGreaterThanOrEqual(stamp);
+      expect(start).toBeLessThanOrEqual(T + MAX_LEAD_MS);
+      // Exact (the start after the write) until the lead is used up.
+      if (i < MAX_LEAD_MS) expect(start).toBe(stamp + 1);
+      previousStart = start;
+    }
   });
 
   test('a write in flight holds request starts at its stamp until it is stored; then they move on', async () => {
