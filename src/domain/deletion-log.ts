@@ -156,7 +156,7 @@ export class DeletionLog {
     const superseding = [...written].filter(([id]) => !kept.has(id)).map(([, t]) => t);
     const [first] = superseding;
     if (!first) return;
-    // One round's tombstones share one stamp; strictly earlier ones are never a concurrent deletion's newer ones.
+    // Strictly earlier only: a concurrent deletion's tombstone of the same stamp or a later one stays.
     await this.store.deleteMany(this.tombstones(scope), {
       kind: 'tombstone', collection: scope.collection, readers: { $in: superseding.map((t) => t.readers) }, deletedAt: { $lt: first.deletedAt },
     });
