@@ -84,14 +84,18 @@ export class DeletionLog {
     let total = 0;
     let idleRounds = 0;
     for (;;) {
-      const batch = await this.store.find(scope, filter, { limit: DELETE_BATCH, fields: ['_acl'] });
+      const batch = await this.store.find(scope, filter, { limit: DELETE_BATCH, fields: ['_acl', '_kmd'] });
       if (batch.length === 0) return total;
       const removed = await this.options.writeClock.write(async (stamp) => {
         const ids = batch.map((doc) => doc._id);
         const written = await this.record(scope, batch, stamp);
         const count = await this.store.deleteMany(scope, restrict(filter, { _id: { $in: ids } }));
         // Found but not deleted: changed concurrently so that it no longer matches; it still exists.
-        const remaining = count < ids.length ? (await this.store.findByIds(scope, ids)).map((doc) => doc._id) : [];
+        // One with the id but another `_kmd.ect` was created after this round deleted the one found.
+        const createdAt = new Map(batch.map((doc) => [doc._id, creationOf(doc)]));
+        const remaining = count < ids.length
+          ? (await this.store.findByIds(scope, ids)).filter((doc) => creationOf(doc) === createdAt.get(doc._id)).map((doc) => doc._id)
+          : [];
         await this.settle(scope, written, remaining);
         return count;
       });
@@ -199,6 +203,11 @@ export class DeletionLog {
   private tombstones(scope: CollectionScope): CollectionScope {
     return { appKey: scope.appKey, collection: TOMBSTONE_COLLECTION };
   }
+}
+
+/** When this entity was created (`_kmd.ect`), if it says. */
+function creationOf(doc: StoredDocument): unknown {
+  return isPlainObject(doc._kmd) ? doc._kmd.ect : undefined;
 }
 
 interface Written {

@@ -7,6 +7,7 @@
 import request from 'supertest';
 import { createUser, runScenario, type Scenario, type ScenarioContext } from '../support/scenarios';
 import { DOCUMENT_STORES, startTestApp } from '../support/test-app';
+import type { DocumentStore, Filter } from '../../src/ports';
 
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 const DAY = 86_400_000;
@@ -186,6 +187,46 @@ describe.each(DOCUMENT_STORES)('delta sets on the %s store', (documents) => {
     expect(await tombstonesOf('d-again')).toBe(2);
     expect(deletedIds((await delta('diary', 'alice', { since }).expect(200)).body)).toContain('d-again');
     expect(deletedIds((await delta('diary', 'bob', { since }).expect(200)).body)).toContain('d-again');
+  });
+
+  test('an entity deleted by query and created again at once keeps its tombstone when another one found escapes the query', async () => {
+    // The store, as a concurrent client changes it: while alice's delete by query runs, r-escapes
+    // stops matching it, and r-open is created again, private, right after it was deleted.
+    let raced = false;
+    const racing = (store: DocumentStore): DocumentStore => Object.assign(Object.create(store) as DocumentStore, {
+      deleteMany: async (scope: { appKey: string; collection: string }, filter: Filter) => {
+        if (scope.collection !== 'diary' || raced) return store.deleteMany(scope, filter);
+        raced = true;
+        await store.setFields(scope, 'r-escapes', { kind: 'kept', '_kmd.lmt': new Date().toISOString() });
+        const count = await store.deleteMany(scope, filter);
+        const now = new Date().toISOString();
+        await store.insert(scope, { _id: 'r-open', v: 2, _acl: { creator: own.userIds.alice }, _kmd: { ect: now, lmt: now } });
+        return count;
+      },
+    });
+    const own = { t: await startTestApp({ documents, collections: { diary: { permissions: 'private', deltaSet: true } }, wrapDocuments: racing }), userIds: {} as Record<string, string>, auth: {} as Record<string, string> };
+    try {
+      for (const name of ['alice', 'bob']) {
+        const user = await createUser(own.t, name);
+        own.auth[name] = user.auth;
+        own.userIds[name] = user.id;
+      }
+      const ownApi = () => request(own.t.app);
+      await ownApi().post(`/appdata/${own.t.appKey}/diary`).set('Authorization', own.auth.alice as string).send({ _id: 'r-open', kind: 'scrap', _acl: { gr: true } }).expect(201);
+      await ownApi().post(`/appdata/${own.t.appKey}/diary`).set('Authorization', own.auth.alice as string).send({ _id: 'r-escapes', kind: 'scrap', _acl: { gr: true } }).expect(201);
+      await nextMillisecond();
+      const since = (await ownApi().get(`/appdata/${own.t.appKey}/diary`).set('Authorization', own.auth.bob as string).expect(200)).headers['x-kinvey-request-start'] as string;
+      await nextMillisecond();
+      await ownApi().delete(`/appdata/${own.t.appKey}/diary`).query({ query: JSON.stringify({ kind: 'scrap' }) }).set('Authorization', own.auth.alice as string).expect(200, { count: 1 });
+      expect(raced).toBe(true);
+
+      // Bob could read the r-open that went, not the one there now: he must learn it went.
+      const res = await ownApi().get(`/appdata/${own.t.appKey}/diary/_deltaset`).set('Authorization', own.auth.bob as string).query({ since }).expect(200);
+      expect(deletedIds(res.body)).toEqual(['r-open']);
+      expect(changedIds(res.body)).toEqual(['r-escapes']);
+    } finally {
+      await own.t.close();
+    }
   });
 
   test('tombstones stored before one was kept per deletion (one per collection and id) are still reported', async () => {
