@@ -27,6 +27,7 @@ import { unavailableRoutes } from './http/unavailable.routes';
 import { CollectionRemover } from './domain/collection-removal';
 import { DeletionLog } from './domain/deletion-log';
 import { DeltaSetService } from './domain/delta-sets';
+import { MonotonicClock } from './domain/monotonic-clock';
 import { retryAfterHeader, userRoutes } from './http/user.routes';
 import { PasswordHasher, type ScryptRunner } from './domain/passwords';
 import { ScryptWorkers } from './stores/scrypt-workers';
@@ -111,10 +112,14 @@ export function createApp(deps: AppDeps): Express {
     ...(deps.clock ? { clock: () => (deps.clock as () => Date)().getTime() } : {}),
     observe: (outcome) => metrics.sessionCacheLookup(outcome),
   });
-  const groups = new GroupsService(deps.documents, deps.clock, (appKey) => sessionCache.evictApp(appKey));
+  const clock = deps.clock ?? (() => new Date());
+  // One clock stamps every _kmd.lmt and X-Kinvey-Request-Start, so delta sets compare them exactly.
+  const writeClock = new MonotonicClock(clock);
+  const stampWrite = () => writeClock.stampWrite();
+  const groups = new GroupsService(deps.documents, stampWrite, (appKey) => sessionCache.evictApp(appKey));
   const mfa = new MfaService(deps.documents, { clock: deps.clock, issuer: (appKey) => deps.apps.get(appKey)?.name ?? 'kinbase' });
   const users = new UsersService(deps.documents, groups, {
-    clock: deps.clock, passwords: new PasswordHasher(deps.scrypt ?? new ScryptWorkers()), secondFactor: mfa, sessionCache,
+    clock: deps.clock, stampWrite, passwords: new PasswordHasher(deps.scrypt ?? new ScryptWorkers()), secondFactor: mfa, sessionCache,
   });
   const businessLogic = deps.businessLogic ?? createBusinessLogic({ ...deps, metrics });
   const hooks = businessLogic.hooks;
@@ -123,7 +128,7 @@ export function createApp(deps: AppDeps): Express {
   const sessions: SessionVerifier = logins;
 
   app.use(requestMetrics(metrics));
-  app.use(requestContext);
+  app.use(requestContext(writeClock));
   app.use(accessLog(deps.logger));
   app.use(cors);
   // The local backend serves its own signed upload/download URLs; upload bodies are streamed raw,
@@ -133,7 +138,6 @@ export function createApp(deps: AppDeps): Express {
   app.use(express.json({ limit: deps.config.bodyLimit, strict: true, type: ['application/json', 'application/*+json'] }));
   app.use(requireJsonBody);
 
-  const clock = deps.clock ?? (() => new Date());
   const defaultHttps = deps.config.publicUrl.startsWith('https:');
   const warn: Warn = (context, message) => deps.logger.warn(context, message);
   // Every download URL is signed through one cache: quantised expiries make repeats free.
@@ -142,6 +146,7 @@ export function createApp(deps: AppDeps): Express {
     pendingUploadTtlSeconds: deps.config.pendingUploadTtlSeconds,
     appKeys: () => deps.apps.list().map((a) => a.appKey),
     clock,
+    stampWrite,
     warn,
     pendingUploadChecked: (outcome) => metrics.pendingUploadCheck(outcome),
   });
@@ -149,9 +154,9 @@ export function createApp(deps: AppDeps): Express {
   const present = referencePresenter(new FileReferenceResolver(files, warn, (expanded, bare) => metrics.fileReferences(expanded, bare)), clock);
   // Tombstones for delta sets: every deletion in a collection with `deltaSet: true` goes through it.
   const deletions = new DeletionLog(deps.documents, {
-    clock, retentionDays: deps.config.deltaSetRetentionDays, trackedCollections: (appKey) => deltaSetCollections(deps.apps.get(appKey)),
+    clock, writeClock, retentionDays: deps.config.deltaSetRetentionDays, trackedCollections: (appKey) => deltaSetCollections(deps.apps.get(appKey)),
   });
-  const entities = new EntitiesService(deps.documents, clock, stripFileReferences, deletions);
+  const entities = new EntitiesService(deps.documents, writeClock, stripFileReferences, deletions);
   app.use(fileLinkParams(deps.config.downloadUrlTtlSeconds, defaultHttps));
 
   app.use(metricsRoutes(metrics, deps.apps, deps.config.metricsToken));

@@ -31,8 +31,9 @@ export class DeltaSetService {
    * Entities the reader may read whose `_kmd.lmt` is at or after `since` and that match the query
    * (with its sort and fields; skip and limit do not apply), and the ids deleted at or after
    * `since` whose tombstone the reader may read, minus ids that are back among the changed ones.
-   * "At or after" rather than "after": a write in the same millisecond as the earlier read's
-   * start is reported again rather than lost. `now` is this request's start.
+   * "At or after" is exact because `since` (an earlier request's start) and `_kmd.lmt` come from
+   * one MonotonicClock: a write acknowledged before that request started is earlier, a later one
+   * at or after it (monotonic-clock.ts). `now` is this request's start.
    */
   async changesSince(ctx: EntityContext, rawSince: unknown, query: ListQuery, now: Date): Promise<DeltaSet> {
     if (!this.deletions.isTracked(ctx.scope)) {
@@ -52,12 +53,13 @@ export class DeltaSetService {
     const changedFilter = { '_kmd.lmt': { $gte: since } };
     const filter = Object.keys(query.filter).length === 0 ? changedFilter : { $and: [changedFilter, query.filter] };
     const changed = await this.entities.list(ctx, { filter, ...(query.sort ? { sort: query.sort } : {}), ...(query.fields ? { fields: query.fields } : {}) });
-    const deleted = await this.deletions.deletedSince(ctx.scope, since, readFilter(ctx.principal, ctx.permissions), MAX_RESULT_SET + 1);
-    if (deleted.length > MAX_RESULT_SET) {
+    const deleted = await this.deletions.deletedSince(ctx.scope, since, readFilter(ctx.principal, ctx.permissions), MAX_RESULT_SET);
+    // Past the cap (of tombstones: an id deleted several times has several) the ids would be incomplete.
+    if (deleted.more) {
       throw errors.resultSetSizeExceeded(`More than ${MAX_RESULT_SET} entities were deleted since ${since}; read the whole collection.`);
     }
     const present = new Set(changed.map((doc) => doc._id));
-    return { changed, deleted: deleted.filter((id) => !present.has(id)) };
+    return { changed, deleted: deleted.ids.filter((id) => !present.has(id)) };
   }
 }
 

@@ -8,6 +8,7 @@ import type { CollectionPermissions } from '../config';
 import { StoreError, type CollectionScope, type DocumentStore, type Filter, type StoredDocument } from '../ports';
 import { buildAcl, canCreate, canRead, canWrite, readFilter, restrict, writeFilter } from './acl';
 import type { DeletionLog } from './deletion-log';
+import { MonotonicClock } from './monotonic-clock';
 import { buildKmd, checkClientId, checkEntityBody, newEntityId } from './entity-fields';
 import { errors, isKinveyError, type KinveyError } from './errors';
 import type { Principal } from './principal';
@@ -45,7 +46,8 @@ export class EntitiesService {
 
   constructor(
     private readonly store: DocumentStore,
-    private readonly clock: () => Date = () => new Date(),
+    /** Stamps `_kmd.lmt`; the clock of request starts, so delta sets compare exactly. */
+    private readonly clock: MonotonicClock = new MonotonicClock(),
     private readonly transformBody: BodyTransform = (body) => body,
     /** Where deletions go when tombstones may be needed (delta sets); straight to the store without. */
     private readonly deletions?: DeletionLog,
@@ -84,17 +86,19 @@ export class EntitiesService {
    */
   async create(ctx: EntityContext, body: unknown): Promise<StoredDocument> {
     this.checkCreate(ctx);
-    const doc = this.newDocument(ctx, body);
-    this.ensureIndexes(ctx);
-    try {
-      await this.store.insert(ctx.scope, doc);
-    } catch (err) {
-      if (err instanceof StoreError && err.kind === 'duplicate') {
-        throw errors.entityAlreadyExists(`An entity with _id ${doc._id.slice(0, 100)} already exists; use PUT to replace it.`);
+    return this.clock.write(async (now) => {
+      const doc = this.newDocument(ctx, body, now);
+      this.ensureIndexes(ctx);
+      try {
+        await this.store.insert(ctx.scope, doc);
+      } catch (err) {
+        if (err instanceof StoreError && err.kind === 'duplicate') {
+          throw errors.entityAlreadyExists(`An entity with _id ${doc._id.slice(0, 100)} already exists; use PUT to replace it.`);
+        }
+        throw err;
       }
-      throw err;
-    }
-    return doc;
+      return doc;
+    });
   }
 
   /** Creates up to 100 entities; each item succeeds or fails on its own. */
@@ -122,11 +126,15 @@ export class EntitiesService {
    */
   async replace(ctx: EntityContext, id: string, body: unknown): Promise<{ entity: StoredDocument; created: boolean }> {
     checkClientId(id);
+    return this.clock.write((now) => this.replaceStamped(ctx, id, body, now));
+  }
+
+  private async replaceStamped(ctx: EntityContext, id: string, body: unknown, now: Date): Promise<{ entity: StoredDocument; created: boolean }> {
     for (let attempt = 0; attempt < 3; attempt++) {
       const [existing] = await this.store.findByIds(ctx.scope, [id]);
       if (!existing) {
         this.checkCreate(ctx);
-        const doc = this.newDocument(ctx, body, id);
+        const doc = this.newDocument(ctx, body, now, id);
         this.ensureIndexes(ctx);
         try {
           await this.store.insert(ctx.scope, doc);
@@ -137,7 +145,7 @@ export class EntitiesService {
         }
       }
       if (!canWrite(ctx.principal, ctx.permissions, existing)) throw errors.insufficientCredentials('You do not have access to update this entity.');
-      const doc = this.buildDocument(ctx, body, id, existing);
+      const doc = this.buildDocument(ctx, body, id, now, existing);
       // Conditional on the ACL still granting write: closes the read-check-write race.
       if (await this.store.replace(ctx.scope, doc, writeFilter(ctx.principal, ctx.permissions) ?? undefined)) return { entity: doc, created: false };
     }
@@ -169,15 +177,15 @@ export class EntitiesService {
     }
   }
 
-  private newDocument(ctx: EntityContext, body: unknown, pathId?: string): StoredDocument {
+  private newDocument(ctx: EntityContext, body: unknown, now: Date, pathId?: string): StoredDocument {
     const checked = checkEntityBody(body);
-    const id = pathId ?? (checked._id === undefined ? newEntityId(this.clock()) : checkClientId(checked._id));
-    return this.buildDocument(ctx, checked, id);
+    const id = pathId ?? (checked._id === undefined ? newEntityId(now) : checkClientId(checked._id));
+    return this.buildDocument(ctx, checked, id, now);
   }
 
-  private buildDocument(ctx: EntityContext, body: unknown, id: string, existing?: StoredDocument): StoredDocument {
+  private buildDocument(ctx: EntityContext, body: unknown, id: string, now: Date, existing?: StoredDocument): StoredDocument {
     const { _id: _ignoredId, _kmd: _ignoredKmd, _acl: acl, ...fields } = this.transformBody(checkEntityBody(body));
-    return { _id: id, ...fields, _acl: buildAcl(acl, ctx.principal, existing), _kmd: buildKmd(this.clock(), existing) };
+    return { _id: id, ...fields, _acl: buildAcl(acl, ctx.principal, existing), _kmd: buildKmd(now, existing) };
   }
 
   /**

@@ -337,7 +337,7 @@ export class FilesService {
       _id: id,
       ...parsed.fields,
       _acl: buildAcl(parsed.aclInput, ctx.principal, existing),
-      _kmd: buildKmd(now, existing),
+      _kmd: buildKmd((this.options.stampWrite ?? this.clock)(), existing),
       _uploadState: { status: 'pending', bytesReceived: 0, md5: null, ...(baseline ? { previous: baseline } : {}) } satisfies UploadState,
       ...(current ? { [GENERATION_FIELD]: current } : {}),
       [UPLOAD_FIELD]: open,

@@ -23,6 +23,8 @@ export interface FilesServiceOptions {
   /** The apps whose pending uploads the sweeper visits. */
   appKeys: () => Iterable<string>;
   clock?: () => Date;
+  /** Stamps `_kmd.lmt` (the app's MonotonicClock: every lmt comes from one clock); `clock` by default. */
+  stampWrite?: () => Date;
   /** Told when a reference read could not check a pending upload and showed the stored record. */
   warn?: Warn;
   /** Told about every check of a pending upload against the object store, and what it found. */

@@ -32,6 +32,8 @@ export interface UsersServiceOptions {
   /** Failed-login limits; a fresh in-process throttle by default. */
   readonly throttle?: LoginThrottle;
   readonly clock?: () => Date;
+  /** Stamps `_kmd.lmt` (the app's MonotonicClock: every lmt comes from one clock); `clock` by default. */
+  readonly stampWrite?: () => Date;
   readonly sessionTtlSeconds?: number;
   /** Multi-factor authentication, asked after every right password (mfa.service.ts); none by default. */
   readonly secondFactor?: SecondFactor;
@@ -64,6 +66,7 @@ export interface BasicLogin {
 export class UsersService {
   readonly sessions: SessionStore;
   private readonly clock: () => Date;
+  private readonly stampWrite: () => Date;
   private readonly passwords: PasswordHasher;
   private readonly proof: PasswordProof;
   private readonly secondFactor: SecondFactor | undefined;
@@ -75,6 +78,7 @@ export class UsersService {
     options: UsersServiceOptions,
   ) {
     this.clock = options.clock ?? (() => new Date());
+    this.stampWrite = options.stampWrite ?? this.clock;
     this.passwords = options.passwords;
     this.proof = new PasswordProof(store, this.passwords, options.throttle ?? new LoginThrottle({ clock: this.clock }));
     this.secondFactor = options.secondFactor;
@@ -145,7 +149,7 @@ export class UsersService {
       username,
       ...input.fields,
       _acl: buildAcl(input.acl, principal, { _acl: { creator: id } }),
-      _kmd: buildKmd(now),
+      _kmd: buildKmd(this.stampWrite()),
     };
     await this.ensureIndexes(principal.appKey);
     // The credential goes first, so a user document never exists without one.
@@ -262,7 +266,7 @@ export class UsersService {
       username,
       ...input.fields,
       _acl: buildAcl(input.acl, principal, existing),
-      _kmd: { ...kmdOf(existing), ...buildKmd(this.clock(), existing) },
+      _kmd: { ...kmdOf(existing), ...buildKmd(this.stampWrite(), existing) },
     };
     let replaced: boolean;
     try {
@@ -303,7 +307,7 @@ export class UsersService {
     if (!user) throw userNotFound(id);
     if (!isDisabled(user)) return;
     const { status: _status, ...kmd } = kmdOf(user);
-    await this.store.replace(userScope(appKey), { ...user, _kmd: { ...kmd, lmt: this.clock().toISOString() } });
+    await this.store.replace(userScope(appKey), { ...user, _kmd: { ...kmd, lmt: this.stampWrite().toISOString() } });
   }
 
   /** Ends every session of a user: the user themselves or master. Throws 401 or 404 UserNotFound. */

@@ -10,7 +10,7 @@ import type { Principal } from '../domain/principal';
 import { parseFilterParam, parseListQuery } from '../domain/query';
 import type { StoredDocument } from '../ports';
 import { requireAuth, withApp, type SessionVerifier } from './middleware/auth';
-import { apiVersionOf } from './middleware/request-context';
+import { apiVersionOf, requestStartOf } from './middleware/request-context';
 import type { HookPipeline } from '../business-logic/pipeline';
 import { hookedCall, inputOf, ok, requireBody, sendBlResponse, skipsBusinessLogic } from './business-logic';
 
@@ -53,6 +53,7 @@ export function appdataRoutes({ apps, sessions, entities, present, aggregations,
   });
 
   router.get(`${base}/_deltaset`, async (req, res) => {
+    const start = requestStartOf(res);
     const ctx = contextOf(req, res);
     // A delta set lists changes, not what fetch hooks make of entities: with such hooks it is
     // refused, and the SDKs fall back to a full (hooked) read on MissingConfiguration.
@@ -60,7 +61,7 @@ export function appdataRoutes({ apps, sessions, entities, present, aggregations,
     if (!skipsBusinessLogic(req, res) && fetchHooks.pre.length + fetchHooks.post.length > 0) {
       throw errors.missingConfiguration(`Collection ${ctx.scope.collection} has fetch hooks (Business Logic), so it serves no delta sets; read it with a query instead.`);
     }
-    const delta = await deltaSets.changesSince(ctx, req.query.since, parseListQuery(req.query), res.locals.requestStart as Date);
+    const delta = await deltaSets.changesSince(ctx, req.query.since, parseListQuery(req.query), start);
     // The SDKs keep this header as the `since` of their next delta set.
     markReadStart(res);
     res.json({ changed: await present(delta.changed, req, ctx.principal), deleted: delta.deleted.map((_id) => ({ _id })) });
@@ -145,7 +146,7 @@ function contextOf(req: Request, res: Response): EntityContext {
 
 /** X-Kinvey-Request-Start: when the server started this read (delta-set and cache stores rely on it). */
 function markReadStart(res: Response): void {
-  res.setHeader('X-Kinvey-Request-Start', (res.locals.requestStart as Date).toISOString());
+  res.setHeader('X-Kinvey-Request-Start', requestStartOf(res).toISOString());
 }
 
 

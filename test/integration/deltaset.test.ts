@@ -7,6 +7,7 @@
 import request from 'supertest';
 import { createUser, runScenario, type Scenario, type ScenarioContext } from '../support/scenarios';
 import { DOCUMENT_STORES, startTestApp } from '../support/test-app';
+import type { DocumentStore, Filter } from '../../src/ports';
 
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 const DAY = 86_400_000;
@@ -152,6 +153,93 @@ describe.each(DOCUMENT_STORES)('delta sets on the %s store', (documents) => {
     const master = await delta('diary', 'master', { since }).expect(200);
     expect(changedIds(master.body)).toEqual(['d-bob', 'd-secret-new']);
     expect(deletedIds(master.body)).toEqual(['d-for-bob', 'd-open', 'd-secret']);
+  });
+
+  test("a user who re-creates and deletes an id another user had deleted does not erase that user's tombstone", async () => {
+    await post('diary', 'alice', { _id: 'd-shared-id', v: 1 });
+    await nextMillisecond();
+    const aliceSince = await readStart('diary', 'alice');
+    const bobSince = await readStart('diary', 'bob');
+    await nextMillisecond();
+    await api().delete(`/appdata/${ctx.t.appKey}/diary/d-shared-id`).set('Authorization', as('alice')).expect(200, { count: 1 });
+    // The id is free: bob takes it for an entity of his own and deletes that one too.
+    await post('diary', 'bob', { _id: 'd-shared-id', v: 2 });
+    await api().delete(`/appdata/${ctx.t.appKey}/diary/d-shared-id`).set('Authorization', as('bob')).expect(200, { count: 1 });
+
+    expect(deletedIds((await delta('diary', 'alice', { since: aliceSince }).expect(200)).body)).toContain('d-shared-id');
+    expect(deletedIds((await delta('diary', 'bob', { since: bobSince }).expect(200)).body)).toContain('d-shared-id');
+    // Two tombstones, one id.
+    expect(deletedIds((await delta('diary', 'master', { since: aliceSince }).expect(200)).body).filter((id) => id === 'd-shared-id')).toHaveLength(1);
+  });
+
+  test('deleting one id again and again keeps one tombstone per ACL, reported from the first deletion on', async () => {
+    const tombstonesOf = (entityId: string) => ctx.t.documents.count({ appKey: ctx.t.appKey, collection: '_tombstone' }, { entityId });
+    await nextMillisecond();
+    const since = await readStart('diary', 'alice');
+    await nextMillisecond();
+    for (let round = 0; round < 3; round++) {
+      await post('diary', 'alice', { _id: 'd-again', round });
+      await api().delete(`/appdata/${ctx.t.appKey}/diary/d-again`).set('Authorization', as('alice')).expect(200, { count: 1 });
+    }
+    expect(await tombstonesOf('d-again')).toBe(1);
+    await post('diary', 'alice', { _id: 'd-again', round: 3, _acl: { gr: true } });
+    await api().delete(`/appdata/${ctx.t.appKey}/diary`).query({ query: JSON.stringify({ _id: 'd-again' }) }).set('Authorization', as('alice')).expect(200, { count: 1 });
+    expect(await tombstonesOf('d-again')).toBe(2);
+    expect(deletedIds((await delta('diary', 'alice', { since }).expect(200)).body)).toContain('d-again');
+    expect(deletedIds((await delta('diary', 'bob', { since }).expect(200)).body)).toContain('d-again');
+  });
+
+  test('an entity deleted by query and created again at once keeps its tombstone when another one found escapes the query', async () => {
+    // The store, as a concurrent client changes it: while alice's delete by query runs, r-escapes
+    // stops matching it, and r-open is created again, private, right after it was deleted.
+    let raced = false;
+    const racing = (store: DocumentStore): DocumentStore => Object.assign(Object.create(store) as DocumentStore, {
+      deleteMany: async (scope: { appKey: string; collection: string }, filter: Filter) => {
+        if (scope.collection !== 'diary' || raced) return store.deleteMany(scope, filter);
+        raced = true;
+        await store.setFields(scope, 'r-escapes', { kind: 'kept', '_kmd.lmt': new Date().toISOString() });
+        const count = await store.deleteMany(scope, filter);
+        const now = new Date().toISOString();
+        await store.insert(scope, { _id: 'r-open', v: 2, _acl: { creator: own.userIds.alice }, _kmd: { ect: now, lmt: now } });
+        return count;
+      },
+    });
+    const own = { t: await startTestApp({ documents, collections: { diary: { permissions: 'private', deltaSet: true } }, wrapDocuments: racing }), userIds: {} as Record<string, string>, auth: {} as Record<string, string> };
+    try {
+      for (const name of ['alice', 'bob']) {
+        const user = await createUser(own.t, name);
+        own.auth[name] = user.auth;
+        own.userIds[name] = user.id;
+      }
+      const ownApi = () => request(own.t.app);
+      await ownApi().post(`/appdata/${own.t.appKey}/diary`).set('Authorization', own.auth.alice as string).send({ _id: 'r-open', kind: 'scrap', _acl: { gr: true } }).expect(201);
+      await ownApi().post(`/appdata/${own.t.appKey}/diary`).set('Authorization', own.auth.alice as string).send({ _id: 'r-escapes', kind: 'scrap', _acl: { gr: true } }).expect(201);
+      await nextMillisecond();
+      const since = (await ownApi().get(`/appdata/${own.t.appKey}/diary`).set('Authorization', own.auth.bob as string).expect(200)).headers['x-kinvey-request-start'] as string;
+      await nextMillisecond();
+      await ownApi().delete(`/appdata/${own.t.appKey}/diary`).query({ query: JSON.stringify({ kind: 'scrap' }) }).set('Authorization', own.auth.alice as string).expect(200, { count: 1 });
+      expect(raced).toBe(true);
+
+      // Bob could read the r-open that went, not the one there now: he must learn it went.
+      const res = await ownApi().get(`/appdata/${own.t.appKey}/diary/_deltaset`).set('Authorization', own.auth.bob as string).query({ since }).expect(200);
+      expect(deletedIds(res.body)).toEqual(['r-open']);
+      expect(changedIds(res.body)).toEqual(['r-escapes']);
+    } finally {
+      await own.t.close();
+    }
+  });
+
+  test('tombstones stored before one was kept per deletion (one per collection and id) are still reported', async () => {
+    await nextMillisecond();
+    const since = await readStart('diary', 'alice');
+    await nextMillisecond();
+    await ctx.t.documents.insert({ appKey: ctx.t.appKey, collection: '_tombstone' }, {
+      _id: 'diary/d-legacy', kind: 'tombstone', collection: 'diary', entityId: 'd-legacy', deletedAt: new Date().toISOString(), _acl: { creator: ctx.userIds.alice },
+    });
+    await post('diary', 'alice', { _id: 'd-legacy', v: 1 });
+    await api().delete(`/appdata/${ctx.t.appKey}/diary/d-legacy`).set('Authorization', as('alice')).expect(200, { count: 1 });
+    expect(deletedIds((await delta('diary', 'alice', { since }).expect(200)).body).filter((id) => id === 'd-legacy')).toHaveLength(1);
+    expect(deletedIds((await delta('diary', 'bob', { since }).expect(200)).body)).not.toContain('d-legacy');
   });
 
   test('a refused delete leaves no tombstone', async () => {

@@ -1,20 +1,35 @@
 import { randomUUID } from 'node:crypto';
-import type { NextFunction, Request, Response } from 'express';
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import type { MonotonicClock } from '../../domain/monotonic-clock';
 
 const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /**
  * Gives every response an X-Kinvey-Request-Id (the client's own, when it sent a sane one, as Swift
- * does) and records the request start for X-Kinvey-Request-Start.
+ * does), and the clock that also stamps `_kmd.lmt` to take the request's start from
+ * (requestStartOf).
  */
-export function requestContext(req: Request, res: Response, next: NextFunction): void {
-  const given = req.get('x-kinvey-request-id');
-  const id = given && SAFE_REQUEST_ID.test(given) ? given : randomUUID().replace(/-/g, '');
-  res.locals.requestId = id;
-  res.locals.requestStart = new Date();
-  res.setHeader('X-Kinvey-Request-Id', id);
-  res.setHeader('X-Kinvey-API-Version', String(apiVersionOf(req)));
-  next();
+export function requestContext(clock: MonotonicClock): RequestHandler {
+  return (req: Request, res: Response, next: NextFunction): void => {
+    const given = req.get('x-kinvey-request-id');
+    const id = given && SAFE_REQUEST_ID.test(given) ? given : randomUUID().replace(/-/g, '');
+    res.locals.requestId = id;
+    res.locals.takeRequestStart = () => clock.requestStart();
+    res.setHeader('X-Kinvey-Request-Id', id);
+    res.setHeader('X-Kinvey-API-Version', String(apiVersionOf(req)));
+    next();
+  };
+}
+
+/**
+ * This request's start (X-Kinvey-Request-Start, a delta set's next `since`), taken the first time it
+ * is asked for: a read asks before it queries. Taken only by the reads that send it, because every
+ * start taken in the millisecond of a write moves the clock one millisecond on (monotonic-clock.ts).
+ */
+export function requestStartOf(res: Response): Date {
+  const locals = res.locals as { requestStart?: Date; takeRequestStart: () => Date };
+  locals.requestStart ??= locals.takeRequestStart();
+  return locals.requestStart;
 }
 
 /** The X-Kinvey-API-Version of a request (header name case-insensitive); 6 when absent or unreadable. */
