@@ -52,10 +52,10 @@ export function parseGroupRequest(body: unknown): GroupRequest {
   const validate = validatorFor<AggregationBody>(aggregationBodySchema);
   if (!validate(body)) throw errors.badRequest(describeErrors(validate.errors, 'body').join('; '));
   const keys = Object.keys(body.key ?? {}).map((key) => checkFieldPath(key, 'key'));
-  // Measured once, before anything is built from it; the body itself is already bounded.
-  const initialBytes = JSON.stringify(body.initial ?? {}).length;
+  // Measured before anything is built from it; serialized only once known to be small.
+  const initialBytes = jsonLongerThan(body.initial ?? {}, MAX_INITIAL_BYTES) ? Infinity : JSON.stringify(body.initial ?? {}).length;
   if (initialBytes > MAX_INITIAL_BYTES) {
-    throw errors.badRequest(`initial holds ${initialBytes} characters of JSON; at most ${MAX_INITIAL_BYTES / 1024} KiB are allowed (every group repeats it).`);
+    throw errors.badRequest(`initial holds more than ${MAX_INITIAL_BYTES / 1024} KiB of JSON, the most allowed (every group of the answer repeats it; the SDKs send a few numbers).`);
   }
   const initial: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
   for (const [name, value] of Object.entries(body.initial ?? {})) {
@@ -106,6 +106,35 @@ export class AggregationService {
     }
     return groups.map((group) => toRow(request, group));
   }
+}
+
+/**
+ * Whether a parsed JSON value surely serializes to more than `max` characters, told without
+ * serializing it: a lower bound on its length that stops as soon as it passes `max` (serializing a
+ * 4.9 MB `initial` took 30 ms of the event loop, for a request that is refused anyway).
+ */
+export function jsonLongerThan(value: unknown, max: number): boolean {
+  let length = 0;
+  const pending: unknown[] = [value];
+  while (pending.length > 0) {
+    const item = pending.pop();
+    if (typeof item === 'string') {
+      length += item.length + 2;
+    } else if (Array.isArray(item)) {
+      length += 1 + item.length;
+      for (const element of item) pending.push(element);
+    } else if (typeof item === 'object' && item !== null) {
+      length += 1;
+      for (const [name, field] of Object.entries(item)) {
+        length += name.length + 4;
+        pending.push(field);
+      }
+    } else {
+      length += 1;
+    }
+    if (length > max) return true;
+  }
+  return false;
 }
 
 /** One group as the reducer would have left it: key fields, then `initial`, updated. */
