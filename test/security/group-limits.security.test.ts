@@ -17,9 +17,10 @@ import { startServerProcess, type ServerProcess } from '../support/server-proces
 import { DOCUMENT_STORES, startTestApp, type DocumentsKind, type TestApp } from '../support/test-app';
 
 const COUNT = 'function(doc, out) { out.count += 1; }';
+const CAP = 1024 * 1024;
 const AVERAGE = 'function(doc, out) { out.average = (out.average * out.count + doc["n"]) / (out.count + 1); out.count += 1; }';
 
-/** Stores tiny entities straight through the app's document store (master reads them all). */
+/** Stores entities straight through the app's document store (master reads them all). */
 async function seed(store: DocumentStore, appKey: string, collection: string, docs: StoredDocument[]): Promise<void> {
   const scope = { appKey, collection };
   for (let i = 0; i < docs.length; i += 100) {
@@ -31,9 +32,12 @@ describe.each(DOCUMENT_STORES)('_group sizes on the %s document store', (documen
   let t: TestApp;
   let groupCalls = 0;
   beforeAll(async () => {
-    t = await startTestApp({ documents, wrapDocuments: (store) => countingGroups(store, () => { groupCalls += 1; }) });
-    // 2,100 groups of one tiny entity each; a few entities whose key value is larger than a group key may be.
-    await seed(t.documents, t.appKey, 'tiny', Array.from({ length: 2_100 }, (_, i) => ({ _id: `t${i}`, k: i, n: i })));
+    // The answer cap lowered from 32 MiB to 1 MiB, so little data reaches it (the contract suite
+    // checks each store's default 32 MiB).
+    t = await startTestApp({ documents, maxResultBytes: CAP, wrapDocuments: (store) => countingGroups(store, () => { groupCalls += 1; }) });
+    // 220 groups whose key values are 4,000 characters each, within the key limit: 0.88 MB of keys.
+    await seed(t.documents, t.appKey, 'keyed', Array.from({ length: 220 }, (_, i) => ({ _id: `t${i}`, k: String(i).padStart(4_000, 'x'), n: i })));
+    // A few entities whose key value is larger than a group key may be.
     await seed(t.documents, t.appKey, 'wide', ['a', 'b', 'c'].map((c) => ({ _id: c, k: c.repeat(20_000), n: 1 })));
   }, 120_000);
   afterAll(() => t?.close());
@@ -43,27 +47,33 @@ describe.each(DOCUMENT_STORES)('_group sizes on the %s document store', (documen
 
   test('a 4.9 MB initial is refused with 400 BadRequest naming the limit, before any group is built', async () => {
     groupCalls = 0;
-    const res = await group('tiny', { key: { k: true }, initial: { count: 0, pad: 'x'.repeat(4_900_000) }, reduce: COUNT });
+    const res = await group('keyed', { key: { _id: true }, initial: { count: 0, pad: 'x'.repeat(4_900_000) }, reduce: COUNT });
     expect(res.status).toBe(400);
     expect(res.body.error).toBe('BadRequest');
-    expect(res.body.debug).toMatch(/initial holds more than 16 KiB/);
+    expect(res.body.debug).toMatch(/initial holds more than 1024 characters/);
     expect(groupCalls).toBe(0);
   });
 
+  test('an initial of 2,000 characters is refused with 400 BadRequest', async () => {
+    const res = await group('keyed', { key: { _id: true }, initial: { count: 0, pad: 'x'.repeat(2_000) }, reduce: COUNT });
+    expect(res.status).toBe(400);
+    expect(res.body.error).toBe('BadRequest');
+  });
+
   test.each([['count', COUNT], ['average', AVERAGE]])(
-    'copies of an initial within its limit in 2,100 groups (%s) are refused with 400 ResultSetSizeExceeded: the 32 MiB answer cap holds',
+    '220 groups of 4 KB keys and a 900-character initial, each within its limit (%s), are refused with 400 ResultSetSizeExceeded once together over the answer cap',
     async (_name, reduce) => {
-      const initial = { count: 0, average: 0, pad: 'x'.repeat(16_000) };
-      const res = await group('tiny', { key: { k: true }, initial, reduce });
+      // The keys alone are 0.88 MB, under the 1 MiB cap: only with `initial` charged in every group is it passed.
+      const res = await group('keyed', { key: { k: true }, initial: { count: 0, average: 0, pad: 'x'.repeat(900) }, reduce });
       expect(res.status).toBe(400);
       expect(res.body.error).toBe('ResultSetSizeExceeded');
-      expect(res.body.debug).toMatch(/32 MB/);
+      expect(res.body.debug).toMatch(/more than 1 MB/);
     },
   );
 
-  test('the same initial over fewer groups is answered', async () => {
-    const initial = { count: 0, pad: 'x'.repeat(16_000) };
-    const res = await group('tiny', { key: { k: true }, initial, reduce: COUNT, condition: { n: { $lt: 100 } } });
+  test('the same request over fewer groups is answered', async () => {
+    const initial = { count: 0, pad: 'x'.repeat(900) };
+    const res = await group('keyed', { key: { k: true }, initial, reduce: COUNT, condition: { n: { $lt: 100 } } });
     expect(res.status).toBe(200);
     expect(res.body).toHaveLength(100);
     expect(res.body[0]).toMatchObject({ count: 1, pad: initial.pad });
@@ -78,8 +88,8 @@ describe.each(DOCUMENT_STORES)('_group sizes on the %s document store', (documen
 
   test('a key of 17 fields and a 300-character key field are refused with 400 BadRequest', async () => {
     const many = Object.fromEntries(Array.from({ length: 17 }, (_, i) => [`f${i}`, true]));
-    expect((await group('tiny', { key: many, initial: { count: 0 }, reduce: COUNT })).status).toBe(400);
-    expect((await group('tiny', { key: { ['f'.repeat(300)]: true }, initial: { count: 0 }, reduce: COUNT })).status).toBe(400);
+    expect((await group('keyed', { key: many, initial: { count: 0 }, reduce: COUNT })).status).toBe(400);
+    expect((await group('keyed', { key: { ['f'.repeat(300)]: true }, initial: { count: 0 }, reduce: COUNT })).status).toBe(400);
   });
 });
 

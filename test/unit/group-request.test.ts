@@ -16,25 +16,25 @@ describe('jsonLongerThan', () => {
     expect(jsonLongerThan(value, JSON.stringify(value).length)).toBe(false);
   });
 
-  test('is true for a 4.9 MB string against 16 KiB', () => {
+  test('is true for a 4.9 MB string against 1 KiB', () => {
     expect(jsonLongerThan({ count: 0, pad: 'x'.repeat(4_900_000) }, MAX_INITIAL_BYTES)).toBe(true);
   });
 });
 
 describe('parseGroupRequest', () => {
-  test('an initial of exactly 16 KiB of JSON is accepted', () => {
+  test('an initial of exactly 1,024 characters of JSON is accepted', () => {
     const initial = initialOf(MAX_INITIAL_BYTES);
     expect(JSON.stringify(initial)).toHaveLength(MAX_INITIAL_BYTES);
     expect(parseGroupRequest({ key: {}, initial, reduce: COUNT }).initialBytes).toBe(MAX_INITIAL_BYTES);
   });
 
-  test('an initial one character over 16 KiB is 400 BadRequest naming the limit', () => {
+  test('an initial one character over 1,024 is 400 BadRequest naming the limit', () => {
     expect(() => parseGroupRequest({ key: {}, initial: initialOf(MAX_INITIAL_BYTES + 1), reduce: COUNT }))
-      .toThrow(expect.objectContaining({ status: 400, error: 'BadRequest', debug: expect.stringMatching(/initial holds more than 16 KiB/) }));
+      .toThrow(expect.objectContaining({ status: 400, error: 'BadRequest', debug: expect.stringMatching(/initial holds more than 1024 characters/) }));
   });
 
   test('an initial made large by escapes is measured as sent', () => {
-    // 3,000 control characters are 18,000 characters of JSON (\u0001 each).
-    expect(() => parseGroupRequest({ key: {}, initial: { count: 0, pad: '\u0001'.repeat(3_000) }, reduce: COUNT })).toThrow(expect.objectContaining({ status: 400 }));
+    // 200 control characters are 1,200 characters of JSON (\u0001 each).
+    expect(() => parseGroupRequest({ key: {}, initial: { count: 0, pad: '\u0001'.repeat(200) }, reduce: COUNT })).toThrow(expect.objectContaining({ status: 400 }));
   });
 });
