@@ -62,6 +62,14 @@ export interface GroupSpec {
   statistics: 'count' | 'sum' | 'numeric';
   /** The adapter stops once it has more than this many groups and returns maxGroups + 1 of them. */
   maxGroups: number;
+  /**
+   * Characters of JSON each group adds to the answer besides its key values (the caller's row:
+   * `initial`, field names, numbers). Charged with the key values against the adapter's result
+   * budget, the cap lists have. Default 0.
+   */
+  bytesPerGroup?: number;
+  /** Most characters of JSON the key values of one group may take. Default: only the budget. */
+  maxKeyBytes?: number;
 }
 
 /** One group: its key values (in `keys` order; a missing field is null) and its statistics. */
@@ -100,6 +108,8 @@ export interface DocumentStore {
   /**
    * Groups the documents matching `filter` by `spec.keys` and computes `spec.statistics`, in one
    * pass with memory proportional to the number of groups. Groups come in no particular order.
+   * Throws StoreError('too-large') as soon as a group's key values exceed `spec.maxKeyBytes`, or
+   * the groups found so far (key values plus `spec.bytesPerGroup` each) exceed the result budget.
    */
   group(scope: CollectionScope, filter: Filter, spec: GroupSpec): Promise<GroupStats[]>;
   /** Deletes the document with this `_id` if it also matches `filter`; returns whether one went. */

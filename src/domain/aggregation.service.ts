@@ -21,10 +21,24 @@ import { ACTIVE_USERS, hiddenUserFields, userScope } from './user-records';
 
 /** Kinvey's cap on the groups of one `_group` (the legacy group command's own limit was 20,000 keys). */
 export const MAX_GROUPS = MAX_RESULT_SET;
+/**
+ * Largest `initial`, in characters of JSON. Every group of the answer repeats it, so its size is
+ * multiplied by the number of groups (a 4.9 MB one over 1,000 groups took 4.2 GB and aborted the
+ * process). The SDKs send a few numbers (`{"count":0}`, `{"sum":0.0,"count":0}`, under 40
+ * characters). At 1 KiB, 10,000 groups of tiny entities answer about 11 MB, as a list of 10,000
+ * entities of 1 KB would; 16 KiB let a 16 KB request make a 32 MB answer out of 2,000 of them.
+ */
+export const MAX_INITIAL_BYTES = 1024;
+/** Largest JSON of one group's key values (each group carries them in the answer). */
+export const MAX_GROUP_KEY_BYTES = 16 * 1024;
+/** What a row holds besides its key values and `initial`: the reducer's numbers and JSON punctuation. */
+const ROW_OVERHEAD_BYTES = 64;
 
 export interface GroupRequest {
   keys: string[];
   initial: Record<string, unknown>;
+  /** Characters of JSON of `initial`, which every group repeats. */
+  initialBytes: number;
   reducer: Reducer;
   condition: Filter;
 }
@@ -32,14 +46,19 @@ export interface GroupRequest {
 export type GroupRow = Record<string, unknown>;
 
 /**
- * Parses a `_group` body. Throws 400 BadRequest for a malformed body or key, 400
- * InvalidQuerySyntax for a condition the query sanitiser refuses, and 400 FeatureUnavailable for
- * a reduce function that is not one the SDKs generate.
+ * Parses a `_group` body. Throws 400 BadRequest for a malformed body or key or an `initial` over
+ * MAX_INITIAL_BYTES, 400 InvalidQuerySyntax for a condition the query sanitiser refuses, and 400
+ * FeatureUnavailable for a reduce function that is not one the SDKs generate.
  */
 export function parseGroupRequest(body: unknown): GroupRequest {
   const validate = validatorFor<AggregationBody>(aggregationBodySchema);
   if (!validate(body)) throw errors.badRequest(describeErrors(validate.errors, 'body').join('; '));
   const keys = Object.keys(body.key ?? {}).map((key) => checkFieldPath(key, 'key'));
+  // Measured before anything is built from it; serialized only once known to be small.
+  const initialBytes = jsonLongerThan(body.initial ?? {}, MAX_INITIAL_BYTES) ? Infinity : JSON.stringify(body.initial ?? {}).length;
+  if (initialBytes > MAX_INITIAL_BYTES) {
+    throw errors.badRequest(`initial holds more than ${MAX_INITIAL_BYTES} characters of JSON, the most allowed (every group of the answer repeats it; the SDKs send a few numbers).`);
+  }
   const initial: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
   for (const [name, value] of Object.entries(body.initial ?? {})) {
     if (isReservedKey(name) || name.startsWith('$') || !isWellFormed(name)) throw errors.badRequest(`initial may not hold the key "${name.slice(0, 100)}".`);
@@ -47,13 +66,17 @@ export function parseGroupRequest(body: unknown): GroupRequest {
   }
   const reducer = recogniseReducer(body.reduce ?? body.reduceFn);
   const condition = body.condition === undefined || body.condition === null ? {} : sanitizeFilter(body.condition);
-  return { keys, initial, reducer, condition };
+  return { keys, initial, initialBytes, reducer, condition };
 }
 
 export class AggregationService {
   constructor(private readonly store: DocumentStore) {}
 
-  /** Groups the readable entities of a collection. Throws 400 ResultSetSizeExceeded beyond MAX_GROUPS. */
+  /**
+   * Groups the readable entities of a collection. Throws 400 ResultSetSizeExceeded beyond
+   * MAX_GROUPS, or when the answer would pass the store's result budget (the 32 MiB lists have) or
+   * a group's key values MAX_GROUP_KEY_BYTES.
+   */
   async groupEntities(ctx: EntityContext, body: unknown): Promise<GroupRow[]> {
     const request = parseGroupRequest(body);
     const filter = restrict(request.condition, readFilter(ctx.principal, ctx.permissions));
@@ -74,6 +97,9 @@ export class AggregationService {
       keys: request.keys,
       statistics: reducer.kind === 'count' ? 'count' : reducer.kind === 'sum' ? 'sum' : 'numeric',
       maxGroups: MAX_GROUPS,
+      // The store charges each group's key values itself; the rest of its row is known here.
+      bytesPerGroup: request.initialBytes + request.keys.reduce((n, key) => n + key.length + 4, 0) + ROW_OVERHEAD_BYTES,
+      maxKeyBytes: MAX_GROUP_KEY_BYTES,
       ...('field' in reducer ? { field: reducer.field } : {}),
     };
     const groups = await this.store.group(scope, filter, spec);
@@ -82,6 +108,35 @@ export class AggregationService {
     }
     return groups.map((group) => toRow(request, group));
   }
+}
+
+/**
+ * Whether a parsed JSON value surely serializes to more than `max` characters, told without
+ * serializing it: a lower bound on its length that stops as soon as it passes `max` (serializing a
+ * 4.9 MB `initial` took 30 ms of the event loop, for a request that is refused anyway).
+ */
+export function jsonLongerThan(value: unknown, max: number): boolean {
+  let length = 0;
+  const pending: unknown[] = [value];
+  while (pending.length > 0) {
+    const item = pending.pop();
+    if (typeof item === 'string') {
+      length += item.length + 2;
+    } else if (Array.isArray(item)) {
+      length += 1 + item.length;
+      for (const element of item) pending.push(element);
+    } else if (typeof item === 'object' && item !== null) {
+      length += 1;
+      for (const [name, field] of Object.entries(item)) {
+        length += name.length + 4;
+        pending.push(field);
+      }
+    } else {
+      length += 1;
+    }
+    if (length > max) return true;
+  }
+  return false;
 }
 
 /** One group as the reducer would have left it: key fields, then `initial`, updated. */

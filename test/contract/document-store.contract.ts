@@ -8,6 +8,7 @@ import {
   FILTER_SCENARIOS, FIXTURE, ID24, PROJECTION_SCENARIOS, SORT_SCENARIOS, type ServerGap,
 } from './document-store.scenarios';
 import { GROUP_FIXTURE, GROUP_SCENARIOS } from './document-store.group-scenarios';
+import { DEFAULT_MAX_RESULT_BYTES } from '../../src/stores/documents/result-budget';
 
 type MakeStore = () => Promise<{ store: DocumentStore; cleanup: () => Promise<void>; gaps?: readonly ServerGap[] }>;
 
@@ -233,6 +234,19 @@ export function documentStoreContract(name: string, makeStore: MakeStore): void 
 
       test('a never-written collection has no groups', async () => {
         expect(await store.group(freshScope('never'), {}, { keys: ['k'], statistics: 'count', maxGroups: 10 })).toEqual([]);
+      });
+
+      // Seven groups by `_id`, whose keys are 6 characters of JSON each (`["g1"]`).
+      const justUnderBudget = Math.floor(DEFAULT_MAX_RESULT_BYTES / 7) - 6;
+      test.each(['count', 'sum', 'numeric'] as const)('%s: groups whose rows with their keys pass the 32 MiB result budget are too-large', async (statistics) => {
+        await expectStoreError(store.group(scope, {}, { keys: ['_id'], field: 'n', statistics, maxGroups: 100, bytesPerGroup: justUnderBudget + 1 }), 'too-large');
+        expect(await store.group(scope, {}, { keys: ['_id'], field: 'n', statistics, maxGroups: 100, bytesPerGroup: justUnderBudget })).toHaveLength(7);
+      });
+
+      test.each(['count', 'sum', 'numeric'] as const)('%s: a group key over maxKeyBytes is too-large', async (statistics) => {
+        // The largest key of the fixture is `[["a"]]`, 7 characters.
+        await expectStoreError(store.group(scope, {}, { keys: ['k'], field: 'n', statistics, maxGroups: 100, maxKeyBytes: 6 }), 'too-large');
+        expect(await store.group(scope, {}, { keys: ['k'], field: 'n', statistics, maxGroups: 100, maxKeyBytes: 7 })).toHaveLength(4);
       });
     });
 

@@ -50,6 +50,8 @@ export interface TestAppOptions {
   documents?: DocumentsKind;
   collections?: Record<string, { permissions: CollectionPermissions; deltaSet?: boolean }>;
   env?: Record<string, string>;
+  /** The document store's cap on one answer (default 32 MiB), lowered to reach it with little data. */
+  maxResultBytes?: number;
   /** Wraps the document store (e.g. to count queries). */
   wrapDocuments?: (store: DocumentStore) => DocumentStore;
   /** Where the app logs (silent by default). */
@@ -106,9 +108,9 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   if (kind === 'mongodb') {
     const url = process.env.KINBASE_TEST_MONGODB_URL;
     if (!url) throw new Error('KINBASE_TEST_MONGODB_URL is not set: the jest globalSetup did not start FerretDB');
-    documents = await MongoDocumentStore.connect({ url, dbPrefix: `t${randomBytes(3).toString('hex')}_` });
+    documents = await MongoDocumentStore.connect({ url, dbPrefix: `t${randomBytes(3).toString('hex')}_`, maxResultBytes: options.maxResultBytes });
   } else {
-    documents = new EmbeddedDocumentStore({ dir: path.join(dataDir, 'documents') });
+    documents = new EmbeddedDocumentStore({ dir: path.join(dataDir, 'documents'), maxResultBytes: options.maxResultBytes });
   }
   if (options.wrapDocuments) documents = options.wrapDocuments(documents);
   let objects: ObjectStore;

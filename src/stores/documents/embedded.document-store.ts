@@ -21,6 +21,7 @@ import {
   type StoredDocument,
 } from '../../ports';
 import { GroupAccumulator } from './group-accumulator';
+import { DEFAULT_MAX_RESULT_BYTES } from './result-budget';
 import { decodeDocument, setFields } from './sqlite/documents';
 import { Engine, type CollectionInfo, type SyncMode } from './sqlite/engine';
 import { findPage, matcherOf, type Selection } from './sqlite/find';
@@ -31,13 +32,12 @@ export interface EmbeddedDocumentStoreOptions {
   dir: string;
   /** `normal` (default): kill -9 safe; `full`: also power-loss safe, one fsync per write. */
   sync?: SyncMode;
-  /** Largest answer of one find, in bytes of stored JSON (default 32 MiB). */
+  /** Largest answer of one find or group, in bytes of JSON (default 32 MiB). */
   maxResultBytes?: number;
   /** Largest candidate set a plan may name before a scan or index walk is used (tests lower it). */
   maxCandidates?: number;
 }
 
-const DEFAULT_MAX_RESULT_BYTES = 32 * 1024 * 1024;
 /** Documents added to a new index per transaction (a slice of about a millisecond). */
 const BACKFILL_ROWS = 64;
 
@@ -130,8 +130,8 @@ export class EmbeddedDocumentStore implements DocumentStore {
   async group(scope: CollectionScope, filter: Filter, spec: GroupSpec): Promise<GroupStats[]> {
     const coll = this.existing(scope);
     if (!coll) return [];
-    const groups = new GroupAccumulator(spec);
-    // Memory grows with the number of groups, not with the collection.
+    const groups = new GroupAccumulator(spec, this.maxResultBytes);
+    // Memory grows with the number of groups, not with the collection, and stops at the budget.
     await visitMatching(this.engine, coll, this.candidatesFor(coll, filter)?.ids ?? null, matcherOf(filter), (doc) => groups.add(doc));
     return groups.results();
   }

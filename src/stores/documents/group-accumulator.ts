@@ -2,8 +2,10 @@
  * Grouping in one pass with memory proportional to the number of groups, shared by the adapters
  * that cannot (or not fully) aggregate inside their server. Values are read the way a MongoDB
  * `$group` field path reads them: through arrays, a path yields the array of its elements' values.
+ * Every new group is charged against the answer's byte budget as it is found, so a request whose
+ * answer would be too large is refused before its groups take the memory.
  */
-import type { GroupSpec, GroupStats } from '../../ports';
+import { StoreError, type GroupSpec, type GroupStats } from '../../ports';
 
 const MISSING = Symbol('missing');
 
@@ -22,13 +24,19 @@ function resolve(value: unknown, path: readonly string[]): unknown {
   return resolve((value as Record<string, unknown>)[path[0] as string], path.slice(1));
 }
 
-/** Collects GroupStats; `add` returns false once there are more than `maxGroups` groups. */
+/**
+ * Collects GroupStats; `add` returns false once there are more than `maxGroups` groups. `add` and
+ * `merge` throw StoreError('too-large') when a new group's key is over `spec.maxKeyBytes`, or the
+ * groups (key JSON plus `spec.bytesPerGroup` each) pass `maxResultBytes`.
+ */
 export class GroupAccumulator {
   private readonly groups = new Map<string, GroupStats>();
   private readonly keyPaths: string[][];
   private readonly fieldPath: string[] | null;
+  /** A running estimate of the answer: the key JSON is at hand (it names the group), the rest is the caller's. */
+  private bytes = 0;
 
-  constructor(private readonly spec: GroupSpec) {
+  constructor(private readonly spec: GroupSpec, private readonly maxResultBytes: number) {
     this.keyPaths = spec.keys.map((key) => key.split('.'));
     this.fieldPath = spec.field === undefined ? null : spec.field.split('.');
   }
@@ -39,6 +47,7 @@ export class GroupAccumulator {
     let group = this.groups.get(id);
     if (!group) {
       if (this.groups.size > this.spec.maxGroups) return false;
+      this.charge(id);
       group = { key, count: 0, numeric: 0, sum: 0, min: null, max: null };
       this.groups.set(id, group);
     }
@@ -59,6 +68,7 @@ export class GroupAccumulator {
     const id = JSON.stringify(stats.key);
     const group = this.groups.get(id);
     if (!group) {
+      this.charge(id);
       this.groups.set(id, { ...stats });
       return;
     }
@@ -71,5 +81,16 @@ export class GroupAccumulator {
 
   results(): GroupStats[] {
     return [...this.groups.values()];
+  }
+
+  /** Adds a new group, named by the JSON of its key values, to the answer's size. */
+  private charge(id: string): void {
+    if (this.spec.maxKeyBytes !== undefined && id.length > this.spec.maxKeyBytes) {
+      throw new StoreError('too-large', `the key values of a group hold more than ${Math.round(this.spec.maxKeyBytes / 1024)} KiB of JSON; group by smaller fields`);
+    }
+    this.bytes += id.length + (this.spec.bytesPerGroup ?? 0);
+    if (this.bytes > this.maxResultBytes) {
+      throw new StoreError('too-large', `the groups hold more than ${Math.round(this.maxResultBytes / 1048576)} MB of JSON; group by fewer fields, add a condition or send a smaller initial`);
+    }
   }
 }

@@ -18,6 +18,7 @@ import {
 import { GroupAccumulator } from './group-accumulator';
 import { findAll } from './mongo-find';
 import { applyExtendedRegexOption, normalizeFields } from './mongo-semantics';
+import { DEFAULT_MAX_RESULT_BYTES } from './result-budget';
 
 export interface MongoDocumentStoreOptions {
   url: string;
@@ -25,6 +26,8 @@ export interface MongoDocumentStoreOptions {
   dbPrefix: string;
   /** Server-side time limit of every query (`maxTimeMS`); default QUERY_TIME_LIMIT_MS. */
   queryTimeLimitMs?: number;
+  /** Largest answer of one group, in characters of JSON (default 32 MiB, the embedded store's cap on every answer). */
+  maxResultBytes?: number;
 }
 
 /**
@@ -54,6 +57,7 @@ export class MongoDocumentStore implements DocumentStore {
     private readonly client: MongoClient,
     private readonly dbPrefix: string,
     private readonly maxTimeMS: number,
+    private readonly maxResultBytes: number,
   ) {}
 
   /** Connects and verifies the server answers. Throws StoreError('unavailable') if it does not. */
@@ -66,7 +70,7 @@ export class MongoDocumentStore implements DocumentStore {
       appName: 'kinbase',
     });
     await translate(() => client.connect());
-    return new MongoDocumentStore(client, options.dbPrefix, options.queryTimeLimitMs ?? QUERY_TIME_LIMIT_MS);
+    return new MongoDocumentStore(client, options.dbPrefix, options.queryTimeLimitMs ?? QUERY_TIME_LIMIT_MS, options.maxResultBytes ?? DEFAULT_MAX_RESULT_BYTES);
   }
 
   async insert(scope: CollectionScope, doc: StoredDocument): Promise<void> {
@@ -133,23 +137,33 @@ export class MongoDocumentStore implements DocumentStore {
       { $group: { _id: spec.keys.length ? Object.fromEntries(spec.keys.map((key, i) => [`k${i}`, `$${key}`])) : null, value: measure } },
       { $limit: spec.maxGroups + 1 },
     ];
-    const rows = await translate(() => this.collection(scope).aggregate<{ _id: Record<string, unknown> | null; value: number }>(pipeline, { maxTimeMS: this.maxTimeMS }).toArray());
+    const groups = new GroupAccumulator(spec, this.maxResultBytes);
+    const cursor = this.collection(scope).aggregate<{ _id: Record<string, unknown> | null; value: number }>(pipeline, { maxTimeMS: this.maxTimeMS });
+    let rows = 0;
+    // Rows are charged as each batch arrives: an answer over the budget is refused, and its
+    // cursor closed, before the rest of it is read.
+    await translate(async () => {
+      try {
+        for await (const row of cursor) {
+          if (++rows > spec.maxGroups) break;
+          const key = spec.keys.map((_key, i) => (row._id && Object.hasOwn(row._id, `k${i}`) ? row._id[`k${i}`] : null));
+          groups.merge(spec.statistics === 'count'
+            ? { key, count: row.value, numeric: 0, sum: 0, min: null, max: null }
+            : { key, count: 0, numeric: 0, sum: row.value, min: null, max: null });
+        }
+      } finally {
+        await cursor.close();
+      }
+    });
     // A server may report a missing key field and a null one as two groups, which are merged
-    // below; at the limit the merged count is unknown, so the exact (streaming) way decides.
-    if (rows.length > spec.maxGroups) return this.groupByStreaming(scope, filter, spec);
-    const groups = new GroupAccumulator(spec);
-    for (const row of rows) {
-      const key = spec.keys.map((_key, i) => (row._id && Object.hasOwn(row._id, `k${i}`) ? row._id[`k${i}`] : null));
-      groups.merge(spec.statistics === 'count'
-        ? { key, count: row.value, numeric: 0, sum: 0, min: null, max: null }
-        : { key, count: 0, numeric: 0, sum: row.value, min: null, max: null });
-    }
+    // above; at the limit the merged count is unknown, so the exact (streaming) way decides.
+    if (rows > spec.maxGroups) return this.groupByStreaming(scope, filter, spec);
     return groups.results();
   }
 
   /** Streams only the key and field values of the matches through a GroupAccumulator. */
   private async groupByStreaming(scope: CollectionScope, filter: Filter, spec: GroupSpec): Promise<GroupStats[]> {
-    const groups = new GroupAccumulator(spec);
+    const groups = new GroupAccumulator(spec, this.maxResultBytes);
     const paths = [...spec.keys, ...(spec.field ? [spec.field] : [])];
     const projection: Record<string, 0 | 1> = Object.fromEntries(normalizeFields(paths).map((f) => [f, 1]));
     if (!paths.some((p) => p === '_id' || p.startsWith('_id.'))) projection._id = 0;
