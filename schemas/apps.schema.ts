@@ -36,7 +36,7 @@ export const appDefinitionSchema = {
             items: { type: 'string', minLength: 1, maxLength: 200, pattern: '^[^.$][^.]*(\\.[^.$][^.]*)*$' },
           },
         },
-        required: ['permissions'],
+        // No `permissions`: shared, what Kinvey gives a new collection (and kinbase an unlisted one).
         additionalProperties: false,
       },
     },

@@ -10,7 +10,11 @@ import { isReservedKey } from './domain/safe-keys';
 export type { CollectionPermissions };
 
 export interface CollectionSettings {
-  readonly permissions: CollectionPermissions;
+  /**
+   * Absent: the collection's default, `shared` (what Kinvey gives a new collection, and kinbase one
+   * the config does not list) or `private` for `_blob` (see collectionPermissions, filePermissions).
+   */
+  readonly permissions?: CollectionPermissions;
   /** Serve `_deltaset` and keep tombstones of deleted entities (off by default). */
   readonly deltaSet?: boolean;
   /** Fields to index beyond the ones kinbase always indexes (`_id`, the ACL fields, `_kmd.lmt`). */
@@ -205,7 +209,8 @@ function normaliseApp(app: AppDefinitionInput): AppDefinition {
 
 /**
  * Adds an app's environment file. Its collections join the app's own; a collection both name
- * must have the same permissions there (the app's entry then adds its deltaSet), else it is a problem.
+ * must have the same permissions there (the app's entry then adds its deltaSet), else it is a
+ * problem; an app entry without permissions takes the file's.
  */
 function withEnvironmentFile(app: AppDefinition, input: AppDefinitionInput, source: string, problems: string[], files?: EnvironmentFileAccess): AppDefinition {
   const where = `${source} app ${app.appKey}`;
@@ -226,6 +231,10 @@ function withEnvironmentFile(app: AppDefinition, input: AppDefinitionInput, sour
   Object.assign(collections, loaded.collections);
   for (const [name, own] of Object.entries(app.collections)) {
     const fromFile = loaded.collections[name];
+    if (fromFile && own.permissions === undefined) {
+      collections[name] = { ...own, permissions: fromFile.permissions };
+      continue;
+    }
     if (fromFile && fromFile.permissions !== own.permissions) {
       problems.push(`${where}: collections.${name}.permissions is ${own.permissions}, but its environmentFile says ${fromFile.permissions}: make them the same (or drop one)`);
     }

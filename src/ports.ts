@@ -150,7 +150,11 @@ export interface ByteRange {
 export interface UploadTarget {
   /** Absolute URL the client PUTs (or POSTs) to, speaking GCS's resumable protocol. */
   url: string;
-  /** Headers the client must send with every request to `url`. */
+  /**
+   * Every header whose value the upload URL checks, with the value it wants: a client that sends
+   * exactly these (plus Content-Range and Content-Length) is never refused for its headers, and a
+   * client that sends another value for one of them is. The Files API answers it as `_requiredHeaders`.
+   */
   requiredHeaders: Record<string, string>;
 }
 

@@ -3,14 +3,24 @@
  * digits, what every authenticator app computes from a base32 secret. Pure functions over
  * node:crypto; the caller supplies the time, so tests choose their time steps.
  */
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, randomInt, timingSafeEqual } from 'node:crypto';
 
 export const TOTP_STEP_SECONDS = 30;
 export const TOTP_DIGITS = 6;
 /** Steps accepted either side of the current one (clock drift between phone and server). */
 export const TOTP_WINDOW = 1;
-/** 20 random bytes: the HMAC-SHA1 key size RFC 4226 recommends (32 base32 characters). */
-const SECRET_BYTES = 20;
+/**
+ * Secret keys are printable ASCII, '!' (33) to '~' (126): 94 symbols, 6.55 bits each, so 25 of
+ * them carry 163 bits, above the 160 RFC 4226 recommends, and encode to 40 base32 characters
+ * (no padding). Kinvey's secrets were base32 of an ASCII string too (as `speakeasy` makes them),
+ * and client libraries exist that turn the decoded key into a string before the HMAC (`totp.js`:
+ * `base32.decode(key).toString()`): a byte above 0x7f does not survive that, so their codes for a
+ * raw-byte secret are wrong. Secrets enrolled before (raw bytes) still verify: the server always
+ * uses the decoded bytes.
+ */
+const SECRET_CHARS = 25;
+const FIRST_PRINTABLE = 0x21;
+const LAST_PRINTABLE = 0x7e;
 
 const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
 
@@ -50,9 +60,12 @@ export function base32Decode(text: string): Buffer {
   return Buffer.from(bytes);
 }
 
-/** A fresh random TOTP secret, base32-encoded. */
+/** A fresh random TOTP secret: base32 of 25 uniformly random printable ASCII characters. */
 export function generateTotpSecret(): string {
-  return base32Encode(randomBytes(SECRET_BYTES));
+  // randomInt draws from the CSPRNG by rejection sampling, so every symbol is equally likely (no modulo bias).
+  const key = Buffer.alloc(SECRET_CHARS);
+  for (let i = 0; i < SECRET_CHARS; i++) key[i] = randomInt(FIRST_PRINTABLE, LAST_PRINTABLE + 1);
+  return base32Encode(key);
 }
 
 /** The time step (RFC 6238 T) of an instant. */

@@ -19,6 +19,7 @@ interface StaticFile {
 const FILES: Readonly<Record<string, string>> = {
   'index.html': 'text/html; charset=utf-8',
   'app.js': 'text/javascript; charset=utf-8',
+  // Only a debugging build (`node console/build.js --source-map`) has one; `npm run build` does not.
   'app.js.map': 'application/json; charset=utf-8',
   'styles.css': 'text/css; charset=utf-8',
   'favicon.svg': 'image/svg+xml',

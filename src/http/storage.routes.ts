@@ -118,7 +118,7 @@ async function handleUpload(store: LocalDiskObjectStore, req: Request, res: Resp
   // The stored object keeps the content type given when the upload was opened; a different one
   // now would silently mislabel it (and could turn a harmless type into an active one).
   const requestType = req.get('content-type');
-  if (requestType !== undefined && mediaTypeOf(requestType) !== mediaTypeOf(session.contentType)) {
+  if (requestType !== undefined && !isSessionType(requestType, session.contentType)) {
     req.resume();
     return send(res, errors.unsupportedMediaType(`this upload was opened for ${session.contentType}, the request sent ${requestType}`));
   }
@@ -155,6 +155,16 @@ async function handleUpload(store: LocalDiskObjectStore, req: Request, res: Resp
 
 function mediaTypeOf(contentType: string): string {
   return (contentType.split(';')[0] ?? '').trim().toLowerCase();
+}
+
+/**
+ * Whether a request's Content-Type names the session's media type. A client that sets the header
+ * from `_requiredHeaders` and then its own (XHR joins them: "image/png, image/png") is accepted
+ * when every joined value names it too.
+ */
+function isSessionType(requestType: string, sessionType: string): boolean {
+  const wanted = mediaTypeOf(sessionType);
+  return requestType.split(',').every((value) => mediaTypeOf(value) === wanted);
 }
 
 /**

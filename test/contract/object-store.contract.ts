@@ -13,6 +13,11 @@ export interface ObjectStoreHarness {
   enforcesPrivacy: boolean;
   /** Whether the backend itself verifies download signatures and expiry (fake-gcs-server does not). */
   verifiesSignatures: boolean;
+  /**
+   * Whether an uploaded object keeps the content type its session was opened with, whatever the
+   * upload requests say (GCS does; fake-gcs-server relabels it with a request's Content-Type).
+   */
+  keepsSessionContentType: boolean;
   close(): Promise<void>;
 }
 
@@ -27,6 +32,13 @@ export const md5 = (data: Buffer): string => createHash('md5').update(data).dige
 export const appKey = (): string => `kid_${randomBytes(6).toString('hex')}`;
 export const newKey = (app = appKey()): string => `${app}/${randomBytes(32).toString('hex')}`;
 const inSeconds = (s: number): Date => new Date(Date.now() + s * 1000);
+const CURL_DEFAULT_TYPE = 'application/x-www-form-urlencoded';
+/** `top` over `base`, names compared without case, as the SDKs' header maps merge `_requiredHeaders`. */
+function over(base: Record<string, string>, top: Record<string, string>): Headers {
+  const headers = new Headers(base);
+  for (const [name, value] of Object.entries(top)) headers.set(name, value);
+  return headers;
+}
 
 export function objectStoreContract(name: string, open: () => Promise<ObjectStoreHarness>): void {
   describe(`ObjectStore contract: ${name}`, () => {
@@ -167,16 +179,40 @@ export function objectStoreContract(name: string, open: () => Promise<ObjectStor
       const data = randomBytes(256 * 1024 * 2 + 1000);
       const key = newKey();
       const target = await store.createUploadSession(key, { contentType: 'image/jpeg', size: data.length, expiresAt: inSeconds(600), closesAt: inSeconds(3600), filename: 'photo.jpg' });
-      expect(target.requiredHeaders).toEqual({});
       const cut = 256 * 1024 * 2;
-      const first = await fetch(target.url, { method: 'PUT', redirect: 'manual', headers: { ...target.requiredHeaders, 'content-type': 'image/jpeg', 'content-range': `bytes 0-${cut - 1}/${data.length}` }, body: data.subarray(0, cut) });
+      const first = await fetch(target.url, { method: 'PUT', redirect: 'manual', headers: over(target.requiredHeaders, { 'content-type': 'image/jpeg', 'content-range': `bytes 0-${cut - 1}/${data.length}` }), body: data.subarray(0, cut) });
       expect(first.status).toBe(308);
       expect(first.headers.get('range')).toBe(`bytes=0-${cut - 1}`);
       expect(await store.stat(key)).toBeNull();
-      const last = await fetch(target.url, { method: 'PUT', redirect: 'manual', headers: { ...target.requiredHeaders, 'content-type': 'image/jpeg', 'content-range': `bytes ${cut}-${data.length - 1}/${data.length}` }, body: data.subarray(cut) });
+      const last = await fetch(target.url, { method: 'PUT', redirect: 'manual', headers: over(target.requiredHeaders, { 'content-type': 'image/jpeg', 'content-range': `bytes ${cut}-${data.length - 1}/${data.length}` }), body: data.subarray(cut) });
       expect(last.status).toBe(200);
       expect(await store.stat(key)).toMatchObject({ size: data.length, md5: md5(data), contentType: 'image/jpeg' });
       expect((await readAll(await store.read(key)))?.equals(data)).toBe(true);
+    });
+
+    test('a client that sends the required headers over its own default Content-Type uploads, and the object keeps the session\'s type', async () => {
+      const data = randomBytes(5000);
+      const key = newKey();
+      const target = await store.createUploadSession(key, { contentType: 'image/png', size: data.length, expiresAt: inSeconds(600), closesAt: inSeconds(3600), filename: 'p.png' });
+      // What `curl --data-binary` sends when it is not told a type; the required headers go on top.
+      const put = await fetch(target.url, { method: 'PUT', redirect: 'manual', headers: over({ 'content-type': CURL_DEFAULT_TYPE }, target.requiredHeaders), body: data });
+      expect(put.status).toBe(200);
+      const stat = await store.stat(key);
+      expect(stat).toMatchObject({ size: data.length, md5: md5(data) });
+      if (harness.keepsSessionContentType) expect(stat?.contentType).toBe('image/png');
+    });
+
+    test('a PUT with another value for a required header is refused and stores nothing', async () => {
+      const data = randomBytes(5000);
+      const key = newKey();
+      const target = await store.createUploadSession(key, { contentType: 'image/png', size: data.length, expiresAt: inSeconds(600), closesAt: inSeconds(3600), filename: 'p.png' });
+      for (const [name, value] of Object.entries(target.requiredHeaders)) {
+        const other = value === CURL_DEFAULT_TYPE ? 'text/plain' : CURL_DEFAULT_TYPE;
+        const put = await fetch(target.url, { method: 'PUT', redirect: 'manual', headers: over(target.requiredHeaders, { [name]: other }), body: data });
+        expect(put.status).toBeGreaterThanOrEqual(400);
+        expect(put.status).toBeLessThan(500);
+        expect(await store.stat(key)).toBeNull();
+      }
     });
 
     test('keys that are not safe path segments are refused', async () => {

@@ -36,7 +36,7 @@ async function openLocal(): Promise<LocalHarness> {
   const store = new LocalDiskObjectStore({ dir, publicUrl: `http://127.0.0.1:${address.port}`, signingSecret: randomBytes(32).toString('hex') });
   holder.routes = localStorageRoutes(store);
   return {
-    store, dir, enforcesPrivacy: true, verifiesSignatures: true,
+    store, dir, enforcesPrivacy: true, verifiesSignatures: true, keepsSessionContentType: true,
     close: async () => {
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));
@@ -59,7 +59,7 @@ async function openGcs(): Promise<ObjectStoreHarness> {
   const bucket = await createTestBucket(endpoint);
   const store = await GcsObjectStore.create({ bucket, keyFile, apiEndpoint: endpoint });
   // fake-gcs-server keeps ACLs but serves every object and never verifies signatures.
-  return { store, enforcesPrivacy: false, verifiesSignatures: false, close: async () => store.close() };
+  return { store, enforcesPrivacy: false, verifiesSignatures: false, keepsSessionContentType: false, close: async () => store.close() };
 }
 
 objectStoreContract('local disk', openLocal);

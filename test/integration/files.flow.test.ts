@@ -69,6 +69,30 @@ describe('Files on the local backend', () => {
     expect((await put(file._uploadURL, { ...headers, 'Content-Range': `bytes */${data.length}` })).status).toBe(200);
   });
 
+  test('_requiredHeaders names the Content-Type the upload URL enforces: sent over a client\'s default it uploads, without it 415', async () => {
+    const c = await open();
+    const data = randomBytes(1000);
+    const file = await createFile(c, { _filename: 'a.png', mimeType: 'image/png', size: data.length }, 'image/png');
+    expect(file._requiredHeaders).toEqual({ 'Content-Type': 'image/png' });
+    // curl --data-binary's own type, as a client that does not set one sends.
+    const clientDefault = { 'Content-Type': 'application/x-www-form-urlencoded' };
+    const refused = await put(file._uploadURL, clientDefault, data);
+    expect(refused.status).toBe(415);
+    expect(await refused.json()).toMatchObject({ error: 'UnsupportedMediaType' });
+    expect((await put(file._uploadURL, { ...clientDefault, ...file._requiredHeaders }, data)).status).toBe(200);
+    const meta = await readFile(c, file._id);
+    expect(meta.body._uploadState).toMatchObject({ status: 'complete', md5: md5(data) });
+    expect((await download(meta.body._downloadURL)).headers.get('content-type')).toBe('image/png');
+  });
+
+  test('a client that sets the required Content-Type and then its own (XHR joins the two) uploads; a joined other type is 415', async () => {
+    const c = await open();
+    const data = randomBytes(1000);
+    const file = await createFile(c, { mimeType: 'image/png', size: data.length }, 'image/png');
+    expect((await put(file._uploadURL, { 'Content-Type': 'image/png, text/html' }, data)).status).toBe(415);
+    expect((await put(file._uploadURL, { 'Content-Type': 'image/png, image/png' }, data)).status).toBe(200);
+  });
+
   test('an interrupted upload resumes where it stopped and the result is byte-identical', async () => {
     const c = await open();
     const data = randomBytes(600_000);

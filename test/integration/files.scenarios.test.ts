@@ -101,7 +101,7 @@ const WRITES: Scenario[] = [
       expect(body).toMatchObject({
         _id: expect.stringMatching(UUID), _filename: 'n.png', mimeType: 'image/png', size: 70, _public: false, tag: 'x',
         _acl: { creator: ctx.userIds.alice }, _kmd: { lmt: expect.stringMatching(/Z$/), ect: expect.stringMatching(/Z$/) },
-        _uploadURL: expect.stringMatching(new RegExp(`^${ctx.t.baseUrl}/storage/upload/`)), _requiredHeaders: {},
+        _uploadURL: expect.stringMatching(new RegExp(`^${ctx.t.baseUrl}/storage/upload/`)), _requiredHeaders: { 'Content-Type': 'image/png' },
         _uploadState: { status: 'pending', bytesReceived: 0, md5: null },
       });
       isoNear(30)((body as { _expiresAt: string })._expiresAt);

@@ -234,13 +234,30 @@ describe.each(DOCUMENT_STORES)('users on the %s store', (kind: DocumentsKind) =>
     expect((await send(t, app).post(`${u}/login`, { username: 'bob', password: 'pw-bob-secret' })).body.error).toBe('InvalidCredentials');
     expect((await send(t, app).post(`/rpc/${t.appKey}/check-username-exists`, { username: 'bob' })).body).toEqual({ usernameExists: true });
     expect((await send(t, app).post(u, { username: 'bob', password: 'x' })).status).toBe(409);
-    expect((await request(t.app).delete(`${u}/${ctx.userIds.bob}`).set('Authorization', master)).status).toBe(404);
 
     expect((await send(t, master).post(`${u}/${ctx.userIds.bob}/_restore`)).status).toBe(204);
     expect((await send(t, alice).get(`${u}/${ctx.userIds.bob}`)).body).toMatchObject({ username: 'bob', city: 'Paris' });
     const login = await send(t, app).post(`${u}/login`, { username: 'bob', password: 'pw-bob-secret' });
     expect(login.status).toBe(200);
     expect(login.body._kmd).not.toHaveProperty('status');
+  });
+
+  test('a second soft delete of a disabled user is 204 and leaves it disabled as it was (kinvey-js-sdk\'s own tests delete one twice); a hard delete still removes it', async () => {
+    const { master, app } = ctx.auth as Record<'master' | 'app', string>;
+    const u = `/user/${t.appKey}`;
+    expect((await request(t.app).delete(`${u}/${ctx.userIds.bob}`).set('Authorization', master)).status).toBe(204);
+    const statusOf = async () => (await send(t, master).get(`${u}?includeDisabled=true&query=${encodeURIComponent('{"username":"bob"}')}`)).body[0]?._kmd?.status;
+    const disabled = await statusOf();
+    expect(disabled).toEqual({ val: 'disabled', lastChange: expect.any(String) });
+    const again = await request(t.app).delete(`${u}/${ctx.userIds.bob}`).set('Authorization', master);
+    expect(again.status).toBe(204);
+    expect(await statusOf()).toEqual(disabled);
+    expect((await send(t, app).post(`/rpc/${t.appKey}/check-username-exists`, { username: 'bob' })).body).toEqual({ usernameExists: true });
+    const unknown = await request(t.app).delete(`${u}/nobody`).set('Authorization', master);
+    expect(unknown.status).toBe(404);
+    expect(unknown.body.error).toBe('UserNotFound');
+    expect((await request(t.app).delete(`${u}/${ctx.userIds.bob}`).query({ hard: 'true' }).set('Authorization', master)).status).toBe(204);
+    expect((await send(t, app).post(`/rpc/${t.appKey}/check-username-exists`, { username: 'bob' })).body).toEqual({ usernameExists: false });
   });
 
   test('master sees soft-deleted users with includeDisabled=true, a user asking the same does not', async () => {

@@ -1,4 +1,6 @@
 import { ConfigError, loadConfig, parseAppDefinitions } from '../../src/config';
+import { collectionPermissions, deltaSetCollections } from '../../src/domain/apps';
+import { filePermissions } from '../../src/domain/file-metadata';
 
 const noFile = () => {
   throw new Error('no such file');
@@ -104,6 +106,16 @@ describe('loadConfig', () => {
     expect(config.apps).toEqual([{ ...apps[0], name: 'kid_one' }]);
   });
 
+  test('a collection entry without permissions starts with the collection\'s default: shared, and private for _blob', () => {
+    const apps = [{ appKey: 'kid_one', appSecret: 'secret-one', masterSecret: 'master-one', collections: { BooksDelta: { deltaSet: true }, notes: { indexes: ['title'] }, _blob: { indexes: ['tag'] } } }];
+    const app = loadConfig({ KINBASE_APPS_FILE: '/apps.json' }, () => JSON.stringify(apps)).apps?.[0];
+    if (!app) throw new Error('no app');
+    expect(collectionPermissions(app, 'BooksDelta')).toBe('shared');
+    expect(collectionPermissions(app, 'notes')).toBe('shared');
+    expect(filePermissions(app)).toBe('private');
+    expect(deltaSetCollections(app)).toEqual(['BooksDelta']);
+  });
+
   test.each([
     ['not JSON', '{', 'KINBASE_APPS_FILE cannot be read'],
     ['a bad permission level', JSON.stringify([{ appKey: 'k', appSecret: 'secret-1', masterSecret: 'secret-2', collections: { a: { permissions: 'all' } } }]), 'KINBASE_APPS_FILE.0.collections.a.permissions is "all"; allowed values are shared, private, read-only, full'],
@@ -144,6 +156,11 @@ describe('loadConfig', () => {
 
     test('a collection in both the app and its environmentFile keeps the app\'s deltaSet when the permissions agree', () => {
       const apps = [{ ...app, environmentFile: 'envs/env.json', flexServices, collections: { books: { permissions: 'read-only', deltaSet: true } } }];
+      expect(loadConfig({ KINBASE_APPS_FILE: '/etc/kinbase/apps.json' }, files(apps)).apps?.[0]?.collections.books).toEqual({ permissions: 'read-only', deltaSet: true });
+    });
+
+    test('a collection in both, without permissions in the app, takes the environmentFile\'s', () => {
+      const apps = [{ ...app, environmentFile: 'envs/env.json', flexServices, collections: { books: { deltaSet: true } } }];
       expect(loadConfig({ KINBASE_APPS_FILE: '/etc/kinbase/apps.json' }, files(apps)).apps?.[0]?.collections.books).toEqual({ permissions: 'read-only', deltaSet: true });
     });
 

@@ -2,6 +2,7 @@
  * TOTP against RFC 6238 Appendix B (and RFC 4226 Appendix D for HOTP), plus the window and
  * single-use rules kinbase adds, all on chosen instants (no wall clock).
  */
+import TOTP from 'totp.js';
 import { base32Decode, base32Encode, generateTotpSecret, hotp, matchTotp, timeStep, totpAt } from '../../src/domain/totp';
 
 const SEED_SHA1 = Buffer.from('12345678901234567890', 'ascii');
@@ -41,7 +42,7 @@ describe('TOTP (RFC 6238)', () => {
     expect(base32Decode('MZXW6YTBOI======').toString()).toBe('foobar');
     expect(base32Decode('mzxw 6ytb oi').toString()).toBe('foobar');
     const secret = generateTotpSecret();
-    expect(secret).toMatch(/^[A-Z2-7]{32}$/);
+    expect(secret).toMatch(/^[A-Z2-7]{40}$/);
     expect(base32Encode(base32Decode(secret))).toBe(secret);
     expect(() => base32Decode('not-base32!')).toThrow();
   });
@@ -73,5 +74,34 @@ describe('TOTP (RFC 6238)', () => {
     const now = new Date(1_700_000_000_000);
     const code = totpAt(secret, now);
     for (const bad of ['', `${code}0`, code.slice(1), ` ${code}`, 'abcdef', '１２３４５６']) expect(matchTotp(secret, bad, now, -1)).toBeNull();
+  });
+
+  test('fresh secrets decode to 25 printable ASCII characters, every one of the 94 drawn', () => {
+    const seen = new Set<number>();
+    for (let i = 0; i < 400; i++) {
+      const key = base32Decode(generateTotpSecret());
+      expect(key).toHaveLength(25);
+      for (const byte of key) {
+        expect(byte).toBeGreaterThanOrEqual(0x21);
+        expect(byte).toBeLessThanOrEqual(0x7e);
+        seen.add(byte);
+      }
+    }
+    // 10,000 draws: a symbol that never shows up would mean a broken alphabet, not bad luck (chance < 1e-40).
+    expect(seen.size).toBe(94);
+  });
+
+  test('a client that HMACs the decoded key as a string (totp.js) computes the same codes for fresh secrets', () => {
+    const now = new Date(1_700_000_000_000);
+    for (let i = 0; i < 50; i++) {
+      const secret = generateTotpSecret();
+      expect(new TOTP.HOTP(secret).genOTP(timeStep(now))).toBe(totpAt(secret, now));
+    }
+  });
+
+  test('a secret enrolled before, with raw key bytes above 0x7f, still matches its codes', () => {
+    const rawSecret = base32Encode(Buffer.from('ff80c3a9000102fe7f10203040506070809aabbc', 'hex'));
+    const now = new Date(1_700_000_000_000);
+    expect(matchTotp(rawSecret, totpAt(rawSecret, now), now, -1)).toBe(timeStep(now));
   });
 });

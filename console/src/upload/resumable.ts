@@ -149,6 +149,17 @@ function describeRefusal(answer: PutAnswer): string {
   return `the upload URL answered HTTP ${answer.status}`;
 }
 
+/**
+ * The ticket's required headers, then Content-Type and Content-Range, each name once: XHR joins
+ * two values set under one name ("image/png, image/png"), which the upload URL would refuse.
+ */
+function requestHeaders(options: ResumableOptions, contentRange: string): Map<string, string> {
+  const headers = new Map<string, string>();
+  const own = { 'Content-Type': options.contentType, 'Content-Range': contentRange };
+  for (const [name, value] of [...Object.entries(options.headers ?? {}), ...Object.entries(own)]) headers.set(name.toLowerCase(), value);
+  return headers;
+}
+
 /** One PUT through XMLHttpRequest (fetch cannot report upload progress). */
 function put(options: ResumableOptions, contentRange: string, body: Blob | null, onLoaded: (loaded: number) => void): Promise<PutAnswer> {
   return new Promise((resolve, reject) => {
@@ -157,9 +168,7 @@ function put(options: ResumableOptions, contentRange: string, body: Blob | null,
     const abort = () => xhr.abort();
     const done = () => signal?.removeEventListener('abort', abort);
     xhr.open('PUT', options.url);
-    for (const [name, value] of Object.entries(options.headers ?? {})) xhr.setRequestHeader(name, value);
-    xhr.setRequestHeader('Content-Type', options.contentType);
-    xhr.setRequestHeader('Content-Range', contentRange);
+    for (const [name, value] of requestHeaders(options, contentRange)) xhr.setRequestHeader(name, value);
     xhr.timeout = options.timeoutMs ?? 120_000;
     xhr.upload.onprogress = (event) => onLoaded(event.loaded);
     xhr.onload = () => {

@@ -105,6 +105,8 @@ export class GcsObjectStore implements ObjectStore {
       // GCS itself enforces neither the declared size nor the first-use or absolute deadlines on
       // session URIs (they live a week): the Files API checks the stored size when the upload is
       // confirmed, and a late upload lands on a generation key its record no longer serves.
+      // Nor does it check any header of the requests to the session URI: the content type and
+      // metadata were fixed above, when the session opened.
       return { url, requiredHeaders: {} };
     } catch (err) {
       return translate(err);

@@ -92,7 +92,10 @@ export class LocalDiskObjectStore implements ObjectStore {
     const session = await guarded(this.sessions.create(key, options));
     const expires = Math.floor(session.firstUseDeadline / 1000);
     const signature = signUrl(this.secret, { target: session.id, action: 'upload', expires });
-    return { url: `${this.origin}/storage/upload/${session.id}?expires=${expires}&signature=${signature}`, requiredHeaders: {} };
+    // storage.routes.ts refuses (415) a request whose Content-Type differs from the session's: HTTP
+    // clients that are not told send one of their own (curl: form-urlencoded, fetch: text/plain).
+    const url = `${this.origin}/storage/upload/${session.id}?expires=${expires}&signature=${signature}`;
+    return { url, requiredHeaders: { 'Content-Type': options.contentType } };
   }
 
   write(key: string, body: Readable, options: { contentType: string; public?: boolean; filename?: string }): Promise<ObjectStat> {
