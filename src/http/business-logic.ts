@@ -34,6 +34,19 @@ export function blRequestOf(req: Request, res: Response, target: { collectionNam
   };
 }
 
+/**
+ * Who asks, as the app's Business Logic isolates are shared fairly between callers: each user,
+ * master, and app credentials per client address (everyone holding the app secret is one party
+ * otherwise, and it ships in every client). The prefixes keep the kinds apart; kinbase's own
+ * callers (warm-up, scheduler) are in parentheses, which none of these start with.
+ */
+export function callerOf(req: Request, res: Response): string {
+  const principal = res.locals.principal as Principal;
+  if (principal.kind === 'user') return `user:${principal.userId}`;
+  if (principal.kind === 'master') return 'master';
+  return `app:${req.ip ?? req.socket.remoteAddress ?? ''}`;
+}
+
 /** `X-Kinvey-Skip-Business-Logic: true` counts only with master credentials (kinvey-protocol.md §2). */
 export function skipsBusinessLogic(req: Request, res: Response): boolean {
   return (res.locals.principal as Principal).kind === 'master' && req.get('x-kinvey-skip-business-logic')?.trim().toLowerCase() === 'true';
@@ -46,6 +59,7 @@ export function hookedCall(req: Request, res: Response, collection: string, oper
     appKey: principal.appKey,
     collection,
     operation,
+    caller: callerOf(req, res),
     skip: skipsBusinessLogic(req, res),
     plain: (body) => plainJsonOf(res, body),
     request: () => blRequestOf(req, res, { collectionName: collection, ...(entityId === undefined ? {} : { entityId }) }),
