@@ -132,6 +132,24 @@ describe('reaching data that is not the app\'s', () => {
   });
 });
 
+describe('credentials in the request', () => {
+  it('a hook that logs its whole request writes no credentials into the log, and its outcome keeps them for the rest of the pipeline', async () => {
+    const headers = { authorization: 'Kinvey session-token-of-alice', 'proxy-authorization': 'Basic cHJveHk6c2VjcmV0', cookie: 'sid=cookie-secret', 'x-kinvey-api-version': '5' };
+    const outcome = await sandbox.functionFor(t.appKey, { type: 'internal', origin: 'collectionHooks.books.onPreSave', code: `function onPreSave(req, res, m) {
+      m.logger.info(JSON.stringify(req));
+      res.body = { seen: Object.keys(req.headers).sort(), auth: req.headers.Authorization === undefined && req.headers.authorization === undefined };
+      req.headers.authorization = 'Kinvey forged-by-hook';
+      res.continue();
+    }` }, []).run({ ...invocation(t.appKey), request: { ...invocation(t.appKey).request, headers } });
+    expect(outcome.response.body).toEqual({ seen: ['x-kinvey-api-version'], auth: true });
+    const log = logLines.join('\n');
+    expect(log).toContain('x-kinvey-api-version');
+    for (const secret of ['session-token-of-alice', 'cHJveHk6c2VjcmV0', 'cookie-secret']) expect(log).not.toContain(secret);
+    // What a Flex hook after this one gets: the client's own credentials, not the hook's.
+    expect(outcome.request.headers).toEqual(headers);
+  });
+});
+
 describe('exhausting time and memory', () => {
   it('an infinite loop is a BLTimeoutError, and the next call of the app works', async () => {
     await expect(run('function onPreSave() { while (true) {} }')).rejects.toMatchObject({ status: 550, error: 'BLTimeoutError' });

@@ -51,6 +51,14 @@ const FUNCTION_NAMES = [...COLLECTION_HOOKS, 'onRequest'] as const;
 /** The caller warm() acquires an isolate as (no client's key can look like it: see callerOf). */
 const WARM_UP_CALLER = '(warm-up)';
 
+/**
+ * Request headers that carry credentials, which internal code never sees: a hook that logs its
+ * `request` must not write the client's session token or secret into the log, and nothing kinbase's
+ * modules offer needs them (requestContext says who asks). Flex services still get them: their
+ * modules call back with the user's own credentials (`useUserContext`).
+ */
+const CREDENTIAL_HEADERS = new Set(['authorization', 'proxy-authorization', 'cookie']);
+
 interface CompiledScript {
   readonly source: string;
   readonly key: string;
@@ -104,7 +112,7 @@ export class Sandbox {
           const result = await worker.run({
             key: compiled.key,
             functionName: invocation.functionName,
-            payloadText: JSON.stringify({ request: invocation.request, response: invocation.response, tempObjectStore: invocation.tempObjectStore }),
+            payloadText: JSON.stringify({ request: withoutCredentials(invocation.request), response: invocation.response, tempObjectStore: invocation.tempObjectStore }),
             origin: spec.origin,
             deadline,
             host: { logger, collections },
@@ -190,9 +198,20 @@ function toOutcome(result: CallResult, invocation: BlInvocation, origin: string)
   return {
     continue: result.continue,
     // Hooks may change body, params and headers; who is asking and for what stays the server's.
-    request: { ...invocation.request, body: result.request.body, params: stringRecord(result.request.params), headers: stringRecord(result.request.headers) },
+    // The credential headers the hook never saw stay the client's (and a hook cannot set its own).
+    request: { ...invocation.request, body: result.request.body, params: stringRecord(result.request.params), headers: { ...credentialHeaders(stringRecord(result.request.headers), false), ...credentialHeaders(invocation.request.headers, true) } },
     response: { status: validStatus ? (status as number) : invocation.response.status, headers: stringRecord(result.response.headers), body: result.response.body },
   };
+}
+
+/** The request as internal code sees it: without the headers that carry credentials. */
+function withoutCredentials(request: BlInvocation['request']): BlInvocation['request'] {
+  return { ...request, headers: credentialHeaders(request.headers, false) };
+}
+
+/** The headers that carry credentials (`wanted` true), or all the others. */
+function credentialHeaders(headers: Record<string, string>, wanted: boolean): Record<string, string> {
+  return Object.fromEntries(Object.entries(headers).filter(([name]) => CREDENTIAL_HEADERS.has(name.toLowerCase()) === wanted));
 }
 
 /** Header- and param-like maps: string values only, and never a `__proto__`-style key. */
