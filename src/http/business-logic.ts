@@ -13,13 +13,18 @@ const SERVER_OWNED_HEADERS = new Set([
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}$/;
 const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]{0,4096}$/;
 
-/** The hooks' `request`: the client's headers (lower-case), body, URL parameters and who asks. */
+/**
+ * The hooks' `request`: the client's headers (lower-case), body, URL parameters and who asks. Its
+ * `x-kinvey-request-id` is the id the response carries (the client's when it is a safe one, else
+ * kinbase's own, see requestContext), so hooks and Flex services never see a client's raw choice.
+ */
 export function blRequestOf(req: Request, res: Response, target: { collectionName?: string; entityId?: string; endpoint?: string }): BlRequest {
   const principal = res.locals.principal as Principal;
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(req.headers)) {
     if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
   }
+  if (typeof res.locals.requestId === 'string') headers['x-kinvey-request-id'] = res.locals.requestId;
   // Strings only: a repeated parameter is not something a hook can pass back unchanged.
   const params = stringParams(req.query as Record<string, unknown>);
   return {

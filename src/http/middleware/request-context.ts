@@ -1,15 +1,12 @@
-import { randomUUID } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
-
-const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+import { requestIdFrom } from '../../domain/request-id';
 
 /**
  * Gives every response an X-Kinvey-Request-Id (the client's own, when it sent a sane one, as Swift
  * does) and records the request start for X-Kinvey-Request-Start.
  */
 export function requestContext(req: Request, res: Response, next: NextFunction): void {
-  const given = req.get('x-kinvey-request-id');
-  const id = given && SAFE_REQUEST_ID.test(given) ? given : randomUUID().replace(/-/g, '');
+  const id = requestIdFrom(req.get('x-kinvey-request-id'));
   res.locals.requestId = id;
   res.locals.requestStart = new Date();
   res.setHeader('X-Kinvey-Request-Id', id);
