@@ -7,12 +7,7 @@ import { randomUUID } from 'node:crypto';
 
 const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
-/** Whether `id` may be used as given: 1-128 letters, digits, `.`, `_`, `:` or `-`. */
-export function isSafeRequestId(id: string | undefined): id is string {
-  return id !== undefined && SAFE_REQUEST_ID.test(id);
-}
-
-/** `given` when it is a safe request id, else a fresh random one (32 hex digits). */
+/** `given` when it is 1-128 letters, digits, `.`, `_`, `:` or `-`, else a fresh random id (32 hex digits). */
 export function requestIdFrom(given: string | undefined): string {
-  return isSafeRequestId(given) ? given : randomUUID().replace(/-/g, '');
+  return given !== undefined && SAFE_REQUEST_ID.test(given) ? given : randomUUID().replace(/-/g, '');
 }

@@ -218,8 +218,8 @@ function headerJson(value: unknown): string {
 /**
  * The headers kinvey-code-task-runner's receiver reads into a task, for functions and data alike.
  * The request id is the request's own (the one its response carries, see requestIdFrom), so one
- * id follows the request through the backend and the service's logs. Throws 550 BLInternalError for a username
- * the service could not read back exactly (see identityHeader).
+ * id follows the request through the backend and the service's logs. Throws 550 BLInternalError
+ * for a username the service could not read back exactly (see identityHeader).
  */
 export function flexHeaders(service: FlexServiceSpec, app: FlexApp, caller: FlexCaller): Record<string, string> {
   const headers: Record<string, string> = {
