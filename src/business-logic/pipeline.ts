@@ -33,6 +33,8 @@ export interface HookedCall {
   readonly appKey: string;
   readonly collection: string;
   readonly operation: HookOperation;
+  /** Who asks, for sharing the app's isolates fairly (BlInvocation.caller). */
+  readonly caller: string;
   /** Builds the hooks' `request`; only called when a hook runs. */
   readonly request: () => BlRequest;
   /** Master credentials sent X-Kinvey-Skip-Business-Logic: true (ignored for everyone else). */
@@ -71,7 +73,7 @@ export class HookPipeline {
     const tempObjectStore: Record<string, unknown> = {};
     let response: BlResponse = { status: 200, headers: {}, body: {} };
     for (const hook of pre) {
-      const outcome = await hook.fn.run({ appKey: call.appKey, functionName: hook.name, stage: 'pre', request, response, tempObjectStore });
+      const outcome = await hook.fn.run({ appKey: call.appKey, caller: call.caller, functionName: hook.name, stage: 'pre', request, response, tempObjectStore });
       request = keepIdentity(request, outcome.request);
       response = outcome.response;
       if (!outcome.continue) return checkResponse(response, hook.name);
@@ -79,7 +81,7 @@ export class HookPipeline {
     response = await action({ body: request.body, params: request.params });
     if (post.length > 0 && call.plain) response = { ...response, body: call.plain(response.body) };
     for (const hook of post) {
-      const outcome = await hook.fn.run({ appKey: call.appKey, functionName: hook.name, stage: 'post', request, response, tempObjectStore });
+      const outcome = await hook.fn.run({ appKey: call.appKey, caller: call.caller, functionName: hook.name, stage: 'post', request, response, tempObjectStore });
       response = checkResponse(outcome.response, hook.name);
       if (!outcome.continue) break;
     }
@@ -95,7 +97,7 @@ export class HookPipeline {
     const hook = functions ? pick(functions, call.collection, ['onLoginFailure'])[0] : undefined;
     if (hook && isKinveyError(error)) {
       const response: BlResponse = { status: error.status, headers: {}, body: error.toJSON() };
-      await hook.fn.run({ appKey: call.appKey, functionName: hook.name, stage: 'post', request: call.request(), response, tempObjectStore: {} });
+      await hook.fn.run({ appKey: call.appKey, caller: call.caller, functionName: hook.name, stage: 'post', request: call.request(), response, tempObjectStore: {} });
     }
     throw error;
   }

@@ -6,6 +6,9 @@ import type { FlexDataSource } from './flex/flex-data-source';
 import { RecentBusinessLogicErrors, recordingFactory } from './recent-errors';
 import type { BlRequest, BlResponse, CustomEndpointSpec } from './types';
 
+/** The caller scheduled runs are made as (no client's caller key looks like it: see callerOf). */
+const SCHEDULER_CALLER = '(scheduler)';
+
 /**
  * Every app's Business Logic, built once at start: the collection hook pipeline and the custom
  * endpoints. The routes and the scheduler reach Business Logic only through this object.
@@ -45,7 +48,7 @@ export class BusinessLogicRuntime {
     const request: BlRequest = {
       method: 'POST', headers: {}, body: {}, params: { scheduledAt: tick.toISOString() }, username: appKey, userId: '', appKey,
     };
-    return this.runEndpoint(appKey, endpoint, request);
+    return this.runEndpoint(appKey, endpoint, request, SCHEDULER_CALLER);
   }
 
   /** Whether the app has this custom endpoint. */
@@ -56,13 +59,15 @@ export class BusinessLogicRuntime {
   /**
    * Runs a custom endpoint (`function onRequest(request, response, modules)`): the request body is
    * its arguments, `response.body` the answer. Throws 404 EndpointDoesNotExist for an unknown name,
-   * and whatever the function throws (550 BL errors, a Flex service's error).
+   * and whatever the function throws (550 BL errors, a Flex service's error). `caller` is who asks,
+   * for sharing the app's isolates fairly (BlInvocation.caller).
    */
-  async runEndpoint(appKey: string, name: string, request: BlRequest): Promise<BlResponse> {
+  async runEndpoint(appKey: string, name: string, request: BlRequest, caller: string): Promise<BlResponse> {
     const endpoint = this.functions.get(appKey)?.endpoints.get(name);
     if (!endpoint) throw errors.endpointDoesNotExist(`This app has no custom endpoint named ${name.slice(0, 100)}.`);
     const outcome = await endpoint.fn.run({
       appKey,
+      caller,
       functionName: 'onRequest',
       stage: 'customEndpoint',
       request: { ...request, endpoint: name },

@@ -107,6 +107,12 @@ export interface BlOutcome {
 
 export interface BlInvocation {
   readonly appKey: string;
+  /**
+   * Who the call is made for, as the isolate pool shares isolates fairly between callers: one key
+   * per user, master, app credentials from one client address, the scheduler (see callerOf). Not
+   * shown to the function.
+   */
+  readonly caller: string;
   /** The hook (`onPreSave`, ...) or, for custom endpoints, `onRequest`. */
   readonly functionName: CollectionHookName | 'onRequest';
   readonly stage: 'pre' | 'post' | 'customEndpoint';

@@ -13,7 +13,11 @@ const SERVER_OWNED_HEADERS = new Set([
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}$/;
 const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]{0,4096}$/;
 
-/** The hooks' `request`: the client's headers (lower-case), body, URL parameters and who asks. */
+/**
+ * The hooks' `request`: the client's headers (lower-case), body, URL parameters and who asks. Its
+ * `x-kinvey-request-id` is the id the response carries (the client's when it is a safe one, else
+ * kinbase's own, see requestContext), so hooks and Flex services never see a client's raw choice.
+ */
 export function blRequestOf(req: Request, res: Response, target: BlTarget): BlRequest {
   return blRequestAs(req, res.locals.principal as Principal, target);
 }
@@ -23,10 +27,12 @@ export interface BlTarget { collectionName?: string; entityId?: string; endpoint
 
 /** The hooks' `request` for a principal other than the request's own (the login pipeline's Basic proof runs as the app). */
 export function blRequestAs(req: Request, principal: Principal, target: BlTarget): BlRequest {
+  const requestId: unknown = req.res?.locals.requestId;
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(req.headers)) {
     if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
   }
+  if (typeof requestId === 'string') headers['x-kinvey-request-id'] = requestId;
   // Strings only: a repeated parameter is not something a hook can pass back unchanged.
   const params = stringParams(req.query as Record<string, unknown>);
   return {
@@ -41,6 +47,23 @@ export function blRequestAs(req: Request, principal: Principal, target: BlTarget
   };
 }
 
+/**
+ * Who asks, as the app's Business Logic isolates are shared fairly between callers: each user,
+ * master, and app credentials per client address (everyone holding the app secret is one party
+ * otherwise, and it ships in every client). The prefixes keep the kinds apart; kinbase's own
+ * callers (warm-up, scheduler) are in parentheses, which none of these start with.
+ */
+export function callerOf(req: Request, res: Response): string {
+  return callerAs(req, res.locals.principal as Principal);
+}
+
+/** callerOf for a principal other than the request's own (the login pipeline's Basic proof runs as the app). */
+export function callerAs(req: Request, principal: Principal): string {
+  if (principal.kind === 'user') return `user:${principal.userId}`;
+  if (principal.kind === 'master') return 'master';
+  return `app:${req.ip ?? req.socket.remoteAddress ?? ''}`;
+}
+
 /** `X-Kinvey-Skip-Business-Logic: true` counts only with master credentials (kinvey-protocol.md §2). */
 export function skipsBusinessLogic(req: Request, res: Response): boolean {
   return (res.locals.principal as Principal).kind === 'master' && req.get('x-kinvey-skip-business-logic')?.trim().toLowerCase() === 'true';
@@ -53,6 +76,7 @@ export function hookedCall(req: Request, res: Response, collection: string, oper
     appKey: principal.appKey,
     collection,
     operation,
+    caller: callerOf(req, res),
     skip: skipsBusinessLogic(req, res),
     plain: (body) => plainJsonOf(res, body),
     request: () => blRequestOf(req, res, { collectionName: collection, ...(entityId === undefined ? {} : { entityId }) }),

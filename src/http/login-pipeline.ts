@@ -19,7 +19,7 @@ import type { AppDefinition } from '../config';
 import { errors } from '../domain/errors';
 import type { Principal } from '../domain/principal';
 import type { BasicLogin, LoginAnswer, UsersService } from '../domain/users.service';
-import { blRequestAs, hookedCall, inputOf, ok } from './business-logic';
+import { blRequestAs, callerAs, hookedCall, inputOf, ok } from './business-logic';
 import type { SessionVerifier } from './middleware/auth';
 
 /** The user collection's name for Business Logic hooks. */
@@ -75,6 +75,7 @@ export class LoginPipeline implements SessionVerifier {
       collection: USERS,
       operation: 'login',
       skip: false,
+      caller: callerAs(req, asApp),
       request: () => ({ ...blRequestAs(req, asApp, { collectionName: USERS }), method: 'POST', body, params: {} }),
     };
     this.users.refuseThrottledLogin(app.appKey, username, clientOf(req));

@@ -6,7 +6,7 @@ import type { Principal } from '../domain/principal';
 import type { UserNoticesService } from '../domain/user-notices';
 import { requireAuth, withApp, type SessionVerifier } from './middleware/auth';
 import type { BusinessLogicRuntime } from '../business-logic/runtime';
-import { blRequestOf, sendBlResponse } from './business-logic';
+import { blRequestOf, callerOf, sendBlResponse } from './business-logic';
 
 export interface RpcRoutesDeps {
   apps: AppRegistry;
@@ -58,7 +58,7 @@ export function rpcRoutes({ apps, sessions, notices, collections, businessLogic 
     const name = String(req.params.endpoint);
     const { appKey } = res.locals.principal as Principal;
     if (!businessLogic.hasEndpoint(appKey, name)) throw errors.endpointDoesNotExist(`This app has no custom endpoint named ${name.slice(0, 100)}.`);
-    sendBlResponse(res, await businessLogic.runEndpoint(appKey, name, blRequestOf(req, res, { endpoint: name })));
+    sendBlResponse(res, await businessLogic.runEndpoint(appKey, name, blRequestOf(req, res, { endpoint: name }), callerOf(req, res)));
   });
 
   return router;

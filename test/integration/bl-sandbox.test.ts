@@ -37,6 +37,7 @@ function invocation(appKey: string, options: RunOptions = {}): BlInvocation {
   const functionName = options.functionName ?? 'onPreSave';
   return {
     appKey,
+    caller: 'user:u-alice',
     functionName,
     stage: functionName === 'onRequest' ? 'customEndpoint' : functionName.startsWith('onPost') ? 'post' : 'pre',
     request: {

@@ -36,6 +36,7 @@ const fn = (handlerName: string, options: { service?: FlexServiceSpec; app?: Fle
 function invocation(stage: BlInvocation['stage'], request: Partial<BlRequest> = {}, response = { status: 0, headers: {}, body: {} as unknown }): BlInvocation {
   return {
     appKey: app.appKey,
+    caller: 'user:u-alice',
     functionName: stage === 'customEndpoint' ? 'onRequest' : stage === 'pre' ? 'onPreSave' : 'onPostSave',
     stage,
     request: {

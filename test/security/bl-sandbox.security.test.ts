@@ -22,7 +22,7 @@ let logLines: string[];
 
 function invocation(appKey: string, tempObjectStore: Record<string, unknown> = {}): BlInvocation {
   return {
-    appKey, functionName: 'onPreSave', stage: 'pre',
+    appKey, caller: 'user:u-alice', functionName: 'onPreSave', stage: 'pre',
     request: { method: 'POST', headers: {}, body: { title: 'x' }, params: {}, username: 'alice', userId: 'u-alice', appKey, collectionName: 'books' },
     response: { status: 0, headers: {}, body: undefined },
     tempObjectStore,
@@ -132,6 +132,24 @@ describe('reaching data that is not the app\'s', () => {
   });
 });
 
+describe('credentials in the request', () => {
+  it('a hook that logs its whole request writes no credentials into the log, and its outcome keeps them for the rest of the pipeline', async () => {
+    const headers = { authorization: 'Kinvey session-token-of-alice', 'proxy-authorization': 'Basic cHJveHk6c2VjcmV0', cookie: 'sid=cookie-secret', 'x-kinvey-api-version': '5' };
+    const outcome = await sandbox.functionFor(t.appKey, { type: 'internal', origin: 'collectionHooks.books.onPreSave', code: `function onPreSave(req, res, m) {
+      m.logger.info(JSON.stringify(req));
+      res.body = { seen: Object.keys(req.headers).sort(), auth: req.headers.Authorization === undefined && req.headers.authorization === undefined };
+      req.headers.authorization = 'Kinvey forged-by-hook';
+      res.continue();
+    }` }, []).run({ ...invocation(t.appKey), request: { ...invocation(t.appKey).request, headers } });
+    expect(outcome.response.body).toEqual({ seen: ['x-kinvey-api-version'], auth: true });
+    const log = logLines.join('\n');
+    expect(log).toContain('x-kinvey-api-version');
+    for (const secret of ['session-token-of-alice', 'cHJveHk6c2VjcmV0', 'cookie-secret']) expect(log).not.toContain(secret);
+    // What a Flex hook after this one gets: the client's own credentials, not the hook's.
+    expect(outcome.request.headers).toEqual(headers);
+  });
+});
+
 describe('exhausting time and memory', () => {
   it('an infinite loop is a BLTimeoutError, and the next call of the app works', async () => {
     await expect(run('function onPreSave() { while (true) {} }')).rejects.toMatchObject({ status: 550, error: 'BLTimeoutError' });
@@ -205,16 +223,34 @@ describe('exhausting time and memory', () => {
     await expect(run(NOOP)).resolves.toMatchObject({ response: { status: 200 } });
   });
 
-  it('a flood of slow calls queues behind the pool, and the wait counts against each call\'s time limit', async () => {
+  it('a flood of slow calls queues behind the pool, and a call that waited still gets its whole time limit', async () => {
     const small = new Sandbox({ documents: t.documents, logger: pino({ level: 'silent' }), limits: { timeoutMs: 750, isolatesPerApp: 1 } });
     try {
-      // Each call needs 400 ms: the first fits, the second would fit on its own but not after waiting 400 ms.
+      // Each call needs 400 ms: the second waits about 400 ms for the isolate, then runs its 400 ms
+      // within its own 750 (the time limit is the function's, not the queue's).
       const slow = small.functionFor(t.appKey, { type: 'internal', code: 'function onPreSave(req, res) { setTimeout(function () { res.complete(200); }, 400); }', origin: 'slow' }, []);
-      const results = await Promise.allSettled([1, 2, 3].map(() => slow.run(invocation(t.appKey))));
-      expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'rejected']);
-      for (const r of results.slice(1)) expect(r).toMatchObject({ reason: { status: 550, error: 'BLTimeoutError' } });
-      const noop = small.functionFor(t.appKey, { type: 'internal', code: NOOP, origin: 'noop' }, []);
-      await expect(noop.run(invocation(t.appKey))).resolves.toMatchObject({ response: { status: 200 } });
+      const results = await Promise.allSettled([1, 2].map(() => slow.run(invocation(t.appKey))));
+      expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled']);
+    } finally {
+      await small.close();
+    }
+  });
+
+  it('a flood of one caller\'s calls is bounded: calls past its queue are refused at once, and a wait past the limit is a BLTimeoutError', async () => {
+    const small = new Sandbox({ documents: t.documents, logger: pino({ level: 'silent' }), limits: { timeoutMs: 10_000, isolatesPerApp: 1, waitMs: 100, queuePerCaller: 2 } });
+    try {
+      // Holds the isolate until the test stores its gate.
+      const held = small.functionFor(t.appKey, { type: 'internal', origin: 'held', code: `function onPreSave(req, res, m) {
+        (function wait() { m.collectionAccess.collection('gates').findOne({ _id: 'open' }).then(function (g) { if (g) res.complete(200); else setTimeout(wait, 5); }); })();
+      }` }, []);
+      const first = held.run(invocation(t.appKey));
+      const queued = [1, 2, 3].map(() => held.run(invocation(t.appKey)).then(() => 'completed', (err: { error?: string; debug?: string }) => `${err.error}: ${err.debug}`));
+      // The third waiting call is refused without waiting; the other two wait out their 100 ms.
+      expect(await queued[2]).toMatch(/^BLTimeoutError: held was refused: 2 calls of the same caller are already waiting/);
+      expect(await Promise.all(queued.slice(0, 2))).toEqual(Array(2).fill('BLTimeoutError: held waited 100 ms for a free sandbox.'));
+      await t.documents.insert({ appKey: t.appKey, collection: 'gates' }, { _id: 'open' });
+      await expect(first).resolves.toMatchObject({ response: { status: 200 } });
+      expect(small.stats(t.appKey)).toEqual({ held: {}, waiting: {} });
     } finally {
       await small.close();
     }

@@ -6,6 +6,8 @@
  * asserts what the client sees and what was stored.
  */
 import { writeFileSync } from 'node:fs';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import request from 'supertest';
 import { startFlexService, type FlexServiceProcess } from '../support/flex-service';
@@ -48,12 +50,25 @@ const internal = (code: string) => ({ type: 'internal', code });
 const external = (handlerName: string) => ({ type: 'external', service: 'catalog', serviceEnvironment: 'development', handlerName });
 
 let flex: FlexServiceProcess;
+/** A stand-in Flex service that records the headers of every call (the SDK does not show them). */
+let recorder: { url: string; seen: IncomingHttpHeaders[]; server: Server };
 let t: TestApp;
 let dir: string;
 let ann: { id: string; auth: string };
 
 beforeAll(async () => {
   flex = await startFlexService();
+  const seen: IncomingHttpHeaders[] = [];
+  const server = createServer((req, res) => {
+    seen.push(req.headers);
+    req.resume().on('end', () => {
+      const data = !req.url?.startsWith('/_flexFunctions/');
+      res.writeHead(200, { 'content-type': 'application/json', 'x-kinvey-request-continue': 'false' });
+      res.end(JSON.stringify(data ? [] : { request: {}, response: { body: { recorded: true } } }));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  recorder = { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, seen, server };
   dir = makeTempDir('kinbase-bl-security-');
   writeFileSync(path.join(dir, 'env.json'), JSON.stringify({
     schemaVersion: '1.0.0',
@@ -63,6 +78,7 @@ beforeAll(async () => {
       gadgets: { type: 'external', permissions: 'shared', service: 'catalog', serviceEnvironment: 'development', serviceObject: 'widgets' },
       gizmos: { type: 'external', permissions: 'shared', service: 'catalog', serviceEnvironment: 'development', serviceObject: 'gizmos' },
       sealed: { type: 'external', permissions: 'read-only', service: 'catalog', serviceEnvironment: 'development', serviceObject: 'widgets' },
+      recorded: { type: 'external', permissions: 'shared', service: 'recorder', serviceEnvironment: 'development', serviceObject: 'things' },
     },
     collectionHooks: {
       notes: { onPreSave: internal(REFUSE_ADMINS), onPostFetch: internal(STRIP_SECRET), onPreDelete: internal(KEEP_ALL) },
@@ -71,6 +87,7 @@ beforeAll(async () => {
     },
     customEndpoints: {
       echo: external('echo'),
+      record: { type: 'external', service: 'recorder', serviceEnvironment: 'development', handlerName: 'record' },
       headers: internal(HEADERS_FROM_BODY),
       status: internal(STATUS_FROM_BODY),
       myHeaders: internal('function onRequest(request, response, modules) { response.body = request.headers; response.complete(200); }'),
@@ -78,7 +95,7 @@ beforeAll(async () => {
   }));
   t = await startTestApp({
     collections: { notes: { permissions: 'shared', deltaSet: true } },
-    environment: { file: path.join(dir, 'env.json'), flexServices: { catalog: { host: flex.url, secret: flex.secret } } },
+    environment: { file: path.join(dir, 'env.json'), flexServices: { catalog: { host: flex.url, secret: flex.secret }, recorder: { host: recorder.url, secret: 'recorder-secret' } } },
   });
   ann = await createUser(t, 'ann');
 });
@@ -86,6 +103,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await t?.close();
   await flex?.stop();
+  if (recorder) await new Promise((resolve) => recorder.server.close(resolve));
   if (dir) removeTempDir(dir);
 });
 
@@ -297,6 +315,55 @@ describe('what the Flex service is told', () => {
     expect(flexView.status).toBe(200);
     expect(flexView.body.headers['x-note']).toBe(own.body['x-note']);
     expect(flexView.body.headers['x-kinvey-custom-request-properties']).toBe(own.body['x-kinvey-custom-request-properties']);
+  });
+});
+
+describe('what hooks and Flex services are told of the request', () => {
+  // The response's X-Kinvey-Request-Id only takes a short, plain id from the client; the one a Flex
+  // service logs and the one hooks read must be that same id, never the client's raw choice.
+  it.each([
+    ['header syntax', 'id; x-auth-key=forged, "quoted"'],
+    ['markup', '<script>alert(1)</script>'],
+    ['2,000 characters', 'a'.repeat(2000)],
+    ['Latin-1 text', 'caf\u00e9'],
+  ])('a client-chosen X-Kinvey-Request-Id with %s reaches neither the Flex service nor a hook: both get the id the response carries', async (_kind, id) => {
+    for (const send of [
+      () => request(t.app).post(`/rpc/${t.appKey}/custom/record`).set('Authorization', ann.auth).set('X-Kinvey-Request-Id', id).send({}),
+      () => request(t.app).get(`/appdata/${t.appKey}/recorded`).set('Authorization', ann.auth).set('X-Kinvey-Request-Id', id),
+    ]) {
+      recorder.seen.length = 0;
+      const res = await send();
+      expect(res.status).toBe(200);
+      const answered = res.headers['x-kinvey-request-id'];
+      expect(answered).toMatch(/^[0-9a-f]{32}$/);
+      expect(recorder.seen).toHaveLength(1);
+      expect(recorder.seen[0]?.['x-kinvey-request-id']).toBe(answered);
+      expect(JSON.parse(String(recorder.seen[0]?.['x-kinvey-original-request-headers']))['x-kinvey-request-id']).toBe(answered);
+    }
+    const hook = await request(t.app).post(`/rpc/${t.appKey}/custom/myHeaders`).set('Authorization', ann.auth).set('X-Kinvey-Request-Id', id).send({});
+    expect(hook.body['x-kinvey-request-id']).toBe(hook.headers['x-kinvey-request-id']);
+  });
+
+  it('a plain client-chosen request id follows the request to the Flex service and the hooks unchanged', async () => {
+    recorder.seen.length = 0;
+    const res = await request(t.app).post(`/rpc/${t.appKey}/custom/record`).set('Authorization', ann.auth).set('X-Kinvey-Request-Id', 'ios-4f2a.req:17').send({});
+    expect(res.headers['x-kinvey-request-id']).toBe('ios-4f2a.req:17');
+    expect(recorder.seen[0]?.['x-kinvey-request-id']).toBe('ios-4f2a.req:17');
+    const hook = await request(t.app).post(`/rpc/${t.appKey}/custom/myHeaders`).set('Authorization', ann.auth).set('X-Kinvey-Request-Id', 'ios-4f2a.req:18').send({});
+    expect(hook.body['x-kinvey-request-id']).toBe('ios-4f2a.req:18');
+  });
+
+  it('a hook that answers its request.headers never holds the client\'s Authorization; a Flex service still gets it, for its modules\' useUserContext', async () => {
+    const token = ann.auth.split(' ')[1] as string;
+    const hook = await request(t.app).post(`/rpc/${t.appKey}/custom/myHeaders`).set('Authorization', ann.auth).set('Cookie', 'sid=cookie-secret').send({});
+    expect(hook.status).toBe(200);
+    expect(hook.body).not.toHaveProperty('authorization');
+    expect(hook.body).not.toHaveProperty('cookie');
+    expect(hook.text).not.toContain(token);
+    const flexView = await request(t.app).post(`/rpc/${t.appKey}/custom/echo`).set('Authorization', ann.auth).send({});
+    expect(flexView.status).toBe(200);
+    expect(flexView.body.headers.authorization).toBe(ann.auth);
+    expect(flexView.body.securityContext).toBe('user');
   });
 });
 

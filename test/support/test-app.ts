@@ -15,6 +15,7 @@ import { createApp, createBusinessLogic, createSandbox } from '../../src/app';
 import { Metrics } from '../../src/observability/metrics';
 import { loadEnvironmentFile } from '../../src/business-logic/environment-file';
 import type { BusinessLogicRuntime } from '../../src/business-logic/runtime';
+import type { Sandbox } from '../../src/business-logic/sandbox/sandbox';
 import type { FlexServiceSpec } from '../../src/business-logic/types';
 import { loadConfig, type AppDefinition, type CollectionPermissions, type Config } from '../../src/config';
 import { AppRegistry } from '../../src/domain/apps';
@@ -41,6 +42,8 @@ export interface TestApp {
   documents: DocumentStore;
   objects: ObjectStore;
   businessLogic: BusinessLogicRuntime;
+  /** The sandbox running the app's internal Business Logic (its isolate pools' stats). */
+  sandbox: Sandbox;
   /** The app as the server has it (with its environment file's Business Logic and groups). */
   definition: AppDefinition;
   close: () => Promise<void>;
@@ -145,6 +148,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     documents,
     objects,
     businessLogic,
+    sandbox,
     definition,
     close: async () => {
       server.closeAllConnections();

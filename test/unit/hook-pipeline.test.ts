@@ -19,7 +19,7 @@ function pipelineWith(hooks: Partial<Record<CollectionHookName, BusinessLogicFun
   return new HookPipeline((appKey) => (appKey === 'kid' ? functions : undefined));
 }
 
-const call = (operation: HookedCall['operation'], skip = false): HookedCall => ({ appKey: 'kid', collection: 'books', operation, skip, request: () => request });
+const call = (operation: HookedCall['operation'], skip = false): HookedCall => ({ appKey: 'kid', collection: 'books', operation, caller: 'user:u1', skip, request: () => request });
 const cont = (inv: BlInvocation): BlOutcome => ({ request: inv.request, response: inv.response, continue: true });
 
 describe('collection hook pipeline', () => {

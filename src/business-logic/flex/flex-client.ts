@@ -10,8 +10,8 @@
  */
 import http from 'node:http';
 import https from 'node:https';
-import { randomBytes } from 'node:crypto';
 import { errors, KinveyError } from '../../domain/errors';
+import { requestIdFrom } from '../../domain/request-id';
 import type { FlexServiceSpec } from '../types';
 
 export interface FlexClientOptions {
@@ -217,9 +217,9 @@ function headerJson(value: unknown): string {
 
 /**
  * The headers kinvey-code-task-runner's receiver reads into a task, for functions and data alike.
- * The request id is the client's `x-kinvey-request-id` when it sent one, so one id follows the
- * request through the backend and the service's logs. Throws 550 BLInternalError for a username
- * the service could not read back exactly (see identityHeader).
+ * The request id is the request's own (the one its response carries, see requestIdFrom), so one
+ * id follows the request through the backend and the service's logs. Throws 550 BLInternalError
+ * for a username the service could not read back exactly (see identityHeader).
  */
 export function flexHeaders(service: FlexServiceSpec, app: FlexApp, caller: FlexCaller): Record<string, string> {
   const headers: Record<string, string> = {
@@ -227,7 +227,9 @@ export function flexHeaders(service: FlexServiceSpec, app: FlexApp, caller: Flex
     'x-kinvey-app-metadata': headerJson({ _id: app.appKey, appsecret: app.appSecret, mastersecret: app.masterSecret, baasUrl: app.baasUrl }),
     'x-kinvey-original-request-headers': headerJson(caller.headers),
     'x-kinvey-environment-id': headerValue(app.appKey),
-    'x-kinvey-request-id': headerValue(caller.headers['x-kinvey-request-id'] || randomBytes(16).toString('hex')),
+    // blRequestOf already put the response's own id here; checked again so that no path can
+    // hand a service (and its logs) an id of the client's choosing that the response would refuse.
+    'x-kinvey-request-id': requestIdFrom(caller.headers['x-kinvey-request-id']),
   };
   // The receiver defaults both to ''; login hooks run before the user is known.
   if (caller.username) headers['x-kinvey-username'] = identityHeader(caller.username, 'username');

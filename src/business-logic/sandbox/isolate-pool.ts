@@ -1,55 +1,110 @@
 /**
  * A small pool of warm isolates for one app: created lazily up to `size`, each lent to one call at
- * a time, replaced when a call left it disposed. Calls beyond `size` queue; the wait counts against
- * their deadline, so a queued call fails with BLTimeoutError rather than waiting forever.
+ * a time, replaced when a call left it disposed.
+ *
+ * Shared fairly between callers (a user, master, one client address for app credentials: see
+ * `BlInvocation.caller`). Calls beyond `size` wait in a queue of their caller; a freed isolate goes
+ * to the waiting caller that holds the fewest isolates (the longest-waiting first among equals), so
+ * a caller who holds none is served by the next isolate to come free, however many calls another
+ * caller has waiting. One caller may use every isolate while nobody else waits; it never keeps a
+ * freed one while someone holding fewer waits. Each caller's queue is bounded (more calls are
+ * refused at once) and every wait is bounded in time; both refusals are BLTimeoutError.
  */
 import { errors } from '../../domain/errors';
 import type { IsolateWorker } from './isolate-worker';
 
+export interface IsolatePoolOptions {
+  /** Isolates of the app, i.e. its calls running at once. */
+  readonly size: number;
+  /** Calls of one caller that may wait for an isolate; more are refused at once. */
+  readonly queuePerCaller: number;
+  /** How long a call may wait for an isolate before it fails with BLTimeoutError (ms). */
+  readonly waitMs: number;
+}
+
 interface Waiter {
+  readonly caller: string;
+  /** Arrival order across all callers: ties between equally served callers go to the oldest. */
+  readonly seq: number;
   resolve: (worker: IsolateWorker) => void;
   reject: (err: unknown) => void;
   timer: NodeJS.Timeout;
 }
 
+/** What the pool is doing now, for tests and operators. */
+export interface IsolatePoolStats {
+  /** Isolates lent out (or being created for a call), by caller. */
+  readonly held: Record<string, number>;
+  /** Calls waiting for an isolate, by caller. */
+  readonly waiting: Record<string, number>;
+}
+
 export class IsolatePool {
   private readonly idle: IsolateWorker[] = [];
-  private readonly lent = new Set<IsolateWorker>();
-  private readonly waiters: Waiter[] = [];
+  /** Lent isolates and the caller holding each. */
+  private readonly lent = new Map<IsolateWorker, string>();
+  /** Isolates each caller holds or is about to get (an isolate being created for it). */
+  private readonly held = new Map<string, number>();
+  /** Waiting calls, one FIFO queue per caller (only callers with waiting calls have an entry). */
+  private readonly queues = new Map<string, Waiter[]>();
   /** Isolates that exist or are being created. */
   private count = 0;
+  private nextSeq = 0;
   private closed = false;
 
-  constructor(private readonly create: () => Promise<IsolateWorker>, private readonly size: number) {}
+  constructor(private readonly create: () => Promise<IsolateWorker>, private readonly options: IsolatePoolOptions) {}
 
-  /** A worker for one call, by `deadline` (epoch ms) or BLTimeoutError; release it afterwards. */
-  async acquire(deadline: number, origin: string): Promise<IsolateWorker> {
+  /**
+   * A worker for one call of `caller`; release it afterwards. Rejects with BLTimeoutError when the
+   * caller already has `queuePerCaller` calls waiting, or when no isolate came free within `waitMs`,
+   * and with BLInternalError once the pool is closed.
+   */
+  async acquire(caller: string, origin: string): Promise<IsolateWorker> {
     if (this.closed) throw errors.blInternalError('The sandbox is closed.');
+    // An idle isolate or room for one means nobody waits: release() hands freed isolates to waiters.
     const worker = this.idle.pop();
-    if (worker) return this.lend(worker);
-    if (this.count < this.size) return this.lend(await this.spawn());
+    if (worker) return this.lend(worker, caller);
+    if (this.count < this.options.size) {
+      this.hold(caller, 1);
+      return this.spawn().then((fresh) => this.lend(fresh, caller, false), (err: unknown) => {
+        this.hold(caller, -1);
+        throw err;
+      });
+    }
+    const queue = this.queues.get(caller) ?? [];
+    if (queue.length >= this.options.queuePerCaller) {
+      throw errors.blTimeoutError(`${origin} was refused: ${queue.length} calls of the same caller are already waiting for a free sandbox.`);
+    }
     return new Promise<IsolateWorker>((resolve, reject) => {
       const waiter: Waiter = {
+        caller,
+        seq: this.nextSeq++,
         resolve,
         reject,
         timer: setTimeout(() => {
-          this.waiters.splice(this.waiters.indexOf(waiter), 1);
-          reject(errors.blTimeoutError(`${origin} waited for a free sandbox until its time ran out.`));
-        }, Math.max(0, deadline - Date.now())),
+          this.dequeue(waiter);
+          reject(errors.blTimeoutError(`${origin} waited ${this.options.waitMs} ms for a free sandbox.`));
+        }, this.options.waitMs),
       };
-      this.waiters.push(waiter);
+      queue.push(waiter);
+      this.queues.set(caller, queue);
     });
   }
 
-  /** Takes a worker back; a disposed one is dropped and, if calls are waiting, replaced. */
+  /** Takes a worker back and hands it (or its replacement, when it was disposed) to the next waiter. */
   release(worker: IsolateWorker): void {
+    const caller = this.lent.get(worker);
+    if (caller === undefined) return;
     this.lent.delete(worker);
+    this.hold(caller, -1);
     if (!worker.alive) {
       this.count -= 1;
-      const waiter = this.waiters.shift();
-      if (waiter && !this.closed) {
-        clearTimeout(waiter.timer);
-        this.spawn().then((fresh) => waiter.resolve(this.lend(fresh)), waiter.reject);
+      const waiter = this.closed ? undefined : this.next();
+      if (waiter) {
+        this.spawn().then((fresh) => waiter.resolve(this.lend(fresh, waiter.caller, false)), (err: unknown) => {
+          this.hold(waiter.caller, -1);
+          waiter.reject(err);
+        });
       }
       return;
     }
@@ -57,23 +112,64 @@ export class IsolatePool {
       worker.dispose();
       return;
     }
-    const waiter = this.waiters.shift();
-    if (waiter) {
-      clearTimeout(waiter.timer);
-      waiter.resolve(this.lend(worker));
-    } else {
-      this.idle.push(worker);
-    }
+    const waiter = this.next();
+    if (waiter) waiter.resolve(this.lend(worker, waiter.caller, false));
+    else this.idle.push(worker);
   }
 
   /** Disposes every isolate (running calls end with BLInternalError) and refuses waiting calls. */
   close(): void {
     this.closed = true;
-    for (const waiter of this.waiters.splice(0)) {
-      clearTimeout(waiter.timer);
-      waiter.reject(errors.blInternalError('The sandbox was closed.'));
+    for (const queue of this.queues.values()) {
+      for (const waiter of queue) {
+        clearTimeout(waiter.timer);
+        waiter.reject(errors.blInternalError('The sandbox was closed.'));
+      }
     }
-    for (const worker of [...this.idle.splice(0), ...this.lent]) worker.dispose('closed');
+    this.queues.clear();
+    for (const worker of [...this.idle.splice(0), ...this.lent.keys()]) worker.dispose('closed');
+  }
+
+  stats(): IsolatePoolStats {
+    const waiting: Record<string, number> = {};
+    for (const [caller, queue] of this.queues) waiting[caller] = queue.length;
+    return { held: Object.fromEntries(this.held), waiting };
+  }
+
+  /**
+   * Takes the waiter to serve next off its queue, counting the isolate it gets as held already: the
+   * first waiter of the caller holding the fewest isolates, the longest-waiting among equals.
+   */
+  private next(): Waiter | undefined {
+    let best: Waiter | undefined;
+    let bestHeld = Infinity;
+    for (const [caller, queue] of this.queues) {
+      const head = queue[0];
+      const held = this.held.get(caller) ?? 0;
+      if (head && (held < bestHeld || (held === bestHeld && best && head.seq < best.seq))) {
+        best = head;
+        bestHeld = held;
+      }
+    }
+    if (!best) return undefined;
+    this.dequeue(best);
+    clearTimeout(best.timer);
+    this.hold(best.caller, 1);
+    return best;
+  }
+
+  private dequeue(waiter: Waiter): void {
+    const queue = this.queues.get(waiter.caller);
+    if (!queue) return;
+    const at = queue.indexOf(waiter);
+    if (at >= 0) queue.splice(at, 1);
+    if (queue.length === 0) this.queues.delete(waiter.caller);
+  }
+
+  private hold(caller: string, delta: number): void {
+    const held = (this.held.get(caller) ?? 0) + delta;
+    if (held > 0) this.held.set(caller, held);
+    else this.held.delete(caller);
   }
 
   private async spawn(): Promise<IsolateWorker> {
@@ -91,8 +187,10 @@ export class IsolatePool {
     }
   }
 
-  private lend(worker: IsolateWorker): IsolateWorker {
-    this.lent.add(worker);
+  /** Lends `worker` to `caller`; `count` false when the isolate was already counted as held for it. */
+  private lend(worker: IsolateWorker, caller: string, count = true): IsolateWorker {
+    if (count) this.hold(caller, 1);
+    this.lent.set(worker, caller);
     return worker;
   }
 }

@@ -42,30 +42,16 @@ export class IsolateWorker {
   private current: HostCall | null = null;
   private nextCallId = 1;
   private disposedBy: DisposedBy | null = null;
-  private used = false;
 
   private constructor(
     private readonly isolate: ivm.Isolate,
     private readonly refs: { readonly define: ivm.Reference; readonly run: ivm.Reference; readonly reply: ivm.Reference },
     private readonly context: ivm.Context,
     private readonly memoryMb: number,
-    /** How long creating this isolate took (bootstrap and libraries), in ms. */
-    readonly setupMs: number,
   ) {}
-
-  /**
-   * True the first time it is asked: the call that waited for this isolate to be created is not
-   * charged for that (kinbase's own start-up work, slower on a loaded machine), only for its code.
-   */
-  takeFirstUse(): boolean {
-    const first = !this.used;
-    this.used = true;
-    return first;
-  }
 
   /** A new isolate of `memoryMb` MB with the bootstrap, lodash, moment and async loaded. */
   static async create(template: IsolateTemplate, memoryMb: number): Promise<IsolateWorker> {
-    const started = Date.now();
     const isolate = new ivm.Isolate({ memoryLimit: memoryMb });
     try {
       const context = await isolate.createContext();
@@ -84,7 +70,7 @@ export class IsolateWorker {
       const attached = await (await api.get('attach', { reference: true })).apply(undefined, [], { timeout: SETUP_TIMEOUT_MS });
       if (attached !== true) throw new Error('lodash, moment or async did not load in the sandbox');
       const refs = { define: await api.get('define', { reference: true }), run: await api.get('run', { reference: true }), reply: await api.get('reply', { reference: true }) };
-      const worker = new IsolateWorker(isolate, refs, context, memoryMb, Date.now() - started);
+      const worker = new IsolateWorker(isolate, refs, context, memoryMb);
       holder.worker = worker;
       return worker;
     } catch (err) {

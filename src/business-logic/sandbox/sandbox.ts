@@ -15,17 +15,27 @@ import { errors, isKinveyError, KinveyError } from '../../domain/errors';
 import { isReservedKey } from '../../domain/safe-keys';
 import { COLLECTION_HOOKS, type BlInvocation, type BlOutcome, type BusinessLogicFunction, type FunctionSpec } from '../types';
 import { CollectionAccess } from './collection-access';
-import { IsolatePool } from './isolate-pool';
+import { IsolatePool, type IsolatePoolOptions, type IsolatePoolStats } from './isolate-pool';
 import { IsolateTemplate } from './isolate-template';
 import { IsolateWorker, type CallResult } from './isolate-worker';
 
 export interface SandboxLimits {
-  /** Whole call, queue wait and awaiting response.continue() included. Default 2000. */
+  /**
+   * One call's run, from the moment it has an isolate (loading its script and awaiting
+   * response.continue() included, the wait for a free isolate not). Default 2000.
+   */
   timeoutMs?: number;
   /** Heap limit of each isolate, in MB. Default 64. */
   memoryMb?: number;
   /** Warm isolates per app, i.e. calls of one app running at once. Default 2. */
   isolatesPerApp?: number;
+  /**
+   * How long a call may wait for a free isolate. Default twice `timeoutMs`: a call of a caller
+   * holding no isolate gets the next one to come free, within one time limit of any running call.
+   */
+  waitMs?: number;
+  /** Calls of one caller that may wait for an isolate of an app; more are refused at once. Default 16. */
+  queuePerCaller?: number;
 }
 
 export interface SandboxDeps {
@@ -38,6 +48,17 @@ export type InternalFunctionSpec = Extract<FunctionSpec, { type: 'internal' }>;
 
 const FUNCTION_NAMES = [...COLLECTION_HOOKS, 'onRequest'] as const;
 
+/** The caller warm() acquires an isolate as (no client's key can look like it: see callerOf). */
+const WARM_UP_CALLER = '(warm-up)';
+
+/**
+ * Request headers that carry credentials, which internal code never sees: a hook that logs its
+ * `request` must not write the client's session token or secret into the log, and nothing kinbase's
+ * modules offer needs them (requestContext says who asks). Flex services still get them: their
+ * modules call back with the user's own credentials (`useUserContext`).
+ */
+const CREDENTIAL_HEADERS = new Set(['authorization', 'proxy-authorization', 'cookie']);
+
 interface CompiledScript {
   readonly source: string;
   readonly key: string;
@@ -49,20 +70,26 @@ export class Sandbox {
   private readonly template = new IsolateTemplate();
   private readonly timeoutMs: number;
   private readonly memoryMb: number;
-  private readonly isolatesPerApp: number;
+  private readonly pool: IsolatePoolOptions;
   private closed = false;
 
   constructor(private readonly deps: SandboxDeps) {
     this.timeoutMs = deps.limits?.timeoutMs ?? 2000;
     this.memoryMb = deps.limits?.memoryMb ?? 64;
-    this.isolatesPerApp = deps.limits?.isolatesPerApp ?? 2;
+    this.pool = {
+      size: deps.limits?.isolatesPerApp ?? 2,
+      waitMs: deps.limits?.waitMs ?? 2 * this.timeoutMs,
+      queuePerCaller: deps.limits?.queuePerCaller ?? 16,
+    };
   }
 
   /**
    * The function for one hook or endpoint of `appKey`. Cheap: nothing compiles until the first
    * call. Its `run` rejects only with 550 KinveyErrors: BLSyntaxError (does not compile, or does not
    * define the invoked function), BLRuntimeError (threw), BLTimeoutError (too slow, or never ended
-   * the call), BLViolationError (memory limit), BLInternalError (sandbox closed or broken).
+   * the call, or waited too long for a free isolate), BLViolationError (memory limit),
+   * BLInternalError (sandbox closed or broken). Isolates are shared fairly between the callers of
+   * the app (`invocation.caller`, see IsolatePool).
    */
   functionFor(appKey: string, spec: InternalFunctionSpec, commonCode: ReadonlyArray<{ name: string; code: string }>): BusinessLogicFunction {
     let compiled: CompiledScript | undefined;
@@ -71,20 +98,21 @@ export class Sandbox {
     const collections = new CollectionAccess(this.deps.documents, appKey);
     return {
       run: async (invocation: BlInvocation): Promise<BlOutcome> => {
-        let deadline = Date.now() + this.timeoutMs;
         // The pool and the data scope come from the configuration, never from the invocation.
         if (invocation.appKey !== appKey) throw errors.blInternalError(`${spec.origin} was invoked for another app.`);
         if (syntaxError) throw syntaxError;
         compiled ??= buildScript(spec, commonCode);
         const pool = this.poolFor(appKey);
-        const worker = await pool.acquire(deadline, spec.origin).catch((err: unknown) => { throw asBlError(err, spec.origin); });
-        if (worker.takeFirstUse()) deadline += worker.setupMs;
+        const worker = await pool.acquire(invocation.caller, spec.origin).catch((err: unknown) => { throw asBlError(err, spec.origin); });
+        // The time limit starts now: waiting behind other callers' calls (or for kinbase to create
+        // the isolate) is not the function's time, so another caller's load cannot time it out.
+        const deadline = Date.now() + this.timeoutMs;
         try {
           await worker.ensureDefined(compiled, spec.origin, deadline);
           const result = await worker.run({
             key: compiled.key,
             functionName: invocation.functionName,
-            payloadText: JSON.stringify({ request: invocation.request, response: invocation.response, tempObjectStore: invocation.tempObjectStore }),
+            payloadText: JSON.stringify({ request: withoutCredentials(invocation.request), response: invocation.response, tempObjectStore: invocation.tempObjectStore }),
             origin: spec.origin,
             deadline,
             host: { logger, collections },
@@ -110,12 +138,15 @@ export class Sandbox {
     if (this.closed) return;
     const pool = this.poolFor(appKey);
     try {
-      const worker = await pool.acquire(Date.now() + 30_000, `${appKey} warm-up`);
-      worker.takeFirstUse();
-      pool.release(worker);
+      pool.release(await pool.acquire(WARM_UP_CALLER, `${appKey} warm-up`));
     } catch (err) {
       this.deps.logger.warn({ err, appKey }, 'could not start a Business Logic isolate ahead of time');
     }
+  }
+
+  /** What the app's isolate pool is doing now: isolates held and calls waiting, by caller. */
+  stats(appKey: string): IsolatePoolStats {
+    return this.pools.get(appKey)?.stats() ?? { held: {}, waiting: {} };
   }
 
   /** Disposes every isolate; calls running now end with BLInternalError, later ones too. */
@@ -129,7 +160,7 @@ export class Sandbox {
     let pool = this.pools.get(appKey);
     if (!pool) {
       if (this.closed) throw errors.blInternalError('The sandbox is closed.');
-      pool = new IsolatePool(() => IsolateWorker.create(this.template, this.memoryMb), this.isolatesPerApp);
+      pool = new IsolatePool(() => IsolateWorker.create(this.template, this.memoryMb), this.pool);
       this.pools.set(appKey, pool);
     }
     return pool;
@@ -167,9 +198,20 @@ function toOutcome(result: CallResult, invocation: BlInvocation, origin: string)
   return {
     continue: result.continue,
     // Hooks may change body, params and headers; who is asking and for what stays the server's.
-    request: { ...invocation.request, body: result.request.body, params: stringRecord(result.request.params), headers: stringRecord(result.request.headers) },
+    // The credential headers the hook never saw stay the client's (and a hook cannot set its own).
+    request: { ...invocation.request, body: result.request.body, params: stringRecord(result.request.params), headers: { ...credentialHeaders(stringRecord(result.request.headers), false), ...credentialHeaders(invocation.request.headers, true) } },
     response: { status: validStatus ? (status as number) : invocation.response.status, headers: stringRecord(result.response.headers), body: result.response.body },
   };
+}
+
+/** The request as internal code sees it: without the headers that carry credentials. */
+function withoutCredentials(request: BlInvocation['request']): BlInvocation['request'] {
+  return { ...request, headers: credentialHeaders(request.headers, false) };
+}
+
+/** The headers that carry credentials (`wanted` true), or all the others. */
+function credentialHeaders(headers: Record<string, string>, wanted: boolean): Record<string, string> {
+  return Object.fromEntries(Object.entries(headers).filter(([name]) => CREDENTIAL_HEADERS.has(name.toLowerCase()) === wanted));
 }
 
 /** Header- and param-like maps: string values only, and never a `__proto__`-style key. */

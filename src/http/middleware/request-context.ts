@@ -1,8 +1,6 @@
-import { randomUUID } from 'node:crypto';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { MonotonicClock } from '../../domain/monotonic-clock';
-
-const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+import { requestIdFrom } from '../../domain/request-id';
 
 /**
  * Gives every response an X-Kinvey-Request-Id (the client's own, when it sent a sane one, as Swift
@@ -11,8 +9,7 @@ const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
  */
 export function requestContext(clock: MonotonicClock): RequestHandler {
   return (req: Request, res: Response, next: NextFunction): void => {
-    const given = req.get('x-kinvey-request-id');
-    const id = given && SAFE_REQUEST_ID.test(given) ? given : randomUUID().replace(/-/g, '');
+    const id = requestIdFrom(req.get('x-kinvey-request-id'));
     res.locals.requestId = id;
     res.locals.takeRequestStart = () => clock.requestStart();
     res.setHeader('X-Kinvey-Request-Id', id);
