@@ -27,8 +27,10 @@ export interface Profile {
   scalars: readonly unknown[];
   /** Field operators the filters use besides equality. */
   operators: readonly ('$eq' | '$in' | '$nin' | '$gt' | '$gte' | '$lt' | '$lte' | '$ne' | '$exists')[];
-  /** Whether documents hold arrays (of scalars and of objects) and nested objects. */
+  /** Whether documents hold arrays of scalars. */
   arrays: boolean;
+  /** Whether documents hold arrays of objects (`items: [{k}]`, `o: [{x}]`). */
+  objectArrays: boolean;
   /** Fields a find may sort by. */
   sortFields: readonly string[];
   /** Whether finds may ask for a projection. */
@@ -39,6 +41,7 @@ export const FULL_PROFILE: Profile = {
   scalars: [1, 'a', null, true, 2, 'b', false, 0, -0, -1.5, 1e300, -3, 3, '', 'ab', 'B', 'é', '😀', 'a'.repeat(1100), `${'a'.repeat(1100)}b`],
   operators: ['$eq', '$in', '$nin', '$gt', '$gte', '$lt', '$lte', '$ne', '$exists'],
   arrays: true,
+  objectArrays: true,
   sortFields: ['a', 'b', 'tags', 'o.x', 'o.y', 'items.k', '_acl.creator', '_kmd.lmt', '_id'],
   projections: true,
 };
@@ -62,12 +65,12 @@ export function sequenceOf(profile: Profile, maxSteps = 24): fc.Arbitrary<Step[]
     a: value,
     b: value,
     tags: profile.arrays ? fc.oneof(fc.array(scalar, { maxLength: 4 }), scalar) : scalar,
-    o: profile.arrays ? fc.oneof(fc.record({ x: value, y: value }, { requiredKeys: [] }), fc.array(fc.record({ x: scalar }), { maxLength: 2 }), scalar) : fc.record({ x: value, y: value }, { requiredKeys: [] }),
-    ...(profile.arrays ? { items: fc.array(fc.record({ k: scalar }, { requiredKeys: [] }), { maxLength: 3 }) } : {}),
+    o: fc.oneof(fc.record({ x: value, y: value }, { requiredKeys: [] }), scalar, ...(profile.objectArrays ? [fc.array(fc.record({ x: scalar }, { requiredKeys: [] }), { maxLength: 2 })] : [])),
+    ...(profile.objectArrays ? { items: fc.array(fc.record({ k: scalar }, { requiredKeys: [] }), { maxLength: 3 }) } : {}),
     _acl: fc.record({ creator: fc.constantFrom('u1', 'u2'), gr: fc.boolean(), gw: fc.oneof(fc.boolean(), scalar) }, { requiredKeys: ['creator'] }),
   }, { requiredKeys: ['_acl'] }) as fc.Arbitrary<Record<string, unknown>>;
   const id = fc.constantFrom(...IDS);
-  const field = fc.constantFrom(...INDEXED_FIELDS.filter((f) => !f.startsWith('_') && (profile.arrays || f !== 'items.k')));
+  const field = fc.constantFrom(...INDEXED_FIELDS.filter((f) => !f.startsWith('_') && (profile.objectArrays || f !== 'items.k')));
   const operator = (op: Profile['operators'][number]): fc.Arbitrary<unknown> => {
     if (op === '$in' || op === '$nin') return fc.record({ [op]: fc.array(scalar, { maxLength: 3 }) });
     if (op === '$exists') return fc.record({ $exists: fc.boolean() });
@@ -84,7 +87,7 @@ export function sequenceOf(profile: Profile, maxSteps = 24): fc.Arbitrary<Step[]
   const filter: fc.Arbitrary<Filter> = fc.oneof(
     { weight: 3, arbitrary: simple },
     { weight: 2, arbitrary: byId },
-    fc.constant({}),
+    { weight: 2, arbitrary: fc.constant({}) },
     fc.array(clause, { minLength: 1, maxLength: 3 }).map((branches) => ({ $or: branches })),
     fc.array(clause, { minLength: 1, maxLength: 3 }).map((clauses) => ({ $and: clauses })),
     fc.tuple(fc.array(clause, { minLength: 1, maxLength: 3 }), clause).map(([branches, rest]) => ({ $and: [{ $or: branches }, rest] })),
@@ -96,7 +99,7 @@ export function sequenceOf(profile: Profile, maxSteps = 24): fc.Arbitrary<Step[]
   const sort = fc.array(fc.tuple(fc.constantFrom(...profile.sortFields), fc.constantFrom(1 as const, -1 as const)), { maxLength: 2 }) as fc.Arbitrary<SortSpec>;
   const fields = fc.uniqueArray(fc.constantFrom('a', 'b', 'tags', 'o', 'o.x', 'items', '_acl', '_kmd'), { minLength: 1, maxLength: 3 });
   const options: fc.Arbitrary<FindOptions> = fc.record({
-    sort, skip: fc.integer({ min: 0, max: 4 }), limit: fc.integer({ min: 0, max: 5 }), ...(profile.projections ? { fields } : {}),
+    sort, skip: fc.integer({ min: 0, max: 3 }), limit: fc.integer({ min: 0, max: 5 }), ...(profile.projections ? { fields } : {}),
   }, { requiredKeys: [] });
   const group: fc.Arbitrary<GroupSpec> = fc.record({
     keys: fc.uniqueArray(fc.constantFrom('a', 'b', 'tags', 'o.x', '_acl.creator'), { maxLength: 2 }),
@@ -104,18 +107,22 @@ export function sequenceOf(profile: Profile, maxSteps = 24): fc.Arbitrary<Step[]
     statistics: fc.constantFrom('count' as const, 'sum' as const, 'numeric' as const),
     maxGroups: fc.constant(100),
   });
+  // The condition of an ACL-checked or optimistic write (none, most often).
+  const writeFilter = fc.oneof({ weight: 2, arbitrary: fc.constant({}) }, simple);
   const write: fc.Arbitrary<Write> = fc.oneof(
     { weight: 5, arbitrary: fc.record({ kind: fc.constantFrom('insert' as const, 'upsert' as const), id, doc }) },
-    { weight: 2, arbitrary: fc.record({ kind: fc.constant('replace' as const), id, doc, filter: fc.oneof(fc.constant({}), simple) }) },
-    { weight: 2, arbitrary: fc.record({ kind: fc.constant('setFields' as const), id, fields: fc.dictionary(fc.constantFrom('a', 'b', 'tags'), value, { minKeys: 1, maxKeys: 2 }), filter: fc.oneof(fc.constant({}), simple) }) },
-    { weight: 2, arbitrary: fc.record({ kind: fc.constant('deleteById' as const), id, filter: fc.oneof(fc.constant({}), simple) }) },
+    { weight: 2, arbitrary: fc.record({ kind: fc.constant('replace' as const), id, doc, filter: writeFilter }) },
+    { weight: 2, arbitrary: fc.record({ kind: fc.constant('setFields' as const), id, fields: fc.dictionary(fc.constantFrom('a', 'b', 'tags'), value, { minKeys: 1, maxKeys: 2 }), filter: writeFilter }) },
+    { weight: 2, arbitrary: fc.record({ kind: fc.constant('deleteById' as const), id, filter: writeFilter }) },
     fc.record({ kind: fc.constant('deleteMany' as const), filter }),
   );
   const read: fc.Arbitrary<Read> = fc.record({
     kind: fc.constant('read' as const), filter, reader: fc.constantFrom('master' as const, 'u1' as const, 'u2' as const), options, group, since: fc.nat({ max: maxSteps }),
   });
-  // Reads come after the writes they may see; a last read of everything checks the survivors.
-  return fc.array(fc.oneof({ weight: 3, arbitrary: write }, { weight: 2, arbitrary: read }), { minLength: 1, maxLength: maxSteps });
+  // A sequence starts from a few inserted documents, so that reads and writes meet some.
+  const seed = fc.array(doc, { minLength: 2, maxLength: IDS.length, size: 'max' }).map((docs) => docs.map((d, i): Write => ({ kind: 'insert', id: IDS[i] as string, doc: d })));
+  const steps = fc.array(fc.oneof({ weight: 3, arbitrary: write }, { weight: 2, arbitrary: read }), { minLength: 1, maxLength: maxSteps, size: '+1' });
+  return fc.tuple(seed, steps).map(([inserts, rest]) => [...inserts, ...rest]);
 }
 
 /** A store under test, with the deletion log the delta sets of its collection use. */
