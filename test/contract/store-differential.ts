@@ -50,9 +50,10 @@ type Write =
   | { kind: 'insert' | 'upsert'; id: string; doc: Record<string, unknown> }
   | { kind: 'replace'; id: string; doc: Record<string, unknown>; filter: Filter }
   | { kind: 'setFields'; id: string; fields: Record<string, unknown>; filter: Filter }
-  | { kind: 'deleteById'; id: string; filter: Filter }
-  | { kind: 'deleteMany'; filter: Filter };
-type Read = { kind: 'read'; filter: Filter; reader: 'master' | 'u1' | 'u2'; options: FindOptions; group: GroupSpec; since: number };
+  | { kind: 'deleteById'; id: string; filter: Filter; tracked: boolean }
+  | { kind: 'deleteMany'; filter: Filter; tracked: boolean; writer: Reader };
+type Reader = 'master' | 'u1' | 'u2';
+type Read = { kind: 'read'; filter: Filter; reader: Reader; options: FindOptions; group: GroupSpec; since: number };
 export type Step = Write | Read;
 
 /** The arbitraries of one profile: a sequence is a list of steps. */
@@ -113,8 +114,9 @@ export function sequenceOf(profile: Profile, maxSteps = 24): fc.Arbitrary<Step[]
     { weight: 5, arbitrary: fc.record({ kind: fc.constantFrom('insert' as const, 'upsert' as const), id, doc }) },
     { weight: 2, arbitrary: fc.record({ kind: fc.constant('replace' as const), id, doc, filter: writeFilter }) },
     { weight: 2, arbitrary: fc.record({ kind: fc.constant('setFields' as const), id, fields: fc.dictionary(fc.constantFrom('a', 'b', 'tags'), value, { minKeys: 1, maxKeys: 2 }), filter: writeFilter }) },
-    { weight: 2, arbitrary: fc.record({ kind: fc.constant('deleteById' as const), id, filter: writeFilter }) },
-    fc.record({ kind: fc.constant('deleteMany' as const), filter }),
+    // `tracked`: through the deletion log of a delta-set collection, else straight to the store.
+    { weight: 2, arbitrary: fc.record({ kind: fc.constant('deleteById' as const), id, filter: writeFilter, tracked: fc.boolean() }) },
+    fc.record({ kind: fc.constant('deleteMany' as const), filter, tracked: fc.boolean(), writer: fc.constantFrom('master' as const, 'u1' as const, 'u2' as const) }),
   );
   const read: fc.Arbitrary<Read> = fc.record({
     kind: fc.constant('read' as const), filter, reader: fc.constantFrom('master' as const, 'u1' as const, 'u2' as const), options, group, since: fc.nat({ max: maxSteps }),
@@ -172,11 +174,16 @@ async function perform(s: Subject, scope: CollectionScope, step: Step, clock: ()
     case 'setFields':
       return store.setFields(scope, step.id, { ...copy(step.fields), '_kmd.lmt': clock().toISOString() }, copy(step.filter));
     case 'deleteById': {
+      if (!step.tracked) return store.deleteById(scope, step.id, copy(step.filter));
       const [existing] = await store.findByIds(scope, [step.id]);
       return existing ? log.deleteOne(scope, existing, copy(step.filter)) : 'not found';
     }
-    case 'deleteMany':
-      return log.deleteMatching(scope, copy(step.filter));
+    case 'deleteMany': {
+      // As the domain builds it: the writer's ACL clause first (acl.ts writeFilter), then the query.
+      const writable = step.writer === 'master' ? null : { $or: [{ '_acl.creator': step.writer }, { '_acl.gw': true }] };
+      const filter = restrict(copy(step.filter), writable);
+      return step.tracked ? log.deleteMatching(scope, filter) : store.deleteMany(scope, filter);
+    }
     case 'read':
       return read(s, scope, step);
   }
@@ -184,6 +191,7 @@ async function perform(s: Subject, scope: CollectionScope, step: Step, clock: ()
 
 async function read(s: Subject, scope: CollectionScope, step: Read): Promise<unknown> {
   const { store, log } = s;
+  // As acl.ts readFilter builds it for a user without `r` grants or groups.
   const acl = step.reader === 'master' ? null : { $or: [{ '_acl.creator': step.reader }, { '_acl.gr': true }, { '_acl.gw': true }] };
   // As the domain builds them: the ACL clause first, then the client's query.
   const filter = (): Filter => restrict(copy(step.filter), acl);
