@@ -23,28 +23,17 @@ const COMMON = 4;
 
 /** What the generators may produce; a server with known gaps gets a narrower profile. */
 export interface Profile {
-  /** Values of fields and conditions; the first few come more often, so that conditions meet documents. */
-  scalars: readonly unknown[];
-  /** Field operators the filters use besides equality. */
-  operators: readonly ('$eq' | '$in' | '$nin' | '$gt' | '$gte' | '$lt' | '$lte' | '$ne' | '$exists')[];
-  /** Whether documents hold arrays of scalars. */
-  arrays: boolean;
   /** Whether documents hold arrays of objects (`items: [{k}]`, `o: [{x}]`). */
   objectArrays: boolean;
-  /** Fields a find may sort by. */
-  sortFields: readonly string[];
-  /** Whether finds may ask for a projection. */
-  projections: boolean;
 }
 
-export const FULL_PROFILE: Profile = {
-  scalars: [1, 'a', null, true, 2, 'b', false, 0, -0, -1.5, 1e300, -3, 3, '', 'ab', 'B', 'é', '😀', 'a'.repeat(1100), `${'a'.repeat(1100)}b`],
-  operators: ['$eq', '$in', '$nin', '$gt', '$gte', '$lt', '$lte', '$ne', '$exists'],
-  arrays: true,
-  objectArrays: true,
-  sortFields: ['a', 'b', 'tags', 'o.x', 'o.y', 'items.k', '_acl.creator', '_kmd.lmt', '_id'],
-  projections: true,
-};
+export const FULL_PROFILE: Profile = { objectArrays: true };
+
+/** Values of fields and conditions; the first few come more often, so that conditions meet documents. */
+const SCALARS = [1, 'a', null, true, 2, 'b', false, 0, -0, -1.5, 1e300, -3, 3, '', 'ab', 'B', 'é', '😀', 'a'.repeat(1100), `${'a'.repeat(1100)}b`];
+/** Field operators the filters use besides equality. */
+const OPERATORS = ['$eq', '$in', '$nin', '$gt', '$gte', '$lt', '$lte', '$ne', '$exists'] as const;
+const SORT_FIELDS = ['a', 'b', 'tags', 'o.x', 'o.y', 'items.k', '_acl.creator', '_kmd.lmt', '_id'];
 
 type Write =
   | { kind: 'insert' | 'upsert'; id: string; doc: Record<string, unknown> }
@@ -58,26 +47,24 @@ export type Step = Write | Read;
 
 /** The arbitraries of one profile: a sequence is a list of steps. */
 export function sequenceOf(profile: Profile, maxSteps = 24): fc.Arbitrary<Step[]> {
-  const scalar = fc.oneof({ weight: 2, arbitrary: fc.constantFrom(...profile.scalars.slice(0, COMMON)) }, fc.constantFrom(...profile.scalars));
-  const value: fc.Arbitrary<unknown> = profile.arrays
-    ? fc.oneof({ weight: 4, arbitrary: scalar }, fc.array(scalar, { maxLength: 3 }), fc.constant(new Date('2024-01-01T00:00:00Z')), fc.record({ z: scalar }))
-    : fc.oneof({ weight: 4, arbitrary: scalar }, fc.constant(new Date('2024-01-01T00:00:00Z')));
+  const scalar = fc.oneof({ weight: 2, arbitrary: fc.constantFrom(...SCALARS.slice(0, COMMON)) }, fc.constantFrom(...SCALARS));
+  const value = fc.oneof({ weight: 4, arbitrary: scalar }, fc.array(scalar, { maxLength: 3 }), fc.constant(new Date('2024-01-01T00:00:00Z')), fc.record({ z: scalar }));
   const doc = fc.record({
     a: value,
     b: value,
-    tags: profile.arrays ? fc.oneof(fc.array(scalar, { maxLength: 4 }), scalar) : scalar,
+    tags: fc.oneof(fc.array(scalar, { maxLength: 4 }), scalar),
     o: fc.oneof(fc.record({ x: value, y: value }, { requiredKeys: [] }), scalar, ...(profile.objectArrays ? [fc.array(fc.record({ x: scalar }, { requiredKeys: [] }), { maxLength: 2 })] : [])),
     ...(profile.objectArrays ? { items: fc.array(fc.record({ k: scalar }, { requiredKeys: [] }), { maxLength: 3 }) } : {}),
     _acl: fc.record({ creator: fc.constantFrom('u1', 'u2'), gr: fc.boolean(), gw: fc.oneof(fc.boolean(), scalar) }, { requiredKeys: ['creator'] }),
   }, { requiredKeys: ['_acl'] }) as fc.Arbitrary<Record<string, unknown>>;
   const id = fc.constantFrom(...IDS);
   const field = fc.constantFrom(...INDEXED_FIELDS.filter((f) => !f.startsWith('_') && (profile.objectArrays || f !== 'items.k')));
-  const operator = (op: Profile['operators'][number]): fc.Arbitrary<unknown> => {
+  const operator = (op: (typeof OPERATORS)[number]): fc.Arbitrary<unknown> => {
     if (op === '$in' || op === '$nin') return fc.record({ [op]: fc.array(scalar, { maxLength: 3 }) });
     if (op === '$exists') return fc.record({ $exists: fc.boolean() });
     return fc.record({ [op]: scalar });
   };
-  const condition = fc.oneof({ weight: 4, arbitrary: scalar }, ...profile.operators.map(operator), fc.record({ $gte: scalar, $lt: scalar }));
+  const condition = fc.oneof({ weight: 4, arbitrary: scalar }, ...OPERATORS.map(operator), fc.record({ $gte: scalar, $lt: scalar }));
   const simple = fc.dictionary(field, condition, { minKeys: 1, maxKeys: 2 }) as fc.Arbitrary<Filter>;
   const byId = fc.oneof(id, fc.constant(NEVER_WRITTEN), fc.record({ $eq: id }), fc.record({ $in: fc.array(fc.oneof(id, fc.constant(NEVER_WRITTEN)), { maxLength: 4 }) }))
     .map((condition): Filter => ({ _id: condition }));
@@ -97,10 +84,10 @@ export function sequenceOf(profile: Profile, maxSteps = 24): fc.Arbitrary<Step[]
     { weight: 2, arbitrary: fc.tuple(part, part, fc.oneof(part, clause)).map(([x, y, z]) => ({ $or: [{ $and: [x, y] }, z] })) },
     fc.tuple(byId, simple).map(([ids, rest]) => ({ $and: [ids, rest] })),
   );
-  const sort = fc.array(fc.tuple(fc.constantFrom(...profile.sortFields), fc.constantFrom(1 as const, -1 as const)), { maxLength: 2 }) as fc.Arbitrary<SortSpec>;
+  const sort = fc.array(fc.tuple(fc.constantFrom(...SORT_FIELDS), fc.constantFrom(1 as const, -1 as const)), { maxLength: 2 }) as fc.Arbitrary<SortSpec>;
   const fields = fc.uniqueArray(fc.constantFrom('a', 'b', 'tags', 'o', 'o.x', 'items', '_acl', '_kmd'), { minLength: 1, maxLength: 3 });
   const options: fc.Arbitrary<FindOptions> = fc.record({
-    sort, skip: fc.integer({ min: 0, max: 3 }), limit: fc.integer({ min: 0, max: 5 }), ...(profile.projections ? { fields } : {}),
+    sort, skip: fc.integer({ min: 0, max: 3 }), limit: fc.integer({ min: 0, max: 5 }), fields,
   }, { requiredKeys: [] });
   const group: fc.Arbitrary<GroupSpec> = fc.record({
     keys: fc.uniqueArray(fc.constantFrom('a', 'b', 'tags', 'o.x', '_acl.creator'), { maxLength: 2 }),
