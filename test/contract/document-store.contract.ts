@@ -149,6 +149,42 @@ export function documentStoreContract(name: string, makeStore: MakeStore): void 
       expect(await store.count(scope, {})).toBe(0);
     });
 
+    test('reads by _id after a delete count, list and page only the entities that exist', async () => {
+      const scope = freshScope();
+      await store.insert(scope, { _id: 'a1', n: 1 });
+      await store.insert(scope, { _id: 'a2', n: 2 });
+      expect(await store.deleteById(scope, 'a1')).toBe(true);
+      const byIds = [{ _id: 'a1' }, { _id: { $eq: 'a1' } }, { _id: 'never-existed' }, { _id: { $in: ['a1', 'never-existed'] } }];
+      for (const filter of byIds) {
+        expect(await store.count(scope, filter)).toBe(0);
+        expect(await store.find(scope, filter)).toEqual([]);
+        expect(await store.group(scope, filter, { keys: [], statistics: 'count', maxGroups: 10 })).toEqual([]);
+        expect(await store.deleteMany(scope, filter)).toBe(0);
+      }
+      const both = { _id: { $in: ['a1', 'a2'] } };
+      expect(await store.count(scope, both)).toBe(1);
+      expect(await store.count(scope, { $or: [{ _id: 'a1' }, { _id: 'a2' }] })).toBe(1);
+      expect(await store.count(scope, { $and: [{ _id: 'a1' }] })).toBe(0);
+      // The page starts after `skip` existing matches, not after `skip` ids asked for.
+      expect(ids(await store.find(scope, both, { skip: 1 }))).toEqual([]);
+      expect(ids(await store.find(scope, both, { limit: 1 }))).toEqual(['a2']);
+      expect(ids(await store.find(scope, both, { sort: [['n', -1]], limit: 1 }))).toEqual(['a2']);
+    });
+
+    test('a nested $and or an $and inside $or is matched whole', async () => {
+      const scope = freshScope();
+      await store.insert(scope, { _id: 'x1', n: 1, s: 'a', tags: ['t'] });
+      await store.insert(scope, { _id: 'x2', n: 1, s: 'b', tags: ['u'] });
+      await store.insert(scope, { _id: 'x3', n: 2, s: 'b', tags: ['t'] });
+      const nested = { $and: [{ $and: [{ n: 1 }, { s: 'b' }] }, { tags: 'u' }] };
+      const either = { $or: [{ $and: [{ n: 1 }, { s: 'b' }] }, { n: 3 }] };
+      for (const filter of [nested, either]) {
+        expect(ids(await store.find(scope, filter))).toEqual(['x2']);
+        expect(await store.count(scope, filter)).toBe(1);
+      }
+      expect(ids(await store.find(scope, { $and: [{ $and: [{ n: 1 }, { s: 'b' }] }, { tags: 't' }] }))).toEqual([]);
+    });
+
     test('a unique index refuses duplicates on every write path', async () => {
       const scope = freshScope();
       await store.ensureIndex(scope, { field: 'email', unique: true });

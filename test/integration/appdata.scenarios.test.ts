@@ -258,6 +258,25 @@ describe.each(DOCUMENT_STORES)('AppData API on the %s document store', (document
     expect(res.body).toMatchObject({ name: 'Alice', age: 31 });
   });
 
+  test('_count by _id after a DELETE counts the entities that exist, not the ids asked for', async () => {
+    const collection = `Books${Math.random().toString(36).slice(2, 8)}`;
+    const path = `/appdata/${ctx.t.appKey}/${collection}`;
+    const as = (req: request.Test) => req.set('Authorization', ctx.auth.alice as string);
+    await as(request(ctx.t.app).put(`${path}/a1`)).send({ title: 'one' }).expect(201);
+    await as(request(ctx.t.app).put(`${path}/a2`)).send({ title: 'two' }).expect(201);
+    expect((await as(request(ctx.t.app).delete(`${path}/a1`)).expect(200)).body).toEqual({ count: 1 });
+    const read = async (suffix: string, query: unknown, extra: Record<string, string> = {}) =>
+      (await as(request(ctx.t.app).get(`${path}${suffix}`)).query({ query: JSON.stringify(query), ...extra }).expect(200)).body as unknown;
+    expect(await read('/_count', { _id: 'a1' })).toEqual({ count: 0 });
+    expect(await read('', { _id: 'a1' })).toEqual([]);
+    expect(await read('/_count', { _id: 'never-existed' })).toEqual({ count: 0 });
+    expect(await read('/_count', { _id: { $in: ['a1', 'a2'] } })).toEqual({ count: 1 });
+    const page = await read('', { _id: { $in: ['a1', 'a2'] } }, { skip: '1' });
+    expect(page).toEqual([]);
+    const del = await as(request(ctx.t.app).delete(path)).query({ query: JSON.stringify({ _id: { $in: ['a1', 'never-existed'] } }) }).expect(200);
+    expect(del.body).toEqual({ count: 0 });
+  });
+
   test('entities created one after another come back in creation order when no sort is given', async () => {
     const created: string[] = [];
     for (let i = 0; i < 40; i++) {

@@ -238,7 +238,7 @@ export class EmbeddedDocumentStore implements DocumentStore {
   private candidatesFor(coll: CollectionInfo, filter: Filter, plans = this.plansFor(coll, filter)): Selection | null {
     let best: Selection | null = null;
     for (const plan of plans) {
-      const ids = candidates(this.engine, plan, this.maxCandidates);
+      const ids = candidates(this.engine, coll, plan, this.maxCandidates);
       if (ids && (!best || ids.length < best.ids.length || (ids.length === best.ids.length && plan.exact))) best = { ids, exact: plan.exact };
       if (best && best.ids.length <= 64) break;
     }

@@ -105,6 +105,11 @@ export class Engine {
     return row ? decodeDocument(row.body, row.dates) : undefined;
   }
 
+  /** Whether the document exists, without reading it. */
+  exists(coll: CollectionInfo, id: string): boolean {
+    return this.sql.exists.get(coll.id, id) !== undefined;
+  }
+
   getRow(coll: CollectionInfo, id: string): Row | undefined {
     return this.sql.get.get(coll.id, id) as Row | undefined;
   }

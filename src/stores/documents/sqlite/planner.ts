@@ -67,7 +67,8 @@ export function planFilter(filter: Filter, indexFor: (field: string) => PlannedI
       const split = readableByAllSplit(asFilter(value[0]), value.slice(1).map(asFilter), indexFor);
       if (split) alternatives.push(split);
       const residual = residualOf(value.slice(1).map(asFilter), indexFor);
-      alternatives.push(...first.map((plan) => (residual ? { ...plan, residual } : inexact(plan))));
+      // The first clause's own residual (a nested `$and`) is kept: both must hold for an exact plan.
+      alternatives.push(...first.map((plan) => (residual ? { ...plan, residual: [...(plan.residual ?? []), ...residual] } : inexact(plan))));
       for (const clause of value.slice(1)) {
         const id = asFilter(clause)._id;
         if (id !== undefined) alternatives.push(...nonNull(planField('_id', id, indexFor)).map(inexact));
@@ -96,7 +97,9 @@ function planUnion(branches: Filter[], indexFor: (field: string) => PlannedIndex
     const [plan] = planFilter(branch, indexFor);
     if (!plan) return null;
     sources.push(...plan.sources);
-    exact &&= plan.exact;
+    // A union has no per-branch residual: a branch that needs one (`$and` inside `$or`) leaves its
+    // candidates to the matcher.
+    exact &&= plan.exact && !plan.residual?.length;
     if (sources.length > MAX_SOURCES) return null;
   }
   return { sources, exact };

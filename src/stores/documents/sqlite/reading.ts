@@ -45,13 +45,18 @@ export class Budget {
   }
 }
 
-/** The ids a plan names, sorted, or null when they are more than `max`. */
-export function candidates(engine: Engine, plan: Plan, max = MAX_CANDIDATES): string[] | null {
+/**
+ * The ids of existing documents a plan names, sorted, or null when they are more than `max`. Ids a
+ * filter names (`_id` equality, `$in`) are kept only when their document exists: an exact plan's
+ * candidates are counted and paged without reading the documents, so each must be a match.
+ */
+export function candidates(engine: Engine, coll: CollectionInfo, plan: Plan, max = MAX_CANDIDATES): string[] | null {
   const ids = new Set<string>();
   for (const source of plan.sources) {
     // Up to max + 1 rows from each source: ids it shares with earlier ones must not crowd out new ones.
+    // Index rows always name existing documents (written in the same transaction as the document).
     const found = source.kind === 'ids'
-      ? source.ids
+      ? source.ids.filter((id) => engine.exists(coll, id))
       : engine.idsInRange(source.ix, source.low, source.high, source.highExclusive, max + 1, source.readableByAll);
     // A full page of rows may hide more (a multikey document has several rows): too many to know.
     if (source.kind === 'range' && found.length > max) return null;

@@ -27,6 +27,7 @@ export function prepare(db: Database.Database) {
     namesOfApp: db.prepare('SELECT name FROM collections WHERE app = ? AND count > 0 ORDER BY name'),
     addCount: db.prepare('UPDATE collections SET count = count + ? WHERE id = ?'),
     get: db.prepare(`${rows} AND id = ?`),
+    exists: db.prepare('SELECT 1 FROM docs WHERE coll = ? AND id = ?'),
     firstRows: db.prepare(`${rows} ORDER BY id LIMIT ?`),
     rowsAfter: db.prepare(`${rows} AND id > ? ORDER BY id LIMIT ?`),
     lastRows: db.prepare(`${rows} ORDER BY id DESC LIMIT ?`),
