@@ -9,7 +9,7 @@ import path from 'node:path';
 import fc from 'fast-check';
 import { EmbeddedDocumentStore } from '../../src/stores/documents/embedded.document-store';
 import type { DocumentStore } from '../../src/ports';
-import { expectSameAsReference, FULL_PROFILE, INDEXED_FIELDS, sequenceOf } from './store-differential';
+import { expectSameAsReference, FULL_PROFILE, INDEXED_FIELDS, propertySeed, sequenceOf } from './store-differential';
 
 let work: string;
 const stores: Record<string, EmbeddedDocumentStore> = {};
@@ -34,6 +34,6 @@ test('indexed plans, index walks and scans give the answers of a plain scan for 
     fc.asyncProperty(sequenceOf(FULL_PROFILE), async (steps) => {
       await expectSameAsReference(stores, `app${(run += 1)}`, steps, indexes);
     }),
-    { numRuns: Number(process.env.KINBASE_PROPERTY_RUNS ?? 150) },
+    { numRuns: Number(process.env.KINBASE_PROPERTY_RUNS ?? 150), ...propertySeed() },
   );
 }, 120_000);

@@ -10,7 +10,7 @@ import { MongoClient } from 'mongodb';
 import { MongoDocumentStore } from '../../src/stores/documents/mongo.document-store';
 import type { CollectionScope, DocumentStore } from '../../src/ports';
 import { isFerretDb } from '../support/ferretdb';
-import { expectSameAsReference, FULL_PROFILE, INDEXED_FIELDS, sequenceOf, type Profile } from './store-differential';
+import { expectSameAsReference, FULL_PROFILE, INDEXED_FIELDS, propertySeed, sequenceOf, type Profile } from './store-differential';
 
 const url = process.env.KINBASE_TEST_MONGODB_URL;
 const dbPrefix = `kbdiff_${randomBytes(4).toString('hex')}_`;
@@ -49,6 +49,6 @@ test('the MongoDB store gives the answers of a plain scan for every read shape',
     fc.asyncProperty(sequenceOf(profile), async (steps) => {
       await expectSameAsReference({ mongodb: store }, `app${(run += 1)}`, steps, indexes);
     }),
-    { numRuns: Number(process.env.KINBASE_MONGO_PROPERTY_RUNS ?? 40) },
+    { numRuns: Number(process.env.KINBASE_MONGO_PROPERTY_RUNS ?? 40), ...propertySeed() },
   );
 }, 120_000);

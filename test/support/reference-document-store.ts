@@ -7,6 +7,7 @@
  */
 import { StoreError, type CollectionScope, type DocumentStore, type Filter, type FindOptions, type GroupSpec, type GroupStats, type StoredDocument } from '../../src/ports';
 import { GroupAccumulator } from '../../src/stores/documents/group-accumulator';
+import { DEFAULT_MAX_RESULT_BYTES } from '../../src/stores/documents/result-budget';
 import { compileFilter, projectDocument, sortDocuments } from '../../src/stores/documents/mongo-semantics';
 
 export class ReferenceDocumentStore implements DocumentStore {
@@ -66,7 +67,7 @@ export class ReferenceDocumentStore implements DocumentStore {
   }
 
   async group(scope: CollectionScope, filter: Filter, spec: GroupSpec): Promise<GroupStats[]> {
-    const groups = new GroupAccumulator(spec);
+    const groups = new GroupAccumulator(spec, DEFAULT_MAX_RESULT_BYTES);
     for (const doc of this.matching(scope, filter)) if (!groups.add(doc)) break;
     return groups.results();
   }
