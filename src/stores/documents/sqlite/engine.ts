@@ -161,6 +161,11 @@ export class Engine {
     return this.sql.hasEntry.get(ix, key, id) !== undefined;
   }
 
+  /** Every key document `id` has in index `ix` (one per distinct value it holds there). */
+  keysOf(ix: number, id: string): Buffer[] {
+    return this.sql.keysOf.pluck().all(ix, id) as Buffer[];
+  }
+
   countKey(ix: number, key: Buffer): number {
     return (this.sql.countKey.pluck().get(ix, key) as number) ?? 0;
   }
