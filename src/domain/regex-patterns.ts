@@ -162,6 +162,9 @@ function weightOf(source: string): number {
       atom(1);
     } else if (ch === '(') {
       frames.push({ total: 0, last: 0 });
+      // (?:, (?i), (?P<name>: flags and names are no atoms.
+      const prefix = /^\(\?(?:P?<\w*>|[a-zA-Z-]*:?)/.exec(source.slice(i, i + 64));
+      if (prefix) i += prefix[0].length - 1;
     } else if (ch === ')' && frames.length > 1) {
       const group = frames.pop() as { total: number; last: number };
       atom(group.total);
