@@ -196,4 +196,15 @@ describe('residual index checks of a wide filter (embedded store)', () => {
     expect(found).toEqual([]);
     expect(turns).toBeGreaterThanOrEqual(Math.floor(entities / RESIDUAL_BATCH));
   });
+
+  test('a candidate holding more keys than are read at once (a long _acl.r) still passes a wide check on its last key', async () => {
+    const scope = { appKey: t.appKey, collection: 'long' };
+    const readers = [...Array.from({ length: 1500 }, (_, i) => `u${String(i).padStart(4, '0')}`), 'zz-last'];
+    await t.documents.insert(scope, { _id: 'long', _acl: { creator: 'x', r: readers }, _kmd: { lmt: '2024-01-01T00:00:00.000Z' } });
+    await t.documents.insert(scope, { _id: 'short', _acl: { creator: 'x', r: ['u0001'] }, _kmd: { lmt: '2024-01-01T00:00:00.000Z' } });
+    for (const field of ['_kmd.lmt', '_acl.r']) await t.documents.ensureIndex(scope, { field });
+    const wanted = ['zz-last', ...Array.from({ length: 20 }, (_, i) => `nobody${i}`)];
+    const found = await t.documents.find(scope, { $and: [{ '_kmd.lmt': { $gt: '' } }, { '_acl.r': { $in: wanted } }] });
+    expect(found.map((doc) => doc._id)).toEqual(['long']);
+  });
 });

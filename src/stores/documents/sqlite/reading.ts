@@ -22,6 +22,8 @@ export const MAX_IN_MEMORY_SORT = 100_000;
 export const RESIDUAL_BATCH = 256;
 /** A residual clause with more keys than this is checked against the candidate's own keys (one lookup). */
 const FEW_KEYS = 8;
+/** Keys of one candidate read for a wide check at most; one with more is probed key by key. */
+const MAX_OWN_KEYS = 1024;
 const SLICE_MS = 4;
 const PAGE = 256;
 
@@ -104,15 +106,20 @@ function residualChecks(residual: readonly Residual[]): ResidualCheck[] {
 /**
  * Whether candidate `id` holds one of the keys of every check. A check of a few keys looks each
  * up; a wider one reads the candidate's own keys in that index once and looks them up in the set,
- * so a clause of 1,000 keys costs one index read per candidate, not 1,000.
+ * so a clause of 1,000 keys costs one index read per candidate, not 1,000. A candidate holding
+ * more than MAX_OWN_KEYS keys there (a long array) is probed key by key after that, so no
+ * candidate costs more than about MAX_OWN_KEYS + the check's keys (at most 5,000) lookups.
  */
 function passes(engine: Engine, checks: readonly ResidualCheck[], id: string): boolean {
   const own = new Map<number, string[]>();
   return checks.every((check) => {
-    if (check.keys.length <= FEW_KEYS) return check.keys.some((key) => engine.hasEntry(check.ix, key, id));
+    const probe = () => check.keys.some((key) => engine.hasEntry(check.ix, key, id));
+    if (check.keys.length <= FEW_KEYS) return probe();
     let keys = own.get(check.ix);
-    if (!keys) own.set(check.ix, (keys = engine.keysOf(check.ix, id).map((key) => key.toString('latin1'))));
-    return keys.some((key) => check.wanted.has(key));
+    if (!keys) own.set(check.ix, (keys = engine.keysOf(check.ix, id, MAX_OWN_KEYS + 1).map((key) => key.toString('latin1'))));
+    if (keys.some((key) => check.wanted.has(key))) return true;
+    // Only some of its keys were read (a long array): the check's own keys are probed instead.
+    return keys.length > MAX_OWN_KEYS && probe();
   });
 }
 
