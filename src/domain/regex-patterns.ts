@@ -9,7 +9,10 @@
  *   (`(?=`, `(?!`, `(?<=`, `(?<!`), possessive and atomic groups;
  * - repetition of a group that itself repeats or alternates (`(a+)+`, `(a|aa)*`, `(\w+\s?){2,}`):
  *   harmless under RE2, but MongoDB runs `$regex` with PCRE, which backtracks exponentially on
- *   exactly these; refusing them on both stores keeps one query language.
+ *   exactly these; refusing them on both stores keeps one query language;
+ * - a pattern whose weight (regexWeight: its atoms with counted repetitions expanded, as RE2
+ *   compiles them) exceeds MAX_REGEX_WEIGHT: compiling costs time in proportion to it (1,000
+ *   characters of `x{1000}` weigh 111,000 and took 1.3 s to compile, the whole server waiting).
  */
 import { RE2JS } from 're2js';
 
@@ -21,14 +24,47 @@ export interface LinearRegex {
 }
 
 /**
+ * Most weight (regexWeight) one pattern, and all patterns of one filter together, may have. Any
+ * pattern of up to 1,000 characters without counted repetitions fits, as do `\d{4}`-style counts
+ * and dozens of SDK-style searches (`^prefix`, `.*word.*`). Compiling costs up to about 12 µs per
+ * unit of weight (111,000 took 1.3 s), so this keeps the compiles of one filter near 25 ms at worst.
+ */
+export const MAX_REGEX_WEIGHT = 2000;
+
+/** Compiled patterns (and refusals) by options and source: identical `$regex` conditions compile once. */
+const compiled = new Map<string, LinearRegex | Error>();
+const MAX_CACHED = 256;
+
+/**
  * Compiles a `$regex` with its `$options` (i, m, s, x) under RE2 semantics. Inline flags such as
- * `(?i)` work. Throws an Error whose message says what is not supported.
+ * `(?i)` work. Throws an Error whose message says what is not supported. Results are cached (the
+ * sanitiser and the embedded matcher compile the same patterns), so a repeated pattern is cheap.
  */
 export function compileLinearRegex(pattern: string, options = ''): LinearRegex {
+  const key = `${options}\u0000${pattern}`;
+  let entry = compiled.get(key);
+  if (entry === undefined) {
+    try {
+      entry = compileUncached(pattern, options);
+    } catch (err) {
+      entry = err as Error;
+    }
+    if (compiled.size >= MAX_CACHED) compiled.delete(compiled.keys().next().value as string);
+  } else {
+    compiled.delete(key); // re-inserted below: the map's order is least recently used first
+  }
+  compiled.set(key, entry);
+  if (entry instanceof Error) throw entry;
+  return entry;
+}
+
+function compileUncached(pattern: string, options: string): LinearRegex {
   if (/[^imsx]/.test(options)) throw new Error(`unsupported $options "${options.slice(0, 20)}": use i, m, s and x`);
   const source = options.includes('x') ? stripExtended(pattern) : pattern;
   const problem = repetitionProblem(source);
   if (problem) throw new Error(problem);
+  const weight = weightOf(source);
+  if (!(weight <= MAX_REGEX_WEIGHT)) throw new Error(`it weighs ${weight} once its counted repetitions are expanded (most: ${MAX_REGEX_WEIGHT}); such patterns take long to compile and are not run`);
   let flags = 0;
   if (options.includes('i')) flags |= RE2JS.CASE_INSENSITIVE;
   if (options.includes('m')) flags |= RE2JS.MULTILINE;
@@ -93,6 +129,68 @@ function repetitionProblem(source: string): string | null {
     lastClosedRisky = false;
   }
   return null;
+}
+
+/**
+ * The size a pattern compiles to, in atoms: each literal, escape, class or anchor weighs 1, a group
+ * weighs its contents, and a counted repetition `{n,m}` multiplies what it repeats by its largest
+ * count (RE2 compiles `x{2,5}` as five copies of `x`). `*`, `+` and `?` add one copy. Cheap (one
+ * pass over the source), so it is checked before anything is compiled. Unknown `$options` and
+ * the `x` option are the caller's: pass the source as it will be compiled.
+ */
+export function regexWeight(pattern: string, options = ''): number {
+  return weightOf(options.includes('x') ? stripExtended(pattern) : pattern);
+}
+
+function weightOf(source: string): number {
+  // One frame per open group: the weight so far, and the weight of its last atom (what a quantifier repeats).
+  const frames: { total: number; last: number }[] = [{ total: 0, last: 0 }];
+  const top = () => frames[frames.length - 1] as { total: number; last: number };
+  const atom = (weight: number) => {
+    top().total += weight;
+    top().last = weight;
+  };
+  for (let i = 0; i < source.length; i++) {
+    const ch = source[i] as string;
+    if (ch === '\\') {
+      // \p{Greek}, \x{263a}: the braces belong to the escape, not a repetition.
+      const braced = /^[pPx]\{[^}]*\}/.exec(source.slice(i + 1, i + 40));
+      i += braced ? braced[0].length : 1;
+      atom(1);
+    } else if (ch === '[') {
+      i = endOfClass(source, i);
+      atom(1);
+    } else if (ch === '(') {
+      frames.push({ total: 0, last: 0 });
+      // (?:, (?i), (?P<name>: flags and names are no atoms.
+      const prefix = /^\(\?(?:P?<\w*>|[a-zA-Z-]*:?)/.exec(source.slice(i, i + 64));
+      if (prefix) i += prefix[0].length - 1;
+    } else if (ch === ')' && frames.length > 1) {
+      const group = frames.pop() as { total: number; last: number };
+      atom(group.total);
+    } else {
+      const repeat = repetitionAt(source, i);
+      if (!repeat) {
+        atom(1);
+        continue;
+      }
+      const copies = source[i] === '{' ? countedCopies(source.slice(i, repeat.end + 1)) : 2;
+      top().total += top().last * (copies - 1);
+      top().last *= copies;
+      i = repeat.end;
+    }
+  }
+  // Groups left open (a syntax error RE2 reports) still count.
+  return frames.reduce((sum, frame) => sum + frame.total, 0);
+}
+
+/** How many copies of its atom `{n}`, `{n,}` or `{n,m}` compiles to. */
+function countedCopies(quantifier: string): number {
+  const [, low = '', comma = '', high = ''] = /^\{(\d*)(,?)(\d*)\}/.exec(quantifier) ?? [];
+  // RE2 refuses counts over 1,000; clamping keeps the sum finite (never NaN) until it does.
+  const n = Math.min(Number(low || 0), 1001);
+  if (comma === '') return Math.max(n, 1);
+  return high === '' ? n + 1 : Math.max(Math.min(Number(high), 1001), n, 1);
 }
 
 /** A quantifier starting at `i`: whether it can repeat more than once, and its last index. */

@@ -95,7 +95,7 @@ export class EmbeddedDocumentStore implements DocumentStore {
   async find(scope: CollectionScope, filter: Filter, options: FindOptions = {}): Promise<StoredDocument[]> {
     const coll = this.existing(scope);
     if (!coll) return [];
-    return findPage(this.engine, coll, this.candidatesFor(coll, filter), filter, options, this.maxResultBytes);
+    return findPage(this.engine, coll, await this.candidatesFor(coll, filter), filter, options, this.maxResultBytes);
   }
 
   async findByIds(scope: CollectionScope, ids: readonly string[], filter: Filter = {}): Promise<StoredDocument[]> {
@@ -120,7 +120,7 @@ export class EmbeddedDocumentStore implements DocumentStore {
     const single = plans.find((plan) => plan.exact && !plan.residual && plan.sources.length === 1);
     const source = single?.sources[0];
     if (source?.kind === 'range' && source.low.equals(source.high) && !source.highExclusive) return this.engine.countKey(source.ix, source.low);
-    const selection = this.candidatesFor(coll, filter, plans);
+    const selection = await this.candidatesFor(coll, filter, plans);
     if (selection?.exact) return selection.ids.length;
     let n = 0;
     await visitMatching(this.engine, coll, selection?.ids ?? null, matcherOf(filter), () => ++n > 0);
@@ -132,7 +132,7 @@ export class EmbeddedDocumentStore implements DocumentStore {
     if (!coll) return [];
     const groups = new GroupAccumulator(spec, this.maxResultBytes);
     // Memory grows with the number of groups, not with the collection, and stops at the budget.
-    await visitMatching(this.engine, coll, this.candidatesFor(coll, filter)?.ids ?? null, matcherOf(filter), (doc) => groups.add(doc));
+    await visitMatching(this.engine, coll, (await this.candidatesFor(coll, filter))?.ids ?? null, matcherOf(filter), (doc) => groups.add(doc));
     return groups.results();
   }
 
@@ -165,7 +165,7 @@ export class EmbeddedDocumentStore implements DocumentStore {
         return n + 1;
       }, 0));
     };
-    await visitMatching(this.engine, coll, this.candidatesFor(coll, filter)?.ids ?? null, matches, (doc) => {
+    await visitMatching(this.engine, coll, (await this.candidatesFor(coll, filter))?.ids ?? null, matches, (doc) => {
       if (batch.push(doc._id) >= 256) flush();
       return true;
     });
@@ -235,10 +235,10 @@ export class EmbeddedDocumentStore implements DocumentStore {
   }
 
   /** The candidates of the smallest plan that names at most maxCandidates (exact ones win ties), else null (scan). */
-  private candidatesFor(coll: CollectionInfo, filter: Filter, plans = this.plansFor(coll, filter)): Selection | null {
+  private async candidatesFor(coll: CollectionInfo, filter: Filter, plans = this.plansFor(coll, filter)): Promise<Selection | null> {
     let best: Selection | null = null;
     for (const plan of plans) {
-      const ids = candidates(this.engine, coll, plan, this.maxCandidates);
+      const ids = await candidates(this.engine, coll, plan, this.maxCandidates);
       if (ids && (!best || ids.length < best.ids.length || (ids.length === best.ids.length && plan.exact))) best = { ids, exact: plan.exact };
       if (best && best.ids.length <= 64) break;
     }

@@ -5,6 +5,7 @@
  */
 import type { Filter } from '../../ports';
 import { candidatesAt, compareValues, isPlainObject, typeClass, type Candidate } from './mongo-values';
+import { lookupKey, membersOf, valueKey } from './mongo-membership';
 // The pure pattern rules are the domain's: the sanitiser refuses exactly what this matcher cannot run.
 import { compileLinearRegex, stripExtended } from '../../domain/regex-patterns';
 
@@ -95,13 +96,26 @@ function compileOperator(op: string, operand: unknown, ops: Record<string, unkno
     case '$in':
     case '$nin': {
       if (!Array.isArray(operand)) throw new Error(`${op} needs an array`);
-      const inTest = any((v) => operand.some((o) => equalsCandidate(v, o)));
+      const members = membersOf(operand);
+      const inTest = any((v) => {
+        const key = lookupKey(v, members);
+        return (key !== undefined && members.keys.has(key)) || members.others.some((o) => equalsCandidate(v, o));
+      });
       return op === '$in' ? inTest : (cs) => !inTest(cs);
     }
     case '$all': {
       if (!Array.isArray(operand)) throw new Error('$all needs an array');
-      const parts = operand.map((o) => compileCondition(o));
-      return (cs) => parts.length > 0 && parts.every((p) => p(cs));
+      // Plain values are looked up among the keys of the candidates, computed once per document.
+      const wanted = [...new Set(operand.map((o) => (isOperatorObject(o) ? undefined : valueKey(o))).filter((key) => key !== undefined))];
+      const parts = operand.filter((o) => isOperatorObject(o) || valueKey(o) === undefined).map((o) => compileCondition(o));
+      return (cs) => {
+        if (operand.length === 0) return false;
+        if (wanted.length > 0) {
+          const held = new Set(cs.map((c) => valueKey(c.value)));
+          if (!wanted.every((key) => held.has(key))) return false;
+        }
+        return parts.every((p) => p(cs));
+      };
     }
     case '$exists':
       return operand ? any((v) => v !== undefined) : (cs) => cs.every((c) => c.value === undefined);

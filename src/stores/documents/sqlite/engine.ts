@@ -166,6 +166,11 @@ export class Engine {
     return this.sql.hasEntry.get(ix, key, id) !== undefined;
   }
 
+  /** Up to `limit` keys document `id` has in index `ix` (one per distinct value it holds there). */
+  keysOf(ix: number, id: string, limit: number): Buffer[] {
+    return this.sql.keysOf.pluck().all(ix, id, limit) as Buffer[];
+  }
+
   countKey(ix: number, key: Buffer): number {
     return (this.sql.countKey.pluck().get(ix, key) as number) ?? 0;
   }

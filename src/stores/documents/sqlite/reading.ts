@@ -1,7 +1,8 @@
 /**
  * How the embedded store reads: candidates from a plan, or every document streamed in `_id` order,
  * or an index walked in key order, each in short synchronous slices with the event loop free in
- * between, so no query holds the process whatever the collection's size. Memory is bounded too:
+ * between, so no query holds the process whatever the collection's size (a plan's residual checks
+ * too: a batch of candidates at a time). Memory is bounded too:
  * candidate sets are capped, in-memory sorts keep only sort keys, and results have a byte budget.
  */
 import { setImmediate as nextTurn } from 'node:timers/promises';
@@ -11,24 +12,33 @@ import { projectDocument, sortDocuments } from '../mongo-ordering';
 import { decodeDocument } from './documents';
 import type { CollectionInfo, Engine, IndexInfo, Row } from './engine';
 import { documentKeys } from './index-keys';
-import type { Plan } from './planner';
+import type { Plan, Residual } from './planner';
 
 /** Beyond this many candidates a plan is abandoned for a scan or an index walk. */
 export const MAX_CANDIDATES = 20_000;
 /** Sorting without an index keeps at most this many sort keys (skip + limit): more needs an index. */
 export const MAX_IN_MEMORY_SORT = 100_000;
+/** Candidates checked against a plan's residual clauses between two turns of the event loop, at most. */
+export const RESIDUAL_BATCH = 256;
+/** A residual clause with more keys than this is checked against the candidate's own keys (one lookup). */
+const FEW_KEYS = 8;
+/** Keys of one candidate read for a wide check at most; one with more is probed key by key. */
+const MAX_OWN_KEYS = 1024;
 const SLICE_MS = 4;
 const PAGE = 256;
 
 export type Matcher = ((doc: StoredDocument) => boolean) | null;
 
-/** Yields to the event loop once a slice of synchronous work has taken SLICE_MS. */
+/** Yields to the event loop once a slice of synchronous work has taken SLICE_MS, or `maxSteps` paces. */
 export class Pacer {
   private started = performance.now();
+  private steps = 0;
+  constructor(private readonly maxSteps = Infinity) {}
   async pace(): Promise<void> {
-    if (performance.now() - this.started < SLICE_MS) return;
+    if (++this.steps < this.maxSteps && performance.now() - this.started < SLICE_MS) return;
     await nextTurn();
     this.started = performance.now();
+    this.steps = 0;
   }
 }
 
@@ -46,12 +56,16 @@ export class Budget {
 }
 
 /**
- * The ids of existing documents a plan names, sorted, or null when they are more than `max`. Ids a
- * filter names (`_id` equality, `$in`) are kept only when their document exists: an exact plan's
- * candidates are counted and paged without reading the documents, so each must be a match.
+ * The ids of existing documents a plan names that pass its residual clauses, sorted, or null when
+ * the plan names more than `max`. Ids a filter names (`_id` equality, `$in`) are kept only when
+ * their document exists: an exact plan's candidates are counted and paged without reading the
+ * documents, so each must be a match. Paced: the event loop gets a turn between sources and
+ * between batches of residual checks, so a hostile `$and` of wide `$in` clauses over 20,000
+ * candidates holds no one up.
  */
-export function candidates(engine: Engine, coll: CollectionInfo, plan: Plan, max = MAX_CANDIDATES): string[] | null {
+export async function candidates(engine: Engine, coll: CollectionInfo, plan: Plan, max = MAX_CANDIDATES): Promise<string[] | null> {
   const ids = new Set<string>();
+  const pacer = new Pacer();
   for (const source of plan.sources) {
     // Up to max + 1 rows from each source: ids it shares with earlier ones must not crowd out new ones.
     // Index rows always name existing documents (written in the same transaction as the document).
@@ -62,10 +76,55 @@ export function candidates(engine: Engine, coll: CollectionInfo, plan: Plan, max
     if (source.kind === 'range' && found.length > max) return null;
     for (const id of found) ids.add(id);
     if (ids.size > max) return null;
+    await pacer.pace();
   }
-  const residual = plan.residual ?? [];
-  const kept = residual.length === 0 ? [...ids] : [...ids].filter((id) => residual.every((r) => r.keys.some((key) => engine.hasEntry(r.ix, key, id))));
+  const checks = residualChecks(plan.residual ?? []);
+  if (checks.length === 0) return [...ids].sort(compareStrings);
+  const kept: string[] = [];
+  const batches = new Pacer(RESIDUAL_BATCH);
+  for (const id of ids) {
+    if (passes(engine, checks, id)) kept.push(id);
+    await batches.pace();
+  }
   return kept.sort(compareStrings);
+}
+
+interface ResidualCheck {
+  ix: number;
+  keys: Buffer[];
+  /** The keys as latin1 strings (one character per byte), for set lookups. */
+  wanted: Set<string>;
+}
+
+/** The residual clauses, each once (a repeated clause decides nothing new), with their keys as a set. */
+function residualChecks(residual: readonly Residual[]): ResidualCheck[] {
+  const distinct = new Map<string, ResidualCheck>();
+  for (const { ix, keys } of residual) {
+    const wanted = new Set(keys.map((key) => key.toString('latin1')));
+    const id = JSON.stringify([ix, [...wanted].sort()]);
+    if (!distinct.has(id)) distinct.set(id, { ix, keys, wanted });
+  }
+  return [...distinct.values()];
+}
+
+/**
+ * Whether candidate `id` holds one of the keys of every check. A check of a few keys looks each
+ * up; a wider one reads the candidate's own keys in that index once and looks them up in the set,
+ * so a clause of 1,000 keys costs one index read per candidate, not 1,000. A candidate holding
+ * more than MAX_OWN_KEYS keys there (a long array) is probed key by key after that, so no
+ * candidate costs more than about MAX_OWN_KEYS + the check's keys (at most 5,000) lookups.
+ */
+function passes(engine: Engine, checks: readonly ResidualCheck[], id: string): boolean {
+  const own = new Map<number, string[]>();
+  return checks.every((check) => {
+    const probe = () => check.keys.some((key) => engine.hasEntry(check.ix, key, id));
+    if (check.keys.length <= FEW_KEYS) return probe();
+    let keys = own.get(check.ix);
+    if (!keys) own.set(check.ix, (keys = engine.keysOf(check.ix, id, MAX_OWN_KEYS + 1).map((key) => key.toString('latin1'))));
+    if (keys.some((key) => check.wanted.has(key))) return true;
+    // Only some of its keys were read (a long array): the check's own keys are probed instead.
+    return keys.length > MAX_OWN_KEYS && probe();
+  });
 }
 
 /** Calls `visit` with matching documents from `ids`, in that order, until it returns false. */

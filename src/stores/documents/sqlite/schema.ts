@@ -55,6 +55,7 @@ export function prepare(db: Database.Database) {
     smallestKeyOf: db.prepare('SELECT key FROM entries WHERE ix = ? AND id = ? ORDER BY key LIMIT 1'),
     largestKeyOf: db.prepare('SELECT key FROM entries WHERE ix = ? AND id = ? ORDER BY key DESC LIMIT 1'),
     hasEntry: db.prepare('SELECT 1 FROM entries WHERE ix = ? AND key = ? AND id = ?'),
+    keysOf: db.prepare('SELECT key FROM entries WHERE ix = ? AND id = ? LIMIT ?'),
     countKey: db.prepare('SELECT count(*) FROM entries WHERE ix = ? AND key = ?'),
     firstKey: db.prepare('SELECT key FROM entries WHERE ix = ? ORDER BY key LIMIT 1'),
     keyAfter: db.prepare('SELECT key FROM entries WHERE ix = ? AND key > ? ORDER BY key LIMIT 1'),
