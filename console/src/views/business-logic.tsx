@@ -37,7 +37,7 @@ function NotConfigured() {
       <pre class="json-view">{`[{ "appKey": "…", "appSecret": "…", "masterSecret": "…",
    "environmentFile": "./env.json",
    "flexServices": { "catalog": { "host": "https://flex.example", "secret": "…" } } }]`}</pre>
-      <p class="muted">See the README section “Business Logic”. The server reads it at start: restart kinbase after changing it.</p>
+      <p class="muted">See “Business Logic” in the docs (docs/business-logic.md). The server reads it at start: restart kinbase after changing it.</p>
     </div>
   );
 }
