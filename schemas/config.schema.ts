@@ -27,7 +27,7 @@ export const envSchema = {
     KINBASE_DELTASET_RETENTION_DAYS: { type: 'integer', minimum: 1, maximum: 3650, default: 30 },
     KINBASE_BL_TIMEOUT_MS: { type: 'integer', minimum: 50, maximum: 60000, default: 2000 },
     KINBASE_BL_MEMORY_MB: { type: 'integer', minimum: 16, maximum: 2048, default: 64 },
-    KINBASE_BL_ISOLATES_PER_APP: { type: 'integer', minimum: 1, maximum: 64, default: 2 },
+    KINBASE_BL_ISOLATES_PER_APP: { type: 'integer', minimum: 1, maximum: 64, default: 3 },
     KINBASE_FLEX_TIMEOUT_MS: { type: 'integer', minimum: 50, maximum: 120000, default: 10000 },
     KINBASE_METRICS_TOKEN: { type: 'string', minLength: 32 },
     KINBASE_CONSOLE: { enum: ['on', 'off'], default: 'on' },

@@ -29,7 +29,7 @@ describe('loadConfig', () => {
       uploadUrlTtlSeconds: 30,
       downloadUrlTtlSeconds: 3600,
       signingSecret: null,
-      businessLogic: { timeoutMs: 2000, memoryMb: 64, isolatesPerApp: 2, flexTimeoutMs: 10000 },
+      businessLogic: { timeoutMs: 2000, memoryMb: 64, isolatesPerApp: 3, flexTimeoutMs: 10000 },
     });
     expect(config.dataDir).toMatch(/\/data$/);
     expect(Object.isFrozen(config)).toBe(true);

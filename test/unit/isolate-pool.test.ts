@@ -41,19 +41,21 @@ afterEach(() => {
 
 describe('isolate pool fairness', () => {
   test('a freed isolate goes to the waiting caller holding the fewest, ahead of a flood queued earlier', async () => {
-    const { pool } = poolOf();
-    const [a, b] = await Promise.all([pool.acquire('flood', 'f0'), pool.acquire('flood', 'f1')]);
+    const { pool } = poolOf({ size: 3 });
+    const [a, b, spare] = await Promise.all([pool.acquire('flood', 'f0'), pool.acquire('flood', 'f1'), pool.acquire('carol', 'c0')]);
     const { order, calls } = served(pool, ['flood', 'flood', 'flood', 'alice', 'bob']);
     pool.release(a as IsolateWorker);
     await settle();
     expect(order).toEqual(['alice#3']);
-    // The flood now holds none, as bob: its oldest call goes first; then bob, who holds fewer.
+    // The flood now holds one, as alice; bob holds none and goes first; then the flood's oldest call.
+    pool.release(spare as IsolateWorker);
+    await settle();
+    expect(order).toEqual(['alice#3', 'bob#4']);
     pool.release(b as IsolateWorker);
     await settle();
-    pool.release(await (calls[3] as Promise<IsolateWorker>));
-    await settle();
-    expect(order).toEqual(['alice#3', 'flood#0', 'bob#4']);
-    expect(pool.stats()).toEqual({ held: { flood: 1, bob: 1 }, waiting: { flood: 2 } });
+    expect(order).toEqual(['alice#3', 'bob#4', 'flood#0']);
+    await Promise.all(calls.slice(3));
+    expect(pool.stats()).toEqual({ held: { flood: 1, alice: 1, bob: 1 }, waiting: { flood: 2 } });
   });
 
   test('callers holding as many isolates are served longest-waiting first', async () => {
@@ -69,21 +71,42 @@ describe('isolate pool fairness', () => {
     expect(order).toEqual(['alice#0', 'bob#1', 'alice#2', 'bob#3']);
   });
 
-  test('one caller may use every isolate while nobody else waits', async () => {
+  test('one caller holds at most all isolates but one: another caller starts at once on the spare', async () => {
     const { pool } = poolOf({ size: 3 });
-    await Promise.all([0, 1, 2].map((i) => pool.acquire('solo', `s${i}`)));
-    expect(pool.stats()).toEqual({ held: { solo: 3 }, waiting: {} });
+    const { order } = served(pool, ['solo', 'solo', 'solo']);
+    await settle();
+    expect(order).toEqual(['solo#0', 'solo#1']);
+    expect(pool.stats()).toEqual({ held: { solo: 2 }, waiting: { solo: 1 } });
+    await pool.acquire('alice', 'a0');
+    expect(pool.stats()).toEqual({ held: { solo: 2, alice: 1 }, waiting: { solo: 1 } });
+  });
+
+  test('a caller at its share is not served by an idle isolate; its own release serves its next call', async () => {
+    const { pool } = poolOf({ size: 2 });
+    const first = await pool.acquire('solo', 's0');
+    const { order } = served(pool, ['solo']);
+    await settle();
+    expect(order).toEqual([]);
+    pool.release(first);
+    await settle();
+    expect(order).toEqual(['solo#0']);
+  });
+
+  test('a pool of one isolate is one caller\'s whole share', async () => {
+    const { pool } = poolOf({ size: 1 });
+    await pool.acquire('solo', 's0');
+    expect(pool.stats()).toEqual({ held: { solo: 1 }, waiting: {} });
   });
 
   test('a disposed isolate is replaced for the caller it would have gone to', async () => {
-    const { pool, created } = poolOf();
-    const [dead] = await Promise.all([pool.acquire('flood', 'f0'), pool.acquire('flood', 'f1')]);
+    const { pool, created } = poolOf({ size: 3 });
+    const [dead] = await Promise.all([pool.acquire('flood', 'f0'), pool.acquire('flood', 'f1'), pool.acquire('carol', 'c0')]);
     const { order } = served(pool, ['flood', 'alice']);
     dead.dispose();
     pool.release(dead);
     await settle();
     expect(order).toEqual(['alice#1']);
-    expect(created.map((w) => w.alive)).toEqual([false, true, true]);
+    expect(created.map((w) => w.alive)).toEqual([false, true, true, true]);
   });
 });
 

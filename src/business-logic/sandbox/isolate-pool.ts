@@ -3,12 +3,14 @@
  * a time, replaced when a call left it disposed.
  *
  * Shared fairly between callers (a user, master, one client address for app credentials: see
- * `BlInvocation.caller`). Calls beyond `size` wait in a queue of their caller; a freed isolate goes
- * to the waiting caller that holds the fewest isolates (the longest-waiting first among equals), so
- * a caller who holds none is served by the next isolate to come free, however many calls another
- * caller has waiting. One caller may use every isolate while nobody else waits; it never keeps a
- * freed one while someone holding fewer waits. Each caller's queue is bounded (more calls are
- * refused at once) and every wait is bounded in time; both refusals are BLTimeoutError.
+ * `BlInvocation.caller`). One caller holds at most `size - 1` isolates at once (all of a pool of
+ * one), so with two or more there is always an isolate no single caller can take: a caller who
+ * holds none starts at once while another floods the app with slow calls, instead of waiting for
+ * one of them to end. Calls beyond a caller's share wait in a queue of their caller; a freed
+ * isolate goes to the waiting caller that holds the fewest isolates (the longest-waiting first
+ * among equals), so a caller who holds none is served by the next isolate to come free, however
+ * many calls another caller has waiting. Each caller's queue is bounded (more calls are refused at
+ * once) and every wait is bounded in time; both refusals are BLTimeoutError.
  */
 import { errors } from '../../domain/errors';
 import type { IsolateWorker } from './isolate-worker';
@@ -61,10 +63,12 @@ export class IsolatePool {
    */
   async acquire(caller: string, origin: string): Promise<IsolateWorker> {
     if (this.closed) throw errors.blInternalError('The sandbox is closed.');
-    // An idle isolate or room for one means nobody waits: release() hands freed isolates to waiters.
-    const worker = this.idle.pop();
+    // An idle isolate or room for one means nobody eligible waits: release() hands freed isolates to
+    // waiters. A caller at its share waits even then: the spare is kept for someone else.
+    const underShare = (this.held.get(caller) ?? 0) < this.share;
+    const worker = underShare ? this.idle.pop() : undefined;
     if (worker) return this.lend(worker, caller);
-    if (this.count < this.options.size) {
+    if (underShare && this.count < this.options.size) {
       this.hold(caller, 1);
       return this.spawn().then((fresh) => this.lend(fresh, caller, false), (err: unknown) => {
         this.hold(caller, -1);
@@ -136,9 +140,15 @@ export class IsolatePool {
     return { held: Object.fromEntries(this.held), waiting };
   }
 
+  /** Isolates one caller may hold at once: all but one, so another caller always finds one. */
+  private get share(): number {
+    return Math.max(1, this.options.size - 1);
+  }
+
   /**
    * Takes the waiter to serve next off its queue, counting the isolate it gets as held already: the
-   * first waiter of the caller holding the fewest isolates, the longest-waiting among equals.
+   * first waiter of the caller holding the fewest isolates, the longest-waiting among equals; never
+   * one whose caller holds its whole share.
    */
   private next(): Waiter | undefined {
     let best: Waiter | undefined;
@@ -146,6 +156,7 @@ export class IsolatePool {
     for (const [caller, queue] of this.queues) {
       const head = queue[0];
       const held = this.held.get(caller) ?? 0;
+      if (held >= this.share) continue;
       if (head && (held < bestHeld || (held === bestHeld && best && head.seq < best.seq))) {
         best = head;
         bestHeld = held;
