@@ -28,6 +28,7 @@ import { CollectionRemover } from './domain/collection-removal';
 import { DeletionLog } from './domain/deletion-log';
 import { DeltaSetService } from './domain/delta-sets';
 import { MonotonicClock } from './domain/monotonic-clock';
+import { systemClock, type Clock } from './internal/clock';
 import { retryAfterHeader, userRoutes } from './http/user.routes';
 import { PasswordHasher, type ScryptRunner } from './domain/passwords';
 import { ScryptWorkers } from './stores/scrypt-workers';
@@ -60,8 +61,11 @@ export interface AppDeps {
   readonly logger: Logger;
   /** Where scrypt runs (server.ts passes the pool it closes on shutdown); a fresh ScryptWorkers pool by default. */
   readonly scrypt?: ScryptRunner;
-  /** Injectable clock for tests; defaults to the wall clock. */
-  readonly clock?: () => Date;
+  /**
+   * The clock of every service, cache and object-store decorator built here (tests pass a
+   * TestClock); the wall clock by default. The object store takes its own at construction.
+   */
+  readonly clock?: Clock;
   /**
    * The apps' Business Logic (server.ts passes the one whose sandbox and scheduler it stops on
    * shutdown); by default one is built from the apps with a fresh sandbox, whose isolates start on
@@ -106,20 +110,20 @@ export function createApp(deps: AppDeps): Express {
 
   // Sessions resolved on this instance are served from memory for a few seconds; every change made
   // here that ends a session or changes memberships evicts at once (session-cache.ts).
+  const clock = deps.clock ?? systemClock;
   const sessionCache = new SessionCache({
     ttlMs: deps.config.sessionCacheTtlMs,
     maxEntries: DEFAULT_SESSION_CACHE.maxEntries,
-    ...(deps.clock ? { clock: () => (deps.clock as () => Date)().getTime() } : {}),
+    clock,
     observe: (outcome) => metrics.sessionCacheLookup(outcome),
   });
-  const clock = deps.clock ?? (() => new Date());
   // One clock stamps every _kmd.lmt and X-Kinvey-Request-Start, so delta sets compare them exactly.
   const writeClock = new MonotonicClock(clock);
   const stampWrite = () => writeClock.stampWrite();
   const groups = new GroupsService(deps.documents, stampWrite, (appKey) => sessionCache.evictApp(appKey));
-  const mfa = new MfaService(deps.documents, { clock: deps.clock, issuer: (appKey) => deps.apps.get(appKey)?.name ?? 'kinbase' });
+  const mfa = new MfaService(deps.documents, { clock, issuer: (appKey) => deps.apps.get(appKey)?.name ?? 'kinbase' });
   const users = new UsersService(deps.documents, groups, {
-    clock: deps.clock, stampWrite, passwords: new PasswordHasher(deps.scrypt ?? new ScryptWorkers()), secondFactor: mfa, sessionCache,
+    clock, stampWrite, passwords: new PasswordHasher(deps.scrypt ?? new ScryptWorkers()), secondFactor: mfa, sessionCache,
   });
   const businessLogic = deps.businessLogic ?? createBusinessLogic({ ...deps, metrics });
   const hooks = businessLogic.hooks;
@@ -141,7 +145,7 @@ export function createApp(deps: AppDeps): Express {
   const defaultHttps = deps.config.publicUrl.startsWith('https:');
   const warn: Warn = (context, message) => deps.logger.warn(context, message);
   // Every download URL is signed through one cache: quantised expiries make repeats free.
-  const files = new FilesService(deps.documents, new SignedUrlCache(deps.objects, undefined, (outcome) => metrics.signedUrlLookup(outcome)), {
+  const files = new FilesService(deps.documents, new SignedUrlCache(deps.objects, { observe: (outcome) => metrics.signedUrlLookup(outcome), clock }), {
     uploadUrlTtlSeconds: deps.config.uploadUrlTtlSeconds,
     pendingUploadTtlSeconds: deps.config.pendingUploadTtlSeconds,
     appKeys: () => deps.apps.list().map((a) => a.appKey),

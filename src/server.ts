@@ -85,7 +85,7 @@ async function main(): Promise<void> {
   });
   const sweepEveryMs = Math.min(config.pendingUploadTtlSeconds * 1000, 3_600_000) / 4;
   setInterval(() => {
-    files.sweepPendingUploads(new Date()).then(
+    files.sweepPendingUploads().then(
       (swept) => logger.debug({ swept }, 'swept pending uploads'),
       (err: unknown) => logger.warn({ err }, 'sweeping pending uploads failed'),
     );

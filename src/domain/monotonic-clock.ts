@@ -19,6 +19,8 @@
  * reported once more, never lost). Exact within one process: README "Delta sets" says what holds
  * across several instances.
  */
+import { systemClock, type Clock } from '../internal/clock';
+
 /** How far ahead of the wall clock request starts may push the clock. */
 export const MAX_LEAD_MS = 100;
 
@@ -29,7 +31,7 @@ export class MonotonicClock {
   private readonly inFlight = new Map<number, number>();
   private nextToken = 0;
 
-  constructor(private readonly now: () => Date = () => new Date()) {}
+  constructor(private readonly now: Clock = systemClock) {}
 
   /**
    * A stamp for a write (`_kmd.lmt`): at or after every request start and write stamp issued so

@@ -8,6 +8,7 @@
  * CollectionRemover). A lookup that started before an eviction never stores its (possibly stale)
  * answer, so an eviction cannot be undone by a store read that was already in flight.
  */
+import { systemClock, type Clock } from '../internal/clock';
 import type { SessionOwner } from './sessions';
 
 export interface SessionCacheOptions {
@@ -15,7 +16,8 @@ export interface SessionCacheOptions {
   readonly ttlMs: number;
   /** Most entries kept; the least recently used goes first. */
   readonly maxEntries: number;
-  readonly clock?: () => number;
+  /** Decides when an entry is stale; the wall clock by default. */
+  readonly clock?: Clock;
   /** Told about every lookup (for the hit/miss metric); not called when the cache is off. */
   readonly observe?: (outcome: 'hit' | 'miss') => void;
 }
@@ -46,10 +48,10 @@ export class SessionCache {
   private readonly byUser = new Map<string, Set<string>>();
   /** Grows on every eviction: a miss that saw an older epoch does not store its answer. */
   private epoch = 0;
-  private readonly clock: () => number;
+  private readonly clock: Clock;
 
   constructor(private readonly options: SessionCacheOptions) {
-    this.clock = options.clock ?? Date.now;
+    this.clock = options.clock ?? systemClock;
   }
 
   get enabled(): boolean {
@@ -69,7 +71,7 @@ export class SessionCache {
     if (!this.enabled) return null;
     const key = entryKey(appKey, tokenHash);
     const entry = this.entries.get(key);
-    const now = this.clock();
+    const now = this.clock().getTime();
     if (entry && entry.staleAt > now && entry.session.sessionExpiresAt > now) {
       // Map order is insertion order: re-inserting makes this the most recently used.
       this.entries.delete(key);
@@ -87,7 +89,7 @@ export class SessionCache {
     if (!this.enabled || ticket.epoch !== this.epoch) return;
     const key = entryKey(appKey, tokenHash);
     this.remove(key);
-    this.entries.set(key, { appKey, session, staleAt: this.clock() + this.options.ttlMs });
+    this.entries.set(key, { appKey, session, staleAt: this.clock().getTime() + this.options.ttlMs });
     const userKey = entryKey(appKey, session.userId);
     let keys = this.byUser.get(userKey);
     if (!keys) this.byUser.set(userKey, (keys = new Set()));

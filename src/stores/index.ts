@@ -1,5 +1,6 @@
 import path from 'node:path';
 import type { DocumentsConfig, StorageConfig } from '../config';
+import type { Clock } from '../internal/clock';
 import type { DocumentStore, ObjectStore } from '../ports';
 import { EmbeddedDocumentStore } from './documents/embedded.document-store';
 import { migrateNedbData, type MigrationLog } from './documents/nedb-migration';
@@ -38,14 +39,15 @@ export async function createDocumentStore(config: DocumentsConfig, dataDir: stri
   }
 }
 
-/** Builds the configured object store. */
+/** Builds the configured object store; `clock` (the wall clock by default) decides when its signed URLs expire. */
 export async function createObjectStore(
   config: StorageConfig,
-  options: { dataDir: string; publicUrl: string; signingSecret: string },
+  options: { dataDir: string; publicUrl: string; signingSecret: string; clock?: Clock },
 ): Promise<ObjectStore> {
+  const clock = options.clock ? { clock: options.clock } : {};
   switch (config.kind) {
     case 'local':
-      return new LocalDiskObjectStore({ dir: path.join(options.dataDir, 'objects'), publicUrl: options.publicUrl, signingSecret: options.signingSecret });
+      return new LocalDiskObjectStore({ dir: path.join(options.dataDir, 'objects'), publicUrl: options.publicUrl, signingSecret: options.signingSecret, ...clock });
     case 'gcs': {
       const { GcsObjectStore } = await import('./objects/gcs.object-store');
       return GcsObjectStore.create({
@@ -53,6 +55,7 @@ export async function createObjectStore(
         ...(config.keyFile ? { keyFile: config.keyFile } : {}),
         ...(config.apiEndpoint ? { apiEndpoint: config.apiEndpoint } : {}),
         ...(config.hmac ? { hmac: config.hmac } : {}),
+        ...clock,
       });
     }
     default:

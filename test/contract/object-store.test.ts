@@ -15,6 +15,7 @@ import { buildCanonicalRequest, buildStringToSign, signHmac, type V4UrlInput } f
 import { GcsObjectStore } from '../../src/stores/objects/gcs.object-store';
 import { LocalDiskObjectStore } from '../../src/stores/objects/local-disk.object-store';
 import { createTestBucket, writeServiceAccountKey } from '../support/gcs-key';
+import { TestClock } from '../support/test-clock';
 import { md5, newKey, objectStoreContract, readAll, type ObjectStoreHarness } from './object-store.contract';
 
 interface LocalHarness extends ObjectStoreHarness {
@@ -33,10 +34,11 @@ async function openLocal(): Promise<LocalHarness> {
   });
   const address = server.address();
   if (!address || typeof address === 'string') throw new Error('no address');
-  const store = new LocalDiskObjectStore({ dir, publicUrl: `http://127.0.0.1:${address.port}`, signingSecret: randomBytes(32).toString('hex') });
+  const clock = new TestClock();
+  const store = new LocalDiskObjectStore({ dir, publicUrl: `http://127.0.0.1:${address.port}`, signingSecret: randomBytes(32).toString('hex'), clock: clock.now });
   holder.routes = localStorageRoutes(store);
   return {
-    store, dir, enforcesPrivacy: true, verifiesSignatures: true, keepsSessionContentType: true,
+    store, dir, clock, enforcesPrivacy: true, verifiesSignatures: true, keepsSessionContentType: true,
     close: async () => {
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));
@@ -57,9 +59,10 @@ async function openGcs(): Promise<ObjectStoreHarness> {
   const endpoint = gcsEndpoint();
   keyFile ??= writeServiceAccountKey(endpoint);
   const bucket = await createTestBucket(endpoint);
-  const store = await GcsObjectStore.create({ bucket, keyFile, apiEndpoint: endpoint });
+  const clock = new TestClock();
+  const store = await GcsObjectStore.create({ bucket, keyFile, apiEndpoint: endpoint, clock: clock.now });
   // fake-gcs-server keeps ACLs but serves every object and never verifies signatures.
-  return { store, enforcesPrivacy: false, verifiesSignatures: false, keepsSessionContentType: false, close: async () => store.close() };
+  return { store, clock, enforcesPrivacy: false, verifiesSignatures: false, keepsSessionContentType: false, close: async () => store.close() };
 }
 
 objectStoreContract('local disk', openLocal);
@@ -78,15 +81,16 @@ describe('GCS adapter on fake-gcs-server', () => {
   test('with an HMAC key, download URLs are GOOG4-HMAC-SHA256 signed and fetch the object', async () => {
     const endpoint = gcsEndpoint();
     const hmac = { accessId: 'GOOG1EKINBASETESTACCESSID', secret: randomBytes(30).toString('base64') };
-    const store = await GcsObjectStore.create({ bucket: await createTestBucket(endpoint), apiEndpoint: endpoint, hmac });
+    const clock = new TestClock();
+    const store = await GcsObjectStore.create({ bucket: await createTestBucket(endpoint), apiEndpoint: endpoint, hmac, clock: clock.now });
     try {
       const data = randomBytes(5000);
       const key = newKey();
       await store.write(key, Readable.from([data]), { contentType: 'image/png' });
-      const expiresAt = new Date(Math.ceil(Date.now() / 1000) * 1000 + 120_000);
+      const expiresAt = new Date(Math.ceil(clock.now().getTime() / 1000) * 1000 + 120_000);
       const url = new URL(await store.signDownloadUrl(key, { expiresAt, https: false }));
-      // Signing is a pure function of object and expiry: a later signing gives the identical URL.
-      await new Promise((resolve) => setTimeout(resolve, 1100));
+      // Signing is a pure function of object and expiry: a signing in a later second gives the identical URL.
+      clock.advance(1100);
       expect(await store.signDownloadUrl(key, { expiresAt, https: false })).toBe(url.toString());
       const p = Object.fromEntries(url.searchParams);
       expect(p).toEqual({
@@ -117,7 +121,7 @@ describe('local storage endpoints', () => {
   let h: LocalHarness;
   beforeEach(async () => { h = await openLocal(); });
   afterEach(async () => h.close());
-  const inSeconds = (s: number): Date => new Date(Date.now() + s * 1000);
+  const inSeconds = (s: number): Date => h.clock.inSeconds(s);
   const put = (url: string, headers: Record<string, string>, body?: Buffer, method = 'PUT') =>
     fetch(url, { method, redirect: 'manual', headers, ...(body ? { body } : {}) });
 
@@ -179,14 +183,14 @@ describe('local storage endpoints', () => {
   });
 
   test('an upload URL first used after its deadline is refused, a used one may continue', async () => {
-    // `early` gets 5 s for its first use, so a loaded machine still makes it in time.
     const early = await session(4, 'image/png', 5);
     expect((await put(early.url, { 'content-range': 'bytes 0-1/4' }, Buffer.from('ab'))).status).toBe(308);
-    const late = await session(4, 'image/png', 1);
-    await new Promise((resolve) => setTimeout(resolve, 6100));
+    const late = await session(4, 'image/png', 5);
+    // Past both first-use deadlines (whole seconds in the URL), well before the absolute one.
+    h.clock.advance(6000);
     const refused = await put(late.url, {}, Buffer.from('abcd'));
     expect(refused.status).toBe(401);
-    expect(await refused.json()).toMatchObject({ error: 'InsufficientCredentials' });
+    expect(await refused.json()).toMatchObject({ error: 'InsufficientCredentials', debug: expect.stringMatching(/expired/) });
     expect(await h.store.stat(late.key)).toBeNull();
     expect((await put(early.url, { 'content-range': 'bytes 2-3/4' }, Buffer.from('cd'))).status).toBe(200);
   });

@@ -7,12 +7,12 @@
 import request from 'supertest';
 import { createUser } from '../support/scenarios';
 import { DOCUMENT_STORES, startTestApp, type TestApp } from '../support/test-app';
+import { TestClock } from '../support/test-clock';
 import type { CollectionScope, DocumentStore, StoredDocument } from '../../src/ports';
 
 interface DeltaBody { changed: { _id: string }[]; deleted: { _id: string }[] }
 const changedIds = (body: unknown) => (body as DeltaBody).changed.map((d) => d._id).sort();
 const deletedIds = (body: unknown) => (body as DeltaBody).deleted.map((d) => d._id).sort();
-const nextMillisecond = () => new Promise((resolve) => setTimeout(resolve, 3));
 
 /**
  * Holds the store's write of one entity id until released, so a test can run a read while that
@@ -50,39 +50,39 @@ describe.each(DOCUMENT_STORES)('delta sets at the millisecond on the %s store', 
   let t: TestApp;
   let auth: string;
   const gate = new WriteGate('in-flight');
+  // The app's clock: it stands still (every write and read in the same millisecond) until a test moves it.
+  const clock = new TestClock();
+  const nextMillisecond = () => clock.advance(3);
 
   beforeAll(async () => {
-    t = await startTestApp({ documents, collections: { notes: { permissions: 'shared', deltaSet: true } }, wrapDocuments: (store) => gate.wrap(store) });
+    t = await startTestApp({ documents, collections: { notes: { permissions: 'shared', deltaSet: true } }, wrapDocuments: (store) => gate.wrap(store), clock: clock.now });
     auth = (await createUser(t, 'alice')).auth;
   });
   afterAll(async () => {
     gate.open();
     await t.close();
   });
-  afterEach(() => jest.useRealTimers());
+  // A second passes between tests, as it would on the wall clock: whatever lead the write clock
+  // took over the base clock in one test is behind the next.
+  beforeEach(() => clock.advance(1000));
 
   const api = () => request(t.app);
   const put = (id: string, body: object) => api().put(`/appdata/${t.appKey}/notes/${id}`).set('Authorization', auth).send(body);
   const delta = (since: string) => api().get(`/appdata/${t.appKey}/notes/_deltaset`).set('Authorization', auth).query({ since }).expect(200);
   const startOf = (res: request.Response) => res.headers['x-kinvey-request-start'] as string;
-  /** Every `new Date()` (the server's wall clock) answers the same millisecond; timers run as usual. */
-  const freezeWallClock = () => jest.useFakeTimers({
-    now: new Date(),
-    doNotFake: ['hrtime', 'nextTick', 'performance', 'queueMicrotask', 'requestAnimationFrame', 'cancelAnimationFrame', 'requestIdleCallback', 'cancelIdleCallback', 'setImmediate', 'clearImmediate', 'setInterval', 'clearInterval', 'setTimeout', 'clearTimeout'],
-  });
 
   test('a write acknowledged before a read in the same millisecond is not in the delta set from that read; a later one is', async () => {
     await put('same-ms', { v: 0 }).expect(201);
-    await nextMillisecond();
+    nextMillisecond();
     const first = startOf(await api().get(`/appdata/${t.appKey}/notes`).set('Authorization', auth).expect(200));
-    await nextMillisecond();
-    freezeWallClock();
+    nextMillisecond();
+    // From here on the clock stands still: the write and the reads share one millisecond.
     await put('same-ms', { v: 1 }).expect(200);
     const read = await delta(first);
     expect(changedIds(read.body)).toEqual(['same-ms']);
     const lmt = (read.body as { changed: { _kmd: { lmt: string } }[] }).changed[0]?._kmd.lmt;
-    // Still the same millisecond of the wall clock: the read's start is after the write's stamp anyway.
-    expect(new Date().toISOString()).toBe(lmt);
+    // Still the same millisecond of the app's clock: the read's start is after the write's stamp anyway.
+    expect(clock.now().toISOString()).toBe(lmt);
     expect(startOf(read) > String(lmt)).toBe(true);
 
     const next = await delta(startOf(read));
@@ -98,8 +98,7 @@ describe.each(DOCUMENT_STORES)('delta sets at the millisecond on the %s store', 
   });
 
   test('writes alone, however many in one millisecond, are stamped with that millisecond', async () => {
-    freezeWallClock();
-    const now = new Date().toISOString();
+    const now = clock.now().toISOString();
     for (let i = 0; i < 5; i++) {
       const res = await put(`burst-${i}`, { i }).expect(201);
       expect((res.body as { _kmd: { lmt: string } })._kmd.lmt).toBe(now);
@@ -107,12 +106,12 @@ describe.each(DOCUMENT_STORES)('delta sets at the millisecond on the %s store', 
   });
 
   test('a write stamped before a read started but stored after the read ran is in the next delta set', async () => {
-    await nextMillisecond();
+    nextMillisecond();
     const first = startOf(await api().get(`/appdata/${t.appKey}/notes`).set('Authorization', auth).expect(200));
-    await nextMillisecond();
+    nextMillisecond();
     const slowWrite = put('in-flight', { v: 1 }).then((res) => res);
     await gate.reached;
-    await nextMillisecond();
+    nextMillisecond();
     // The read runs while the write is held in the store.
     const read = await delta(first);
     expect(changedIds(read.body)).not.toContain('in-flight');

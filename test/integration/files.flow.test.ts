@@ -10,6 +10,7 @@ import request from 'supertest';
 import { FilesService } from '../../src/domain/files.service';
 import { createUser } from '../support/scenarios';
 import { startTestApp, type TestApp, type TestAppOptions } from '../support/test-app';
+import { TestClock } from '../support/test-clock';
 
 const md5 = (data: Buffer) => createHash('md5').update(data).digest('hex');
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -136,28 +137,34 @@ describe('Files on the local backend', () => {
   });
 
   test('upload and download URLs expire, and tampered signatures are refused', async () => {
-    // Only the expiring requests use 1 s lifetimes, and nothing has to happen within them: on a
-    // loaded machine a request can take longer than a second.
-    const c = await open({ env: { KINBASE_UPLOAD_URL_TTL_SECONDS: '1' } });
+    // The app's clock (the Files API, the signed-URL cache and the store's checks) moves only when
+    // the test moves it, so nothing has to happen within a URL's lifetime on a loaded machine.
+    const clock = new TestClock();
+    const c = await open({ clock: clock.now });
     const late = await createFile(c, {});
-    await sleep(2100);
+    const file = await createFile(c, {});
+    expect((await put(file._uploadURL.replace(/signature=([0-9a-f])/, (_m, ch: string) => `signature=${ch === '0' ? '1' : '0'}`), {}, Buffer.from('x'))).status).toBe(401);
+    expect((await put(file._uploadURL, {}, Buffer.from('hello'))).status).toBe(200);
+    const lasting = (await readFile(c, file._id, { ttl_in_seconds: '600' })).body._downloadURL as string;
+    expect((await download(lasting)).data.toString()).toBe('hello');
+    const tampered = lasting.replace(/signature=([0-9a-f])/, (_m, ch: string) => `signature=${ch === '0' ? '1' : '0'}`);
+    expect((await download(tampered)).status).toBe(401);
+    const short = (await readFile(c, file._id, { ttl_in_seconds: '1' })).body._downloadURL as string;
+    expect((await download(short)).status).toBe(200);
+
+    clock.advance((c.t.config.uploadUrlTtlSeconds + 1) * 1000);
     // Never used within its TTL: refused.
     const expired = await put(late._uploadURL, {}, Buffer.from('late'));
     expect(expired.status).toBe(401);
     expect(await expired.json()).toMatchObject({ error: 'InsufficientCredentials', debug: expect.stringMatching(/expired/) });
-
-    const d = await open();
-    const file = await createFile(d, {});
-    expect((await put(file._uploadURL.replace(/signature=([0-9a-f])/, (_m, ch: string) => `signature=${ch === '0' ? '1' : '0'}`), {}, Buffer.from('x'))).status).toBe(401);
-    expect((await put(file._uploadURL, {}, Buffer.from('hello'))).status).toBe(200);
-    const lasting = (await readFile(d, file._id, { ttl_in_seconds: '600' })).body._downloadURL as string;
-    expect((await download(lasting)).data.toString()).toBe('hello');
-    const tampered = lasting.replace(/signature=([0-9a-f])/, (_m, ch: string) => `signature=${ch === '0' ? '1' : '0'}`);
-    expect((await download(tampered)).status).toBe(401);
-    const short = (await readFile(d, file._id, { ttl_in_seconds: '1' })).body._downloadURL as string;
-    await sleep(2200);
-    expect((await download(short)).status).toBe(401);
+    const gone = await download(short);
+    expect(gone.status).toBe(401);
+    expect(JSON.parse(gone.data.toString())).toMatchObject({ error: 'InsufficientCredentials', debug: expect.stringMatching(/expired/) });
     expect((await download(lasting)).status).toBe(200);
+    // A read now gets a URL that expires later: its expiry is set on the same clock.
+    const fresh = (await readFile(c, file._id, { ttl_in_seconds: '1' })).body._downloadURL as string;
+    expect(fresh).not.toBe(short);
+    expect((await download(fresh)).data.toString()).toBe('hello');
   });
 
   test('a PUT with new content keeps the old bytes downloadable until the new upload completes', async () => {

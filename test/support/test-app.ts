@@ -24,6 +24,7 @@ import { EmbeddedDocumentStore } from '../../src/stores/documents/embedded.docum
 import { MongoDocumentStore } from '../../src/stores/documents/mongo.document-store';
 import { LocalDiskObjectStore } from '../../src/stores/objects/local-disk.object-store';
 import { GcsObjectStore } from '../../src/stores/objects/gcs.object-store';
+import type { Clock } from '../../src/internal/clock';
 import { createTestBucket, removeServiceAccountKey, writeServiceAccountKey } from './gcs-key';
 
 export type DocumentsKind = 'embedded' | 'mongodb';
@@ -70,8 +71,11 @@ export interface TestAppOptions {
   gcsEndpoint?: string;
   /** With `objects: 'gcs'`: the credentials file (default: a fresh service-account key). */
   gcsKeyFile?: string;
-  /** The app's clock (sessions, throttles, TOTP steps); the wall clock by default. */
-  clock?: () => Date;
+  /**
+   * The app's clock (sessions, throttles, TOTP steps, signed-URL expiry in the object store and
+   * its cache); the wall clock by default. A TestClock's `now` lets a test move time on.
+   */
+  clock?: Clock;
   /**
    * Business Logic: a kinvey-cli environment file (loaded by the real loader; a problem in it
    * fails the start) and the app's Flex services.
@@ -123,9 +127,9 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     const endpoint = gcsEndpointOf(options);
     const keyFile = options.gcsKeyFile ?? writeServiceAccountKey(endpoint);
     if (!options.gcsKeyFile) ownKeyFile = keyFile;
-    objects = await openFakeGcsStore(endpoint, keyFile);
+    objects = await openFakeGcsStore(endpoint, keyFile, options.clock);
   } else {
-    objects = new LocalDiskObjectStore({ dir: path.join(dataDir, 'objects'), publicUrl, signingSecret: randomBytes(32).toString('hex') });
+    objects = new LocalDiskObjectStore({ dir: path.join(dataDir, 'objects'), publicUrl, signingSecret: randomBytes(32).toString('hex'), ...(options.clock ? { clock: options.clock } : {}) });
   }
   const logger = options.logger ?? pino({ level: 'silent' });
   const apps = new AppRegistry([definition]);
@@ -176,8 +180,8 @@ function gcsEndpointOf(options: TestAppOptions): string {
 }
 
 /** A GcsObjectStore on a fresh bucket of that fake-gcs-server. */
-async function openFakeGcsStore(endpoint: string, keyFile: string): Promise<ObjectStore> {
-  return GcsObjectStore.create({ bucket: await createTestBucket(endpoint), keyFile, apiEndpoint: endpoint });
+async function openFakeGcsStore(endpoint: string, keyFile: string, clock: Clock | undefined): Promise<ObjectStore> {
+  return GcsObjectStore.create({ bucket: await createTestBucket(endpoint), keyFile, apiEndpoint: endpoint, ...(clock ? { clock } : {}) });
 }
 
 /** Both document stores, for suites that must behave identically on each. */

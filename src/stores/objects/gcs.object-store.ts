@@ -12,6 +12,7 @@ import { EventLoopTurns } from './event-loop-turns';
 import { buildCanonicalRequest, buildStringToSign, deriveHmacSigningKey, signedUrl, signWithHmacKey, v4Datestamp, type V4Algorithm, type V4UrlInput } from './gcs-v4-signer';
 import { assertSafeObjectKey } from './object-key';
 import { RsaSignerPool } from './rsa-signer-pool';
+import { systemClock, type Clock } from '../../internal/clock';
 
 export interface GcsObjectStoreOptions {
   bucket: string;
@@ -21,6 +22,8 @@ export interface GcsObjectStoreOptions {
   apiEndpoint?: string;
   /** HMAC key: download URLs are then signed with GOOG4-HMAC-SHA256 (cheap, on the event loop). */
   hmac?: { accessId: string; secret: string };
+  /** The signing time of download URLs is never later than this clock's now; the wall clock by default. */
+  clock?: Clock;
 }
 
 /** How download URLs get signed: HMAC key, the service account's RSA key in workers, or the library. */
@@ -69,7 +72,12 @@ export class GcsObjectStore implements ObjectStore {
   /** The HMAC signing key changes once a day; deriving it costs four HMACs, so keep today's. */
   private hmacKey: { datestamp: string; key: Buffer } | undefined;
 
-  private constructor(private readonly bucket: Bucket, apiEndpoint: string | undefined, private readonly signer: DownloadSigner) {
+  private constructor(
+    private readonly bucket: Bucket,
+    apiEndpoint: string | undefined,
+    private readonly signer: DownloadSigner,
+    private readonly clock: Clock,
+  ) {
     this.endpoint = (apiEndpoint ?? 'https://storage.googleapis.com').replace(/\/+$/, '');
   }
 
@@ -85,7 +93,7 @@ export class GcsObjectStore implements ObjectStore {
     const signer: DownloadSigner = options.hmac
       ? { kind: 'hmac', ...options.hmac }
       : (await rsaSignerFromKeyFile(options.keyFile)) ?? { kind: 'library' };
-    return new GcsObjectStore(storage.bucket(options.bucket), options.apiEndpoint, signer);
+    return new GcsObjectStore(storage.bucket(options.bucket), options.apiEndpoint, signer, options.clock ?? systemClock);
   }
 
   private file(key: string): File {
@@ -150,7 +158,7 @@ export class GcsObjectStore implements ObjectStore {
         contentType: meta.contentType ?? 'application/octet-stream',
         md5: meta.md5Hash ? Buffer.from(meta.md5Hash, 'base64').toString('hex') : '',
         public: meta.metadata?.[PUBLIC_FLAG] === 'true',
-        updatedAt: new Date(meta.updated ?? meta.timeCreated ?? Date.now()),
+        updatedAt: new Date(meta.updated ?? meta.timeCreated ?? this.clock().getTime()),
       };
     } catch (err) {
       if (httpStatus(err) === 404) return null;
@@ -234,7 +242,7 @@ export class GcsObjectStore implements ObjectStore {
     // evictions, restarts and every instance behind a load balancer, which browsers and CDNs can
     // cache. It is never later than now, since expiries are at most 7 days ahead.
     const expiresSeconds = Math.floor(expiresAt.getTime() / 1000);
-    const nowSeconds = Math.min(Math.floor(Date.now() / 1000), expiresSeconds - 1);
+    const nowSeconds = Math.min(Math.floor(this.clock().getTime() / 1000), expiresSeconds - 1);
     const signedAtSeconds = Math.min(expiresSeconds - MAX_V4_LIFETIME_SECONDS, nowSeconds);
     const algorithm: V4Algorithm = signer.kind === 'hmac' ? 'GOOG4-HMAC-SHA256' : 'GOOG4-RSA-SHA256';
     const input: V4UrlInput = {

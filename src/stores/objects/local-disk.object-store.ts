@@ -16,6 +16,7 @@ import { assertSafeObjectKey, isSafeObjectKey } from './object-key';
 import { UploadSessions, type UploadSessionState } from './local-upload-sessions';
 import { Md5Workers, md5OfFile } from './md5-workers';
 import { parseExpires, signUrl, verifyUrlSignature, type SignatureCheck } from './local-url-signer';
+import { systemClock, type Clock } from '../../internal/clock';
 
 const openFd = promisify(openCallback);
 
@@ -63,9 +64,12 @@ export class LocalDiskObjectStore implements ObjectStore {
   private readonly secret: string;
   private readonly sessions: UploadSessions;
   private readonly md5 = new Md5Workers();
+  private readonly clock: Clock;
 
-  constructor(options: { dir: string; publicUrl: string; signingSecret: string }) {
+  /** `clock` decides when a signed URL has expired and stamps `updatedAt`; the wall clock by default. */
+  constructor(options: { dir: string; publicUrl: string; signingSecret: string; clock?: Clock }) {
     if (!options.signingSecret) throw new Error('LocalDiskObjectStore needs a signing secret');
+    this.clock = options.clock ?? systemClock;
     this.dir = path.resolve(options.dir);
     this.origin = options.publicUrl.replace(/\/+$/, '');
     this.secret = options.signingSecret;
@@ -131,7 +135,7 @@ export class LocalDiskObjectStore implements ObjectStore {
     const target = this.dataPath(key);
     await mkdir(path.dirname(target), { recursive: true });
     await rename(file, target);
-    const sidecar: Sidecar = { ...meta, updatedAt: new Date().toISOString() };
+    const sidecar: Sidecar = { ...meta, updatedAt: this.clock().toISOString() };
     await this.writeSidecar(key, sidecar);
     return toStat(sidecar);
   }
@@ -241,7 +245,7 @@ export class LocalDiskObjectStore implements ObjectStore {
   // ---- What the HTTP layer (storage.routes.ts) and the Files API need beyond the port ----
 
   /** Checks a download URL's `expires` and `signature` query values for exactly this key. */
-  verifyDownload(key: string, expires: unknown, signature: unknown, now = new Date()): SignatureCheck {
+  verifyDownload(key: string, expires: unknown, signature: unknown, now = this.clock()): SignatureCheck {
     if (!isSafeObjectKey(key)) return 'invalid';
     return verifyUrlSignature(this.secret, { target: key, action: 'download', expires: parseExpires(expires) }, signature, now);
   }
@@ -252,7 +256,7 @@ export class LocalDiskObjectStore implements ObjectStore {
    * past its absolute deadline (`closesAt`, the pending-upload TTL after it opened), used or not.
    * Marks the session used on success.
    */
-  async authorizeUpload(id: string, expires: unknown, signature: unknown, now = new Date()): Promise<UploadAuthorization> {
+  async authorizeUpload(id: string, expires: unknown, signature: unknown, now = this.clock()): Promise<UploadAuthorization> {
     const session = await guarded(this.sessions.get(id));
     if (!session) return { ok: false, reason: 'not-found' };
     const check = verifyUrlSignature(this.secret, { target: id, action: 'upload', expires: parseExpires(expires) }, signature, now);

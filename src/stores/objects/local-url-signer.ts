@@ -30,14 +30,15 @@ export function signUrl(secret: string, signed: SignedTarget): string {
 
 /**
  * Checks a signature from a URL. Returns 'invalid' when the signature does not belong to exactly
- * this (target, action, expires), 'expired' when it does but `now` is past `expires`, else 'valid'.
+ * this (target, action, expires), 'expired' when it does but `now` (the caller's clock) is past
+ * `expires`, else 'valid'.
  * Authenticity is checked before expiry, so a forged URL never learns whether its expiry was right.
  */
 export function verifyUrlSignature(
   secret: string,
   signed: SignedTarget,
   signature: unknown,
-  now: Date = new Date(),
+  now: Date,
 ): SignatureCheck {
   if (typeof signature !== 'string' || !/^[0-9a-f]{64}$/.test(signature)) return 'invalid';
   if (!Number.isSafeInteger(signed.expires) || signed.expires < 0) return 'invalid';

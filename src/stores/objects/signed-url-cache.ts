@@ -1,5 +1,15 @@
 import type { Readable } from 'node:stream';
+import { systemClock, type Clock } from '../../internal/clock';
 import type { ByteRange, ObjectStat, ObjectStore, SignOptions, UploadSessionOptions, UploadTarget } from '../../ports';
+
+export interface SignedUrlCacheOptions {
+  /** Most URLs kept; the least recently used goes first. */
+  readonly maxEntries?: number;
+  /** Told about every URL asked for: a hit (cached, or joining a signing in flight) or a miss (signed now). */
+  readonly observe?: (outcome: 'hit' | 'miss') => void;
+  /** Decides when a cached URL has expired; the wall clock by default. */
+  readonly clock?: Clock;
+}
 
 /**
  * An ObjectStore decorator that remembers signed download URLs in a bounded LRU keyed by
@@ -13,12 +23,15 @@ export class SignedUrlCache implements ObjectStore {
   private readonly urls = new Map<string, { url: string; expiresAt: number }>();
   private readonly inflight = new Map<string, Promise<string>>();
 
-  constructor(
-    readonly inner: ObjectStore,
-    private readonly maxEntries = 50_000,
-    /** Told about every URL asked for: a hit (cached, or joining a signing in flight) or a miss (signed now). */
-    private readonly observe: (outcome: 'hit' | 'miss') => void = () => {},
-  ) {}
+  private readonly maxEntries: number;
+  private readonly observe: (outcome: 'hit' | 'miss') => void;
+  private readonly clock: Clock;
+
+  constructor(readonly inner: ObjectStore, options: SignedUrlCacheOptions = {}) {
+    this.maxEntries = options.maxEntries ?? 50_000;
+    this.observe = options.observe ?? (() => {});
+    this.clock = options.clock ?? systemClock;
+  }
 
   get kind(): ObjectStore['kind'] {
     return this.inner.kind;
@@ -28,7 +41,7 @@ export class SignedUrlCache implements ObjectStore {
     const expiresAt = options.expiresAt.getTime();
     const cacheKey = `${options.https ? 's' : 'p'}${expiresAt}:${key}`;
     const hit = this.urls.get(cacheKey);
-    if (hit && hit.expiresAt > Date.now()) {
+    if (hit && hit.expiresAt > this.clock().getTime()) {
       // Refresh recency: Map iteration order is insertion order, so re-insert.
       this.urls.delete(cacheKey);
       this.urls.set(cacheKey, hit);
