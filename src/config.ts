@@ -1,37 +1,13 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { envSchema, type EnvInput } from '../schemas/config.schema';
-import { appsFileSchema, type AppDefinitionInput, type CollectionPermissions } from '../schemas/apps.schema';
+import { appsFileSchema, type AppDefinitionInput } from '../schemas/apps.schema';
 import { describeSettingErrors, validatorFor } from '../schemas/validator';
-import { loadEnvironmentFile, type EnvironmentGroup } from './business-logic/environment-file';
-import type { BusinessLogicConfig } from './business-logic/types';
+import { loadEnvironmentFile } from './business-logic/environment-file';
+import type { AppDefinition, CollectionSettings } from './domain/apps/app-definition';
 import { isReservedKey } from './domain/safe-keys';
 
-export type { CollectionPermissions };
-
-export interface CollectionSettings {
-  /**
-   * Absent: the collection's default, `shared` (what Kinvey gives a new collection, and kinbase one
-   * the config does not list) or `private` for `_blob` (see collectionPermissions, filePermissions).
-   */
-  readonly permissions?: CollectionPermissions;
-  /** Serve `_deltaset` and keep tombstones of deleted entities (off by default). */
-  readonly deltaSet?: boolean;
-  /** Fields to index beyond the ones kinbase always indexes (`_id`, the ACL fields, `_kmd.lmt`). */
-  readonly indexes?: readonly string[];
-}
-
-export interface AppDefinition {
-  readonly appKey: string;
-  readonly appSecret: string;
-  readonly masterSecret: string;
-  readonly name: string;
-  readonly collections: Readonly<Record<string, CollectionSettings>>;
-  /** From the app's `environmentFile` (kinvey-cli's format); absent when it names none. */
-  readonly businessLogic?: BusinessLogicConfig;
-  /** The environment file's groups, created at start when missing. */
-  readonly groups?: readonly EnvironmentGroup[];
-}
+export type { AppDefinition, CollectionPermissions, CollectionSettings } from './domain/apps/app-definition';
 
 export type DocumentsConfig =
   | { readonly kind: 'embedded'; readonly sync: 'normal' | 'full' }

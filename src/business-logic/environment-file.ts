@@ -6,18 +6,11 @@
 import path from 'node:path';
 import { environmentFileSchema, type EnvironmentCollection, type EnvironmentEndpoint, type EnvironmentFile, type EnvironmentHook } from '../../schemas/environment-file.schema';
 import { describeSettingErrors, validatorFor } from '../../schemas/validator';
-import type { CollectionSettings } from '../config';
+import type { CollectionSettings, EnvironmentGroup } from '../domain/apps/app-definition';
 import { isReservedKey } from '../domain/safe-keys';
 import { COLLECTION_HOOKS, type BusinessLogicConfig, type CollectionHookName, type CustomEndpointSpec, type EndpointSchedule, type ExternalCollectionSpec, type FlexServiceSpec, type FunctionSpec } from './types';
 
-/** A group the environment file defines: created by the server at start if missing. */
-export interface EnvironmentGroup {
-  _id: string;
-  name?: string;
-  description?: string;
-  /** Ids of nested groups. */
-  groups: string[];
-}
+export type { EnvironmentGroup } from '../domain/apps/app-definition';
 
 export interface EnvironmentFileContext {
   readFile: (file: string) => string;

@@ -2,7 +2,7 @@
  * The collections of an app as the management API lists them (`GET /admin/:appKey/collections`):
  * those holding documents in the store, joined with those the app's configuration names.
  */
-import type { AppDefinition } from '../config';
+import type { AppDefinition } from './apps/app-definition';
 import type { DocumentStore } from '../ports';
 import { collectionPermissions } from './apps';
 import { mapWithLimit } from './bounded-concurrency';

@@ -4,7 +4,7 @@
  * inside the store query; single-entity writes are conditional on the ACL filter too, so a
  * concurrent ACL change can never let a write through.
  */
-import type { CollectionPermissions } from '../config';
+import type { CollectionPermissions } from './apps/app-definition';
 import { StoreError, type CollectionScope, type DocumentStore, type Filter, type StoredDocument } from '../ports';
 import { buildAcl, canCreate, canRead, canWrite, readFilter, restrict, writeFilter } from './acl';
 import type { DeletionLog } from './deletion-log';

@@ -10,7 +10,7 @@
  * capability, and the generation it writes).
  */
 import { randomUUID } from 'node:crypto';
-import type { AppDefinition, CollectionPermissions } from '../config';
+import type { AppDefinition, CollectionPermissions } from './apps/app-definition';
 import { StoreError, type ObjectStore, type SortSpec, type StoredDocument } from '../ports';
 import { isPlainObject } from './acl';
 import { issueDownloadLink, type LinkOptions } from './download-urls';

@@ -4,7 +4,7 @@
  * access, given download links, and expanded in place. Resolution never fails the read: missing
  * files, files the reader may not read and files whose link cannot be issued stay bare `{_type, _id}`.
  */
-import type { AppDefinition } from '../config';
+import type { AppDefinition } from './apps/app-definition';
 import type { StoredDocument } from '../ports';
 import type { LinkOptions } from './download-urls';
 import type { FilesService, Warn } from './files.service';

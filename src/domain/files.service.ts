@@ -11,7 +11,7 @@
  * is served, whatever it was opened with: completing a session needs no re-check of ACLs or flags.
  */
 import { randomUUID } from 'node:crypto';
-import type { AppDefinition } from '../config';
+import type { AppDefinition } from './apps/app-definition';
 import { StoreError, type CollectionScope, type DocumentStore, type ObjectStore, type StoredDocument } from '../ports';
 import { buildAcl, canCreate, canRead, canWrite, readFilter, restrict, writeFilter } from './acl';
 import type { LinkOptions } from './download-urls';

@@ -2,7 +2,7 @@
  * What the Files API service takes and returns: the access context of a request, the service's
  * options, an upload ticket (a saved record plus where its bytes go) and a sweep's result.
  */
-import type { CollectionPermissions } from '../config';
+import type { CollectionPermissions } from './apps/app-definition';
 import type { StoredDocument } from '../ports';
 import type { Principal } from './principal';
 

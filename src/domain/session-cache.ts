@@ -8,7 +8,7 @@
  * CollectionRemover). A lookup that started before an eviction never stores its (possibly stale)
  * answer, so an eviction cannot be undone by a store read that was already in flight.
  */
-import type { SessionOwner } from './sessions';
+import type { SessionOwner } from './session';
 
 export interface SessionCacheOptions {
   /** How long an entry may be served after it was read from the store; 0 turns the cache off. */

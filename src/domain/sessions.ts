@@ -6,6 +6,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { CollectionScope, DocumentStore } from '../ports';
+import type { SessionOwner } from './session';
 import { isCachedSession, SessionCache, type CachedSession } from './session-cache';
 
 export const SESSION_COLLECTION = '_session';
@@ -14,11 +15,7 @@ export const DEFAULT_SESSION_TTL_SECONDS = 30 * 24 * 3600;
 /** Longer "tokens" are never ours; refuse them before hashing. */
 const MAX_TOKEN_LENGTH = 512;
 
-/** Who a live session belongs to. */
-export interface SessionOwner {
-  readonly userId: string;
-  readonly username: string;
-}
+export type { SessionOwner } from './session';
 
 export interface SessionStoreOptions {
   readonly clock?: () => Date;

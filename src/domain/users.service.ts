@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { loginBodySchema, type LoginBody } from '../../schemas/user.schema';
 import { describeErrors, validatorFor } from '../../schemas/validator';
-import type { AppDefinition } from '../config';
+import type { AppDefinition } from './apps/app-definition';
 import { StoreError, type DocumentStore, type Filter, type StoredDocument } from '../ports';
 import { buildAcl, isPlainObject, restrict } from './acl';
 import { MAX_RESULT_SET } from './entities.service';

@@ -2,7 +2,7 @@ import { Router } from 'express';
 import type { AppDefinition, Config } from '../config';
 import type { AppRegistry } from '../domain/apps';
 import type { CollectionCatalog } from '../domain/collection-catalog';
-import { describeServer } from '../domain/server-info';
+import { describeServer } from './presenters/server-info';
 import { describeBusinessLogic } from '../business-logic/overview';
 import type { BusinessLogicRuntime } from '../business-logic/runtime';
 import { requireAuth, withApp, type SessionVerifier } from './middleware/auth';
