@@ -5,7 +5,7 @@ import { appsFileSchema, type AppDefinitionInput } from '../schemas/apps.schema'
 import { describeSettingErrors, validatorFor } from '../schemas/validator';
 import { loadEnvironmentFile } from './business-logic/environment-file';
 import type { AppDefinition, CollectionSettings } from './domain/apps/app-definition';
-import { isReservedKey } from './domain/safe-keys';
+import { isReservedKey } from './domain/access/safe-keys';
 
 export type { AppDefinition, CollectionPermissions, CollectionSettings } from './domain/apps/app-definition';
 

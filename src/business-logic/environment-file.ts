@@ -7,7 +7,7 @@ import path from 'node:path';
 import { environmentFileSchema, type EnvironmentCollection, type EnvironmentEndpoint, type EnvironmentFile, type EnvironmentHook } from '../../schemas/environment-file.schema';
 import { describeSettingErrors, validatorFor } from '../../schemas/validator';
 import type { CollectionSettings, EnvironmentGroup } from '../domain/apps/app-definition';
-import { isReservedKey } from '../domain/safe-keys';
+import { isReservedKey } from '../domain/access/safe-keys';
 import { COLLECTION_HOOKS, type BusinessLogicConfig, type CollectionHookName, type CustomEndpointSpec, type EndpointSchedule, type ExternalCollectionSpec, type FlexServiceSpec, type FunctionSpec } from './types';
 
 export type { EnvironmentGroup } from '../domain/apps/app-definition';

@@ -1,5 +1,5 @@
 import { isKinveyError, errors } from '../domain/errors';
-import { isReservedKey } from '../domain/safe-keys';
+import { isReservedKey } from '../domain/access/safe-keys';
 import type { AppFunctions } from './app-functions';
 import type { BlRequest, BlResponse, BusinessLogicFunction, CollectionHookName } from './types';
 

@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
-import { StoreError, type CollectionScope, type DocumentStore } from '../ports';
+import { StoreError, type CollectionScope, type DocumentStore } from '../domain/ports';
 import type { BusinessLogicConfig } from './types';
 
 /**

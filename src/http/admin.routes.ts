@@ -1,7 +1,7 @@
 import { Router } from 'express';
 import type { AppDefinition, Config } from '../config';
-import type { AppRegistry } from '../domain/apps';
-import type { CollectionCatalog } from '../domain/collection-catalog';
+import type { AppRegistry } from '../domain/apps/app-registry';
+import type { CollectionCatalog } from '../domain/apps/collection-catalog';
 import { describeServer } from './presenters/server-info';
 import { describeBusinessLogic } from '../business-logic/overview';
 import type { BusinessLogicRuntime } from '../business-logic/runtime';

@@ -2,7 +2,7 @@ import type { Request, Response } from 'express';
 import type { ActionInput, HookedCall, HookOperation } from '../business-logic/pipeline';
 import type { BlRequest, BlResponse } from '../business-logic/types';
 import { errors } from '../domain/errors';
-import type { Principal } from '../domain/principal';
+import type { Principal } from '../domain/access/principal';
 import { plainJsonOf } from './expansion-json';
 
 /** Response headers a hook may not set: the server owns framing, security and CORS. */

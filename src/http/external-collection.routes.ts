@@ -3,10 +3,10 @@ import type { HookOperation } from '../business-logic/pipeline';
 import type { BusinessLogicRuntime } from '../business-logic/runtime';
 import type { FlexDataContext, FlexDataSource } from '../business-logic/flex/flex-data-source';
 import type { AppDefinition } from '../config';
-import { collectionPermissions } from '../domain/apps';
-import { checkAppdataCollection } from '../domain/entity-fields';
+import { collectionPermissions } from '../domain/apps/app-registry';
+import { checkAppdataCollection } from '../domain/appdata/entity-fields';
 import { errors } from '../domain/errors';
-import type { Principal } from '../domain/principal';
+import type { Principal } from '../domain/access/principal';
 import { blRequestOf, hookedCall, inputOf, requireBody, sendBlResponse, stringParams } from './business-logic';
 
 /**

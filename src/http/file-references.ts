@@ -1,9 +1,9 @@
 import type { NextFunction, Request, Response } from 'express';
 import type { AppDefinition } from '../config';
-import { parseTls, parseTtl } from '../domain/download-urls';
-import type { FileReferenceResolver } from '../domain/file-references';
-import type { Principal } from '../domain/principal';
-import type { StoredDocument } from '../ports';
+import { parseTls, parseTtl } from '../domain/files/download-urls';
+import type { FileReferenceResolver } from '../domain/files/reference-resolver';
+import type { Principal } from '../domain/access/principal';
+import type { StoredDocument } from '../domain/ports';
 import { serializeOncePer } from './expansion-json';
 
 interface FileLinkParams {

@@ -1,6 +1,6 @@
 import { Router } from 'express';
 import type { AppDefinition } from '../config';
-import type { AppRegistry } from '../domain/apps';
+import type { AppRegistry } from '../domain/apps/app-registry';
 import { requireAuth, withApp, type SessionVerifier } from './middleware/auth';
 
 /** The version string the handshake reports (Kinvey clients only display it). */

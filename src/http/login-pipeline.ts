@@ -17,8 +17,8 @@ import type { HookPipeline, HookedCall } from '../business-logic/pipeline';
 import type { BlResponse } from '../business-logic/types';
 import type { AppDefinition } from '../config';
 import { errors } from '../domain/errors';
-import type { Principal } from '../domain/principal';
-import type { BasicLogin, LoginAnswer, UsersService } from '../domain/users.service';
+import type { Principal } from '../domain/access/principal';
+import type { BasicLogin, LoginAnswer, UsersService } from '../domain/users/users.service';
 import { blRequestAs, callerAs, hookedCall, inputOf, ok } from './business-logic';
 
 /** The user collection's name for Business Logic hooks. */

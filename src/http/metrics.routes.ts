@@ -1,6 +1,6 @@
 import { Router, type NextFunction, type Request, type Response } from 'express';
-import type { AppRegistry } from '../domain/apps';
-import { secretsEqual } from '../domain/apps';
+import type { AppRegistry } from '../domain/apps/app-registry';
+import { secretsEqual } from '../domain/apps/app-registry';
 import { errors } from '../domain/errors';
 import type { Metrics } from '../observability/metrics';
 

@@ -1,10 +1,10 @@
 import { Router, type Request, type Response } from 'express';
 import type { AppDefinition } from '../config';
-import type { AppRegistry } from '../domain/apps';
+import type { AppRegistry } from '../domain/apps/app-registry';
 import { errors } from '../domain/errors';
-import type { MfaService } from '../domain/mfa.service';
-import type { Principal } from '../domain/principal';
-import type { UsersService } from '../domain/users.service';
+import type { MfaService } from '../domain/mfa/mfa.service';
+import type { Principal } from '../domain/access/principal';
+import type { UsersService } from '../domain/users/users.service';
 import { requireAuth, withApp, type SessionVerifier } from './middleware/auth';
 import { presentUsers, type PresentUsers } from './user.routes';
 

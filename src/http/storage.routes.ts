@@ -6,7 +6,7 @@
 import { pipeline } from 'node:stream';
 import { Router, type NextFunction, type Request, type Response } from 'express';
 import { errors, type KinveyError } from '../domain/errors';
-import { StoreError } from '../ports';
+import { StoreError } from '../domain/ports';
 import { isSafeObjectKey } from '../stores/objects/object-key';
 import type { LocalDiskObjectStore, UploadSessionState } from '../stores/objects/local-disk.object-store';
 

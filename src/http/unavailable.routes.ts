@@ -1,5 +1,5 @@
 import { Router } from 'express';
-import type { AppRegistry } from '../domain/apps';
+import type { AppRegistry } from '../domain/apps/app-registry';
 import { errors } from '../domain/errors';
 import { requireAuth, withApp, type SessionVerifier } from './middleware/auth';
 

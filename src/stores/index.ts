@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { DocumentsConfig, StorageConfig } from '../config';
-import type { DocumentStore, ObjectStore } from '../ports';
+import type { DocumentStore, ObjectStore } from '../domain/ports';
 import { EmbeddedDocumentStore } from './documents/embedded.document-store';
 import { migrateNedbData, type MigrationLog } from './documents/nedb-migration';
 import { LocalDiskObjectStore } from './objects/local-disk.object-store';

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { MongoClient } from 'mongodb';
 import { EmbeddedDocumentStore, type EmbeddedDocumentStoreOptions } from '../../src/stores/documents/embedded.document-store';
-import type { CollectionScope, DocumentStore, StoredDocument } from '../../src/ports';
+import type { CollectionScope, DocumentStore, StoredDocument } from '../../src/domain/ports';
 import { MongoDocumentStore } from '../../src/stores/documents/mongo.document-store';
 import { documentStoreContract } from './document-store.contract';
 

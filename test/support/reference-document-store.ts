@@ -5,7 +5,7 @@
  * held to MongoDB by the contract suite). No plan, no index, no shortcut: what an index changes in
  * a real store's answer shows up as a difference from this one.
  */
-import { StoreError, type CollectionScope, type DocumentStore, type Filter, type FindOptions, type GroupSpec, type GroupStats, type StoredDocument } from '../../src/ports';
+import { StoreError, type CollectionScope, type DocumentStore, type Filter, type FindOptions, type GroupSpec, type GroupStats, type StoredDocument } from '../../src/domain/ports';
 import { GroupAccumulator } from '../../src/stores/documents/group-accumulator';
 import { DEFAULT_MAX_RESULT_BYTES } from '../../src/stores/documents/result-budget';
 import { compileFilter, projectDocument, sortDocuments } from '../../src/stores/documents/mongo-semantics';

@@ -1,8 +1,8 @@
 import type { CollectionPermissions } from '../../src/config';
-import { MATCH_NOTHING, buildAcl, canCreate, canRead, canWrite, readFilter, restrict, writeFilter } from '../../src/domain/acl';
+import { MATCH_NOTHING, buildAcl, canCreate, canRead, canWrite, readFilter, restrict, writeFilter } from '../../src/domain/access/acl';
 import { KinveyError } from '../../src/domain/errors';
-import type { Principal } from '../../src/domain/principal';
-import type { Filter, StoredDocument } from '../../src/ports';
+import type { Principal } from '../../src/domain/access/principal';
+import type { Filter, StoredDocument } from '../../src/domain/ports';
 import { compileFilter } from '../../src/stores/documents/mongo-semantics';
 
 const APP = 'kid_acl';

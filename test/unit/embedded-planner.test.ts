@@ -4,9 +4,9 @@
  * cannot read); they become per-candidate checks. Speed: a login's username is planned although
  * the "active users" clause before it is not indexable.
  */
-import { readFilter, restrict } from '../../src/domain/acl';
-import { ACTIVE_USERS } from '../../src/domain/user-records';
-import type { Principal } from '../../src/domain/principal';
+import { readFilter, restrict } from '../../src/domain/access/acl';
+import { ACTIVE_USERS } from '../../src/domain/users/user-records';
+import type { Principal } from '../../src/domain/access/principal';
 import { encodeKey } from '../../src/stores/documents/sqlite/index-keys';
 import { planFilter, type PlannedIndex, type Source } from '../../src/stores/documents/sqlite/planner';
 

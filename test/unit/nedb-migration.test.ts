@@ -8,7 +8,7 @@ import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, write
 import path from 'node:path';
 import Datastore from '@seald-io/nedb';
 import fc from 'fast-check';
-import { StoreError, type CollectionScope, type IndexSpec, type StoredDocument } from '../../src/ports';
+import { StoreError, type CollectionScope, type IndexSpec, type StoredDocument } from '../../src/domain/ports';
 import { MIGRATED_DIR, migrateNedbData, type NedbMigrationTarget } from '../../src/stores/documents/nedb-migration';
 import { decodeSegment, encodeSegment } from '../../src/stores/documents/nedb-names';
 import { makeTempDir, removeTempDir } from '../support/temp-dirs';

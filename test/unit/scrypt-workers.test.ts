@@ -11,7 +11,7 @@ import { open, type FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { transpileFile } from '../support/transpile';
-import { HashingBusyError, PasswordHasher } from '../../src/domain/passwords';
+import { HashingBusyError, PasswordHasher } from '../../src/domain/users/passwords';
 import { ScryptWorkers } from '../../src/stores/scrypt-workers';
 
 const COST = { N: 1024, r: 8, p: 1 };
@@ -130,8 +130,8 @@ describe('ScryptWorkers', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'kinbase-scrypt-'));
     try {
       const compiled = transpileFile(path.resolve(__dirname, '../../src/stores/scrypt-workers.ts'));
-      writeFileSync(path.join(dir, 'scrypt-workers.js'), compiled.replace('../domain/passwords', './passwords.js'));
-      writeFileSync(path.join(dir, 'passwords.js'), transpileFile(path.resolve(__dirname, '../../src/domain/passwords.ts')));
+      writeFileSync(path.join(dir, 'scrypt-workers.js'), compiled.replace('../domain/users/passwords', './passwords.js'));
+      writeFileSync(path.join(dir, 'passwords.js'), transpileFile(path.resolve(__dirname, '../../src/domain/users/passwords.ts')));
       writeFileSync(path.join(dir, 'main.js'), `
         const { ScryptWorkers } = require('./scrypt-workers.js');
         new ScryptWorkers().derive('pw', Buffer.from('salt'), 32, { N: 1024, r: 8, p: 1 }).then((key) => console.log(key.toString('hex')));

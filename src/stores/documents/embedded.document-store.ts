@@ -19,7 +19,7 @@ import {
   type GroupStats,
   type IndexSpec,
   type StoredDocument,
-} from '../../ports';
+} from '../../domain/ports';
 import { GroupAccumulator } from './group-accumulator';
 import { DEFAULT_MAX_RESULT_BYTES } from './result-budget';
 import { decodeDocument, setFields } from './sqlite/documents';

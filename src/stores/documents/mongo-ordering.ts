@@ -1,7 +1,7 @@
 /**
  * MongoDB's result ordering and inclusion projection, for stores that sort and project themselves.
  */
-import type { SortSpec, StoredDocument } from '../../ports';
+import type { SortSpec, StoredDocument } from '../../domain/ports';
 import { candidatesAt, compareStrings, compareValues, isPlainObject } from './mongo-values';
 
 /**

@@ -14,7 +14,7 @@ import {
   type GroupStats,
   type IndexSpec,
   type StoredDocument,
-} from '../../ports';
+} from '../../domain/ports';
 import { GroupAccumulator } from './group-accumulator';
 import { findAll } from './mongo-find';
 import { applyExtendedRegexOption, normalizeFields } from './mongo-semantics';

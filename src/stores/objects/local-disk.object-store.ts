@@ -11,7 +11,7 @@ import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { StoreError, type ByteRange, type ObjectStat, type ObjectStore, type SignOptions, type UploadSessionOptions, type UploadTarget } from '../../ports';
+import { StoreError, type ByteRange, type ObjectStat, type ObjectStore, type SignOptions, type UploadSessionOptions, type UploadTarget } from '../../domain/ports';
 import { assertSafeObjectKey, isSafeObjectKey } from './object-key';
 import { UploadSessions, type UploadSessionState } from './local-upload-sessions';
 import { Md5Workers, md5OfFile } from './md5-workers';

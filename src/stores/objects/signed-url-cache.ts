@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import type { ByteRange, ObjectStat, ObjectStore, SignOptions, UploadSessionOptions, UploadTarget } from '../../ports';
+import type { ByteRange, ObjectStat, ObjectStore, SignOptions, UploadSessionOptions, UploadTarget } from '../../domain/ports';
 
 /**
  * An ObjectStore decorator that remembers signed download URLs in a bounded LRU keyed by

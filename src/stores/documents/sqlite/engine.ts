@@ -8,7 +8,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { StoreError, type StoredDocument } from '../../../ports';
+import { StoreError, type StoredDocument } from '../../../domain/ports';
 import { compareStrings } from '../mongo-values';
 import { decodeDocument, encodeDocument } from './documents';
 import { documentKeys, MAX_KEY_BYTES, TAG } from './index-keys';

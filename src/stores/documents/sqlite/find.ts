@@ -3,7 +3,7 @@
  * it, given the plan's candidates, the sort and the indexes. Every strategy yields matching
  * documents in the answer's order; the page takes skip, limit, projection and the byte budget.
  */
-import type { Filter, FindOptions, SortSpec, StoredDocument } from '../../../ports';
+import type { Filter, FindOptions, SortSpec, StoredDocument } from '../../../domain/ports';
 import { projectDocument } from '../mongo-ordering';
 import { compileFilter } from '../mongo-semantics';
 import type { CollectionInfo, Engine, IndexInfo } from './engine';

@@ -6,7 +6,7 @@
  * candidate sets are capped, in-memory sorts keep only sort keys, and results have a byte budget.
  */
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { StoreError, type SortSpec, type StoredDocument } from '../../../ports';
+import { StoreError, type SortSpec, type StoredDocument } from '../../../domain/ports';
 import { compareStrings } from '../mongo-values';
 import { projectDocument, sortDocuments } from '../mongo-ordering';
 import { decodeDocument } from './documents';

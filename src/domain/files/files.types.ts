@@ -2,9 +2,9 @@
  * What the Files API service takes and returns: the access context of a request, the service's
  * options, an upload ticket (a saved record plus where its bytes go) and a sweep's result.
  */
-import type { CollectionPermissions } from './apps/app-definition';
+import type { CollectionPermissions } from '../apps/app-definition';
 import type { StoredDocument } from '../ports';
-import type { Principal } from './principal';
+import type { Principal } from '../access/principal';
 
 export interface FileContext {
   readonly appKey: string;

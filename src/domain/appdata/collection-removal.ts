@@ -6,10 +6,10 @@
 import type { DocumentStore } from '../ports';
 import type { DeletionLog } from './deletion-log';
 import { checkAppdataCollection } from './entity-fields';
-import { errors } from './errors';
-import { isPlainObject } from './acl';
-import { SESSION_COLLECTION } from './sessions';
-import { CREDENTIAL_COLLECTION, USER_COLLECTION } from './user-records';
+import { errors } from '../errors';
+import { isPlainObject } from '../access/acl';
+import { SESSION_COLLECTION } from '../sessions/session-store';
+import { CREDENTIAL_COLLECTION, USER_COLLECTION } from '../users/user-records';
 
 export class CollectionRemover {
   /** `deletions` leaves tombstones for delta sets where the collection has one. */

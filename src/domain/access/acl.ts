@@ -4,9 +4,9 @@
  * filters that the DocumentStore applies, so lists, counts and deletes by query only ever touch
  * permitted entities. The two forms are tested against each other.
  */
-import type { CollectionPermissions } from './apps/app-definition';
+import type { CollectionPermissions } from '../apps/app-definition';
 import type { Filter } from '../ports';
-import { errors } from './errors';
+import { errors } from '../errors';
 import type { Principal } from './principal';
 import { creatorId } from './principal';
 import { isReservedKey, ownValue } from './safe-keys';

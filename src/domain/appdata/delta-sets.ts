@@ -10,11 +10,11 @@
  * .NET SDKs on all three).
  */
 import type { StoredDocument } from '../ports';
-import { readFilter } from './acl';
+import { readFilter } from '../access/acl';
 import type { DeletionLog } from './deletion-log';
 import { MAX_RESULT_SET, type EntitiesService, type EntityContext } from './entities.service';
-import { errors } from './errors';
-import type { ListQuery } from './query';
+import { errors } from '../errors';
+import type { ListQuery } from '../query/parse-query';
 
 const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,3})?Z$/;
 

@@ -10,7 +10,7 @@
  * Records written before generations keep their bytes at the legacy key `<appKey>/<sha256 hex>`.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { errors } from './errors';
+import { errors } from '../errors';
 
 const SAFE_APP_KEY = /^[A-Za-z0-9_-]{1,64}$/;
 const GENERATION = /^[A-Za-z0-9_-]{16,64}$/;

@@ -1,5 +1,5 @@
 import { timingSafeEqual, createHash } from 'node:crypto';
-import type { AppDefinition, CollectionPermissions } from './apps/app-definition';
+import type { AppDefinition, CollectionPermissions } from './app-definition';
 
 /** The apps this server hosts, looked up by app key. Immutable after start. */
 export class AppRegistry {

@@ -4,15 +4,15 @@
  * inside the store query; single-entity writes are conditional on the ACL filter too, so a
  * concurrent ACL change can never let a write through.
  */
-import type { CollectionPermissions } from './apps/app-definition';
+import type { CollectionPermissions } from '../apps/app-definition';
 import { StoreError, type CollectionScope, type DocumentStore, type Filter, type StoredDocument } from '../ports';
-import { buildAcl, canCreate, canRead, canWrite, readFilter, restrict, writeFilter } from './acl';
+import { buildAcl, canCreate, canRead, canWrite, readFilter, restrict, writeFilter } from '../access/acl';
 import type { DeletionLog } from './deletion-log';
 import { MonotonicClock } from './monotonic-clock';
 import { buildKmd, checkClientId, checkEntityBody, newEntityId } from './entity-fields';
-import { errors, isKinveyError, type KinveyError } from './errors';
-import type { Principal } from './principal';
-import type { ListQuery } from './query';
+import { errors, isKinveyError, type KinveyError } from '../errors';
+import type { Principal } from '../access/principal';
+import type { ListQuery } from '../query/parse-query';
 
 /** Kinvey's cap on one read: more is 400 ResultSetSizeExceeded, never a silent truncation. */
 export const MAX_RESULT_SET = 10_000;

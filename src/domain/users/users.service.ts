@@ -5,23 +5,23 @@
  * (Basic user credentials), which the HTTP login pipeline wraps in the login hooks.
  */
 import { randomUUID } from 'node:crypto';
-import { loginBodySchema, type LoginBody } from '../../schemas/user.schema';
-import { describeErrors, validatorFor } from '../../schemas/validator';
-import type { AppDefinition } from './apps/app-definition';
+import { loginBodySchema, type LoginBody } from '../../../schemas/user.schema';
+import { describeErrors, validatorFor } from '../../../schemas/validator';
+import type { AppDefinition } from '../apps/app-definition';
 import { StoreError, type DocumentStore, type Filter, type StoredDocument } from '../ports';
-import { buildAcl, isPlainObject, restrict } from './acl';
-import { MAX_RESULT_SET } from './entities.service';
-import { buildKmd, checkClientId, newEntityId } from './entity-fields';
-import { errors } from './errors';
-import type { GroupsService } from './groups.service';
+import { buildAcl, isPlainObject, restrict } from '../access/acl';
+import { MAX_RESULT_SET } from '../appdata/entities.service';
+import { buildKmd, checkClientId, newEntityId } from '../appdata/entity-fields';
+import { errors } from '../errors';
+import type { GroupsService } from '../groups/groups.service';
 import { LoginThrottle, type LoginAttempt } from './login-throttle';
-import type { MfaChallenge, SecondFactor } from './mfa.service';
+import type { MfaChallenge, SecondFactor } from '../mfa/mfa.service';
 import { PasswordProof, translateBusy } from './password-proof';
 import { generatePassword, type PasswordHasher } from './passwords';
-import type { Principal } from './principal';
-import { refuseHiddenFields, sanitizeFilter, type ListQuery } from './query';
-import type { SessionCache } from './session-cache';
-import { SessionStore } from './sessions';
+import type { Principal } from '../access/principal';
+import { refuseHiddenFields, sanitizeFilter, type ListQuery } from '../query/parse-query';
+import type { SessionCache } from '../sessions/session-cache';
+import { SessionStore } from '../sessions/session-store';
 import { ACTIVE_USERS, PUBLIC_USER_FIELDS, credentialScope, hiddenUserFields, isDisabled, kmdOf, parseUserBody, toUserView, userScope } from './user-records';
 
 export type UserPrincipal = Extract<Principal, { kind: 'user' }>;

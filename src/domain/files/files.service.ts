@@ -11,21 +11,21 @@
  * is served, whatever it was opened with: completing a session needs no re-check of ACLs or flags.
  */
 import { randomUUID } from 'node:crypto';
-import type { AppDefinition } from './apps/app-definition';
+import type { AppDefinition } from '../apps/app-definition';
 import { StoreError, type CollectionScope, type DocumentStore, type ObjectStore, type StoredDocument } from '../ports';
-import { buildAcl, canCreate, canRead, canWrite, readFilter, restrict, writeFilter } from './acl';
+import { buildAcl, canCreate, canRead, canWrite, readFilter, restrict, writeFilter } from '../access/acl';
 import type { LinkOptions } from './download-urls';
-import { MAX_RESULT_SET } from './entities.service';
-import { buildKmd, checkClientId } from './entity-fields';
-import { errors } from './errors';
-import { mapWithLimit, STORAGE_CONCURRENCY } from './bounded-concurrency';
+import { MAX_RESULT_SET } from '../appdata/entities.service';
+import { buildKmd, checkClientId } from '../appdata/entity-fields';
+import { errors } from '../errors';
+import { mapWithLimit, STORAGE_CONCURRENCY } from '../../internal/bounded-concurrency';
 import { fileKeyPrefix, legacyObjectKeyFor, newGeneration, objectKeyFor } from './file-keys';
 import {
   FILES_COLLECTION, GENERATION_FIELD, UPLOAD_FIELD, checkFileListQuery, clientMetadata, filePermissions, generationOf, mapStorageErrors,
   openUploadOf, parseFileFields, presentFileWithLink, servedKeyOf, uploadStateOf, type FileFields, type OpenUpload, type UploadState,
 } from './file-metadata';
-import type { Principal } from './principal';
-import type { ListQuery } from './query';
+import type { Principal } from '../access/principal';
+import type { ListQuery } from '../query/parse-query';
 import type { FileContext, FilesServiceOptions, SweepResult, UploadTicket } from './files.types';
 
 export type { FileContext, FilesServiceOptions, SweepResult, UploadTicket, Warn } from './files.types';

@@ -2,10 +2,10 @@
  * The collections of an app as the management API lists them (`GET /admin/:appKey/collections`):
  * those holding documents in the store, joined with those the app's configuration names.
  */
-import type { AppDefinition } from './apps/app-definition';
+import type { AppDefinition } from './app-definition';
 import type { DocumentStore } from '../ports';
-import { collectionPermissions } from './apps';
-import { mapWithLimit } from './bounded-concurrency';
+import { collectionPermissions } from './app-registry';
+import { mapWithLimit } from '../../internal/bounded-concurrency';
 
 /** At most this many collections are listed (the first ones by name). */
 export const MAX_LISTED_COLLECTIONS = 1000;

@@ -18,8 +18,8 @@
  *
  * Anything else is refused: kinbase never evaluates client code.
  */
-import { errors } from './errors';
-import { isReservedKey, isWellFormed } from './safe-keys';
+import { errors } from '../errors';
+import { isReservedKey, isWellFormed } from '../access/safe-keys';
 
 export type Reducer =
   | { kind: 'count'; result: string }

@@ -4,13 +4,13 @@
  * user's Principal `groups`, which is what gives `_acl.groups` its meaning. Only master and the
  * group's creator may read or change a group.
  */
-import { groupBodySchema, groupListParamsSchema, type GroupBody, type GroupListParams } from '../../schemas/group.schema';
-import { describeErrors, validatorFor } from '../../schemas/validator';
+import { groupBodySchema, groupListParamsSchema, type GroupBody, type GroupListParams } from '../../../schemas/group.schema';
+import { describeErrors, validatorFor } from '../../../schemas/validator';
 import { StoreError, type CollectionScope, type DocumentStore, type StoredDocument } from '../ports';
-import { buildAcl, isPlainObject } from './acl';
-import { buildKmd, checkClientId, checkEntityBody, newEntityId } from './entity-fields';
-import { errors } from './errors';
-import type { Principal } from './principal';
+import { buildAcl, isPlainObject } from '../access/acl';
+import { buildKmd, checkClientId, checkEntityBody, newEntityId } from '../appdata/entity-fields';
+import { errors } from '../errors';
+import type { Principal } from '../access/principal';
 
 export const GROUP_COLLECTION = '_group';
 /** Groups one list answers by default, and at most. */

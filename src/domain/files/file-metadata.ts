@@ -10,14 +10,14 @@
  * capability, and the generation it writes).
  */
 import { randomUUID } from 'node:crypto';
-import type { AppDefinition, CollectionPermissions } from './apps/app-definition';
+import type { AppDefinition, CollectionPermissions } from '../apps/app-definition';
 import { StoreError, type ObjectStore, type SortSpec, type StoredDocument } from '../ports';
-import { isPlainObject } from './acl';
+import { isPlainObject } from '../access/acl';
 import { issueDownloadLink, type LinkOptions } from './download-urls';
-import { checkEntityBody } from './entity-fields';
-import { errors } from './errors';
+import { checkEntityBody } from '../appdata/entity-fields';
+import { errors } from '../errors';
 import { legacyObjectKeyFor, objectKeyFor } from './file-keys';
-import type { ListQuery } from './query';
+import type { ListQuery } from '../query/parse-query';
 
 /** The system collection holding file metadata. */
 export const FILES_COLLECTION = '_blob';

@@ -1,6 +1,6 @@
-import type { AppDefinition } from '../config';
-import { isKinveyError } from '../domain/errors';
-import type { GroupsService } from '../domain/groups.service';
+import type { AppDefinition } from '../apps/app-definition';
+import { isKinveyError } from '../errors';
+import type { GroupsService } from './groups.service';
 
 /**
  * Creates the groups an app's environment file lists, once: a group that already exists (created

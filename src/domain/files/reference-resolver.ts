@@ -4,12 +4,12 @@
  * access, given download links, and expanded in place. Resolution never fails the read: missing
  * files, files the reader may not read and files whose link cannot be issued stay bare `{_type, _id}`.
  */
-import type { AppDefinition } from './apps/app-definition';
+import type { AppDefinition } from '../apps/app-definition';
 import type { StoredDocument } from '../ports';
 import type { LinkOptions } from './download-urls';
 import type { FilesService, Warn } from './files.service';
-import { collectReferenceSites, KINVEY_FILE } from './kinvey-file';
-import type { Principal } from './principal';
+import { collectReferenceSites, KINVEY_FILE } from './kinvey-file-refs';
+import type { Principal } from '../access/principal';
 
 /** What an unreadable public file reveals: it is world-downloadable already, its ACL and custom metadata are not. */
 const PUBLIC_FIELDS = ['_id', '_filename', 'mimeType', 'size', '_public', '_downloadURL'] as const;

@@ -23,7 +23,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { StoreError, type CollectionScope, type DocumentStore, type Filter, type StoredDocument } from '../ports';
-import { isPlainObject, restrict } from './acl';
+import { isPlainObject, restrict } from '../access/acl';
 import type { MonotonicClock } from './monotonic-clock';
 
 export const TOMBSTONE_COLLECTION = '_tombstone';

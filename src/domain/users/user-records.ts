@@ -3,13 +3,13 @@
  * custom fields, `_acl` and `_kmd`; password hashes live apart, in the internal `_credential`
  * collection, so no user query, projection or filter can ever reach them.
  */
-import { userFieldsSchema, type UserFields } from '../../schemas/user.schema';
-import { describeErrors, validatorFor } from '../../schemas/validator';
+import { userFieldsSchema, type UserFields } from '../../../schemas/user.schema';
+import { describeErrors, validatorFor } from '../../../schemas/validator';
 import type { CollectionScope, Filter, StoredDocument } from '../ports';
-import { isPlainObject } from './acl';
-import { checkEntityBody } from './entity-fields';
-import { errors } from './errors';
-import type { Principal } from './principal';
+import { isPlainObject } from '../access/acl';
+import { checkEntityBody } from '../appdata/entity-fields';
+import { errors } from '../errors';
+import type { Principal } from '../access/principal';
 
 export const USER_COLLECTION = 'user';
 export const CREDENTIAL_COLLECTION = '_credential';

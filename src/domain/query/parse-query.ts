@@ -9,10 +9,10 @@
  * milliseconds of event-loop time. Every rejection is 400 InvalidQuerySyntax naming the problem.
  */
 import type { Filter, FindOptions, SortSpec } from '../ports';
-import { errors } from './errors';
-import { isPlainObject } from './acl';
+import { errors } from '../errors';
+import { isPlainObject } from '../access/acl';
 import { compileRegexes, Tally } from './query-breadth';
-import { isReservedKey, isWellFormed } from './safe-keys';
+import { isReservedKey, isWellFormed } from '../access/safe-keys';
 
 export const MAX_QUERY_DEPTH = 32;
 export const MAX_REGEX_LENGTH = 1000;

@@ -17,20 +17,20 @@
  *   user's last verified authenticator turns MFA off: recovery codes, pending MFA sessions and
  *   device tokens go with it.
  */
-import { createAuthenticatorBodySchema, mfaChallengeBodySchema, mfaCompleteBodySchema, verifyAuthenticatorBodySchema, type CreateAuthenticatorBody, type MfaChallengeBody, type MfaCompleteBody, type VerifyAuthenticatorBody } from '../../schemas/mfa.schema';
-import { describeErrors, validatorFor } from '../../schemas/validator';
+import { createAuthenticatorBodySchema, mfaChallengeBodySchema, mfaCompleteBodySchema, verifyAuthenticatorBodySchema, type CreateAuthenticatorBody, type MfaChallengeBody, type MfaCompleteBody, type VerifyAuthenticatorBody } from '../../../schemas/mfa.schema';
+import { describeErrors, validatorFor } from '../../../schemas/validator';
 import type { DocumentStore, StoredDocument } from '../ports';
-import { isPlainObject } from './acl';
-import { checkClientId, newEntityId } from './entity-fields';
-import { errors } from './errors';
-import { LoginThrottle } from './login-throttle';
+import { isPlainObject } from '../access/acl';
+import { checkClientId, newEntityId } from '../appdata/entity-fields';
+import { errors } from '../errors';
+import { LoginThrottle } from '../users/login-throttle';
 import {
   AUTHENTICATOR_COLLECTION, DEVICE_TOKEN_COLLECTION, MAX_TOKEN_LENGTH, MFA_SESSION_COLLECTION, MfaIndexes, RECOVERY_CODE_COLLECTION,
   maskedRecoveryCode, mfaScope, newRecoveryCode, newToken, normalizeRecoveryCode, recoveryCodeId, tokenHash,
 } from './mfa-records';
-import type { Principal } from './principal';
+import type { Principal } from '../access/principal';
 import { generateTotpSecret, matchTotp, TOTP_DIGITS, TOTP_STEP_SECONDS } from './totp';
-import { ACTIVE_USERS, userScope } from './user-records';
+import { ACTIVE_USERS, userScope } from '../users/user-records';
 
 export const MFA_SESSION_TTL_SECONDS = 300;
 export const DEVICE_TOKEN_TTL_SECONDS = 30 * 24 * 3600;

@@ -6,8 +6,8 @@
  * request) is the caller's to decide.
  */
 import type { DocumentStore, StoredDocument } from '../ports';
-import { restrict } from './acl';
-import { errors } from './errors';
+import { restrict } from '../access/acl';
+import { errors } from '../errors';
 import type { LoginAttempt, LoginThrottle } from './login-throttle';
 import { HashingBusyError, type PasswordHasher } from './passwords';
 import { ACTIVE_USERS, credentialScope, userScope } from './user-records';

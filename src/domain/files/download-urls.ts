@@ -3,7 +3,7 @@
  * permanent unsigned URLs for public files, signed expiring URLs for private ones.
  */
 import type { ObjectStore } from '../ports';
-import { errors } from './errors';
+import { errors } from '../errors';
 
 export const MIN_URL_TTL_SECONDS = 1;
 export const MAX_URL_TTL_SECONDS = 7 * 24 * 3600;

@@ -4,11 +4,11 @@
  * only record their state in the user's `_kmd` (Kinvey's `passwordReset`, `emailVerification`
  * shapes), where the console, business logic or an operator can pick it up.
  */
-import { checkUsernameBodySchema, forgotUsernameBodySchema, type CheckUsernameBody, type ForgotUsernameBody } from '../../schemas/user.schema';
-import { describeErrors, validatorFor } from '../../schemas/validator';
+import { checkUsernameBodySchema, forgotUsernameBodySchema, type CheckUsernameBody, type ForgotUsernameBody } from '../../../schemas/user.schema';
+import { describeErrors, validatorFor } from '../../../schemas/validator';
 import type { DocumentStore } from '../ports';
-import { restrict } from './acl';
-import { errors } from './errors';
+import { restrict } from '../access/acl';
+import { errors } from '../errors';
 import { ACTIVE_USERS, userScope } from './user-records';
 
 /** At most this many accounts are touched by one forgot-username request. */

@@ -4,10 +4,10 @@
  * entity read and saved back never stores a URL or stale metadata); on read the references of a
  * whole response are collected for one batched lookup. `KinveyRef` and other objects are untouched.
  */
-import { isPlainObject } from './acl';
-import { MAX_ID_LENGTH } from './entity-fields';
-import { errors } from './errors';
-import { isReservedKey } from './safe-keys';
+import { isPlainObject } from '../access/acl';
+import { MAX_ID_LENGTH } from '../appdata/entity-fields';
+import { errors } from '../errors';
+import { isReservedKey } from '../access/safe-keys';
 
 export const KINVEY_FILE = 'KinveyFile';
 

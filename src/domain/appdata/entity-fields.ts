@@ -3,9 +3,9 @@
  * timestamps, collection names, and the shape rules every stored body follows.
  */
 import { randomBytes } from 'node:crypto';
-import { errors } from './errors';
-import { isPlainObject } from './acl';
-import { isReservedKey, isWellFormed } from './safe-keys';
+import { errors } from '../errors';
+import { isPlainObject } from '../access/acl';
+import { isReservedKey, isWellFormed } from '../access/safe-keys';
 
 export const MAX_ID_LENGTH = 1024;
 export const MAX_BODY_DEPTH = 100;

@@ -5,8 +5,8 @@
  * one once), so no filter, however it is built, costs more than a few milliseconds to validate,
  * plan and compile. Over a bound: 400 InvalidQuerySyntax naming it.
  */
-import { errors } from './errors';
-import { compileLinearRegex, MAX_REGEX_WEIGHT, regexWeight } from './regex-patterns';
+import { errors } from '../errors';
+import { compileLinearRegex, MAX_REGEX_WEIGHT, regexWeight } from '../../internal/linear-regex';
 
 // Why these numbers: a GET's whole `query` fits Node's 16 KiB header limit, so an SDK query there
 // has at most a few thousand nodes (`contains('_id', ids)` of 20-character ids: about 700 items);

@@ -6,18 +6,18 @@
  * (ACL clause first; users: active ones only, never hidden fields), and builds each group the way
  * the reducer would have: key fields, then `initial`'s fields, updated by the reducer.
  */
-import { aggregationBodySchema, type AggregationBody } from '../../schemas/aggregation.schema';
-import { describeErrors, validatorFor } from '../../schemas/validator';
+import { aggregationBodySchema, type AggregationBody } from '../../../schemas/aggregation.schema';
+import { describeErrors, validatorFor } from '../../../schemas/validator';
 import type { DocumentStore, Filter, GroupSpec, GroupStats } from '../ports';
-import { readFilter, restrict } from './acl';
+import { readFilter, restrict } from '../access/acl';
 import type { EntityContext } from './entities.service';
 import { MAX_RESULT_SET } from './entities.service';
-import { errors } from './errors';
-import type { Principal } from './principal';
-import { refuseHiddenFields, sanitizeFilter } from './query';
-import { checkFieldPath, recogniseReducer, type Reducer } from './reducers';
-import { isReservedKey, isWellFormed } from './safe-keys';
-import { ACTIVE_USERS, hiddenUserFields, userScope } from './user-records';
+import { errors } from '../errors';
+import type { Principal } from '../access/principal';
+import { refuseHiddenFields, sanitizeFilter } from '../query/parse-query';
+import { checkFieldPath, recogniseReducer, type Reducer } from './group-reducers';
+import { isReservedKey, isWellFormed } from '../access/safe-keys';
+import { ACTIVE_USERS, hiddenUserFields, userScope } from '../users/user-records';
 
 /** Kinvey's cap on the groups of one `_group` (the legacy group command's own limit was 20,000 keys). */
 export const MAX_GROUPS = MAX_RESULT_SET;
