@@ -35,14 +35,14 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
 import { createApp, createBusinessLogic, createSandbox } from '../src/app';
-import { loadConfig } from '../src/config';
+import { loadConfig } from '../src/config/load-config';
 import { missingNodeFlags, NODE_FLAGS } from '../src/node-flags';
 import { AppRegistry } from '../src/domain/apps/app-registry';
 import { Metrics } from '../src/observability/metrics';
 import type { DocumentStore } from '../src/domain/ports';
-import { EmbeddedDocumentStore } from '../src/stores/documents/embedded.document-store';
-import { MongoDocumentStore } from '../src/stores/documents/mongo.document-store';
-import { LocalDiskObjectStore } from '../src/stores/objects/local-disk.object-store';
+import { EmbeddedDocumentStore } from '../src/stores/documents/embedded/embedded.document-store';
+import { MongoDocumentStore } from '../src/stores/documents/mongodb/mongo.document-store';
+import { LocalDiskObjectStore } from '../src/stores/objects/local-disk/local-disk.object-store';
 import { startFerretDb } from '../test/support/ferretdb';
 import type { LoadResult, LoadSpec } from './references-load';
 

@@ -38,7 +38,7 @@ const LAYER_RULES = [
  */
 const EXCEPTIONS = [
   {
-    from: 'http/storage.routes.ts', to: 'stores/objects/local-disk.object-store.ts',
+    from: 'http/storage.routes.ts', to: 'stores/objects/local-disk/local-disk.object-store.ts',
     reason: 'the local-disk backend serves its own signed upload/download URLs; the routes take the store until the store factory returns its routes (TARGET-LAYOUT step 4)',
   },
   {

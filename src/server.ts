@@ -11,12 +11,12 @@ import { createEnvironmentGroups } from './domain/groups/environment-groups';
 import { EndpointScheduler } from './business-logic/scheduler';
 import { GroupsService } from './domain/groups/groups.service';
 import { FilesService } from './domain/files/files.service';
-import { ConfigError, loadConfig, type Config } from './config';
+import { ConfigError, loadConfig, type Config } from './config/load-config';
 import { AppRegistry } from './domain/apps/app-registry';
-import { resolveApps, resolveSigningSecret } from './stores/data-dir';
+import { resolveApps, resolveSigningSecret } from './config/data-dir';
 import { createDocumentStore, createObjectStore } from './stores';
 import { missingNodeFlags } from './node-flags';
-import { ScryptWorkers } from './stores/scrypt-workers';
+import { ScryptWorkers } from './internal/scrypt-workers';
 import { Metrics } from './observability/metrics';
 
 async function main(): Promise<void> {

@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { CollectionScope, DocumentStore, StoredDocument } from '../../src/domain/ports';
-import { loadConfig } from '../../src/config';
+import { loadConfig } from '../../src/config/load-config';
 import { createDocumentStore } from '../../src/stores';
 import { ACL_INDEXES } from '../../src/domain/appdata/entities.service';
 

@@ -1,4 +1,4 @@
-import type { AppDefinition } from '../config';
+import type { AppDefinition } from '../config/load-config';
 import { errors } from '../domain/errors';
 import { buildAppFunctions, type AppFunctions, type FunctionFactory } from './app-functions';
 import { checkResponse, HookPipeline } from './pipeline';

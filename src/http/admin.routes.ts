@@ -1,5 +1,5 @@
 import { Router } from 'express';
-import type { AppDefinition, Config } from '../config';
+import type { AppDefinition, Config } from '../config/load-config';
 import type { AppRegistry } from '../domain/apps/app-registry';
 import type { CollectionCatalog } from '../domain/apps/collection-catalog';
 import { describeServer } from './presenters/server-info';

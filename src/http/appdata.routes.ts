@@ -1,5 +1,5 @@
 import { Router, type Request, type Response } from 'express';
-import type { AppDefinition } from '../config';
+import type { AppDefinition } from '../config/load-config';
 import type { AggregationService } from '../domain/appdata/aggregation.service';
 import { collectionPermissions, type AppRegistry } from '../domain/apps/app-registry';
 import type { DeltaSetService } from '../domain/appdata/delta-sets';

@@ -2,7 +2,7 @@ import { Router, type Request, type Response } from 'express';
 import type { HookOperation } from '../business-logic/pipeline';
 import type { BusinessLogicRuntime } from '../business-logic/runtime';
 import type { FlexDataContext, FlexDataSource } from '../business-logic/flex/flex-data-source';
-import type { AppDefinition } from '../config';
+import type { AppDefinition } from '../config/load-config';
 import { collectionPermissions } from '../domain/apps/app-registry';
 import { checkAppdataCollection } from '../domain/appdata/entity-fields';
 import { errors } from '../domain/errors';

@@ -1,5 +1,5 @@
 import type { NextFunction, Request, Response } from 'express';
-import type { AppDefinition } from '../config';
+import type { AppDefinition } from '../config/load-config';
 import { parseTls, parseTtl } from '../domain/files/download-urls';
 import type { FileReferenceResolver } from '../domain/files/reference-resolver';
 import type { Principal } from '../domain/access/principal';

@@ -1,5 +1,5 @@
 import { Router } from 'express';
-import type { AppDefinition } from '../config';
+import type { AppDefinition } from '../config/load-config';
 import type { AppRegistry } from '../domain/apps/app-registry';
 import { requireAuth, withApp, type SessionVerifier } from './middleware/auth';
 

@@ -15,7 +15,7 @@
 import type { Request, Response } from 'express';
 import type { HookPipeline, HookedCall } from '../business-logic/pipeline';
 import type { BlResponse } from '../business-logic/types';
-import type { AppDefinition } from '../config';
+import type { AppDefinition } from '../config/load-config';
 import { errors } from '../domain/errors';
 import type { Principal } from '../domain/access/principal';
 import type { BasicLogin, LoginAnswer, UsersService } from '../domain/users/users.service';

@@ -1,5 +1,5 @@
 import { Router, type Request, type Response } from 'express';
-import type { AppDefinition } from '../config';
+import type { AppDefinition } from '../config/load-config';
 import type { AppRegistry } from '../domain/apps/app-registry';
 import { errors } from '../domain/errors';
 import type { MfaService } from '../domain/mfa/mfa.service';

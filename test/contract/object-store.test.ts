@@ -11,9 +11,9 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import express from 'express';
 import { localStorageRoutes } from '../../src/http/storage.routes';
-import { buildCanonicalRequest, buildStringToSign, signHmac, type V4UrlInput } from '../../src/stores/objects/gcs-v4-signer';
-import { GcsObjectStore } from '../../src/stores/objects/gcs.object-store';
-import { LocalDiskObjectStore } from '../../src/stores/objects/local-disk.object-store';
+import { buildCanonicalRequest, buildStringToSign, signHmac, type V4UrlInput } from '../../src/stores/objects/gcs/v4-signer';
+import { GcsObjectStore } from '../../src/stores/objects/gcs/gcs.object-store';
+import { LocalDiskObjectStore } from '../../src/stores/objects/local-disk/local-disk.object-store';
 import { createTestBucket, writeServiceAccountKey } from '../support/gcs-key';
 import { md5, newKey, objectStoreContract, readAll, type ObjectStoreHarness } from './object-store.contract';
 

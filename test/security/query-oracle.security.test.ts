@@ -10,7 +10,7 @@ import { canRead, readFilter, restrict } from '../../src/domain/access/acl';
 import type { Principal } from '../../src/domain/access/principal';
 import { sanitizeFilter } from '../../src/domain/query/parse-query';
 import type { Filter } from '../../src/domain/ports';
-import { compileFilter } from '../../src/stores/documents/mongo-semantics';
+import { compileFilter } from '../../src/stores/documents/mongo-semantics/matcher';
 import { KinveyError } from '../../src/domain/errors';
 
 const APP = 'kid_oracle';

@@ -6,9 +6,9 @@
  * a real store's answer shows up as a difference from this one.
  */
 import { StoreError, type CollectionScope, type DocumentStore, type Filter, type FindOptions, type GroupSpec, type GroupStats, type StoredDocument } from '../../src/domain/ports';
-import { GroupAccumulator } from '../../src/stores/documents/group-accumulator';
+import { GroupAccumulator } from '../../src/stores/documents/mongo-semantics/group-accumulator';
 import { DEFAULT_MAX_RESULT_BYTES } from '../../src/stores/documents/result-budget';
-import { compileFilter, projectDocument, sortDocuments } from '../../src/stores/documents/mongo-semantics';
+import { compileFilter, projectDocument, sortDocuments } from '../../src/stores/documents/mongo-semantics/matcher';
 
 export class ReferenceDocumentStore implements DocumentStore {
   private readonly collections = new Map<string, Map<string, StoredDocument>>();

@@ -1,4 +1,4 @@
-import { ConfigError, loadConfig, parseAppDefinitions } from '../../src/config';
+import { ConfigError, loadConfig, parseAppDefinitions } from '../../src/config/load-config';
 import { collectionPermissions, deltaSetCollections } from '../../src/domain/apps/app-registry';
 import { filePermissions } from '../../src/domain/files/file-metadata';
 

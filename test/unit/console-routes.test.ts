@@ -3,7 +3,7 @@ import path from 'node:path';
 import express from 'express';
 import request from 'supertest';
 import { consoleOrigins, consolePolicy, consoleRoutes } from '../../src/http/console.routes';
-import { loadConfig } from '../../src/config';
+import { loadConfig } from '../../src/config/load-config';
 import { makeTempDir, removeTempDir } from '../support/temp-dirs';
 
 describe('the console\'s static files', () => {

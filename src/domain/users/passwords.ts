@@ -5,25 +5,9 @@
  * file I/O needs).
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
+import type { ScryptCost, ScryptRunner } from '../../internal/scrypt-runner';
 
-export interface ScryptCost {
-  readonly N: number;
-  readonly r: number;
-  readonly p: number;
-}
-
-/** Computes scrypt keys. Rejects with HashingBusyError when it has too much work waiting. */
-export interface ScryptRunner {
-  derive(password: string, salt: Buffer, keyLength: number, cost: ScryptCost): Promise<Buffer>;
-}
-
-/** The runner refused a hash because too many already wait; the caller should retry shortly. */
-export class HashingBusyError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'HashingBusyError';
-  }
-}
+export { HashingBusyError, type ScryptCost, type ScryptRunner } from '../../internal/scrypt-runner';
 
 const KEY_LENGTH = 32;
 const SALT_BYTES = 16;

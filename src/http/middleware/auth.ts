@@ -1,5 +1,5 @@
 import type { NextFunction, Request, Response } from 'express';
-import type { AppDefinition } from '../../config';
+import type { AppDefinition } from '../../config/load-config';
 import { secretsEqual, type AppRegistry } from '../../domain/apps/app-registry';
 import { errors } from '../../domain/errors';
 import type { Principal } from '../../domain/access/principal';

@@ -3,7 +3,7 @@
  * which backends run and with which limits. Built from Config by an allow-list: no secret (MongoDB
  * URL, key file, HMAC or signing secret, app or master secret) can reach the answer.
  */
-import type { AppDefinition, Config } from '../../config';
+import type { AppDefinition, Config } from '../../config/load-config';
 
 export interface ServerInfo {
   readonly version: string;

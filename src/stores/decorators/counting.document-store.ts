@@ -1,4 +1,4 @@
-import type { DocumentStore } from '../domain/ports';
+import type { DocumentStore } from '../../domain/ports';
 
 type Operation = Exclude<keyof DocumentStore, 'close' | 'ensureIndex'>;
 const OPERATIONS: readonly Operation[] = ['insert', 'upsert', 'replace', 'setFields', 'find', 'findByIds', 'count', 'group', 'deleteById', 'deleteMany', 'listCollections'];

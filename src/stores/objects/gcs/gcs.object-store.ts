@@ -7,10 +7,10 @@ import { readFile } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Storage, type Bucket, type File } from '@google-cloud/storage';
-import { StoreError, type ByteRange, type ObjectStat, type ObjectStore, type SignOptions, type UploadSessionOptions, type UploadTarget } from '../../domain/ports';
-import { EventLoopTurns } from './event-loop-turns';
-import { buildCanonicalRequest, buildStringToSign, deriveHmacSigningKey, signedUrl, signWithHmacKey, v4Datestamp, type V4Algorithm, type V4UrlInput } from './gcs-v4-signer';
-import { assertSafeObjectKey } from './object-key';
+import { StoreError, type ByteRange, type ObjectStat, type ObjectStore, type SignOptions, type UploadSessionOptions, type UploadTarget } from '../../../domain/ports';
+import { EventLoopTurns } from '../../../internal/event-loop-turns';
+import { buildCanonicalRequest, buildStringToSign, deriveHmacSigningKey, signedUrl, signWithHmacKey, v4Datestamp, type V4Algorithm, type V4UrlInput } from './v4-signer';
+import { assertSafeObjectKey } from '../object-key';
 import { RsaSignerPool } from './rsa-signer-pool';
 
 export interface GcsObjectStoreOptions {

@@ -1,13 +1,13 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { envSchema, type EnvInput } from '../schemas/config.schema';
-import { appsFileSchema, type AppDefinitionInput } from '../schemas/apps.schema';
-import { describeSettingErrors, validatorFor } from '../schemas/validator';
-import { loadEnvironmentFile } from './business-logic/environment-file';
-import type { AppDefinition, CollectionSettings } from './domain/apps/app-definition';
-import { isReservedKey } from './domain/access/safe-keys';
+import { envSchema, type EnvInput } from '../../schemas/config.schema';
+import { appsFileSchema, type AppDefinitionInput } from '../../schemas/apps.schema';
+import { describeSettingErrors, validatorFor } from '../../schemas/validator';
+import { loadEnvironmentFile } from './environment-file';
+import type { AppDefinition, CollectionSettings } from '../domain/apps/app-definition';
+import { isReservedKey } from '../domain/access/safe-keys';
 
-export type { AppDefinition, CollectionPermissions, CollectionSettings } from './domain/apps/app-definition';
+export type { AppDefinition, CollectionPermissions, CollectionSettings } from '../domain/apps/app-definition';
 
 export type DocumentsConfig =
   | { readonly kind: 'embedded'; readonly sync: 'normal' | 'full' }

@@ -6,7 +6,7 @@
  * compareValues (mongo-values.ts) finds them equal, so answers are unchanged. Without this, a
  * list of 5,000 numbers against a document's 10,000-element array took 200 ms per document.
  */
-import { typeClass } from './mongo-values';
+import { typeClass } from './values';
 
 /** `value`'s key, or undefined when it has none (top-level null/missing, RegExp, NaN, Infinity, invalid date). */
 export function valueKey(value: unknown, nested = false): string | undefined {

@@ -11,15 +11,15 @@ import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { StoreError, type ByteRange, type ObjectStat, type ObjectStore, type SignOptions, type UploadSessionOptions, type UploadTarget } from '../../domain/ports';
-import { assertSafeObjectKey, isSafeObjectKey } from './object-key';
-import { UploadSessions, type UploadSessionState } from './local-upload-sessions';
+import { StoreError, type ByteRange, type ObjectStat, type ObjectStore, type SignOptions, type UploadSessionOptions, type UploadTarget } from '../../../domain/ports';
+import { assertSafeObjectKey, isSafeObjectKey } from '../object-key';
+import { UploadSessions, type UploadSessionState } from './upload-sessions';
 import { Md5Workers, md5OfFile } from './md5-workers';
-import { parseExpires, signUrl, verifyUrlSignature, type SignatureCheck } from './local-url-signer';
+import { parseExpires, signUrl, verifyUrlSignature, type SignatureCheck } from './url-signer';
 
 const openFd = promisify(openCallback);
 
-export type { UploadSessionState } from './local-upload-sessions';
+export type { UploadSessionState } from './upload-sessions';
 
 /** The sidecar of one object, plus the filename used for Content-Disposition. */
 export interface LocalObjectStat extends ObjectStat {

@@ -8,7 +8,7 @@
  * a reader's own conditions would select among documents the reader cannot read are never looked
  * up (no index probe, no count) on its behalf; those conditions are checked per candidate only.
  */
-import type { Filter } from '../../../domain/ports';
+import type { Filter } from '../../../../domain/ports';
 import { encodeKey, MAX_KEY_BYTES, scalarTag, typeBounds } from './index-keys';
 
 export interface PlannedIndex {

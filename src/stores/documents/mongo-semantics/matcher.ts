@@ -3,14 +3,14 @@
  * answers every filter exactly like a MongoDB server would (nedb's own matcher and sort order do
  * not). Filters reach this module already sanitised by the domain; anything unknown is a bug.
  */
-import type { Filter } from '../../domain/ports';
-import { candidatesAt, compareValues, isPlainObject, typeClass, type Candidate } from './mongo-values';
-import { lookupKey, membersOf, valueKey } from './mongo-membership';
+import type { Filter } from '../../../domain/ports';
+import { candidatesAt, compareValues, isPlainObject, typeClass, type Candidate } from './values';
+import { lookupKey, membersOf, valueKey } from './membership';
 // The pure pattern rules are the domain's: the sanitiser refuses exactly what this matcher cannot run.
-import { compileLinearRegex, stripExtended } from '../../internal/linear-regex';
+import { compileLinearRegex, stripExtended } from '../../../internal/linear-regex';
 
-export { compareValues } from './mongo-values';
-export { normalizeFields, projectDocument, sortDocuments } from './mongo-ordering';
+export { compareValues } from './values';
+export { normalizeFields, projectDocument, sortDocuments } from './ordering';
 
 type Predicate = (doc: unknown) => boolean;
 type ValuePredicate = (candidates: Candidate[]) => boolean;

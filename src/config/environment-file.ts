@@ -8,7 +8,7 @@ import { environmentFileSchema, type EnvironmentCollection, type EnvironmentEndp
 import { describeSettingErrors, validatorFor } from '../../schemas/validator';
 import type { CollectionSettings, EnvironmentGroup } from '../domain/apps/app-definition';
 import { isReservedKey } from '../domain/access/safe-keys';
-import { COLLECTION_HOOKS, type BusinessLogicConfig, type CollectionHookName, type CustomEndpointSpec, type EndpointSchedule, type ExternalCollectionSpec, type FlexServiceSpec, type FunctionSpec } from './types';
+import { COLLECTION_HOOKS, type BusinessLogicConfig, type CollectionHookName, type CustomEndpointSpec, type EndpointSchedule, type ExternalCollectionSpec, type FlexServiceSpec, type FunctionSpec } from '../domain/apps/business-logic-config';
 
 export type { EnvironmentGroup } from '../domain/apps/app-definition';
 

@@ -3,7 +3,7 @@
  * (stored field names never start with `$`, so the marker cannot be confused with data) and a
  * flag so that only documents holding a Date pay for a reviver when read.
  */
-import { StoreError, type StoredDocument } from '../../../domain/ports';
+import { StoreError, type StoredDocument } from '../../../../domain/ports';
 
 export interface EncodedDocument {
   body: string;

@@ -14,11 +14,11 @@ import {
   type GroupStats,
   type IndexSpec,
   type StoredDocument,
-} from '../../domain/ports';
-import { GroupAccumulator } from './group-accumulator';
+} from '../../../domain/ports';
+import { GroupAccumulator } from '../mongo-semantics/group-accumulator';
 import { findAll } from './mongo-find';
-import { applyExtendedRegexOption, normalizeFields } from './mongo-semantics';
-import { DEFAULT_MAX_RESULT_BYTES } from './result-budget';
+import { applyExtendedRegexOption, normalizeFields } from '../mongo-semantics/matcher';
+import { DEFAULT_MAX_RESULT_BYTES } from '../result-budget';
 
 export interface MongoDocumentStoreOptions {
   url: string;

@@ -15,7 +15,7 @@ import { mkdir, readdir, readFile, rename, rm, rmdir, stat, truncate, writeFile 
 import path from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { StoreError, type UploadSessionOptions } from '../../domain/ports';
+import { StoreError, type UploadSessionOptions } from '../../../domain/ports';
 import { md5OfFile, type Md5Workers, type RunningMd5 } from './md5-workers';
 
 /** What a session was opened for, as recorded on disk. */

@@ -5,7 +5,7 @@
  * Every new group is charged against the answer's byte budget as it is found, so a request whose
  * answer would be too large is refused before its groups take the memory.
  */
-import { StoreError, type GroupSpec, type GroupStats } from '../../domain/ports';
+import { StoreError, type GroupSpec, type GroupStats } from '../../../domain/ports';
 
 const MISSING = Symbol('missing');
 

@@ -6,9 +6,9 @@
  * candidate sets are capped, in-memory sorts keep only sort keys, and results have a byte budget.
  */
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { StoreError, type SortSpec, type StoredDocument } from '../../../domain/ports';
-import { compareStrings } from '../mongo-values';
-import { projectDocument, sortDocuments } from '../mongo-ordering';
+import { StoreError, type SortSpec, type StoredDocument } from '../../../../domain/ports';
+import { compareStrings } from '../../mongo-semantics/values';
+import { projectDocument, sortDocuments } from '../../mongo-semantics/ordering';
 import { decodeDocument } from './documents';
 import type { CollectionInfo, Engine, IndexInfo, Row } from './engine';
 import { documentKeys } from './index-keys';

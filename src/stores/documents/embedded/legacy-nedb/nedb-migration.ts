@@ -10,7 +10,7 @@
 import { createReadStream } from 'node:fs';
 import { mkdir, readdir, rename, rmdir, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { StoreError, type CollectionScope, type Filter, type IndexSpec, type StoredDocument } from '../../domain/ports';
+import { StoreError, type CollectionScope, type Filter, type IndexSpec, type StoredDocument } from '../../../../domain/ports';
 import { decodeSegment } from './nedb-names';
 
 /** What the migration needs from the store it fills. */

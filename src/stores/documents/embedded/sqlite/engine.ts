@@ -8,8 +8,8 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { StoreError, type StoredDocument } from '../../../domain/ports';
-import { compareStrings } from '../mongo-values';
+import { StoreError, type StoredDocument } from '../../../../domain/ports';
+import { compareStrings } from '../../mongo-semantics/values';
 import { decodeDocument, encodeDocument } from './documents';
 import { documentKeys, MAX_KEY_BYTES, TAG } from './index-keys';
 import { prepare, SCHEMA, SCHEMA_VERSION } from './schema';

@@ -3,9 +3,9 @@
  * it, given the plan's candidates, the sort and the indexes. Every strategy yields matching
  * documents in the answer's order; the page takes skip, limit, projection and the byte budget.
  */
-import type { Filter, FindOptions, SortSpec, StoredDocument } from '../../../domain/ports';
-import { projectDocument } from '../mongo-ordering';
-import { compileFilter } from '../mongo-semantics';
+import type { Filter, FindOptions, SortSpec, StoredDocument } from '../../../../domain/ports';
+import { projectDocument } from '../../mongo-semantics/ordering';
+import { compileFilter } from '../../mongo-semantics/matcher';
 import type { CollectionInfo, Engine, IndexInfo } from './engine';
 import { Budget, TopDocuments, visitAll, visitByIndex, visitIds, visitMatching, type Matcher } from './reading';
 

@@ -11,7 +11,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { HashingBusyError, type ScryptCost, type ScryptRunner } from '../domain/users/passwords';
+import { HashingBusyError, type ScryptCost, type ScryptRunner } from './scrypt-runner';
 
 /**
  * The worker, inlined and started with `eval: true` like the RSA signer pool's: it runs unchanged

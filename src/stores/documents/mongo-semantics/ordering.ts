@@ -1,8 +1,8 @@
 /**
  * MongoDB's result ordering and inclusion projection, for stores that sort and project themselves.
  */
-import type { SortSpec, StoredDocument } from '../../domain/ports';
-import { candidatesAt, compareStrings, compareValues, isPlainObject } from './mongo-values';
+import type { SortSpec, StoredDocument } from '../../../domain/ports';
+import { candidatesAt, compareStrings, compareValues, isPlainObject } from './values';
 
 /**
  * Sorts documents by `sort` and then `_id` ascending (always, so the order is stable for paging).

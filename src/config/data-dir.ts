@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { parseAppDefinitions, type AppDefinition, type Config } from '../config';
+import { parseAppDefinitions, type AppDefinition, type Config } from './load-config';
 
 const APPS_FILE = 'apps.json';
 const SIGNING_SECRET_FILE = 'signing-secret';

@@ -4,7 +4,7 @@
  * ordering serves equality, ranges and sorts. An index only narrows: every candidate it yields is
  * checked again by the MongoDB-semantics matcher, so a key need only never miss a match.
  */
-import { candidatesAt } from '../mongo-values';
+import { candidatesAt } from '../../mongo-semantics/values';
 
 /** Type tags, in MongoDB's order: empty array < missing/null < numbers < strings < objects < arrays < booleans < dates. */
 export const TAG = { emptyArray: 0x00, null: 0x01, number: 0x02, string: 0x03, object: 0x04, array: 0x05, boolean: 0x08, date: 0x09 } as const;

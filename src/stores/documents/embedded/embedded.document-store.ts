@@ -19,9 +19,9 @@ import {
   type GroupStats,
   type IndexSpec,
   type StoredDocument,
-} from '../../domain/ports';
-import { GroupAccumulator } from './group-accumulator';
-import { DEFAULT_MAX_RESULT_BYTES } from './result-budget';
+} from '../../../domain/ports';
+import { GroupAccumulator } from '../mongo-semantics/group-accumulator';
+import { DEFAULT_MAX_RESULT_BYTES } from '../result-budget';
 import { decodeDocument, setFields } from './sqlite/documents';
 import { Engine, type CollectionInfo, type SyncMode } from './sqlite/engine';
 import { findPage, matcherOf, type Selection } from './sqlite/find';
