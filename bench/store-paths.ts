@@ -38,7 +38,7 @@ import { createApp, createBusinessLogic, createSandbox } from '../src/app';
 import { loadConfig } from '../src/config/load-config';
 import { missingNodeFlags, NODE_FLAGS } from '../src/node-flags';
 import { AppRegistry } from '../src/domain/apps/app-registry';
-import { Metrics } from '../src/observability/metrics';
+import { Metrics } from '../src/internal/metrics';
 import type { DocumentStore } from '../src/domain/ports';
 import { EmbeddedDocumentStore } from '../src/stores/documents/embedded/embedded.document-store';
 import { MongoDocumentStore } from '../src/stores/documents/mongodb/mongo.document-store';

@@ -38,11 +38,11 @@ const LAYER_RULES = [
  */
 const EXCEPTIONS = [
   {
-    from: 'http/storage.routes.ts', to: 'stores/objects/local-disk/local-disk.object-store.ts',
+    from: 'http/routes/storage/storage.routes.ts', to: 'stores/objects/local-disk/local-disk.object-store.ts',
     reason: 'the local-disk backend serves its own signed upload/download URLs; the routes take the store until the store factory returns its routes (TARGET-LAYOUT step 4)',
   },
   {
-    from: 'http/storage.routes.ts', to: 'stores/objects/object-key.ts',
+    from: 'http/routes/storage/storage.routes.ts', to: 'stores/objects/object-key.ts',
     reason: 'the local storage routes parse the object key carried in a signed URL, with the same rules the stores use',
   },
 ];

@@ -8,7 +8,7 @@ import pino from 'pino';
 import { createApp, createBusinessLogic, createSandbox } from './app';
 import { usesInternalCode } from './business-logic/app-functions';
 import { createEnvironmentGroups } from './domain/groups/environment-groups';
-import { EndpointScheduler } from './business-logic/scheduler';
+import { EndpointScheduler } from './business-logic/endpoints/scheduler';
 import { GroupsService } from './domain/groups/groups.service';
 import { FilesService } from './domain/files/files.service';
 import { ConfigError, loadConfig, type Config } from './config/load-config';
@@ -17,7 +17,7 @@ import { resolveApps, resolveSigningSecret } from './config/data-dir';
 import { createDocumentStore, createObjectStore } from './stores';
 import { missingNodeFlags } from './node-flags';
 import { ScryptWorkers } from './internal/scrypt-workers';
-import { Metrics } from './observability/metrics';
+import { Metrics } from './internal/metrics';
 
 async function main(): Promise<void> {
   let config: Config;

@@ -13,7 +13,7 @@
  * The password proof itself is one domain function (password-proof.ts) behind both.
  */
 import type { Request, Response } from 'express';
-import type { HookPipeline, HookedCall } from '../business-logic/pipeline';
+import type { HookPipeline, HookedCall } from '../business-logic/hooks/hook-pipeline';
 import type { BlResponse } from '../business-logic/types';
 import type { AppDefinition } from '../config/load-config';
 import { errors } from '../domain/errors';

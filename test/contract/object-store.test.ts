@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import express from 'express';
-import { localStorageRoutes } from '../../src/http/storage.routes';
+import { localStorageRoutes } from '../../src/http/routes/storage/storage.routes';
 import { buildCanonicalRequest, buildStringToSign, signHmac, type V4UrlInput } from '../../src/stores/objects/gcs/v4-signer';
 import { GcsObjectStore } from '../../src/stores/objects/gcs/gcs.object-store';
 import { LocalDiskObjectStore } from '../../src/stores/objects/local-disk/local-disk.object-store';

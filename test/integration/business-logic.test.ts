@@ -8,7 +8,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import pino from 'pino';
 import request from 'supertest';
-import { EndpointScheduler } from '../../src/business-logic/scheduler';
+import { EndpointScheduler } from '../../src/business-logic/endpoints/scheduler';
 import { createEnvironmentGroups } from '../../src/domain/groups/environment-groups';
 import { GroupsService } from '../../src/domain/groups/groups.service';
 import { startFlexService, type FlexServiceProcess } from '../support/flex-service';

@@ -1,6 +1,6 @@
 import pino from 'pino';
 import request from 'supertest';
-import { EndpointScheduler, SCHEDULE_COLLECTION } from '../../src/business-logic/scheduler';
+import { EndpointScheduler, SCHEDULE_COLLECTION } from '../../src/business-logic/endpoints/scheduler';
 import type { BusinessLogicConfig } from '../../src/business-logic/types';
 import { StoreError, type DocumentStore } from '../../src/domain/ports';
 import { DOCUMENT_STORES, startTestApp, type DocumentsKind, type TestApp } from '../support/test-app';

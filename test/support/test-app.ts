@@ -12,7 +12,7 @@ import pino, { type Logger } from 'pino';
 import type { Express } from 'express';
 import { readFileSync } from 'node:fs';
 import { createApp, createBusinessLogic, createSandbox } from '../../src/app';
-import { Metrics } from '../../src/observability/metrics';
+import { Metrics } from '../../src/internal/metrics';
 import { loadEnvironmentFile } from '../../src/config/environment-file';
 import type { BusinessLogicRuntime } from '../../src/business-logic/runtime';
 import type { Sandbox } from '../../src/business-logic/sandbox/sandbox';

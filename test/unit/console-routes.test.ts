@@ -2,7 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import express from 'express';
 import request from 'supertest';
-import { consoleOrigins, consolePolicy, consoleRoutes } from '../../src/http/console.routes';
+import { consoleOrigins, consolePolicy, consoleRoutes } from '../../src/http/routes/console/console.routes';
 import { loadConfig } from '../../src/config/load-config';
 import { makeTempDir, removeTempDir } from '../support/temp-dirs';
 

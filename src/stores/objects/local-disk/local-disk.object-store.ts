@@ -2,7 +2,7 @@
  * Objects on the local disk: `<dir>/<key>` holds the bytes, `<dir>/<key>.meta.json` a small sidecar
  * (content type, md5, size, public flag, filename, updatedAt). Keys never contain '.', so neither
  * sidecars, temp files nor `<dir>/.uploads/` can collide with an object. kinbase itself serves the
- * signed URLs (see src/http/storage.routes.ts).
+ * signed URLs (see src/http/routes/storage/storage.routes.ts).
  */
 import { randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream, open as openCallback } from 'node:fs';

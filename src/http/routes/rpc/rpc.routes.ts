@@ -1,12 +1,12 @@
 import { Router } from 'express';
-import type { AppRegistry } from '../domain/apps/app-registry';
-import type { CollectionRemover } from '../domain/appdata/collection-removal';
-import { errors } from '../domain/errors';
-import type { Principal } from '../domain/access/principal';
-import type { UserNoticesService } from '../domain/users/user-rpc';
-import { requireAuth, withApp, type SessionVerifier } from './middleware/auth';
-import type { BusinessLogicRuntime } from '../business-logic/runtime';
-import { blRequestOf, callerOf, sendBlResponse } from './business-logic';
+import type { AppRegistry } from '../../../domain/apps/app-registry';
+import type { CollectionRemover } from '../../../domain/appdata/collection-removal';
+import { errors } from '../../../domain/errors';
+import type { Principal } from '../../../domain/access/principal';
+import type { UserNoticesService } from '../../../domain/users/user-rpc';
+import { requireAuth, withApp, type SessionVerifier } from '../../middleware/auth';
+import type { BusinessLogicRuntime } from '../../../business-logic/runtime';
+import { blRequestOf, callerOf, sendBlResponse } from '../../business-logic';
 
 export interface RpcRoutesDeps {
   apps: AppRegistry;

@@ -1,17 +1,17 @@
 import { Router, type ErrorRequestHandler, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
-import type { AggregationService } from '../domain/appdata/aggregation.service';
-import type { AppRegistry } from '../domain/apps/app-registry';
-import { isKinveyError } from '../domain/errors';
-import type { Principal } from '../domain/access/principal';
-import { parseFilterParam, parseListQuery } from '../domain/query/parse-query';
-import { kmdOf } from '../domain/users/user-records';
-import type { ListOptions, UsersService } from '../domain/users/users.service';
-import type { StoredDocument } from '../domain/ports';
-import { requireAuth, withApp, type SessionVerifier } from './middleware/auth';
-import { apiVersionOf } from './middleware/request-context';
-import type { HookPipeline } from '../business-logic/pipeline';
-import { hookedCall, inputOf, ok, sendBlResponse } from './business-logic';
-import { USERS, type LoginPipeline } from './login-pipeline';
+import type { AggregationService } from '../../../domain/appdata/aggregation.service';
+import type { AppRegistry } from '../../../domain/apps/app-registry';
+import { isKinveyError } from '../../../domain/errors';
+import type { Principal } from '../../../domain/access/principal';
+import { parseFilterParam, parseListQuery } from '../../../domain/query/parse-query';
+import { kmdOf } from '../../../domain/users/user-records';
+import type { ListOptions, UsersService } from '../../../domain/users/users.service';
+import type { StoredDocument } from '../../../domain/ports';
+import { requireAuth, withApp, type SessionVerifier } from '../../middleware/auth';
+import { apiVersionOf } from '../../middleware/request-context';
+import type { HookPipeline } from '../../../business-logic/hooks/hook-pipeline';
+import { hookedCall, inputOf, ok, sendBlResponse } from '../../business-logic';
+import { USERS, type LoginPipeline } from '../../login-pipeline';
 
 /** Turns user documents into what the client sees; the same shape as the appdata presenter. */
 export type PresentUsers = (docs: StoredDocument[], req: Request, principal: Principal) => Promise<StoredDocument[]>;

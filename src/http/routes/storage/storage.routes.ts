@@ -5,10 +5,10 @@
  */
 import { pipeline } from 'node:stream';
 import { Router, type NextFunction, type Request, type Response } from 'express';
-import { errors, type KinveyError } from '../domain/errors';
-import { StoreError } from '../domain/ports';
-import { isSafeObjectKey } from '../stores/objects/object-key';
-import type { LocalDiskObjectStore, UploadSessionState } from '../stores/objects/local-disk/local-disk.object-store';
+import { errors, type KinveyError } from '../../../domain/errors';
+import { StoreError } from '../../../domain/ports';
+import { isSafeObjectKey } from '../../../stores/objects/object-key';
+import type { LocalDiskObjectStore, UploadSessionState } from '../../../stores/objects/local-disk/local-disk.object-store';
 
 // Types a browser could execute or render as a document; served as attachments so a stored file
 // can never run script in kinbase's origin.

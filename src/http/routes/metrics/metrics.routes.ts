@@ -1,8 +1,8 @@
 import { Router, type NextFunction, type Request, type Response } from 'express';
-import type { AppRegistry } from '../domain/apps/app-registry';
-import { secretsEqual } from '../domain/apps/app-registry';
-import { errors } from '../domain/errors';
-import type { Metrics } from '../observability/metrics';
+import type { AppRegistry } from '../../../domain/apps/app-registry';
+import { secretsEqual } from '../../../domain/apps/app-registry';
+import { errors } from '../../../domain/errors';
+import type { Metrics } from '../../../internal/metrics';
 
 /**
  * Counts every request: route pattern, status, duration and the document store calls made for it.

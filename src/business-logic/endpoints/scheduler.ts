@@ -5,8 +5,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
-import { StoreError, type CollectionScope, type DocumentStore } from '../domain/ports';
-import type { BusinessLogicConfig } from './types';
+import { StoreError, type CollectionScope, type DocumentStore } from '../../domain/ports';
+import type { BusinessLogicConfig } from '../types';
 
 /**
  * The system collection holding one lease per claimed tick. Clients cannot reach it: /appdata

@@ -1,16 +1,16 @@
 import { Router, type Request, type Response } from 'express';
-import type { AppDefinition } from '../config/load-config';
-import type { AppRegistry } from '../domain/apps/app-registry';
-import { parseTls, parseTtl } from '../domain/files/download-urls';
-import { FilesService, type FileContext, type UploadTicket } from '../domain/files/files.service';
-import type { Principal } from '../domain/access/principal';
-import { parseListQuery } from '../domain/query/parse-query';
-import type { StoredDocument } from '../domain/ports';
-import { requireAuth, withApp, type SessionVerifier } from './middleware/auth';
-import type { HookOperation, HookPipeline } from '../business-logic/pipeline';
-import type { BlResponse } from '../business-logic/types';
-import { FILES_COLLECTION } from '../domain/files/file-metadata';
-import { hookedCall, inputOf, sendBlResponse } from './business-logic';
+import type { AppDefinition } from '../../../config/load-config';
+import type { AppRegistry } from '../../../domain/apps/app-registry';
+import { parseTls, parseTtl } from '../../../domain/files/download-urls';
+import { FilesService, type FileContext, type UploadTicket } from '../../../domain/files/files.service';
+import type { Principal } from '../../../domain/access/principal';
+import { parseListQuery } from '../../../domain/query/parse-query';
+import type { StoredDocument } from '../../../domain/ports';
+import { requireAuth, withApp, type SessionVerifier } from '../../middleware/auth';
+import type { HookOperation, HookPipeline } from '../../../business-logic/hooks/hook-pipeline';
+import type { BlResponse } from '../../../business-logic/types';
+import { FILES_COLLECTION } from '../../../domain/files/file-metadata';
+import { hookedCall, inputOf, sendBlResponse } from '../../business-logic';
 
 export interface BlobRoutesDeps {
   apps: AppRegistry;

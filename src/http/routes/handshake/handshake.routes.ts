@@ -1,7 +1,7 @@
 import { Router } from 'express';
-import type { AppDefinition } from '../config/load-config';
-import type { AppRegistry } from '../domain/apps/app-registry';
-import { requireAuth, withApp, type SessionVerifier } from './middleware/auth';
+import type { AppDefinition } from '../../../config/load-config';
+import type { AppRegistry } from '../../../domain/apps/app-registry';
+import { requireAuth, withApp, type SessionVerifier } from '../../middleware/auth';
 
 /** The version string the handshake reports (Kinvey clients only display it). */
 export const KINBASE_API_VERSION = '3.9.28';

@@ -1,12 +1,12 @@
 import { Router } from 'express';
-import type { AppDefinition, Config } from '../config/load-config';
-import type { AppRegistry } from '../domain/apps/app-registry';
-import type { CollectionCatalog } from '../domain/apps/collection-catalog';
-import { describeServer } from './presenters/server-info';
-import { describeBusinessLogic } from '../business-logic/overview';
-import type { BusinessLogicRuntime } from '../business-logic/runtime';
-import { requireAuth, withApp, type SessionVerifier } from './middleware/auth';
-import { KINBASE_API_VERSION } from './handshake.routes';
+import type { AppDefinition, Config } from '../../../config/load-config';
+import type { AppRegistry } from '../../../domain/apps/app-registry';
+import type { CollectionCatalog } from '../../../domain/apps/collection-catalog';
+import { describeServer } from '../../presenters/server-info';
+import { describeBusinessLogic } from '../../../business-logic/overview';
+import type { BusinessLogicRuntime } from '../../../business-logic/runtime';
+import { requireAuth, withApp, type SessionVerifier } from '../../middleware/auth';
+import { KINBASE_API_VERSION } from '../handshake/handshake.routes';
 
 export interface AdminRoutesDeps {
   apps: AppRegistry;

@@ -1,7 +1,7 @@
 import { Router } from 'express';
-import type { AppRegistry } from '../domain/apps/app-registry';
-import { errors } from '../domain/errors';
-import { requireAuth, withApp, type SessionVerifier } from './middleware/auth';
+import type { AppRegistry } from '../../../domain/apps/app-registry';
+import { errors } from '../../../domain/errors';
+import { requireAuth, withApp, type SessionVerifier } from '../../middleware/auth';
 
 /**
  * Routes the official SDKs call for Kinvey services kinbase does not offer: each answers a clear

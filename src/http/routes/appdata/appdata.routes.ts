@@ -1,18 +1,18 @@
 import { Router, type Request, type Response } from 'express';
-import type { AppDefinition } from '../config/load-config';
-import type { AggregationService } from '../domain/appdata/aggregation.service';
-import { collectionPermissions, type AppRegistry } from '../domain/apps/app-registry';
-import type { DeltaSetService } from '../domain/appdata/delta-sets';
-import type { EntitiesService, EntityContext } from '../domain/appdata/entities.service';
-import { checkAppdataCollection } from '../domain/appdata/entity-fields';
-import { errors } from '../domain/errors';
-import type { Principal } from '../domain/access/principal';
-import { parseFilterParam, parseListQuery } from '../domain/query/parse-query';
-import type { StoredDocument } from '../domain/ports';
-import { requireAuth, withApp, type SessionVerifier } from './middleware/auth';
-import { apiVersionOf, requestStartOf } from './middleware/request-context';
-import type { HookPipeline } from '../business-logic/pipeline';
-import { hookedCall, inputOf, ok, requireBody, sendBlResponse, skipsBusinessLogic } from './business-logic';
+import type { AppDefinition } from '../../../config/load-config';
+import type { AggregationService } from '../../../domain/appdata/aggregation.service';
+import { collectionPermissions, type AppRegistry } from '../../../domain/apps/app-registry';
+import type { DeltaSetService } from '../../../domain/appdata/delta-sets';
+import type { EntitiesService, EntityContext } from '../../../domain/appdata/entities.service';
+import { checkAppdataCollection } from '../../../domain/appdata/entity-fields';
+import { errors } from '../../../domain/errors';
+import type { Principal } from '../../../domain/access/principal';
+import { parseFilterParam, parseListQuery } from '../../../domain/query/parse-query';
+import type { StoredDocument } from '../../../domain/ports';
+import { requireAuth, withApp, type SessionVerifier } from '../../middleware/auth';
+import { apiVersionOf, requestStartOf } from '../../middleware/request-context';
+import type { HookPipeline } from '../../../business-logic/hooks/hook-pipeline';
+import { hookedCall, inputOf, ok, requireBody, sendBlResponse, skipsBusinessLogic } from '../../business-logic';
 
 /** Turns stored entities into what the client sees (KinveyFile references are resolved here). */
 export type PresentEntities = (docs: StoredDocument[], req: Request, principal: Principal) => Promise<StoredDocument[]>;

@@ -1,9 +1,9 @@
 import type { NextFunction, Request, Response } from 'express';
-import type { AppDefinition } from '../config/load-config';
-import { parseTls, parseTtl } from '../domain/files/download-urls';
-import type { FileReferenceResolver } from '../domain/files/reference-resolver';
-import type { Principal } from '../domain/access/principal';
-import type { StoredDocument } from '../domain/ports';
+import type { AppDefinition } from '../../config/load-config';
+import { parseTls, parseTtl } from '../../domain/files/download-urls';
+import type { FileReferenceResolver } from '../../domain/files/reference-resolver';
+import type { Principal } from '../../domain/access/principal';
+import type { StoredDocument } from '../../domain/ports';
 import { serializeOncePer } from './expansion-json';
 
 interface FileLinkParams {

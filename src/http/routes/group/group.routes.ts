@@ -1,8 +1,8 @@
 import { Router, type Response } from 'express';
-import type { AppRegistry } from '../domain/apps/app-registry';
-import { parseGroupPage, type GroupsService } from '../domain/groups/groups.service';
-import type { Principal } from '../domain/access/principal';
-import { requireAuth, withApp, type SessionVerifier } from './middleware/auth';
+import type { AppRegistry } from '../../../domain/apps/app-registry';
+import { parseGroupPage, type GroupsService } from '../../../domain/groups/groups.service';
+import type { Principal } from '../../../domain/access/principal';
+import { requireAuth, withApp, type SessionVerifier } from '../../middleware/auth';
 
 export interface GroupRoutesDeps {
   apps: AppRegistry;

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Router, type Request, type Response } from 'express';
-import type { StorageConfig } from '../config/load-config';
+import type { StorageConfig } from '../../../config/load-config';
 
 interface StaticFile {
   body: Buffer;

@@ -1,13 +1,13 @@
 import { Router, type Request, type Response } from 'express';
-import type { HookOperation } from '../business-logic/pipeline';
-import type { BusinessLogicRuntime } from '../business-logic/runtime';
-import type { FlexDataContext, FlexDataSource } from '../business-logic/flex/flex-data-source';
-import type { AppDefinition } from '../config/load-config';
-import { collectionPermissions } from '../domain/apps/app-registry';
-import { checkAppdataCollection } from '../domain/appdata/entity-fields';
-import { errors } from '../domain/errors';
-import type { Principal } from '../domain/access/principal';
-import { blRequestOf, hookedCall, inputOf, requireBody, sendBlResponse, stringParams } from './business-logic';
+import type { HookOperation } from '../../../business-logic/hooks/hook-pipeline';
+import type { BusinessLogicRuntime } from '../../../business-logic/runtime';
+import type { FlexDataContext, FlexDataSource } from '../../../business-logic/flex/flex-data-source';
+import type { AppDefinition } from '../../../config/load-config';
+import { collectionPermissions } from '../../../domain/apps/app-registry';
+import { checkAppdataCollection } from '../../../domain/appdata/entity-fields';
+import { errors } from '../../../domain/errors';
+import type { Principal } from '../../../domain/access/principal';
+import { blRequestOf, hookedCall, inputOf, requireBody, sendBlResponse, stringParams } from '../../business-logic';
 
 /**
  * `/appdata/:appKey/:collection` for collections backed by a Flex service object (`type:

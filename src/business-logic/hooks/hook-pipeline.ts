@@ -1,7 +1,7 @@
-import { isKinveyError, errors } from '../domain/errors';
-import { isReservedKey } from '../domain/access/safe-keys';
-import type { AppFunctions } from './app-functions';
-import type { BlRequest, BlResponse, BusinessLogicFunction, CollectionHookName } from './types';
+import { isKinveyError, errors } from '../../domain/errors';
+import { isReservedKey } from '../../domain/access/safe-keys';
+import type { AppFunctions } from '../app-functions';
+import type { BlRequest, BlResponse, BusinessLogicFunction, CollectionHookName } from '../types';
 
 /** The store action a hook wraps, in Kinvey's terms (kinvey-protocol.md §7). */
 export type HookOperation = 'fetch' | 'insert' | 'update' | 'delete' | 'login';

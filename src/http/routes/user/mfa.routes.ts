@@ -1,11 +1,11 @@
 import { Router, type Request, type Response } from 'express';
-import type { AppDefinition } from '../config/load-config';
-import type { AppRegistry } from '../domain/apps/app-registry';
-import { errors } from '../domain/errors';
-import type { MfaService } from '../domain/mfa/mfa.service';
-import type { Principal } from '../domain/access/principal';
-import type { UsersService } from '../domain/users/users.service';
-import { requireAuth, withApp, type SessionVerifier } from './middleware/auth';
+import type { AppDefinition } from '../../../config/load-config';
+import type { AppRegistry } from '../../../domain/apps/app-registry';
+import { errors } from '../../../domain/errors';
+import type { MfaService } from '../../../domain/mfa/mfa.service';
+import type { Principal } from '../../../domain/access/principal';
+import type { UsersService } from '../../../domain/users/users.service';
+import { requireAuth, withApp, type SessionVerifier } from '../../middleware/auth';
 import { presentUsers, type PresentUsers } from './user.routes';
 
 export interface MfaRoutesDeps {
