@@ -23,7 +23,7 @@ const DRIVERS = ['express', 'mongodb', '@google-cloud/storage', 'better-sqlite3'
  * Folders are matched as path prefixes relative to src/ ("config" matches src/config/**).
  */
 const LAYER_RULES = [
-  { layer: 'domain', folders: ['http', 'stores', 'business-logic', 'config', 'config.ts', 'app.ts', 'server.ts'], packages: DRIVERS },
+  { layer: 'domain', folders: ['http', 'stores', 'business-logic', 'config', 'app.ts', 'server.ts'], packages: DRIVERS },
   { layer: 'internal', folders: ['domain', 'http', 'stores', 'business-logic', 'config', 'app.ts', 'server.ts'], packages: DRIVERS },
   { layer: 'business-logic', folders: ['http', 'stores', 'app.ts', 'server.ts'], packages: ['express', 'mongodb', '@google-cloud/storage', 'better-sqlite3'] },
   { layer: 'stores', folders: ['http', 'business-logic', 'app.ts', 'server.ts'], packages: ['express'] },

@@ -1,7 +1,7 @@
 /**
  * The reference the differential property tests hold every document store to: a DocumentStore
  * that answers each read by scanning all documents of the collection in memory through the
- * MongoDB-semantics matcher, ordering and projection (src/stores/documents/mongo-*.ts, themselves
+ * MongoDB-semantics matcher, ordering and projection (src/stores/documents/mongo-semantics/, themselves
  * held to MongoDB by the contract suite). No plan, no index, no shortcut: what an index changes in
  * a real store's answer shows up as a difference from this one.
  */

@@ -1,7 +1,7 @@
 /**
  * `_group`: Kinvey's aggregations (MongoDB's legacy `group` command) over app collections and
  * users. The request names the group keys, an `initial` accumulator, a `reduce` function and a
- * `condition`; kinbase recognises the reducers the SDKs generate (reducers.ts), lets the store
+ * `condition`; kinbase recognises the reducers the SDKs generate (group-reducers.ts), lets the store
  * compute the statistics in one pass (DocumentStore.group), restricted to what the reader may read
  * (ACL clause first; users: active ones only, never hidden fields), and builds each group the way
  * the reducer would have: key fields, then `initial`'s fields, updated by the reducer.

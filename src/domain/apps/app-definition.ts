@@ -1,6 +1,6 @@
 /**
  * An app as the domain sees it: its keys, its collections' settings and its Business Logic. The
- * configuration (config.ts) builds these from the apps file or the environment; the domain only
+ * configuration (config/load-config.ts) builds these from the apps file or the environment; the domain only
  * reads them, so the types live here and config re-exports them.
  */
 import type { CollectionPermissions } from '../../../schemas/apps.schema';

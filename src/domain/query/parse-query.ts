@@ -2,7 +2,7 @@
  * Parses and sanitises Kinvey's query parameters (`query`, `sort`, `fields`, `limit`, `skip`).
  * Filters are MongoDB syntax restricted to an allow-list of operators: nothing that runs code
  * (`$where`, `$function`, `$accumulator`, `$expr`) and nothing unknown reaches a store, nesting is
- * capped, regexes are ones that run in linear time (regex-patterns.ts), no path segment or key is
+ * capped, regexes are ones that run in linear time (internal/linear-regex.ts), no path segment or key is
  * `__proto__`, `constructor` or `prototype`, and every string is well-formed UTF-16. Breadth is
  * bounded too (nodes, `$in`-style list items, `$regex` conditions and their weight), checked
  * before any pattern is compiled, so validating, planning and matching one filter stays a few

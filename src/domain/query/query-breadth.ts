@@ -1,5 +1,5 @@
 /**
- * How broad one filter may be, counted while the query sanitiser (query.ts) walks it: nodes,
+ * How broad one filter may be, counted while the query sanitiser (parse-query.ts) walks it: nodes,
  * `$in`-style list items, `$regex` conditions, and the weight of the distinct patterns together.
  * Bounds are checked before anything expensive happens (patterns are compiled last, each distinct
  * one once), so no filter, however it is built, costs more than a few milliseconds to validate,
@@ -46,7 +46,7 @@ export class Tally {
   }
 }
 
-/** Compiles each distinct pattern once, after checking their weight together (regex-patterns.ts). */
+/** Compiles each distinct pattern once, after checking their weight together (internal/linear-regex.ts). */
 export function compileRegexes(conditions: readonly RegexCondition[]): void {
   const distinct = new Map<string, RegexCondition>();
   for (const condition of conditions) distinct.set(`${condition.options ?? ''}\u0000${condition.pattern}`, condition);

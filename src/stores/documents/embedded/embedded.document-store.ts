@@ -2,7 +2,7 @@
  * The embedded document store: every app's collections in one SQLite database under `dir`
  * (sqlite/engine.ts), documents on disk and never loaded as a whole, with indexes that serve
  * equality, ranges, sorts and paging (sqlite/planner.ts). What a query means (matching, order,
- * projection) is still decided by mongo-semantics.ts on each candidate, exactly like MongoDB.
+ * projection) is still decided by mongo-semantics/ on each candidate, exactly like MongoDB.
  *
  * Durability: WAL with synchronous=NORMAL by default: a killed process loses no acknowledged
  * write; a power loss can lose the last transactions (never corrupts). `sync: 'full'` syncs every

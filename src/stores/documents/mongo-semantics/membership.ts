@@ -3,7 +3,7 @@
  * with a canonical key (strings, finite numbers, booleans, valid dates, and arrays and objects of
  * those) is looked up in a set, the rest (a top-level `null`, which also matches a missing field,
  * a RegExp, Infinity) is compared one by one. Two values have the same key exactly when
- * compareValues (mongo-values.ts) finds them equal, so answers are unchanged. Without this, a
+ * compareValues (values.ts) finds them equal, so answers are unchanged. Without this, a
  * list of 5,000 numbers against a document's 10,000-element array took 200 ms per document.
  */
 import { typeClass } from './values';

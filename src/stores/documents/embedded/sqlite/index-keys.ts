@@ -1,6 +1,6 @@
 /**
  * Index keys for the embedded engine: every value a document holds at an indexed path, encoded
- * as bytes whose memcmp order is MongoDB's order of values (mongo-values.ts), so SQLite's BLOB
+ * as bytes whose memcmp order is MongoDB's order of values (mongo-semantics/values.ts), so SQLite's BLOB
  * ordering serves equality, ranges and sorts. An index only narrows: every candidate it yields is
  * checked again by the MongoDB-semantics matcher, so a key need only never miss a match.
  */
