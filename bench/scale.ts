@@ -20,7 +20,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { parseAppDefinitions } from '../src/config';
+import { parseAppDefinitions } from '../src/config/load-config';
 import { stopAll } from './kinbase-process';
 import { basic, type Client, samples, type Samples } from './scale/http';
 import { categoryOf, seed, type SeedResult } from './scale/seed';

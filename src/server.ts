@@ -7,17 +7,17 @@ import path from 'node:path';
 import pino from 'pino';
 import { createApp, createBusinessLogic, createSandbox } from './app';
 import { usesInternalCode } from './business-logic/app-functions';
-import { createEnvironmentGroups } from './business-logic/environment-groups';
-import { EndpointScheduler } from './business-logic/scheduler';
-import { GroupsService } from './domain/groups.service';
-import { FilesService } from './domain/files.service';
-import { ConfigError, loadConfig, type Config } from './config';
-import { AppRegistry } from './domain/apps';
-import { resolveApps, resolveSigningSecret } from './stores/data-dir';
+import { createEnvironmentGroups } from './domain/groups/environment-groups';
+import { EndpointScheduler } from './business-logic/endpoints/scheduler';
+import { GroupsService } from './domain/groups/groups.service';
+import { FilesService } from './domain/files/files.service';
+import { ConfigError, loadConfig, type Config } from './config/load-config';
+import { AppRegistry } from './domain/apps/app-registry';
+import { resolveApps, resolveSigningSecret } from './config/data-dir';
 import { createDocumentStore, createObjectStore } from './stores';
 import { missingNodeFlags } from './node-flags';
-import { ScryptWorkers } from './stores/scrypt-workers';
-import { Metrics } from './observability/metrics';
+import { ScryptWorkers } from './internal/scrypt-workers';
+import { Metrics } from './internal/metrics';
 
 async function main(): Promise<void> {
   let config: Config;

@@ -4,10 +4,10 @@
  * (one transaction per batch) when the store has it, else insert() calls.
  */
 import { randomBytes } from 'node:crypto';
-import type { CollectionScope, DocumentStore, StoredDocument } from '../../src/ports';
-import { loadConfig } from '../../src/config';
+import type { CollectionScope, DocumentStore, StoredDocument } from '../../src/domain/ports';
+import { loadConfig } from '../../src/config/load-config';
 import { createDocumentStore } from '../../src/stores';
-import { ACL_INDEXES } from '../../src/domain/entities.service';
+import { ACL_INDEXES } from '../../src/domain/appdata/entities.service';
 
 /** About ten entities share a category, whatever N. */
 export const PER_CATEGORY = 10;

@@ -1,4 +1,4 @@
-import type { AppDefinition } from '../config';
+import type { AppDefinition } from '../config/load-config';
 import type { FlexDataSource } from './flex/flex-data-source';
 import type { BusinessLogicConfig, BusinessLogicFunction, CollectionHookName, CustomEndpointSpec, ExternalCollectionSpec, FunctionSpec } from './types';
 

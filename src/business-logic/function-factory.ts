@@ -1,4 +1,4 @@
-import type { AppDefinition } from '../config';
+import type { AppDefinition } from '../config/load-config';
 import { errors } from '../domain/errors';
 import type { FunctionFactory } from './app-functions';
 import type { FlexClient } from './flex/flex-client';

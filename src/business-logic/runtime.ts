@@ -1,7 +1,7 @@
-import type { AppDefinition } from '../config';
+import type { AppDefinition } from '../config/load-config';
 import { errors } from '../domain/errors';
 import { buildAppFunctions, type AppFunctions, type FunctionFactory } from './app-functions';
-import { checkResponse, HookPipeline } from './pipeline';
+import { checkResponse, HookPipeline } from './hooks/hook-pipeline';
 import type { FlexDataSource } from './flex/flex-data-source';
 import { RecentBusinessLogicErrors, recordingFactory } from './recent-errors';
 import type { BlRequest, BlResponse, CustomEndpointSpec } from './types';

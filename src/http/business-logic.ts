@@ -1,9 +1,9 @@
 import type { Request, Response } from 'express';
-import type { ActionInput, HookedCall, HookOperation } from '../business-logic/pipeline';
+import type { ActionInput, HookedCall, HookOperation } from '../business-logic/hooks/hook-pipeline';
 import type { BlRequest, BlResponse } from '../business-logic/types';
 import { errors } from '../domain/errors';
-import type { Principal } from '../domain/principal';
-import { plainJsonOf } from './expansion-json';
+import type { Principal } from '../domain/access/principal';
+import { plainJsonOf } from './presenters/expansion-json';
 
 /** Response headers a hook may not set: the server owns framing, security and CORS. */
 const SERVER_OWNED_HEADERS = new Set([

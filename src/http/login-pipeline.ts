@@ -13,14 +13,13 @@
  * The password proof itself is one domain function (password-proof.ts) behind both.
  */
 import type { Request, Response } from 'express';
-import type { HookPipeline, HookedCall } from '../business-logic/pipeline';
+import type { HookPipeline, HookedCall } from '../business-logic/hooks/hook-pipeline';
 import type { BlResponse } from '../business-logic/types';
-import type { AppDefinition } from '../config';
+import type { AppDefinition } from '../config/load-config';
 import { errors } from '../domain/errors';
-import type { Principal } from '../domain/principal';
-import type { BasicLogin, LoginAnswer, UsersService } from '../domain/users.service';
+import type { Principal } from '../domain/access/principal';
+import type { BasicLogin, LoginAnswer, UsersService } from '../domain/users/users.service';
 import { blRequestAs, callerAs, hookedCall, inputOf, ok } from './business-logic';
-import type { SessionVerifier } from './middleware/auth';
 
 /** The user collection's name for Business Logic hooks. */
 export const USERS = 'user';
@@ -36,7 +35,11 @@ export class LoginRefusedByHook extends Error {
   }
 }
 
-export class LoginPipeline implements SessionVerifier {
+/**
+ * Structurally a SessionVerifier (middleware/auth.ts); not declared with `implements`, which would
+ * make the auth middleware and this file import each other.
+ */
+export class LoginPipeline {
   constructor(
     private readonly users: UsersService,
     private readonly hooks: HookPipeline,

@@ -1,10 +1,10 @@
 import path from 'node:path';
-import type { DocumentsConfig, StorageConfig } from '../config';
+import type { DocumentsConfig, StorageConfig } from '../config/load-config';
+import type { DocumentStore, ObjectStore } from '../domain/ports';
+import { EmbeddedDocumentStore } from './documents/embedded/embedded.document-store';
+import { migrateNedbData, type MigrationLog } from './documents/embedded/legacy-nedb/nedb-migration';
+import { LocalDiskObjectStore } from './objects/local-disk/local-disk.object-store';
 import type { Clock } from '../internal/clock';
-import type { DocumentStore, ObjectStore } from '../ports';
-import { EmbeddedDocumentStore } from './documents/embedded.document-store';
-import { migrateNedbData, type MigrationLog } from './documents/nedb-migration';
-import { LocalDiskObjectStore } from './objects/local-disk.object-store';
 
 // The MongoDB and GCS adapters are loaded only when configured: their client libraries hold about
 // 13 MB of heap, which a server on the embedded defaults would otherwise carry (and mark on every
@@ -31,7 +31,7 @@ export async function createDocumentStore(config: DocumentsConfig, dataDir: stri
       return store;
     }
     case 'mongodb': {
-      const { MongoDocumentStore } = await import('./documents/mongo.document-store');
+      const { MongoDocumentStore } = await import('./documents/mongodb/mongo.document-store');
       return MongoDocumentStore.connect({ url: config.url, dbPrefix: config.dbPrefix });
     }
     default:
@@ -49,7 +49,7 @@ export async function createObjectStore(
     case 'local':
       return new LocalDiskObjectStore({ dir: path.join(options.dataDir, 'objects'), publicUrl: options.publicUrl, signingSecret: options.signingSecret, ...clock });
     case 'gcs': {
-      const { GcsObjectStore } = await import('./objects/gcs.object-store');
+      const { GcsObjectStore } = await import('./objects/gcs/gcs.object-store');
       return GcsObjectStore.create({
         bucket: config.bucket,
         ...(config.keyFile ? { keyFile: config.keyFile } : {}),

@@ -3,7 +3,7 @@
  * works in its own fresh app key, so nothing depends on test order or leftovers.
  */
 import { randomBytes } from 'node:crypto';
-import { StoreError, type CollectionScope, type DocumentStore, type GroupSpec, type GroupStats, type StoredDocument } from '../../src/ports';
+import { StoreError, type CollectionScope, type DocumentStore, type GroupSpec, type GroupStats, type StoredDocument } from '../../src/domain/ports';
 import {
   FILTER_SCENARIOS, FIXTURE, ID24, PROJECTION_SCENARIOS, SORT_SCENARIOS, type ServerGap,
 } from './document-store.scenarios';

@@ -3,7 +3,7 @@
  * missing key field and a null one are one group; arrays are values of their own; only numbers
  * (not arrays of numbers, not strings) count as numeric values.
  */
-import type { Filter, GroupSpec, GroupStats, StoredDocument } from '../../src/ports';
+import type { Filter, GroupSpec, GroupStats, StoredDocument } from '../../src/domain/ports';
 
 export const GROUP_FIXTURE: StoredDocument[] = [
   { _id: 'g1', k: 'a', n: 1, o: { t: 'x' } },

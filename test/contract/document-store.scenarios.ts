@@ -2,7 +2,7 @@
  * The fixture collection and the query scenarios every DocumentStore must answer identically.
  * Expected ids are listed in the order the store must return them.
  */
-import type { Filter, FindOptions, StoredDocument } from '../../src/ports';
+import type { Filter, FindOptions, StoredDocument } from '../../src/domain/ports';
 
 export const ID12 = '0123456789ab';
 export const ID24 = '5f1e9c8b7a6d5e4f3a2b1c0d';

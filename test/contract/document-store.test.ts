@@ -8,9 +8,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { MongoClient } from 'mongodb';
-import { EmbeddedDocumentStore, type EmbeddedDocumentStoreOptions } from '../../src/stores/documents/embedded.document-store';
-import type { CollectionScope, DocumentStore, StoredDocument } from '../../src/ports';
-import { MongoDocumentStore } from '../../src/stores/documents/mongo.document-store';
+import { EmbeddedDocumentStore, type EmbeddedDocumentStoreOptions } from '../../src/stores/documents/embedded/embedded.document-store';
+import type { CollectionScope, DocumentStore, StoredDocument } from '../../src/domain/ports';
+import { MongoDocumentStore } from '../../src/stores/documents/mongodb/mongo.document-store';
 import { documentStoreContract } from './document-store.contract';
 
 async function embeddedStore(options: Partial<EmbeddedDocumentStoreOptions> = {}, indexed: readonly string[] = []) {

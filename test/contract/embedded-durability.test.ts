@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { transpileFile } from '../support/transpile';
-import { EmbeddedDocumentStore } from '../../src/stores/documents/embedded.document-store';
+import { EmbeddedDocumentStore } from '../../src/stores/documents/embedded/embedded.document-store';
 
 const ROOT = path.resolve(__dirname, '../..');
 let work: string;
@@ -130,7 +130,7 @@ test('every write acknowledged before a kill -9 is there after reopening', async
  * imports, so a new import never breaks this test) to CommonJS, so a plain node child can load it.
  */
 async function compileEmbeddedStore(outDir: string): Promise<string> {
-  const entry = 'src/stores/documents/embedded.document-store.ts';
+  const entry = 'src/stores/documents/embedded/embedded.document-store.ts';
   const pending = [entry];
   const done = new Set<string>();
   while (pending.length > 0) {

@@ -7,8 +7,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
-import { EmbeddedDocumentStore } from '../../src/stores/documents/embedded.document-store';
-import type { DocumentStore } from '../../src/ports';
+import { EmbeddedDocumentStore } from '../../src/stores/documents/embedded/embedded.document-store';
+import type { DocumentStore } from '../../src/domain/ports';
 import { expectSameAsReference, FULL_PROFILE, INDEXED_FIELDS, propertySeed, sequenceOf } from './store-differential';
 
 let work: string;

@@ -7,8 +7,8 @@
 import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { MongoClient } from 'mongodb';
-import { MongoDocumentStore } from '../../src/stores/documents/mongo.document-store';
-import type { CollectionScope, DocumentStore } from '../../src/ports';
+import { MongoDocumentStore } from '../../src/stores/documents/mongodb/mongo.document-store';
+import type { CollectionScope, DocumentStore } from '../../src/domain/ports';
 import { isFerretDb } from '../support/ferretdb';
 import { expectSameAsReference, FULL_PROFILE, INDEXED_FIELDS, propertySeed, sequenceOf, type Profile } from './store-differential';
 

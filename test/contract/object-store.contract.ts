@@ -1,11 +1,11 @@
 /**
- * The ObjectStore contract (src/ports.ts), one suite run against every adapter. Each test gets a
+ * The ObjectStore contract (src/domain/ports.ts), one suite run against every adapter. Each test gets a
  * fresh store (own directory or bucket) from the factory; URLs are fetched with plain `fetch` and
  * no credentials, as a browser or SDK would.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
-import type { ObjectStore } from '../../src/ports';
+import type { ObjectStore } from '../../src/domain/ports';
 import type { TestClock } from '../support/test-clock';
 
 export interface ObjectStoreHarness {

@@ -8,10 +8,10 @@
  * MongoDB-semantics matcher): an index may change speed, never an answer.
  */
 import fc from 'fast-check';
-import { restrict } from '../../src/domain/acl';
-import { DeletionLog } from '../../src/domain/deletion-log';
-import { MonotonicClock } from '../../src/domain/monotonic-clock';
-import { StoreError, type CollectionScope, type DocumentStore, type Filter, type FindOptions, type GroupSpec, type GroupStats, type SortSpec, type StoredDocument } from '../../src/ports';
+import { restrict } from '../../src/domain/access/acl';
+import { DeletionLog } from '../../src/domain/appdata/deletion-log';
+import { MonotonicClock } from '../../src/domain/appdata/monotonic-clock';
+import { StoreError, type CollectionScope, type DocumentStore, type Filter, type FindOptions, type GroupSpec, type GroupStats, type SortSpec, type StoredDocument } from '../../src/domain/ports';
 import { copy, ReferenceDocumentStore } from '../support/reference-document-store';
 
 /** Indexed fields of the stores under test: every field the generated documents and filters use. */

@@ -8,7 +8,7 @@ import path from 'node:path';
 import pino from 'pino';
 import request from 'supertest';
 import { createApp } from '../../src/app';
-import { AppRegistry } from '../../src/domain/apps';
+import { AppRegistry } from '../../src/domain/apps/app-registry';
 import { errors } from '../../src/domain/errors';
 import { RECENT_ERROR_TEXT_LIMIT, RECENT_ERRORS_PER_APP, RecentBusinessLogicErrors } from '../../src/business-logic/recent-errors';
 import { createUser, runScenario, type Scenario, type ScenarioContext } from '../support/scenarios';

@@ -4,7 +4,7 @@
  * store, seeded once: the scenarios only read.
  */
 import request from 'supertest';
-import type { DocumentStore, GroupStats } from '../../src/ports';
+import type { DocumentStore, GroupStats } from '../../src/domain/ports';
 import { createUser, runScenario, type Scenario, type ScenarioContext } from '../support/scenarios';
 import { DOCUMENT_STORES, startTestApp, type TestApp } from '../support/test-app';
 

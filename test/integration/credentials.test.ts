@@ -4,7 +4,7 @@
  * InsufficientCredentials (valid but not allowed: SDKs keep the session).
  */
 import request from 'supertest';
-import { SessionStore } from '../../src/domain/sessions';
+import { SessionStore } from '../../src/domain/sessions/session-store';
 import { basic, startTestApp, type TestApp } from '../support/test-app';
 import { createUser } from '../support/scenarios';
 

@@ -7,8 +7,8 @@
 import request from 'supertest';
 import { createUser } from '../support/scenarios';
 import { DOCUMENT_STORES, startTestApp, type TestApp } from '../support/test-app';
+import type { CollectionScope, DocumentStore, StoredDocument } from '../../src/domain/ports';
 import { TestClock } from '../support/test-clock';
-import type { CollectionScope, DocumentStore, StoredDocument } from '../../src/ports';
 
 interface DeltaBody { changed: { _id: string }[]; deleted: { _id: string }[] }
 const changedIds = (body: unknown) => (body as DeltaBody).changed.map((d) => d._id).sort();

@@ -7,7 +7,7 @@
 import request from 'supertest';
 import { createUser, runScenario, type Scenario, type ScenarioContext } from '../support/scenarios';
 import { DOCUMENT_STORES, startTestApp } from '../support/test-app';
-import type { DocumentStore, Filter } from '../../src/ports';
+import type { DocumentStore, Filter } from '../../src/domain/ports';
 
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 const DAY = 86_400_000;

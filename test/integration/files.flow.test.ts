@@ -7,7 +7,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createServer, request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import request from 'supertest';
-import { FilesService } from '../../src/domain/files.service';
+import { FilesService } from '../../src/domain/files/files.service';
 import { createUser } from '../support/scenarios';
 import { startTestApp, type TestApp, type TestAppOptions } from '../support/test-app';
 import { TestClock } from '../support/test-clock';

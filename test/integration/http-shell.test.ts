@@ -1,7 +1,7 @@
 /** The HTTP shell every route shares: handshake, Kinvey headers, CORS, error rendering. */
 import pino from 'pino';
 import request from 'supertest';
-import { StoreError, type DocumentStore } from '../../src/ports';
+import { StoreError, type DocumentStore } from '../../src/domain/ports';
 import { basic, startTestApp, type TestApp } from '../support/test-app';
 
 describe('HTTP shell', () => {

@@ -5,7 +5,7 @@
  */
 import request from 'supertest';
 import TOTP from 'totp.js';
-import { totpAt } from '../../src/domain/totp';
+import { totpAt } from '../../src/domain/mfa/totp';
 import { createUser } from '../support/scenarios';
 import { DOCUMENT_STORES, startTestApp, type DocumentsKind, type TestApp } from '../support/test-app';
 

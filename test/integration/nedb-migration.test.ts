@@ -9,9 +9,9 @@ import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { types } from 'node:util';
 import Datastore from '@seald-io/nedb';
-import type { CollectionScope, StoredDocument } from '../../src/ports';
-import { EmbeddedDocumentStore } from '../../src/stores/documents/embedded.document-store';
-import { MIGRATED_DIR } from '../../src/stores/documents/nedb-migration';
+import type { CollectionScope, StoredDocument } from '../../src/domain/ports';
+import { EmbeddedDocumentStore } from '../../src/stores/documents/embedded/embedded.document-store';
+import { MIGRATED_DIR } from '../../src/stores/documents/embedded/legacy-nedb/nedb-migration';
 import { startServerProcess } from '../support/server-process';
 import { makeTempDir, removeTempDir } from '../support/temp-dirs';
 

@@ -1,8 +1,8 @@
 import pino from 'pino';
 import request from 'supertest';
-import { EndpointScheduler, SCHEDULE_COLLECTION } from '../../src/business-logic/scheduler';
+import { EndpointScheduler, SCHEDULE_COLLECTION } from '../../src/business-logic/endpoints/scheduler';
 import type { BusinessLogicConfig } from '../../src/business-logic/types';
-import { StoreError, type DocumentStore } from '../../src/ports';
+import { StoreError, type DocumentStore } from '../../src/domain/ports';
 import { DOCUMENT_STORES, startTestApp, type DocumentsKind, type TestApp } from '../support/test-app';
 
 const T0 = new Date('2024-03-01T12:00:00.000Z').getTime();

@@ -7,7 +7,7 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import express from 'express';
 import request from 'supertest';
-import { consoleRoutes } from '../../src/http/console.routes';
+import { consoleRoutes } from '../../src/http/routes/console/console.routes';
 import { startTestApp, type TestApp } from '../support/test-app';
 import { makeTempDir, removeTempDir } from '../support/temp-dirs';
 

@@ -9,10 +9,10 @@ import { Agent, request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import request from 'supertest';
-import { FilesService } from '../../src/domain/files.service';
-import type { ObjectStore } from '../../src/ports';
-import { EmbeddedDocumentStore } from '../../src/stores/documents/embedded.document-store';
-import { LocalDiskObjectStore } from '../../src/stores/objects/local-disk.object-store';
+import { FilesService } from '../../src/domain/files/files.service';
+import type { ObjectStore } from '../../src/domain/ports';
+import { EmbeddedDocumentStore } from '../../src/stores/documents/embedded/embedded.document-store';
+import { LocalDiskObjectStore } from '../../src/stores/objects/local-disk/local-disk.object-store';
 import { createUser } from '../support/scenarios';
 import { startTestApp, type TestApp, type TestAppOptions } from '../support/test-app';
 

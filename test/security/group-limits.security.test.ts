@@ -12,7 +12,7 @@ import path from 'node:path';
 import { MongoClient } from 'mongodb';
 import request from 'supertest';
 import { NODE_FLAGS } from '../../src/node-flags';
-import type { DocumentStore, StoredDocument } from '../../src/ports';
+import type { DocumentStore, StoredDocument } from '../../src/domain/ports';
 import { startServerProcess, type ServerProcess } from '../support/server-process';
 import { DOCUMENT_STORES, startTestApp, type DocumentsKind, type TestApp } from '../support/test-app';
 

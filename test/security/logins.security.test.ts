@@ -13,7 +13,7 @@ import { request as httpRequest } from 'node:http';
 import request from 'supertest';
 import { createUser } from '../support/scenarios';
 import { basic, startTestApp, type TestApp } from '../support/test-app';
-import { LOGIN_LIMITS } from '../../src/domain/login-throttle';
+import { LOGIN_LIMITS } from '../../src/domain/users/login-throttle';
 
 interface Reply { status: number; headers: Record<string, string | string[] | undefined>; body: Record<string, unknown> }
 

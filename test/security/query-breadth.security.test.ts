@@ -9,9 +9,9 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import request from 'supertest';
-import { MAX_QUERY_LIST_ITEMS, MAX_QUERY_NODES, MAX_QUERY_REGEXES } from '../../src/domain/query-breadth';
-import { MAX_REGEX_WEIGHT } from '../../src/domain/regex-patterns';
-import { RESIDUAL_BATCH } from '../../src/stores/documents/sqlite/reading';
+import { MAX_QUERY_LIST_ITEMS, MAX_QUERY_NODES, MAX_QUERY_REGEXES } from '../../src/domain/query/query-breadth';
+import { MAX_REGEX_WEIGHT } from '../../src/internal/linear-regex';
+import { RESIDUAL_BATCH } from '../../src/stores/documents/embedded/sqlite/reading';
 import { createUser } from '../support/scenarios';
 import { DOCUMENT_STORES, startTestApp, type TestApp } from '../support/test-app';
 import { makeTempDir, removeTempDir } from '../support/temp-dirs';

@@ -6,11 +6,11 @@
  * directly instead of timed.
  */
 import fc from 'fast-check';
-import { canRead, readFilter, restrict } from '../../src/domain/acl';
-import type { Principal } from '../../src/domain/principal';
-import { sanitizeFilter } from '../../src/domain/query';
-import type { Filter } from '../../src/ports';
-import { compileFilter } from '../../src/stores/documents/mongo-semantics';
+import { canRead, readFilter, restrict } from '../../src/domain/access/acl';
+import type { Principal } from '../../src/domain/access/principal';
+import { sanitizeFilter } from '../../src/domain/query/parse-query';
+import type { Filter } from '../../src/domain/ports';
+import { compileFilter } from '../../src/stores/documents/mongo-semantics/matcher';
 import { KinveyError } from '../../src/domain/errors';
 
 const APP = 'kid_oracle';

@@ -1,14 +1,14 @@
 /**
  * The reference the differential property tests hold every document store to: a DocumentStore
  * that answers each read by scanning all documents of the collection in memory through the
- * MongoDB-semantics matcher, ordering and projection (src/stores/documents/mongo-*.ts, themselves
+ * MongoDB-semantics matcher, ordering and projection (src/stores/documents/mongo-semantics/, themselves
  * held to MongoDB by the contract suite). No plan, no index, no shortcut: what an index changes in
  * a real store's answer shows up as a difference from this one.
  */
-import { StoreError, type CollectionScope, type DocumentStore, type Filter, type FindOptions, type GroupSpec, type GroupStats, type StoredDocument } from '../../src/ports';
-import { GroupAccumulator } from '../../src/stores/documents/group-accumulator';
+import { StoreError, type CollectionScope, type DocumentStore, type Filter, type FindOptions, type GroupSpec, type GroupStats, type StoredDocument } from '../../src/domain/ports';
+import { GroupAccumulator } from '../../src/stores/documents/mongo-semantics/group-accumulator';
 import { DEFAULT_MAX_RESULT_BYTES } from '../../src/stores/documents/result-budget';
-import { compileFilter, projectDocument, sortDocuments } from '../../src/stores/documents/mongo-semantics';
+import { compileFilter, projectDocument, sortDocuments } from '../../src/stores/documents/mongo-semantics/matcher';
 
 export class ReferenceDocumentStore implements DocumentStore {
   private readonly collections = new Map<string, Map<string, StoredDocument>>();

@@ -1,10 +1,10 @@
 /**
  * Who did the RSA signing while some work ran: the signer pool's workers (their counter in
- * src/stores/objects/rsa-signer-pool.ts) or this thread, the event loop. Used to prove that GCS
+ * src/stores/objects/gcs/rsa-signer-pool.ts) or this thread, the event loop. Used to prove that GCS
  * URLs are signed off the loop, without timing anything.
  */
 import crypto from 'node:crypto';
-import { signaturesByWorkerThread } from '../../src/stores/objects/rsa-signer-pool';
+import { signaturesByWorkerThread } from '../../src/stores/objects/gcs/rsa-signer-pool';
 
 export interface SigningDuring<T> {
   result: T;

@@ -1,9 +1,9 @@
-import type { CollectionPermissions } from '../../src/config';
-import { MATCH_NOTHING, buildAcl, canCreate, canRead, canWrite, readFilter, restrict, writeFilter } from '../../src/domain/acl';
+import type { CollectionPermissions } from '../../src/config/load-config';
+import { MATCH_NOTHING, buildAcl, canCreate, canRead, canWrite, readFilter, restrict, writeFilter } from '../../src/domain/access/acl';
 import { KinveyError } from '../../src/domain/errors';
-import type { Principal } from '../../src/domain/principal';
-import type { Filter, StoredDocument } from '../../src/ports';
-import { compileFilter } from '../../src/stores/documents/mongo-semantics';
+import type { Principal } from '../../src/domain/access/principal';
+import type { Filter, StoredDocument } from '../../src/domain/ports';
+import { compileFilter } from '../../src/stores/documents/mongo-semantics/matcher';
 
 const APP = 'kid_acl';
 const user = (userId: string, groups: string[] = []): Principal => ({ kind: 'user', appKey: APP, userId, username: userId, token: 't', groups });

@@ -1,6 +1,6 @@
-import { ConfigError, loadConfig, parseAppDefinitions } from '../../src/config';
-import { collectionPermissions, deltaSetCollections } from '../../src/domain/apps';
-import { filePermissions } from '../../src/domain/file-metadata';
+import { ConfigError, loadConfig, parseAppDefinitions } from '../../src/config/load-config';
+import { collectionPermissions, deltaSetCollections } from '../../src/domain/apps/app-registry';
+import { filePermissions } from '../../src/domain/files/file-metadata';
 
 const noFile = () => {
   throw new Error('no such file');

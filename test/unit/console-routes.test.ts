@@ -2,8 +2,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import express from 'express';
 import request from 'supertest';
-import { consoleOrigins, consolePolicy, consoleRoutes } from '../../src/http/console.routes';
-import { loadConfig } from '../../src/config';
+import { consoleOrigins, consolePolicy, consoleRoutes } from '../../src/http/routes/console/console.routes';
+import { loadConfig } from '../../src/config/load-config';
 import { makeTempDir, removeTempDir } from '../support/temp-dirs';
 
 describe('the console\'s static files', () => {

@@ -4,11 +4,11 @@
  * cannot read); they become per-candidate checks. Speed: a login's username is planned although
  * the "active users" clause before it is not indexable.
  */
-import { readFilter, restrict } from '../../src/domain/acl';
-import { ACTIVE_USERS } from '../../src/domain/user-records';
-import type { Principal } from '../../src/domain/principal';
-import { encodeKey } from '../../src/stores/documents/sqlite/index-keys';
-import { planFilter, type PlannedIndex, type Source } from '../../src/stores/documents/sqlite/planner';
+import { readFilter, restrict } from '../../src/domain/access/acl';
+import { ACTIVE_USERS } from '../../src/domain/users/user-records';
+import type { Principal } from '../../src/domain/access/principal';
+import { encodeKey } from '../../src/stores/documents/embedded/sqlite/index-keys';
+import { planFilter, type PlannedIndex, type Source } from '../../src/stores/documents/embedded/sqlite/planner';
 
 const FIELDS = ['_acl.creator', '_acl.r', '_acl.w', '_acl.gr', '_acl.gw', '_acl.groups.r', '_acl.groups.w', '_kmd.lmt', 'secret', 'username'];
 const indexes = new Map<string, PlannedIndex>(FIELDS.map((field, ix) => [field, { ix, sparse: false, multikey: false, ready: true }]));

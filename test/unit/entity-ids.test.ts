@@ -1,4 +1,4 @@
-import { newEntityId } from '../../src/domain/entity-fields';
+import { newEntityId } from '../../src/domain/appdata/entity-fields';
 
 describe('server-generated ids', () => {
   test('are 24 lowercase hex characters laid out like an ObjectId: seconds, process, counter', () => {

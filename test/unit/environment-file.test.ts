@@ -1,4 +1,4 @@
-import { loadEnvironmentFile, type EnvironmentFileContext } from '../../src/business-logic/environment-file';
+import { loadEnvironmentFile, type EnvironmentFileContext } from '../../src/config/environment-file';
 
 const FILE = '/cfg/env/env.json';
 const SOURCE = 'KINBASE_APPS_FILE app kid_x environmentFile';

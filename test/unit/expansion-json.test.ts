@@ -1,12 +1,12 @@
 /**
- * The app's res.json with expansions serialized once per response (src/http/expansion-json.ts),
+ * The app's res.json with expansions serialized once per response (src/http/presenters/expansion-json.ts),
  * through a real Express app and HTTP: the body equals plain JSON.stringify of the expanded
  * documents, values that merely look like markers are sent as they are, and responses without
  * markers are untouched.
  */
 import express, { type Response } from 'express';
 import request from 'supertest';
-import { expansionAwareJson, serializeOncePer } from '../../src/http/expansion-json';
+import { expansionAwareJson, serializeOncePer } from '../../src/http/presenters/expansion-json';
 
 const avatar = Object.freeze({ _type: 'KinveyFile', _id: 'a"\\/\u2028', _filename: 'ü "quoted".png', size: 3, _acl: { creator: 'u1' }, _downloadURL: 'http://x/y?sig=1&e=2' });
 const banner = Object.freeze({ _type: 'KinveyFile', _id: 'b', custom: [1, null, { deep: true }] });

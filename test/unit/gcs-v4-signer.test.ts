@@ -9,7 +9,7 @@ import { createHash, createHmac, generateKeyPairSync, sign as rsaSign } from 'no
 import { Storage } from '@google-cloud/storage';
 import {
   buildCanonicalRequest, buildStringToSign, signedUrl, signHmac, type V4UrlInput,
-} from '../../src/stores/objects/gcs-v4-signer';
+} from '../../src/stores/objects/gcs/v4-signer';
 
 const CLIENT_EMAIL = 'signer-test@kinbase-test.iam.gserviceaccount.com';
 const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });

@@ -2,7 +2,7 @@
  * The size bounds of a `_group` request, told before anything is built from it: `initial` (which
  * every group of the answer repeats) is measured without serializing a large one.
  */
-import { jsonLongerThan, MAX_INITIAL_BYTES, parseGroupRequest } from '../../src/domain/aggregation.service';
+import { jsonLongerThan, MAX_INITIAL_BYTES, parseGroupRequest } from '../../src/domain/appdata/aggregation.service';
 
 const COUNT = 'function(doc, out) { out.count += 1; }';
 /** An initial whose JSON is exactly `n` characters long. */

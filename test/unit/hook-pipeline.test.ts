@@ -4,7 +4,7 @@
  * Flex client implement); the end-to-end tests run the same pipeline with real code.
  */
 import type { AppFunctions } from '../../src/business-logic/app-functions';
-import { HookPipeline, type HookedCall } from '../../src/business-logic/pipeline';
+import { HookPipeline, type HookedCall } from '../../src/business-logic/hooks/hook-pipeline';
 import type { BlInvocation, BlOutcome, BlRequest, BusinessLogicFunction, CollectionHookName } from '../../src/business-logic/types';
 import { errors, KinveyError } from '../../src/domain/errors';
 

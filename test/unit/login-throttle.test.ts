@@ -4,7 +4,7 @@
  * a lock of its own at the username limit, tables stay bounded, and an IPv6 attacker cannot dodge
  * the client limit by rotating addresses inside its /64.
  */
-import { LoginThrottle, clientKey, type LoginAttempt } from '../../src/domain/login-throttle';
+import { LoginThrottle, clientKey, type LoginAttempt } from '../../src/domain/users/login-throttle';
 
 function throttleAt(start = Date.parse('2026-01-01T00:00:00Z'), limits = {}) {
   let now = start;

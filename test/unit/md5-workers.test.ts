@@ -8,8 +8,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import { Md5Workers, md5OfFile } from '../../src/stores/objects/md5-workers';
-import { UploadSessions } from '../../src/stores/objects/local-upload-sessions';
+import { Md5Workers, md5OfFile } from '../../src/stores/objects/local-disk/md5-workers';
+import { UploadSessions } from '../../src/stores/objects/local-disk/upload-sessions';
 
 const md5 = (data: Buffer): string => createHash('md5').update(data).digest('hex');
 

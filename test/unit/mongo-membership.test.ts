@@ -4,9 +4,9 @@
  * answer: two values share a key exactly when MongoDB's comparison finds them equal.
  */
 import fc from 'fast-check';
-import { valueKey } from '../../src/stores/documents/mongo-membership';
-import { compileFilter } from '../../src/stores/documents/mongo-semantics';
-import { compareValues, typeClass } from '../../src/stores/documents/mongo-values';
+import { valueKey } from '../../src/stores/documents/mongo-semantics/membership';
+import { compileFilter } from '../../src/stores/documents/mongo-semantics/matcher';
+import { compareValues, typeClass } from '../../src/stores/documents/mongo-semantics/values';
 
 const plain = [null, true, false, 0, -0, 1, 1.5, '', 'a', 'é', '😀', '1', 'true', 'null', new Date(0)];
 // Operands may also hold what no stored document does (JSON has no NaN; 1e400 parses to Infinity).

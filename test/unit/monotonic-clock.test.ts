@@ -3,7 +3,7 @@
  * before a request start is strictly earlier, one stamped after is at or after it, a write still
  * in flight holds request starts back, and neither goes backwards when the base clock does.
  */
-import { MAX_LEAD_MS, MonotonicClock } from '../../src/domain/monotonic-clock';
+import { MAX_LEAD_MS, MonotonicClock } from '../../src/domain/appdata/monotonic-clock';
 
 const T = Date.parse('2026-01-01T00:00:00.000Z');
 

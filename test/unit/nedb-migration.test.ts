@@ -8,9 +8,9 @@ import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, write
 import path from 'node:path';
 import Datastore from '@seald-io/nedb';
 import fc from 'fast-check';
-import { StoreError, type CollectionScope, type IndexSpec, type StoredDocument } from '../../src/ports';
-import { MIGRATED_DIR, migrateNedbData, type NedbMigrationTarget } from '../../src/stores/documents/nedb-migration';
-import { decodeSegment, encodeSegment } from '../../src/stores/documents/nedb-names';
+import { StoreError, type CollectionScope, type IndexSpec, type StoredDocument } from '../../src/domain/ports';
+import { MIGRATED_DIR, migrateNedbData, type NedbMigrationTarget } from '../../src/stores/documents/embedded/legacy-nedb/nedb-migration';
+import { decodeSegment, encodeSegment } from '../../src/stores/documents/embedded/legacy-nedb/nedb-names';
 import { makeTempDir, removeTempDir } from '../support/temp-dirs';
 
 /** A store in a Map, which refuses unique indexes its data violates, and records its calls. */

@@ -3,7 +3,7 @@
  * which bounds how long compiling a filter's patterns can hold the event loop; and that identical
  * patterns are compiled once.
  */
-import { compileLinearRegex, MAX_REGEX_WEIGHT, regexWeight } from '../../src/domain/regex-patterns';
+import { compileLinearRegex, MAX_REGEX_WEIGHT, regexWeight } from '../../src/internal/linear-regex';
 
 test.each([
   ['^abc', 4],

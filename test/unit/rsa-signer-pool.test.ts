@@ -10,9 +10,9 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { threadId } from 'node:worker_threads';
 import { transpileFile } from '../support/transpile';
-import { buildCanonicalRequest, buildStringToSign, type V4UrlInput } from '../../src/stores/objects/gcs-v4-signer';
-import { GcsObjectStore } from '../../src/stores/objects/gcs.object-store';
-import { RsaSignerPool } from '../../src/stores/objects/rsa-signer-pool';
+import { buildCanonicalRequest, buildStringToSign, type V4UrlInput } from '../../src/stores/objects/gcs/v4-signer';
+import { GcsObjectStore } from '../../src/stores/objects/gcs/gcs.object-store';
+import { RsaSignerPool } from '../../src/stores/objects/gcs/rsa-signer-pool';
 import { removeServiceAccountKey, TEST_CLIENT_EMAIL, writeServiceAccountKey } from '../support/gcs-key';
 import { makeTempDir, removeTempDir } from '../support/temp-dirs';
 import { signedInPoolDuring } from '../support/rsa-signing';
@@ -55,7 +55,7 @@ describe('RsaSignerPool', () => {
     // Run the real pool module (compiled as the build would) in a child that signs once and never closes it.
     const dir = makeTempDir('kinbase-pool-');
     try {
-      const source = path.resolve(__dirname, '../../src/stores/objects/rsa-signer-pool.ts');
+      const source = path.resolve(__dirname, '../../src/stores/objects/gcs/rsa-signer-pool.ts');
       writeFileSync(path.join(dir, 'rsa-signer-pool.js'), transpileFile(source));
       writeFileSync(path.join(dir, 'key.pem'), pem);
       writeFileSync(path.join(dir, 'main.js'), `

@@ -11,8 +11,8 @@ import { open, type FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { transpileFile } from '../support/transpile';
-import { HashingBusyError, PasswordHasher } from '../../src/domain/passwords';
-import { ScryptWorkers } from '../../src/stores/scrypt-workers';
+import { HashingBusyError, PasswordHasher } from '../../src/domain/users/passwords';
+import { ScryptWorkers } from '../../src/internal/scrypt-workers';
 
 const COST = { N: 1024, r: 8, p: 1 };
 
@@ -129,9 +129,9 @@ describe('ScryptWorkers', () => {
     // The real pool module, compiled as the build would, in a child that hashes once and never closes it.
     const dir = mkdtempSync(path.join(tmpdir(), 'kinbase-scrypt-'));
     try {
-      const compiled = transpileFile(path.resolve(__dirname, '../../src/stores/scrypt-workers.ts'));
-      writeFileSync(path.join(dir, 'scrypt-workers.js'), compiled.replace('../domain/passwords', './passwords.js'));
-      writeFileSync(path.join(dir, 'passwords.js'), transpileFile(path.resolve(__dirname, '../../src/domain/passwords.ts')));
+      const compiled = transpileFile(path.resolve(__dirname, '../../src/internal/scrypt-workers.ts'));
+      writeFileSync(path.join(dir, 'scrypt-workers.js'), compiled.replace('./scrypt-runner', './scrypt-runner.js'));
+      writeFileSync(path.join(dir, 'scrypt-runner.js'), transpileFile(path.resolve(__dirname, '../../src/internal/scrypt-runner.ts')));
       writeFileSync(path.join(dir, 'main.js'), `
         const { ScryptWorkers } = require('./scrypt-workers.js');
         new ScryptWorkers().derive('pw', Buffer.from('salt'), 32, { N: 1024, r: 8, p: 1 }).then((key) => console.log(key.toString('hex')));

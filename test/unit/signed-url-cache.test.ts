@@ -2,8 +2,8 @@
  * The signed-URL cache on a TestClock: a repeated request for the same object, scheme and expiry
  * is answered from memory while that URL lives, and signed again once its expiry has come.
  */
-import { SignedUrlCache } from '../../src/stores/objects/signed-url-cache';
-import { LocalDiskObjectStore } from '../../src/stores/objects/local-disk.object-store';
+import { SignedUrlCache } from '../../src/stores/decorators/signed-url-cache';
+import { LocalDiskObjectStore } from '../../src/stores/objects/local-disk/local-disk.object-store';
 import { TestClock } from '../support/test-clock';
 
 describe('SignedUrlCache', () => {

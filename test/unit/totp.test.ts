@@ -3,7 +3,7 @@
  * single-use rules kinbase adds, all on chosen instants (no wall clock).
  */
 import TOTP from 'totp.js';
-import { base32Decode, base32Encode, generateTotpSecret, hotp, matchTotp, timeStep, totpAt } from '../../src/domain/totp';
+import { base32Decode, base32Encode, generateTotpSecret, hotp, matchTotp, timeStep, totpAt } from '../../src/domain/mfa/totp';
 
 const SEED_SHA1 = Buffer.from('12345678901234567890', 'ascii');
 const SEED_SHA256 = Buffer.from('12345678901234567890123456789012', 'ascii');

@@ -4,12 +4,12 @@
  * is fixed at construction, never taken from hook code, so a hook can only ever reach its own
  * app's data; filters go through the same sanitiser as client queries (no `$where`, no code).
  */
-import type { CollectionScope, DocumentStore, Filter, FindOptions, StoredDocument } from '../../ports';
-import { isPlainObject } from '../../domain/acl';
-import { checkAppdataCollection, checkClientId, checkEntityBody, newEntityId } from '../../domain/entity-fields';
-import { FILES_COLLECTION } from '../../domain/file-metadata';
-import { parseFields, parseSort, sanitizeFilter } from '../../domain/query';
-import { USER_COLLECTION } from '../../domain/user-records';
+import type { CollectionScope, DocumentStore, Filter, FindOptions, StoredDocument } from '../../domain/ports';
+import { isPlainObject } from '../../domain/access/acl';
+import { checkAppdataCollection, checkClientId, checkEntityBody, newEntityId } from '../../domain/appdata/entity-fields';
+import { FILES_COLLECTION } from '../../domain/files/file-metadata';
+import { parseFields, parseSort, sanitizeFilter } from '../../domain/query/parse-query';
+import { USER_COLLECTION } from '../../domain/users/user-records';
 import { applyUpdate, isOperatorUpdate, upsertBase } from './update-operators';
 
 /** Most documents one find, update or insert touches; Kinvey's own result-set limit. */

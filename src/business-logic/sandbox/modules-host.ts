@@ -7,7 +7,7 @@
  */
 import type { Logger } from 'pino';
 import { isKinveyError } from '../../domain/errors';
-import { StoreError } from '../../ports';
+import { StoreError } from '../../domain/ports';
 import type { CollectionAccess } from './collection-access';
 
 /** Longest log message kept, in characters; longer ones are cut and marked. */

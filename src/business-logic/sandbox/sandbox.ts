@@ -10,9 +10,9 @@
  */
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { DocumentStore } from '../../ports';
+import type { DocumentStore } from '../../domain/ports';
 import { errors, isKinveyError, KinveyError } from '../../domain/errors';
-import { isReservedKey } from '../../domain/safe-keys';
+import { isReservedKey } from '../../domain/access/safe-keys';
 import { COLLECTION_HOOKS, type BlInvocation, type BlOutcome, type BusinessLogicFunction, type FunctionSpec } from '../types';
 import { CollectionAccess } from './collection-access';
 import { IsolatePool, type IsolatePoolOptions, type IsolatePoolStats } from './isolate-pool';

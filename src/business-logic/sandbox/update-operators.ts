@@ -3,9 +3,9 @@
  * $each), applied in the host to a copy of each matched document, so both document stores behave
  * the same and no update operator ever reaches a store unchecked.
  */
-import type { Filter } from '../../ports';
-import { isPlainObject } from '../../domain/acl';
-import { isReservedKey } from '../../domain/safe-keys';
+import type { Filter } from '../../domain/ports';
+import { isPlainObject } from '../../domain/access/acl';
+import { isReservedKey } from '../../domain/access/safe-keys';
 
 const OPERATORS = new Set(['$set', '$unset', '$inc', '$push']);
 

@@ -1,8 +1,8 @@
 import type { NextFunction, Request, Response } from 'express';
-import type { AppDefinition } from '../../config';
-import { secretsEqual, type AppRegistry } from '../../domain/apps';
+import type { AppDefinition } from '../../config/load-config';
+import { secretsEqual, type AppRegistry } from '../../domain/apps/app-registry';
 import { errors } from '../../domain/errors';
-import type { Principal } from '../../domain/principal';
+import type { Principal } from '../../domain/access/principal';
 import { sendBlResponse } from '../business-logic';
 import { LoginRefusedByHook } from '../login-pipeline';
 import { apiVersionOf } from './request-context';

@@ -1,7 +1,7 @@
 import type { NextFunction, Request, Response } from 'express';
 import type { Logger } from 'pino';
 import { errors, isKinveyError, type KinveyError } from '../../domain/errors';
-import { StoreError } from '../../ports';
+import { StoreError } from '../../domain/ports';
 import { redactUrl } from './access-log';
 
 interface BodyParserError { type?: string; status?: number; statusCode?: number; expose?: boolean; message?: string }

@@ -1,5 +1,5 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import type { MonotonicClock } from '../../domain/monotonic-clock';
+import type { MonotonicClock } from '../../domain/appdata/monotonic-clock';
 import { requestIdFrom } from '../../domain/request-id';
 
 /**

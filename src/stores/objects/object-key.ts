@@ -1,4 +1,4 @@
-import { StoreError } from '../../ports';
+import { StoreError } from '../../domain/ports';
 
 const SAFE_KEY = /^[A-Za-z0-9_-]+(?:\/[A-Za-z0-9_-]+)*$/;
 const MAX_KEY_LENGTH = 512;

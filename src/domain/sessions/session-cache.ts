@@ -1,0 +1,137 @@
+/**
+ * What a session token resolves to (its owner and the owner's groups), kept in this process's
+ * memory for a short time so that a request with a known token costs no store round trip.
+ *
+ * Staleness is bounded two ways: every entry is dropped `ttlMs` after it was read from the store
+ * (what another instance's logout, password change or group edit can miss), and every change made
+ * through this instance evicts the entries it affects at once (see UsersService, GroupsService,
+ * CollectionRemover). A lookup that started before an eviction never stores its (possibly stale)
+ * answer, so an eviction cannot be undone by a store read that was already in flight.
+ */
+import type { SessionOwner } from './session';
+import { systemClock, type Clock } from '../../internal/clock';
+
+export interface SessionCacheOptions {
+  /** How long an entry may be served after it was read from the store; 0 turns the cache off. */
+  readonly ttlMs: number;
+  /** Most entries kept; the least recently used goes first. */
+  readonly maxEntries: number;
+  /** Decides when an entry is stale; the wall clock by default. */
+  readonly clock?: Clock;
+  /** Told about every lookup (for the hit/miss metric); not called when the cache is off. */
+  readonly observe?: (outcome: 'hit' | 'miss') => void;
+}
+
+export const DEFAULT_SESSION_CACHE: Pick<SessionCacheOptions, 'ttlMs' | 'maxEntries'> = { ttlMs: 5000, maxEntries: 10_000 };
+
+/** A live session as the auth middleware needs it. */
+export interface CachedSession extends SessionOwner {
+  readonly groups: readonly string[];
+  /** When the session itself ends (epoch ms): never served past it, whatever the TTL. */
+  readonly sessionExpiresAt: number;
+}
+
+interface Entry {
+  readonly appKey: string;
+  readonly session: CachedSession;
+  readonly staleAt: number;
+}
+
+/** A ticket from `lookup` on a miss: `store` only takes the answer if nothing was evicted since. */
+export interface MissTicket {
+  readonly epoch: number;
+}
+
+export class SessionCache {
+  private readonly entries = new Map<string, Entry>();
+  /** Keys of each user's cached sessions (`appKey \0 userId` -> keys), so a user's eviction is direct. */
+  private readonly byUser = new Map<string, Set<string>>();
+  /** Grows on every eviction: a miss that saw an older epoch does not store its answer. */
+  private epoch = 0;
+  private readonly clock: Clock;
+
+  constructor(private readonly options: SessionCacheOptions) {
+    this.clock = options.clock ?? systemClock;
+  }
+
+  get enabled(): boolean {
+    return this.options.ttlMs > 0 && this.options.maxEntries > 0;
+  }
+
+  /** How many entries are held (tests). */
+  get size(): number {
+    return this.entries.size;
+  }
+
+  /**
+   * The cached session of this token hash, or a miss ticket to pass to `store` with what the
+   * store said. `null` when the cache is off.
+   */
+  lookup(appKey: string, tokenHash: string): CachedSession | MissTicket | null {
+    if (!this.enabled) return null;
+    const key = entryKey(appKey, tokenHash);
+    const entry = this.entries.get(key);
+    const now = this.clock().getTime();
+    if (entry && entry.staleAt > now && entry.session.sessionExpiresAt > now) {
+      // Map order is insertion order: re-inserting makes this the most recently used.
+      this.entries.delete(key);
+      this.entries.set(key, entry);
+      this.options.observe?.('hit');
+      return entry.session;
+    }
+    if (entry) this.remove(key);
+    this.options.observe?.('miss');
+    return { epoch: this.epoch };
+  }
+
+  /** Keeps a session read from the store, unless an eviction happened since its lookup. */
+  store(appKey: string, tokenHash: string, session: CachedSession, ticket: MissTicket): void {
+    if (!this.enabled || ticket.epoch !== this.epoch) return;
+    const key = entryKey(appKey, tokenHash);
+    this.remove(key);
+    this.entries.set(key, { appKey, session, staleAt: this.clock().getTime() + this.options.ttlMs });
+    const userKey = entryKey(appKey, session.userId);
+    let keys = this.byUser.get(userKey);
+    if (!keys) this.byUser.set(userKey, (keys = new Set()));
+    keys.add(key);
+    while (this.entries.size > this.options.maxEntries) this.remove(this.entries.keys().next().value as string);
+  }
+
+  /** Forgets one session (logout). */
+  evictToken(appKey: string, tokenHash: string): void {
+    this.epoch += 1;
+    this.remove(entryKey(appKey, tokenHash));
+  }
+
+  /** Forgets every session of a user (password change, token invalidation, deletion, rename). */
+  evictUser(appKey: string, userId: string): void {
+    this.epoch += 1;
+    const keys = this.byUser.get(entryKey(appKey, userId));
+    if (keys) for (const key of [...keys]) this.remove(key);
+  }
+
+  /** Forgets every session of an app (a group changed: anyone's membership may have). */
+  evictApp(appKey: string): void {
+    this.epoch += 1;
+    for (const [key, entry] of this.entries) if (entry.appKey === appKey) this.remove(key);
+  }
+
+  private remove(key: string): void {
+    const entry = this.entries.get(key);
+    if (!entry) return;
+    this.entries.delete(key);
+    const userKey = entryKey(entry.appKey, entry.session.userId);
+    const keys = this.byUser.get(userKey);
+    keys?.delete(key);
+    if (keys?.size === 0) this.byUser.delete(userKey);
+  }
+}
+
+/** Narrows a lookup's answer to a hit. */
+export function isCachedSession(found: CachedSession | MissTicket | null): found is CachedSession {
+  return found !== null && 'userId' in found;
+}
+
+function entryKey(appKey: string, id: string): string {
+  return `${appKey}\u0000${id}`;
+}

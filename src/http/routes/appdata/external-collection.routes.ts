@@ -1,0 +1,73 @@
+import { Router, type Request, type Response } from 'express';
+import type { HookOperation } from '../../../business-logic/hooks/hook-pipeline';
+import type { BusinessLogicRuntime } from '../../../business-logic/runtime';
+import type { FlexDataContext, FlexDataSource } from '../../../business-logic/flex/flex-data-source';
+import type { AppDefinition } from '../../../config/load-config';
+import { collectionPermissions } from '../../../domain/apps/app-registry';
+import { checkAppdataCollection } from '../../../domain/appdata/entity-fields';
+import { errors } from '../../../domain/errors';
+import type { Principal } from '../../../domain/access/principal';
+import { blRequestOf, hookedCall, inputOf, requireBody, sendBlResponse, stringParams } from '../../business-logic';
+
+/**
+ * `/appdata/:appKey/:collection` for collections backed by a Flex service object (`type:
+ * "external"` in the environment file): the same routes, the same hooks, answered by the service's
+ * data handlers. Collections that are not external fall through to the stored-collection routes.
+ *
+ * Entity ACLs do not apply (the service owns the data); collection permissions do as far as they
+ * can: a `read-only` collection refuses writes by anyone but master. Everything else is the
+ * service's to enforce, with the caller's username and id, which every call carries.
+ */
+export function externalCollectionRoutes(businessLogic: BusinessLogicRuntime, baasUrl: string): Router {
+  const router = Router({ mergeParams: true });
+
+  router.use((req, res, next) => {
+    const app = res.locals.app as AppDefinition;
+    const collection = checkAppdataCollection(String(req.params.collection));
+    const source = businessLogic.externalCollection(app.appKey, collection);
+    if (!source) return next('router');
+    res.locals.external = { source, collection };
+    next();
+  });
+
+  const route = (operation: HookOperation, id: (req: Request) => string | undefined, act: (source: FlexDataSource, ctx: FlexDataContext, input: { body: unknown; params: Record<string, string> }, req: Request) => Promise<{ status: number; body: unknown }>) =>
+    async (req: Request, res: Response) => {
+      const { source, collection } = res.locals.external as { source: FlexDataSource; collection: string };
+      const routePath = String((req as Request & { route?: { path?: string } }).route?.path ?? '');
+      res.locals.metricsRoute = `/appdata/:appKey/:collection${routePath === '/' ? '' : routePath}`;
+      const app = res.locals.app as AppDefinition;
+      const principal = res.locals.principal as Principal;
+      if (operation !== 'fetch' && principal.kind !== 'master' && collectionPermissions(app, collection) === 'read-only') {
+        throw errors.insufficientCredentials(`Collection ${collection} is read-only.`);
+      }
+      const entityId = id(req);
+      const view = blRequestOf(req, res, { collectionName: collection });
+      const ctx: FlexDataContext = {
+        app: { appKey: app.appKey, appSecret: app.appSecret, masterSecret: app.masterSecret, baasUrl },
+        username: principal.kind === 'user' ? principal.username : '',
+        userId: principal.kind === 'user' ? principal.userId : '',
+        headers: view.headers,
+      };
+      sendBlResponse(res, await businessLogic.hooks.run(hookedCall(req, res, collection, operation, entityId), inputOf(req), async ({ body, params }) => {
+        const answer = await act(source, ctx, { body, params: stringParams(params) }, req);
+        return { status: answer.status, headers: {}, body: answer.body };
+      }));
+    };
+
+  const none = () => undefined;
+  const byId = (req: Request) => String(req.params.id);
+  router.get('/_count', route('fetch', none, (s, ctx, { params }) => s.count(ctx, params)));
+  router.all(['/_group', '/_deltaset'], () => {
+    throw errors.featureUnavailable('Aggregations and delta sets are not available on external (Flex-backed) collections.');
+  });
+  router.get('/', route('fetch', none, (s, ctx, { params }) => s.list(ctx, params)));
+  router.get('/:id', route('fetch', byId, (s, ctx, _input, req) => s.get(ctx, byId(req))));
+  router.post('/', route('insert', none, (s, ctx, { body }) => s.create(ctx, requireBody(body))));
+  router.put('/:id', route('update', byId, (s, ctx, { body }, req) => s.replace(ctx, byId(req), requireBody(body))));
+  router.delete('/:id', route('delete', byId, (s, ctx, _input, req) => s.remove(ctx, byId(req))));
+  router.delete('/', route('delete', none, (s, ctx, { params }) => {
+    if (params.query === undefined) throw errors.missingQuery('Deleting by query needs a query parameter.');
+    return s.removeMatching(ctx, params);
+  }));
+  return router;
+}

@@ -1,0 +1,66 @@
+import { Router, type NextFunction, type Request, type Response } from 'express';
+import type { AppRegistry } from '../../../domain/apps/app-registry';
+import { secretsEqual } from '../../../domain/apps/app-registry';
+import { errors } from '../../../domain/errors';
+import type { Metrics } from '../../../internal/metrics';
+
+/**
+ * Counts every request: route pattern, status, duration and the document store calls made for it.
+ * Goes first, so the whole request (authentication included) runs inside its tally.
+ */
+export function requestMetrics(metrics: Metrics) {
+  return (req: Request, res: Response, next: NextFunction): void => {
+    const started = process.hrtime.bigint();
+    metrics.track(() => {
+      const tally = metrics.current();
+      res.once('finish', () => {
+        const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+        metrics.requestEnded(req.method, routeOf(req, res), res.statusCode, seconds, tally);
+      });
+      next();
+    });
+  };
+}
+
+/**
+ * The route pattern that answered (`/appdata/:appKey/:collection/:id`), never the path itself: the
+ * number of label values stays bounded whatever URLs clients send.
+ */
+function routeOf(req: Request, res: Response): string {
+  const own = res.locals.metricsRoute;
+  if (typeof own === 'string') return own;
+  const route = (req as Request & { route?: { path?: unknown } }).route;
+  return typeof route?.path === 'string' ? route.path : 'unmatched';
+}
+
+/**
+ * `GET /metrics`: Prometheus text format, for `Authorization: Bearer <KINBASE_METRICS_TOKEN>` or
+ * the master credentials of any app this server hosts (the numbers cover every app).
+ */
+export function metricsRoutes(metrics: Metrics, apps: AppRegistry, token: string | null): Router {
+  const router = Router();
+  router.get('/metrics', async (req, res) => {
+    if (!allowed(req.get('authorization'), apps, token)) {
+      throw errors.invalidCredentials('Metrics need Authorization: Bearer <KINBASE_METRICS_TOKEN>, or Basic credentials of an app key and its master secret.');
+    }
+    res.setHeader('Content-Type', metrics.registry.contentType);
+    res.send(await metrics.registry.metrics());
+  });
+  return router;
+}
+
+function allowed(header: string | undefined, apps: AppRegistry, token: string | null): boolean {
+  if (!header) return false;
+  const space = header.indexOf(' ');
+  const scheme = header.slice(0, Math.max(space, 0)).toLowerCase();
+  const value = header.slice(space + 1).trim();
+  if (scheme === 'bearer') return token !== null && secretsEqual(value, token);
+  if (scheme !== 'basic') return false;
+  const decoded = Buffer.from(value, 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  if (colon < 0) return false;
+  const app = apps.get(decoded.slice(0, colon));
+  // Compare even for an unknown app key, so timing does not tell which keys exist.
+  const matches = secretsEqual(decoded.slice(colon + 1), app?.masterSecret ?? '\u0000no app');
+  return app !== undefined && matches;
+}

@@ -1,0 +1,288 @@
+/**
+ * The MongoDB document store (official driver): one database per app (`<dbPrefix><appKey>`), one
+ * MongoDB collection per Kinvey collection. Works with any wire-compatible server. `_id` is always
+ * the client's string; the driver never generates or coerces ObjectIds here.
+ */
+import { MongoClient, MongoError, type Collection, type Db, type Filter as MongoFilter } from 'mongodb';
+import {
+  StoreError,
+  type CollectionScope,
+  type DocumentStore,
+  type Filter,
+  type FindOptions,
+  type GroupSpec,
+  type GroupStats,
+  type IndexSpec,
+  type StoredDocument,
+} from '../../../domain/ports';
+import { GroupAccumulator } from '../mongo-semantics/group-accumulator';
+import { findAll } from './mongo-find';
+import { applyExtendedRegexOption, normalizeFields } from '../mongo-semantics/matcher';
+import { DEFAULT_MAX_RESULT_BYTES } from '../result-budget';
+
+export interface MongoDocumentStoreOptions {
+  url: string;
+  /** Prepended to every app key to name that app's database. */
+  dbPrefix: string;
+  /** Server-side time limit of every query (`maxTimeMS`); default QUERY_TIME_LIMIT_MS. */
+  queryTimeLimitMs?: number;
+  /** Largest answer of one group, in characters of JSON (default 32 MiB, the embedded store's cap on every answer). */
+  maxResultBytes?: number;
+}
+
+/**
+ * How long the server may work on one query before it gives up (`maxTimeMS`): a client's query,
+ * however expensive, costs the database a bounded amount of time, and the client gets a 400.
+ */
+export const QUERY_TIME_LIMIT_MS = 5000;
+
+/**
+ * Read options of every query. Strings kinbase stored are valid UTF-8 by construction (JSON bodies
+ * with lone surrogates are refused with 400), so the driver's per-string validation of every
+ * answer is skipped: it cost about a third of deserializing a list (bench:store-paths).
+ */
+const READ_OPTIONS = { enableUtf8Validation: false } as const;
+
+interface Handles {
+  db: Db;
+  collection: Collection<StoredDocument>;
+}
+
+export class MongoDocumentStore implements DocumentStore {
+  private readonly ensuredIndexes = new Map<string, Promise<void>>();
+  /** Database and collection handles by app and name: building them per call showed in profiles of lists. */
+  private readonly collections = new Map<string, Handles>();
+
+  private constructor(
+    private readonly client: MongoClient,
+    private readonly dbPrefix: string,
+    private readonly maxTimeMS: number,
+    private readonly maxResultBytes: number,
+  ) {}
+
+  /** Connects and verifies the server answers. Throws StoreError('unavailable') if it does not. */
+  static async connect(options: MongoDocumentStoreOptions): Promise<MongoDocumentStore> {
+    const client = new MongoClient(options.url, {
+      // Fail a request within seconds when the server is gone, instead of the driver's 30 s.
+      serverSelectionTimeoutMS: 5000,
+      connectTimeoutMS: 5000,
+      ignoreUndefined: true,
+      appName: 'kinbase',
+    });
+    await translate(() => client.connect());
+    return new MongoDocumentStore(client, options.dbPrefix, options.queryTimeLimitMs ?? QUERY_TIME_LIMIT_MS, options.maxResultBytes ?? DEFAULT_MAX_RESULT_BYTES);
+  }
+
+  async insert(scope: CollectionScope, doc: StoredDocument): Promise<void> {
+    // A copy, because insertOne adds fields to the object it is given.
+    await translate(() => this.collection(scope).insertOne({ ...doc }));
+  }
+
+  async upsert(scope: CollectionScope, doc: StoredDocument): Promise<{ created: boolean }> {
+    const result = await translate(() => this.collection(scope).replaceOne({ _id: doc._id }, doc, { upsert: true }));
+    return { created: result.upsertedCount > 0 };
+  }
+
+  async replace(scope: CollectionScope, doc: StoredDocument, filter?: Filter): Promise<boolean> {
+    const result = await translate(() => this.collection(scope).replaceOne(byId(doc._id, filter), doc, { maxTimeMS: this.maxTimeMS }));
+    return result.matchedCount > 0;
+  }
+
+  async setFields(scope: CollectionScope, id: string, fields: Record<string, unknown>, filter?: Filter): Promise<boolean> {
+    if (Object.keys(fields).length === 0) {
+      // MongoDB rejects an empty $set; nothing to change, so only report whether the document exists.
+      return (await translate(() => this.collection(scope).countDocuments(byId(id, filter), { limit: 1, maxTimeMS: this.maxTimeMS }))) > 0;
+    }
+    const result = await translate(() => this.collection(scope).updateOne(byId(id, filter), { $set: fields }, { maxTimeMS: this.maxTimeMS }));
+    return result.matchedCount > 0;
+  }
+
+  async find(scope: CollectionScope, filter: Filter, options: FindOptions = {}): Promise<StoredDocument[]> {
+    const fields = options.fields ? normalizeFields(options.fields) : undefined;
+    const { db, collection } = this.handles(scope);
+    return translate(() => findAll(this.client, db, collection, {
+      filter: query(filter),
+      sort: sortWithTiebreak(options.sort ?? []),
+      ...(options.skip ? { skip: options.skip } : {}),
+      ...(options.limit ? { limit: options.limit } : {}),
+      ...(fields ? { projection: Object.fromEntries([['_id', 1], ...fields.map((f) => [f, 1])]) } : {}),
+      maxTimeMS: this.maxTimeMS,
+    }));
+  }
+
+  async findByIds(scope: CollectionScope, ids: readonly string[], filter: Filter = {}): Promise<StoredDocument[]> {
+    if (ids.length === 0) return [];
+    const byIds = { _id: { $in: [...ids] } };
+    const combined = Object.keys(filter).length > 0 ? { $and: [byIds, filter] } : byIds;
+    const { db, collection } = this.handles(scope);
+    return translate(() => findAll(this.client, db, collection, { filter: query(combined), maxTimeMS: this.maxTimeMS }));
+  }
+
+  async count(scope: CollectionScope, filter: Filter): Promise<number> {
+    return translate(() => this.collection(scope).countDocuments(query(filter), { maxTimeMS: this.maxTimeMS }));
+  }
+
+  /**
+   * Counts and sums run as one `$group` pipeline on the server. Minimum, maximum and average need
+   * accumulators FerretDB v1.24 lacks ($min, $max, $avg, $first, $cond are "not implemented", and
+   * it computes only the first of several accumulators), so those stream a projection of the keys
+   * and the field through a GroupAccumulator: one pass, memory bounded by the number of groups.
+   */
+  async group(scope: CollectionScope, filter: Filter, spec: GroupSpec): Promise<GroupStats[]> {
+    if (spec.statistics === 'numeric') return this.groupByStreaming(scope, filter, spec);
+    const measure = spec.statistics === 'count' ? { $sum: 1 } : { $sum: `$${spec.field}` };
+    const pipeline = [
+      { $match: query(filter) },
+      // Keys are positional (k0, k1...): a dotted key name cannot be a field name of `_id`.
+      { $group: { _id: spec.keys.length ? Object.fromEntries(spec.keys.map((key, i) => [`k${i}`, `$${key}`])) : null, value: measure } },
+      { $limit: spec.maxGroups + 1 },
+    ];
+    const groups = new GroupAccumulator(spec, this.maxResultBytes);
+    const cursor = this.collection(scope).aggregate<{ _id: Record<string, unknown> | null; value: number }>(pipeline, { maxTimeMS: this.maxTimeMS });
+    let rows = 0;
+    // Rows are charged as each batch arrives: an answer over the budget is refused, and its
+    // cursor closed, before the rest of it is read.
+    await translate(async () => {
+      try {
+        for await (const row of cursor) {
+          if (++rows > spec.maxGroups) break;
+          const key = spec.keys.map((_key, i) => (row._id && Object.hasOwn(row._id, `k${i}`) ? row._id[`k${i}`] : null));
+          groups.merge(spec.statistics === 'count'
+            ? { key, count: row.value, numeric: 0, sum: 0, min: null, max: null }
+            : { key, count: 0, numeric: 0, sum: row.value, min: null, max: null });
+        }
+      } finally {
+        await cursor.close();
+      }
+    });
+    // A server may report a missing key field and a null one as two groups, which are merged
+    // above; at the limit the merged count is unknown, so the exact (streaming) way decides.
+    if (rows > spec.maxGroups) return this.groupByStreaming(scope, filter, spec);
+    return groups.results();
+  }
+
+  /** Streams only the key and field values of the matches through a GroupAccumulator. */
+  private async groupByStreaming(scope: CollectionScope, filter: Filter, spec: GroupSpec): Promise<GroupStats[]> {
+    const groups = new GroupAccumulator(spec, this.maxResultBytes);
+    const paths = [...spec.keys, ...(spec.field ? [spec.field] : [])];
+    const projection: Record<string, 0 | 1> = Object.fromEntries(normalizeFields(paths).map((f) => [f, 1]));
+    if (!paths.some((p) => p === '_id' || p.startsWith('_id.'))) projection._id = 0;
+    const cursor = this.collection(scope).find(query(filter), { ...READ_OPTIONS, maxTimeMS: this.maxTimeMS, projection });
+    await translate(async () => {
+      try {
+        for await (const doc of cursor) if (!groups.add(doc)) break;
+      } finally {
+        await cursor.close();
+      }
+    });
+    return groups.results();
+  }
+
+  async deleteById(scope: CollectionScope, id: string, filter?: Filter): Promise<boolean> {
+    const result = await translate(() => this.collection(scope).deleteOne(byId(id, filter), { maxTimeMS: this.maxTimeMS }));
+    return result.deletedCount > 0;
+  }
+
+  async deleteMany(scope: CollectionScope, filter: Filter): Promise<number> {
+    const result = await translate(() => this.collection(scope).deleteMany(query(filter), { maxTimeMS: this.maxTimeMS }));
+    return result.deletedCount;
+  }
+
+  /**
+   * The collections of the app's database, emptied ones included (MongoDB keeps a collection once
+   * created). MongoDB's own `system.*` collections are left out; Kinvey names never contain a dot.
+   */
+  async listCollections(appKey: string): Promise<string[]> {
+    const db = this.client.db(this.dbName(appKey));
+    const listed = await translate(() => db.listCollections({}, { nameOnly: true, authorizedCollections: true }).toArray());
+    return listed.map((c) => c.name).filter((name) => !name.startsWith('system.')).sort();
+  }
+
+  async ensureIndex(scope: CollectionScope, index: IndexSpec): Promise<void> {
+    const key = JSON.stringify([this.dbName(scope.appKey), scope.collection, index.field, index.unique ?? false, index.sparse ?? false]);
+    let ensured = this.ensuredIndexes.get(key);
+    if (!ensured) {
+      ensured = translate(async () => {
+        await this.collection(scope).createIndex({ [index.field]: 1 }, { unique: index.unique ?? false, sparse: index.sparse ?? false });
+      });
+      // Only a successful creation is remembered; a failed one is retried on the next call.
+      ensured.catch(() => this.ensuredIndexes.delete(key));
+      this.ensuredIndexes.set(key, ensured);
+    }
+    await ensured;
+  }
+
+  async close(): Promise<void> {
+    await this.client.close();
+  }
+
+  private dbName(appKey: string): string {
+    return `${this.dbPrefix}${appKey}`;
+  }
+
+  private collection(scope: CollectionScope): Collection<StoredDocument> {
+    return this.handles(scope).collection;
+  }
+
+  private handles(scope: CollectionScope): Handles {
+    const key = `${scope.appKey}\u0000${scope.collection}`;
+    let handles = this.collections.get(key);
+    if (!handles) {
+      const db = this.client.db(this.dbName(scope.appKey));
+      handles = { db, collection: db.collection<StoredDocument>(scope.collection) };
+      // Bounded like the apps and collections themselves; a flood of names only rebuilds handles.
+      if (this.collections.size >= 10_000) this.collections.clear();
+      this.collections.set(key, handles);
+    }
+    return handles;
+  }
+}
+
+/** The caller's sort keys (first occurrence wins), then `_id` ascending unless already sorted by it. */
+function sortWithTiebreak(sort: NonNullable<FindOptions['sort']>): [string, 1 | -1][] {
+  const keys: [string, 1 | -1][] = [];
+  for (const [field, direction] of sort) if (!keys.some(([f]) => f === field)) keys.push([field, direction]);
+  if (!keys.some(([f]) => f === '_id')) keys.push(['_id', 1]);
+  return keys;
+}
+
+function byId(id: string, filter?: Filter): MongoFilter<StoredDocument> {
+  return query(filter && Object.keys(filter).length > 0 ? { $and: [{ _id: id }, filter] } : { _id: id });
+}
+
+/** The filter as sent to the server: x-mode regexes pre-applied (not every server supports `x`). */
+function query(filter: Filter): MongoFilter<StoredDocument> {
+  return applyExtendedRegexOption(filter) as MongoFilter<StoredDocument>;
+}
+
+const UNAVAILABLE_ERRORS = new Set([
+  'MongoNetworkError',
+  'MongoNetworkTimeoutError',
+  'MongoServerSelectionError',
+  'MongoTopologyClosedError',
+  'MongoNotConnectedError',
+  'MongoServerClosedError',
+]);
+
+const QUERY_REJECTED = new Set([2, 9, 238]);
+
+/** Runs a driver call and translates its errors at the boundary: duplicates, unreachable servers. */
+async function translate<T>(call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (err) {
+    if (err instanceof MongoError) {
+      if (err.code === 11000 || err.code === 11001) throw new StoreError('duplicate', err.message, { cause: err });
+      // FerretDB (SQLite handler) reports unique violations of updates as InternalError (1) with
+      // SQLite's message instead of 11000; it is still a duplicate to our callers.
+      if (err.code === 1 && /UNIQUE constraint failed/.test(err.message)) throw new StoreError('duplicate', err.message, { cause: err });
+      if (UNAVAILABLE_ERRORS.has(err.name)) throw new StoreError('unavailable', err.message, { cause: err });
+      // The server refused the query itself (BadValue, FailedToParse, NotImplemented): FerretDB
+      // lacks a few operator forms MongoDB has. The client gets a 400 naming the problem, not a 500.
+      if (typeof err.code === 'number' && QUERY_REJECTED.has(err.code)) throw new StoreError('invalid', err.message, { cause: err });
+      // MaxTimeMSExpired: the query outlasted QUERY_TIME_LIMIT_MS.
+      if (err.code === 50) throw new StoreError('invalid', 'the query took longer than this server allows; narrow it', { cause: err });
+    }
+    throw err;
+  }
+}
