@@ -13,6 +13,55 @@ export interface StoredDocument {
 /** A MongoDB query filter, already sanitised by the domain (no code-running operators). */
 export type Filter = Record<string, unknown>;
 
+/**
+ * One alternative of an ACL clause: a condition on `_acl.*` fields only (`{'_acl.creator': id}`,
+ * `{'_acl.gr': true}`, `{'_acl.groups.r': {$in: ids}}`, ...).
+ */
+export type AclBranch = Readonly<Record<`_acl.${string}`, unknown>>;
+
+/**
+ * The ACL part of a query, built only by `domain/access/acl-scope.ts`: the documents a principal
+ * may read (or write), as an `$or` of AclBranch, or no document at all (`{_id: {$in: []}}`, for a
+ * principal that may touch none). Every field it names is in the scope's ACL_INDEX_FIELDS, so an
+ * adapter can always plan it from an index.
+ */
+export type AclClause = { readonly $or: readonly AclBranch[] } | { readonly _id: { readonly $in: readonly [] } };
+
+/**
+ * A query restricted by the ACL, as the domain hands it to a DocumentStore. Security contract:
+ * the ACL clause comes FIRST, as the whole filter or as the first clause of a top-level `$and`
+ * (`{$and: [acl, query]}`). The embedded engine evaluates `$and` in order and stops at the first
+ * clause that fails, and its planner looks rows up from the first clause only (see
+ * `aclClauseOf`), so a reader's own conditions (a regex probe, say) never run on, and their index
+ * lookups never count, a document the reader cannot read: their cost reveals nothing about it.
+ * Adapters without such a planner (MongoDB) answer the same filter with the same documents.
+ */
+export type ScopedFilter = AclClause | { readonly $and: readonly [AclClause, Filter] };
+
+/**
+ * The `_acl` flags whose branch (`{'_acl.<flag>': true}`) makes a document readable by every
+ * principal that may read the collection. The embedded engine keeps a separate index of such
+ * documents so a reader's condition can be looked up among them alone.
+ */
+export const READABLE_BY_ALL_FLAGS: readonly string[] = ['gr', 'gw'];
+
+/** Whether `branch` is an ACL branch granting read to all (`{'_acl.gr': true}` or `{'_acl.gw': true}`). */
+export function isReadableByAllBranch(branch: Filter): boolean {
+  const keys = Object.keys(branch);
+  return keys.length === 1 && READABLE_BY_ALL_FLAGS.some((flag) => branch[`_acl.${flag}`] === true);
+}
+
+/**
+ * Whether a filter clause is (or holds) an ACL condition: it names an `_acl` field at any depth of
+ * its operators. An adapter that plans from the first clause of a ScopedFilter never lets such a
+ * clause give way to the clauses after it, not even while its indexes are being built.
+ */
+export function isAclClause(clause: unknown): boolean {
+  if (Array.isArray(clause)) return clause.some(isAclClause);
+  if (typeof clause !== 'object' || clause === null) return false;
+  return Object.entries(clause).some(([key, value]) => key === '_acl' || key.startsWith('_acl.') || (key.startsWith('$') && isAclClause(value)));
+}
+
 /** Sort keys in priority order, 1 ascending, -1 descending. Ties are always broken by `_id` ascending. */
 export type SortSpec = ReadonlyArray<readonly [field: string, direction: 1 | -1]>;
 

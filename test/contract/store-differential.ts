@@ -188,7 +188,8 @@ async function read(s: Subject, scope: CollectionScope, step: Read): Promise<unk
   const query = filter();
   const changed = await store.find(scope, Object.keys(query).length === 0 ? changedFilter : { $and: [changedFilter, query] }, { ...(step.options.sort ? { sort: step.options.sort } : {}), ...(step.options.fields ? { fields: step.options.fields } : {}) });
   const present = new Set(changed.map((doc) => doc._id));
-  const deleted = (await log.deletedSince(scope, since, acl, 10_001)).ids.filter((id) => !present.has(id));
+  // The reader's ACL scope, reduced to what the log asks of it: its clause first, then the tombstone query.
+  const deleted = (await log.deletedSince(scope, since, { readable: (tombstones) => restrict(tombstones, acl) }, 10_001)).ids.filter((id) => !present.has(id));
   return canonical({
     find: await store.find(scope, filter(), copy(step.options)),
     count: await store.count(scope, filter()),

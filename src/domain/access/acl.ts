@@ -1,10 +1,7 @@
 /**
- * The ACL engine: Kinvey's collection permission levels combined with per-entity `_acl`.
- * Pure code. Decisions come in two equivalent forms: predicates for one entity in memory, and
- * filters that the DocumentStore applies, so lists, counts and deletes by query only ever touch
- * permitted entities. The two forms are tested against each other.
+ * The per-entity `_acl` as stored: its shape, and the validated `_acl` a write stores (buildAcl).
+ * Who may read or write what, and how that enters a query, is acl-scope.ts.
  */
-import type { CollectionPermissions } from '../apps/app-definition';
 import type { Filter } from '../ports';
 import { errors } from '../errors';
 import type { Principal } from './principal';
@@ -21,75 +18,19 @@ export interface EntityAcl {
   [extra: string]: unknown;
 }
 
-/** A filter that matches nothing: used when a principal may touch no entity at all. */
-export const MATCH_NOTHING: Filter = { _id: { $in: [] } };
-
-/** Whether the principal may create entities in a collection with these permissions. */
-export function canCreate(principal: Principal, permissions: CollectionPermissions): boolean {
-  if (principal.kind === 'master') return true;
-  return principal.kind === 'user' && permissions !== 'read-only';
-}
+// The ACL rule itself (filters and predicates) lives in acl-scope.ts, the one place it enters a
+// query; re-exported here for callers that test the two forms against each other.
+export { MATCH_NOTHING, canCreate, canRead, canWrite, readFilter, writeFilter } from './acl-scope';
 
 /**
- * The store filter restricting reads to what the principal may read, or null for "everything".
- * A writer is also a reader.
+ * Combines a filter with a restricting filter (null means no restriction), the restriction first
+ * (`{$and: [restriction, filter]}`), as for "active users only". Not for the ACL: services
+ * restrict by ACL through AclScope (acl-scope.ts), which builds the typed ScopedFilter.
  */
-export function readFilter(principal: Principal, permissions: CollectionPermissions): Filter | null {
-  if (principal.kind === 'master' || permissions !== 'private') return null;
-  if (principal.kind !== 'user') return MATCH_NOTHING;
-  const groups = [...principal.groups];
-  return {
-    $or: [
-      { '_acl.creator': principal.userId },
-      { '_acl.gr': true },
-      { '_acl.gw': true },
-      { '_acl.r': principal.userId },
-      { '_acl.w': principal.userId },
-      ...(groups.length ? [{ '_acl.groups.r': { $in: groups } }, { '_acl.groups.w': { $in: groups } }] : []),
-    ],
-  };
-}
-
-/** The store filter restricting updates and deletes to what the principal may write, or null. */
-export function writeFilter(principal: Principal, permissions: CollectionPermissions): Filter | null {
-  if (principal.kind === 'master' || permissions === 'full') return null;
-  if (principal.kind !== 'user' || permissions === 'read-only') return MATCH_NOTHING;
-  const groups = [...principal.groups];
-  return {
-    $or: [
-      { '_acl.creator': principal.userId },
-      { '_acl.gw': true },
-      { '_acl.w': principal.userId },
-      ...(groups.length ? [{ '_acl.groups.w': { $in: groups } }] : []),
-    ],
-  };
-}
-
-/** In-memory twin of readFilter for one entity. */
-export function canRead(principal: Principal, permissions: CollectionPermissions, entity: Readonly<Record<string, unknown>>): boolean {
-  if (principal.kind === 'master' || permissions !== 'private') return true;
-  if (principal.kind !== 'user') return false;
-  const acl = aclOf(entity);
-  return ownValue(acl, 'gr') === true || canWriteByAcl(principal, acl) || includes(ownValue(acl, 'r'), principal.userId) || intersects(ownValue(ownValue(acl, 'groups'), 'r'), principal.groups);
-}
-
-/** In-memory twin of writeFilter for one entity. */
-export function canWrite(principal: Principal, permissions: CollectionPermissions, entity: Readonly<Record<string, unknown>>): boolean {
-  if (principal.kind === 'master' || permissions === 'full') return true;
-  if (principal.kind !== 'user' || permissions === 'read-only') return false;
-  return canWriteByAcl(principal, aclOf(entity));
-}
-
-/**
- * Combines a client filter with an ACL filter (null means no restriction). The ACL comes first:
- * the embedded store evaluates `$and` in order and stops at the first clause that fails, so a
- * reader's filter (a regex probe, say) never runs on a document the reader cannot read, and its
- * cost cannot reveal anything about such documents.
- */
-export function restrict(filter: Filter, acl: Filter | null): Filter {
-  if (!acl) return filter;
-  if (Object.keys(filter).length === 0) return acl;
-  return { $and: [acl, filter] };
+export function restrict(filter: Filter, restriction: Filter | null): Filter {
+  if (!restriction) return filter;
+  if (Object.keys(filter).length === 0) return restriction;
+  return { $and: [restriction, filter] };
 }
 
 /**
@@ -135,23 +76,9 @@ export function buildAcl(input: unknown, principal: Principal, existing?: Readon
   return acl;
 }
 
-// Security decisions read own properties only: nothing inherited through a prototype counts.
-function canWriteByAcl(principal: Extract<Principal, { kind: 'user' }>, acl: Partial<EntityAcl>): boolean {
-  return ownValue(acl, 'creator') === principal.userId || ownValue(acl, 'gw') === true || includes(ownValue(acl, 'w'), principal.userId)
-    || intersects(ownValue(ownValue(acl, 'groups'), 'w'), principal.groups);
-}
-
 function aclOf(entity: Readonly<Record<string, unknown>>): Partial<EntityAcl> {
   const acl = ownValue(entity, '_acl');
   return isPlainObject(acl) ? (acl as Partial<EntityAcl>) : {};
-}
-
-function includes(list: unknown, id: string): boolean {
-  return Array.isArray(list) && list.includes(id);
-}
-
-function intersects(list: unknown, ids: readonly string[]): boolean {
-  return Array.isArray(list) && ids.some((id) => list.includes(id));
 }
 
 function stringList(value: unknown, name: string): string[] {

@@ -9,7 +9,8 @@
 import { aggregationBodySchema, type AggregationBody } from '../../../schemas/aggregation.schema';
 import { describeErrors, validatorFor } from '../../../schemas/validator';
 import type { DocumentStore, Filter, GroupSpec, GroupStats } from '../ports';
-import { readFilter, restrict } from '../access/acl';
+import { restrict } from '../access/acl';
+import { aclScope } from '../access/acl-scope';
 import type { EntityContext } from './entities.service';
 import { MAX_RESULT_SET } from './entities.service';
 import { errors } from '../errors';
@@ -79,7 +80,7 @@ export class AggregationService {
    */
   async groupEntities(ctx: EntityContext, body: unknown): Promise<GroupRow[]> {
     const request = parseGroupRequest(body);
-    const filter = restrict(request.condition, readFilter(ctx.principal, ctx.permissions));
+    const filter = aclScope(ctx.principal, ctx.permissions).readable(request.condition);
     return this.run(ctx.scope, filter, request);
   }
 

@@ -3,7 +3,7 @@
  * deletion (by id, by query, or with the whole collection) first leaves a tombstone in the app's
  * internal `_tombstone` collection: `{_id: "<collection>/<entityId>/<random>", kind: "tombstone",
  * collection, entityId, deletedAt, _acl, readers}`. The tombstone keeps the entity's `_acl`, so the
- * same readFilter that decides who could read the entity decides who learns that it went. Tombstones
+ * same ACL scope that decides who could read the entity decides who learns that it went. Tombstones
  * are written before the deletion: a crash in between leaves a tombstone of an entity that still
  * exists (the client drops it from its cache and gets it back with the next full read), never a
  * deletion no delta set reports.
@@ -24,6 +24,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { StoreError, type CollectionScope, type DocumentStore, type Filter, type StoredDocument } from '../ports';
 import { isPlainObject, restrict } from '../access/acl';
+import type { AclScope } from '../access/acl-scope';
 import type { MonotonicClock } from './monotonic-clock';
 
 export const TOMBSTONE_COLLECTION = '_tombstone';
@@ -116,14 +117,14 @@ export class DeletionLog {
   }
 
   /**
-   * Ids of entities deleted at or after `since` whose tombstone matches `aclFilter` (the reader's
-   * readFilter, null for everything), each once, from at most `limit` tombstones; `more` says that
+   * Ids of entities deleted at or after `since` whose tombstone the reader's `acl` scope may read
+   * (a tombstone carries its entity's `_acl`), each once, from at most `limit` tombstones; `more` says that
    * further tombstones matched (an id may have several, so fewer ids than tombstones may come
    * back). Purges expired tombstones first.
    */
-  async deletedSince(scope: CollectionScope, since: string, aclFilter: Filter | null, limit: number): Promise<{ ids: string[]; more: boolean }> {
+  async deletedSince(scope: CollectionScope, since: string, acl: Pick<AclScope, 'readable'>, limit: number): Promise<{ ids: string[]; more: boolean }> {
     await this.purgeExpired(scope);
-    const filter = restrict({ kind: 'tombstone', collection: scope.collection, deletedAt: { $gte: since } }, aclFilter);
+    const filter = acl.readable({ kind: 'tombstone', collection: scope.collection, deletedAt: { $gte: since } });
     const found = await this.store.find(this.tombstones(scope), filter, { limit: limit + 1, fields: ['entityId'] });
     const ids = [...new Set(found.slice(0, limit).map((doc) => String(doc.entityId)))];
     return { ids, more: found.length > limit };

@@ -10,7 +10,7 @@
  * .NET SDKs on all three).
  */
 import type { StoredDocument } from '../ports';
-import { readFilter } from '../access/acl';
+import { aclScope } from '../access/acl-scope';
 import type { DeletionLog } from './deletion-log';
 import { MAX_RESULT_SET, type EntitiesService, type EntityContext } from './entities.service';
 import { errors } from '../errors';
@@ -53,7 +53,7 @@ export class DeltaSetService {
     const changedFilter = { '_kmd.lmt': { $gte: since } };
     const filter = Object.keys(query.filter).length === 0 ? changedFilter : { $and: [changedFilter, query.filter] };
     const changed = await this.entities.list(ctx, { filter, ...(query.sort ? { sort: query.sort } : {}), ...(query.fields ? { fields: query.fields } : {}) });
-    const deleted = await this.deletions.deletedSince(ctx.scope, since, readFilter(ctx.principal, ctx.permissions), MAX_RESULT_SET);
+    const deleted = await this.deletions.deletedSince(ctx.scope, since, aclScope(ctx.principal, ctx.permissions), MAX_RESULT_SET);
     // Past the cap (of tombstones: an id deleted several times has several) the ids would be incomplete.
     if (deleted.more) {
       throw errors.resultSetSizeExceeded(`More than ${MAX_RESULT_SET} entities were deleted since ${since}; read the whole collection.`);

@@ -6,7 +6,8 @@
  */
 import type { CollectionPermissions } from '../apps/app-definition';
 import { StoreError, type CollectionScope, type DocumentStore, type Filter, type StoredDocument } from '../ports';
-import { buildAcl, canCreate, canRead, canWrite, readFilter, restrict, writeFilter } from '../access/acl';
+import { buildAcl } from '../access/acl';
+import { ACL_INDEX_FIELDS, aclScope, type AclScope } from '../access/acl-scope';
 import type { DeletionLog } from './deletion-log';
 import { MonotonicClock } from './monotonic-clock';
 import { buildKmd, checkClientId, checkEntityBody, newEntityId } from './entity-fields';
@@ -38,8 +39,8 @@ export interface MultiInsertError {
 /** Transforms a client body before it is stored (KinveyFile references are stripped here). */
 export type BodyTransform = (body: Record<string, unknown>) => Record<string, unknown>;
 
-/** Always indexed: every field of the ACL read filter (so a reader's query is planned from it) and `_kmd.lmt`. */
-export const ACL_INDEXES: readonly string[] = ['_acl.creator', '_acl.r', '_acl.w', '_acl.gr', '_acl.gw', '_acl.groups.r', '_acl.groups.w', '_kmd.lmt'];
+/** Always indexed: every ACL field (so a reader's query is planned from its ACL clause) and `_kmd.lmt`. */
+export const ACL_INDEXES: readonly string[] = [...ACL_INDEX_FIELDS, '_kmd.lmt'];
 
 export class EntitiesService {
   private readonly indexed = new Set<string>();
@@ -56,7 +57,7 @@ export class EntitiesService {
   /** Readable entities matching the query, in sort order then `_id`. Throws ResultSetSizeExceeded. */
   async list(ctx: EntityContext, query: ListQuery): Promise<StoredDocument[]> {
     this.ensureIndexes(ctx);
-    const filter = restrict(query.filter, readFilter(ctx.principal, ctx.permissions));
+    const filter = acl(ctx).readable(query.filter);
     const limit = Math.min(query.limit ?? Infinity, MAX_RESULT_SET + 1);
     const docs = await this.store.find(ctx.scope, filter, { ...query, limit });
     if (docs.length > MAX_RESULT_SET) {
@@ -69,14 +70,14 @@ export class EntitiesService {
   /** Counts readable entities matching the filter. */
   async count(ctx: EntityContext, filter: Filter): Promise<number> {
     this.ensureIndexes(ctx);
-    return this.store.count(ctx.scope, restrict(filter, readFilter(ctx.principal, ctx.permissions)));
+    return this.store.count(ctx.scope, acl(ctx).readable(filter));
   }
 
   /** One entity. Throws 404 EntityNotFound, or 401 InsufficientCredentials if it is not readable. */
   async get(ctx: EntityContext, id: string): Promise<StoredDocument> {
     const [doc] = await this.store.findByIds(ctx.scope, [id]);
     if (!doc) throw errors.entityNotFound(`No entity with _id ${id.slice(0, 100)} in ${ctx.scope.collection}.`);
-    if (!canRead(ctx.principal, ctx.permissions, doc)) throw errors.insufficientCredentials('You do not have access to read this entity.');
+    if (!acl(ctx).canRead(doc)) throw errors.insufficientCredentials('You do not have access to read this entity.');
     return doc;
   }
 
@@ -144,10 +145,10 @@ export class EntitiesService {
           throw err;
         }
       }
-      if (!canWrite(ctx.principal, ctx.permissions, existing)) throw errors.insufficientCredentials('You do not have access to update this entity.');
+      if (!acl(ctx).canWrite(existing)) throw errors.insufficientCredentials('You do not have access to update this entity.');
       const doc = this.buildDocument(ctx, body, id, now, existing);
       // Conditional on the ACL still granting write: closes the read-check-write race.
-      if (await this.store.replace(ctx.scope, doc, writeFilter(ctx.principal, ctx.permissions) ?? undefined)) return { entity: doc, created: false };
+      if (await this.store.replace(ctx.scope, doc, acl(ctx).writeCondition())) return { entity: doc, created: false };
     }
     throw errors.kinveyInternalErrorRetry('The entity changed concurrently; retry the request.');
   }
@@ -156,8 +157,9 @@ export class EntitiesService {
   async remove(ctx: EntityContext, id: string): Promise<number> {
     const [existing] = await this.store.findByIds(ctx.scope, [id]);
     if (!existing) throw errors.entityNotFound(`No entity with _id ${id.slice(0, 100)} in ${ctx.scope.collection}.`);
-    if (!canWrite(ctx.principal, ctx.permissions, existing)) throw errors.insufficientCredentials('You do not have access to delete this entity.');
-    const filter = writeFilter(ctx.principal, ctx.permissions) ?? undefined;
+    const access = acl(ctx);
+    if (!access.canWrite(existing)) throw errors.insufficientCredentials('You do not have access to delete this entity.');
+    const filter = access.writeCondition();
     const deleted = this.deletions ? await this.deletions.deleteOne(ctx.scope, existing, filter) : await this.store.deleteById(ctx.scope, id, filter);
     return deleted ? 1 : 0;
   }
@@ -167,12 +169,12 @@ export class EntitiesService {
     if (ctx.permissions === 'read-only' && ctx.principal.kind !== 'master') {
       throw errors.insufficientCredentials('This collection is read-only: only master credentials may delete.');
     }
-    const writable = restrict(filter, writeFilter(ctx.principal, ctx.permissions));
+    const writable = acl(ctx).writable(filter);
     return this.deletions ? this.deletions.deleteMatching(ctx.scope, writable) : this.store.deleteMany(ctx.scope, writable);
   }
 
   private checkCreate(ctx: EntityContext): void {
-    if (!canCreate(ctx.principal, ctx.permissions)) {
+    if (!acl(ctx).canCreate()) {
       throw errors.insufficientCredentials(`You do not have access to create entities in ${ctx.scope.collection}.`);
     }
   }
@@ -199,6 +201,11 @@ export class EntitiesService {
     const fields = [...new Set([...ACL_INDEXES, ...(ctx.indexes ?? [])])];
     Promise.all(fields.map((field) => this.store.ensureIndex(ctx.scope, { field }))).catch(() => this.indexed.delete(key));
   }
+}
+
+/** The ACL scope of the request's principal in the collection: the one way the ACL applies. */
+function acl(ctx: EntityContext): AclScope {
+  return aclScope(ctx.principal, ctx.permissions);
 }
 
 function toMultiInsertError(index: number, err: KinveyError): MultiInsertError {

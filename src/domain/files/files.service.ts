@@ -13,7 +13,8 @@
 import { randomUUID } from 'node:crypto';
 import type { AppDefinition } from '../apps/app-definition';
 import { StoreError, type CollectionScope, type DocumentStore, type ObjectStore, type StoredDocument } from '../ports';
-import { buildAcl, canCreate, canRead, canWrite, readFilter, restrict, writeFilter } from '../access/acl';
+import { buildAcl } from '../access/acl';
+import { ACL_INDEX_FIELDS, aclScope, type AclScope } from '../access/acl-scope';
 import type { LinkOptions } from './download-urls';
 import { MAX_RESULT_SET } from '../appdata/entities.service';
 import { buildKmd, checkClientId } from '../appdata/entity-fields';
@@ -37,8 +38,8 @@ export type { FileContext, FilesServiceOptions, SweepResult, UploadTicket, Warn 
  */
 export const REFERENCE_REFRESH_BUDGET_MS = 1000;
 
-/** Every field of the ACL read filter (so a reader's query is planned from it), and the upload sweep's. */
-const INDEXES = ['_acl.creator', '_acl.r', '_acl.w', '_acl.gr', '_acl.gw', '_acl.groups.r', '_acl.groups.w', '_uploadState.status'];
+/** Every ACL field (so a reader's query is planned from its ACL clause), and the upload sweep's. */
+const INDEXES = [...ACL_INDEX_FIELDS, '_uploadState.status'];
 
 export class FilesService {
   private readonly clock: () => Date;
@@ -65,7 +66,7 @@ export class FilesService {
    * Throws 401 InsufficientCredentials if the principal may not create files, 400 for bad metadata.
    */
   async create(ctx: FileContext, body: unknown, contentTypeHeader?: string): Promise<UploadTicket> {
-    if (!canCreate(ctx.principal, ctx.permissions)) throw errors.insufficientCredentials('You do not have access to create files.');
+    if (!acl(ctx).canCreate()) throw errors.insufficientCredentials('You do not have access to create files.');
     const parsed = parseFileFields(body, contentTypeHeader);
     const clientId = (body as Record<string, unknown> | null)?._id;
     const id = clientId === undefined ? randomUUID() : checkClientId(clientId);
@@ -87,10 +88,10 @@ export class FilesService {
     const parsed = parseFileFields(body, contentTypeHeader);
     const [existing] = await this.store.findByIds(this.scope(ctx.appKey), [id]);
     if (!existing) {
-      if (!canCreate(ctx.principal, ctx.permissions)) throw errors.insufficientCredentials('You do not have access to create files.');
+      if (!acl(ctx).canCreate()) throw errors.insufficientCredentials('You do not have access to create files.');
       return this.openUpload(ctx, id, parsed, undefined);
     }
-    if (!canWrite(ctx.principal, ctx.permissions, existing)) throw errors.insufficientCredentials('You do not have access to update this file.');
+    if (!acl(ctx).canWrite(existing)) throw errors.insufficientCredentials('You do not have access to update this file.');
     // Bytes that arrived for the open upload become the previous bytes, kept until the new ones arrive.
     const current = await this.refreshUploadState(ctx.appKey, existing);
     // Making a file private must stop its permanent public URL right away, not after a re-upload.
@@ -105,7 +106,7 @@ export class FilesService {
   async get(ctx: FileContext, id: string): Promise<StoredDocument> {
     const [doc] = await this.store.findByIds(this.scope(ctx.appKey), [id]);
     if (!doc) throw errors.blobNotFound(`No file with _id ${id.slice(0, 100)}.`);
-    if (!canRead(ctx.principal, ctx.permissions, doc)) throw errors.insufficientCredentials('You do not have access to read this file.');
+    if (!acl(ctx).canRead(doc)) throw errors.insufficientCredentials('You do not have access to read this file.');
     return this.refreshUploadState(ctx.appKey, doc);
   }
 
@@ -118,7 +119,7 @@ export class FilesService {
     checkFileListQuery(query);
     // Reads need the ACL indexes too (a data dir from before them); built in the background.
     this.ensureIndexes(ctx.appKey).catch(() => undefined);
-    const filter = restrict(query.filter, readFilter(ctx.principal, ctx.permissions));
+    const filter = acl(ctx).readable(query.filter);
     const fields = query.fields ? [...query.fields, '_public', '_uploadState', UPLOAD_FIELD, GENERATION_FIELD, 'size'] : undefined;
     const limit = Math.min(query.limit ?? Infinity, MAX_RESULT_SET + 1);
     const docs = await this.store.find(this.scope(ctx.appKey), filter, { ...query, limit, ...(fields ? { fields } : {}) });
@@ -133,8 +134,9 @@ export class FilesService {
   async remove(ctx: FileContext, id: string): Promise<number> {
     const [existing] = await this.store.findByIds(this.scope(ctx.appKey), [id]);
     if (!existing) throw errors.blobNotFound(`No file with _id ${id.slice(0, 100)}.`);
-    if (!canWrite(ctx.principal, ctx.permissions, existing)) throw errors.insufficientCredentials('You do not have access to delete this file.');
-    const deleted = await this.store.deleteById(this.scope(ctx.appKey), id, writeFilter(ctx.principal, ctx.permissions) ?? undefined);
+    const access = acl(ctx);
+    if (!access.canWrite(existing)) throw errors.insufficientCredentials('You do not have access to delete this file.');
+    const deleted = await this.store.deleteById(this.scope(ctx.appKey), id, access.writeCondition());
     if (!deleted) return 0;
     // Record first, bytes second: a failure in between leaves unreachable bytes, never a record
     // whose link serves someone else's later upload.
@@ -174,7 +176,7 @@ export class FilesService {
 
   /** Whether the principal may read this file record (`_blob` permissions of the app + `_acl`). */
   canRead(app: AppDefinition, principal: Principal, doc: StoredDocument): boolean {
-    return canRead(principal, filePermissions(app), doc);
+    return aclScope(principal, filePermissions(app)).canRead(doc);
   }
 
   /**
@@ -347,7 +349,7 @@ export class FilesService {
     try {
       if (existing) {
         // Conditional on write access still holding: closes the read-check-write race.
-        if (!(await this.store.replace(scope, doc, writeFilter(ctx.principal, ctx.permissions) ?? undefined))) {
+        if (!(await this.store.replace(scope, doc, acl(ctx).writeCondition()))) {
           throw errors.insufficientCredentials('You do not have access to update this file.');
         }
       } else {
@@ -370,6 +372,11 @@ export class FilesService {
     await Promise.all(INDEXES.map((field) => this.store.ensureIndex(this.scope(appKey), { field })));
     this.indexed.add(appKey);
   }
+}
+
+/** The ACL scope of the request's principal in `_blob`: the one way the ACL applies to files. */
+function acl(ctx: FileContext): AclScope {
+  return aclScope(ctx.principal, ctx.permissions);
 }
 
 /** The bytes a record serves, kept while a new upload is pending: its own if complete, else those its open upload kept. */

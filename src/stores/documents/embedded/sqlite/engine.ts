@@ -8,7 +8,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { StoreError, type StoredDocument } from '../../../../domain/ports';
+import { READABLE_BY_ALL_FLAGS, StoreError, type StoredDocument } from '../../../../domain/ports';
 import { compareStrings } from '../../mongo-semantics/values';
 import { decodeDocument, encodeDocument } from './documents';
 import { documentKeys, MAX_KEY_BYTES, TAG } from './index-keys';
@@ -321,9 +321,9 @@ export class Engine {
 
 const TRUE_KEY = Buffer.from([TAG.boolean, 1]);
 
-/** Whether the ACL read filter's `{_acl.gr: true}` or `{_acl.gw: true}` branch matches the document. */
+/** Whether an ACL clause's readable-by-all branch (`{'_acl.gr': true}`, ...) matches the document. */
 function readableByAll(doc: StoredDocument): boolean {
-  return ['gr', 'gw'].some((flag) => documentKeys(doc, ['_acl', flag]).keys.some((key) => key.equals(TRUE_KEY)));
+  return READABLE_BY_ALL_FLAGS.some((flag) => documentKeys(doc, ['_acl', flag]).keys.some((key) => key.equals(TRUE_KEY)));
 }
 
 function catalogKey(app: string, name: string): string {

@@ -4,11 +4,12 @@
  * match but may include non-matches. Filters no index serves get no plan (a streamed scan).
  *
  * A top-level `$and` is planned from its first clause (plus `_id` conditions) whenever an index
- * serves that clause: the domain puts the ACL filter first (and indexes all its fields), so the rows
- * a reader's own conditions would select among documents the reader cannot read are never looked
- * up (no index probe, no count) on its behalf; those conditions are checked per candidate only.
+ * serves that clause: a ScopedFilter (domain/ports.ts) puts the ACL clause first (and the domain
+ * indexes all its fields), so the rows a reader's own conditions would select among documents the
+ * reader cannot read are never looked up (no index probe, no count) on its behalf; those
+ * conditions are checked per candidate only.
  */
-import type { Filter } from '../../../../domain/ports';
+import { isAclClause, isReadableByAllBranch, type Filter } from '../../../../domain/ports';
 import { encodeKey, MAX_KEY_BYTES, scalarTag, typeBounds } from './index-keys';
 
 export interface PlannedIndex {
@@ -76,7 +77,7 @@ export function planFilter(filter: Filter, indexFor: (field: string) => PlannedI
       // A first clause that is no ACL and no index serves, e.g. "active users" before a login's
       // username: then the other clauses are planned. An ACL clause never gives way (not even while
       // its indexes are being built).
-      if (first.length === 0 && !mentionsAcl(value[0])) for (const clause of value.slice(1)) alternatives.push(...planFilter(asFilter(clause), indexFor).map(inexact));
+      if (first.length === 0 && !isAclClause(value[0])) for (const clause of value.slice(1)) alternatives.push(...planFilter(asFilter(clause), indexFor).map(inexact));
     } else if (key === '$or' && Array.isArray(value) && value.length > 0) {
       const union = planUnion(value.map(asFilter), indexFor);
       if (union) alternatives.push(union);
@@ -106,7 +107,7 @@ function planUnion(branches: Filter[], indexFor: (field: string) => PlannedIndex
 }
 
 /**
- * For an ACL `$or` with the "readable by all" branches (`_acl.gr`/`_acl.gw` true) and a further
+ * For an ACL `$or` with the "readable by all" branches (isReadableByAllBranch) and a further
  * clause an index serves: that clause's rows among documents everyone may read, plus the other ACL
  * branches' documents. The reader's condition is looked up among readable documents only, so it
  * stays fast when most of a private collection is public, and reveals nothing about the rest.
@@ -114,10 +115,9 @@ function planUnion(branches: Filter[], indexFor: (field: string) => PlannedIndex
 function readableByAllSplit(acl: Filter, rest: Filter[], indexFor: (field: string) => PlannedIndex | undefined): Plan | null {
   const branches = Object.keys(acl).length === 1 && Array.isArray(acl.$or) ? acl.$or.map(asFilter) : null;
   if (!branches) return null;
-  const isPublicBranch = (b: Filter): boolean => Object.keys(b).length === 1 && (b['_acl.gr'] === true || b['_acl.gw'] === true);
-  if (!branches.some(isPublicBranch)) return null;
-  const others = planUnion(branches.filter((b) => !isPublicBranch(b)), indexFor);
-  if (!others && branches.some((b) => !isPublicBranch(b))) return null;
+  if (!branches.some(isReadableByAllBranch)) return null;
+  const others = planUnion(branches.filter((b) => !isReadableByAllBranch(b)), indexFor);
+  if (!others && branches.some((b) => !isReadableByAllBranch(b))) return null;
   for (const clause of rest) {
     for (const [field, condition] of Object.entries(clause)) {
       if (field.startsWith('$') || field.startsWith('_acl') || field === '_id') continue;
@@ -224,12 +224,6 @@ function isOperatorObject(value: unknown): value is Record<string, unknown> {
 
 function asFilter(value: unknown): Filter {
   return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Filter) : {};
-}
-
-function mentionsAcl(clause: unknown): boolean {
-  if (Array.isArray(clause)) return clause.some(mentionsAcl);
-  if (typeof clause !== 'object' || clause === null) return false;
-  return Object.entries(clause).some(([key, value]) => key === '_acl' || key.startsWith('_acl.') || (key.startsWith('$') && mentionsAcl(value)));
 }
 
 function inexact(plan: Plan): Plan {
