@@ -134,7 +134,8 @@ export interface GroupStats {
 
 /**
  * Document persistence for every app and collection. Collections exist implicitly: reading a
- * collection that was never written returns nothing, writing creates it.
+ * collection that was never written returns nothing, writing creates it. A filter restricted by
+ * the ACL arrives as a ScopedFilter (ACL clause first); an adapter that plans must keep to it.
  */
 export interface DocumentStore {
   /** Inserts a new document. Throws StoreError('duplicate') if the `_id` (or a unique index) is taken. */
