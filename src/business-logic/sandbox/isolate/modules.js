@@ -1,12 +1,12 @@
+// @ts-check
 /**
- * The isolate side of Kinvey's `modules` argument, as source text spliced into the bootstrap
- * (isolate-runtime.ts): it uses that scope's `ask`, `fail`, `log` and `current`. Host-backed
- * modules (collectionAccess, logger) go through `ask`; the rest are pure JavaScript inside the
- * isolate. Written without template literals or `${`, because it lives inside one.
+ * The isolate side of Kinvey's `modules` argument (see bootstrap.js for how the isolate files are
+ * joined). Host-backed modules (collectionAccess, logger) go through bootstrap.js's `ask`; the
+ * rest are pure JavaScript inside the isolate.
  */
-import { ISOLATE_UTILS_SOURCE } from './isolate-utils';
-
-const MODULES_SOURCE = String.raw`
+/* global global, current, ask, fail, log, newLocalId, base64, renderTemplate, makeKinvey, doValidation */
+/* exported attachLibraries, makeModules */
+/** @type {{ lodash: unknown, moment: unknown, async: unknown }} */
 var libraries = { lodash: undefined, moment: undefined, async: undefined };
 var SUPPORTED = ['collectionAccess', 'logger', 'requestContext', 'tempObjectStore', 'utils', 'kinvey', 'validation', 'moment', 'lodash', 'async'];
 
@@ -15,10 +15,6 @@ function attachLibraries() {
   libraries.moment = global.moment;
   libraries.async = global.async;
   return typeof libraries.lodash === 'function' && typeof libraries.moment === 'function' && typeof libraries.async === 'object';
-}
-
-function own(object, key) {
-  return object !== null && typeof object === 'object' && Object.prototype.hasOwnProperty.call(object, key);
 }
 
 function makeCollection(call, name) {
@@ -138,6 +134,3 @@ function makeModules(call, request, temp) {
     },
   });
 }
-`;
-
-export const ISOLATE_MODULES_SOURCE = `${MODULES_SOURCE}\n${ISOLATE_UTILS_SOURCE}`;

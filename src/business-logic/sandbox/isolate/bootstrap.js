@@ -1,20 +1,23 @@
+// @ts-check
 /**
- * The isolate side of the sandbox, as source text (it runs inside a V8 isolate with no Node APIs,
- * so it cannot be an imported module). Evaluated once per isolate, it is a function of the two host
- * bridge callbacks and returns `{ define, run, reply, attach }`:
+ * The isolate side of the sandbox: the first of the three files (bootstrap.js, modules.js,
+ * utils.js) that isolate-template.ts joins, in that order, into the body of one function of the
+ * two host bridge callbacks, `(function (hostCall, hostNotify) { ...; return entryPoints(); })`.
+ * It runs inside a V8 isolate with no Node APIs and no module system, so the files are plain
+ * scripts sharing that one function scope: nothing they declare is a global of the isolate, and
+ * hook code cannot reach it. What a file takes from the others is listed in its global comment.
  *
  * - `hostCall(callId, requestId, op, jsonText)`: posts a request (collectionAccess, logger,
- *   timers) and returns nothing; the host answers by calling the returned `reply`. Both bridge
- *   callbacks are isolated-vm Callbacks, plain functions inside the isolate, and everything
- *   crossing is a string, so no object of the host realm is ever reachable from hook code.
+ *   timers) and returns nothing; the host answers by calling `reply`. Both bridge callbacks are
+ *   isolated-vm Callbacks, plain functions inside the isolate, and everything crossing is a
+ *   string, so no object of the host realm is ever reachable from hook code.
  * - `hostNotify(callId, outcomeText)`: ends a call that finished asynchronously.
  *
- * Written without template literals or `${`, because it lives inside one (String.raw keeps the
- * backslashes of regular expressions as written).
+ * Type-checked by src/business-logic/sandbox/isolate/tsconfig.json (host.d.ts declares the
+ * bridge and the types the files share); linted as scripts (eslint.config.mjs).
  */
-import { ISOLATE_MODULES_SOURCE } from './isolate-modules';
-
-const RUNTIME_HEAD = String.raw`
+/* global hostCall, hostNotify, makeModules, attachLibraries */
+/* exported ask, fail, log, current, global, entryPoints */
 'use strict';
 var global = globalThis;
 var defined = Object.create(null);
@@ -150,9 +153,8 @@ install('console', {
   warn: function () { log('warn', arguments); },
   error: function () { log('error', arguments); },
 });
-`;
 
-const RUNTIME_TAIL = String.raw`
+
 function makeResponse(call, init, request, temp) {
   var response = { status: init.status, headers: init.headers || {}, body: init.body };
   function end(goOn) {
@@ -216,8 +218,10 @@ function run(callId, key, functionName, payloadText) {
   return 'pending';
 }
 
-return { define: define, run: run, reply: reply, attach: attachLibraries };
-`;
-
-/** The bootstrap: a function expression of `(hostCall, hostNotify)`. */
-export const ISOLATE_BOOTSTRAP_SOURCE = `(function (hostCall, hostNotify) {\n${RUNTIME_HEAD}\n${ISOLATE_MODULES_SOURCE}\n${RUNTIME_TAIL}\n})`;
+/**
+ * What the host holds of the isolate (isolate-worker.ts): the wrapper returns this.
+ * @returns {IsolateEntryPoints}
+ */
+function entryPoints() {
+  return { define: define, run: run, reply: reply, attach: attachLibraries };
+}

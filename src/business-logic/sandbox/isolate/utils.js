@@ -1,8 +1,9 @@
+// @ts-check
 /**
- * Pure helpers of the isolate side (`modules.utils`, `modules.kinvey`, `modules.validation`), as
- * source text spliced into the bootstrap. No host calls. Written without template literals or `${`.
+ * Pure helpers of the isolate side (`modules.utils`, `modules.kinvey`, `modules.validation`);
+ * no host calls. See bootstrap.js for how the isolate files are joined.
  */
-export const ISOLATE_UTILS_SOURCE = String.raw`
+/* exported newLocalId, base64, renderTemplate, makeKinvey, doValidation */
 function newLocalId() {
   var hex = Math.floor(Date.now() / 1000).toString(16).padStart(8, '0');
   while (hex.length < 24) hex += Math.floor(Math.random() * 16).toString(16);
@@ -130,4 +131,3 @@ function doValidation(spec, data) {
   });
   return failures;
 }
-`;
