@@ -32,3 +32,27 @@ interface HookRequest {
 declare var _: unknown;
 declare var moment: unknown;
 declare var async: unknown;
+
+/** A thrown value as the host receives it. */
+interface ErrorInfo {
+  name: string;
+  message: string;
+  stack: string;
+}
+
+/** What the host sends for a call (sandbox.ts): the hook's request, response and temp store. */
+interface Payload {
+  request: HookRequest;
+  response: { status?: unknown; headers?: Record<string, unknown>; body?: unknown };
+  tempObjectStore?: Record<string, unknown>;
+}
+
+/** The `response` argument of a hook. */
+interface HookResponse {
+  status?: unknown;
+  headers: Record<string, unknown>;
+  body?: unknown;
+  continue?: () => void;
+  complete?: (status?: unknown) => void;
+  error?: (message: unknown) => void;
+}
