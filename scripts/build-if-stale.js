@@ -8,7 +8,7 @@
  */
 'use strict';
 const { execFileSync } = require('node:child_process');
-const { existsSync, readdirSync, statSync, writeFileSync } = require('node:fs');
+const { copyFileSync, existsSync, mkdirSync, readdirSync, statSync, writeFileSync } = require('node:fs');
 const path = require('node:path');
 
 const root = path.resolve(__dirname, '..');
@@ -25,6 +25,22 @@ function newest(entry) {
   return latest;
 }
 
+/**
+ * Copies the scripts that run inside the Business Logic isolates (every isolate/*.js under
+ * src/, read at run time by src/business-logic/sandbox/isolate-template.ts, not compiled) to the same
+ * place under dist/, whatever compiles the TypeScript.
+ */
+function copyIsolateScripts(dir = 'src') {
+  for (const entry of readdirSync(path.join(root, dir), { withFileTypes: true })) {
+    const relative = path.join(dir, entry.name);
+    if (entry.isDirectory()) copyIsolateScripts(relative);
+    else if (path.basename(dir) === 'isolate' && entry.name.endsWith('.js')) {
+      mkdirSync(path.join(root, 'dist', dir), { recursive: true });
+      copyFileSync(path.join(root, relative), path.join(root, 'dist', relative));
+    }
+  }
+}
+
 const built = existsSync(stamp) && existsSync(path.join(root, 'dist', 'src', 'server.js')) ? statSync(stamp).mtimeMs : 0;
 const changed = Math.max(...inputs.map(newest));
 if (!process.argv.includes('--force') && built > 0 && changed <= built) process.exit(0);
@@ -38,6 +54,7 @@ try {
   process.stderr.write('kinbase: the TypeScript build failed (see above)\n');
   process.exit(1);
 }
+copyIsolateScripts();
 require('../console/build.js').build().then(
   () => writeFileSync(stamp, `${new Date().toISOString()}\n`),
   (error) => {

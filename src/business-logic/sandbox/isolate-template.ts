@@ -1,12 +1,12 @@
 /**
- * What every new isolate is loaded with: the bootstrap (isolate-runtime.ts) and the real lodash,
+ * What every new isolate is loaded with: the bootstrap (the scripts in ./isolate/) and the real lodash,
  * moment and async builds, read from node_modules once per Sandbox. Each script's V8 code cache
  * is produced by the first isolate that compiles it and handed to the later ones, so replacing a
  * disposed isolate skips parsing about 200 KB of library code.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import ivm from 'isolated-vm';
-import { ISOLATE_BOOTSTRAP_SOURCE } from './isolate-runtime';
 
 interface TemplateScript {
   readonly filename: string;
@@ -20,8 +20,43 @@ type CompiledWithCache = ivm.Script & { cachedData?: ivm.ExternalCopy<ArrayBuffe
 /** The libraries Kinvey's modules expose, by the file of each package that runs without a module system. */
 const LIBRARY_FILES = ['lodash/lodash.min.js', 'moment/min/moment.min.js', 'async/dist/async.min.js'] as const;
 
+/** The isolate scripts, in the order they are joined (bootstrap.js declares 'use strict' first). */
+const ISOLATE_FILES = ['bootstrap.js', 'modules.js', 'utils.js'] as const;
+/** Where the isolate scripts live in the source tree, relative to the repository root. */
+const ISOLATE_SOURCE_DIR = path.join('src', 'business-logic', 'sandbox', 'isolate');
+
+/**
+ * The folder holding the isolate scripts: `./isolate` next to this module (src/ under ts-jest,
+ * dist/ once the build copied them), else the source tree of the nearest ancestor that has it, so
+ * a build that bundles or moves this module still finds them.
+ */
+function isolateDir(): string {
+  const beside = path.join(__dirname, 'isolate');
+  if (existsSync(path.join(beside, ISOLATE_FILES[0]))) return beside;
+  for (let dir = __dirname; ; dir = path.dirname(dir)) {
+    const candidate = path.join(dir, ISOLATE_SOURCE_DIR);
+    if (existsSync(path.join(candidate, ISOLATE_FILES[0]))) return candidate;
+    if (path.dirname(dir) === dir) throw new Error(`kinbase: the sandbox's isolate scripts (${ISOLATE_SOURCE_DIR}) were not found from ${__dirname}`);
+  }
+}
+
+let bootstrapSource: string | undefined;
+
+/**
+ * The bootstrap: a function expression of the two bridge callbacks whose body is the isolate
+ * scripts joined in order, returning bootstrap.js's `entryPoints()`. Read from disk once per process.
+ */
+export function isolateBootstrapSource(): string {
+  if (bootstrapSource === undefined) {
+    const dir = isolateDir();
+    const body = ISOLATE_FILES.map((file) => readFileSync(path.join(dir, file), 'utf8')).join('\n');
+    bootstrapSource = `(function (hostCall, hostNotify) {\n${body}\nreturn entryPoints();\n})`;
+  }
+  return bootstrapSource;
+}
+
 export class IsolateTemplate {
-  readonly bootstrap: TemplateScript = { filename: 'kinbase-sandbox-bootstrap.js', code: ISOLATE_BOOTSTRAP_SOURCE };
+  readonly bootstrap: TemplateScript = { filename: 'kinbase-sandbox-bootstrap.js', code: isolateBootstrapSource() };
   readonly libraries: readonly TemplateScript[];
 
   constructor() {

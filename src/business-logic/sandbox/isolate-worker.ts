@@ -14,7 +14,7 @@ const SETUP_TIMEOUT_MS = 10_000;
 /** How often a call waiting for response.continue() checks whether its isolate died of memory. */
 const DISPOSAL_POLL_MS = 20;
 
-/** What the isolate side answers for a call (isolate-runtime.ts `run`). */
+/** What the isolate side answers for a call (isolate/bootstrap.js `run`). */
 export type CallResult =
   | {
       kind: 'done';

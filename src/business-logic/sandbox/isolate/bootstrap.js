@@ -1,28 +1,38 @@
+// @ts-check
 /**
- * The isolate side of the sandbox, as source text (it runs inside a V8 isolate with no Node APIs,
- * so it cannot be an imported module). Evaluated once per isolate, it is a function of the two host
- * bridge callbacks and returns `{ define, run, reply, attach }`:
+ * The isolate side of the sandbox: the first of the three files (bootstrap.js, modules.js,
+ * utils.js) that isolate-template.ts joins, in that order, into the body of one function of the
+ * two host bridge callbacks, `(function (hostCall, hostNotify) { ...; return entryPoints(); })`.
+ * It runs inside a V8 isolate with no Node APIs and no module system, so the files are plain
+ * scripts sharing that one function scope: nothing they declare is a global of the isolate, and
+ * hook code cannot reach it. What a file takes from the others is listed in its global comment.
  *
  * - `hostCall(callId, requestId, op, jsonText)`: posts a request (collectionAccess, logger,
- *   timers) and returns nothing; the host answers by calling the returned `reply`. Both bridge
- *   callbacks are isolated-vm Callbacks, plain functions inside the isolate, and everything
- *   crossing is a string, so no object of the host realm is ever reachable from hook code.
+ *   timers) and returns nothing; the host answers by calling `reply`. Both bridge callbacks are
+ *   isolated-vm Callbacks, plain functions inside the isolate, and everything crossing is a
+ *   string, so no object of the host realm is ever reachable from hook code.
  * - `hostNotify(callId, outcomeText)`: ends a call that finished asynchronously.
  *
- * Written without template literals or `${`, because it lives inside one (String.raw keeps the
- * backslashes of regular expressions as written).
+ * Type-checked by src/business-logic/sandbox/isolate/tsconfig.json (host.d.ts declares the
+ * bridge and the types the files share); linted as scripts (eslint.config.mjs).
  */
-import { ISOLATE_MODULES_SOURCE } from './isolate-modules';
-
-const RUNTIME_HEAD = String.raw`
+/* global hostCall, hostNotify, makeModules, attachLibraries */
+/* exported ask, fail, log, current, global, entryPoints */
 'use strict';
 var global = globalThis;
+/** The hooks object each function script's factory returned, by script key. @type {Record<string, Record<string, unknown>>} */
 var defined = Object.create(null);
+/** The call running now (one at a time per isolate). @type {Call | null} */
 var current = null;
 var nextTimerId = 1;
 var LOG_LIMIT = 8192;
 function noop() {}
 
+/**
+ * A thrown value as plain, bounded JSON-safe fields; never throws itself.
+ * @param {any} e
+ * @returns {ErrorInfo}
+ */
 function describe(e) {
   try {
     if (e !== null && typeof e === 'object') {
@@ -37,23 +47,36 @@ function describe(e) {
   }
 }
 
+/**
+ * One run of a hook function.
+ * @constructor
+ * @param {number} id the host's call id
+ */
 function Call(id) {
   this.id = id;
   this.ended = false;
   this.async = false;
+  /** The outcome as JSON when the call ended before `run` returned. @type {string | null} */
   this.result = null;
+  /** Live timer ids. @type {Record<number, boolean>} */
   this.timers = Object.create(null);
+  /** Host requests waiting for `reply`, by request id. @type {Record<number, (answer: string) => void>} */
   this.requests = Object.create(null);
   this.nextRequest = 1;
 }
 
 // Only the first continue/complete/error (or failure) counts; the outcome is captured as JSON at
 // that moment, so later changes to request/response cannot leak into it.
+/**
+ * @param {Call} call
+ * @param {unknown} outcome what the host receives (isolate-worker.ts CallResult)
+ */
 function finish(call, outcome) {
   if (call.ended) return;
   call.ended = true;
   call.timers = Object.create(null);
   call.requests = Object.create(null);
+  /** @type {string} */
   var text;
   try {
     text = JSON.stringify(outcome);
@@ -64,17 +87,28 @@ function finish(call, outcome) {
   else call.result = text;
 }
 
+/**
+ * @param {Call} call
+ * @param {unknown} e
+ */
 function fail(call, e) {
   finish(call, { kind: 'error', error: describe(e) });
 }
 
 // A request to the host: hostCall only posts it; the host answers later through reply(), which it
 // calls into the isolate with the time limit still applying to whatever the answer runs.
+/**
+ * @param {Call} call
+ * @param {string} op the host operation (modules-host.ts)
+ * @param {unknown} value its argument, sent as JSON
+ * @returns {Promise<any>} the host's `ok` answer
+ */
 function ask(call, op, value) {
   if (call.ended) return Promise.reject(new Error('The Business Logic call already ended.'));
+  /** @type {string} */
   var text;
   try { text = JSON.stringify(value === undefined ? null : value); } catch (e) { return Promise.reject(e); }
-  return new Promise(function (resolve) {
+  return new Promise(/** @param {(answer: string) => void} resolve */ function (resolve) {
     var id = call.nextRequest++;
     call.requests[id] = resolve;
     hostCall(call.id, id, op, text);
@@ -85,6 +119,12 @@ function ask(call, op, value) {
   });
 }
 
+/**
+ * The host's answer to request `requestId` of call `callId`; dropped if that call is over.
+ * @param {number} callId
+ * @param {number} requestId
+ * @param {string} answer JSON `{ ok }` or `{ error }`
+ */
 function reply(callId, requestId, answer) {
   var call = current;
   if (!call || call.id !== callId || call.ended) return;
@@ -94,13 +134,19 @@ function reply(callId, requestId, answer) {
   resolve(answer);
 }
 
+/**
+ * @param {string} level
+ * @param {ArrayLike<unknown>} args
+ */
 function log(level, args) {
   var call = current;
   if (!call || call.ended) return;
+  /** @type {string[]} */
   var parts = [];
   for (var i = 0; i < args.length; i++) {
     var a = args[i];
     if (typeof a === 'string') { parts.push(a); continue; }
+    /** @type {string | undefined} */
     var s;
     try { s = JSON.stringify(a); } catch (_) { s = undefined; }
     if (s === undefined) { try { s = String(a); } catch (_) { s = '(unprintable)'; } }
@@ -111,9 +157,16 @@ function log(level, args) {
 
 // Timers are host timers of the current call: they fire only while that call runs, and the host
 // drops them all when it ends, so nothing of one call ever runs inside the next.
+/**
+ * @param {any} fn checked here: hook code may pass anything
+ * @param {unknown} ms
+ * @param {unknown[]} args
+ * @param {boolean} repeat
+ * @returns {number} the timer id (0 outside a call)
+ */
 function schedule(fn, ms, args, repeat) {
   if (typeof fn !== 'function') throw new TypeError('The callback must be a function.');
-  var call = current;
+  var call = /** @type {Call} */ (current); // null is refused just below; tick() needs it non-null
   if (!call || call.ended) return 0;
   var id = nextTimerId++;
   call.timers[id] = true;
@@ -129,20 +182,26 @@ function schedule(fn, ms, args, repeat) {
   tick();
   return id;
 }
+/** @param {number} id */
 function cancel(id) {
   var call = current;
   if (call && call.timers) delete call.timers[id];
 }
+/**
+ * Defines a non-enumerable global of the isolate, as the platform's own are.
+ * @param {string} name
+ * @param {unknown} value
+ */
 function install(name, value) {
   Object.defineProperty(global, name, { value: value, writable: true, configurable: true, enumerable: false });
 }
-install('setTimeout', function (fn, ms) { return schedule(fn, ms, Array.prototype.slice.call(arguments, 2), false); });
-install('setInterval', function (fn, ms) { return schedule(fn, ms, Array.prototype.slice.call(arguments, 2), true); });
-install('setImmediate', function (fn) { return schedule(fn, 0, Array.prototype.slice.call(arguments, 1), false); });
+install('setTimeout', /** @param {any} fn @param {unknown} ms */ function (fn, ms) { return schedule(fn, ms, Array.prototype.slice.call(arguments, 2), false); });
+install('setInterval', /** @param {any} fn @param {unknown} ms */ function (fn, ms) { return schedule(fn, ms, Array.prototype.slice.call(arguments, 2), true); });
+install('setImmediate', /** @param {any} fn */ function (fn) { return schedule(fn, 0, Array.prototype.slice.call(arguments, 1), false); });
 install('clearTimeout', cancel);
 install('clearInterval', cancel);
 install('clearImmediate', cancel);
-install('queueMicrotask', function (fn) { Promise.resolve().then(function () { fn(); }); });
+install('queueMicrotask', /** @param {() => void} fn */ function (fn) { Promise.resolve().then(function () { fn(); }); });
 install('console', {
   log: function () { log('info', arguments); },
   info: function () { log('info', arguments); },
@@ -150,11 +209,20 @@ install('console', {
   warn: function () { log('warn', arguments); },
   error: function () { log('error', arguments); },
 });
-`;
 
-const RUNTIME_TAIL = String.raw`
+
+/**
+ * The `response` argument of a hook.
+ * @param {Call} call
+ * @param {Payload['response']} init
+ * @param {HookRequest} request
+ * @param {Record<string, unknown>} temp
+ * @returns {HookResponse}
+ */
 function makeResponse(call, init, request, temp) {
+  /** @type {HookResponse} */
   var response = { status: init.status, headers: init.headers || {}, body: init.body };
+  /** @param {boolean} goOn */
   function end(goOn) {
     finish(call, {
       kind: 'done',
@@ -165,7 +233,7 @@ function makeResponse(call, init, request, temp) {
     });
   }
   response.continue = function () { end(true); };
-  response.complete = function (status) {
+  response.complete = /** @param {unknown} [status] */ function (status) {
     if (call.ended) return;
     if (status !== undefined) response.status = status;
     else if (!response.status) response.status = 200;
@@ -173,7 +241,7 @@ function makeResponse(call, init, request, temp) {
   };
   // Kinvey does not document what response.error sends; kinbase answers 400 with a Kinvey-style
   // error body naming BLRuntimeError, the closest of Kinvey's names for "the script refused".
-  response.error = function (message) {
+  response.error = /** @param {unknown} message */ function (message) {
     if (call.ended) return;
     response.status = 400;
     response.body = { error: 'BLRuntimeError', description: String(message), debug: '' };
@@ -182,6 +250,7 @@ function makeResponse(call, init, request, temp) {
   return response;
 }
 
+/** @type {IsolateEntryPoints['define']} */
 function define(key, factory) {
   try {
     var hooks = factory();
@@ -192,10 +261,17 @@ function define(key, factory) {
   }
 }
 
+/**
+ * Where a hook runs: calls the function `functionName` of script `key` with Kinvey's
+ * `(request, response, modules)`. Returns the outcome as JSON if the call ended synchronously,
+ * else 'pending' (the outcome follows through hostNotify).
+ * @type {IsolateEntryPoints['run']}
+ */
 function run(callId, key, functionName, payloadText) {
   var hooks = defined[key];
   var fn = hooks ? hooks[functionName] : undefined;
   if (typeof fn !== 'function') return JSON.stringify({ kind: 'undefinedFunction' });
+  /** @type {Payload} */
   var payload = JSON.parse(payloadText);
   var call = new Call(callId);
   current = call;
@@ -206,18 +282,20 @@ function run(callId, key, functionName, payloadText) {
     var modules = makeModules(call, request, temp);
     var returned = fn.call(undefined, request, response, modules);
     if (returned !== null && typeof returned === 'object' && typeof returned.then === 'function') {
-      returned.then(noop, function (e) { fail(call, e); });
+      returned.then(noop, /** @param {unknown} e */ function (e) { fail(call, e); });
     }
   } catch (e) {
     fail(call, e);
   }
-  if (call.ended) return call.result;
+  if (call.ended) return /** @type {string} */ (call.result); // set by finish() since the call ended synchronously
   call.async = true;
   return 'pending';
 }
 
-return { define: define, run: run, reply: reply, attach: attachLibraries };
-`;
-
-/** The bootstrap: a function expression of `(hostCall, hostNotify)`. */
-export const ISOLATE_BOOTSTRAP_SOURCE = `(function (hostCall, hostNotify) {\n${RUNTIME_HEAD}\n${ISOLATE_MODULES_SOURCE}\n${RUNTIME_TAIL}\n})`;
+/**
+ * What the host holds of the isolate (isolate-worker.ts): the wrapper returns this.
+ * @returns {IsolateEntryPoints}
+ */
+function entryPoints() {
+  return { define: define, run: run, reply: reply, attach: attachLibraries };
+}

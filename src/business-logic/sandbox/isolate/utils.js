@@ -1,8 +1,9 @@
+// @ts-check
 /**
- * Pure helpers of the isolate side (`modules.utils`, `modules.kinvey`, `modules.validation`), as
- * source text spliced into the bootstrap. No host calls. Written without template literals or `${`.
+ * Pure helpers of the isolate side (`modules.utils`, `modules.kinvey`, `modules.validation`);
+ * no host calls. See bootstrap.js for how the isolate files are joined.
  */
-export const ISOLATE_UTILS_SOURCE = String.raw`
+/* exported newLocalId, base64, renderTemplate, makeKinvey, doValidation */
 function newLocalId() {
   var hex = Math.floor(Date.now() / 1000).toString(16).padStart(8, '0');
   while (hex.length < 24) hex += Math.floor(Math.random() * 16).toString(16);
@@ -12,7 +13,7 @@ function newLocalId() {
 var BASE64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
 // UTF-8 text <-> base64, without Buffer or btoa (neither exists in a bare V8 isolate).
 var base64 = {
-  encode: function (text) {
+  encode: /** @param {unknown} text */ function (text) {
     var bytes = unescape(encodeURIComponent(String(text)));
     var out = '';
     for (var i = 0; i < bytes.length; i += 3) {
@@ -24,7 +25,7 @@ var base64 = {
     }
     return out;
   },
-  decode: function (encoded) {
+  decode: /** @param {unknown} encoded */ function (encoded) {
     var clean = String(encoded).replace(/[^A-Za-z0-9+/]/g, '');
     var bytes = '';
     for (var i = 0; i < clean.length; i += 4) {
@@ -42,7 +43,14 @@ var base64 = {
   },
 };
 
+/**
+ * The value at a dotted path of `data` (own properties only), '' when absent.
+ * @param {unknown} data
+ * @param {string} path
+ * @returns {any}
+ */
 function lookup(data, path) {
+  /** @type {any} */
   var value = data;
   var parts = path.split('.');
   for (var i = 0; i < parts.length; i++) {
@@ -51,47 +59,61 @@ function lookup(data, path) {
   }
   return value === null || value === undefined ? '' : value;
 }
+/** @param {unknown} text */
 function escapeHtml(text) {
   return String(text).replace(/[&<>"']/g, function (ch) {
-    return { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }[ch];
+    return /** @type {Record<string, string>} */ ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[ch];
   });
 }
 // Mustache-style substitution only ({{name}} escaped, {{{name}}} raw, dotted paths): no sections,
 // no partials, and nothing in a template is ever evaluated as code.
+/**
+ * @param {unknown} template
+ * @param {unknown} data
+ */
 function renderTemplate(template, data) {
-  return String(template).replace(/\{\{\{\s*([\w.$-]+)\s*\}\}\}|\{\{\s*([\w.$-]+)\s*\}\}/g, function (_, raw, escaped) {
+  return String(template).replace(/\{\{\{\s*([\w.$-]+)\s*\}\}\}|\{\{\s*([\w.$-]+)\s*\}\}/g, /** @param {string} _ @param {string | undefined} raw @param {string} escaped */ function (_, raw, escaped) {
     return raw !== undefined ? String(lookup(data, raw)) : escapeHtml(lookup(data, escaped));
   });
 }
 
+/**
+ * `modules.kinvey` (entity, isKinveyEntity, acl); entities are whatever the hook passes.
+ * @param {HookRequest} request
+ */
 function makeKinvey(request) {
   function creatorOf() { return request.userId || request.username; }
+  /** @param {any} entity */
   function aclOf(entity) {
     if (!entity._acl || typeof entity._acl !== 'object') entity._acl = {};
     return entity._acl;
   }
+  /** @param {any} entity @param {string} field @returns {unknown[]} */
   function listOf(entity, field) {
     var acl = aclOf(entity);
     if (!Array.isArray(acl[field])) acl[field] = [];
     return acl[field];
   }
-  function adder(field) { return function (entity, id) { var l = listOf(entity, field); if (l.indexOf(id) < 0) l.push(id); return entity; }; }
-  function remover(field) { return function (entity, id) { var l = listOf(entity, field); var i = l.indexOf(id); if (i >= 0) l.splice(i, 1); return entity; }; }
-  function getter(field) { return function (entity) { return listOf(entity, field).slice(); }; }
+  /** @param {string} field */
+  function adder(field) { return /** @param {any} entity @param {unknown} id */ function (entity, id) { var l = listOf(entity, field); if (l.indexOf(id) < 0) l.push(id); return entity; }; }
+  /** @param {string} field */
+  function remover(field) { return /** @param {any} entity @param {unknown} id */ function (entity, id) { var l = listOf(entity, field); var i = l.indexOf(id); if (i >= 0) l.splice(i, 1); return entity; }; }
+  /** @param {string} field */
+  function getter(field) { return /** @param {any} entity */ function (entity) { return listOf(entity, field).slice(); }; }
   var acl = {
-    getCreator: function (entity) { return aclOf(entity).creator; },
-    setCreator: function (entity, id) { aclOf(entity).creator = id; return entity; },
+    getCreator: /** @param {any} entity */ function (entity) { return aclOf(entity).creator; },
+    setCreator: /** @param {any} entity @param {unknown} id */ function (entity, id) { aclOf(entity).creator = id; return entity; },
     getReaders: getter('r'), addReader: adder('r'), removeReader: remover('r'),
     getWriters: getter('w'), addWriter: adder('w'), removeWriter: remover('w'),
-    getReaderGroups: function (entity) { var g = aclOf(entity).groups; return g && Array.isArray(g.r) ? g.r.slice() : []; },
-    getWriterGroups: function (entity) { var g = aclOf(entity).groups; return g && Array.isArray(g.w) ? g.w.slice() : []; },
-    getGloballyReadable: function (entity) { return aclOf(entity).gr === true; },
-    setGloballyReadable: function (entity, value) { aclOf(entity).gr = value === true; return entity; },
-    getGloballyWritable: function (entity) { return aclOf(entity).gw === true; },
-    setGloballyWritable: function (entity, value) { aclOf(entity).gw = value === true; return entity; },
+    getReaderGroups: /** @param {any} entity */ function (entity) { var g = aclOf(entity).groups; return g && Array.isArray(g.r) ? g.r.slice() : []; },
+    getWriterGroups: /** @param {any} entity */ function (entity) { var g = aclOf(entity).groups; return g && Array.isArray(g.w) ? g.w.slice() : []; },
+    getGloballyReadable: /** @param {any} entity */ function (entity) { return aclOf(entity).gr === true; },
+    setGloballyReadable: /** @param {any} entity @param {unknown} value */ function (entity, value) { aclOf(entity).gr = value === true; return entity; },
+    getGloballyWritable: /** @param {any} entity */ function (entity) { return aclOf(entity).gw === true; },
+    setGloballyWritable: /** @param {any} entity @param {unknown} value */ function (entity, value) { aclOf(entity).gw = value === true; return entity; },
   };
   return {
-    entity: function (object) {
+    entity: /** @param {any} object */ function (object) {
       var entity = object !== null && typeof object === 'object' ? object : {};
       var now = new Date().toISOString();
       if (!entity._acl || typeof entity._acl !== 'object') entity._acl = { creator: creatorOf() };
@@ -99,7 +121,7 @@ function makeKinvey(request) {
       if (!entity._kmd || typeof entity._kmd !== 'object') entity._kmd = { lmt: now, ect: now };
       return entity;
     },
-    isKinveyEntity: function (object) {
+    isKinveyEntity: /** @param {any} object */ function (object) {
       return object !== null && typeof object === 'object' && !!object._acl && typeof object._acl === 'object' && !!object._kmd && typeof object._kmd === 'object';
     },
     acl: acl,
@@ -108,13 +130,20 @@ function makeKinvey(request) {
 
 // validation.doValidation({field: {required, min, max, minLength, maxLength, pattern}}, data):
 // the list of failures as [{attr, valid: false, msg}], empty when everything holds.
+/**
+ * @param {any} spec
+ * @param {any} data
+ * @returns {{ attr: string, valid: false, msg: string }[]}
+ */
 function doValidation(spec, data) {
+  /** @type {{ attr: string, valid: false, msg: string }[]} */
   var failures = [];
   var object = data !== null && typeof data === 'object' ? data : {};
   Object.keys(spec || {}).forEach(function (attr) {
     var rules = spec[attr] || {};
     var present = Object.prototype.hasOwnProperty.call(object, attr) && object[attr] !== null && object[attr] !== undefined && object[attr] !== '';
     var value = object[attr];
+    /** @param {string} msg */
     function failed(msg) { failures.push({ attr: attr, valid: false, msg: msg }); }
     if (!present) { if (rules.required) failed(attr + ' is required'); return; }
     var measure = typeof value === 'number' ? value : NaN;
@@ -130,4 +159,3 @@ function doValidation(spec, data) {
   });
   return failures;
 }
-`;

@@ -1,12 +1,12 @@
+// @ts-check
 /**
- * The isolate side of Kinvey's `modules` argument, as source text spliced into the bootstrap
- * (isolate-runtime.ts): it uses that scope's `ask`, `fail`, `log` and `current`. Host-backed
- * modules (collectionAccess, logger) go through `ask`; the rest are pure JavaScript inside the
- * isolate. Written without template literals or `${`, because it lives inside one.
+ * The isolate side of Kinvey's `modules` argument (see bootstrap.js for how the isolate files are
+ * joined). Host-backed modules (collectionAccess, logger) go through bootstrap.js's `ask`; the
+ * rest are pure JavaScript inside the isolate.
  */
-import { ISOLATE_UTILS_SOURCE } from './isolate-utils';
-
-const MODULES_SOURCE = String.raw`
+/* global global, current, ask, fail, log, newLocalId, base64, renderTemplate, makeKinvey, doValidation */
+/* exported attachLibraries, makeModules */
+/** @type {{ lodash: unknown, moment: unknown, async: unknown }} */
 var libraries = { lodash: undefined, moment: undefined, async: undefined };
 var SUPPORTED = ['collectionAccess', 'logger', 'requestContext', 'tempObjectStore', 'utils', 'kinvey', 'validation', 'moment', 'lodash', 'async'];
 
@@ -17,13 +17,19 @@ function attachLibraries() {
   return typeof libraries.lodash === 'function' && typeof libraries.moment === 'function' && typeof libraries.async === 'object';
 }
 
-function own(object, key) {
-  return object !== null && typeof object === 'object' && Object.prototype.hasOwnProperty.call(object, key);
-}
-
+/**
+ * `modules.collectionAccess.collection(name)`: every method is a host request.
+ * @param {Call} call
+ * @param {string} name
+ */
 function makeCollection(call, name) {
   // Mongo driver 1.x style: the callback is the last argument, options are optional. Without a
   // callback the method returns a promise instead (a kinbase convenience).
+  /**
+   * @param {string} method
+   * @param {unknown[]} args
+   * @param {any} cb the hook's callback, if it passed a function
+   */
   function op(method, args, cb) {
     var answer = ask(call, 'collection', { collection: name, method: method, args: args });
     if (typeof cb !== 'function') return answer;
@@ -36,8 +42,9 @@ function makeCollection(call, name) {
     });
     return undefined;
   }
+  /** @param {string} method */
   function withOptions(method) {
-    return function (query, options, cb) {
+    return /** @param {any} query @param {any} [options] @param {any} [cb] */ function (query, options, cb) {
       if (typeof query === 'function') { cb = query; query = {}; options = {}; }
       if (typeof options === 'function') { cb = options; options = {}; }
       return op(method, [query === undefined ? {} : query, options || {}], cb);
@@ -51,26 +58,32 @@ function makeCollection(call, name) {
     remove: withOptions('remove'),
     insert: withOptions('insert'),
     save: withOptions('save'),
-    update: function (query, update, options, cb) {
+    update: /** @param {any} query @param {any} update @param {any} [options] @param {any} [cb] */ function (query, update, options, cb) {
       if (typeof options === 'function') { cb = options; options = {}; }
       return op('update', [query === undefined ? {} : query, update, options || {}], cb);
     },
   };
 }
 
+/** @param {Call} call */
 function makeLogger(call) {
+  /** @param {string} level */
   function at(level) { return function () { if (call === current) log(level, arguments); }; }
   return { info: at('info'), warn: at('warn'), error: at('error'), fatal: at('fatal') };
 }
 
+/** @param {string} text */
 function parseVersion(text) {
   var m = /^\s*v?(\d+)(?:\.(\d+))?(?:\.(\d+))?/.exec(text);
+  /** @param {number} i */
   function part(i) { return m && m[i] !== undefined ? Number(m[i]) : null; }
   return { major: part(1), minor: part(2), patch: part(3) };
 }
 
+/** @param {HookRequest} request */
 function makeRequestContext(request) {
   var headers = request.headers || (request.headers = {});
+  /** @type {Record<string, unknown>} */
   var props = Object.create(null);
   try {
     var parsed = JSON.parse(headers['x-kinvey-custom-request-properties'] || '{}');
@@ -81,9 +94,9 @@ function makeRequestContext(request) {
   return {
     getAuthenticatedUsername: function () { return request.username; },
     getAuthenticatedUserId: function () { return request.userId; },
-    getCustomRequestProperty: function (name) { return Object.prototype.hasOwnProperty.call(props, name) ? props[name] : undefined; },
+    getCustomRequestProperty: /** @param {string} name */ function (name) { return Object.prototype.hasOwnProperty.call(props, name) ? props[name] : undefined; },
     // Written back into the request's header, so the functions after this one see the property.
-    setCustomRequestProperty: function (name, value) {
+    setCustomRequestProperty: /** @param {unknown} name @param {unknown} value */ function (name, value) {
       props[String(name)] = value;
       headers['x-kinvey-custom-request-properties'] = JSON.stringify(props);
     },
@@ -97,22 +110,30 @@ function makeRequestContext(request) {
   };
 }
 
+/** @param {Record<string, unknown>} temp */
 function makeTempObjectStore(temp) {
   return {
-    set: function (key, value) { temp[String(key)] = value; },
-    get: function (key) { return Object.prototype.hasOwnProperty.call(temp, key) ? temp[key] : undefined; },
+    set: /** @param {unknown} key @param {unknown} value */ function (key, value) { temp[String(key)] = value; },
+    get: /** @param {string} key */ function (key) { return Object.prototype.hasOwnProperty.call(temp, key) ? temp[key] : undefined; },
     getAll: function () { return temp; },
   };
 }
 
+/**
+ * The `modules` argument of a hook: a Proxy that names a module kinbase lacks instead of
+ * answering undefined.
+ * @param {Call} call
+ * @param {HookRequest} request
+ * @param {Record<string, unknown>} temp
+ */
 function makeModules(call, request, temp) {
   var kinvey = makeKinvey(request);
   var tempObjectStore = makeTempObjectStore(temp);
   var target = {
     collectionAccess: {
-      collection: function (name) { return makeCollection(call, String(name)); },
+      collection: /** @param {unknown} name */ function (name) { return makeCollection(call, String(name)); },
       // kinbase stores every _id as a string: objectID is the identity on strings.
-      objectID: function (id) { return id === undefined ? newLocalId() : String(id); },
+      objectID: /** @param {unknown} [id] */ function (id) { return id === undefined ? newLocalId() : String(id); },
     },
     logger: makeLogger(call),
     requestContext: makeRequestContext(request),
@@ -138,6 +159,3 @@ function makeModules(call, request, temp) {
     },
   });
 }
-`;
-
-export const ISOLATE_MODULES_SOURCE = `${MODULES_SOURCE}\n${ISOLATE_UTILS_SOURCE}`;
