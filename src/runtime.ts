@@ -95,7 +95,7 @@ export interface Runtime {
   start(): Promise<void>;
   /**
    * Stops everything: the sweeper and the scheduler first (a scheduled run in flight ends), then
-   * the isolates, the scrypt workers and both stores. Never throws; safe to call once.
+   * the isolates, the scrypt workers and both stores (MD5 workers, RSA signer pool). Never throws.
    */
   close(): Promise<void>;
 }

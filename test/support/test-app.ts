@@ -136,7 +136,9 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   }
   const logger = options.logger ?? pino({ level: 'silent' });
   // Business Logic limits come from the config (KINBASE_BL_* in options.env), as on the server.
-  const runtime = buildRuntime({ config, apps: new AppRegistry([definition]), documents, objects, logger, ...(options.clock ? { clock: options.clock } : {}) });
+  const runtime = buildRuntime({
+    config, apps: new AppRegistry([definition]), documents, objects, logger, ...(options.clock ? { clock: options.clock } : {}),
+  });
   const app = createApp(runtime);
   holder.handler = app;
 
