@@ -34,15 +34,16 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
-import { createApp, createBusinessLogic, createSandbox } from '../src/app';
+import { createApp } from '../src/app';
+import { buildRuntime } from '../src/runtime';
+import { createObjectStore } from '../src/stores';
 import { loadConfig } from '../src/config/load-config';
 import { missingNodeFlags, NODE_FLAGS } from '../src/node-flags';
 import { AppRegistry } from '../src/domain/apps/app-registry';
-import { Metrics } from '../src/internal/metrics';
+import type { Metrics } from '../src/internal/metrics';
 import type { DocumentStore } from '../src/domain/ports';
 import { EmbeddedDocumentStore } from '../src/stores/documents/embedded/embedded.document-store';
 import { MongoDocumentStore } from '../src/stores/documents/mongodb/mongo.document-store';
-import { LocalDiskObjectStore } from '../src/stores/objects/local-disk/local-disk.object-store';
 import { startFerretDb } from '../test/support/ferretdb';
 import type { LoadResult, LoadSpec } from './references-load';
 
@@ -92,13 +93,9 @@ async function startTarget(kind: Kind, documents: DocumentStore, dataDir: string
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const config = loadConfig({ KINBASE_DATA_DIR: dataDir, KINBASE_PUBLIC_URL: base, KINBASE_LOG_LEVEL: 'silent' });
-  const objects = new LocalDiskObjectStore({ dir: path.join(dataDir, 'objects'), publicUrl: base, signingSecret: randomBytes(32).toString('hex') });
-  const logger = pino({ level: 'silent' });
-  const apps = new AppRegistry([APP]);
-  const metrics = new Metrics();
-  const sandbox = createSandbox({ documents, logger, config });
-  const businessLogic = createBusinessLogic({ apps, documents, logger, config, metrics }, sandbox);
-  holder.handler = createApp({ config, apps, documents, objects, logger, businessLogic, metrics });
+  const objects = await createObjectStore({ kind: 'local' }, { dataDir, publicUrl: base, signingSecret: randomBytes(32).toString('hex') });
+  const runtime = buildRuntime({ config, apps: new AppRegistry([APP]), documents, objects, logger: pino({ level: 'silent' }) });
+  holder.handler = createApp(runtime);
 
   const appAuth = basic(APP.appKey, APP.appSecret);
   await call(base, 'POST', `/user/${APP.appKey}`, appAuth, { username: 'reader', password: 'reader-password' });
@@ -122,11 +119,11 @@ async function startTarget(kind: Kind, documents: DocumentStore, dataDir: string
   const listed = (await check.json()) as Array<{ cover?: { _downloadURL?: string } }>;
   if (listed.length !== ENTITIES || !listed[0]?.cover?._downloadURL) throw new Error(`${kind}: the list does not hold ${ENTITIES} resolved entities`);
   return {
-    kind, url, auth, metrics,
+    kind, url, auth, metrics: runtime.metrics,
     close: async () => {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
-      await Promise.allSettled([sandbox.close(), objects.close(), documents.close()]);
+      await runtime.close();
       await stopStore();
     },
   };

@@ -1,23 +1,17 @@
 /**
  * The process entry point: the only module that reads the environment and listens.
- * env -> loadConfig -> stores -> createApp -> listen; SIGTERM/SIGINT stop it gracefully.
+ * env -> loadConfig -> listen -> open stores -> buildRuntime -> createApp; SIGTERM/SIGINT stop it gracefully.
  */
 import { createServer } from 'node:http';
 import path from 'node:path';
 import pino from 'pino';
-import { createApp, createBusinessLogic, createSandbox } from './app';
-import { usesInternalCode } from './business-logic/app-functions';
-import { createEnvironmentGroups } from './domain/groups/environment-groups';
-import { EndpointScheduler } from './business-logic/endpoints/scheduler';
-import { GroupsService } from './domain/groups/groups.service';
-import { FilesService } from './domain/files/files.service';
+import { createApp } from './app';
+import { buildRuntime } from './runtime';
 import { ConfigError, loadConfig, type Config } from './config/load-config';
 import { AppRegistry } from './domain/apps/app-registry';
 import { resolveApps, resolveSigningSecret } from './config/data-dir';
 import { createDocumentStore, createObjectStore } from './stores';
 import { missingNodeFlags } from './node-flags';
-import { ScryptWorkers } from './internal/scrypt-workers';
-import { Metrics } from './internal/metrics';
 
 async function main(): Promise<void> {
   let config: Config;
@@ -57,39 +51,13 @@ async function main(): Promise<void> {
   const signingSecret = await resolveSigningSecret(config);
   const documents = await createDocumentStore(config.documents, config.dataDir, (line, level = 'info') => logger[level](line));
   const objects = await createObjectStore(config.storage, { dataDir: config.dataDir, publicUrl: config.publicUrl, signingSecret });
-  const scrypt = new ScryptWorkers();
   for (const warning of config.startupWarnings) logger.warn(warning);
-  const registry = new AppRegistry(apps);
-  // Business Logic: internal code in the sandbox's isolates (started on first use), Flex services
-  // over HTTP, scheduled endpoints claimed through a lease in the document store.
-  const sandbox = createSandbox({ documents, logger, config });
-  const metrics = new Metrics();
-  const businessLogic = createBusinessLogic({ apps: registry, documents, logger, config, metrics }, sandbox);
-  const seedGroups = new GroupsService(documents);
-  for (const definition of apps) {
-    const created = await createEnvironmentGroups(definition, seedGroups);
-    if (created.length > 0) logger.info({ appKey: definition.appKey, groups: created }, 'created the groups of the environment file');
-  }
-  const app = createApp({ config, apps: registry, documents, objects, logger, scrypt, businessLogic, metrics, consoleDir: path.resolve(__dirname, '..', 'console') });
-  holder.app = app;
-  const scheduler = new EndpointScheduler({
-    documents, logger, run: async (appKey, endpoint, tick) => void await businessLogic.runScheduled(appKey, endpoint, tick),
-  });
-  scheduler.start(apps);
-  // One warm isolate per app with internal code, so its first request does not start one.
-  for (const definition of apps) if (usesInternalCode(definition)) void sandbox.warm(definition.appKey);
-  // Uploads whose bytes never arrive are cleaned up in the background; unref'd so it never keeps
-  // the process alive, and a failed sweep is only logged (the next one retries).
-  const files = new FilesService(documents, objects, {
-    uploadUrlTtlSeconds: config.uploadUrlTtlSeconds, pendingUploadTtlSeconds: config.pendingUploadTtlSeconds, appKeys: () => apps.map((a) => a.appKey),
-  });
-  const sweepEveryMs = Math.min(config.pendingUploadTtlSeconds * 1000, 3_600_000) / 4;
-  setInterval(() => {
-    files.sweepPendingUploads().then(
-      (swept) => logger.debug({ swept }, 'swept pending uploads'),
-      (err: unknown) => logger.warn({ err }, 'sweeping pending uploads failed'),
-    );
-  }, sweepEveryMs).unref();
+  // Every service, cache and background job, built once (runtime.ts): Business Logic runs internal
+  // code in the sandbox's isolates, Flex services over HTTP, scheduled endpoints through a lease in
+  // the document store; abandoned uploads are swept in the background.
+  const runtime = buildRuntime({ config, apps: new AppRegistry(apps), documents, objects, logger });
+  await runtime.start();
+  holder.app = createApp(runtime, { consoleDir: path.resolve(__dirname, '..', 'console') });
 
   // Signal handlers first: whoever reads the announcement below may send SIGTERM at once, and
   // without a handler the default action would kill the process mid-start.
@@ -104,8 +72,7 @@ async function main(): Promise<void> {
     }, 10_000);
     force.unref();
     server.close(async () => {
-      await scheduler.stop();
-      await Promise.allSettled([sandbox.close(), documents.close(), objects.close(), scrypt.close()]);
+      await runtime.close();
       logger.info('stopped');
       process.exit(0);
     });

@@ -39,24 +39,40 @@ export async function createDocumentStore(config: DocumentsConfig, dataDir: stri
   }
 }
 
-/** Builds the configured object store; `clock` (the wall clock by default) decides when its signed URLs expire. */
+/** An object store as opened from the config. */
+export interface OpenedObjectStore {
+  readonly store: ObjectStore;
+  /**
+   * Set when the backend's signed upload and download URLs point at kinbase itself (local disk):
+   * the same store, for the storage routes that serve those URLs (http/routes/storage).
+   */
+  readonly selfServed?: LocalDiskObjectStore;
+}
+
+/**
+ * Builds the configured object store (an exhaustive switch over a closed set of adapters), with
+ * what its URLs need served; `clock` (the wall clock by default) decides when its signed URLs expire.
+ */
 export async function createObjectStore(
   config: StorageConfig,
   options: { dataDir: string; publicUrl: string; signingSecret: string; clock?: Clock },
-): Promise<ObjectStore> {
+): Promise<OpenedObjectStore> {
   const clock = options.clock ? { clock: options.clock } : {};
   switch (config.kind) {
-    case 'local':
-      return new LocalDiskObjectStore({ dir: path.join(options.dataDir, 'objects'), publicUrl: options.publicUrl, signingSecret: options.signingSecret, ...clock });
+    case 'local': {
+      const store = new LocalDiskObjectStore({ dir: path.join(options.dataDir, 'objects'), publicUrl: options.publicUrl, signingSecret: options.signingSecret, ...clock });
+      return { store, selfServed: store };
+    }
     case 'gcs': {
       const { GcsObjectStore } = await import('./objects/gcs/gcs.object-store');
-      return GcsObjectStore.create({
+      const store = await GcsObjectStore.create({
         bucket: config.bucket,
         ...(config.keyFile ? { keyFile: config.keyFile } : {}),
         ...(config.apiEndpoint ? { apiEndpoint: config.apiEndpoint } : {}),
         ...(config.hmac ? { hmac: config.hmac } : {}),
         ...clock,
       });
+      return { store };
     }
     default:
       return assertNever(config);

@@ -8,6 +8,7 @@ import path from 'node:path';
 import pino from 'pino';
 import request from 'supertest';
 import { createApp } from '../../src/app';
+import { buildRuntime, type Runtime } from '../../src/runtime';
 import { AppRegistry } from '../../src/domain/apps/app-registry';
 import { errors } from '../../src/domain/errors';
 import { RECENT_ERROR_TEXT_LIMIT, RECENT_ERRORS_PER_APP, RecentBusinessLogicErrors } from '../../src/business-logic/recent-errors';
@@ -174,9 +175,11 @@ describe('the management API of one app', () => {
 describe('another app on the same store', () => {
   test('its collections never appear, and its master credentials open nothing of this app', async () => {
     const t = await startTestApp();
+    let otherRuntime: Runtime | undefined;
     try {
       const other = { appKey: uniqueKey(), appSecret: randomBytes(12).toString('hex'), masterSecret: randomBytes(12).toString('hex'), name: 'Other', collections: {} };
-      const otherApp = createApp({ config: t.config, apps: new AppRegistry([other]), documents: t.documents, objects: t.objects, logger: pino({ level: 'silent' }) });
+      otherRuntime = buildRuntime({ config: t.config, apps: new AppRegistry([other]), documents: t.documents, objects: { store: t.objects }, logger: pino({ level: 'silent' }) });
+      const otherApp = createApp(otherRuntime);
       const otherMaster = basic(other.appKey, other.masterSecret);
       await request(otherApp).post(`/appdata/${other.appKey}/theirs`).set('Authorization', otherMaster).send({ secret: 1 }).expect(201);
       await request(t.app).post(`/appdata/${t.appKey}/ours`).set('Authorization', t.masterAuth).send({ v: 1 }).expect(201);
@@ -190,7 +193,9 @@ describe('another app on the same store', () => {
       expect(crossed.status).toBe(401);
       expect(crossed.body.error).toBe('InvalidCredentials');
     } finally {
+      // The stores are shared: closing them a second time is a no-op.
       await t.close();
+      await otherRuntime?.close();
     }
   });
 });

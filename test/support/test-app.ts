@@ -11,8 +11,9 @@ import path from 'node:path';
 import pino, { type Logger } from 'pino';
 import type { Express } from 'express';
 import { readFileSync } from 'node:fs';
-import { createApp, createBusinessLogic, createSandbox } from '../../src/app';
-import { Metrics } from '../../src/internal/metrics';
+import { createApp } from '../../src/app';
+import { buildRuntime, type Runtime } from '../../src/runtime';
+import { createObjectStore, type OpenedObjectStore } from '../../src/stores';
 import { loadEnvironmentFile } from '../../src/config/environment-file';
 import type { BusinessLogicRuntime } from '../../src/business-logic/runtime';
 import type { Sandbox } from '../../src/business-logic/sandbox/sandbox';
@@ -22,7 +23,6 @@ import { AppRegistry } from '../../src/domain/apps/app-registry';
 import type { DocumentStore, ObjectStore } from '../../src/domain/ports';
 import { EmbeddedDocumentStore } from '../../src/stores/documents/embedded/embedded.document-store';
 import { MongoDocumentStore } from '../../src/stores/documents/mongodb/mongo.document-store';
-import { LocalDiskObjectStore } from '../../src/stores/objects/local-disk/local-disk.object-store';
 import { GcsObjectStore } from '../../src/stores/objects/gcs/gcs.object-store';
 import type { Clock } from '../../src/internal/clock';
 import { createTestBucket, removeServiceAccountKey, writeServiceAccountKey } from './gcs-key';
@@ -47,6 +47,9 @@ export interface TestApp {
   sandbox: Sandbox;
   /** The app as the server has it (with its environment file's Business Logic and groups). */
   definition: AppDefinition;
+  /** Every service the app runs on, built as the server builds them (not started: no scheduler, no sweeper). */
+  runtime: Runtime;
+  /** Stops the server and closes the runtime: stores, isolates, scrypt and MD5 workers. */
   close: () => Promise<void>;
 }
 
@@ -120,24 +123,23 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     documents = new EmbeddedDocumentStore({ dir: path.join(dataDir, 'documents'), maxResultBytes: options.maxResultBytes });
   }
   if (options.wrapDocuments) documents = options.wrapDocuments(documents);
-  let objects: ObjectStore;
+  let objects: OpenedObjectStore;
   // A key this app generated is its own to remove on close; a key the test passed in is the test's.
   let ownKeyFile: string | undefined;
   if (options.objects === 'gcs') {
     const endpoint = gcsEndpointOf(options);
     const keyFile = options.gcsKeyFile ?? writeServiceAccountKey(endpoint);
     if (!options.gcsKeyFile) ownKeyFile = keyFile;
-    objects = await openFakeGcsStore(endpoint, keyFile, options.clock);
+    objects = { store: await openFakeGcsStore(endpoint, keyFile, options.clock) };
   } else {
-    objects = new LocalDiskObjectStore({ dir: path.join(dataDir, 'objects'), publicUrl, signingSecret: randomBytes(32).toString('hex'), ...(options.clock ? { clock: options.clock } : {}) });
+    objects = await createObjectStore({ kind: 'local' }, { dataDir, publicUrl, signingSecret: randomBytes(32).toString('hex'), ...(options.clock ? { clock: options.clock } : {}) });
   }
   const logger = options.logger ?? pino({ level: 'silent' });
-  const apps = new AppRegistry([definition]);
-  // Limits come from the config (KINBASE_BL_* in options.env), as on the server.
-  const sandbox = createSandbox({ documents, logger, config });
-  const metrics = new Metrics();
-  const businessLogic = createBusinessLogic({ apps, documents, logger, config, metrics }, sandbox);
-  const app = createApp({ config, apps, documents, objects, logger, businessLogic, metrics, ...(options.clock ? { clock: options.clock } : {}) });
+  // Business Logic limits come from the config (KINBASE_BL_* in options.env), as on the server.
+  const runtime = buildRuntime({
+    config, apps: new AppRegistry([definition]), documents, objects, logger, ...(options.clock ? { clock: options.clock } : {}),
+  });
+  const app = createApp(runtime);
   holder.handler = app;
 
   return {
@@ -150,14 +152,15 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     baseUrl,
     config,
     documents,
-    objects,
-    businessLogic,
-    sandbox,
+    objects: objects.store,
+    businessLogic: runtime.businessLogic,
+    sandbox: runtime.sandbox,
     definition,
+    runtime,
     close: async () => {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
-      await Promise.allSettled([documents.close(), objects.close(), sandbox.close()]);
+      await runtime.close();
       await rm(dataDir, { recursive: true, force: true });
       if (ownKeyFile) removeServiceAccountKey(ownKeyFile);
     },

@@ -1,5 +1,5 @@
 /**
- * The one clock, per document store (createApp builds one), that stamps every `_kmd.lmt` and
+ * The one clock, per document store (src/runtime.ts builds one), that stamps every `_kmd.lmt` and
  * tombstone `deletedAt` and gives every request its X-Kinvey-Request-Start. Delta sets compare
  * the two with `>=` (`_kmd.lmt >= since`), so the clock makes that comparison exact:
  *

@@ -3,12 +3,40 @@
  * upload URLs (Google Cloud Storage's resumable protocol, kinvey-protocol.md §4.3). No Kinvey auth
  * here: the URL signature is the credential. Bodies are streamed, never buffered.
  */
-import { pipeline } from 'node:stream';
+import { pipeline, type Readable } from 'node:stream';
 import { Router, type NextFunction, type Request, type Response } from 'express';
 import { errors, type KinveyError } from '../../../domain/errors';
-import { StoreError } from '../../../domain/ports';
+import { StoreError, type ByteRange, type ObjectStat } from '../../../domain/ports';
 import { isSafeObjectKey } from '../../../stores/objects/object-key';
-import type { LocalDiskObjectStore, UploadSessionState } from '../../../stores/objects/local-disk/local-disk.object-store';
+
+/** An upload session as these routes see it: what it was opened for and the bytes received so far. */
+export interface UploadSessionState {
+  readonly contentType: string;
+  /** Declared size in bytes; absent when unknown. */
+  readonly size?: number;
+  readonly completed: boolean;
+  readonly received: number;
+}
+
+/**
+ * What these routes need of an object store whose signed URLs point at kinbase itself (the local
+ * disk store, handed over by the store factory in stores/index.ts): the HTTP layer names the
+ * interface, so it imports no store.
+ */
+export interface SelfServedObjectStore {
+  read(key: string, range?: ByteRange): Promise<Readable | null>;
+  /** The object's metadata with the filename for Content-Disposition; null if there is no such object. */
+  stat(key: string): Promise<(ObjectStat & { filename?: string }) | null>;
+  /** Checks a download URL's signature and expiry before any object is looked up. */
+  verifyDownload(key: string, expires: unknown, signature: unknown): 'valid' | 'expired' | 'invalid';
+  /** Checks an upload URL; the session it opens, or why not. */
+  authorizeUpload(id: string, expires: unknown, signature: unknown): Promise<
+    { ok: true; session: UploadSessionState } | { ok: false; reason: 'not-found' | 'invalid' | 'expired' | 'closed' }
+  >;
+  completeSession(id: string): Promise<UploadSessionState>;
+  receiveWholeBody(id: string, body: Readable, limit: number): Promise<UploadSessionState>;
+  appendToSession(id: string, offset: number, body: Readable, limit: number): Promise<UploadSessionState>;
+}
 
 // Types a browser could execute or render as a document; served as attachments so a stored file
 // can never run script in kinbase's origin.
@@ -26,7 +54,7 @@ function contentDisposition(type: 'inline' | 'attachment', filename: string | un
   return `${type}; filename="${fallback}"; filename*=UTF-8''${encoded}`;
 }
 
-async function serveObject(store: LocalDiskObjectStore, key: string, req: Request, res: Response): Promise<void> {
+async function serveObject(store: SelfServedObjectStore, key: string, req: Request, res: Response): Promise<void> {
   const stat = await store.stat(key);
   if (!stat) return send(res, errors.blobNotFound(key));
   const mediaType = (stat.contentType.split(';')[0] ?? '').trim().toLowerCase();
@@ -100,7 +128,7 @@ function completed(res: Response, session: UploadSessionState): void {
   res.status(200).json({ size: session.received, contentType: session.contentType });
 }
 
-async function handleUpload(store: LocalDiskObjectStore, req: Request, res: Response): Promise<void> {
+async function handleUpload(store: SelfServedObjectStore, req: Request, res: Response): Promise<void> {
   const id = String(req.params.sessionId);
   const auth = await store.authorizeUpload(id, req.query.expires, req.query.signature);
   if (!auth.ok) {
@@ -189,7 +217,7 @@ function guard(handler: (req: Request, res: Response) => Promise<void>) {
  * `GET /storage/download/*key` (signed), `GET /storage/public/*key` (public objects only) and
  * `PUT|POST /storage/upload/:sessionId` (resumable upload). Errors use Kinvey's body shape.
  */
-export function localStorageRoutes(store: LocalDiskObjectStore): Router {
+export function localStorageRoutes(store: SelfServedObjectStore): Router {
   const router = Router();
 
   router.get('/storage/download/*key', guard(async (req, res) => {

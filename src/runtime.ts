@@ -1,0 +1,202 @@
+/**
+ * The one object graph: every service, cache and background job of a kinbase instance, built once
+ * from the config and the opened stores. The server (server.ts), the test app
+ * (test/support/test-app.ts) and the benches build through it, so they run the same graph;
+ * `createApp(runtime)` only wires HTTP on top. `close()` stops everything the runtime holds.
+ */
+import type { Logger } from 'pino';
+import type { Config } from './config/load-config';
+import type { AppRegistry } from './domain/apps/app-registry';
+import { deltaSetCollections } from './domain/apps/app-registry';
+import { CollectionCatalog } from './domain/apps/collection-catalog';
+import type { DocumentStore, ObjectStore } from './domain/ports';
+import { AggregationService } from './domain/appdata/aggregation.service';
+import { CollectionRemover } from './domain/appdata/collection-removal';
+import { DeletionLog } from './domain/appdata/deletion-log';
+import { DeltaSetService } from './domain/appdata/delta-sets';
+import { EntitiesService } from './domain/appdata/entities.service';
+import { MonotonicClock } from './domain/appdata/monotonic-clock';
+import { FilesService, type Warn } from './domain/files/files.service';
+import { FileReferenceResolver } from './domain/files/reference-resolver';
+import { stripFileReferences } from './domain/files/kinvey-file-refs';
+import { createEnvironmentGroups } from './domain/groups/environment-groups';
+import { GroupsService } from './domain/groups/groups.service';
+import { MfaService } from './domain/mfa/mfa.service';
+import { DEFAULT_SESSION_CACHE, SessionCache } from './domain/sessions/session-cache';
+import { PasswordHasher } from './domain/users/passwords';
+import { UserNoticesService } from './domain/users/user-rpc';
+import { UsersService } from './domain/users/users.service';
+import { observedFactory, usesInternalCode } from './business-logic/app-functions';
+import { EndpointScheduler } from './business-logic/endpoints/scheduler';
+import { FlexClient } from './business-logic/flex/flex-client';
+import { functionFactory } from './business-logic/function-factory';
+import { BusinessLogicRuntime } from './business-logic/runtime';
+import { Sandbox } from './business-logic/sandbox/sandbox';
+import { countingDocumentStore } from './stores/decorators/counting.document-store';
+import { SignedUrlCache } from './stores/decorators/signed-url-cache';
+import type { OpenedObjectStore } from './stores';
+import { systemClock, type Clock } from './internal/clock';
+import { Metrics } from './internal/metrics';
+import { ScryptWorkers } from './internal/scrypt-workers';
+
+export interface RuntimeDeps {
+  readonly config: Config;
+  readonly apps: AppRegistry;
+  /** Taken over: `close()` closes it. */
+  readonly documents: DocumentStore;
+  /** As `createObjectStore` opened it; taken over: `close()` closes it (md5 workers, RSA signer pool). */
+  readonly objects: OpenedObjectStore;
+  readonly logger: Logger;
+  /**
+   * The clock of every service and cache built here (tests pass a TestClock); the wall clock by
+   * default. The object store took its own when it was opened.
+   */
+  readonly clock?: Clock;
+}
+
+/** Everything a kinbase instance runs on; see `buildRuntime`. */
+export interface Runtime {
+  readonly config: Config;
+  readonly apps: AppRegistry;
+  readonly logger: Logger;
+  readonly clock: Clock;
+  /** When this runtime was built (the admin overview's start time). */
+  readonly startedAt: Date;
+  /** Where every count goes (GET /metrics serves it): requests, store round trips, caches, Business Logic calls. */
+  readonly metrics: Metrics;
+  /** The document store as the services use it: every call counted for the request that made it. */
+  readonly documents: DocumentStore;
+  readonly objects: ObjectStore;
+  /** Set when the object backend serves its own signed URLs (local disk): the storage routes serve it. */
+  readonly selfServedObjects: OpenedObjectStore['selfServed'];
+  /** Stamps every _kmd.lmt and X-Kinvey-Request-Start, so delta sets compare them exactly. */
+  readonly writeClock: MonotonicClock;
+  readonly sessionCache: SessionCache;
+  readonly groups: GroupsService;
+  readonly mfa: MfaService;
+  readonly users: UsersService;
+  readonly files: FilesService;
+  readonly fileReferences: FileReferenceResolver;
+  readonly deletions: DeletionLog;
+  readonly entities: EntitiesService;
+  readonly deltaSets: DeltaSetService;
+  readonly aggregations: AggregationService;
+  readonly notices: UserNoticesService;
+  readonly collections: CollectionRemover;
+  readonly catalog: CollectionCatalog;
+  /** Runs the apps' internal Business Logic; its isolates start on first use. */
+  readonly sandbox: Sandbox;
+  readonly businessLogic: BusinessLogicRuntime;
+  /**
+   * Starts the background work of a serving instance: creates the groups of the apps' environment
+   * files, starts the endpoint scheduler and the sweeper of abandoned uploads, and warms one
+   * isolate per app with internal code. Tests build a runtime without starting it.
+   */
+  start(): Promise<void>;
+  /**
+   * Stops everything: the sweeper and the scheduler first (a scheduled run in flight ends), then
+   * the isolates, the scrypt workers and both stores (MD5 workers, RSA signer pool). Never throws.
+   */
+  close(): Promise<void>;
+}
+
+/** Builds the object graph. Starts no background work (see `Runtime.start`) and never listens. */
+export function buildRuntime(deps: RuntimeDeps): Runtime {
+  const { config, apps, logger } = deps;
+  const clock = deps.clock ?? systemClock;
+  const metrics = new Metrics();
+  const objects = deps.objects.store;
+  // Every document store call of a request is counted for it (kinbase_store_round_trips_per_request).
+  const documents = countingDocumentStore(deps.documents, (operation) => metrics.storeCall(operation));
+  // Sessions resolved on this instance are served from memory for a few seconds; every change made
+  // here that ends a session or changes memberships evicts at once (session-cache.ts).
+  const sessionCache = new SessionCache({
+    ttlMs: config.sessionCacheTtlMs,
+    maxEntries: DEFAULT_SESSION_CACHE.maxEntries,
+    clock,
+    observe: (outcome) => metrics.sessionCacheLookup(outcome),
+  });
+  const writeClock = new MonotonicClock(clock);
+  const stampWrite = () => writeClock.stampWrite();
+  const scrypt = new ScryptWorkers();
+  const groups = new GroupsService(documents, stampWrite, (appKey) => sessionCache.evictApp(appKey));
+  const mfa = new MfaService(documents, { clock, issuer: (appKey) => apps.get(appKey)?.name ?? 'kinbase' });
+  const users = new UsersService(documents, groups, { clock, stampWrite, passwords: new PasswordHasher(scrypt), secondFactor: mfa, sessionCache });
+  const warn: Warn = (context, message) => logger.warn(context, message);
+  // Every download URL is signed through one cache: quantised expiries make repeats free.
+  const files = new FilesService(documents, new SignedUrlCache(objects, { observe: (outcome) => metrics.signedUrlLookup(outcome), clock }), {
+    uploadUrlTtlSeconds: config.uploadUrlTtlSeconds,
+    pendingUploadTtlSeconds: config.pendingUploadTtlSeconds,
+    appKeys: () => apps.list().map((a) => a.appKey),
+    clock,
+    stampWrite,
+    warn,
+    pendingUploadChecked: (outcome) => metrics.pendingUploadCheck(outcome),
+  });
+  // Tombstones for delta sets: every deletion in a collection with `deltaSet: true` goes through it.
+  const deletions = new DeletionLog(documents, {
+    clock, writeClock, retentionDays: config.deltaSetRetentionDays, trackedCollections: (appKey) => deltaSetCollections(apps.get(appKey)),
+  });
+  // KinveyFile references: stripped to {_type,_id} on every save, resolved on every read.
+  const entities = new EntitiesService(documents, writeClock, stripFileReferences, deletions);
+  // The sandbox and the scheduler use the store uncounted: their calls belong to no request.
+  const sandbox = createSandbox(config, deps.documents, logger);
+  const businessLogic = createBusinessLogic(config, apps, sandbox, metrics);
+  const scheduler = new EndpointScheduler({
+    documents: deps.documents, logger, clock, run: async (appKey, endpoint, tick) => void await businessLogic.runScheduled(appKey, endpoint, tick),
+  });
+  let sweeper: NodeJS.Timeout | undefined;
+  let started = false;
+
+  const start = async (): Promise<void> => {
+    if (started) throw new Error('the runtime is already started');
+    started = true;
+    for (const definition of apps.list()) {
+      const created = await createEnvironmentGroups(definition, groups);
+      if (created.length > 0) logger.info({ appKey: definition.appKey, groups: created }, 'created the groups of the environment file');
+    }
+    scheduler.start(apps.list());
+    // One warm isolate per app with internal code, so its first request does not start one.
+    for (const definition of apps.list()) if (usesInternalCode(definition)) void sandbox.warm(definition.appKey);
+    // Uploads whose bytes never arrive are cleaned up in the background; unref'd so it never keeps
+    // the process alive, and a failed sweep is only logged (the next one retries).
+    const sweepEveryMs = Math.min(config.pendingUploadTtlSeconds * 1000, 3_600_000) / 4;
+    sweeper = setInterval(() => {
+      files.sweepPendingUploads().then(
+        (swept) => logger.debug({ swept }, 'swept pending uploads'),
+        (err: unknown) => logger.warn({ err }, 'sweeping pending uploads failed'),
+      );
+    }, sweepEveryMs).unref();
+  };
+
+  const close = async (): Promise<void> => {
+    if (sweeper) clearInterval(sweeper);
+    if (started) await scheduler.stop().catch((err: unknown) => logger.warn({ err }, 'stopping the endpoint scheduler failed'));
+    await Promise.allSettled([sandbox.close(), scrypt.close(), deps.documents.close(), objects.close()]);
+  };
+
+  return {
+    config, apps, logger, clock, startedAt: clock(), metrics, documents, objects, selfServedObjects: deps.objects.selfServed,
+    writeClock, sessionCache, groups, mfa, users, files, deletions, entities,
+    fileReferences: new FileReferenceResolver(files, warn, (expanded, bare) => metrics.fileReferences(expanded, bare)),
+    deltaSets: new DeltaSetService(entities, deletions),
+    aggregations: new AggregationService(documents),
+    notices: new UserNoticesService(documents, clock),
+    collections: new CollectionRemover(documents, deletions, (appKey) => sessionCache.evictApp(appKey)),
+    catalog: new CollectionCatalog(documents),
+    sandbox, businessLogic, start, close,
+  };
+}
+
+/** The sandbox for internal Business Logic, with the configured limits; its isolates start on first use. */
+function createSandbox(config: Config, documents: DocumentStore, logger: Logger): Sandbox {
+  const { timeoutMs, memoryMb, isolatesPerApp } = config.businessLogic;
+  return new Sandbox({ documents, logger, limits: { timeoutMs, memoryMb, isolatesPerApp } });
+}
+
+/** Business Logic for these apps: internal code in the sandbox, external code in Flex services; every call counted. */
+function createBusinessLogic(config: Config, apps: AppRegistry, sandbox: Sandbox, metrics: Metrics): BusinessLogicRuntime {
+  const flex = new FlexClient({ timeoutMs: config.businessLogic.flexTimeoutMs });
+  const factory = functionFactory({ sandbox, flex, baasUrl: config.publicUrl });
+  return new BusinessLogicRuntime(apps.list(), observedFactory(factory, (kind, fn, outcome) => metrics.businessLogicCall(kind, fn, outcome)));
+}
