@@ -31,7 +31,10 @@ export function toKinveyError(err: unknown): { error: KinveyError; unexpected: b
     return { error: errors.badRequest(`The request could not be read: ${String(parserError.message ?? '').slice(0, 200)}`), unexpected: false };
   }
   if (err instanceof StoreError && err.kind === 'unavailable') {
-    return { error: errors.kinveyInternalErrorRetry('The data store is unavailable.'), unexpected: true };
+    // The one mapping of a store that is down: 503 with Retry-After (the object store's own
+    // failures are mapped to the same answer where the Files API meets them). Logged: the operator
+    // needs to know, the client only that it may retry.
+    return { error: errors.storeUnavailable(), unexpected: true };
   }
   if (err instanceof StoreError && err.kind === 'too-large') {
     return { error: errors.resultSetSizeExceeded(err.message.slice(0, 300)), unexpected: false };

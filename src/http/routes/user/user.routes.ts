@@ -1,7 +1,6 @@
 import { Router, type ErrorRequestHandler, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import type { AggregationService } from '../../../domain/appdata/aggregation.service';
 import type { AppRegistry } from '../../../domain/apps/app-registry';
-import { isKinveyError } from '../../../domain/errors';
 import type { Principal } from '../../../domain/access/principal';
 import { parseFilterParam, parseListQuery } from '../../../domain/query/parse-query';
 import { kmdOf } from '../../../domain/users/user-records';
@@ -137,16 +136,6 @@ export function userRoutes(deps: UserRoutesDeps): Array<RequestHandler | ErrorRe
   });
 
   return [acceptNullSignupBody, router];
-}
-
-/**
- * Error middleware for the whole app, before the error renderer: a throttled login (also through
- * Basic user credentials on any route) tells the client when to come back.
- */
-export function retryAfterHeader(err: unknown, _req: Request, res: Response, next: NextFunction): void {
-  const seconds = isKinveyError(err) ? (err as { retryAfterSeconds?: unknown }).retryAfterSeconds : undefined;
-  if (typeof seconds === 'number' && !res.headersSent) res.set('Retry-After', String(seconds));
-  next(err);
 }
 
 const SIGNUP_PATH = /^\/user\/[^/]+\/?$/;
