@@ -7,6 +7,7 @@ import { sendBlResponse } from '../business-logic';
 import { LoginRefusedByHook } from '../login-pipeline';
 import { parseAuthorization } from './authorization';
 import { apiVersionOf } from './request-context';
+import { appOf, localsOf } from './locals';
 
 /** Verifies `Kinvey <token>` sessions and user Basic credentials; provided by the login pipeline (login-pipeline.ts). */
 export interface SessionVerifier {
@@ -25,7 +26,7 @@ export function withApp(apps: AppRegistry) {
   return (req: Request, res: Response, next: NextFunction): void => {
     const app = apps.get(String(req.params.appKey));
     if (!app) return next(errors.appNotFound(`No app with key ${String(req.params.appKey).slice(0, 64)}`));
-    res.locals.app = app;
+    localsOf(res).app = app;
     next();
   };
 }
@@ -80,7 +81,7 @@ const POLICY_ALLOWS: Record<CredentialPolicy, ReadonlyArray<Principal['kind']>> 
  */
 export function requireAuth(sessions: SessionVerifier, policy: CredentialPolicy) {
   return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
-    const app = res.locals.app as AppDefinition;
+    const app = appOf(res);
     let principal: Principal;
     try {
       principal = await authenticate(req, app, sessions);
@@ -92,7 +93,7 @@ export function requireAuth(sessions: SessionVerifier, policy: CredentialPolicy)
     if (!allowed) {
       throw errors.insufficientCredentials(`This operation needs ${policy.replace(/-/g, ' ')} credentials; the request used ${principal.kind} credentials.`);
     }
-    res.locals.principal = principal;
+    localsOf(res).principal = principal;
     next();
   };
 }

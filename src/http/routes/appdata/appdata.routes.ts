@@ -1,5 +1,4 @@
 import { Router, type Request, type Response } from 'express';
-import type { AppDefinition } from '../../../config/load-config';
 import type { AggregationService } from '../../../domain/appdata/aggregation.service';
 import { collectionPermissions, type AppRegistry } from '../../../domain/apps/app-registry';
 import type { DeltaSetService } from '../../../domain/appdata/delta-sets';
@@ -13,6 +12,7 @@ import { requireAuth, withApp, type SessionVerifier } from '../../middleware/aut
 import { apiVersionOf, requestStartOf } from '../../middleware/request-context';
 import type { HookPipeline } from '../../../business-logic/hooks/hook-pipeline';
 import { hookedCall, inputOf, ok, requireBody, sendBlResponse, skipsBusinessLogic } from '../../business-logic';
+import { appOf, principalOf } from '../../middleware/locals';
 
 /** Turns stored entities into what the client sees (KinveyFile references are resolved here). */
 export type PresentEntities = (docs: StoredDocument[], req: Request, principal: Principal) => Promise<StoredDocument[]>;
@@ -134,11 +134,11 @@ export function appdataRoutes({ apps, sessions, entities, present, aggregations,
 }
 
 function contextOf(req: Request, res: Response): EntityContext {
-  const app = res.locals.app as AppDefinition;
+  const app = appOf(res);
   const collection = checkAppdataCollection(String(req.params.collection));
   return {
     scope: { appKey: app.appKey, collection },
-    principal: res.locals.principal as Principal,
+    principal: principalOf(res),
     permissions: collectionPermissions(app, collection),
     indexes: Object.hasOwn(app.collections, collection) ? app.collections[collection]?.indexes : undefined,
   };

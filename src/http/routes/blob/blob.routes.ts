@@ -1,9 +1,7 @@
 import { Router, type Request, type Response } from 'express';
-import type { AppDefinition } from '../../../config/load-config';
 import type { AppRegistry } from '../../../domain/apps/app-registry';
 import { parseTls, parseTtl } from '../../../domain/files/download-urls';
 import { FilesService, type FileContext, type UploadTicket } from '../../../domain/files/files.service';
-import type { Principal } from '../../../domain/access/principal';
 import { parseListQuery } from '../../../domain/query/parse-query';
 import type { StoredDocument } from '../../../domain/ports';
 import { requireAuth, withApp, type SessionVerifier } from '../../middleware/auth';
@@ -11,6 +9,7 @@ import type { HookOperation, HookPipeline } from '../../../business-logic/hooks/
 import type { BlResponse } from '../../../business-logic/types';
 import { FILES_COLLECTION } from '../../../domain/files/file-metadata';
 import { hookedCall, inputOf, sendBlResponse } from '../../business-logic';
+import { appOf, principalOf } from '../../middleware/locals';
 
 export interface BlobRoutesDeps {
   apps: AppRegistry;
@@ -81,7 +80,7 @@ export function blobRoutes({ apps, sessions, files, downloadUrlTtlSeconds, defau
 
 function contextOf(res: Response): FileContext {
   const origin = browserOrigin(res.req.get('origin'));
-  return FilesService.contextFor(res.locals.app as AppDefinition, res.locals.principal as Principal, origin);
+  return FilesService.contextFor(appOf(res), principalOf(res), origin);
 }
 
 /**
@@ -94,7 +93,7 @@ function browserOrigin(header: string | undefined): string | undefined {
 }
 
 function appKeyOf(res: Response): string {
-  return (res.locals.app as AppDefinition).appKey;
+  return appOf(res).appKey;
 }
 
 function ticketResponse(req: Request, res: Response, ticket: UploadTicket): BlResponse {

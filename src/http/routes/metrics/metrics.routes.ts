@@ -4,6 +4,7 @@ import { secretsEqual } from '../../../domain/apps/app-registry';
 import { errors } from '../../../domain/errors';
 import type { Metrics } from '../../../internal/metrics';
 import { parseAuthorization } from '../../middleware/authorization';
+import { localsOf } from '../../middleware/locals';
 
 /**
  * Counts every request: route pattern, status, duration and the document store calls made for it.
@@ -28,7 +29,7 @@ export function requestMetrics(metrics: Metrics) {
  * number of label values stays bounded whatever URLs clients send.
  */
 function routeOf(req: Request, res: Response): string {
-  const own = res.locals.metricsRoute;
+  const own = localsOf(res).metricsRoute;
   if (typeof own === 'string') return own;
   const route = (req as Request & { route?: { path?: unknown } }).route;
   return typeof route?.path === 'string' ? route.path : 'unmatched';

@@ -1,5 +1,4 @@
-import { Router, type Request, type Response } from 'express';
-import type { AppDefinition } from '../../../config/load-config';
+import { Router, type Request } from 'express';
 import type { AppRegistry } from '../../../domain/apps/app-registry';
 import { errors } from '../../../domain/errors';
 import type { MfaService } from '../../../domain/mfa/mfa.service';
@@ -8,6 +7,7 @@ import type { UsersService } from '../../../domain/users/users.service';
 import { parseAuthorization } from '../../middleware/authorization';
 import { requireAuth, withApp, type SessionVerifier } from '../../middleware/auth';
 import { presentUsers, type PresentUsers } from './user.routes';
+import { appOf, principalOf } from '../../middleware/locals';
 
 export interface MfaRoutesDeps {
   apps: AppRegistry;
@@ -89,12 +89,4 @@ function mfaSessionTokenOf(req: Request): string {
     throw errors.invalidCredentials('This request needs Authorization: KinveyMFA <mfaSessionToken> from the login answer.');
   }
   return auth.token;
-}
-
-function appOf(res: Response): AppDefinition {
-  return res.locals.app as AppDefinition;
-}
-
-function principalOf(res: Response): Principal {
-  return res.locals.principal as Principal;
 }

@@ -11,6 +11,7 @@ import { apiVersionOf } from '../../middleware/request-context';
 import type { HookPipeline } from '../../../business-logic/hooks/hook-pipeline';
 import { hookedCall, inputOf, ok, sendBlResponse } from '../../business-logic';
 import { USERS, type LoginPipeline } from '../../login-pipeline';
+import { principalOf, userPrincipalOf } from '../../middleware/locals';
 
 /** Turns user documents into what the client sees; the same shape as the appdata presenter. */
 export type PresentUsers = (docs: StoredDocument[], req: Request, principal: Principal) => Promise<StoredDocument[]>;
@@ -163,11 +164,3 @@ async function presentOne(present: PresentUsers, doc: StoredDocument, req: Reque
 }
 
 
-
-function principalOf(res: Response): Principal {
-  return res.locals.principal as Principal;
-}
-
-function userPrincipalOf(res: Response): Extract<Principal, { kind: 'user' }> {
-  return res.locals.principal as Extract<Principal, { kind: 'user' }>;
-}
