@@ -5,7 +5,8 @@ import type { FlexDataContext, FlexDataSource } from '../../../business-logic/fl
 import { collectionPermissions } from '../../../domain/apps/app-registry';
 import { checkAppdataCollection } from '../../../domain/appdata/entity-fields';
 import { errors } from '../../../domain/errors';
-import { blRequestOf, hookedCall, inputOf, requireBody, sendBlResponse, stringParams } from '../../business-logic';
+import { blRequestOf, requireBody, stringParams } from '../../business-logic';
+import { hookedRoute, type HookTarget } from '../../hooked-route';
 import { appOf, localsOf, principalOf } from '../../middleware/locals';
 
 /**
@@ -29,8 +30,9 @@ export function externalCollectionRoutes(businessLogic: BusinessLogicRuntime, ba
     next();
   });
 
-  const route = (operation: HookOperation, id: (req: Request) => string | undefined, act: (source: FlexDataSource, ctx: FlexDataContext, input: { body: unknown; params: Record<string, string> }, req: Request) => Promise<{ status: number; body: unknown }>) =>
-    async (req: Request, res: Response) => {
+  /** Before any hook: the data source, the read-only check and the service's call context. */
+  const targetOf = (operation: HookOperation, id: (req: Request) => string | undefined) =>
+    (req: Request, res: Response): HookTarget & { source: FlexDataSource; ctx: FlexDataContext } => {
       const external = localsOf(res).external;
       if (!external) throw new Error('an external collection route ran without its data source');
       const { source, collection } = external;
@@ -49,11 +51,14 @@ export function externalCollectionRoutes(businessLogic: BusinessLogicRuntime, ba
         userId: principal.kind === 'user' ? principal.userId : '',
         headers: view.headers,
       };
-      sendBlResponse(res, await businessLogic.hooks.run(hookedCall(req, res, collection, operation, entityId), inputOf(req), async ({ body, params }) => {
-        const answer = await act(source, ctx, { body, params: stringParams(params) }, req);
-        return { status: answer.status, headers: {}, body: answer.body };
-      }));
+      return { collection, source, ctx, ...(entityId === undefined ? {} : { entityId }) };
     };
+
+  const route = (operation: HookOperation, id: (req: Request) => string | undefined, act: (source: FlexDataSource, ctx: FlexDataContext, input: { body: unknown; params: Record<string, string> }, req: Request) => Promise<{ status: number; body: unknown }>) =>
+    hookedRoute(businessLogic.hooks, operation, targetOf(operation, id), async ({ body, params }, { source, ctx }, req) => {
+      const answer = await act(source, ctx, { body, params: stringParams(params) }, req);
+      return { status: answer.status, headers: {}, body: answer.body };
+    });
 
   const none = () => undefined;
   const byId = (req: Request) => String(req.params.id);
