@@ -23,6 +23,14 @@ export class KinveyError extends Error {
 const factory = (error: string, status: number, description: string) =>
   (debug = ''): KinveyError => new KinveyError(error, status, description, debug);
 
+/** Seconds a client is told to wait (Retry-After) before retrying after a 503: the shortage is momentary. */
+export const UNAVAILABLE_RETRY_AFTER_SECONDS = 1;
+
+/** A 503 KinveyInternalErrorRetry carrying its Retry-After, like every other error that says when to come back. */
+const unavailable = (description: string) =>
+  (debug = ''): KinveyError & { readonly retryAfterSeconds: number } =>
+    Object.assign(new KinveyError('KinveyInternalErrorRetry', 503, description, debug), { retryAfterSeconds: UNAVAILABLE_RETRY_AFTER_SECONDS });
+
 export const errors = {
   parameterValueOutOfRange: factory('ParameterValueOutOfRange', 400, 'The value specified for one of the request parameters is out of range.'),
   invalidQuerySyntax: factory('InvalidQuerySyntax', 400, 'The query string in the request has an invalid syntax.'),
@@ -67,8 +75,10 @@ export const errors = {
   tooManyLoginAttempts: (retryAfterSeconds: number, debug = ''): KinveyError & { readonly retryAfterSeconds: number } =>
     Object.assign(new KinveyError('TooManyLoginAttempts', 429, 'Too many login attempts. Please retry after the number of seconds given in the Retry-After header.', debug), { retryAfterSeconds }),
   kinveyInternalErrorRetry: factory('KinveyInternalErrorRetry', 500, 'The Kinvey server encountered an unexpected error. Please retry your request.'),
-  /** Object storage is out of a resource (file handles) or unreachable for now: 503, the client may retry. */
-  storageUnavailable: factory('KinveyInternalErrorRetry', 503, 'The file storage is temporarily unavailable. Please retry your request.'),
+  /** Object storage is out of a resource (file handles) or unreachable for now: 503 with Retry-After. */
+  storageUnavailable: unavailable('The file storage is temporarily unavailable. Please retry your request.'),
+  /** The document store is unreachable or failing for now: 503 with Retry-After (a StoreError 'unavailable'). */
+  storeUnavailable: unavailable('The data store is temporarily unavailable. Please retry your request.'),
   kinveyInternalErrorStop: factory('KinveyInternalErrorStop', 500, 'The Kinvey server encountered an unexpected error. Please contact support.'),
   apiVersionNotImplemented: factory('APIVersionNotImplemented', 501, 'This API version is not implemented.'),
   // Business Logic (kinvey-protocol.md §6): Kinvey answers 550 when a hook or endpoint did not complete.

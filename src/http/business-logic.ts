@@ -4,6 +4,7 @@ import type { BlRequest, BlResponse } from '../business-logic/types';
 import { errors } from '../domain/errors';
 import type { Principal } from '../domain/access/principal';
 import { plainJsonOf } from './presenters/expansion-json';
+import { localsOf, principalOf } from './middleware/locals';
 
 /** Response headers a hook may not set: the server owns framing, security and CORS. */
 const SERVER_OWNED_HEADERS = new Set([
@@ -19,7 +20,7 @@ const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]{0,4096}$/;
  * kinbase's own, see requestContext), so hooks and Flex services never see a client's raw choice.
  */
 export function blRequestOf(req: Request, res: Response, target: BlTarget): BlRequest {
-  return blRequestAs(req, res.locals.principal as Principal, target);
+  return blRequestAs(req, principalOf(res), target);
 }
 
 /** What a hook or endpoint addresses. */
@@ -27,7 +28,7 @@ export interface BlTarget { collectionName?: string; entityId?: string; endpoint
 
 /** The hooks' `request` for a principal other than the request's own (the login pipeline's Basic proof runs as the app). */
 export function blRequestAs(req: Request, principal: Principal, target: BlTarget): BlRequest {
-  const requestId: unknown = req.res?.locals.requestId;
+  const requestId = req.res ? localsOf(req.res).requestId : undefined;
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(req.headers)) {
     if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
@@ -54,7 +55,7 @@ export function blRequestAs(req: Request, principal: Principal, target: BlTarget
  * callers (warm-up, scheduler) are in parentheses, which none of these start with.
  */
 export function callerOf(req: Request, res: Response): string {
-  return callerAs(req, res.locals.principal as Principal);
+  return callerAs(req, principalOf(res));
 }
 
 /** callerOf for a principal other than the request's own (the login pipeline's Basic proof runs as the app). */
@@ -66,12 +67,12 @@ export function callerAs(req: Request, principal: Principal): string {
 
 /** `X-Kinvey-Skip-Business-Logic: true` counts only with master credentials (kinvey-protocol.md §2). */
 export function skipsBusinessLogic(req: Request, res: Response): boolean {
-  return (res.locals.principal as Principal).kind === 'master' && req.get('x-kinvey-skip-business-logic')?.trim().toLowerCase() === 'true';
+  return principalOf(res).kind === 'master' && req.get('x-kinvey-skip-business-logic')?.trim().toLowerCase() === 'true';
 }
 
 /** The pipeline call of a route: who, which collection, which operation. */
 export function hookedCall(req: Request, res: Response, collection: string, operation: HookOperation, entityId?: string): HookedCall {
-  const principal = res.locals.principal as Principal;
+  const principal = principalOf(res);
   return {
     appKey: principal.appKey,
     collection,

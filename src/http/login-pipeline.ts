@@ -20,6 +20,7 @@ import { errors } from '../domain/errors';
 import type { Principal } from '../domain/access/principal';
 import type { BasicLogin, LoginAnswer, UsersService } from '../domain/users/users.service';
 import { blRequestAs, callerAs, hookedCall, inputOf, ok } from './business-logic';
+import { principalOf } from './middleware/locals';
 
 /** The user collection's name for Business Logic hooks. */
 export const USERS = 'user';
@@ -55,7 +56,7 @@ export class LoginPipeline {
    * Throws what the login or a hook throws (after onLoginFailure for a failed login).
    */
   async login(req: Request, res: Response, respond: (answer: LoginAnswer) => Promise<BlResponse>): Promise<BlResponse> {
-    const principal = res.locals.principal as Principal;
+    const principal = principalOf(res);
     const call = hookedCall(req, res, USERS, 'login');
     this.users.refuseThrottledLogin(principal.appKey, (req.body as { username?: unknown } | undefined)?.username, clientOf(req));
     return this.hooks.run(call, inputOf(req), async ({ body }) =>

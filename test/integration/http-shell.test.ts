@@ -86,7 +86,7 @@ describe('HTTP shell', () => {
 });
 
 describe('unexpected errors', () => {
-  test('are 500 KinveyInternalErrorRetry and never leak the cause', async () => {
+  test('are 500 KinveyInternalErrorRetry and never leak the cause; a store that is down is 503 with Retry-After', async () => {
     const failing = (store: DocumentStore): DocumentStore => Object.assign(Object.create(store) as DocumentStore, {
       find: async () => {
         throw new Error('secret connection string mongodb://admin:hunter2@db');
@@ -100,8 +100,33 @@ describe('unexpected errors', () => {
       const res = await request(t.app).get(`/appdata/${t.appKey}/things`).set('Authorization', t.masterAuth).expect(500);
       expect(res.body).toEqual({ error: 'KinveyInternalErrorRetry', description: expect.any(String), debug: '' });
       expect(JSON.stringify(res.body)).not.toContain('hunter2');
-      const down = await request(t.app).get(`/appdata/${t.appKey}/things/_count`).set('Authorization', t.masterAuth).expect(500);
-      expect(down.body.error).toBe('KinveyInternalErrorRetry');
+      const down = await request(t.app).get(`/appdata/${t.appKey}/things/_count`).set('Authorization', t.masterAuth).expect(503);
+      expect(down.body).toEqual({ error: 'KinveyInternalErrorRetry', description: expect.any(String), debug: '' });
+      expect(down.headers['retry-after']).toBe('1');
+    } finally {
+      await t.close();
+    }
+  });
+});
+
+describe('a document store that is down', () => {
+  // Every route meets the store through the same error mapping, so each answers what the Files API
+  // always answered for a storage outage: 503 KinveyInternalErrorRetry with Retry-After, never 500.
+  test.each([
+    ['list entities', 'get', (t: TestApp) => `/appdata/${t.appKey}/things`],
+    ['count entities', 'get', (t: TestApp) => `/appdata/${t.appKey}/things/_count`],
+    ['save an entity', 'post', (t: TestApp) => `/appdata/${t.appKey}/things`],
+    ['list users', 'get', (t: TestApp) => `/user/${t.appKey}`],
+    ['list files', 'get', (t: TestApp) => `/blob/${t.appKey}`],
+    ['read a group', 'get', (t: TestApp) => `/group/${t.appKey}/g1`],
+  ] as const)('%s: 503 KinveyInternalErrorRetry with Retry-After, never 500', async (_what, method, path) => {
+    const t = await startTestApp({ documents: 'embedded' });
+    try {
+      await t.documents.close();
+      const res = await request(t.app)[method](path(t)).set('Authorization', t.masterAuth).send({ n: 1 });
+      expect(res.status).toBe(503);
+      expect(res.body).toEqual({ error: 'KinveyInternalErrorRetry', description: expect.stringContaining('data store'), debug: '' });
+      expect(res.headers['retry-after']).toBe('1');
     } finally {
       await t.close();
     }

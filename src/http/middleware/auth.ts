@@ -5,7 +5,9 @@ import { errors } from '../../domain/errors';
 import type { Principal } from '../../domain/access/principal';
 import { sendBlResponse } from '../business-logic';
 import { LoginRefusedByHook } from '../login-pipeline';
+import { parseAuthorization } from './authorization';
 import { apiVersionOf } from './request-context';
+import { appOf, localsOf } from './locals';
 
 /** Verifies `Kinvey <token>` sessions and user Basic credentials; provided by the login pipeline (login-pipeline.ts). */
 export interface SessionVerifier {
@@ -24,7 +26,7 @@ export function withApp(apps: AppRegistry) {
   return (req: Request, res: Response, next: NextFunction): void => {
     const app = apps.get(String(req.params.appKey));
     if (!app) return next(errors.appNotFound(`No app with key ${String(req.params.appKey).slice(0, 64)}`));
-    res.locals.app = app;
+    localsOf(res).app = app;
     next();
   };
 }
@@ -35,23 +37,16 @@ export function withApp(apps: AppRegistry) {
  * for Basic user credentials also what the login pipeline throws (429, LoginRefusedByHook).
  */
 export async function authenticate(req: Request, app: AppDefinition, sessions: SessionVerifier): Promise<Principal> {
-  const header = req.get('authorization');
-  if (!header) throw errors.invalidCredentials('The request carries no Authorization header.');
-  const space = header.indexOf(' ');
-  const scheme = (space < 0 ? header : header.slice(0, space)).toLowerCase();
-  const value = space < 0 ? '' : header.slice(space + 1).trim();
-
-  if (scheme === 'kinvey') {
-    const principal = value ? await sessions.verifyToken(app, value) : null;
+  const auth = parseAuthorization(req.get('authorization'));
+  if (!auth) throw errors.invalidCredentials('The request carries no Authorization header.');
+  if (auth.scheme === 'kinvey') {
+    const principal = auth.token ? await sessions.verifyToken(app, auth.token) : null;
     if (!principal) throw errors.invalidCredentials('The session token is unknown, expired or logged out.');
     return principal;
   }
-  if (scheme === 'basic') {
-    const decoded = Buffer.from(value, 'base64').toString('utf8');
-    const colon = decoded.indexOf(':');
-    if (colon < 0) throw errors.invalidCredentials('Malformed Basic credentials.');
-    const user = decoded.slice(0, colon);
-    const secret = decoded.slice(colon + 1);
+  if (auth.scheme === 'malformed-basic') throw errors.invalidCredentials('Malformed Basic credentials.');
+  if (auth.scheme === 'basic') {
+    const { user, secret } = auth;
     if (user === app.appKey) {
       // Check both secrets every time so timing does not tell which one was close.
       const isMaster = secretsEqual(secret, app.masterSecret);
@@ -64,7 +59,8 @@ export async function authenticate(req: Request, app: AppDefinition, sessions: S
     if (apiVersionOf(req) < 6) return sessions.verifyBasicUser(req, app, user, secret);
     throw errors.invalidCredentials('Basic credentials must be the app key with the app or master secret.');
   }
-  throw errors.invalidCredentials(`Unsupported authorization scheme ${scheme.slice(0, 20)}.`);
+  const name = auth.scheme === 'unsupported' ? auth.name : auth.scheme;
+  throw errors.invalidCredentials(`Unsupported authorization scheme ${name.slice(0, 20)}.`);
 }
 
 /** Which credential kinds a route accepts (kinvey-protocol.md §1.2). */
@@ -85,7 +81,7 @@ const POLICY_ALLOWS: Record<CredentialPolicy, ReadonlyArray<Principal['kind']>> 
  */
 export function requireAuth(sessions: SessionVerifier, policy: CredentialPolicy) {
   return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
-    const app = res.locals.app as AppDefinition;
+    const app = appOf(res);
     let principal: Principal;
     try {
       principal = await authenticate(req, app, sessions);
@@ -97,7 +93,7 @@ export function requireAuth(sessions: SessionVerifier, policy: CredentialPolicy)
     if (!allowed) {
       throw errors.insufficientCredentials(`This operation needs ${policy.replace(/-/g, ' ')} credentials; the request used ${principal.kind} credentials.`);
     }
-    res.locals.principal = principal;
+    localsOf(res).principal = principal;
     next();
   };
 }

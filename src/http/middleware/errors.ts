@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { errors, isKinveyError, type KinveyError } from '../../domain/errors';
 import { StoreError } from '../../domain/ports';
 import { redactUrl } from './access-log';
+import { localsOf } from './locals';
 
 interface BodyParserError { type?: string; status?: number; statusCode?: number; expose?: boolean; message?: string }
 
@@ -31,7 +32,10 @@ export function toKinveyError(err: unknown): { error: KinveyError; unexpected: b
     return { error: errors.badRequest(`The request could not be read: ${String(parserError.message ?? '').slice(0, 200)}`), unexpected: false };
   }
   if (err instanceof StoreError && err.kind === 'unavailable') {
-    return { error: errors.kinveyInternalErrorRetry('The data store is unavailable.'), unexpected: true };
+    // The one mapping of a store that is down: 503 with Retry-After (the object store's own
+    // failures are mapped to the same answer where the Files API meets them). Logged: the operator
+    // needs to know, the client only that it may retry.
+    return { error: errors.storeUnavailable(), unexpected: true };
   }
   if (err instanceof StoreError && err.kind === 'too-large') {
     return { error: errors.resultSetSizeExceeded(err.message.slice(0, 300)), unexpected: false };
@@ -49,12 +53,12 @@ export function errorHandler(logger: Logger) {
     if (unexpected) {
       // The cause goes to the log, never to the client.
       // Signed URLs are bearer capabilities: never written to a log, in the URL or in the error text.
-      logger.error({ err: redactedError(err), requestId: res.locals.requestId, method: req.method, url: redactUrl(req.originalUrl) }, 'unexpected error');
+      logger.error({ err: redactedError(err), requestId: localsOf(res).requestId, method: req.method, url: redactUrl(req.originalUrl) }, 'unexpected error');
     }
     if (error.status === 550) {
       // Business Logic that failed is the operator's to fix: name it in the log (debug says which
       // hook or endpoint and why).
-      logger.warn({ requestId: res.locals.requestId, method: req.method, url: redactUrl(req.originalUrl), error: error.error, debug: error.debug }, 'Business Logic did not complete');
+      logger.warn({ requestId: localsOf(res).requestId, method: req.method, url: redactUrl(req.originalUrl), error: error.error, debug: error.debug }, 'Business Logic did not complete');
     }
     if (res.headersSent) {
       res.destroy();

@@ -1,6 +1,7 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { MonotonicClock } from '../../domain/appdata/monotonic-clock';
 import { requestIdFrom } from '../../domain/request-id';
+import { localsOf } from './locals';
 
 /**
  * Gives every response an X-Kinvey-Request-Id (the client's own, when it sent a sane one, as Swift
@@ -10,8 +11,9 @@ import { requestIdFrom } from '../../domain/request-id';
 export function requestContext(clock: MonotonicClock): RequestHandler {
   return (req: Request, res: Response, next: NextFunction): void => {
     const id = requestIdFrom(req.get('x-kinvey-request-id'));
-    res.locals.requestId = id;
-    res.locals.takeRequestStart = () => clock.requestStart();
+    const locals = localsOf(res);
+    locals.requestId = id;
+    locals.takeRequestStart = () => clock.requestStart();
     res.setHeader('X-Kinvey-Request-Id', id);
     res.setHeader('X-Kinvey-API-Version', String(apiVersionOf(req)));
     next();
@@ -24,7 +26,8 @@ export function requestContext(clock: MonotonicClock): RequestHandler {
  * start taken in the millisecond of a write moves the clock one millisecond on (monotonic-clock.ts).
  */
 export function requestStartOf(res: Response): Date {
-  const locals = res.locals as { requestStart?: Date; takeRequestStart: () => Date };
+  const locals = localsOf(res);
+  if (!locals.takeRequestStart) throw new Error('requestStartOf is called before requestContext ran');
   locals.requestStart ??= locals.takeRequestStart();
   return locals.requestStart;
 }

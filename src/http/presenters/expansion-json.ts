@@ -17,6 +17,11 @@ const MARKER_IN_JSON = new RegExp(`"\\\\u0000${TOKEN}:(\\d+)"`, 'g');
 /** Where a response keeps the JSON text of its expansions (res.locals, so one table per response). */
 const TABLE = Symbol('kinbase expansion table');
 
+/** The response's expansion table, under a symbol only this module knows (see RequestLocals for the named locals). */
+function expansionSlot(res: Response): { [TABLE]?: string[] } {
+  return res.locals as { [TABLE]?: string[] };
+}
+
 class SerializedExpansion {
   constructor(private readonly marker: string) {}
 
@@ -28,7 +33,7 @@ class SerializedExpansion {
 /** For the reference presenter: what to place at the sites of one expansion of this response. */
 export function serializeOncePer(res: Response): (expansion: Readonly<Record<string, unknown>>) => unknown {
   return (expansion) => {
-    const locals = res.locals as Record<symbol, string[] | undefined>;
+    const locals = expansionSlot(res);
     const table = (locals[TABLE] ??= []);
     table.push(JSON.stringify(expansion));
     return new SerializedExpansion(`\u0000${TOKEN}:${table.length - 1}`);
@@ -39,7 +44,7 @@ export function serializeOncePer(res: Response): (expansion: Readonly<Record<str
 export function expansionAwareJson(app: Express): void {
   app.response.json = function json(this: Response, body: unknown): Response {
     let text: string | undefined = JSON.stringify(body);
-    const table = (this.locals as Record<symbol, string[] | undefined>)[TABLE];
+    const table = expansionSlot(this)[TABLE];
     if (table && text !== undefined) text = text.replace(MARKER_IN_JSON, (marker, index: string) => table[Number(index)] ?? marker);
     if (!this.get('Content-Type')) this.set('Content-Type', 'application/json');
     return this.send(text);
@@ -53,7 +58,7 @@ export function expansionAwareJson(app: Express): void {
 export function plainJsonOf(res: Response, body: unknown): unknown {
   let text = JSON.stringify(body);
   if (text === undefined) return undefined;
-  const table = (res.locals as Record<symbol, string[] | undefined>)[TABLE];
+  const table = expansionSlot(res)[TABLE];
   if (table) text = text.replace(MARKER_IN_JSON, (marker, index: string) => table[Number(index)] ?? marker);
   return JSON.parse(text) as unknown;
 }

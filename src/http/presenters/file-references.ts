@@ -1,15 +1,10 @@
 import type { NextFunction, Request, Response } from 'express';
-import type { AppDefinition } from '../../config/load-config';
 import { parseTls, parseTtl } from '../../domain/files/download-urls';
 import type { FileReferenceResolver } from '../../domain/files/reference-resolver';
 import type { Principal } from '../../domain/access/principal';
 import type { StoredDocument } from '../../domain/ports';
 import { serializeOncePer } from './expansion-json';
-
-interface FileLinkParams {
-  ttlSeconds: number;
-  https: boolean;
-}
+import { appOf, localsOf, type FileLinkParams } from '../middleware/locals';
 
 /**
  * Parses `kinveyfile_ttl` and `kinveyfile_tls` for every request, before any route runs, so a
@@ -21,7 +16,7 @@ export function fileLinkParams(defaultTtlSeconds: number, defaultHttps: boolean)
       ttlSeconds: parseTtl(req.query.kinveyfile_ttl, 'kinveyfile_ttl', defaultTtlSeconds),
       https: parseTls(req.query.kinveyfile_tls, 'kinveyfile_tls', defaultHttps),
     };
-    res.locals.fileLinks = params;
+    localsOf(res).fileLinks = params;
     next();
   };
 }
@@ -32,8 +27,11 @@ export function fileLinkParams(defaultTtlSeconds: number, defaultHttps: boolean)
  */
 export function referencePresenter(resolver: FileReferenceResolver, clock: () => Date) {
   return async (docs: StoredDocument[], req: Request, principal: Principal): Promise<StoredDocument[]> => {
-    const locals = (req.res as Response).locals;
-    const params = locals.fileLinks as FileLinkParams;
-    return resolver.resolve(locals.app as AppDefinition, principal, docs, { ...params, now: clock() }, serializeOncePer(req.res as Response));
+    const res = req.res as Response;
+    const params = localsOf(res).fileLinks;
+    // Only the signup whose JSON body is `null` gets here without them (its recovery resumes after
+    // the body parser, past fileLinkParams); such a body holds no references to expand.
+    if (!params) return docs;
+    return resolver.resolve(appOf(res), principal, docs, { ...params, now: clock() }, serializeOncePer(res));
   };
 }

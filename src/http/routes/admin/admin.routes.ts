@@ -1,5 +1,5 @@
 import { Router } from 'express';
-import type { AppDefinition, Config } from '../../../config/load-config';
+import type { Config } from '../../../config/load-config';
 import type { AppRegistry } from '../../../domain/apps/app-registry';
 import type { CollectionCatalog } from '../../../domain/apps/collection-catalog';
 import { describeServer } from '../../presenters/server-info';
@@ -7,6 +7,7 @@ import { describeBusinessLogic } from '../../../business-logic/overview';
 import type { BusinessLogicRuntime } from '../../../business-logic/runtime';
 import { requireAuth, withApp, type SessionVerifier } from '../../middleware/auth';
 import { KINBASE_API_VERSION } from '../handshake/handshake.routes';
+import { appOf } from '../../middleware/locals';
 
 export interface AdminRoutesDeps {
   apps: AppRegistry;
@@ -30,15 +31,15 @@ export function adminRoutes({ apps, sessions, config, catalog, businessLogic, st
   router.use(base, withApp(apps), requireAuth(sessions, 'master'));
 
   router.get(`${base}/collections`, async (_req, res) => {
-    res.json(await catalog.list(res.locals.app as AppDefinition));
+    res.json(await catalog.list(appOf(res)));
   });
 
   router.get(`${base}/server`, (_req, res) => {
-    res.json(describeServer(config, res.locals.app as AppDefinition, { version: KINBASE_API_VERSION, startedAt, now: clock() }));
+    res.json(describeServer(config, appOf(res), { version: KINBASE_API_VERSION, startedAt, now: clock() }));
   });
 
   router.get(`${base}/business-logic`, (_req, res) => {
-    const app = res.locals.app as AppDefinition;
+    const app = appOf(res);
     res.json(describeBusinessLogic(app.businessLogic, businessLogic.recentErrors.of(app.appKey)));
   });
 

@@ -2,12 +2,12 @@ import { Router, type Request, type Response } from 'express';
 import type { HookOperation } from '../../../business-logic/hooks/hook-pipeline';
 import type { BusinessLogicRuntime } from '../../../business-logic/runtime';
 import type { FlexDataContext, FlexDataSource } from '../../../business-logic/flex/flex-data-source';
-import type { AppDefinition } from '../../../config/load-config';
 import { collectionPermissions } from '../../../domain/apps/app-registry';
 import { checkAppdataCollection } from '../../../domain/appdata/entity-fields';
 import { errors } from '../../../domain/errors';
-import type { Principal } from '../../../domain/access/principal';
-import { blRequestOf, hookedCall, inputOf, requireBody, sendBlResponse, stringParams } from '../../business-logic';
+import { blRequestOf, requireBody, stringParams } from '../../business-logic';
+import { hookedRoute, type HookTarget } from '../../hooked-route';
+import { appOf, localsOf, principalOf } from '../../middleware/locals';
 
 /**
  * `/appdata/:appKey/:collection` for collections backed by a Flex service object (`type:
@@ -22,21 +22,24 @@ export function externalCollectionRoutes(businessLogic: BusinessLogicRuntime, ba
   const router = Router({ mergeParams: true });
 
   router.use((req, res, next) => {
-    const app = res.locals.app as AppDefinition;
+    const app = appOf(res);
     const collection = checkAppdataCollection(String(req.params.collection));
     const source = businessLogic.externalCollection(app.appKey, collection);
     if (!source) return next('router');
-    res.locals.external = { source, collection };
+    localsOf(res).external = { source, collection };
     next();
   });
 
-  const route = (operation: HookOperation, id: (req: Request) => string | undefined, act: (source: FlexDataSource, ctx: FlexDataContext, input: { body: unknown; params: Record<string, string> }, req: Request) => Promise<{ status: number; body: unknown }>) =>
-    async (req: Request, res: Response) => {
-      const { source, collection } = res.locals.external as { source: FlexDataSource; collection: string };
+  /** Before any hook: the data source, the read-only check and the service's call context. */
+  const targetOf = (operation: HookOperation, id: (req: Request) => string | undefined) =>
+    (req: Request, res: Response): HookTarget & { source: FlexDataSource; ctx: FlexDataContext } => {
+      const external = localsOf(res).external;
+      if (!external) throw new Error('an external collection route ran without its data source');
+      const { source, collection } = external;
       const routePath = String((req as Request & { route?: { path?: string } }).route?.path ?? '');
-      res.locals.metricsRoute = `/appdata/:appKey/:collection${routePath === '/' ? '' : routePath}`;
-      const app = res.locals.app as AppDefinition;
-      const principal = res.locals.principal as Principal;
+      localsOf(res).metricsRoute = `/appdata/:appKey/:collection${routePath === '/' ? '' : routePath}`;
+      const app = appOf(res);
+      const principal = principalOf(res);
       if (operation !== 'fetch' && principal.kind !== 'master' && collectionPermissions(app, collection) === 'read-only') {
         throw errors.insufficientCredentials(`Collection ${collection} is read-only.`);
       }
@@ -48,11 +51,14 @@ export function externalCollectionRoutes(businessLogic: BusinessLogicRuntime, ba
         userId: principal.kind === 'user' ? principal.userId : '',
         headers: view.headers,
       };
-      sendBlResponse(res, await businessLogic.hooks.run(hookedCall(req, res, collection, operation, entityId), inputOf(req), async ({ body, params }) => {
-        const answer = await act(source, ctx, { body, params: stringParams(params) }, req);
-        return { status: answer.status, headers: {}, body: answer.body };
-      }));
+      return { collection, source, ctx, ...(entityId === undefined ? {} : { entityId }) };
     };
+
+  const route = (operation: HookOperation, id: (req: Request) => string | undefined, act: (source: FlexDataSource, ctx: FlexDataContext, input: { body: unknown; params: Record<string, string> }, req: Request) => Promise<{ status: number; body: unknown }>) =>
+    hookedRoute(businessLogic.hooks, operation, targetOf(operation, id), async ({ body, params }, { source, ctx }, req) => {
+      const answer = await act(source, ctx, { body, params: stringParams(params) }, req);
+      return { status: answer.status, headers: {}, body: answer.body };
+    });
 
   const none = () => undefined;
   const byId = (req: Request) => String(req.params.id);

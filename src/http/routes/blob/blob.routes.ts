@@ -1,16 +1,15 @@
 import { Router, type Request, type Response } from 'express';
-import type { AppDefinition } from '../../../config/load-config';
 import type { AppRegistry } from '../../../domain/apps/app-registry';
 import { parseTls, parseTtl } from '../../../domain/files/download-urls';
 import { FilesService, type FileContext, type UploadTicket } from '../../../domain/files/files.service';
-import type { Principal } from '../../../domain/access/principal';
 import { parseListQuery } from '../../../domain/query/parse-query';
 import type { StoredDocument } from '../../../domain/ports';
 import { requireAuth, withApp, type SessionVerifier } from '../../middleware/auth';
-import type { HookOperation, HookPipeline } from '../../../business-logic/hooks/hook-pipeline';
+import type { HookPipeline } from '../../../business-logic/hooks/hook-pipeline';
 import type { BlResponse } from '../../../business-logic/types';
 import { FILES_COLLECTION } from '../../../domain/files/file-metadata';
-import { hookedCall, inputOf, sendBlResponse } from '../../business-logic';
+import { collectionTarget, hookedRoute, type HookTarget } from '../../hooked-route';
+import { appOf, principalOf } from '../../middleware/locals';
 
 export interface BlobRoutesDeps {
   apps: AppRegistry;
@@ -31,57 +30,51 @@ export function blobRoutes({ apps, sessions, files, downloadUrlTtlSeconds, defau
   const base = '/blob/:appKey';
   router.use(base, withApp(apps), requireAuth(sessions, 'session-or-master'));
 
-  const linkOptions = (req: Request) => ({
+  const linkOptions = (req: Request): LinkOptions => ({
     ttlSeconds: parseTtl(req.query.ttl_in_seconds, 'ttl_in_seconds', downloadUrlTtlSeconds),
     https: parseTls(req.query.tls, 'tls', defaultHttps),
     now: clock(),
   });
 
   // `_blob` collection hooks wrap every metadata route; post hooks see _uploadURL / _downloadURL.
-  const call = (req: Request, res: Response, operation: HookOperation, id?: string) => hookedCall(req, res, FILES_COLLECTION, operation, id);
+  const file = collectionTarget(FILES_COLLECTION, 'fileId');
+  // Reads parse their link parameters first: a bad ttl_in_seconds or tls is a 400 before any hook.
+  const read = (req: Request): HookTarget & { links: LinkOptions } => ({ links: linkOptions(req), ...file(req) });
 
-  router.post(base, async (req, res) => {
-    sendBlResponse(res, await hooks.run(call(req, res, 'insert'), inputOf(req), async ({ body }) =>
-      ticketResponse(req, res, await files.create(contextOf(res), body, req.get('x-kinvey-content-type')))));
-  });
+  router.post(base, hookedRoute(hooks, 'insert', file, async ({ body }, _target, req, res) =>
+    ticketResponse(req, res, await files.create(contextOf(res), body, req.get('x-kinvey-content-type')))));
 
-  router.put(`${base}/:fileId`, async (req, res) => {
-    const id = String(req.params.fileId);
-    sendBlResponse(res, await hooks.run(call(req, res, 'update', id), inputOf(req), async ({ body }) =>
-      ticketResponse(req, res, await files.replace(contextOf(res), id, body, req.get('x-kinvey-content-type')))));
-  });
+  router.put(`${base}/:fileId`, hookedRoute(hooks, 'update', file, async ({ body }, _target, req, res) =>
+    ticketResponse(req, res, await files.replace(contextOf(res), String(req.params.fileId), body, req.get('x-kinvey-content-type')))));
 
-  router.get(base, async (req, res) => {
-    const options = linkOptions(req);
-    sendBlResponse(res, await hooks.run(call(req, res, 'fetch'), inputOf(req), async ({ params }) => {
-      const query = parseListQuery(params);
-      const docs = await files.list(contextOf(res), query);
-      const shown = await Promise.all(docs.map((doc) => files.presentWithLink(appKeyOf(res), doc, options)));
-      return { status: 200, headers: {}, body: query.fields ? shown.map((doc) => project(doc, query.fields ?? [])) : shown };
-    }));
-  });
+  router.get(base, hookedRoute(hooks, 'fetch', read, async ({ params }, { links }, _req, res) => {
+    const query = parseListQuery(params);
+    const docs = await files.list(contextOf(res), query);
+    const shown = await Promise.all(docs.map((doc) => files.presentWithLink(appKeyOf(res), doc, links)));
+    return { status: 200, headers: {}, body: query.fields ? shown.map((doc) => project(doc, query.fields ?? [])) : shown };
+  }));
 
-  router.get(`${base}/:fileId`, async (req, res) => {
-    const options = linkOptions(req);
-    const id = String(req.params.fileId);
-    sendBlResponse(res, await hooks.run(call(req, res, 'fetch', id), inputOf(req), async () => {
-      const doc = await files.get(contextOf(res), id);
-      return { status: 200, headers: {}, body: await files.presentWithLink(appKeyOf(res), doc, options) };
-    }));
-  });
+  router.get(`${base}/:fileId`, hookedRoute(hooks, 'fetch', read, async (_input, { links }, req, res) => {
+    const doc = await files.get(contextOf(res), String(req.params.fileId));
+    return { status: 200, headers: {}, body: await files.presentWithLink(appKeyOf(res), doc, links) };
+  }));
 
-  router.delete(`${base}/:fileId`, async (req, res) => {
-    const id = String(req.params.fileId);
-    sendBlResponse(res, await hooks.run(call(req, res, 'delete', id), inputOf(req), async () =>
-      ({ status: 200, headers: {}, body: { count: await files.remove(contextOf(res), id) } })));
-  });
+  router.delete(`${base}/:fileId`, hookedRoute(hooks, 'delete', file, async (_input, _target, req, res) =>
+    ({ status: 200, headers: {}, body: { count: await files.remove(contextOf(res), String(req.params.fileId)) } })));
 
   return router;
 }
 
+/** How download links of a read are made (`ttl_in_seconds`, `tls`), and when. */
+interface LinkOptions {
+  ttlSeconds: number;
+  https: boolean;
+  now: Date;
+}
+
 function contextOf(res: Response): FileContext {
   const origin = browserOrigin(res.req.get('origin'));
-  return FilesService.contextFor(res.locals.app as AppDefinition, res.locals.principal as Principal, origin);
+  return FilesService.contextFor(appOf(res), principalOf(res), origin);
 }
 
 /**
@@ -94,7 +87,7 @@ function browserOrigin(header: string | undefined): string | undefined {
 }
 
 function appKeyOf(res: Response): string {
-  return (res.locals.app as AppDefinition).appKey;
+  return appOf(res).appKey;
 }
 
 function ticketResponse(req: Request, res: Response, ticket: UploadTicket): BlResponse {

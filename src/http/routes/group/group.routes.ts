@@ -1,8 +1,8 @@
-import { Router, type Response } from 'express';
+import { Router } from 'express';
 import type { AppRegistry } from '../../../domain/apps/app-registry';
 import { parseGroupPage, type GroupsService } from '../../../domain/groups/groups.service';
-import type { Principal } from '../../../domain/access/principal';
 import { requireAuth, withApp, type SessionVerifier } from '../../middleware/auth';
+import { principalOf } from '../../middleware/locals';
 
 export interface GroupRoutesDeps {
   apps: AppRegistry;
@@ -44,8 +44,4 @@ export function groupRoutes({ apps, sessions, groups }: GroupRoutesDeps): Router
   });
 
   return router;
-}
-
-function principalOf(res: Response): Principal {
-  return res.locals.principal as Principal;
 }

@@ -1,7 +1,7 @@
 import { Router } from 'express';
-import type { AppDefinition } from '../../../config/load-config';
 import type { AppRegistry } from '../../../domain/apps/app-registry';
 import { requireAuth, withApp, type SessionVerifier } from '../../middleware/auth';
+import { appOf } from '../../middleware/locals';
 
 /** The version string the handshake reports (Kinvey clients only display it). */
 export const KINBASE_API_VERSION = '3.9.28';
@@ -13,7 +13,7 @@ export function handshakeRoutes(apps: AppRegistry, sessions: SessionVerifier): R
     res.json({ version: KINBASE_API_VERSION, kinvey: 'hello' });
   });
   router.get('/appdata/:appKey', withApp(apps), requireAuth(sessions, 'any'), (_req, res) => {
-    const app = res.locals.app as AppDefinition;
+    const app = appOf(res);
     res.json({ version: KINBASE_API_VERSION, kinvey: `hello ${app.name}`, appName: app.name, environmentName: 'Development' });
   });
   return router;

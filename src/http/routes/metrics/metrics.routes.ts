@@ -3,6 +3,8 @@ import type { AppRegistry } from '../../../domain/apps/app-registry';
 import { secretsEqual } from '../../../domain/apps/app-registry';
 import { errors } from '../../../domain/errors';
 import type { Metrics } from '../../../internal/metrics';
+import { parseAuthorization } from '../../middleware/authorization';
+import { localsOf } from '../../middleware/locals';
 
 /**
  * Counts every request: route pattern, status, duration and the document store calls made for it.
@@ -27,7 +29,7 @@ export function requestMetrics(metrics: Metrics) {
  * number of label values stays bounded whatever URLs clients send.
  */
 function routeOf(req: Request, res: Response): string {
-  const own = res.locals.metricsRoute;
+  const own = localsOf(res).metricsRoute;
   if (typeof own === 'string') return own;
   const route = (req as Request & { route?: { path?: unknown } }).route;
   return typeof route?.path === 'string' ? route.path : 'unmatched';
@@ -50,17 +52,11 @@ export function metricsRoutes(metrics: Metrics, apps: AppRegistry, token: string
 }
 
 function allowed(header: string | undefined, apps: AppRegistry, token: string | null): boolean {
-  if (!header) return false;
-  const space = header.indexOf(' ');
-  const scheme = header.slice(0, Math.max(space, 0)).toLowerCase();
-  const value = header.slice(space + 1).trim();
-  if (scheme === 'bearer') return token !== null && secretsEqual(value, token);
-  if (scheme !== 'basic') return false;
-  const decoded = Buffer.from(value, 'base64').toString('utf8');
-  const colon = decoded.indexOf(':');
-  if (colon < 0) return false;
-  const app = apps.get(decoded.slice(0, colon));
+  const auth = parseAuthorization(header);
+  if (auth?.scheme === 'bearer') return token !== null && secretsEqual(auth.token, token);
+  if (auth?.scheme !== 'basic') return false;
+  const app = apps.get(auth.user);
   // Compare even for an unknown app key, so timing does not tell which keys exist.
-  const matches = secretsEqual(decoded.slice(colon + 1), app?.masterSecret ?? '\u0000no app');
+  const matches = secretsEqual(auth.secret, app?.masterSecret ?? '\u0000no app');
   return app !== undefined && matches;
 }

@@ -2,11 +2,11 @@ import { Router } from 'express';
 import type { AppRegistry } from '../../../domain/apps/app-registry';
 import type { CollectionRemover } from '../../../domain/appdata/collection-removal';
 import { errors } from '../../../domain/errors';
-import type { Principal } from '../../../domain/access/principal';
 import type { UserNoticesService } from '../../../domain/users/user-rpc';
 import { requireAuth, withApp, type SessionVerifier } from '../../middleware/auth';
 import type { BusinessLogicRuntime } from '../../../business-logic/runtime';
 import { blRequestOf, callerOf, sendBlResponse } from '../../business-logic';
+import { principalOf } from '../../middleware/locals';
 
 export interface RpcRoutesDeps {
   apps: AppRegistry;
@@ -26,22 +26,22 @@ export function rpcRoutes({ apps, sessions, notices, collections, businessLogic 
   const appAuth = [withApp(apps), requireAuth(sessions, 'app')];
 
   router.post(`${base}/check-username-exists`, ...appAuth, async (req, res) => {
-    const { appKey } = res.locals.principal as Principal;
+    const { appKey } = principalOf(res);
     res.json({ usernameExists: await notices.usernameExists(appKey, req.body) });
   });
 
   router.post(`${base}/user-forgot-username`, ...appAuth, async (req, res) => {
-    await notices.forgotUsername((res.locals.principal as Principal).appKey, req.body);
+    await notices.forgotUsername((principalOf(res)).appKey, req.body);
     res.status(204).end();
   });
 
   router.post(`${base}/:username/user-password-reset-initiate`, ...appAuth, async (req, res) => {
-    await notices.initiatePasswordReset((res.locals.principal as Principal).appKey, String(req.params.username));
+    await notices.initiatePasswordReset((principalOf(res)).appKey, String(req.params.username));
     res.status(204).end();
   });
 
   router.post(`${base}/:username/user-email-verification-initiate`, ...appAuth, async (req, res) => {
-    await notices.initiateEmailVerification((res.locals.principal as Principal).appKey, String(req.params.username));
+    await notices.initiateEmailVerification((principalOf(res)).appKey, String(req.params.username));
     res.status(204).end();
   });
 
@@ -49,14 +49,14 @@ export function rpcRoutes({ apps, sessions, notices, collections, businessLogic 
   // {collectionName}); kinbase always keeps the collection's configuration, as
   // X-Kinvey-Retain-collection-Metadata asks.
   router.post(`${base}/remove-collection`, withApp(apps), requireAuth(sessions, 'master'), async (req, res) => {
-    const { appKey } = res.locals.principal as Principal;
+    const { appKey } = principalOf(res);
     res.json({ count: await collections.removeAll(appKey, req.body) });
   });
 
   // Custom endpoints: the app's Business Logic (internal code or a Flex handler) answers.
   router.post(`${base}/custom/:endpoint`, withApp(apps), requireAuth(sessions, 'session-or-master'), async (req, res) => {
     const name = String(req.params.endpoint);
-    const { appKey } = res.locals.principal as Principal;
+    const { appKey } = principalOf(res);
     if (!businessLogic.hasEndpoint(appKey, name)) throw errors.endpointDoesNotExist(`This app has no custom endpoint named ${name.slice(0, 100)}.`);
     sendBlResponse(res, await businessLogic.runEndpoint(appKey, name, blRequestOf(req, res, { endpoint: name }), callerOf(req, res)));
   });

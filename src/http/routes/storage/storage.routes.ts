@@ -203,10 +203,9 @@ function guard(handler: (req: Request, res: Response) => Promise<void>) {
   return (req: Request, res: Response, next: NextFunction): void => {
     handler(req, res).catch((err: unknown) => {
       if (!req.readableEnded) req.resume();
-      if (err instanceof StoreError && !res.headersSent) {
-        if (err.kind === 'invalid') return send(res, errors.badRequest(err.message));
-        if (err.kind === 'unavailable') return send(res, errors.storageUnavailable(err.message.slice(0, 200)));
-      }
+      // Through the app's error middleware, so Retry-After is set as on every other 503.
+      if (err instanceof StoreError && err.kind === 'invalid') return next(errors.badRequest(err.message));
+      if (err instanceof StoreError && err.kind === 'unavailable') return next(errors.storageUnavailable(err.message.slice(0, 200)));
       next(err);
     });
   };

@@ -1,12 +1,13 @@
-import { Router, type Request, type Response } from 'express';
-import type { AppDefinition } from '../../../config/load-config';
+import { Router, type Request } from 'express';
 import type { AppRegistry } from '../../../domain/apps/app-registry';
 import { errors } from '../../../domain/errors';
 import type { MfaService } from '../../../domain/mfa/mfa.service';
 import type { Principal } from '../../../domain/access/principal';
 import type { UsersService } from '../../../domain/users/users.service';
+import { parseAuthorization } from '../../middleware/authorization';
 import { requireAuth, withApp, type SessionVerifier } from '../../middleware/auth';
 import { presentUsers, type PresentUsers } from './user.routes';
+import { appOf, principalOf } from '../../middleware/locals';
 
 export interface MfaRoutesDeps {
   apps: AppRegistry;
@@ -83,15 +84,9 @@ export function mfaRoutes(deps: MfaRoutesDeps): Router {
 
 /** The token of `Authorization: KinveyMFA <token>`; anything else is 401 InvalidCredentials. */
 function mfaSessionTokenOf(req: Request): string {
-  const match = /^KinveyMFA\s+(\S+)\s*$/i.exec(req.get('authorization') ?? '');
-  if (!match) throw errors.invalidCredentials('This request needs Authorization: KinveyMFA <mfaSessionToken> from the login answer.');
-  return match[1] as string;
-}
-
-function appOf(res: Response): AppDefinition {
-  return res.locals.app as AppDefinition;
-}
-
-function principalOf(res: Response): Principal {
-  return res.locals.principal as Principal;
+  const auth = parseAuthorization(req.get('authorization'));
+  if (auth?.scheme !== 'kinveymfa' || !/^\S+$/.test(auth.token)) {
+    throw errors.invalidCredentials('This request needs Authorization: KinveyMFA <mfaSessionToken> from the login answer.');
+  }
+  return auth.token;
 }

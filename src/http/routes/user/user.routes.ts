@@ -1,7 +1,6 @@
 import { Router, type ErrorRequestHandler, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import type { AggregationService } from '../../../domain/appdata/aggregation.service';
 import type { AppRegistry } from '../../../domain/apps/app-registry';
-import { isKinveyError } from '../../../domain/errors';
 import type { Principal } from '../../../domain/access/principal';
 import { parseFilterParam, parseListQuery } from '../../../domain/query/parse-query';
 import { kmdOf } from '../../../domain/users/user-records';
@@ -10,8 +9,10 @@ import type { StoredDocument } from '../../../domain/ports';
 import { requireAuth, withApp, type SessionVerifier } from '../../middleware/auth';
 import { apiVersionOf } from '../../middleware/request-context';
 import type { HookPipeline } from '../../../business-logic/hooks/hook-pipeline';
-import { hookedCall, inputOf, ok, sendBlResponse } from '../../business-logic';
+import { ok, sendBlResponse } from '../../business-logic';
+import { collectionTarget, hookedRoute, type HookTarget } from '../../hooked-route';
 import { USERS, type LoginPipeline } from '../../login-pipeline';
+import { principalOf, userPrincipalOf } from '../../middleware/locals';
 
 /** Turns user documents into what the client sees; the same shape as the appdata presenter. */
 export type PresentUsers = (docs: StoredDocument[], req: Request, principal: Principal) => Promise<StoredDocument[]>;
@@ -52,14 +53,15 @@ export function userRoutes(deps: UserRoutesDeps): Array<RequestHandler | ErrorRe
   const base = '/user/:appKey';
   router.use(base, withApp(apps));
 
-  router.post(base, requireAuth(sessions, 'app'), async (req, res) => {
+  // Hooked routes name their operation once; the target is the user collection (and `:id`).
+  const user = collectionTarget(USERS);
+
+  router.post(base, requireAuth(sessions, 'app'), hookedRoute(hooks, 'insert', user, async ({ body }, _target, req, res) => {
     const principal = principalOf(res);
-    sendBlResponse(res, await hooks.run(hookedCall(req, res, USERS, 'insert'), inputOf(req), async ({ body }) => {
-      const user = await users.signup(principal, prepareBody(body), { startSession: apiVersionOf(req) < 6 });
-      res.location(`/user/${encodeURIComponent(principal.appKey)}/${encodeURIComponent(user._id)}`);
-      return ok(await presentOne(present, user, req, principal), 201);
-    }));
-  });
+    const created = await users.signup(principal, prepareBody(body), { startSession: apiVersionOf(req) < 6 });
+    res.location(`/user/${encodeURIComponent(principal.appKey)}/${encodeURIComponent(created._id)}`);
+    return ok(await presentOne(present, created, req, principal), 201);
+  }));
 
   router.post(`${base}/login`, requireAuth(sessions, 'app'), async (req, res) => {
     const principal = principalOf(res);
@@ -76,55 +78,44 @@ export function userRoutes(deps: UserRoutesDeps): Array<RequestHandler | ErrorRe
     res.status(204).end();
   });
 
-  router.get(`${base}/_me`, requireAuth(sessions, 'session'), async (req, res) => {
+  // The caller's own user: the entity the hooks see is the caller.
+  const me = (_req: Request, res: Response): HookTarget => ({ collection: USERS, entityId: userPrincipalOf(res).userId });
+  router.get(`${base}/_me`, requireAuth(sessions, 'session'), hookedRoute(hooks, 'fetch', me, async (_input, _target, req, res) => {
     const principal = userPrincipalOf(res);
-    sendBlResponse(res, await hooks.run(hookedCall(req, res, USERS, 'fetch', principal.userId), inputOf(req), async () =>
-      ok(await presentOne(present, await users.me(principal, { includeToken: apiVersionOf(req) < 6 }), req, principal))));
-  });
+    return ok(await presentOne(present, await users.me(principal, { includeToken: apiVersionOf(req) < 6 }), req, principal));
+  }));
 
-  router.get(`${base}/_count`, requireAuth(sessions, 'session-or-master'), async (req, res) => {
-    sendBlResponse(res, await hooks.run(hookedCall(req, res, USERS, 'fetch'), inputOf(req), async ({ params }) =>
-      ok({ count: await users.count(principalOf(res), parseFilterParam(params.query), listOptionsOf(params)) })));
-  });
+  router.get(`${base}/_count`, requireAuth(sessions, 'session-or-master'), hookedRoute(hooks, 'fetch', user, async ({ params }, _target, _req, res) =>
+    ok({ count: await users.count(principalOf(res), parseFilterParam(params.query), listOptionsOf(params)) })));
 
-  router.post(`${base}/_group`, requireAuth(sessions, 'session-or-master'), async (req, res) => {
-    // Fetch hooks run around aggregations too (see the appdata route).
-    sendBlResponse(res, await hooks.run(hookedCall(req, res, USERS, 'fetch'), inputOf(req), async ({ body }) =>
-      ok(await aggregations.groupUsers(principalOf(res), body))));
-  });
+  // Fetch hooks run around aggregations too (see the appdata route).
+  router.post(`${base}/_group`, requireAuth(sessions, 'session-or-master'), hookedRoute(hooks, 'fetch', user, async ({ body }, _target, _req, res) =>
+    ok(await aggregations.groupUsers(principalOf(res), body))));
 
   router.post(`${base}/_lookup`, requireAuth(sessions, 'session-or-master'), async (req, res) => {
     const principal = principalOf(res);
     res.json(await present(await users.lookup(principal, req.body), req, principal));
   });
 
-  router.get(base, requireAuth(sessions, 'session-or-master'), async (req, res) => {
+  router.get(base, requireAuth(sessions, 'session-or-master'), hookedRoute(hooks, 'fetch', user, async ({ params }, _target, req, res) => {
     const principal = principalOf(res);
-    sendBlResponse(res, await hooks.run(hookedCall(req, res, USERS, 'fetch'), inputOf(req), async ({ params }) =>
-      ok(await present(await users.list(principal, parseListQuery(params), listOptionsOf(params)), req, principal))));
-  });
+    return ok(await present(await users.list(principal, parseListQuery(params), listOptionsOf(params)), req, principal));
+  }));
 
-  router.get(`${base}/:id`, requireAuth(sessions, 'session-or-master'), async (req, res) => {
+  router.get(`${base}/:id`, requireAuth(sessions, 'session-or-master'), hookedRoute(hooks, 'fetch', user, async (_input, _target, req, res) => {
     const principal = principalOf(res);
-    const id = String(req.params.id);
-    sendBlResponse(res, await hooks.run(hookedCall(req, res, USERS, 'fetch', id), inputOf(req), async () =>
-      ok(await presentOne(present, await users.get(principal, id), req, principal))));
-  });
+    return ok(await presentOne(present, await users.get(principal, String(req.params.id)), req, principal));
+  }));
 
-  router.put(`${base}/:id`, requireAuth(sessions, 'session-or-master'), async (req, res) => {
+  router.put(`${base}/:id`, requireAuth(sessions, 'session-or-master'), hookedRoute(hooks, 'update', user, async ({ body }, _target, req, res) => {
     const principal = principalOf(res);
-    const id = String(req.params.id);
-    sendBlResponse(res, await hooks.run(hookedCall(req, res, USERS, 'update', id), inputOf(req), async ({ body }) =>
-      ok(await presentOne(present, await users.update(principal, id, prepareBody(body)), req, principal))));
-  });
+    return ok(await presentOne(present, await users.update(principal, String(req.params.id), prepareBody(body)), req, principal));
+  }));
 
-  router.delete(`${base}/:id`, requireAuth(sessions, 'master'), async (req, res) => {
-    const id = String(req.params.id);
-    sendBlResponse(res, await hooks.run(hookedCall(req, res, USERS, 'delete', id), inputOf(req), async ({ params }) => {
-      await users.remove(principalOf(res).appKey, id, { hard: params.hard === 'true' });
-      return { status: 204, headers: {}, body: undefined };
-    }));
-  });
+  router.delete(`${base}/:id`, requireAuth(sessions, 'master'), hookedRoute(hooks, 'delete', user, async ({ params }, _target, req, res) => {
+    await users.remove(principalOf(res).appKey, String(req.params.id), { hard: params.hard === 'true' });
+    return { status: 204, headers: {}, body: undefined };
+  }));
 
   router.post(`${base}/:id/_restore`, requireAuth(sessions, 'master'), async (req, res) => {
     await users.restore(principalOf(res).appKey, String(req.params.id));
@@ -137,16 +128,6 @@ export function userRoutes(deps: UserRoutesDeps): Array<RequestHandler | ErrorRe
   });
 
   return [acceptNullSignupBody, router];
-}
-
-/**
- * Error middleware for the whole app, before the error renderer: a throttled login (also through
- * Basic user credentials on any route) tells the client when to come back.
- */
-export function retryAfterHeader(err: unknown, _req: Request, res: Response, next: NextFunction): void {
-  const seconds = isKinveyError(err) ? (err as { retryAfterSeconds?: unknown }).retryAfterSeconds : undefined;
-  if (typeof seconds === 'number' && !res.headersSent) res.set('Retry-After', String(seconds));
-  next(err);
 }
 
 const SIGNUP_PATH = /^\/user\/[^/]+\/?$/;
@@ -174,11 +155,3 @@ async function presentOne(present: PresentUsers, doc: StoredDocument, req: Reque
 }
 
 
-
-function principalOf(res: Response): Principal {
-  return res.locals.principal as Principal;
-}
-
-function userPrincipalOf(res: Response): Extract<Principal, { kind: 'user' }> {
-  return res.locals.principal as Extract<Principal, { kind: 'user' }>;
-}
