@@ -56,6 +56,9 @@ async function build() {
     target: 'node20',
     tsconfig: 'tsconfig.build.json',
     sourcemap: true,
+    // import() becomes require(), as tsc's CommonJS emit made it: a native import() of an
+    // extensionless path ('./documents/mongo.document-store') fails in Node's ESM resolver.
+    supported: { 'dynamic-import': false },
     logLevel: 'warning',
   });
 }
