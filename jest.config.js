@@ -9,7 +9,9 @@
  *    apps on the embedded store, FerretDB and fake-gcs-server.
  *  The test servers start once per run, in the first selected project's globalSetup that needs
  *  them (api, browser), and stop after the last one. Every project gives the run one private
- *  TMPDIR; the last teardown fails the run if a test left a kinbase-* entry in it.
+ *  TMPDIR; the last teardown fails the run if a test left a kinbase-* entry in it. jest runs a
+ *  global hook once per distinct file, so each setup is paired with a teardown of the same reach
+ *  (unit and e2e share theirs; api and browser each have their own, which count their servers' users).
  *  test/support/summary-reporter.js writes .test-results.json (read by .ci/run) and prints the
  *  slowest suites and each project's time at the end. */
 const project = {
@@ -52,6 +54,7 @@ module.exports = {
       ...project,
       ...withServers,
       globalSetup: '<rootDir>/test/support/browser-global-setup.ts',
+      globalTeardown: '<rootDir>/test/support/browser-global-teardown.ts',
       displayName: 'browser',
       roots: ['<rootDir>/test/e2e'],
       testMatch: ['**/test/e2e/console-*.test.ts'],
