@@ -1,19 +1,20 @@
 #!/usr/bin/env node
 /**
- * Builds dist/ (tsc -p tsconfig.build.json, then the console with console/build.js) only when it is missing or older than a source:
+ * Builds dist/ (the server with scripts/build-server.js, then the console with console/build.js;
+ * both esbuild, a runtime dependency, so `npm start` works after `npm ci --omit=dev`) only when it
+ * is missing or older than a source:
  * `npm start` on a built tree starts at once and never rewrites dist/ under a running server.
  * "Older" compares modification times of src/, schemas/, bench/, console/, the tsconfig files and
  * package-lock.json with dist/.build-stamp, written after each successful build. `--force`
  * (npm run build) always builds.
  */
 'use strict';
-const { execFileSync } = require('node:child_process');
-const { copyFileSync, existsSync, mkdirSync, readdirSync, statSync, writeFileSync } = require('node:fs');
+const { copyFileSync, existsSync, mkdirSync, readdirSync, statSync, utimesSync, writeFileSync } = require('node:fs');
 const path = require('node:path');
 
 const root = path.resolve(__dirname, '..');
 const stamp = path.join(root, 'dist', '.build-stamp');
-const inputs = ['src', 'schemas', 'bench', 'console/src', 'console/index.html', 'console/styles.css', 'console/favicon.svg', 'console/build.js', 'tsconfig.json', 'tsconfig.build.json', 'package-lock.json'];
+const inputs = ['src', 'schemas', 'bench', 'test/support/ferretdb.ts', 'scripts/build-server.js', 'console/src', 'console/index.html', 'console/styles.css', 'console/favicon.svg', 'console/build.js', 'tsconfig.json', 'tsconfig.build.json', 'package-lock.json'];
 
 function newest(entry) {
   const full = path.join(root, entry);
@@ -48,17 +49,22 @@ if (!process.argv.includes('--force') && built > 0 && changed <= built) process.
 
 const forced = process.argv.includes('--force');
 if (!forced) process.stderr.write(built ? 'kinbase: sources changed since the last build; building dist/ ...\n' : 'kinbase: building dist/ (first start) ...\n');
-try {
-  execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', path.join(root, 'tsconfig.build.json')], { stdio: 'inherit', cwd: root });
-} catch {
-  process.stderr.write('kinbase: the TypeScript build failed (see above)\n');
+build().catch((error) => {
+  process.stderr.write(`kinbase: ${error.message}\n`);
   process.exit(1);
+});
+
+async function build() {
+  // The stamp gets the build's start time: a source saved while the build runs is newer, so the
+  // next start builds again instead of serving the older output.
+  const startedAt = new Date();
+  await require('./build-server.js').build().catch((error) => {
+    throw new Error(`the server build failed: ${error.message}`);
+  });
+  copyIsolateScripts();
+  await require('../console/build.js').build().catch((error) => {
+    throw new Error(`the console build failed: ${error.message}`);
+  });
+  writeFileSync(stamp, `${startedAt.toISOString()}\n`);
+  utimesSync(stamp, startedAt, startedAt);
 }
-copyIsolateScripts();
-require('../console/build.js').build().then(
-  () => writeFileSync(stamp, `${new Date().toISOString()}\n`),
-  (error) => {
-    process.stderr.write(`kinbase: the console build failed: ${error.message}\n`);
-    process.exit(1);
-  },
-);

@@ -4,7 +4,10 @@
  */
 type Stop = () => Promise<void>;
 
-const stops: Stop[] = [];
+// On globalThis, not in this module: jest loads each project's global setup and teardown through
+// its own transformer, so two projects may see two copies of this module, but never two processes.
+const holder = globalThis as { kinbaseTestStops?: Stop[] };
+const stops: Stop[] = (holder.kinbaseTestStops ??= []);
 
 export function registerStop(stop: Stop): void {
   stops.push(stop);

@@ -5,7 +5,7 @@
  * then knows that whatever is left in it was left by this run (not by another run on the same
  * machine), removes it, and fails the run naming what a test leaked.
  *
- * Both projects' global setups use it (unit and integration), in whichever order jest runs them;
+ * Every project's global setup uses it (unit, api, e2e, browser), in whichever order jest runs them;
  * the state lives in process.env, which the setups, the teardowns and the workers all see.
  */
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';

@@ -1,17 +1,26 @@
 /**
- * Global setup of the integration project (every suite outside test/unit): the run's private temp
- * dir, then the real servers those suites use, once per run: FerretDB (unless MONGODB_URL points at
- * a MongoDB already) and fake-gcs-server. Their addresses reach the test workers through
- * environment variables. A server that cannot start fails the whole run, loudly.
+ * Global setup of the projects whose suites use the real test servers (api, browser): the run's
+ * private temp dir, then FerretDB (unless MONGODB_URL points at a MongoDB already) and
+ * fake-gcs-server. jest runs every selected project's global setup before any test and every
+ * teardown after the last one, in one process, so the servers start once per run: the first
+ * project's setup starts them, later ones share them (counted in process.env, like the temp dir),
+ * and the last teardown stops them. Their addresses reach the test workers through environment
+ * variables. A server that cannot start fails the whole run, loudly.
  */
 import { startFerretDb } from './ferretdb';
 import { startFakeGcs } from './fake-gcs';
 import { registerStop, stopAll } from './processes';
 import { enterRunTempDir, leaveRunTempDir } from './run-temp-dir';
-import { ensureChromium } from './browser-install';
 
-export default async function globalSetup(globalConfig: { rootDir: string }): Promise<void> {
+/** How many projects of this run use the servers; the teardown that brings it to 0 stops them. */
+export const SERVER_USERS = 'KINBASE_TEST_SERVER_USERS';
+
+export default async function serversGlobalSetup(globalConfig: { rootDir: string }): Promise<void> {
   enterRunTempDir();
+  const users = Number(process.env[SERVER_USERS] ?? 0);
+  process.env[SERVER_USERS] = String(users + 1);
+  if (users > 0) return; // another project of this run started them
+
   const started = Date.now();
   const mongoStart = process.env.MONGODB_URL ? Promise.resolve({ url: process.env.MONGODB_URL, stop: async () => {} }) : startFerretDb();
   const gcsStart = startFakeGcs();
@@ -26,6 +35,7 @@ export default async function globalSetup(globalConfig: { rootDir: string }): Pr
     // jest runs no teardown after a failed setup: stop what did start and remove the temp dir here.
     await Promise.allSettled([mongoStart, gcsStart]);
     await stopAll();
+    delete process.env[SERVER_USERS];
     try {
       leaveRunTempDir(globalConfig.rootDir);
     } catch {
@@ -33,10 +43,6 @@ export default async function globalSetup(globalConfig: { rootDir: string }): Pr
     }
     throw err;
   }
-  // Installed here, once per run, so parallel workers never race apt-get; a failure is reported by
-  // every browser test (launchBrowser), not by the suites that need no browser.
-  const chromiumProblem = ensureChromium();
-  if (chromiumProblem) process.env.KINBASE_TEST_CHROMIUM_PROBLEM = chromiumProblem;
   process.env.KINBASE_TEST_MONGODB_URL = mongo.url;
   process.env.KINBASE_TEST_GCS_ENDPOINT = gcs.endpoint;
   process.stdout.write(`\ntest servers ready in ${Date.now() - started} ms: mongodb ${mongo.url}, gcs ${gcs.endpoint}\n`);
