@@ -252,7 +252,8 @@ function debugText(debug: unknown): string {
     // An Error: its stack is the service's internals, not the client's business.
     if (typeof debug.name === 'string' && typeof debug.message === 'string') return `${debug.name}: ${debug.message}`;
   }
-  const text = JSON.stringify(debug) ?? String(debug);
+  // JSON.stringify answers undefined only for values JSON cannot hold, which a parsed body never is.
+  const text = (JSON.stringify(debug) as string | undefined) ?? '';
   return text.length > 2000 ? `${text.slice(0, 2000)}...` : text;
 }
 
