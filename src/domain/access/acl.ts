@@ -143,7 +143,7 @@ function canWriteByAcl(principal: Extract<Principal, { kind: 'user' }>, acl: Par
 
 function aclOf(entity: Readonly<Record<string, unknown>>): Partial<EntityAcl> {
   const acl = ownValue(entity, '_acl');
-  return isPlainObject(acl) ? (acl as Partial<EntityAcl>) : {};
+  return isPlainObject(acl) ? acl : {};
 }
 
 function includes(list: unknown, id: string): boolean {
@@ -157,7 +157,7 @@ function intersects(list: unknown, ids: readonly string[]): boolean {
 function stringList(value: unknown, name: string): string[] {
   if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) throw errors.badRequest(`${name} must be an array of ids.`);
   if (value.length > 1000) throw errors.badRequest(`${name} may hold at most 1000 ids.`);
-  return [...new Set(value as string[])];
+  return [...new Set(value)];
 }
 
 export function isPlainObject(value: unknown): value is Record<string, unknown> {
