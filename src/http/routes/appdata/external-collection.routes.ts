@@ -33,7 +33,7 @@ export function externalCollectionRoutes(businessLogic: BusinessLogicRuntime, ba
   const route = (operation: HookOperation, id: (req: Request) => string | undefined, act: (source: FlexDataSource, ctx: FlexDataContext, input: { body: unknown; params: Record<string, string> }, req: Request) => Promise<{ status: number; body: unknown }>) =>
     async (req: Request, res: Response) => {
       const { source, collection } = res.locals.external as { source: FlexDataSource; collection: string };
-      const routePath = String((req as Request & { route?: { path?: string } }).route?.path ?? '');
+      const routePath = String((req as { route?: { path?: string } }).route?.path ?? '');
       res.locals.metricsRoute = `/appdata/:appKey/:collection${routePath === '/' ? '' : routePath}`;
       const app = res.locals.app as AppDefinition;
       const principal = res.locals.principal as Principal;

@@ -27,9 +27,9 @@ export function requestMetrics(metrics: Metrics) {
  * number of label values stays bounded whatever URLs clients send.
  */
 function routeOf(req: Request, res: Response): string {
-  const own = res.locals.metricsRoute;
+  const own: unknown = res.locals.metricsRoute;
   if (typeof own === 'string') return own;
-  const route = (req as Request & { route?: { path?: unknown } }).route;
+  const route = (req as { route?: { path?: unknown } }).route;
   return typeof route?.path === 'string' ? route.path : 'unmatched';
 }
 
