@@ -193,8 +193,9 @@ export function pathSegment(text: string): string {
  * could split headers, are dropped.
  */
 function headerValue(text: string): string {
+  const latin1 = Buffer.from(text, 'utf8').toString('latin1');
   // eslint-disable-next-line no-control-regex
-  return Buffer.from(text, 'utf8').toString('latin1').replace(/[\x00-\x08\x0a-\x1f\x7f]/g, '');
+  return latin1.replace(/[\x00-\x08\x0a-\x1f\x7f]/g, '');
 }
 
 /**
