@@ -69,7 +69,7 @@ async function measure(page: Page, origin: string, hash: string, rows: string, a
   await action(page);
   await changed(page);
   const actionMs = Date.now() - acted;
-  const domNodes = await page.evaluate('document.getElementsByTagName("*").length') as number;
+  const domNodes = await page.evaluate<number>('document.getElementsByTagName("*").length');
   return { open, action: actionMs, domNodes };
 }
 

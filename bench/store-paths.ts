@@ -89,7 +89,10 @@ async function call(base: string, method: string, route: string, auth: string, b
 /** kinbase on `documents`, listening on loopback, with a user, 2 uploaded files and 100 entities referencing both. */
 async function startTarget(kind: Kind, documents: DocumentStore, dataDir: string, stopStore: () => Promise<void>): Promise<Target> {
   const holder: { handler?: ReturnType<typeof createApp> } = {};
-  const server: Server = createServer((req, res) => (holder.handler ? holder.handler(req, res) : res.end()));
+  const server: Server = createServer((req, res) => {
+    if (holder.handler) holder.handler(req, res);
+    else res.end();
+  });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const config = loadConfig({ KINBASE_DATA_DIR: dataDir, KINBASE_PUBLIC_URL: base, KINBASE_LOG_LEVEL: 'silent' });

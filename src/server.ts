@@ -33,7 +33,10 @@ async function main(): Promise<void> {
   // Listen before building the app: with PORT=0 and no KINBASE_PUBLIC_URL, the URLs handed to
   // clients must name the port actually bound, not 0.
   const holder: { app?: ReturnType<typeof createApp> } = {};
-  const server = createServer((req, res) => (holder.app ? holder.app(req, res) : res.writeHead(503).end()));
+  const server = createServer((req, res) => {
+    if (holder.app) holder.app(req, res);
+    else res.writeHead(503).end();
+  });
   try {
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -71,11 +74,13 @@ async function main(): Promise<void> {
       server.closeAllConnections();
     }, 10_000);
     force.unref();
-    server.close(async () => {
-      await runtime.close();
+    // Fire and forget: the callback's result is ignored; nothing in it rejects (a failed close is
+    // logged), and it ends the process.
+    server.close(() => void (async () => {
+      await runtime.close().catch((err: unknown) => logger.error({ err }, 'closing the runtime failed'));
       logger.info('stopped');
       process.exit(0);
-    });
+    })());
     server.closeIdleConnections();
   };
   process.on('SIGTERM', () => stop('SIGTERM'));

@@ -78,7 +78,7 @@ export function openLmdb(dir: string): Candidate {
     },
     get(collection, id) {
       const body = docs.get(docKey(collection, id));
-      return body === undefined ? undefined : JSON.parse(body);
+      return body === undefined ? undefined : (JSON.parse(body) as unknown);
     },
     findEqual(collection, field: IndexedField, key) {
       const start = Buffer.concat([fieldPrefix(collection, field), key, NUL]);

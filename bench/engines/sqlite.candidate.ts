@@ -60,7 +60,7 @@ export function openSqlite(dir: string, layout: SqliteLayout): Candidate {
     },
     get(collection, id) {
       const body = byId.get(collection, id) as string | undefined;
-      return body === undefined ? undefined : JSON.parse(body);
+      return body === undefined ? undefined : (JSON.parse(body) as unknown);
     },
     findEqual(collection, field: IndexedField, key) {
       return (equal.all(collection, field, key) as string[]).map((body) => JSON.parse(body) as unknown);

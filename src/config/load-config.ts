@@ -83,7 +83,7 @@ export function loadConfig(env: Record<string, string | undefined>, readFile: Fi
   }
   const validate = validatorFor<EnvInput>(envSchema, { coerce: true });
   if (!validate(input)) throw new ConfigError(describeSettingErrors(validate.errors, envSchema));
-  const e = input as EnvInput;
+  const e = input;
 
   const problems: string[] = [];
   if (e.KINBASE_APPS_FILE && e.KINBASE_APP_KEY) problems.push('KINBASE_APPS_FILE and KINBASE_APP_KEY are exclusive: set one of them');

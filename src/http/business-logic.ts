@@ -35,7 +35,7 @@ export function blRequestAs(req: Request, principal: Principal, target: BlTarget
   }
   if (typeof requestId === 'string') headers['x-kinvey-request-id'] = requestId;
   // Strings only: a repeated parameter is not something a hook can pass back unchanged.
-  const params = stringParams(req.query as Record<string, unknown>);
+  const params = stringParams(req.query);
   return {
     method: req.method,
     headers,
@@ -99,7 +99,7 @@ export function requireBody(body: unknown): unknown {
 
 /** What a route's action works on when no hook changed it: the parsed body and URL parameters. */
 export function inputOf(req: Request): ActionInput {
-  return { body: req.body, params: req.query as Record<string, unknown> };
+  return { body: req.body, params: req.query };
 }
 
 /** The store's answer, before post hooks: 200 unless the action says otherwise. */

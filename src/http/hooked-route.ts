@@ -40,7 +40,8 @@ export function hookedRoute<T extends HookTarget>(
  */
 export function collectionTarget(collection: string, idParam = 'id'): (req: Request) => HookTarget {
   return (req) => {
+    // Express 5 path parameters are strings (a wildcard's an array, which these routes do not use).
     const id: unknown = req.params[idParam];
-    return id === undefined ? { collection } : { collection, entityId: String(id) };
+    return typeof id === 'string' ? { collection, entityId: id } : { collection };
   };
 }

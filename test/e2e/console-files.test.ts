@@ -54,7 +54,7 @@ function filesApi(fx: ConsoleFixture) {
   };
   return {
     api,
-    async seedFile(name: string, mimeType: string, bytes: Buffer, isPublic = false): Promise<void> {
+    seedFile: async (name: string, mimeType: string, bytes: Buffer, isPublic = false): Promise<void> => {
       const ticket = await api('POST', `/blob/${fx.appKey}`, { _filename: name, mimeType, size: bytes.length, _public: isPublic }, { 'X-Kinvey-Content-Type': mimeType });
       expect(ticket.status).toBe(201);
       const { _uploadURL, _requiredHeaders } = ticket.body as { _uploadURL: string; _requiredHeaders: Record<string, string> };
@@ -64,7 +64,7 @@ function filesApi(fx: ConsoleFixture) {
     findByName,
     downloadMd5,
     /** The file the page uploaded: stored complete, with `md5`, and its download gives those bytes. */
-    async expectStoredWhole(name: string, size: number, md5: string): Promise<BlobRecord> {
+    expectStoredWhole: async (name: string, size: number, md5: string): Promise<BlobRecord> => {
       const stored = await findByName(name);
       expect(stored).toMatchObject({ size, _uploadState: { status: 'complete', md5 } });
       expect(await downloadMd5(stored!)).toBe(md5);
@@ -410,14 +410,14 @@ async function loadedThumbnailWidth(page: Page, fileCard: Locator): Promise<numb
 
 /** The aria-valuenow values recorded since `recordProgress`. */
 function progressSeen(page: Page): Promise<number[]> {
-  return page.evaluate(() => (window as unknown as { progressSeen: number[] }).progressSeen);
+  return page.evaluate(() => (window as { progressSeen: number[] }).progressSeen);
 }
 
 /** Records every aria-valuenow the page's progress bars take from now on. */
 async function recordProgress(page: Page): Promise<void> {
   await page.evaluate(() => {
     const seen: number[] = [];
-    (window as unknown as { progressSeen: number[] }).progressSeen = seen;
+    (window as { progressSeen: number[] }).progressSeen = seen;
     new MutationObserver((records) => {
       for (const record of records) {
         const target = record.target as PageElement;

@@ -34,7 +34,8 @@ describe('kinvey-js-sdk 7 MFA against the built server', () => {
   });
 
   /** The value the app saw in one flow; fails with the SDK's error if the flow threw. */
-  function seen<T = Record<string, any>>(flow: string): T { // eslint-disable-line @typescript-eslint/no-explicit-any
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  function seen<T = Record<string, any>>(flow: string): T {
     const result = results.get(flow);
     if (!result) throw new Error(`the client did not report the flow "${flow}"`);
     if (result.error) throw new Error(`flow "${flow}" failed: ${JSON.stringify(result.error)}`);

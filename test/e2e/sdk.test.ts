@@ -62,7 +62,7 @@ describe('the official Kinvey SDKs against the built server', () => {
 
     test('_me returns the user and the session keeps its token', () => {
       const signup = seen(sdk, 'signup and login');
-      expect(seen(sdk, '_me')).toEqual({ id: signup.loggedInId, username: signup.signedUpUsername, email: `${signup.signedUpUsername}@example.com`, sessionKeepsToken: true });
+      expect(seen(sdk, '_me')).toEqual({ id: signup.loggedInId, username: signup.signedUpUsername, email: `${String(signup.signedUpUsername)}@example.com`, sessionKeepsToken: true });
     });
 
     test('logout clears the active user and logging in again works', () => {

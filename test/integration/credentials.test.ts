@@ -72,7 +72,7 @@ const CREDENTIALS: Credential[] = [
   { name: 'no Authorization header', header: () => undefined, expect: { others: 'Invalid' } },
 ];
 
-const cases = CREDENTIALS.flatMap((credential) => (Object.keys(ROUTES) as (keyof typeof ROUTES)[]).map((route) => [credential.name, route, credential] as const));
+const cases = CREDENTIALS.flatMap((credential) => Object.keys(ROUTES).map((route) => [credential.name, route, credential] as const));
 
 describe('credential kinds x credential policies', () => {
   let t: TestApp;

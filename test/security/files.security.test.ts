@@ -191,7 +191,9 @@ describe('finding 4: upload-session costs do not grow forever', () => {
     const readFile = jest.spyOn(fsPromises, 'readFile');
     try {
       await blob(c, c.alice.auth, 'delete', 'victim').expect(200, { count: 1 });
-      const sessionReads = readFile.mock.calls.filter(([file]) => String(file).includes(`${path.sep}.uploads${path.sep}`));
+      // Paths are strings, Buffers or URLs here, never FileHandles.
+      const pathText = (file: unknown) => String(file);
+      const sessionReads = readFile.mock.calls.filter(([file]) => pathText(file).includes(`${path.sep}.uploads${path.sep}`));
       expect(sessionReads.length).toBeLessThanOrEqual(2);
     } finally {
       readFile.mockRestore();

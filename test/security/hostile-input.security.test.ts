@@ -15,7 +15,8 @@ interface Hostile {
   name: string;
   method: 'get' | 'post' | 'put' | 'delete';
   path: string;
-  as?: 'user' | 'app' | 'master' | 'none' | string;
+  /** 'user', 'app', 'master', 'none', or a raw Authorization header value. */
+  as?: string;
   query?: Record<string, string>;
   headers?: Record<string, string>;
   /** A raw body (sent as given) or a value sent as JSON. */

@@ -37,7 +37,8 @@ export interface Scenario {
   /** Path with {app} and {var} placeholders filled from the context. */
   path: string;
   query?: Record<string, unknown>;
-  body?: unknown | ((ctx: ScenarioContext) => unknown);
+  /** The body, or `(ctx: ScenarioContext) => body` to build it from the scenario's context. */
+  body?: unknown;
   headers?: Record<string, string>;
   expect: Expectation;
 }
@@ -74,7 +75,7 @@ export async function runScenario(s: Scenario, ctx: ScenarioContext): Promise<un
     if (value instanceof RegExp) expect(res.headers[name.toLowerCase()]).toMatch(value);
     else expect(res.headers[name.toLowerCase()]).toBe(value);
   }
-  s.expect.check?.(res.body, ctx, res.headers as Record<string, string>);
+  s.expect.check?.(res.body, ctx, res.headers);
   return res.body;
 }
 

@@ -107,7 +107,7 @@ describe('AclScope', () => {
   });
 
   test('the read clause\'s readable-by-all branches are the ones the embedded engine indexes separately', () => {
-    const clause = aclScope(principals.member!, 'private').readable({}) as Filter;
+    const clause: Filter = aclScope(principals.member!, 'private').readable({});
     const publicBranches = (clause.$or as Filter[]).filter(isReadableByAllBranch);
     expect(publicBranches).toEqual([{ '_acl.gr': true }, { '_acl.gw': true }]);
   });

@@ -86,7 +86,7 @@ describe('loadConfig', () => {
     [{ KINBASE_PUBLIC_URL: 'ftp://x' }, 'KINBASE_PUBLIC_URL is "ftp://x", which is not an http:// or https:// origin'],
     [{ KINBASE_SIGNING_SECRET: 'short-secret' }, 'KINBASE_SIGNING_SECRET is a 12-character value; it must be at least 32 characters long'],
   ])('%j is explained in plain words: %s', (env, message) => {
-    const problems = problemsOf(env as Record<string, string>);
+    const problems = problemsOf(env);
     expect(problems.join('\n')).toContain(message);
     expect(problems.join('\n')).not.toMatch(/must match|must be equal to one of|must have propert/);
   });

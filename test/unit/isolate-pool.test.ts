@@ -44,14 +44,14 @@ describe('isolate pool fairness', () => {
     const { pool } = poolOf({ size: 3 });
     const [a, b, spare] = await Promise.all([pool.acquire('flood', 'f0'), pool.acquire('flood', 'f1'), pool.acquire('carol', 'c0')]);
     const { order, calls } = served(pool, ['flood', 'flood', 'flood', 'alice', 'bob']);
-    pool.release(a as IsolateWorker);
+    pool.release(a);
     await settle();
     expect(order).toEqual(['alice#3']);
     // The flood now holds one, as alice; bob holds none and goes first; then the flood's oldest call.
-    pool.release(spare as IsolateWorker);
+    pool.release(spare);
     await settle();
     expect(order).toEqual(['alice#3', 'bob#4']);
-    pool.release(b as IsolateWorker);
+    pool.release(b);
     await settle();
     expect(order).toEqual(['alice#3', 'bob#4', 'flood#0']);
     await Promise.all(calls.slice(3));

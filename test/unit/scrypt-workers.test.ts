@@ -137,7 +137,7 @@ describe('ScryptWorkers', () => {
         new ScryptWorkers().derive('pw', Buffer.from('salt'), 32, { N: 1024, r: 8, p: 1 }).then((key) => console.log(key.toString('hex')));
       `);
       const stdout = await new Promise<string>((resolve, reject) => {
-        execFile(process.execPath, [path.join(dir, 'main.js')], { timeout: 20_000 }, (err, out) => (err ? reject(err) : resolve(out)));
+        execFile(process.execPath, [path.join(dir, 'main.js')], { timeout: 20_000 }, (err: Error | null, out) => (err ? reject(err) : resolve(out)));
       });
       expect(stdout.trim()).toBe(scryptSync('pw', 'salt', 32, COST).toString('hex'));
     } finally {

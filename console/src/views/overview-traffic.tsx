@@ -1,6 +1,6 @@
 /** The Overview's traffic card: this instance's requests, rate and latency from GET /metrics, with sparklines. */
 import { useEffect, useRef, useState } from 'preact/hooks';
-import type { Api } from '../api';
+import { describeError, type Api } from '../api';
 import { formatBytes } from '../components/common';
 import { parseMetrics, ratesBetween, type MetricsSample, type Rates } from '../metrics';
 
@@ -18,7 +18,7 @@ export function TrafficCard({ api }: { api: Api }) {
   const { latest, history, error } = useMetrics(api);
   const rates = history[history.length - 1] ?? null;
   if (error) {
-    return <div class="card" data-testid="traffic"><h3>Traffic (this instance)</h3><p class="muted">Metrics are not available: {error instanceof Error ? error.message : String(error)}</p></div>;
+    return <div class="card" data-testid="traffic"><h3>Traffic (this instance)</h3><p class="muted">Metrics are not available: {describeError(error)}</p></div>;
   }
   const sinceStart = latest && latest.durationCount > 0 ? `${((latest.durationSum / latest.durationCount) * 1000).toFixed(1)} ms (since start)` : '…';
   return (

@@ -193,8 +193,9 @@ export function pathSegment(text: string): string {
  * could split headers, are dropped.
  */
 function headerValue(text: string): string {
+  const latin1 = Buffer.from(text, 'utf8').toString('latin1');
   // eslint-disable-next-line no-control-regex
-  return Buffer.from(text, 'utf8').toString('latin1').replace(/[\x00-\x08\x0a-\x1f\x7f]/g, '');
+  return latin1.replace(/[\x00-\x08\x0a-\x1f\x7f]/g, '');
 }
 
 /**
@@ -252,7 +253,8 @@ function debugText(debug: unknown): string {
     // An Error: its stack is the service's internals, not the client's business.
     if (typeof debug.name === 'string' && typeof debug.message === 'string') return `${debug.name}: ${debug.message}`;
   }
-  const text = JSON.stringify(debug) ?? String(debug);
+  // JSON.stringify answers undefined only for values JSON cannot hold, which a parsed body never is.
+  const text = (JSON.stringify(debug) as string | undefined) ?? '';
   return text.length > 2000 ? `${text.slice(0, 2000)}...` : text;
 }
 

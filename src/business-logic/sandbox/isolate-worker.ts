@@ -61,7 +61,7 @@ export class IsolateWorker {
       const hostNotify = new ivm.Callback((callId: number, text: string) => holder.worker?.notify(callId, text), { ignored: true });
       const boot = await template.compile(isolate, template.bootstrap);
       const bootFn = await boot.run(context, { reference: true, timeout: SETUP_TIMEOUT_MS });
-      const api = (await (bootFn as ivm.Reference).apply(undefined, [hostCall, hostNotify], { result: { reference: true }, timeout: SETUP_TIMEOUT_MS })) as ivm.Reference<Record<string, unknown>>;
+      const api = (await bootFn.apply(undefined, [hostCall, hostNotify], { result: { reference: true }, timeout: SETUP_TIMEOUT_MS })) as ivm.Reference<Record<string, unknown>>;
       for (const library of template.libraries) {
         const script = await template.compile(isolate, library);
         await script.run(context, { timeout: SETUP_TIMEOUT_MS });
@@ -101,9 +101,10 @@ export class IsolateWorker {
     }
     try {
       const factory = await this.guarded(script.run(this.context, { timeout: remaining(deadline), reference: true }), deadline, origin, 'loading');
-      const text = await this.guarded(this.refs.define.apply(undefined, [key, (factory as ivm.Reference).derefInto()], { timeout: remaining(deadline) }), deadline, origin, 'loading');
-      (factory as ivm.Reference).release();
-      const result = JSON.parse(String(text)) as CallResult;
+      const text = await this.guarded(this.refs.define.apply(undefined, [key, factory.derefInto()], { timeout: remaining(deadline) }), deadline, origin, 'loading');
+      factory.release();
+      // The isolate answers a JSON string (isolate runtime's define); JSON.parse reads nothing else.
+      const result = JSON.parse(text as string) as CallResult;
       if (result.kind === 'error') throw errors.blRuntimeError(`${origin}: ${result.error.name}: ${result.error.message}`);
       this.defined.add(key);
     } finally {
@@ -120,7 +121,7 @@ export class IsolateWorker {
         this.refs.run.apply(undefined, [call.id, args.key, args.functionName, args.payloadText], { timeout: remaining(args.deadline) }),
         args.deadline, args.origin, 'running',
       );
-      if (sync !== 'pending') return JSON.parse(String(sync)) as CallResult;
+      if (sync !== 'pending') return JSON.parse(sync as string) as CallResult; // run answers JSON text or 'pending'
       return JSON.parse(await this.guarded(call.completion, args.deadline, args.origin, 'waiting')) as CallResult;
     } finally {
       call.end();

@@ -39,11 +39,11 @@ export function applyUpdate(doc: Record<string, unknown>, update: Record<string,
         case '$inc':
           if (typeof value !== 'number') throw new Error(`$inc needs a number for ${path}.`);
           if (current !== undefined && typeof current !== 'number') throw new Error(`$inc: ${path} is not a number.`);
-          define(parent, key, ((current as number | undefined) ?? 0) + value);
+          define(parent, key, (current ?? 0) + value);
           break;
         case '$push': {
           if (current !== undefined && !Array.isArray(current)) throw new Error(`$push: ${path} is not an array.`);
-          const items = isPlainObject(value) && Array.isArray(value.$each) ? value.$each : [value];
+          const items = isPlainObject(value) && Array.isArray(value.$each) ? (value.$each as unknown[]) : [value];
           define(parent, key, [...((current as unknown[] | undefined) ?? []), ...items]);
           break;
         }

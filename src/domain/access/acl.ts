@@ -78,13 +78,13 @@ export function buildAcl(input: unknown, principal: Principal, existing?: Readon
 
 function aclOf(entity: Readonly<Record<string, unknown>>): Partial<EntityAcl> {
   const acl = ownValue(entity, '_acl');
-  return isPlainObject(acl) ? (acl as Partial<EntityAcl>) : {};
+  return isPlainObject(acl) ? acl : {};
 }
 
 function stringList(value: unknown, name: string): string[] {
   if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) throw errors.badRequest(`${name} must be an array of ids.`);
   if (value.length > 1000) throw errors.badRequest(`${name} may hold at most 1000 ids.`);
-  return [...new Set(value as string[])];
+  return [...new Set(value)];
 }
 
 export function isPlainObject(value: unknown): value is Record<string, unknown> {

@@ -101,7 +101,7 @@ export function parseFileFields(body: unknown, contentTypeHeader: string | undef
   const size = fields.size;
   if (size !== undefined && !(Number.isSafeInteger(size) && (size as number) >= 0)) throw errors.badRequest('size must be a non-negative integer number of bytes.');
   if (fields.mimeType !== undefined && typeof fields.mimeType !== 'string') throw errors.badRequest('mimeType must be a string.');
-  const contentType = (contentTypeHeader?.trim() || (fields.mimeType as string | undefined) || DEFAULT_CONTENT_TYPE);
+  const contentType = (contentTypeHeader?.trim() || fields.mimeType || DEFAULT_CONTENT_TYPE);
   if (!CONTENT_TYPE.test(contentType) || contentType.length > 200) throw errors.badRequest(`"${contentType.slice(0, 100)}" is not a valid content type.`);
 
   return {
@@ -117,7 +117,7 @@ export function parseFileFields(body: unknown, contentTypeHeader: string | undef
 /** The record as clients see it: everything but the server-only fields. */
 export function clientMetadata(doc: StoredDocument): StoredDocument {
   const { [UPLOAD_FIELD]: _upload, [GENERATION_FIELD]: _generation, ...visible } = doc;
-  return visible as StoredDocument;
+  return visible;
 }
 
 export function generationOf(doc: Readonly<Record<string, unknown>>): string | undefined {

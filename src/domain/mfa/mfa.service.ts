@@ -112,7 +112,7 @@ export class MfaService implements SecondFactor {
       createdAt: this.clock().toISOString(),
     };
     await this.store.insert(scope, doc);
-    const label = encodeURIComponent(`${this.issuer(appKey)}:${String(user.username ?? userId)}`);
+    const label = encodeURIComponent(`${this.issuer(appKey)}:${typeof user.username === 'string' ? user.username : userId}`);
     const uri = `otpauth://totp/${label}?secret=${doc.secret}&issuer=${encodeURIComponent(this.issuer(appKey))}&algorithm=SHA1&digits=${TOTP_DIGITS}&period=${TOTP_STEP_SECONDS}`;
     return { id: doc._id, name: doc.name, type: doc.type, config: { secret: doc.secret, algorithm: 'SHA1', digits: TOTP_DIGITS, period: TOTP_STEP_SECONDS, uri } };
   }
@@ -314,5 +314,5 @@ function parse<T>(schema: object, body: unknown, root: string): T {
   if (!isPlainObject(body)) throw errors.badRequest(`${root} must be a JSON object.`);
   const validate = validatorFor<T>(schema);
   if (!validate(body)) throw errors.badRequest(describeErrors(validate.errors, root).join('; '));
-  return body as T;
+  return body;
 }

@@ -322,7 +322,9 @@ export class UsersService {
   }
 
   private async hash(password: string): Promise<string> {
-    return this.passwords.hash(password).catch((err: unknown) => Promise.reject(translateBusy(err)));
+    return this.passwords.hash(password).catch((err: unknown) => {
+      throw translateBusy(err);
+    });
   }
 
   private async startSession(appKey: string, user: StoredDocument, now: Date): Promise<string> {

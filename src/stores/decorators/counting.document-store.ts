@@ -13,10 +13,10 @@ const OPERATIONS: readonly Operation[] = ['insert', 'upsert', 'replace', 'setFie
 export function countingDocumentStore(store: DocumentStore, count: (operation: Operation) => void): DocumentStore {
   const counted = { close: () => store.close(), ensureIndex: (scope, index) => store.ensureIndex(scope, index) } as DocumentStore;
   for (const operation of OPERATIONS) {
-    const original = store[operation] as (...args: unknown[]) => Promise<unknown>;
+    const original = store[operation].bind(store) as (...args: unknown[]) => Promise<unknown>;
     (counted as unknown as Record<string, unknown>)[operation] = (...args: unknown[]) => {
       count(operation);
-      return original.apply(store, args);
+      return original(...args);
     };
   }
   return counted;

@@ -36,7 +36,7 @@ export function externalCollectionRoutes(businessLogic: BusinessLogicRuntime, ba
       const external = localsOf(res).external;
       if (!external) throw new Error('an external collection route ran without its data source');
       const { source, collection } = external;
-      const routePath = String((req as Request & { route?: { path?: string } }).route?.path ?? '');
+      const routePath = String((req as { route?: { path?: string } }).route?.path ?? '');
       localsOf(res).metricsRoute = `/appdata/:appKey/:collection${routePath === '/' ? '' : routePath}`;
       const app = appOf(res);
       const principal = principalOf(res);

@@ -31,7 +31,7 @@ export function requestMetrics(metrics: Metrics) {
 function routeOf(req: Request, res: Response): string {
   const own = localsOf(res).metricsRoute;
   if (typeof own === 'string') return own;
-  const route = (req as Request & { route?: { path?: unknown } }).route;
+  const route = (req as { route?: { path?: unknown } }).route;
   return typeof route?.path === 'string' ? route.path : 'unmatched';
 }
 

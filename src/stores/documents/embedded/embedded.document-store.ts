@@ -269,7 +269,8 @@ export class EmbeddedDocumentStore implements DocumentStore {
       return this.engine.db.transaction(work)();
     } catch (err) {
       if (err instanceof StoreError) throw err;
-      const code = String((err as { code?: unknown }).code ?? '');
+      const raw = (err as { code?: unknown }).code;
+      const code = typeof raw === 'string' ? raw : '';
       if (code.startsWith('SQLITE_')) throw new StoreError('unavailable', `the embedded store failed: ${code}`, { cause: err });
       throw err;
     }

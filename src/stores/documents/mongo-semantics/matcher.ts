@@ -123,7 +123,7 @@ function compileOperator(op: string, operand: unknown, ops: Record<string, unkno
       if (typeof operand !== 'number') throw new Error('$size needs a number');
       return anyUnexpanded((v) => Array.isArray(v) && v.length === operand);
     case '$mod': {
-      const [divisor, remainder] = Array.isArray(operand) ? operand : [];
+      const [divisor, remainder] = Array.isArray(operand) ? (operand as unknown[]) : [];
       if (typeof divisor !== 'number' || typeof remainder !== 'number' || divisor === 0) throw new Error('$mod needs [divisor, remainder]');
       return any((v) => typeof v === 'number' && Number.isFinite(v) && Math.trunc(v) % divisor === remainder);
     }
@@ -178,7 +178,7 @@ function equalsCandidate(value: unknown, wanted: unknown): boolean {
 export function buildRegExp(pattern: unknown, options: unknown): { test(subject: string): boolean } {
   if (pattern instanceof RegExp) return freshRegExp(pattern);
   if (typeof pattern !== 'string') throw new Error('$regex needs a string or a regular expression');
-  if (options !== undefined && typeof options !== 'string') throw new Error(`unsupported $options ${String(options)}`);
+  if (options !== undefined && typeof options !== 'string') throw new Error(`unsupported $options ${JSON.stringify(options)}`);
   return compileLinearRegex(pattern, options);
 }
 
@@ -187,7 +187,7 @@ export function buildRegExp(pattern: unknown, options: unknown): { test(subject:
  * is exactly what the server would do. Lets servers without the x option (FerretDB) answer the same.
  */
 export function applyExtendedRegexOption<T>(filter: T): T {
-  if (Array.isArray(filter)) return filter.map((part) => applyExtendedRegexOption(part)) as T;
+  if (Array.isArray(filter)) return (filter as unknown[]).map((part) => applyExtendedRegexOption(part)) as T;
   if (!isPlainObject(filter)) return filter;
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(filter)) out[key] = applyExtendedRegexOption(value);

@@ -105,7 +105,7 @@ export class MongoDocumentStore implements DocumentStore {
       sort: sortWithTiebreak(options.sort ?? []),
       ...(options.skip ? { skip: options.skip } : {}),
       ...(options.limit ? { limit: options.limit } : {}),
-      ...(fields ? { projection: Object.fromEntries([['_id', 1], ...fields.map((f) => [f, 1])]) } : {}),
+      ...(fields ? { projection: Object.fromEntries(['_id', ...fields].map((f): [string, number] => [f, 1])) } : {}),
       maxTimeMS: this.maxTimeMS,
     }));
   }
@@ -252,7 +252,7 @@ function byId(id: string, filter?: Filter): MongoFilter<StoredDocument> {
 
 /** The filter as sent to the server: x-mode regexes pre-applied (not every server supports `x`). */
 function query(filter: Filter): MongoFilter<StoredDocument> {
-  return applyExtendedRegexOption(filter) as MongoFilter<StoredDocument>;
+  return applyExtendedRegexOption(filter);
 }
 
 const UNAVAILABLE_ERRORS = new Set([

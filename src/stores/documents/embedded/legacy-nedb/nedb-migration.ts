@@ -236,8 +236,8 @@ function parseLine(line: string): LineEntry {
     return { kind: 'document', doc: doc as StoredDocument };
   }
   const created = doc.$$indexCreated as { fieldName?: unknown; unique?: unknown; sparse?: unknown } | undefined;
-  if (created && created.fieldName != null) {
-    return { kind: 'indexCreated', index: { field: String(created.fieldName), unique: created.unique === true, sparse: created.sparse === true } };
+  if (created && typeof created.fieldName === 'string') {
+    return { kind: 'indexCreated', index: { field: created.fieldName, unique: created.unique === true, sparse: created.sparse === true } };
   }
   if (typeof doc.$$indexRemoved === 'string') return { kind: 'indexRemoved', field: doc.$$indexRemoved };
   return { kind: 'ignored' };
@@ -251,7 +251,7 @@ function deserialize(raw: string): unknown {
   return JSON.parse(raw, function (key, value: unknown) {
     if (key === '$$date') return new Date(value as number);
     if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean' || value === null) return value;
-    const date = (value as { $$date?: unknown } | undefined)?.$$date;
+    const date = (value as { $$date?: unknown }).$$date;
     return date ? date : value;
   });
 }

@@ -204,7 +204,7 @@ export async function visitByIndex(engine: Engine, coll: CollectionInfo, index: 
 }
 
 function firstKeyIs(doc: StoredDocument, index: IndexInfo, key: Buffer, descending: boolean): boolean {
-  const keys = documentKeys(doc, index.path).keys.sort(Buffer.compare);
+  const keys = documentKeys(doc, index.path).keys.sort((a, b) => Buffer.compare(a, b));
   const first = descending ? keys[keys.length - 1] : keys[0];
   return first !== undefined && first.equals(key);
 }
