@@ -53,63 +53,126 @@ const BL_ATTACKERS = 24;
 const ENVIRONMENT = {
   schemaVersion: '1.0.0',
   configType: 'environment',
-  collections: { notes: { type: 'internal', permissions: 'private' }, hooked: { type: 'internal', permissions: 'shared' } },
-  collectionHooks: { hooked: { onPreFetch: { type: 'internal', code: 'function onPreFetch(request, response, modules) { response.continue(); }' } } },
+  collections: {
+    notes: { type: 'internal', permissions: 'private' },
+    hooked: { type: 'internal', permissions: 'shared' },
+  },
+  collectionHooks: {
+    hooked: {
+      onPreFetch: {
+        type: 'internal',
+        code: 'function onPreFetch(request, response, modules) { response.continue(); }',
+      },
+    },
+  },
   customEndpoints: {
-    heavy: { type: 'internal', code: "function onRequest(request, response, modules) { modules.collectionAccess.collection('notes').find({}, function (err, docs) { if (err) return response.error(err.message); response.body = { n: docs.length }; response.complete(200); }); }" },
+    heavy: {
+      type: 'internal',
+      code: "function onRequest(request, response, modules) { modules.collectionAccess.collection('notes').find({}, function (err, docs) { if (err) return response.error(err.message); response.body = { n: docs.length }; response.complete(200); }); }",
+    },
   },
 };
 
-async function api(method: string, url: string, auth: string, body?: unknown): Promise<{ status: number; json: unknown }> {
-  const res = await fetch(url, { method, headers: { Authorization: auth, 'Content-Type': 'application/json', 'X-Kinvey-API-Version': '5' }, ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }) });
+async function api(
+  method: string,
+  url: string,
+  auth: string,
+  body?: unknown,
+): Promise<{ status: number; json: unknown }> {
+  const res = await fetch(url, {
+    method,
+    headers: { Authorization: auth, 'Content-Type': 'application/json', 'X-Kinvey-API-Version': '5' },
+    ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
+  });
   const text = await res.text();
   return { status: res.status, json: text ? JSON.parse(text) : null };
 }
 
 function probe(base: string, at: { url: string; auth: string } | null): Promise<LoadResult> {
-  const spec: LoadSpec = { mode: 'probe', url: at?.url ?? `${base}/appdata/${APP_KEY}`, auth: at?.auth ?? MASTER, maxRequests: Math.ceil(SECONDS * 1000 / 5) + 10, maxMs: SECONDS * 1000, intervalMs: 5 };
-  const child = track(spawn(process.execPath, [LOAD_SCRIPT, JSON.stringify(spec)], { stdio: ['ignore', 'pipe', 'inherit'] }));
+  const spec: LoadSpec = {
+    mode: 'probe',
+    url: at?.url ?? `${base}/appdata/${APP_KEY}`,
+    auth: at?.auth ?? MASTER,
+    maxRequests: Math.ceil((SECONDS * 1000) / 5) + 10,
+    maxMs: SECONDS * 1000,
+    intervalMs: 5,
+  };
+  const child = track(
+    spawn(process.execPath, [LOAD_SCRIPT, JSON.stringify(spec)], { stdio: ['ignore', 'pipe', 'inherit'] }),
+  );
   let out = '';
   child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-  return new Promise((resolve, reject) => child.once('exit', (code) => (code === 0 ? resolve(JSON.parse(out) as LoadResult) : reject(new Error(`probe exited with ${code}`)))));
+  return new Promise((resolve, reject) =>
+    child.once('exit', (code) =>
+      code === 0 ? resolve(JSON.parse(out) as LoadResult) : reject(new Error(`probe exited with ${code}`)),
+    ),
+  );
 }
 
 /** ATTACKERS loops sending `attack` until the probe ends (bounded by time and a request count). */
-async function underAttack(base: string, attack: (() => Promise<number>) | null, probeAt: { url: string; auth: string } | null = null, attackers = ATTACKERS): Promise<{ honest: LoadResult; attacks: number; statuses: Record<number, number> }> {
+async function underAttack(
+  base: string,
+  attack: (() => Promise<number>) | null,
+  probeAt: { url: string; auth: string } | null = null,
+  attackers = ATTACKERS,
+): Promise<{ honest: LoadResult; attacks: number; statuses: Record<number, number> }> {
   const statuses: Record<number, number> = {};
   let attacks = 0;
   let running = true;
   const deadline = Date.now() + SECONDS * 1000;
-  const loops = attack ? Array.from({ length: attackers }, async () => {
-    while (running && Date.now() < deadline && attacks < 100_000) {
-      const status = await attack().catch(() => 0);
-      statuses[status] = (statuses[status] ?? 0) + 1;
-      attacks++;
-    }
-  }) : [];
+  const loops = attack
+    ? Array.from({ length: attackers }, async () => {
+        while (running && Date.now() < deadline && attacks < 100_000) {
+          const status = await attack().catch(() => 0);
+          statuses[status] = (statuses[status] ?? 0) + 1;
+          attacks++;
+        }
+      })
+    : [];
   const honest = await probe(base, probeAt);
   running = false;
   await Promise.all(loops);
   return { honest, attacks, statuses };
 }
 
-const pct = (sorted: number[], p: number) => sorted.length ? (sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] as number) : NaN;
+const pct = (sorted: number[], p: number) =>
+  sorted.length ? (sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] as number) : NaN;
 
 async function main(): Promise<void> {
   const work = await mkdtemp(path.join(tmpdir(), 'kinbase-bench-abuse-'));
   try {
     const appsFile = path.join(work, 'apps.json');
     await writeFile(path.join(work, 'env.json'), JSON.stringify(ENVIRONMENT));
-    await writeFile(appsFile, JSON.stringify([{ appKey: APP_KEY, appSecret: APP_SECRET, masterSecret: MASTER_SECRET, name: 'Abuse bench', environmentFile: 'env.json' }]));
-    const { base } = await startKinbase('kinbase', { KINBASE_DATA_DIR: path.join(work, 'data'), KINBASE_APPS_FILE: appsFile });
+    await writeFile(
+      appsFile,
+      JSON.stringify([
+        {
+          appKey: APP_KEY,
+          appSecret: APP_SECRET,
+          masterSecret: MASTER_SECRET,
+          name: 'Abuse bench',
+          environmentFile: 'env.json',
+        },
+      ]),
+    );
+    const { base } = await startKinbase('kinbase', {
+      KINBASE_DATA_DIR: path.join(work, 'data'),
+      KINBASE_APPS_FILE: appsFile,
+    });
 
     // The attacker: an ordinary user, signed up with the app secret every client ships.
     await api('POST', `${base}/user/${APP_KEY}`, APP, { username: 'mallory', password: 'mallory-password' });
-    const login = await api('POST', `${base}/user/${APP_KEY}/login`, APP, { username: 'mallory', password: 'mallory-password' });
+    const login = await api('POST', `${base}/user/${APP_KEY}/login`, APP, {
+      username: 'mallory',
+      password: 'mallory-password',
+    });
     const user = `Kinvey ${(login.json as { _kmd: { authtoken: string } })._kmd.authtoken}`;
     // The honest user of the Business Logic phase.
     await api('POST', `${base}/user/${APP_KEY}`, APP, { username: 'alice', password: 'alice-password' });
-    const aliceLogin = await api('POST', `${base}/user/${APP_KEY}/login`, APP, { username: 'alice', password: 'alice-password' });
+    const aliceLogin = await api('POST', `${base}/user/${APP_KEY}/login`, APP, {
+      username: 'alice',
+      password: 'alice-password',
+    });
     const alice = `Kinvey ${(aliceLogin.json as { _kmd: { authtoken: string } })._kmd.authtoken}`;
 
     process.stdout.write(`seeding ${ENTITIES} entities and ${REFERENCES} pending files...\n`);
@@ -119,10 +182,16 @@ async function main(): Promise<void> {
       if (res.status !== 201) throw new Error(`seeding entities: ${res.status} ${JSON.stringify(res.json)}`);
     }
     for (let i = 0; i < REFERENCES; i += 50) {
-      await Promise.all(Array.from({ length: 50 }, async (_, j) => {
-        const res = await api('POST', `${base}/blob/${APP_KEY}`, user, { _id: `f${i + j}`, _filename: `f${i + j}.bin`, mimeType: 'application/octet-stream' });
-        if (res.status !== 201) throw new Error(`seeding files: ${res.status} ${JSON.stringify(res.json)}`);
-      }));
+      await Promise.all(
+        Array.from({ length: 50 }, async (_, j) => {
+          const res = await api('POST', `${base}/blob/${APP_KEY}`, user, {
+            _id: `f${i + j}`,
+            _filename: `f${i + j}.bin`,
+            mimeType: 'application/octet-stream',
+          });
+          if (res.status !== 201) throw new Error(`seeding files: ${res.status} ${JSON.stringify(res.json)}`);
+        }),
+      );
     }
     const refs = Array.from({ length: REFERENCES }, (_, i) => ({ _type: 'KinveyFile', _id: `f${i}` }));
     const holder = await api('POST', `${base}/appdata/${APP_KEY}/notes`, user, { _id: 'many-refs', refs });
@@ -132,27 +201,63 @@ async function main(): Promise<void> {
     const body = `{${Array.from({ length: BODY_KEYS }, (_, i) => `"k${i}":${i}`).join(',')}}`;
     const headers = { Authorization: user, 'Content-Type': 'application/json' };
     const send = (method: string, url: string, payload?: string, auth: Record<string, string> = headers) =>
-      fetch(url, { method, headers: auth, ...(payload === undefined ? {} : { body: payload }) }).then(async (r) => (await r.arrayBuffer(), r.status));
+      fetch(url, { method, headers: auth, ...(payload === undefined ? {} : { body: payload }) }).then(
+        async (r) => (await r.arrayBuffer(), r.status),
+      );
     const aclClause = { '_acl.gr': { $in: [...Array.from({ length: 999 }, (_, i) => i), true] } };
     const residualUrl = `${base}/appdata/${APP_KEY}/notes?query=${encodeURIComponent(JSON.stringify({ $and: [{ '_kmd.lmt': { $gt: '' } }, aclClause, aclClause] }))}`;
     const clauses = Array.from({ length: 5 }, () => aclClause);
-    const groupCondition = JSON.stringify({ key: { s: true }, initial: { count: 0 }, reduce: 'function(doc, out) { out.count++; }', condition: { $and: [{ '_kmd.lmt': { $gt: '' } }, ...clauses] } });
+    const groupCondition = JSON.stringify({
+      key: { s: true },
+      initial: { count: 0 },
+      reduce: 'function(doc, out) { out.count++; }',
+      condition: { $and: [{ '_kmd.lmt': { $gt: '' } }, ...clauses] },
+    });
     const wideRegex = { $or: Array.from({ length: 8000 }, () => ({ a: { $regex: '\\pL{1000}' } })) };
-    const regexGroup = JSON.stringify({ key: { a: true }, initial: { count: 0 }, reduce: 'function(doc, out) { out.count++; }', condition: wideRegex });
-    const hugeInitial = JSON.stringify({ key: { _id: true }, initial: { count: 0, pad: 'x'.repeat(4_900_000) }, reduce: 'function(doc, out) { out.count++; }' });
-    const basicGuess = { Authorization: `Basic ${Buffer.from('mallory:not-the-password').toString('base64')}`, 'X-Kinvey-API-Version': '5' };
+    const regexGroup = JSON.stringify({
+      key: { a: true },
+      initial: { count: 0 },
+      reduce: 'function(doc, out) { out.count++; }',
+      condition: wideRegex,
+    });
+    const hugeInitial = JSON.stringify({
+      key: { _id: true },
+      initial: { count: 0, pad: 'x'.repeat(4_900_000) },
+      reduce: 'function(doc, out) { out.count++; }',
+    });
+    const basicGuess = {
+      Authorization: `Basic ${Buffer.from('mallory:not-the-password').toString('base64')}`,
+      'X-Kinvey-API-Version': '5',
+    };
     const phases: [string, (() => Promise<number>) | null, { url: string; auth: string }?, number?][] = [
       ['idle', null],
-      ['regex', async () => (await fetch(regexUrl, { headers }).then(async (r) => (await r.arrayBuffer(), r.status)))],
-      ['body', async () => (await fetch(`${base}/appdata/${APP_KEY}/notes`, { method: 'POST', headers, body }).then(async (r) => (await r.arrayBuffer(), r.status)))],
-      ['references', async () => (await fetch(`${base}/appdata/${APP_KEY}/notes/many-refs`, { headers }).then(async (r) => (await r.arrayBuffer(), r.status)))],
+      ['regex', async () => await fetch(regexUrl, { headers }).then(async (r) => (await r.arrayBuffer(), r.status))],
+      [
+        'body',
+        async () =>
+          await fetch(`${base}/appdata/${APP_KEY}/notes`, { method: 'POST', headers, body }).then(
+            async (r) => (await r.arrayBuffer(), r.status),
+          ),
+      ],
+      [
+        'references',
+        async () =>
+          await fetch(`${base}/appdata/${APP_KEY}/notes/many-refs`, { headers }).then(
+            async (r) => (await r.arrayBuffer(), r.status),
+          ),
+      ],
       ['residual', () => send('GET', residualUrl)],
       ['group-cond', () => send('POST', `${base}/appdata/${APP_KEY}/notes/_group`, groupCondition)],
       ['regex-wide', () => send('POST', `${base}/appdata/${APP_KEY}/no-such-collection/_group`, regexGroup)],
       ['lookup-wide', () => send('POST', `${base}/user/${APP_KEY}/_lookup`, JSON.stringify(wideRegex))],
       ['group-initial', () => send('POST', `${base}/appdata/${APP_KEY}/notes/_group`, hugeInitial)],
       ['basic-guess', () => send('GET', `${base}/appdata/${APP_KEY}/notes/e1`, undefined, basicGuess)],
-      ['bl-flood', () => send('POST', `${base}/rpc/${APP_KEY}/custom/heavy`, '{}'), { url: `${base}/appdata/${APP_KEY}/hooked/_count`, auth: alice }, BL_ATTACKERS],
+      [
+        'bl-flood',
+        () => send('POST', `${base}/rpc/${APP_KEY}/custom/heavy`, '{}'),
+        { url: `${base}/appdata/${APP_KEY}/hooked/_count`, auth: alice },
+        BL_ATTACKERS,
+      ],
     ];
     const rows: string[] = [];
     let idleP99 = NaN;
@@ -162,11 +267,21 @@ async function main(): Promise<void> {
       const lat = honest.latenciesMs ?? [];
       const p99 = pct(lat, 0.99);
       if (name === 'idle') idleP99 = p99;
-      rows.push(`| ${name} | ${attacks} (${Object.entries(statuses).map(([s, n]) => `${s}: ${n}`).join(', ') || '-'}) | ${pct(lat, 0.5).toFixed(1)} | ${p99.toFixed(1)} | ${(lat[lat.length - 1] ?? NaN).toFixed(1)} | ${(p99 / idleP99).toFixed(1)}x |`);
+      rows.push(
+        `| ${name} | ${attacks} (${
+          Object.entries(statuses)
+            .map(([s, n]) => `${s}: ${n}`)
+            .join(', ') || '-'
+        }) | ${pct(lat, 0.5).toFixed(1)} | ${p99.toFixed(1)} | ${(lat[lat.length - 1] ?? NaN).toFixed(1)} | ${(p99 / idleP99).toFixed(1)}x |`,
+      );
       process.stdout.write(`${rows[rows.length - 1]}\n`);
     }
-    process.stdout.write(`\nhonest GET /appdata/:appKey every 5 ms (bl-flood: a second user's hooked _count), ${SECONDS} s per phase, ${ATTACKERS} attacker connections (bl-flood: ${BL_ATTACKERS})\n`);
-    process.stdout.write('| phase | attack requests (status: count) | honest p50 ms | honest p99 ms | honest max ms | p99 / idle |\n|---|---|---:|---:|---:|---:|\n');
+    process.stdout.write(
+      `\nhonest GET /appdata/:appKey every 5 ms (bl-flood: a second user's hooked _count), ${SECONDS} s per phase, ${ATTACKERS} attacker connections (bl-flood: ${BL_ATTACKERS})\n`,
+    );
+    process.stdout.write(
+      '| phase | attack requests (status: count) | honest p50 ms | honest p99 ms | honest max ms | p99 / idle |\n|---|---|---:|---:|---:|---:|\n',
+    );
     process.stdout.write(`${rows.join('\n')}\n`);
   } finally {
     await stopAll();

@@ -20,7 +20,9 @@ const auth = `Basic ${Buffer.from(`${APP.key}:${APP.master}`).toString('base64')
 
 async function api(server: Kinbase, method: string, url: string, body?: unknown): Promise<Response> {
   const answer = await fetch(`${server.base}${url}`, {
-    method, headers: { Authorization: auth, 'Content-Type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body),
+    method,
+    headers: { Authorization: auth, 'Content-Type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
   });
   if (!answer.ok) throw new Error(`${method} ${url}: ${answer.status} ${await answer.text()}`);
   return answer;
@@ -29,25 +31,50 @@ async function api(server: Kinbase, method: string, url: string, body?: unknown)
 /** Runs `jobs` with at most `width` at a time. */
 async function inParallel(count: number, width: number, job: (i: number) => Promise<void>): Promise<void> {
   let next = 0;
-  await Promise.all(Array.from({ length: width }, async () => {
-    while (next < count) await job(next++);
-  }));
+  await Promise.all(
+    Array.from({ length: width }, async () => {
+      while (next < count) await job(next++);
+    }),
+  );
 }
 
-const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==', 'base64');
+const PNG = Buffer.from(
+  'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==',
+  'base64',
+);
 
 async function seed(server: Kinbase, entities: number, files: number): Promise<void> {
   await inParallel(entities, 16, async (i) => {
-    await api(server, 'POST', `/appdata/${APP.key}/books`, { title: `Book ${i}`, year: 1900 + (i % 125), author: `Author ${i % 300}`, tags: ['a', 'b'], pages: 100 + (i % 700) });
+    await api(server, 'POST', `/appdata/${APP.key}/books`, {
+      title: `Book ${i}`,
+      year: 1900 + (i % 125),
+      author: `Author ${i % 300}`,
+      tags: ['a', 'b'],
+      pages: 100 + (i % 700),
+    });
   });
   await inParallel(files, 8, async (i) => {
-    const meta = await (await api(server, 'POST', `/blob/${APP.key}`, { _filename: `image-${i}.png`, mimeType: 'image/png', size: PNG.length })).json() as { _uploadURL: string; _requiredHeaders?: Record<string, string> };
-    const put = await fetch(meta._uploadURL, { method: 'PUT', headers: { ...meta._requiredHeaders, 'Content-Type': 'image/png' }, body: PNG });
+    const meta = (await (
+      await api(server, 'POST', `/blob/${APP.key}`, {
+        _filename: `image-${i}.png`,
+        mimeType: 'image/png',
+        size: PNG.length,
+      })
+    ).json()) as { _uploadURL: string; _requiredHeaders?: Record<string, string> };
+    const put = await fetch(meta._uploadURL, {
+      method: 'PUT',
+      headers: { ...meta._requiredHeaders, 'Content-Type': 'image/png' },
+      body: PNG,
+    });
     if (put.status >= 300) throw new Error(`upload ${i}: ${put.status}`);
   });
 }
 
-interface Timing { open: number; action: number; domNodes: number }
+interface Timing {
+  open: number;
+  action: number;
+  domNodes: number;
+}
 
 async function signIn(page: Page, origin: string): Promise<void> {
   await page.goto(`${origin}/console/`);
@@ -58,7 +85,14 @@ async function signIn(page: Page, origin: string): Promise<void> {
 }
 
 /** Opens a view from the Overview and waits for its rows; then runs `action` and waits for `changed`. */
-async function measure(page: Page, origin: string, hash: string, rows: string, action: (page: Page) => Promise<void>, changed: (page: Page) => Promise<void>): Promise<Timing> {
+async function measure(
+  page: Page,
+  origin: string,
+  hash: string,
+  rows: string,
+  action: (page: Page) => Promise<void>,
+  changed: (page: Page) => Promise<void>,
+): Promise<Timing> {
   await page.goto(`${origin}/console/#/${APP.key}/overview`);
   await page.getByRole('heading', { name: 'Overview' }).waitFor();
   const started = Date.now();
@@ -80,11 +114,23 @@ function median(values: number[]): number {
 
 async function main(): Promise<void> {
   if (!existsSync(CHROMIUM)) throw new Error(`Chromium is missing at ${CHROMIUM}: run scripts/install-chromium.sh`);
-  const dirs = [mkdtempSync(path.join(tmpdir(), 'kinbase-bench-console-')), mkdtempSync(path.join(tmpdir(), 'kinbase-bench-console-'))];
+  const dirs = [
+    mkdtempSync(path.join(tmpdir(), 'kinbase-bench-console-')),
+    mkdtempSync(path.join(tmpdir(), 'kinbase-bench-console-')),
+  ];
   const env = { KINBASE_APP_KEY: APP.key, KINBASE_APP_SECRET: APP.secret, KINBASE_MASTER_SECRET: APP.master };
   const browser = await chromium.launch({
-    executablePath: CHROMIUM, headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
   try {
     const small = await startKinbase('small', { ...env, KINBASE_DATA_DIR: dirs[0] as string });
@@ -93,27 +139,46 @@ async function main(): Promise<void> {
     await Promise.all([seed(small, 100, 100), seed(large, 10_000, 1_000)]);
     const views = [
       {
-        name: 'entity table (sort by title)', hash: `#/${APP.key}/collections/books`, rows: '[data-testid=entity-table] tbody tr',
+        name: 'entity table (sort by title)',
+        hash: `#/${APP.key}/collections/books`,
+        rows: '[data-testid=entity-table] tbody tr',
         action: async (page: Page) => page.getByRole('columnheader', { name: /title/ }).click(),
-        changed: async (page: Page) => page.locator('[data-testid=entity-table] tbody tr').first().filter({ hasText: 'Book 0' }).waitFor(),
+        changed: async (page: Page) =>
+          page.locator('[data-testid=entity-table] tbody tr').first().filter({ hasText: 'Book 0' }).waitFor(),
       },
       {
-        name: 'entity table (next page)', hash: `#/${APP.key}/collections/books`, rows: '[data-testid=entity-table] tbody tr',
+        name: 'entity table (next page)',
+        hash: `#/${APP.key}/collections/books`,
+        rows: '[data-testid=entity-table] tbody tr',
         action: async (page: Page) => page.getByRole('button', { name: /Next/ }).first().click(),
         changed: async (page: Page) => page.getByTestId('page-range').filter({ hasText: /^51/ }).first().waitFor(),
       },
       {
-        name: 'files grid (list view)', hash: `#/${APP.key}/files`, rows: '[data-testid=file-card]',
+        name: 'files grid (list view)',
+        hash: `#/${APP.key}/files`,
+        rows: '[data-testid=file-card]',
         action: async (page: Page) => page.getByRole('button', { name: /List/ }).first().click(),
         changed: async (page: Page) => page.locator('[data-testid=file-row]').first().waitFor(),
       },
     ];
-    const lines = ['| view | open: small (100 entities / 100 files) | open: large (10,000 / 1,000) | ratio | action: small | action: large | ratio | DOM nodes small / large |', '|---|---|---|---|---|---|---|---|'];
+    const lines = [
+      '| view | open: small (100 entities / 100 files) | open: large (10,000 / 1,000) | ratio | action: small | action: large | ratio | DOM nodes small / large |',
+      '|---|---|---|---|---|---|---|---|',
+    ];
     for (const view of views) {
       const results: Record<'small' | 'large', Timing[]> = { small: [], large: [] };
       for (let round = 0; round < rounds; round += 1) {
         // Alternate the order each round, so neither size always runs on a warmer machine.
-        const order: Array<['small' | 'large', Kinbase]> = round % 2 === 0 ? [['small', small], ['large', large]] : [['large', large], ['small', small]];
+        const order: Array<['small' | 'large', Kinbase]> =
+          round % 2 === 0
+            ? [
+                ['small', small],
+                ['large', large],
+              ]
+            : [
+                ['large', large],
+                ['small', small],
+              ];
         for (const [label, server] of order) {
           const context = await browser.newContext({ viewport: { width: 1360, height: 860 } });
           const page = await context.newPage();
@@ -123,9 +188,19 @@ async function main(): Promise<void> {
           await context.close();
         }
       }
-      const s = { open: median(results.small.map((r) => r.open)), action: median(results.small.map((r) => r.action)), dom: median(results.small.map((r) => r.domNodes)) };
-      const l = { open: median(results.large.map((r) => r.open)), action: median(results.large.map((r) => r.action)), dom: median(results.large.map((r) => r.domNodes)) };
-      lines.push(`| ${view.name} | ${s.open} ms | ${l.open} ms | ${(l.open / s.open).toFixed(2)}x | ${s.action} ms | ${l.action} ms | ${(l.action / s.action).toFixed(2)}x | ${s.dom} / ${l.dom} |`);
+      const s = {
+        open: median(results.small.map((r) => r.open)),
+        action: median(results.small.map((r) => r.action)),
+        dom: median(results.small.map((r) => r.domNodes)),
+      };
+      const l = {
+        open: median(results.large.map((r) => r.open)),
+        action: median(results.large.map((r) => r.action)),
+        dom: median(results.large.map((r) => r.domNodes)),
+      };
+      lines.push(
+        `| ${view.name} | ${s.open} ms | ${l.open} ms | ${(l.open / s.open).toFixed(2)}x | ${s.action} ms | ${l.action} ms | ${(l.action / s.action).toFixed(2)}x | ${s.dom} / ${l.dom} |`,
+      );
     }
     process.stdout.write(`\nmedians of ${rounds} rounds, each in a fresh browser context:\n${lines.join('\n')}\n`);
   } finally {

@@ -29,11 +29,15 @@ function option(name: string): string | undefined {
 }
 
 function runCandidate(name: CandidateName, dir: string, n: number): Promise<EngineResult> {
-  const child = spawn(process.execPath, [MEASURE_SCRIPT, name, dir, String(n)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [MEASURE_SCRIPT, name, dir, String(n)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   return new Promise((resolve, reject) => {
-    child.once('exit', (code) => (code === 0 ? resolve(JSON.parse(out) as EngineResult) : reject(new Error(`${name}: measure exited with ${code}`))));
+    child.once('exit', (code) =>
+      code === 0 ? resolve(JSON.parse(out) as EngineResult) : reject(new Error(`${name}: measure exited with ${code}`)),
+    );
   });
 }
 
@@ -51,14 +55,34 @@ const mb = (v: number) => `${(v / 1024 / 1024).toFixed(0)} MB`;
 
 const ROWS: Row[] = [
   { label: 'insert, transactions of 500', value: (r) => r.batchInsertPerSec, format: perSec, higherIsBetter: true },
-  { label: 'insert, 1 doc/txn, process-crash safe (1)', value: (r) => r.singleProcessPerSec, format: perSec, higherIsBetter: true },
-  { label: 'insert, 1 doc/txn, fsync per commit (2)', value: (r) => r.singleFsyncPerSec, format: perSec, higherIsBetter: true },
-  { label: 'insert, 1 doc/txn, lmdb-js async (3)', value: (r) => r.singleAsyncPerSec ?? NaN, format: perSec, higherIsBetter: true },
+  {
+    label: 'insert, 1 doc/txn, process-crash safe (1)',
+    value: (r) => r.singleProcessPerSec,
+    format: perSec,
+    higherIsBetter: true,
+  },
+  {
+    label: 'insert, 1 doc/txn, fsync per commit (2)',
+    value: (r) => r.singleFsyncPerSec,
+    format: perSec,
+    higherIsBetter: true,
+  },
+  {
+    label: 'insert, 1 doc/txn, lmdb-js async (3)',
+    value: (r) => r.singleAsyncPerSec ?? NaN,
+    format: perSec,
+    higherIsBetter: true,
+  },
   { label: 'GET by id p50', value: (r) => r.getP50, format: ms, higherIsBetter: false },
   { label: 'GET by id p99', value: (r) => r.getP99, format: ms, higherIsBetter: false },
   { label: 'index equality (~10 docs) p50', value: (r) => r.equalP50, format: ms, higherIsBetter: false },
   { label: 'index range, ordered, limit 20 p50', value: (r) => r.rangeP50, format: ms, higherIsBetter: false },
-  { label: 'full scan, parse every doc', value: (r) => r.scanMs, format: (v) => `${v.toFixed(0)} ms`, higherIsBetter: false },
+  {
+    label: 'full scan, parse every doc',
+    value: (r) => r.scanMs,
+    format: (v) => `${v.toFixed(0)} ms`,
+    higherIsBetter: false,
+  },
   { label: 'on disk', value: (r) => r.diskBytes, format: mb, higherIsBetter: false },
   { label: 'RSS after', value: (r) => r.rssBytes, format: mb, higherIsBetter: false },
 ];
@@ -84,14 +108,20 @@ function report(results: EngineResult[]): string {
       const x = row.higherIsBetter ? a / b : b / a;
       return (Number.isNaN(x) ? '-' : `${x.toFixed(2)}x`).padStart(width + 10);
     };
-    lines.push([row.label.padEnd(44), ...results.map((r) => row.format(row.value(r)).padStart(width)), ...others.map(ratio)].join(''));
+    lines.push(
+      [
+        row.label.padEnd(44),
+        ...results.map((r) => row.format(row.value(r)).padStart(width)),
+        ...others.map(ratio),
+      ].join(''),
+    );
   }
   lines.push(
     `ratio: how many times better than ${base.name} (>1: better, <1: worse); equality lookups returned ${base.equalRows.toFixed(1)} docs on average`,
     '(1) SQLite WAL + synchronous=NORMAL; lmdb noSync environment (a system crash can corrupt it, LMDB documents)',
     '(2) SQLite WAL + synchronous=FULL; lmdb transactionSync, default flags (flushed before returning)',
     '(3) lmdb-js default: await root.transaction(...) per document (commitDelay 0, overlappingSync; still fsyncs)',
-    "single-document rows: up to 5,000 commits or 8 s each, into a collection of their own",
+    'single-document rows: up to 5,000 commits or 8 s each, into a collection of their own',
     `command: npm run bench:engines -- --n ${base.n}`,
   );
   return lines.join('\n');
@@ -100,7 +130,8 @@ function report(results: EngineResult[]): string {
 async function main(): Promise<void> {
   const n = Number(option('n') ?? 100_000);
   const names = (option('engines') ?? CANDIDATES.join(',')).split(',') as CandidateName[];
-  for (const name of names) if (!CANDIDATES.includes(name)) throw new Error(`unknown engine ${name}; candidates: ${CANDIDATES.join(', ')}`);
+  for (const name of names)
+    if (!CANDIDATES.includes(name)) throw new Error(`unknown engine ${name}; candidates: ${CANDIDATES.join(', ')}`);
   if (!Number.isInteger(n) || n < 1000) throw new Error('--n must be an integer >= 1000');
   const work = await mkdtemp(path.join(tmpdir(), 'kinbase-engines-'));
   const results: EngineResult[] = [];

@@ -15,12 +15,17 @@ const fileOf = (url: string | undefined) => path.join(dir, (url ?? '/').replace(
 const server = createServer((req, res) => {
   const file = fileOf(req.url);
   if (req.method === 'PUT') {
-    pipeline(req, createWriteStream(file)).then(() => res.writeHead(200).end(), () => res.writeHead(500).end());
+    pipeline(req, createWriteStream(file)).then(
+      () => res.writeHead(200).end(),
+      () => res.writeHead(500).end(),
+    );
     return;
   }
-  stat(file).then((s) => {
-    res.writeHead(200, { 'Content-Length': String(s.size), 'Content-Type': 'application/octet-stream' });
-    return pipeline(createReadStream(file), res);
-  }).catch(() => res.headersSent ? res.destroy() : res.writeHead(404).end());
+  stat(file)
+    .then((s) => {
+      res.writeHead(200, { 'Content-Length': String(s.size), 'Content-Type': 'application/octet-stream' });
+      return pipeline(createReadStream(file), res);
+    })
+    .catch(() => (res.headersSent ? res.destroy() : res.writeHead(404).end()));
 });
 server.listen(Number(port), '127.0.0.1', () => process.stdout.write('ready\n'));

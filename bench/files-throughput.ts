@@ -21,9 +21,11 @@ const SIZE = Number(process.env.BENCH_FILE_MB ?? 1024) * MB;
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const CHUNK = randomBytes(MB);
 
-
 function start(args: string[], env: Record<string, string>, readyText: string): Promise<ChildProcess> {
-  const child = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, args, {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   return new Promise((resolve, reject) => {
     let out = '';
     child.stdout?.on('data', (d: Buffer) => {
@@ -59,12 +61,18 @@ function download(url: string): Promise<number> {
       let n = 0;
       res.on('data', (d: Buffer) => (n += d.length));
       res.once('end', () => (res.statusCode === 200 ? resolve(n) : reject(new Error(`download ${res.statusCode}`))));
-    }).once('error', reject).end();
+    })
+      .once('error', reject)
+      .end();
   });
 }
 
 async function api(method: string, url: string, auth: string, body?: unknown): Promise<Record<string, string>> {
-  const res = await fetch(url, { method, headers: { Authorization: auth, 'Content-Type': 'application/json' }, ...(body ? { body: JSON.stringify(body) } : {}) });
+  const res = await fetch(url, {
+    method,
+    headers: { Authorization: auth, 'Content-Type': 'application/json' },
+    ...(body ? { body: JSON.stringify(body) } : {}),
+  });
   if (!res.ok) throw new Error(`${method} ${url}: ${res.status} ${await res.text()}`);
   return (await res.json()) as Record<string, string>;
 }
@@ -100,12 +108,25 @@ async function main(): Promise<void> {
   const appKey = 'kid_bench';
   const masterSecret = randomBytes(12).toString('hex');
   const auth = `Basic ${Buffer.from(`${appKey}:${masterSecret}`).toString('base64')}`;
-  const baseline = await start([path.join(__dirname, 'files-baseline-server.js'), path.join(work, 'baseline'), String(basePort)], {}, 'ready');
-  const kinbase = await start([...kinbaseNodeArgs(), path.join(__dirname, '../src/server.js')], {
-    PORT: String(kbPort), KINBASE_DATA_DIR: path.join(work, 'kinbase'), KINBASE_PUBLIC_URL: `http://127.0.0.1:${kbPort}`,
-    KINBASE_APP_KEY: appKey, KINBASE_APP_SECRET: randomBytes(12).toString('hex'), KINBASE_MASTER_SECRET: masterSecret,
-    KINBASE_LOG_LEVEL: 'warn', KINBASE_UPLOAD_URL_TTL_SECONDS: '600',
-  }, 'kinbase is serving');
+  const baseline = await start(
+    [path.join(__dirname, 'files-baseline-server.js'), path.join(work, 'baseline'), String(basePort)],
+    {},
+    'ready',
+  );
+  const kinbase = await start(
+    [...kinbaseNodeArgs(), path.join(__dirname, '../src/server.js')],
+    {
+      PORT: String(kbPort),
+      KINBASE_DATA_DIR: path.join(work, 'kinbase'),
+      KINBASE_PUBLIC_URL: `http://127.0.0.1:${kbPort}`,
+      KINBASE_APP_KEY: appKey,
+      KINBASE_APP_SECRET: randomBytes(12).toString('hex'),
+      KINBASE_MASTER_SECRET: masterSecret,
+      KINBASE_LOG_LEVEL: 'warn',
+      KINBASE_UPLOAD_URL_TTL_SECONDS: '600',
+    },
+    'kinbase is serving',
+  );
   await import('node:fs/promises').then((fs) => fs.mkdir(path.join(work, 'baseline'), { recursive: true }));
 
   const [basePid, kbPid] = [baseline.pid as number, kinbase.pid as number];
@@ -117,13 +138,22 @@ async function main(): Promise<void> {
         res.resume();
         if (res.statusCode !== 200) throw new Error(`baseline upload ${res.statusCode}`);
       });
-      await timed('baseDown', basePid, async () => { if ((await download(baseUrl)) !== SIZE) throw new Error('short baseline download'); });
+      await timed('baseDown', basePid, async () => {
+        if ((await download(baseUrl)) !== SIZE) throw new Error('short baseline download');
+      });
       await rm(path.join(work, 'baseline', `_round${round}`), { force: true });
 
       const id = `bench-${round}`;
       await timed('kbUp', kbPid, async () => {
-        const meta = await api('POST', `http://127.0.0.1:${kbPort}/blob/${appKey}`, auth, { _id: id, size: SIZE, mimeType: 'application/octet-stream' });
-        const res = await upload(meta._uploadURL as string, { 'Content-Type': 'application/octet-stream', 'Content-Range': `bytes 0-${SIZE - 1}/${SIZE}` });
+        const meta = await api('POST', `http://127.0.0.1:${kbPort}/blob/${appKey}`, auth, {
+          _id: id,
+          size: SIZE,
+          mimeType: 'application/octet-stream',
+        });
+        const res = await upload(meta._uploadURL as string, {
+          'Content-Type': 'application/octet-stream',
+          'Content-Range': `bytes 0-${SIZE - 1}/${SIZE}`,
+        });
         res.resume();
         if (res.statusCode !== 200) throw new Error(`kinbase upload ${res.statusCode}`);
       });
@@ -133,7 +163,9 @@ async function main(): Promise<void> {
       });
       await api('DELETE', `http://127.0.0.1:${kbPort}/blob/${appKey}/${id}`, auth);
       const at = (phase: Phase) => (SIZE / MB / (wall[phase][round - 1] as number)).toFixed(0);
-      process.stderr.write(`round ${round}/${ROUNDS}: upload ${at('baseUp')} vs ${at('kbUp')} MiB/s, download ${at('baseDown')} vs ${at('kbDown')} MiB/s (node:http vs kinbase)\n`);
+      process.stderr.write(
+        `round ${round}/${ROUNDS}: upload ${at('baseUp')} vs ${at('kbUp')} MiB/s, download ${at('baseDown')} vs ${at('kbDown')} MiB/s (node:http vs kinbase)\n`,
+      );
     }
     const rss = await peakRssMb(kbPid);
     const mbps = (s: number) => SIZE / MB / s;

@@ -29,10 +29,12 @@ export interface Kinbase {
  * not load the bench process. `entry` replaces the server script (e.g. an older build).
  */
 export async function startKinbase(name: string, env: Record<string, string>, entry = SERVER_ENTRY): Promise<Kinbase> {
-  const child = track(spawn(process.execPath, [...kinbaseNodeArgs(), entry], {
-    env: { PATH: process.env.PATH ?? '', PORT: '0', KINBASE_LOG_LEVEL: 'warn', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  }));
+  const child = track(
+    spawn(process.execPath, [...kinbaseNodeArgs(), entry], {
+      env: { PATH: process.env.PATH ?? '', PORT: '0', KINBASE_LOG_LEVEL: 'warn', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    }),
+  );
   let out = '';
   const keep = (d: Buffer) => (out = (out + d.toString()).slice(-8000));
   child.stderr?.on('data', keep);

@@ -38,8 +38,17 @@ const basic = (user: string, secret: string) => `Basic ${Buffer.from(`${user}:${
 const SERVER_ENTRY = process.env.BENCH_KINBASE_ENTRY ?? path.join(__dirname, '../src/server.js');
 
 type Phase = 'same-username' | 'many-usernames' | 'many-clients';
-interface FloodSpec { base: string; phase: Phase; seconds: number; maxRequests: number }
-interface FloodResult { sent: number; statuses: Record<string, number>; seconds: number }
+interface FloodSpec {
+  base: string;
+  phase: Phase;
+  seconds: number;
+  maxRequests: number;
+}
+interface FloodResult {
+  sent: number;
+  statuses: Record<string, number>;
+  seconds: number;
+}
 
 // ---------------------------------------------------------------- the flood (child process)
 
@@ -48,7 +57,7 @@ function attemptOf(phase: Phase, i: number): { username: string; from: string } 
   if (phase === 'same-username') return { username: 'victim', from: '127.0.0.2' };
   if (phase === 'many-usernames') return { username: `user${i % 997}`, from: '127.0.0.3' };
   const client = Math.floor(i / 20) + 1;
-  return { username: `user${i % 997}`, from: `127.1.${client >> 8 & 255}.${client & 255}` };
+  return { username: `user${i % 997}`, from: `127.1.${(client >> 8) & 255}.${client & 255}` };
 }
 
 async function flood(spec: FloodSpec): Promise<FloodResult> {
@@ -67,13 +76,22 @@ async function flood(spec: FloodSpec): Promise<FloodResult> {
       const { username, from } = attemptOf(spec.phase, next++);
       const body = JSON.stringify({ username, password: `wrong-${randomBytes(4).toString('hex')}` });
       const status = await new Promise<number>((resolve) => {
-        const req = request(`${spec.base}/user/${APP_KEY}/login`, {
-          method: 'POST', agent: agentFor(from),
-          headers: { Authorization: basic(APP_KEY, APP_SECRET), 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) },
-        }, (res) => {
-          res.resume();
-          res.once('end', () => resolve(res.statusCode ?? 0));
-        });
+        const req = request(
+          `${spec.base}/user/${APP_KEY}/login`,
+          {
+            method: 'POST',
+            agent: agentFor(from),
+            headers: {
+              Authorization: basic(APP_KEY, APP_SECRET),
+              'Content-Type': 'application/json',
+              'Content-Length': Buffer.byteLength(body),
+            },
+          },
+          (res) => {
+            res.resume();
+            res.once('end', () => resolve(res.statusCode ?? 0));
+          },
+        );
         req.once('error', () => resolve(0));
         req.end(body);
       });
@@ -90,8 +108,13 @@ async function flood(spec: FloodSpec): Promise<FloodResult> {
 async function startKinbase(dataDir: string): Promise<{ child: ChildProcess; base: string }> {
   const child = spawn(process.execPath, [...kinbaseNodeArgs(), SERVER_ENTRY], {
     env: {
-      PATH: process.env.PATH ?? '', PORT: '0', KINBASE_DATA_DIR: dataDir, KINBASE_LOG_LEVEL: 'warn',
-      KINBASE_APP_KEY: APP_KEY, KINBASE_APP_SECRET: APP_SECRET, KINBASE_MASTER_SECRET: MASTER_SECRET,
+      PATH: process.env.PATH ?? '',
+      PORT: '0',
+      KINBASE_DATA_DIR: dataDir,
+      KINBASE_LOG_LEVEL: 'warn',
+      KINBASE_APP_KEY: APP_KEY,
+      KINBASE_APP_SECRET: APP_SECRET,
+      KINBASE_MASTER_SECRET: MASTER_SECRET,
     },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -116,7 +139,11 @@ async function startKinbase(dataDir: string): Promise<{ child: ChildProcess; bas
 let serverOutputBytes = 0;
 
 async function api(method: string, url: string, auth: string, body?: unknown): Promise<Record<string, unknown>> {
-  const res = await fetch(url, { method, headers: { Authorization: auth, 'Content-Type': 'application/json' }, ...(body ? { body: JSON.stringify(body) } : {}) });
+  const res = await fetch(url, {
+    method,
+    headers: { Authorization: auth, 'Content-Type': 'application/json' },
+    ...(body ? { body: JSON.stringify(body) } : {}),
+  });
   if (!res.ok) throw new Error(`${method} ${url}: ${res.status} ${await res.text()}`);
   return (await res.json()) as Record<string, unknown>;
 }
@@ -126,10 +153,21 @@ async function setUp(base: string): Promise<string> {
   const master = basic(APP_KEY, MASTER_SECRET);
   await api('POST', `${base}/user/${APP_KEY}`, master, { username: 'victim', password: 'victim-password-1' });
   await api('POST', `${base}/user/${APP_KEY}`, master, { username: 'honest', password: 'honest-password-1' });
-  const login = await api('POST', `${base}/user/${APP_KEY}/login`, basic(APP_KEY, APP_SECRET), { username: 'honest', password: 'honest-password-1' });
+  const login = await api('POST', `${base}/user/${APP_KEY}/login`, basic(APP_KEY, APP_SECRET), {
+    username: 'honest',
+    password: 'honest-password-1',
+  });
   const auth = `Kinvey ${(login._kmd as { authtoken: string }).authtoken}`;
-  const meta = await api('POST', `${base}/blob/${APP_KEY}`, auth, { _filename: 'photo.bin', size: FILE_BYTES, mimeType: 'application/octet-stream' });
-  const put = await fetch(meta._uploadURL as string, { method: 'PUT', headers: { 'Content-Type': 'application/octet-stream' }, body: randomBytes(FILE_BYTES) });
+  const meta = await api('POST', `${base}/blob/${APP_KEY}`, auth, {
+    _filename: 'photo.bin',
+    size: FILE_BYTES,
+    mimeType: 'application/octet-stream',
+  });
+  const put = await fetch(meta._uploadURL as string, {
+    method: 'PUT',
+    headers: { 'Content-Type': 'application/octet-stream' },
+    body: randomBytes(FILE_BYTES),
+  });
   if (!put.ok) throw new Error(`upload: ${put.status} ${await put.text()}`);
   const file = await api('GET', `${base}/blob/${APP_KEY}/${meta._id as string}`, auth);
   return file._downloadURL as string;
@@ -148,7 +186,9 @@ async function probe(url: string, until: Promise<unknown>): Promise<number[]> {
         let n = 0;
         res.on('data', (d: Buffer) => (n += d.length));
         res.once('end', () => (res.statusCode === 200 ? resolve(n) : reject(new Error(`download ${res.statusCode}`))));
-      }).once('error', reject).end();
+      })
+        .once('error', reject)
+        .end();
     });
     if (bytes !== FILE_BYTES) throw new Error(`short download: ${bytes}`);
     latencies.push(Number(process.hrtime.bigint() - started) / 1e6);
@@ -167,8 +207,14 @@ async function startFlood(spec: FloodSpec): Promise<{ go: () => Promise<FloodRes
   const messages: unknown[] = [];
   const waiters: Array<(m: unknown) => void> = [];
   child.on('message', (m) => (waiters.length ? waiters.shift()!(m) : messages.push(m)));
-  const failed = new Promise<never>((_, reject) => child.once('exit', (code) => code !== 0 && reject(new Error(`flood exited with ${code}`))));
-  const next = () => Promise.race([failed, new Promise((resolve) => (messages.length ? resolve(messages.shift()) : waiters.push(resolve)))]);
+  const failed = new Promise<never>((_, reject) =>
+    child.once('exit', (code) => code !== 0 && reject(new Error(`flood exited with ${code}`))),
+  );
+  const next = () =>
+    Promise.race([
+      failed,
+      new Promise((resolve) => (messages.length ? resolve(messages.shift()) : waiters.push(resolve))),
+    ]);
   await next(); // 'ready'
   return {
     go: () => {
@@ -178,7 +224,8 @@ async function startFlood(spec: FloodSpec): Promise<{ go: () => Promise<FloodRes
   };
 }
 
-const quantile = (xs: number[], q: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))] as number;
+const quantile = (xs: number[], q: number) =>
+  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))] as number;
 
 async function main(): Promise<void> {
   const work = await mkdtemp(path.join(tmpdir(), 'kinbase-loginflood-'));
@@ -187,12 +234,19 @@ async function main(): Promise<void> {
     const url = await setUp(kinbase.base);
     await probe(url, new Promise((resolve) => setTimeout(resolve, 500))); // warm-up
     const rows: Array<{ name: string; latencies: number[]; flood?: FloodResult }> = [];
-    rows.push({ name: 'idle', latencies: await probe(url, new Promise((resolve) => setTimeout(resolve, SECONDS * 1000))) });
+    rows.push({
+      name: 'idle',
+      latencies: await probe(url, new Promise((resolve) => setTimeout(resolve, SECONDS * 1000))),
+    });
     for (const phase of ['same-username', 'many-usernames', 'many-clients'] as const) {
-      const flooding = (await startFlood({ base: kinbase.base, phase, seconds: SECONDS, maxRequests: MAX_REQUESTS })).go();
+      const flooding = (
+        await startFlood({ base: kinbase.base, phase, seconds: SECONDS, maxRequests: MAX_REQUESTS })
+      ).go();
       const [latencies, flood] = await Promise.all([probe(url, flooding), flooding]);
       rows.push({ name: phase, latencies, flood });
-      process.stderr.write(`${phase}: ${flood.sent} logins, ${JSON.stringify(flood.statuses)}; server output so far ${serverOutputBytes} bytes\n`);
+      process.stderr.write(
+        `${phase}: ${flood.sent} logins, ${JSON.stringify(flood.statuses)}; server output so far ${serverOutputBytes} bytes\n`,
+      );
     }
     const idle = rows[0]!.latencies;
     const ms = (x: number) => x.toFixed(1).padStart(8);
@@ -219,13 +273,15 @@ async function main(): Promise<void> {
 
 if (process.argv[2] === '--flood') {
   process.send?.('ready');
-  new Promise((resolve) => process.once('message', resolve)).then(() => flood(JSON.parse(process.argv[3] ?? '') as FloodSpec)).then(
-    (result) => process.send?.(result, () => process.exit(0)),
-    (err: unknown) => {
-      process.stderr.write(`${err instanceof Error ? err.stack : String(err)}\n`);
-      process.exit(1);
-    },
-  );
+  new Promise((resolve) => process.once('message', resolve))
+    .then(() => flood(JSON.parse(process.argv[3] ?? '') as FloodSpec))
+    .then(
+      (result) => process.send?.(result, () => process.exit(0)),
+      (err: unknown) => {
+        process.stderr.write(`${err instanceof Error ? err.stack : String(err)}\n`);
+        process.exit(1);
+      },
+    );
 } else {
   main().catch((err) => {
     process.stderr.write(`${err instanceof Error ? err.stack : String(err)}\n`);

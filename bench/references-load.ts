@@ -46,7 +46,8 @@ export const COLD_BUDGET = COLD_TTL_COUNT * 2;
  * every two requests, so expiries strictly increase per scheme (time only moves forward).
  */
 export function coldParams(k: number): string {
-  if (k >= COLD_BUDGET) throw new Error(`cold request ${k} exceeds the budget of ${COLD_BUDGET} distinct expiries per server`);
+  if (k >= COLD_BUDGET)
+    throw new Error(`cold request ${k} exceeds the budget of ${COLD_BUDGET} distinct expiries per server`);
   const ttl = COLD_TTL_BASE + COLD_TTL_STEP * Math.floor(k / 2);
   return `kinveyfile_ttl=${ttl}&kinveyfile_tls=${k % 2 === 0 ? 'false' : 'true'}`;
 }
@@ -131,7 +132,15 @@ async function runProbe(spec: LoadSpec): Promise<LoadResult> {
   const seconds = (performance.now() - started) / 1000;
   agent.destroy();
   latencies.sort((a, b) => a - b);
-  return { requests: latencies.length + errors, errors, seconds, rps: (latencies.length + errors) / seconds, bytes, latenciesMs: latencies, ...(firstError ? { firstError } : {}) };
+  return {
+    requests: latencies.length + errors,
+    errors,
+    seconds,
+    rps: (latencies.length + errors) / seconds,
+    bytes,
+    latenciesMs: latencies,
+    ...(firstError ? { firstError } : {}),
+  };
 }
 
 async function main(): Promise<void> {

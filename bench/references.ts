@@ -52,7 +52,13 @@ const LOAD_SCRIPT = path.join(__dirname, 'references-load.js');
 
 /** kinbase with the bench's app on its own data dir (bench/kinbase-process.ts). */
 function startKinbase(name: string, dataDir: string, extra: Record<string, string>): Promise<Kinbase> {
-  return startKinbaseProcess(name, { KINBASE_DATA_DIR: dataDir, KINBASE_APP_KEY: APP_KEY, KINBASE_APP_SECRET: APP_SECRET, KINBASE_MASTER_SECRET: MASTER_SECRET, ...extra });
+  return startKinbaseProcess(name, {
+    KINBASE_DATA_DIR: dataDir,
+    KINBASE_APP_KEY: APP_KEY,
+    KINBASE_APP_SECRET: APP_SECRET,
+    KINBASE_MASTER_SECRET: MASTER_SECRET,
+    ...extra,
+  });
 }
 
 function fakeGcsBinary(): string {
@@ -62,21 +68,43 @@ function fakeGcsBinary(): string {
   } catch {
     // no Go toolchain: only KINBASE_TOOLS_DIR
   }
-  for (const dir of dirs) if (dir && existsSync(path.join(dir, 'fake-gcs-server'))) return path.join(dir, 'fake-gcs-server');
-  throw new Error('fake-gcs-server not found in $KINBASE_TOOLS_DIR or $(go env GOPATH)/bin: run `npm run test-servers`');
+  for (const dir of dirs)
+    if (dir && existsSync(path.join(dir, 'fake-gcs-server'))) return path.join(dir, 'fake-gcs-server');
+  throw new Error(
+    'fake-gcs-server not found in $KINBASE_TOOLS_DIR or $(go env GOPATH)/bin: run `npm run test-servers`',
+  );
 }
 
 async function startFakeGcs(): Promise<string> {
   const port = await freePort();
   const endpoint = `http://127.0.0.1:${port}`;
-  const child = track(spawn(fakeGcsBinary(), [
-    '-scheme', 'http', '-host', '127.0.0.1', '-port', String(port), '-backend', 'memory',
-    '-external-url', endpoint, '-public-host', `127.0.0.1:${port}`, '-log-level', 'error',
-  ], { stdio: ['ignore', 'ignore', 'inherit'] }));
+  const child = track(
+    spawn(
+      fakeGcsBinary(),
+      [
+        '-scheme',
+        'http',
+        '-host',
+        '127.0.0.1',
+        '-port',
+        String(port),
+        '-backend',
+        'memory',
+        '-external-url',
+        endpoint,
+        '-public-host',
+        `127.0.0.1:${port}`,
+        '-log-level',
+        'error',
+      ],
+      { stdio: ['ignore', 'ignore', 'inherit'] },
+    ),
+  );
   const deadline = Date.now() + 20_000;
   while (Date.now() < deadline && child.exitCode === null) {
     try {
-      if ((await fetch(`${endpoint}/storage/v1/b?project=bench`, { signal: AbortSignal.timeout(1000) })).ok) return endpoint;
+      if ((await fetch(`${endpoint}/storage/v1/b?project=bench`, { signal: AbortSignal.timeout(1000) })).ok)
+        return endpoint;
     } catch {
       // not listening yet
     }
@@ -87,28 +115,43 @@ async function startFakeGcs(): Promise<string> {
 
 async function gcsSetup(endpoint: string, work: string): Promise<{ bucket: string; keyFile: string }> {
   const bucket = `kinbase-bench-${randomBytes(6).toString('hex')}`;
-  const res = await fetch(`${endpoint}/storage/v1/b?project=kinbase-bench`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: bucket }) });
+  const res = await fetch(`${endpoint}/storage/v1/b?project=kinbase-bench`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ name: bucket }),
+  });
   if (!res.ok) throw new Error(`creating bucket: ${res.status} ${await res.text()}`);
   const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
   const keyFile = path.join(work, 'service-account.json');
-  await writeFile(keyFile, JSON.stringify({
-    type: 'service_account', project_id: 'kinbase-bench', private_key_id: randomBytes(20).toString('hex'),
-    private_key: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
-    client_email: 'kinbase-bench@kinbase-bench.iam.gserviceaccount.com', client_id: '100000000000000000000',
-    auth_uri: `${endpoint}/o/oauth2/auth`, token_uri: `${endpoint}/token`,
-  }), { mode: 0o600 });
+  await writeFile(
+    keyFile,
+    JSON.stringify({
+      type: 'service_account',
+      project_id: 'kinbase-bench',
+      private_key_id: randomBytes(20).toString('hex'),
+      private_key: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+      client_email: 'kinbase-bench@kinbase-bench.iam.gserviceaccount.com',
+      client_id: '100000000000000000000',
+      auth_uri: `${endpoint}/o/oauth2/auth`,
+      token_uri: `${endpoint}/token`,
+    }),
+    { mode: 0o600 },
+  );
   return { bucket, keyFile };
 }
 
 function runLoad(spec: LoadSpec): Promise<LoadResult> {
-  const child = track(spawn(process.execPath, [LOAD_SCRIPT, JSON.stringify(spec)], { stdio: ['ignore', 'pipe', 'inherit'] }));
+  const child = track(
+    spawn(process.execPath, [LOAD_SCRIPT, JSON.stringify(spec)], { stdio: ['ignore', 'pipe', 'inherit'] }),
+  );
   let out = '';
   child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
   return new Promise((resolve, reject) => {
     child.once('exit', (code) => {
       if (code !== 0) return reject(new Error(`load child exited with ${code}`));
       const result = JSON.parse(out) as LoadResult;
-      if (result.errors > 0) return reject(new Error(`${result.errors} failed requests to ${spec.url}: ${result.firstError}`));
+      if (result.errors > 0)
+        return reject(new Error(`${result.errors} failed requests to ${spec.url}: ${result.firstError}`));
       resolve(result);
     });
   });
@@ -118,7 +161,8 @@ function runLoad(spec: LoadSpec): Promise<LoadResult> {
 
 async function api(method: string, url: string, body?: unknown): Promise<Record<string, unknown>> {
   const res = await fetch(url, {
-    method, headers: { Authorization: AUTH, 'Content-Type': 'application/json', 'X-Kinvey-API-Version': '5' },
+    method,
+    headers: { Authorization: AUTH, 'Content-Type': 'application/json', 'X-Kinvey-API-Version': '5' },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
   if (!res.ok) throw new Error(`${method} ${url}: ${res.status} ${await res.text()}`);
@@ -127,10 +171,19 @@ async function api(method: string, url: string, body?: unknown): Promise<Record<
 
 /** POST /blob, then PUT the bytes to _uploadURL (its origin rewritten: the server was told PORT=0). */
 async function uploadFile(kb: Kinbase, id: string, bytes: Buffer): Promise<void> {
-  const ticket = await api('POST', `${kb.base}/blob/${APP_KEY}`, { _id: id, _filename: `${id}.bin`, mimeType: 'application/octet-stream', size: bytes.length, _public: false });
+  const ticket = await api('POST', `${kb.base}/blob/${APP_KEY}`, {
+    _id: id,
+    _filename: `${id}.bin`,
+    mimeType: 'application/octet-stream',
+    size: bytes.length,
+    _public: false,
+  });
   const target = new URL(ticket._uploadURL as string);
   if (target.hostname === 'localhost' || target.port === '0') target.host = `127.0.0.1:${kb.port}`;
-  const headers = { 'Content-Type': 'application/octet-stream', ...(ticket._requiredHeaders as Record<string, string> | undefined) };
+  const headers = {
+    'Content-Type': 'application/octet-stream',
+    ...(ticket._requiredHeaders as Record<string, string> | undefined),
+  };
   const res = await fetch(target, { method: 'PUT', headers, body: bytes });
   if (!res.ok) throw new Error(`PUT ${id}: ${res.status} ${await res.text()}`);
 }
@@ -150,27 +203,52 @@ async function seedPair(kb: Kinbase): Promise<void> {
   await uploadFile(kb, 'file-a', randomBytes(1024));
   await uploadFile(kb, 'file-b', randomBytes(1024));
   const indices = Array.from({ length: ENTITIES }, (_, i) => i);
-  await inBatches(indices, 20, (i) => api('POST', `${kb.base}/appdata/${APP_KEY}/refs`, {
-    _id: `e${i}`, name: `entity ${i}`, photo: { _type: 'KinveyFile', _id: 'file-a' }, thumb: { _type: 'KinveyFile', _id: 'file-b' },
-  }));
-  await inBatches(indices, 20, (i) => api('POST', `${kb.base}/appdata/${APP_KEY}/stubs`, {
-    _id: `e${i}`, name: `entity ${i}`, photo: { _type: 'NotAFile', _id: 'file-a' }, thumb: { _type: 'NotAFile', _id: 'file-b' },
-  }));
+  await inBatches(indices, 20, (i) =>
+    api('POST', `${kb.base}/appdata/${APP_KEY}/refs`, {
+      _id: `e${i}`,
+      name: `entity ${i}`,
+      photo: { _type: 'KinveyFile', _id: 'file-a' },
+      thumb: { _type: 'KinveyFile', _id: 'file-b' },
+    }),
+  );
+  await inBatches(indices, 20, (i) =>
+    api('POST', `${kb.base}/appdata/${APP_KEY}/stubs`, {
+      _id: `e${i}`,
+      name: `entity ${i}`,
+      photo: { _type: 'NotAFile', _id: 'file-a' },
+      thumb: { _type: 'NotAFile', _id: 'file-b' },
+    }),
+  );
   // First read completes the uploads' state (a stat per pending file), outside the measurement.
-  const list = (await api('GET', `${kb.base}/appdata/${APP_KEY}/refs`)) as unknown as { photo: Record<string, unknown>; thumb: Record<string, unknown> }[];
-  if (list.length !== ENTITIES || !list[0]?.photo._downloadURL) throw new Error(`${kb.name}: references did not resolve`);
+  const list = (await api('GET', `${kb.base}/appdata/${APP_KEY}/refs`)) as unknown as {
+    photo: Record<string, unknown>;
+    thumb: Record<string, unknown>;
+  }[];
+  if (list.length !== ENTITIES || !list[0]?.photo._downloadURL)
+    throw new Error(`${kb.name}: references did not resolve`);
   const copy = (resolved: Record<string, unknown>) => ({ ...resolved, _type: 'KinveyFileCopy' });
-  await inBatches(indices, 20, (i) => api('POST', `${kb.base}/appdata/${APP_KEY}/lookalike`, {
-    _id: `e${i}`, name: `entity ${i}`, photo: copy(list[0]!.photo), thumb: copy(list[0]!.thumb),
-  }));
+  await inBatches(indices, 20, (i) =>
+    api('POST', `${kb.base}/appdata/${APP_KEY}/lookalike`, {
+      _id: `e${i}`,
+      name: `entity ${i}`,
+      photo: copy(list[0]!.photo),
+      thumb: copy(list[0]!.thumb),
+    }),
+  );
 }
 
 // ---------------------------------------------------------------- measurements
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
-const pct = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] as number;
+const pct = (sorted: number[], p: number): number =>
+  sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] as number;
 
-interface PairRow { label: string; rps: Record<Collection, number>; bytes: Record<Collection, number>; requests: number }
+interface PairRow {
+  label: string;
+  rps: Record<Collection, number>;
+  bytes: Record<Collection, number>;
+  requests: number;
+}
 
 /** Rounds of GET on each collection, the order rotating; cold walks the no-cache-hit parameter sequence. */
 async function measurePair(kb: Kinbase, label: string, cold: { next: number } | null): Promise<PairRow> {
@@ -183,8 +261,13 @@ async function measurePair(kb: Kinbase, label: string, cold: { next: number } | 
       // Only reference reads sign URLs, so only they walk the cold sequence (the others have no cache to miss).
       const walk = cold && collection === 'refs' ? cold : null;
       const spec: LoadSpec = {
-        mode: 'load', url: `${kb.base}/appdata/${APP_KEY}/${collection}`, auth: AUTH, concurrency: CONCURRENCY,
-        maxRequests: cold ? COLD_MAX : MAX_REQUESTS, maxMs: SECONDS * 1000, ...(walk ? { cold: { from: walk.next } } : {}),
+        mode: 'load',
+        url: `${kb.base}/appdata/${APP_KEY}/${collection}`,
+        auth: AUTH,
+        concurrency: CONCURRENCY,
+        maxRequests: cold ? COLD_MAX : MAX_REQUESTS,
+        maxMs: SECONDS * 1000,
+        ...(walk ? { cold: { from: walk.next } } : {}),
       };
       const result = await runLoad(spec);
       if (walk) walk.next += result.requests;
@@ -194,10 +277,19 @@ async function measurePair(kb: Kinbase, label: string, cold: { next: number } | 
     }
     process.stderr.write(`  ${label}: round ${round + 1}/${ROUNDS}\n`);
   }
-  return { label, rps: { lookalike: median(rps.lookalike), refs: median(rps.refs), stubs: median(rps.stubs) }, bytes, requests };
+  return {
+    label,
+    rps: { lookalike: median(rps.lookalike), refs: median(rps.refs), stubs: median(rps.stubs) },
+    bytes,
+    requests,
+  };
 }
 
-interface StallResult { idle: number[]; loaded: number[]; reads: LoadResult }
+interface StallResult {
+  idle: number[];
+  loaded: number[];
+  reads: LoadResult;
+}
 
 async function measureStall(kb: Kinbase): Promise<StallResult> {
   const ids = Array.from({ length: MANY_REFS }, (_, i) => `many-${i}`);
@@ -205,15 +297,34 @@ async function measureStall(kb: Kinbase): Promise<StallResult> {
   // Bytes are uploaded too: a pending (byte-less) record costs a storage stat on every read,
   // which would measure the emulator rather than signing.
   await inBatches(ids, 50, (id) => uploadFile(kb, id, Buffer.from('x')));
-  await api('POST', `${kb.base}/appdata/${APP_KEY}/many`, { _id: 'many', files: ids.map((id) => ({ _type: 'KinveyFile', _id: id })) });
+  await api('POST', `${kb.base}/appdata/${APP_KEY}/many`, {
+    _id: 'many',
+    files: ids.map((id) => ({ _type: 'KinveyFile', _id: id })),
+  });
   const first = (await api('GET', `${kb.base}/appdata/${APP_KEY}/many/many`)) as { files: { _downloadURL?: string }[] };
-  if (first.files.filter((f) => f._downloadURL).length !== MANY_REFS) throw new Error('1,000 references did not all resolve');
+  if (first.files.filter((f) => f._downloadURL).length !== MANY_REFS)
+    throw new Error('1,000 references did not all resolve');
 
-  const probe = (ms: number): LoadSpec => ({ mode: 'probe', url: `${kb.base}/appdata/${APP_KEY}`, auth: AUTH, intervalMs: 5, maxRequests: 100_000, maxMs: ms });
+  const probe = (ms: number): LoadSpec => ({
+    mode: 'probe',
+    url: `${kb.base}/appdata/${APP_KEY}`,
+    auth: AUTH,
+    intervalMs: 5,
+    maxRequests: 100_000,
+    maxMs: ms,
+  });
   const idle = await runLoad(probe(3000));
   const [loaded, reads] = await Promise.all([
     runLoad(probe(STALL_SECONDS * 1000)),
-    runLoad({ mode: 'load', url: `${kb.base}/appdata/${APP_KEY}/many/many`, auth: AUTH, concurrency: 2, maxRequests: COLD_BUDGET - 1, maxMs: STALL_SECONDS * 1000, cold: { from: 0 } }),
+    runLoad({
+      mode: 'load',
+      url: `${kb.base}/appdata/${APP_KEY}/many/many`,
+      auth: AUTH,
+      concurrency: 2,
+      maxRequests: COLD_BUDGET - 1,
+      maxMs: STALL_SECONDS * 1000,
+      cold: { from: 0 },
+    }),
   ]);
   return { idle: idle.latenciesMs ?? [], loaded: loaded.latenciesMs ?? [], reads };
 }
@@ -243,7 +354,11 @@ async function main(): Promise<void> {
   report(rows, stall);
 }
 
-async function measurePairs(work: string, gcsEnv: Record<string, string>, rows: (PairRow | { label: string; missing: string })[]): Promise<void> {
+async function measurePairs(
+  work: string,
+  gcsEnv: Record<string, string>,
+  rows: (PairRow | { label: string; missing: string })[],
+): Promise<void> {
   process.stderr.write('local backend\n');
   const local = await startKinbase('local', path.join(work, 'local'), {});
   await seedPair(local);
@@ -257,7 +372,9 @@ async function measurePairs(work: string, gcsEnv: Record<string, string>, rows: 
   rows.push(await measurePair(rsa, 'GCS RSA, warm cache', null));
 
   const hmac = await startKinbase('gcs-hmac', path.join(work, 'gcs-hmac'), {
-    ...gcsEnv, GCS_HMAC_ACCESS_ID: 'GOOG1EBENCHACCESSID0000000000', GCS_HMAC_SECRET: randomBytes(30).toString('base64'),
+    ...gcsEnv,
+    GCS_HMAC_ACCESS_ID: 'GOOG1EBENCHACCESSID0000000000',
+    GCS_HMAC_SECRET: randomBytes(30).toString('base64'),
   });
   await seedPair(hmac);
   const sample = (await api('GET', `${hmac.base}/appdata/${APP_KEY}/refs/e0`)) as { photo: { _downloadURL: string } };
@@ -279,13 +396,16 @@ function report(rows: (PairRow | { label: string; missing: string })[], stall: S
   ];
   const kB = (n: number) => (n / 1000).toFixed(1);
   for (const row of rows) {
-    lines.push('missing' in row
-      ? `${row.label.padEnd(22)} ${row.missing}`
-      : `${row.label.padEnd(22)} ${f(row.rps.lookalike, 9)} ${f(row.rps.refs, 9)} ${f(row.rps.refs / row.rps.lookalike, 6, 2)}   ${f(row.rps.stubs, 9)} ${f(row.rps.refs / row.rps.stubs, 10, 2)}   ${`${kB(row.bytes.lookalike)} / ${kB(row.bytes.refs)} / ${kB(row.bytes.stubs)}`.padStart(30)}`);
+    lines.push(
+      'missing' in row
+        ? `${row.label.padEnd(22)} ${row.missing}`
+        : `${row.label.padEnd(22)} ${f(row.rps.lookalike, 9)} ${f(row.rps.refs, 9)} ${f(row.rps.refs / row.rps.lookalike, 6, 2)}   ${f(row.rps.stubs, 9)} ${f(row.rps.refs / row.rps.stubs, 10, 2)}   ${`${kB(row.bytes.lookalike)} / ${kB(row.bytes.refs)} / ${kB(row.bytes.stubs)}`.padStart(30)}`,
+    );
   }
   lines.push('goal: ratio (refs/lookalike) >= 0.90');
   if (stall) {
-    const ms = (xs: number[]) => `p50 ${f(pct(xs, 50), 5, 1)}  p99 ${f(pct(xs, 99), 6, 1)}  max ${f(xs[xs.length - 1] ?? NaN, 6, 1)}  (n=${xs.length})`;
+    const ms = (xs: number[]) =>
+      `p50 ${f(pct(xs, 50), 5, 1)}  p99 ${f(pct(xs, 99), 6, 1)}  max ${f(xs[xs.length - 1] ?? NaN, 6, 1)}  (n=${xs.length})`;
     lines.push(
       `event-loop stall: GET /appdata/:appKey every ~5 ms from a second process (latency ms)`,
       `  idle                               ${ms(stall.idle)}`,

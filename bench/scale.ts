@@ -45,7 +45,8 @@ function option(name: string): string | undefined {
 }
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
-const queryPath = (filter: unknown, extra = '') => `${BASE}?query=${encodeURIComponent(JSON.stringify(filter))}${extra}`;
+const queryPath = (filter: unknown, extra = '') =>
+  `${BASE}?query=${encodeURIComponent(JSON.stringify(filter))}${extra}`;
 
 interface SizeResult {
   n: number;
@@ -67,7 +68,15 @@ interface SizeResult {
 /** The apps file; `indexes` only when this build's config accepts it (see `indexesDeclared`). */
 function appsFile(withIndexes: boolean): unknown[] {
   const things = withIndexes ? { permissions: 'private', indexes: ['category'] } : { permissions: 'private' };
-  return [{ appKey: APP_KEY, appSecret: APP_SECRET, masterSecret: MASTER_SECRET, name: 'scale bench', collections: { [COLLECTION]: things } }];
+  return [
+    {
+      appKey: APP_KEY,
+      appSecret: APP_SECRET,
+      masterSecret: MASTER_SECRET,
+      name: 'scale bench',
+      collections: { [COLLECTION]: things },
+    },
+  ];
 }
 
 /** Whether the server's config accepts `collections.<name>.indexes` (the key issue 16 adds). */
@@ -89,7 +98,14 @@ async function seeded(dir: string, n: number): Promise<SeedResult> {
   }
   await rm(dir, { recursive: true, force: true });
   await mkdir(dir, { recursive: true });
-  const result = await seed(path.join(dir, 'data'), { appKey: APP_KEY, collection: COLLECTION }, n, APP_KEY, 10_000, (done) => log(`  seeded ${done.toLocaleString('en-US')}`));
+  const result = await seed(
+    path.join(dir, 'data'),
+    { appKey: APP_KEY, collection: COLLECTION },
+    n,
+    APP_KEY,
+    10_000,
+    (done) => log(`  seeded ${done.toLocaleString('en-US')}`),
+  );
   await writeFile(marker, JSON.stringify({ ...result, n }));
   return result;
 }
@@ -98,12 +114,20 @@ async function postWindow(client: Client, n: number): Promise<number> {
   let posted = 0;
   const started = performance.now();
   const deadline = started + POST_SECONDS * 1000;
-  await Promise.all(Array.from({ length: POST_CONCURRENCY }, async () => {
-    while (performance.now() < deadline) {
-      const i = n + posted++;
-      await client.expect(201, 'POST', BASE, MASTER, { category: categoryOf(i, n), title: `posted ${i}`, price: i % 100_000, tags: ['alpha'], body: 'x'.repeat(650) });
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: POST_CONCURRENCY }, async () => {
+      while (performance.now() < deadline) {
+        const i = n + posted++;
+        await client.expect(201, 'POST', BASE, MASTER, {
+          category: categoryOf(i, n),
+          title: `posted ${i}`,
+          price: i % 100_000,
+          tags: ['alpha'],
+          body: 'x'.repeat(650),
+        });
+      }
+    }),
+  );
   return posted / ((performance.now() - started) / 1000);
 }
 
@@ -115,7 +139,11 @@ async function emptyStart(dir: string): Promise<number> {
   await writeFile(appsPath, JSON.stringify(appsFile(false)));
   const starts: number[] = [];
   for (let i = 0; i < STARTS; i++) {
-    const server = await startTimed({ KINBASE_DATA_DIR: path.join(dir, 'data'), KINBASE_APPS_FILE: appsPath }, `/appdata/${APP_KEY}`, MASTER);
+    const server = await startTimed(
+      { KINBASE_DATA_DIR: path.join(dir, 'data'), KINBASE_APPS_FILE: appsPath },
+      `/appdata/${APP_KEY}`,
+      MASTER,
+    );
     starts.push(server.startMs);
     server.client.close();
     await stop(server.child);
@@ -146,16 +174,20 @@ async function measureSize(n: number, dir: string, declare: boolean): Promise<Si
   try {
     log(`  answered after ${starts.map((t) => t.toFixed(0)).join(', ')} ms; measuring`);
     const user = `bench-user-${Date.now()}`;
-    const signup = await client.expect(201, 'POST', `/user/${APP_KEY}`, basic(APP_KEY, APP_SECRET), { username: user, password: 'bench-password-0001' });
+    const signup = await client.expect(201, 'POST', `/user/${APP_KEY}`, basic(APP_KEY, APP_SECRET), {
+      username: user,
+      password: 'bench-password-0001',
+    });
     const userAuth = `Kinvey ${(JSON.parse(signup.body) as { _kmd: { authtoken: string } })._kmd.authtoken}`;
     const categories = Math.max(1, Math.floor(n / 10));
     const category = (i: number) => categoryOf((i * 7919 + 13) % categories, n);
     const hits = { master: 0, user: 0 };
-    const timed = (auth: string, pathOf: (i: number) => string, check?: (body: string) => void) => async (i: number) => {
-      const reply = await client.expect(200, 'GET', pathOf(i), auth);
-      check?.(reply.body);
-      return reply.ms;
-    };
+    const timed =
+      (auth: string, pathOf: (i: number) => string, check?: (body: string) => void) => async (i: number) => {
+        const reply = await client.expect(200, 'GET', pathOf(i), auth);
+        check?.(reply.body);
+        return reply.ms;
+      };
     const list = (min: number, into?: 'master' | 'user') => (body: string) => {
       const length = (JSON.parse(body) as unknown[]).length;
       if (length < min) throw new Error(`expected at least ${min} entities, got ${length}`);
@@ -164,10 +196,18 @@ async function measureSize(n: number, dir: string, declare: boolean): Promise<Si
     const getById = timed(MASTER, (i) => `${BASE}/${ids[(i * 7919) % ids.length]}`);
     const equal = timed(MASTER, (i) => queryPath({ category: category(i) }), list(1, 'master'));
     const userEqual = timed(userAuth, (i) => queryPath({ category: category(i) }), list(0, 'user'));
-    const sortLimit = timed(MASTER, (i) => `${BASE}?sort=${encodeURIComponent('{"_kmd.lmt":-1}')}&limit=20&skip=${i % 50}`, list(20));
-    const count = timed(MASTER, () => `${BASE}/_count`, (body) => {
-      if ((JSON.parse(body) as { count: number }).count < n) throw new Error(`_count below ${n}: ${body}`);
-    });
+    const sortLimit = timed(
+      MASTER,
+      (i) => `${BASE}?sort=${encodeURIComponent('{"_kmd.lmt":-1}')}&limit=20&skip=${i % 50}`,
+      list(20),
+    );
+    const count = timed(
+      MASTER,
+      () => `${BASE}/_count`,
+      (body) => {
+        if ((JSON.parse(body) as { count: number }).count < n) throw new Error(`_count below ${n}: ${body}`);
+      },
+    );
     const unindexed = timed(MASTER, (i) => queryPath({ price: (i * 7919 * 31) % 100_000 }), list(0));
     for (const warm of [getById, equal, userEqual, sortLimit, count]) await samples(20, 5000, (i) => warm(i + 100_000));
     hits.master = hits.user = 0; // count the measured queries only
@@ -183,8 +223,15 @@ async function measureSize(n: number, dir: string, declare: boolean): Promise<Si
     log('  POST window');
     const postPerSec = await postWindow(client, n);
     return {
-      n, seed: seedResult, startMs, ...result, rssBytes, postPerSec, diskBytes: diskBytes(path.join(dir, 'data')),
-      equalHits: hits.master / result.equal.sorted.length, userHits: hits.user / result.userEqual.sorted.length,
+      n,
+      seed: seedResult,
+      startMs,
+      ...result,
+      rssBytes,
+      postPerSec,
+      diskBytes: diskBytes(path.join(dir, 'data')),
+      equalHits: hits.master / result.equal.sorted.length,
+      userHits: hits.user / result.userEqual.sorted.length,
     };
   } finally {
     client.close();
@@ -225,19 +272,35 @@ function report(results: SizeResult[], declared: { ok: boolean; problem?: string
   const width = 14;
   const lines = [
     `scale: the embedded store through the HTTP server, entities of ~1 KB (node ${process.version}, ${process.platform}/${process.arch})`,
-    ['measure'.padEnd(36), ...results.map((r) => r.n.toLocaleString('en-US').padStart(width)), 'goal at 1M'.padStart(13), `  status ${goalAt}`].join(''),
+    [
+      'measure'.padEnd(36),
+      ...results.map((r) => r.n.toLocaleString('en-US').padStart(width)),
+      'goal at 1M'.padStart(13),
+      `  status ${goalAt}`,
+    ].join(''),
   ];
   for (const row of ROWS) {
     const goal = row.below === undefined ? '' : `< ${row.format(row.below)}`;
     const status = row.below === undefined ? '' : row.value(last) < row.below ? 'PASS' : 'MISS';
-    lines.push([row.label.padEnd(36), ...results.map((r) => row.format(row.value(r)).padStart(width)), goal.padStart(13), `  ${status}`].join('').trimEnd());
+    lines.push(
+      [
+        row.label.padEnd(36),
+        ...results.map((r) => row.format(row.value(r)).padStart(width)),
+        goal.padStart(13),
+        `  ${status}`,
+      ]
+        .join('')
+        .trimEnd(),
+    );
   }
   const hits = results.map((r) => `${r.equalHits.toFixed(1)}/${r.userHits.toFixed(1)}`).join(', ');
   lines.push(
     `seeded via ${[...new Set(results.map((r) => r.seed.via))].join(', ')}; entities per indexed query, master/user: ${hits}`,
     `start: median of ${STARTS} (spawn -> first 200); on an empty data dir, to the first ping: ${ms(baselineMs)} (node and kinbase alone)`,
     `samples: GET ${results.map((r) => r.get.sorted.length).join('/')}, indexed ${results.map((r) => r.equal.sorted.length).join('/')}, non-indexed ${results.map((r) => r.unindexed.sorted.length).join('/')} (one request at a time, keep-alive, loopback)`,
-    declared.ok ? 'category is declared in the apps file (collections.things.indexes: ["category"])' : `category is NOT declared: this build's config rejects collections.<name>.indexes (${declared.problem})`,
+    declared.ok
+      ? 'category is declared in the apps file (collections.things.indexes: ["category"])'
+      : `category is NOT declared: this build's config rejects collections.<name>.indexes (${declared.problem})`,
     `command: npm run bench:scale -- --sizes ${results.map((r) => r.n).join(',')}`,
   );
   return lines.join('\n');
@@ -245,7 +308,8 @@ function report(results: SizeResult[], declared: { ok: boolean; problem?: string
 
 async function main(): Promise<void> {
   const sizes = (option('sizes') ?? '10000,100000,1000000').split(',').map(Number);
-  if (sizes.some((n) => !Number.isInteger(n) || n < 100)) throw new Error('--sizes takes integers >= 100, e.g. --sizes 10000,100000');
+  if (sizes.some((n) => !Number.isInteger(n) || n < 100))
+    throw new Error('--sizes takes integers >= 100, e.g. --sizes 10000,100000');
   const declared = indexesDeclared();
   if (!declared.ok) log(`note: ${declared.problem}; measuring without the declared index`);
   const keepDir = option('work');

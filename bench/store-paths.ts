@@ -74,12 +74,26 @@ interface Measurement {
   roundTripsPerRequest: number;
 }
 
-const APP = { appKey: 'kid_storepaths', appSecret: 'storepaths-app-secret', masterSecret: 'storepaths-master-secret', name: 'store paths', collections: {} };
+const APP = {
+  appKey: 'kid_storepaths',
+  appSecret: 'storepaths-app-secret',
+  masterSecret: 'storepaths-master-secret',
+  name: 'store paths',
+  collections: {},
+};
 const basic = (user: string, secret: string) => `Basic ${Buffer.from(`${user}:${secret}`).toString('base64')}`;
 
-async function call(base: string, method: string, route: string, auth: string, body?: unknown): Promise<Record<string, unknown>> {
+async function call(
+  base: string,
+  method: string,
+  route: string,
+  auth: string,
+  body?: unknown,
+): Promise<Record<string, unknown>> {
   const res = await fetch(`${base}${route}`, {
-    method, headers: { Authorization: auth, 'Content-Type': 'application/json' }, ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    method,
+    headers: { Authorization: auth, 'Content-Type': 'application/json' },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
   const text = await res.text();
   if (res.status >= 300) throw new Error(`${method} ${route}: ${res.status} ${text.slice(0, 300)}`);
@@ -87,7 +101,12 @@ async function call(base: string, method: string, route: string, auth: string, b
 }
 
 /** kinbase on `documents`, listening on loopback, with a user, 2 uploaded files and 100 entities referencing both. */
-async function startTarget(kind: Kind, documents: DocumentStore, dataDir: string, stopStore: () => Promise<void>): Promise<Target> {
+async function startTarget(
+  kind: Kind,
+  documents: DocumentStore,
+  dataDir: string,
+  stopStore: () => Promise<void>,
+): Promise<Target> {
   const holder: { handler?: ReturnType<typeof createApp> } = {};
   const server: Server = createServer((req, res) => {
     if (holder.handler) holder.handler(req, res);
@@ -96,33 +115,61 @@ async function startTarget(kind: Kind, documents: DocumentStore, dataDir: string
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const config = loadConfig({ KINBASE_DATA_DIR: dataDir, KINBASE_PUBLIC_URL: base, KINBASE_LOG_LEVEL: 'silent' });
-  const objects = await createObjectStore({ kind: 'local' }, { dataDir, publicUrl: base, signingSecret: randomBytes(32).toString('hex') });
-  const runtime = buildRuntime({ config, apps: new AppRegistry([APP]), documents, objects, logger: pino({ level: 'silent' }) });
+  const objects = await createObjectStore(
+    { kind: 'local' },
+    { dataDir, publicUrl: base, signingSecret: randomBytes(32).toString('hex') },
+  );
+  const runtime = buildRuntime({
+    config,
+    apps: new AppRegistry([APP]),
+    documents,
+    objects,
+    logger: pino({ level: 'silent' }),
+  });
   holder.handler = createApp(runtime);
 
   const appAuth = basic(APP.appKey, APP.appSecret);
   await call(base, 'POST', `/user/${APP.appKey}`, appAuth, { username: 'reader', password: 'reader-password' });
-  const login = await call(base, 'POST', `/user/${APP.appKey}/login`, appAuth, { username: 'reader', password: 'reader-password' });
+  const login = await call(base, 'POST', `/user/${APP.appKey}/login`, appAuth, {
+    username: 'reader',
+    password: 'reader-password',
+  });
   const auth = `Kinvey ${(login._kmd as { authtoken: string }).authtoken}`;
   const files: string[] = [];
   for (let i = 0; i < 2; i += 1) {
     const bytes = randomBytes(2048);
-    const meta = await call(base, 'POST', `/blob/${APP.appKey}`, auth, { _filename: `f${i}.png`, mimeType: 'image/png', size: bytes.length });
-    const put = await fetch(meta._uploadURL as string, { method: 'PUT', headers: { ...(meta._requiredHeaders as Record<string, string>), 'Content-Type': 'image/png' }, body: bytes });
+    const meta = await call(base, 'POST', `/blob/${APP.appKey}`, auth, {
+      _filename: `f${i}.png`,
+      mimeType: 'image/png',
+      size: bytes.length,
+    });
+    const put = await fetch(meta._uploadURL as string, {
+      method: 'PUT',
+      headers: { ...(meta._requiredHeaders as Record<string, string>), 'Content-Type': 'image/png' },
+      body: bytes,
+    });
     if (put.status >= 300) throw new Error(`upload: ${put.status}`);
     files.push(meta._id as string);
   }
   for (let i = 0; i < ENTITIES; i += 1) {
     await call(base, 'POST', `/appdata/${APP.appKey}/albums`, auth, {
-      title: `album ${i}`, year: 1970 + i, notes: 'x'.repeat(600), cover: { _type: 'KinveyFile', _id: files[0] }, back: { _type: 'KinveyFile', _id: files[1] },
+      title: `album ${i}`,
+      year: 1970 + i,
+      notes: 'x'.repeat(600),
+      cover: { _type: 'KinveyFile', _id: files[0] },
+      back: { _type: 'KinveyFile', _id: files[1] },
     });
   }
   const url = `${base}/appdata/${APP.appKey}/albums`;
   const check = await fetch(url, { headers: { Authorization: auth } });
   const listed = (await check.json()) as Array<{ cover?: { _downloadURL?: string } }>;
-  if (listed.length !== ENTITIES || !listed[0]?.cover?._downloadURL) throw new Error(`${kind}: the list does not hold ${ENTITIES} resolved entities`);
+  if (listed.length !== ENTITIES || !listed[0]?.cover?._downloadURL)
+    throw new Error(`${kind}: the list does not hold ${ENTITIES} resolved entities`);
   return {
-    kind, url, auth, metrics: runtime.metrics,
+    kind,
+    url,
+    auth,
+    metrics: runtime.metrics,
     close: async () => {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -134,11 +181,17 @@ async function startTarget(kind: Kind, documents: DocumentStore, dataDir: string
 
 function runLoad(spec: LoadSpec): Promise<LoadResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [LOAD_SCRIPT, JSON.stringify(spec)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [LOAD_SCRIPT, JSON.stringify(spec)], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.once('error', reject);
-    child.once('exit', (code) => (code === 0 ? resolve(JSON.parse(out.trim().split('\n').pop() ?? '') as LoadResult) : reject(new Error(`load child exited with ${code}`))));
+    child.once('exit', (code) =>
+      code === 0
+        ? resolve(JSON.parse(out.trim().split('\n').pop() ?? '') as LoadResult)
+        : reject(new Error(`load child exited with ${code}`)),
+    );
   });
 }
 
@@ -148,7 +201,11 @@ async function roundTrips(metrics: Metrics): Promise<{ sum: number; count: numbe
   let sum = 0;
   let count = 0;
   // Histogram values carry the sample's name (`..._sum`, `..._count`, `..._bucket`).
-  for (const value of (metric?.values ?? []) as Array<{ labels: Record<string, unknown>; value: number; metricName?: string }>) {
+  for (const value of (metric?.values ?? []) as Array<{
+    labels: Record<string, unknown>;
+    value: number;
+    metricName?: string;
+  }>) {
     if (value.labels.route !== ROUTE || value.labels.method !== 'GET') continue;
     if (value.metricName?.endsWith('_sum')) sum += value.value;
     if (value.metricName?.endsWith('_count')) count += value.value;
@@ -163,10 +220,30 @@ async function roundTrips(metrics: Metrics): Promise<{ sum: number; count: numbe
 async function measure(target: Target, seconds: number, pacedRps?: number): Promise<Measurement> {
   const trips0 = await roundTrips(target.metrics);
   const cpu0 = process.cpuUsage();
-  const result = pacedRps === undefined
-    ? await runLoad({ mode: 'load', url: target.url, auth: target.auth, concurrency: CONCURRENCY, maxRequests: 1_000_000, maxMs: seconds * 1000 })
-    : combine(await Promise.all(Array.from({ length: CONCURRENCY }, () =>
-      runLoad({ mode: 'probe', url: target.url, auth: target.auth, intervalMs: (CONCURRENCY * 1000) / pacedRps, maxRequests: 1_000_000, maxMs: seconds * 1000 }))));
+  const result =
+    pacedRps === undefined
+      ? await runLoad({
+          mode: 'load',
+          url: target.url,
+          auth: target.auth,
+          concurrency: CONCURRENCY,
+          maxRequests: 1_000_000,
+          maxMs: seconds * 1000,
+        })
+      : combine(
+          await Promise.all(
+            Array.from({ length: CONCURRENCY }, () =>
+              runLoad({
+                mode: 'probe',
+                url: target.url,
+                auth: target.auth,
+                intervalMs: (CONCURRENCY * 1000) / pacedRps,
+                maxRequests: 1_000_000,
+                maxMs: seconds * 1000,
+              }),
+            ),
+          ),
+        );
   const cpu = process.cpuUsage(cpu0);
   const trips1 = await roundTrips(target.metrics);
   if (result.errors > 0) throw new Error(`${target.kind}: ${result.errors} failed requests (${result.firstError})`);
@@ -184,7 +261,9 @@ function combine(results: LoadResult[]): LoadResult {
   const seconds = Math.max(...results.map((r) => r.seconds));
   const firstError = results.find((r) => r.firstError)?.firstError;
   return {
-    requests, seconds, rps: requests / seconds,
+    requests,
+    seconds,
+    rps: requests / seconds,
     errors: results.reduce((sum, r) => sum + r.errors, 0),
     bytes: results.reduce((sum, r) => sum + r.bytes, 0),
     ...(firstError ? { firstError } : {}),
@@ -193,8 +272,16 @@ function combine(results: LoadResult[]): LoadResult {
 
 /** Load until the target has served `requests` more (the JIT settles by calls, not by time). */
 async function warmUp(target: Target, requests: number): Promise<void> {
-  const result = await runLoad({ mode: 'load', url: target.url, auth: target.auth, concurrency: CONCURRENCY, maxRequests: requests, maxMs: 300_000 });
-  if (result.errors > 0) throw new Error(`${target.kind}: ${result.errors} failed warm-up requests (${result.firstError})`);
+  const result = await runLoad({
+    mode: 'load',
+    url: target.url,
+    auth: target.auth,
+    concurrency: CONCURRENCY,
+    maxRequests: requests,
+    maxMs: 300_000,
+  });
+  if (result.errors > 0)
+    throw new Error(`${target.kind}: ${result.errors} failed warm-up requests (${result.firstError})`);
 }
 
 function median(values: number[]): number {
@@ -212,11 +299,23 @@ async function main(): Promise<void> {
       const dataDir = await mkdtemp(path.join(tmpdir(), 'kinbase-bench-store-paths-'));
       dirs.push(dataDir);
       if (kind === 'embedded') {
-        targets.push(await startTarget(kind, new EmbeddedDocumentStore({ dir: path.join(dataDir, 'documents') }), dataDir, async () => {}));
+        targets.push(
+          await startTarget(
+            kind,
+            new EmbeddedDocumentStore({ dir: path.join(dataDir, 'documents') }),
+            dataDir,
+            async () => {},
+          ),
+        );
       } else {
-        const ferret = process.env.MONGODB_URL ? { url: process.env.MONGODB_URL, stop: async () => {} } : await startFerretDb();
+        const ferret = process.env.MONGODB_URL
+          ? { url: process.env.MONGODB_URL, stop: async () => {} }
+          : await startFerretDb();
         try {
-          const store = await MongoDocumentStore.connect({ url: ferret.url, dbPrefix: `bench${randomBytes(3).toString('hex')}_` });
+          const store = await MongoDocumentStore.connect({
+            url: ferret.url,
+            dbPrefix: `bench${randomBytes(3).toString('hex')}_`,
+          });
           targets.push(await startTarget(kind, store, dataDir, ferret.stop));
         } catch (err) {
           await ferret.stop();
@@ -242,18 +341,30 @@ async function main(): Promise<void> {
       if (embeddedTarget && mongoRun) paced.push(await measure(embeddedTarget, SECONDS, mongoRun.rps));
     }
     const summarize = (label: string, runs: Measurement[]) => ({
-      label, rps: median(runs.map((r) => r.rps)), cpu: median(runs.map((r) => r.cpuMsPerRequest)), system: median(runs.map((r) => r.systemMsPerRequest)),
-      trips: median(runs.map((r) => r.roundTripsPerRequest)), spread: runs.map((r) => r.cpuMsPerRequest.toFixed(2)).join(' '),
+      label,
+      rps: median(runs.map((r) => r.rps)),
+      cpu: median(runs.map((r) => r.cpuMsPerRequest)),
+      system: median(runs.map((r) => r.systemMsPerRequest)),
+      trips: median(runs.map((r) => r.roundTripsPerRequest)),
+      spread: runs.map((r) => r.cpuMsPerRequest.toFixed(2)).join(' '),
     });
-    const rows = kinds.map((kind) => summarize(kind === 'mongodb' ? 'MongoDB (FerretDB)' : 'embedded', results.get(kind) ?? []));
+    const rows = kinds.map((kind) =>
+      summarize(kind === 'mongodb' ? 'MongoDB (FerretDB)' : 'embedded', results.get(kind) ?? []),
+    );
     const mongo = kinds.includes('mongodb') ? rows[kinds.indexOf('mongodb')] : undefined;
     if (paced.length > 0) rows.push(summarize("embedded, paced at each round's MongoDB rate", paced));
-    process.stdout.write(`\nGET of ${ENTITIES} entities with 2 KinveyFile references each, as a user; ${ROUNDS} rounds of ${SECONDS} s, ${CONCURRENCY} connections, after ${WARMUP_REQUESTS} warm-up requests per store; medians\n`);
+    process.stdout.write(
+      `\nGET of ${ENTITIES} entities with 2 KinveyFile references each, as a user; ${ROUNDS} rounds of ${SECONDS} s, ${CONCURRENCY} connections, after ${WARMUP_REQUESTS} warm-up requests per store; medians\n`,
+    );
     process.stdout.write(`idle kinbase process: ${idleMsPerSecond.toFixed(1)} ms CPU per second (included below)\n\n`);
-    process.stdout.write('| store | requests/s | kinbase CPU ms/request | of which system | MongoDB CPU vs this row | store round trips/request | CPU ms/request per round |\n|---|---:|---:|---:|---:|---:|---|\n');
+    process.stdout.write(
+      '| store | requests/s | kinbase CPU ms/request | of which system | MongoDB CPU vs this row | store round trips/request | CPU ms/request per round |\n|---|---:|---:|---:|---:|---:|---|\n',
+    );
     for (const row of rows) {
       const ratio = mongo && row !== mongo ? `${(mongo.cpu / row.cpu).toFixed(2)}x` : '-';
-      process.stdout.write(`| ${row.label} | ${row.rps.toFixed(0)} | ${row.cpu.toFixed(2)} | ${row.system.toFixed(2)} | ${ratio} | ${row.trips.toFixed(2)} | ${row.spread} |\n`);
+      process.stdout.write(
+        `| ${row.label} | ${row.rps.toFixed(0)} | ${row.cpu.toFixed(2)} | ${row.system.toFixed(2)} | ${ratio} | ${row.trips.toFixed(2)} | ${row.spread} |\n`,
+      );
     }
   } finally {
     await Promise.allSettled(targets.map((t) => t.close()));
@@ -264,7 +375,9 @@ async function main(): Promise<void> {
 /** Re-runs this bench under NODE_FLAGS when they are missing (V8 reads them only at start-up). */
 function rerunWithNodeFlags(): Promise<number> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...NODE_FLAGS, ...process.execArgv, __filename, ...process.argv.slice(2)], { stdio: 'inherit' });
+    const child = spawn(process.execPath, [...NODE_FLAGS, ...process.execArgv, __filename, ...process.argv.slice(2)], {
+      stdio: 'inherit',
+    });
     // Stopping the bench stops the run as well, instead of leaving it running on its own.
     for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => child.kill(signal));
     child.once('error', reject);
@@ -273,7 +386,10 @@ function rerunWithNodeFlags(): Promise<number> {
 }
 
 const run = missingNodeFlags().length > 0 ? rerunWithNodeFlags() : main().then(() => 0);
-run.then((code) => process.exit(code), (err: unknown) => {
-  process.stderr.write(`bench:store-paths failed: ${err instanceof Error ? err.stack : String(err)}\n`);
-  process.exit(1);
-});
+run.then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(`bench:store-paths failed: ${err instanceof Error ? err.stack : String(err)}\n`);
+    process.exit(1);
+  },
+);

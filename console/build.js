@@ -31,7 +31,8 @@ async function build({ outDir = out, sourceMap = false } = {}) {
     legalComments: 'linked',
     logLevel: 'warning',
   });
-  for (const file of ['index.html', 'styles.css', 'favicon.svg']) copyFileSync(path.join(here, file), path.join(outDir, file));
+  for (const file of ['index.html', 'styles.css', 'favicon.svg'])
+    copyFileSync(path.join(here, file), path.join(outDir, file));
 }
 
 module.exports = { build };

@@ -1,6 +1,9 @@
 import type { FromSchema } from 'json-schema-to-ts';
 
-export const collectionPermissionsSchema = { type: 'string', enum: ['shared', 'private', 'read-only', 'full'] } as const;
+export const collectionPermissionsSchema = {
+  type: 'string',
+  enum: ['shared', 'private', 'read-only', 'full'],
+} as const;
 
 /** One Flex service an app calls: where it listens and the shared secret it checks. */
 export const flexServiceSchema = {
@@ -30,7 +33,8 @@ export const appDefinitionSchema = {
           deltaSet: { type: 'boolean', description: 'serve GET .../_deltaset and keep tombstones of deleted entities' },
           indexes: {
             type: 'array',
-            description: 'fields (dotted paths such as "address.city") to index, for queries, sorts and paging that do not scan',
+            description:
+              'fields (dotted paths such as "address.city") to index, for queries, sorts and paging that do not scan',
             maxItems: 32,
             uniqueItems: true,
             items: { type: 'string', minLength: 1, maxLength: 200, pattern: '^[^.$][^.]*(\\.[^.$][^.]*)*$' },

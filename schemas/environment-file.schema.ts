@@ -11,7 +11,7 @@ const code = { type: 'string', minLength: 1 } as const;
 const codeFile = { type: 'string', minLength: 1, description: 'a path relative to the environment file' } as const;
 const functionKind = { type: 'string', enum: ['internal', 'external'] } as const;
 const serviceFields = {
-  service: { type: 'string', minLength: 1, description: 'a key of the app\'s flexServices' },
+  service: { type: 'string', minLength: 1, description: "a key of the app's flexServices" },
   serviceEnvironment: { type: 'string' },
 } as const;
 
@@ -31,7 +31,10 @@ const endpointSchema = {
       type: 'object',
       properties: {
         start: { type: 'string', minLength: 1, description: 'an ISO-8601 date and time' },
-        interval: { type: 'string', enum: ['weekly', 'daily', 'hourly', '30-minutes', '10-minutes', '5-minutes', '1-minute'] },
+        interval: {
+          type: 'string',
+          enum: ['weekly', 'daily', 'hourly', '30-minutes', '10-minutes', '5-minutes', '1-minute'],
+        },
       },
       required: ['start'],
       additionalProperties: false,
@@ -117,7 +120,12 @@ export const environmentFileSchema = {
         ios: {
           type: 'object',
           // The export writes certificateFilename; `appenv apply` wants certificateFilePath.
-          properties: { production: { type: 'boolean' }, certificateFilePath: { type: 'string' }, certificateFilename: { type: 'string' }, password: { type: 'string' } },
+          properties: {
+            production: { type: 'boolean' },
+            certificateFilePath: { type: 'string' },
+            certificateFilename: { type: 'string' },
+            password: { type: 'string' },
+          },
           additionalProperties: false,
         },
       },

@@ -10,7 +10,11 @@ const email = { type: 'string', maxLength: 320 } as const;
  */
 export const userFieldsSchema = {
   type: 'object',
-  properties: { username: { anyOf: [username, { type: 'null' }] }, password: { anyOf: [password, { type: 'null' }] }, email },
+  properties: {
+    username: { anyOf: [username, { type: 'null' }] },
+    password: { anyOf: [password, { type: 'null' }] },
+    email,
+  },
   additionalProperties: true,
 } as const;
 

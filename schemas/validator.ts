@@ -5,10 +5,25 @@ import addFormats from 'ajv-formats';
  * The one Ajv instance of the process. Schemas are compiled once, on first use, and cached by
  * schema object identity.
  */
-const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: true, strictRequired: false, allowUnionTypes: true, verbose: true });
+const ajv = new Ajv({
+  allErrors: true,
+  useDefaults: true,
+  strict: true,
+  strictRequired: false,
+  allowUnionTypes: true,
+  verbose: true,
+});
 addFormats(ajv);
 // verbose: errors carry the value given and the failing schema, which describeSettingErrors names.
-const coercingAjv = new Ajv({ allErrors: true, useDefaults: true, coerceTypes: true, strict: true, strictRequired: false, allowUnionTypes: true, verbose: true });
+const coercingAjv = new Ajv({
+  allErrors: true,
+  useDefaults: true,
+  coerceTypes: true,
+  strict: true,
+  strictRequired: false,
+  allowUnionTypes: true,
+  verbose: true,
+});
 addFormats(coercingAjv);
 
 const cache = new WeakMap<object, ValidateFunction>();
@@ -40,7 +55,11 @@ export function describeErrors(validationErrors: ErrorObject[] | null | undefine
  * what is allowed. `rootSchema` explains `if`/`then` requirements ("GCS_BUCKET must be set when
  * KINBASE_STORAGE is gcs"); its properties' `description` says what a pattern expects.
  */
-export function describeSettingErrors(validationErrors: ErrorObject[] | null | undefined, rootSchema: object, root = ''): string[] {
+export function describeSettingErrors(
+  validationErrors: ErrorObject[] | null | undefined,
+  rootSchema: object,
+  root = '',
+): string[] {
   const lines: string[] = [];
   for (const e of validationErrors ?? []) {
     if (e.keyword === 'if') continue; // the `then` errors that come with it say what is missing
@@ -51,24 +70,38 @@ export function describeSettingErrors(validationErrors: ErrorObject[] | null | u
     const hint = (e.parentSchema as { description?: string } | undefined)?.description;
     switch (e.keyword) {
       case 'enum':
-        lines.push(`${name} is ${given}; allowed values are ${(params.allowedValues as unknown[]).map(String).join(', ')}`);
+        lines.push(
+          `${name} is ${given}; allowed values are ${(params.allowedValues as unknown[]).map(String).join(', ')}`,
+        );
         break;
       case 'pattern':
       case 'format':
-        lines.push(`${name} is ${given}, which is not ${hint ?? `in the expected form (${String(params.pattern ?? params.format)})`}`);
+        lines.push(
+          `${name} is ${given}, which is not ${hint ?? `in the expected form (${String(params.pattern ?? params.format)})`}`,
+        );
         break;
       case 'type':
-        lines.push(`${name} is ${given}; it must be ${params.type === 'integer' ? 'a whole number' : `a ${String(params.type)}`}`);
+        lines.push(
+          `${name} is ${given}; it must be ${params.type === 'integer' ? 'a whole number' : `a ${String(params.type)}`}`,
+        );
         break;
       case 'minimum':
       case 'maximum':
-        lines.push(`${name} is ${given}; it must be ${e.keyword === 'minimum' ? 'at least' : 'at most'} ${String(params.limit)}`);
+        lines.push(
+          `${name} is ${given}; it must be ${e.keyword === 'minimum' ? 'at least' : 'at most'} ${String(params.limit)}`,
+        );
         break;
       case 'minLength':
-        lines.push(Number(params.limit) <= 1 ? `${name} must not be empty` : `${name} is ${given}; it must be at least ${String(params.limit)} characters long`);
+        lines.push(
+          Number(params.limit) <= 1
+            ? `${name} must not be empty`
+            : `${name} is ${given}; it must be at least ${String(params.limit)} characters long`,
+        );
         break;
       case 'minItems':
-        lines.push(`${name} must list at least ${String(params.limit)} entr${Number(params.limit) === 1 ? 'y' : 'ies'}`);
+        lines.push(
+          `${name} must list at least ${String(params.limit)} entr${Number(params.limit) === 1 ? 'y' : 'ies'}`,
+        );
         break;
       case 'required': {
         const missing = [root, path, String(params.missingProperty)].filter(Boolean).join('.');
@@ -77,7 +110,9 @@ export function describeSettingErrors(validationErrors: ErrorObject[] | null | u
         break;
       }
       case 'dependencies':
-        lines.push(`${[root, path, String(params.property)].filter(Boolean).join('.')} is set, so ${String(params.missingProperty)} must be set too`);
+        lines.push(
+          `${[root, path, String(params.property)].filter(Boolean).join('.')} is set, so ${String(params.missingProperty)} must be set too`,
+        );
         break;
       case 'additionalProperties':
         lines.push(`${name} has an unknown setting "${String(params.additionalProperty)}"`);
@@ -99,5 +134,8 @@ function shown(name: string, value: unknown): string {
 /** "KINBASE_STORAGE is gcs" from a schema's `if: {properties: {KINBASE_STORAGE: {const: 'gcs'}}}`. */
 function conditionOf(schema: object): string {
   const properties = (schema as { if?: { properties?: Record<string, { const?: unknown }> } }).if?.properties ?? {};
-  return Object.entries(properties).filter(([, p]) => p.const !== undefined).map(([k, p]) => `${k} is ${String(p.const)}`).join(' and ');
+  return Object.entries(properties)
+    .filter(([, p]) => p.const !== undefined)
+    .map(([k, p]) => `${k} is ${String(p.const)}`)
+    .join(' and ');
 }

@@ -14,7 +14,21 @@ const path = require('node:path');
 
 const root = path.resolve(__dirname, '..');
 const stamp = path.join(root, 'dist', '.build-stamp');
-const inputs = ['src', 'schemas', 'bench', 'test/support/ferretdb.ts', 'scripts/build-server.js', 'console/src', 'console/index.html', 'console/styles.css', 'console/favicon.svg', 'console/build.js', 'tsconfig.json', 'tsconfig.build.json', 'package-lock.json'];
+const inputs = [
+  'src',
+  'schemas',
+  'bench',
+  'test/support/ferretdb.ts',
+  'scripts/build-server.js',
+  'console/src',
+  'console/index.html',
+  'console/styles.css',
+  'console/favicon.svg',
+  'console/build.js',
+  'tsconfig.json',
+  'tsconfig.build.json',
+  'package-lock.json',
+];
 
 function newest(entry) {
   const full = path.join(root, entry);
@@ -42,13 +56,18 @@ function copyIsolateScripts(dir = 'src') {
   }
 }
 
-const built = existsSync(stamp) && existsSync(path.join(root, 'dist', 'src', 'server.js')) ? statSync(stamp).mtimeMs : 0;
+const built =
+  existsSync(stamp) && existsSync(path.join(root, 'dist', 'src', 'server.js')) ? statSync(stamp).mtimeMs : 0;
 const changed = Math.max(...inputs.map(newest));
 if (!process.argv.includes('--force') && built > 0 && changed <= built) process.exit(0);
 
-
 const forced = process.argv.includes('--force');
-if (!forced) process.stderr.write(built ? 'kinbase: sources changed since the last build; building dist/ ...\n' : 'kinbase: building dist/ (first start) ...\n');
+if (!forced)
+  process.stderr.write(
+    built
+      ? 'kinbase: sources changed since the last build; building dist/ ...\n'
+      : 'kinbase: building dist/ (first start) ...\n',
+  );
 build().catch((error) => {
   process.stderr.write(`kinbase: ${error.message}\n`);
   process.exit(1);
@@ -58,13 +77,17 @@ async function build() {
   // The stamp gets the build's start time: a source saved while the build runs is newer, so the
   // next start builds again instead of serving the older output.
   const startedAt = new Date();
-  await require('./build-server.js').build().catch((error) => {
-    throw new Error(`the server build failed: ${error.message}`);
-  });
+  await require('./build-server.js')
+    .build()
+    .catch((error) => {
+      throw new Error(`the server build failed: ${error.message}`);
+    });
   copyIsolateScripts();
-  await require('../console/build.js').build().catch((error) => {
-    throw new Error(`the console build failed: ${error.message}`);
-  });
+  await require('../console/build.js')
+    .build()
+    .catch((error) => {
+      throw new Error(`the console build failed: ${error.message}`);
+    });
   writeFileSync(stamp, `${startedAt.toISOString()}\n`);
   utimesSync(stamp, startedAt, startedAt);
 }

@@ -23,12 +23,32 @@ const DRIVERS = ['express', 'mongodb', '@google-cloud/storage', 'better-sqlite3'
  * Folders are matched as path prefixes relative to src/ ("config" matches src/config/**).
  */
 const LAYER_RULES = [
-  { layer: 'domain', folders: ['http', 'stores', 'business-logic', 'config', 'app.ts', 'runtime.ts', 'server.ts'], packages: DRIVERS },
-  { layer: 'internal', folders: ['domain', 'http', 'stores', 'business-logic', 'config', 'app.ts', 'runtime.ts', 'server.ts'], packages: DRIVERS },
-  { layer: 'business-logic', folders: ['http', 'stores', 'app.ts', 'runtime.ts', 'server.ts'], packages: ['express', 'mongodb', '@google-cloud/storage', 'better-sqlite3'] },
+  {
+    layer: 'domain',
+    folders: ['http', 'stores', 'business-logic', 'config', 'app.ts', 'runtime.ts', 'server.ts'],
+    packages: DRIVERS,
+  },
+  {
+    layer: 'internal',
+    folders: ['domain', 'http', 'stores', 'business-logic', 'config', 'app.ts', 'runtime.ts', 'server.ts'],
+    packages: DRIVERS,
+  },
+  {
+    layer: 'business-logic',
+    folders: ['http', 'stores', 'app.ts', 'runtime.ts', 'server.ts'],
+    packages: ['express', 'mongodb', '@google-cloud/storage', 'better-sqlite3'],
+  },
   { layer: 'stores', folders: ['http', 'business-logic', 'app.ts', 'runtime.ts', 'server.ts'], packages: ['express'] },
-  { layer: 'http', folders: ['stores', 'runtime.ts', 'server.ts'], packages: ['mongodb', '@google-cloud/storage', 'better-sqlite3', 'isolated-vm'] },
-  { layer: 'config', folders: ['http', 'stores', 'business-logic', 'app.ts', 'runtime.ts', 'server.ts'], packages: DRIVERS },
+  {
+    layer: 'http',
+    folders: ['stores', 'runtime.ts', 'server.ts'],
+    packages: ['mongodb', '@google-cloud/storage', 'better-sqlite3', 'isolated-vm'],
+  },
+  {
+    layer: 'config',
+    folders: ['http', 'stores', 'business-logic', 'app.ts', 'runtime.ts', 'server.ts'],
+    packages: DRIVERS,
+  },
 ];
 
 /**
@@ -38,7 +58,8 @@ const LAYER_RULES = [
  */
 const EXCEPTIONS = [
   {
-    from: 'http/routes/storage/storage.routes.ts', to: 'stores/objects/object-key.ts',
+    from: 'http/routes/storage/storage.routes.ts',
+    to: 'stores/objects/object-key.ts',
     reason: 'the local storage routes parse the object key carried in a signed URL, with the same rules the stores use',
   },
 ];
@@ -58,7 +79,15 @@ function sourceFiles(dir) {
 function resolveRelative(fromFile, spec) {
   const base = path.resolve(path.dirname(fromFile), spec);
   const stem = base.replace(/\.(js|mjs|cjs)$/, '');
-  const candidates = [base, `${stem}.ts`, `${base}.ts`, `${base}.js`, `${stem}.js`, path.join(base, 'index.ts'), path.join(base, 'index.js')];
+  const candidates = [
+    base,
+    `${stem}.ts`,
+    `${base}.ts`,
+    `${base}.js`,
+    `${stem}.js`,
+    path.join(base, 'index.ts'),
+    path.join(base, 'index.js'),
+  ];
   return candidates.find((c) => existsSync(c) && statSync(c).isFile());
 }
 
@@ -151,14 +180,17 @@ function findLayerViolations(graph, exceptions = EXCEPTIONS) {
     for (const rule of LAYER_RULES.filter((r) => under(from, r.layer))) {
       for (const to of files) {
         const folder = rule.folders.find((f) => under(to, f) || to === f);
-        if (folder && !excepted(from, to)) problems.push(`layer: src/${from} imports src/${to} (${rule.layer}/ must not import ${folder})`);
+        if (folder && !excepted(from, to))
+          problems.push(`layer: src/${from} imports src/${to} (${rule.layer}/ must not import ${folder})`);
       }
       for (const pkg of packages) {
-        if (rule.packages.includes(pkg) && !excepted(from, pkg)) problems.push(`layer: src/${from} imports ${pkg} (${rule.layer}/ must not import ${pkg})`);
+        if (rule.packages.includes(pkg) && !excepted(from, pkg))
+          problems.push(`layer: src/${from} imports ${pkg} (${rule.layer}/ must not import ${pkg})`);
       }
     }
   }
-  for (const e of exceptions) if (!used.has(e)) problems.push(`stale exception: ${e.from} -> ${e.to} no longer occurs; remove it`);
+  for (const e of exceptions)
+    if (!used.has(e)) problems.push(`stale exception: ${e.from} -> ${e.to} no longer occurs; remove it`);
   return problems;
 }
 

@@ -63,21 +63,58 @@ export function createApp(runtime: Runtime, options: AppOptions = {}): Express {
   app.use(fileLinkParams(config.downloadUrlTtlSeconds, defaultHttps));
 
   app.use(metricsRoutes(metrics, apps, config.metricsToken));
-  if (config.console && options.consoleDir) app.use(consoleRoutes(options.consoleDir, consoleOrigins(config.publicUrl, config.storage)));
+  if (config.console && options.consoleDir)
+    app.use(consoleRoutes(options.consoleDir, consoleOrigins(config.publicUrl, config.storage)));
   app.use(handshakeRoutes(apps, sessions));
-  app.use(appdataRoutes({
-    apps, sessions, entities: runtime.entities, present, aggregations: runtime.aggregations, deltaSets: runtime.deltaSets,
-    hooks, externalCollections: externalCollectionRoutes(businessLogic, config.publicUrl),
-  }));
-  app.use(userRoutes({ apps, sessions, users: runtime.users, aggregations: runtime.aggregations, present, prepareBody: stripFileReferences, hooks, logins }));
+  app.use(
+    appdataRoutes({
+      apps,
+      sessions,
+      entities: runtime.entities,
+      present,
+      aggregations: runtime.aggregations,
+      deltaSets: runtime.deltaSets,
+      hooks,
+      externalCollections: externalCollectionRoutes(businessLogic, config.publicUrl),
+    }),
+  );
+  app.use(
+    userRoutes({
+      apps,
+      sessions,
+      users: runtime.users,
+      aggregations: runtime.aggregations,
+      present,
+      prepareBody: stripFileReferences,
+      hooks,
+      logins,
+    }),
+  );
   app.use(mfaRoutes({ apps, sessions, users: runtime.users, mfa: runtime.mfa, present }));
   app.use(rpcRoutes({ apps, sessions, notices: runtime.notices, collections: runtime.collections, businessLogic }));
   app.use(groupRoutes({ apps, sessions, groups: runtime.groups }));
-  app.use(adminRoutes({ apps, sessions, config, catalog: runtime.catalog, businessLogic, startedAt: runtime.startedAt, clock }));
-  app.use(blobRoutes({
-    apps, sessions, files: runtime.files, clock,
-    downloadUrlTtlSeconds: config.downloadUrlTtlSeconds, defaultHttps, hooks,
-  }));
+  app.use(
+    adminRoutes({
+      apps,
+      sessions,
+      config,
+      catalog: runtime.catalog,
+      businessLogic,
+      startedAt: runtime.startedAt,
+      clock,
+    }),
+  );
+  app.use(
+    blobRoutes({
+      apps,
+      sessions,
+      files: runtime.files,
+      clock,
+      downloadUrlTtlSeconds: config.downloadUrlTtlSeconds,
+      defaultHttps,
+      hooks,
+    }),
+  );
 
   app.use(unavailableRoutes(apps, sessions));
 

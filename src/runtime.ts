@@ -121,21 +121,34 @@ export function buildRuntime(deps: RuntimeDeps): Runtime {
   const scrypt = new ScryptWorkers();
   const groups = new GroupsService(documents, stampWrite, (appKey) => sessionCache.evictApp(appKey));
   const mfa = new MfaService(documents, { clock, issuer: (appKey) => apps.get(appKey)?.name ?? 'kinbase' });
-  const users = new UsersService(documents, groups, { clock, stampWrite, passwords: new PasswordHasher(scrypt), secondFactor: mfa, sessionCache });
-  const warn: Warn = (context, message) => logger.warn(context, message);
-  // Every download URL is signed through one cache: quantised expiries make repeats free.
-  const files = new FilesService(documents, new SignedUrlCache(objects, { observe: (outcome) => metrics.signedUrlLookup(outcome), clock }), {
-    uploadUrlTtlSeconds: config.uploadUrlTtlSeconds,
-    pendingUploadTtlSeconds: config.pendingUploadTtlSeconds,
-    appKeys: () => apps.list().map((a) => a.appKey),
+  const users = new UsersService(documents, groups, {
     clock,
     stampWrite,
-    warn,
-    pendingUploadChecked: (outcome) => metrics.pendingUploadCheck(outcome),
+    passwords: new PasswordHasher(scrypt),
+    secondFactor: mfa,
+    sessionCache,
   });
+  const warn: Warn = (context, message) => logger.warn(context, message);
+  // Every download URL is signed through one cache: quantised expiries make repeats free.
+  const files = new FilesService(
+    documents,
+    new SignedUrlCache(objects, { observe: (outcome) => metrics.signedUrlLookup(outcome), clock }),
+    {
+      uploadUrlTtlSeconds: config.uploadUrlTtlSeconds,
+      pendingUploadTtlSeconds: config.pendingUploadTtlSeconds,
+      appKeys: () => apps.list().map((a) => a.appKey),
+      clock,
+      stampWrite,
+      warn,
+      pendingUploadChecked: (outcome) => metrics.pendingUploadCheck(outcome),
+    },
+  );
   // Tombstones for delta sets: every deletion in a collection with `deltaSet: true` goes through it.
   const deletions = new DeletionLog(documents, {
-    clock, writeClock, retentionDays: config.deltaSetRetentionDays, trackedCollections: (appKey) => deltaSetCollections(apps.get(appKey)),
+    clock,
+    writeClock,
+    retentionDays: config.deltaSetRetentionDays,
+    trackedCollections: (appKey) => deltaSetCollections(apps.get(appKey)),
   });
   // KinveyFile references: stripped to {_type,_id} on every save, resolved on every read.
   const entities = new EntitiesService(documents, writeClock, stripFileReferences, deletions);
@@ -143,7 +156,10 @@ export function buildRuntime(deps: RuntimeDeps): Runtime {
   const sandbox = createSandbox(config, deps.documents, logger);
   const businessLogic = createBusinessLogic(config, apps, sandbox, metrics);
   const scheduler = new EndpointScheduler({
-    documents: deps.documents, logger, clock, run: async (appKey, endpoint, tick) => void await businessLogic.runScheduled(appKey, endpoint, tick),
+    documents: deps.documents,
+    logger,
+    clock,
+    run: async (appKey, endpoint, tick) => void (await businessLogic.runScheduled(appKey, endpoint, tick)),
   });
   let sweeper: NodeJS.Timeout | undefined;
   let started = false;
@@ -153,7 +169,8 @@ export function buildRuntime(deps: RuntimeDeps): Runtime {
     started = true;
     for (const definition of apps.list()) {
       const created = await createEnvironmentGroups(definition, groups);
-      if (created.length > 0) logger.info({ appKey: definition.appKey, groups: created }, 'created the groups of the environment file');
+      if (created.length > 0)
+        logger.info({ appKey: definition.appKey, groups: created }, 'created the groups of the environment file');
     }
     scheduler.start(apps.list());
     // One warm isolate per app with internal code, so its first request does not start one.
@@ -171,20 +188,39 @@ export function buildRuntime(deps: RuntimeDeps): Runtime {
 
   const close = async (): Promise<void> => {
     if (sweeper) clearInterval(sweeper);
-    if (started) await scheduler.stop().catch((err: unknown) => logger.warn({ err }, 'stopping the endpoint scheduler failed'));
+    if (started)
+      await scheduler.stop().catch((err: unknown) => logger.warn({ err }, 'stopping the endpoint scheduler failed'));
     await Promise.allSettled([sandbox.close(), scrypt.close(), deps.documents.close(), objects.close()]);
   };
 
   return {
-    config, apps, logger, clock, startedAt: clock(), metrics, documents, objects, selfServedObjects: deps.objects.selfServed,
-    writeClock, sessionCache, groups, mfa, users, files, deletions, entities,
+    config,
+    apps,
+    logger,
+    clock,
+    startedAt: clock(),
+    metrics,
+    documents,
+    objects,
+    selfServedObjects: deps.objects.selfServed,
+    writeClock,
+    sessionCache,
+    groups,
+    mfa,
+    users,
+    files,
+    deletions,
+    entities,
     fileReferences: new FileReferenceResolver(files, warn, (expanded, bare) => metrics.fileReferences(expanded, bare)),
     deltaSets: new DeltaSetService(entities, deletions),
     aggregations: new AggregationService(documents),
     notices: new UserNoticesService(documents, clock),
     collections: new CollectionRemover(documents, deletions, (appKey) => sessionCache.evictApp(appKey)),
     catalog: new CollectionCatalog(documents),
-    sandbox, businessLogic, start, close,
+    sandbox,
+    businessLogic,
+    start,
+    close,
   };
 }
 
@@ -195,8 +231,16 @@ function createSandbox(config: Config, documents: DocumentStore, logger: Logger)
 }
 
 /** Business Logic for these apps: internal code in the sandbox, external code in Flex services; every call counted. */
-function createBusinessLogic(config: Config, apps: AppRegistry, sandbox: Sandbox, metrics: Metrics): BusinessLogicRuntime {
+function createBusinessLogic(
+  config: Config,
+  apps: AppRegistry,
+  sandbox: Sandbox,
+  metrics: Metrics,
+): BusinessLogicRuntime {
   const flex = new FlexClient({ timeoutMs: config.businessLogic.flexTimeoutMs });
   const factory = functionFactory({ sandbox, flex, baasUrl: config.publicUrl });
-  return new BusinessLogicRuntime(apps.list(), observedFactory(factory, (kind, fn, outcome) => metrics.businessLogicCall(kind, fn, outcome)));
+  return new BusinessLogicRuntime(
+    apps.list(),
+    observedFactory(factory, (kind, fn, outcome) => metrics.businessLogicCall(kind, fn, outcome)),
+  );
 }

@@ -27,7 +27,10 @@ async function main(): Promise<void> {
   const logger = pino({ level: config.logLevel, base: { service: 'kinbase' } });
   const missing = missingNodeFlags();
   if (missing.length > 0) {
-    logger.warn({ missing }, `started without ${missing.join(' ')}: streaming files will cost much more CPU in garbage collection (npm start passes it; see README "Running")`);
+    logger.warn(
+      { missing },
+      `started without ${missing.join(' ')}: streaming files will cost much more CPU in garbage collection (npm start passes it; see README "Running")`,
+    );
   }
 
   // Listen before building the app: with PORT=0 and no KINBASE_PUBLIC_URL, the URLs handed to
@@ -48,12 +51,19 @@ async function main(): Promise<void> {
   }
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
-  if (config.port === 0 && !process.env.KINBASE_PUBLIC_URL) config = { ...config, publicUrl: `http://localhost:${port}` };
+  if (config.port === 0 && !process.env.KINBASE_PUBLIC_URL)
+    config = { ...config, publicUrl: `http://localhost:${port}` };
 
   const { apps, generated } = await resolveApps(config);
   const signingSecret = await resolveSigningSecret(config);
-  const documents = await createDocumentStore(config.documents, config.dataDir, (line, level = 'info') => logger[level](line));
-  const objects = await createObjectStore(config.storage, { dataDir: config.dataDir, publicUrl: config.publicUrl, signingSecret });
+  const documents = await createDocumentStore(config.documents, config.dataDir, (line, level = 'info') =>
+    logger[level](line),
+  );
+  const objects = await createObjectStore(config.storage, {
+    dataDir: config.dataDir,
+    publicUrl: config.publicUrl,
+    signingSecret,
+  });
   for (const warning of config.startupWarnings) logger.warn(warning);
   // Every service, cache and background job, built once (runtime.ts): Business Logic runs internal
   // code in the sandbox's isolates, Flex services over HTTP, scheduled endpoints through a lease in
@@ -76,17 +86,29 @@ async function main(): Promise<void> {
     force.unref();
     // Fire and forget: the callback's result is ignored; nothing in it rejects (a failed close is
     // logged), and it ends the process.
-    server.close(() => void (async () => {
-      await runtime.close().catch((err: unknown) => logger.error({ err }, 'closing the runtime failed'));
-      logger.info('stopped');
-      process.exit(0);
-    })());
+    server.close(
+      () =>
+        void (async () => {
+          await runtime.close().catch((err: unknown) => logger.error({ err }, 'closing the runtime failed'));
+          logger.info('stopped');
+          process.exit(0);
+        })(),
+    );
     server.closeIdleConnections();
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
 
-  logger.info({ host: config.host, port, publicUrl: config.publicUrl, documents: config.documents.kind, storage: config.storage.kind }, 'kinbase listening');
+  logger.info(
+    {
+      host: config.host,
+      port,
+      publicUrl: config.publicUrl,
+      documents: config.documents.kind,
+      storage: config.storage.kind,
+    },
+    'kinbase listening',
+  );
   printApps(apps, generated, config, port);
 }
 
@@ -112,15 +134,28 @@ function listenProblem(err: NodeJS.ErrnoException, config: Config): string {
 }
 
 /** Prints the apps; secrets only for the data-dir app (configured secrets stay out of logs). */
-function printApps(apps: { appKey: string; appSecret: string; masterSecret: string; name: string }[], generated: boolean, config: Config, port: number): void {
-  const reach = config.host === '0.0.0.0' || config.host === '::' ? 'every interface' : `${config.host} only${isLoopback(config.host) ? ' (this machine; KINBASE_HOST=0.0.0.0 serves others)' : ''}`;
-  const lines = [`kinbase is serving at ${config.publicUrl} (port ${port}), listening on ${reach}${generated ? '; generated a new app:' : ''}`];
+function printApps(
+  apps: { appKey: string; appSecret: string; masterSecret: string; name: string }[],
+  generated: boolean,
+  config: Config,
+  port: number,
+): void {
+  const reach =
+    config.host === '0.0.0.0' || config.host === '::'
+      ? 'every interface'
+      : `${config.host} only${isLoopback(config.host) ? ' (this machine; KINBASE_HOST=0.0.0.0 serves others)' : ''}`;
+  const lines = [
+    `kinbase is serving at ${config.publicUrl} (port ${port}), listening on ${reach}${generated ? '; generated a new app:' : ''}`,
+  ];
   for (const app of apps) {
     lines.push(`  app name:      ${app.name}`, `  app key:       ${app.appKey}`);
     if (!config.apps) lines.push(`  app secret:    ${app.appSecret}`, `  master secret: ${app.masterSecret}`);
   }
   if (!config.apps) lines.push(`  (kept in ${config.dataDir}/apps.json; later starts reuse it)`);
-  if (config.console) lines.push(`console: ${config.publicUrl}/console/${apps.length === 1 ? `#/${encodeURIComponent(apps[0]?.appKey ?? '')}` : ''} (sign in with an app key and its master secret)`);
+  if (config.console)
+    lines.push(
+      `console: ${config.publicUrl}/console/${apps.length === 1 ? `#/${encodeURIComponent(apps[0]?.appKey ?? '')}` : ''} (sign in with an app key and its master secret)`,
+    );
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 

@@ -39,7 +39,10 @@ export function openLmdb(dir: string): Candidate {
     const put = sync ? 'putSync' : 'put';
     void env.docs[put](docKey(collection, doc._id), JSON.stringify(doc));
     for (const field of INDEXED_FIELDS) {
-      void env.idx[put](Buffer.concat([fieldPrefix(collection, field), orderedKey(indexedValue(doc, field)), NUL, text(doc._id)]), doc._id);
+      void env.idx[put](
+        Buffer.concat([fieldPrefix(collection, field), orderedKey(indexedValue(doc, field)), NUL, text(doc._id)]),
+        doc._id,
+      );
     }
   };
   const byIds = (collection: string, ids: Iterable<string>) => {
@@ -83,15 +86,24 @@ export function openLmdb(dir: string): Candidate {
     findEqual(collection, field: IndexedField, key) {
       const start = Buffer.concat([fieldPrefix(collection, field), key, NUL]);
       const end = Buffer.concat([fieldPrefix(collection, field), key, ONE]);
-      return byIds(collection, idx.getRange({ start, end }).map(({ value }) => value));
+      return byIds(
+        collection,
+        idx.getRange({ start, end }).map(({ value }) => value),
+      );
     },
     findFrom(collection, field: IndexedField, from, limit) {
       const start = Buffer.concat([fieldPrefix(collection, field), from]);
-      return byIds(collection, idx.getRange({ start, end: fieldEnd(collection, field), limit }).map(({ value }) => value));
+      return byIds(
+        collection,
+        idx.getRange({ start, end: fieldEnd(collection, field), limit }).map(({ value }) => value),
+      );
     },
     scan(collection) {
       let count = 0;
-      for (const { value } of docs.getRange({ start: Buffer.concat([text(collection), NUL]), end: Buffer.concat([text(collection), ONE]) })) {
+      for (const { value } of docs.getRange({
+        start: Buffer.concat([text(collection), NUL]),
+        end: Buffer.concat([text(collection), ONE]),
+      })) {
         JSON.parse(value);
         count++;
       }

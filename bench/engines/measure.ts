@@ -87,9 +87,14 @@ export async function measure(name: CandidateName, dir: string, n: number): Prom
     if (engine.get(COLLECTION, pick(ids, i)) === undefined) throw new Error(`${name}: a stored id was not found`);
   });
   let equalRows = 0;
-  const equal = await sample(5000, (i) => (equalRows += engine.findEqual(COLLECTION, 'category', orderedKey(`category-${(i * 7919) % categories}`)).length));
+  const equal = await sample(
+    5000,
+    (i) =>
+      (equalRows += engine.findEqual(COLLECTION, 'category', orderedKey(`category-${(i * 7919) % categories}`)).length),
+  );
   const range = await sample(5000, (i) => {
-    if (engine.findFrom(COLLECTION, '_kmd.lmt', orderedKey(pick(lmts, i)), 20).length === 0) throw new Error(`${name}: empty range`);
+    if (engine.findFrom(COLLECTION, '_kmd.lmt', orderedKey(pick(lmts, i)), 20).length === 0)
+      throw new Error(`${name}: empty range`);
   });
   const scanStarted = performance.now();
   const scanned = engine.scan(COLLECTION);
@@ -98,17 +103,27 @@ export async function measure(name: CandidateName, dir: string, n: number): Prom
   const rssBytes = process.memoryUsage().rss;
   await engine.close();
   return {
-    name: engine.name, n,
-    batchInsertPerSec: n / (batchMs / 1000), singleProcessPerSec, singleFsyncPerSec, singleAsyncPerSec,
-    getP50: quantile(get, 0.5), getP99: quantile(get, 0.99),
-    equalP50: quantile(equal, 0.5), equalRows: equalRows / 5000,
-    rangeP50: quantile(range, 0.5), scanMs, diskBytes: diskBytes(dir), rssBytes,
+    name: engine.name,
+    n,
+    batchInsertPerSec: n / (batchMs / 1000),
+    singleProcessPerSec,
+    singleFsyncPerSec,
+    singleAsyncPerSec,
+    getP50: quantile(get, 0.5),
+    getP99: quantile(get, 0.99),
+    equalP50: quantile(equal, 0.5),
+    equalRows: equalRows / 5000,
+    rangeP50: quantile(range, 0.5),
+    scanMs,
+    diskBytes: diskBytes(dir),
+    rssBytes,
   };
 }
 
 if (require.main === module) {
   const [name, dir, n] = process.argv.slice(2);
-  if (!CANDIDATES.includes(name as CandidateName) || !dir || !Number(n)) throw new Error(`usage: measure.js <${CANDIDATES.join('|')}> <dir> <n>`);
+  if (!CANDIDATES.includes(name as CandidateName) || !dir || !Number(n))
+    throw new Error(`usage: measure.js <${CANDIDATES.join('|')}> <dir> <n>`);
   measure(name as CandidateName, dir, Number(n)).then(
     (result) => process.stdout.write(`${JSON.stringify(result)}\n`),
     (err: unknown) => {

@@ -20,25 +20,36 @@ export function openSqlite(dir: string, layout: SqliteLayout): Candidate {
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
   db.pragma(`cache_size = -${CACHE_KIB}`);
-  db.exec(layout === 'rowid'
-    ? `CREATE TABLE docs (rowid INTEGER PRIMARY KEY, collection TEXT NOT NULL, id TEXT NOT NULL, body TEXT NOT NULL, UNIQUE (collection, id));`
-    : `CREATE TABLE docs (collection TEXT NOT NULL, id TEXT NOT NULL, body TEXT NOT NULL, PRIMARY KEY (collection, id)) WITHOUT ROWID;`);
+  db.exec(
+    layout === 'rowid'
+      ? `CREATE TABLE docs (rowid INTEGER PRIMARY KEY, collection TEXT NOT NULL, id TEXT NOT NULL, body TEXT NOT NULL, UNIQUE (collection, id));`
+      : `CREATE TABLE docs (collection TEXT NOT NULL, id TEXT NOT NULL, body TEXT NOT NULL, PRIMARY KEY (collection, id)) WITHOUT ROWID;`,
+  );
   db.exec(`CREATE TABLE idx (collection TEXT NOT NULL, field TEXT NOT NULL, key BLOB NOT NULL, id TEXT NOT NULL,
     PRIMARY KEY (collection, field, key, id)) WITHOUT ROWID;`);
 
   const insertDoc = db.prepare('INSERT INTO docs (collection, id, body) VALUES (?, ?, ?)');
   const insertKey = db.prepare('INSERT INTO idx (collection, field, key, id) VALUES (?, ?, ?, ?)');
   const byId = db.prepare('SELECT body FROM docs WHERE collection = ? AND id = ?').pluck();
-  const equal = db.prepare(`SELECT d.body FROM idx i JOIN docs d ON d.collection = i.collection AND d.id = i.id
-    WHERE i.collection = ? AND i.field = ? AND i.key = ? ORDER BY i.key, i.id`).pluck();
-  const from = db.prepare(`SELECT d.body FROM idx i JOIN docs d ON d.collection = i.collection AND d.id = i.id
-    WHERE i.collection = ? AND i.field = ? AND i.key >= ? ORDER BY i.key, i.id LIMIT ?`).pluck();
+  const equal = db
+    .prepare(
+      `SELECT d.body FROM idx i JOIN docs d ON d.collection = i.collection AND d.id = i.id
+    WHERE i.collection = ? AND i.field = ? AND i.key = ? ORDER BY i.key, i.id`,
+    )
+    .pluck();
+  const from = db
+    .prepare(
+      `SELECT d.body FROM idx i JOIN docs d ON d.collection = i.collection AND d.id = i.id
+    WHERE i.collection = ? AND i.field = ? AND i.key >= ? ORDER BY i.key, i.id LIMIT ?`,
+    )
+    .pluck();
   const all = db.prepare('SELECT body FROM docs WHERE collection = ?').pluck();
 
   const writeRows = (collection: string, docs: readonly BenchDoc[]) => {
     for (const doc of docs) {
       insertDoc.run(collection, doc._id, JSON.stringify(doc));
-      for (const field of INDEXED_FIELDS) insertKey.run(collection, field, orderedKey(indexedValue(doc, field)), doc._id);
+      for (const field of INDEXED_FIELDS)
+        insertKey.run(collection, field, orderedKey(indexedValue(doc, field)), doc._id);
     }
   };
   const write = db.transaction(writeRows);

@@ -4,7 +4,8 @@
  */
 import { Agent, request } from 'node:http';
 
-export const basic = (user: string, secret: string): string => `Basic ${Buffer.from(`${user}:${secret}`).toString('base64')}`;
+export const basic = (user: string, secret: string): string =>
+  `Basic ${Buffer.from(`${user}:${secret}`).toString('base64')}`;
 
 export interface Reply {
   status: number;
@@ -22,15 +23,30 @@ export class Client {
     const payload = body === undefined ? undefined : JSON.stringify(body);
     const started = performance.now();
     return new Promise((resolve, reject) => {
-      const req = request(`${this.base}${path}`, {
-        method, agent: this.agent,
-        headers: { authorization: auth, 'x-kinvey-api-version': '5', ...(payload ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } : {}) },
-      }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (d: Buffer) => chunks.push(d));
-        res.once('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), ms: performance.now() - started }));
-        res.once('error', reject);
-      });
+      const req = request(
+        `${this.base}${path}`,
+        {
+          method,
+          agent: this.agent,
+          headers: {
+            authorization: auth,
+            'x-kinvey-api-version': '5',
+            ...(payload ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } : {}),
+          },
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (d: Buffer) => chunks.push(d));
+          res.once('end', () =>
+            resolve({
+              status: res.statusCode ?? 0,
+              body: Buffer.concat(chunks).toString('utf8'),
+              ms: performance.now() - started,
+            }),
+          );
+          res.once('error', reject);
+        },
+      );
       req.once('error', reject);
       req.end(payload);
     });
@@ -62,7 +78,8 @@ export interface Samples {
 export async function samples(count: number, maxMs: number, probe: (i: number) => Promise<number>): Promise<Samples> {
   const out: number[] = [];
   const started = performance.now();
-  while (out.length < count && (out.length === 0 || performance.now() - started < maxMs)) out.push(await probe(out.length));
+  while (out.length < count && (out.length === 0 || performance.now() - started < maxMs))
+    out.push(await probe(out.length));
   out.sort((a, b) => a - b);
   return { sorted: out, p50: quantile(out, 0.5), p99: quantile(out, 0.99) };
 }

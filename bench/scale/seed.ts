@@ -53,7 +53,14 @@ export interface SeedResult {
 }
 
 /** Writes n entities into `scope` of the embedded store under dataDir, then closes the store. */
-export async function seed(dataDir: string, scope: CollectionScope, n: number, creator: string, keep: number, progress: (done: number) => void): Promise<SeedResult> {
+export async function seed(
+  dataDir: string,
+  scope: CollectionScope,
+  n: number,
+  creator: string,
+  keep: number,
+  progress: (done: number) => void,
+): Promise<SeedResult> {
   // The server's own defaults for the embedded store (what `npm start` on this data dir uses).
   const config = loadConfig({ KINBASE_DATA_DIR: dataDir });
   if (config.documents.kind !== 'embedded') throw new Error('the default document store is not the embedded one');
@@ -73,7 +80,9 @@ export async function seed(dataDir: string, scope: CollectionScope, n: number, c
       }
       const started = performance.now();
       if (bulk) await bulk(scope, batch);
-      else for (let k = 0; k < batch.length; k += 50) await Promise.all(batch.slice(k, k + 50).map((doc) => store.insert(scope, doc)));
+      else
+        for (let k = 0; k < batch.length; k += 50)
+          await Promise.all(batch.slice(k, k + 50).map((doc) => store.insert(scope, doc)));
       writeMs += performance.now() - started;
       if ((i / BATCH) % 50 === 49) progress(i + batch.length);
     }

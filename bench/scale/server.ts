@@ -29,10 +29,12 @@ export interface StartedServer {
 export async function startTimed(env: Record<string, string>, probePath: string, auth: string): Promise<StartedServer> {
   const port = await freePort();
   const started = performance.now();
-  const child = track(spawn(process.execPath, [...kinbaseNodeArgs(), SERVER_ENTRY], {
-    env: { PATH: process.env.PATH ?? '', PORT: String(port), KINBASE_LOG_LEVEL: 'warn', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  }));
+  const child = track(
+    spawn(process.execPath, [...kinbaseNodeArgs(), SERVER_ENTRY], {
+      env: { PATH: process.env.PATH ?? '', PORT: String(port), KINBASE_LOG_LEVEL: 'warn', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    }),
+  );
   let out = '';
   const keep = (d: Buffer) => (out = (out + d.toString()).slice(-8000));
   child.stdout?.on('data', keep);
@@ -40,11 +42,13 @@ export async function startTimed(env: Record<string, string>, probePath: string,
   const client = new Client(`http://127.0.0.1:${port}`);
   for (;;) {
     if (child.exitCode !== null) throw new Error(`the server exited with ${child.exitCode}:\n${out}`);
-    if (performance.now() - started > START_TIMEOUT_MS) throw new Error(`the server did not answer ${probePath} within ${START_TIMEOUT_MS / 1000} s:\n${out}`);
+    if (performance.now() - started > START_TIMEOUT_MS)
+      throw new Error(`the server did not answer ${probePath} within ${START_TIMEOUT_MS / 1000} s:\n${out}`);
     try {
       const reply = await client.send('GET', probePath, auth);
       if (reply.status === 200) return { child, client, startMs: performance.now() - started, output: () => out };
-      if (reply.status !== 503) throw new Error(`GET ${probePath} while starting: ${reply.status} ${reply.body.slice(0, 300)}`);
+      if (reply.status !== 503)
+        throw new Error(`GET ${probePath} while starting: ${reply.status} ${reply.body.slice(0, 300)}`);
     } catch (err) {
       // Not listening yet, or (seen once at 1M) a connection reset while it starts: try again.
       if (!['ECONNREFUSED', 'ECONNRESET'].includes((err as NodeJS.ErrnoException).code ?? '')) throw err;

@@ -44,7 +44,8 @@ export function seg(value: string): string {
 function queryString(query: Query | undefined): string {
   if (!query) return '';
   const params = new URLSearchParams();
-  for (const [name, value] of Object.entries(query)) if (value !== undefined && value !== '') params.set(name, String(value));
+  for (const [name, value] of Object.entries(query))
+    if (value !== undefined && value !== '') params.set(name, String(value));
   const text = params.toString();
   return text ? `?${text}` : '';
 }
@@ -54,7 +55,10 @@ export class Api {
   readonly appKey: string;
   private readonly authorization: string;
 
-  constructor(credentials: Credentials, private readonly base = '') {
+  constructor(
+    credentials: Credentials,
+    private readonly base = '',
+  ) {
     this.appKey = credentials.appKey;
     const bytes = new TextEncoder().encode(`${credentials.appKey}:${credentials.masterSecret}`);
     let binary = '';

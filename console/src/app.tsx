@@ -26,7 +26,14 @@ export function App() {
   if (!current || !api) {
     return (
       <>
-        <SignIn apps={apps} appKey={route.appKey ?? ''} onSignedIn={(next, app) => { update(next); navigate(href(app.appKey, 'overview')); }} />
+        <SignIn
+          apps={apps}
+          appKey={route.appKey ?? ''}
+          onSignedIn={(next, app) => {
+            update(next);
+            navigate(href(app.appKey, 'overview'));
+          }}
+        />
         <Toasts />
       </>
     );
@@ -44,22 +51,38 @@ export function App() {
         <div class="brand">kinbase</div>
         <label class="switcher">
           <span>App</span>
-          <select data-testid="app-switcher" value={current.appKey} onChange={(e) => {
-            const key = (e.target as HTMLSelectElement).value;
-            navigate(key === '+' ? '#/' : href(key, route.section));
-          }}>
-            {apps.map((a) => <option key={a.appKey} value={a.appKey}>{a.name} ({a.appKey})</option>)}
+          <select
+            data-testid="app-switcher"
+            value={current.appKey}
+            onChange={(e) => {
+              const key = (e.target as HTMLSelectElement).value;
+              navigate(key === '+' ? '#/' : href(key, route.section));
+            }}
+          >
+            {apps.map((a) => (
+              <option key={a.appKey} value={a.appKey}>
+                {a.name} ({a.appKey})
+              </option>
+            ))}
             <option value="+">+ Sign in to another app…</option>
           </select>
         </label>
         <ul>
           {SECTIONS.map((s) => (
             <li key={s.id}>
-              <a href={href(current.appKey, s.id)} class={route.section === s.id ? 'active' : ''} aria-current={route.section === s.id ? 'page' : undefined}>{s.label}</a>
+              <a
+                href={href(current.appKey, s.id)}
+                class={route.section === s.id ? 'active' : ''}
+                aria-current={route.section === s.id ? 'page' : undefined}
+              >
+                {s.label}
+              </a>
             </li>
           ))}
         </ul>
-        <button class="link signout" onClick={signOut}>Sign out of {current.name}</button>
+        <button class="link signout" onClick={signOut}>
+          Sign out of {current.name}
+        </button>
       </nav>
       <main class="content">
         <View api={api} route={route} />
@@ -71,11 +94,17 @@ export function App() {
 
 function View({ api, route }: { api: Api; route: Route }) {
   switch (route.section) {
-    case 'overview': return <Overview api={api} />;
-    case 'collections': return <Collections api={api} rest={route.rest} />;
-    case 'files': return <Files api={api} />;
-    case 'users': return <Users api={api} />;
-    case 'groups': return <Groups api={api} />;
-    case 'business-logic': return <BusinessLogic api={api} />;
+    case 'overview':
+      return <Overview api={api} />;
+    case 'collections':
+      return <Collections api={api} rest={route.rest} />;
+    case 'files':
+      return <Files api={api} />;
+    case 'users':
+      return <Users api={api} />;
+    case 'groups':
+      return <Groups api={api} />;
+    case 'business-logic':
+      return <BusinessLogic api={api} />;
   }
 }

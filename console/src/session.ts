@@ -14,8 +14,17 @@ export function loadApps(): SignedInApp[] {
   try {
     const raw: unknown = JSON.parse(sessionStorage.getItem(KEY) ?? '[]');
     if (!Array.isArray(raw)) return [];
-    return (raw as unknown[]).filter((a): a is SignedInApp => typeof a === 'object' && a !== null
-      && 'appKey' in a && typeof a.appKey === 'string' && 'masterSecret' in a && typeof a.masterSecret === 'string' && 'name' in a && typeof a.name === 'string');
+    return (raw as unknown[]).filter(
+      (a): a is SignedInApp =>
+        typeof a === 'object' &&
+        a !== null &&
+        'appKey' in a &&
+        typeof a.appKey === 'string' &&
+        'masterSecret' in a &&
+        typeof a.masterSecret === 'string' &&
+        'name' in a &&
+        typeof a.name === 'string',
+    );
   } catch {
     return [];
   }

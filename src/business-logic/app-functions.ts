@@ -1,10 +1,21 @@
 import type { AppDefinition } from '../config/load-config';
 import type { FlexDataSource } from './flex/flex-data-source';
-import type { BusinessLogicConfig, BusinessLogicFunction, CollectionHookName, CustomEndpointSpec, ExternalCollectionSpec, FunctionSpec } from './types';
+import type {
+  BusinessLogicConfig,
+  BusinessLogicFunction,
+  CollectionHookName,
+  CustomEndpointSpec,
+  ExternalCollectionSpec,
+  FunctionSpec,
+} from './types';
 
 /** Turns configured Business Logic into something runnable: the sandbox or the Flex client. */
 export interface FunctionFactory {
-  internal(app: AppDefinition, spec: Extract<FunctionSpec, { type: 'internal' }>, commonCode: BusinessLogicConfig['commonCode']): BusinessLogicFunction;
+  internal(
+    app: AppDefinition,
+    spec: Extract<FunctionSpec, { type: 'internal' }>,
+    commonCode: BusinessLogicConfig['commonCode'],
+  ): BusinessLogicFunction;
   external(app: AppDefinition, spec: Extract<FunctionSpec, { type: 'external' }>): BusinessLogicFunction;
   /** The Flex service object behind an external collection. */
   dataSource(app: AppDefinition, spec: ExternalCollectionSpec): FlexDataSource;
@@ -38,9 +49,11 @@ export function buildAppFunctions(apps: readonly AppDefinition[], factory: Funct
       if (forCollection.size > 0) hooks.set(collection, forCollection);
     }
     const endpoints = new Map<string, { fn: BusinessLogicFunction; spec: CustomEndpointSpec }>();
-    for (const [name, spec] of Object.entries(config.customEndpoints)) endpoints.set(name, { fn: make(spec.function), spec });
+    for (const [name, spec] of Object.entries(config.customEndpoints))
+      endpoints.set(name, { fn: make(spec.function), spec });
     const externalCollections = new Map<string, FlexDataSource>();
-    for (const [name, spec] of Object.entries(config.externalCollections)) externalCollections.set(name, factory.dataSource(app, spec));
+    for (const [name, spec] of Object.entries(config.externalCollections))
+      externalCollections.set(name, factory.dataSource(app, spec));
     byApp.set(app.appKey, { hooks, endpoints, externalCollections });
   }
   return byApp;
@@ -51,7 +64,9 @@ export function usesInternalCode(app: AppDefinition): boolean {
   const config = app.businessLogic;
   if (!config) return false;
   const hooks = Object.values(config.collectionHooks).flatMap((byName) => Object.values(byName));
-  return [...hooks, ...Object.values(config.customEndpoints).map((e) => e.function)].some((spec) => spec?.type === 'internal');
+  return [...hooks, ...Object.values(config.customEndpoints).map((e) => e.function)].some(
+    (spec) => spec?.type === 'internal',
+  );
 }
 
 /** Told about every finished Business Logic call (the metrics): hook or endpoint, which one, and how it ended. */
@@ -65,7 +80,8 @@ export function observedFactory(factory: FunctionFactory, observe: CallObserver)
   const observed = (fn: BusinessLogicFunction): BusinessLogicFunction => ({
     run: async (invocation) => {
       const kind = invocation.stage === 'customEndpoint' ? 'endpoint' : 'hook';
-      const name = kind === 'endpoint' ? invocation.request.endpoint ?? invocation.functionName : invocation.functionName;
+      const name =
+        kind === 'endpoint' ? (invocation.request.endpoint ?? invocation.functionName) : invocation.functionName;
       try {
         const outcome = await fn.run(invocation);
         observe(kind, name, 'ok');

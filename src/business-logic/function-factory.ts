@@ -12,15 +12,30 @@ import type { FlexServiceSpec } from './types';
  * collections call the app's Flex services, whose modules call back into kinbase at `baasUrl`.
  */
 export function functionFactory(deps: { sandbox: Sandbox; flex: FlexClient; baasUrl: string }): FunctionFactory {
-  const flexApp = (app: AppDefinition) => ({ appKey: app.appKey, appSecret: app.appSecret, masterSecret: app.masterSecret, baasUrl: deps.baasUrl });
+  const flexApp = (app: AppDefinition) => ({
+    appKey: app.appKey,
+    appSecret: app.appSecret,
+    masterSecret: app.masterSecret,
+    baasUrl: deps.baasUrl,
+  });
   return {
     internal: (app, spec, commonCode) => deps.sandbox.functionFor(app.appKey, spec, commonCode),
-    external: (app, spec) => flexFunction(
-      { service: serviceOf(app, spec.service), serviceName: spec.service, handlerName: spec.handlerName, origin: spec.origin },
-      flexApp(app),
-      deps.flex,
-    ),
-    dataSource: (app, spec) => new FlexDataSource({ service: serviceOf(app, spec.service), serviceName: spec.service, serviceObject: spec.serviceObject }, deps.flex),
+    external: (app, spec) =>
+      flexFunction(
+        {
+          service: serviceOf(app, spec.service),
+          serviceName: spec.service,
+          handlerName: spec.handlerName,
+          origin: spec.origin,
+        },
+        flexApp(app),
+        deps.flex,
+      ),
+    dataSource: (app, spec) =>
+      new FlexDataSource(
+        { service: serviceOf(app, spec.service), serviceName: spec.service, serviceObject: spec.serviceObject },
+        deps.flex,
+      ),
   };
 }
 

@@ -14,9 +14,20 @@ interface FunctionView {
 
 export interface BusinessLogicOverview {
   readonly configured: boolean;
-  readonly collectionHooks: Array<FunctionView & { readonly collection: string; readonly hook: string; readonly origin: string }>;
-  readonly customEndpoints: Array<FunctionView & { readonly name: string; readonly schedule?: { readonly start: string; readonly intervalSeconds: number | null } }>;
-  readonly externalCollections: Array<{ readonly collection: string; readonly service: string; readonly serviceObject: string }>;
+  readonly collectionHooks: Array<
+    FunctionView & { readonly collection: string; readonly hook: string; readonly origin: string }
+  >;
+  readonly customEndpoints: Array<
+    FunctionView & {
+      readonly name: string;
+      readonly schedule?: { readonly start: string; readonly intervalSeconds: number | null };
+    }
+  >;
+  readonly externalCollections: Array<{
+    readonly collection: string;
+    readonly service: string;
+    readonly serviceObject: string;
+  }>;
   readonly flexServices: Array<{ readonly name: string; readonly host: string }>;
   /** Newest first; this instance's only, lost at restart (recent-errors.ts). */
   readonly recentErrors: RecentBusinessLogicError[];
@@ -26,28 +37,58 @@ export interface BusinessLogicOverview {
  * Describes an app's Business Logic (absent: nothing configured), entries sorted by collection or
  * name; the configuration's null-prototype maps are read by their own entries only. Never throws.
  */
-export function describeBusinessLogic(config: BusinessLogicConfig | undefined, recentErrors: RecentBusinessLogicError[]): BusinessLogicOverview {
-  if (!config) return { configured: false, collectionHooks: [], customEndpoints: [], externalCollections: [], flexServices: [], recentErrors };
+export function describeBusinessLogic(
+  config: BusinessLogicConfig | undefined,
+  recentErrors: RecentBusinessLogicError[],
+): BusinessLogicOverview {
+  if (!config)
+    return {
+      configured: false,
+      collectionHooks: [],
+      customEndpoints: [],
+      externalCollections: [],
+      flexServices: [],
+      recentErrors,
+    };
   const collectionHooks = sortedEntries(config.collectionHooks).flatMap(([collection, hooks]) =>
-    Object.entries(hooks).flatMap(([hook, spec]) => (spec ? [{ collection, hook, ...functionView(spec), origin: spec.origin }] : [])));
+    Object.entries(hooks).flatMap(([hook, spec]) =>
+      spec ? [{ collection, hook, ...functionView(spec), origin: spec.origin }] : [],
+    ),
+  );
   const customEndpoints = sortedEntries(config.customEndpoints).map(([name, endpoint]) => ({
     name,
     ...functionView(endpoint.function),
-    ...(endpoint.schedule ? { schedule: { start: endpoint.schedule.start.toISOString(), intervalSeconds: endpoint.schedule.intervalSeconds } } : {}),
+    ...(endpoint.schedule
+      ? {
+          schedule: {
+            start: endpoint.schedule.start.toISOString(),
+            intervalSeconds: endpoint.schedule.intervalSeconds,
+          },
+        }
+      : {}),
   }));
   return {
     configured: true,
     collectionHooks,
     customEndpoints,
-    externalCollections: sortedEntries(config.externalCollections).map(([collection, spec]) => ({ collection, service: spec.service, serviceObject: spec.serviceObject })),
-    flexServices: sortedEntries(config.flexServices).map(([name, spec]) => ({ name, host: withoutUserInfo(spec.host) })),
+    externalCollections: sortedEntries(config.externalCollections).map(([collection, spec]) => ({
+      collection,
+      service: spec.service,
+      serviceObject: spec.serviceObject,
+    })),
+    flexServices: sortedEntries(config.flexServices).map(([name, spec]) => ({
+      name,
+      host: withoutUserInfo(spec.host),
+    })),
     recentErrors,
   };
 }
 
 function functionView(spec: FunctionSpec): FunctionView {
   // Internal: only the type; its code stays on the server.
-  return spec.type === 'internal' ? { type: 'internal' } : { type: 'external', service: spec.service, handlerName: spec.handlerName };
+  return spec.type === 'internal'
+    ? { type: 'internal' }
+    : { type: 'external', service: spec.service, handlerName: spec.handlerName };
 }
 
 function sortedEntries<T>(map: Readonly<Record<string, T>>): Array<[string, T]> {

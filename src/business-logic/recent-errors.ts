@@ -37,7 +37,10 @@ export class RecentBusinessLogicErrors {
   constructor(private readonly clock: () => Date = () => new Date()) {}
 
   /** Records a failure of a hook or endpoint of the app. Anything not a KinveyError is recorded as BLInternalError. */
-  record(appKey: string, failure: { kind: 'hook' | 'endpoint'; name: string; collection?: string; error: unknown }): void {
+  record(
+    appKey: string,
+    failure: { kind: 'hook' | 'endpoint'; name: string; collection?: string; error: unknown },
+  ): void {
     const { error } = failure;
     const kinvey = isKinveyError(error);
     const entry: RecentBusinessLogicError = {
@@ -71,8 +74,10 @@ export function recordingFactory(factory: FunctionFactory, recent: RecentBusines
         const endpoint = invocation.stage === 'customEndpoint';
         recent.record(invocation.appKey, {
           kind: endpoint ? 'endpoint' : 'hook',
-          name: endpoint ? invocation.request.endpoint ?? invocation.functionName : invocation.functionName,
-          ...(endpoint || invocation.request.collectionName === undefined ? {} : { collection: invocation.request.collectionName }),
+          name: endpoint ? (invocation.request.endpoint ?? invocation.functionName) : invocation.functionName,
+          ...(endpoint || invocation.request.collectionName === undefined
+            ? {}
+            : { collection: invocation.request.collectionName }),
           error,
         });
         throw error;

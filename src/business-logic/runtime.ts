@@ -46,7 +46,13 @@ export class BusinessLogicRuntime {
    */
   async runScheduled(appKey: string, endpoint: string, tick: Date): Promise<BlResponse> {
     const request: BlRequest = {
-      method: 'POST', headers: {}, body: {}, params: { scheduledAt: tick.toISOString() }, username: appKey, userId: '', appKey,
+      method: 'POST',
+      headers: {},
+      body: {},
+      params: { scheduledAt: tick.toISOString() },
+      username: appKey,
+      userId: '',
+      appKey,
     };
     return this.runEndpoint(appKey, endpoint, request, SCHEDULER_CALLER);
   }

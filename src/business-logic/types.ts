@@ -5,7 +5,15 @@
  */
 
 export { COLLECTION_HOOKS } from '../domain/apps/business-logic-config';
-export type { BusinessLogicConfig, CollectionHookName, CustomEndpointSpec, EndpointSchedule, ExternalCollectionSpec, FlexServiceSpec, FunctionSpec } from '../domain/apps/business-logic-config';
+export type {
+  BusinessLogicConfig,
+  CollectionHookName,
+  CustomEndpointSpec,
+  EndpointSchedule,
+  ExternalCollectionSpec,
+  FlexServiceSpec,
+  FunctionSpec,
+} from '../domain/apps/business-logic-config';
 import type { CollectionHookName } from '../domain/apps/business-logic-config';
 
 /**

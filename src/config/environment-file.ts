@@ -4,11 +4,26 @@
  * problem or a warning naming its JSON path: nothing in the file is silently ignored.
  */
 import path from 'node:path';
-import { environmentFileSchema, type EnvironmentCollection, type EnvironmentEndpoint, type EnvironmentFile, type EnvironmentHook } from '../../schemas/environment-file.schema';
+import {
+  environmentFileSchema,
+  type EnvironmentCollection,
+  type EnvironmentEndpoint,
+  type EnvironmentFile,
+  type EnvironmentHook,
+} from '../../schemas/environment-file.schema';
 import { describeSettingErrors, validatorFor } from '../../schemas/validator';
 import type { CollectionSettings, EnvironmentGroup } from '../domain/apps/app-definition';
 import { isReservedKey } from '../domain/access/safe-keys';
-import { COLLECTION_HOOKS, type BusinessLogicConfig, type CollectionHookName, type CustomEndpointSpec, type EndpointSchedule, type ExternalCollectionSpec, type FlexServiceSpec, type FunctionSpec } from '../domain/apps/business-logic-config';
+import {
+  COLLECTION_HOOKS,
+  type BusinessLogicConfig,
+  type CollectionHookName,
+  type CustomEndpointSpec,
+  type EndpointSchedule,
+  type ExternalCollectionSpec,
+  type FlexServiceSpec,
+  type FunctionSpec,
+} from '../domain/apps/business-logic-config';
 
 export type { EnvironmentGroup } from '../domain/apps/app-definition';
 
@@ -27,7 +42,13 @@ export interface LoadedEnvironment {
 }
 
 export const SCHEDULE_INTERVAL_SECONDS: Readonly<Record<string, number>> = Object.freeze({
-  weekly: 604800, daily: 86400, hourly: 3600, '30-minutes': 1800, '10-minutes': 600, '5-minutes': 300, '1-minute': 60,
+  weekly: 604800,
+  daily: 86400,
+  hourly: 3600,
+  '30-minutes': 1800,
+  '10-minutes': 600,
+  '5-minutes': 300,
+  '1-minute': 60,
 });
 
 /** Kinvey's `onLoginSuccess` is what kinbase calls `onPostLogin`. */
@@ -45,7 +66,12 @@ const ISO_DATE_TIME = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d
  * kinbase cannot honour, and to `warnings` every entry it accepts but ignores. Returns null when
  * this call added a problem; never throws for bad input.
  */
-export function loadEnvironmentFile(file: string, context: EnvironmentFileContext, problems: string[], warnings: string[]): LoadedEnvironment | null {
+export function loadEnvironmentFile(
+  file: string,
+  context: EnvironmentFileContext,
+  problems: string[],
+  warnings: string[],
+): LoadedEnvironment | null {
   const at = `${context.source} ${file}`;
   let parsed: unknown;
   try {
@@ -56,7 +82,11 @@ export function loadEnvironmentFile(file: string, context: EnvironmentFileContex
   }
   const validate = validatorFor<EnvironmentFile>(environmentFileSchema);
   if (!validate(parsed)) {
-    problems.push(...describeSettingErrors(validate.errors, environmentFileSchema).map((line) => `${at}: ${line.replace(/^the value /, 'the file ')}`));
+    problems.push(
+      ...describeSettingErrors(validate.errors, environmentFileSchema).map(
+        (line) => `${at}: ${line.replace(/^the value /, 'the file ')}`,
+      ),
+    );
     return null;
   }
   const before = problems.length;
@@ -87,21 +117,31 @@ export function loadEnvironmentFile(file: string, context: EnvironmentFileContex
   const customEndpoints = nullObject<CustomEndpointSpec>();
   for (const [name, entry] of reader.entries(env.customEndpoints, 'customEndpoints', ENDPOINT_NAME)) {
     const spec = reader.functionSpec(entry, `customEndpoints.${name}`);
-    const schedule = entry.schedule ? readSchedule(reader, entry.schedule, `customEndpoints.${name}.schedule`) : undefined;
+    const schedule = entry.schedule
+      ? readSchedule(reader, entry.schedule, `customEndpoints.${name}.schedule`)
+      : undefined;
     if (spec && schedule !== null) customEndpoints[name] = { function: spec, ...(schedule ? { schedule } : {}) };
   }
   const groups = readGroups(reader, env, warnings);
   const roles = [...reader.entries(env.roles, 'roles')].map(([name]) => name);
   if (roles.length > 0) warnings.push(`${at}: roles are not supported by kinbase and are ignored: ${roles.join(', ')}`);
-  if (env.push) warnings.push(`${at}: push is not available in kinbase and is ignored (push routes answer MissingConfiguration)`);
+  if (env.push)
+    warnings.push(`${at}: push is not available in kinbase and is ignored (push routes answer MissingConfiguration)`);
   if (reader.serviceEnvironments.size > 0) {
-    warnings.push(`${at}: serviceEnvironment is ignored: kinbase calls the one host each flexServices entry names (${[...reader.serviceEnvironments].join(', ')})`);
+    warnings.push(
+      `${at}: serviceEnvironment is ignored: kinbase calls the one host each flexServices entry names (${[...reader.serviceEnvironments].join(', ')})`,
+    );
   }
   if (problems.length > before) return null;
 
   const flexServices = nullObject<FlexServiceSpec>();
-  for (const [name, service] of Object.entries(context.flexServices)) flexServices[name] = { host: service.host.replace(/\/+$/, ''), secret: service.secret };
-  return { businessLogic: { commonCode, collectionHooks, customEndpoints, externalCollections, flexServices }, collections, groups };
+  for (const [name, service] of Object.entries(context.flexServices))
+    flexServices[name] = { host: service.host.replace(/\/+$/, ''), secret: service.secret };
+  return {
+    businessLogic: { commonCode, collectionHooks, customEndpoints, externalCollections, flexServices },
+    collections,
+    groups,
+  };
 }
 
 /** Reads entries and code, and names each bad one by its JSON path. */
@@ -128,14 +168,16 @@ class EntryReader {
   *entries<T>(map: Record<string, T> | undefined, where: string, pattern?: RegExp): Generator<[string, T]> {
     for (const [key, value] of Object.entries(map ?? {})) {
       if (isReservedKey(key)) this.problem(`${where}.${key} is a reserved name and cannot be used`);
-      else if (pattern && !pattern.test(key)) this.problem(`${where}.${key} is not a valid name (letters, digits, _ and -)`);
+      else if (pattern && !pattern.test(key))
+        this.problem(`${where}.${key} is not a valid name (letters, digits, _ and -)`);
       else yield [key, value];
     }
   }
 
   /** The code of an internal entry: `code`, or the file `codeFile` names; null after a problem. */
   code(entry: { code?: string; codeFile?: string }, where: string): string | null {
-    if (entry.code !== undefined && entry.codeFile !== undefined) return this.fail(`${where} sets both code and codeFile: set one of them`);
+    if (entry.code !== undefined && entry.codeFile !== undefined)
+      return this.fail(`${where} sets both code and codeFile: set one of them`);
     if (entry.code !== undefined) return entry.code;
     if (entry.codeFile === undefined) return this.fail(`${where} must set code or codeFile`);
     try {
@@ -147,12 +189,18 @@ class EntryReader {
 
   functionSpec(entry: EnvironmentHook | EnvironmentEndpoint, where: string): FunctionSpec | null {
     if (entry.type === 'internal') {
-      const stray = (['service', 'serviceEnvironment', 'handlerName'] as const).filter((field) => entry[field] !== undefined);
-      if (stray.length > 0) return this.fail(`${where} is internal, so ${stray.join(', ')} cannot be set (only external functions call a Flex service)`);
+      const stray = (['service', 'serviceEnvironment', 'handlerName'] as const).filter(
+        (field) => entry[field] !== undefined,
+      );
+      if (stray.length > 0)
+        return this.fail(
+          `${where} is internal, so ${stray.join(', ')} cannot be set (only external functions call a Flex service)`,
+        );
       const code = this.code(entry, where);
       return code === null ? null : { type: 'internal', code, origin: where };
     }
-    if (entry.code !== undefined || entry.codeFile !== undefined) return this.fail(`${where} is external, so code and codeFile cannot be set (its code runs in the Flex service)`);
+    if (entry.code !== undefined || entry.codeFile !== undefined)
+      return this.fail(`${where} is external, so code and codeFile cannot be set (its code runs in the Flex service)`);
     if (entry.handlerName === undefined) return this.fail(`${where}.handlerName must be set when type is external`);
     const service = this.service(entry, where);
     return service === null ? null : { type: 'external', service, handlerName: entry.handlerName, origin: where };
@@ -163,9 +211,12 @@ class EntryReader {
     if (entry.service === undefined) return this.fail(`${where}.service must be set when type is external`);
     if (!Object.hasOwn(this.context.flexServices, entry.service)) {
       const known = Object.keys(this.context.flexServices);
-      return this.fail(`${where}.service "${entry.service}" is not one of the app's flexServices (${known.length > 0 ? `known: ${known.join(', ')}` : 'the app defines none'})`);
+      return this.fail(
+        `${where}.service "${entry.service}" is not one of the app's flexServices (${known.length > 0 ? `known: ${known.join(', ')}` : 'the app defines none'})`,
+      );
     }
-    if (entry.serviceEnvironment !== undefined) this.serviceEnvironments.add(`${entry.service} (${entry.serviceEnvironment})`);
+    if (entry.serviceEnvironment !== undefined)
+      this.serviceEnvironments.add(`${entry.service} (${entry.serviceEnvironment})`);
     return entry.service;
   }
 
@@ -178,51 +229,95 @@ class EntryReader {
 function checkSettings(env: EnvironmentFile, at: string, problems: string[], warnings: string[]): void {
   const verification = env.settings?.emailVerification;
   if (verification?.required === true) {
-    problems.push(`${at}: settings.emailVerification.required is true, but kinbase does not enforce email verification: set it to false`);
+    problems.push(
+      `${at}: settings.emailVerification.required is true, but kinbase does not enforce email verification: set it to false`,
+    );
   }
-  if (verification?.auto === true) warnings.push(`${at}: settings.emailVerification.auto is ignored: kinbase sends no verification emails`);
+  if (verification?.auto === true)
+    warnings.push(`${at}: settings.emailVerification.auto is ignored: kinbase sends no verification emails`);
   const reset = env.settings?.passwordReset;
-  if (reset !== undefined && reset !== null) warnings.push(`${at}: settings.passwordReset is ignored: kinbase has no password reset page`);
+  if (reset !== undefined && reset !== null)
+    warnings.push(`${at}: settings.passwordReset is ignored: kinbase has no password reset page`);
 }
 
-function readCollection(reader: EntryReader, name: string, entry: EnvironmentCollection, collections: Record<string, CollectionSettings>, external: Record<string, ExternalCollectionSpec>): void {
+function readCollection(
+  reader: EntryReader,
+  name: string,
+  entry: EnvironmentCollection,
+  collections: Record<string, CollectionSettings>,
+  external: Record<string, ExternalCollectionSpec>,
+): void {
   const where = `collections.${name}`;
   const before = reader.problemCount;
   const permissions = entry.permissions;
   if (typeof permissions !== 'string') {
-    reader.problem(`${where}.permissions is role-based (${Object.keys(permissions).join(', ')}); role-based permissions are not supported by kinbase: use private, full, shared or read-only`);
+    reader.problem(
+      `${where}.permissions is role-based (${Object.keys(permissions).join(', ')}); role-based permissions are not supported by kinbase: use private, full, shared or read-only`,
+    );
   } else if (!STRING_PERMISSIONS.has(permissions)) {
-    reader.problem(`${where}.permissions is ${JSON.stringify(permissions)}; allowed values are private, full, shared, read-only`);
+    reader.problem(
+      `${where}.permissions is ${JSON.stringify(permissions)}; allowed values are private, full, shared, read-only`,
+    );
   }
   if (entry.type === 'external') {
     const service = reader.service(entry, where);
     if (entry.serviceObject === undefined) reader.problem(`${where}.serviceObject must be set when type is external`);
     else if (service !== null) external[name] = { service, serviceObject: entry.serviceObject };
   } else {
-    const stray = (['service', 'serviceEnvironment', 'serviceObject'] as const).filter((field) => entry[field] !== undefined);
-    if (stray.length > 0) reader.problem(`${where} is internal, so ${stray.join(', ')} cannot be set (only external collections use a Flex service)`);
+    const stray = (['service', 'serviceEnvironment', 'serviceObject'] as const).filter(
+      (field) => entry[field] !== undefined,
+    );
+    if (stray.length > 0)
+      reader.problem(
+        `${where} is internal, so ${stray.join(', ')} cannot be set (only external collections use a Flex service)`,
+      );
   }
-  if (reader.problemCount === before) collections[name] = { permissions: permissions as CollectionSettings['permissions'] };
+  if (reader.problemCount === before)
+    collections[name] = { permissions: permissions as CollectionSettings['permissions'] };
 }
 
 /** kinbase's name of a hook, or null after a problem (unknown name, login hook off `user`, twice). */
-function hookNameOf(reader: EntryReader, collection: string, name: string, seen: Partial<Record<CollectionHookName, FunctionSpec>>): CollectionHookName | null {
+function hookNameOf(
+  reader: EntryReader,
+  collection: string,
+  name: string,
+  seen: Partial<Record<CollectionHookName, FunctionSpec>>,
+): CollectionHookName | null {
   const where = `collectionHooks.${collection}.${name}`;
-  const hook = Object.hasOwn(HOOK_ALIASES, name) ? HOOK_ALIASES[name] : (COLLECTION_HOOKS as readonly string[]).includes(name) ? (name as CollectionHookName) : undefined;
-  if (hook === undefined) return reader.fail(`${where} is not a hook kinbase runs; hooks are ${COLLECTION_HOOKS.join(', ')} and onLoginSuccess (= onPostLogin)`);
-  if (LOGIN_HOOKS.has(hook) && collection !== 'user') return reader.fail(`${where}: login hooks run only on the user collection`);
-  if (Object.hasOwn(seen, hook)) return reader.fail(`${where} is ${hook} a second time (onLoginSuccess and onPostLogin are the same hook)`);
+  const hook = Object.hasOwn(HOOK_ALIASES, name)
+    ? HOOK_ALIASES[name]
+    : (COLLECTION_HOOKS as readonly string[]).includes(name)
+      ? (name as CollectionHookName)
+      : undefined;
+  if (hook === undefined)
+    return reader.fail(
+      `${where} is not a hook kinbase runs; hooks are ${COLLECTION_HOOKS.join(', ')} and onLoginSuccess (= onPostLogin)`,
+    );
+  if (LOGIN_HOOKS.has(hook) && collection !== 'user')
+    return reader.fail(`${where}: login hooks run only on the user collection`);
+  if (Object.hasOwn(seen, hook))
+    return reader.fail(`${where} is ${hook} a second time (onLoginSuccess and onPostLogin are the same hook)`);
   return hook;
 }
 
-function readSchedule(reader: EntryReader, schedule: NonNullable<EnvironmentEndpoint['schedule']>, where: string): EndpointSchedule | null {
+function readSchedule(
+  reader: EntryReader,
+  schedule: NonNullable<EnvironmentEndpoint['schedule']>,
+  where: string,
+): EndpointSchedule | null {
   // A time without an offset is read as UTC, so the schedule does not depend on the host's time zone.
-  const text = ISO_DATE_TIME.test(schedule.start) && /T[^Z+-]*$/.test(schedule.start) ? `${schedule.start}Z` : schedule.start;
+  const text =
+    ISO_DATE_TIME.test(schedule.start) && /T[^Z+-]*$/.test(schedule.start) ? `${schedule.start}Z` : schedule.start;
   const start = new Date(text);
   if (!ISO_DATE_TIME.test(schedule.start) || Number.isNaN(start.getTime())) {
-    return reader.fail(`${where}.start is ${JSON.stringify(schedule.start)}, which is not an ISO-8601 date and time (2019-07-22T16:35:00Z)`);
+    return reader.fail(
+      `${where}.start is ${JSON.stringify(schedule.start)}, which is not an ISO-8601 date and time (2019-07-22T16:35:00Z)`,
+    );
   }
-  return { start, intervalSeconds: schedule.interval === undefined ? null : (SCHEDULE_INTERVAL_SECONDS[schedule.interval] ?? null) };
+  return {
+    start,
+    intervalSeconds: schedule.interval === undefined ? null : (SCHEDULE_INTERVAL_SECONDS[schedule.interval] ?? null),
+  };
 }
 
 function readGroups(reader: EntryReader, env: EnvironmentFile, warnings: string[]): EnvironmentGroup[] {
@@ -231,9 +326,17 @@ function readGroups(reader: EntryReader, env: EnvironmentFile, warnings: string[
   for (const [id, group] of reader.entries(env.groups, 'groups')) {
     const nested = group.groups ?? [];
     const unknown = nested.filter((child) => !defined.has(child));
-    if (unknown.length > 0) warnings.push(`${reader.at}: groups.${id}.groups names ${unknown.join(', ')}, which the file does not define (they must exist already)`);
+    if (unknown.length > 0)
+      warnings.push(
+        `${reader.at}: groups.${id}.groups names ${unknown.join(', ')}, which the file does not define (they must exist already)`,
+      );
     if (nested.some(isReservedKey)) reader.problem(`groups.${id}.groups names a reserved name`);
-    groups.push({ _id: id, ...(group.name !== undefined ? { name: group.name } : {}), ...(group.description !== undefined ? { description: group.description } : {}), groups: [...nested] });
+    groups.push({
+      _id: id,
+      ...(group.name !== undefined ? { name: group.name } : {}),
+      ...(group.description !== undefined ? { description: group.description } : {}),
+      groups: [...nested],
+    });
   }
   return groups;
 }

@@ -75,7 +75,10 @@ type FileReader = (file: string) => string;
  * the file KINBASE_APPS_FILE names (through `readFile`). Throws ConfigError naming every bad
  * variable; never reads process.env itself.
  */
-export function loadConfig(env: Record<string, string | undefined>, readFile: FileReader = (f) => readFileSync(f, 'utf8')): Config {
+export function loadConfig(
+  env: Record<string, string | undefined>,
+  readFile: FileReader = (f) => readFileSync(f, 'utf8'),
+): Config {
   const input: Record<string, unknown> = {};
   for (const key of Object.keys(envSchema.properties)) {
     const value = env[key];
@@ -86,8 +89,10 @@ export function loadConfig(env: Record<string, string | undefined>, readFile: Fi
   const e = input;
 
   const problems: string[] = [];
-  if (e.KINBASE_APPS_FILE && e.KINBASE_APP_KEY) problems.push('KINBASE_APPS_FILE and KINBASE_APP_KEY are exclusive: set one of them');
-  if (e.KINBASE_STORAGE !== 'gcs' && (e.GCS_BUCKET || e.GCS_HMAC_ACCESS_ID)) problems.push('GCS_* variables are set but KINBASE_STORAGE is not gcs');
+  if (e.KINBASE_APPS_FILE && e.KINBASE_APP_KEY)
+    problems.push('KINBASE_APPS_FILE and KINBASE_APP_KEY are exclusive: set one of them');
+  if (e.KINBASE_STORAGE !== 'gcs' && (e.GCS_BUCKET || e.GCS_HMAC_ACCESS_ID))
+    problems.push('GCS_* variables are set but KINBASE_STORAGE is not gcs');
   const warnings: string[] = [];
   const apps = loadApps(e, readFile, problems, warnings);
   if (problems.length > 0) throw new ConfigError(problems);
@@ -99,16 +104,21 @@ export function loadConfig(env: Record<string, string | undefined>, readFile: Fi
     dataDir: path.resolve(e.KINBASE_DATA_DIR),
     publicUrl: (e.KINBASE_PUBLIC_URL ?? `http://localhost:${port}`).replace(/\/+$/, ''),
     apps,
-    documents: e.MONGODB_URL ? { kind: 'mongodb', url: e.MONGODB_URL, dbPrefix: e.MONGODB_DB_PREFIX } : { kind: 'embedded', sync: e.KINBASE_EMBEDDED_SYNC },
-    storage: e.KINBASE_STORAGE === 'gcs'
-      ? {
-          kind: 'gcs',
-          bucket: e.GCS_BUCKET as string,
-          ...(e.GCS_KEY_FILE ? { keyFile: e.GCS_KEY_FILE } : {}),
-          ...(e.GCS_API_ENDPOINT ? { apiEndpoint: e.GCS_API_ENDPOINT.replace(/\/+$/, '') } : {}),
-          ...(e.GCS_HMAC_ACCESS_ID && e.GCS_HMAC_SECRET ? { hmac: { accessId: e.GCS_HMAC_ACCESS_ID, secret: e.GCS_HMAC_SECRET } } : {}),
-        }
-      : { kind: 'local' },
+    documents: e.MONGODB_URL
+      ? { kind: 'mongodb', url: e.MONGODB_URL, dbPrefix: e.MONGODB_DB_PREFIX }
+      : { kind: 'embedded', sync: e.KINBASE_EMBEDDED_SYNC },
+    storage:
+      e.KINBASE_STORAGE === 'gcs'
+        ? {
+            kind: 'gcs',
+            bucket: e.GCS_BUCKET as string,
+            ...(e.GCS_KEY_FILE ? { keyFile: e.GCS_KEY_FILE } : {}),
+            ...(e.GCS_API_ENDPOINT ? { apiEndpoint: e.GCS_API_ENDPOINT.replace(/\/+$/, '') } : {}),
+            ...(e.GCS_HMAC_ACCESS_ID && e.GCS_HMAC_SECRET
+              ? { hmac: { accessId: e.GCS_HMAC_ACCESS_ID, secret: e.GCS_HMAC_SECRET } }
+              : {}),
+          }
+        : { kind: 'local' },
     uploadUrlTtlSeconds: e.KINBASE_UPLOAD_URL_TTL_SECONDS,
     downloadUrlTtlSeconds: e.KINBASE_DOWNLOAD_URL_TTL_SECONDS,
     pendingUploadTtlSeconds: e.KINBASE_PENDING_UPLOAD_TTL_SECONDS,
@@ -132,12 +142,14 @@ export function loadConfig(env: Record<string, string | undefined>, readFile: Fi
 
 function loadApps(e: EnvInput, readFile: FileReader, problems: string[], warnings: string[]): AppDefinition[] | null {
   if (e.KINBASE_APP_KEY) {
-    return [normaliseApp({
-      appKey: e.KINBASE_APP_KEY,
-      appSecret: e.KINBASE_APP_SECRET as string,
-      masterSecret: e.KINBASE_MASTER_SECRET as string,
-      ...(e.KINBASE_APP_NAME ? { name: e.KINBASE_APP_NAME } : {}),
-    })];
+    return [
+      normaliseApp({
+        appKey: e.KINBASE_APP_KEY,
+        appSecret: e.KINBASE_APP_SECRET as string,
+        masterSecret: e.KINBASE_MASTER_SECRET as string,
+        ...(e.KINBASE_APP_NAME ? { name: e.KINBASE_APP_NAME } : {}),
+      }),
+    ];
   }
   if (!e.KINBASE_APPS_FILE) return null;
   let parsed: unknown;
@@ -147,7 +159,11 @@ function loadApps(e: EnvInput, readFile: FileReader, problems: string[], warning
     problems.push(`KINBASE_APPS_FILE cannot be read as JSON: ${(err as Error).message}`);
     return null;
   }
-  return parseAppDefinitions(parsed, 'KINBASE_APPS_FILE', problems, { readFile, baseDir: path.dirname(e.KINBASE_APPS_FILE), warnings });
+  return parseAppDefinitions(parsed, 'KINBASE_APPS_FILE', problems, {
+    readFile,
+    baseDir: path.dirname(e.KINBASE_APPS_FILE),
+    warnings,
+  });
 }
 
 /** How an apps file's `environmentFile` entries are read (only KINBASE_APPS_FILE may name them). */
@@ -163,7 +179,12 @@ export interface EnvironmentFileAccess {
  * With `files`, each app's `environmentFile` is loaded into `businessLogic`, `groups` and
  * `collections`; without, naming one is a problem.
  */
-export function parseAppDefinitions(value: unknown, source: string, problems: string[], files?: EnvironmentFileAccess): AppDefinition[] {
+export function parseAppDefinitions(
+  value: unknown,
+  source: string,
+  problems: string[],
+  files?: EnvironmentFileAccess,
+): AppDefinition[] {
   const validate = validatorFor<AppDefinitionInput[]>(appsFileSchema);
   if (!validate(value)) {
     problems.push(...describeSettingErrors(validate.errors, appsFileSchema, source));
@@ -174,13 +195,20 @@ export function parseAppDefinitions(value: unknown, source: string, problems: st
   for (const app of apps) {
     if (keys.has(app.appKey)) problems.push(`${source} lists app key ${app.appKey} twice`);
     keys.add(app.appKey);
-    if (app.appSecret === app.masterSecret) problems.push(`${source}: app ${app.appKey} uses the same appSecret and masterSecret`);
+    if (app.appSecret === app.masterSecret)
+      problems.push(`${source}: app ${app.appKey} uses the same appSecret and masterSecret`);
   }
   return apps;
 }
 
 function normaliseApp(app: AppDefinitionInput): AppDefinition {
-  return { appKey: app.appKey, appSecret: app.appSecret, masterSecret: app.masterSecret, name: app.name ?? app.appKey, collections: app.collections ?? {} };
+  return {
+    appKey: app.appKey,
+    appSecret: app.appSecret,
+    masterSecret: app.masterSecret,
+    name: app.name ?? app.appKey,
+    collections: app.collections ?? {},
+  };
 }
 
 /**
@@ -188,12 +216,20 @@ function normaliseApp(app: AppDefinitionInput): AppDefinition {
  * must have the same permissions there (the app's entry then adds its deltaSet), else it is a
  * problem; an app entry without permissions takes the file's.
  */
-function withEnvironmentFile(app: AppDefinition, input: AppDefinitionInput, source: string, problems: string[], files?: EnvironmentFileAccess): AppDefinition {
+function withEnvironmentFile(
+  app: AppDefinition,
+  input: AppDefinitionInput,
+  source: string,
+  problems: string[],
+  files?: EnvironmentFileAccess,
+): AppDefinition {
   const where = `${source} app ${app.appKey}`;
   const flexServices: AppDefinitionInput['flexServices'] = input.flexServices ?? {};
-  for (const name of Object.keys(flexServices)) if (isReservedKey(name)) problems.push(`${where}: flexServices.${name} is a reserved name and cannot be used`);
+  for (const name of Object.keys(flexServices))
+    if (isReservedKey(name)) problems.push(`${where}: flexServices.${name} is a reserved name and cannot be used`);
   if (input.environmentFile === undefined) {
-    if (Object.keys(flexServices).length > 0) files?.warnings.push(`${where}: flexServices are not used, because the app names no environmentFile`);
+    if (Object.keys(flexServices).length > 0)
+      files?.warnings.push(`${where}: flexServices are not used, because the app names no environmentFile`);
     return app;
   }
   if (!files) {
@@ -201,7 +237,12 @@ function withEnvironmentFile(app: AppDefinition, input: AppDefinitionInput, sour
     return app;
   }
   const file = path.resolve(files.baseDir, input.environmentFile);
-  const loaded = loadEnvironmentFile(file, { readFile: files.readFile, flexServices, source: `${where} environmentFile` }, problems, files.warnings);
+  const loaded = loadEnvironmentFile(
+    file,
+    { readFile: files.readFile, flexServices, source: `${where} environmentFile` },
+    problems,
+    files.warnings,
+  );
   if (!loaded) return app;
   const collections: Record<string, CollectionSettings> = Object.create(null) as Record<string, CollectionSettings>;
   Object.assign(collections, loaded.collections);
@@ -212,7 +253,9 @@ function withEnvironmentFile(app: AppDefinition, input: AppDefinitionInput, sour
       continue;
     }
     if (fromFile && fromFile.permissions !== own.permissions) {
-      problems.push(`${where}: collections.${name}.permissions is ${own.permissions}, but its environmentFile says ${fromFile.permissions}: make them the same (or drop one)`);
+      problems.push(
+        `${where}: collections.${name}.permissions is ${own.permissions}, but its environmentFile says ${fromFile.permissions}: make them the same (or drop one)`,
+      );
     }
     collections[name] = own;
   }

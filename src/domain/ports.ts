@@ -59,7 +59,9 @@ export function isReadableByAllBranch(branch: Filter): boolean {
 export function isAclClause(clause: unknown): boolean {
   if (Array.isArray(clause)) return clause.some(isAclClause);
   if (typeof clause !== 'object' || clause === null) return false;
-  return Object.entries(clause).some(([key, value]) => key === '_acl' || key.startsWith('_acl.') || (key.startsWith('$') && isAclClause(value)));
+  return Object.entries(clause).some(
+    ([key, value]) => key === '_acl' || key.startsWith('_acl.') || (key.startsWith('$') && isAclClause(value)),
+  );
 }
 
 /** Sort keys in priority order, 1 ascending, -1 descending. Ties are always broken by `_id` ascending. */
@@ -84,7 +86,11 @@ export type StoreErrorKind = 'duplicate' | 'unavailable' | 'invalid' | 'too-larg
 
 /** The one error type adapters throw for expected failures; anything else is a bug (500). */
 export class StoreError extends Error {
-  constructor(readonly kind: StoreErrorKind, message: string, options?: { cause?: unknown }) {
+  constructor(
+    readonly kind: StoreErrorKind,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
     super(message, options);
     this.name = 'StoreError';
   }
@@ -244,7 +250,11 @@ export interface ObjectStore {
   /** Opens a resumable upload session for `key` and returns where the client sends the bytes. */
   createUploadSession(key: string, options: UploadSessionOptions): Promise<UploadTarget>;
   /** Stores a whole object atomically from a stream (readers never see a partial object). */
-  write(key: string, body: Readable, options: { contentType: string; public?: boolean; filename?: string }): Promise<ObjectStat>;
+  write(
+    key: string,
+    body: Readable,
+    options: { contentType: string; public?: boolean; filename?: string },
+  ): Promise<ObjectStat>;
   /** Streams the object, or the inclusive byte range. Returns null if there is no such object. */
   read(key: string, range?: ByteRange): Promise<Readable | null>;
   /** Returns null if there is no such object. */

@@ -8,8 +8,16 @@ import { localsOf, principalOf } from './middleware/locals';
 
 /** Response headers a hook may not set: the server owns framing, security and CORS. */
 const SERVER_OWNED_HEADERS = new Set([
-  'content-length', 'transfer-encoding', 'connection', 'keep-alive', 'upgrade', 'content-encoding',
-  'set-cookie', 'x-kinvey-request-id', 'x-kinvey-api-version', 'content-type',
+  'content-length',
+  'transfer-encoding',
+  'connection',
+  'keep-alive',
+  'upgrade',
+  'content-encoding',
+  'set-cookie',
+  'x-kinvey-request-id',
+  'x-kinvey-api-version',
+  'content-type',
 ]);
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}$/;
 const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]{0,4096}$/;
@@ -24,7 +32,11 @@ export function blRequestOf(req: Request, res: Response, target: BlTarget): BlRe
 }
 
 /** What a hook or endpoint addresses. */
-export interface BlTarget { collectionName?: string; entityId?: string; endpoint?: string }
+export interface BlTarget {
+  collectionName?: string;
+  entityId?: string;
+  endpoint?: string;
+}
 
 /** The hooks' `request` for a principal other than the request's own (the login pipeline's Basic proof runs as the app). */
 export function blRequestAs(req: Request, principal: Principal, target: BlTarget): BlRequest {
@@ -71,7 +83,13 @@ export function skipsBusinessLogic(req: Request, res: Response): boolean {
 }
 
 /** The pipeline call of a route: who, which collection, which operation. */
-export function hookedCall(req: Request, res: Response, collection: string, operation: HookOperation, entityId?: string): HookedCall {
+export function hookedCall(
+  req: Request,
+  res: Response,
+  collection: string,
+  operation: HookOperation,
+  entityId?: string,
+): HookedCall {
   const principal = principalOf(res);
   return {
     appKey: principal.appKey,
@@ -80,7 +98,8 @@ export function hookedCall(req: Request, res: Response, collection: string, oper
     caller: callerOf(req, res),
     skip: skipsBusinessLogic(req, res),
     plain: (body) => plainJsonOf(res, body),
-    request: () => blRequestOf(req, res, { collectionName: collection, ...(entityId === undefined ? {} : { entityId }) }),
+    request: () =>
+      blRequestOf(req, res, { collectionName: collection, ...(entityId === undefined ? {} : { entityId }) }),
   };
 }
 
@@ -93,7 +112,8 @@ export function stringParams(params: Record<string, unknown>): Record<string, st
 
 /** A write's body, or 400 IncompleteRequestBody when the request had none. */
 export function requireBody(body: unknown): unknown {
-  if (body === undefined) throw errors.incompleteRequestBody('The request needs a JSON body (send Content-Type: application/json).');
+  if (body === undefined)
+    throw errors.incompleteRequestBody('The request needs a JSON body (send Content-Type: application/json).');
   return body;
 }
 

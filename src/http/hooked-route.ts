@@ -13,7 +13,12 @@ export interface HookTarget {
 }
 
 /** A hooked route's own work, on the input as the pre hooks left it, with what `target` found. */
-export type HookedAction<T extends HookTarget> = (input: ActionInput, target: T, req: Request, res: Response) => Promise<BlResponse>;
+export type HookedAction<T extends HookTarget> = (
+  input: ActionInput,
+  target: T,
+  req: Request,
+  res: Response,
+) => Promise<BlResponse>;
 
 /**
  * The handler of a route whose work runs inside the collection hooks (Business Logic): the route

@@ -58,9 +58,18 @@ export class LoginPipeline {
   async login(req: Request, res: Response, respond: (answer: LoginAnswer) => Promise<BlResponse>): Promise<BlResponse> {
     const principal = principalOf(res);
     const call = hookedCall(req, res, USERS, 'login');
-    this.users.refuseThrottledLogin(principal.appKey, (req.body as { username?: unknown } | undefined)?.username, clientOf(req));
+    this.users.refuseThrottledLogin(
+      principal.appKey,
+      (req.body as { username?: unknown } | undefined)?.username,
+      clientOf(req),
+    );
     return this.hooks.run(call, inputOf(req), async ({ body }) =>
-      respond(await this.users.login(principal, body, clientOf(req)).catch((err: unknown) => this.hooks.loginFailed(call, err))));
+      respond(
+        await this.users
+          .login(principal, body, clientOf(req))
+          .catch((err: unknown) => this.hooks.loginFailed(call, err)),
+      ),
+    );
   }
 
   /**
@@ -85,14 +94,18 @@ export class LoginPipeline {
     this.users.refuseThrottledLogin(app.appKey, username, clientOf(req));
     const outcome: { proved?: BasicLogin } = {};
     const response = await this.hooks.run(call, { body, params: {} }, async (input) => {
-      outcome.proved = await this.users.loginWithBasic(app, input.body, clientOf(req)).catch((err: unknown) => this.hooks.loginFailed(call, err));
+      outcome.proved = await this.users
+        .loginWithBasic(app, input.body, clientOf(req))
+        .catch((err: unknown) => this.hooks.loginFailed(call, err));
       return ok(outcome.proved.user);
     });
     const success = response.status >= 200 && response.status < 300;
     if (outcome.proved && success) return outcome.proved.principal;
     if (!outcome.proved && success) {
       // A pre hook answered the login itself (a custom login), so no password was checked here.
-      throw errors.invalidCredentials('An onPreLogin hook answered this login itself; Basic user credentials need the server to check the password. Log in with POST /user/:appKey/login instead.');
+      throw errors.invalidCredentials(
+        'An onPreLogin hook answered this login itself; Basic user credentials need the server to check the password. Log in with POST /user/:appKey/login instead.',
+      );
     }
     throw new LoginRefusedByHook(response);
   }

@@ -11,7 +11,11 @@ export const STORAGE_CONCURRENCY = 16;
  * input order. On the first rejection no new call starts and the returned promise rejects with it
  * (calls already running finish on their own).
  */
-export async function mapWithLimit<T, R>(items: readonly T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
+export async function mapWithLimit<T, R>(
+  items: readonly T[],
+  limit: number,
+  work: (item: T) => Promise<R>,
+): Promise<R[]> {
   const results = new Array<R>(items.length);
   let next = 0;
   let failed = false;

@@ -64,7 +64,10 @@ function compileUncached(pattern: string, options: string): LinearRegex {
   const problem = repetitionProblem(source);
   if (problem) throw new Error(problem);
   const weight = weightOf(source);
-  if (!(weight <= MAX_REGEX_WEIGHT)) throw new Error(`it weighs ${weight} once its counted repetitions are expanded (most: ${MAX_REGEX_WEIGHT}); such patterns take long to compile and are not run`);
+  if (!(weight <= MAX_REGEX_WEIGHT))
+    throw new Error(
+      `it weighs ${weight} once its counted repetitions are expanded (most: ${MAX_REGEX_WEIGHT}); such patterns take long to compile and are not run`,
+    );
   let flags = 0;
   if (options.includes('i')) flags |= RE2JS.CASE_INSENSITIVE;
   if (options.includes('m')) flags |= RE2JS.MULTILINE;
@@ -73,7 +76,9 @@ function compileUncached(pattern: string, options: string): LinearRegex {
   try {
     compiled = RE2JS.compile(source, flags);
   } catch (err) {
-    throw new Error(`not a regular expression kinbase runs (RE2 syntax, no backreferences or lookaround): ${(err as Error).message}`);
+    throw new Error(
+      `not a regular expression kinbase runs (RE2 syntax, no backreferences or lookaround): ${(err as Error).message}`,
+    );
   }
   return { source: pattern, options, test: (subject) => compiled.matcher(subject).find() };
 }

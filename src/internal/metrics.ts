@@ -20,55 +20,78 @@ export class Metrics {
   private readonly tally = new AsyncLocalStorage<RequestTally>();
 
   private readonly requests = new Counter({
-    name: 'kinbase_http_requests_total', help: 'HTTP requests answered, by route pattern and status.',
-    labelNames: ['method', 'route', 'status'] as const, registers: [this.registry],
+    name: 'kinbase_http_requests_total',
+    help: 'HTTP requests answered, by route pattern and status.',
+    labelNames: ['method', 'route', 'status'] as const,
+    registers: [this.registry],
   });
 
   private readonly duration = new Histogram({
-    name: 'kinbase_http_request_duration_seconds', help: 'Time from request to the last byte of the answer, by route pattern and status.',
-    labelNames: ['method', 'route', 'status'] as const, buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    name: 'kinbase_http_request_duration_seconds',
+    help: 'Time from request to the last byte of the answer, by route pattern and status.',
+    labelNames: ['method', 'route', 'status'] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [this.registry],
   });
 
   private readonly roundTripsPerRequest = new Histogram({
-    name: 'kinbase_store_round_trips_per_request', help: 'Document store calls made while answering one request, by route pattern.',
-    labelNames: ['method', 'route'] as const, buckets: [0, 1, 2, 3, 4, 6, 8, 12, 16, 32, 64], registers: [this.registry],
+    name: 'kinbase_store_round_trips_per_request',
+    help: 'Document store calls made while answering one request, by route pattern.',
+    labelNames: ['method', 'route'] as const,
+    buckets: [0, 1, 2, 3, 4, 6, 8, 12, 16, 32, 64],
+    registers: [this.registry],
   });
 
   private readonly roundTrips = new Counter({
-    name: 'kinbase_store_round_trips_total', help: 'Document store calls, by operation (requests and background work).',
-    labelNames: ['operation'] as const, registers: [this.registry],
+    name: 'kinbase_store_round_trips_total',
+    help: 'Document store calls, by operation (requests and background work).',
+    labelNames: ['operation'] as const,
+    registers: [this.registry],
   });
 
   private readonly sessionCache = new Counter({
-    name: 'kinbase_session_cache_lookups_total', help: 'Session token lookups in the in-process session cache, by outcome (hit: no store round trip).',
-    labelNames: ['outcome'] as const, registers: [this.registry],
+    name: 'kinbase_session_cache_lookups_total',
+    help: 'Session token lookups in the in-process session cache, by outcome (hit: no store round trip).',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
   });
 
   private readonly signedUrls = new Counter({
-    name: 'kinbase_signed_url_cache_lookups_total', help: 'Download URLs asked of the signed-URL cache, by outcome (hit: no signing; a join of a signing in flight counts as a hit).',
-    labelNames: ['outcome'] as const, registers: [this.registry],
+    name: 'kinbase_signed_url_cache_lookups_total',
+    help: 'Download URLs asked of the signed-URL cache, by outcome (hit: no signing; a join of a signing in flight counts as a hit).',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
   });
 
   private readonly references = new Counter({
-    name: 'kinbase_file_references_total', help: 'KinveyFile references in responses, by outcome (expanded with a download URL, or left bare: missing, unreadable, or no link).',
-    labelNames: ['outcome'] as const, registers: [this.registry],
+    name: 'kinbase_file_references_total',
+    help: 'KinveyFile references in responses, by outcome (expanded with a download URL, or left bare: missing, unreadable, or no link).',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
   });
 
   private readonly pendingUploadChecks = new Counter({
-    name: 'kinbase_pending_upload_checks_total', help: 'Object store checks of pending uploads (did the bytes arrive?), by outcome.',
-    labelNames: ['outcome'] as const, registers: [this.registry],
+    name: 'kinbase_pending_upload_checks_total',
+    help: 'Object store checks of pending uploads (did the bytes arrive?), by outcome.',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
   });
 
   private readonly businessLogicCalls = new Counter({
-    name: 'kinbase_business_logic_calls_total', help: 'Business Logic calls, by kind (hook or endpoint), function (the hook name, or the configured endpoint name) and outcome (ok, or error: a 550 BL error or a Flex service error).',
-    labelNames: ['kind', 'function', 'outcome'] as const, registers: [this.registry],
+    name: 'kinbase_business_logic_calls_total',
+    help: 'Business Logic calls, by kind (hook or endpoint), function (the hook name, or the configured endpoint name) and outcome (ok, or error: a 550 BL error or a Flex service error).',
+    labelNames: ['kind', 'function', 'outcome'] as const,
+    registers: [this.registry],
   });
 
   constructor() {
     new Gauge({
-      name: 'process_resident_memory_bytes', help: 'Resident memory of the kinbase process.', registers: [this.registry],
-      collect() { this.set(process.memoryUsage().rss); },
+      name: 'process_resident_memory_bytes',
+      help: 'Resident memory of the kinbase process.',
+      registers: [this.registry],
+      collect() {
+        this.set(process.memoryUsage().rss);
+      },
     });
   }
 

@@ -146,7 +146,13 @@ export class ScryptWorkers implements ScryptRunner {
       // A busy worker keeps the process alive until its answer arrives; an idle one never does.
       slot.worker.ref();
       const { N, r, p } = job.cost;
-      slot.worker.postMessage({ id: job.id, password: job.password, salt: job.salt, keyLength: job.keyLength, options: { N, r, p, maxmem: MAX_MEM } });
+      slot.worker.postMessage({
+        id: job.id,
+        password: job.password,
+        salt: job.salt,
+        keyLength: job.keyLength,
+        options: { N, r, p, maxmem: MAX_MEM },
+      });
     }
   }
 

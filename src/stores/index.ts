@@ -17,7 +17,11 @@ const toStderr: MigrationLog = (line) => void process.stderr.write(`kinbase: ${l
  * embedded store first takes in whatever the earlier nedb-based store left in the data dir,
  * reporting its progress to `log`; it throws if that fails, leaving the old files for a retry.
  */
-export async function createDocumentStore(config: DocumentsConfig, dataDir: string, log: MigrationLog = toStderr): Promise<DocumentStore> {
+export async function createDocumentStore(
+  config: DocumentsConfig,
+  dataDir: string,
+  log: MigrationLog = toStderr,
+): Promise<DocumentStore> {
   switch (config.kind) {
     case 'embedded': {
       const dir = path.join(dataDir, 'documents');
@@ -60,7 +64,12 @@ export async function createObjectStore(
   const clock = options.clock ? { clock: options.clock } : {};
   switch (config.kind) {
     case 'local': {
-      const store = new LocalDiskObjectStore({ dir: path.join(options.dataDir, 'objects'), publicUrl: options.publicUrl, signingSecret: options.signingSecret, ...clock });
+      const store = new LocalDiskObjectStore({
+        dir: path.join(options.dataDir, 'objects'),
+        publicUrl: options.publicUrl,
+        signingSecret: options.signingSecret,
+        ...clock,
+      });
       return { store, selfServed: store };
     }
     case 'gcs': {

@@ -3,16 +3,31 @@
  * works in its own fresh app key, so nothing depends on test order or leftovers.
  */
 import { randomBytes } from 'node:crypto';
-import { StoreError, type CollectionScope, type DocumentStore, type GroupSpec, type GroupStats, type StoredDocument } from '../../src/domain/ports';
 import {
-  FILTER_SCENARIOS, FIXTURE, ID24, PROJECTION_SCENARIOS, SORT_SCENARIOS, type ServerGap,
+  StoreError,
+  type CollectionScope,
+  type DocumentStore,
+  type GroupSpec,
+  type GroupStats,
+  type StoredDocument,
+} from '../../src/domain/ports';
+import {
+  FILTER_SCENARIOS,
+  FIXTURE,
+  ID24,
+  PROJECTION_SCENARIOS,
+  SORT_SCENARIOS,
+  type ServerGap,
 } from './document-store.scenarios';
 import { GROUP_FIXTURE, GROUP_SCENARIOS } from './document-store.group-scenarios';
 import { DEFAULT_MAX_RESULT_BYTES } from '../../src/stores/documents/result-budget';
 
 type MakeStore = () => Promise<{ store: DocumentStore; cleanup: () => Promise<void>; gaps?: readonly ServerGap[] }>;
 
-const freshScope = (collection = 'things'): CollectionScope => ({ appKey: `t_${randomBytes(6).toString('hex')}`, collection });
+const freshScope = (collection = 'things'): CollectionScope => ({
+  appKey: `t_${randomBytes(6).toString('hex')}`,
+  collection,
+});
 const ids = (docs: StoredDocument[]): string[] => docs.map((d) => d._id);
 const sortedIds = (docs: StoredDocument[]): string[] => ids(docs).sort();
 
@@ -73,11 +88,15 @@ export function documentStoreContract(name: string, makeStore: MakeStore): void 
 
     test('paging through ties with skip/limit never repeats or drops an entity', async () => {
       const scope = freshScope();
-      const all = Array.from({ length: 23 }, (_, i) => ({ _id: `p${String((i * 7) % 23).padStart(2, '0')}`, group: i % 3 }));
+      const all = Array.from({ length: 23 }, (_, i) => ({
+        _id: `p${String((i * 7) % 23).padStart(2, '0')}`,
+        group: i % 3,
+      }));
       for (const doc of all) await store.insert(scope, doc);
       for (const sort of [[['group', 1]], [['group', -1]], []] as const) {
         const seen: string[] = [];
-        for (let skip = 0; skip < all.length; skip += 4) seen.push(...ids(await store.find(scope, {}, { sort, skip, limit: 4 })));
+        for (let skip = 0; skip < all.length; skip += 4)
+          seen.push(...ids(await store.find(scope, {}, { sort, skip, limit: 4 })));
         expect(seen).toEqual(ids(await store.find(scope, {}, { sort })));
         expect(new Set(seen).size).toBe(all.length);
       }
@@ -142,7 +161,8 @@ export function documentStoreContract(name: string, makeStore: MakeStore): void 
 
     test('deleteMany deletes every match and counts them', async () => {
       const scope = freshScope();
-      for (const [i, color] of ['red', 'blue', 'red', 'green'].entries()) await store.insert(scope, { _id: `m${i}`, color });
+      for (const [i, color] of ['red', 'blue', 'red', 'green'].entries())
+        await store.insert(scope, { _id: `m${i}`, color });
       expect(await store.deleteMany(scope, { color: { $in: ['red', 'green'] } })).toBe(3);
       expect(ids(await store.find(scope, {}))).toEqual(['m1']);
       expect(await store.deleteMany(scope, {})).toBe(1);
@@ -154,7 +174,12 @@ export function documentStoreContract(name: string, makeStore: MakeStore): void 
       await store.insert(scope, { _id: 'a1', n: 1 });
       await store.insert(scope, { _id: 'a2', n: 2 });
       expect(await store.deleteById(scope, 'a1')).toBe(true);
-      const byIds = [{ _id: 'a1' }, { _id: { $eq: 'a1' } }, { _id: 'never-existed' }, { _id: { $in: ['a1', 'never-existed'] } }];
+      const byIds = [
+        { _id: 'a1' },
+        { _id: { $eq: 'a1' } },
+        { _id: 'never-existed' },
+        { _id: { $in: ['a1', 'never-existed'] } },
+      ];
       for (const filter of byIds) {
         expect(await store.count(scope, filter)).toBe(0);
         expect(await store.find(scope, filter)).toEqual([]);
@@ -195,7 +220,10 @@ export function documentStoreContract(name: string, makeStore: MakeStore): void 
       await expectStoreError(store.upsert(scope, { _id: 'e2', email: 'a@x' }), 'duplicate');
       await expectStoreError(store.replace(scope, { _id: 'e2', email: 'a@x' }), 'duplicate');
       await expectStoreError(store.setFields(scope, 'e2', { email: 'a@x' }), 'duplicate');
-      expect(await store.find(scope, {})).toEqual([{ _id: 'e1', email: 'a@x' }, { _id: 'e2', email: 'b@x' }]);
+      expect(await store.find(scope, {})).toEqual([
+        { _id: 'e1', email: 'a@x' },
+        { _id: 'e2', email: 'b@x' },
+      ]);
     });
 
     test('a unique sparse index allows many documents without the field', async () => {
@@ -231,7 +259,7 @@ export function documentStoreContract(name: string, makeStore: MakeStore): void 
       expect(await store.count(a, {})).toBe(1);
     });
 
-    test('listCollections names the app\'s collections that hold documents, never another app\'s', async () => {
+    test("listCollections names the app's collections that hold documents, never another app's", async () => {
       const scope = freshScope('zebras');
       const { appKey } = scope;
       expect(await store.listCollections(appKey)).toEqual([]);
@@ -255,7 +283,9 @@ export function documentStoreContract(name: string, makeStore: MakeStore): void 
       const canonical = (groups: Array<Partial<GroupStats>>, fields: readonly (keyof GroupStats)[]) =>
         groups.map((g) => JSON.stringify(fields.map((f) => g[f]))).sort();
       const asked: Record<GroupSpec['statistics'], (keyof GroupStats)[]> = {
-        count: ['key', 'count'], sum: ['key', 'sum'], numeric: ['key', 'count', 'numeric', 'sum', 'min', 'max'],
+        count: ['key', 'count'],
+        sum: ['key', 'sum'],
+        numeric: ['key', 'count', 'numeric', 'sum', 'min', 'max'],
       };
 
       test.each(GROUP_SCENARIOS)('$name', async ({ filter, spec, expected }) => {
@@ -269,21 +299,47 @@ export function documentStoreContract(name: string, makeStore: MakeStore): void 
       });
 
       test('a never-written collection has no groups', async () => {
-        expect(await store.group(freshScope('never'), {}, { keys: ['k'], statistics: 'count', maxGroups: 10 })).toEqual([]);
+        expect(await store.group(freshScope('never'), {}, { keys: ['k'], statistics: 'count', maxGroups: 10 })).toEqual(
+          [],
+        );
       });
 
       // Seven groups by `_id`, whose keys are 6 characters of JSON each (`["g1"]`).
       const justUnderBudget = Math.floor(DEFAULT_MAX_RESULT_BYTES / 7) - 6;
-      test.each(['count', 'sum', 'numeric'] as const)('%s: groups whose rows with their keys pass the 32 MiB result budget are too-large', async (statistics) => {
-        await expectStoreError(store.group(scope, {}, { keys: ['_id'], field: 'n', statistics, maxGroups: 100, bytesPerGroup: justUnderBudget + 1 }), 'too-large');
-        expect(await store.group(scope, {}, { keys: ['_id'], field: 'n', statistics, maxGroups: 100, bytesPerGroup: justUnderBudget })).toHaveLength(7);
-      });
+      test.each(['count', 'sum', 'numeric'] as const)(
+        '%s: groups whose rows with their keys pass the 32 MiB result budget are too-large',
+        async (statistics) => {
+          await expectStoreError(
+            store.group(
+              scope,
+              {},
+              { keys: ['_id'], field: 'n', statistics, maxGroups: 100, bytesPerGroup: justUnderBudget + 1 },
+            ),
+            'too-large',
+          );
+          expect(
+            await store.group(
+              scope,
+              {},
+              { keys: ['_id'], field: 'n', statistics, maxGroups: 100, bytesPerGroup: justUnderBudget },
+            ),
+          ).toHaveLength(7);
+        },
+      );
 
-      test.each(['count', 'sum', 'numeric'] as const)('%s: a group key over maxKeyBytes is too-large', async (statistics) => {
-        // The largest key of the fixture is `[["a"]]`, 7 characters.
-        await expectStoreError(store.group(scope, {}, { keys: ['k'], field: 'n', statistics, maxGroups: 100, maxKeyBytes: 6 }), 'too-large');
-        expect(await store.group(scope, {}, { keys: ['k'], field: 'n', statistics, maxGroups: 100, maxKeyBytes: 7 })).toHaveLength(4);
-      });
+      test.each(['count', 'sum', 'numeric'] as const)(
+        '%s: a group key over maxKeyBytes is too-large',
+        async (statistics) => {
+          // The largest key of the fixture is `[["a"]]`, 7 characters.
+          await expectStoreError(
+            store.group(scope, {}, { keys: ['k'], field: 'n', statistics, maxGroups: 100, maxKeyBytes: 6 }),
+            'too-large',
+          );
+          expect(
+            await store.group(scope, {}, { keys: ['k'], field: 'n', statistics, maxGroups: 100, maxKeyBytes: 7 }),
+          ).toHaveLength(4);
+        },
+      );
     });
 
     test('a never-written collection reads as empty', async () => {

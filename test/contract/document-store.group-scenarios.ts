@@ -24,20 +24,38 @@ export interface GroupScenario {
 }
 
 export const GROUP_SCENARIOS: GroupScenario[] = [
-  { name: 'count without keys is one group', filter: {}, spec: { keys: [], statistics: 'count' }, expected: [{ key: [], count: 7 }] },
+  {
+    name: 'count without keys is one group',
+    filter: {},
+    spec: { keys: [], statistics: 'count' },
+    expected: [{ key: [], count: 7 }],
+  },
   {
     name: 'count by a field: missing and null are one group, an array is its own',
-    filter: {}, spec: { keys: ['k'], statistics: 'count' },
-    expected: [{ key: ['a'], count: 2 }, { key: ['b'], count: 2 }, { key: [null], count: 2 }, { key: [['a']], count: 1 }],
+    filter: {},
+    spec: { keys: ['k'], statistics: 'count' },
+    expected: [
+      { key: ['a'], count: 2 },
+      { key: ['b'], count: 2 },
+      { key: [null], count: 2 },
+      { key: [['a']], count: 1 },
+    ],
   },
   {
     name: 'sum skips strings and arrays',
-    filter: {}, spec: { keys: ['k'], field: 'n', statistics: 'sum' },
-    expected: [{ key: ['a'], sum: 3.5 }, { key: ['b'], sum: -3 }, { key: [null], sum: 4 }, { key: [['a']], sum: 10 }],
+    filter: {},
+    spec: { keys: ['k'], field: 'n', statistics: 'sum' },
+    expected: [
+      { key: ['a'], sum: 3.5 },
+      { key: ['b'], sum: -3 },
+      { key: [null], sum: 4 },
+      { key: [['a']], sum: 10 },
+    ],
   },
   {
     name: 'numeric gives count, numeric count, sum, min and max',
-    filter: {}, spec: { keys: ['k'], field: 'n', statistics: 'numeric' },
+    filter: {},
+    spec: { keys: ['k'], field: 'n', statistics: 'numeric' },
     expected: [
       { key: ['a'], count: 2, numeric: 2, sum: 3.5, min: 1, max: 2.5 },
       { key: ['b'], count: 2, numeric: 1, sum: -3, min: -3, max: -3 },
@@ -47,21 +65,37 @@ export const GROUP_SCENARIOS: GroupScenario[] = [
   },
   {
     name: 'numeric without keys',
-    filter: {}, spec: { keys: [], field: 'n', statistics: 'numeric' },
+    filter: {},
+    spec: { keys: [], field: 'n', statistics: 'numeric' },
     expected: [{ key: [], count: 7, numeric: 5, sum: 14.5, min: -3, max: 10 }],
   },
   {
     name: 'two keys, one of them dotted',
-    filter: {}, spec: { keys: ['k', 'o.t'], statistics: 'count' },
+    filter: {},
+    spec: { keys: ['k', 'o.t'], statistics: 'count' },
     expected: [
-      { key: ['a', 'x'], count: 1 }, { key: ['a', null], count: 1 }, { key: ['b', null], count: 1 }, { key: ['b', 'x'], count: 1 },
-      { key: [null, null], count: 2 }, { key: [['a'], null], count: 1 },
+      { key: ['a', 'x'], count: 1 },
+      { key: ['a', null], count: 1 },
+      { key: ['b', null], count: 1 },
+      { key: ['b', 'x'], count: 1 },
+      { key: [null, null], count: 2 },
+      { key: [['a'], null], count: 1 },
     ],
   },
   {
     name: 'the filter restricts the documents',
-    filter: { n: { $gt: 2 } }, spec: { keys: ['k'], statistics: 'count' },
-    expected: [{ key: ['a'], count: 1 }, { key: [null], count: 1 }, { key: [['a']], count: 1 }],
+    filter: { n: { $gt: 2 } },
+    spec: { keys: ['k'], statistics: 'count' },
+    expected: [
+      { key: ['a'], count: 1 },
+      { key: [null], count: 1 },
+      { key: [['a']], count: 1 },
+    ],
   },
-  { name: 'nothing matching gives no groups', filter: { k: 'zzz' }, spec: { keys: ['k'], statistics: 'count' }, expected: [] },
+  {
+    name: 'nothing matching gives no groups',
+    filter: { k: 'zzz' },
+    spec: { keys: ['k'], statistics: 'count' },
+    expected: [],
+  },
 ];

@@ -8,7 +8,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { MongoClient } from 'mongodb';
-import { EmbeddedDocumentStore, type EmbeddedDocumentStoreOptions } from '../../src/stores/documents/embedded/embedded.document-store';
+import {
+  EmbeddedDocumentStore,
+  type EmbeddedDocumentStoreOptions,
+} from '../../src/stores/documents/embedded/embedded.document-store';
 import type { CollectionScope, DocumentStore, StoredDocument } from '../../src/domain/ports';
 import { MongoDocumentStore } from '../../src/stores/documents/mongodb/mongo.document-store';
 import { documentStoreContract } from './document-store.contract';
@@ -41,18 +44,41 @@ function indexingEveryField(store: DocumentStore, fields: readonly string[]): Do
 }
 
 // Fields of the fixtures (not those the unique-index tests declare themselves).
-const FIXTURE_FIELDS = ['n', 's', 'tags', 'nested.x', 'nested.y', 'mixed', 'when', 'items.k', 'items.v', 'opt', 'flag', 'k', 'v', 'o.t', 'keep', 'top', 'profile.name'];
+const FIXTURE_FIELDS = [
+  'n',
+  's',
+  'tags',
+  'nested.x',
+  'nested.y',
+  'mixed',
+  'when',
+  'items.k',
+  'items.v',
+  'opt',
+  'flag',
+  'k',
+  'v',
+  'o.t',
+  'keep',
+  'top',
+  'profile.name',
+];
 
 documentStoreContract('embedded (SQLite)', () => embeddedStore());
 // Every query planned from an index: candidate sets, unions, ranges, sorts walked in index order.
 documentStoreContract('embedded (SQLite), every field indexed', () => embeddedStore({}, FIXTURE_FIELDS));
 // Candidate sets over the limit: plans give way to index walks and streamed scans.
-documentStoreContract('embedded (SQLite), indexed, tiny candidate limit', () => embeddedStore({ maxCandidates: 1 }, FIXTURE_FIELDS));
+documentStoreContract('embedded (SQLite), indexed, tiny candidate limit', () =>
+  embeddedStore({ maxCandidates: 1 }, FIXTURE_FIELDS),
+);
 
 documentStoreContract('mongodb', async () => {
   const url = process.env.KINBASE_TEST_MONGODB_URL;
   // No silent skip: without a server this adapter is untested, and that must be visible.
-  if (!url) throw new Error('KINBASE_TEST_MONGODB_URL is not set: the jest globalSetup should have started FerretDB (or use MONGODB_URL)');
+  if (!url)
+    throw new Error(
+      'KINBASE_TEST_MONGODB_URL is not set: the jest globalSetup should have started FerretDB (or use MONGODB_URL)',
+    );
   const dbPrefix = `kbtest_${randomBytes(4).toString('hex')}_`;
   const store = await MongoDocumentStore.connect({ url, dbPrefix });
   return {

@@ -17,7 +17,11 @@ const stores: Record<string, EmbeddedDocumentStore> = {};
 beforeAll(async () => {
   work = await mkdtemp(path.join(tmpdir(), 'kinbase-plans-'));
   stores.unindexed = new EmbeddedDocumentStore({ dir: path.join(work, 'unindexed') });
-  for (const maxCandidates of [20_000, 3, 0]) stores[`indexed, at most ${maxCandidates} candidates`] = new EmbeddedDocumentStore({ dir: path.join(work, `indexed-${maxCandidates}`), maxCandidates });
+  for (const maxCandidates of [20_000, 3, 0])
+    stores[`indexed, at most ${maxCandidates} candidates`] = new EmbeddedDocumentStore({
+      dir: path.join(work, `indexed-${maxCandidates}`),
+      maxCandidates,
+    });
 });
 afterAll(async () => {
   await Promise.all(Object.values(stores).map((store) => store.close()));

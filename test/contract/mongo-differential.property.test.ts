@@ -10,7 +10,14 @@ import { MongoClient } from 'mongodb';
 import { MongoDocumentStore } from '../../src/stores/documents/mongodb/mongo.document-store';
 import type { CollectionScope, DocumentStore } from '../../src/domain/ports';
 import { isFerretDb } from '../support/ferretdb';
-import { expectSameAsReference, FULL_PROFILE, INDEXED_FIELDS, propertySeed, sequenceOf, type Profile } from './store-differential';
+import {
+  expectSameAsReference,
+  FULL_PROFILE,
+  INDEXED_FIELDS,
+  propertySeed,
+  sequenceOf,
+  type Profile,
+} from './store-differential';
 
 const url = process.env.KINBASE_TEST_MONGODB_URL;
 const dbPrefix = `kbdiff_${randomBytes(4).toString('hex')}_`;
@@ -19,7 +26,10 @@ let profile: Profile = FULL_PROFILE;
 
 beforeAll(async () => {
   // No silent skip: without a server this adapter is untested, and that must be visible.
-  if (!url) throw new Error('KINBASE_TEST_MONGODB_URL is not set: the jest globalSetup should have started FerretDB (or use MONGODB_URL)');
+  if (!url)
+    throw new Error(
+      'KINBASE_TEST_MONGODB_URL is not set: the jest globalSetup should have started FerretDB (or use MONGODB_URL)',
+    );
   store = await MongoDocumentStore.connect({ url, dbPrefix });
   // FerretDB 1.24 follows a dotted path through an array of objects (`items.k` in
   // `items: [{}, {k: 1}]`) unlike MongoDB: sorts treat the values as missing, `null` and

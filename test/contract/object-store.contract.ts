@@ -56,11 +56,23 @@ export function objectStoreContract(name: string, open: () => Promise<ObjectStor
     test('a few MB written come back byte-identical, with size, md5 and content type in stat', async () => {
       const data = randomBytes(3 * 1024 * 1024 + 17);
       const key = newKey();
-      const written = await store.write(key, Readable.from([data.subarray(0, 1_000_000), data.subarray(1_000_000)]), { contentType: 'application/octet-stream' });
-      expect(written).toMatchObject({ size: data.length, md5: md5(data), contentType: 'application/octet-stream', public: false });
+      const written = await store.write(key, Readable.from([data.subarray(0, 1_000_000), data.subarray(1_000_000)]), {
+        contentType: 'application/octet-stream',
+      });
+      expect(written).toMatchObject({
+        size: data.length,
+        md5: md5(data),
+        contentType: 'application/octet-stream',
+        public: false,
+      });
       expect((await readAll(await store.read(key)))?.equals(data)).toBe(true);
       const stat = await store.stat(key);
-      expect(stat).toMatchObject({ size: data.length, md5: md5(data), contentType: 'application/octet-stream', public: false });
+      expect(stat).toMatchObject({
+        size: data.length,
+        md5: md5(data),
+        contentType: 'application/octet-stream',
+        public: false,
+      });
       expect(stat?.updatedAt).toBeInstanceOf(Date);
     });
 
@@ -77,7 +89,9 @@ export function objectStoreContract(name: string, open: () => Promise<ObjectStor
       await store.write(key, Readable.from([data]), { contentType: 'application/octet-stream' });
       expect((await readAll(await store.read(key, { start: 0, end: 0 })))?.equals(data.subarray(0, 1))).toBe(true);
       expect((await readAll(await store.read(key, { start: 10, end: 19 })))?.equals(data.subarray(10, 20))).toBe(true);
-      expect((await readAll(await store.read(key, { start: 99_000, end: 99_999 })))?.equals(data.subarray(99_000))).toBe(true);
+      expect(
+        (await readAll(await store.read(key, { start: 99_000, end: 99_999 })))?.equals(data.subarray(99_000)),
+      ).toBe(true);
     });
 
     test('a missing object reads and stats as null', async () => {
@@ -155,8 +169,12 @@ export function objectStoreContract(name: string, open: () => Promise<ObjectStor
         // X-Goog-Date + X-Goog-Expires (the signing time is derived from the expiry, see the adapter).
         const params = new URL(url).searchParams;
         expect(params.get('X-Goog-Algorithm')).toBe('GOOG4-RSA-SHA256');
-        const signedAt = Date.parse((params.get('X-Goog-Date') ?? '').replace(/^(\d{4})(\d\d)(\d\d)T(\d\d)(\d\d)(\d\d)Z$/, '$1-$2-$3T$4:$5:$6Z'));
-        expect(signedAt + Number(params.get('X-Goog-Expires')) * 1000).toBe(Math.floor(expiresAt.getTime() / 1000) * 1000);
+        const signedAt = Date.parse(
+          (params.get('X-Goog-Date') ?? '').replace(/^(\d{4})(\d\d)(\d\d)T(\d\d)(\d\d)(\d\d)Z$/, '$1-$2-$3T$4:$5:$6Z'),
+        );
+        expect(signedAt + Number(params.get('X-Goog-Expires')) * 1000).toBe(
+          Math.floor(expiresAt.getTime() / 1000) * 1000,
+        );
         expect(signedAt).toBeLessThanOrEqual(harness.clock.now().getTime());
         expect(params.get('X-Goog-Signature')).toMatch(/^[0-9a-f]{512}$/);
         return;
@@ -177,30 +195,67 @@ export function objectStoreContract(name: string, open: () => Promise<ObjectStor
       harness.clock.advance(1);
       const expired = await fetch(url);
       expect(expired.status).toBe(401);
-      expect(await expired.json()).toEqual({ error: 'InsufficientCredentials', description: expect.any(String), debug: expect.stringMatching(/expired/) });
+      expect(await expired.json()).toEqual({
+        error: 'InsufficientCredentials',
+        description: expect.any(String),
+        debug: expect.stringMatching(/expired/),
+      });
     });
 
     test('an upload session accepts chunks with known ranges and stores the object', async () => {
       const data = randomBytes(256 * 1024 * 2 + 1000);
       const key = newKey();
-      const target = await store.createUploadSession(key, { contentType: 'image/jpeg', size: data.length, expiresAt: inSeconds(600), closesAt: inSeconds(3600), filename: 'photo.jpg' });
+      const target = await store.createUploadSession(key, {
+        contentType: 'image/jpeg',
+        size: data.length,
+        expiresAt: inSeconds(600),
+        closesAt: inSeconds(3600),
+        filename: 'photo.jpg',
+      });
       const cut = 256 * 1024 * 2;
-      const first = await fetch(target.url, { method: 'PUT', redirect: 'manual', headers: over(target.requiredHeaders, { 'content-type': 'image/jpeg', 'content-range': `bytes 0-${cut - 1}/${data.length}` }), body: data.subarray(0, cut) });
+      const first = await fetch(target.url, {
+        method: 'PUT',
+        redirect: 'manual',
+        headers: over(target.requiredHeaders, {
+          'content-type': 'image/jpeg',
+          'content-range': `bytes 0-${cut - 1}/${data.length}`,
+        }),
+        body: data.subarray(0, cut),
+      });
       expect(first.status).toBe(308);
       expect(first.headers.get('range')).toBe(`bytes=0-${cut - 1}`);
       expect(await store.stat(key)).toBeNull();
-      const last = await fetch(target.url, { method: 'PUT', redirect: 'manual', headers: over(target.requiredHeaders, { 'content-type': 'image/jpeg', 'content-range': `bytes ${cut}-${data.length - 1}/${data.length}` }), body: data.subarray(cut) });
+      const last = await fetch(target.url, {
+        method: 'PUT',
+        redirect: 'manual',
+        headers: over(target.requiredHeaders, {
+          'content-type': 'image/jpeg',
+          'content-range': `bytes ${cut}-${data.length - 1}/${data.length}`,
+        }),
+        body: data.subarray(cut),
+      });
       expect(last.status).toBe(200);
       expect(await store.stat(key)).toMatchObject({ size: data.length, md5: md5(data), contentType: 'image/jpeg' });
       expect((await readAll(await store.read(key)))?.equals(data)).toBe(true);
     });
 
-    test('a client that sends the required headers over its own default Content-Type uploads, and the object keeps the session\'s type', async () => {
+    test("a client that sends the required headers over its own default Content-Type uploads, and the object keeps the session's type", async () => {
       const data = randomBytes(5000);
       const key = newKey();
-      const target = await store.createUploadSession(key, { contentType: 'image/png', size: data.length, expiresAt: inSeconds(600), closesAt: inSeconds(3600), filename: 'p.png' });
+      const target = await store.createUploadSession(key, {
+        contentType: 'image/png',
+        size: data.length,
+        expiresAt: inSeconds(600),
+        closesAt: inSeconds(3600),
+        filename: 'p.png',
+      });
       // What `curl --data-binary` sends when it is not told a type; the required headers go on top.
-      const put = await fetch(target.url, { method: 'PUT', redirect: 'manual', headers: over({ 'content-type': CURL_DEFAULT_TYPE }, target.requiredHeaders), body: data });
+      const put = await fetch(target.url, {
+        method: 'PUT',
+        redirect: 'manual',
+        headers: over({ 'content-type': CURL_DEFAULT_TYPE }, target.requiredHeaders),
+        body: data,
+      });
       expect(put.status).toBe(200);
       const stat = await store.stat(key);
       expect(stat).toMatchObject({ size: data.length, md5: md5(data) });
@@ -210,10 +265,21 @@ export function objectStoreContract(name: string, open: () => Promise<ObjectStor
     test('a PUT with another value for a required header is refused and stores nothing', async () => {
       const data = randomBytes(5000);
       const key = newKey();
-      const target = await store.createUploadSession(key, { contentType: 'image/png', size: data.length, expiresAt: inSeconds(600), closesAt: inSeconds(3600), filename: 'p.png' });
+      const target = await store.createUploadSession(key, {
+        contentType: 'image/png',
+        size: data.length,
+        expiresAt: inSeconds(600),
+        closesAt: inSeconds(3600),
+        filename: 'p.png',
+      });
       for (const [name, value] of Object.entries(target.requiredHeaders)) {
         const other = value === CURL_DEFAULT_TYPE ? 'text/plain' : CURL_DEFAULT_TYPE;
-        const put = await fetch(target.url, { method: 'PUT', redirect: 'manual', headers: over(target.requiredHeaders, { [name]: other }), body: data });
+        const put = await fetch(target.url, {
+          method: 'PUT',
+          redirect: 'manual',
+          headers: over(target.requiredHeaders, { [name]: other }),
+          body: data,
+        });
         expect(put.status).toBeGreaterThanOrEqual(400);
         expect(put.status).toBeLessThan(500);
         expect(await store.stat(key)).toBeNull();
@@ -222,14 +288,38 @@ export function objectStoreContract(name: string, open: () => Promise<ObjectStor
 
     test('keys that are not safe path segments are refused', async () => {
       const app = appKey();
-      const unsafe = ['../etc/passwd', `${app}/../../x`, `${app}/..`, `${app}/./x`, `${app}//x`, `/${app}/x`, `${app}/x/`, `${app}/x.y`, `${app}\\x`, `${app}/x%2F..`, '', `${app}/x\u0000`];
+      const unsafe = [
+        '../etc/passwd',
+        `${app}/../../x`,
+        `${app}/..`,
+        `${app}/./x`,
+        `${app}//x`,
+        `/${app}/x`,
+        `${app}/x/`,
+        `${app}/x.y`,
+        `${app}\\x`,
+        `${app}/x%2F..`,
+        '',
+        `${app}/x\u0000`,
+      ];
       for (const key of unsafe) {
-        await expect(store.write(key, Readable.from([Buffer.from('x')]), { contentType: 'text/plain' })).rejects.toThrow(/unsafe object key/);
+        await expect(
+          store.write(key, Readable.from([Buffer.from('x')]), { contentType: 'text/plain' }),
+        ).rejects.toThrow(/unsafe object key/);
         await expect(store.stat(key)).rejects.toThrow(/unsafe object key/);
         await expect(store.read(key)).rejects.toThrow(/unsafe object key/);
         await expect(store.delete(key)).rejects.toThrow(/unsafe object key/);
-        await expect(store.signDownloadUrl(key, { expiresAt: inSeconds(60), https: false })).rejects.toThrow(/unsafe object key/);
-        await expect(store.createUploadSession(key, { contentType: 'text/plain', expiresAt: inSeconds(60), closesAt: inSeconds(3600), filename: 'x' })).rejects.toThrow(/unsafe object key/);
+        await expect(store.signDownloadUrl(key, { expiresAt: inSeconds(60), https: false })).rejects.toThrow(
+          /unsafe object key/,
+        );
+        await expect(
+          store.createUploadSession(key, {
+            contentType: 'text/plain',
+            expiresAt: inSeconds(60),
+            closesAt: inSeconds(3600),
+            filename: 'x',
+          }),
+        ).rejects.toThrow(/unsafe object key/);
         expect(() => store.publicUrl(key, { https: false })).toThrow(/unsafe object key/);
       }
     });

@@ -11,7 +11,12 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import express from 'express';
 import { localStorageRoutes } from '../../src/http/routes/storage/storage.routes';
-import { buildCanonicalRequest, buildStringToSign, signHmac, type V4UrlInput } from '../../src/stores/objects/gcs/v4-signer';
+import {
+  buildCanonicalRequest,
+  buildStringToSign,
+  signHmac,
+  type V4UrlInput,
+} from '../../src/stores/objects/gcs/v4-signer';
 import { GcsObjectStore } from '../../src/stores/objects/gcs/gcs.object-store';
 import { LocalDiskObjectStore } from '../../src/stores/objects/local-disk/local-disk.object-store';
 import { createTestBucket, writeServiceAccountKey } from '../support/gcs-key';
@@ -35,10 +40,20 @@ async function openLocal(): Promise<LocalHarness> {
   const address = server.address();
   if (!address || typeof address === 'string') throw new Error('no address');
   const clock = new TestClock();
-  const store = new LocalDiskObjectStore({ dir, publicUrl: `http://127.0.0.1:${address.port}`, signingSecret: randomBytes(32).toString('hex'), clock: clock.now });
+  const store = new LocalDiskObjectStore({
+    dir,
+    publicUrl: `http://127.0.0.1:${address.port}`,
+    signingSecret: randomBytes(32).toString('hex'),
+    clock: clock.now,
+  });
   holder.routes = localStorageRoutes(store);
   return {
-    store, dir, clock, enforcesPrivacy: true, verifiesSignatures: true, keepsSessionContentType: true,
+    store,
+    dir,
+    clock,
+    enforcesPrivacy: true,
+    verifiesSignatures: true,
+    keepsSessionContentType: true,
     close: async () => {
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));
@@ -50,7 +65,10 @@ async function openLocal(): Promise<LocalHarness> {
 function gcsEndpoint(): string {
   const endpoint = process.env.KINBASE_TEST_GCS_ENDPOINT;
   // Never skip: without the emulator the GCS adapter would go untested.
-  if (!endpoint) throw new Error('KINBASE_TEST_GCS_ENDPOINT is not set: the jest globalSetup must start fake-gcs-server (npm run test-servers).');
+  if (!endpoint)
+    throw new Error(
+      'KINBASE_TEST_GCS_ENDPOINT is not set: the jest globalSetup must start fake-gcs-server (npm run test-servers).',
+    );
   return endpoint;
 }
 
@@ -62,7 +80,14 @@ async function openGcs(): Promise<ObjectStoreHarness> {
   const clock = new TestClock();
   const store = await GcsObjectStore.create({ bucket, keyFile, apiEndpoint: endpoint, clock: clock.now });
   // fake-gcs-server keeps ACLs but serves every object and never verifies signatures.
-  return { store, clock, enforcesPrivacy: false, verifiesSignatures: false, keepsSessionContentType: false, close: async () => store.close() };
+  return {
+    store,
+    clock,
+    enforcesPrivacy: false,
+    verifiesSignatures: false,
+    keepsSessionContentType: false,
+    close: async () => store.close(),
+  };
 }
 
 objectStoreContract('local disk', openLocal);
@@ -72,7 +97,9 @@ describe('GCS adapter on fake-gcs-server', () => {
   test('signed and public URLs point at the configured endpoint and bucket', async () => {
     const harness = await openGcs();
     const key = newKey();
-    const signed = new URL(await harness.store.signDownloadUrl(key, { expiresAt: new Date(Date.now() + 60_000), https: false }));
+    const signed = new URL(
+      await harness.store.signDownloadUrl(key, { expiresAt: new Date(Date.now() + 60_000), https: false }),
+    );
     expect(signed.origin).toBe(gcsEndpoint());
     expect(signed.pathname.endsWith(`/${key}`)).toBe(true);
     expect(new URL(harness.store.publicUrl(key, { https: false })).origin).toBe(gcsEndpoint());
@@ -82,7 +109,12 @@ describe('GCS adapter on fake-gcs-server', () => {
     const endpoint = gcsEndpoint();
     const hmac = { accessId: 'GOOG1EKINBASETESTACCESSID', secret: randomBytes(30).toString('base64') };
     const clock = new TestClock();
-    const store = await GcsObjectStore.create({ bucket: await createTestBucket(endpoint), apiEndpoint: endpoint, hmac, clock: clock.now });
+    const store = await GcsObjectStore.create({
+      bucket: await createTestBucket(endpoint),
+      apiEndpoint: endpoint,
+      hmac,
+      clock: clock.now,
+    });
     try {
       const data = randomBytes(5000);
       const key = newKey();
@@ -102,9 +134,22 @@ describe('GCS adapter on fake-gcs-server', () => {
         'X-Goog-Signature': expect.stringMatching(/^[0-9a-f]{64}$/),
       });
       // fake-gcs-server does not verify signatures, so check ours against the spec's computation.
-      const signedAt = new Date(p['X-Goog-Date']!.replace(/^(\d{4})(\d\d)(\d\d)T(\d\d)(\d\d)(\d\d)Z$/, '$1-$2-$3T$4:$5:$6Z'));
-      const input: V4UrlInput = { algorithm: 'GOOG4-HMAC-SHA256', method: 'GET', endpoint, bucket: url.pathname.split('/')[1]!, objectName: key, accessId: hmac.accessId, signedAt, expiresInSeconds: Number(p['X-Goog-Expires']) };
-      expect(p['X-Goog-Signature']).toBe(signHmac(hmac.secret, signedAt, buildStringToSign(input, buildCanonicalRequest(input))));
+      const signedAt = new Date(
+        p['X-Goog-Date']!.replace(/^(\d{4})(\d\d)(\d\d)T(\d\d)(\d\d)(\d\d)Z$/, '$1-$2-$3T$4:$5:$6Z'),
+      );
+      const input: V4UrlInput = {
+        algorithm: 'GOOG4-HMAC-SHA256',
+        method: 'GET',
+        endpoint,
+        bucket: url.pathname.split('/')[1]!,
+        objectName: key,
+        accessId: hmac.accessId,
+        signedAt,
+        expiresInSeconds: Number(p['X-Goog-Expires']),
+      };
+      expect(p['X-Goog-Signature']).toBe(
+        signHmac(hmac.secret, signedAt, buildStringToSign(input, buildCanonicalRequest(input))),
+      );
       const res = await fetch(url);
       expect(res.status).toBe(200);
       expect(Buffer.from(await res.arrayBuffer()).equals(data)).toBe(true);
@@ -119,7 +164,9 @@ describe('GCS adapter on fake-gcs-server', () => {
 
 describe('local storage endpoints', () => {
   let h: LocalHarness;
-  beforeEach(async () => { h = await openLocal(); });
+  beforeEach(async () => {
+    h = await openLocal();
+  });
   afterEach(async () => h.close());
   const inSeconds = (s: number): Date => h.clock.inSeconds(s);
   const put = (url: string, headers: Record<string, string>, body?: Buffer, method = 'PUT') =>
@@ -127,29 +174,57 @@ describe('local storage endpoints', () => {
 
   async function session(size: number | undefined, contentType = 'image/png', ttl = 600) {
     const key = newKey();
-    const target = await h.store.createUploadSession(key, { contentType, ...(size !== undefined ? { size } : {}), expiresAt: inSeconds(ttl), closesAt: inSeconds(3600), filename: 'pixel.png' });
+    const target = await h.store.createUploadSession(key, {
+      contentType,
+      ...(size !== undefined ? { size } : {}),
+      expiresAt: inSeconds(ttl),
+      closesAt: inSeconds(3600),
+      filename: 'pixel.png',
+    });
     return { key, url: target.url };
   }
 
   test('the SDK resumable dance: probe, chunk, probe shows Range, resume, 200, byte-identical', async () => {
     const data = randomBytes(1_500_000);
     const { key, url } = await session(data.length);
-    const probe = await put(url, { 'content-type': 'image/png', 'content-range': `bytes */${data.length}`, 'content-length': '0' });
+    const probe = await put(url, {
+      'content-type': 'image/png',
+      'content-range': `bytes */${data.length}`,
+      'content-length': '0',
+    });
     expect(probe.status).toBe(308);
     expect(probe.headers.get('range')).toBeNull();
     expect(await probe.text()).toBe('');
-    expect((await put(url, { 'content-type': 'image/png', 'content-range': `bytes 0-${data.length - 1}/${data.length}` }, data.subarray(0, 600_000))).status).toBe(308);
+    expect(
+      (
+        await put(
+          url,
+          { 'content-type': 'image/png', 'content-range': `bytes 0-${data.length - 1}/${data.length}` },
+          data.subarray(0, 600_000),
+        )
+      ).status,
+    ).toBe(308);
     const again = await put(url, { 'content-type': 'image/png', 'content-range': `bytes */${data.length}` });
     expect(again.status).toBe(308);
     expect(again.headers.get('range')).toBe('bytes=0-599999');
-    const wrongOffset = await put(url, { 'content-type': 'image/png', 'content-range': `bytes 10-${data.length - 1}/${data.length}` }, data.subarray(10));
+    const wrongOffset = await put(
+      url,
+      { 'content-type': 'image/png', 'content-range': `bytes 10-${data.length - 1}/${data.length}` },
+      data.subarray(10),
+    );
     expect(wrongOffset.status).toBe(308);
     expect(wrongOffset.headers.get('range')).toBe('bytes=0-599999');
-    const done = await put(url, { 'content-type': 'image/png', 'content-range': `bytes 600000-${data.length - 1}/${data.length}` }, data.subarray(600_000));
+    const done = await put(
+      url,
+      { 'content-type': 'image/png', 'content-range': `bytes 600000-${data.length - 1}/${data.length}` },
+      data.subarray(600_000),
+    );
     expect(done.status).toBe(200);
     expect(done.headers.get('content-type')).toMatch(/^application\/json/);
     expect((await readAll(await h.store.read(key)))?.equals(data)).toBe(true);
-    expect((await put(url, { 'content-type': 'image/png', 'content-range': `bytes */${data.length}` })).status).toBe(200);
+    expect((await put(url, { 'content-type': 'image/png', 'content-range': `bytes */${data.length}` })).status).toBe(
+      200,
+    );
   });
 
   test.each(['PUT', 'POST'])('a single-shot %s without Content-Range completes the upload', async (method) => {
@@ -163,7 +238,11 @@ describe('local storage endpoints', () => {
     const data = randomBytes(1000);
     const { key, url } = await session(data.length);
     expect((await put(url, { 'content-range': 'bytes 0-499/1000' }, data.subarray(0, 500))).status).toBe(308);
-    const tooMany = await put(url, { 'content-range': 'bytes 500-999/1000' }, Buffer.concat([data.subarray(500), Buffer.alloc(10)]));
+    const tooMany = await put(
+      url,
+      { 'content-range': 'bytes 500-999/1000' },
+      Buffer.concat([data.subarray(500), Buffer.alloc(10)]),
+    );
     expect(tooMany.status).toBe(400);
     expect(await tooMany.json()).toMatchObject({ error: 'BadRequest' });
     const otherTotal = await put(url, { 'content-range': 'bytes 500-1099/1100' }, randomBytes(600));
@@ -174,11 +253,14 @@ describe('local storage endpoints', () => {
     expect((await readAll(await h.store.read(key)))?.equals(data)).toBe(true);
   });
 
-  test('a Content-Type other than the session\'s is refused', async () => {
+  test("a Content-Type other than the session's is refused", async () => {
     const { key, url } = await session(3);
     const res = await put(url, { 'content-type': 'text/html' }, Buffer.from('<b>'));
     expect(res.status).toBe(415);
-    expect(await res.json()).toMatchObject({ error: 'UnsupportedMediaType', debug: expect.stringContaining('image/png') });
+    expect(await res.json()).toMatchObject({
+      error: 'UnsupportedMediaType',
+      debug: expect.stringContaining('image/png'),
+    });
     expect(await h.store.stat(key)).toBeNull();
   });
 
@@ -190,14 +272,21 @@ describe('local storage endpoints', () => {
     h.clock.advance(6000);
     const refused = await put(late.url, {}, Buffer.from('abcd'));
     expect(refused.status).toBe(401);
-    expect(await refused.json()).toMatchObject({ error: 'InsufficientCredentials', debug: expect.stringMatching(/expired/) });
+    expect(await refused.json()).toMatchObject({
+      error: 'InsufficientCredentials',
+      debug: expect.stringMatching(/expired/),
+    });
     expect(await h.store.stat(late.key)).toBeNull();
     expect((await put(early.url, { 'content-range': 'bytes 2-3/4' }, Buffer.from('cd'))).status).toBe(200);
   });
 
   test('a tampered upload URL is refused', async () => {
     const { url } = await session(4);
-    const res = await put(url.replace(/signature=([0-9a-f])/, (_m, c: string) => `signature=${c === '0' ? '1' : '0'}`), {}, Buffer.from('abcd'));
+    const res = await put(
+      url.replace(/signature=([0-9a-f])/, (_m, c: string) => `signature=${c === '0' ? '1' : '0'}`),
+      {},
+      Buffer.from('abcd'),
+    );
     expect(res.status).toBe(401);
   });
 
@@ -205,7 +294,9 @@ describe('local storage endpoints', () => {
     const { key, url } = await session(10);
     await put(url, { 'content-range': 'bytes 0-4/10' }, Buffer.from('01234'));
     expect(await h.store.stat(key)).toBeNull();
-    expect((await fetch(await h.store.signDownloadUrl(key, { expiresAt: inSeconds(60), https: false }))).status).toBe(404);
+    expect((await fetch(await h.store.signDownloadUrl(key, { expiresAt: inSeconds(60), https: false }))).status).toBe(
+      404,
+    );
     await h.store.delete(key);
     // No session file and no pointer to it is left (empty pointer directories of other keys may stay).
     const left = await readdir(path.join(h.dir, '.uploads'), { recursive: true, withFileTypes: true });
@@ -226,7 +317,9 @@ describe('local storage endpoints', () => {
     expect(whole.headers.get('etag')).toBe(`"${md5(data)}"`);
     expect(whole.headers.get('accept-ranges')).toBe('bytes');
     expect(whole.headers.get('x-content-type-options')).toBe('nosniff');
-    expect(whole.headers.get('content-disposition')).toBe(`inline; filename="Gr__e _1_.png"; filename*=UTF-8''Gr%C3%BC%C3%9Fe%20%221%22.png`);
+    expect(whole.headers.get('content-disposition')).toBe(
+      `inline; filename="Gr__e _1_.png"; filename*=UTF-8''Gr%C3%BC%C3%9Fe%20%221%22.png`,
+    );
     await whole.arrayBuffer();
     const unsatisfiable = await fetch(url, { headers: { range: 'bytes=5000-6000' } });
     expect(unsatisfiable.status).toBe(416);
@@ -234,13 +327,20 @@ describe('local storage endpoints', () => {
     expect((await fetch(url.replace('/storage/download/', '/storage/public/').split('?')[0]!)).status).toBe(404);
   });
 
-  test.each(['text/html', 'image/svg+xml', 'application/xml', 'text/javascript'])('%s is served as an attachment, never inline', async (type) => {
-    const key = newKey();
-    await h.store.write(key, Readable.from([Buffer.from('<script>alert(1)</script>')]), { contentType: type, public: true, filename: 'x' });
-    const res = await fetch(h.store.publicUrl(key, { https: false }));
-    expect(res.headers.get('content-disposition')).toMatch(/^attachment/);
-    expect(res.headers.get('content-type')).toBe(type);
-  });
+  test.each(['text/html', 'image/svg+xml', 'application/xml', 'text/javascript'])(
+    '%s is served as an attachment, never inline',
+    async (type) => {
+      const key = newKey();
+      await h.store.write(key, Readable.from([Buffer.from('<script>alert(1)</script>')]), {
+        contentType: type,
+        public: true,
+        filename: 'x',
+      });
+      const res = await fetch(h.store.publicUrl(key, { https: false }));
+      expect(res.headers.get('content-disposition')).toMatch(/^attachment/);
+      expect(res.headers.get('content-type')).toBe(type);
+    },
+  );
 
   test('a download of a missing object is 404 BlobNotFound; a path with .. never leaves the store', async () => {
     const key = newKey();
@@ -254,8 +354,16 @@ describe('local storage endpoints', () => {
 
 describe('local backend URL schemes', () => {
   test('an https public URL honours tls both ways; an http one never yields https', () => {
-    const secure = new LocalDiskObjectStore({ dir: '/nonexistent', publicUrl: 'https://files.example.com', signingSecret: 'x'.repeat(32) });
-    const plain = new LocalDiskObjectStore({ dir: '/nonexistent', publicUrl: 'http://127.0.0.1:8080', signingSecret: 'x'.repeat(32) });
+    const secure = new LocalDiskObjectStore({
+      dir: '/nonexistent',
+      publicUrl: 'https://files.example.com',
+      signingSecret: 'x'.repeat(32),
+    });
+    const plain = new LocalDiskObjectStore({
+      dir: '/nonexistent',
+      publicUrl: 'http://127.0.0.1:8080',
+      signingSecret: 'x'.repeat(32),
+    });
     const key = 'kid_a/0123abcd';
     expect(secure.publicUrl(key, { https: true })).toBe(`https://files.example.com/storage/public/${key}`);
     expect(secure.publicUrl(key, { https: false })).toBe(`http://files.example.com/storage/public/${key}`);

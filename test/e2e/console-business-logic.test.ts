@@ -20,32 +20,67 @@ const MASTER_SECRET = 'console-master-secret-456';
 
 function writeAppsFile(dir: string): string {
   const internal = (code: string) => ({ type: 'internal', code });
-  writeFileSync(path.join(dir, 'env.json'), JSON.stringify({
-    schemaVersion: '1.0.0',
-    configType: 'environment',
-    collections: {
-      orders: { type: 'internal', permissions: 'shared' },
-      gadgets: { type: 'external', permissions: 'shared', service: 'catalog', serviceEnvironment: 'development', serviceObject: 'widgets' },
-    },
-    collectionHooks: {
-      orders: {
-        onPreSave: internal("function onPreSave(request, response, modules) {\n  if (!request.body.total) throw new Error('an order needs a total (got ' + JSON.stringify(request.body) + ')');\n  response.continue();\n}"),
-        onPostFetch: internal('function onPostFetch(request, response, modules) { response.continue(); }'),
+  writeFileSync(
+    path.join(dir, 'env.json'),
+    JSON.stringify({
+      schemaVersion: '1.0.0',
+      configType: 'environment',
+      collections: {
+        orders: { type: 'internal', permissions: 'shared' },
+        gadgets: {
+          type: 'external',
+          permissions: 'shared',
+          service: 'catalog',
+          serviceEnvironment: 'development',
+          serviceObject: 'widgets',
+        },
       },
-      gadgets: { onPreSave: { type: 'external', service: 'catalog', serviceEnvironment: 'development', handlerName: 'stampGadget' } },
-    },
-    customEndpoints: {
-      nightlyReport: { type: 'internal', code: 'function onRequest(request, response, modules) { response.body = { ok: true }; response.complete(200); }', schedule: { start: '2030-01-01T02:00:00.000Z', interval: 'daily' } },
-      priceCheck: { type: 'external', service: 'catalog', serviceEnvironment: 'development', handlerName: 'checkPrice' },
-    },
-  }));
+      collectionHooks: {
+        orders: {
+          onPreSave: internal(
+            "function onPreSave(request, response, modules) {\n  if (!request.body.total) throw new Error('an order needs a total (got ' + JSON.stringify(request.body) + ')');\n  response.continue();\n}",
+          ),
+          onPostFetch: internal('function onPostFetch(request, response, modules) { response.continue(); }'),
+        },
+        gadgets: {
+          onPreSave: {
+            type: 'external',
+            service: 'catalog',
+            serviceEnvironment: 'development',
+            handlerName: 'stampGadget',
+          },
+        },
+      },
+      customEndpoints: {
+        nightlyReport: {
+          type: 'internal',
+          code: 'function onRequest(request, response, modules) { response.body = { ok: true }; response.complete(200); }',
+          schedule: { start: '2030-01-01T02:00:00.000Z', interval: 'daily' },
+        },
+        priceCheck: {
+          type: 'external',
+          service: 'catalog',
+          serviceEnvironment: 'development',
+          handlerName: 'checkPrice',
+        },
+      },
+    }),
+  );
   const appsFile = path.join(dir, 'apps.json');
-  writeFileSync(appsFile, JSON.stringify([{
-    appKey: APP_KEY, appSecret: APP_SECRET, masterSecret: MASTER_SECRET, name: 'Shop with Business Logic',
-    environmentFile: './env.json',
-    // Port 9 (discard): nothing answers; this test never calls the service.
-    flexServices: { catalog: { host: 'http://127.0.0.1:9', secret: 'flex-shared-secret-xyz' } },
-  }]));
+  writeFileSync(
+    appsFile,
+    JSON.stringify([
+      {
+        appKey: APP_KEY,
+        appSecret: APP_SECRET,
+        masterSecret: MASTER_SECRET,
+        name: 'Shop with Business Logic',
+        environmentFile: './env.json',
+        // Port 9 (discard): nothing answers; this test never calls the service.
+        flexServices: { catalog: { host: 'http://127.0.0.1:9', secret: 'flex-shared-secret-xyz' } },
+      },
+    ]),
+  );
   return appsFile;
 }
 
@@ -84,11 +119,15 @@ describe('console: Business Logic (Chromium)', () => {
 
   it('shows the error a failing hook raised, after a refresh, with its debug text', async () => {
     const { page } = fx;
-    const user = await fetch(`${fx.server.baseUrl}/user/${APP_KEY}`, {
-      method: 'POST', headers: { Authorization: basic(APP_SECRET), 'Content-Type': 'application/json', 'X-Kinvey-API-Version': '5' }, body: JSON.stringify({ username: 'shopper', password: 'shopper-pass-1' }),
-    }).then((r) => r.json()) as { _kmd: { authtoken: string } };
+    const user = (await fetch(`${fx.server.baseUrl}/user/${APP_KEY}`, {
+      method: 'POST',
+      headers: { Authorization: basic(APP_SECRET), 'Content-Type': 'application/json', 'X-Kinvey-API-Version': '5' },
+      body: JSON.stringify({ username: 'shopper', password: 'shopper-pass-1' }),
+    }).then((r) => r.json())) as { _kmd: { authtoken: string } };
     const failed = await fetch(`${fx.server.baseUrl}/appdata/${APP_KEY}/orders`, {
-      method: 'POST', headers: { Authorization: `Kinvey ${user._kmd.authtoken}`, 'Content-Type': 'application/json' }, body: JSON.stringify({ item: 'teapot' }),
+      method: 'POST',
+      headers: { Authorization: `Kinvey ${user._kmd.authtoken}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ item: 'teapot' }),
     });
     expect(failed.status).toBe(550);
     const answer = (await failed.json()) as { error: string; description: string };

@@ -9,7 +9,14 @@ import { masterAuth, screenshot, signIn, startConsole, type ConsoleFixture } fro
 
 const BOOKS = 120;
 const TIMEOUT = 15_000;
-const AUTHORS = ['Ursula K. Le Guin', 'Italo Calvino', 'Toni Morrison', 'Jorge Luis Borges', 'Octavia E. Butler', 'Stanisław Lem'];
+const AUTHORS = [
+  'Ursula K. Le Guin',
+  'Italo Calvino',
+  'Toni Morrison',
+  'Jorge Luis Borges',
+  'Octavia E. Butler',
+  'Stanisław Lem',
+];
 const GENRES = ['novel', 'essays', 'poetry', 'science fiction', 'short stories'];
 
 /** 120 distinct years 1900-2019 (37 and 120 are coprime), so sorting by year has no ties. */
@@ -29,17 +36,21 @@ describe('console: collections (Chromium)', () => {
     fx = await startConsole();
     fileId = await uploadCover(fx);
     for (let start = 0; start < BOOKS; start += 20) {
-      await Promise.all(Array.from({ length: 20 }, (_, k) => start + k).map((i) => api(fx, 'POST', '/books', {
-        _id: idOf(i),
-        title: `${['The', 'A', 'On', 'Invisible', 'Left'][i % 5]} ${['Dispossessed', 'Cities', 'Beloved', 'Labyrinths', 'Kindred', 'Solaris'][i % 6]} ${i}`,
-        author: AUTHORS[i % AUTHORS.length],
-        year: yearOf(i),
-        pages: 120 + ((i * 53) % 600),
-        inPrint: i % 3 !== 0,
-        tags: [GENRES[i % GENRES.length]],
-        ...(i % 4 === 0 ? { publisher: { name: 'Harper & Row', city: 'New York' } } : {}),
-        ...(i === 0 ? { cover: { _type: 'KinveyFile', _id: fileId } } : {}),
-      })));
+      await Promise.all(
+        Array.from({ length: 20 }, (_, k) => start + k).map((i) =>
+          api(fx, 'POST', '/books', {
+            _id: idOf(i),
+            title: `${['The', 'A', 'On', 'Invisible', 'Left'][i % 5]} ${['Dispossessed', 'Cities', 'Beloved', 'Labyrinths', 'Kindred', 'Solaris'][i % 6]} ${i}`,
+            author: AUTHORS[i % AUTHORS.length],
+            year: yearOf(i),
+            pages: 120 + ((i * 53) % 600),
+            inPrint: i % 3 !== 0,
+            tags: [GENRES[i % GENRES.length]],
+            ...(i % 4 === 0 ? { publisher: { name: 'Harper & Row', city: 'New York' } } : {}),
+            ...(i === 0 ? { cover: { _type: 'KinveyFile', _id: fileId } } : {}),
+          }),
+        ),
+      );
     }
     fx.page.setDefaultTimeout(TIMEOUT);
     await signIn(fx);
@@ -63,8 +74,15 @@ describe('console: collections (Chromium)', () => {
     await waitForText(ref, 'cover.png');
     const thumb = ref.locator('img.thumb');
     await thumb.waitFor({ timeout: TIMEOUT });
-    await page.waitForFunction((img) => { const image = img as unknown as { complete: boolean; naturalWidth: number }; return image.complete && image.naturalWidth > 0; }, await thumb.elementHandle(), { timeout: TIMEOUT });
-    const stored = await api(fx, 'GET', `/books/${idOf(0)}`) as { cover: { _downloadURL: string } };
+    await page.waitForFunction(
+      (img) => {
+        const image = img as unknown as { complete: boolean; naturalWidth: number };
+        return image.complete && image.naturalWidth > 0;
+      },
+      await thumb.elementHandle(),
+      { timeout: TIMEOUT },
+    );
+    const stored = (await api(fx, 'GET', `/books/${idOf(0)}`)) as { cover: { _downloadURL: string } };
     const link = await ref.getAttribute('href');
     expect(new URL(link ?? '').pathname).toBe(new URL(stored.cover._downloadURL).pathname);
     await expect(ref.getAttribute('target')).resolves.toBe('_blank');
@@ -113,10 +131,15 @@ describe('console: collections (Chromium)', () => {
     const { page } = fx;
     await page.getByRole('button', { name: '+ New entity' }).click();
     const editor = page.getByTestId('entity-editor');
-    await editor.getByLabel('Entity JSON').fill(JSON.stringify({ _id: 'book-new', title: 'Written in the console', author: 'Ada', year: 2026 }, null, 2));
+    await editor
+      .getByLabel('Entity JSON')
+      .fill(JSON.stringify({ _id: 'book-new', title: 'Written in the console', author: 'Ada', year: 2026 }, null, 2));
     await editor.getByRole('button', { name: 'Create' }).click();
     await editor.waitFor({ state: 'detached', timeout: TIMEOUT });
-    await expect(api(fx, 'GET', '/books/book-new')).resolves.toMatchObject({ title: 'Written in the console', year: 2026 });
+    await expect(api(fx, 'GET', '/books/book-new')).resolves.toMatchObject({
+      title: 'Written in the console',
+      year: 2026,
+    });
     await waitForText(page.getByTestId('entity-total'), '121');
   });
 
@@ -131,7 +154,11 @@ describe('console: collections (Chromium)', () => {
     await text.fill(JSON.stringify({ ...entity, title: 'Edited title', pages: 999 }, null, 2));
     await editor.getByRole('button', { name: 'Save' }).click();
     await editor.waitFor({ state: 'detached', timeout: TIMEOUT });
-    await expect(api(fx, 'GET', `/books/${idOf(5)}`)).resolves.toMatchObject({ title: 'Edited title', pages: 999, author: entity.author });
+    await expect(api(fx, 'GET', `/books/${idOf(5)}`)).resolves.toMatchObject({
+      title: 'Edited title',
+      pages: 999,
+      author: entity.author,
+    });
     await waitForText(page.getByTestId(`entity-row-${idOf(5)}`), 'Edited title');
   });
 
@@ -175,17 +202,30 @@ describe('console: collections (Chromium)', () => {
     await editor.getByRole('button', { name: 'Remove user-42' }).waitFor();
     await editor.getByRole('button', { name: 'Save ACL' }).click();
     await editor.waitFor({ state: 'detached', timeout: TIMEOUT });
-    const stored = await api(fx, 'GET', `/books/${idOf(7)}`) as { _acl: Record<string, unknown> };
+    const stored = (await api(fx, 'GET', `/books/${idOf(7)}`)) as { _acl: Record<string, unknown> };
     expect(stored._acl).toMatchObject({ creator: fx.appKey, gr: true, r: ['user-42'] });
   });
 
   it('a collection of 10,000 entities fetches and renders one page at a time', async () => {
     const { page } = fx;
     for (let start = 0; start < 10_000; start += 1000) {
-      await Promise.all(Array.from({ length: 10 }, (_, b) => api(fx, 'POST', '/events', Array.from({ length: 100 }, (_, k) => {
-        const n = start + b * 100 + k;
-        return { kind: ['click', 'view', 'purchase'][n % 3], n, at: new Date(Date.UTC(2026, 0, 1) + n * 60_000).toISOString() };
-      }))));
+      await Promise.all(
+        Array.from({ length: 10 }, (_, b) =>
+          api(
+            fx,
+            'POST',
+            '/events',
+            Array.from({ length: 100 }, (_, k) => {
+              const n = start + b * 100 + k;
+              return {
+                kind: ['click', 'view', 'purchase'][n % 3],
+                n,
+                at: new Date(Date.UTC(2026, 0, 1) + n * 60_000).toISOString(),
+              };
+            }),
+          ),
+        ),
+      );
     }
     const reads: URL[] = [];
     const listen = (request: import('playwright-core').Request) => {
@@ -200,7 +240,10 @@ describe('console: collections (Chromium)', () => {
     await waitForText(page.getByTestId('page-range'), '51–100 of 10000');
     await expect(rows(fx).count()).resolves.toBe(50);
     page.off('request', listen);
-    expect(reads.map((url) => [url.searchParams.get('limit'), url.searchParams.get('skip')])).toEqual([['50', '0'], ['50', '50']]);
+    expect(reads.map((url) => [url.searchParams.get('limit'), url.searchParams.get('skip')])).toEqual([
+      ['50', '0'],
+      ['50', '50'],
+    ]);
     await waitForText(page.getByTestId('collection-row-events').getByTestId('collection-count'), '10,000');
   }, 120_000);
 
@@ -258,7 +301,12 @@ function rows(fx: ConsoleFixture): Locator {
 }
 
 async function firstRowIs(fx: ConsoleFixture, id: string): Promise<void> {
-  await fx.page.getByTestId('entity-table').locator('tbody tr').first().and(fx.page.getByTestId(`entity-row-${id}`)).waitFor({ timeout: TIMEOUT });
+  await fx.page
+    .getByTestId('entity-table')
+    .locator('tbody tr')
+    .first()
+    .and(fx.page.getByTestId(`entity-row-${id}`))
+    .waitFor({ timeout: TIMEOUT });
 }
 
 /** Filters the table down to one entity, as a user looking for it would. */
@@ -296,9 +344,17 @@ async function uploadCover(fx: ConsoleFixture): Promise<string> {
     headers: { Authorization: masterAuth(fx), 'Content-Type': 'application/json' },
     body: JSON.stringify({ _filename: 'cover.png', mimeType: 'image/png', size: png.length }),
   });
-  const ticket = await created.json() as { _id: string; _uploadURL: string; _requiredHeaders?: Record<string, string> };
+  const ticket = (await created.json()) as {
+    _id: string;
+    _uploadURL: string;
+    _requiredHeaders?: Record<string, string>;
+  };
   if (!created.ok) throw new Error(`POST /blob: ${created.status} ${JSON.stringify(ticket)}`);
-  const uploaded = await fetch(ticket._uploadURL, { method: 'PUT', headers: { ...ticket._requiredHeaders, 'Content-Length': String(png.length) }, body: png });
+  const uploaded = await fetch(ticket._uploadURL, {
+    method: 'PUT',
+    headers: { ...ticket._requiredHeaders, 'Content-Length': String(png.length) },
+    body: png,
+  });
   if (!uploaded.ok) throw new Error(`upload: ${uploaded.status} ${await uploaded.text()}`);
   return ticket._id;
 }

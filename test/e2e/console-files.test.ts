@@ -10,14 +10,26 @@ import type { Locator, Page } from 'playwright-core';
 import { masterAuth, screenshot, signIn, startConsole, type ConsoleFixture } from '../support/browser';
 
 // Globals of the functions this file runs inside the page (the test program has no DOM lib).
-interface PageElement { dispatchEvent(event: unknown): boolean; getAttribute(name: string): string | null }
-interface PageImage { complete: boolean; naturalWidth: number }
-declare const document: { querySelector(selector: string): unknown; querySelectorAll(selector: string): { length: number }; body: unknown };
+interface PageElement {
+  dispatchEvent(event: unknown): boolean;
+  getAttribute(name: string): string | null;
+}
+interface PageImage {
+  complete: boolean;
+  naturalWidth: number;
+}
+declare const document: {
+  querySelector(selector: string): unknown;
+  querySelectorAll(selector: string): { length: number };
+  body: unknown;
+};
 declare const window: unknown;
 declare const File: new (parts: unknown[], name: string, options: { type: string }) => unknown;
 declare const DataTransfer: new () => { items: { add(file: unknown): void } };
 declare const DragEvent: new (type: string, init: Record<string, unknown>) => unknown;
-declare const MutationObserver: new (callback: (records: { target: unknown }[]) => void) => { observe(target: unknown, options: Record<string, unknown>): void };
+declare const MutationObserver: new (callback: (records: { target: unknown }[]) => void) => {
+  observe(target: unknown, options: Record<string, unknown>): void;
+};
 
 const MiB = 1024 * 1024;
 
@@ -33,10 +45,20 @@ interface BlobRecord {
 
 /** The Files API as the tests call it (master credentials): records, seeded bytes, downloads. */
 function filesApi(fx: ConsoleFixture) {
-  const api = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: unknown }> => {
+  const api = async (
+    method: string,
+    path: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ): Promise<{ status: number; body: unknown }> => {
     const answer = await fetch(`${fx.server.baseUrl}${path}`, {
       method,
-      headers: { Authorization: masterAuth(fx), 'X-Kinvey-API-Version': '5', ...(body === undefined ? {} : { 'Content-Type': 'application/json' }), ...headers },
+      headers: {
+        Authorization: masterAuth(fx),
+        'X-Kinvey-API-Version': '5',
+        ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
+        ...headers,
+      },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const text = await answer.text();
@@ -50,15 +72,29 @@ function filesApi(fx: ConsoleFixture) {
   const downloadMd5 = async (record: BlobRecord): Promise<string> => {
     const answer = await fetch(record._downloadURL);
     expect(answer.status).toBe(200);
-    return createHash('md5').update(Buffer.from(await answer.arrayBuffer())).digest('hex');
+    return createHash('md5')
+      .update(Buffer.from(await answer.arrayBuffer()))
+      .digest('hex');
   };
   return {
     api,
     seedFile: async (name: string, mimeType: string, bytes: Buffer, isPublic = false): Promise<void> => {
-      const ticket = await api('POST', `/blob/${fx.appKey}`, { _filename: name, mimeType, size: bytes.length, _public: isPublic }, { 'X-Kinvey-Content-Type': mimeType });
+      const ticket = await api(
+        'POST',
+        `/blob/${fx.appKey}`,
+        { _filename: name, mimeType, size: bytes.length, _public: isPublic },
+        { 'X-Kinvey-Content-Type': mimeType },
+      );
       expect(ticket.status).toBe(201);
-      const { _uploadURL, _requiredHeaders } = ticket.body as { _uploadURL: string; _requiredHeaders: Record<string, string> };
-      const put = await fetch(_uploadURL, { method: 'PUT', headers: { ..._requiredHeaders, 'Content-Type': mimeType }, body: bytes });
+      const { _uploadURL, _requiredHeaders } = ticket.body as {
+        _uploadURL: string;
+        _requiredHeaders: Record<string, string>;
+      };
+      const put = await fetch(_uploadURL, {
+        method: 'PUT',
+        headers: { ..._requiredHeaders, 'Content-Type': mimeType },
+        body: bytes,
+      });
       expect(put.status).toBe(200);
     },
     findByName,
@@ -89,7 +125,12 @@ describe('console: Files (Chromium)', () => {
     await seedFile('release-notes.txt', 'text/plain', Buffer.from('kinbase 1.0\n- files in the console\n'));
     await seedFile('old-draft.txt', 'text/plain', Buffer.from('to be deleted\n'));
     // Metadata saved, bytes never sent: a pending upload.
-    await api('POST', `/blob/${fx.appKey}`, { _filename: 'quarterly-report.pdf', mimeType: 'application/pdf', size: 482_113, _public: false }, { 'X-Kinvey-Content-Type': 'application/pdf' });
+    await api(
+      'POST',
+      `/blob/${fx.appKey}`,
+      { _filename: 'quarterly-report.pdf', mimeType: 'application/pdf', size: 482_113, _public: false },
+      { 'X-Kinvey-Content-Type': 'application/pdf' },
+    );
     await signIn(fx);
     await fx.page.goto(`${fx.origin}/console/#/${fx.appKey}/files`);
     await card(fx.page, 'sunset-photo.png').waitFor({ timeout: 15_000 });
@@ -115,7 +156,11 @@ describe('console: Files (Chromium)', () => {
     const table = page.getByTestId('file-table');
     await table.waitFor();
     await table.getByRole('button', { name: 'release-notes.txt' }).waitFor();
-    await page.getByTestId('file-row').filter({ hasText: 'quarterly-report.pdf' }).getByTestId('pending-badge').waitFor();
+    await page
+      .getByTestId('file-row')
+      .filter({ hasText: 'quarterly-report.pdf' })
+      .getByTestId('pending-badge')
+      .waitFor();
     await page.getByRole('button', { name: 'Grid' }).click();
     await page.getByTestId('file-grid').waitFor();
 
@@ -130,12 +175,17 @@ describe('console: Files (Chromium)', () => {
   it('uploads a 20 MB file dropped on the dropzone, with a progress bar that reaches 100 %', async () => {
     const { page } = fx;
     const seed = 20260;
-    const expected = createHash('md5').update(pseudoRandomBytes(20 * MiB, seed)).digest('hex');
+    const expected = createHash('md5')
+      .update(pseudoRandomBytes(20 * MiB, seed))
+      .digest('hex');
     await recordProgress(page);
     await dropGeneratedFile(page, 'big.bin', 20 * MiB, seed);
 
     const row = page.getByTestId('upload-row').filter({ hasText: 'big.bin' });
-    await row.locator('[data-status="done"], [data-testid="upload-status"]').filter({ hasText: 'Uploaded' }).waitFor({ timeout: 120_000 });
+    await row
+      .locator('[data-status="done"], [data-testid="upload-status"]')
+      .filter({ hasText: 'Uploaded' })
+      .waitFor({ timeout: 120_000 });
     expect(await row.getByRole('progressbar').getAttribute('aria-valuenow')).toBe('100');
     const seen = await progressSeen(page);
     expect(seen.some((value) => value > 0 && value < 100)).toBe(true);
@@ -170,9 +220,14 @@ describe('console: Files (Chromium)', () => {
       return route.continue();
     });
     try {
-      await page.getByTestId('file-input').setInputFiles({ name: 'camera-roll.mov', mimeType: 'video/quicktime', buffer: bytes });
+      await page
+        .getByTestId('file-input')
+        .setInputFiles({ name: 'camera-roll.mov', mimeType: 'video/quicktime', buffer: bytes });
       const row = page.getByTestId('upload-row').filter({ hasText: 'camera-roll.mov' });
-      await row.getByTestId('upload-status').filter({ hasText: /Reconnecting|Resuming/ }).waitFor({ timeout: 60_000 });
+      await row
+        .getByTestId('upload-status')
+        .filter({ hasText: /Reconnecting|Resuming/ })
+        .waitFor({ timeout: 60_000 });
       await row.getByTestId('upload-status').filter({ hasText: 'Resuming' }).waitFor({ timeout: 30_000 });
       const during = Number(await row.getByRole('progressbar').getAttribute('aria-valuenow'));
       expect(during).toBeGreaterThan(0);
@@ -184,7 +239,9 @@ describe('console: Files (Chromium)', () => {
       await page.unroute('**/storage/upload/**');
     }
     expect(aborted).toBe(true);
-    expect(await expectStoredWhole('camera-roll.mov', 14 * MiB, expected)).toMatchObject({ mimeType: 'video/quicktime' });
+    expect(await expectStoredWhole('camera-roll.mov', 14 * MiB, expected)).toMatchObject({
+      mimeType: 'video/quicktime',
+    });
     expect(fx.pageErrors).toEqual([]);
   }, 180_000);
 
@@ -207,7 +264,10 @@ describe('console: Files (Chromium)', () => {
     expect(await details.getByTestId('download-link').getAttribute('href')).toBe(made!._downloadURL);
     // The PUT opened a re-upload URL, but the file is whole: the bytes it serves are named, not pending.
     expect(made?._uploadState).toMatchObject({ status: 'pending', previous: { md5: original } });
-    await details.getByTestId('upload-state').filter({ hasText: /^complete/ }).waitFor();
+    await details
+      .getByTestId('upload-state')
+      .filter({ hasText: /^complete/ })
+      .waitFor();
     await expect(card(page, 'release-notes.txt').getByTestId('pending-badge').count()).resolves.toBe(0);
     await card(page, 'release-notes.txt').locator('.badge.public').waitFor();
 
@@ -233,7 +293,7 @@ describe('console: Files (Chromium)', () => {
     expect(fx.pageErrors).toEqual([]);
   }, 60_000);
 
-  it('edits a private file\'s ACL (globally readable, one more reader) and keeps its bytes', async () => {
+  it("edits a private file's ACL (globally readable, one more reader) and keeps its bytes", async () => {
     const { page } = fx;
     await seedFile('team-roster.txt', 'text/plain', Buffer.from('ada, alan, grace\n'));
     const before = await findByName('team-roster.txt');
@@ -259,7 +319,7 @@ describe('console: Files (Chromium)', () => {
 
     // Back on the details, which show the stored ACL.
     await page.getByTestId('file-acl').filter({ hasText: 'user-7' }).waitFor({ timeout: 15_000 });
-    const stored = await findByName('team-roster.txt') as BlobRecord & { _acl: Record<string, unknown> };
+    const stored = (await findByName('team-roster.txt')) as BlobRecord & { _acl: Record<string, unknown> };
     expect(stored._acl).toMatchObject({ creator: fx.appKey, gr: true, r: ['user-7'] });
     expect(stored._public).toBe(false);
     expect(stored.size).toBe(before!.size);
@@ -291,11 +351,13 @@ describe('console: Files with 1,000 files (Chromium)', () => {
     await expect(page.getByTestId('file-card').count()).resolves.toBe(100);
     await page.getByLabel('Search filenames').fill('report-0999');
     await page.getByTestId('file-card').filter({ hasText: 'report-0999.txt' }).waitFor({ timeout: 30_000 });
-    await page.waitForFunction(() => document.querySelectorAll('[data-testid="file-card"]').length === 1, undefined, { timeout: 30_000 });
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid="file-card"]').length === 1, undefined, {
+      timeout: 30_000,
+    });
     expect(fx.pageErrors).toEqual([]);
   }, 120_000);
 
-  it('keeps the page a quick click on Next opened, before the search box\'s pause has passed', async () => {
+  it("keeps the page a quick click on Next opened, before the search box's pause has passed", async () => {
     // The browser's clock moves only when the test moves it, in frames short of the view's first
     // 250 ms, so the click lands inside them on any machine. (The last test of this tab.)
     const { page } = fx;
@@ -303,8 +365,12 @@ describe('console: Files with 1,000 files (Chromium)', () => {
     await page.goto(`${fx.origin}/console/#/${fx.appKey}/overview`);
     await page.reload();
     await page.getByRole('link', { name: 'Files' }).waitFor();
-    await page.clock.pauseAt(await page.evaluate(() => Date.now()) + 1000);
-    const asked = (skip: number) => page.waitForRequest((r) => r.url().includes('/blob/') && new URL(r.url()).searchParams.get('skip') === String(skip), { timeout: 30_000 });
+    await page.clock.pauseAt((await page.evaluate(() => Date.now())) + 1000);
+    const asked = (skip: number) =>
+      page.waitForRequest(
+        (r) => r.url().includes('/blob/') && new URL(r.url()).searchParams.get('skip') === String(skip),
+        { timeout: 30_000 },
+      );
     const firstAsked = asked(0);
     await page.getByRole('link', { name: 'Files' }).click();
     // The hash change renders the view in its own task; its effects wait for the next frame.
@@ -335,9 +401,15 @@ describe('console: Files on Google Cloud Storage (fake-gcs-server) (Chromium)', 
   let keyFile: string | undefined;
   beforeAll(async () => {
     const endpoint = process.env.KINBASE_TEST_GCS_ENDPOINT;
-    if (!endpoint) throw new Error('KINBASE_TEST_GCS_ENDPOINT is not set: the jest globalSetup did not start fake-gcs-server');
+    if (!endpoint)
+      throw new Error('KINBASE_TEST_GCS_ENDPOINT is not set: the jest globalSetup did not start fake-gcs-server');
     keyFile = writeServiceAccountKey(endpoint);
-    fx = await startConsole({ KINBASE_STORAGE: 'gcs', GCS_BUCKET: await createTestBucket(endpoint), GCS_KEY_FILE: keyFile, GCS_API_ENDPOINT: endpoint });
+    fx = await startConsole({
+      KINBASE_STORAGE: 'gcs',
+      GCS_BUCKET: await createTestBucket(endpoint),
+      GCS_KEY_FILE: keyFile,
+      GCS_API_ENDPOINT: endpoint,
+    });
     files = filesApi(fx);
     await files.seedFile('bucket-photo.png', 'image/png', png(40, 30, [20, 160, 90]));
     await signIn(fx);
@@ -349,22 +421,29 @@ describe('console: Files on Google Cloud Storage (fake-gcs-server) (Chromium)', 
     if (keyFile) removeServiceAccountKey(keyFile);
   });
 
-  it('shows a private image\'s thumbnail from its signed bucket URL, under the CSP', async () => {
+  it("shows a private image's thumbnail from its signed bucket URL, under the CSP", async () => {
     const { page } = fx;
     const photo = card(page, 'bucket-photo.png');
     expect(await loadedThumbnailWidth(page, photo)).toBe(40);
-    expect(new URL((await photo.locator('img').getAttribute('src'))!).origin).toBe(new URL(process.env.KINBASE_TEST_GCS_ENDPOINT as string).origin);
+    expect(new URL((await photo.locator('img').getAttribute('src'))!).origin).toBe(
+      new URL(process.env.KINBASE_TEST_GCS_ENDPOINT as string).origin,
+    );
     expect(fx.pageErrors).toEqual([]);
   }, 60_000);
 
   it('uploads a 20 MB file straight to the bucket, cross-origin, chunk by chunk to 100 %', async () => {
     const { page } = fx;
     const seed = 4242;
-    const expected = createHash('md5').update(pseudoRandomBytes(20 * MiB, seed)).digest('hex');
+    const expected = createHash('md5')
+      .update(pseudoRandomBytes(20 * MiB, seed))
+      .digest('hex');
     await recordProgress(page);
     await dropGeneratedFile(page, 'bucket-upload.bin', 20 * MiB, seed);
     const row = page.getByTestId('upload-row').filter({ hasText: 'bucket-upload.bin' });
-    await row.getByTestId('upload-status').filter({ hasText: /Uploaded|failed|Failed/ }).waitFor({ timeout: 120_000 });
+    await row
+      .getByTestId('upload-status')
+      .filter({ hasText: /Uploaded|failed|Failed/ })
+      .waitFor({ timeout: 120_000 });
     await expect(row.getByTestId('upload-status').textContent()).resolves.toMatch(/Uploaded/);
     expect(await row.getByRole('progressbar').getAttribute('aria-valuenow')).toBe('100');
     const seen = await progressSeen(page);
@@ -378,33 +457,47 @@ describe('console: Files on Google Cloud Storage (fake-gcs-server) (Chromium)', 
 
 /** Drops a generated file (xorshift32 bytes from `seed`) on the dropzone, as a user dragging it in. */
 async function dropGeneratedFile(page: Page, name: string, size: number, seed: number): Promise<void> {
-  await page.evaluate(({ name: filename, size: length, seed: start }) => {
-    const bytes = new Uint8Array(length);
-    let x = start >>> 0;
-    for (let i = 0; i < length; i++) {
-      x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0;
-      bytes[i] = x & 0xff;
-    }
-    const file = new File([bytes], filename, { type: 'application/octet-stream' });
-    const transfer = new DataTransfer();
-    transfer.items.add(file);
-    const zone = document.querySelector('[data-testid="dropzone"]') as PageElement;
-    for (const type of ['dragenter', 'dragover', 'drop']) zone.dispatchEvent(new DragEvent(type, { dataTransfer: transfer, bubbles: true, cancelable: true }));
-  }, { name, size, seed });
+  await page.evaluate(
+    ({ name: filename, size: length, seed: start }) => {
+      const bytes = new Uint8Array(length);
+      let x = start >>> 0;
+      for (let i = 0; i < length; i++) {
+        x ^= x << 13;
+        x >>>= 0;
+        x ^= x >>> 17;
+        x ^= x << 5;
+        x >>>= 0;
+        bytes[i] = x & 0xff;
+      }
+      const file = new File([bytes], filename, { type: 'application/octet-stream' });
+      const transfer = new DataTransfer();
+      transfer.items.add(file);
+      const zone = document.querySelector('[data-testid="dropzone"]') as PageElement;
+      for (const type of ['dragenter', 'dragover', 'drop'])
+        zone.dispatchEvent(new DragEvent(type, { dataTransfer: transfer, bubbles: true, cancelable: true }));
+    },
+    { name, size, seed },
+  );
 }
 
 function card(page: Page, name: string): Locator {
-  return page.getByTestId('file-card').filter({ has: page.locator('.name', { hasText: new RegExp(`^${name.replace(/\./g, '\\.')}$`) }) });
+  return page
+    .getByTestId('file-card')
+    .filter({ has: page.locator('.name', { hasText: new RegExp(`^${name.replace(/\./g, '\\.')}$`) }) });
 }
 
 /** Waits until the card's thumbnail has loaded (under the CSP) and returns its natural width. */
 async function loadedThumbnailWidth(page: Page, fileCard: Locator): Promise<number> {
   const image = fileCard.locator('img');
   await image.waitFor({ timeout: 15_000 });
-  await page.waitForFunction((id) => {
-    const img = document.querySelector(`[data-file-id="${id}"] img`) as PageImage | null;
-    return !!img && img.complete && img.naturalWidth > 0;
-  }, await fileCard.getAttribute('data-file-id'), { timeout: 15_000 });
+  await page.waitForFunction(
+    (id) => {
+      const img = document.querySelector(`[data-file-id="${id}"] img`) as PageImage | null;
+      return !!img && img.complete && img.naturalWidth > 0;
+    },
+    await fileCard.getAttribute('data-file-id'),
+    { timeout: 15_000 },
+  );
   return image.evaluate((img) => (img as unknown as PageImage).naturalWidth);
 }
 
@@ -432,7 +525,11 @@ function pseudoRandomBytes(size: number, seed: number): Buffer {
   const bytes = Buffer.alloc(size);
   let x = seed >>> 0;
   for (let i = 0; i < size; i++) {
-    x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0;
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
     bytes[i] = x & 0xff;
   }
   return bytes;

@@ -22,7 +22,11 @@ describe('console: sign-in and overview (Chromium)', () => {
     expect(policy).toContain("frame-ancestors 'none'");
     expect(policy).not.toContain('unsafe-inline');
     expect(answer.headers.get('x-content-type-options')).toBe('nosniff');
-    for (const [file, type] of [['app.js', 'text/javascript'], ['styles.css', 'text/css'], ['favicon.svg', 'image/svg+xml']]) {
+    for (const [file, type] of [
+      ['app.js', 'text/javascript'],
+      ['styles.css', 'text/css'],
+      ['favicon.svg', 'image/svg+xml'],
+    ]) {
       const asset = await fetch(`${fx.server.baseUrl}/console/${file}`);
       expect([asset.status, asset.headers.get('content-type')?.split(';')[0]]).toEqual([200, type]);
     }
@@ -79,10 +83,18 @@ describe('console: sign-in and overview (Chromium)', () => {
 async function seed(fx: ConsoleFixture): Promise<void> {
   const headers = { Authorization: masterAuth(fx), 'Content-Type': 'application/json' };
   for (const body of [{ title: 'one' }, { title: 'two' }]) {
-    const answer = await fetch(`${fx.server.baseUrl}/appdata/${fx.appKey}/notes`, { method: 'POST', headers, body: JSON.stringify(body) });
+    const answer = await fetch(`${fx.server.baseUrl}/appdata/${fx.appKey}/notes`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify(body),
+    });
     expect(answer.status).toBe(201);
   }
-  const user = await fetch(`${fx.server.baseUrl}/user/${fx.appKey}`, { method: 'POST', headers, body: JSON.stringify({ username: 'ada', password: 'lovelace-123' }) });
+  const user = await fetch(`${fx.server.baseUrl}/user/${fx.appKey}`, {
+    method: 'POST',
+    headers,
+    body: JSON.stringify({ username: 'ada', password: 'lovelace-123' }),
+  });
   expect(user.status).toBe(201);
 }
 
@@ -103,8 +115,18 @@ describe('console: several apps in one tab (Chromium)', () => {
   let fx: ConsoleFixture;
   let appsDir: string;
   const apps = [
-    { appKey: 'kid_consoleone', appSecret: 'one-app-secret-123', masterSecret: 'one-master-secret-456', name: 'First App' },
-    { appKey: 'kid_consoletwo', appSecret: 'two-app-secret-123', masterSecret: 'two-master-secret-456', name: 'Second App' },
+    {
+      appKey: 'kid_consoleone',
+      appSecret: 'one-app-secret-123',
+      masterSecret: 'one-master-secret-456',
+      name: 'First App',
+    },
+    {
+      appKey: 'kid_consoletwo',
+      appSecret: 'two-app-secret-123',
+      masterSecret: 'two-master-secret-456',
+      name: 'Second App',
+    },
   ];
   beforeAll(async () => {
     appsDir = makeTempDir('kinbase-console-apps-');
@@ -118,7 +140,7 @@ describe('console: several apps in one tab (Chromium)', () => {
   });
 
   it('signs in to two apps and switches between them without signing in again', async () => {
-    const [first, second] = apps as [typeof apps[0], typeof apps[0]];
+    const [first, second] = apps as [(typeof apps)[0], (typeof apps)[0]];
     await signIn(fx, first.appKey, first.masterSecret);
     const { page } = fx;
     await expectText(page.getByTestId('handshake'), 'First App');
@@ -139,14 +161,21 @@ describe('console: on MongoDB (FerretDB) (Chromium)', () => {
   beforeAll(async () => {
     const url = process.env.KINBASE_TEST_MONGODB_URL;
     if (!url) throw new Error('KINBASE_TEST_MONGODB_URL is not set: the jest globalSetup did not start FerretDB');
-    fx = await startConsole({ MONGODB_URL: url, MONGODB_DB_PREFIX: `console${Math.random().toString(36).slice(2, 8)}_` });
+    fx = await startConsole({
+      MONGODB_URL: url,
+      MONGODB_DB_PREFIX: `console${Math.random().toString(36).slice(2, 8)}_`,
+    });
   }, 60_000);
   afterAll(async () => fx?.close());
 
   it('shows MongoDB as the store and lists its collections with their counts', async () => {
     await seed(fx);
     const headers = { Authorization: masterAuth(fx), 'Content-Type': 'application/json' };
-    const answer = await fetch(`${fx.server.baseUrl}/appdata/${fx.appKey}/gadgets`, { method: 'POST', headers, body: JSON.stringify({ name: 'widget' }) });
+    const answer = await fetch(`${fx.server.baseUrl}/appdata/${fx.appKey}/gadgets`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ name: 'widget' }),
+    });
     expect(answer.status).toBe(201);
     await signIn(fx);
     const { page } = fx;

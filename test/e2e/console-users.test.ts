@@ -8,8 +8,38 @@ import type { Locator } from 'playwright-core';
 jest.setTimeout(90_000);
 import { masterAuth, screenshot, signIn, startConsole, type ConsoleFixture } from '../support/browser';
 
-const PEOPLE = ['ada', 'alan', 'barbara', 'claude', 'donald', 'edsger', 'frances', 'grace', 'hedy', 'ivan', 'john', 'ken', 'leslie', 'linus',
-  'margaret', 'niklaus', 'ole', 'peter', 'radia', 'richard', 'robin', 'sophie', 'tim', 'tony', 'ursula', 'vint', 'whitfield', 'xavier', 'yukihiro', 'zhang'];
+const PEOPLE = [
+  'ada',
+  'alan',
+  'barbara',
+  'claude',
+  'donald',
+  'edsger',
+  'frances',
+  'grace',
+  'hedy',
+  'ivan',
+  'john',
+  'ken',
+  'leslie',
+  'linus',
+  'margaret',
+  'niklaus',
+  'ole',
+  'peter',
+  'radia',
+  'richard',
+  'robin',
+  'sophie',
+  'tim',
+  'tony',
+  'ursula',
+  'vint',
+  'whitfield',
+  'xavier',
+  'yukihiro',
+  'zhang',
+];
 
 describe('console: users and groups (Chromium)', () => {
   let fx: ConsoleFixture;
@@ -18,7 +48,13 @@ describe('console: users and groups (Chromium)', () => {
   beforeAll(async () => {
     fx = await startConsole();
     for (const name of PEOPLE) {
-      const user = await api(fx, 'POST', '/user/{app}', { username: name, password: `pw-${name}-1`, email: `${name}@example.org` }, appAuth(fx));
+      const user = await api(
+        fx,
+        'POST',
+        '/user/{app}',
+        { username: name, password: `pw-${name}-1`, email: `${name}@example.org` },
+        appAuth(fx),
+      );
       ids.set(name, user._id as string);
     }
     await signIn(fx);
@@ -76,9 +112,16 @@ describe('console: users and groups (Chromium)', () => {
     await page.getByLabel('Status').selectOption('disabled');
     await expectTotal(page, '1 user');
     await page.getByLabel('Status').selectOption('all');
-    await page.getByRole('columnheader', { name: /Username/ }).getByRole('button').click();
+    await page
+      .getByRole('columnheader', { name: /Username/ })
+      .getByRole('button')
+      .click();
     await expectText(page.getByTestId('page-range'), `1–25 of ${PEOPLE.length + 1}`);
-    await page.getByTestId('user-row').filter({ hasText: 'grace@example.org' }).filter({ hasText: 'disabled' }).waitFor();
+    await page
+      .getByTestId('user-row')
+      .filter({ hasText: 'grace@example.org' })
+      .filter({ hasText: 'disabled' })
+      .waitFor();
     await page.locator('.toast').first().waitFor({ state: 'detached', timeout: 15_000 });
     await screenshot(page, 'users');
 
@@ -101,14 +144,18 @@ describe('console: users and groups (Chromium)', () => {
     await dialog.waitFor({ state: 'detached' });
     await expect(waitForStatus(() => login(fx, 'hedy', 'hedy-new-secret'), 200)).resolves.toBe(200);
     expect((await login(fx, 'hedy', 'pw-hedy-1')).status).toBe(401);
-    const me = await fetch(`${fx.server.baseUrl}/user/${fx.appKey}/_me`, { headers: { Authorization: `Kinvey ${oldToken}` } });
+    const me = await fetch(`${fx.server.baseUrl}/user/${fx.appKey}/_me`, {
+      headers: { Authorization: `Kinvey ${oldToken}` },
+    });
     expect(me.status).toBe(401);
     // The detail dialog shows the record, with no password or hash in it.
     await page.getByRole('button', { name: 'Open hedy' }).click();
     const detail = page.getByTestId('user-detail');
     await expectText(detail, ids.get('hedy')!);
     await screenshot(page, 'user-detail');
-    expect(await detail.getByLabel("User JSON").textContent()).not.toMatch(/hedy-new-secret|pw-hedy-1|"password"|hash|authtoken/i);
+    expect(await detail.getByLabel('User JSON').textContent()).not.toMatch(
+      /hedy-new-secret|pw-hedy-1|"password"|hash|authtoken/i,
+    );
     await page.getByRole('dialog').getByRole('button', { name: 'Close' }).click();
   });
 
@@ -135,15 +182,30 @@ describe('console: users and groups (Chromium)', () => {
     await expectText(page.getByTestId('groups-table'), '2 users');
 
     const group = await api(fx, 'GET', '/group/{app}/editors');
-    expect(group.users).toEqual({ all: false, list: [
-      { _type: 'KinveyRef', _collection: 'user', _id: ids.get('ada') },
-      { _type: 'KinveyRef', _collection: 'user', _id: ids.get('alan') },
-    ] });
-    await api(fx, 'POST', '/group/{app}', { _id: 'everyone', users: { all: true }, groups: [{ _type: 'KinveyRef', _collection: 'group', _id: 'editors' }] });
+    expect(group.users).toEqual({
+      all: false,
+      list: [
+        { _type: 'KinveyRef', _collection: 'user', _id: ids.get('ada') },
+        { _type: 'KinveyRef', _collection: 'user', _id: ids.get('alan') },
+      ],
+    });
+    await api(fx, 'POST', '/group/{app}', {
+      _id: 'everyone',
+      users: { all: true },
+      groups: [{ _type: 'KinveyRef', _collection: 'group', _id: 'editors' }],
+    });
     // A few more, for a realistic screenshot.
-    const refs = (...names: string[]) => names.map((n) => ({ _type: 'KinveyRef', _collection: 'user', _id: ids.get(n) }));
-    await api(fx, 'POST', '/group/{app}', { _id: 'beta-testers', users: { list: refs('ken', 'linus', 'peter', 'radia', 'tim') } });
-    await api(fx, 'POST', '/group/{app}', { _id: 'support', users: { list: refs('barbara', 'frances', 'margaret') }, groups: [{ _type: 'KinveyRef', _collection: 'group', _id: 'editors' }] });
+    const refs = (...names: string[]) =>
+      names.map((n) => ({ _type: 'KinveyRef', _collection: 'user', _id: ids.get(n) }));
+    await api(fx, 'POST', '/group/{app}', {
+      _id: 'beta-testers',
+      users: { list: refs('ken', 'linus', 'peter', 'radia', 'tim') },
+    });
+    await api(fx, 'POST', '/group/{app}', {
+      _id: 'support',
+      users: { list: refs('barbara', 'frances', 'margaret') },
+      groups: [{ _type: 'KinveyRef', _collection: 'group', _id: 'editors' }],
+    });
     await page.getByRole('button', { name: 'Refresh groups' }).click();
     await expectText(page.getByTestId('groups-table'), 'all users');
     await page.locator('.toast').first().waitFor({ state: 'detached', timeout: 15_000 });
@@ -156,7 +218,10 @@ describe('console: users and groups (Chromium)', () => {
     await editor.getByRole('button', { name: 'Save group' }).click();
     await editor.waitFor({ state: 'detached' });
     await expectText(page.getByTestId('groups-table'), '1 user');
-    expect((await api(fx, 'GET', '/group/{app}/editors')).users).toEqual({ all: false, list: [{ _type: 'KinveyRef', _collection: 'user', _id: ids.get('ada') }] });
+    expect((await api(fx, 'GET', '/group/{app}/editors')).users).toEqual({
+      all: false,
+      list: [{ _type: 'KinveyRef', _collection: 'user', _id: ids.get('ada') }],
+    });
 
     await page.getByRole('link', { name: 'Users' }).click();
     await page.getByLabel('Search users').fill('ada');
@@ -182,7 +247,7 @@ describe('console: users and groups (Chromium)', () => {
     expect(fx.pageErrors).toEqual([]);
   });
 
-  it('edits a user\'s fields as JSON (email changed, a custom field added); the password still logs in', async () => {
+  it("edits a user's fields as JSON (email changed, a custom field added); the password still logs in", async () => {
     const { page } = fx;
     const id = ids.get('leslie')!;
     await page.getByLabel('Search users').fill('leslie');
@@ -195,7 +260,11 @@ describe('console: users and groups (Chromium)', () => {
     expect(record).toMatchObject({ _id: id, username: 'leslie', email: 'leslie@example.org' });
     expect(record).not.toHaveProperty('_kmd');
     expect(record).not.toHaveProperty('password');
-    const edited = JSON.stringify({ ...record, email: 'leslie.lamport@example.org', team: 'distributed systems' }, null, 2);
+    const edited = JSON.stringify(
+      { ...record, email: 'leslie.lamport@example.org', team: 'distributed systems' },
+      null,
+      2,
+    );
     await json.fill(edited);
     await page.locator('.toast').first().waitFor({ state: 'detached', timeout: 15_000 });
     await screenshot(page, 'user-edit');
@@ -217,7 +286,13 @@ describe('console: users and groups (Chromium)', () => {
     await expectText(detail.getByLabel('User JSON'), '"team": "distributed systems"');
 
     const stored = await api(fx, 'GET', `/user/{app}/${id}`);
-    expect(stored).toMatchObject({ _id: id, username: 'leslie', email: 'leslie.lamport@example.org', team: 'distributed systems', _acl: { creator: expect.any(String) } });
+    expect(stored).toMatchObject({
+      _id: id,
+      username: 'leslie',
+      email: 'leslie.lamport@example.org',
+      team: 'distributed systems',
+      _acl: { creator: expect.any(String) },
+    });
     expect(stored).not.toHaveProperty('password');
     expect((await login(fx, 'leslie', 'pw-leslie-1')).status).toBe(200);
     // The list behind the dialog reloaded with the new email.
@@ -231,7 +306,13 @@ function appAuth(fx: ConsoleFixture): string {
   return `Basic ${Buffer.from(`${fx.appKey}:${fx.appSecret}`).toString('base64')}`;
 }
 
-async function api(fx: ConsoleFixture, method: string, path: string, body?: unknown, auth = masterAuth(fx)): Promise<Record<string, unknown>> {
+async function api(
+  fx: ConsoleFixture,
+  method: string,
+  path: string,
+  body?: unknown,
+  auth = masterAuth(fx),
+): Promise<Record<string, unknown>> {
   const answer = await fetch(`${fx.server.baseUrl}${path.replace('{app}', fx.appKey)}`, {
     method,
     headers: { Authorization: auth, 'Content-Type': 'application/json', 'X-Kinvey-API-Version': '5' },
@@ -242,7 +323,11 @@ async function api(fx: ConsoleFixture, method: string, path: string, body?: unkn
   return parsed;
 }
 
-async function login(fx: ConsoleFixture, username: string, password: string): Promise<{ status: number; body: Record<string, unknown> }> {
+async function login(
+  fx: ConsoleFixture,
+  username: string,
+  password: string,
+): Promise<{ status: number; body: Record<string, unknown> }> {
   const answer = await fetch(`${fx.server.baseUrl}/user/${fx.appKey}/login`, {
     method: 'POST',
     headers: { Authorization: appAuth(fx), 'Content-Type': 'application/json' },
@@ -268,7 +353,10 @@ async function rowNames(rows: Locator): Promise<string[]> {
 
 /** The total badge, exactly ("1 user" must not match "31 users"). */
 async function expectTotal(page: import('playwright-core').Page, text: string): Promise<void> {
-  await page.getByTestId('user-total').filter({ hasText: new RegExp(`^${text}$`) }).waitFor({ timeout: 15_000 });
+  await page
+    .getByTestId('user-total')
+    .filter({ hasText: new RegExp(`^${text}$`) })
+    .waitFor({ timeout: 15_000 });
 }
 
 async function expectText(locator: Locator, text: string | RegExp): Promise<void> {

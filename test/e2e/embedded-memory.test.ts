@@ -10,7 +10,11 @@ import path from 'node:path';
 import { NODE_FLAGS } from '../../src/node-flags';
 import { startServerProcess, type ServerProcess } from '../support/server-process';
 
-const APP = { KINBASE_APP_KEY: 'kid_memory', KINBASE_APP_SECRET: 'app-secret-memory', KINBASE_MASTER_SECRET: 'master-secret-memory' };
+const APP = {
+  KINBASE_APP_KEY: 'kid_memory',
+  KINBASE_APP_SECRET: 'app-secret-memory',
+  KINBASE_MASTER_SECRET: 'master-secret-memory',
+};
 const MASTER = `Basic ${Buffer.from(`${APP.KINBASE_APP_KEY}:${APP.KINBASE_MASTER_SECRET}`).toString('base64')}`;
 const DOCUMENTS = 35;
 const PAYLOAD = 'x'.repeat(4_900_000);
@@ -29,11 +33,12 @@ afterAll(async () => {
 const start = (): Promise<ServerProcess> =>
   startServerProcess({ KINBASE_DATA_DIR: dataDir, ...APP }, { nodeArgs: [...NODE_FLAGS, '--max-old-space-size=192'] });
 
-const call = (method: string, url: string, body?: unknown): Promise<Response> => fetch(`${(server as ServerProcess).baseUrl}/appdata/${APP.KINBASE_APP_KEY}${url}`, {
-  method,
-  headers: { Authorization: MASTER, 'Content-Type': 'application/json' },
-  ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-});
+const call = (method: string, url: string, body?: unknown): Promise<Response> =>
+  fetch(`${(server as ServerProcess).baseUrl}/appdata/${APP.KINBASE_APP_KEY}${url}`, {
+    method,
+    headers: { Authorization: MASTER, 'Content-Type': 'application/json' },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
 
 test('35 documents of 4.9 MB on a 192 MB heap: stored, read in pages, refused whole with 400, and a restart serves at once', async () => {
   server = await start();
@@ -49,7 +54,7 @@ test('35 documents of 4.9 MB on a 192 MB heap: stored, read in pages, refused wh
   // Pages of it are fine, and so are counts and projections that leave the payload out.
   const page = await call('GET', '/big?limit=2&skip=10&sort={"_id":1}');
   expect(page.status).toBe(200);
-  expect((await page.json() as { _id: string }[]).map((d) => d._id)).toEqual(['big10', 'big11']);
+  expect(((await page.json()) as { _id: string }[]).map((d) => d._id)).toEqual(['big10', 'big11']);
   const count = await call('GET', '/big/_count');
   expect(await count.json()).toEqual({ count: DOCUMENTS });
   const ids = await call('GET', '/big?fields=_id');
@@ -61,7 +66,7 @@ test('35 documents of 4.9 MB on a 192 MB heap: stored, read in pages, refused wh
   server = await start();
   const one = await call('GET', '/big/big34');
   expect(one.status).toBe(200);
-  expect((await one.json() as { payload: string }).payload).toHaveLength(PAYLOAD.length);
+  expect(((await one.json()) as { payload: string }).payload).toHaveLength(PAYLOAD.length);
   const again = await call('GET', '/big');
   expect(again.status).toBe(400);
   expect(server.child.exitCode).toBeNull();

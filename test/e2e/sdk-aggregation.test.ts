@@ -8,16 +8,24 @@ import path from 'node:path';
 import { runFlowScript, startSdkServer, type FlowResult } from '../support/sdk-clients';
 import type { ServerProcess } from '../support/server-process';
 
-const APP = { appKey: 'kid_sdk_agg', appSecret: 'sdk-agg-app-secret', masterSecret: 'sdk-agg-master-secret', name: 'SDK aggregation e2e' };
+const APP = {
+  appKey: 'kid_sdk_agg',
+  appSecret: 'sdk-agg-app-secret',
+  masterSecret: 'sdk-agg-master-secret',
+  name: 'SDK aggregation e2e',
+};
 const CLIENT_TIMEOUT_MS = 40_000;
 const SDKS = ['node-sdk-3', 'js-sdk-7'] as const;
 type Sdk = (typeof SDKS)[number];
 
-
 /** Runs one SDK's aggregation script to completion; rejects loudly if it crashes or hangs. */
 async function runClient(sdk: Sdk, baseUrl: string): Promise<Map<string, FlowResult>> {
   const script = path.join(__dirname, 'clients', `${sdk}.aggregation.js`);
-  return runFlowScript(script, { KINBASE_URL: baseUrl, APP_KEY: APP.appKey, APP_SECRET: APP.appSecret }, CLIENT_TIMEOUT_MS);
+  return runFlowScript(
+    script,
+    { KINBASE_URL: baseUrl, APP_KEY: APP.appKey, APP_SECRET: APP.appSecret },
+    CLIENT_TIMEOUT_MS,
+  );
 }
 
 describe('Kinvey.Aggregation with the official SDKs against the built server', () => {
@@ -48,7 +56,10 @@ describe('Kinvey.Aggregation with the official SDKs against the built server', (
     });
 
     test('count(field) counts per value of the field', () => {
-      expect(seen(sdk, 'count by region')).toEqual([{ region: 'eu', count: 3 }, { region: 'us', count: 1 }]);
+      expect(seen(sdk, 'count by region')).toEqual([
+        { region: 'eu', count: 3 },
+        { region: 'us', count: 1 },
+      ]);
     });
 
     test('sum(field) sums the whole collection', () => {
@@ -56,7 +67,10 @@ describe('Kinvey.Aggregation with the official SDKs against the built server', (
     });
 
     test('sum(field).by(other) sums per group', () => {
-      expect(seen(sdk, 'sum by region')).toEqual([{ region: 'eu', sum: 60 }, { region: 'us', sum: 5 }]);
+      expect(seen(sdk, 'sum by region')).toEqual([
+        { region: 'eu', sum: 60 },
+        { region: 'us', sum: 5 },
+      ]);
     });
 
     test('min(field) and max(field)', () => {
@@ -64,7 +78,7 @@ describe('Kinvey.Aggregation with the official SDKs against the built server', (
       expect(seen(sdk, 'max')).toEqual([{ max: 30 }]);
     });
 
-    test('average(field) answers the SDK\'s {count, average}', () => {
+    test("average(field) answers the SDK's {count, average}", () => {
       expect(seen(sdk, 'average')).toEqual([{ count: 4, average: 16.25 }]);
     });
 

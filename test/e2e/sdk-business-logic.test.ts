@@ -12,7 +12,12 @@ import { runFlowScript, startSdkServer, type FlowResult } from '../support/sdk-c
 import type { ServerProcess } from '../support/server-process';
 
 const ENV_FILE = path.join(__dirname, '../fixtures/business-logic/env.json');
-const APP = { appKey: 'kid_sdk_bl', appSecret: 'sdk-bl-app-secret', masterSecret: 'sdk-bl-master-secret', name: 'SDK Business Logic e2e' };
+const APP = {
+  appKey: 'kid_sdk_bl',
+  appSecret: 'sdk-bl-app-secret',
+  masterSecret: 'sdk-bl-master-secret',
+  name: 'SDK Business Logic e2e',
+};
 const MASTER = `Basic ${Buffer.from(`${APP.appKey}:${APP.masterSecret}`).toString('base64')}`;
 const CLIENT_TIMEOUT_MS = 40_000;
 const SDKS = ['node-sdk-3', 'js-sdk-7'] as const;
@@ -26,10 +31,20 @@ describe('Business Logic with the official SDKs against the built server', () =>
 
   beforeAll(async () => {
     flex = await startFlexService();
-    ({ server, dataDir } = await startSdkServer([{ ...APP, environmentFile: ENV_FILE, flexServices: { catalog: { host: flex.url, secret: flex.secret } } }], 'kinbase-sdk-bl-'));
+    ({ server, dataDir } = await startSdkServer(
+      [{ ...APP, environmentFile: ENV_FILE, flexServices: { catalog: { host: flex.url, secret: flex.secret } } }],
+      'kinbase-sdk-bl-',
+    ));
     for (const sdk of SDKS) {
       const script = path.join(__dirname, 'clients', `${sdk}.business-logic.js`);
-      results.set(sdk, await runFlowScript(script, { KINBASE_URL: server.baseUrl, APP_KEY: APP.appKey, APP_SECRET: APP.appSecret }, CLIENT_TIMEOUT_MS));
+      results.set(
+        sdk,
+        await runFlowScript(
+          script,
+          { KINBASE_URL: server.baseUrl, APP_KEY: APP.appKey, APP_SECRET: APP.appSecret },
+          CLIENT_TIMEOUT_MS,
+        ),
+      );
     }
   }, 90_000);
 
@@ -53,7 +68,12 @@ describe('Business Logic with the official SDKs against the built server', () =>
     // The SDKs save an entity that has an _id with PUT .../books/:id: the URL names the entity, so
     // the hook's change to body._id (the Files guide example, which renames POSTed ids) does not move it.
     test('DataStore.save goes through the internal pre-save and the Flex post-save hook', () => {
-      expect(seen(sdk, 'save through the pre-save hook')).toEqual({ _id: `${letter}23456789012`, shelf, savedBy: seen(sdk, 'setup'), postField: 'after PUT' });
+      expect(seen(sdk, 'save through the pre-save hook')).toEqual({
+        _id: `${letter}23456789012`,
+        shelf,
+        savedBy: seen(sdk, 'setup'),
+        postField: 'after PUT',
+      });
     });
 
     test('DataStore.find gets what the post-fetch hook added', () => {
@@ -61,11 +81,20 @@ describe('Business Logic with the official SDKs against the built server', () =>
     });
 
     test('CustomEndpoint.execute runs the internal endpoint', () => {
-      expect(seen(sdk, 'internal endpoint')).toEqual({ shelf, count: 1, titles: [`${shelf}ovel`], askedBy: seen(sdk, 'setup') });
+      expect(seen(sdk, 'internal endpoint')).toEqual({
+        shelf,
+        count: 1,
+        titles: [`${shelf}ovel`],
+        askedBy: seen(sdk, 'setup'),
+      });
     });
 
     test('CustomEndpoint.execute runs the Flex handler', () => {
-      expect(seen(sdk, 'external endpoint')).toEqual({ body: { from: sdk }, username: seen(sdk, 'setup'), hookType: 'customEndpoint' });
+      expect(seen(sdk, 'external endpoint')).toEqual({
+        body: { from: sdk },
+        username: seen(sdk, 'setup'),
+        hookType: 'customEndpoint',
+      });
     });
 
     test('an unknown endpoint fails with EndpointDoesNotExist in the SDK', () => {
@@ -78,12 +107,18 @@ describe('Business Logic with the official SDKs against the built server', () =>
   });
 
   test('the server created the environment file groups at start', async () => {
-    const res = await request(server.baseUrl).get(`/group/${APP.appKey}/librarians`).set('Authorization', MASTER).expect(200);
+    const res = await request(server.baseUrl)
+      .get(`/group/${APP.appKey}/librarians`)
+      .set('Authorization', MASTER)
+      .expect(200);
     expect(res.body).toMatchObject({ _id: 'librarians', name: 'Librarians' });
   });
 
   test('the scheduled endpoint ran for the current tick at start', async () => {
-    const res = await request(server.baseUrl).get(`/appdata/${APP.appKey}/ticks`).set('Authorization', MASTER).expect(200);
+    const res = await request(server.baseUrl)
+      .get(`/appdata/${APP.appKey}/ticks`)
+      .set('Authorization', MASTER)
+      .expect(200);
     expect(res.body.length).toBeGreaterThanOrEqual(1);
     expect(res.body[0].at).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:00\.000Z$/);
   });

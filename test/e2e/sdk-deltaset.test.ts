@@ -10,7 +10,12 @@ import path from 'node:path';
 import { runFlowScript, startSdkServer, type FlowResult } from '../support/sdk-clients';
 import type { ServerProcess } from '../support/server-process';
 
-const APP = { appKey: 'kid_sdk_delta', appSecret: 'sdk-delta-app-secret', masterSecret: 'sdk-delta-master-secret', name: 'SDK delta sets' };
+const APP = {
+  appKey: 'kid_sdk_delta',
+  appSecret: 'sdk-delta-app-secret',
+  masterSecret: 'sdk-delta-master-secret',
+  name: 'SDK delta sets',
+};
 const SDKS = ['js-sdk-7', 'node-sdk-3'] as const;
 type Sdk = (typeof SDKS)[number];
 const deltaCollection = (sdk: Sdk) => `notes-${sdk}`;
@@ -20,10 +25,19 @@ const CLIENT_TIMEOUT_MS = 40_000;
 type PullResult = { pulled: number; cache: Record<string, number> };
 
 async function runClient(sdk: Sdk, baseUrl: string): Promise<Map<string, FlowResult>> {
-  return runFlowScript(path.join(__dirname, 'clients', 'deltaset.flows.js'), {
-      SDK: sdk, KINBASE_URL: baseUrl, APP_KEY: APP.appKey, APP_SECRET: APP.appSecret,
-      MASTER_SECRET: APP.masterSecret, DELTA_COLLECTION: deltaCollection(sdk), PLAIN_COLLECTION: plainCollection(sdk),
-    }, CLIENT_TIMEOUT_MS);
+  return runFlowScript(
+    path.join(__dirname, 'clients', 'deltaset.flows.js'),
+    {
+      SDK: sdk,
+      KINBASE_URL: baseUrl,
+      APP_KEY: APP.appKey,
+      APP_SECRET: APP.appSecret,
+      MASTER_SECRET: APP.masterSecret,
+      DELTA_COLLECTION: deltaCollection(sdk),
+      PLAIN_COLLECTION: plainCollection(sdk),
+    },
+    CLIENT_TIMEOUT_MS,
+  );
 }
 
 describe('delta sets through the official SDKs', () => {
@@ -32,9 +46,13 @@ describe('delta sets through the official SDKs', () => {
   const results = new Map<Sdk, Map<string, FlowResult>>();
 
   beforeAll(async () => {
-    const collections = Object.fromEntries(SDKS.map((sdk) => [deltaCollection(sdk), { permissions: 'shared', deltaSet: true }]));
+    const collections = Object.fromEntries(
+      SDKS.map((sdk) => [deltaCollection(sdk), { permissions: 'shared', deltaSet: true }]),
+    );
     // The access log shows which requests the SDKs sent.
-    ({ server, dataDir } = await startSdkServer([{ ...APP, collections }], 'kinbase-sdk-delta-', { KINBASE_LOG_LEVEL: 'info' }));
+    ({ server, dataDir } = await startSdkServer([{ ...APP, collections }], 'kinbase-sdk-delta-', {
+      KINBASE_LOG_LEVEL: 'info',
+    }));
     for (const sdk of SDKS) results.set(sdk, await runClient(sdk, server.baseUrl));
   }, 90_000);
 
@@ -77,7 +95,8 @@ describe('delta sets through the official SDKs', () => {
       expect(seen(sdk, 'third pull, nothing changed')).toEqual({ pulled: 0, cache: { a: 2, c: 1, f: 1 } });
       const deltas = gets(deltaCollection(sdk)).filter((line) => line.startsWith('/_deltaset'));
       expect(deltas).toHaveLength(2);
-      for (const line of deltas) expect(line).toMatch(/^\/_deltaset\?since=\d{4}-\d\d-\d\dT\d\d%3A\d\d%3A\d\d\.\d{3}Z 200$/);
+      for (const line of deltas)
+        expect(line).toMatch(/^\/_deltaset\?since=\d{4}-\d\d-\d\dT\d\d%3A\d\d%3A\d\d\.\d{3}Z 200$/);
       // After the first pull, nothing but delta sets was read.
       expect(gets(deltaCollection(sdk)).slice(4)).toEqual(deltas);
     });

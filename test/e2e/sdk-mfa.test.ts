@@ -9,13 +9,21 @@ import path from 'node:path';
 import { runFlowScript, startSdkServer, type FlowResult } from '../support/sdk-clients';
 import type { ServerProcess } from '../support/server-process';
 
-const APP = { appKey: 'kid_sdk_mfa', appSecret: 'sdk-mfa-app-secret', masterSecret: 'sdk-mfa-master-secret', name: 'SDK MFA e2e' };
+const APP = {
+  appKey: 'kid_sdk_mfa',
+  appSecret: 'sdk-mfa-app-secret',
+  masterSecret: 'sdk-mfa-master-secret',
+  name: 'SDK MFA e2e',
+};
 const CLIENT_TIMEOUT_MS = 40_000;
-
 
 /** Runs the flow script to completion; rejects loudly if it crashes or hangs. */
 async function runClient(baseUrl: string): Promise<Map<string, FlowResult>> {
-  return runFlowScript(path.join(__dirname, 'clients', 'js-sdk-7.mfa-flows.js'), { KINBASE_URL: baseUrl, APP_KEY: APP.appKey, APP_SECRET: APP.appSecret }, CLIENT_TIMEOUT_MS);
+  return runFlowScript(
+    path.join(__dirname, 'clients', 'js-sdk-7.mfa-flows.js'),
+    { KINBASE_URL: baseUrl, APP_KEY: APP.appKey, APP_SECRET: APP.appSecret },
+    CLIENT_TIMEOUT_MS,
+  );
 }
 
 describe('kinvey-js-sdk 7 MFA against the built server', () => {
@@ -44,8 +52,12 @@ describe('kinvey-js-sdk 7 MFA against the built server', () => {
 
   test('MFA.Authenticators.create returns the authenticator with its secret and the recovery codes', () => {
     expect(seen('create and verify an authenticator')).toEqual({
-      keys: ['authenticator', 'recoveryCodes'], authenticatorKeys: ['config', 'id', 'name', 'type'],
-      name: 'phone', type: 'totp', secretIsBase32: true, recoveryCodes: 10,
+      keys: ['authenticator', 'recoveryCodes'],
+      authenticatorKeys: ['config', 'id', 'name', 'type'],
+      name: 'phone',
+      type: 'totp',
+      secretIsBase32: true,
+      recoveryCodes: 10,
     });
   });
 
@@ -63,15 +75,22 @@ describe('kinvey-js-sdk 7 MFA against the built server', () => {
 
   test('User.loginWithMFA sees the wrong code as the SDK expects, retries and logs in', () => {
     const v = seen('loginWithMFA retries after a wrong code and trusts the device');
-    expect(v.offered).toEqual([{ id: seen('list authenticators and recovery codes').expectedId, name: 'phone', type: 'totp' }]);
-    expect(v.errors).toEqual([expect.stringContaining('Your request body contained invalid or incorrectly formatted data.')]);
+    expect(v.offered).toEqual([
+      { id: seen('list authenticators and recovery codes').expectedId, name: 'phone', type: 'totp' },
+    ]);
+    expect(v.errors).toEqual([
+      expect.stringContaining('Your request body contained invalid or incorrectly formatted data.'),
+    ]);
     expect(v).toMatchObject({ username: expect.stringMatching(/^mfa-/), hasToken: true });
     expect(v.activeUsername).toBe(v.username);
     expect(v.meUsername).toBe(v.username);
   });
 
   test('the device token of a trusted login skips the code next time', () => {
-    expect(seen('a trusted device logs in without a code')).toEqual({ username: expect.stringMatching(/^mfa-/), hasToken: true });
+    expect(seen('a trusted device logs in without a code')).toEqual({
+      username: expect.stringMatching(/^mfa-/),
+      hasToken: true,
+    });
   });
 
   test('User.loginWithRecoveryCode logs in, and a used code is refused', () => {

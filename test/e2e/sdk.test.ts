@@ -9,17 +9,25 @@ import path from 'node:path';
 import { runFlowScript, startSdkServer, type FlowResult } from '../support/sdk-clients';
 import type { ServerProcess } from '../support/server-process';
 
-const APP = { appKey: 'kid_sdk_e2e', appSecret: 'sdk-e2e-app-secret', masterSecret: 'sdk-e2e-master-secret', name: 'SDK e2e' };
+const APP = {
+  appKey: 'kid_sdk_e2e',
+  appSecret: 'sdk-e2e-app-secret',
+  masterSecret: 'sdk-e2e-master-secret',
+  name: 'SDK e2e',
+};
 const READONLY_COLLECTION = 'announcements';
 const CLIENT_TIMEOUT_MS = 40_000;
 const SDKS = ['node-sdk-3', 'js-sdk-7'] as const;
 type Sdk = (typeof SDKS)[number];
 
-
 /** Runs one SDK's flow script to completion; rejects loudly if it crashes or hangs. */
 async function runClient(sdk: Sdk, baseUrl: string): Promise<Map<string, FlowResult>> {
   const script = path.join(__dirname, 'clients', `${sdk}.flows.js`);
-  return runFlowScript(script, { KINBASE_URL: baseUrl, APP_KEY: APP.appKey, APP_SECRET: APP.appSecret, READONLY_COLLECTION }, CLIENT_TIMEOUT_MS);
+  return runFlowScript(
+    script,
+    { KINBASE_URL: baseUrl, APP_KEY: APP.appKey, APP_SECRET: APP.appSecret, READONLY_COLLECTION },
+    CLIENT_TIMEOUT_MS,
+  );
 }
 
 describe('the official Kinvey SDKs against the built server', () => {
@@ -28,7 +36,10 @@ describe('the official Kinvey SDKs against the built server', () => {
   const results = new Map<Sdk, Map<string, FlowResult>>();
 
   beforeAll(async () => {
-    ({ server, dataDir } = await startSdkServer([{ ...APP, collections: { [READONLY_COLLECTION]: { permissions: 'read-only' } } }], 'kinbase-sdk-e2e-'));
+    ({ server, dataDir } = await startSdkServer(
+      [{ ...APP, collections: { [READONLY_COLLECTION]: { permissions: 'read-only' } } }],
+      'kinbase-sdk-e2e-',
+    ));
     await Promise.all(SDKS.map(async (sdk) => results.set(sdk, await runClient(sdk, server.baseUrl))));
   }, 55_000);
 
@@ -62,16 +73,28 @@ describe('the official Kinvey SDKs against the built server', () => {
 
     test('_me returns the user and the session keeps its token', () => {
       const signup = seen(sdk, 'signup and login');
-      expect(seen(sdk, '_me')).toEqual({ id: signup.loggedInId, username: signup.signedUpUsername, email: `${String(signup.signedUpUsername)}@example.com`, sessionKeepsToken: true });
+      expect(seen(sdk, '_me')).toEqual({
+        id: signup.loggedInId,
+        username: signup.signedUpUsername,
+        email: `${String(signup.signedUpUsername)}@example.com`,
+        sessionKeepsToken: true,
+      });
     });
 
     test('logout clears the active user and logging in again works', () => {
       const signup = seen(sdk, 'signup and login');
-      expect(seen(sdk, 'logout and login again')).toEqual({ activeAfterLogout: false, loggedInId: signup.loggedInId, meId: signup.loggedInId });
+      expect(seen(sdk, 'logout and login again')).toEqual({
+        activeAfterLogout: false,
+        loggedInId: signup.loggedInId,
+        meId: signup.loggedInId,
+      });
     });
 
     test('a wrong password raises InvalidCredentials and the right one still logs in', () => {
-      const v = seen<{ error: { name: string }; activeAfterFailure: boolean; reloggedId: string }>(sdk, 'wrong password');
+      const v = seen<{ error: { name: string }; activeAfterFailure: boolean; reloggedId: string }>(
+        sdk,
+        'wrong password',
+      );
       expect(v.error.name).toBe('InvalidCredentialsError');
       expect(v.activeAfterFailure).toBe(false);
       expect(v.reloggedId).toBe(seen(sdk, 'signup and login').loggedInId);
@@ -79,7 +102,11 @@ describe('the official Kinvey SDKs against the built server', () => {
 
     test('Files.upload with metadata.public runs the resumable dance and returns the metadata', () => {
       const v = seen(sdk, 'Files.upload (public, resumable)');
-      expect(v).toMatchObject({ _public: true, _filename: `${sdk}-pixel.${sdk === 'js-sdk-7' ? 'png' : 'txt'}`, mimeType: sdk === 'js-sdk-7' ? 'image/png' : 'text/plain' });
+      expect(v).toMatchObject({
+        _public: true,
+        _filename: `${sdk}-pixel.${sdk === 'js-sdk-7' ? 'png' : 'txt'}`,
+        mimeType: sdk === 'js-sdk-7' ? 'image/png' : 'text/plain',
+      });
       expect(typeof v._id).toBe('string');
       expect(v.size).toBeGreaterThan(0);
     });
@@ -91,11 +118,18 @@ describe('the official Kinvey SDKs against the built server', () => {
     });
 
     test('Files.download returns byte-identical content', () => {
-      expect(seen(sdk, 'Files.download')).toMatchObject({ identical: true, kind: sdk === 'js-sdk-7' ? 'Buffer' : 'string' });
+      expect(seen(sdk, 'Files.download')).toMatchObject({
+        identical: true,
+        kind: sdk === 'js-sdk-7' ? 'Buffer' : 'string',
+      });
     });
 
     test('Files.find by mimeType lists the upload with download URLs', () => {
-      expect(seen(sdk, 'Files.find by mimeType')).toEqual({ includesUpload: true, allMatch: true, allHaveDownloadURL: true });
+      expect(seen(sdk, 'Files.find by mimeType')).toEqual({
+        includesUpload: true,
+        allMatch: true,
+        allHaveDownloadURL: true,
+      });
     });
 
     test('Files.removeById removes the file; it is not found afterwards', () => {
@@ -128,15 +162,28 @@ describe('the official Kinvey SDKs against the built server', () => {
 
     test('a KinveyFile reference in a found entity arrives resolved with a working _downloadURL', () => {
       const v = seen(sdk, 'reference arrives resolved');
-      expect(v).toEqual({ _type: 'KinveyFile', _id: seen(sdk, 'Files.upload (public, resumable)')._id, hasDownloadURL: true, status: 200, identical: true });
+      expect(v).toEqual({
+        _type: 'KinveyFile',
+        _id: seen(sdk, 'Files.upload (public, resumable)')._id,
+        hasDownloadURL: true,
+        status: 200,
+        identical: true,
+      });
     });
 
     test('remove by query and by id report counts and leave the rest', () => {
-      expect(seen(sdk, 'remove by query and by id')).toEqual({ byQuery: { count: 1 }, byId: { count: 1 }, left: ['Alice', 'Bob'] });
+      expect(seen(sdk, 'remove by query and by id')).toEqual({
+        byQuery: { count: 1 },
+        byId: { count: 1 },
+        left: ['Alice', 'Bob'],
+      });
     });
 
     test('a permission denial raises InsufficientCredentials without logging the user out', () => {
-      const v = seen<{ error: { name: string }; stillActive: boolean; meId: string }>(sdk, 'permission denial keeps the user logged in');
+      const v = seen<{ error: { name: string }; stillActive: boolean; meId: string }>(
+        sdk,
+        'permission denial keeps the user logged in',
+      );
       expect(v.error.name).toBe('InsufficientCredentialsError');
       expect(v.stillActive).toBe(true);
       expect(v.meId).toBe(seen(sdk, 'signup and login').loggedInId);
@@ -157,7 +204,10 @@ describe('the official Kinvey SDKs against the built server', () => {
     });
 
     test('signup without a password returns the generated one, and logging in with it works', () => {
-      expect(seen(sdk, 'signup without a password, then log in with the password the signup returned')).toEqual({ hasPassword: true, sameUser: true });
+      expect(seen(sdk, 'signup without a password, then log in with the password the signup returned')).toEqual({
+        hasPassword: true,
+        sameUser: true,
+      });
     });
 
     test('logout at the end leaves no active user', () => {

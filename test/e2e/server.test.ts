@@ -29,10 +29,14 @@ describe('the server process on embedded defaults', () => {
     expect(first.output()).toContain('generated a new app');
     // PORT=0: the URLs handed to clients name the port actually bound.
     expect(first.output()).toContain(`serving at http://localhost:${new URL(first.baseUrl).port} `);
-    const ping = await fetch(`${first.baseUrl}/appdata/${creds.appKey}`, { headers: { Authorization: basic(creds.appKey, creds.appSecret) } });
+    const ping = await fetch(`${first.baseUrl}/appdata/${creds.appKey}`, {
+      headers: { Authorization: basic(creds.appKey, creds.appSecret) },
+    });
     expect(ping.status).toBe(200);
     expect(await ping.json()).toMatchObject({ kinvey: 'hello kinbase', appName: 'kinbase' });
-    const master = await fetch(`${first.baseUrl}/appdata/${creds.appKey}`, { headers: { Authorization: basic(creds.appKey, creds.masterSecret) } });
+    const master = await fetch(`${first.baseUrl}/appdata/${creds.appKey}`, {
+      headers: { Authorization: basic(creds.appKey, creds.masterSecret) },
+    });
     expect(master.status).toBe(200);
     expect(await first.stop()).toBe(0);
 
@@ -42,7 +46,9 @@ describe('the server process on embedded defaults', () => {
     const second = await startServerProcess({ KINBASE_DATA_DIR: dataDir });
     expect(credentialsFrom(second.output())).toEqual(creds);
     expect(second.output()).not.toContain('generated a new app');
-    const again = await fetch(`${second.baseUrl}/appdata/${creds.appKey}`, { headers: { Authorization: basic(creds.appKey, creds.appSecret) } });
+    const again = await fetch(`${second.baseUrl}/appdata/${creds.appKey}`, {
+      headers: { Authorization: basic(creds.appKey, creds.appSecret) },
+    });
     expect(again.status).toBe(200);
     expect(await second.stop('SIGINT')).toBe(0);
   });
@@ -54,7 +60,11 @@ describe('the server process on embedded defaults', () => {
     // Send half the body, deliver SIGTERM while the request is in flight, then finish it.
     const req = request(`${server.baseUrl}/appdata/${appKey}/notes`, {
       method: 'POST',
-      headers: { Authorization: basic(appKey, masterSecret), 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) },
+      headers: {
+        Authorization: basic(appKey, masterSecret),
+        'Content-Type': 'application/json',
+        'Content-Length': Buffer.byteLength(body),
+      },
     });
     const response = new Promise<{ status: number; body: string }>((resolve, reject) => {
       req.on('response', (res) => {
@@ -77,11 +87,15 @@ describe('the server process on embedded defaults', () => {
   });
 
   test('npm start on a built tree does not build again (prestart only builds when a source is newer than dist/)', async () => {
-    const pkg = JSON.parse(await readFile(path.resolve(__dirname, '../../package.json'), 'utf8')) as { scripts: Record<string, string> };
+    const pkg = JSON.parse(await readFile(path.resolve(__dirname, '../../package.json'), 'utf8')) as {
+      scripts: Record<string, string>;
+    };
     expect(pkg.scripts.prestart).toBe('node scripts/build-if-stale.js');
     const stamp = path.resolve(__dirname, '../../dist/.build-stamp');
     const before = (await stat(stamp)).mtimeMs;
-    const result = spawnSync(process.execPath, [path.resolve(__dirname, '../../scripts/build-if-stale.js')], { encoding: 'utf8' });
+    const result = spawnSync(process.execPath, [path.resolve(__dirname, '../../scripts/build-if-stale.js')], {
+      encoding: 'utf8',
+    });
     expect(result.status).toBe(0);
     expect(result.stderr).toBe('');
     expect((await stat(stamp)).mtimeMs).toBe(before);
@@ -117,14 +131,20 @@ describe('the server process on embedded defaults', () => {
   });
 
   test('a wrong configuration value stops the start with a message naming the variable', async () => {
-    const { code, output } = await runServerToExit({ KINBASE_DATA_DIR: dataDir, KINBASE_STORAGE: 'floppy', PORT: 'abc' });
+    const { code, output } = await runServerToExit({
+      KINBASE_DATA_DIR: dataDir,
+      KINBASE_STORAGE: 'floppy',
+      PORT: 'abc',
+    });
     expect(code).toBe(2);
     expect(output).toContain('KINBASE_STORAGE');
     expect(output).toContain('PORT');
   });
 
   test('npm start passes the node flags kinbase needs; started without them it says which are missing', async () => {
-    const pkg = JSON.parse(await readFile(path.resolve(__dirname, '../../package.json'), 'utf8')) as { scripts: { start: string } };
+    const pkg = JSON.parse(await readFile(path.resolve(__dirname, '../../package.json'), 'utf8')) as {
+      scripts: { start: string };
+    };
     for (const flag of NODE_FLAGS) expect(pkg.scripts.start.split(' ')).toContain(flag);
 
     const tuned = await startServerProcess({ KINBASE_DATA_DIR: dataDir });
@@ -133,7 +153,10 @@ describe('the server process on embedded defaults', () => {
 
     const bare = await startServerProcess({ KINBASE_DATA_DIR: dataDir }, { nodeArgs: [] });
     expect(await bare.stop()).toBe(0);
-    const warning = bare.output().split('\n').find((line) => line.includes('started without'));
+    const warning = bare
+      .output()
+      .split('\n')
+      .find((line) => line.includes('started without'));
     expect(warning).toBeDefined();
     expect(JSON.parse(warning!)).toMatchObject({ level: 40, missing: [...NODE_FLAGS] });
   });

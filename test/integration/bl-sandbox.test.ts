@@ -25,12 +25,28 @@ interface RunOptions {
 
 async function harness(documents: DocumentsKind = 'embedded', limits?: SandboxLimits): Promise<Harness> {
   const t = await startTestApp({ documents });
-  const sandbox = new Sandbox({ documents: t.documents, logger: pino({ level: 'silent' }), ...(limits ? { limits } : {}) });
+  const sandbox = new Sandbox({
+    documents: t.documents,
+    logger: pino({ level: 'silent' }),
+    ...(limits ? { limits } : {}),
+  });
   const run = (code: string, options: RunOptions = {}): Promise<BlOutcome> => {
-    const fn = sandbox.functionFor(t.appKey, { type: 'internal', code, origin: 'collectionHooks.books.onPreSave' }, options.commonCode ?? []);
+    const fn = sandbox.functionFor(
+      t.appKey,
+      { type: 'internal', code, origin: 'collectionHooks.books.onPreSave' },
+      options.commonCode ?? [],
+    );
     return fn.run(invocation(t.appKey, options));
   };
-  return { t, sandbox, run, close: async () => { await sandbox.close(); await t.close(); } };
+  return {
+    t,
+    sandbox,
+    run,
+    close: async () => {
+      await sandbox.close();
+      await t.close();
+    },
+  };
 }
 
 function invocation(appKey: string, options: RunOptions = {}): BlInvocation {
@@ -41,8 +57,14 @@ function invocation(appKey: string, options: RunOptions = {}): BlInvocation {
     functionName,
     stage: functionName === 'onRequest' ? 'customEndpoint' : functionName.startsWith('onPost') ? 'post' : 'pre',
     request: {
-      method: 'POST', headers: options.headers ?? {}, body: options.body ?? {}, params: {},
-      username: 'alice', userId: 'u-alice', appKey, collectionName: 'books',
+      method: 'POST',
+      headers: options.headers ?? {},
+      body: options.body ?? {},
+      params: {},
+      username: 'alice',
+      userId: 'u-alice',
+      appKey,
+      collectionName: 'books',
     },
     response: { status: 0, headers: {}, body: undefined },
     tempObjectStore: options.tempObjectStore ?? {},
@@ -51,8 +73,12 @@ function invocation(appKey: string, options: RunOptions = {}): BlInvocation {
 
 describe('Business Logic functions in the sandbox', () => {
   let h: Harness;
-  beforeEach(async () => { h = await harness(); });
-  afterEach(async () => { await h.close(); });
+  beforeEach(async () => {
+    h = await harness();
+  });
+  afterEach(async () => {
+    await h.close();
+  });
 
   it.each([
     ['a 12-character _id gets "_" appended', 'abcdefghijkl', 'abcdefghijkl_'],
@@ -71,9 +97,14 @@ describe('Business Logic functions in the sandbox', () => {
     expect(outcome.request.appKey).toBe(h.t.appKey);
   });
 
-  it('response.complete(status) ends the request with the hook\'s body and status', async () => {
-    const outcome = await h.run('function onPreSave(req, res) { res.body = {done: true}; res.headers["x-custom"] = "1"; res.complete(201); }');
-    expect(outcome).toMatchObject({ continue: false, response: { status: 201, body: { done: true }, headers: { 'x-custom': '1' } } });
+  it("response.complete(status) ends the request with the hook's body and status", async () => {
+    const outcome = await h.run(
+      'function onPreSave(req, res) { res.body = {done: true}; res.headers["x-custom"] = "1"; res.complete(201); }',
+    );
+    expect(outcome).toMatchObject({
+      continue: false,
+      response: { status: 201, body: { done: true }, headers: { 'x-custom': '1' } },
+    });
   });
 
   it('response.complete() without a status answers 200', async () => {
@@ -83,32 +114,51 @@ describe('Business Logic functions in the sandbox', () => {
 
   it('response.error(message) answers 400 with a BLRuntimeError body', async () => {
     const outcome = await h.run('function onPreSave(req, res) { res.error("title is required"); }');
-    expect(outcome).toMatchObject({ continue: false, response: { status: 400, body: { error: 'BLRuntimeError', description: 'title is required', debug: '' } } });
+    expect(outcome).toMatchObject({
+      continue: false,
+      response: { status: 400, body: { error: 'BLRuntimeError', description: 'title is required', debug: '' } },
+    });
   });
 
   it('only the first of continue/complete/error counts', async () => {
-    const outcome = await h.run('function onPreSave(req, res) { res.continue(); res.complete(500); res.error("late"); }');
+    const outcome = await h.run(
+      'function onPreSave(req, res) { res.continue(); res.complete(500); res.error("late"); }',
+    );
     expect(outcome.continue).toBe(true);
   });
 
   it('a custom endpoint answers through onRequest', async () => {
-    const outcome = await h.run('function onRequest(req, res, modules) { res.body = {hello: req.username}; res.complete(200); }', { functionName: 'onRequest' });
+    const outcome = await h.run(
+      'function onRequest(req, res, modules) { res.body = {hello: req.username}; res.complete(200); }',
+      { functionName: 'onRequest' },
+    );
     expect(outcome.response).toMatchObject({ status: 200, body: { hello: 'alice' } });
   });
 
   it('common code is in scope of the function and functions of two collections do not collide', async () => {
     const commonCode = [{ name: 'helpers', code: 'var PREFIX = "bk-"; function tag(x) { return PREFIX + x; }' }];
-    const first = await h.run('function onPreSave(req, res) { req.body.tag = tag(req.body.n); res.continue(); }', { commonCode, body: { n: 1 } });
-    const second = await h.run('function onPreSave(req, res) { req.body.other = tag("z"); res.continue(); }', { commonCode, body: {} });
+    const first = await h.run('function onPreSave(req, res) { req.body.tag = tag(req.body.n); res.continue(); }', {
+      commonCode,
+      body: { n: 1 },
+    });
+    const second = await h.run('function onPreSave(req, res) { req.body.other = tag("z"); res.continue(); }', {
+      commonCode,
+      body: {},
+    });
     expect(first.request.body).toEqual({ n: 1, tag: 'bk-1' });
     expect(second.request.body).toEqual({ other: 'bk-z' });
   });
 
   it('tempObjectStore set by a pre hook is seen by the post hook of the same request', async () => {
     const temp: Record<string, unknown> = {};
-    await h.run('function onPreSave(req, res, m) { m.tempObjectStore.set("seen", {by: "pre"}); res.continue(); }', { tempObjectStore: temp });
+    await h.run('function onPreSave(req, res, m) { m.tempObjectStore.set("seen", {by: "pre"}); res.continue(); }', {
+      tempObjectStore: temp,
+    });
     expect(temp).toEqual({ seen: { by: 'pre' } });
-    const post = await h.run('function onPostSave(req, res, m) { res.body = {got: m.tempObjectStore.get("seen"), all: m.utils.tempObjectStore.getAll()}; res.continue(); }', { functionName: 'onPostSave', tempObjectStore: temp });
+    const post = await h.run(
+      'function onPostSave(req, res, m) { res.body = {got: m.tempObjectStore.get("seen"), all: m.utils.tempObjectStore.getAll()}; res.continue(); }',
+      { functionName: 'onPostSave', tempObjectStore: temp },
+    );
     expect(post.response.body).toEqual({ got: { by: 'pre' }, all: { seen: { by: 'pre' } } });
   });
 
@@ -121,10 +171,22 @@ describe('Business Logic functions in the sandbox', () => {
         parts: [c.clientAppVersion.majorVersion(), c.clientAppVersion.minorVersion(), c.clientAppVersion.patchVersion()] };
       res.continue();
     }`;
-    const outcome = await h.run(code, { headers: { 'x-kinvey-custom-request-properties': '{"tier":"gold"}', 'x-kinvey-client-app-version': '2.5.1' } });
-    expect(outcome.response.body).toEqual({ user: 'alice', id: 'u-alice', tier: 'gold', all: { tier: 'gold', added: 7 }, version: '2.5.1', parts: [2, 5, 1] });
+    const outcome = await h.run(code, {
+      headers: { 'x-kinvey-custom-request-properties': '{"tier":"gold"}', 'x-kinvey-client-app-version': '2.5.1' },
+    });
+    expect(outcome.response.body).toEqual({
+      user: 'alice',
+      id: 'u-alice',
+      tier: 'gold',
+      all: { tier: 'gold', added: 7 },
+      version: '2.5.1',
+      parts: [2, 5, 1],
+    });
     // Later functions of the request see the property set here.
-    expect(JSON.parse(outcome.request.headers['x-kinvey-custom-request-properties'] as string)).toEqual({ tier: 'gold', added: 7 });
+    expect(JSON.parse(outcome.request.headers['x-kinvey-custom-request-properties'] as string)).toEqual({
+      tier: 'gold',
+      added: 7,
+    });
   });
 
   it('lodash, moment and async are the real libraries (async.series with setTimeout)', async () => {
@@ -139,7 +201,9 @@ describe('Business Logic functions in the sandbox', () => {
   });
 
   it('an async function hook may await before continuing', async () => {
-    const outcome = await h.run('async function onPreSave(req, res) { await new Promise(function (r) { setTimeout(r, 1); }); req.body.late = true; res.continue(); }');
+    const outcome = await h.run(
+      'async function onPreSave(req, res) { await new Promise(function (r) { setTimeout(r, 1); }); req.body.late = true; res.continue(); }',
+    );
     expect(outcome.request.body).toEqual({ late: true });
   });
 
@@ -156,22 +220,39 @@ describe('Business Logic functions in the sandbox', () => {
       res.complete(200);
     }`;
     const body = (await h.run(code)).response.body as Record<string, unknown>;
-    expect(body).toMatchObject({ b64: 'aMOpbGxv', back: 'héllo', text: 'Hi Al &lt;b&gt; <b>', creator: 'u-alice', hasKmd: true, isEntity: true, plain: false, id: 'abc' });
+    expect(body).toMatchObject({
+      b64: 'aMOpbGxv',
+      back: 'héllo',
+      text: 'Hi Al &lt;b&gt; <b>',
+      creator: 'u-alice',
+      hasKmd: true,
+      isEntity: true,
+      plain: false,
+      id: 'abc',
+    });
     expect((body.invalid as Array<{ attr: string }>).map((f) => f.attr)).toEqual(['title', 'age', 'code']);
   });
 
   it('an unsupported module fails the call with BLRuntimeError naming the module', async () => {
-    await expect(h.run('function onPreSave(req, res, m) { m.push.sendMessage([], "hi"); res.continue(); }'))
-      .rejects.toMatchObject({ status: 550, error: 'BLRuntimeError', debug: expect.stringMatching(/modules\.push is not provided by kinbase/) });
+    await expect(
+      h.run('function onPreSave(req, res, m) { m.push.sendMessage([], "hi"); res.continue(); }'),
+    ).rejects.toMatchObject({
+      status: 550,
+      error: 'BLRuntimeError',
+      debug: expect.stringMatching(/modules\.push is not provided by kinbase/),
+    });
   });
 
   it('a script that does not define the invoked function is a BLSyntaxError naming its origin', async () => {
-    await expect(h.run('function onPostSave(req, res) { res.continue(); }'))
-      .rejects.toMatchObject({ status: 550, error: 'BLSyntaxError', debug: expect.stringContaining('collectionHooks.books.onPreSave does not define function onPreSave') });
+    await expect(h.run('function onPostSave(req, res) { res.continue(); }')).rejects.toMatchObject({
+      status: 550,
+      error: 'BLSyntaxError',
+      debug: expect.stringContaining('collectionHooks.books.onPreSave does not define function onPreSave'),
+    });
   });
 });
 
-describe('the sandbox\'s lifecycle', () => {
+describe("the sandbox's lifecycle", () => {
   it('close() ends a running call with BLInternalError, and later calls fail the same way', async () => {
     const h = await harness();
     try {
@@ -180,7 +261,10 @@ describe('the sandbox\'s lifecycle', () => {
       await new Promise((resolve) => setTimeout(resolve, 200));
       await h.sandbox.close();
       await expect(running).rejects.toMatchObject({ status: 550, error: 'BLInternalError' });
-      await expect(h.run('function onPreSave(req, res) { res.continue(); }')).rejects.toMatchObject({ status: 550, error: 'BLInternalError' });
+      await expect(h.run('function onPreSave(req, res) { res.continue(); }')).rejects.toMatchObject({
+        status: 550,
+        error: 'BLInternalError',
+      });
     } finally {
       await h.close();
     }
@@ -189,10 +273,17 @@ describe('the sandbox\'s lifecycle', () => {
   it('a syntax error is reported on every call without compiling again', async () => {
     const h = await harness();
     try {
-      const fn = h.sandbox.functionFor(h.t.appKey, { type: 'internal', code: 'function onPreSave( {', origin: 'endpoints.broken' }, []);
+      const fn = h.sandbox.functionFor(
+        h.t.appKey,
+        { type: 'internal', code: 'function onPreSave( {', origin: 'endpoints.broken' },
+        [],
+      );
       const first = await fn.run(invocation(h.t.appKey)).catch((err: unknown) => err);
       const second = await fn.run(invocation(h.t.appKey)).catch((err: unknown) => err);
-      expect(first).toMatchObject({ error: 'BLSyntaxError', debug: expect.stringContaining('endpoints.broken does not compile') });
+      expect(first).toMatchObject({
+        error: 'BLSyntaxError',
+        debug: expect.stringContaining('endpoints.broken does not compile'),
+      });
       expect(second).toBe(first);
     } finally {
       await h.close();
@@ -202,8 +293,12 @@ describe('the sandbox\'s lifecycle', () => {
 
 describe.each(DOCUMENT_STORES)('modules.collectionAccess on the %s store', (documents) => {
   let h: Harness;
-  beforeEach(async () => { h = await harness(documents); });
-  afterEach(async () => { await h.close(); });
+  beforeEach(async () => {
+    h = await harness(documents);
+  });
+  afterEach(async () => {
+    await h.close();
+  });
 
   it('insert, find with options, findOne, count, update and remove round-trip through the store', async () => {
     const code = `function onRequest(req, res, m) {
@@ -233,14 +328,19 @@ describe.each(DOCUMENT_STORES)('modules.collectionAccess on the %s store', (docu
     const outcome = await h.run(code, { functionName: 'onRequest' });
     expect(outcome.response.body).toEqual({
       generatedId: true,
-      found: [['C', true], ['B', true]],
+      found: [
+        ['C', true],
+        ['B', true],
+      ],
       updated: 1,
       multi: 3,
       b1: { _id: 'b1', n: 11, meta: { seen: true }, tags: ['x'] },
       removed: 1,
       count: 2,
     });
-    expect(await h.t.documents.find({ appKey: h.t.appKey, collection: 'books' }, { _id: 'b1' })).toEqual([{ _id: 'b1', n: 11, meta: { seen: true }, tags: ['x'] }]);
+    expect(await h.t.documents.find({ appKey: h.t.appKey, collection: 'books' }, { _id: 'b1' })).toEqual([
+      { _id: 'b1', n: 11, meta: { seen: true }, tags: ['x'] },
+    ]);
   });
 
   it('save replaces by _id, an update with upsert creates, a replacement update keeps _id', async () => {
@@ -258,7 +358,13 @@ describe.each(DOCUMENT_STORES)('modules.collectionAccess on the %s store', (docu
       });
     }`;
     const outcome = await h.run(code, { functionName: 'onRequest' });
-    expect(outcome.response.body).toEqual({ upserted: 1, all: [{ _id: 'n1', w: 3 }, { _id: 'n2', v: 9 }] });
+    expect(outcome.response.body).toEqual({
+      upserted: 1,
+      all: [
+        { _id: 'n1', w: 3 },
+        { _id: 'n2', v: 9 },
+      ],
+    });
   });
 
   it('user and _blob are reachable, internal collections are not', async () => {
@@ -282,7 +388,10 @@ describe.each(DOCUMENT_STORES)('modules.collectionAccess on the %s store', (docu
       c.insert({ _id: 'same' }, function () { c.insert({ _id: 'same' }, function (err) { res.body = { message: err && err.message }; res.complete(409); }); });
     }`;
     const outcome = await h.run(code, { functionName: 'onRequest' });
-    expect(outcome.response).toMatchObject({ status: 409, body: { message: expect.stringMatching(/EntityAlreadyExists/) } });
+    expect(outcome.response).toMatchObject({
+      status: 409,
+      body: { message: expect.stringMatching(/EntityAlreadyExists/) },
+    });
   });
 });
 

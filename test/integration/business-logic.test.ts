@@ -25,7 +25,10 @@ describe.each(DOCUMENT_STORES)('Business Logic from an environment file (%s stor
 
   beforeAll(async () => {
     flex = await startFlexService();
-    t = await startTestApp({ documents, environment: { file: ENV_FILE, flexServices: { catalog: { host: flex.url, secret: flex.secret } } } });
+    t = await startTestApp({
+      documents,
+      environment: { file: ENV_FILE, flexServices: { catalog: { host: flex.url, secret: flex.secret } } },
+    });
     ann = await createUser(t, 'ann');
   });
   afterAll(async () => {
@@ -34,7 +37,10 @@ describe.each(DOCUMENT_STORES)('Business Logic from an environment file (%s stor
   });
 
   test('the Files guide pre-save hook appends _ to a 12-character _id, with common code and the requester', async () => {
-    const res = await request(t.app).post(`/appdata/${t.appKey}/books`).set('Authorization', ann.auth).send({ _id: 'abcdefghijkl', title: 'dune' });
+    const res = await request(t.app)
+      .post(`/appdata/${t.appKey}/books`)
+      .set('Authorization', ann.auth)
+      .send({ _id: 'abcdefghijkl', title: 'dune' });
     expect(res.status).toBe(201);
     expect(res.body).toMatchObject({ _id: 'abcdefghijkl_', title: 'dune', shelf: 'D', savedBy: 'ann' });
     // The external post-save hook (Flex addPostField) changed the answer, not the stored entity.
@@ -45,51 +51,100 @@ describe.each(DOCUMENT_STORES)('Business Logic from an environment file (%s stor
   });
 
   test('ids of other lengths are kept; PUT runs the same save hooks', async () => {
-    const res = await request(t.app).put(`/appdata/${t.appKey}/books/b-1`).set('Authorization', ann.auth).send({ title: 'emma' });
+    const res = await request(t.app)
+      .put(`/appdata/${t.appKey}/books/b-1`)
+      .set('Authorization', ann.auth)
+      .send({ title: 'emma' });
     expect([200, 201]).toContain(res.status);
     expect(res.body).toMatchObject({ _id: 'b-1', shelf: 'E', postField: 'after PUT' });
   });
 
   test('the post-fetch hook stamps lists and single entities with moment and lodash', async () => {
-    await request(t.app).post(`/appdata/${t.appKey}/books`).set('Authorization', ann.auth).send({ _id: 'fetch-1', title: 'fetched' }).expect(201);
-    const one = await request(t.app).get(`/appdata/${t.appKey}/books/fetch-1`).set('Authorization', ann.auth).expect(200);
+    await request(t.app)
+      .post(`/appdata/${t.appKey}/books`)
+      .set('Authorization', ann.auth)
+      .send({ _id: 'fetch-1', title: 'fetched' })
+      .expect(201);
+    const one = await request(t.app)
+      .get(`/appdata/${t.appKey}/books/fetch-1`)
+      .set('Authorization', ann.auth)
+      .expect(200);
     expect(one.body.readAt).toBe('2026-12-01');
-    const list = await request(t.app).get(`/appdata/${t.appKey}/books`).query({ query: JSON.stringify({ _id: 'fetch-1' }) }).set('Authorization', ann.auth).expect(200);
+    const list = await request(t.app)
+      .get(`/appdata/${t.appKey}/books`)
+      .query({ query: JSON.stringify({ _id: 'fetch-1' }) })
+      .set('Authorization', ann.auth)
+      .expect(200);
     expect(list.body).toEqual([expect.objectContaining({ _id: 'fetch-1', readAt: '2026-12-01' })]);
   });
 
   test('a pre-delete hook reading through collectionAccess refuses to delete a locked book, and the book stays', async () => {
-    await request(t.app).post(`/appdata/${t.appKey}/books`).set('Authorization', t.masterAuth).send({ _id: 'locked-1', title: 'kept', locked: true }).expect(201);
+    await request(t.app)
+      .post(`/appdata/${t.appKey}/books`)
+      .set('Authorization', t.masterAuth)
+      .send({ _id: 'locked-1', title: 'kept', locked: true })
+      .expect(201);
     const res = await request(t.app).delete(`/appdata/${t.appKey}/books/locked-1`).set('Authorization', t.masterAuth);
     expect(res.status).toBe(403);
     expect(res.body).toEqual({ error: 'BookLocked', description: 'Locked books stay on the shelf', debug: 'locked-1' });
     await request(t.app).get(`/appdata/${t.appKey}/books/locked-1`).set('Authorization', t.masterAuth).expect(200);
-    await request(t.app).post(`/appdata/${t.appKey}/books`).set('Authorization', ann.auth).send({ _id: 'loose-1', title: 'gone' }).expect(201);
-    await request(t.app).delete(`/appdata/${t.appKey}/books/loose-1`).set('Authorization', ann.auth).expect(200, { count: 1 });
+    await request(t.app)
+      .post(`/appdata/${t.appKey}/books`)
+      .set('Authorization', ann.auth)
+      .send({ _id: 'loose-1', title: 'gone' })
+      .expect(201);
+    await request(t.app)
+      .delete(`/appdata/${t.appKey}/books/loose-1`)
+      .set('Authorization', ann.auth)
+      .expect(200, { count: 1 });
   });
 
   test('X-Kinvey-Skip-Business-Logic skips the hooks for master, and is ignored for users', async () => {
-    const master = await request(t.app).post(`/appdata/${t.appKey}/books`).set('Authorization', t.masterAuth).set('X-Kinvey-Skip-Business-Logic', 'true').send({ _id: 'zzzzzzzzzzzz', title: 'raw' });
+    const master = await request(t.app)
+      .post(`/appdata/${t.appKey}/books`)
+      .set('Authorization', t.masterAuth)
+      .set('X-Kinvey-Skip-Business-Logic', 'true')
+      .send({ _id: 'zzzzzzzzzzzz', title: 'raw' });
     expect(master.status).toBe(201);
     expect(master.body._id).toBe('zzzzzzzzzzzz');
     expect(master.body).not.toHaveProperty('shelf');
-    const user = await request(t.app).post(`/appdata/${t.appKey}/books`).set('Authorization', ann.auth).set('X-Kinvey-Skip-Business-Logic', 'true').send({ _id: 'yyyyyyyyyyyy', title: 'hooked' });
+    const user = await request(t.app)
+      .post(`/appdata/${t.appKey}/books`)
+      .set('Authorization', ann.auth)
+      .set('X-Kinvey-Skip-Business-Logic', 'true')
+      .send({ _id: 'yyyyyyyyyyyy', title: 'hooked' });
     expect(user.body).toMatchObject({ _id: 'yyyyyyyyyyyy_', shelf: 'H' });
   });
 
   test('an internal custom endpoint answers from collectionAccess, async and lodash', async () => {
     for (const title of ['mars', 'moby dick']) {
-      await request(t.app).post(`/appdata/${t.appKey}/books`).set('Authorization', ann.auth).send({ title }).expect(201);
+      await request(t.app)
+        .post(`/appdata/${t.appKey}/books`)
+        .set('Authorization', ann.auth)
+        .send({ title })
+        .expect(201);
     }
-    const res = await request(t.app).post(`/rpc/${t.appKey}/custom/shelfReport`).set('Authorization', ann.auth).send({ shelf: 'M' });
+    const res = await request(t.app)
+      .post(`/rpc/${t.appKey}/custom/shelfReport`)
+      .set('Authorization', ann.auth)
+      .send({ shelf: 'M' });
     expect(res.status).toBe(200);
     expect(res.body).toEqual({ shelf: 'M', count: 2, titles: ['mars', 'moby dick'], askedBy: 'ann' });
   });
 
   test('an external custom endpoint reaches the Flex handler with the caller and the app metadata', async () => {
-    const res = await request(t.app).post(`/rpc/${t.appKey}/custom/flexEcho`).set('Authorization', ann.auth).send({ hello: 'flex' });
+    const res = await request(t.app)
+      .post(`/rpc/${t.appKey}/custom/flexEcho`)
+      .set('Authorization', ann.auth)
+      .send({ hello: 'flex' });
     expect(res.status).toBe(200);
-    expect(res.body).toMatchObject({ body: { hello: 'flex' }, username: 'ann', userId: ann.id, appKey: t.appKey, hookType: 'customEndpoint' });
+    expect(res.body).toMatchObject({
+      body: { hello: 'flex' },
+      username: 'ann',
+      userId: ann.id,
+      appKey: t.appKey,
+      hookType: 'customEndpoint',
+    });
   });
 
   test('an unknown endpoint is 404 EndpointDoesNotExist', async () => {
@@ -99,32 +154,63 @@ describe.each(DOCUMENT_STORES)('Business Logic from an environment file (%s stor
   });
 
   test('the external collection is served by the Flex service object, with its own pre-save hook', async () => {
-    const created = await request(t.app).post(`/appdata/${t.appKey}/widgets`).set('Authorization', ann.auth).send({ name: 'gear' });
+    const created = await request(t.app)
+      .post(`/appdata/${t.appKey}/widgets`)
+      .set('Authorization', ann.auth)
+      .send({ name: 'gear' });
     expect(created.status).toBe(201);
     expect(created.body).toMatchObject({ name: 'gear', stamped: 'by flex' });
     const id = created.body._id as string;
-    await request(t.app).get(`/appdata/${t.appKey}/widgets/${id}`).set('Authorization', ann.auth).expect(200).expect((res) => expect(res.body).toMatchObject({ _id: id, name: 'gear' }));
-    const count = await request(t.app).get(`/appdata/${t.appKey}/widgets/_count`).query({ query: JSON.stringify({ name: 'gear' }) }).set('Authorization', ann.auth).expect(200);
+    await request(t.app)
+      .get(`/appdata/${t.appKey}/widgets/${id}`)
+      .set('Authorization', ann.auth)
+      .expect(200)
+      .expect((res) => expect(res.body).toMatchObject({ _id: id, name: 'gear' }));
+    const count = await request(t.app)
+      .get(`/appdata/${t.appKey}/widgets/_count`)
+      .query({ query: JSON.stringify({ name: 'gear' }) })
+      .set('Authorization', ann.auth)
+      .expect(200);
     expect(count.body).toEqual({ count: 1 });
     await request(t.app).get(`/appdata/${t.appKey}/widgets/missing`).set('Authorization', ann.auth).expect(404);
-    await request(t.app).delete(`/appdata/${t.appKey}/widgets/${id}`).set('Authorization', ann.auth).expect(200, { count: 1 });
+    await request(t.app)
+      .delete(`/appdata/${t.appKey}/widgets/${id}`)
+      .set('Authorization', ann.auth)
+      .expect(200, { count: 1 });
     // Nothing of it went to kinbase's own store.
     expect(await t.documents.count({ appKey: t.appKey, collection: 'widgets' }, {})).toBe(0);
   });
 
   test('user hooks: signup goes through onPreSave, and onPreLogin can turn a login away', async () => {
-    const signup = await request(t.app).post(`/user/${t.appKey}`).set('Authorization', t.appAuth).send({ username: 'bob', password: 'pw-bob-secret', email: 'Bob@Example.COM' });
+    const signup = await request(t.app)
+      .post(`/user/${t.appKey}`)
+      .set('Authorization', t.appAuth)
+      .send({ username: 'bob', password: 'pw-bob-secret', email: 'Bob@Example.COM' });
     expect(signup.status).toBe(201);
     expect(signup.body.email).toBe('bob@example.com');
-    await request(t.app).post(`/user/${t.appKey}`).set('Authorization', t.appAuth).send({ username: 'banned', password: 'pw-banned-secret' }).expect(201);
-    const login = await request(t.app).post(`/user/${t.appKey}/login`).set('Authorization', t.appAuth).send({ username: 'banned', password: 'pw-banned-secret' });
+    await request(t.app)
+      .post(`/user/${t.appKey}`)
+      .set('Authorization', t.appAuth)
+      .send({ username: 'banned', password: 'pw-banned-secret' })
+      .expect(201);
+    const login = await request(t.app)
+      .post(`/user/${t.appKey}/login`)
+      .set('Authorization', t.appAuth)
+      .send({ username: 'banned', password: 'pw-banned-secret' });
     expect(login.status).toBe(403);
     expect(login.body.error).toBe('UserLockedDown');
-    await request(t.app).post(`/user/${t.appKey}/login`).set('Authorization', t.appAuth).send({ username: 'bob', password: 'pw-bob-secret' }).expect(200);
+    await request(t.app)
+      .post(`/user/${t.appKey}/login`)
+      .set('Authorization', t.appAuth)
+      .send({ username: 'bob', password: 'pw-bob-secret' })
+      .expect(200);
   });
 
   test('a _blob post-save hook sees the _uploadURL and adds metadata to the answer', async () => {
-    const res = await request(t.app).post(`/blob/${t.appKey}`).set('Authorization', ann.auth).send({ _filename: 'cover.png', mimeType: 'image/png', size: 3 });
+    const res = await request(t.app)
+      .post(`/blob/${t.appKey}`)
+      .set('Authorization', ann.auth)
+      .send({ _filename: 'cover.png', mimeType: 'image/png', size: 3 });
     expect(res.status).toBe(201);
     expect(res.body).toMatchObject({ _filename: 'cover.png', sawUploadUrl: true, reviewed: false });
     expect(typeof res.body._uploadURL).toBe('string');
@@ -132,7 +218,8 @@ describe.each(DOCUMENT_STORES)('Business Logic from an environment file (%s stor
 
   test('the scheduled endpoint runs once per tick, even with two instances on one store', async () => {
     let now = new Date('2026-06-01T12:00:30Z');
-    const run = (appKey: string, endpoint: string, tick: Date) => t.businessLogic.runScheduled(appKey, endpoint, tick).then(() => undefined);
+    const run = (appKey: string, endpoint: string, tick: Date) =>
+      t.businessLogic.runScheduled(appKey, endpoint, tick).then(() => undefined);
     const logger = pino({ level: 'silent' });
     const apps = [{ appKey: t.appKey, ...appBusinessLogic(t) }];
     const one = new EndpointScheduler({ documents: t.documents, logger, clock: () => now, run, pollMs: 60_000 });
@@ -146,7 +233,9 @@ describe.each(DOCUMENT_STORES)('Business Logic from an environment file (%s stor
     await Promise.all([one.stop(), two.stop()]);
     const ticks = await request(t.app).get(`/appdata/${t.appKey}/ticks`).set('Authorization', t.masterAuth).expect(200);
     expect((ticks.body as Array<{ at: string }>).map((tick) => tick.at).sort()).toEqual([
-      '2026-06-01T12:00:00.000Z', '2026-06-01T12:01:00.000Z', '2026-06-01T12:02:00.000Z',
+      '2026-06-01T12:00:00.000Z',
+      '2026-06-01T12:01:00.000Z',
+      '2026-06-01T12:02:00.000Z',
     ]);
   });
 
@@ -154,8 +243,15 @@ describe.each(DOCUMENT_STORES)('Business Logic from an environment file (%s stor
     const groups = new GroupsService(t.documents);
     expect(await createEnvironmentGroups(t.definition, groups)).toEqual(['librarians']);
     expect(await createEnvironmentGroups(t.definition, groups)).toEqual([]);
-    const res = await request(t.app).get(`/group/${t.appKey}/librarians`).set('Authorization', t.masterAuth).expect(200);
-    expect(res.body).toMatchObject({ _id: 'librarians', name: 'Librarians', description: 'People who run the shelves' });
+    const res = await request(t.app)
+      .get(`/group/${t.appKey}/librarians`)
+      .set('Authorization', t.masterAuth)
+      .expect(200);
+    expect(res.body).toMatchObject({
+      _id: 'librarians',
+      name: 'Librarians',
+      description: 'People who run the shelves',
+    });
   });
 });
 
@@ -173,16 +269,33 @@ describe('a Flex service that is slow or down', () => {
   beforeAll(async () => {
     flex = await startFlexService();
     dir = makeTempDir('kinbase-bl-flex-');
-    const external = (handlerName: string) => ({ type: 'external', service: 'catalog', serviceEnvironment: 'development', handlerName });
-    writeFileSync(path.join(dir, 'env.json'), JSON.stringify({
-      schemaVersion: '1.0.0',
-      configType: 'environment',
-      collections: { slowbooks: { type: 'internal', permissions: 'shared' }, gadgets: { type: 'external', permissions: 'shared', service: 'catalog', serviceObject: 'widgets' } },
-      collectionHooks: { slowbooks: { onPreSave: external('slow') } },
-      customEndpoints: { crash: external('crash'), echo: external('echo') },
-    }));
+    const external = (handlerName: string) => ({
+      type: 'external',
+      service: 'catalog',
+      serviceEnvironment: 'development',
+      handlerName,
+    });
+    writeFileSync(
+      path.join(dir, 'env.json'),
+      JSON.stringify({
+        schemaVersion: '1.0.0',
+        configType: 'environment',
+        collections: {
+          slowbooks: { type: 'internal', permissions: 'shared' },
+          gadgets: { type: 'external', permissions: 'shared', service: 'catalog', serviceObject: 'widgets' },
+        },
+        collectionHooks: { slowbooks: { onPreSave: external('slow') } },
+        customEndpoints: { crash: external('crash'), echo: external('echo') },
+      }),
+    );
     // The `slow` handler answers after 5 s; this app gives Flex calls 1 s (KINBASE_FLEX_TIMEOUT_MS).
-    t = await startTestApp({ env: { KINBASE_FLEX_TIMEOUT_MS: '1000' }, environment: { file: path.join(dir, 'env.json'), flexServices: { catalog: { host: flex.url, secret: flex.secret } } } });
+    t = await startTestApp({
+      env: { KINBASE_FLEX_TIMEOUT_MS: '1000' },
+      environment: {
+        file: path.join(dir, 'env.json'),
+        flexServices: { catalog: { host: flex.url, secret: flex.secret } },
+      },
+    });
     ann = await createUser(t, 'ann');
   });
   afterAll(async () => {
@@ -192,9 +305,16 @@ describe('a Flex service that is slow or down', () => {
   });
 
   test('a pre-save hook that does not answer in time is 550 BLTimeoutError and nothing is saved', async () => {
-    const res = await request(t.app).post(`/appdata/${t.appKey}/slowbooks`).set('Authorization', ann.auth).send({ _id: 'late-1', title: 'late' });
+    const res = await request(t.app)
+      .post(`/appdata/${t.appKey}/slowbooks`)
+      .set('Authorization', ann.auth)
+      .send({ _id: 'late-1', title: 'late' });
     expect(res.status).toBe(550);
-    expect(res.body).toEqual({ error: 'BLTimeoutError', description: expect.any(String), debug: expect.stringContaining('catalog') });
+    expect(res.body).toEqual({
+      error: 'BLTimeoutError',
+      description: expect.any(String),
+      debug: expect.stringContaining('catalog'),
+    });
     expect(await t.documents.count({ appKey: t.appKey, collection: 'slowbooks' }, {})).toBe(0);
   });
 
@@ -210,11 +330,18 @@ describe('a Flex service that is slow or down', () => {
     expect(endpoint.status).toBe(550);
     expect(endpoint.body).toMatchObject({ error: 'BLInternalError', debug: expect.stringContaining('catalog') });
     expect(JSON.stringify(endpoint.body)).not.toContain(flex.secret);
-    const hooked = await request(t.app).post(`/appdata/${t.appKey}/slowbooks`).set('Authorization', ann.auth).send({ title: 'x' });
+    const hooked = await request(t.app)
+      .post(`/appdata/${t.appKey}/slowbooks`)
+      .set('Authorization', ann.auth)
+      .send({ title: 'x' });
     expect(hooked.body.error).toBe('BLInternalError');
     const listed = await request(t.app).get(`/appdata/${t.appKey}/gadgets`).set('Authorization', ann.auth);
     expect(listed.status).toBe(550);
     expect(listed.body.error).toBe('BLInternalError');
-    await request(t.app).post(`/appdata/${t.appKey}/plain`).set('Authorization', ann.auth).send({ fine: true }).expect(201);
+    await request(t.app)
+      .post(`/appdata/${t.appKey}/plain`)
+      .set('Authorization', ann.auth)
+      .send({ fine: true })
+      .expect(201);
   });
 });

@@ -10,7 +10,10 @@ import { DOCUMENT_STORES, startTestApp, type TestApp } from '../support/test-app
 import type { CollectionScope, DocumentStore, StoredDocument } from '../../src/domain/ports';
 import { TestClock } from '../support/test-clock';
 
-interface DeltaBody { changed: { _id: string }[]; deleted: { _id: string }[] }
+interface DeltaBody {
+  changed: { _id: string }[];
+  deleted: { _id: string }[];
+}
 const changedIds = (body: unknown) => (body as DeltaBody).changed.map((d) => d._id).sort();
 const deletedIds = (body: unknown) => (body as DeltaBody).deleted.map((d) => d._id).sort();
 
@@ -40,8 +43,18 @@ class WriteGate {
       await this.opened;
     };
     return Object.assign(Object.create(store) as DocumentStore, {
-      insert: async (scope: CollectionScope, doc: StoredDocument) => { await hold(doc); return store.insert(scope, doc); },
-      replace: async (scope: CollectionScope, doc: StoredDocument, filter?: Parameters<DocumentStore['replace']>[2]) => { await hold(doc); return store.replace(scope, doc, filter); },
+      insert: async (scope: CollectionScope, doc: StoredDocument) => {
+        await hold(doc);
+        return store.insert(scope, doc);
+      },
+      replace: async (
+        scope: CollectionScope,
+        doc: StoredDocument,
+        filter?: Parameters<DocumentStore['replace']>[2],
+      ) => {
+        await hold(doc);
+        return store.replace(scope, doc, filter);
+      },
     });
   }
 }
@@ -55,7 +68,12 @@ describe.each(DOCUMENT_STORES)('delta sets at the millisecond on the %s store', 
   const nextMillisecond = () => clock.advance(3);
 
   beforeAll(async () => {
-    t = await startTestApp({ documents, collections: { notes: { permissions: 'shared', deltaSet: true } }, wrapDocuments: (store) => gate.wrap(store), clock: clock.now });
+    t = await startTestApp({
+      documents,
+      collections: { notes: { permissions: 'shared', deltaSet: true } },
+      wrapDocuments: (store) => gate.wrap(store),
+      clock: clock.now,
+    });
     auth = (await createUser(t, 'alice')).auth;
   });
   afterAll(async () => {
@@ -67,8 +85,10 @@ describe.each(DOCUMENT_STORES)('delta sets at the millisecond on the %s store', 
   beforeEach(() => clock.advance(1000));
 
   const api = () => request(t.app);
-  const put = (id: string, body: object) => api().put(`/appdata/${t.appKey}/notes/${id}`).set('Authorization', auth).send(body);
-  const delta = (since: string) => api().get(`/appdata/${t.appKey}/notes/_deltaset`).set('Authorization', auth).query({ since }).expect(200);
+  const put = (id: string, body: object) =>
+    api().put(`/appdata/${t.appKey}/notes/${id}`).set('Authorization', auth).send(body);
+  const delta = (since: string) =>
+    api().get(`/appdata/${t.appKey}/notes/_deltaset`).set('Authorization', auth).query({ since }).expect(200);
   const startOf = (res: request.Response) => res.headers['x-kinvey-request-start'] as string;
 
   test('a write acknowledged before a read in the same millisecond is not in the delta set from that read; a later one is', async () => {

@@ -17,7 +17,12 @@ import { makeTempDir, removeTempDir } from '../support/temp-dirs';
 import { createUser } from '../support/scenarios';
 import { DOCUMENT_STORES, startTestApp, type TestApp, type TestAppOptions } from '../support/test-app';
 
-interface Ctx { t: TestApp; a: { id: string; auth: string }; b: { id: string; auth: string }; blobQueries: () => number }
+interface Ctx {
+  t: TestApp;
+  a: { id: string; auth: string };
+  b: { id: string; auth: string };
+  blobQueries: () => number;
+}
 const open: TestApp[] = [];
 /** Temp dirs of the current test, removed once its apps are closed. */
 const scratch: string[] = [];
@@ -50,12 +55,25 @@ async function setup(options: TestAppOptions = {}): Promise<Ctx> {
 }
 
 /** Uploads a file as `auth` through the real two-step API and returns its id. */
-async function upload(c: Ctx, auth: string, meta: Record<string, unknown>, data: Buffer = randomBytes(1000)): Promise<string> {
-  const res = await request(c.t.app).post(`/blob/${c.t.appKey}`).set('Authorization', auth).set('X-Kinvey-Content-Type', 'image/png')
-    .send({ mimeType: 'image/png', size: data.length, ...meta }).expect(201);
+async function upload(
+  c: Ctx,
+  auth: string,
+  meta: Record<string, unknown>,
+  data: Buffer = randomBytes(1000),
+): Promise<string> {
+  const res = await request(c.t.app)
+    .post(`/blob/${c.t.appKey}`)
+    .set('Authorization', auth)
+    .set('X-Kinvey-Content-Type', 'image/png')
+    .send({ mimeType: 'image/png', size: data.length, ...meta })
+    .expect(201);
   // Behind an https public URL (no TLS here) the test reaches the same server over http.
   const target = (res.body._uploadURL as string).replace(/^https:\/\/127\.0\.0\.1:/, 'http://127.0.0.1:');
-  const put = await fetch(target, { method: 'PUT', headers: { ...res.body._requiredHeaders, 'Content-Type': 'image/png' }, body: data });
+  const put = await fetch(target, {
+    method: 'PUT',
+    headers: { ...res.body._requiredHeaders, 'Content-Type': 'image/png' },
+    body: data,
+  });
   expect(put.status).toBeLessThan(300);
   return res.body._id as string;
 }
@@ -63,7 +81,10 @@ async function upload(c: Ctx, auth: string, meta: Record<string, unknown>, data:
 /** An app logger at `warn` that keeps the message of every line it writes. */
 function warningLog(): { logger: pino.Logger; warnings: string[] } {
   const warnings: string[] = [];
-  const logger = pino({ level: 'warn' }, { write: (line: string) => void warnings.push((JSON.parse(line) as { msg: string }).msg) });
+  const logger = pino(
+    { level: 'warn' },
+    { write: (line: string) => void warnings.push((JSON.parse(line) as { msg: string }).msg) },
+  );
   return { logger, warnings };
 }
 
@@ -74,15 +95,25 @@ const get = (c: Ctx, auth: string, path: string, query: Record<string, string> =
   request(c.t.app).get(`/appdata/${c.t.appKey}/${path}`).set('Authorization', auth).query(query);
 
 describe.each(DOCUMENT_STORES)('KinveyFile references on the %s document store', (documents) => {
-  test('the profile image: a public avatar on A\'s user record is a permanent URL for B; A\'s private file gives B no URL', async () => {
+  test("the profile image: a public avatar on A's user record is a permanent URL for B; A's private file gives B no URL", async () => {
     const c = await setup({ documents });
     const image = randomBytes(2048);
     const avatar = await upload(c, c.a.auth, { _filename: 'me.png', _public: true, _acl: { gr: true } }, image);
-    await request(c.t.app).put(`/user/${c.t.appKey}/${c.a.id}`).set('Authorization', c.a.auth)
-      .send({ username: 'alice', avatar: ref(avatar) }).expect(200);
+    await request(c.t.app)
+      .put(`/user/${c.t.appKey}/${c.a.id}`)
+      .set('Authorization', c.a.auth)
+      .send({ username: 'alice', avatar: ref(avatar) })
+      .expect(200);
 
     const seen = await request(c.t.app).get(`/user/${c.t.appKey}/${c.a.id}`).set('Authorization', c.b.auth).expect(200);
-    expect(seen.body.avatar).toMatchObject({ _type: 'KinveyFile', _id: avatar, _filename: 'me.png', mimeType: 'image/png', _public: true, _downloadURL: expect.any(String) });
+    expect(seen.body.avatar).toMatchObject({
+      _type: 'KinveyFile',
+      _id: avatar,
+      _filename: 'me.png',
+      mimeType: 'image/png',
+      _public: true,
+      _downloadURL: expect.any(String),
+    });
     expect(seen.body.avatar).not.toHaveProperty('_expiresAt');
     const fetched = await fetch(seen.body.avatar._downloadURL);
     expect(fetched.status).toBe(200);
@@ -93,7 +124,12 @@ describe.each(DOCUMENT_STORES)('KinveyFile references on the %s document store',
     const post = await get(c, c.b.auth, 'posts/p1').expect(200);
     expect(post.body.photo).toEqual(ref(secret));
     const own = await get(c, c.a.auth, 'posts/p1').expect(200);
-    expect(own.body.photo).toMatchObject({ _id: secret, _downloadURL: expect.any(String), _expiresAt: expect.any(String), _acl: { creator: c.a.id } });
+    expect(own.body.photo).toMatchObject({
+      _id: secret,
+      _downloadURL: expect.any(String),
+      _expiresAt: expect.any(String),
+      _acl: { creator: c.a.id },
+    });
   });
 
   test('references in nested objects and arrays, at any depth, are all resolved in one metadata query', async () => {
@@ -102,7 +138,12 @@ describe.each(DOCUMENT_STORES)('KinveyFile references on the %s document store',
     const f2 = await upload(c, c.a.auth, { _filename: 'two.png', note: 'custom metadata' });
     let deep: Record<string, unknown> = { leaf: ref(f1) };
     for (let i = 0; i < 20; i++) deep = { level: deep };
-    await save(c, c.a.auth, 'albums', { _id: 'al', cover: ref(f1), pages: [{ list: [ref(f2)] }, { inner: [ref(f1), 'text', ref('missing-file')] }], deep }).expect(201);
+    await save(c, c.a.auth, 'albums', {
+      _id: 'al',
+      cover: ref(f1),
+      pages: [{ list: [ref(f2)] }, { inner: [ref(f1), 'text', ref('missing-file')] }],
+      deep,
+    }).expect(201);
 
     const before = c.blobQueries();
     const res = await get(c, c.a.auth, 'albums/al').expect(200);
@@ -136,10 +177,28 @@ describe.each(DOCUMENT_STORES)('KinveyFile references on the %s document store',
   test('on save, stale URLs and spoofed fields are stripped; KinveyRef and look-alikes are untouched', async () => {
     const c = await setup({ documents });
     const f1 = await upload(c, c.a.auth, {});
-    const spoofed = { _type: 'KinveyFile', _id: f1, _downloadURL: 'https://evil.example/x', _expiresAt: '2000-01-01T00:00:00.000Z', _filename: 'fake', _acl: { gr: true }, _public: true };
+    const spoofed = {
+      _type: 'KinveyFile',
+      _id: f1,
+      _downloadURL: 'https://evil.example/x',
+      _expiresAt: '2000-01-01T00:00:00.000Z',
+      _filename: 'fake',
+      _acl: { gr: true },
+      _public: true,
+    };
     const other = { _type: 'KinveyRef', _collection: 'posts', _id: 'p1', extra: 1 };
-    await save(c, c.a.auth, 'things', { _id: 't1', file: spoofed, list: [spoofed], other, plain: { _id: f1, _downloadURL: 'kept' } }).expect(201);
-    await request(c.t.app).put(`/appdata/${c.t.appKey}/things/t2`).set('Authorization', c.a.auth).send({ file: spoofed }).expect(201);
+    await save(c, c.a.auth, 'things', {
+      _id: 't1',
+      file: spoofed,
+      list: [spoofed],
+      other,
+      plain: { _id: f1, _downloadURL: 'kept' },
+    }).expect(201);
+    await request(c.t.app)
+      .put(`/appdata/${c.t.appKey}/things/t2`)
+      .set('Authorization', c.a.auth)
+      .send({ file: spoofed })
+      .expect(201);
 
     const [stored] = await c.t.documents.findByIds({ appKey: c.t.appKey, collection: 'things' }, ['t1']);
     expect(stored).toMatchObject({ file: ref(f1), list: [ref(f1)], other, plain: { _id: f1, _downloadURL: 'kept' } });
@@ -152,7 +211,11 @@ describe.each(DOCUMENT_STORES)('KinveyFile references on the %s document store',
     const c = await setup({ documents });
     for (const bad of [{ _type: 'KinveyFile' }, { _type: 'KinveyFile', _id: 42 }, { _type: 'KinveyFile', _id: '' }]) {
       const res = await save(c, c.a.auth, 'things', { _id: 'bad', file: bad }).expect(400);
-      expect(res.body).toMatchObject({ error: 'BadRequest', description: expect.any(String), debug: expect.stringContaining('file') });
+      expect(res.body).toMatchObject({
+        error: 'BadRequest',
+        description: expect.any(String),
+        debug: expect.stringContaining('file'),
+      });
     }
     await get(c, c.a.auth, 'things/bad').expect(404);
   });
@@ -189,7 +252,8 @@ describe('KinveyFile link parameters and URL stability', () => {
     const pub = await upload(c, c.a.auth, { _public: true });
     await save(c, c.a.auth, 'things', { _id: 't1', p: ref(priv), q: [ref(pub)] }).expect(201);
     type Body = { p: { _downloadURL: string }; q: { _downloadURL: string }[] };
-    const read = async (query: Record<string, string>) => (await get(c, c.a.auth, 'things/t1', query).expect(200)).body as Body;
+    const read = async (query: Record<string, string>) =>
+      (await get(c, c.a.auth, 'things/t1', query).expect(200)).body as Body;
     const httpsOrigin = c.t.baseUrl.replace(/^http:/, 'https:');
     for (const body of [await read({}), await read({ kinveyfile_tls: 'true' })]) {
       expect(body.p._downloadURL.startsWith(`${httpsOrigin}/`)).toBe(true);
@@ -209,18 +273,22 @@ describe('KinveyFile link parameters and URL stability', () => {
     const f1 = await upload(c, c.a.auth, {}, data);
     await save(c, c.a.auth, 'things', { _id: 't1', file: ref(f1) }).expect(201);
     const urls = new Set<string>();
-    for (let i = 0; i < 3; i++) urls.add((await get(c, c.a.auth, 'things/t1', { kinveyfile_ttl: '3600' })).body.file._downloadURL);
+    for (let i = 0; i < 3; i++)
+      urls.add((await get(c, c.a.auth, 'things/t1', { kinveyfile_ttl: '3600' })).body.file._downloadURL);
     expect(urls.size).toBe(1);
     const fetched = await fetch([...urls][0] as string);
     expect(Buffer.from(await fetched.arrayBuffer()).equals(data)).toBe(true);
   });
 
-  test.each([['0'], ['604801'], ['abc']])('kinveyfile_ttl=%s is 400 ParameterValueOutOfRange and the save does not happen', async (ttl) => {
-    const c = await setup();
-    const res = await save(c, c.a.auth, 'things', { _id: 'never', v: 1 }, { kinveyfile_ttl: ttl }).expect(400);
-    expect(res.body.error).toBe('ParameterValueOutOfRange');
-    await get(c, c.a.auth, 'things/never').expect(404);
-  });
+  test.each([['0'], ['604801'], ['abc']])(
+    'kinveyfile_ttl=%s is 400 ParameterValueOutOfRange and the save does not happen',
+    async (ttl) => {
+      const c = await setup();
+      const res = await save(c, c.a.auth, 'things', { _id: 'never', v: 1 }, { kinveyfile_ttl: ttl }).expect(400);
+      expect(res.body.error).toBe('ParameterValueOutOfRange');
+      await get(c, c.a.auth, 'things/never').expect(404);
+    },
+  );
 
   test(`references nested deeper than ${MAX_REFERENCE_DEPTH} levels stay bare, and the read succeeds`, async () => {
     const c = await setup();
@@ -239,7 +307,12 @@ describe('KinveyFile link parameters and URL stability', () => {
     const f1 = await upload(c, c.a.auth, { _public: true, secretNote: 'hidden' });
     await save(c, c.a.auth, 'things', { _id: 't1', file: ref(f1) }).expect(201);
     const res = await get(c, c.b.auth, 'things/t1').expect(200);
-    expect(res.body.file).toMatchObject({ _type: 'KinveyFile', _id: f1, _public: true, _downloadURL: expect.any(String) });
+    expect(res.body.file).toMatchObject({
+      _type: 'KinveyFile',
+      _id: f1,
+      _public: true,
+      _downloadURL: expect.any(String),
+    });
     expect(res.body.file).not.toHaveProperty('_acl');
     expect(res.body.file).not.toHaveProperty('secretNote');
   });
@@ -273,8 +346,14 @@ describe('a read resolving 1,000 references (GCS, RSA signing in workers)', () =
     const ids = Array.from({ length: 1000 }, (_, i) => `many-${i}`);
     for (const id of ids) {
       await c.t.documents.insert(scope, {
-        _id: id, _filename: `${id}.png`, mimeType: 'image/png', size: 1, _public: false, _acl: { creator: c.a.id },
-        _kmd: { ect: now, lmt: now }, _uploadState: { status: 'complete', bytesReceived: 1, md5: 'x' },
+        _id: id,
+        _filename: `${id}.png`,
+        mimeType: 'image/png',
+        size: 1,
+        _public: false,
+        _acl: { creator: c.a.id },
+        _kmd: { ect: now, lmt: now },
+        _uploadState: { status: 'complete', bytesReceived: 1, md5: 'x' },
       });
     }
     await save(c, c.a.auth, 'many', { _id: 'm', files: ids.map(ref) }).expect(201);
@@ -282,8 +361,11 @@ describe('a read resolving 1,000 references (GCS, RSA signing in workers)', () =
     // Signing on the event loop would block it for about 1 ms per URL; how long it stalls with
     // the pool is measured by `npm run bench:references` (README, "Performance"), not asserted here.
     // A TTL no read used before, so every URL is signed afresh (cold cache).
-    const { result: res, signedByWorker, signedOnLoop } = await signedInPoolDuring(
-      async () => get(c, c.a.auth, 'many/m', { kinveyfile_ttl: '1000' }).expect(200));
+    const {
+      result: res,
+      signedByWorker,
+      signedOnLoop,
+    } = await signedInPoolDuring(async () => get(c, c.a.auth, 'many/m', { kinveyfile_ttl: '1000' }).expect(200));
     const files = (res.body as { files: { _downloadURL?: string }[] }).files;
     expect(files.filter((f) => f._downloadURL?.includes('X-Goog-Algorithm=GOOG4-RSA-SHA256')).length).toBe(1000);
     expect(new Set(files.map((f) => f._downloadURL)).size).toBe(1000);
@@ -302,8 +384,13 @@ describe('KinveyFile references while object storage is down', () => {
       const c = await setup({ objects: 'gcs', gcsEndpoint: gcs.endpoint, logger });
       const done = await upload(c, c.a.auth, { _filename: 'done.png' });
       // Metadata only: the upload is pending, so every read asks the storage whether bytes arrived.
-      const pending = (await request(c.t.app).post(`/blob/${c.t.appKey}`).set('Authorization', c.a.auth)
-        .send({ _filename: 'pending.png', mimeType: 'image/png', size: 10 }).expect(201)).body._id as string;
+      const pending = (
+        await request(c.t.app)
+          .post(`/blob/${c.t.appKey}`)
+          .set('Authorization', c.a.auth)
+          .send({ _filename: 'pending.png', mimeType: 'image/png', size: 10 })
+          .expect(201)
+      ).body._id as string;
       await save(c, c.a.auth, 'things', { _id: 't1', done: ref(done), pending: ref(pending) }).expect(201);
       expect((await get(c, c.a.auth, 'things/t1').expect(200)).body.pending._uploadState.status).toBe('pending');
       expect(warnings).toEqual([]);
@@ -314,11 +401,22 @@ describe('KinveyFile references while object storage is down', () => {
       // REFERENCE_REFRESH_BUDGET_MS, and each way is logged. (No duration asserted; jest's timeout
       // catches a read that hangs.)
       const res = await get(c, c.a.auth, 'things/t1').expect(200);
-      expect(res.body.pending).toMatchObject({ _type: 'KinveyFile', _id: pending, _filename: 'pending.png', _uploadState: { status: 'pending' } });
-      expect(new URL(res.body.pending._downloadURL as string).searchParams.get('X-Goog-Algorithm')).toBe('GOOG4-RSA-SHA256');
+      expect(res.body.pending).toMatchObject({
+        _type: 'KinveyFile',
+        _id: pending,
+        _filename: 'pending.png',
+        _uploadState: { status: 'pending' },
+      });
+      expect(new URL(res.body.pending._downloadURL as string).searchParams.get('X-Goog-Algorithm')).toBe(
+        'GOOG4-RSA-SHA256',
+      );
       expect(res.body.done).toMatchObject({ _id: done, _filename: 'done.png', _uploadState: { status: 'complete' } });
       expect(warnings.filter((msg) => msg.includes('pending upload'))).toEqual([
-        expect.stringMatching(new RegExp(`^checking a pending upload (failed|takes over ${REFERENCE_REFRESH_BUDGET_MS} ms); references show the stored record$`)),
+        expect.stringMatching(
+          new RegExp(
+            `^checking a pending upload (failed|takes over ${REFERENCE_REFRESH_BUDGET_MS} ms); references show the stored record$`,
+          ),
+        ),
       ]);
     } finally {
       if (running) await gcs.stop();
@@ -332,13 +430,27 @@ describe('KinveyFile references whose download link cannot be issued', () => {
     const credentialsDir = makeTempDir('kinbase-user-cred-');
     scratch.push(credentialsDir);
     const keyFile = path.join(credentialsDir, 'credentials.json');
-    await writeFile(keyFile, JSON.stringify({ type: 'authorized_user', client_id: 'kinbase-test', client_secret: 'not-a-secret', refresh_token: 'not-a-token' }));
+    await writeFile(
+      keyFile,
+      JSON.stringify({
+        type: 'authorized_user',
+        client_id: 'kinbase-test',
+        client_secret: 'not-a-secret',
+        refresh_token: 'not-a-token',
+      }),
+    );
     const { logger, warnings } = warningLog();
     const c = await setup({ objects: 'gcs', gcsKeyFile: keyFile, logger });
     const now = new Date().toISOString();
     const record = (id: string, isPublic: boolean) => ({
-      _id: id, _filename: `${id}.png`, mimeType: 'image/png', size: 1, _public: isPublic, _acl: { creator: c.a.id },
-      _kmd: { ect: now, lmt: now }, _uploadState: { status: 'complete', bytesReceived: 1, md5: 'x' },
+      _id: id,
+      _filename: `${id}.png`,
+      mimeType: 'image/png',
+      size: 1,
+      _public: isPublic,
+      _acl: { creator: c.a.id },
+      _kmd: { ect: now, lmt: now },
+      _uploadState: { status: 'complete', bytesReceived: 1, md5: 'x' },
     });
     await c.t.documents.insert({ appKey: c.t.appKey, collection: '_blob' }, record('private-file', false));
     await c.t.documents.insert({ appKey: c.t.appKey, collection: '_blob' }, record('public-file', true));
@@ -347,7 +459,11 @@ describe('KinveyFile references whose download link cannot be issued', () => {
     const res = await get(c, c.a.auth, 'things/t1').expect(200);
     expect(res.body.priv).toEqual(ref('private-file'));
     // A public file needs no signature: its permanent URL still resolves.
-    expect(res.body.pub).toMatchObject({ _id: 'public-file', _filename: 'public-file.png', _downloadURL: expect.stringContaining(c.t.appKey) });
+    expect(res.body.pub).toMatchObject({
+      _id: 'public-file',
+      _filename: 'public-file.png',
+      _downloadURL: expect.stringContaining(c.t.appKey),
+    });
     expect(res.body.pub._downloadURL).not.toContain('X-Goog-Signature');
     expect(warnings.some((msg) => msg.includes('download link'))).toBe(true);
   });

@@ -12,7 +12,12 @@ import type { BlInvocation, BlRequest, FlexServiceSpec } from '../../src/busines
 import { startFlexService, type FlexServiceProcess } from '../support/flex-service';
 import { startTestApp } from '../support/test-app';
 
-const app: FlexApp = { appKey: 'kid_flex', appSecret: 'app-secret-1', masterSecret: 'master-secret-1', baasUrl: 'http://127.0.0.1:1' };
+const app: FlexApp = {
+  appKey: 'kid_flex',
+  appSecret: 'app-secret-1',
+  masterSecret: 'master-secret-1',
+  baasUrl: 'http://127.0.0.1:1',
+};
 
 let flex: FlexServiceProcess;
 let service: FlexServiceSpec;
@@ -31,17 +36,37 @@ beforeEach(() => {
 afterEach(() => client.close());
 
 const fn = (handlerName: string, options: { service?: FlexServiceSpec; app?: FlexApp; client?: FlexClient } = {}) =>
-  flexFunction({ service: options.service ?? service, serviceName: 'tests', handlerName, origin: `collectionHooks.books.${handlerName}` }, options.app ?? app, options.client ?? client);
+  flexFunction(
+    {
+      service: options.service ?? service,
+      serviceName: 'tests',
+      handlerName,
+      origin: `collectionHooks.books.${handlerName}`,
+    },
+    options.app ?? app,
+    options.client ?? client,
+  );
 
-function invocation(stage: BlInvocation['stage'], request: Partial<BlRequest> = {}, response = { status: 0, headers: {}, body: {} as unknown }): BlInvocation {
+function invocation(
+  stage: BlInvocation['stage'],
+  request: Partial<BlRequest> = {},
+  response = { status: 0, headers: {}, body: {} as unknown },
+): BlInvocation {
   return {
     appKey: app.appKey,
     caller: 'user:u-alice',
     functionName: stage === 'customEndpoint' ? 'onRequest' : stage === 'pre' ? 'onPreSave' : 'onPostSave',
     stage,
     request: {
-      method: 'POST', headers: { 'x-kinvey-api-version': '5' }, body: { title: 'Dune' }, params: {},
-      username: 'alice', userId: 'u-alice', appKey: app.appKey, collectionName: 'books', ...request,
+      method: 'POST',
+      headers: { 'x-kinvey-api-version': '5' },
+      body: { title: 'Dune' },
+      params: {},
+      username: 'alice',
+      userId: 'u-alice',
+      appKey: app.appKey,
+      collectionName: 'books',
+      ...request,
     },
     response,
     tempObjectStore: {},
@@ -49,22 +74,46 @@ function invocation(stage: BlInvocation['stage'], request: Partial<BlRequest> = 
 }
 
 async function rejection(promise: Promise<unknown>): Promise<KinveyError> {
-  const error = await promise.then(() => undefined, (e: unknown) => e);
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   expect(error).toBeInstanceOf(KinveyError);
   return error as KinveyError;
 }
 
 describe('Flex functions', () => {
   it('an endpoint sees the body, the user, the client headers and the app metadata', async () => {
-    const headers = { authorization: 'Basic abc', 'x-kinvey-custom-request-properties': '{"lang":"fr"}', 'x-kinvey-request-id': 'req-42' };
-    const call = invocation('customEndpoint', { headers, params: { query: '{"a":1}' }, collectionName: undefined, endpoint: 'hello', entityId: 'e1' });
+    const headers = {
+      authorization: 'Basic abc',
+      'x-kinvey-custom-request-properties': '{"lang":"fr"}',
+      'x-kinvey-request-id': 'req-42',
+    };
+    const call = invocation('customEndpoint', {
+      headers,
+      params: { query: '{"a":1}' },
+      collectionName: undefined,
+      endpoint: 'hello',
+      entityId: 'e1',
+    });
     const outcome = await fn('echo').run(call);
     expect(outcome.continue).toBe(false);
     expect(outcome.response.status).toBe(200);
     expect(outcome.response.body).toMatchObject({
-      body: { title: 'Dune' }, method: 'POST', headers, username: 'alice', userId: 'u-alice', objectName: 'hello', entityId: 'e1',
-      hookType: 'customEndpoint', query: { query: '{"a":1}' }, appKey: 'kid_flex', appSecret: 'app-secret-1', masterSecret: 'master-secret-1',
-      authenticatedUsername: 'alice', customRequestProperties: { lang: 'fr' },
+      body: { title: 'Dune' },
+      method: 'POST',
+      headers,
+      username: 'alice',
+      userId: 'u-alice',
+      objectName: 'hello',
+      entityId: 'e1',
+      hookType: 'customEndpoint',
+      query: { query: '{"a":1}' },
+      appKey: 'kid_flex',
+      appSecret: 'app-secret-1',
+      masterSecret: 'master-secret-1',
+      authenticatedUsername: 'alice',
+      customRequestProperties: { lang: 'fr' },
     });
     // Values a handler stores in modules.tempObjectStore reach the next function of the request.
     expect(call.tempObjectStore).toEqual({ echoed: true });
@@ -88,7 +137,9 @@ describe('Flex functions', () => {
   });
 
   it('a pre hook can change the query parameters', async () => {
-    const outcome = await fn('limitQuery').run(invocation('pre', { method: 'GET', body: undefined, params: { sort: '{"title":1}' } }));
+    const outcome = await fn('limitQuery').run(
+      invocation('pre', { method: 'GET', body: undefined, params: { sort: '{"title":1}' } }),
+    );
     expect(outcome.continue).toBe(true);
     expect(outcome.request.params).toEqual({ sort: '{"title":1}', limit: '1', query: '{"stamped":"by flex"}' });
     expect(outcome.request.body).toBeUndefined();
@@ -100,10 +151,18 @@ describe('Flex functions', () => {
   });
 
   it('a post hook sees the response as its body and changes it, keeping the status', async () => {
-    const response = { status: 201, headers: { 'x-kinvey-api-version': '5' }, body: { _id: 'b1', title: 'Dune' } as unknown };
+    const response = {
+      status: 201,
+      headers: { 'x-kinvey-api-version': '5' },
+      body: { _id: 'b1', title: 'Dune' } as unknown,
+    };
     const outcome = await fn('addPostField').run(invocation('post', {}, response));
     expect(outcome.continue).toBe(true);
-    expect(outcome.response).toEqual({ status: 201, headers: { 'x-kinvey-api-version': '5' }, body: { _id: 'b1', title: 'Dune', postField: 'after POST' } });
+    expect(outcome.response).toEqual({
+      status: 201,
+      headers: { 'x-kinvey-api-version': '5' },
+      body: { _id: 'b1', title: 'Dune', postField: 'after POST' },
+    });
   });
 
   it('badRequest() becomes a 400 BadRequest with the service debug', async () => {
@@ -131,7 +190,9 @@ describe('Flex functions', () => {
   });
 
   it('a wrong shared secret is a BLInternalError naming the service, not a 401, and never shows a secret', async () => {
-    const error = await rejection(fn('echo', { service: { host: flex.url, secret: 'wrong-secret' } }).run(invocation('customEndpoint')));
+    const error = await rejection(
+      fn('echo', { service: { host: flex.url, secret: 'wrong-secret' } }).run(invocation('customEndpoint')),
+    );
     expect([error.status, error.error]).toEqual([550, 'BLInternalError']);
     expect(error.debug).toMatch(/Flex service "tests" rejected kinbase's shared secret/);
     expect(JSON.stringify(error.toJSON())).not.toMatch(/wrong-secret|master-secret-1/);
@@ -160,7 +221,9 @@ describe('Flex functions', () => {
   it('a service that is down is a BLInternalError naming it (never its address or secret), not a hang', async () => {
     const down = await startFlexService();
     await down.stop();
-    const error = await rejection(fn('echo', { service: { host: down.url, secret: down.secret } }).run(invocation('customEndpoint')));
+    const error = await rejection(
+      fn('echo', { service: { host: down.url, secret: down.secret } }).run(invocation('customEndpoint')),
+    );
     expect([error.status, error.error]).toEqual([550, 'BLInternalError']);
     expect(error.debug).toMatch(/^Flex service "tests" is unreachable: ECONNREFUSED/);
     expect(error.debug).not.toContain(down.secret);
@@ -170,10 +233,20 @@ describe('Flex functions', () => {
   it('the service modules call back into kinbase through baasUrl with the master secret', async () => {
     const t = await startTestApp();
     try {
-      const saved = await request(t.app).post(`/appdata/${t.appKey}/books`).set('Authorization', t.masterAuth).send({ _id: 'b1', title: 'Dune' });
+      const saved = await request(t.app)
+        .post(`/appdata/${t.appKey}/books`)
+        .set('Authorization', t.masterAuth)
+        .send({ _id: 'b1', title: 'Dune' });
       expect(saved.status).toBe(201);
-      const kinbase: FlexApp = { appKey: t.appKey, appSecret: t.appSecret, masterSecret: t.masterSecret, baasUrl: t.baseUrl };
-      const outcome = await fn('usesDataStore', { app: kinbase }).run(invocation('customEndpoint', { appKey: t.appKey, body: { collection: 'books', id: 'b1' } }));
+      const kinbase: FlexApp = {
+        appKey: t.appKey,
+        appSecret: t.appSecret,
+        masterSecret: t.masterSecret,
+        baasUrl: t.baseUrl,
+      };
+      const outcome = await fn('usesDataStore', { app: kinbase }).run(
+        invocation('customEndpoint', { appKey: t.appKey, body: { collection: 'books', id: 'b1' } }),
+      );
       expect(outcome.response.body).toMatchObject({ _id: 'b1', title: 'Dune' });
     } finally {
       await t.close();
@@ -184,20 +257,37 @@ describe('Flex functions', () => {
 describe('the client itself', () => {
   it('sends any Flex route with the shared headers: the auth handler answers a token', async () => {
     const headers = flexHeaders(service, app, { username: '', userId: '', headers: {} });
-    const ok = await client.request(service, 'tests', { method: 'POST', path: '/_auth/auth', headers, body: { username: 'flexuser', password: 'flexpass', options: {} } });
+    const ok = await client.request(service, 'tests', {
+      method: 'POST',
+      path: '/_auth/auth',
+      headers,
+      body: { username: 'flexuser', password: 'flexpass', options: {} },
+    });
     expect(ok).toMatchObject({ status: 200, body: { authenticated: true, token: { user: 'flexuser' } } });
-    const denied = await client.request(service, 'tests', { method: 'POST', path: '/_auth/auth', headers, body: { username: 'flexuser', password: 'x' } });
+    const denied = await client.request(service, 'tests', {
+      method: 'POST',
+      path: '/_auth/auth',
+      headers,
+      body: { username: 'flexuser', password: 'x' },
+    });
     expect(denied).toMatchObject({ status: 401, body: { error: 'access_denied' } });
   });
 
   it('a host that is not a URL is a BLInternalError', async () => {
-    const error = await rejection(client.request({ host: 'not a url', secret: 's' }, 'tests', { method: 'GET', path: '/healthcheck', headers: {} }));
+    const error = await rejection(
+      client.request({ host: 'not a url', secret: 's' }, 'tests', { method: 'GET', path: '/healthcheck', headers: {} }),
+    );
     expect([error.status, error.error]).toEqual([550, 'BLInternalError']);
   });
 });
 
 describe('external collections (FlexDataSource)', () => {
-  const ctx = (): FlexDataContext => ({ app, username: 'alice', userId: 'u-alice', headers: { 'x-kinvey-api-version': '5' } });
+  const ctx = (): FlexDataContext => ({
+    app,
+    username: 'alice',
+    userId: 'u-alice',
+    headers: { 'x-kinvey-api-version': '5' },
+  });
 
   it('round-trips create, list, get, count, query, replace and delete', async () => {
     const widgets = new FlexDataSource({ service, serviceName: 'tests', serviceObject: 'widgets' }, client);
@@ -206,18 +296,28 @@ describe('external collections (FlexDataSource)', () => {
     const id = (created.body as { _id: string })._id;
     await widgets.create(ctx(), { name: 'cog', color: 'blue' });
 
-    expect((await widgets.list(ctx(), {})).body).toEqual(expect.arrayContaining([{ _id: id, name: 'gear', color: 'red' }]));
+    expect((await widgets.list(ctx(), {})).body).toEqual(
+      expect.arrayContaining([{ _id: id, name: 'gear', color: 'red' }]),
+    );
     expect((await widgets.get(ctx(), id)).body).toEqual({ _id: id, name: 'gear', color: 'red' });
     const all = (await widgets.count(ctx(), {})).body.count;
     expect(all).toBeGreaterThanOrEqual(2);
     expect((await widgets.count(ctx(), { query: '{"color":"blue"}' })).body.count).toBeGreaterThanOrEqual(1);
-    expect((await widgets.list(ctx(), { query: '{"name":"gear"}' })).body).toEqual([{ _id: id, name: 'gear', color: 'red' }]);
+    expect((await widgets.list(ctx(), { query: '{"name":"gear"}' })).body).toEqual([
+      { _id: id, name: 'gear', color: 'red' },
+    ]);
 
-    expect((await widgets.replace(ctx(), id, { name: 'gear', color: 'green' })).body).toEqual({ _id: id, name: 'gear', color: 'green' });
+    expect((await widgets.replace(ctx(), id, { name: 'gear', color: 'green' })).body).toEqual({
+      _id: id,
+      name: 'gear',
+      color: 'green',
+    });
     expect((await widgets.remove(ctx(), id)).body).toEqual({ count: 1 });
     const missing = await rejection(widgets.get(ctx(), id));
     expect([missing.status, missing.error, missing.debug]).toEqual([404, 'NotFound', `no widget ${id}`]);
-    expect((await widgets.removeMatching(ctx(), { query: '{"name":"cog"}' })).body).toMatchObject({ count: expect.any(Number) });
+    expect((await widgets.removeMatching(ctx(), { query: '{"name":"cog"}' })).body).toMatchObject({
+      count: expect.any(Number),
+    });
     expect((await widgets.count(ctx(), { query: '{"name":"cog"}' })).body).toEqual({ count: 0 });
   });
 
@@ -236,7 +336,10 @@ describe('external collections (FlexDataSource)', () => {
   });
 
   it('a wrong shared secret is a BLInternalError for data calls too', async () => {
-    const widgets = new FlexDataSource({ service: { host: flex.url, secret: 'nope' }, serviceName: 'tests', serviceObject: 'widgets' }, client);
+    const widgets = new FlexDataSource(
+      { service: { host: flex.url, secret: 'nope' }, serviceName: 'tests', serviceObject: 'widgets' },
+      client,
+    );
     const error = await rejection(widgets.count(ctx(), {}));
     expect([error.status, error.error]).toEqual([550, 'BLInternalError']);
     expect(error.debug).toMatch(/shared secret/);

@@ -28,17 +28,28 @@ describe('bodies without Content-Type: application/json', () => {
     ['a user lookup', 'post', (a: TestApp) => `/user/${a.appKey}/_lookup`, 'user'],
   ] as const)('%s sent as text/plain is 400 naming the header', async (_what, method, path, as) => {
     for (const type of ['text/plain', undefined]) {
-      let req = request(t.app)[method](path(t)).set('Authorization', as === 'app' ? t.appAuth : user.auth);
+      let req = request(t.app)
+        [method](path(t))
+        .set('Authorization', as === 'app' ? t.appAuth : user.auth);
       req = type ? req.set('Content-Type', type) : req.unset('Content-Type');
       const res = await req.send(Buffer.from(body));
       expect(res.status).toBe(400);
-      expect(res.body).toEqual({ error: 'BadRequest', description: expect.any(String), debug: expect.stringContaining('Content-Type: application/json') });
+      expect(res.body).toEqual({
+        error: 'BadRequest',
+        description: expect.any(String),
+        debug: expect.stringContaining('Content-Type: application/json'),
+      });
     }
   });
 
   test('no user is created by a signup whose body was not read', async () => {
     const before = await request(t.app).get(`/user/${t.appKey}/_count`).set('Authorization', t.masterAuth);
-    await request(t.app).post(`/user/${t.appKey}`).set('Authorization', t.appAuth).set('Content-Type', 'text/plain').send(body).expect(400);
+    await request(t.app)
+      .post(`/user/${t.appKey}`)
+      .set('Authorization', t.appAuth)
+      .set('Content-Type', 'text/plain')
+      .send(body)
+      .expect(400);
     const after = await request(t.app).get(`/user/${t.appKey}/_count`).set('Authorization', t.masterAuth);
     expect(after.body).toEqual(before.body);
   });

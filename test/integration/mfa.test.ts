@@ -32,64 +32,132 @@ describe.each(DOCUMENT_STORES)('MFA on the %s store', (kind: DocumentsKind) => {
   afterEach(async () => t.close());
 
   /** Creates and verifies an authenticator for a user: its id, secret and the recovery codes. */
-  async function enroll(user: { id: string; auth: string }, name = 'phone'): Promise<{ id: string; secret: string; recoveryCodes?: string[] }> {
-    const created = await api().post(`/user/${t.appKey}/${user.id}/authenticators`).set('Authorization', user.auth).send({ name, type: 'totp' });
+  async function enroll(
+    user: { id: string; auth: string },
+    name = 'phone',
+  ): Promise<{ id: string; secret: string; recoveryCodes?: string[] }> {
+    const created = await api()
+      .post(`/user/${t.appKey}/${user.id}/authenticators`)
+      .set('Authorization', user.auth)
+      .send({ name, type: 'totp' });
     expect(created.status).toBe(201);
     const secret = created.body.config.secret as string;
-    const verified = await api().post(`/user/${t.appKey}/${user.id}/authenticators/${created.body.id}/verify`).set('Authorization', user.auth).send({ code: totpAt(secret, at()) });
+    const verified = await api()
+      .post(`/user/${t.appKey}/${user.id}/authenticators/${created.body.id}/verify`)
+      .set('Authorization', user.auth)
+      .send({ code: totpAt(secret, at()) });
     expect(verified.status).toBe(200);
-    return { id: created.body.id as string, secret, recoveryCodes: verified.body.recoveryCodes as string[] | undefined };
+    return {
+      id: created.body.id as string,
+      secret,
+      recoveryCodes: verified.body.recoveryCodes as string[] | undefined,
+    };
   }
 
-  const login = (name: string, extra: Body = {}) => api().post(`/user/${t.appKey}/login`).set('Authorization', t.appAuth).send({ username: name, password: password(name), ...extra });
-  const challenge = (token: string, authenticatorId: string) => api().post(`/user/${t.appKey}/mfa/challenge`).set('Authorization', `KinveyMFA ${token}`).send({ authenticatorId });
+  const login = (name: string, extra: Body = {}) =>
+    api()
+      .post(`/user/${t.appKey}/login`)
+      .set('Authorization', t.appAuth)
+      .send({ username: name, password: password(name), ...extra });
+  const challenge = (token: string, authenticatorId: string) =>
+    api().post(`/user/${t.appKey}/mfa/challenge`).set('Authorization', `KinveyMFA ${token}`).send({ authenticatorId });
   const complete = (token: string, code: string, createDeviceToken = false) =>
-    api().post(`/user/${t.appKey}/mfa/complete`).set('Authorization', `KinveyMFA ${token}`).send({ code, createDeviceToken });
+    api()
+      .post(`/user/${t.appKey}/mfa/complete`)
+      .set('Authorization', `KinveyMFA ${token}`)
+      .send({ code, createDeviceToken });
 
   test('an authenticator is created with its secret, verified with a code, listed without it and deleted', async () => {
-    const created = await api().post(`/user/${t.appKey}/${alice.id}/authenticators`).set('Authorization', alice.auth).send({ name: 'phone', type: 'totp' });
+    const created = await api()
+      .post(`/user/${t.appKey}/${alice.id}/authenticators`)
+      .set('Authorization', alice.auth)
+      .send({ name: 'phone', type: 'totp' });
     expect(created.status).toBe(201);
     expect(created.body).toEqual({
-      id: expect.any(String), name: 'phone', type: 'totp',
-      config: { secret: expect.stringMatching(/^[A-Z2-7]{40}$/), algorithm: 'SHA1', digits: 6, period: 30, uri: expect.stringMatching(/^otpauth:\/\/totp\/Test%20App%3Aalice\?secret=/) },
+      id: expect.any(String),
+      name: 'phone',
+      type: 'totp',
+      config: {
+        secret: expect.stringMatching(/^[A-Z2-7]{40}$/),
+        algorithm: 'SHA1',
+        digits: 6,
+        period: 30,
+        uri: expect.stringMatching(/^otpauth:\/\/totp\/Test%20App%3Aalice\?secret=/),
+      },
     });
     // Unverified authenticators do not count: MFA is not on yet.
-    expect((await api().get(`/user/${t.appKey}/${alice.id}/authenticators`).set('Authorization', alice.auth)).body).toEqual([]);
+    expect(
+      (await api().get(`/user/${t.appKey}/${alice.id}/authenticators`).set('Authorization', alice.auth)).body,
+    ).toEqual([]);
     expect((await login('alice')).body).not.toHaveProperty('mfaRequired');
 
-    const verify = await api().post(`/user/${t.appKey}/${alice.id}/authenticators/${created.body.id}/verify`).set('Authorization', alice.auth).send({ code: totpAt(created.body.config.secret, at()) });
+    const verify = await api()
+      .post(`/user/${t.appKey}/${alice.id}/authenticators/${created.body.id}/verify`)
+      .set('Authorization', alice.auth)
+      .send({ code: totpAt(created.body.config.secret, at()) });
     expect(verify.status).toBe(200);
     expect(verify.body.recoveryCodes).toHaveLength(10);
-    for (const code of verify.body.recoveryCodes) expect(code).toMatch(/^[a-z2-9]{4}-[a-z2-9]{4}-[a-z2-9]{4}-[a-z2-9]{4}$/);
+    for (const code of verify.body.recoveryCodes)
+      expect(code).toMatch(/^[a-z2-9]{4}-[a-z2-9]{4}-[a-z2-9]{4}-[a-z2-9]{4}$/);
 
     const second = await enroll(alice, 'tablet');
     expect(second.recoveryCodes).toBeUndefined();
     const list = await api().get(`/user/${t.appKey}/${alice.id}/authenticators`).set('Authorization', alice.auth);
-    expect(list.body).toEqual([{ id: created.body.id, name: 'phone', type: 'totp' }, { id: second.id, name: 'tablet', type: 'totp' }]);
+    expect(list.body).toEqual([
+      { id: created.body.id, name: 'phone', type: 'totp' },
+      { id: second.id, name: 'tablet', type: 'totp' },
+    ]);
 
-    expect((await api().delete(`/user/${t.appKey}/${alice.id}/authenticators/${second.id}/`).set('Authorization', alice.auth)).status).toBe(204);
-    const missing = await api().delete(`/user/${t.appKey}/${alice.id}/authenticators/nonExistingId/`).set('Authorization', alice.auth);
+    expect(
+      (
+        await api()
+          .delete(`/user/${t.appKey}/${alice.id}/authenticators/${second.id}/`)
+          .set('Authorization', alice.auth)
+      ).status,
+    ).toBe(204);
+    const missing = await api()
+      .delete(`/user/${t.appKey}/${alice.id}/authenticators/nonExistingId/`)
+      .set('Authorization', alice.auth);
     expect(missing.status).toBe(404);
-    expect(missing.body).toMatchObject({ error: 'AuthenticatorNotFound', description: 'Could not find the specified authenticator.' });
+    expect(missing.body).toMatchObject({
+      error: 'AuthenticatorNotFound',
+      description: 'Could not find the specified authenticator.',
+    });
     expect((await login('alice')).body.mfaRequired).toBe(true);
 
     // Removing the last one turns MFA off, and its recovery codes go with it.
-    expect((await api().delete(`/user/${t.appKey}/${alice.id}/authenticators/${created.body.id}`).set('Authorization', alice.auth)).status).toBe(204);
+    expect(
+      (
+        await api()
+          .delete(`/user/${t.appKey}/${alice.id}/authenticators/${created.body.id}`)
+          .set('Authorization', alice.auth)
+      ).status,
+    ).toBe(204);
     expect((await login('alice')).body).toMatchObject({ username: 'alice', _kmd: { authtoken: expect.any(String) } });
-    expect((await api().get(`/user/${t.appKey}/${alice.id}/recovery-codes`).set('Authorization', alice.auth)).body).toEqual({ recoveryCodes: [] });
+    expect(
+      (await api().get(`/user/${t.appKey}/${alice.id}/recovery-codes`).set('Authorization', alice.auth)).body,
+    ).toEqual({ recoveryCodes: [] });
   });
 
   test('a login with MFA on answers a challenge, completed with the next code into a session', async () => {
     const { id: authenticatorId, secret } = await enroll(alice);
     const first = await login('alice');
     expect(first.status).toBe(200);
-    expect(first.body).toEqual({ mfaRequired: true, mfaSessionToken: expect.any(String), userId: alice.id, authenticators: [{ id: authenticatorId, name: 'phone', type: 'totp' }] });
+    expect(first.body).toEqual({
+      mfaRequired: true,
+      mfaSessionToken: expect.any(String),
+      userId: alice.id,
+      authenticators: [{ id: authenticatorId, name: 'phone', type: 'totp' }],
+    });
 
     expect((await challenge(first.body.mfaSessionToken, authenticatorId)).status).toBe(200);
     // The code of the current step was spent on verification; the next one is within the window.
     const done = await complete(first.body.mfaSessionToken, totpAt(secret, at(1)));
     expect(done.status).toBe(200);
-    expect(done.body).toEqual({ user: expect.objectContaining({ _id: alice.id, username: 'alice' }), authToken: expect.any(String) });
+    expect(done.body).toEqual({
+      user: expect.objectContaining({ _id: alice.id, username: 'alice' }),
+      authToken: expect.any(String),
+    });
     expect(done.body.user._kmd).toMatchObject({ authtoken: done.body.authToken, llt: expect.any(String) });
     const me = await api().get(`/user/${t.appKey}/_me`).set('Authorization', `Kinvey ${done.body.authToken}`);
     expect(me.status).toBe(200);
@@ -104,10 +172,17 @@ describe.each(DOCUMENT_STORES)('MFA on the %s store', (kind: DocumentsKind) => {
 
   test('an authenticator client that turns the decoded key into a string (totp.js) verifies and logs in with its codes', async () => {
     // totp.js HMACs `base32.decode(secret).toString()`: right only when the key bytes are ASCII.
-    const clientCode = (secret: string, offsetSteps = 0) => new TOTP.HOTP(secret).genOTP(Math.floor(at(offsetSteps).getTime() / STEP_MS));
-    const created = await api().post(`/user/${t.appKey}/${alice.id}/authenticators`).set('Authorization', alice.auth).send({ name: 'phone', type: 'totp' });
+    const clientCode = (secret: string, offsetSteps = 0) =>
+      new TOTP.HOTP(secret).genOTP(Math.floor(at(offsetSteps).getTime() / STEP_MS));
+    const created = await api()
+      .post(`/user/${t.appKey}/${alice.id}/authenticators`)
+      .set('Authorization', alice.auth)
+      .send({ name: 'phone', type: 'totp' });
     const { secret } = created.body.config as { secret: string };
-    const verify = await api().post(`/user/${t.appKey}/${alice.id}/authenticators/${created.body.id}/verify`).set('Authorization', alice.auth).send({ code: clientCode(secret) });
+    const verify = await api()
+      .post(`/user/${t.appKey}/${alice.id}/authenticators/${created.body.id}/verify`)
+      .set('Authorization', alice.auth)
+      .send({ code: clientCode(secret) });
     expect(verify.status).toBe(200);
     const first = await login('alice');
     const done = await complete(first.body.mfaSessionToken, clientCode(secret, 1));
@@ -121,7 +196,10 @@ describe.each(DOCUMENT_STORES)('MFA on the %s store', (kind: DocumentsKind) => {
     await challenge(body.mfaSessionToken, id);
     const wrong = await complete(body.mfaSessionToken, totpAt(secret, at(1)) === '111999' ? '111998' : '111999');
     expect(wrong.status).toBe(400);
-    expect(wrong.body).toMatchObject({ error: 'ValidationError', description: 'Your request body contained invalid or incorrectly formatted data.' });
+    expect(wrong.body).toMatchObject({
+      error: 'ValidationError',
+      description: 'Your request body contained invalid or incorrectly formatted data.',
+    });
     expect((await complete(body.mfaSessionToken, totpAt(secret, at(1)))).status).toBe(200);
   });
 
@@ -158,8 +236,18 @@ describe.each(DOCUMENT_STORES)('MFA on the %s store', (kind: DocumentsKind) => {
     expect(held.body.error).toBe('TooManyLoginAttempts');
     expect(Number(held.headers['retry-after'])).toBeGreaterThan(0);
     // Verifying another authenticator counts against the same user.
-    const created = await api().post(`/user/${t.appKey}/${alice.id}/authenticators`).set('Authorization', alice.auth).send({ name: 'tablet' });
-    expect((await api().post(`/user/${t.appKey}/${alice.id}/authenticators/${created.body.id}/verify`).set('Authorization', alice.auth).send({ code: totpAt(created.body.config.secret, at()) })).status).toBe(429);
+    const created = await api()
+      .post(`/user/${t.appKey}/${alice.id}/authenticators`)
+      .set('Authorization', alice.auth)
+      .send({ name: 'tablet' });
+    expect(
+      (
+        await api()
+          .post(`/user/${t.appKey}/${alice.id}/authenticators/${created.body.id}/verify`)
+          .set('Authorization', alice.auth)
+          .send({ code: totpAt(created.body.config.secret, at()) })
+      ).status,
+    ).toBe(429);
     // Other users are not held.
     const bobs = await enroll(bob);
     expect(bobs.recoveryCodes).toHaveLength(10);
@@ -174,9 +262,15 @@ describe.each(DOCUMENT_STORES)('MFA on the %s store', (kind: DocumentsKind) => {
     const [code, other] = recoveryCodes as [string, string];
     const ok = await login('alice', { recoveryCode: code });
     expect(ok.status).toBe(200);
-    expect(ok.body).toEqual({ mfaRequired: false, user: expect.objectContaining({ _id: alice.id }), authToken: expect.any(String) });
+    expect(ok.body).toEqual({
+      mfaRequired: false,
+      user: expect.objectContaining({ _id: alice.id }),
+      authToken: expect.any(String),
+    });
     expect(ok.body.user._kmd.authtoken).toBe(ok.body.authToken);
-    expect((await api().get(`/user/${t.appKey}/_me`).set('Authorization', `Kinvey ${ok.body.authToken}`)).status).toBe(200);
+    expect((await api().get(`/user/${t.appKey}/_me`).set('Authorization', `Kinvey ${ok.body.authToken}`)).status).toBe(
+      200,
+    );
 
     const used = await login('alice', { recoveryCode: code });
     expect(used.status).toBe(401);
@@ -191,7 +285,9 @@ describe.each(DOCUMENT_STORES)('MFA on the %s store', (kind: DocumentsKind) => {
     const left = await api().get(`/user/${t.appKey}/${alice.id}/recovery-codes`).set('Authorization', alice.auth);
     expect(left.body.recoveryCodes).toHaveLength(8);
     for (const masked of left.body.recoveryCodes) expect(masked).toMatch(/^\*{4}-\*{4}-\*{4}-[a-z2-9]{4}$/);
-    const regenerated = await api().post(`/user/${t.appKey}/${alice.id}/recovery-codes`).set('Authorization', alice.auth);
+    const regenerated = await api()
+      .post(`/user/${t.appKey}/${alice.id}/recovery-codes`)
+      .set('Authorization', alice.auth);
     expect(regenerated.body.recoveryCodes).toHaveLength(10);
     expect(regenerated.body.recoveryCodes).not.toContain(recoveryCodes![2]);
     expect((await login('alice', { recoveryCode: recoveryCodes![2] })).status).toBe(401);
@@ -207,11 +303,22 @@ describe.each(DOCUMENT_STORES)('MFA on the %s store', (kind: DocumentsKind) => {
     const { deviceToken } = done.body;
 
     const trusted = await login('alice', { deviceToken });
-    expect(trusted.body).toEqual({ mfaRequired: false, user: expect.objectContaining({ _id: alice.id }), authToken: expect.any(String) });
+    expect(trusted.body).toEqual({
+      mfaRequired: false,
+      user: expect.objectContaining({ _id: alice.id }),
+      authToken: expect.any(String),
+    });
     expect((await login('alice', { deviceToken: 'forged' })).body.mfaRequired).toBe(true);
     expect((await login('bob', { deviceToken })).body.mfaRequired).toBe(true);
     // A wrong password is still a wrong password.
-    expect((await api().post(`/user/${t.appKey}/login`).set('Authorization', t.appAuth).send({ username: 'alice', password: 'nope', deviceToken })).status).toBe(401);
+    expect(
+      (
+        await api()
+          .post(`/user/${t.appKey}/login`)
+          .set('Authorization', t.appAuth)
+          .send({ username: 'alice', password: 'nope', deviceToken })
+      ).status,
+    ).toBe(401);
 
     advance(31 * 24 * 3600);
     expect((await login('alice', { deviceToken })).body.mfaRequired).toBe(true);
@@ -221,9 +328,18 @@ describe.each(DOCUMENT_STORES)('MFA on the %s store', (kind: DocumentsKind) => {
     const { id, secret } = await enroll(alice);
     const { body } = await login('alice');
     const asMfa = `KinveyMFA ${body.mfaSessionToken}`;
-    expect((await api().get(`/user/${t.appKey}/${alice.id}/authenticators`).set('Authorization', asMfa)).status).toBe(401);
+    expect((await api().get(`/user/${t.appKey}/${alice.id}/authenticators`).set('Authorization', asMfa)).status).toBe(
+      401,
+    );
     expect((await api().get(`/user/${t.appKey}/_me`).set('Authorization', asMfa)).status).toBe(401);
-    expect((await api().post(`/user/${t.appKey}/mfa/complete`).set('Authorization', alice.auth).send({ code: totpAt(secret, at(1)) })).status).toBe(401);
+    expect(
+      (
+        await api()
+          .post(`/user/${t.appKey}/mfa/complete`)
+          .set('Authorization', alice.auth)
+          .send({ code: totpAt(secret, at(1)) })
+      ).status,
+    ).toBe(401);
     expect((await challenge(body.mfaSessionToken, 'nonExistingId')).status).toBe(404);
     advance(301);
     const late = await challenge(body.mfaSessionToken, id);
@@ -236,18 +352,27 @@ describe.each(DOCUMENT_STORES)('MFA on the %s store', (kind: DocumentsKind) => {
     const { id } = await enroll(alice);
     const mine = `/user/${t.appKey}/${alice.id}`;
     const attempts = [
-      api().get(`${mine}/authenticators`), api().post(`${mine}/authenticators`).send({ name: 'evil' }),
-      api().post(`${mine}/authenticators/${id}/verify`).send({ code: '123456' }), api().delete(`${mine}/authenticators/${id}`),
-      api().get(`${mine}/recovery-codes`), api().post(`${mine}/recovery-codes`),
+      api().get(`${mine}/authenticators`),
+      api().post(`${mine}/authenticators`).send({ name: 'evil' }),
+      api().post(`${mine}/authenticators/${id}/verify`).send({ code: '123456' }),
+      api().delete(`${mine}/authenticators/${id}`),
+      api().get(`${mine}/recovery-codes`),
+      api().post(`${mine}/recovery-codes`),
     ];
     for (const attempt of attempts) {
       const res = await attempt.set('Authorization', bob.auth);
       expect(res.status).toBe(401);
       expect(res.body.error).toBe('InsufficientCredentials');
     }
-    expect((await api().get(`${mine}/authenticators`).set('Authorization', t.appAuth)).body.error).toBe('InsufficientCredentials');
-    expect((await api().get(`${mine}/authenticators`).set('Authorization', t.masterAuth)).body).toEqual([{ id, name: 'phone', type: 'totp' }]);
-    expect((await api().get(`/user/${t.appKey}/nobody/authenticators`).set('Authorization', t.masterAuth)).status).toBe(404);
+    expect((await api().get(`${mine}/authenticators`).set('Authorization', t.appAuth)).body.error).toBe(
+      'InsufficientCredentials',
+    );
+    expect((await api().get(`${mine}/authenticators`).set('Authorization', t.masterAuth)).body).toEqual([
+      { id, name: 'phone', type: 'totp' },
+    ]);
+    expect((await api().get(`/user/${t.appKey}/nobody/authenticators`).set('Authorization', t.masterAuth)).status).toBe(
+      404,
+    );
     expect((await login('alice')).body.mfaRequired).toBe(true);
   });
 
@@ -261,7 +386,10 @@ describe.each(DOCUMENT_STORES)('MFA on the %s store', (kind: DocumentsKind) => {
       await api().get(`/user/${t.appKey}/${alice.id}`).set('Authorization', t.masterAuth),
       await api().get(`/user/${t.appKey}/_me`).set('Authorization', alice.auth),
       await asBob(api().get(`/user/${t.appKey}`)),
-      await api().get(`/user/${t.appKey}`).set('Authorization', t.masterAuth).query({ fields: 'secret,config,authenticators,recoveryCodes,_mfa_authenticator' }),
+      await api()
+        .get(`/user/${t.appKey}`)
+        .set('Authorization', t.masterAuth)
+        .query({ fields: 'secret,config,authenticators,recoveryCodes,_mfa_authenticator' }),
       await asBob(api().post(`/user/${t.appKey}/_lookup`).send({ username: 'alice' })),
       await api().get(`/user/${t.appKey}/${alice.id}/authenticators`).set('Authorization', alice.auth),
       await api().get(`/user/${t.appKey}/${alice.id}/recovery-codes`).set('Authorization', alice.auth),
@@ -273,7 +401,10 @@ describe.each(DOCUMENT_STORES)('MFA on the %s store', (kind: DocumentsKind) => {
     }
     // No user query can find users by anything MFA stores: it is not in the user document.
     for (const field of ['secret', 'config.secret', 'authenticators', 'mfa']) {
-      const res = await api().get(`/user/${t.appKey}/_count`).set('Authorization', t.masterAuth).query({ query: JSON.stringify({ [field]: { $exists: true } }) });
+      const res = await api()
+        .get(`/user/${t.appKey}/_count`)
+        .set('Authorization', t.masterAuth)
+        .query({ query: JSON.stringify({ [field]: { $exists: true } }) });
       expect(res.body).toEqual({ count: 0 });
     }
     const [stored] = await t.documents.findByIds({ appKey: t.appKey, collection: 'user' }, [alice.id]);

@@ -18,9 +18,12 @@ import { makeTempDir, removeTempDir } from '../support/temp-dirs';
 const basic = (user: string, secret: string) => `Basic ${Buffer.from(`${user}:${secret}`).toString('base64')}`;
 
 /** The old store's file name encoding (its safeSegment), which the data on disk was written with. */
-const oldSegment = (name: string) => name.replace(/^\.|[^A-Za-z0-9_.-]/gu, (ch) =>
-  [...Buffer.from(ch, 'utf8')].map((byte) => `~${byte.toString(16).toUpperCase().padStart(2, '0')}`).join(''));
-const oldFile = (documents: string, scope: CollectionScope) => path.join(documents, oldSegment(scope.appKey), `${oldSegment(scope.collection)}.db`);
+const oldSegment = (name: string) =>
+  name.replace(/^\.|[^A-Za-z0-9_.-]/gu, (ch) =>
+    [...Buffer.from(ch, 'utf8')].map((byte) => `~${byte.toString(16).toUpperCase().padStart(2, '0')}`).join(''),
+  );
+const oldFile = (documents: string, scope: CollectionScope) =>
+  path.join(documents, oldSegment(scope.appKey), `${oldSegment(scope.collection)}.db`);
 
 /** A datafile opened the way the old store opened it (its own writes then append to the file). */
 async function oldCollection(documents: string, scope: CollectionScope): Promise<Datastore<StoredDocument>> {
@@ -42,13 +45,26 @@ async function nedbView(documents: string, scope: CollectionScope): Promise<Stor
   }
 }
 
-const stamp = (minute: number) => ({ ect: `2024-03-01T10:${String(minute).padStart(2, '0')}:00.000Z`, lmt: `2024-03-01T10:${String(minute).padStart(2, '0')}:30.000Z` });
+const stamp = (minute: number) => ({
+  ect: `2024-03-01T10:${String(minute).padStart(2, '0')}:00.000Z`,
+  lmt: `2024-03-01T10:${String(minute).padStart(2, '0')}:30.000Z`,
+});
 
 describe('starting on a data dir of the old nedb store', () => {
   const appKey = `kid_${randomBytes(6).toString('hex')}`;
   const otherKey = `kid_${randomBytes(6).toString('hex')}`;
-  const app = { appKey, appSecret: randomBytes(16).toString('hex'), masterSecret: randomBytes(16).toString('hex'), name: 'migrated' };
-  const other = { appKey: otherKey, appSecret: randomBytes(16).toString('hex'), masterSecret: randomBytes(16).toString('hex'), name: 'other' };
+  const app = {
+    appKey,
+    appSecret: randomBytes(16).toString('hex'),
+    masterSecret: randomBytes(16).toString('hex'),
+    name: 'migrated',
+  };
+  const other = {
+    appKey: otherKey,
+    appSecret: randomBytes(16).toString('hex'),
+    masterSecret: randomBytes(16).toString('hex'),
+    name: 'other',
+  };
   const products: CollectionScope = { appKey, collection: 'products' };
   const notes: CollectionScope = { appKey, collection: 'notes' };
   const users: CollectionScope = { appKey, collection: 'user' };
@@ -72,10 +88,22 @@ describe('starting on a data dir of the old nedb store', () => {
     await p.ensureIndexAsync({ fieldName: 'sku', unique: true, sparse: false });
     await p.ensureIndexAsync({ fieldName: '_acl.creator' });
     for (let i = 0; i < 40; i++) {
-      await p.insertAsync({ _id: `p${i}`, sku: `SKU-${i}`, price: i * 1.5, tags: ['new', `t${i % 4}`], dims: { w: i, h: { cm: i * 2 } }, _acl: acl, _kmd: stamp(i % 60) });
+      await p.insertAsync({
+        _id: `p${i}`,
+        sku: `SKU-${i}`,
+        price: i * 1.5,
+        tags: ['new', `t${i % 4}`],
+        dims: { w: i, h: { cm: i * 2 } },
+        _acl: acl,
+        _kmd: stamp(i % 60),
+      });
     }
     // The old store's writes: upsert (PUT), $set (setFields), remove (DELETE).
-    await p.updateAsync({ _id: 'p1' }, { _id: 'p1', sku: 'SKU-1', price: 99, replaced: true, _acl: acl, _kmd: stamp(59) }, { upsert: true });
+    await p.updateAsync(
+      { _id: 'p1' },
+      { _id: 'p1', sku: 'SKU-1', price: 99, replaced: true, _acl: acl, _kmd: stamp(59) },
+      { upsert: true },
+    );
     await p.updateAsync({ _id: 'p2' }, { $set: { price: 7, 'dims.h.cm': 0 } }, {});
     await p.updateAsync({ _id: 'p2' }, { $set: { price: 8 } }, {});
     await p.removeAsync({ _id: { $in: ['p3', 'p4', 'p5'] } }, { multi: true });
@@ -83,7 +111,14 @@ describe('starting on a data dir of the old nedb store', () => {
     await p.removeIndexAsync('_acl.creator');
 
     const n = await oldCollection(documents, notes);
-    await n.insertAsync({ _id: 'n1', text: 'first', due: new Date(Date.UTC(2025, 5, 30, 12)), history: [{ at: new Date(0), by: 'a' }], _acl: acl, _kmd: stamp(2) });
+    await n.insertAsync({
+      _id: 'n1',
+      text: 'first',
+      due: new Date(Date.UTC(2025, 5, 30, 12)),
+      history: [{ at: new Date(0), by: 'a' }],
+      _acl: acl,
+      _kmd: stamp(2),
+    });
     await n.insertAsync({ _id: 'n2', text: 'second', empty: {}, none: null, list: [], _acl: acl, _kmd: stamp(3) });
     await n.updateAsync({ _id: 'n2' }, { $set: { text: 'second, edited' } }, {});
     await n.insertAsync({ _id: 'n3', text: 'gone', _acl: acl, _kmd: stamp(4) });
@@ -91,10 +126,19 @@ describe('starting on a data dir of the old nedb store', () => {
 
     const u = await oldCollection(documents, users);
     await u.ensureIndexAsync({ fieldName: 'username', unique: true });
-    await u.insertAsync({ _id: 'u1', username: 'ada', email: 'ada@example.com', _acl: { creator: 'u1' }, _kmd: stamp(5) });
+    await u.insertAsync({
+      _id: 'u1',
+      username: 'ada',
+      email: 'ada@example.com',
+      _acl: { creator: 'u1' },
+      _kmd: stamp(5),
+    });
 
     const t = await oldCollection(documents, tasks);
-    await t.insertAsync([{ _id: 't1', done: false, _acl: { creator: otherKey }, _kmd: stamp(6) }, { _id: 't2', done: true, _acl: { creator: otherKey }, _kmd: stamp(7) }]);
+    await t.insertAsync([
+      { _id: 't1', done: false, _acl: { creator: otherKey }, _kmd: stamp(6) },
+      { _id: 't2', done: true, _acl: { creator: otherKey }, _kmd: stamp(7) },
+    ]);
     const o = await oldCollection(documents, odd);
     await o.insertAsync({ _id: 'o1', when: new Date(Date.UTC(2020, 0, 1)) });
 
@@ -112,7 +156,8 @@ describe('starting on a data dir of the old nedb store', () => {
   test('serves every surviving document exactly, keeps the unique index, moves the originals, and migrates once', async () => {
     const server = await startServerProcess({ KINBASE_DATA_DIR: dataDir, KINBASE_LOG_LEVEL: 'info' });
     try {
-      const get = (key: typeof app, url: string) => fetch(`${server.baseUrl}${url}`, { headers: { Authorization: basic(key.appKey, key.masterSecret) } });
+      const get = (key: typeof app, url: string) =>
+        fetch(`${server.baseUrl}${url}`, { headers: { Authorization: basic(key.appKey, key.masterSecret) } });
       const list = async (key: typeof app, collection: string) => {
         const res = await get(key, `/appdata/${key.appKey}/${collection}?sort=${encodeURIComponent('{"_id":1}')}`);
         expect(res.status).toBe(200);
@@ -130,16 +175,22 @@ describe('starting on a data dir of the old nedb store', () => {
       expect(ada.status).toBe(200);
       expect(await ada.json()).toMatchObject({ _id: 'u1', username: 'ada', email: 'ada@example.com' });
 
-      const post = (body: object) => fetch(`${server.baseUrl}/appdata/${appKey}/products`, {
-        method: 'POST', headers: { Authorization: basic(appKey, app.masterSecret), 'Content-Type': 'application/json' }, body: JSON.stringify(body),
-      });
+      const post = (body: object) =>
+        fetch(`${server.baseUrl}/appdata/${appKey}/products`, {
+          method: 'POST',
+          headers: { Authorization: basic(appKey, app.masterSecret), 'Content-Type': 'application/json' },
+          body: JSON.stringify(body),
+        });
       const duplicate = await post({ sku: 'SKU-7' });
       expect(duplicate.status).toBe(409);
       expect((await post({ sku: 'SKU-new' })).status).toBe(201);
 
       const output = server.output();
       expect(output).toContain(`nedb migration: ${scopes.length} datafile(s) of the old embedded store found`);
-      for (const scope of scopes) expect(output).toContain(`nedb migration: ${scope.appKey}/${scope.collection}: reading ${oldFile(documents, scope)}`);
+      for (const scope of scopes)
+        expect(output).toContain(
+          `nedb migration: ${scope.appKey}/${scope.collection}: reading ${oldFile(documents, scope)}`,
+        );
       expect(output).toMatch(/nedb migration: done, \d+ document\(s\) from 5 datafile\(s\)/u);
       expect(output).not.toMatch(/"level":40/u); // no warnings: nothing was skipped or corrupt
     } finally {
@@ -154,7 +205,9 @@ describe('starting on a data dir of the old nedb store', () => {
     const again = await startServerProcess({ KINBASE_DATA_DIR: dataDir, KINBASE_LOG_LEVEL: 'info' });
     try {
       expect(again.output()).not.toContain('nedb migration');
-      const res = await fetch(`${again.baseUrl}/appdata/${appKey}/products/_count`, { headers: { Authorization: basic(appKey, app.masterSecret) } });
+      const res = await fetch(`${again.baseUrl}/appdata/${appKey}/products/_count`, {
+        headers: { Authorization: basic(appKey, app.masterSecret) },
+      });
       expect(await res.json()).toEqual({ count: (expected.get(products)?.length ?? 0) + 1 });
     } finally {
       expect(await again.stop()).toBe(0);

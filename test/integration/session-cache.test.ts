@@ -61,11 +61,19 @@ describe.each(DOCUMENT_STORES)('the session cache on the %s document store', (do
   test('a password change ends the other cached sessions at once, and keeps the one that made it', async () => {
     const { t } = await start();
     const alice = await createUser(t, 'alice');
-    const other = await request(t.app).post(`/user/${t.appKey}/login`).set('Authorization', t.appAuth).send({ username: 'alice', password: 'pw-alice-secret' }).expect(200);
+    const other = await request(t.app)
+      .post(`/user/${t.appKey}/login`)
+      .set('Authorization', t.appAuth)
+      .send({ username: 'alice', password: 'pw-alice-secret' })
+      .expect(200);
     const otherAuth = `Kinvey ${other.body._kmd.authtoken as string}`;
     await me(t, alice.auth).expect(200);
     await me(t, otherAuth).expect(200);
-    await request(t.app).put(`/user/${t.appKey}/${alice.id}`).set('Authorization', alice.auth).send({ username: 'alice', password: 'a-new-password' }).expect(200);
+    await request(t.app)
+      .put(`/user/${t.appKey}/${alice.id}`)
+      .set('Authorization', alice.auth)
+      .send({ username: 'alice', password: 'a-new-password' })
+      .expect(200);
     await me(t, otherAuth).expect(401);
     await me(t, alice.auth).expect(200);
   });
@@ -74,7 +82,11 @@ describe.each(DOCUMENT_STORES)('the session cache on the %s document store', (do
     const { t } = await start();
     const alice = await createUser(t, 'alice');
     await me(t, alice.auth).expect(200);
-    await request(t.app).put(`/user/${t.appKey}/${alice.id}`).set('Authorization', t.masterAuth).send({ username: 'alice', password: 'a-new-password' }).expect(200);
+    await request(t.app)
+      .put(`/user/${t.appKey}/${alice.id}`)
+      .set('Authorization', t.masterAuth)
+      .send({ username: 'alice', password: 'a-new-password' })
+      .expect(200);
     await me(t, alice.auth).expect(401);
   });
 
@@ -101,7 +113,11 @@ describe.each(DOCUMENT_STORES)('the session cache on the %s document store', (do
     const { t } = await start();
     const alice = await createUser(t, 'alice');
     await me(t, alice.auth).expect(200);
-    await request(t.app).post(`/rpc/${t.appKey}/remove-collection`).set('Authorization', t.masterAuth).send({ collectionName: 'user' }).expect(200);
+    await request(t.app)
+      .post(`/rpc/${t.appKey}/remove-collection`)
+      .set('Authorization', t.masterAuth)
+      .send({ collectionName: 'user' })
+      .expect(200);
     await me(t, alice.auth).expect(401);
   });
 
@@ -110,12 +126,20 @@ describe.each(DOCUMENT_STORES)('the session cache on the %s document store', (do
     const alice = await createUser(t, 'alice');
     const readNote = () => request(t.app).get(`/appdata/${t.appKey}/notes/n1`).set('Authorization', alice.auth);
     const refused = async () => expect((await readNote().expect(401)).body.error).toBe('InsufficientCredentials');
-    await request(t.app).post(`/appdata/${t.appKey}/notes`).set('Authorization', t.masterAuth).send({ _id: 'n1', _acl: { groups: { r: ['editors'] } } }).expect(201);
+    await request(t.app)
+      .post(`/appdata/${t.appKey}/notes`)
+      .set('Authorization', t.masterAuth)
+      .send({ _id: 'n1', _acl: { groups: { r: ['editors'] } } })
+      .expect(201);
     await refused();
     const group = { _id: 'editors', users: { list: [{ _type: 'KinveyRef', _collection: 'user', _id: alice.id }] } };
     await request(t.app).post(`/group/${t.appKey}`).set('Authorization', t.masterAuth).send(group).expect(201);
     await readNote().expect(200);
-    await request(t.app).put(`/group/${t.appKey}/editors`).set('Authorization', t.masterAuth).send({ users: { list: [] } }).expect(200);
+    await request(t.app)
+      .put(`/group/${t.appKey}/editors`)
+      .set('Authorization', t.masterAuth)
+      .send({ users: { list: [] } })
+      .expect(200);
     await refused();
   });
 

@@ -16,11 +16,41 @@ describe('services kinbase does not offer', () => {
   afterAll(() => t.close());
 
   test.each([
-    ['Live: subscribe to a collection', 'post', (a: TestApp) => `/appdata/${a.appKey}/chat/_subscribe`, 403, 'MissingConfiguration'],
-    ['Live: unsubscribe', 'post', (a: TestApp) => `/appdata/${a.appKey}/chat/_unsubscribe`, 403, 'MissingConfiguration'],
-    ['Live: register a user for real time', 'post', (a: TestApp, id: string) => `/user/${a.appKey}/${id}/register-realtime`, 403, 'MissingConfiguration'],
-    ['Live: unregister', 'post', (a: TestApp, id: string) => `/user/${a.appKey}/${id}/unregister-realtime`, 403, 'MissingConfiguration'],
-    ['push: register a device', 'post', (a: TestApp) => `/push/${a.appKey}/register-device`, 403, 'MissingConfiguration'],
+    [
+      'Live: subscribe to a collection',
+      'post',
+      (a: TestApp) => `/appdata/${a.appKey}/chat/_subscribe`,
+      403,
+      'MissingConfiguration',
+    ],
+    [
+      'Live: unsubscribe',
+      'post',
+      (a: TestApp) => `/appdata/${a.appKey}/chat/_unsubscribe`,
+      403,
+      'MissingConfiguration',
+    ],
+    [
+      'Live: register a user for real time',
+      'post',
+      (a: TestApp, id: string) => `/user/${a.appKey}/${id}/register-realtime`,
+      403,
+      'MissingConfiguration',
+    ],
+    [
+      'Live: unregister',
+      'post',
+      (a: TestApp, id: string) => `/user/${a.appKey}/${id}/unregister-realtime`,
+      403,
+      'MissingConfiguration',
+    ],
+    [
+      'push: register a device',
+      'post',
+      (a: TestApp) => `/push/${a.appKey}/register-device`,
+      403,
+      'MissingConfiguration',
+    ],
     ['MIC: the OAuth token endpoint', 'post', () => '/oauth/token', 400, 'FeatureUnavailable'],
     ['MIC: the OAuth authorize endpoint', 'get', () => '/oauth/auth?client_id=x', 400, 'FeatureUnavailable'],
   ] as const)('%s answers a clear Kinvey error', async (_what, method, path, status, error) => {

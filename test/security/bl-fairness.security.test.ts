@@ -27,19 +27,43 @@ let dir: string;
 
 beforeEach(async () => {
   dir = makeTempDir('kinbase-bl-fairness-');
-  writeFileSync(path.join(dir, 'env.json'), JSON.stringify({
-    schemaVersion: '1.0.0',
-    configType: 'environment',
-    collections: { notes: { type: 'internal', permissions: 'shared' } },
-    collectionHooks: {
-      notes: { onPreSave: { type: 'internal', code: gated('onPreSave(request, response, modules)', 'write', "'write-' + request.body.title", 'response.continue()') } },
-    },
-    customEndpoints: {
-      report: { type: 'internal', code: gated('onRequest(request, response, modules)', 'flood', "'flood-' + request.body.n", 'response.complete(200)') },
-    },
-  }));
+  writeFileSync(
+    path.join(dir, 'env.json'),
+    JSON.stringify({
+      schemaVersion: '1.0.0',
+      configType: 'environment',
+      collections: { notes: { type: 'internal', permissions: 'shared' } },
+      collectionHooks: {
+        notes: {
+          onPreSave: {
+            type: 'internal',
+            code: gated(
+              'onPreSave(request, response, modules)',
+              'write',
+              "'write-' + request.body.title",
+              'response.continue()',
+            ),
+          },
+        },
+      },
+      customEndpoints: {
+        report: {
+          type: 'internal',
+          code: gated(
+            'onRequest(request, response, modules)',
+            'flood',
+            "'flood-' + request.body.n",
+            'response.complete(200)',
+          ),
+        },
+      },
+    }),
+  );
   // A generous time limit: the gates, not the clock, decide when calls end.
-  t = await startTestApp({ env: { KINBASE_BL_TIMEOUT_MS: '20000', KINBASE_BL_ISOLATES_PER_APP: '2' }, environment: { file: path.join(dir, 'env.json') } });
+  t = await startTestApp({
+    env: { KINBASE_BL_TIMEOUT_MS: '20000', KINBASE_BL_ISOLATES_PER_APP: '2' },
+    environment: { file: path.join(dir, 'env.json') },
+  });
 });
 
 afterEach(async () => {
@@ -53,15 +77,25 @@ async function until(probe: () => boolean | Promise<boolean>): Promise<void> {
 }
 
 const starts = async (): Promise<Array<{ who: string; gate: string }>> =>
-  (await t.documents.find({ appKey: t.appKey, collection: 'starts' }, {})) as unknown as Array<{ who: string; gate: string }>;
+  (await t.documents.find({ appKey: t.appKey, collection: 'starts' }, {})) as unknown as Array<{
+    who: string;
+    gate: string;
+  }>;
 
-const openGate = (id: string) => request(t.app).post(`/appdata/${t.appKey}/gates`).set('Authorization', t.masterAuth).send({ _id: id }).expect(201);
+const openGate = (id: string) =>
+  request(t.app).post(`/appdata/${t.appKey}/gates`).set('Authorization', t.masterAuth).send({ _id: id }).expect(201);
 
 function flood(auth: string, calls: number): Array<Promise<request.Response>> {
-  return Array.from({ length: calls }, (_, n) => request(t.app).post(`/rpc/${t.appKey}/custom/report`).set('Authorization', auth).send({ n }).then((res) => res));
+  return Array.from({ length: calls }, (_, n) =>
+    request(t.app)
+      .post(`/rpc/${t.appKey}/custom/report`)
+      .set('Authorization', auth)
+      .send({ n })
+      .then((res) => res),
+  );
 }
 
-it('a user flooding an endpoint with calls that never end cannot take the last isolate: another user\'s hooked write runs and completes meanwhile', async () => {
+it("a user flooding an endpoint with calls that never end cannot take the last isolate: another user's hooked write runs and completes meanwhile", async () => {
   const flooder = await createUser(t, 'flooder');
   const writer = await createUser(t, 'writer');
   const floodCaller = `user:${flooder.id}`;
@@ -69,14 +103,23 @@ it('a user flooding an endpoint with calls that never end cannot take the last i
 
   const calls = flood(flooder.auth, 8);
   // Two isolates: the flood holds its share (one), the rest of it waits; the other isolate stays free.
-  await until(() => t.sandbox.stats(t.appKey).held[floodCaller] === 1 && t.sandbox.stats(t.appKey).waiting[floodCaller] === 7);
+  await until(
+    () => t.sandbox.stats(t.appKey).held[floodCaller] === 1 && t.sandbox.stats(t.appKey).waiting[floodCaller] === 7,
+  );
   await until(async () => (await starts()).length === 1);
-  const write = request(t.app).post(`/appdata/${t.appKey}/notes`).set('Authorization', writer.auth).send({ title: 'mine' }).then((res) => res);
+  const write = request(t.app)
+    .post(`/appdata/${t.appKey}/notes`)
+    .set('Authorization', writer.auth)
+    .send({ title: 'mine' })
+    .then((res) => res);
 
   // Every flood gate is still closed: the write starts on the isolate the flood cannot take.
   await until(async () => (await starts()).length === 2);
   expect((await starts()).map((s) => s.who)).toEqual(['flood', 'write']);
-  expect(t.sandbox.stats(t.appKey)).toEqual({ held: { [floodCaller]: 1, [writerCaller]: 1 }, waiting: { [floodCaller]: 7 } });
+  expect(t.sandbox.stats(t.appKey)).toEqual({
+    held: { [floodCaller]: 1, [writerCaller]: 1 },
+    waiting: { [floodCaller]: 7 },
+  });
   await openGate('write-mine');
   const written = await write;
   expect(written.status).toBe(201);
@@ -90,7 +133,12 @@ it('a user flooding an endpoint gets at most 16 calls waiting: the rest are refu
   const flooder = await createUser(t, 'flooder');
   const floodCaller = `user:${flooder.id}`;
   let answered = 0;
-  const calls = flood(flooder.auth, 24).map((call) => call.then((res) => { answered += 1; return res; }));
+  const calls = flood(flooder.auth, 24).map((call) =>
+    call.then((res) => {
+      answered += 1;
+      return res;
+    }),
+  );
 
   // Every gate is still closed: only refusals can have answered.
   await until(() => answered === 7);
@@ -100,6 +148,10 @@ it('a user flooding an endpoint gets at most 16 calls waiting: the rest are refu
   const results = await Promise.all(calls);
   const refused = results.filter((res) => res.status !== 200);
   expect(refused).toHaveLength(7);
-  for (const res of refused) expect(res).toMatchObject({ status: 550, body: { error: 'BLTimeoutError', debug: expect.stringContaining('already waiting') } });
+  for (const res of refused)
+    expect(res).toMatchObject({
+      status: 550,
+      body: { error: 'BLTimeoutError', debug: expect.stringContaining('already waiting') },
+    });
   expect(t.sandbox.stats(t.appKey)).toEqual({ held: {}, waiting: {} });
 });

@@ -12,7 +12,9 @@ import { startTestApp, type TestApp } from '../support/test-app';
 import { makeTempDir, removeTempDir } from '../support/temp-dirs';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const { build } = require('../../console/build.js') as { build: (options?: { outDir?: string; sourceMap?: boolean }) => Promise<void> };
+const { build } = require('../../console/build.js') as {
+  build: (options?: { outDir?: string; sourceMap?: boolean }) => Promise<void>;
+};
 
 describe('the console build', () => {
   let dir: string;
@@ -51,7 +53,14 @@ describe('which app keys exist', () => {
   afterAll(async () => t.close());
 
   test('an anonymous caller probing /admin for app keys learns no more than from any other route: 401 for a known key, 404 for an unknown one, alike', async () => {
-    for (const route of ['/appdata/{app}', '/appdata/{app}/books', '/user/{app}/_me', '/blob/{app}/x', '/admin/{app}/server', '/admin/{app}/collections']) {
+    for (const route of [
+      '/appdata/{app}',
+      '/appdata/{app}/books',
+      '/user/{app}/_me',
+      '/blob/{app}/x',
+      '/admin/{app}/server',
+      '/admin/{app}/collections',
+    ]) {
       const known = await request(t.app).get(route.replace('{app}', t.appKey));
       const unknown = await request(t.app).get(route.replace('{app}', 'kid_nosuchapp'));
       expect([route, known.status, unknown.status, unknown.body.error]).toEqual([route, 401, 404, 'AppNotFound']);

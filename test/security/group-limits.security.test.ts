@@ -18,7 +18,8 @@ import { DOCUMENT_STORES, startTestApp, type DocumentsKind, type TestApp } from 
 
 const COUNT = 'function(doc, out) { out.count += 1; }';
 const CAP = 1024 * 1024;
-const AVERAGE = 'function(doc, out) { out.average = (out.average * out.count + doc["n"]) / (out.count + 1); out.count += 1; }';
+const AVERAGE =
+  'function(doc, out) { out.average = (out.average * out.count + doc["n"]) / (out.count + 1); out.count += 1; }';
 
 /** Stores entities straight through the app's document store (master reads them all). */
 async function seed(store: DocumentStore, appKey: string, collection: string, docs: StoredDocument[]): Promise<void> {
@@ -34,11 +35,28 @@ describe.each(DOCUMENT_STORES)('_group sizes on the %s document store', (documen
   beforeAll(async () => {
     // The answer cap lowered from 32 MiB to 1 MiB, so little data reaches it (the contract suite
     // checks each store's default 32 MiB).
-    t = await startTestApp({ documents, maxResultBytes: CAP, wrapDocuments: (store) => countingGroups(store, () => { groupCalls += 1; }) });
+    t = await startTestApp({
+      documents,
+      maxResultBytes: CAP,
+      wrapDocuments: (store) =>
+        countingGroups(store, () => {
+          groupCalls += 1;
+        }),
+    });
     // 220 groups whose key values are 4,000 characters each, within the key limit: 0.88 MB of keys.
-    await seed(t.documents, t.appKey, 'keyed', Array.from({ length: 220 }, (_, i) => ({ _id: `t${i}`, k: String(i).padStart(4_000, 'x'), n: i })));
+    await seed(
+      t.documents,
+      t.appKey,
+      'keyed',
+      Array.from({ length: 220 }, (_, i) => ({ _id: `t${i}`, k: String(i).padStart(4_000, 'x'), n: i })),
+    );
     // A few entities whose key value is larger than a group key may be.
-    await seed(t.documents, t.appKey, 'wide', ['a', 'b', 'c'].map((c) => ({ _id: c, k: c.repeat(20_000), n: 1 })));
+    await seed(
+      t.documents,
+      t.appKey,
+      'wide',
+      ['a', 'b', 'c'].map((c) => ({ _id: c, k: c.repeat(20_000), n: 1 })),
+    );
   }, 120_000);
   afterAll(() => t?.close());
 
@@ -47,7 +65,11 @@ describe.each(DOCUMENT_STORES)('_group sizes on the %s document store', (documen
 
   test('a 4.9 MB initial is refused with 400 BadRequest naming the limit, before any group is built', async () => {
     groupCalls = 0;
-    const res = await group('keyed', { key: { _id: true }, initial: { count: 0, pad: 'x'.repeat(4_900_000) }, reduce: COUNT });
+    const res = await group('keyed', {
+      key: { _id: true },
+      initial: { count: 0, pad: 'x'.repeat(4_900_000) },
+      reduce: COUNT,
+    });
     expect(res.status).toBe(400);
     expect(res.body.error).toBe('BadRequest');
     expect(res.body.debug).toMatch(/initial holds more than 1024 characters/);
@@ -55,16 +77,27 @@ describe.each(DOCUMENT_STORES)('_group sizes on the %s document store', (documen
   });
 
   test('an initial of 2,000 characters is refused with 400 BadRequest', async () => {
-    const res = await group('keyed', { key: { _id: true }, initial: { count: 0, pad: 'x'.repeat(2_000) }, reduce: COUNT });
+    const res = await group('keyed', {
+      key: { _id: true },
+      initial: { count: 0, pad: 'x'.repeat(2_000) },
+      reduce: COUNT,
+    });
     expect(res.status).toBe(400);
     expect(res.body.error).toBe('BadRequest');
   });
 
-  test.each([['count', COUNT], ['average', AVERAGE]])(
+  test.each([
+    ['count', COUNT],
+    ['average', AVERAGE],
+  ])(
     '220 groups of 4 KB keys and a 900-character initial, each within its limit (%s), are refused with 400 ResultSetSizeExceeded once together over the answer cap',
     async (_name, reduce) => {
       // The keys alone are 0.88 MB, under the 1 MiB cap: only with `initial` charged in every group is it passed.
-      const res = await group('keyed', { key: { k: true }, initial: { count: 0, average: 0, pad: 'x'.repeat(900) }, reduce });
+      const res = await group('keyed', {
+        key: { k: true },
+        initial: { count: 0, average: 0, pad: 'x'.repeat(900) },
+        reduce,
+      });
       expect(res.status).toBe(400);
       expect(res.body.error).toBe('ResultSetSizeExceeded');
       expect(res.body.debug).toMatch(/more than 1 MB/);
@@ -79,22 +112,34 @@ describe.each(DOCUMENT_STORES)('_group sizes on the %s document store', (documen
     expect(res.body[0]).toMatchObject({ count: 1, pad: initial.pad });
   });
 
-  test.each([['count', COUNT], ['average', AVERAGE]])('grouping by a 20 KB field value (%s) is refused with 400 ResultSetSizeExceeded naming the key limit', async (_name, reduce) => {
-    const res = await group('wide', { key: { k: true }, initial: { count: 0, average: 0 }, reduce });
-    expect(res.status).toBe(400);
-    expect(res.body.error).toBe('ResultSetSizeExceeded');
-    expect(res.body.debug).toMatch(/key.*16 KiB/);
-  });
+  test.each([
+    ['count', COUNT],
+    ['average', AVERAGE],
+  ])(
+    'grouping by a 20 KB field value (%s) is refused with 400 ResultSetSizeExceeded naming the key limit',
+    async (_name, reduce) => {
+      const res = await group('wide', { key: { k: true }, initial: { count: 0, average: 0 }, reduce });
+      expect(res.status).toBe(400);
+      expect(res.body.error).toBe('ResultSetSizeExceeded');
+      expect(res.body.debug).toMatch(/key.*16 KiB/);
+    },
+  );
 
   test('a key of 17 fields and a 300-character key field are refused with 400 BadRequest', async () => {
     const many = Object.fromEntries(Array.from({ length: 17 }, (_, i) => [`f${i}`, true]));
     expect((await group('keyed', { key: many, initial: { count: 0 }, reduce: COUNT })).status).toBe(400);
-    expect((await group('keyed', { key: { ['f'.repeat(300)]: true }, initial: { count: 0 }, reduce: COUNT })).status).toBe(400);
+    expect(
+      (await group('keyed', { key: { ['f'.repeat(300)]: true }, initial: { count: 0 }, reduce: COUNT })).status,
+    ).toBe(400);
   });
 });
 
 describe.each(DOCUMENT_STORES)('a 4.9 MB initial on a 256 MB heap (%s document store)', (documents) => {
-  const app = { KINBASE_APP_KEY: 'kid_groups', KINBASE_APP_SECRET: 'app-secret-groups', KINBASE_MASTER_SECRET: 'master-secret-groups' };
+  const app = {
+    KINBASE_APP_KEY: 'kid_groups',
+    KINBASE_APP_SECRET: 'app-secret-groups',
+    KINBASE_MASTER_SECRET: 'master-secret-groups',
+  };
   const master = `Basic ${Buffer.from(`${app.KINBASE_APP_KEY}:${app.KINBASE_MASTER_SECRET}`).toString('base64')}`;
   const dbPrefix = `groups${randomBytes(3).toString('hex')}_`;
   let dataDir: string;
@@ -102,7 +147,10 @@ describe.each(DOCUMENT_STORES)('a 4.9 MB initial on a 256 MB heap (%s document s
 
   beforeAll(async () => {
     dataDir = await mkdtemp(path.join(tmpdir(), 'kinbase-groups-'));
-    server = await startServerProcess({ KINBASE_DATA_DIR: dataDir, ...app, ...(await storeEnv(documents, dbPrefix)) }, { nodeArgs: [...NODE_FLAGS, '--max-old-space-size=256'] });
+    server = await startServerProcess(
+      { KINBASE_DATA_DIR: dataDir, ...app, ...(await storeEnv(documents, dbPrefix)) },
+      { nodeArgs: [...NODE_FLAGS, '--max-old-space-size=256'] },
+    );
   });
   afterAll(async () => {
     await server?.stop('SIGKILL');
@@ -110,18 +158,27 @@ describe.each(DOCUMENT_STORES)('a 4.9 MB initial on a 256 MB heap (%s document s
     if (documents === 'mongodb') await dropDatabases(dbPrefix);
   });
 
-  const call = (method: string, url: string, body?: unknown): Promise<Response> => fetch(`${(server as ServerProcess).baseUrl}/appdata/${app.KINBASE_APP_KEY}${url}`, {
-    method,
-    headers: { Authorization: master, 'Content-Type': 'application/json', 'X-Kinvey-API-Version': '5' },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
+  const call = (method: string, url: string, body?: unknown): Promise<Response> =>
+    fetch(`${(server as ServerProcess).baseUrl}/appdata/${app.KINBASE_APP_KEY}${url}`, {
+      method,
+      headers: { Authorization: master, 'Content-Type': 'application/json', 'X-Kinvey-API-Version': '5' },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
 
   test('the request is refused with 400 and the server keeps serving', async () => {
     for (let i = 0; i < 1_000; i += 100) {
-      const created = await call('POST', '/tiny', Array.from({ length: 100 }, (_, j) => ({ _id: `t${i + j}`, k: i + j })));
+      const created = await call(
+        'POST',
+        '/tiny',
+        Array.from({ length: 100 }, (_, j) => ({ _id: `t${i + j}`, k: i + j })),
+      );
       expect(created.status).toBe(201);
     }
-    const res = await call('POST', '/tiny/_group', { key: { k: true }, initial: { count: 0, pad: 'x'.repeat(4_900_000) }, reduce: COUNT });
+    const res = await call('POST', '/tiny/_group', {
+      key: { k: true },
+      initial: { count: 0, pad: 'x'.repeat(4_900_000) },
+      reduce: COUNT,
+    });
     expect(res.status).toBe(400);
     expect(await res.json()).toMatchObject({ error: 'BadRequest' });
     const count = await call('GET', '/tiny/_count');
@@ -150,7 +207,11 @@ async function dropDatabases(prefix: string): Promise<void> {
 function countingGroups(store: DocumentStore, onGroup: () => void): DocumentStore {
   return new Proxy(store, {
     get(target, name, receiver) {
-      if (name === 'group') return (...args: Parameters<DocumentStore['group']>) => { onGroup(); return target.group(...args); };
+      if (name === 'group')
+        return (...args: Parameters<DocumentStore['group']>) => {
+          onGroup();
+          return target.group(...args);
+        };
       const value = Reflect.get(target, name, receiver) as unknown;
       return typeof value === 'function' ? value.bind(target) : value;
     },

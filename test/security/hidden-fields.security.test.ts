@@ -20,9 +20,14 @@ describe.each(DOCUMENT_STORES)('hidden user fields on the %s store', (documents)
   afterAll(async () => t.close());
 
   test.each([
-    ['_count with a regex on another user\'s access token', 'get', '/_count', { query: JSON.stringify(probe) }],
+    ["_count with a regex on another user's access token", 'get', '/_count', { query: JSON.stringify(probe) }],
     ['a list query on _socialIdentity', 'get', '', { query: JSON.stringify(probe) }],
-    ['a query naming the whole _socialIdentity object', 'get', '', { query: JSON.stringify({ _socialIdentity: { $exists: true } }) }],
+    [
+      'a query naming the whole _socialIdentity object',
+      'get',
+      '',
+      { query: JSON.stringify({ _socialIdentity: { $exists: true } }) },
+    ],
     ['a query hiding the probe in $or', 'get', '', { query: JSON.stringify({ $or: [{ username: 'nobody' }, probe] }) }],
     ['a sort on the access token', 'get', '', { sort: JSON.stringify({ '_socialIdentity.facebook.access_token': 1 }) }],
     ['fields selecting _socialIdentity', 'get', '', { fields: 'username,_socialIdentity' }],
@@ -40,13 +45,19 @@ describe.each(DOCUMENT_STORES)('hidden user fields on the %s store', (documents)
   });
 
   test('master may still query and count on _socialIdentity', async () => {
-    const count = await request(t.app).get(`/user/${t.appKey}/_count`).query({ query: JSON.stringify(probe) }).set('Authorization', t.masterAuth);
+    const count = await request(t.app)
+      .get(`/user/${t.appKey}/_count`)
+      .query({ query: JSON.stringify(probe) })
+      .set('Authorization', t.masterAuth);
     expect(count.status).toBe(200);
     expect(count.body).toEqual({ count: 1 });
   });
 
   test('ordinary user queries still work', async () => {
-    const res = await request(t.app).get(`/user/${t.appKey}`).query({ query: JSON.stringify({ username: 'victim' }) }).set('Authorization', prober.auth);
+    const res = await request(t.app)
+      .get(`/user/${t.appKey}`)
+      .query({ query: JSON.stringify({ username: 'victim' }) })
+      .set('Authorization', prober.auth);
     expect(res.status).toBe(200);
     expect(res.body).toHaveLength(1);
     expect(res.body[0]._socialIdentity).toBeUndefined();

@@ -22,7 +22,11 @@ import { makeTempDir, removeTempDir } from '../support/temp-dirs';
 import { basic, startTestApp, type TestApp } from '../support/test-app';
 
 type Body = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-interface Reply { status: number; headers: Record<string, string | string[] | undefined>; body: Body }
+interface Reply {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: Body;
+}
 
 const password = (name: string) => `pw-${name}-secret`;
 const API5 = { 'X-Kinvey-API-Version': '5' };
@@ -49,12 +53,20 @@ const POST_LOGIN = `function onPostLogin(request, response, modules) {
 let dir: string;
 beforeAll(() => {
   dir = makeTempDir('kinbase-login-pipeline-');
-  writeFileSync(path.join(dir, 'env.json'), JSON.stringify({
-    schemaVersion: '1.0.0',
-    configType: 'environment',
-    collections: { diary: { type: 'internal', permissions: 'private' } },
-    collectionHooks: { user: { onPreLogin: { type: 'internal', code: PRE_LOGIN }, onPostLogin: { type: 'internal', code: POST_LOGIN } } },
-  }));
+  writeFileSync(
+    path.join(dir, 'env.json'),
+    JSON.stringify({
+      schemaVersion: '1.0.0',
+      configType: 'environment',
+      collections: { diary: { type: 'internal', permissions: 'private' } },
+      collectionHooks: {
+        user: {
+          onPreLogin: { type: 'internal', code: PRE_LOGIN },
+          onPostLogin: { type: 'internal', code: POST_LOGIN },
+        },
+      },
+    }),
+  );
 });
 afterAll(() => removeTempDir(dir));
 
@@ -67,18 +79,37 @@ beforeEach(async () => {
 afterEach(async () => t.close());
 
 /** Sends a request to the real server from the loopback address `from`. */
-function sendFrom(from: string, method: string, urlPath: string, authorization: string, body?: unknown, headers: Record<string, string> = {}): Promise<Reply> {
+function sendFrom(
+  from: string,
+  method: string,
+  urlPath: string,
+  authorization: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<Reply> {
   const payload = body === undefined ? '' : JSON.stringify(body);
   return new Promise((resolve, reject) => {
-    const req = httpRequest(`${t.baseUrl}${urlPath}`, {
-      method, localAddress: from,
-      headers: { Authorization: authorization, 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(payload), ...headers },
-    }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (d: string) => (text += d));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text ? JSON.parse(text) as Body : {} }));
-    });
+    const req = httpRequest(
+      `${t.baseUrl}${urlPath}`,
+      {
+        method,
+        localAddress: from,
+        headers: {
+          Authorization: authorization,
+          'Content-Type': 'application/json',
+          'Content-Length': Buffer.byteLength(payload),
+          ...headers,
+        },
+      },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (d: string) => (text += d));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text ? (JSON.parse(text) as Body) : {} }),
+        );
+      },
+    );
     req.once('error', reject);
     req.end(payload);
   });
@@ -86,7 +117,11 @@ function sendFrom(from: string, method: string, urlPath: string, authorization: 
 
 function expectThrottled(res: Reply): void {
   expect(res.status).toBe(429);
-  expect(res.body).toEqual({ error: 'TooManyLoginAttempts', description: expect.any(String), debug: expect.any(String) });
+  expect(res.body).toEqual({
+    error: 'TooManyLoginAttempts',
+    description: expect.any(String),
+    debug: expect.any(String),
+  });
   const retryAfter = Number(res.headers['retry-after']);
   expect(retryAfter).toBeGreaterThan(0);
   expect(retryAfter).toBeLessThanOrEqual(LOGIN_LIMITS.windowSeconds);
@@ -99,57 +134,125 @@ describe('a user with MFA on', () => {
 
   beforeEach(async () => {
     alice = await createUser(t, 'alice');
-    const created = await request(t.app).post(`/user/${t.appKey}/${alice.id}/authenticators`).set('Authorization', alice.auth).send({ name: 'phone', type: 'totp' });
+    const created = await request(t.app)
+      .post(`/user/${t.appKey}/${alice.id}/authenticators`)
+      .set('Authorization', alice.auth)
+      .send({ name: 'phone', type: 'totp' });
     expect(created.status).toBe(201);
     authenticatorId = created.body.id as string;
     const code = totpAt(created.body.config.secret as string, new Date(now));
-    expect((await request(t.app).post(`/user/${t.appKey}/${alice.id}/authenticators/${authenticatorId}/verify`).set('Authorization', alice.auth).send({ code })).status).toBe(200);
-    const entry = await request(t.app).post(`/appdata/${t.appKey}/diary`).set('Authorization', alice.auth).send({ text: 'private' });
+    expect(
+      (
+        await request(t.app)
+          .post(`/user/${t.appKey}/${alice.id}/authenticators/${authenticatorId}/verify`)
+          .set('Authorization', alice.auth)
+          .send({ code })
+      ).status,
+    ).toBe(200);
+    const entry = await request(t.app)
+      .post(`/appdata/${t.appKey}/diary`)
+      .set('Authorization', alice.auth)
+      .send({ text: 'private' });
     expect(entry.status).toBe(201);
     entityId = entry.body._id as string;
   });
 
   /** What the attacks in the report changed: the password, the authenticators, the recovery codes. */
   async function accountState(): Promise<unknown> {
-    const login = await request(t.app).post(`/user/${t.appKey}/login`).set('Authorization', t.appAuth).send({ username: 'alice', password: password('alice') });
-    const authenticators = await request(t.app).get(`/user/${t.appKey}/${alice.id}/authenticators`).set('Authorization', alice.auth);
-    const codes = await request(t.app).get(`/user/${t.appKey}/${alice.id}/recovery-codes`).set('Authorization', alice.auth);
-    return { loginNeedsSecondFactor: login.body.mfaRequired, authenticators: authenticators.body, recoveryCodes: codes.body };
+    const login = await request(t.app)
+      .post(`/user/${t.appKey}/login`)
+      .set('Authorization', t.appAuth)
+      .send({ username: 'alice', password: password('alice') });
+    const authenticators = await request(t.app)
+      .get(`/user/${t.appKey}/${alice.id}/authenticators`)
+      .set('Authorization', alice.auth);
+    const codes = await request(t.app)
+      .get(`/user/${t.appKey}/${alice.id}/recovery-codes`)
+      .set('Authorization', alice.auth);
+    return {
+      loginNeedsSecondFactor: login.body.mfaRequired,
+      authenticators: authenticators.body,
+      recoveryCodes: codes.body,
+    };
   }
 
-  const ROUTES: Array<{ name: string; method: 'get' | 'post' | 'put' | 'delete'; path: () => string; body?: () => object; masterToo?: boolean }> = [
-    { name: 'reading the user\'s private entity', method: 'get', path: () => `/appdata/${t.appKey}/diary/${entityId}`, masterToo: true },
-    { name: 'minting recovery codes (POST /user/K/<id>/recovery-codes)', method: 'post', path: () => `/user/${t.appKey}/${alice.id}/recovery-codes` },
-    { name: 'deleting the authenticator', method: 'delete', path: () => `/user/${t.appKey}/${alice.id}/authenticators/${authenticatorId}` },
-    { name: 'setting a new password (PUT /user/K/<id>)', method: 'put', path: () => `/user/${t.appKey}/${alice.id}`, body: () => ({ username: 'alice', password: 'attacker-chosen' }) },
+  const ROUTES: Array<{
+    name: string;
+    method: 'get' | 'post' | 'put' | 'delete';
+    path: () => string;
+    body?: () => object;
+    masterToo?: boolean;
+  }> = [
+    {
+      name: "reading the user's private entity",
+      method: 'get',
+      path: () => `/appdata/${t.appKey}/diary/${entityId}`,
+      masterToo: true,
+    },
+    {
+      name: 'minting recovery codes (POST /user/K/<id>/recovery-codes)',
+      method: 'post',
+      path: () => `/user/${t.appKey}/${alice.id}/recovery-codes`,
+    },
+    {
+      name: 'deleting the authenticator',
+      method: 'delete',
+      path: () => `/user/${t.appKey}/${alice.id}/authenticators/${authenticatorId}`,
+    },
+    {
+      name: 'setting a new password (PUT /user/K/<id>)',
+      method: 'put',
+      path: () => `/user/${t.appKey}/${alice.id}`,
+      body: () => ({ username: 'alice', password: 'attacker-chosen' }),
+    },
     { name: 'reading _me', method: 'get', path: () => `/user/${t.appKey}/_me` },
-    { name: 'listing the authenticators', method: 'get', path: () => `/user/${t.appKey}/${alice.id}/authenticators`, masterToo: true },
+    {
+      name: 'listing the authenticators',
+      method: 'get',
+      path: () => `/user/${t.appKey}/${alice.id}/authenticators`,
+      masterToo: true,
+    },
   ];
 
-  test.each(ROUTES)('Basic credentials of a user with MFA on are refused for $name; a session token of that user is not', async (route) => {
-    const send = (authorization: string, headers: Record<string, string> = {}) => {
-      const req = request(t.app)[route.method](route.path()).set('Authorization', authorization).set(headers);
-      return route.body ? req.send(route.body()) : req;
-    };
-    const before = await accountState();
+  test.each(ROUTES)(
+    'Basic credentials of a user with MFA on are refused for $name; a session token of that user is not',
+    async (route) => {
+      const send = (authorization: string, headers: Record<string, string> = {}) => {
+        const req = request(t.app)[route.method](route.path()).set('Authorization', authorization).set(headers);
+        return route.body ? req.send(route.body()) : req;
+      };
+      const before = await accountState();
 
-    const stolen = await send(basic('alice', password('alice')), API5);
-    expect(stolen.status).toBe(401);
-    expect(stolen.body).toEqual({ error: 'InvalidCredentials', description: expect.any(String), debug: expect.stringMatching(/multi-factor authentication on/) });
-    const app = await send(t.appAuth);
-    expect(app.status).toBe(401);
-    expect(app.body.error).toBe('InsufficientCredentials');
-    expect(await accountState()).toEqual(before);
-    expect((await request(t.app).post(`/user/${t.appKey}/login`).set('Authorization', t.appAuth).send({ username: 'alice', password: 'attacker-chosen' })).status).toBe(401);
+      const stolen = await send(basic('alice', password('alice')), API5);
+      expect(stolen.status).toBe(401);
+      expect(stolen.body).toEqual({
+        error: 'InvalidCredentials',
+        description: expect.any(String),
+        debug: expect.stringMatching(/multi-factor authentication on/),
+      });
+      const app = await send(t.appAuth);
+      expect(app.status).toBe(401);
+      expect(app.body.error).toBe('InsufficientCredentials');
+      expect(await accountState()).toEqual(before);
+      expect(
+        (
+          await request(t.app)
+            .post(`/user/${t.appKey}/login`)
+            .set('Authorization', t.appAuth)
+            .send({ username: 'alice', password: 'attacker-chosen' })
+        ).status,
+      ).toBe(401);
 
-    // The route itself works for the user's own session (which passed the second factor) and master.
-    if (route.masterToo) expect((await send(t.masterAuth)).status).toBe(200);
-    expect((await send(alice.auth)).status).toBeLessThan(300);
-  });
+      // The route itself works for the user's own session (which passed the second factor) and master.
+      if (route.masterToo) expect((await send(t.masterAuth)).status).toBe(200);
+      expect((await send(alice.auth)).status).toBeLessThan(300);
+    },
+  );
 
   test('a wrong Basic password of a user with MFA on answers exactly like one of a user without MFA (the refusal tells nothing to a guesser)', async () => {
     await createUser(t, 'bob');
-    const guess = (username: string) => request(t.app).get(`/user/${t.appKey}/_me`).set(API5).set('Authorization', basic(username, 'wrong-guess'));
+    const guess = (username: string) =>
+      request(t.app).get(`/user/${t.appKey}/_me`).set(API5).set('Authorization', basic(username, 'wrong-guess'));
     const mfaUser = await guess('alice');
     const plainUser = await guess('bob');
     const nobody = await guess('nobody');
@@ -159,45 +262,97 @@ describe('a user with MFA on', () => {
     expect(mfaUser.body.debug).not.toMatch(/multi-factor/);
   });
 
-  test('Basic credentials of a user who turns MFA off work again: the refusal follows the user\'s MFA state on each request', async () => {
-    const me = () => request(t.app).get(`/user/${t.appKey}/_me`).set(API5).set('Authorization', basic('alice', password('alice')));
+  test("Basic credentials of a user who turns MFA off work again: the refusal follows the user's MFA state on each request", async () => {
+    const me = () =>
+      request(t.app)
+        .get(`/user/${t.appKey}/_me`)
+        .set(API5)
+        .set('Authorization', basic('alice', password('alice')));
     expect((await me()).status).toBe(401);
-    expect((await request(t.app).delete(`/user/${t.appKey}/${alice.id}/authenticators/${authenticatorId}`).set('Authorization', alice.auth)).status).toBe(204);
+    expect(
+      (
+        await request(t.app)
+          .delete(`/user/${t.appKey}/${alice.id}/authenticators/${authenticatorId}`)
+          .set('Authorization', alice.auth)
+      ).status,
+    ).toBe(204);
     expect((await me()).status).toBe(200);
   });
 });
 
 describe('login hooks run for Basic user credentials', () => {
-  test('a user an onPreLogin hook bans cannot get in with Basic credentials on any route; the hook\'s answer is sent', async () => {
+  test("a user an onPreLogin hook bans cannot get in with Basic credentials on any route; the hook's answer is sent", async () => {
     await createUser(t, 'plain');
     // createUser would fail its login: sign up only.
-    expect((await request(t.app).post(`/user/${t.appKey}`).set('Authorization', t.appAuth).send({ username: 'banned', password: password('banned') })).status).toBe(201);
+    expect(
+      (
+        await request(t.app)
+          .post(`/user/${t.appKey}`)
+          .set('Authorization', t.appAuth)
+          .send({ username: 'banned', password: password('banned') })
+      ).status,
+    ).toBe(201);
     const asBanned = basic('banned', password('banned'));
     for (const route of [`/user/${t.appKey}/_me`, `/appdata/${t.appKey}/diary`]) {
       const res = await request(t.app).get(route).set(API5).set('Authorization', asBanned);
       expect(res.status).toBe(403);
       expect(res.body).toEqual({ error: 'UserLockedDown', description: 'This account is locked', debug: '' });
     }
-    const write = await request(t.app).post(`/appdata/${t.appKey}/diary`).set(API5).set('Authorization', asBanned).send({ text: 'should not land' });
+    const write = await request(t.app)
+      .post(`/appdata/${t.appKey}/diary`)
+      .set(API5)
+      .set('Authorization', asBanned)
+      .send({ text: 'should not land' });
     expect(write.status).toBe(403);
     expect(await t.documents.count({ appKey: t.appKey, collection: 'diary' }, {})).toBe(0);
     // The hook let an ordinary user through.
-    expect((await request(t.app).get(`/user/${t.appKey}/_me`).set(API5).set('Authorization', basic('plain', password('plain')))).status).toBe(200);
+    expect(
+      (
+        await request(t.app)
+          .get(`/user/${t.appKey}/_me`)
+          .set(API5)
+          .set('Authorization', basic('plain', password('plain')))
+      ).status,
+    ).toBe(200);
   });
 
   test('a user an onPostLogin hook turns away cannot get in with Basic credentials either', async () => {
-    expect((await request(t.app).post(`/user/${t.appKey}`).set('Authorization', t.appAuth).send({ username: 'latebanned', password: password('latebanned') })).status).toBe(201);
-    const res = await request(t.app).get(`/user/${t.appKey}/_me`).set(API5).set('Authorization', basic('latebanned', password('latebanned')));
+    expect(
+      (
+        await request(t.app)
+          .post(`/user/${t.appKey}`)
+          .set('Authorization', t.appAuth)
+          .send({ username: 'latebanned', password: password('latebanned') })
+      ).status,
+    ).toBe(201);
+    const res = await request(t.app)
+      .get(`/user/${t.appKey}/_me`)
+      .set(API5)
+      .set('Authorization', basic('latebanned', password('latebanned')));
     expect(res.status).toBe(403);
     expect(res.body).toEqual({ error: 'UserLockedDown', description: 'Locked after login', debug: '' });
   });
 
   test('an onPreLogin hook that answers the login itself (a custom login) does not let Basic credentials in, right password or not', async () => {
-    expect((await request(t.app).post(`/user/${t.appKey}`).set('Authorization', t.appAuth).send({ username: 'custom', password: password('custom') })).status).toBe(201);
+    expect(
+      (
+        await request(t.app)
+          .post(`/user/${t.appKey}`)
+          .set('Authorization', t.appAuth)
+          .send({ username: 'custom', password: password('custom') })
+      ).status,
+    ).toBe(201);
     for (const secret of ['any-password-at-all', password('custom')]) {
-      const res = await request(t.app).get(`/user/${t.appKey}/_me`).set(API5).set('Authorization', basic('custom', secret));
+      const res = await request(t.app)
+        .get(`/user/${t.appKey}/_me`)
+        .set(API5)
+        .set('Authorization', basic('custom', secret));
       expect(res.status).toBe(401);
-      expect(res.body).toEqual({ error: 'InvalidCredentials', description: expect.any(String), debug: expect.stringMatching(/onPreLogin hook answered this login/) });
+      expect(res.body).toEqual({
+        error: 'InvalidCredentials',
+        description: expect.any(String),
+        debug: expect.stringMatching(/onPreLogin hook answered this login/),
+      });
     }
   });
 });
@@ -211,14 +366,22 @@ describe('the login throttle counts Basic user credentials', () => {
     }
     // The right password too: the answer tells nothing, so no check happened.
     expectThrottled(await sendFrom('127.0.0.4', 'GET', me, basic('victim', password('victim')), undefined, API5));
-    expectThrottled(await sendFrom('127.0.0.4', 'POST', `/user/${t.appKey}/login`, t.appAuth, { username: 'victim', password: password('victim') }));
+    expectThrottled(
+      await sendFrom('127.0.0.4', 'POST', `/user/${t.appKey}/login`, t.appAuth, {
+        username: 'victim',
+        password: password('victim'),
+      }),
+    );
     // Another client is not held.
-    expect((await sendFrom('127.0.0.5', 'GET', me, basic('victim', password('victim')), undefined, API5)).status).toBe(200);
+    expect((await sendFrom('127.0.0.5', 'GET', me, basic('victim', password('victim')), undefined, API5)).status).toBe(
+      200,
+    );
   });
 
   test('a throttled flood of guesses runs no login hook: each guess ran onPreLogin until the limit, none after', async () => {
     await createUser(t, 'victim');
-    const preLoginRuns = async () => sample(await scrape(t), 'kinbase_business_logic_calls_total', { kind: 'hook', function: 'onPreLogin' }) ?? 0;
+    const preLoginRuns = async () =>
+      sample(await scrape(t), 'kinbase_business_logic_calls_total', { kind: 'hook', function: 'onPreLogin' }) ?? 0;
     const me = `/user/${t.appKey}/_me`;
     const start = await preLoginRuns();
     for (let i = 0; i < LOGIN_LIMITS.failuresPerUsername; i++) {
@@ -226,18 +389,40 @@ describe('the login throttle counts Basic user credentials', () => {
     }
     const atLimit = await preLoginRuns();
     expect(atLimit - start).toBe(LOGIN_LIMITS.failuresPerUsername);
-    for (let i = 0; i < 5; i++) expectThrottled(await sendFrom('127.0.0.8', 'GET', me, basic('victim', `more-${i}`), undefined, API5));
-    expectThrottled(await sendFrom('127.0.0.8', 'POST', `/user/${t.appKey}/login`, t.appAuth, { username: 'victim', password: 'more' }));
+    for (let i = 0; i < 5; i++)
+      expectThrottled(await sendFrom('127.0.0.8', 'GET', me, basic('victim', `more-${i}`), undefined, API5));
+    expectThrottled(
+      await sendFrom('127.0.0.8', 'POST', `/user/${t.appKey}/login`, t.appAuth, {
+        username: 'victim',
+        password: 'more',
+      }),
+    );
     expect(await preLoginRuns()).toBe(atLimit);
   });
 
   test('Basic guesses and /login guesses share one count per client', async () => {
     await createUser(t, 'victim');
     const half = LOGIN_LIMITS.failuresPerClient / 2;
-    for (let i = 0; i < half; i++) expect((await sendFrom('127.0.0.6', 'POST', `/user/${t.appKey}/login`, t.appAuth, { username: `nobody-${i}`, password: 'guess' })).status).toBe(401);
+    for (let i = 0; i < half; i++)
+      expect(
+        (
+          await sendFrom('127.0.0.6', 'POST', `/user/${t.appKey}/login`, t.appAuth, {
+            username: `nobody-${i}`,
+            password: 'guess',
+          })
+        ).status,
+      ).toBe(401);
     for (let i = half; i < LOGIN_LIMITS.failuresPerClient; i++) {
-      expect((await sendFrom('127.0.0.6', 'GET', `/user/${t.appKey}/_me`, basic(`nobody-${i}`, 'guess'), undefined, API5)).status).toBe(401);
+      expect(
+        (await sendFrom('127.0.0.6', 'GET', `/user/${t.appKey}/_me`, basic(`nobody-${i}`, 'guess'), undefined, API5))
+          .status,
+      ).toBe(401);
     }
-    expectThrottled(await sendFrom('127.0.0.6', 'POST', `/user/${t.appKey}/login`, t.appAuth, { username: 'victim', password: password('victim') }));
+    expectThrottled(
+      await sendFrom('127.0.0.6', 'POST', `/user/${t.appKey}/login`, t.appAuth, {
+        username: 'victim',
+        password: password('victim'),
+      }),
+    );
   });
 });

@@ -15,21 +15,40 @@ import { createUser } from '../support/scenarios';
 import { basic, startTestApp, type TestApp } from '../support/test-app';
 import { LOGIN_LIMITS } from '../../src/domain/users/login-throttle';
 
-interface Reply { status: number; headers: Record<string, string | string[] | undefined>; body: Record<string, unknown> }
+interface Reply {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: Record<string, unknown>;
+}
 
 /** POSTs JSON to the real server from the loopback address `from`. */
 function postFrom(t: TestApp, from: string, path: string, body: unknown, authorization = t.appAuth): Promise<Reply> {
   const payload = JSON.stringify(body);
   return new Promise((resolve, reject) => {
-    const req = httpRequest(`${t.baseUrl}${path}`, {
-      method: 'POST', localAddress: from,
-      headers: { Authorization: authorization, 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(payload) },
-    }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (d: string) => (text += d));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text ? JSON.parse(text) as Record<string, unknown> : {} }));
-    });
+    const req = httpRequest(
+      `${t.baseUrl}${path}`,
+      {
+        method: 'POST',
+        localAddress: from,
+        headers: {
+          Authorization: authorization,
+          'Content-Type': 'application/json',
+          'Content-Length': Buffer.byteLength(payload),
+        },
+      },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (d: string) => (text += d));
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            body: text ? (JSON.parse(text) as Record<string, unknown>) : {},
+          }),
+        );
+      },
+    );
     req.once('error', reject);
     req.end(payload);
   });
@@ -37,7 +56,11 @@ function postFrom(t: TestApp, from: string, path: string, body: unknown, authori
 
 function expectThrottled(res: { status: number; headers: Record<string, unknown>; body: unknown }): void {
   expect(res.status).toBe(429);
-  expect(res.body).toEqual({ error: 'TooManyLoginAttempts', description: expect.any(String), debug: expect.any(String) });
+  expect(res.body).toEqual({
+    error: 'TooManyLoginAttempts',
+    description: expect.any(String),
+    debug: expect.any(String),
+  });
   const retryAfter = Number(res.headers['retry-after']);
   expect(Number.isInteger(retryAfter)).toBe(true);
   expect(retryAfter).toBeGreaterThan(0);
@@ -52,7 +75,7 @@ describe('failed logins are rate limited', () => {
   });
   afterEach(async () => t.close());
 
-  test('guessing one username\'s password gets 429 with Retry-After after the limit, even for the right password', async () => {
+  test("guessing one username's password gets 429 with Retry-After after the limit, even for the right password", async () => {
     const login = `/user/${t.appKey}/login`;
     for (let i = 0; i < LOGIN_LIMITS.failuresPerUsername; i++) {
       const res = await postFrom(t, '127.0.0.2', login, { username: 'victim', password: `guess-${i}` });
@@ -65,7 +88,11 @@ describe('failed logins are rate limited', () => {
 
   test('32 concurrent guesses for one username get no more than the limit checked', async () => {
     const login = `/user/${t.appKey}/login`;
-    const replies = await Promise.all(Array.from({ length: 32 }, (_, i) => postFrom(t, '127.0.0.8', login, { username: 'victim', password: `guess-${i}` })));
+    const replies = await Promise.all(
+      Array.from({ length: 32 }, (_, i) =>
+        postFrom(t, '127.0.0.8', login, { username: 'victim', password: `guess-${i}` }),
+      ),
+    );
     const statuses = replies.map((r) => r.status);
     expect(statuses.filter((s) => s === 401)).toHaveLength(LOGIN_LIMITS.failuresPerUsername);
     expect(statuses.filter((s) => s === 429)).toHaveLength(32 - LOGIN_LIMITS.failuresPerUsername);
@@ -78,18 +105,23 @@ describe('failed logins are rate limited', () => {
       expect(res.status).toBe(401);
     }
     expectThrottled(await postFrom(t, '127.0.0.4', login, { username: 'victim', password: 'pw-victim-secret' }));
-    expect((await postFrom(t, '127.0.0.5', login, { username: 'victim', password: 'pw-victim-secret' })).status).toBe(200);
+    expect((await postFrom(t, '127.0.0.5', login, { username: 'victim', password: 'pw-victim-secret' })).status).toBe(
+      200,
+    );
   });
 
   test('an attacker locking a username does not lock out its owner on a client they logged in from before', async () => {
     const login = `/user/${t.appKey}/login`;
     // createUser logged in from 127.0.0.1 (supertest); the victim's own address is that one.
-    for (let i = 0; i < LOGIN_LIMITS.failuresPerUsername; i++) await postFrom(t, '127.0.0.6', login, { username: 'victim', password: `guess-${i}` });
+    for (let i = 0; i < LOGIN_LIMITS.failuresPerUsername; i++)
+      await postFrom(t, '127.0.0.6', login, { username: 'victim', password: `guess-${i}` });
     expectThrottled(await postFrom(t, '127.0.0.6', login, { username: 'victim', password: 'pw-victim-secret' }));
-    expect((await postFrom(t, '127.0.0.1', login, { username: 'victim', password: 'pw-victim-secret' })).status).toBe(200);
+    expect((await postFrom(t, '127.0.0.1', login, { username: 'victim', password: 'pw-victim-secret' })).status).toBe(
+      200,
+    );
   });
 
-  test('someone behind the victim\'s own address (a shared NAT) gets the username limit of guesses, not the client limit', async () => {
+  test("someone behind the victim's own address (a shared NAT) gets the username limit of guesses, not the client limit", async () => {
     const login = `/user/${t.appKey}/login`;
     // createUser logged in from 127.0.0.1 (supertest): that address is known for the victim.
     for (let i = 0; i < LOGIN_LIMITS.failuresPerUsername; i++) {
@@ -100,14 +132,16 @@ describe('failed logins are rate limited', () => {
 
   test('guessing through Basic user credentials on API 5 is throttled too', async () => {
     const me = `/user/${t.appKey}/_me`;
-    const guess = (password: string) => request(t.app).get(me).set('X-Kinvey-API-Version', '5').set('Authorization', basic('victim', password));
+    const guess = (password: string) =>
+      request(t.app).get(me).set('X-Kinvey-API-Version', '5').set('Authorization', basic('victim', password));
     for (let i = 0; i < LOGIN_LIMITS.failuresPerUsername; i++) expect((await guess(`guess-${i}`)).status).toBe(401);
     expectThrottled(await guess('guess-again'));
   });
 
   test('throttled attempts are not counted, so hammering a locked username does not extend its lockout', async () => {
     const login = `/user/${t.appKey}/login`;
-    for (let i = 0; i < LOGIN_LIMITS.failuresPerUsername; i++) await postFrom(t, '127.0.0.7', login, { username: 'victim', password: `guess-${i}` });
+    for (let i = 0; i < LOGIN_LIMITS.failuresPerUsername; i++)
+      await postFrom(t, '127.0.0.7', login, { username: 'victim', password: `guess-${i}` });
     const first = await postFrom(t, '127.0.0.7', login, { username: 'victim', password: 'x' });
     for (let i = 0; i < 5; i++) await postFrom(t, '127.0.0.7', login, { username: 'victim', password: 'x' });
     const later = await postFrom(t, '127.0.0.7', login, { username: 'victim', password: 'x' });
@@ -123,13 +157,16 @@ describe('a password change ends the other sessions', () => {
   });
   afterEach(async () => t.close());
 
-  test('a token stolen before the owner changes their password stops working; the owner\'s session keeps working', async () => {
+  test("a token stolen before the owner changes their password stops working; the owner's session keeps working", async () => {
     const owner = await createUser(t, 'alice');
     const u = `/user/${t.appKey}`;
     const stolen = `Kinvey ${(await request(t.app).post(`${u}/login`).set('Authorization', t.appAuth).send({ username: 'alice', password: 'pw-alice-secret' })).body._kmd.authtoken as string}`;
     expect((await request(t.app).get(`${u}/_me`).set('Authorization', stolen)).status).toBe(200);
 
-    const change = await request(t.app).put(`${u}/${owner.id}`).set('Authorization', owner.auth).send({ username: 'alice', password: 'new-secret' });
+    const change = await request(t.app)
+      .put(`${u}/${owner.id}`)
+      .set('Authorization', owner.auth)
+      .send({ username: 'alice', password: 'new-secret' });
     expect(change.status).toBe(200);
     const gone = await request(t.app).get(`${u}/_me`).set('Authorization', stolen);
     expect(gone.status).toBe(401);
@@ -137,11 +174,18 @@ describe('a password change ends the other sessions', () => {
     expect((await request(t.app).get(`${u}/_me`).set('Authorization', owner.auth)).status).toBe(200);
   });
 
-  test('master changing a user\'s password ends every session of that user, and no one else\'s', async () => {
+  test("master changing a user's password ends every session of that user, and no one else's", async () => {
     const alice = await createUser(t, 'alice');
     const bob = await createUser(t, 'bob');
     const u = `/user/${t.appKey}`;
-    expect((await request(t.app).put(`${u}/${alice.id}`).set('Authorization', t.masterAuth).send({ username: 'alice', password: 'reset-by-admin' })).status).toBe(200);
+    expect(
+      (
+        await request(t.app)
+          .put(`${u}/${alice.id}`)
+          .set('Authorization', t.masterAuth)
+          .send({ username: 'alice', password: 'reset-by-admin' })
+      ).status,
+    ).toBe(200);
     expect((await request(t.app).get(`${u}/_me`).set('Authorization', alice.auth)).status).toBe(401);
     expect((await request(t.app).get(`${u}/_me`).set('Authorization', bob.auth)).status).toBe(200);
   });
@@ -150,7 +194,14 @@ describe('a password change ends the other sessions', () => {
     const alice = await createUser(t, 'alice');
     const u = `/user/${t.appKey}`;
     const other = `Kinvey ${(await request(t.app).post(`${u}/login`).set('Authorization', t.appAuth).send({ username: 'alice', password: 'pw-alice-secret' })).body._kmd.authtoken as string}`;
-    expect((await request(t.app).put(`${u}/${alice.id}`).set('Authorization', alice.auth).send({ username: 'alice', city: 'Oslo' })).status).toBe(200);
+    expect(
+      (
+        await request(t.app)
+          .put(`${u}/${alice.id}`)
+          .set('Authorization', alice.auth)
+          .send({ username: 'alice', city: 'Oslo' })
+      ).status,
+    ).toBe(200);
     expect((await request(t.app).get(`${u}/_me`).set('Authorization', other)).status).toBe(200);
   });
 });

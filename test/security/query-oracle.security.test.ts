@@ -17,17 +17,28 @@ const APP = 'kid_oracle';
 const USERS = ['u1', 'u2', 'u3'];
 const GROUPS = ['g1', 'g2'];
 
-const aclArb = fc.record({
-  creator: fc.constantFrom(...USERS, 'someone-else'),
-  gr: fc.option(fc.boolean(), { nil: undefined }),
-  gw: fc.option(fc.boolean(), { nil: undefined }),
-  r: fc.option(fc.subarray(USERS), { nil: undefined }),
-  w: fc.option(fc.subarray(USERS), { nil: undefined }),
-  groups: fc.option(fc.record({ r: fc.subarray(GROUPS), w: fc.subarray(GROUPS) }), { nil: undefined }),
-}, { requiredKeys: ['creator'] });
+const aclArb = fc.record(
+  {
+    creator: fc.constantFrom(...USERS, 'someone-else'),
+    gr: fc.option(fc.boolean(), { nil: undefined }),
+    gw: fc.option(fc.boolean(), { nil: undefined }),
+    r: fc.option(fc.subarray(USERS), { nil: undefined }),
+    w: fc.option(fc.subarray(USERS), { nil: undefined }),
+    groups: fc.option(fc.record({ r: fc.subarray(GROUPS), w: fc.subarray(GROUPS) }), { nil: undefined }),
+  },
+  { requiredKeys: ['creator'] },
+);
 
-const readerArb = fc.record({ userId: fc.constantFrom(...USERS), groups: fc.subarray(GROUPS) })
-  .map(({ userId, groups }): Principal => ({ kind: 'user', appKey: APP, userId, username: userId, token: 't', groups }));
+const readerArb = fc
+  .record({ userId: fc.constantFrom(...USERS), groups: fc.subarray(GROUPS) })
+  .map(({ userId, groups }): Principal => ({
+    kind: 'user',
+    appKey: APP,
+    userId,
+    username: userId,
+    token: 't',
+    groups,
+  }));
 
 /** Client filters over the secret field: regex probes, equality, ranges, and combinations. */
 const secretCondition = fc.oneof(
@@ -48,37 +59,49 @@ const clientFilterArb: fc.Arbitrary<Filter> = fc.oneof(
 function instrumented(id: number, acl: object, secret: string, n: number) {
   const reads = { count: 0 };
   const doc: Record<string, unknown> = { _id: `d${id}`, _acl: acl, n };
-  Object.defineProperty(doc, 'secret', { enumerable: true, get: () => { reads.count++; return secret; } });
+  Object.defineProperty(doc, 'secret', {
+    enumerable: true,
+    get: () => {
+      reads.count++;
+      return secret;
+    },
+  });
   return { doc, reads };
 }
 
-describe('the reader\'s filter is never evaluated on documents the reader cannot read', () => {
+describe("the reader's filter is never evaluated on documents the reader cannot read", () => {
   test('random ACLs, readers and filters: unreadable documents are never looked at, and results are exactly readable ∩ matching', () => {
-    fc.assert(fc.property(
-      fc.array(fc.tuple(aclArb, fc.stringMatching(/^[a-z]{0,8}$/), fc.integer({ min: 0, max: 3 })), { minLength: 1, maxLength: 25 }),
-      readerArb,
-      clientFilterArb,
-      (rows, reader, client) => {
-        sanitizeFilter(client);
-        const docs = rows.map(([acl, secret, n], i) => ({ ...instrumented(i, acl, secret, n), acl, secret, n }));
-        const secured = compileFilter(restrict(client, readFilter(reader, 'private')));
-        const plain = compileFilter(client);
-        for (const { doc, reads } of docs) {
-          const readable = canRead(reader, 'private', doc);
-          const before = reads.count;
-          const matched = secured(doc);
-          if (!readable) {
-            expect(matched).toBe(false);
-            expect(reads.count).toBe(before);
-          } else {
-            expect(matched).toBe(plain(doc));
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(aclArb, fc.stringMatching(/^[a-z]{0,8}$/), fc.integer({ min: 0, max: 3 })), {
+          minLength: 1,
+          maxLength: 25,
+        }),
+        readerArb,
+        clientFilterArb,
+        (rows, reader, client) => {
+          sanitizeFilter(client);
+          const docs = rows.map(([acl, secret, n], i) => ({ ...instrumented(i, acl, secret, n), acl, secret, n }));
+          const secured = compileFilter(restrict(client, readFilter(reader, 'private')));
+          const plain = compileFilter(client);
+          for (const { doc, reads } of docs) {
+            const readable = canRead(reader, 'private', doc);
+            const before = reads.count;
+            const matched = secured(doc);
+            if (!readable) {
+              expect(matched).toBe(false);
+              expect(reads.count).toBe(before);
+            } else {
+              expect(matched).toBe(plain(doc));
+            }
           }
-        }
-      },
-    ), { numRuns: 300 });
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 
-  test('a $regex probe on a private field is not even run on another user\'s entity (fixed case)', () => {
+  test("a $regex probe on a private field is not even run on another user's entity (fixed case)", () => {
     const stranger: Principal = { kind: 'user', appKey: APP, userId: 'u2', username: 'u2', token: 't', groups: [] };
     const { doc, reads } = instrumented(1, { creator: 'u1' }, 'hunter2', 0);
     const secured = compileFilter(restrict({ secret: { $regex: '^hunt' } }, readFilter(stranger, 'private')));
@@ -102,11 +125,25 @@ describe('regular expressions run in linear time or are refused', () => {
     expect((thrown as KinveyError).debug).toMatch(/repeats a group|not run/);
   });
 
-  test.each(['(a)\\1', '(?=a)b', '(?!a)b', '(?<=a)b'])('%s (backreference or lookaround) is refused with 400', (pattern) => {
-    expect(() => sanitizeFilter({ name: { $regex: pattern } })).toThrow(expect.objectContaining({ status: 400, error: 'InvalidQuerySyntax' }));
-  });
+  test.each(['(a)\\1', '(?=a)b', '(?!a)b', '(?<=a)b'])(
+    '%s (backreference or lookaround) is refused with 400',
+    (pattern) => {
+      expect(() => sanitizeFilter({ name: { $regex: pattern } })).toThrow(
+        expect.objectContaining({ status: 400, error: 'InvalidQuerySyntax' }),
+      );
+    },
+  );
 
-  test.each(['^jo', 'smith$', '(?i)^ann', '^[a-z0-9._-]+@example\\.com$', '(\\d{3})-(\\d{4})', '^(abc)+$', 'colou?r', '\\p{L}+'])('%s is an ordinary pattern and is accepted', (pattern) => {
+  test.each([
+    '^jo',
+    'smith$',
+    '(?i)^ann',
+    '^[a-z0-9._-]+@example\\.com$',
+    '(\\d{3})-(\\d{4})',
+    '^(abc)+$',
+    'colou?r',
+    '\\p{L}+',
+  ])('%s is an ordinary pattern and is accepted', (pattern) => {
     expect(() => sanitizeFilter({ name: { $regex: pattern } })).not.toThrow();
   });
 
@@ -123,12 +160,20 @@ describe('regular expressions run in linear time or are refused', () => {
     expect(match({ _id: '2', s: `${'a'.repeat(10)}b` })).toBe(true);
   });
 
-  test('property: any sanitised regex over random subjects agrees with JavaScript\'s own engine where that engine is safe', () => {
-    fc.assert(fc.property(fc.stringMatching(/^[a-c]{1,3}$/), fc.constantFrom('', 'i'), fc.array(fc.stringMatching(/^[a-cA-C]{0,6}$/), { maxLength: 8 }), (literal, options, subjects) => {
-      const pattern = `^${literal}`;
-      const match = compileFilter(sanitizeFilter({ s: { $regex: pattern, $options: options } }));
-      const reference = new RegExp(pattern, options);
-      for (const s of subjects) expect(match({ _id: 'x', s })).toBe(reference.test(s));
-    }), { numRuns: 200 });
+  test("property: any sanitised regex over random subjects agrees with JavaScript's own engine where that engine is safe", () => {
+    fc.assert(
+      fc.property(
+        fc.stringMatching(/^[a-c]{1,3}$/),
+        fc.constantFrom('', 'i'),
+        fc.array(fc.stringMatching(/^[a-cA-C]{0,6}$/), { maxLength: 8 }),
+        (literal, options, subjects) => {
+          const pattern = `^${literal}`;
+          const match = compileFilter(sanitizeFilter({ s: { $regex: pattern, $options: options } }));
+          const reference = new RegExp(pattern, options);
+          for (const s of subjects) expect(match({ _id: 'x', s })).toBe(reference.test(s));
+        },
+      ),
+      { numRuns: 200 },
+    );
   });
 });

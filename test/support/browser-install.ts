@@ -12,7 +12,10 @@ export function ensureChromium(): string | null {
   if (existsSync(browser)) return null;
   process.stdout.write(`\nChromium not found at ${browser}; installing it with scripts/install-chromium.sh (once)\n`);
   try {
-    execFileSync('bash', [path.resolve(__dirname, '../../scripts/install-chromium.sh')], { stdio: ['ignore', 'ignore', 'inherit'], timeout: 600_000 });
+    execFileSync('bash', [path.resolve(__dirname, '../../scripts/install-chromium.sh')], {
+      stdio: ['ignore', 'ignore', 'inherit'],
+      timeout: 600_000,
+    });
   } catch (error) {
     return `scripts/install-chromium.sh failed: ${(error as Error).message.split('\n')[0]}`;
   }

@@ -17,14 +17,24 @@ export const SCREENSHOTS = process.env.KINBASE_SCREENSHOTS_DIR ?? path.join(ROOT
 export async function launchBrowser(): Promise<Browser> {
   if (!existsSync(CHROMIUM)) {
     const problem = process.env.KINBASE_TEST_CHROMIUM_PROBLEM ?? 'it was not installed';
-    throw new Error(`Chromium is missing at ${CHROMIUM} (${problem}): run scripts/install-chromium.sh (Debian's chromium package) or set KINBASE_CHROMIUM`);
+    throw new Error(
+      `Chromium is missing at ${CHROMIUM} (${problem}): run scripts/install-chromium.sh (Debian's chromium package) or set KINBASE_CHROMIUM`,
+    );
   }
   return chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
     // The machine's network is closed: without these Chromium keeps dialling Google's hosts.
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--disable-dev-shm-usage',
+    ],
   });
 }
 
@@ -47,11 +57,21 @@ export interface ConsoleFixture {
  * The built server on a temp data dir with one app, and a fresh browser page. `env` adds
  * settings (an apps file, for example).
  */
-export async function startConsole(env: Record<string, string> = {}, appKey = `kid_console${Math.random().toString(36).slice(2, 8)}`): Promise<ConsoleFixture> {
+export async function startConsole(
+  env: Record<string, string> = {},
+  appKey = `kid_console${Math.random().toString(36).slice(2, 8)}`,
+): Promise<ConsoleFixture> {
   const dataDir = makeTempDir('kinbase-console-');
   const appSecret = 'console-app-secret-123';
   const masterSecret = 'console-master-secret-456';
-  const appEnv: Record<string, string> = env.KINBASE_APPS_FILE ? {} : { KINBASE_APP_KEY: appKey, KINBASE_APP_SECRET: appSecret, KINBASE_MASTER_SECRET: masterSecret, KINBASE_APP_NAME: 'Console Test' };
+  const appEnv: Record<string, string> = env.KINBASE_APPS_FILE
+    ? {}
+    : {
+        KINBASE_APP_KEY: appKey,
+        KINBASE_APP_SECRET: appSecret,
+        KINBASE_MASTER_SECRET: masterSecret,
+        KINBASE_APP_NAME: 'Console Test',
+      };
   let server: ServerProcess | undefined;
   let browser: Browser | undefined;
   try {
@@ -67,15 +87,25 @@ export async function startConsole(env: Record<string, string> = {}, appKey = `k
     const allowed = [origin, ...(env.GCS_API_ENDPOINT ? [new URL(env.GCS_API_ENDPOINT).origin] : [])];
     context.on('request', (request) => {
       const url = request.url();
-      if (!allowed.some((prefix) => url.startsWith(`${prefix}/`)) && !/^(data|blob):/.test(url)) pageErrors.push(`request outside kinbase: ${url}`);
+      if (!allowed.some((prefix) => url.startsWith(`${prefix}/`)) && !/^(data|blob):/.test(url))
+        pageErrors.push(`request outside kinbase: ${url}`);
     });
     page.on('console', (message) => {
-      if (message.type() === 'error' && !/Failed to load resource/.test(message.text())) pageErrors.push(message.text());
+      if (message.type() === 'error' && !/Failed to load resource/.test(message.text()))
+        pageErrors.push(message.text());
     });
     const started = server;
     const opened = browser;
     return {
-      server, origin, appKey, appSecret, masterSecret, browser, context, page, pageErrors,
+      server,
+      origin,
+      appKey,
+      appSecret,
+      masterSecret,
+      browser,
+      context,
+      page,
+      pageErrors,
       close: async () => {
         await opened.close().catch(() => undefined);
         await started.stop();
@@ -91,7 +121,11 @@ export async function startConsole(env: Record<string, string> = {}, appKey = `k
 }
 
 /** Opens the console and signs in with the app key and master secret. */
-export async function signIn(fixture: ConsoleFixture, appKey = fixture.appKey, masterSecret = fixture.masterSecret): Promise<void> {
+export async function signIn(
+  fixture: ConsoleFixture,
+  appKey = fixture.appKey,
+  masterSecret = fixture.masterSecret,
+): Promise<void> {
   const { page } = fixture;
   await page.goto(`${fixture.origin}/console/`);
   await page.getByLabel('App key').fill(appKey);

@@ -8,8 +8,8 @@ import { freePort } from '../../bench/free-port';
 import path from 'node:path';
 
 const START_TIMEOUT_MS = 20_000;
-const HOW_TO_FIX = 'Install the test servers with `npm run test-servers` (needs Go), or put fake-gcs-server into $KINBASE_TOOLS_DIR.';
-
+const HOW_TO_FIX =
+  'Install the test servers with `npm run test-servers` (needs Go), or put fake-gcs-server into $KINBASE_TOOLS_DIR.';
 
 function goBinDir(): string | undefined {
   try {
@@ -28,7 +28,11 @@ function findBinary(): string {
   }
   const script = path.resolve(__dirname, '../../scripts/install-test-servers.sh');
   try {
-    const toolsDir = execFileSync('bash', [script], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim().split('\n').pop() ?? '';
+    const toolsDir =
+      execFileSync('bash', [script], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] })
+        .trim()
+        .split('\n')
+        .pop() ?? '';
     const bin = path.join(toolsDir, 'fake-gcs-server');
     if (existsSync(bin)) return bin;
   } catch (cause) {
@@ -67,10 +71,26 @@ export async function startFakeGcs(): Promise<{ endpoint: string; stop: () => Pr
   const bin = findBinary();
   const port = await freePort();
   const endpoint = `http://127.0.0.1:${port}`;
-  const child = spawn(bin, [
-    '-scheme', 'http', '-host', '127.0.0.1', '-port', String(port), '-backend', 'memory',
-    '-external-url', endpoint, '-public-host', `127.0.0.1:${port}`, '-log-level', 'error',
-  ], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(
+    bin,
+    [
+      '-scheme',
+      'http',
+      '-host',
+      '127.0.0.1',
+      '-port',
+      String(port),
+      '-backend',
+      'memory',
+      '-external-url',
+      endpoint,
+      '-public-host',
+      `127.0.0.1:${port}`,
+      '-log-level',
+      'error',
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => {
     stderr = (stderr + chunk.toString('utf8')).slice(-4000);
@@ -85,6 +105,12 @@ export async function startFakeGcs(): Promise<{ endpoint: string; stop: () => Pr
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   await stopProcess(child);
-  const why = spawnError ? spawnError.message : child.exitCode !== null ? `exited with code ${child.exitCode}` : `did not answer within ${START_TIMEOUT_MS} ms`;
-  throw new Error(`fake-gcs-server (${bin}) ${why} on ${endpoint}.\n--- stderr tail ---\n${stderr.trim() || '(empty)'}\n---\n${HOW_TO_FIX}`);
+  const why = spawnError
+    ? spawnError.message
+    : child.exitCode !== null
+      ? `exited with code ${child.exitCode}`
+      : `did not answer within ${START_TIMEOUT_MS} ms`;
+  throw new Error(
+    `fake-gcs-server (${bin}) ${why} on ${endpoint}.\n--- stderr tail ---\n${stderr.trim() || '(empty)'}\n---\n${HOW_TO_FIX}`,
+  );
 }

@@ -23,16 +23,20 @@ export async function startFerretDb(): Promise<{ url: string; stop: () => Promis
   const binary = ensureBinary();
   const dir = await mkdtemp(path.join(tmpdir(), 'kinbase-ferretdb-'));
   const port = await freePort();
-  const child = spawn(binary, [
-    '--handler=sqlite',
-    `--sqlite-url=file:${dir}/`,
-    `--state-dir=${dir}`,
-    `--listen-addr=127.0.0.1:${port}`,
-    // '-' disables the debug/metrics HTTP listener (FerretDB checks for it explicitly).
-    '--debug-addr=-',
-    '--telemetry=disable',
-    '--log-level=warn',
-  ], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(
+    binary,
+    [
+      '--handler=sqlite',
+      `--sqlite-url=file:${dir}/`,
+      `--state-dir=${dir}`,
+      `--listen-addr=127.0.0.1:${port}`,
+      // '-' disables the debug/metrics HTTP listener (FerretDB checks for it explicitly).
+      '--debug-addr=-',
+      '--telemetry=disable',
+      '--log-level=warn',
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => {
     stderr = (stderr + chunk.toString()).slice(-4000);
@@ -46,8 +50,10 @@ export async function startFerretDb(): Promise<{ url: string; stop: () => Promis
     await waitForPing(url, child);
   } catch (err) {
     await stop();
-    throw new Error(`FerretDB (${binary}) did not become ready on port ${port}: ${(err as Error).message}\n` +
-      `stderr tail:\n${stderr.trim() || '(empty)'}\n${HOW_TO_FIX}`);
+    throw new Error(
+      `FerretDB (${binary}) did not become ready on port ${port}: ${(err as Error).message}\n` +
+        `stderr tail:\n${stderr.trim() || '(empty)'}\n${HOW_TO_FIX}`,
+    );
   }
   return { url, stop };
 }
@@ -73,13 +79,18 @@ function hasWantedVersion(binary: string): boolean {
 function ensureBinary(): string {
   const binary = path.join(toolsDir(), 'ferretdb');
   if (hasWantedVersion(binary)) return binary;
-  process.stdout.write(`\nFerretDB ${FERRETDB_VERSION} not found at ${binary}; building it with scripts/install-test-servers.sh (once, takes a few minutes)\n`);
+  process.stdout.write(
+    `\nFerretDB ${FERRETDB_VERSION} not found at ${binary}; building it with scripts/install-test-servers.sh (once, takes a few minutes)\n`,
+  );
   try {
-    execFileSync('bash', [path.join(__dirname, '../../scripts/install-test-servers.sh')], { stdio: ['ignore', 'ignore', 'inherit'] });
+    execFileSync('bash', [path.join(__dirname, '../../scripts/install-test-servers.sh')], {
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
   } catch (err) {
     throw new Error(`building FerretDB failed: ${(err as Error).message}. ${HOW_TO_FIX}`);
   }
-  if (!hasWantedVersion(binary)) throw new Error(`FerretDB ${FERRETDB_VERSION} is still missing at ${binary} after building. ${HOW_TO_FIX}`);
+  if (!hasWantedVersion(binary))
+    throw new Error(`FerretDB ${FERRETDB_VERSION} is still missing at ${binary} after building. ${HOW_TO_FIX}`);
   return binary;
 }
 
@@ -101,9 +112,10 @@ async function waitForPing(url: string, child: ChildProcess): Promise<void> {
       await client.close().catch(() => {});
     }
   }
-  throw new Error(`no successful ping within ${READY_TIMEOUT_MS / 1000} s (last error: ${(lastError as Error)?.message})`);
+  throw new Error(
+    `no successful ping within ${READY_TIMEOUT_MS / 1000} s (last error: ${(lastError as Error)?.message})`,
+  );
 }
-
 
 async function kill(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;

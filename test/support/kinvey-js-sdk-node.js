@@ -33,8 +33,15 @@ function createHttpAdapter({ apiHostname, micHostname }) {
       const sent = { ...headers };
       // The official adapters describe the device only to Kinvey's own hosts; test the original URL.
       if (/kinvey\.com/.test(url)) {
-        sent['X-Kinvey-Device-Information'] = `js-kinvey-node-sdk/${process.version} ${process.execPath} ${process.version} ${process.platform}`;
-        sent['X-Kinvey-Device-Info'] = JSON.stringify({ hv: 1, os: os.platform(), ov: os.release(), sdk: { name: 'kinvey-js-sdk', version: SDK_VERSION }, pv: process.version });
+        sent['X-Kinvey-Device-Information'] =
+          `js-kinvey-node-sdk/${process.version} ${process.execPath} ${process.version} ${process.platform}`;
+        sent['X-Kinvey-Device-Info'] = JSON.stringify({
+          hv: 1,
+          os: os.platform(),
+          ov: os.release(),
+          sdk: { name: 'kinvey-js-sdk', version: SDK_VERSION },
+          pv: process.version,
+        });
       }
       let response;
       try {
@@ -48,7 +55,9 @@ function createHttpAdapter({ apiHostname, micHostname }) {
         if (err && (err.name === 'TimeoutError' || err.name === 'AbortError')) {
           throw new Kinvey.Errors.TimeoutError('The network request timed out.');
         }
-        throw new Kinvey.Errors.NetworkError(`The network request failed: ${err && err.cause ? err.cause.message : err}`);
+        throw new Kinvey.Errors.NetworkError(
+          `The network request failed: ${err && err.cause ? err.cause.message : err}`,
+        );
       }
       const contentType = response.headers.get('content-type') || '';
       const bytes = Buffer.from(await response.arrayBuffer());

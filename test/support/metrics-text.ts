@@ -20,7 +20,12 @@ export async function scrape(t: TestApp): Promise<string> {
 }
 
 /** Store round trips of the requests to `route` made while `act` ran (sum and count of the per-request histogram). */
-export async function roundTripsDuring(t: TestApp, method: string, route: string, act: () => Promise<unknown>): Promise<{ requests: number; roundTrips: number }> {
+export async function roundTripsDuring(
+  t: TestApp,
+  method: string,
+  route: string,
+  act: () => Promise<unknown>,
+): Promise<{ requests: number; roundTrips: number }> {
   const read = (text: string) => ({
     requests: sample(text, 'kinbase_store_round_trips_per_request_count', { method, route }) ?? 0,
     roundTrips: sample(text, 'kinbase_store_round_trips_per_request_sum', { method, route }) ?? 0,
@@ -34,15 +39,16 @@ export async function roundTripsDuring(t: TestApp, method: string, route: string
 /** Records the collection of every document store call, for tests that check which ones a request touched. */
 export function collectionRecorder(): { calls: string[]; wrap: <S extends object>(store: S) => S } {
   const calls: string[] = [];
-  const wrap = <S extends object>(store: S): S => new Proxy(store, {
-    get(target, property, receiver) {
-      const value = Reflect.get(target, property, receiver) as unknown;
-      if (typeof value !== 'function' || property === 'close' || property === 'ensureIndex') return value;
-      return (scope: { collection: string }, ...rest: unknown[]) => {
-        calls.push(`${String(property)} ${scope.collection}`);
-        return (value as (...args: unknown[]) => unknown).call(target, scope, ...rest);
-      };
-    },
-  });
+  const wrap = <S extends object>(store: S): S =>
+    new Proxy(store, {
+      get(target, property, receiver) {
+        const value = Reflect.get(target, property, receiver) as unknown;
+        if (typeof value !== 'function' || property === 'close' || property === 'ensureIndex') return value;
+        return (scope: { collection: string }, ...rest: unknown[]) => {
+          calls.push(`${String(property)} ${scope.collection}`);
+          return (value as (...args: unknown[]) => unknown).call(target, scope, ...rest);
+        };
+      },
+    });
   return { calls, wrap };
 }

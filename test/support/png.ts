@@ -8,13 +8,22 @@ export function makePng(width: number, height: number, colour: (x: number, y: nu
   const raw = Buffer.alloc((width * 3 + 1) * height);
   for (let y = 0; y < height; y++) {
     const row = y * (width * 3 + 1);
-    for (let x = 0; x < width; x++) raw.set(colour(x, y).map((c) => Math.max(0, Math.min(255, Math.round(c)))), row + 1 + x * 3);
+    for (let x = 0; x < width; x++)
+      raw.set(
+        colour(x, y).map((c) => Math.max(0, Math.min(255, Math.round(c)))),
+        row + 1 + x * 3,
+      );
   }
   const header = Buffer.alloc(13);
   header.writeUInt32BE(width, 0);
   header.writeUInt32BE(height, 4);
   header.set([8, 2, 0, 0, 0], 8);
-  return Buffer.concat([Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]), chunk('IHDR', header), chunk('IDAT', deflateSync(raw)), chunk('IEND', Buffer.alloc(0))]);
+  return Buffer.concat([
+    Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]),
+    chunk('IHDR', header),
+    chunk('IDAT', deflateSync(raw)),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
 }
 
 function chunk(type: string, data: Buffer): Buffer {

@@ -5,7 +5,16 @@
  * held to MongoDB by the contract suite). No plan, no index, no shortcut: what an index changes in
  * a real store's answer shows up as a difference from this one.
  */
-import { StoreError, type CollectionScope, type DocumentStore, type Filter, type FindOptions, type GroupSpec, type GroupStats, type StoredDocument } from '../../src/domain/ports';
+import {
+  StoreError,
+  type CollectionScope,
+  type DocumentStore,
+  type Filter,
+  type FindOptions,
+  type GroupSpec,
+  type GroupStats,
+  type StoredDocument,
+} from '../../src/domain/ports';
 import { GroupAccumulator } from '../../src/stores/documents/mongo-semantics/group-accumulator';
 import { DEFAULT_MAX_RESULT_BYTES } from '../../src/stores/documents/result-budget';
 import { compileFilter, projectDocument, sortDocuments } from '../../src/stores/documents/mongo-semantics/matcher';
@@ -33,7 +42,12 @@ export class ReferenceDocumentStore implements DocumentStore {
   }
 
   /** `$set` of top-level fields and of dotted paths through objects (what the domain sets). */
-  async setFields(scope: CollectionScope, id: string, fields: Record<string, unknown>, filter: Filter = {}): Promise<boolean> {
+  async setFields(
+    scope: CollectionScope,
+    id: string,
+    fields: Record<string, unknown>,
+    filter: Filter = {},
+  ): Promise<boolean> {
     const doc = this.matching(scope, filter).find((d) => d._id === id);
     if (!doc) return false;
     for (const [dotted, value] of Object.entries(fields)) {
@@ -41,7 +55,8 @@ export class ReferenceDocumentStore implements DocumentStore {
       let node = doc as Record<string, unknown>;
       for (const segment of segments.slice(0, -1)) {
         const next = node[segment];
-        if (typeof next !== 'object' || next === null || Array.isArray(next) || next instanceof Date) throw new Error(`the reference sets through objects only (${dotted})`);
+        if (typeof next !== 'object' || next === null || Array.isArray(next) || next instanceof Date)
+          throw new Error(`the reference sets through objects only (${dotted})`);
         node = next as Record<string, unknown>;
       }
       node[segments[segments.length - 1] as string] = copy(value);
@@ -84,7 +99,10 @@ export class ReferenceDocumentStore implements DocumentStore {
 
   async listCollections(appKey: string): Promise<string[]> {
     const prefix = `${appKey}\u0000`;
-    return [...this.collections].filter(([key, docs]) => key.startsWith(prefix) && docs.size > 0).map(([key]) => key.slice(prefix.length)).sort();
+    return [...this.collections]
+      .filter(([key, docs]) => key.startsWith(prefix) && docs.size > 0)
+      .map(([key]) => key.slice(prefix.length))
+      .sort();
   }
 
   async ensureIndex(): Promise<void> {}
@@ -109,6 +127,7 @@ export class ReferenceDocumentStore implements DocumentStore {
 export function copy<T>(value: T): T {
   if (value instanceof Date) return new Date(value.getTime()) as T;
   if (Array.isArray(value)) return value.map(copy) as T;
-  if (typeof value === 'object' && value !== null) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, copy(v)])) as T;
+  if (typeof value === 'object' && value !== null)
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, copy(v)])) as T;
   return value;
 }

@@ -12,7 +12,9 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const { addRunFailure } = require('./summary-reporter.js') as { addRunFailure: (rootDir: string, reason: string) => void };
+const { addRunFailure } = require('./summary-reporter.js') as {
+  addRunFailure: (rootDir: string, reason: string) => void;
+};
 
 const DIR = 'KINBASE_TEST_RUN_TMPDIR';
 const USERS = 'KINBASE_TEST_RUN_TMPDIR_USERS';
@@ -63,9 +65,11 @@ export function leaveRunTempDir(rootDir: string): void {
   }
   const ours = left.filter((name) => OURS.test(name));
   const others = left.filter((name) => !OURS.test(name));
-  if (others.length > 0) process.stderr.write(`\nthe test run left temp entries of other programs (removed): ${others.join(', ')}\n`);
+  if (others.length > 0)
+    process.stderr.write(`\nthe test run left temp entries of other programs (removed): ${others.join(', ')}\n`);
   if (ours.length > 0) {
-    const reason = `tests left ${ours.length} temp entr${ours.length === 1 ? 'y' : 'ies'} behind (removed now; ` +
+    const reason =
+      `tests left ${ours.length} temp entr${ours.length === 1 ? 'y' : 'ies'} behind (removed now; ` +
       `find the test that creates them and remove them when it ends): ${ours.join(', ')}`;
     addRunFailure(rootDir, reason);
     throw new Error(reason);

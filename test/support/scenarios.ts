@@ -68,7 +68,12 @@ export async function runScenario(s: Scenario, ctx: ScenarioContext): Promise<un
 
   const seen = { status: res.status, body: res.body as unknown };
   expect(seen).toMatchObject({ status: s.expect.status });
-  if (s.expect.error) expect(res.body).toMatchObject({ error: s.expect.error, description: expect.any(String), debug: expect.any(String) });
+  if (s.expect.error)
+    expect(res.body).toMatchObject({
+      error: s.expect.error,
+      description: expect.any(String),
+      debug: expect.any(String),
+    });
   if (s.expect.ids) expect((res.body as { _id: string }[]).map((d) => d._id)).toEqual(s.expect.ids);
   if (s.expect.count !== undefined) expect(res.body).toEqual({ count: s.expect.count });
   for (const [name, value] of Object.entries(s.expect.headers ?? {})) {
@@ -80,11 +85,23 @@ export async function runScenario(s: Scenario, ctx: ScenarioContext): Promise<un
 }
 
 /** Signs a user up and logs them in through the real API; returns the id and session header. */
-export async function createUser(t: TestApp, username: string, extra: Record<string, unknown> = {}): Promise<{ id: string; auth: string }> {
+export async function createUser(
+  t: TestApp,
+  username: string,
+  extra: Record<string, unknown> = {},
+): Promise<{ id: string; auth: string }> {
   const password = `pw-${username}-secret`;
-  const signup = await request(t.app).post(`/user/${t.appKey}`).set('Authorization', t.appAuth).send({ username, password, ...extra });
-  if (signup.status !== 201) throw new Error(`signup of ${username} failed: ${signup.status} ${JSON.stringify(signup.body)}`);
-  const login = await request(t.app).post(`/user/${t.appKey}/login`).set('Authorization', t.appAuth).send({ username, password });
-  if (login.status !== 200) throw new Error(`login of ${username} failed: ${login.status} ${JSON.stringify(login.body)}`);
+  const signup = await request(t.app)
+    .post(`/user/${t.appKey}`)
+    .set('Authorization', t.appAuth)
+    .send({ username, password, ...extra });
+  if (signup.status !== 201)
+    throw new Error(`signup of ${username} failed: ${signup.status} ${JSON.stringify(signup.body)}`);
+  const login = await request(t.app)
+    .post(`/user/${t.appKey}/login`)
+    .set('Authorization', t.appAuth)
+    .send({ username, password });
+  if (login.status !== 200)
+    throw new Error(`login of ${username} failed: ${login.status} ${JSON.stringify(login.body)}`);
   return { id: login.body._id as string, auth: `Kinvey ${login.body._kmd.authtoken as string}` };
 }

@@ -17,8 +17,15 @@ export interface FlowResult {
   error?: { name: string; message: string; debug?: string };
 }
 
-export async function runFlowScript(script: string, env: Record<string, string>, timeoutMs: number): Promise<Map<string, FlowResult>> {
-  const child = spawn(process.execPath, [script], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+export async function runFlowScript(
+  script: string,
+  env: Record<string, string>,
+  timeoutMs: number,
+): Promise<Map<string, FlowResult>> {
+  const child = spawn(process.execPath, [script], {
+    env: { PATH: process.env.PATH ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   let err = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -45,7 +52,11 @@ export async function runFlowScript(script: string, env: Record<string, string>,
  * The built server for an SDK suite: a temp data dir with `apps` as its apps file, on a free port
  * whose public URL the SDK clients can reach. The caller stops the server and removes `dataDir`.
  */
-export async function startSdkServer(apps: readonly object[], prefix: string, env: Record<string, string> = {}): Promise<{ server: ServerProcess; dataDir: string }> {
+export async function startSdkServer(
+  apps: readonly object[],
+  prefix: string,
+  env: Record<string, string> = {},
+): Promise<{ server: ServerProcess; dataDir: string }> {
   const dataDir = await mkdtemp(path.join(tmpdir(), prefix));
   const appsFile = path.join(dataDir, 'apps.json');
   await writeFile(appsFile, JSON.stringify(apps));

@@ -22,9 +22,13 @@ export interface ServerProcess {
  * Starts the server (with the node flags `npm start` passes, unless `nodeArgs` says otherwise) and
  * resolves once it listens; rejects with its output if it exits first.
  */
-export async function startServerProcess(env: Record<string, string>, options: { timeoutMs?: number; nodeArgs?: readonly string[] } = {}): Promise<ServerProcess> {
+export async function startServerProcess(
+  env: Record<string, string>,
+  options: { timeoutMs?: number; nodeArgs?: readonly string[] } = {},
+): Promise<ServerProcess> {
   const timeoutMs = options.timeoutMs ?? 20_000;
-  if (!existsSync(SERVER_ENTRY)) throw new Error(`${SERVER_ENTRY} is missing: run \`npm run build\` (npm test does it in pretest)`);
+  if (!existsSync(SERVER_ENTRY))
+    throw new Error(`${SERVER_ENTRY} is missing: run \`npm run build\` (npm test does it in pretest)`);
   const child = spawn(process.execPath, [...(options.nodeArgs ?? NODE_FLAGS), SERVER_ENTRY], {
     env: { PATH: process.env.PATH ?? '', PORT: '0', KINBASE_LOG_LEVEL: 'warn', ...env },
     stdio: ['pipe', 'pipe', 'pipe'],
@@ -35,7 +39,10 @@ export async function startServerProcess(env: Record<string, string>, options: {
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
 
   const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start within ${timeoutMs} ms:\n${out}`)), timeoutMs);
+    const timer = setTimeout(
+      () => reject(new Error(`server did not start within ${timeoutMs} ms:\n${out}`)),
+      timeoutMs,
+    );
     const poll = setInterval(() => {
       const match = /\(port (\d+)\)/.exec(out);
       if (match) {
@@ -63,7 +70,9 @@ export async function startServerProcess(env: Record<string, string>, options: {
 
 /** Runs the server expecting it to exit (bad configuration); resolves with code and output. */
 export async function runServerToExit(env: Record<string, string>): Promise<{ code: number | null; output: string }> {
-  const child = spawn(process.execPath, [...NODE_FLAGS, SERVER_ENTRY], { env: { PATH: process.env.PATH ?? '', ...env } });
+  const child = spawn(process.execPath, [...NODE_FLAGS, SERVER_ENTRY], {
+    env: { PATH: process.env.PATH ?? '', ...env },
+  });
   let output = '';
   child.stdout.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr.on('data', (d: Buffer) => (output += d.toString()));

@@ -22,11 +22,19 @@ export default async function serversGlobalSetup(globalConfig: { rootDir: string
   if (users > 0) return; // another project of this run started them
 
   const started = Date.now();
-  const mongoStart = process.env.MONGODB_URL ? Promise.resolve({ url: process.env.MONGODB_URL, stop: async () => {} }) : startFerretDb();
+  const mongoStart = process.env.MONGODB_URL
+    ? Promise.resolve({ url: process.env.MONGODB_URL, stop: async () => {} })
+    : startFerretDb();
   const gcsStart = startFakeGcs();
   // Each server is registered as soon as it is up, so a failure of the other still stops it.
-  void mongoStart.then((mongo) => registerStop(mongo.stop), () => {});
-  void gcsStart.then((gcs) => registerStop(gcs.stop), () => {});
+  void mongoStart.then(
+    (mongo) => registerStop(mongo.stop),
+    () => {},
+  );
+  void gcsStart.then(
+    (gcs) => registerStop(gcs.stop),
+    () => {},
+  );
   let mongo: Awaited<typeof mongoStart>;
   let gcs: Awaited<typeof gcsStart>;
   try {
@@ -45,5 +53,7 @@ export default async function serversGlobalSetup(globalConfig: { rootDir: string
   }
   process.env.KINBASE_TEST_MONGODB_URL = mongo.url;
   process.env.KINBASE_TEST_GCS_ENDPOINT = gcs.endpoint;
-  process.stdout.write(`\ntest servers ready in ${Date.now() - started} ms: mongodb ${mongo.url}, gcs ${gcs.endpoint}\n`);
+  process.stdout.write(
+    `\ntest servers ready in ${Date.now() - started} ms: mongodb ${mongo.url}, gcs ${gcs.endpoint}\n`,
+  );
 }

@@ -61,11 +61,15 @@ function timingTable(rootDir, results, projects) {
   const seconds = (ms) => `${(ms / 1000).toFixed(1)} s`.padStart(8);
   const lines = [`\nslowest suites (of ${suites.length}):`];
   for (const suite of suites.slice(0, SLOWEST)) {
-    lines.push(`${seconds(suiteMs(suite))}  ${projectName(suite).padEnd(8)} ${path.relative(rootDir, suite.testFilePath)}`);
+    lines.push(
+      `${seconds(suiteMs(suite))}  ${projectName(suite).padEnd(8)} ${path.relative(rootDir, suite.testFilePath)}`,
+    );
   }
   lines.push('time per project (sum of its suites):');
   for (const [name, total] of Object.entries(projects)) {
-    lines.push(`${seconds(total.seconds * 1000)}  ${name.padEnd(8)} ${total.suites} suites, ${total.passed} passed, ${total.failed} failed`);
+    lines.push(
+      `${seconds(total.seconds * 1000)}  ${name.padEnd(8)} ${total.suites} suites, ${total.passed} passed, ${total.failed} failed`,
+    );
   }
   lines.push(`wall clock: ${((Date.now() - results.startTime) / 1000).toFixed(1)} s\n`);
   return `${lines.join('\n')}\n`;

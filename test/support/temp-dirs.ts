@@ -18,7 +18,8 @@ export function makeTempDir(prefix: string): string {
 
 /** Removes a dir made by makeTempDir (or anything under it, resolved to that dir); a missing one is fine. */
 export function removeTempDir(dirOrFileInside: string): void {
-  const dir = [...tracked].find((d) => dirOrFileInside === d || dirOrFileInside.startsWith(`${d}${path.sep}`)) ?? dirOrFileInside;
+  const dir =
+    [...tracked].find((d) => dirOrFileInside === d || dirOrFileInside.startsWith(`${d}${path.sep}`)) ?? dirOrFileInside;
   rmSync(dir, { recursive: true, force: true });
   tracked.delete(dir);
 }

@@ -86,7 +86,8 @@ export interface TestAppOptions {
   environment?: { file: string; flexServices?: Record<string, FlexServiceSpec> };
 }
 
-export const basic = (user: string, secret: string): string => `Basic ${Buffer.from(`${user}:${secret}`).toString('base64')}`;
+export const basic = (user: string, secret: string): string =>
+  `Basic ${Buffer.from(`${user}:${secret}`).toString('base64')}`;
 
 export function uniqueKey(prefix = 'kid'): string {
   return `${prefix}_${randomBytes(6).toString('hex')}`;
@@ -112,15 +113,28 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   const baseUrl = `http://127.0.0.1:${port}`;
 
   const publicUrl = options.publicUrl ? options.publicUrl(baseUrl) : baseUrl;
-  const config = loadConfig({ KINBASE_DATA_DIR: dataDir, KINBASE_PUBLIC_URL: publicUrl, PORT: String(port), KINBASE_LOG_LEVEL: 'silent', ...options.env });
+  const config = loadConfig({
+    KINBASE_DATA_DIR: dataDir,
+    KINBASE_PUBLIC_URL: publicUrl,
+    PORT: String(port),
+    KINBASE_LOG_LEVEL: 'silent',
+    ...options.env,
+  });
   const kind = options.documents ?? 'embedded';
   let documents: DocumentStore;
   if (kind === 'mongodb') {
     const url = process.env.KINBASE_TEST_MONGODB_URL;
     if (!url) throw new Error('KINBASE_TEST_MONGODB_URL is not set: the jest globalSetup did not start FerretDB');
-    documents = await MongoDocumentStore.connect({ url, dbPrefix: `t${randomBytes(3).toString('hex')}_`, maxResultBytes: options.maxResultBytes });
+    documents = await MongoDocumentStore.connect({
+      url,
+      dbPrefix: `t${randomBytes(3).toString('hex')}_`,
+      maxResultBytes: options.maxResultBytes,
+    });
   } else {
-    documents = new EmbeddedDocumentStore({ dir: path.join(dataDir, 'documents'), maxResultBytes: options.maxResultBytes });
+    documents = new EmbeddedDocumentStore({
+      dir: path.join(dataDir, 'documents'),
+      maxResultBytes: options.maxResultBytes,
+    });
   }
   if (options.wrapDocuments) documents = options.wrapDocuments(documents);
   let objects: OpenedObjectStore;
@@ -132,12 +146,25 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     if (!options.gcsKeyFile) ownKeyFile = keyFile;
     objects = { store: await openFakeGcsStore(endpoint, keyFile, options.clock) };
   } else {
-    objects = await createObjectStore({ kind: 'local' }, { dataDir, publicUrl, signingSecret: randomBytes(32).toString('hex'), ...(options.clock ? { clock: options.clock } : {}) });
+    objects = await createObjectStore(
+      { kind: 'local' },
+      {
+        dataDir,
+        publicUrl,
+        signingSecret: randomBytes(32).toString('hex'),
+        ...(options.clock ? { clock: options.clock } : {}),
+      },
+    );
   }
   const logger = options.logger ?? pino({ level: 'silent' });
   // Business Logic limits come from the config (KINBASE_BL_* in options.env), as on the server.
   const runtime = buildRuntime({
-    config, apps: new AppRegistry([definition]), documents, objects, logger, ...(options.clock ? { clock: options.clock } : {}),
+    config,
+    apps: new AppRegistry([definition]),
+    documents,
+    objects,
+    logger,
+    ...(options.clock ? { clock: options.clock } : {}),
   });
   const app = createApp(runtime);
   holder.handler = app;
@@ -170,21 +197,38 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
 /** The app with its environment file loaded by the real loader; any problem fails the test loudly. */
 function withEnvironment(app: AppDefinition, environment: NonNullable<TestAppOptions['environment']>): AppDefinition {
   const problems: string[] = [];
-  const loaded = loadEnvironmentFile(environment.file, { readFile: (f) => readFileSync(f, 'utf8'), flexServices: environment.flexServices ?? {}, source: 'test app' }, problems, []);
-  if (!loaded || problems.length > 0) throw new Error(`the test's environment file has problems:\n  ${problems.join('\n  ')}`);
-  return { ...app, collections: { ...loaded.collections, ...app.collections }, businessLogic: loaded.businessLogic, groups: loaded.groups };
+  const loaded = loadEnvironmentFile(
+    environment.file,
+    { readFile: (f) => readFileSync(f, 'utf8'), flexServices: environment.flexServices ?? {}, source: 'test app' },
+    problems,
+    [],
+  );
+  if (!loaded || problems.length > 0)
+    throw new Error(`the test's environment file has problems:\n  ${problems.join('\n  ')}`);
+  return {
+    ...app,
+    collections: { ...loaded.collections, ...app.collections },
+    businessLogic: loaded.businessLogic,
+    groups: loaded.groups,
+  };
 }
 
 /** The fake-gcs-server to use: the test's own, else globalSetup's; throws if there is none (never skipped). */
 function gcsEndpointOf(options: TestAppOptions): string {
   const endpoint = options.gcsEndpoint ?? process.env.KINBASE_TEST_GCS_ENDPOINT;
-  if (!endpoint) throw new Error('KINBASE_TEST_GCS_ENDPOINT is not set: the jest globalSetup did not start fake-gcs-server');
+  if (!endpoint)
+    throw new Error('KINBASE_TEST_GCS_ENDPOINT is not set: the jest globalSetup did not start fake-gcs-server');
   return endpoint;
 }
 
 /** A GcsObjectStore on a fresh bucket of that fake-gcs-server. */
 async function openFakeGcsStore(endpoint: string, keyFile: string, clock: Clock | undefined): Promise<ObjectStore> {
-  return GcsObjectStore.create({ bucket: await createTestBucket(endpoint), keyFile, apiEndpoint: endpoint, ...(clock ? { clock } : {}) });
+  return GcsObjectStore.create({
+    bucket: await createTestBucket(endpoint),
+    keyFile,
+    apiEndpoint: endpoint,
+    ...(clock ? { clock } : {}),
+  });
 }
 
 /** Both document stores, for suites that must behave identically on each. */

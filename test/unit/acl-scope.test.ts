@@ -14,7 +14,14 @@ import { compileFilter } from '../../src/stores/documents/mongo-semantics/matche
 import { planFilter, type PlannedIndex, type Source } from '../../src/stores/documents/embedded/sqlite/planner';
 
 const APP = 'kid_scope';
-const user = (userId: string, groups: string[] = []): Principal => ({ kind: 'user', appKey: APP, userId, username: userId, token: 't', groups });
+const user = (userId: string, groups: string[] = []): Principal => ({
+  kind: 'user',
+  appKey: APP,
+  userId,
+  username: userId,
+  token: 't',
+  groups,
+});
 
 const principals: Record<string, Principal> = {
   master: { kind: 'master', appKey: APP },
@@ -59,35 +66,48 @@ function aclClauseOf(scoped: Filter, query: Filter): Filter | null {
 function aclFields(filter: unknown): string[] {
   if (Array.isArray(filter)) return filter.flatMap(aclFields);
   if (typeof filter !== 'object' || filter === null) return [];
-  return Object.entries(filter).flatMap(([key, value]) => (key.startsWith('_acl') ? [key] : key.startsWith('$') ? aclFields(value) : []));
+  return Object.entries(filter).flatMap(([key, value]) =>
+    key.startsWith('_acl') ? [key] : key.startsWith('$') ? aclFields(value) : [],
+  );
 }
 
 describe('AclScope', () => {
-  test.each(matrix)('%s collection: %s — readable/writable select exactly what canRead/canWrite accept, for any query', (level, name) => {
-    const scope = aclScope(principals[name]!, level);
-    for (const query of queries) {
-      const inQuery = selected(query);
-      expect(selected(scope.readable(query))).toEqual(entities.filter((e) => scope.canRead(e) && inQuery.includes(e._id)).map((e) => e._id));
-      expect(selected(scope.writable(query))).toEqual(entities.filter((e) => scope.canWrite(e) && inQuery.includes(e._id)).map((e) => e._id));
-    }
-    const condition = scope.writeCondition();
-    expect(selected(condition ?? {})).toEqual(entities.filter((e) => scope.canWrite(e)).map((e) => e._id));
-  });
-
-  test.each(matrix)('%s collection: %s — every scoped filter puts its ACL clause first and names only indexed _acl fields', (level, name) => {
-    const scope = aclScope(principals[name]!, level);
-    for (const query of queries) {
-      for (const scoped of [scope.readable(query), scope.writable(query)]) {
-        const clause = aclClauseOf(scoped, query);
-        if (!clause) continue; // unrestricted: the query itself, untouched
-        if (clause === MATCH_NOTHING) continue;
-        expect(isAclClause(clause)).toBe(true);
-        expect(Object.keys(clause)).toEqual(['$or']);
-        for (const branch of clause.$or as Filter[]) expect(Object.keys(branch).every((key) => key.startsWith('_acl.'))).toBe(true);
-        expect(aclFields(clause).filter((field) => !ACL_INDEX_FIELDS.includes(field))).toEqual([]);
+  test.each(matrix)(
+    '%s collection: %s — readable/writable select exactly what canRead/canWrite accept, for any query',
+    (level, name) => {
+      const scope = aclScope(principals[name]!, level);
+      for (const query of queries) {
+        const inQuery = selected(query);
+        expect(selected(scope.readable(query))).toEqual(
+          entities.filter((e) => scope.canRead(e) && inQuery.includes(e._id)).map((e) => e._id),
+        );
+        expect(selected(scope.writable(query))).toEqual(
+          entities.filter((e) => scope.canWrite(e) && inQuery.includes(e._id)).map((e) => e._id),
+        );
       }
-    }
-  });
+      const condition = scope.writeCondition();
+      expect(selected(condition ?? {})).toEqual(entities.filter((e) => scope.canWrite(e)).map((e) => e._id));
+    },
+  );
+
+  test.each(matrix)(
+    '%s collection: %s — every scoped filter puts its ACL clause first and names only indexed _acl fields',
+    (level, name) => {
+      const scope = aclScope(principals[name]!, level);
+      for (const query of queries) {
+        for (const scoped of [scope.readable(query), scope.writable(query)]) {
+          const clause = aclClauseOf(scoped, query);
+          if (!clause) continue; // unrestricted: the query itself, untouched
+          if (clause === MATCH_NOTHING) continue;
+          expect(isAclClause(clause)).toBe(true);
+          expect(Object.keys(clause)).toEqual(['$or']);
+          for (const branch of clause.$or as Filter[])
+            expect(Object.keys(branch).every((key) => key.startsWith('_acl.'))).toBe(true);
+          expect(aclFields(clause).filter((field) => !ACL_INDEX_FIELDS.includes(field))).toEqual([]);
+        }
+      }
+    },
+  );
 
   test('master and unrestricted levels leave the query as it is: no ACL clause, no write condition', () => {
     const query = { n: 1 };
@@ -106,7 +126,7 @@ describe('AclScope', () => {
     expect(aclScope(principals.reader!, 'private').canCreate()).toBe(true);
   });
 
-  test('the read clause\'s readable-by-all branches are the ones the embedded engine indexes separately', () => {
+  test("the read clause's readable-by-all branches are the ones the embedded engine indexes separately", () => {
     const clause: Filter = aclScope(principals.member!, 'private').readable({});
     const publicBranches = (clause.$or as Filter[]).filter(isReadableByAllBranch);
     expect(publicBranches).toEqual([{ '_acl.gr': true }, { '_acl.gw': true }]);
@@ -115,20 +135,23 @@ describe('AclScope', () => {
 
 describe('AclScope with the embedded planner', () => {
   const fields = [...ACL_INDEX_FIELDS, 'secret'];
-  const indexFor = (ready: boolean) => (field: string): PlannedIndex | undefined => {
-    const ix = fields.indexOf(field);
-    return ix < 0 ? undefined : { ix, sparse: false, multikey: false, ready: ready || field === 'secret' };
-  };
+  const indexFor =
+    (ready: boolean) =>
+    (field: string): PlannedIndex | undefined => {
+      const ix = fields.indexOf(field);
+      return ix < 0 ? undefined : { ix, sparse: false, multikey: false, ready: ready || field === 'secret' };
+    };
   const fieldOf = (source: Source): string => (source.kind === 'ids' ? '_id' : fields[source.ix]!);
 
-  test('with only ACL_INDEX_FIELDS indexed, a private reader\'s query is planned from its ACL clause alone', () => {
+  test("with only ACL_INDEX_FIELDS indexed, a private reader's query is planned from its ACL clause alone", () => {
     const scoped = aclScope(principals.member!, 'private').readable({ n: { $gt: 1 } });
     const plans = planFilter(scoped, indexFor(true));
     expect(plans.length).toBeGreaterThan(0);
-    for (const plan of plans) expect(plan.sources.every((source) => ACL_INDEX_FIELDS.includes(fieldOf(source)))).toBe(true);
+    for (const plan of plans)
+      expect(plan.sources.every((source) => ACL_INDEX_FIELDS.includes(fieldOf(source)))).toBe(true);
   });
 
-  test('while the ACL indexes are being built, a reader\'s indexed condition is never looked up in their place', () => {
+  test("while the ACL indexes are being built, a reader's indexed condition is never looked up in their place", () => {
     const scoped = aclScope(principals.member!, 'private').readable({ secret: 'guess' });
     expect(planFilter(scoped, indexFor(false))).toEqual([]);
   });

@@ -1,12 +1,28 @@
 import type { CollectionPermissions } from '../../src/config/load-config';
-import { MATCH_NOTHING, buildAcl, canCreate, canRead, canWrite, readFilter, restrict, writeFilter } from '../../src/domain/access/acl';
+import {
+  MATCH_NOTHING,
+  buildAcl,
+  canCreate,
+  canRead,
+  canWrite,
+  readFilter,
+  restrict,
+  writeFilter,
+} from '../../src/domain/access/acl';
 import { KinveyError } from '../../src/domain/errors';
 import type { Principal } from '../../src/domain/access/principal';
 import type { Filter, StoredDocument } from '../../src/domain/ports';
 import { compileFilter } from '../../src/stores/documents/mongo-semantics/matcher';
 
 const APP = 'kid_acl';
-const user = (userId: string, groups: string[] = []): Principal => ({ kind: 'user', appKey: APP, userId, username: userId, token: 't', groups });
+const user = (userId: string, groups: string[] = []): Principal => ({
+  kind: 'user',
+  appKey: APP,
+  userId,
+  username: userId,
+  token: 't',
+  groups,
+});
 
 const principals: Record<string, Principal> = {
   master: { kind: 'master', appKey: APP },
@@ -74,17 +90,24 @@ describe('collection level x principal', () => {
     expect(sorted(entities.filter((e) => canWrite(principal, level, e)).map((e) => e._id))).toEqual(sorted(want.write));
   });
 
-  test.each(matrix)('%s collection: %s — readFilter and writeFilter select what canRead and canWrite accept', (level, name) => {
-    const principal = principals[name]!;
-    const readable = entities.filter((e) => canRead(principal, level, e)).map((e) => e._id);
-    const writable = entities.filter((e) => canWrite(principal, level, e)).map((e) => e._id);
-    expect(selectedBy(readFilter(principal, level))).toEqual(readable);
-    expect(selectedBy(writeFilter(principal, level))).toEqual(writable);
-    // Combined with a client filter, the ACL still only narrows the result.
-    const client = { _id: { $in: ['own', 'group-w', 'closed'] } };
-    expect(selectedBy(readFilter(principal, level), client)).toEqual(readable.filter((id) => client._id.$in.includes(id)));
-    expect(selectedBy(writeFilter(principal, level), client)).toEqual(writable.filter((id) => client._id.$in.includes(id)));
-  });
+  test.each(matrix)(
+    '%s collection: %s — readFilter and writeFilter select what canRead and canWrite accept',
+    (level, name) => {
+      const principal = principals[name]!;
+      const readable = entities.filter((e) => canRead(principal, level, e)).map((e) => e._id);
+      const writable = entities.filter((e) => canWrite(principal, level, e)).map((e) => e._id);
+      expect(selectedBy(readFilter(principal, level))).toEqual(readable);
+      expect(selectedBy(writeFilter(principal, level))).toEqual(writable);
+      // Combined with a client filter, the ACL still only narrows the result.
+      const client = { _id: { $in: ['own', 'group-w', 'closed'] } };
+      expect(selectedBy(readFilter(principal, level), client)).toEqual(
+        readable.filter((id) => client._id.$in.includes(id)),
+      );
+      expect(selectedBy(writeFilter(principal, level), client)).toEqual(
+        writable.filter((id) => client._id.$in.includes(id)),
+      );
+    },
+  );
 });
 
 describe('principals without a user', () => {
@@ -133,7 +156,9 @@ describe('buildAcl', () => {
   });
 
   test('the creator of an existing entity is kept when someone else saves it', () => {
-    const acl = buildAcl({ r: ['u-reader', 'u-reader'], groups: { w: ['g-writers'] } }, principals.writer!, { _acl: { creator: 'u-creator' } });
+    const acl = buildAcl({ r: ['u-reader', 'u-reader'], groups: { w: ['g-writers'] } }, principals.writer!, {
+      _acl: { creator: 'u-creator' },
+    });
     expect(acl).toEqual({ creator: 'u-creator', r: ['u-reader'], groups: { w: ['g-writers'] } });
   });
 

@@ -37,20 +37,55 @@ describe('loadConfig', () => {
 
   test('every variable is read and typed', () => {
     const config = loadConfig({
-      PORT: '9000', KINBASE_HOST: '0.0.0.0', KINBASE_DATA_DIR: '/tmp/kb', KINBASE_PUBLIC_URL: 'https://api.example.com/',
-      KINBASE_APP_KEY: 'kid_abc', KINBASE_APP_SECRET: 'app-secret-1', KINBASE_MASTER_SECRET: 'master-secret-1', KINBASE_APP_NAME: 'Shop',
-      MONGODB_URL: 'mongodb://db:27017', MONGODB_DB_PREFIX: 'kb_',
-      KINBASE_STORAGE: 'gcs', GCS_BUCKET: 'my-bucket', GCS_KEY_FILE: '/k.json', GCS_API_ENDPOINT: 'http://127.0.0.1:4443/',
-      GCS_HMAC_ACCESS_ID: 'GOOG1', GCS_HMAC_SECRET: 'hmacsecret',
-      KINBASE_UPLOAD_URL_TTL_SECONDS: '60', KINBASE_DOWNLOAD_URL_TTL_SECONDS: '120', KINBASE_SIGNING_SECRET: 'x'.repeat(32),
-      KINBASE_BL_TIMEOUT_MS: '500', KINBASE_BL_MEMORY_MB: '128', KINBASE_BL_ISOLATES_PER_APP: '4', KINBASE_FLEX_TIMEOUT_MS: '30000',
+      PORT: '9000',
+      KINBASE_HOST: '0.0.0.0',
+      KINBASE_DATA_DIR: '/tmp/kb',
+      KINBASE_PUBLIC_URL: 'https://api.example.com/',
+      KINBASE_APP_KEY: 'kid_abc',
+      KINBASE_APP_SECRET: 'app-secret-1',
+      KINBASE_MASTER_SECRET: 'master-secret-1',
+      KINBASE_APP_NAME: 'Shop',
+      MONGODB_URL: 'mongodb://db:27017',
+      MONGODB_DB_PREFIX: 'kb_',
+      KINBASE_STORAGE: 'gcs',
+      GCS_BUCKET: 'my-bucket',
+      GCS_KEY_FILE: '/k.json',
+      GCS_API_ENDPOINT: 'http://127.0.0.1:4443/',
+      GCS_HMAC_ACCESS_ID: 'GOOG1',
+      GCS_HMAC_SECRET: 'hmacsecret',
+      KINBASE_UPLOAD_URL_TTL_SECONDS: '60',
+      KINBASE_DOWNLOAD_URL_TTL_SECONDS: '120',
+      KINBASE_SIGNING_SECRET: 'x'.repeat(32),
+      KINBASE_BL_TIMEOUT_MS: '500',
+      KINBASE_BL_MEMORY_MB: '128',
+      KINBASE_BL_ISOLATES_PER_APP: '4',
+      KINBASE_FLEX_TIMEOUT_MS: '30000',
     });
     expect(config).toMatchObject({
-      port: 9000, host: '0.0.0.0', dataDir: '/tmp/kb', publicUrl: 'https://api.example.com',
-      apps: [{ appKey: 'kid_abc', appSecret: 'app-secret-1', masterSecret: 'master-secret-1', name: 'Shop', collections: {} }],
+      port: 9000,
+      host: '0.0.0.0',
+      dataDir: '/tmp/kb',
+      publicUrl: 'https://api.example.com',
+      apps: [
+        {
+          appKey: 'kid_abc',
+          appSecret: 'app-secret-1',
+          masterSecret: 'master-secret-1',
+          name: 'Shop',
+          collections: {},
+        },
+      ],
       documents: { kind: 'mongodb', url: 'mongodb://db:27017', dbPrefix: 'kb_' },
-      storage: { kind: 'gcs', bucket: 'my-bucket', keyFile: '/k.json', apiEndpoint: 'http://127.0.0.1:4443', hmac: { accessId: 'GOOG1', secret: 'hmacsecret' } },
-      uploadUrlTtlSeconds: 60, downloadUrlTtlSeconds: 120, signingSecret: 'x'.repeat(32),
+      storage: {
+        kind: 'gcs',
+        bucket: 'my-bucket',
+        keyFile: '/k.json',
+        apiEndpoint: 'http://127.0.0.1:4443',
+        hmac: { accessId: 'GOOG1', secret: 'hmacsecret' },
+      },
+      uploadUrlTtlSeconds: 60,
+      downloadUrlTtlSeconds: 120,
+      signingSecret: 'x'.repeat(32),
       businessLogic: { timeoutMs: 500, memoryMb: 128, isolatesPerApp: 4, flexTimeoutMs: 30000 },
     });
   });
@@ -84,14 +119,17 @@ describe('loadConfig', () => {
     [{ PORT: 'eighty' }, 'PORT is "eighty"; it must be a whole number'],
     [{ PORT: '70000' }, 'PORT is 70000; it must be at most 65535'],
     [{ KINBASE_PUBLIC_URL: 'ftp://x' }, 'KINBASE_PUBLIC_URL is "ftp://x", which is not an http:// or https:// origin'],
-    [{ KINBASE_SIGNING_SECRET: 'short-secret' }, 'KINBASE_SIGNING_SECRET is a 12-character value; it must be at least 32 characters long'],
+    [
+      { KINBASE_SIGNING_SECRET: 'short-secret' },
+      'KINBASE_SIGNING_SECRET is a 12-character value; it must be at least 32 characters long',
+    ],
   ])('%j is explained in plain words: %s', (env, message) => {
     const problems = problemsOf(env);
     expect(problems.join('\n')).toContain(message);
     expect(problems.join('\n')).not.toMatch(/must match|must be equal to one of|must have propert/);
   });
 
-  test('a secret\'s value never appears in a configuration error', () => {
+  test("a secret's value never appears in a configuration error", () => {
     expect(problemsOf({ KINBASE_SIGNING_SECRET: 'short-secret' }).join('\n')).not.toContain('short-secret');
     expect(problemsOf({ KINBASE_METRICS_TOKEN: 'short-token' }).join('\n')).not.toContain('short-token');
   });
@@ -101,13 +139,27 @@ describe('loadConfig', () => {
   });
 
   test('KINBASE_APPS_FILE is validated and its collections permissions kept', () => {
-    const apps = [{ appKey: 'kid_one', appSecret: 'secret-one', masterSecret: 'master-one', collections: { notes: { permissions: 'private' } } }];
+    const apps = [
+      {
+        appKey: 'kid_one',
+        appSecret: 'secret-one',
+        masterSecret: 'master-one',
+        collections: { notes: { permissions: 'private' } },
+      },
+    ];
     const config = loadConfig({ KINBASE_APPS_FILE: '/apps.json' }, () => JSON.stringify(apps));
     expect(config.apps).toEqual([{ ...apps[0], name: 'kid_one' }]);
   });
 
-  test('a collection entry without permissions starts with the collection\'s default: shared, and private for _blob', () => {
-    const apps = [{ appKey: 'kid_one', appSecret: 'secret-one', masterSecret: 'master-one', collections: { BooksDelta: { deltaSet: true }, notes: { indexes: ['title'] }, _blob: { indexes: ['tag'] } } }];
+  test("a collection entry without permissions starts with the collection's default: shared, and private for _blob", () => {
+    const apps = [
+      {
+        appKey: 'kid_one',
+        appSecret: 'secret-one',
+        masterSecret: 'master-one',
+        collections: { BooksDelta: { deltaSet: true }, notes: { indexes: ['title'] }, _blob: { indexes: ['tag'] } },
+      },
+    ];
     const app = loadConfig({ KINBASE_APPS_FILE: '/apps.json' }, () => JSON.stringify(apps)).apps?.[0];
     if (!app) throw new Error('no app');
     expect(collectionPermissions(app, 'BooksDelta')).toBe('shared');
@@ -118,11 +170,32 @@ describe('loadConfig', () => {
 
   test.each([
     ['not JSON', '{', 'KINBASE_APPS_FILE cannot be read'],
-    ['a bad permission level', JSON.stringify([{ appKey: 'k', appSecret: 'secret-1', masterSecret: 'secret-2', collections: { a: { permissions: 'all' } } }]), 'KINBASE_APPS_FILE.0.collections.a.permissions is "all"; allowed values are shared, private, read-only, full'],
-    ['an unknown setting', JSON.stringify([{ appKey: 'k', appSecret: 'secret-1', masterSecret: 'secret-2', colections: {} }]), 'KINBASE_APPS_FILE.0 has an unknown setting "colections"'],
+    [
+      'a bad permission level',
+      JSON.stringify([
+        { appKey: 'k', appSecret: 'secret-1', masterSecret: 'secret-2', collections: { a: { permissions: 'all' } } },
+      ]),
+      'KINBASE_APPS_FILE.0.collections.a.permissions is "all"; allowed values are shared, private, read-only, full',
+    ],
+    [
+      'an unknown setting',
+      JSON.stringify([{ appKey: 'k', appSecret: 'secret-1', masterSecret: 'secret-2', colections: {} }]),
+      'KINBASE_APPS_FILE.0 has an unknown setting "colections"',
+    ],
     ['a missing secret', JSON.stringify([{ appKey: 'k', appSecret: 'secret-1' }]), 'KINBASE_APPS_FILE.0.masterSecret'],
-    ['a duplicate app key', JSON.stringify([{ appKey: 'k', appSecret: 'secret-1', masterSecret: 'secret-2' }, { appKey: 'k', appSecret: 'secret-3', masterSecret: 'secret-4' }]), 'twice'],
-    ['equal app and master secrets', JSON.stringify([{ appKey: 'k', appSecret: 'secret-1', masterSecret: 'secret-1' }]), 'same appSecret and masterSecret'],
+    [
+      'a duplicate app key',
+      JSON.stringify([
+        { appKey: 'k', appSecret: 'secret-1', masterSecret: 'secret-2' },
+        { appKey: 'k', appSecret: 'secret-3', masterSecret: 'secret-4' },
+      ]),
+      'twice',
+    ],
+    [
+      'equal app and master secrets',
+      JSON.stringify([{ appKey: 'k', appSecret: 'secret-1', masterSecret: 'secret-1' }]),
+      'same appSecret and masterSecret',
+    ],
   ])('an apps file with %s is refused', (_what, content, message) => {
     expect(problemsOf({ KINBASE_APPS_FILE: '/apps.json' }, () => content).join('\n')).toContain(message);
   });
@@ -130,56 +203,112 @@ describe('loadConfig', () => {
   describe('environmentFile and flexServices', () => {
     const app = { appKey: 'kid_x', appSecret: 'secret-one', masterSecret: 'master-one' };
     const envFile = {
-      schemaVersion: '1.0.0', configType: 'environment',
+      schemaVersion: '1.0.0',
+      configType: 'environment',
       collections: { books: { type: 'internal', permissions: 'read-only' } },
       customEndpoints: { hello: { type: 'external', service: 'svc', handlerName: 'hello' } },
       groups: { staff: { name: 'Staff' } },
       roles: { Intern: {} },
     };
-    const files = (apps: unknown, env: unknown = envFile): ((f: string) => string) => (f) => {
-      if (f === '/etc/kinbase/apps.json') return JSON.stringify(apps);
-      if (f === '/etc/kinbase/envs/env.json') return JSON.stringify(env);
-      throw new Error(`ENOENT: no such file or directory, open '${f}'`);
-    };
+    const files =
+      (apps: unknown, env: unknown = envFile): ((f: string) => string) =>
+      (f) => {
+        if (f === '/etc/kinbase/apps.json') return JSON.stringify(apps);
+        if (f === '/etc/kinbase/envs/env.json') return JSON.stringify(env);
+        throw new Error(`ENOENT: no such file or directory, open '${f}'`);
+      };
     const flexServices = { svc: { host: 'http://flex:10001', secret: 'shh' } };
 
-    test('an app\'s environmentFile is read relative to the apps file and becomes its businessLogic, groups and collections', () => {
-      const apps = [{ ...app, environmentFile: 'envs/env.json', flexServices, collections: { notes: { permissions: 'private' } } }];
+    test("an app's environmentFile is read relative to the apps file and becomes its businessLogic, groups and collections", () => {
+      const apps = [
+        { ...app, environmentFile: 'envs/env.json', flexServices, collections: { notes: { permissions: 'private' } } },
+      ];
       const config = loadConfig({ KINBASE_APPS_FILE: '/etc/kinbase/apps.json' }, files(apps));
       const loaded = config.apps?.[0];
-      expect(loaded?.businessLogic?.customEndpoints.hello?.function).toEqual({ type: 'external', service: 'svc', handlerName: 'hello', origin: 'customEndpoints.hello' });
+      expect(loaded?.businessLogic?.customEndpoints.hello?.function).toEqual({
+        type: 'external',
+        service: 'svc',
+        handlerName: 'hello',
+        origin: 'customEndpoints.hello',
+      });
       expect({ ...loaded?.businessLogic?.flexServices }).toEqual(flexServices);
       expect(loaded?.groups).toEqual([{ _id: 'staff', name: 'Staff', groups: [] }]);
-      expect({ ...loaded?.collections }).toEqual({ books: { permissions: 'read-only' }, notes: { permissions: 'private' } });
-      expect(config.startupWarnings).toEqual([expect.stringContaining('KINBASE_APPS_FILE app kid_x environmentFile /etc/kinbase/envs/env.json: roles are not supported')]);
+      expect({ ...loaded?.collections }).toEqual({
+        books: { permissions: 'read-only' },
+        notes: { permissions: 'private' },
+      });
+      expect(config.startupWarnings).toEqual([
+        expect.stringContaining(
+          'KINBASE_APPS_FILE app kid_x environmentFile /etc/kinbase/envs/env.json: roles are not supported',
+        ),
+      ]);
     });
 
-    test('a collection in both the app and its environmentFile keeps the app\'s deltaSet when the permissions agree', () => {
-      const apps = [{ ...app, environmentFile: 'envs/env.json', flexServices, collections: { books: { permissions: 'read-only', deltaSet: true } } }];
-      expect(loadConfig({ KINBASE_APPS_FILE: '/etc/kinbase/apps.json' }, files(apps)).apps?.[0]?.collections.books).toEqual({ permissions: 'read-only', deltaSet: true });
+    test("a collection in both the app and its environmentFile keeps the app's deltaSet when the permissions agree", () => {
+      const apps = [
+        {
+          ...app,
+          environmentFile: 'envs/env.json',
+          flexServices,
+          collections: { books: { permissions: 'read-only', deltaSet: true } },
+        },
+      ];
+      expect(
+        loadConfig({ KINBASE_APPS_FILE: '/etc/kinbase/apps.json' }, files(apps)).apps?.[0]?.collections.books,
+      ).toEqual({ permissions: 'read-only', deltaSet: true });
     });
 
-    test('a collection in both, without permissions in the app, takes the environmentFile\'s', () => {
-      const apps = [{ ...app, environmentFile: 'envs/env.json', flexServices, collections: { books: { deltaSet: true } } }];
-      expect(loadConfig({ KINBASE_APPS_FILE: '/etc/kinbase/apps.json' }, files(apps)).apps?.[0]?.collections.books).toEqual({ permissions: 'read-only', deltaSet: true });
+    test("a collection in both, without permissions in the app, takes the environmentFile's", () => {
+      const apps = [
+        { ...app, environmentFile: 'envs/env.json', flexServices, collections: { books: { deltaSet: true } } },
+      ];
+      expect(
+        loadConfig({ KINBASE_APPS_FILE: '/etc/kinbase/apps.json' }, files(apps)).apps?.[0]?.collections.books,
+      ).toEqual({ permissions: 'read-only', deltaSet: true });
     });
 
     test.each([
-      ['different permissions for one collection', [{ ...app, environmentFile: 'envs/env.json', flexServices, collections: { books: { permissions: 'full' } } }],
-        'KINBASE_APPS_FILE app kid_x: collections.books.permissions is full, but its environmentFile says read-only'],
-      ['a missing environment file', [{ ...app, environmentFile: 'missing.json', flexServices }], 'KINBASE_APPS_FILE app kid_x environmentFile /etc/kinbase/missing.json cannot be read as JSON: ENOENT'],
-      ['an endpoint on a service the app does not list', [{ ...app, environmentFile: 'envs/env.json' }], 'customEndpoints.hello.service "svc" is not one of the app\'s flexServices (the app defines none)'],
-      ['a Flex host that is not an http URL', [{ ...app, flexServices: { svc: { host: 'flex:10001', secret: 'shh' } } }], 'KINBASE_APPS_FILE.0.flexServices.svc.host is "flex:10001", which is not an http:// or https:// URL'],
-      ['an empty Flex secret', [{ ...app, flexServices: { svc: { host: 'http://flex', secret: '' } } }], 'KINBASE_APPS_FILE.0.flexServices.svc.secret must not be empty'],
-      ['a reserved Flex service name', JSON.parse('[{"appKey":"kid_x","appSecret":"secret-one","masterSecret":"master-one","flexServices":{"__proto__":{"host":"http://f","secret":"s"}}}]') as unknown[],
-        'flexServices.__proto__ is a reserved name'],
+      [
+        'different permissions for one collection',
+        [{ ...app, environmentFile: 'envs/env.json', flexServices, collections: { books: { permissions: 'full' } } }],
+        'KINBASE_APPS_FILE app kid_x: collections.books.permissions is full, but its environmentFile says read-only',
+      ],
+      [
+        'a missing environment file',
+        [{ ...app, environmentFile: 'missing.json', flexServices }],
+        'KINBASE_APPS_FILE app kid_x environmentFile /etc/kinbase/missing.json cannot be read as JSON: ENOENT',
+      ],
+      [
+        'an endpoint on a service the app does not list',
+        [{ ...app, environmentFile: 'envs/env.json' }],
+        'customEndpoints.hello.service "svc" is not one of the app\'s flexServices (the app defines none)',
+      ],
+      [
+        'a Flex host that is not an http URL',
+        [{ ...app, flexServices: { svc: { host: 'flex:10001', secret: 'shh' } } }],
+        'KINBASE_APPS_FILE.0.flexServices.svc.host is "flex:10001", which is not an http:// or https:// URL',
+      ],
+      [
+        'an empty Flex secret',
+        [{ ...app, flexServices: { svc: { host: 'http://flex', secret: '' } } }],
+        'KINBASE_APPS_FILE.0.flexServices.svc.secret must not be empty',
+      ],
+      [
+        'a reserved Flex service name',
+        JSON.parse(
+          '[{"appKey":"kid_x","appSecret":"secret-one","masterSecret":"master-one","flexServices":{"__proto__":{"host":"http://f","secret":"s"}}}]',
+        ) as unknown[],
+        'flexServices.__proto__ is a reserved name',
+      ],
     ])('an apps file with %s is refused', (_what, apps, message) => {
       expect(problemsOf({ KINBASE_APPS_FILE: '/etc/kinbase/apps.json' }, files(apps)).join('\n')).toContain(message);
     });
 
     test('flexServices without an environmentFile are a startup warning', () => {
       const config = loadConfig({ KINBASE_APPS_FILE: '/etc/kinbase/apps.json' }, files([{ ...app, flexServices }]));
-      expect(config.startupWarnings).toEqual(['KINBASE_APPS_FILE app kid_x: flexServices are not used, because the app names no environmentFile']);
+      expect(config.startupWarnings).toEqual([
+        'KINBASE_APPS_FILE app kid_x: flexServices are not used, because the app names no environmentFile',
+      ]);
       expect(config.apps?.[0]?.businessLogic).toBeUndefined();
     });
 

@@ -6,7 +6,7 @@ import { consoleOrigins, consolePolicy, consoleRoutes } from '../../src/http/rou
 import { loadConfig } from '../../src/config/load-config';
 import { makeTempDir, removeTempDir } from '../support/temp-dirs';
 
-describe('the console\'s static files', () => {
+describe("the console's static files", () => {
   let dir: string;
   let app: express.Express;
   beforeAll(() => {
@@ -43,15 +43,25 @@ describe('the console\'s static files', () => {
     const first = await request(app).get('/console/app.js').expect(200);
     expect(first.type).toBe('text/javascript');
     expect(first.headers['cache-control']).toBe('no-cache');
-    await request(app).get('/console/app.js').set('If-None-Match', first.headers.etag as string).expect(304);
+    await request(app)
+      .get('/console/app.js')
+      .set('If-None-Match', first.headers.etag as string)
+      .expect(304);
   });
 
-  test.each(['../secret.txt', '..%2fsecret.txt', '%2e%2e%2fsecret.txt', 'secret.txt', '__proto__', 'constructor', 'index.html%00'])(
-    'only the console\'s own files are served: %s is 404', async (name) => {
-      const answer = await request(app).get(`/console/${name}`);
-      expect(answer.status).toBe(404);
-      expect(answer.text).not.toContain('not for the browser');
-    });
+  test.each([
+    '../secret.txt',
+    '..%2fsecret.txt',
+    '%2e%2e%2fsecret.txt',
+    'secret.txt',
+    '__proto__',
+    'constructor',
+    'index.html%00',
+  ])("only the console's own files are served: %s is 404", async (name) => {
+    const answer = await request(app).get(`/console/${name}`);
+    expect(answer.status).toBe(404);
+    expect(answer.text).not.toContain('not for the browser');
+  });
 
   test('a missing build says what to run', async () => {
     const empty = express();
@@ -60,9 +70,18 @@ describe('the console\'s static files', () => {
     expect(answer.text).toContain('npm run build');
   });
 
-  test('with GCS storage, the bucket\'s origin may be fetched and shown, and nothing else', () => {
-    expect(consoleOrigins('https://api.example.com/kinbase', { kind: 'gcs', bucket: 'b' })).toEqual(['https://api.example.com', 'https://storage.googleapis.com']);
-    expect(consoleOrigins('http://localhost:8080', { kind: 'gcs', bucket: 'b', apiEndpoint: 'http://127.0.0.1:4443/storage' })).toEqual(['http://localhost:8080', 'http://127.0.0.1:4443']);
+  test("with GCS storage, the bucket's origin may be fetched and shown, and nothing else", () => {
+    expect(consoleOrigins('https://api.example.com/kinbase', { kind: 'gcs', bucket: 'b' })).toEqual([
+      'https://api.example.com',
+      'https://storage.googleapis.com',
+    ]);
+    expect(
+      consoleOrigins('http://localhost:8080', {
+        kind: 'gcs',
+        bucket: 'b',
+        apiEndpoint: 'http://127.0.0.1:4443/storage',
+      }),
+    ).toEqual(['http://localhost:8080', 'http://127.0.0.1:4443']);
     expect(consolePolicy(['https://a.example'])).toContain("img-src 'self' blob: data: https://a.example;");
   });
 

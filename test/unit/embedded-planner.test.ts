@@ -10,22 +10,43 @@ import type { Principal } from '../../src/domain/access/principal';
 import { encodeKey } from '../../src/stores/documents/embedded/sqlite/index-keys';
 import { planFilter, type PlannedIndex, type Source } from '../../src/stores/documents/embedded/sqlite/planner';
 
-const FIELDS = ['_acl.creator', '_acl.r', '_acl.w', '_acl.gr', '_acl.gw', '_acl.groups.r', '_acl.groups.w', '_kmd.lmt', 'secret', 'username'];
-const indexes = new Map<string, PlannedIndex>(FIELDS.map((field, ix) => [field, { ix, sparse: false, multikey: false, ready: true }]));
+const FIELDS = [
+  '_acl.creator',
+  '_acl.r',
+  '_acl.w',
+  '_acl.gr',
+  '_acl.gw',
+  '_acl.groups.r',
+  '_acl.groups.w',
+  '_kmd.lmt',
+  'secret',
+  'username',
+];
+const indexes = new Map<string, PlannedIndex>(
+  FIELDS.map((field, ix) => [field, { ix, sparse: false, multikey: false, ready: true }]),
+);
 const indexFor = (field: string): PlannedIndex | undefined => indexes.get(field);
 const fieldOf = (source: Source): string => (source.kind === 'ids' ? '_id' : (FIELDS[source.ix] as string));
-const user = { kind: 'user', appKey: 'app', userId: 'u1', username: 'ann', groups: new Set(['g1']) } as unknown as Principal;
+const user = {
+  kind: 'user',
+  appKey: 'app',
+  userId: 'u1',
+  username: 'ann',
+  groups: new Set(['g1']),
+} as unknown as Principal;
 
 test('a reader of a private collection is planned from the ACL only; its own equality is checked per candidate', () => {
   const filter = restrict({ secret: 'guess' }, readFilter(user, 'private'));
   const plans = planFilter(filter, indexFor);
   const plan = plans.find((p) => p.sources.every((source) => source.kind === 'range' && !source.readableByAll));
-  expect(new Set(plan?.sources.map(fieldOf))).toEqual(new Set(['_acl.creator', '_acl.gr', '_acl.gw', '_acl.r', '_acl.w', '_acl.groups.r', '_acl.groups.w']));
+  expect(new Set(plan?.sources.map(fieldOf))).toEqual(
+    new Set(['_acl.creator', '_acl.gr', '_acl.gw', '_acl.r', '_acl.w', '_acl.groups.r', '_acl.groups.w']),
+  );
   expect(plan?.residual).toEqual([{ ix: FIELDS.indexOf('secret'), keys: [encodeKey('guess').key] }]);
   expect(plan?.exact).toBe(true);
 });
 
-test('a reader\'s own condition is looked up only among documents everyone may read', () => {
+test("a reader's own condition is looked up only among documents everyone may read", () => {
   for (const condition of [{ secret: 'guess' }, { secret: { $gt: 'm' } }, { secret: { $in: ['a', 'b'] } }]) {
     const plans = planFilter(restrict(condition, readFilter(user, 'private')), indexFor);
     const lookups = plans.flatMap((plan) => plan.sources).filter((source) => fieldOf(source) === 'secret');
@@ -34,7 +55,7 @@ test('a reader\'s own condition is looked up only among documents everyone may r
   }
 });
 
-test('a reader\'s regex or $ne next to the ACL is left to the matcher, never planned', () => {
+test("a reader's regex or $ne next to the ACL is left to the matcher, never planned", () => {
   for (const condition of [{ secret: { $regex: '^a' } }, { secret: { $ne: 'x' } }]) {
     const plans = planFilter(restrict(condition, readFilter(user, 'private')), indexFor);
     expect(plans.flatMap((plan) => plan.sources.map(fieldOf))).not.toContain('secret');
@@ -53,7 +74,8 @@ test('a filter no index serves has no plan (a streamed scan)', () => {
   expect(planFilter({ $or: [{ username: 'a' }, { notIndexed: 1 }] }, indexFor)).toEqual([]);
 });
 
-test('while the ACL indexes are being built, a reader\'s own conditions are still not planned', () => {
-  const building = (field: string): PlannedIndex | undefined => (field.startsWith('_acl.') ? { ...(indexes.get(field) as PlannedIndex), ready: false } : indexes.get(field));
+test("while the ACL indexes are being built, a reader's own conditions are still not planned", () => {
+  const building = (field: string): PlannedIndex | undefined =>
+    field.startsWith('_acl.') ? { ...(indexes.get(field) as PlannedIndex), ready: false } : indexes.get(field);
   expect(planFilter(restrict({ secret: 'guess' }, readFilter(user, 'private')), building)).toEqual([]);
 });

@@ -13,7 +13,8 @@ function capture() {
   const lines: Record<string, unknown>[] = [];
   const stream = new Writable({
     write(chunk: Buffer, _enc, done) {
-      for (const line of chunk.toString('utf8').split('\n').filter(Boolean)) lines.push(JSON.parse(line) as Record<string, unknown>);
+      for (const line of chunk.toString('utf8').split('\n').filter(Boolean))
+        lines.push(JSON.parse(line) as Record<string, unknown>);
       done();
     },
   });
@@ -24,7 +25,9 @@ test('an unexpected error on a signed URL is logged without the signature, in th
   const log = capture();
   const app = express();
   app.get('/storage/download/*key', (req) => {
-    throw new Error(`upstream failed for https://storage.example/${String(req.params.key)}?X-Goog-Signature=abcdef0123&X-Goog-Credential=svc%40x and ${req.originalUrl}`);
+    throw new Error(
+      `upstream failed for https://storage.example/${String(req.params.key)}?X-Goog-Signature=abcdef0123&X-Goog-Credential=svc%40x and ${req.originalUrl}`,
+    );
   });
   app.use(errorHandler(log.logger));
   const res = await request(app).get('/storage/download/app/obj?expires=123&signature=deadbeefcafe');

@@ -8,7 +8,14 @@ import express, { type Response } from 'express';
 import request from 'supertest';
 import { expansionAwareJson, serializeOncePer } from '../../src/http/presenters/expansion-json';
 
-const avatar = Object.freeze({ _type: 'KinveyFile', _id: 'a"\\/\u2028', _filename: 'ü "quoted".png', size: 3, _acl: { creator: 'u1' }, _downloadURL: 'http://x/y?sig=1&e=2' });
+const avatar = Object.freeze({
+  _type: 'KinveyFile',
+  _id: 'a"\\/\u2028',
+  _filename: 'ü "quoted".png',
+  size: 3,
+  _acl: { creator: 'u1' },
+  _downloadURL: 'http://x/y?sig=1&e=2',
+});
 const banner = Object.freeze({ _type: 'KinveyFile', _id: 'b', custom: [1, null, { deep: true }] });
 
 function appSending(build: (res: Response) => unknown) {
@@ -22,7 +29,11 @@ function appSending(build: (res: Response) => unknown) {
 
 describe('expansion-aware res.json', () => {
   test('markers at many sites become exactly the JSON of their expansion', async () => {
-    const expected = Array.from({ length: 50 }, (_, i) => ({ _id: `e${i}`, avatar, nested: { list: [banner, avatar, 'x'] } }));
+    const expected = Array.from({ length: 50 }, (_, i) => ({
+      _id: `e${i}`,
+      avatar,
+      nested: { list: [banner, avatar, 'x'] },
+    }));
     const app = appSending((res) => {
       const place = serializeOncePer(res);
       const [a, b] = [place(avatar), place(banner)];

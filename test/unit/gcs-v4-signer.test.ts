@@ -8,7 +8,11 @@
 import { createHash, createHmac, generateKeyPairSync, sign as rsaSign } from 'node:crypto';
 import { Storage } from '@google-cloud/storage';
 import {
-  buildCanonicalRequest, buildStringToSign, signedUrl, signHmac, type V4UrlInput,
+  buildCanonicalRequest,
+  buildStringToSign,
+  signedUrl,
+  signHmac,
+  type V4UrlInput,
 } from '../../src/stores/objects/gcs/v4-signer';
 
 const CLIENT_EMAIL = 'signer-test@kinbase-test.iam.gserviceaccount.com';
@@ -29,13 +33,28 @@ function referenceStorage(apiEndpoint: string | undefined): { storage: Storage; 
   return { storage, blobs };
 }
 
-interface LibrarySigning { url: string; stringToSign: string; canonicalRequest: string }
+interface LibrarySigning {
+  url: string;
+  stringToSign: string;
+  canonicalRequest: string;
+}
 
 /** The library's URL, string-to-sign and canonical request for a read URL signed at `signedAt`. */
-async function librarySigns(endpoint: string | undefined, bucket: string, name: string, signedAt: Date, expiresInSeconds: number): Promise<LibrarySigning> {
+async function librarySigns(
+  endpoint: string | undefined,
+  bucket: string,
+  name: string,
+  signedAt: Date,
+  expiresInSeconds: number,
+): Promise<LibrarySigning> {
   const { storage, blobs } = referenceStorage(endpoint);
   const file = storage.bucket(bucket).file(name);
-  const config = { version: 'v4' as const, action: 'read' as const, accessibleAt: signedAt, expires: signedAt.getTime() + expiresInSeconds * 1000 };
+  const config = {
+    version: 'v4' as const,
+    action: 'read' as const,
+    accessibleAt: signedAt,
+    expires: signedAt.getTime() + expiresInSeconds * 1000,
+  };
   // The URLSigner is created on first use; a first call creates it so its canonical-request step
   // can be observed (spied, still running the library's code) on the second, identical call.
   await file.getSignedUrl(config);
@@ -62,15 +81,23 @@ const ENDPOINTS: Array<string | undefined> = [undefined, 'http://127.0.0.1:4443'
 const DATES = [new Date('2031-02-03T04:05:06.789Z'), new Date('2030-12-31T23:59:59.000Z')];
 
 describe('V4 canonical request and string-to-sign match @google-cloud/storage byte for byte', () => {
-  const cases = NAMES.flatMap((name) => ENDPOINTS.flatMap((endpoint) => DATES.map((date) => ({ name, endpoint, date }))));
+  const cases = NAMES.flatMap((name) =>
+    ENDPOINTS.flatMap((endpoint) => DATES.map((date) => ({ name, endpoint, date }))),
+  );
 
   test.each(cases)('$name on $endpoint at $date', async ({ name, endpoint, date }) => {
     const bucket = 'kinbase-test-bucket_1.x';
     const expiresInSeconds = 3600;
     const reference = await librarySigns(endpoint, bucket, name, date, expiresInSeconds);
     const input: V4UrlInput = {
-      algorithm: 'GOOG4-RSA-SHA256', method: 'GET', endpoint: endpoint ?? 'https://storage.googleapis.com',
-      bucket, objectName: name, accessId: CLIENT_EMAIL, signedAt: new Date(Math.floor(date.getTime() / 1000) * 1000), expiresInSeconds,
+      algorithm: 'GOOG4-RSA-SHA256',
+      method: 'GET',
+      endpoint: endpoint ?? 'https://storage.googleapis.com',
+      bucket,
+      objectName: name,
+      accessId: CLIENT_EMAIL,
+      signedAt: new Date(Math.floor(date.getTime() / 1000) * 1000),
+      expiresInSeconds,
     };
     const canonicalRequest = buildCanonicalRequest(input);
     expect(Buffer.from(canonicalRequest).equals(Buffer.from(reference.canonicalRequest))).toBe(true);
@@ -84,7 +111,16 @@ describe('V4 canonical request and string-to-sign match @google-cloud/storage by
   test('the maximum lifetime (seven days) signs like the library, one second more is refused', async () => {
     const date = DATES[0]!;
     const reference = await librarySigns(undefined, 'b', 'o', date, 604800);
-    const input: V4UrlInput = { algorithm: 'GOOG4-RSA-SHA256', method: 'GET', endpoint: 'https://storage.googleapis.com', bucket: 'b', objectName: 'o', accessId: CLIENT_EMAIL, signedAt: date, expiresInSeconds: 604800 };
+    const input: V4UrlInput = {
+      algorithm: 'GOOG4-RSA-SHA256',
+      method: 'GET',
+      endpoint: 'https://storage.googleapis.com',
+      bucket: 'b',
+      objectName: 'o',
+      accessId: CLIENT_EMAIL,
+      signedAt: date,
+      expiresInSeconds: 604800,
+    };
     expect(buildStringToSign(input, buildCanonicalRequest(input))).toBe(reference.stringToSign);
     expect(() => buildCanonicalRequest({ ...input, expiresInSeconds: 604801 })).toThrow(RangeError);
     expect(() => buildCanonicalRequest({ ...input, expiresInSeconds: 0 })).toThrow(RangeError);
@@ -94,16 +130,21 @@ describe('V4 canonical request and string-to-sign match @google-cloud/storage by
 describe('GOOG4-HMAC-SHA256', () => {
   const secret = 'bGoa+V7g/yqDXvKRqq+JTFn4uQZbPiQJo4pf9RzJ';
   const input: V4UrlInput = {
-    algorithm: 'GOOG4-HMAC-SHA256', method: 'GET', endpoint: 'https://storage.googleapis.com',
-    bucket: 'my-bucket', objectName: 'kid_1/a b~ü.png', accessId: 'GOOG1EXAMPLEACCESSID',
-    signedAt: new Date('2031-02-03T04:05:06Z'), expiresInSeconds: 900,
+    algorithm: 'GOOG4-HMAC-SHA256',
+    method: 'GET',
+    endpoint: 'https://storage.googleapis.com',
+    bucket: 'my-bucket',
+    objectName: 'kid_1/a b~ü.png',
+    accessId: 'GOOG1EXAMPLEACCESSID',
+    signedAt: new Date('2031-02-03T04:05:06Z'),
+    expiresInSeconds: 900,
   };
   // Written out by hand from the spec: encoded path, sorted encoded query, host header + blank line.
   const expectedCanonicalRequest = [
     'GET',
     '/my-bucket/kid_1/a%20b~%C3%BC.png',
-    'X-Goog-Algorithm=GOOG4-HMAC-SHA256&X-Goog-Credential=GOOG1EXAMPLEACCESSID%2F20310203%2Fauto%2Fstorage%2Fgoog4_request'
-      + '&X-Goog-Date=20310203T040506Z&X-Goog-Expires=900&X-Goog-SignedHeaders=host',
+    'X-Goog-Algorithm=GOOG4-HMAC-SHA256&X-Goog-Credential=GOOG1EXAMPLEACCESSID%2F20310203%2Fauto%2Fstorage%2Fgoog4_request' +
+      '&X-Goog-Date=20310203T040506Z&X-Goog-Expires=900&X-Goog-SignedHeaders=host',
     'host:storage.googleapis.com',
     '',
     'host',
@@ -144,7 +185,8 @@ describe('GOOG4-HMAC-SHA256', () => {
   });
 
   test('a different secret, date or object gives a different signature', () => {
-    const sig = (i: V4UrlInput, s = secret): string => signHmac(s, i.signedAt, buildStringToSign(i, buildCanonicalRequest(i)));
+    const sig = (i: V4UrlInput, s = secret): string =>
+      signHmac(s, i.signedAt, buildStringToSign(i, buildCanonicalRequest(i)));
     const base = sig(input);
     expect(sig(input, `${secret}x`)).not.toBe(base);
     expect(sig({ ...input, signedAt: new Date('2031-02-04T04:05:06Z') })).not.toBe(base);

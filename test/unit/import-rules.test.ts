@@ -8,7 +8,9 @@ import path from 'node:path';
 import { makeTempDir, removeTempDir } from '../support/temp-dirs';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const { checkImports } = require('../../scripts/check-imports.js') as { checkImports: (root: string, exceptions?: unknown[]) => string[] };
+const { checkImports } = require('../../scripts/check-imports.js') as {
+  checkImports: (root: string, exceptions?: unknown[]) => string[];
+};
 
 /** Writes `files` (paths relative to src/) into a fresh temp root and returns the checker's problems. */
 function check(files: Record<string, string>): string[] {
@@ -27,14 +29,19 @@ function check(files: Record<string, string>): string[] {
 
 describe('the import checker run by npm run lint', () => {
   test('a clean layered tree passes', () => {
-    expect(check({
-      'domain/users/users.service.ts': "import { errors } from '../errors';\nimport { hash } from '../../internal/hash';\nexport const x = errors;\n",
-      'domain/errors.ts': 'export const errors = {};\n',
-      'internal/hash.ts': "import { createHash } from 'node:crypto';\nexport const hash = createHash;\n",
-      'http/routes/user.ts': "import { Router } from 'express';\nimport { x } from '../../domain/users/users.service';\nexport const r = [Router, x];\n",
-      'stores/documents/mongodb/store.ts': "import { MongoClient } from 'mongodb';\nimport type { DocumentStore } from '../../../ports';\nexport const s = MongoClient;\n",
-      'ports.ts': 'export interface DocumentStore { readonly kind: string }\n',
-    })).toEqual([]);
+    expect(
+      check({
+        'domain/users/users.service.ts':
+          "import { errors } from '../errors';\nimport { hash } from '../../internal/hash';\nexport const x = errors;\n",
+        'domain/errors.ts': 'export const errors = {};\n',
+        'internal/hash.ts': "import { createHash } from 'node:crypto';\nexport const hash = createHash;\n",
+        'http/routes/user.ts':
+          "import { Router } from 'express';\nimport { x } from '../../domain/users/users.service';\nexport const r = [Router, x];\n",
+        'stores/documents/mongodb/store.ts':
+          "import { MongoClient } from 'mongodb';\nimport type { DocumentStore } from '../../../ports';\nexport const s = MongoClient;\n",
+        'ports.ts': 'export interface DocumentStore { readonly kind: string }\n',
+      }),
+    ).toEqual([]);
   });
 
   test('a runtime import cycle fails', () => {
@@ -48,20 +55,25 @@ describe('the import checker run by npm run lint', () => {
 
   test('a cycle made only of type imports fails too', () => {
     const problems = check({
-      'domain/sessions.ts': "import type { Cached } from './session-cache';\nexport interface Owner { id: string }\nexport type C = Cached;\n",
-      'domain/session-cache.ts': "export type { Owner } from './sessions';\nimport type { Owner } from './sessions';\nexport interface Cached extends Owner { at: number }\n",
+      'domain/sessions.ts':
+        "import type { Cached } from './session-cache';\nexport interface Owner { id: string }\nexport type C = Cached;\n",
+      'domain/session-cache.ts':
+        "export type { Owner } from './sessions';\nimport type { Owner } from './sessions';\nexport interface Cached extends Owner { at: number }\n",
     });
     expect(problems).toEqual(['cycle: src/domain/session-cache.ts <-> src/domain/sessions.ts']);
   });
 
   test('the domain importing express fails', () => {
-    const problems = check({ 'domain/users.ts': "import type { Request } from 'express';\nexport type R = Request;\n" });
+    const problems = check({
+      'domain/users.ts': "import type { Request } from 'express';\nexport type R = Request;\n",
+    });
     expect(problems).toEqual(['layer: src/domain/users.ts imports express (domain/ must not import express)']);
   });
 
   test('the domain importing a store, Business Logic or config fails', () => {
     const problems = check({
-      'domain/files.ts': "import { LocalDisk } from '../stores/objects/local-disk';\nimport { run } from '../business-logic/hooks';\nimport { load } from '../config';\nexport const f = [LocalDisk, run, load];\n",
+      'domain/files.ts':
+        "import { LocalDisk } from '../stores/objects/local-disk';\nimport { run } from '../business-logic/hooks';\nimport { load } from '../config';\nexport const f = [LocalDisk, run, load];\n",
       'stores/objects/local-disk.ts': 'export const LocalDisk = 1;\n',
       'business-logic/hooks.ts': 'export const run = 1;\n',
       'config/index.ts': 'export const load = 1;\n',
@@ -90,7 +102,9 @@ describe('the import checker run by npm run lint', () => {
     try {
       mkdirSync(path.join(root, 'src'), { recursive: true });
       writeFileSync(path.join(root, 'src', 'a.ts'), 'export const a = 1;\n');
-      expect(checkImports(root, [{ from: 'http/x.ts', to: 'stores/y.ts', reason: 'gone' }])).toEqual(['stale exception: http/x.ts -> stores/y.ts no longer occurs; remove it']);
+      expect(checkImports(root, [{ from: 'http/x.ts', to: 'stores/y.ts', reason: 'gone' }])).toEqual([
+        'stale exception: http/x.ts -> stores/y.ts no longer occurs; remove it',
+      ]);
     } finally {
       removeTempDir(root);
     }

@@ -7,12 +7,22 @@
 import { IsolatePool, type IsolatePoolOptions } from '../../src/business-logic/sandbox/isolate-pool';
 import type { IsolateWorker } from '../../src/business-logic/sandbox/isolate-worker';
 
-interface StandIn { id: number; alive: boolean; dispose: () => void }
+interface StandIn {
+  id: number;
+  alive: boolean;
+  dispose: () => void;
+}
 
 function poolOf(options: Partial<IsolatePoolOptions> = {}): { pool: IsolatePool; created: StandIn[] } {
   const created: StandIn[] = [];
   const create = async (): Promise<IsolateWorker> => {
-    const worker: StandIn = { id: created.length + 1, alive: true, dispose: () => { worker.alive = false; } };
+    const worker: StandIn = {
+      id: created.length + 1,
+      alive: true,
+      dispose: () => {
+        worker.alive = false;
+      },
+    };
     created.push(worker);
     return worker as unknown as IsolateWorker;
   };
@@ -26,7 +36,12 @@ const pools: IsolatePool[] = [];
 /** Starts acquires in order and records the order in which they are served. */
 function served(pool: IsolatePool, callers: string[]): { order: string[]; calls: Array<Promise<IsolateWorker>> } {
   const order: string[] = [];
-  const calls = callers.map((caller, i) => pool.acquire(caller, `call ${i}`).then((worker) => { order.push(`${caller}#${i}`); return worker; }));
+  const calls = callers.map((caller, i) =>
+    pool.acquire(caller, `call ${i}`).then((worker) => {
+      order.push(`${caller}#${i}`);
+      return worker;
+    }),
+  );
   // Calls still waiting when the test ends are refused by afterEach's close().
   for (const call of calls) call.catch(() => undefined);
   return { order, calls };
@@ -42,7 +57,11 @@ afterEach(() => {
 describe('isolate pool fairness', () => {
   test('a freed isolate goes to the waiting caller holding the fewest, ahead of a flood queued earlier', async () => {
     const { pool } = poolOf({ size: 3 });
-    const [a, b, spare] = await Promise.all([pool.acquire('flood', 'f0'), pool.acquire('flood', 'f1'), pool.acquire('carol', 'c0')]);
+    const [a, b, spare] = await Promise.all([
+      pool.acquire('flood', 'f0'),
+      pool.acquire('flood', 'f1'),
+      pool.acquire('carol', 'c0'),
+    ]);
     const { order, calls } = served(pool, ['flood', 'flood', 'flood', 'alice', 'bob']);
     pool.release(a);
     await settle();
@@ -92,7 +111,7 @@ describe('isolate pool fairness', () => {
     expect(order).toEqual(['solo#0']);
   });
 
-  test('a pool of one isolate is one caller\'s whole share', async () => {
+  test("a pool of one isolate is one caller's whole share", async () => {
     const { pool } = poolOf({ size: 1 });
     await pool.acquire('solo', 's0');
     expect(pool.stats()).toEqual({ held: { solo: 1 }, waiting: {} });
@@ -100,7 +119,11 @@ describe('isolate pool fairness', () => {
 
   test('a disposed isolate is replaced for the caller it would have gone to', async () => {
     const { pool, created } = poolOf({ size: 3 });
-    const [dead] = await Promise.all([pool.acquire('flood', 'f0'), pool.acquire('flood', 'f1'), pool.acquire('carol', 'c0')]);
+    const [dead] = await Promise.all([
+      pool.acquire('flood', 'f0'),
+      pool.acquire('flood', 'f1'),
+      pool.acquire('carol', 'c0'),
+    ]);
     const { order } = served(pool, ['flood', 'alice']);
     dead.dispose();
     pool.release(dead);
@@ -111,11 +134,15 @@ describe('isolate pool fairness', () => {
 });
 
 describe('isolate pool bounds', () => {
-  test('past queuePerCaller waiting calls, a caller\'s further calls are refused at once; other callers still queue', async () => {
+  test("past queuePerCaller waiting calls, a caller's further calls are refused at once; other callers still queue", async () => {
     const { pool } = poolOf({ size: 1, queuePerCaller: 2 });
     await pool.acquire('flood', 'f0');
     const waiting = [pool.acquire('flood', 'f1'), pool.acquire('flood', 'f2')];
-    await expect(pool.acquire('flood', 'f3')).rejects.toMatchObject({ status: 550, error: 'BLTimeoutError', debug: expect.stringContaining('2 calls of the same caller are already waiting') });
+    await expect(pool.acquire('flood', 'f3')).rejects.toMatchObject({
+      status: 550,
+      error: 'BLTimeoutError',
+      debug: expect.stringContaining('2 calls of the same caller are already waiting'),
+    });
     const other = pool.acquire('alice', 'a0').catch((err: unknown) => err);
     expect(pool.stats()).toEqual({ held: { flood: 1 }, waiting: { flood: 2, alice: 1 } });
     pool.close();
@@ -129,7 +156,10 @@ describe('isolate pool bounds', () => {
     await pool.acquire('flood', 'f0');
     const late = pool.acquire('alice', 'a0');
     jest.advanceTimersByTime(500);
-    await expect(late).rejects.toMatchObject({ error: 'BLTimeoutError', debug: 'a0 waited 500 ms for a free sandbox.' });
+    await expect(late).rejects.toMatchObject({
+      error: 'BLTimeoutError',
+      debug: 'a0 waited 500 ms for a free sandbox.',
+    });
     expect(pool.stats()).toEqual({ held: { flood: 1 }, waiting: {} });
   });
 

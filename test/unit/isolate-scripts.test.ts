@@ -22,12 +22,24 @@ interface EntryPoints {
 function boot(): { context: vm.Context; api: EntryPoints; hostCalls: unknown[][] } {
   const context = vm.createContext({});
   const hostCalls: unknown[][] = [];
-  const bootFn = vm.runInContext(isolateBootstrapSource(), context) as (hostCall: unknown, hostNotify: unknown) => EntryPoints;
-  const api = bootFn((...args: unknown[]) => { hostCalls.push(args); }, () => undefined);
+  const bootFn = vm.runInContext(isolateBootstrapSource(), context) as (
+    hostCall: unknown,
+    hostNotify: unknown,
+  ) => EntryPoints;
+  const api = bootFn(
+    (...args: unknown[]) => {
+      hostCalls.push(args);
+    },
+    () => undefined,
+  );
   return { context, api, hostCalls };
 }
 
-const payload = JSON.stringify({ request: { headers: {}, body: { name: 'a' } }, response: { headers: {} }, tempObjectStore: {} });
+const payload = JSON.stringify({
+  request: { headers: {}, body: { name: 'a' } },
+  response: { headers: {} },
+  tempObjectStore: {},
+});
 
 describe('sandbox isolate scripts', () => {
   test('every script of the isolate folder is part of the bootstrap the isolates load', () => {
@@ -43,7 +55,16 @@ describe('sandbox isolate scripts', () => {
 
   test('hook code sees none of the runtime state: the current call, the defined hooks and the host bridge are not globals', () => {
     const { context } = boot();
-    for (const name of ['current', 'defined', 'ask', 'finish', 'hostCall', 'hostNotify', 'makeModules', 'entryPoints']) {
+    for (const name of [
+      'current',
+      'defined',
+      'ask',
+      'finish',
+      'hostCall',
+      'hostNotify',
+      'makeModules',
+      'entryPoints',
+    ]) {
       expect(vm.runInContext(`typeof ${name}`, context)).toBe('undefined');
     }
     // What the runtime does install are the timers and console every hook may use.
@@ -52,25 +73,50 @@ describe('sandbox isolate scripts', () => {
 
   test('a hook runs through run(): its response.complete() ends the call with the status and body it set', () => {
     const { api } = boot();
-    expect(JSON.parse(api.define('script', () => ({
-      onRequest: (request: { body: { name: string } }, response: { body: unknown; complete(status: number): void }) => {
-        response.body = { greeting: `hello ${request.body.name}` };
-        response.complete(201);
-      },
-    })))).toEqual({ kind: 'defined' });
-    const outcome = JSON.parse(api.run(1, 'script', 'onRequest', payload)) as { kind: string; continue: boolean; response: unknown };
-    expect(outcome).toMatchObject({ kind: 'done', continue: false, response: { status: 201, body: { greeting: 'hello a' } } });
+    expect(
+      JSON.parse(
+        api.define('script', () => ({
+          onRequest: (
+            request: { body: { name: string } },
+            response: { body: unknown; complete(status: number): void },
+          ) => {
+            response.body = { greeting: `hello ${request.body.name}` };
+            response.complete(201);
+          },
+        })),
+      ),
+    ).toEqual({ kind: 'defined' });
+    const outcome = JSON.parse(api.run(1, 'script', 'onRequest', payload)) as {
+      kind: string;
+      continue: boolean;
+      response: unknown;
+    };
+    expect(outcome).toMatchObject({
+      kind: 'done',
+      continue: false,
+      response: { status: 201, body: { greeting: 'hello a' } },
+    });
     expect(JSON.parse(api.run(2, 'script', 'onMissing', payload))).toEqual({ kind: 'undefinedFunction' });
   });
 
   test('a hook that asks the host (a collection read) waits for reply() and ends asynchronously', async () => {
     const { api, hostCalls } = boot();
     api.define('script', () => ({
-      onRequest: (_request: unknown, response: { continue(): void }, modules: { collectionAccess: { collection(name: string): { find(query: object, cb: (err: unknown, docs: unknown) => void): void } } }) => {
+      onRequest: (
+        _request: unknown,
+        response: { continue(): void },
+        modules: {
+          collectionAccess: {
+            collection(name: string): { find(query: object, cb: (err: unknown, docs: unknown) => void): void };
+          };
+        },
+      ) => {
         modules.collectionAccess.collection('books').find({}, () => response.continue());
       },
     }));
     expect(api.run(7, 'script', 'onRequest', payload)).toBe('pending');
-    expect(hostCalls).toEqual([[7, 1, 'collection', JSON.stringify({ collection: 'books', method: 'find', args: [{}, {}] })]]);
+    expect(hostCalls).toEqual([
+      [7, 1, 'collection', JSON.stringify({ collection: 'books', method: 'find', args: [{}, {}] })],
+    ]);
   });
 });

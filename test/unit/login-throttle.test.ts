@@ -8,7 +8,10 @@ import { LoginThrottle, clientKey, type LoginAttempt } from '../../src/domain/us
 
 function throttleAt(start = Date.parse('2026-01-01T00:00:00Z'), limits = {}) {
   let now = start;
-  const throttle = new LoginThrottle({ clock: () => new Date(now), limits: { windowSeconds: 60, failuresPerUsername: 3, failuresPerClient: 5, ...limits } });
+  const throttle = new LoginThrottle({
+    clock: () => new Date(now),
+    limits: { windowSeconds: 60, failuresPerUsername: 3, failuresPerClient: 5, ...limits },
+  });
   return { throttle, advance: (seconds: number) => void (now += seconds * 1000) };
 }
 
@@ -41,7 +44,7 @@ describe('LoginThrottle', () => {
     expect(throttle.retryAfterSeconds({ appKey: 'kid_b', username: 'u' })).toBe(0);
   });
 
-  test('logging into one\'s own account does not reset a client\'s count of failures elsewhere', () => {
+  test("logging into one's own account does not reset a client's count of failures elsewhere", () => {
     const { throttle } = throttleAt();
     for (let i = 0; i < 5; i++) {
       succeed(throttle, { appKey: 'kid', username: 'attacker', client: '10.0.0.9' });
@@ -50,7 +53,7 @@ describe('LoginThrottle', () => {
     expect(throttle.retryAfterSeconds({ appKey: 'kid', username: 'attacker', client: '10.0.0.9' })).toBeGreaterThan(0);
   });
 
-  test('a success clears the username\'s count, and its client stays welcome while others are locked out', () => {
+  test("a success clears the username's count, and its client stays welcome while others are locked out", () => {
     const { throttle } = throttleAt();
     const owner = { appKey: 'kid', username: 'victim', client: '10.0.0.1' };
     expect(throttle.admit(owner)).toBe(0);
@@ -67,7 +70,7 @@ describe('LoginThrottle', () => {
     expect(throttle.retryAfterSeconds({ appKey: 'kid', username: 'victim' })).toBeGreaterThan(0);
   });
 
-  test('guessing from a victim\'s known address (a shared NAT) gets the username limit, not the client limit', () => {
+  test("guessing from a victim's known address (a shared NAT) gets the username limit, not the client limit", () => {
     const { throttle, advance } = throttleAt(undefined, { failuresPerUsername: 3, failuresPerClient: 10 });
     const victim = { appKey: 'kid', username: 'victim', client: '10.0.0.1' };
     succeed(throttle, victim);
@@ -79,7 +82,7 @@ describe('LoginThrottle', () => {
     expect(throttle.admit(victim)).toBe(0);
   });
 
-  test('a known client\'s own failures do not lock the username for the victim\'s other known clients', () => {
+  test("a known client's own failures do not lock the username for the victim's other known clients", () => {
     const { throttle } = throttleAt();
     const office = { appKey: 'kid', username: 'victim', client: '10.0.0.1' };
     const home = { ...office, client: '10.0.0.2' };
@@ -94,7 +97,9 @@ describe('LoginThrottle', () => {
 
   test('concurrent guesses count from the moment they are admitted, before any is checked', () => {
     const { throttle } = throttleAt();
-    const outcomes = Array.from({ length: 32 }, () => throttle.admit({ appKey: 'kid', username: 'victim', client: '10.0.0.1' }));
+    const outcomes = Array.from({ length: 32 }, () =>
+      throttle.admit({ appKey: 'kid', username: 'victim', client: '10.0.0.1' }),
+    );
     expect(outcomes.filter((wait) => wait === 0)).toHaveLength(3);
   });
 
@@ -109,7 +114,14 @@ describe('LoginThrottle', () => {
 
   test('a flood of distinct usernames and clients keeps at most maxEntries keys per table', () => {
     const { throttle } = throttleAt(undefined, { maxEntries: 100, failuresPerClient: 1_000_000 });
-    for (let i = 0; i < 10_000; i++) expect(throttle.admit({ appKey: 'kid', username: `u${i}`, client: `10.${i >> 16 & 255}.${i >> 8 & 255}.${i & 255}` })).toBe(0);
+    for (let i = 0; i < 10_000; i++)
+      expect(
+        throttle.admit({
+          appKey: 'kid',
+          username: `u${i}`,
+          client: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`,
+        }),
+      ).toBe(0);
     expect(throttle.sizes()).toEqual({ usernames: 100, clients: 100, knownClients: 0, knownFailures: 0 });
     // The most recent keys are the ones kept.
     expect(throttle.retryAfterSeconds({ appKey: 'kid', username: 'u9999' })).toBe(0);

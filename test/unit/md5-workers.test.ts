@@ -120,7 +120,13 @@ describe('UploadSessions with MD5 workers', () => {
   afterEach(() => rm(dir, { recursive: true, force: true }));
 
   const open = (sessions: UploadSessions, size: number) =>
-    sessions.create('app/key', { contentType: 'application/octet-stream', size, public: false, filename: 'f', expiresAt: new Date(Date.now() + 60_000) });
+    sessions.create('app/key', {
+      contentType: 'application/octet-stream',
+      size,
+      public: false,
+      filename: 'f',
+      expiresAt: new Date(Date.now() + 60_000),
+    });
 
   test('a body sent in three requests is hashed as it arrives and the md5 handed to commit is right', async () => {
     const pool = new Md5Workers({ size: 1 });
@@ -130,7 +136,12 @@ describe('UploadSessions with MD5 workers', () => {
       const session = await open(sessions, data.length);
       const cuts = [0, 1_000_001, 1_700_000, data.length];
       for (let i = 0; i < 3; i++) {
-        const state = await sessions.append(session.id, cuts[i]!, Readable.from([data.subarray(cuts[i], cuts[i + 1])]), data.length);
+        const state = await sessions.append(
+          session.id,
+          cuts[i]!,
+          Readable.from([data.subarray(cuts[i], cuts[i + 1])]),
+          data.length,
+        );
         expect(state.received).toBe(cuts[i + 1]);
       }
       let committed: { md5: string; size: number } | undefined;

@@ -82,7 +82,11 @@ describe('MonotonicClock', () => {
 
   test('a failed write releases its hold', async () => {
     const { clock, set } = clockAt();
-    await expect(clock.write(async () => { throw new Error('store down'); })).rejects.toThrow('store down');
+    await expect(
+      clock.write(async () => {
+        throw new Error('store down');
+      }),
+    ).rejects.toThrow('store down');
     set(T + 10);
     expect(clock.requestStart().getTime()).toBe(T + 10);
   });

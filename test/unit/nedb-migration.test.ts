@@ -9,7 +9,11 @@ import path from 'node:path';
 import Datastore from '@seald-io/nedb';
 import fc from 'fast-check';
 import { StoreError, type CollectionScope, type IndexSpec, type StoredDocument } from '../../src/domain/ports';
-import { MIGRATED_DIR, migrateNedbData, type NedbMigrationTarget } from '../../src/stores/documents/embedded/legacy-nedb/nedb-migration';
+import {
+  MIGRATED_DIR,
+  migrateNedbData,
+  type NedbMigrationTarget,
+} from '../../src/stores/documents/embedded/legacy-nedb/nedb-migration';
 import { decodeSegment, encodeSegment } from '../../src/stores/documents/embedded/legacy-nedb/nedb-names';
 import { makeTempDir, removeTempDir } from '../support/temp-dirs';
 
@@ -57,7 +61,8 @@ class MemoryTarget implements NedbMigrationTarget {
 const key = (scope: CollectionScope) => `${scope.appKey}/${scope.collection}`;
 
 /** The old store's layout: one datafile per app and collection. */
-const datafile = (dir: string, scope: CollectionScope) => path.join(dir, encodeSegment(scope.appKey), `${encodeSegment(scope.collection)}.db`);
+const datafile = (dir: string, scope: CollectionScope) =>
+  path.join(dir, encodeSegment(scope.appKey), `${encodeSegment(scope.collection)}.db`);
 
 /** Opens a datafile as the old store did; no compaction afterwards, so superseded lines stay. */
 async function oldStore(dir: string, scope: CollectionScope): Promise<Datastore<StoredDocument>> {
@@ -74,7 +79,12 @@ async function nedbView(dir: string, scope: CollectionScope): Promise<{ docs: St
     const db = await oldStore(copy, scope);
     const docs = db.getAllData<StoredDocument>().sort((a, b) => a._id.localeCompare(b._id));
     const { indexes } = db as unknown as { indexes: Record<string, unknown> };
-    return { docs, indexes: Object.keys(indexes).filter((f) => f !== '_id').sort() };
+    return {
+      docs,
+      indexes: Object.keys(indexes)
+        .filter((f) => f !== '_id')
+        .sort(),
+    };
   } finally {
     removeTempDir(copy);
   }
@@ -102,10 +112,18 @@ describe('migrateNedbData', () => {
     await db.ensureIndexAsync({ fieldName: 'code', unique: true, sparse: true });
     await db.ensureIndexAsync({ fieldName: 'temporary' });
     for (let i = 0; i < 30; i++) {
-      await db.insertAsync({ _id: `n${i}`, code: `c${i}`, at: new Date(Date.UTC(2024, 0, 1, 0, i)), nested: { list: [i, { deep: new Date(i * 1000) }] }, tags: ['a', `t${i % 3}`] });
+      await db.insertAsync({
+        _id: `n${i}`,
+        code: `c${i}`,
+        at: new Date(Date.UTC(2024, 0, 1, 0, i)),
+        nested: { list: [i, { deep: new Date(i * 1000) }] },
+        tags: ['a', `t${i % 3}`],
+      });
     }
     // Refused by the unique index, so nedb writes nothing for it.
-    await expect(db.updateAsync({ _id: { $in: ['n1', 'n2'] } }, { $set: { code: 'same' } }, { multi: true })).rejects.toThrow();
+    await expect(
+      db.updateAsync({ _id: { $in: ['n1', 'n2'] } }, { $set: { code: 'same' } }, { multi: true }),
+    ).rejects.toThrow();
     await db.updateAsync({ _id: { $in: ['n1', 'n2', 'n3'] } }, { $set: { 'nested.list': [] } }, { multi: true });
     await db.updateAsync({ _id: 'n4' }, { _id: 'n4', replaced: true }, {});
     await db.updateAsync({ _id: 'n5' }, { $set: { title: 'one' } }, {});
@@ -114,7 +132,10 @@ describe('migrateNedbData', () => {
     await db.insertAsync({ _id: 'n7', code: 'reborn' });
     await db.removeIndexAsync('temporary');
     const second = await oldStore(dir, odd);
-    await second.insertAsync([{ _id: 'x', when: new Date(0) }, { _id: 'y', empty: {} }]);
+    await second.insertAsync([
+      { _id: 'x', when: new Date(0) },
+      { _id: 'y', empty: {} },
+    ]);
     const third = await oldStore(dir, other);
     await third.insertAsync({ _id: 'only', value: null });
   }
@@ -170,29 +191,47 @@ describe('migrateNedbData', () => {
     const file = datafile(dir, notes);
     mkdirSync(path.dirname(file), { recursive: true });
     const lines = [
-      { _id: 'a', v: 1 }, { _id: 'b', v: 1 }, { _id: 'a', v: 2 }, { $$deleted: true, _id: 'b' }, { _id: 'c', v: 1 },
-      { _id: 'b', v: 3 }, { $$deleted: true, _id: 'c' }, { _id: 'c', v: 4 }, { $$deleted: true, _id: 'a' }, { _id: 'd', v: 1 },
+      { _id: 'a', v: 1 },
+      { _id: 'b', v: 1 },
+      { _id: 'a', v: 2 },
+      { $$deleted: true, _id: 'b' },
+      { _id: 'c', v: 1 },
+      { _id: 'b', v: 3 },
+      { $$deleted: true, _id: 'c' },
+      { _id: 'c', v: 4 },
+      { $$deleted: true, _id: 'a' },
+      { _id: 'd', v: 1 },
     ];
     writeFileSync(file, lines.map((l) => JSON.stringify(l)).join('\n') + '\n');
     for (const batchSize of [1, 2, 3, 100]) {
       const target = new MemoryTarget();
       cpSync(file, `${file}.copy`);
       await migrateNedbData(dir, target, () => undefined, { batchSize });
-      expect(target.docs(notes)).toEqual([{ _id: 'b', v: 3 }, { _id: 'c', v: 4 }, { _id: 'd', v: 1 }]);
+      expect(target.docs(notes)).toEqual([
+        { _id: 'b', v: 3 },
+        { _id: 'c', v: 4 },
+        { _id: 'd', v: 1 },
+      ]);
       cpSync(`${file}.copy`, file);
       rmSync(path.join(dir, MIGRATED_DIR), { recursive: true });
     }
   });
 
-  test('corrupt lines are counted and logged, even past nedb\'s 10% threshold, and every good line is kept', async () => {
+  test("corrupt lines are counted and logged, even past nedb's 10% threshold, and every good line is kept", async () => {
     const file = datafile(dir, notes);
     mkdirSync(path.dirname(file), { recursive: true });
-    writeFileSync(file, ['{"_id":"a","v":1}', '{"_id":"b",', 'null', '', '{"_id":"c","at":{"$$date":86400000}}', 'garbage'].join('\n'));
+    writeFileSync(
+      file,
+      ['{"_id":"a","v":1}', '{"_id":"b",', 'null', '', '{"_id":"c","at":{"$$date":86400000}}', 'garbage'].join('\n'),
+    );
     const target = new MemoryTarget();
     const { lines, log } = collect();
     await migrateNedbData(dir, target, log);
 
-    expect(target.docs(notes)).toEqual([{ _id: 'a', v: 1 }, { _id: 'c', at: new Date(86_400_000) }]);
+    expect(target.docs(notes)).toEqual([
+      { _id: 'a', v: 1 },
+      { _id: 'c', at: new Date(86_400_000) },
+    ]);
     const warning = lines.find((l) => l.startsWith('warn') && l.includes('not valid JSON'));
     expect(warning).toContain('3 of 5 line(s)');
     expect(warning).toContain('line 2, 3, 6');
@@ -203,7 +242,10 @@ describe('migrateNedbData', () => {
   test('records nedb split at \\r, \\v or \\f are split there too, CRLF files read like LF ones, escaped keys like plain ones', async () => {
     const file = datafile(dir, notes);
     mkdirSync(path.dirname(file), { recursive: true });
-    writeFileSync(file, '{"_id":"a"}\r\n{"_id":"b"}\r{"_id":"c"}\v{"_id":"d"}\f{"_id":"e","at":{"\\u0024$date":5}}\r\n');
+    writeFileSync(
+      file,
+      '{"_id":"a"}\r\n{"_id":"b"}\r{"_id":"c"}\v{"_id":"d"}\f{"_id":"e","at":{"\\u0024$date":5}}\r\n',
+    );
     const expected = await nedbView(dir, notes);
     const target = new MemoryTarget();
     const { lines, log } = collect();
@@ -214,7 +256,7 @@ describe('migrateNedbData', () => {
     expect(lines.filter((l) => l.startsWith('warn'))).toEqual([]);
   });
 
-  test('a document with U+2028 in a string survives (nedb\'s own reader cut it in two)', async () => {
+  test("a document with U+2028 in a string survives (nedb's own reader cut it in two)", async () => {
     const db = await oldStore(dir, notes);
     await db.insertAsync({ _id: 'p', text: 'line\u2028separator\u2029and\u0085next' });
     await expect(nedbView(dir, notes)).rejects.toThrow(/100% of the data file is corrupt/u);
@@ -256,7 +298,14 @@ describe('migrateNedbData', () => {
   test('a unique index the data violates is reported by field and created non-unique; nothing is lost', async () => {
     const file = datafile(dir, notes);
     mkdirSync(path.dirname(file), { recursive: true });
-    writeFileSync(file, ['{"_id":"a","email":"x"}', '{"_id":"b","email":"x"}', '{"$$indexCreated":{"fieldName":"email","unique":true,"sparse":false}}'].join('\n'));
+    writeFileSync(
+      file,
+      [
+        '{"_id":"a","email":"x"}',
+        '{"_id":"b","email":"x"}',
+        '{"$$indexCreated":{"fieldName":"email","unique":true,"sparse":false}}',
+      ].join('\n'),
+    );
     const target = new MemoryTarget();
     const { lines, log } = collect();
     await migrateNedbData(dir, target, log);
@@ -288,19 +337,27 @@ describe('migrateNedbData', () => {
     mkdirSync(path.join(dir, MIGRATED_DIR, 'kid_one'), { recursive: true });
     writeFileSync(path.join(dir, MIGRATED_DIR, 'kid_one', 'notes.db'), '{"_id":"old"}\n');
     expect(await migrateNedbData(dir, new MemoryTarget(), log)).toEqual({ files: 0, documents: 0 });
-    expect(await migrateNedbData(path.join(dir, 'absent'), new MemoryTarget(), log)).toEqual({ files: 0, documents: 0 });
+    expect(await migrateNedbData(path.join(dir, 'absent'), new MemoryTarget(), log)).toEqual({
+      files: 0,
+      documents: 0,
+    });
     expect(lines).toEqual([]);
   });
 });
 
 describe('decodeSegment', () => {
-  test('inverts the old store\'s encoding for any name', () => {
-    fc.assert(fc.property(fc.string({ unit: 'grapheme', minLength: 1, maxLength: 30 }), (name) => {
-      expect(decodeSegment(encodeSegment(name))).toBe(name);
-    }));
+  test("inverts the old store's encoding for any name", () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'grapheme', minLength: 1, maxLength: 30 }), (name) => {
+        expect(decodeSegment(encodeSegment(name))).toBe(name);
+      }),
+    );
   });
 
-  test.each(['', '~41', '~e2~82~ac', '~FF', '.x', 'a b', '~4', 'é'])('refuses %j, which the old store never wrote', (segment) => {
-    expect(decodeSegment(segment)).toBeNull();
-  });
+  test.each(['', '~41', '~e2~82~ac', '~FF', '.x', 'a b', '~4', 'é'])(
+    'refuses %j, which the old store never wrote',
+    (segment) => {
+      expect(decodeSegment(segment)).toBeNull();
+    },
+  );
 });

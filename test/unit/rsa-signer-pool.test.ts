@@ -19,7 +19,8 @@ import { signedInPoolDuring } from '../support/rsa-signing';
 
 const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
 const pem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
-const verifies = (data: string, hex: string, key = publicKey): boolean => verify('sha256', Buffer.from(data, 'utf8'), key, Buffer.from(hex, 'hex'));
+const verifies = (data: string, hex: string, key = publicKey): boolean =>
+  verify('sha256', Buffer.from(data, 'utf8'), key, Buffer.from(hex, 'hex'));
 
 describe('RsaSignerPool', () => {
   test('signatures are RSA-SHA256 over the UTF-8 data, hex, and each answer belongs to its request', async () => {
@@ -43,7 +44,12 @@ describe('RsaSignerPool', () => {
 
   test('close() rejects what is still queued and every later sign()', async () => {
     const pool = new RsaSignerPool({ privateKeyPem: pem, size: 1 });
-    const pending = Array.from({ length: 500 }, (_, i) => pool.sign(String(i)).then(() => 'signed', (err: Error) => err.message));
+    const pending = Array.from({ length: 500 }, (_, i) =>
+      pool.sign(String(i)).then(
+        () => 'signed',
+        (err: Error) => err.message,
+      ),
+    );
     await pool.close();
     const outcomes = await Promise.all(pending);
     expect(outcomes).toContain('RSA signer pool is closed');
@@ -58,16 +64,22 @@ describe('RsaSignerPool', () => {
       const source = path.resolve(__dirname, '../../src/stores/objects/gcs/rsa-signer-pool.ts');
       writeFileSync(path.join(dir, 'rsa-signer-pool.js'), transpileFile(source));
       writeFileSync(path.join(dir, 'key.pem'), pem);
-      writeFileSync(path.join(dir, 'main.js'), `
+      writeFileSync(
+        path.join(dir, 'main.js'),
+        `
         const { RsaSignerPool } = require('./rsa-signer-pool.js');
         const pool = new RsaSignerPool({ privateKeyPem: require('node:fs').readFileSync(__dirname + '/key.pem', 'utf8') });
         pool.sign('hello').then((sig) => console.log(sig));
-      `);
+      `,
+      );
       // The child must exit by itself with code 0; the timeout only turns a hang into a failure
       // (generous, so a busy machine cannot trip it), it is not a claim about speed.
       const stdout = await new Promise<string>((resolve, reject) => {
         execFile(process.execPath, [path.join(dir, 'main.js')], { timeout: 20_000 }, (err, out) => {
-          if (err) reject(new Error(err.killed ? 'the child never exited on its own: an idle worker kept it alive' : err.message));
+          if (err)
+            reject(
+              new Error(err.killed ? 'the child never exited on its own: an idle worker kept it alive' : err.message),
+            );
           else resolve(out);
         });
       });
@@ -106,8 +118,13 @@ describe('GCS adapter RSA signing in workers', () => {
       const expiresAt = new Date(Date.now() + 3_600_000);
       // Signing on the event loop would block it for about 1 ms per URL; the stall that remains is
       // measured by `npm run bench:references`. Here: the mechanism that prevents it.
-      const { result: urls, signedByWorker, signedOnLoop } = await signedInPoolDuring(
-        () => Promise.all(keys.map((k) => store.signDownloadUrl(k, { expiresAt, https: true }))));
+      const {
+        result: urls,
+        signedByWorker,
+        signedOnLoop,
+      } = await signedInPoolDuring(() =>
+        Promise.all(keys.map((k) => store.signDownloadUrl(k, { expiresAt, https: true }))),
+      );
       expect(signedOnLoop).toBe(0);
       expect([...signedByWorker.values()].reduce((a, b) => a + b, 0)).toBe(1000);
       expect([...signedByWorker.keys()]).not.toContain(threadId);
@@ -124,11 +141,26 @@ describe('GCS adapter RSA signing in workers', () => {
         // The signature must verify with the service account's key over the string-to-sign for
         // exactly this object and these parameters (the builder is proven against the library).
         const input: V4UrlInput = {
-          algorithm: 'GOOG4-RSA-SHA256', method: 'GET', endpoint: 'https://storage.googleapis.com', bucket: 'kinbase-bench',
-          objectName: keys[i]!, accessId: TEST_CLIENT_EMAIL, signedAt: new Date(signedAt), expiresInSeconds: Number(p['X-Goog-Expires']),
+          algorithm: 'GOOG4-RSA-SHA256',
+          method: 'GET',
+          endpoint: 'https://storage.googleapis.com',
+          bucket: 'kinbase-bench',
+          objectName: keys[i]!,
+          accessId: TEST_CLIENT_EMAIL,
+          signedAt: new Date(signedAt),
+          expiresInSeconds: Number(p['X-Goog-Expires']),
         };
-        expect(verifies(buildStringToSign(input, buildCanonicalRequest(input)), p['X-Goog-Signature']!, accountKey)).toBe(true);
-        if (i === 0) expect(verifies(buildStringToSign(input, buildCanonicalRequest({ ...input, objectName: keys[1]! })), p['X-Goog-Signature']!, accountKey)).toBe(false);
+        expect(
+          verifies(buildStringToSign(input, buildCanonicalRequest(input)), p['X-Goog-Signature']!, accountKey),
+        ).toBe(true);
+        if (i === 0)
+          expect(
+            verifies(
+              buildStringToSign(input, buildCanonicalRequest({ ...input, objectName: keys[1]! })),
+              p['X-Goog-Signature']!,
+              accountKey,
+            ),
+          ).toBe(false);
       });
     } finally {
       await store.close();

@@ -59,7 +59,9 @@ describe('ScryptWorkers', () => {
     const safety = setTimeout(() => void blocked.release(), 15_000);
     try {
       const finished: string[] = [];
-      const onLibuv = new Promise<void>((resolve, reject) => scrypt('probe', 'salt', 32, COST, (err) => (err ? reject(err) : resolve()))).then(() => void finished.push('libuv'));
+      const onLibuv = new Promise<void>((resolve, reject) =>
+        scrypt('probe', 'salt', 32, COST, (err) => (err ? reject(err) : resolve())),
+      ).then(() => void finished.push('libuv'));
       const hash = await hasher.hash('correct horse');
       finished.push('pool');
       expect(hash).toMatch(/^scrypt\$16384\$8\$1\$/);
@@ -76,7 +78,7 @@ describe('ScryptWorkers', () => {
     }
   });
 
-  test('keys are exactly node\'s scrypt, and each answer belongs to its request', async () => {
+  test("keys are exactly node's scrypt, and each answer belongs to its request", async () => {
     const pool = new ScryptWorkers({ size: 2 });
     try {
       const salts = Array.from({ length: 12 }, (_, i) => Buffer.from(`salt-${i}`));
@@ -90,7 +92,12 @@ describe('ScryptWorkers', () => {
   test('beyond maxQueue waiting hashes, more are refused at once with HashingBusyError', async () => {
     const pool = new ScryptWorkers({ size: 1, maxQueue: 2 });
     try {
-      const jobs = Array.from({ length: 5 }, (_, i) => pool.derive(`pw${i}`, Buffer.from('s'), 32, COST).then(() => 'hashed', (err: Error) => err));
+      const jobs = Array.from({ length: 5 }, (_, i) =>
+        pool.derive(`pw${i}`, Buffer.from('s'), 32, COST).then(
+          () => 'hashed',
+          (err: Error) => err,
+        ),
+      );
       const outcomes = await Promise.all(jobs);
       // One runs, two wait, two are refused.
       expect(outcomes.filter((o) => o === 'hashed')).toHaveLength(3);
@@ -118,7 +125,12 @@ describe('ScryptWorkers', () => {
 
   test('close() rejects what waits and every later hash', async () => {
     const pool = new ScryptWorkers({ size: 1 });
-    const pending = Array.from({ length: 4 }, (_, i) => pool.derive(String(i), Buffer.from('s'), 32, COST).then(() => 'hashed', (err: Error) => err.message));
+    const pending = Array.from({ length: 4 }, (_, i) =>
+      pool.derive(String(i), Buffer.from('s'), 32, COST).then(
+        () => 'hashed',
+        (err: Error) => err.message,
+      ),
+    );
     await pool.close();
     expect(await Promise.all(pending)).toContain('scrypt workers are closed');
     await expect(pool.derive('late', Buffer.from('s'), 32, COST)).rejects.toThrow(/closed/);
@@ -131,13 +143,21 @@ describe('ScryptWorkers', () => {
     try {
       const compiled = transpileFile(path.resolve(__dirname, '../../src/internal/scrypt-workers.ts'));
       writeFileSync(path.join(dir, 'scrypt-workers.js'), compiled.replace('./scrypt-runner', './scrypt-runner.js'));
-      writeFileSync(path.join(dir, 'scrypt-runner.js'), transpileFile(path.resolve(__dirname, '../../src/internal/scrypt-runner.ts')));
-      writeFileSync(path.join(dir, 'main.js'), `
+      writeFileSync(
+        path.join(dir, 'scrypt-runner.js'),
+        transpileFile(path.resolve(__dirname, '../../src/internal/scrypt-runner.ts')),
+      );
+      writeFileSync(
+        path.join(dir, 'main.js'),
+        `
         const { ScryptWorkers } = require('./scrypt-workers.js');
         new ScryptWorkers().derive('pw', Buffer.from('salt'), 32, { N: 1024, r: 8, p: 1 }).then((key) => console.log(key.toString('hex')));
-      `);
+      `,
+      );
       const stdout = await new Promise<string>((resolve, reject) => {
-        execFile(process.execPath, [path.join(dir, 'main.js')], { timeout: 20_000 }, (err: Error | null, out) => (err ? reject(err) : resolve(out)));
+        execFile(process.execPath, [path.join(dir, 'main.js')], { timeout: 20_000 }, (err: Error | null, out) =>
+          err ? reject(err) : resolve(out),
+        );
       });
       expect(stdout.trim()).toBe(scryptSync('pw', 'salt', 32, COST).toString('hex'));
     } finally {

@@ -10,7 +10,12 @@ describe('SignedUrlCache', () => {
   test('a cached URL is served until its expiry, and from its expiry on it is signed again', async () => {
     const clock = new TestClock();
     // Signing a local URL touches no disk: the directory is never read.
-    const inner = new LocalDiskObjectStore({ dir: '/nonexistent', publicUrl: 'http://127.0.0.1:1', signingSecret: 'x'.repeat(32), clock: clock.now });
+    const inner = new LocalDiskObjectStore({
+      dir: '/nonexistent',
+      publicUrl: 'http://127.0.0.1:1',
+      signingSecret: 'x'.repeat(32),
+      clock: clock.now,
+    });
     const outcomes: string[] = [];
     const cache = new SignedUrlCache(inner, { observe: (outcome) => outcomes.push(outcome), clock: clock.now });
     try {

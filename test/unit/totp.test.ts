@@ -3,7 +3,15 @@
  * single-use rules kinbase adds, all on chosen instants (no wall clock).
  */
 import TOTP from 'totp.js';
-import { base32Decode, base32Encode, generateTotpSecret, hotp, matchTotp, timeStep, totpAt } from '../../src/domain/mfa/totp';
+import {
+  base32Decode,
+  base32Encode,
+  generateTotpSecret,
+  hotp,
+  matchTotp,
+  timeStep,
+  totpAt,
+} from '../../src/domain/mfa/totp';
 
 const SEED_SHA1 = Buffer.from('12345678901234567890', 'ascii');
 const SEED_SHA256 = Buffer.from('12345678901234567890123456789012', 'ascii');
@@ -20,12 +28,15 @@ const RFC6238: Array<[number, string, string, string]> = [
 ];
 
 describe('TOTP (RFC 6238)', () => {
-  test.each(RFC6238)('at %d s the RFC test vectors come out for SHA1, SHA256 and SHA512', (seconds, sha1, sha256, sha512) => {
-    const step = timeStep(new Date(seconds * 1000));
-    expect(hotp(SEED_SHA1, step, 8, 'sha1')).toBe(sha1);
-    expect(hotp(SEED_SHA256, step, 8, 'sha256')).toBe(sha256);
-    expect(hotp(SEED_SHA512, step, 8, 'sha512')).toBe(sha512);
-  });
+  test.each(RFC6238)(
+    'at %d s the RFC test vectors come out for SHA1, SHA256 and SHA512',
+    (seconds, sha1, sha256, sha512) => {
+      const step = timeStep(new Date(seconds * 1000));
+      expect(hotp(SEED_SHA1, step, 8, 'sha1')).toBe(sha1);
+      expect(hotp(SEED_SHA256, step, 8, 'sha256')).toBe(sha256);
+      expect(hotp(SEED_SHA512, step, 8, 'sha512')).toBe(sha512);
+    },
+  );
 
   test('6-digit codes are the last 6 digits of the RFC vectors (what authenticator apps show)', () => {
     const secret = base32Encode(SEED_SHA1);
@@ -33,7 +44,18 @@ describe('TOTP (RFC 6238)', () => {
   });
 
   test('HOTP matches RFC 4226 Appendix D', () => {
-    const expected = ['755224', '287082', '359152', '969429', '338314', '254676', '287922', '162583', '399871', '520489'];
+    const expected = [
+      '755224',
+      '287082',
+      '359152',
+      '969429',
+      '338314',
+      '254676',
+      '287922',
+      '162583',
+      '399871',
+      '520489',
+    ];
     expected.forEach((code, counter) => expect(hotp(SEED_SHA1, counter)).toBe(code));
   });
 
@@ -55,7 +77,9 @@ describe('TOTP (RFC 6238)', () => {
     expect(matchTotp(secret, totpAt(secret, now), now, -1)).toBe(step);
     expect(matchTotp(secret, totpAt(secret, at(step - 1)), now, -1)).toBe(step - 1);
     expect(matchTotp(secret, totpAt(secret, at(step + 1)), now, -1)).toBe(step + 1);
-    const farCodes = [totpAt(secret, at(step - 2)), totpAt(secret, at(step + 2))].filter((c) => ![-1, 0, 1].some((d) => totpAt(secret, at(step + d)) === c));
+    const farCodes = [totpAt(secret, at(step - 2)), totpAt(secret, at(step + 2))].filter(
+      (c) => ![-1, 0, 1].some((d) => totpAt(secret, at(step + d)) === c),
+    );
     for (const code of farCodes) expect(matchTotp(secret, code, now, -1)).toBeNull();
   });
 
@@ -73,7 +97,8 @@ describe('TOTP (RFC 6238)', () => {
     const secret = generateTotpSecret();
     const now = new Date(1_700_000_000_000);
     const code = totpAt(secret, now);
-    for (const bad of ['', `${code}0`, code.slice(1), ` ${code}`, 'abcdef', '１２３４５６']) expect(matchTotp(secret, bad, now, -1)).toBeNull();
+    for (const bad of ['', `${code}0`, code.slice(1), ` ${code}`, 'abcdef', '１２３４５６'])
+      expect(matchTotp(secret, bad, now, -1)).toBeNull();
   });
 
   test('fresh secrets decode to 25 printable ASCII characters, every one of the 94 drawn', () => {

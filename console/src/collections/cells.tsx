@@ -6,7 +6,11 @@ import type { ComponentChildren } from 'preact';
 import { safeUrl } from '../api';
 import { formatDate } from '../components/common';
 
-export type Entity = Record<string, unknown> & { _id?: string; _acl?: Record<string, unknown>; _kmd?: Record<string, unknown> };
+export type Entity = Record<string, unknown> & {
+  _id?: string;
+  _acl?: Record<string, unknown>;
+  _kmd?: Record<string, unknown>;
+};
 
 /** A KinveyFile reference as kinbase expands it on read. */
 export interface FileRef {
@@ -77,15 +81,31 @@ export function FileRefLink({ file }: { file: FileRef }) {
   const name = file._filename ?? file._id;
   const body = (
     <>
-      {isImage(file) && file._downloadURL
-        ? <img class="thumb" src={safeUrl(file._downloadURL)} alt="" loading="lazy" />
-        : <span class="thumb file-icon" aria-hidden="true">{extensionOf(name)}</span>}
+      {isImage(file) && file._downloadURL ? (
+        <img class="thumb" src={safeUrl(file._downloadURL)} alt="" loading="lazy" />
+      ) : (
+        <span class="thumb file-icon" aria-hidden="true">
+          {extensionOf(name)}
+        </span>
+      )}
       <span class="file-name">{name}</span>
     </>
   );
-  if (!file._downloadURL) return <span class="file-ref" title="Not readable or not uploaded yet">{body}</span>;
+  if (!file._downloadURL)
+    return (
+      <span class="file-ref" title="Not readable or not uploaded yet">
+        {body}
+      </span>
+    );
   return (
-    <a class="file-ref" href={safeUrl(file._downloadURL)} target="_blank" rel="noopener" title={name} onClick={(e) => e.stopPropagation()}>
+    <a
+      class="file-ref"
+      href={safeUrl(file._downloadURL)}
+      target="_blank"
+      rel="noopener"
+      title={name}
+      onClick={(e) => e.stopPropagation()}
+    >
       {body}
     </a>
   );
@@ -100,20 +120,32 @@ function extensionOf(name: string): string {
 export function Cell({ column, value }: { column: string; value: unknown }): ComponentChildren {
   if (value === undefined) return <span class="muted">—</span>;
   if (column === '_kmd' && isObject(value)) return <span title={shortJson(value)}>{formatDate(value.lmt)}</span>;
-  if (column === '_acl' && isObject(value)) return <span class="mono" title={JSON.stringify(value)}>{aclSummary(value)}</span>;
+  if (column === '_acl' && isObject(value))
+    return (
+      <span class="mono" title={JSON.stringify(value)}>
+        {aclSummary(value)}
+      </span>
+    );
   const refs = findFileRefs(value);
   if (refs.length > 0) {
     return (
       <span class="file-refs">
-        {refs.slice(0, MAX_REFS).map((ref, i) => <FileRefLink key={`${ref._id}-${i}`} file={ref} />)}
+        {refs.slice(0, MAX_REFS).map((ref, i) => (
+          <FileRefLink key={`${ref._id}-${i}`} file={ref} />
+        ))}
         {refs.length > MAX_REFS && <span class="muted">+{refs.length - MAX_REFS} more</span>}
       </span>
     );
   }
   if (value === null) return <span class="muted mono">null</span>;
   if (typeof value === 'string') return <span title={value.length > 40 ? value : undefined}>{value}</span>;
-  if (typeof value === 'number' || typeof value === 'boolean') return <span class={`mono ${typeof value}`}>{String(value)}</span>;
-  return <span class="mono" title={JSON.stringify(value)}>{shortJson(value)}</span>;
+  if (typeof value === 'number' || typeof value === 'boolean')
+    return <span class={`mono ${typeof value}`}>{String(value)}</span>;
+  return (
+    <span class="mono" title={JSON.stringify(value)}>
+      {shortJson(value)}
+    </span>
+  );
 }
 
 function aclSummary(acl: Record<string, unknown>): string {

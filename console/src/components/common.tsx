@@ -15,7 +15,11 @@ export interface Async<T> {
  * after a newer request started is dropped, so a slow old query never overwrites a new one.
  */
 export function useAsync<T>(load: (signal: AbortSignal) => Promise<T>, deps: readonly unknown[]): Async<T> {
-  const [state, setState] = useState<{ value: T | undefined; error: unknown; loading: boolean }>({ value: undefined, error: undefined, loading: true });
+  const [state, setState] = useState<{ value: T | undefined; error: unknown; loading: boolean }>({
+    value: undefined,
+    error: undefined,
+    loading: true,
+  });
   const [tick, setTick] = useState(0);
   useEffect(() => {
     const controller = new AbortController();
@@ -40,7 +44,17 @@ export function ErrorBox({ error }: { error: unknown }) {
   );
 }
 
-export function Modal({ title, onClose, children, wide }: { title: string; onClose: () => void; children: ComponentChildren; wide?: boolean }) {
+export function Modal({
+  title,
+  onClose,
+  children,
+  wide,
+}: {
+  title: string;
+  onClose: () => void;
+  children: ComponentChildren;
+  wide?: boolean;
+}) {
   const dialog = useRef<HTMLDivElement>(null);
   useEffect(() => {
     const key = (event: KeyboardEvent) => event.key === 'Escape' && onClose();
@@ -53,7 +67,9 @@ export function Modal({ title, onClose, children, wide }: { title: string; onClo
       <div class={`modal${wide ? ' wide' : ''}`} role="dialog" aria-modal="true" aria-label={title} ref={dialog}>
         <header>
           <h2>{title}</h2>
-          <button class="icon" aria-label="Close" onClick={onClose}>×</button>
+          <button class="icon" aria-label="Close" onClick={onClose}>
+            ×
+          </button>
         </header>
         {children}
       </div>
@@ -84,19 +100,42 @@ export function Toasts() {
   }, []);
   return (
     <div class="toasts" aria-live="polite">
-      {toasts.map((t) => <div key={t.id} class={`toast ${t.kind}`}>{t.text}</div>)}
+      {toasts.map((t) => (
+        <div key={t.id} class={`toast ${t.kind}`}>
+          {t.text}
+        </div>
+      ))}
     </div>
   );
 }
 
 /** Previous / next over a skip+limit list, with the total when known. */
-export function Pager({ skip, limit, total, shown, onSkip }: { skip: number; limit: number; total: number | null; shown: number; onSkip: (skip: number) => void }) {
+export function Pager({
+  skip,
+  limit,
+  total,
+  shown,
+  onSkip,
+}: {
+  skip: number;
+  limit: number;
+  total: number | null;
+  shown: number;
+  onSkip: (skip: number) => void;
+}) {
   const last = total === null ? skip + shown : Math.min(total, skip + shown);
   return (
     <div class="pager">
-      <button disabled={skip === 0} onClick={() => onSkip(Math.max(0, skip - limit))}>‹ Previous</button>
-      <span data-testid="page-range">{shown === 0 ? 'none' : `${skip + 1}–${last}`}{total === null ? '' : ` of ${total}`}</span>
-      <button disabled={total === null ? shown < limit : skip + limit >= total} onClick={() => onSkip(skip + limit)}>Next ›</button>
+      <button disabled={skip === 0} onClick={() => onSkip(Math.max(0, skip - limit))}>
+        ‹ Previous
+      </button>
+      <span data-testid="page-range">
+        {shown === 0 ? 'none' : `${skip + 1}–${last}`}
+        {total === null ? '' : ` of ${total}`}
+      </span>
+      <button disabled={total === null ? shown < limit : skip + limit >= total} onClick={() => onSkip(skip + limit)}>
+        Next ›
+      </button>
     </div>
   );
 }

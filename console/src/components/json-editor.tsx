@@ -11,12 +11,15 @@ export function parseJsonObject(text: string, what: string): Parsed {
   } catch (e) {
     return { problem: `Not valid JSON: ${(e as Error).message}` };
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return { problem: `${what} must be a JSON object.` };
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    return { problem: `${what} must be a JSON object.` };
   return { value: value as Record<string, unknown> };
 }
 
 /** `text` re-indented by two spaces, or the parse problem. */
-export function formatJson(text: string): { text: string; problem?: undefined } | { text?: undefined; problem: string } {
+export function formatJson(
+  text: string,
+): { text: string; problem?: undefined } | { text?: undefined; problem: string } {
   try {
     return { text: JSON.stringify(JSON.parse(text), null, 2) };
   } catch (e) {
@@ -24,7 +27,14 @@ export function formatJson(text: string): { text: string; problem?: undefined } 
   }
 }
 
-export function JsonTextarea({ label, testId, value, onChange, onSave, autoFocus }: {
+export function JsonTextarea({
+  label,
+  testId,
+  value,
+  onChange,
+  onSave,
+  autoFocus,
+}: {
   label: string;
   testId?: string;
   value: string;

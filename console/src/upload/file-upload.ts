@@ -26,7 +26,13 @@ export function mimeTypeOf(file: File): string {
 }
 
 /** Uploads `file`; resolves with the new file's `_id`. Rejects like uploadResumable or with the API's error. */
-export async function uploadFile(api: Api, file: File, signal: AbortSignal, callbacks: FileUploadCallbacks = {}, chunkSize?: number): Promise<string> {
+export async function uploadFile(
+  api: Api,
+  file: File,
+  signal: AbortSignal,
+  callbacks: FileUploadCallbacks = {},
+  chunkSize?: number,
+): Promise<string> {
   const mimeType = mimeTypeOf(file);
   const answer = await api.request<UploadTicket>('POST', api.blob(), {
     body: { _filename: file.name, mimeType, size: file.size, _public: false },

@@ -41,7 +41,10 @@ export interface ResumableOptions {
 
 /** A refusal the upload cannot recover from (4xx), or too many failures in a row. */
 export class UploadFailed extends Error {
-  constructor(message: string, readonly status: number) {
+  constructor(
+    message: string,
+    readonly status: number,
+  ) {
     super(message);
   }
 }
@@ -61,7 +64,10 @@ class Transient extends Error {}
 export async function uploadResumable(options: ResumableOptions): Promise<void> {
   const { blob, signal } = options;
   const total = blob.size;
-  const chunk = Math.max(CHUNK_QUANTUM, Math.floor((options.chunkSize ?? DEFAULT_CHUNK_SIZE) / CHUNK_QUANTUM) * CHUNK_QUANTUM);
+  const chunk = Math.max(
+    CHUNK_QUANTUM,
+    Math.floor((options.chunkSize ?? DEFAULT_CHUNK_SIZE) / CHUNK_QUANTUM) * CHUNK_QUANTUM,
+  );
   const maxRetries = options.maxRetries ?? 8;
   const backoff = options.backoffMs ?? 500;
   let offset = 0;
@@ -87,7 +93,9 @@ export async function uploadResumable(options: ResumableOptions): Promise<void> 
         const end = Math.min(offset + chunk, total) - 1;
         const start = offset;
         sentEnd = end + 1;
-        answer = await put(options, `bytes ${start}-${end}/${total}`, blob.slice(start, end + 1), (loaded) => report(start + loaded));
+        answer = await put(options, `bytes ${start}-${end}/${total}`, blob.slice(start, end + 1), (loaded) =>
+          report(start + loaded),
+        );
       }
       if (answer.status === 200 || answer.status === 201) {
         report(total);
@@ -98,7 +106,8 @@ export async function uploadResumable(options: ResumableOptions): Promise<void> 
         const received = answer.range === null && rangeMayBeHidden ? (sentEnd ?? offset) : receivedOf(answer.range);
         if (sentEnd !== null && received <= offset) {
           stalls += 1;
-          if (stalls > maxRetries) throw new UploadFailed(`the upload URL answered 308 ${stalls} times without storing the bytes sent`, 308);
+          if (stalls > maxRetries)
+            throw new UploadFailed(`the upload URL answered 308 ${stalls} times without storing the bytes sent`, 308);
         } else {
           stalls = 0;
         }
@@ -109,7 +118,8 @@ export async function uploadResumable(options: ResumableOptions): Promise<void> 
         failures = 0;
         continue;
       }
-      if (answer.status >= 500 || answer.status === 408 || answer.status === 429) throw new Transient(`HTTP ${answer.status}`);
+      if (answer.status >= 500 || answer.status === 408 || answer.status === 429)
+        throw new Transient(`HTTP ${answer.status}`);
       throw new UploadFailed(describeRefusal(answer), answer.status);
     } catch (error) {
       if (!(error instanceof Transient)) throw error;
@@ -156,12 +166,18 @@ function describeRefusal(answer: PutAnswer): string {
 function requestHeaders(options: ResumableOptions, contentRange: string): Map<string, string> {
   const headers = new Map<string, string>();
   const own = { 'Content-Type': options.contentType, 'Content-Range': contentRange };
-  for (const [name, value] of [...Object.entries(options.headers ?? {}), ...Object.entries(own)]) headers.set(name.toLowerCase(), value);
+  for (const [name, value] of [...Object.entries(options.headers ?? {}), ...Object.entries(own)])
+    headers.set(name.toLowerCase(), value);
   return headers;
 }
 
 /** One PUT through XMLHttpRequest (fetch cannot report upload progress). */
-function put(options: ResumableOptions, contentRange: string, body: Blob | null, onLoaded: (loaded: number) => void): Promise<PutAnswer> {
+function put(
+  options: ResumableOptions,
+  contentRange: string,
+  body: Blob | null,
+  onLoaded: (loaded: number) => void,
+): Promise<PutAnswer> {
   return new Promise((resolve, reject) => {
     const xhr = new XMLHttpRequest();
     const { signal } = options;
@@ -185,7 +201,11 @@ function put(options: ResumableOptions, contentRange: string, body: Blob | null,
     };
     xhr.onabort = () => {
       done();
-      reject(signal?.aborted ? new DOMException('The upload was cancelled.', 'AbortError') : new Transient('the request was aborted'));
+      reject(
+        signal?.aborted
+          ? new DOMException('The upload was cancelled.', 'AbortError')
+          : new Transient('the request was aborted'),
+      );
     };
     signal?.addEventListener('abort', abort);
     xhr.send(body);
@@ -197,7 +217,10 @@ function put(options: ResumableOptions, contentRange: string, body: Blob | null,
  * exposed header list: `getResponseHeader` of a hidden header logs an error in the console).
  */
 function readableRange(xhr: XMLHttpRequest): string | null {
-  const line = xhr.getAllResponseHeaders().split(/\r?\n/).find((header) => /^range:/i.test(header));
+  const line = xhr
+    .getAllResponseHeaders()
+    .split(/\r?\n/)
+    .find((header) => /^range:/i.test(header));
   return line ? line.slice('range:'.length).trim() : null;
 }
 

@@ -26,18 +26,28 @@ export interface BusinessLogicOverview {
 
 /** Internal code runs in kinbase's sandbox; external is a Flex service's handler. */
 export function FunctionKind({ spec }: { spec: FunctionView }) {
-  return spec.type === 'internal'
-    ? <span class="badge private">internal</span>
-    : <span class="badge">Flex</span>;
+  return spec.type === 'internal' ? <span class="badge private">internal</span> : <span class="badge">Flex</span>;
 }
 
 export function handlerOf(spec: FunctionView) {
-  return spec.type === 'internal' ? <span class="muted">code in the environment file</span> : <span><code>{spec.service}</code> → <code>{spec.handlerName}</code></span>;
+  return spec.type === 'internal' ? (
+    <span class="muted">code in the environment file</span>
+  ) : (
+    <span>
+      <code>{spec.service}</code> → <code>{spec.handlerName}</code>
+    </span>
+  );
 }
 
 export function describeInterval(seconds: number | null): string {
   if (seconds === null) return 'once';
-  const units: Array<[number, string]> = [[86400, 'day'], [3600, 'hour'], [60, 'minute']];
-  for (const [size, name] of units) if (seconds % size === 0) return `every ${seconds / size === 1 ? '' : `${seconds / size} `}${name}${seconds / size === 1 ? '' : 's'}`;
+  const units: Array<[number, string]> = [
+    [86400, 'day'],
+    [3600, 'hour'],
+    [60, 'minute'],
+  ];
+  for (const [size, name] of units)
+    if (seconds % size === 0)
+      return `every ${seconds / size === 1 ? '' : `${seconds / size} `}${name}${seconds / size === 1 ? '' : 's'}`;
   return `every ${seconds} s`;
 }

@@ -24,7 +24,14 @@ function strings(value: unknown): string[] {
 
 function draftOf(acl: Record<string, unknown>): AclDraft {
   const groups = (typeof acl.groups === 'object' && acl.groups !== null ? acl.groups : {}) as Record<string, unknown>;
-  return { gr: acl.gr === true, gw: acl.gw === true, r: strings(acl.r), w: strings(acl.w), groupsR: strings(groups.r), groupsW: strings(groups.w) };
+  return {
+    gr: acl.gr === true,
+    gw: acl.gw === true,
+    r: strings(acl.r),
+    w: strings(acl.w),
+    groupsR: strings(groups.r),
+    groupsW: strings(groups.w),
+  };
 }
 
 /** The `_acl` to send: the old one's other fields kept, empty lists left out. */
@@ -40,11 +47,28 @@ export function aclOf(previous: Record<string, unknown>, draft: AclDraft): Recor
   return acl;
 }
 
-export function AclEditor({ api, collection, entity, onClose, onSaved }: { api: Api; collection: string; entity: Entity; onClose: () => void; onSaved: () => void }) {
+export function AclEditor({
+  api,
+  collection,
+  entity,
+  onClose,
+  onSaved,
+}: {
+  api: Api;
+  collection: string;
+  entity: Entity;
+  onClose: () => void;
+  onSaved: () => void;
+}) {
   const id = String(entity._id);
   return (
-    <AclDialog subject={id} acl={entity._acl} onClose={onClose} onSaved={onSaved}
-      save={(acl) => api.put(api.appdata(collection, id), { ...entity, _acl: acl })} />
+    <AclDialog
+      subject={id}
+      acl={entity._acl}
+      onClose={onClose}
+      onSaved={onSaved}
+      save={(acl) => api.put(api.appdata(collection, id), { ...entity, _acl: acl })}
+    />
   );
 }
 
@@ -52,7 +76,13 @@ export function AclEditor({ api, collection, entity, onClose, onSaved }: { api: 
  * Edits `acl` (the record's `_acl`, as read) in a dialog; Save calls `save` with the `_acl` to
  * store, then `onSaved` with what `save` resolved to. A rejection is shown inline, as the API gave it.
  */
-export function AclDialog<T>({ subject, acl, save, onClose, onSaved }: {
+export function AclDialog<T>({
+  subject,
+  acl,
+  save,
+  onClose,
+  onSaved,
+}: {
   subject: string;
   acl: unknown;
   save: (acl: Record<string, unknown>) => Promise<T>;
@@ -83,22 +113,43 @@ export function AclDialog<T>({ subject, acl, save, onClose, onSaved }: {
       <div class="acl-editor" data-testid="acl-editor">
         <dl>
           <dt>Creator</dt>
-          <dd><code data-testid="acl-creator">{typeof previous.creator === 'string' ? previous.creator : '—'}</code> <span class="muted">(set by the server)</span></dd>
+          <dd>
+            <code data-testid="acl-creator">{typeof previous.creator === 'string' ? previous.creator : '—'}</code>{' '}
+            <span class="muted">(set by the server)</span>
+          </dd>
         </dl>
         <fieldset class="acl-flags">
           <legend>Everyone</legend>
-          <label class="check"><input type="checkbox" checked={draft.gr} onChange={(e) => set({ gr: e.currentTarget.checked })} /> Globally readable (gr)</label>
-          <label class="check"><input type="checkbox" checked={draft.gw} onChange={(e) => set({ gw: e.currentTarget.checked })} /> Globally writable (gw)</label>
+          <label class="check">
+            <input type="checkbox" checked={draft.gr} onChange={(e) => set({ gr: e.currentTarget.checked })} /> Globally
+            readable (gr)
+          </label>
+          <label class="check">
+            <input type="checkbox" checked={draft.gw} onChange={(e) => set({ gw: e.currentTarget.checked })} /> Globally
+            writable (gw)
+          </label>
         </fieldset>
         <ChipList label="Readers (r): user ids" values={draft.r} onChange={(r) => set({ r })} />
         <ChipList label="Writers (w): user ids" values={draft.w} onChange={(w) => set({ w })} />
-        <ChipList label="Reader groups (groups.r): group ids" values={draft.groupsR} onChange={(groupsR) => set({ groupsR })} />
-        <ChipList label="Writer groups (groups.w): group ids" values={draft.groupsW} onChange={(groupsW) => set({ groupsW })} />
+        <ChipList
+          label="Reader groups (groups.r): group ids"
+          values={draft.groupsR}
+          onChange={(groupsR) => set({ groupsR })}
+        />
+        <ChipList
+          label="Writer groups (groups.w): group ids"
+          values={draft.groupsW}
+          onChange={(groupsW) => set({ groupsW })}
+        />
         <ErrorBox error={error} />
         <div class="row">
           <span class="spacer" />
-          <button onClick={onClose} disabled={busy}>Cancel</button>
-          <button class="primary" onClick={() => void submit()} disabled={busy}>Save ACL</button>
+          <button onClick={onClose} disabled={busy}>
+            Cancel
+          </button>
+          <button class="primary" onClick={() => void submit()} disabled={busy}>
+            Save ACL
+          </button>
         </div>
       </div>
     </Modal>
@@ -106,10 +157,21 @@ export function AclDialog<T>({ subject, acl, save, onClose, onSaved }: {
 }
 
 /** A list of ids as removable chips, with an input that adds one or several (comma-separated). */
-function ChipList({ label, values, onChange }: { label: string; values: string[]; onChange: (values: string[]) => void }) {
+function ChipList({
+  label,
+  values,
+  onChange,
+}: {
+  label: string;
+  values: string[];
+  onChange: (values: string[]) => void;
+}) {
   const [text, setText] = useState('');
   const add = () => {
-    const fresh = text.split(',').map((s) => s.trim()).filter((s) => s && !values.includes(s));
+    const fresh = text
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s && !values.includes(s));
     if (fresh.length) onChange([...values, ...new Set(fresh)]);
     setText('');
   };
@@ -120,7 +182,13 @@ function ChipList({ label, values, onChange }: { label: string; values: string[]
         {values.map((value) => (
           <span class="chip" key={value}>
             <code>{value}</code>
-            <button class="icon" aria-label={`Remove ${value}`} onClick={() => onChange(values.filter((v) => v !== value))}>×</button>
+            <button
+              class="icon"
+              aria-label={`Remove ${value}`}
+              onClick={() => onChange(values.filter((v) => v !== value))}
+            >
+              ×
+            </button>
           </span>
         ))}
         <input

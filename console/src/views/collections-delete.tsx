@@ -7,7 +7,13 @@ import { useState } from 'preact/hooks';
 import { seg, type Api } from '../api';
 import { ErrorBox, Modal, toast } from '../components/common';
 
-export function DeleteCollection({ api, collection, total, onClose, onDeleted }: {
+export function DeleteCollection({
+  api,
+  collection,
+  total,
+  onClose,
+  onDeleted,
+}: {
   api: Api;
   collection: string;
   /** The entity count shown in the table, when known. */
@@ -25,7 +31,9 @@ export function DeleteCollection({ api, collection, total, onClose, onDeleted }:
     setBusy(true);
     setError(null);
     try {
-      const { count } = await api.post<{ count: number }>(`/rpc/${seg(api.appKey)}/remove-collection`, { collectionName: collection });
+      const { count } = await api.post<{ count: number }>(`/rpc/${seg(api.appKey)}/remove-collection`, {
+        collectionName: collection,
+      });
       toast(`Deleted ${count.toLocaleString()} ${count === 1 ? 'entity' : 'entities'}`);
       onDeleted();
     } catch (e) {
@@ -36,20 +44,44 @@ export function DeleteCollection({ api, collection, total, onClose, onDeleted }:
 
   return (
     <Modal title={`Delete collection ${collection}?`} onClose={onClose}>
-      <form class="delete-collection" data-testid="delete-collection" onSubmit={(e) => { e.preventDefault(); void remove(); }}>
+      <form
+        class="delete-collection"
+        data-testid="delete-collection"
+        onSubmit={(e) => {
+          e.preventDefault();
+          void remove();
+        }}
+      >
         <p>
-          This deletes {total === null ? 'every entity' : <strong>{total === 1 ? '1 entity' : `all ${total.toLocaleString()} entities`}</strong>} of{' '}
-          <code>{collection}</code> for good. Its settings (permissions, hooks) stay.
+          This deletes{' '}
+          {total === null ? (
+            'every entity'
+          ) : (
+            <strong>{total === 1 ? '1 entity' : `all ${total.toLocaleString()} entities`}</strong>
+          )}{' '}
+          of <code>{collection}</code> for good. Its settings (permissions, hooks) stay.
         </p>
         <label>
-          <span>Type <code>{collection}</code> to confirm</span>
-          <input aria-label="Collection name to confirm" autoComplete="off" spellcheck={false} value={typed} onInput={(e) => setTyped(e.currentTarget.value)} />
+          <span>
+            Type <code>{collection}</code> to confirm
+          </span>
+          <input
+            aria-label="Collection name to confirm"
+            autoComplete="off"
+            spellcheck={false}
+            value={typed}
+            onInput={(e) => setTyped(e.currentTarget.value)}
+          />
         </label>
         <ErrorBox error={error} />
         <div class="row">
           <span class="spacer" />
-          <button type="button" onClick={onClose} disabled={busy}>Cancel</button>
-          <button type="submit" class="danger" disabled={!armed || busy}>Delete collection</button>
+          <button type="button" onClick={onClose} disabled={busy}>
+            Cancel
+          </button>
+          <button type="submit" class="danger" disabled={!armed || busy}>
+            Delete collection
+          </button>
         </div>
       </form>
     </Modal>

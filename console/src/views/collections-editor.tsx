@@ -11,7 +11,13 @@ import type { Entity } from '../collections/cells';
 
 const NEW_ENTITY = '{\n  \n}';
 
-export function EntityEditor({ api, collection, entity, onClose, onSaved }: {
+export function EntityEditor({
+  api,
+  collection,
+  entity,
+  onClose,
+  onSaved,
+}: {
   api: Api;
   collection: string;
   entity?: Entity;
@@ -67,23 +73,42 @@ export function EntityEditor({ api, collection, entity, onClose, onSaved }: {
         <JsonTextarea label="Entity JSON" testId="entity-json" value={text} onChange={setText} onSave={save} />
         <p class="muted hint">
           {id === undefined ? 'Leave out _id to let kinbase pick one. ' : ''}
-          _kmd is set by the server; a KinveyFile reference needs only {'{"_type":"KinveyFile","_id":"…"}'}. Ctrl+S saves.
+          _kmd is set by the server; a KinveyFile reference needs only {'{"_type":"KinveyFile","_id":"…"}'}. Ctrl+S
+          saves.
         </p>
-        {problem && <div class="error" role="alert" data-testid="editor-problem">{problem}</div>}
+        {problem && (
+          <div class="error" role="alert" data-testid="editor-problem">
+            {problem}
+          </div>
+        )}
         <ErrorBox error={error} />
         <div class="row">
-          {id !== undefined && !confirming && <button class="danger" onClick={() => setConfirming(true)} disabled={busy}>Delete…</button>}
+          {id !== undefined && !confirming && (
+            <button class="danger" onClick={() => setConfirming(true)} disabled={busy}>
+              Delete…
+            </button>
+          )}
           {confirming && (
             <span class="confirm row" role="group" aria-label="Confirm delete">
               <span>Delete {id} for good?</span>
-              <button class="danger" onClick={remove} disabled={busy} data-testid="confirm-delete">Yes, delete</button>
-              <button onClick={() => setConfirming(false)} disabled={busy}>Keep it</button>
+              <button class="danger" onClick={remove} disabled={busy} data-testid="confirm-delete">
+                Yes, delete
+              </button>
+              <button onClick={() => setConfirming(false)} disabled={busy}>
+                Keep it
+              </button>
             </span>
           )}
           <span class="spacer" />
-          <button onClick={format} disabled={busy}>Format</button>
-          <button onClick={onClose} disabled={busy}>Cancel</button>
-          <button class="primary" onClick={save} disabled={busy}>{id === undefined ? 'Create' : 'Save'}</button>
+          <button onClick={format} disabled={busy}>
+            Format
+          </button>
+          <button onClick={onClose} disabled={busy}>
+            Cancel
+          </button>
+          <button class="primary" onClick={save} disabled={busy}>
+            {id === undefined ? 'Create' : 'Save'}
+          </button>
         </div>
       </div>
     </Modal>

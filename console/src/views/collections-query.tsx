@@ -12,11 +12,18 @@ export function parseFilter(text: string): { filter: Record<string, unknown> } |
   } catch (error) {
     return { problem: `The query is not valid JSON: ${(error as Error).message}` };
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return { problem: 'The query must be a JSON object, such as {"name": "Ada"}.' };
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    return { problem: 'The query must be a JSON object, such as {"name": "Ada"}.' };
   return { filter: value as Record<string, unknown> };
 }
 
-export function QueryBox({ applied, onApply }: { applied: Record<string, unknown>; onApply: (filter: Record<string, unknown>) => void }) {
+export function QueryBox({
+  applied,
+  onApply,
+}: {
+  applied: Record<string, unknown>;
+  onApply: (filter: Record<string, unknown>) => void;
+}) {
   const [text, setText] = useState(() => (Object.keys(applied).length ? JSON.stringify(applied) : ''));
   const [problem, setProblem] = useState<string | null>(null);
 
@@ -36,7 +43,13 @@ export function QueryBox({ applied, onApply }: { applied: Record<string, unknown
   };
 
   return (
-    <form class="query-box" onSubmit={(e) => { e.preventDefault(); apply(); }}>
+    <form
+      class="query-box"
+      onSubmit={(e) => {
+        e.preventDefault();
+        apply();
+      }}
+    >
       <label class="query-label">
         <span>Query</span>
         <textarea
@@ -58,10 +71,18 @@ export function QueryBox({ applied, onApply }: { applied: Record<string, unknown
         />
       </label>
       <div class="row query-actions">
-        <button type="submit" class="primary">Run</button>
-        <button type="button" onClick={clear} disabled={!text && !Object.keys(applied).length}>Clear</button>
+        <button type="submit" class="primary">
+          Run
+        </button>
+        <button type="button" onClick={clear} disabled={!text && !Object.keys(applied).length}>
+          Clear
+        </button>
       </div>
-      {problem && <div class="error" role="alert" data-testid="query-error">{problem}</div>}
+      {problem && (
+        <div class="error" role="alert" data-testid="query-error">
+          {problem}
+        </div>
+      )}
     </form>
   );
 }

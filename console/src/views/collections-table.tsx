@@ -25,9 +25,24 @@ interface Page {
   total: number | null;
 }
 
-type Editing = { kind: 'new' } | { kind: 'edit'; entity: Entity } | { kind: 'acl'; entity: Entity } | { kind: 'delete-collection' } | null;
+type Editing =
+  | { kind: 'new' }
+  | { kind: 'edit'; entity: Entity }
+  | { kind: 'acl'; entity: Entity }
+  | { kind: 'delete-collection' }
+  | null;
 
-export function EntityBrowser({ api, collection, onChanged, onDeleted }: { api: Api; collection: string; onChanged: () => void; onDeleted: () => void }) {
+export function EntityBrowser({
+  api,
+  collection,
+  onChanged,
+  onDeleted,
+}: {
+  api: Api;
+  collection: string;
+  onChanged: () => void;
+  onDeleted: () => void;
+}) {
   const [filter, setFilter] = useState<Record<string, unknown>>({});
   const [sort, setSort] = useState<Sort | null>(null);
   const [skip, setSkip] = useState(0);
@@ -37,22 +52,30 @@ export function EntityBrowser({ api, collection, onChanged, onDeleted }: { api: 
   const close = useCallback(() => setEditing(null), []);
 
   const filterJson = JSON.stringify(filter);
-  const page = useAsync<Page>(async (signal) => {
-    const query = {
-      query: filterJson,
-      sort: sort ? JSON.stringify({ [sort.field]: sort.direction }) : undefined,
-      limit: PAGE_SIZE,
-      skip,
-    };
-    const [list, count] = await Promise.all([
-      api.request<Entity[]>('GET', api.appdata(collection), { query, signal }),
-      api.request<{ count: number }>('GET', `${api.appdata(collection)}/_count`, { query: { query: filterJson }, signal }).then(
-        (a) => a.body.count,
-        (error: unknown) => (error instanceof DOMException ? Promise.reject(error) : null),
-      ),
-    ]);
-    return { rows: Array.isArray(list.body) ? list.body : [], total: count };
-  }, [api, collection, filterJson, sort?.field, sort?.direction, skip]);
+  const page = useAsync<Page>(
+    async (signal) => {
+      const query = {
+        query: filterJson,
+        sort: sort ? JSON.stringify({ [sort.field]: sort.direction }) : undefined,
+        limit: PAGE_SIZE,
+        skip,
+      };
+      const [list, count] = await Promise.all([
+        api.request<Entity[]>('GET', api.appdata(collection), { query, signal }),
+        api
+          .request<{ count: number }>('GET', `${api.appdata(collection)}/_count`, {
+            query: { query: filterJson },
+            signal,
+          })
+          .then(
+            (a) => a.body.count,
+            (error: unknown) => (error instanceof DOMException ? Promise.reject(error) : null),
+          ),
+      ]);
+      return { rows: Array.isArray(list.body) ? list.body : [], total: count };
+    },
+    [api, collection, filterJson, sort?.field, sort?.direction, skip],
+  );
 
   const rows = page.value?.rows ?? [];
   const total = page.value?.total ?? null;
@@ -65,7 +88,9 @@ export function EntityBrowser({ api, collection, onChanged, onDeleted }: { api: 
   const toggleSort = (column: string) => {
     const field = sortFieldOf(column);
     if (!field) return;
-    setSort((s) => (s?.field === field ? (s.direction === 1 ? { field, direction: -1 } : null) : { field, direction: 1 }));
+    setSort((s) =>
+      s?.field === field ? (s.direction === 1 ? { field, direction: -1 } : null) : { field, direction: 1 },
+    );
     setSkip(0);
   };
   const saved = () => {
@@ -78,11 +103,21 @@ export function EntityBrowser({ api, collection, onChanged, onDeleted }: { api: 
     <div class="entity-browser">
       <div class="toolbar">
         <h2 class="collection-title">{collection}</h2>
-        <span class="muted" data-testid="entity-total">{total === null ? '' : `${total.toLocaleString()} ${total === 1 ? 'entity' : 'entities'}${Object.keys(filter).length ? ' match' : ''}`}</span>
+        <span class="muted" data-testid="entity-total">
+          {total === null
+            ? ''
+            : `${total.toLocaleString()} ${total === 1 ? 'entity' : 'entities'}${Object.keys(filter).length ? ' match' : ''}`}
+        </span>
         <span class="spacer" />
-        <button class="danger" onClick={() => setEditing({ kind: 'delete-collection' })}>Delete collection…</button>
-        <button onClick={() => page.reload()} aria-label="Reload" title="Reload">⟳ Reload</button>
-        <button class="primary" onClick={() => setEditing({ kind: 'new' })}>+ New entity</button>
+        <button class="danger" onClick={() => setEditing({ kind: 'delete-collection' })}>
+          Delete collection…
+        </button>
+        <button onClick={() => page.reload()} aria-label="Reload" title="Reload">
+          ⟳ Reload
+        </button>
+        <button class="primary" onClick={() => setEditing({ kind: 'new' })}>
+          + New entity
+        </button>
       </div>
       <QueryBox applied={filter} onApply={applyFilter} />
       <ErrorBox error={page.error} />
@@ -103,22 +138,50 @@ export function EntityBrowser({ api, collection, onChanged, onDeleted }: { api: 
                     {field ? (
                       <button class="th-sort" onClick={() => toggleSort(column)} data-testid={`sort-${column}`}>
                         {column === '_kmd' ? '_kmd.lmt' : column}
-                        <span class="sort-mark" aria-hidden="true">{active ? (sort.direction === 1 ? ' ▲' : ' ▼') : ''}</span>
+                        <span class="sort-mark" aria-hidden="true">
+                          {active ? (sort.direction === 1 ? ' ▲' : ' ▼') : ''}
+                        </span>
                       </button>
-                    ) : column}
+                    ) : (
+                      column
+                    )}
                   </th>
                 );
               })}
-              {rows.length > 0 && <th class="actions" scope="col"><span class="visually-hidden">Actions</span></th>}
+              {rows.length > 0 && (
+                <th class="actions" scope="col">
+                  <span class="visually-hidden">Actions</span>
+                </th>
+              )}
             </tr>
           </thead>
           <tbody>
             {rows.map((row) => (
-              <tr key={String(row._id)} data-testid={`entity-row-${String(row._id)}`} onClick={() => setEditing({ kind: 'edit', entity: row })}
-                tabIndex={0} onKeyDown={(e) => e.key === 'Enter' && e.target === e.currentTarget && setEditing({ kind: 'edit', entity: row })}>
-                {columns.map((column) => <td key={column}><Cell column={column} value={row[column]} /></td>)}
+              <tr
+                key={String(row._id)}
+                data-testid={`entity-row-${String(row._id)}`}
+                onClick={() => setEditing({ kind: 'edit', entity: row })}
+                tabIndex={0}
+                onKeyDown={(e) =>
+                  e.key === 'Enter' && e.target === e.currentTarget && setEditing({ kind: 'edit', entity: row })
+                }
+              >
+                {columns.map((column) => (
+                  <td key={column}>
+                    <Cell column={column} value={row[column]} />
+                  </td>
+                ))}
                 <td class="actions">
-                  <button class="link" aria-label={`Edit the ACL of ${String(row._id)}`} onClick={(e) => { e.stopPropagation(); setEditing({ kind: 'acl', entity: row }); }}>ACL</button>
+                  <button
+                    class="link"
+                    aria-label={`Edit the ACL of ${String(row._id)}`}
+                    onClick={(e) => {
+                      e.stopPropagation();
+                      setEditing({ kind: 'acl', entity: row });
+                    }}
+                  >
+                    ACL
+                  </button>
                 </td>
               </tr>
             ))}
@@ -126,15 +189,31 @@ export function EntityBrowser({ api, collection, onChanged, onDeleted }: { api: 
         </table>
         {!page.loading && rows.length === 0 && !page.error && (
           <div class="empty" data-testid="entity-empty">
-            {Object.keys(filter).length ? 'No entity matches this query.' : <>No entities yet. <button class="link" onClick={() => setEditing({ kind: 'new' })}>Create the first one</button>.</>}
+            {Object.keys(filter).length ? (
+              'No entity matches this query.'
+            ) : (
+              <>
+                No entities yet.{' '}
+                <button class="link" onClick={() => setEditing({ kind: 'new' })}>
+                  Create the first one
+                </button>
+                .
+              </>
+            )}
           </div>
         )}
       </div>
       <Pager skip={skip} limit={PAGE_SIZE} total={total} shown={rows.length} onSkip={setSkip} />
       {editing?.kind === 'new' && <EntityEditor api={api} collection={collection} onClose={close} onSaved={saved} />}
-      {editing?.kind === 'edit' && <EntityEditor api={api} collection={collection} entity={editing.entity} onClose={close} onSaved={saved} />}
-      {editing?.kind === 'acl' && <AclEditor api={api} collection={collection} entity={editing.entity} onClose={close} onSaved={saved} />}
-      {editing?.kind === 'delete-collection' && <DeleteCollection api={api} collection={collection} total={total} onClose={close} onDeleted={onDeleted} />}
+      {editing?.kind === 'edit' && (
+        <EntityEditor api={api} collection={collection} entity={editing.entity} onClose={close} onSaved={saved} />
+      )}
+      {editing?.kind === 'acl' && (
+        <AclEditor api={api} collection={collection} entity={editing.entity} onClose={close} onSaved={saved} />
+      )}
+      {editing?.kind === 'delete-collection' && (
+        <DeleteCollection api={api} collection={collection} total={total} onClose={close} onDeleted={onDeleted} />
+      )}
     </div>
   );
 }

@@ -19,7 +19,12 @@ interface CollectionSummary {
   hooks: string[];
 }
 
-const PERMISSION_BADGE: Record<string, string> = { full: 'public', shared: '', 'read-only': 'pending', private: 'private' };
+const PERMISSION_BADGE: Record<string, string> = {
+  full: 'public',
+  shared: '',
+  'read-only': 'pending',
+  private: 'private',
+};
 /** Kinvey's collection names: letters, digits, `-` and `_`, not starting with `_`. */
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/;
 
@@ -54,32 +59,65 @@ export function Collections({ api, rest }: { api: Api; rest: string[] }) {
                 >
                   <span class="collection-name">{c.name}</span>
                   <span class="collection-meta">
-                    <span class="count" data-testid="collection-count">{c.count === null ? 'external' : c.count.toLocaleString()}</span>
-                    <span class={`badge ${PERMISSION_BADGE[c.permissions] ?? ''}`} title="Permission level" data-testid="collection-permissions">{c.permissions}</span>
-                    {c.external && <span class="badge marker" title="External collection, served by a Flex service">ext</span>}
-                    {c.hooks.length > 0 && <span class="badge marker" title={`Hooks: ${c.hooks.join(', ')}`}>ƒ {c.hooks.length}</span>}
+                    <span class="count" data-testid="collection-count">
+                      {c.count === null ? 'external' : c.count.toLocaleString()}
+                    </span>
+                    <span
+                      class={`badge ${PERMISSION_BADGE[c.permissions] ?? ''}`}
+                      title="Permission level"
+                      data-testid="collection-permissions"
+                    >
+                      {c.permissions}
+                    </span>
+                    {c.external && (
+                      <span class="badge marker" title="External collection, served by a Flex service">
+                        ext
+                      </span>
+                    )}
+                    {c.hooks.length > 0 && (
+                      <span class="badge marker" title={`Hooks: ${c.hooks.join(', ')}`}>
+                        ƒ {c.hooks.length}
+                      </span>
+                    )}
                   </span>
                 </a>
               </li>
             ))}
             {selected !== undefined && list.value && !known && (
               <li>
-                <a href={href(api.appKey, 'collections', selected)} class="active" aria-current="page" data-testid={`collection-row-${selected}`}>
+                <a
+                  href={href(api.appKey, 'collections', selected)}
+                  class="active"
+                  aria-current="page"
+                  data-testid={`collection-row-${selected}`}
+                >
                   <span class="collection-name">{selected}</span>
-                  <span class="collection-meta"><span class="badge pending">new</span></span>
+                  <span class="collection-meta">
+                    <span class="badge pending">new</span>
+                  </span>
                 </a>
               </li>
             )}
           </ul>
         </nav>
         <div class="collection-main">
-          {selected === undefined
-            ? <div class="panel empty-state"><p>Pick a collection on the left, or create one.</p></div>
-            : <EntityBrowser key={selected} api={api} collection={selected} onChanged={list.reload} onDeleted={() => {
-              // Back to the list first, so the reloaded listing no longer has a selected collection to miss.
-              navigate(href(api.appKey, 'collections'));
-              list.reload();
-            }} />}
+          {selected === undefined ? (
+            <div class="panel empty-state">
+              <p>Pick a collection on the left, or create one.</p>
+            </div>
+          ) : (
+            <EntityBrowser
+              key={selected}
+              api={api}
+              collection={selected}
+              onChanged={list.reload}
+              onDeleted={() => {
+                // Back to the list first, so the reloaded listing no longer has a selected collection to miss.
+                navigate(href(api.appKey, 'collections'));
+                list.reload();
+              }}
+            />
+          )}
         </div>
       </div>
     </section>
@@ -94,7 +132,12 @@ function NewCollection({ onCreate }: { onCreate: (name: string) => void }) {
   useEffect(() => {
     if (open) input.current?.focus();
   }, [open]);
-  if (!open) return <button class="new-collection" onClick={() => setOpen(true)}>+ New collection</button>;
+  if (!open)
+    return (
+      <button class="new-collection" onClick={() => setOpen(true)}>
+        + New collection
+      </button>
+    );
   return (
     <form
       class="new-collection-form"
@@ -106,12 +149,22 @@ function NewCollection({ onCreate }: { onCreate: (name: string) => void }) {
         setOpen(false);
       }}
     >
-      <input aria-label="New collection name" placeholder="collection name" value={name} onInput={(e) => setName(e.currentTarget.value)}
-        onKeyDown={(e) => e.key === 'Escape' && setOpen(false)} ref={input} />
+      <input
+        aria-label="New collection name"
+        placeholder="collection name"
+        value={name}
+        onInput={(e) => setName(e.currentTarget.value)}
+        onKeyDown={(e) => e.key === 'Escape' && setOpen(false)}
+        ref={input}
+      />
       {name && !valid && <span class="muted small">Letters, digits, - and _; not starting with _.</span>}
       <div class="row">
-        <button type="submit" class="primary" disabled={!valid}>Open</button>
-        <button type="button" onClick={() => setOpen(false)}>Cancel</button>
+        <button type="submit" class="primary" disabled={!valid}>
+          Open
+        </button>
+        <button type="button" onClick={() => setOpen(false)}>
+          Cancel
+        </button>
       </div>
       <span class="muted small">It is created when its first entity is saved.</span>
     </form>

@@ -40,7 +40,12 @@ export function isPending(file: BlobFile): boolean {
 }
 
 export function isImage(file: BlobFile): boolean {
-  return typeof file.mimeType === 'string' && /^image\/(png|jpe?g|gif|webp|avif|bmp|x-icon)$/i.test(file.mimeType) && !isPending(file) && !!file._downloadURL;
+  return (
+    typeof file.mimeType === 'string' &&
+    /^image\/(png|jpe?g|gif|webp|avif|bmp|x-icon)$/i.test(file.mimeType) &&
+    !isPending(file) &&
+    !!file._downloadURL
+  );
 }
 
 export function displayName(file: BlobFile): string {
@@ -59,7 +64,15 @@ export function FileBadges({ file }: { file: BlobFile }) {
   return (
     <span class="row files-badges">
       {file._public ? <span class="badge public">public</span> : <span class="badge private">private</span>}
-      {isPending(file) && <span class="badge pending" data-testid="pending-badge" title={`${formatBytes(file._uploadState?.bytesReceived ?? 0)} received`}>pending</span>}
+      {isPending(file) && (
+        <span
+          class="badge pending"
+          data-testid="pending-badge"
+          title={`${formatBytes(file._uploadState?.bytesReceived ?? 0)} received`}
+        >
+          pending
+        </span>
+      )}
       {state === 'rejected' && <span class="badge disabled">rejected</span>}
     </span>
   );
@@ -67,6 +80,19 @@ export function FileBadges({ file }: { file: BlobFile }) {
 
 /** Thumbnail for images (loaded from `_downloadURL`), else a type label. */
 export function Preview({ file, small }: { file: BlobFile; small?: boolean }) {
-  if (isImage(file)) return <img class={small ? 'thumb' : undefined} src={safeUrl(file._downloadURL)} alt={displayName(file)} loading="lazy" decoding="async" />;
-  return <span class={small ? 'thumb files-type' : 'files-type'} aria-hidden="true">{isPending(file) ? '…' : typeLabel(file)}</span>;
+  if (isImage(file))
+    return (
+      <img
+        class={small ? 'thumb' : undefined}
+        src={safeUrl(file._downloadURL)}
+        alt={displayName(file)}
+        loading="lazy"
+        decoding="async"
+      />
+    );
+  return (
+    <span class={small ? 'thumb files-type' : 'files-type'} aria-hidden="true">
+      {isPending(file) ? '…' : typeLabel(file)}
+    </span>
+  );
 }

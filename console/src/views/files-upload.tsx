@@ -19,8 +19,14 @@ interface Item {
 
 const CONCURRENT = 3;
 const STATUS_TEXT: Record<Status, string> = {
-  queued: 'Queued', starting: 'Starting…', uploading: 'Uploading', reconnecting: 'Reconnecting…',
-  resuming: 'Resuming…', done: 'Uploaded', failed: 'Failed', cancelled: 'Cancelled',
+  queued: 'Queued',
+  starting: 'Starting…',
+  uploading: 'Uploading',
+  reconnecting: 'Reconnecting…',
+  resuming: 'Resuming…',
+  done: 'Uploaded',
+  failed: 'Failed',
+  cancelled: 'Cancelled',
 };
 
 /** Uploads dropped or picked files, three at a time; calls `onUploaded` after each one completes. */
@@ -33,7 +39,8 @@ export function Uploads({ api, onUploaded }: { api: Api; onUploaded: () => void 
   const latest = useRef(items);
   latest.current = items;
 
-  const patch = (key: number, change: Partial<Item>) => setItems((list) => list.map((item) => (item.key === key ? { ...item, ...change } : item)));
+  const patch = (key: number, change: Partial<Item>) =>
+    setItems((list) => list.map((item) => (item.key === key ? { ...item, ...change } : item)));
 
   const start = (item: Item) => {
     running.current += 1;
@@ -41,22 +48,24 @@ export function Uploads({ api, onUploaded }: { api: Api; onUploaded: () => void 
     uploadFile(api, item.file, item.controller.signal, {
       onProgress: (sent) => patch(item.key, { sent }),
       onPhase: (phase, detail) => patch(item.key, { status: phase, ...(detail ? { attempt: detail.attempt } : {}) }),
-    }).then(
-      () => {
-        patch(item.key, { status: 'done', sent: item.file.size });
-        onUploaded();
-      },
-      (error: unknown) => {
-        if (item.controller.signal.aborted) patch(item.key, { status: 'cancelled' });
-        else {
-          patch(item.key, { status: 'failed', error: describeError(error) });
-          toast(`Upload of ${item.file.name} failed`, 'error');
-        }
-      },
-    ).finally(() => {
-      running.current -= 1;
-      pump();
-    });
+    })
+      .then(
+        () => {
+          patch(item.key, { status: 'done', sent: item.file.size });
+          onUploaded();
+        },
+        (error: unknown) => {
+          if (item.controller.signal.aborted) patch(item.key, { status: 'cancelled' });
+          else {
+            patch(item.key, { status: 'failed', error: describeError(error) });
+            toast(`Upload of ${item.file.name} failed`, 'error');
+          }
+        },
+      )
+      .finally(() => {
+        running.current -= 1;
+        pump();
+      });
   };
 
   // Starts queued uploads while fewer than CONCURRENT run.
@@ -74,7 +83,13 @@ export function Uploads({ api, onUploaded }: { api: Api; onUploaded: () => void 
 
   const add = (files: FileList | null | undefined) => {
     if (!files?.length) return;
-    const added = Array.from(files, (file): Item => ({ key: ++nextKey.current, file, sent: 0, status: 'queued', controller: new AbortController() }));
+    const added = Array.from(files, (file): Item => ({
+      key: ++nextKey.current,
+      file,
+      sent: 0,
+      status: 'queued',
+      controller: new AbortController(),
+    }));
     setItems((list) => [...added, ...list]);
   };
 
@@ -85,26 +100,59 @@ export function Uploads({ api, onUploaded }: { api: Api; onUploaded: () => void 
       <div
         class={`dropzone${over ? ' over' : ''}`}
         data-testid="dropzone"
-        onDragEnter={(e) => { e.preventDefault(); setOver(true); }}
-        onDragOver={(e) => { e.preventDefault(); if (e.dataTransfer) e.dataTransfer.dropEffect = 'copy'; setOver(true); }}
-        onDragLeave={(e) => { if (e.currentTarget === e.target) setOver(false); }}
-        onDrop={(e) => { e.preventDefault(); setOver(false); add(e.dataTransfer?.files); }}
+        onDragEnter={(e) => {
+          e.preventDefault();
+          setOver(true);
+        }}
+        onDragOver={(e) => {
+          e.preventDefault();
+          if (e.dataTransfer) e.dataTransfer.dropEffect = 'copy';
+          setOver(true);
+        }}
+        onDragLeave={(e) => {
+          if (e.currentTarget === e.target) setOver(false);
+        }}
+        onDrop={(e) => {
+          e.preventDefault();
+          setOver(false);
+          add(e.dataTransfer?.files);
+        }}
       >
         <strong>Drop files here to upload</strong>
         <span class="muted"> or </span>
-        <button class="primary" onClick={() => picker.current?.click()}>Choose files…</button>
-        <input ref={picker} type="file" multiple hidden data-testid="file-input" aria-label="Choose files to upload"
-          onChange={(e) => { add(e.currentTarget.files); e.currentTarget.value = ''; }} />
-        <div class="muted files-hint">Resumable uploads in 4 MiB chunks; a dropped connection resumes where it stopped.</div>
+        <button class="primary" onClick={() => picker.current?.click()}>
+          Choose files…
+        </button>
+        <input
+          ref={picker}
+          type="file"
+          multiple
+          hidden
+          data-testid="file-input"
+          aria-label="Choose files to upload"
+          onChange={(e) => {
+            add(e.currentTarget.files);
+            e.currentTarget.value = '';
+          }}
+        />
+        <div class="muted files-hint">
+          Resumable uploads in 4 MiB chunks; a dropped connection resumes where it stopped.
+        </div>
       </div>
       {items.length > 0 && (
         <div class="panel files-queue" aria-label="Uploads">
           <div class="row">
             <h3>Uploads</h3>
             <span class="spacer" />
-            {finished.length > 0 && <button class="link" onClick={() => setItems((list) => list.filter((i) => !finished.includes(i)))}>Clear finished</button>}
+            {finished.length > 0 && (
+              <button class="link" onClick={() => setItems((list) => list.filter((i) => !finished.includes(i)))}>
+                Clear finished
+              </button>
+            )}
           </div>
-          {items.map((item) => <UploadRow key={item.key} item={item} onCancel={() => item.controller.abort()} />)}
+          {items.map((item) => (
+            <UploadRow key={item.key} item={item} onCancel={() => item.controller.abort()} />
+          ))}
         </div>
       )}
     </div>
@@ -118,14 +166,36 @@ function UploadRow({ item, onCancel }: { item: Item; onCancel: () => void }) {
   const label = `${STATUS_TEXT[item.status]}${item.status === 'reconnecting' && item.attempt ? ` (attempt ${item.attempt})` : ''}`;
   return (
     <div class={`files-upload-row ${item.status}`} data-testid="upload-row" data-status={item.status}>
-      <span class="name" title={item.file.name}>{item.file.name}</span>
-      <div class="progress" role="progressbar" aria-label={`Upload of ${item.file.name}`} aria-valuemin={0} aria-valuemax={100} aria-valuenow={percent}>
+      <span class="name" title={item.file.name}>
+        {item.file.name}
+      </span>
+      <div
+        class="progress"
+        role="progressbar"
+        aria-label={`Upload of ${item.file.name}`}
+        aria-valuemin={0}
+        aria-valuemax={100}
+        aria-valuenow={percent}
+      >
         <div style={{ width: `${percent}%` }} />
       </div>
-      <span class="files-percent" data-testid="upload-percent">{percent} %</span>
-      <span class="muted files-bytes">{formatBytes(item.sent)} / {formatBytes(total)}</span>
-      <span class={`files-status ${item.status}`} data-testid="upload-status" title={item.error}>{label}{item.error ? `: ${item.error}` : ''}</span>
-      {active ? <button class="icon" aria-label={`Cancel upload of ${item.file.name}`} onClick={onCancel}>×</button> : <span />}
+      <span class="files-percent" data-testid="upload-percent">
+        {percent} %
+      </span>
+      <span class="muted files-bytes">
+        {formatBytes(item.sent)} / {formatBytes(total)}
+      </span>
+      <span class={`files-status ${item.status}`} data-testid="upload-status" title={item.error}>
+        {label}
+        {item.error ? `: ${item.error}` : ''}
+      </span>
+      {active ? (
+        <button class="icon" aria-label={`Cancel upload of ${item.file.name}`} onClick={onCancel}>
+          ×
+        </button>
+      ) : (
+        <span />
+      )}
     </div>
   );
 }

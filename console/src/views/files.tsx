@@ -21,7 +21,9 @@ function filenameFilter(search: string): string | undefined {
 }
 
 export function Files({ api }: { api: Api }) {
-  const [view, setView] = useState<View>(() => (sessionStorage.getItem('kinbase.console.filesView') === 'list' ? 'list' : 'grid'));
+  const [view, setView] = useState<View>(() =>
+    sessionStorage.getItem('kinbase.console.filesView') === 'list' ? 'list' : 'grid',
+  );
   const [typed, setTyped] = useState('');
   const [search, setSearch] = useState('');
   const [skip, setSkip] = useState(0);
@@ -39,10 +41,22 @@ export function Files({ api }: { api: Api }) {
   useEffect(() => sessionStorage.setItem('kinbase.console.filesView', view), [view]);
 
   // One more than a page tells whether a next page exists without counting.
-  const page = useAsync((signal) => api.request<BlobFile[]>('GET', api.blob(), {
-    query: { query: filenameFilter(search), sort: JSON.stringify({ '_kmd.lmt': -1 }), limit: PAGE + 1, skip, tls: location.protocol === 'https:' },
-    signal,
-  }).then((a) => a.body), [api, search, skip]);
+  const page = useAsync(
+    (signal) =>
+      api
+        .request<BlobFile[]>('GET', api.blob(), {
+          query: {
+            query: filenameFilter(search),
+            sort: JSON.stringify({ '_kmd.lmt': -1 }),
+            limit: PAGE + 1,
+            skip,
+            tls: location.protocol === 'https:',
+          },
+          signal,
+        })
+        .then((a) => a.body),
+    [api, search, skip],
+  );
 
   const rows = page.value ?? [];
   const shown = rows.slice(0, PAGE);
@@ -53,20 +67,45 @@ export function Files({ api }: { api: Api }) {
       <div class="toolbar row">
         <h1>Files</h1>
         <span class="spacer" />
-        <input type="search" placeholder="Search filenames…" aria-label="Search filenames" value={typed} onInput={(e) => setTyped(e.currentTarget.value)} />
+        <input
+          type="search"
+          placeholder="Search filenames…"
+          aria-label="Search filenames"
+          value={typed}
+          onInput={(e) => setTyped(e.currentTarget.value)}
+        />
         <div class="files-toggle" role="group" aria-label="View">
-          <button aria-pressed={view === 'grid'} class={view === 'grid' ? 'active' : ''} onClick={() => setView('grid')}>Grid</button>
-          <button aria-pressed={view === 'list'} class={view === 'list' ? 'active' : ''} onClick={() => setView('list')}>List</button>
+          <button
+            aria-pressed={view === 'grid'}
+            class={view === 'grid' ? 'active' : ''}
+            onClick={() => setView('grid')}
+          >
+            Grid
+          </button>
+          <button
+            aria-pressed={view === 'list'}
+            class={view === 'list' ? 'active' : ''}
+            onClick={() => setView('list')}
+          >
+            List
+          </button>
         </div>
-        <button onClick={page.reload} disabled={page.loading} aria-label="Refresh">↻</button>
+        <button onClick={page.reload} disabled={page.loading} aria-label="Refresh">
+          ↻
+        </button>
       </div>
       <Uploads api={api} onUploaded={page.reload} />
       <ErrorBox error={page.error} />
       {page.value && shown.length === 0 && (
-        <div class="panel muted files-empty">{search ? `No file name matches “${search}”.` : 'No files yet. Drop some above.'}</div>
+        <div class="panel muted files-empty">
+          {search ? `No file name matches “${search}”.` : 'No files yet. Drop some above.'}
+        </div>
       )}
-      {shown.length > 0 && (view === 'grid' ? <FileGrid files={shown} onOpen={setOpen} /> : <FileTable files={shown} onOpen={setOpen} />)}
-      {(skip > 0 || rows.length > PAGE) && <Pager skip={skip} limit={PAGE} total={total} shown={shown.length} onSkip={setSkip} />}
+      {shown.length > 0 &&
+        (view === 'grid' ? <FileGrid files={shown} onOpen={setOpen} /> : <FileTable files={shown} onOpen={setOpen} />)}
+      {(skip > 0 || rows.length > PAGE) && (
+        <Pager skip={skip} limit={PAGE} total={total} shown={shown.length} onSkip={setSkip} />
+      )}
       {open && (
         <FileDetails
           api={api}

@@ -18,14 +18,23 @@ export function TrafficCard({ api }: { api: Api }) {
   const { latest, history, error } = useMetrics(api);
   const rates = history[history.length - 1] ?? null;
   if (error) {
-    return <div class="card" data-testid="traffic"><h3>Traffic (this instance)</h3><p class="muted">Metrics are not available: {describeError(error)}</p></div>;
+    return (
+      <div class="card" data-testid="traffic">
+        <h3>Traffic (this instance)</h3>
+        <p class="muted">Metrics are not available: {describeError(error)}</p>
+      </div>
+    );
   }
-  const sinceStart = latest && latest.durationCount > 0 ? `${((latest.durationSum / latest.durationCount) * 1000).toFixed(1)} ms (since start)` : '…';
+  const sinceStart =
+    latest && latest.durationCount > 0
+      ? `${((latest.durationSum / latest.durationCount) * 1000).toFixed(1)} ms (since start)`
+      : '…';
   return (
     <div class="card" data-testid="traffic">
       <h3>Traffic (this instance)</h3>
       <dl>
-        <dt>Requests</dt><dd data-testid="requests-total">{latest ? latest.requests.toLocaleString() : '…'}</dd>
+        <dt>Requests</dt>
+        <dd data-testid="requests-total">{latest ? latest.requests.toLocaleString() : '…'}</dd>
         <dt>Rate</dt>
         <dd data-testid="request-rate" class="metric">
           <span>{rates ? `${rates.requestsPerSecond.toFixed(1)} req/s` : 'measuring…'}</span>
@@ -36,8 +45,10 @@ export function TrafficCard({ api }: { api: Api }) {
           <span>{rates?.meanLatencyMs == null ? sinceStart : `${rates.meanLatencyMs.toFixed(1)} ms`}</span>
           <Sparkline values={history.map((r) => r.meanLatencyMs ?? 0)} label="mean latency, last two minutes" />
         </dd>
-        <dt>5xx answers</dt><dd>{latest ? latest.errors : '…'}</dd>
-        <dt>Memory</dt><dd>{latest?.residentBytes == null ? '—' : formatBytes(latest.residentBytes)}</dd>
+        <dt>5xx answers</dt>
+        <dd>{latest ? latest.errors : '…'}</dd>
+        <dt>Memory</dt>
+        <dd>{latest?.residentBytes == null ? '—' : formatBytes(latest.residentBytes)}</dd>
       </dl>
     </div>
   );
@@ -51,9 +62,18 @@ function Sparkline({ values, label }: { values: number[]; label: string }) {
   const top = Math.max(...values, 1e-9);
   const step = width / (HISTORY - 1);
   const offset = width - step * (values.length - 1);
-  const points = values.map((v, i) => `${(offset + i * step).toFixed(1)},${(height - 2 - (v / top) * (height - 4)).toFixed(1)}`).join(' ');
+  const points = values
+    .map((v, i) => `${(offset + i * step).toFixed(1)},${(height - 2 - (v / top) * (height - 4)).toFixed(1)}`)
+    .join(' ');
   return (
-    <svg class="sparkline" viewBox={`0 0 ${width} ${height}`} width={width} height={height} role="img" aria-label={label}>
+    <svg
+      class="sparkline"
+      viewBox={`0 0 ${width} ${height}`}
+      width={width}
+      height={height}
+      role="img"
+      aria-label={label}
+    >
       <polyline points={points} fill="none" stroke="currentColor" stroke-width="1.5" stroke-linejoin="round" />
     </svg>
   );
@@ -71,7 +91,11 @@ function useMetrics(api: Api): Traffic {
         if (stopped) return;
         const rates = ratesBetween(previous.current, next);
         previous.current = next;
-        setState((s) => ({ latest: next, history: rates ? [...s.history, rates].slice(-HISTORY) : s.history, error: null }));
+        setState((s) => ({
+          latest: next,
+          history: rates ? [...s.history, rates].slice(-HISTORY) : s.history,
+          error: null,
+        }));
       } catch (error) {
         if (!stopped) setState((s) => ({ ...s, error }));
       }

@@ -6,7 +6,13 @@ import { href } from '../router';
 import { UserJsonEditor } from './users-edit';
 import { displayUser, groupsOf, isDisabled, type UserRecord } from './users-shared';
 
-export function UserDetail({ api, user: shown, onClose, onPassword, onSaved }: {
+export function UserDetail({
+  api,
+  user: shown,
+  onClose,
+  onPassword,
+  onSaved,
+}: {
   api: Api;
   user: UserRecord;
   onClose: () => void;
@@ -22,16 +28,38 @@ export function UserDetail({ api, user: shown, onClose, onPassword, onSaved }: {
     <Modal title={`User ${displayUser(user)}`} onClose={onClose} wide>
       <div class="user-detail" data-testid="user-detail">
         <dl>
-          <dt>_id</dt><dd><code>{user._id}</code></dd>
-          <dt>Status</dt><dd>{disabled ? <span class="badge disabled">disabled since {formatDate(user._kmd?.status?.lastChange)}</span> : <span class="badge public">active</span>}</dd>
-          <dt>Created</dt><dd>{formatDate(user._kmd?.ect)}</dd>
-          <dt>Last modified</dt><dd>{formatDate(user._kmd?.lmt)}</dd>
-          <dt>Last login</dt><dd>{formatDate(user._kmd?.llt)}</dd>
+          <dt>_id</dt>
+          <dd>
+            <code>{user._id}</code>
+          </dd>
+          <dt>Status</dt>
+          <dd>
+            {disabled ? (
+              <span class="badge disabled">disabled since {formatDate(user._kmd?.status?.lastChange)}</span>
+            ) : (
+              <span class="badge public">active</span>
+            )}
+          </dd>
+          <dt>Created</dt>
+          <dd>{formatDate(user._kmd?.ect)}</dd>
+          <dt>Last modified</dt>
+          <dd>{formatDate(user._kmd?.lmt)}</dd>
+          <dt>Last login</dt>
+          <dd>{formatDate(user._kmd?.llt)}</dd>
           <dt>Groups</dt>
           <dd data-testid="user-groups">
-            {groups.loading && !groups.value ? '…' : (groups.value ?? []).length === 0 ? <span class="muted">none</span> : (
+            {groups.loading && !groups.value ? (
+              '…'
+            ) : (groups.value ?? []).length === 0 ? (
+              <span class="muted">none</span>
+            ) : (
               <span class="row">
-                {(groups.value ?? []).map((g) => <a key={g._id} class="badge" href={href(api.appKey, 'groups', g._id)}>{g._id}{g.users?.all ? ' (all users)' : ''}</a>)}
+                {(groups.value ?? []).map((g) => (
+                  <a key={g._id} class="badge" href={href(api.appKey, 'groups', g._id)}>
+                    {g._id}
+                    {g.users?.all ? ' (all users)' : ''}
+                  </a>
+                ))}
               </span>
             )}
             <ErrorBox error={groups.error} />
@@ -39,20 +67,32 @@ export function UserDetail({ api, user: shown, onClose, onPassword, onSaved }: {
         </dl>
         <h3>Record</h3>
         {editing ? (
-          <UserJsonEditor api={api} user={user} onCancel={() => setEditing(false)} onSaved={(saved) => {
-            setUser(saved);
-            setEditing(false);
-            onSaved?.(saved);
-          }} />
+          <UserJsonEditor
+            api={api}
+            user={user}
+            onCancel={() => setEditing(false)}
+            onSaved={(saved) => {
+              setUser(saved);
+              setEditing(false);
+              onSaved?.(saved);
+            }}
+          />
         ) : (
           <>
-            <pre class="json-view" aria-label="User JSON">{JSON.stringify(user, null, 2)}</pre>
-            <p class="muted small">Passwords and session tokens are never part of a user record; the server keeps only a password hash, out of reach of the API.</p>
+            <pre class="json-view" aria-label="User JSON">
+              {JSON.stringify(user, null, 2)}
+            </pre>
+            <p class="muted small">
+              Passwords and session tokens are never part of a user record; the server keeps only a password hash, out
+              of reach of the API.
+            </p>
             {!disabled && (
               <div class="row">
                 <span class="spacer" />
                 <button onClick={onPassword}>Set a new password…</button>
-                <button class="primary" onClick={() => setEditing(true)}>Edit</button>
+                <button class="primary" onClick={() => setEditing(true)}>
+                  Edit
+                </button>
               </div>
             )}
           </>

@@ -16,7 +16,17 @@ export function editableText(user: UserRecord): string {
   return JSON.stringify(fields, null, 2);
 }
 
-export function UserJsonEditor({ api, user, onCancel, onSaved }: { api: Api; user: UserRecord; onCancel: () => void; onSaved: (user: UserRecord) => void }) {
+export function UserJsonEditor({
+  api,
+  user,
+  onCancel,
+  onSaved,
+}: {
+  api: Api;
+  user: UserRecord;
+  onCancel: () => void;
+  onSaved: (user: UserRecord) => void;
+}) {
   const [text, setText] = useState(() => editableText(user));
   const [problem, setProblem] = useState<string | null>(null);
   const [error, setError] = useState<unknown>(null);
@@ -51,18 +61,35 @@ export function UserJsonEditor({ api, user, onCancel, onSaved }: { api: Api; use
 
   return (
     <div class="user-edit" data-testid="user-edit">
-      <JsonTextarea label="User JSON to save" testId="user-json" value={text} onChange={setText} onSave={() => void save()} autoFocus />
+      <JsonTextarea
+        label="User JSON to save"
+        testId="user-json"
+        value={text}
+        onChange={setText}
+        onSave={() => void save()}
+        autoFocus
+      />
       <p class="muted hint">
-        Saving replaces the user's fields: a field left out is removed. The server keeps <code>username</code> if it is left out
-        and always keeps <code>_acl.creator</code>; <code>_kmd</code> is the server's. Ctrl+S saves.
+        Saving replaces the user's fields: a field left out is removed. The server keeps <code>username</code> if it is
+        left out and always keeps <code>_acl.creator</code>; <code>_kmd</code> is the server's. Ctrl+S saves.
       </p>
-      {problem && <div class="error" role="alert" data-testid="user-edit-problem">{problem}</div>}
+      {problem && (
+        <div class="error" role="alert" data-testid="user-edit-problem">
+          {problem}
+        </div>
+      )}
       <ErrorBox error={error} />
       <div class="row">
         <span class="spacer" />
-        <button onClick={format} disabled={busy}>Format</button>
-        <button onClick={onCancel} disabled={busy}>Cancel</button>
-        <button class="primary" onClick={() => void save()} disabled={busy}>Save user</button>
+        <button onClick={format} disabled={busy}>
+          Format
+        </button>
+        <button onClick={onCancel} disabled={busy}>
+          Cancel
+        </button>
+        <button class="primary" onClick={() => void save()} disabled={busy}>
+          Save user
+        </button>
       </div>
     </div>
   );

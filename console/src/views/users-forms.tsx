@@ -17,11 +17,41 @@ function PasswordInput({ label, value, onInput }: { label: string; value: string
     <label>
       {label}
       <span class="row password-row">
-        {shown
-          ? <input type="text" value={value} required autoComplete="off" aria-label={label} onInput={(e) => onInput((e.target as HTMLInputElement).value)} />
-          : <input type="password" value={value} required autoComplete="new-password" aria-label={label} onInput={(e) => onInput((e.target as HTMLInputElement).value)} />}
-        <button type="button" onClick={() => setShown((s) => !s)} aria-label={shown ? 'Hide password' : 'Show password'}>{shown ? 'Hide' : 'Show'}</button>
-        <button type="button" onClick={() => { onInput(randomPassword()); setShown(true); }}>Generate</button>
+        {shown ? (
+          <input
+            type="text"
+            value={value}
+            required
+            autoComplete="off"
+            aria-label={label}
+            onInput={(e) => onInput((e.target as HTMLInputElement).value)}
+          />
+        ) : (
+          <input
+            type="password"
+            value={value}
+            required
+            autoComplete="new-password"
+            aria-label={label}
+            onInput={(e) => onInput((e.target as HTMLInputElement).value)}
+          />
+        )}
+        <button
+          type="button"
+          onClick={() => setShown((s) => !s)}
+          aria-label={shown ? 'Hide password' : 'Show password'}
+        >
+          {shown ? 'Hide' : 'Show'}
+        </button>
+        <button
+          type="button"
+          onClick={() => {
+            onInput(randomPassword());
+            setShown(true);
+          }}
+        >
+          Generate
+        </button>
       </span>
     </label>
   );
@@ -53,22 +83,55 @@ export function CreateUser({ api, onClose, onCreated }: { api: Api; onClose: () 
   return (
     <Modal title="New user" onClose={onClose}>
       <form class="form-stack" onSubmit={submit}>
-        <label>Username<input value={username} required autoComplete="off" onInput={(e) => setUsername((e.target as HTMLInputElement).value)} /></label>
+        <label>
+          Username
+          <input
+            value={username}
+            required
+            autoComplete="off"
+            onInput={(e) => setUsername((e.target as HTMLInputElement).value)}
+          />
+        </label>
         <PasswordInput label="Password" value={password} onInput={setPasswordText} />
-        <label>Email <span class="muted">(optional)</span><input type="email" value={email} aria-label="Email" onInput={(e) => setEmail((e.target as HTMLInputElement).value)} /></label>
-        <p class="muted small">Created with the master secret through <code>POST /user/{api.appKey}</code>, as an app signup would be; the user&apos;s <code>user</code> collection hooks run.</p>
+        <label>
+          Email <span class="muted">(optional)</span>
+          <input
+            type="email"
+            value={email}
+            aria-label="Email"
+            onInput={(e) => setEmail((e.target as HTMLInputElement).value)}
+          />
+        </label>
+        <p class="muted small">
+          Created with the master secret through <code>POST /user/{api.appKey}</code>, as an app signup would be; the
+          user&apos;s <code>user</code> collection hooks run.
+        </p>
         <ErrorBox error={error} />
         <div class="row">
           <span class="spacer" />
-          <button type="button" onClick={onClose}>Cancel</button>
-          <button class="primary" type="submit" disabled={saving || !username.trim() || !password}>{saving ? 'Creating…' : 'Create user'}</button>
+          <button type="button" onClick={onClose}>
+            Cancel
+          </button>
+          <button class="primary" type="submit" disabled={saving || !username.trim() || !password}>
+            {saving ? 'Creating…' : 'Create user'}
+          </button>
         </div>
       </form>
     </Modal>
   );
 }
 
-export function SetPassword({ api, user, onClose, onDone }: { api: Api; user: UserRecord; onClose: () => void; onDone: () => void }) {
+export function SetPassword({
+  api,
+  user,
+  onClose,
+  onDone,
+}: {
+  api: Api;
+  user: UserRecord;
+  onClose: () => void;
+  onDone: () => void;
+}) {
   const [password, setPasswordText] = useState('');
   const [error, setError] = useState<unknown>(null);
   const [saving, setSaving] = useState(false);
@@ -91,19 +154,36 @@ export function SetPassword({ api, user, onClose, onDone }: { api: Api; user: Us
     <Modal title={`Set a new password for ${displayUser(user)}`} onClose={onClose}>
       <form class="form-stack" onSubmit={submit}>
         <PasswordInput label="New password" value={password} onInput={setPasswordText} />
-        <p class="muted small">Every session of this user ends: they log in again with the new password. Tell them the password yourself; kinbase sends no email.</p>
+        <p class="muted small">
+          Every session of this user ends: they log in again with the new password. Tell them the password yourself;
+          kinbase sends no email.
+        </p>
         <ErrorBox error={error} />
         <div class="row">
           <span class="spacer" />
-          <button type="button" onClick={onClose}>Cancel</button>
-          <button class="primary" type="submit" disabled={saving || !password}>{saving ? 'Saving…' : 'Set password'}</button>
+          <button type="button" onClick={onClose}>
+            Cancel
+          </button>
+          <button class="primary" type="submit" disabled={saving || !password}>
+            {saving ? 'Saving…' : 'Set password'}
+          </button>
         </div>
       </form>
     </Modal>
   );
 }
 
-export function ConfirmDelete({ api, user, onClose, onDeleted }: { api: Api; user: UserRecord; onClose: () => void; onDeleted: () => void }) {
+export function ConfirmDelete({
+  api,
+  user,
+  onClose,
+  onDeleted,
+}: {
+  api: Api;
+  user: UserRecord;
+  onClose: () => void;
+  onDeleted: () => void;
+}) {
   const [error, setError] = useState<unknown>(null);
   const [saving, setSaving] = useState(false);
   const name = displayUser(user);
@@ -122,12 +202,17 @@ export function ConfirmDelete({ api, user, onClose, onDeleted }: { api: Api; use
 
   return (
     <Modal title={`Delete ${name}?`} onClose={onClose}>
-      <p>This removes the account for good and frees the username <strong>{name}</strong>. To keep the account and only block logins, disable it instead.</p>
+      <p>
+        This removes the account for good and frees the username <strong>{name}</strong>. To keep the account and only
+        block logins, disable it instead.
+      </p>
       <ErrorBox error={error} />
       <div class="row">
         <span class="spacer" />
         <button onClick={onClose}>Cancel</button>
-        <button class="danger" disabled={saving} onClick={remove}>{saving ? 'Deleting…' : 'Delete for good'}</button>
+        <button class="danger" disabled={saving} onClick={remove}>
+          {saving ? 'Deleting…' : 'Delete for good'}
+        </button>
       </div>
     </Modal>
   );

@@ -6,7 +6,13 @@ export interface UserRecord {
   username?: string;
   email?: string;
   _acl?: Record<string, unknown>;
-  _kmd?: { ect?: string; lmt?: string; llt?: string; status?: { val?: string; lastChange?: string }; [field: string]: unknown };
+  _kmd?: {
+    ect?: string;
+    lmt?: string;
+    llt?: string;
+    status?: { val?: string; lastChange?: string };
+    [field: string]: unknown;
+  };
   [field: string]: unknown;
 }
 
@@ -72,5 +78,7 @@ export function displayUser(user: UserRecord): string {
 export function shortDate(value: unknown): string {
   if (typeof value !== 'string') return '—';
   const date = new Date(value);
-  return Number.isNaN(date.getTime()) ? value : date.toLocaleString(undefined, { dateStyle: 'short', timeStyle: 'short' });
+  return Number.isNaN(date.getTime())
+    ? value
+    : date.toLocaleString(undefined, { dateStyle: 'short', timeStyle: 'short' });
 }

@@ -72,7 +72,13 @@ export class EndpointScheduler {
         const schedule = endpoints[endpoint]?.schedule;
         if (!schedule) continue;
         const intervalMs = schedule.intervalSeconds === null ? null : schedule.intervalSeconds * 1000;
-        this.jobs.push({ appKey: app.appKey, endpoint, startMs: schedule.start.getTime(), intervalMs, lastTickMs: null });
+        this.jobs.push({
+          appKey: app.appKey,
+          endpoint,
+          startMs: schedule.start.getTime(),
+          intervalMs,
+          lastTickMs: null,
+        });
       }
     }
     this.timer = setInterval(() => void this.checkDue(), this.deps.pollMs ?? 1000);
@@ -142,7 +148,10 @@ export class EndpointScheduler {
       return 'won';
     } catch (err) {
       if (err instanceof StoreError && err.kind === 'duplicate') return 'taken';
-      this.deps.logger.warn({ err, appKey: job.appKey, endpoint: job.endpoint, tick: tickIso }, 'scheduled endpoint: could not claim the tick, trying again on the next check');
+      this.deps.logger.warn(
+        { err, appKey: job.appKey, endpoint: job.endpoint, tick: tickIso },
+        'scheduled endpoint: could not claim the tick, trying again on the next check',
+      );
       return 'retry';
     }
   }
@@ -153,7 +162,10 @@ export class EndpointScheduler {
       try {
         await this.deps.run(appKey, endpoint, new Date(tick));
       } catch (err) {
-        this.deps.logger.error({ err, appKey, endpoint, tick: new Date(tick).toISOString() }, 'scheduled endpoint failed');
+        this.deps.logger.error(
+          { err, appKey, endpoint, tick: new Date(tick).toISOString() },
+          'scheduled endpoint failed',
+        );
       }
     })();
     this.running.add(run);

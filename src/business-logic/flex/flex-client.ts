@@ -112,14 +112,21 @@ export class FlexClient {
           reject(error);
         } else resolve(answer as FlexAnswer);
       };
-      const timer = setTimeout(() => finish(errors.blTimeoutError(`${label} did not answer within ${this.timeoutMs} ms`)), this.timeoutMs);
+      const timer = setTimeout(
+        () => finish(errors.blTimeoutError(`${label} did not answer within ${this.timeoutMs} ms`)),
+        this.timeoutMs,
+      );
       const send = (mayRetry: boolean): void => {
         try {
           req = transport.request(url, { method: call.method, headers, agent });
         } catch (cause) {
           // Invalid header characters throw synchronously; flexHeaders keeps the values valid, so
           // this is kinbase's bug, reported without the header values (they hold secrets).
-          finish(errors.blInternalError(`${label}: the request could not be built (${(cause as NodeJS.ErrnoException).code ?? 'invalid'})`));
+          finish(
+            errors.blInternalError(
+              `${label}: the request could not be built (${(cause as NodeJS.ErrnoException).code ?? 'invalid'})`,
+            ),
+          );
           return;
         }
         const sent = req;
@@ -136,7 +143,11 @@ export class FlexClient {
     });
   }
 
-  private readAnswer(res: http.IncomingMessage, label: string, finish: (error: KinveyError | null, answer?: FlexAnswer) => void): void {
+  private readAnswer(
+    res: http.IncomingMessage,
+    label: string,
+    finish: (error: KinveyError | null, answer?: FlexAnswer) => void,
+  ): void {
     const chunks: Buffer[] = [];
     let size = 0;
     res.on('data', (chunk: Buffer) => {
@@ -147,7 +158,9 @@ export class FlexClient {
       }
       chunks.push(chunk);
     });
-    res.on('error', (cause: NodeJS.ErrnoException) => finish(errors.blInternalError(`${label} broke off its answer: ${cause.code ?? cause.message}`)));
+    res.on('error', (cause: NodeJS.ErrnoException) =>
+      finish(errors.blInternalError(`${label} broke off its answer: ${cause.code ?? cause.message}`)),
+    );
     res.on('aborted', () => finish(errors.blInternalError(`${label} broke off its answer`)));
     res.on('end', () => {
       let body: unknown;
@@ -206,14 +219,19 @@ function headerValue(text: string): string {
 function identityHeader(text: string, what: string): string {
   // eslint-disable-next-line no-control-regex
   if (/[\x00-\x08\x0a-\x1f\x7f]|^[\t ]|[\t ]$/.test(text)) {
-    throw errors.blInternalError(`The caller's ${what} holds control characters or spaces at its ends, which an HTTP header cannot carry to a Flex service unchanged`);
+    throw errors.blInternalError(
+      `The caller's ${what} holds control characters or spaces at its ends, which an HTTP header cannot carry to a Flex service unchanged`,
+    );
   }
   return headerValue(text);
 }
 
 /** JSON for a header: non-ASCII escaped as \uXXXX, so the receiver's JSON.parse gets it back exactly. */
 function headerJson(value: unknown): string {
-  return JSON.stringify(value).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return JSON.stringify(value).replace(
+    /[\u007f-\uffff]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
 }
 
 /**
@@ -225,7 +243,12 @@ function headerJson(value: unknown): string {
 export function flexHeaders(service: FlexServiceSpec, app: FlexApp, caller: FlexCaller): Record<string, string> {
   const headers: Record<string, string> = {
     'x-auth-key': headerValue(service.secret),
-    'x-kinvey-app-metadata': headerJson({ _id: app.appKey, appsecret: app.appSecret, mastersecret: app.masterSecret, baasUrl: app.baasUrl }),
+    'x-kinvey-app-metadata': headerJson({
+      _id: app.appKey,
+      appsecret: app.appSecret,
+      mastersecret: app.masterSecret,
+      baasUrl: app.baasUrl,
+    }),
     'x-kinvey-original-request-headers': headerJson(caller.headers),
     'x-kinvey-environment-id': headerValue(app.appKey),
     // blRequestOf already put the response's own id here; checked again so that no path can
@@ -271,7 +294,9 @@ export function flexError(serviceName: string, status: number, errorBody: unknow
     return errors.blInternalError(`Flex service "${serviceName}" answered ${status} without a Kinvey error body`);
   }
   if (status === 401 && errorBody.debug === SHARED_SECRET_REJECTED) {
-    return errors.blInternalError(`Flex service "${serviceName}" rejected kinbase's shared secret (X-Auth-Key): check the secret configured for it`);
+    return errors.blInternalError(
+      `Flex service "${serviceName}" rejected kinbase's shared secret (X-Auth-Key): check the secret configured for it`,
+    );
   }
   const description = typeof errorBody.description === 'string' ? errorBody.description : '';
   return new KinveyError(errorBody.error, status, description, debugText(errorBody.debug));

@@ -4,7 +4,16 @@
  */
 import { errors } from '../../domain/errors';
 import type { FlexServiceSpec } from '../types';
-import { flexError, flexHeaders, pathSegment, type FlexAnswer, type FlexApp, type FlexCall, type FlexCaller, type FlexClient } from './flex-client';
+import {
+  flexError,
+  flexHeaders,
+  pathSegment,
+  type FlexAnswer,
+  type FlexApp,
+  type FlexCall,
+  type FlexCaller,
+  type FlexClient,
+} from './flex-client';
 
 /** The service object a collection is backed by (`externalCollections.<name>` resolved). */
 export interface FlexDataTarget {
@@ -27,7 +36,8 @@ export interface FlexDataResult<T> {
 
 export type FlexEntity = Record<string, unknown>;
 
-const isEntity = (value: unknown): value is FlexEntity => typeof value === 'object' && value !== null && !Array.isArray(value);
+const isEntity = (value: unknown): value is FlexEntity =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /**
  * Calls one Flex service object. Every method resolves with the service's 2xx answer, and rejects
@@ -38,7 +48,10 @@ const isEntity = (value: unknown): value is FlexEntity => typeof value === 'obje
 export class FlexDataSource {
   private readonly base: string;
 
-  constructor(private readonly target: FlexDataTarget, private readonly client: FlexClient) {
+  constructor(
+    private readonly target: FlexDataTarget,
+    private readonly client: FlexClient,
+  ) {
     this.base = `/${pathSegment(target.serviceObject)}`;
   }
 
@@ -85,7 +98,8 @@ export class FlexDataSource {
     // An empty id would turn a by-id call into a call on the whole service object, and so would
     // `.` and `..` even percent-encoded: %2E is unreserved, so URL parsers (Node's own URL first)
     // treat /widgets/%2E as a dot segment and send DELETE /widgets/, which is onDeleteAll.
-    if (id === '' || id === '.' || id === '..') throw errors.invalidIdentifier(`the entity id ${JSON.stringify(id)} cannot be sent as a path segment`);
+    if (id === '' || id === '.' || id === '..')
+      throw errors.invalidIdentifier(`the entity id ${JSON.stringify(id)} cannot be sent as a path segment`);
     return `${this.base}/${pathSegment(id)}`;
   }
 
@@ -100,13 +114,18 @@ export class FlexDataSource {
     // Data errors are the answer's body itself (functions wrap theirs in `response.body`).
     if (answer.status >= 400) throw flexError(serviceName, answer.status, answer.body);
     if (answer.status < 200 || answer.status > 299) {
-      throw errors.blInternalError(`Flex service "${serviceName}" answered ${answer.status} for ${call.method} ${this.target.serviceObject}`);
+      throw errors.blInternalError(
+        `Flex service "${serviceName}" answered ${answer.status} for ${call.method} ${this.target.serviceObject}`,
+      );
     }
     return { status: answer.status, body: answer.body };
   }
 
   private expect<T>(result: FlexDataResult<unknown>, ok: boolean, what: string): FlexDataResult<T> {
-    if (!ok) throw errors.blInternalError(`Flex service "${this.target.serviceName}" answered ${result.status} without ${what} for service object "${this.target.serviceObject}"`);
+    if (!ok)
+      throw errors.blInternalError(
+        `Flex service "${this.target.serviceName}" answered ${result.status} without ${what} for service object "${this.target.serviceObject}"`,
+      );
     return result as FlexDataResult<T>;
   }
 }

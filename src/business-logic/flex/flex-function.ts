@@ -42,7 +42,8 @@ function taskBody(invocation: BlInvocation): Record<string, unknown> {
     entityId: request.entityId,
     tempObjectStore: invocation.tempObjectStore,
   };
-  if (stage === 'post') task.response = { status: response.status, headers: response.headers, body: wireBody(response.body) };
+  if (stage === 'post')
+    task.response = { status: response.status, headers: response.headers, body: wireBody(response.body) };
   return task;
 }
 
@@ -79,7 +80,12 @@ function mergeTempObjectStore(target: Record<string, unknown>, returned: unknown
  * endpoints answer. A post hook's status stays the backend's unless the handler set one other than
  * the SDK's default 200 (the wire cannot tell `ok()` from no call).
  */
-function outcomeFrom(invocation: BlInvocation, status: number, headers: Record<string, string>, body: Record<string, unknown>): BlOutcome {
+function outcomeFrom(
+  invocation: BlInvocation,
+  status: number,
+  headers: Record<string, string>,
+  body: Record<string, unknown>,
+): BlOutcome {
   const answeredRequest = isRecord(body.request) ? body.request : {};
   const answeredResponse = isRecord(body.response) ? body.response : {};
   const continueHeader = headers['x-kinvey-request-continue'];
@@ -92,8 +98,13 @@ function outcomeFrom(invocation: BlInvocation, status: number, headers: Record<s
     const original = invocation.request.body;
     const returned = answeredRequest.body;
     // `{}` back for a request that had no body is the placeholder wireBody sent, not a change.
-    const keepOriginal = returned === undefined || ((original === undefined || original === null) && isEmptyObject(returned));
-    request = { ...invocation.request, body: keepOriginal ? original : returned, params: paramsFrom(answeredRequest.query, invocation.request.params) };
+    const keepOriginal =
+      returned === undefined || ((original === undefined || original === null) && isEmptyObject(returned));
+    request = {
+      ...invocation.request,
+      body: keepOriginal ? original : returned,
+      params: paramsFrom(answeredRequest.query, invocation.request.params),
+    };
   }
   mergeTempObjectStore(invocation.tempObjectStore, answeredRequest.tempObjectStore);
 
@@ -106,7 +117,11 @@ function outcomeFrom(invocation: BlInvocation, status: number, headers: Record<s
       body: answeredBody === undefined ? invocation.response.body : answeredBody,
     };
   } else if (stage === 'customEndpoint' || !goOn) {
-    response = { status, headers: stringHeaders(answeredResponse.headers, invocation.response.headers), body: answeredBody ?? {} };
+    response = {
+      status,
+      headers: stringHeaders(answeredResponse.headers, invocation.response.headers),
+      body: answeredBody ?? {},
+    };
   }
   return { request, response, continue: goOn };
 }
@@ -125,12 +140,18 @@ export function flexFunction(target: FlexFunctionTarget, app: FlexApp, client: F
       const answer = await client.request(target.service, target.serviceName, {
         method: 'POST',
         path: `/_flexFunctions/${pathSegment(target.handlerName)}`,
-        headers: flexHeaders(target.service, app, { username: request.username, userId: request.userId, headers: request.headers }),
+        headers: flexHeaders(target.service, app, {
+          username: request.username,
+          userId: request.userId,
+          headers: request.headers,
+        }),
         body: taskBody(invocation),
       });
       const body = answer.body;
       if (!isRecord(body)) {
-        throw errors.blInternalError(`${target.origin}: Flex service "${target.serviceName}" answered ${answer.status} without a {request, response} body`);
+        throw errors.blInternalError(
+          `${target.origin}: Flex service "${target.serviceName}" answered ${answer.status} without a {request, response} body`,
+        );
       }
       if (answer.status >= 400) {
         const response = isRecord(body.response) ? body.response : {};
@@ -139,7 +160,9 @@ export function flexFunction(target: FlexFunctionTarget, app: FlexApp, client: F
         throw flexError(target.serviceName, answer.status, 'body' in response ? response.body : body);
       }
       if (answer.status < 200 || answer.status > 299) {
-        throw errors.blInternalError(`${target.origin}: Flex service "${target.serviceName}" answered ${answer.status}`);
+        throw errors.blInternalError(
+          `${target.origin}: Flex service "${target.serviceName}" answered ${answer.status}`,
+        );
       }
       return outcomeFrom(invocation, answer.status, answer.headers, body);
     },

@@ -65,7 +65,11 @@ export class HookPipeline {
    * Runs `action` inside the collection's hooks. `action` gets the (possibly hook-changed) body and
    * parameters and answers the store's response. Throws what a hook or the action throws.
    */
-  async run(call: HookedCall, input: ActionInput, action: (input: ActionInput) => Promise<BlResponse>): Promise<BlResponse> {
+  async run(
+    call: HookedCall,
+    input: ActionInput,
+    action: (input: ActionInput) => Promise<BlResponse>,
+  ): Promise<BlResponse> {
     const { pre, post } = call.skip ? NONE : this.hooksFor(call.appKey, call.collection, call.operation);
     if (pre.length === 0 && post.length === 0) return action(input);
 
@@ -73,7 +77,15 @@ export class HookPipeline {
     const tempObjectStore: Record<string, unknown> = {};
     let response: BlResponse = { status: 200, headers: {}, body: {} };
     for (const hook of pre) {
-      const outcome = await hook.fn.run({ appKey: call.appKey, caller: call.caller, functionName: hook.name, stage: 'pre', request, response, tempObjectStore });
+      const outcome = await hook.fn.run({
+        appKey: call.appKey,
+        caller: call.caller,
+        functionName: hook.name,
+        stage: 'pre',
+        request,
+        response,
+        tempObjectStore,
+      });
       request = keepIdentity(request, outcome.request);
       response = outcome.response;
       if (!outcome.continue) return checkResponse(response, hook.name);
@@ -81,7 +93,15 @@ export class HookPipeline {
     response = await action({ body: request.body, params: request.params });
     if (post.length > 0 && call.plain) response = { ...response, body: call.plain(response.body) };
     for (const hook of post) {
-      const outcome = await hook.fn.run({ appKey: call.appKey, caller: call.caller, functionName: hook.name, stage: 'post', request, response, tempObjectStore });
+      const outcome = await hook.fn.run({
+        appKey: call.appKey,
+        caller: call.caller,
+        functionName: hook.name,
+        stage: 'post',
+        request,
+        response,
+        tempObjectStore,
+      });
       response = checkResponse(outcome.response, hook.name);
       if (!outcome.continue) break;
     }
@@ -97,7 +117,15 @@ export class HookPipeline {
     const hook = functions ? pick(functions, call.collection, ['onLoginFailure'])[0] : undefined;
     if (hook && isKinveyError(error)) {
       const response: BlResponse = { status: error.status, headers: {}, body: error.toJSON() };
-      await hook.fn.run({ appKey: call.appKey, caller: call.caller, functionName: hook.name, stage: 'post', request: call.request(), response, tempObjectStore: {} });
+      await hook.fn.run({
+        appKey: call.appKey,
+        caller: call.caller,
+        functionName: hook.name,
+        stage: 'post',
+        request: call.request(),
+        response,
+        tempObjectStore: {},
+      });
     }
     throw error;
   }
@@ -126,7 +154,10 @@ function pick(functions: AppFunctions, collection: string, names: readonly Colle
  * identity fields always come from the server's own view of the request.
  */
 function keepIdentity(original: BlRequest, changed: BlRequest): BlRequest {
-  const params = changed.params && typeof changed.params === 'object' && !Array.isArray(changed.params) ? stringParams(changed.params) : original.params;
+  const params =
+    changed.params && typeof changed.params === 'object' && !Array.isArray(changed.params)
+      ? stringParams(changed.params)
+      : original.params;
   return { ...original, body: changed.body, params };
 }
 
@@ -143,7 +174,9 @@ function stringParams(params: Record<string, unknown>): Record<string, string> {
 export function checkResponse(response: BlResponse, who: string): BlResponse {
   const status = Number(response.status);
   if (!Number.isInteger(status) || status < 200 || status > 599) {
-    throw errors.blRuntimeError(`${who} set response.status to ${String(response.status).slice(0, 40)}, which is not an HTTP status.`);
+    throw errors.blRuntimeError(
+      `${who} set response.status to ${String(response.status).slice(0, 40)}, which is not an HTTP status.`,
+    );
   }
   return { status, headers: response.headers ?? {}, body: response.body };
 }

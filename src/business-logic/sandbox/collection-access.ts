@@ -6,7 +6,12 @@
  */
 import type { CollectionScope, DocumentStore, Filter, FindOptions, StoredDocument } from '../../domain/ports';
 import { isPlainObject } from '../../domain/access/acl';
-import { checkAppdataCollection, checkClientId, checkEntityBody, newEntityId } from '../../domain/appdata/entity-fields';
+import {
+  checkAppdataCollection,
+  checkClientId,
+  checkEntityBody,
+  newEntityId,
+} from '../../domain/appdata/entity-fields';
 import { FILES_COLLECTION } from '../../domain/files/file-metadata';
 import { parseFields, parseSort, sanitizeFilter } from '../../domain/query/parse-query';
 import { USER_COLLECTION } from '../../domain/users/user-records';
@@ -21,7 +26,10 @@ interface ParsedOptions extends FindOptions {
 }
 
 export class CollectionAccess {
-  constructor(private readonly documents: DocumentStore, private readonly appKey: string) {}
+  constructor(
+    private readonly documents: DocumentStore,
+    private readonly appKey: string,
+  ) {}
 
   /**
    * Runs `method` of `collectionAccess.collection(collection)` with the hook's arguments (already
@@ -61,7 +69,8 @@ export class CollectionAccess {
   private async find(scope: CollectionScope, query: unknown, options: FindOptions): Promise<StoredDocument[]> {
     const limit = Math.min(options.limit ?? MAX_DOCUMENTS + 1, MAX_DOCUMENTS + 1);
     const found = await this.documents.find(scope, sanitizeFilter(query), { ...options, limit });
-    if (found.length > MAX_DOCUMENTS) throw new Error(`The query matched more than ${MAX_DOCUMENTS} documents; use limit and skip.`);
+    if (found.length > MAX_DOCUMENTS)
+      throw new Error(`The query matched more than ${MAX_DOCUMENTS} documents; use limit and skip.`);
     return found;
   }
 
@@ -81,7 +90,12 @@ export class CollectionAccess {
   }
 
   /** Resolves with the number of documents updated (or upserted), as Mongo 1.x's callback got it. */
-  private async update(scope: CollectionScope, filter: Filter, update: unknown, options: ParsedOptions): Promise<number> {
+  private async update(
+    scope: CollectionScope,
+    filter: Filter,
+    update: unknown,
+    options: ParsedOptions,
+  ): Promise<number> {
     if (!isPlainObject(update)) throw new Error('update needs an update document.');
     const operators = isOperatorUpdate(update);
     const matched = await this.documents.find(scope, filter, { limit: options.multi ? MAX_DOCUMENTS + 1 : 1 });
@@ -131,10 +145,16 @@ function sortObject(sort: unknown): Record<string, unknown> {
   if (!Array.isArray(sort)) return isPlainObject(sort) ? sort : {};
   const result: Record<string, unknown> = {};
   for (const pair of sort) {
-    if (!Array.isArray(pair) || typeof pair[0] !== 'string') throw new Error('sort must be {field: 1|-1} or [[field, 1|-1], ...].');
+    if (!Array.isArray(pair) || typeof pair[0] !== 'string')
+      throw new Error('sort must be {field: 1|-1} or [[field, 1|-1], ...].');
     const direction: unknown = pair[1];
     Object.defineProperty(result, pair[0], {
-      value: direction === 'asc' || direction === 'ascending' ? 1 : direction === 'desc' || direction === 'descending' ? -1 : direction,
+      value:
+        direction === 'asc' || direction === 'ascending'
+          ? 1
+          : direction === 'desc' || direction === 'descending'
+            ? -1
+            : direction,
       enumerable: true,
     });
   }
@@ -144,7 +164,8 @@ function sortObject(sort: unknown): Record<string, unknown> {
 function fieldList(fields: unknown): string[] {
   if (Array.isArray(fields) && fields.every((f) => typeof f === 'string')) return fields;
   if (isPlainObject(fields)) {
-    if (Object.values(fields).some((v) => !v)) throw new Error('fields only selects fields ({name: 1}); excluding fields is not supported.');
+    if (Object.values(fields).some((v) => !v))
+      throw new Error('fields only selects fields ({name: 1}); excluding fields is not supported.');
     return Object.keys(fields);
   }
   throw new Error('fields must be {name: 1, ...} or a list of names.');

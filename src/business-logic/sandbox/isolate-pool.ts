@@ -54,7 +54,10 @@ export class IsolatePool {
   private nextSeq = 0;
   private closed = false;
 
-  constructor(private readonly create: () => Promise<IsolateWorker>, private readonly options: IsolatePoolOptions) {}
+  constructor(
+    private readonly create: () => Promise<IsolateWorker>,
+    private readonly options: IsolatePoolOptions,
+  ) {}
 
   /**
    * A worker for one call of `caller`; release it afterwards. Rejects with BLTimeoutError when the
@@ -70,14 +73,19 @@ export class IsolatePool {
     if (worker) return this.lend(worker, caller);
     if (underShare && this.count < this.options.size) {
       this.hold(caller, 1);
-      return this.spawn().then((fresh) => this.lend(fresh, caller, false), (err: unknown) => {
-        this.hold(caller, -1);
-        throw err;
-      });
+      return this.spawn().then(
+        (fresh) => this.lend(fresh, caller, false),
+        (err: unknown) => {
+          this.hold(caller, -1);
+          throw err;
+        },
+      );
     }
     const queue = this.queues.get(caller) ?? [];
     if (queue.length >= this.options.queuePerCaller) {
-      throw errors.blTimeoutError(`${origin} was refused: ${queue.length} calls of the same caller are already waiting for a free sandbox.`);
+      throw errors.blTimeoutError(
+        `${origin} was refused: ${queue.length} calls of the same caller are already waiting for a free sandbox.`,
+      );
     }
     return new Promise<IsolateWorker>((resolve, reject) => {
       const waiter: Waiter = {
@@ -105,10 +113,13 @@ export class IsolatePool {
       this.count -= 1;
       const waiter = this.closed ? undefined : this.next();
       if (waiter) {
-        this.spawn().then((fresh) => waiter.resolve(this.lend(fresh, waiter.caller, false)), (err: unknown) => {
-          this.hold(waiter.caller, -1);
-          waiter.reject(err);
-        });
+        this.spawn().then(
+          (fresh) => waiter.resolve(this.lend(fresh, waiter.caller, false)),
+          (err: unknown) => {
+            this.hold(waiter.caller, -1);
+            waiter.reject(err);
+          },
+        );
       }
       return;
     }

@@ -36,7 +36,10 @@ function isolateDir(): string {
   for (let dir = __dirname; ; dir = path.dirname(dir)) {
     const candidate = path.join(dir, ISOLATE_SOURCE_DIR);
     if (existsSync(path.join(candidate, ISOLATE_FILES[0]))) return candidate;
-    if (path.dirname(dir) === dir) throw new Error(`kinbase: the sandbox's isolate scripts (${ISOLATE_SOURCE_DIR}) were not found from ${__dirname}`);
+    if (path.dirname(dir) === dir)
+      throw new Error(
+        `kinbase: the sandbox's isolate scripts (${ISOLATE_SOURCE_DIR}) were not found from ${__dirname}`,
+      );
   }
 }
 
@@ -60,13 +63,19 @@ export class IsolateTemplate {
   readonly libraries: readonly TemplateScript[];
 
   constructor() {
-    this.libraries = LIBRARY_FILES.map((file) => ({ filename: file, code: readFileSync(require.resolve(file), 'utf8') }));
+    this.libraries = LIBRARY_FILES.map((file) => ({
+      filename: file,
+      code: readFileSync(require.resolve(file), 'utf8'),
+    }));
   }
 
   /** Compiles one template script in `isolate`, reusing (or producing) its code cache. */
   async compile(isolate: ivm.Isolate, script: TemplateScript): Promise<ivm.Script> {
     if (script.cachedData) {
-      const compiled = await isolate.compileScript(script.code, { filename: script.filename, cachedData: script.cachedData });
+      const compiled = await isolate.compileScript(script.code, {
+        filename: script.filename,
+        cachedData: script.cachedData,
+      });
       if (!(compiled as CompiledWithCache).cachedDataRejected) return compiled;
       compiled.release();
     }

@@ -45,7 +45,11 @@ export class IsolateWorker {
 
   private constructor(
     private readonly isolate: ivm.Isolate,
-    private readonly refs: { readonly define: ivm.Reference; readonly run: ivm.Reference; readonly reply: ivm.Reference },
+    private readonly refs: {
+      readonly define: ivm.Reference;
+      readonly run: ivm.Reference;
+      readonly reply: ivm.Reference;
+    },
     private readonly context: ivm.Context,
     private readonly memoryMb: number,
   ) {}
@@ -57,19 +61,34 @@ export class IsolateWorker {
       const context = await isolate.createContext();
       const holder: { worker?: IsolateWorker } = {};
       // The only two functions of the host realm the isolate ever holds; both take and give strings.
-      const hostCall = new ivm.Callback((callId: number, requestId: number, op: string, text: string) => holder.worker?.hostCall(callId, requestId, op, text), { ignored: true });
-      const hostNotify = new ivm.Callback((callId: number, text: string) => holder.worker?.notify(callId, text), { ignored: true });
+      const hostCall = new ivm.Callback(
+        (callId: number, requestId: number, op: string, text: string) =>
+          holder.worker?.hostCall(callId, requestId, op, text),
+        { ignored: true },
+      );
+      const hostNotify = new ivm.Callback((callId: number, text: string) => holder.worker?.notify(callId, text), {
+        ignored: true,
+      });
       const boot = await template.compile(isolate, template.bootstrap);
       const bootFn = await boot.run(context, { reference: true, timeout: SETUP_TIMEOUT_MS });
-      const api = (await bootFn.apply(undefined, [hostCall, hostNotify], { result: { reference: true }, timeout: SETUP_TIMEOUT_MS })) as ivm.Reference<Record<string, unknown>>;
+      const api = (await bootFn.apply(undefined, [hostCall, hostNotify], {
+        result: { reference: true },
+        timeout: SETUP_TIMEOUT_MS,
+      })) as ivm.Reference<Record<string, unknown>>;
       for (const library of template.libraries) {
         const script = await template.compile(isolate, library);
         await script.run(context, { timeout: SETUP_TIMEOUT_MS });
         script.release();
       }
-      const attached = await (await api.get('attach', { reference: true })).apply(undefined, [], { timeout: SETUP_TIMEOUT_MS });
+      const attached = await (
+        await api.get('attach', { reference: true })
+      ).apply(undefined, [], { timeout: SETUP_TIMEOUT_MS });
       if (attached !== true) throw new Error('lodash, moment or async did not load in the sandbox');
-      const refs = { define: await api.get('define', { reference: true }), run: await api.get('run', { reference: true }), reply: await api.get('reply', { reference: true }) };
+      const refs = {
+        define: await api.get('define', { reference: true }),
+        run: await api.get('run', { reference: true }),
+        reply: await api.get('reply', { reference: true }),
+      };
       const worker = new IsolateWorker(isolate, refs, context, memoryMb);
       holder.worker = worker;
       return worker;
@@ -89,7 +108,11 @@ export class IsolateWorker {
    * per isolate. Throws BLSyntaxError if it does not compile, BLRuntimeError if its top-level code
    * throws, BLTimeoutError / BLViolationError past the deadline or the memory limit.
    */
-  async ensureDefined(compiled: { readonly key: string; readonly source: string; readonly lineOffset: number }, origin: string, deadline: number): Promise<void> {
+  async ensureDefined(
+    compiled: { readonly key: string; readonly source: string; readonly lineOffset: number },
+    origin: string,
+    deadline: number,
+  ): Promise<void> {
     const { key, source, lineOffset } = compiled;
     if (this.defined.has(key)) return;
     let script: ivm.Script;
@@ -100,12 +123,23 @@ export class IsolateWorker {
       throw errors.blSyntaxError(`${origin} does not compile: ${messageOf(err)}`);
     }
     try {
-      const factory = await this.guarded(script.run(this.context, { timeout: remaining(deadline), reference: true }), deadline, origin, 'loading');
-      const text = await this.guarded(this.refs.define.apply(undefined, [key, factory.derefInto()], { timeout: remaining(deadline) }), deadline, origin, 'loading');
+      const factory = await this.guarded(
+        script.run(this.context, { timeout: remaining(deadline), reference: true }),
+        deadline,
+        origin,
+        'loading',
+      );
+      const text = await this.guarded(
+        this.refs.define.apply(undefined, [key, factory.derefInto()], { timeout: remaining(deadline) }),
+        deadline,
+        origin,
+        'loading',
+      );
       factory.release();
       // The isolate answers a JSON string (isolate runtime's define); JSON.parse reads nothing else.
       const result = JSON.parse(text as string) as CallResult;
-      if (result.kind === 'error') throw errors.blRuntimeError(`${origin}: ${result.error.name}: ${result.error.message}`);
+      if (result.kind === 'error')
+        throw errors.blRuntimeError(`${origin}: ${result.error.name}: ${result.error.message}`);
       this.defined.add(key);
     } finally {
       script.release();
@@ -118,8 +152,12 @@ export class IsolateWorker {
     this.current = call;
     try {
       const sync = await this.guarded(
-        this.refs.run.apply(undefined, [call.id, args.key, args.functionName, args.payloadText], { timeout: remaining(args.deadline) }),
-        args.deadline, args.origin, 'running',
+        this.refs.run.apply(undefined, [call.id, args.key, args.functionName, args.payloadText], {
+          timeout: remaining(args.deadline),
+        }),
+        args.deadline,
+        args.origin,
+        'running',
       );
       if (sync !== 'pending') return JSON.parse(sync as string) as CallResult; // run answers JSON text or 'pending'
       return JSON.parse(await this.guarded(call.completion, args.deadline, args.origin, 'waiting')) as CallResult;
@@ -142,7 +180,8 @@ export class IsolateWorker {
     void call.handle(String(op), String(text)).then((answer) => {
       if (this.current !== call || !call.active || !this.alive) return;
       // The answer runs hook callbacks inside the isolate: under the call's time limit too.
-      this.refs.reply.apply(undefined, [callId, requestId, answer], { timeout: remaining(call.deadline) })
+      this.refs.reply
+        .apply(undefined, [callId, requestId, answer], { timeout: remaining(call.deadline) })
         .catch((err: unknown) => call.fail(this.translate(err, call.origin, 'running')));
     });
   }
@@ -156,7 +195,12 @@ export class IsolateWorker {
    * disposed) and never past the isolate's death from its memory limit; isolated-vm's own errors
    * become 550 KinveyErrors.
    */
-  private async guarded<T>(work: Promise<T>, deadline: number, origin: string, phase: 'loading' | 'running' | 'waiting'): Promise<T> {
+  private async guarded<T>(
+    work: Promise<T>,
+    deadline: number,
+    origin: string,
+    phase: 'loading' | 'running' | 'waiting',
+  ): Promise<T> {
     work.catch(() => undefined); // it may reject after the deadline won the race
     let timer: NodeJS.Timeout | undefined;
     let poll: NodeJS.Timeout | undefined;
@@ -167,7 +211,9 @@ export class IsolateWorker {
         reject(diedOfMemory ? this.violation(origin) : timeoutFor(origin, phase));
       }, remaining(deadline));
       if (phase === 'waiting') {
-        poll = setInterval(() => { if (this.isolate.isDisposed) reject(this.translate(new Error('disposed'), origin, phase)); }, DISPOSAL_POLL_MS);
+        poll = setInterval(() => {
+          if (this.isolate.isDisposed) reject(this.translate(new Error('disposed'), origin, phase));
+        }, DISPOSAL_POLL_MS);
       }
     });
     try {
@@ -182,7 +228,8 @@ export class IsolateWorker {
 
   private translate(err: unknown, origin: string, phase: 'loading' | 'running' | 'waiting'): KinveyError {
     if (isKinveyError(err)) return err;
-    if (this.disposedBy === 'closed') return errors.blInternalError(`${origin}: the sandbox was closed during the call.`);
+    if (this.disposedBy === 'closed')
+      return errors.blInternalError(`${origin}: the sandbox was closed during the call.`);
     if (this.disposedBy === 'timeout') return timeoutFor(origin, phase);
     const message = messageOf(err);
     // isolated-vm disposes an isolate by itself only when it exceeds its memory limit.
@@ -202,7 +249,12 @@ export class IsolateWorker {
 }
 
 function timeoutFor(origin: string, phase: 'loading' | 'running' | 'waiting'): KinveyError {
-  const what = phase === 'waiting' ? 'did not call response.continue(), response.complete() or response.error() in time' : phase === 'loading' ? 'did not finish loading in time' : 'ran out of time';
+  const what =
+    phase === 'waiting'
+      ? 'did not call response.continue(), response.complete() or response.error() in time'
+      : phase === 'loading'
+        ? 'did not finish loading in time'
+        : 'ran out of time';
   return errors.blTimeoutError(`${origin} ${what}.`);
 }
 

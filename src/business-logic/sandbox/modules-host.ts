@@ -72,7 +72,8 @@ export class HostCall {
   /** Answers one request of the isolate; never rejects (failures are `{error}` answers). */
   async handle(op: string, text: string): Promise<string> {
     if (this.ended) return answerError('The Business Logic call already ended.');
-    if (text.length > MAX_REQUEST_CHARS) return answerError(`The request to the server is larger than ${MAX_REQUEST_CHARS} characters of JSON.`);
+    if (text.length > MAX_REQUEST_CHARS)
+      return answerError(`The request to the server is larger than ${MAX_REQUEST_CHARS} characters of JSON.`);
     try {
       const value: unknown = JSON.parse(text);
       switch (op) {
@@ -110,10 +111,13 @@ export class HostCall {
     const left = Math.max(0, this.deps.deadline - Date.now());
     const due = wanted <= left;
     return new Promise<boolean>((resolve) => {
-      const timer = setTimeout(() => {
-        this.timers.delete(timer);
-        resolve(due && !this.ended);
-      }, due ? wanted : left);
+      const timer = setTimeout(
+        () => {
+          this.timers.delete(timer);
+          resolve(due && !this.ended);
+        },
+        due ? wanted : left,
+      );
       this.timers.set(timer, resolve);
     });
   }
@@ -123,21 +127,30 @@ export class HostCall {
     const level = typeof entry.level === 'string' && LEVELS.has(entry.level) ? entry.level : 'info';
     this.logs += 1;
     if (this.logs > MAX_LOGS_PER_CALL) {
-      if (this.logs === MAX_LOGS_PER_CALL + 1) this.deps.logger.warn(`Business Logic wrote more than ${MAX_LOGS_PER_CALL} log messages in one call; the rest are dropped`);
+      if (this.logs === MAX_LOGS_PER_CALL + 1)
+        this.deps.logger.warn(
+          `Business Logic wrote more than ${MAX_LOGS_PER_CALL} log messages in one call; the rest are dropped`,
+        );
       return;
     }
     // The isolate side already cuts messages, but it runs the app's code: bound them again here.
     let message = typeof entry.message === 'string' ? entry.message : String(entry.message);
-    if (message.length > MAX_LOG_MESSAGE) message = `${message.slice(0, MAX_LOG_MESSAGE)}... (${message.length - MAX_LOG_MESSAGE} more characters cut)`;
+    if (message.length > MAX_LOG_MESSAGE)
+      message = `${message.slice(0, MAX_LOG_MESSAGE)}... (${message.length - MAX_LOG_MESSAGE} more characters cut)`;
     this.deps.logger[level as 'info'](message);
   }
 
   private async collection(value: unknown): Promise<unknown> {
     const request = (value ?? {}) as { collection?: unknown; method?: unknown; args?: unknown };
-    if (this.pending >= MAX_PENDING_OPERATIONS) throw new Error(`At most ${MAX_PENDING_OPERATIONS} collectionAccess operations may run at once in one call.`);
+    if (this.pending >= MAX_PENDING_OPERATIONS)
+      throw new Error(`At most ${MAX_PENDING_OPERATIONS} collectionAccess operations may run at once in one call.`);
     this.pending += 1;
     try {
-      return await this.deps.collections.execute(String(request.collection), String(request.method), Array.isArray(request.args) ? request.args : []);
+      return await this.deps.collections.execute(
+        String(request.collection),
+        String(request.method),
+        Array.isArray(request.args) ? request.args : [],
+      );
     } finally {
       this.pending -= 1;
     }
@@ -147,7 +160,9 @@ export class HostCall {
   private describe(err: unknown): string {
     if (isKinveyError(err)) return `${err.error}: ${err.debug || err.description}`;
     if (err instanceof StoreError) {
-      return err.kind === 'duplicate' ? 'EntityAlreadyExists: an entity with this _id already exists in the collection.' : `The data store refused the operation (${err.kind}).`;
+      return err.kind === 'duplicate'
+        ? 'EntityAlreadyExists: an entity with this _id already exists in the collection.'
+        : `The data store refused the operation (${err.kind}).`;
     }
     if (err instanceof Error && err.name === 'Error') return err.message;
     this.deps.logger.error({ err }, 'Business Logic host operation failed');

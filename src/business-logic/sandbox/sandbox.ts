@@ -13,7 +13,13 @@ import type { Logger } from 'pino';
 import type { DocumentStore } from '../../domain/ports';
 import { errors, isKinveyError, KinveyError } from '../../domain/errors';
 import { isReservedKey } from '../../domain/access/safe-keys';
-import { COLLECTION_HOOKS, type BlInvocation, type BlOutcome, type BusinessLogicFunction, type FunctionSpec } from '../types';
+import {
+  COLLECTION_HOOKS,
+  type BlInvocation,
+  type BlOutcome,
+  type BusinessLogicFunction,
+  type FunctionSpec,
+} from '../types';
 import { CollectionAccess } from './collection-access';
 import { IsolatePool, type IsolatePoolOptions, type IsolatePoolStats } from './isolate-pool';
 import { IsolateTemplate } from './isolate-template';
@@ -91,7 +97,11 @@ export class Sandbox {
    * BLInternalError (sandbox closed or broken). Isolates are shared fairly between the callers of
    * the app (`invocation.caller`, see IsolatePool).
    */
-  functionFor(appKey: string, spec: InternalFunctionSpec, commonCode: ReadonlyArray<{ name: string; code: string }>): BusinessLogicFunction {
+  functionFor(
+    appKey: string,
+    spec: InternalFunctionSpec,
+    commonCode: ReadonlyArray<{ name: string; code: string }>,
+  ): BusinessLogicFunction {
     let compiled: CompiledScript | undefined;
     let syntaxError: KinveyError | undefined;
     const logger = this.deps.logger.child({ appKey, origin: spec.origin });
@@ -103,7 +113,9 @@ export class Sandbox {
         if (syntaxError) throw syntaxError;
         compiled ??= buildScript(spec, commonCode);
         const pool = this.poolFor(appKey);
-        const worker = await pool.acquire(invocation.caller, spec.origin).catch((err: unknown) => { throw asBlError(err, spec.origin); });
+        const worker = await pool.acquire(invocation.caller, spec.origin).catch((err: unknown) => {
+          throw asBlError(err, spec.origin);
+        });
         // The time limit starts now: waiting behind other callers' calls (or for kinbase to create
         // the isolate) is not the function's time, so another caller's load cannot time it out.
         const deadline = Date.now() + this.timeoutMs;
@@ -112,7 +124,11 @@ export class Sandbox {
           const result = await worker.run({
             key: compiled.key,
             functionName: invocation.functionName,
-            payloadText: JSON.stringify({ request: withoutCredentials(invocation.request), response: invocation.response, tempObjectStore: invocation.tempObjectStore }),
+            payloadText: JSON.stringify({
+              request: withoutCredentials(invocation.request),
+              response: invocation.response,
+              tempObjectStore: invocation.tempObjectStore,
+            }),
             origin: spec.origin,
             deadline,
             host: { logger, collections },
@@ -171,9 +187,16 @@ export class Sandbox {
  * One script per function: common code then the function's code, inside one function scope (so
  * two collections' `onPreSave` never collide), answering the Kinvey function names it defines.
  */
-function buildScript(spec: InternalFunctionSpec, commonCode: ReadonlyArray<{ name: string; code: string }>): CompiledScript {
-  const names = FUNCTION_NAMES.map((name) => `${name}: typeof ${name} === 'function' ? ${name} : undefined`).join(',\n');
-  const common = commonCode.map((c) => `// commonCode ${c.name.replace(/[\r\n\u2028\u2029]/g, ' ')}\n${c.code}\n;`).join('\n');
+function buildScript(
+  spec: InternalFunctionSpec,
+  commonCode: ReadonlyArray<{ name: string; code: string }>,
+): CompiledScript {
+  const names = FUNCTION_NAMES.map((name) => `${name}: typeof ${name} === 'function' ? ${name} : undefined`).join(
+    ',\n',
+  );
+  const common = commonCode
+    .map((c) => `// commonCode ${c.name.replace(/[\r\n\u2028\u2029]/g, ' ')}\n${c.code}\n;`)
+    .join('\n');
   const prefix = `(function () {\n${common}\n`;
   const source = `${prefix}${spec.code}\n;\nreturn {\n${names}\n};\n})`;
   // Line numbers in errors count from the function's own first line (common code gets lines <= 0).
@@ -189,18 +212,37 @@ function locationIn(stack: string, origin: string): string {
 }
 
 function toOutcome(result: CallResult, invocation: BlInvocation, origin: string): BlOutcome {
-  if (result.kind === 'undefinedFunction') throw errors.blSyntaxError(`${origin} does not define function ${invocation.functionName}.`);
-  if (result.kind === 'error') throw errors.blRuntimeError(`${origin}: ${result.error.name}: ${result.error.message}${locationIn(result.error.stack, origin)}`);
+  if (result.kind === 'undefinedFunction')
+    throw errors.blSyntaxError(`${origin} does not define function ${invocation.functionName}.`);
+  if (result.kind === 'error')
+    throw errors.blRuntimeError(
+      `${origin}: ${result.error.name}: ${result.error.message}${locationIn(result.error.stack, origin)}`,
+    );
   const status = result.response.status;
   const validStatus = Number.isInteger(status) && (status as number) >= 100 && (status as number) <= 599;
-  if (!result.continue && !validStatus) throw errors.blRuntimeError(`${origin}: response.status must be an HTTP status code (100-599), not ${JSON.stringify(status)?.slice(0, 40)}.`);
+  if (!result.continue && !validStatus)
+    throw errors.blRuntimeError(
+      `${origin}: response.status must be an HTTP status code (100-599), not ${JSON.stringify(status)?.slice(0, 40)}.`,
+    );
   writeBack(invocation.tempObjectStore, result.tempObjectStore ?? {});
   return {
     continue: result.continue,
     // Hooks may change body, params and headers; who is asking and for what stays the server's.
     // The credential headers the hook never saw stay the client's (and a hook cannot set its own).
-    request: { ...invocation.request, body: result.request.body, params: stringRecord(result.request.params), headers: { ...credentialHeaders(stringRecord(result.request.headers), false), ...credentialHeaders(invocation.request.headers, true) } },
-    response: { status: validStatus ? (status as number) : invocation.response.status, headers: stringRecord(result.response.headers), body: result.response.body },
+    request: {
+      ...invocation.request,
+      body: result.request.body,
+      params: stringRecord(result.request.params),
+      headers: {
+        ...credentialHeaders(stringRecord(result.request.headers), false),
+        ...credentialHeaders(invocation.request.headers, true),
+      },
+    },
+    response: {
+      status: validStatus ? (status as number) : invocation.response.status,
+      headers: stringRecord(result.response.headers),
+      body: result.response.body,
+    },
   };
 }
 
@@ -211,7 +253,9 @@ function withoutCredentials(request: BlInvocation['request']): BlInvocation['req
 
 /** The headers that carry credentials (`wanted` true), or all the others. */
 function credentialHeaders(headers: Record<string, string>, wanted: boolean): Record<string, string> {
-  return Object.fromEntries(Object.entries(headers).filter(([name]) => CREDENTIAL_HEADERS.has(name.toLowerCase()) === wanted));
+  return Object.fromEntries(
+    Object.entries(headers).filter(([name]) => CREDENTIAL_HEADERS.has(name.toLowerCase()) === wanted),
+  );
 }
 
 /** Header- and param-like maps: string values only, and never a `__proto__`-style key. */

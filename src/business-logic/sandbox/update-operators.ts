@@ -16,7 +16,8 @@ export function isOperatorUpdate(update: Record<string, unknown>): boolean {
   if (operators.length === 0) return false;
   if (operators.length !== keys.length) throw new Error('An update document mixes operators and fields.');
   for (const op of operators) {
-    if (!OPERATORS.has(op)) throw new Error(`Update operator ${op.slice(0, 40)} is not supported (supported: ${[...OPERATORS].join(', ')}).`);
+    if (!OPERATORS.has(op))
+      throw new Error(`Update operator ${op.slice(0, 40)} is not supported (supported: ${[...OPERATORS].join(', ')}).`);
   }
   return true;
 }
@@ -69,11 +70,16 @@ export function upsertBase(filter: Filter): Record<string, unknown> {
  * `__proto__`, `constructor`, `prototype` and `$` segments are refused: a path is never a way to
  * reach a prototype. `_id` cannot be updated.
  */
-function walk(doc: Record<string, unknown>, path: string, create: boolean): { parent: Record<string, unknown> | null; key: string } {
+function walk(
+  doc: Record<string, unknown>,
+  path: string,
+  create: boolean,
+): { parent: Record<string, unknown> | null; key: string } {
   const segments = path.split('.');
   if (segments[0] === '_id') throw new Error('_id cannot be updated.');
   for (const segment of segments) {
-    if (segment === '' || segment.startsWith('$') || isReservedKey(segment)) throw new Error(`The update path ${path.slice(0, 100)} is not allowed.`);
+    if (segment === '' || segment.startsWith('$') || isReservedKey(segment))
+      throw new Error(`The update path ${path.slice(0, 100)} is not allowed.`);
   }
   let parent: Record<string, unknown> = doc;
   for (const segment of segments.slice(0, -1)) {

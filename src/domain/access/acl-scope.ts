@@ -19,7 +19,15 @@ import { ownValue } from './safe-keys';
  * Every `_acl` field an ACL clause names. Both AppData collections and the files collection index
  * them all, so every adapter can plan a reader's query from its ACL clause.
  */
-export const ACL_INDEX_FIELDS: readonly string[] = ['_acl.creator', '_acl.r', '_acl.w', '_acl.gr', '_acl.gw', '_acl.groups.r', '_acl.groups.w'];
+export const ACL_INDEX_FIELDS: readonly string[] = [
+  '_acl.creator',
+  '_acl.r',
+  '_acl.w',
+  '_acl.gr',
+  '_acl.gw',
+  '_acl.groups.r',
+  '_acl.groups.w',
+];
 
 /** A filter that matches nothing: used when a principal may touch no entity at all. */
 export const MATCH_NOTHING = { _id: { $in: [] } } as const satisfies AclClause;
@@ -97,15 +105,28 @@ export function writeFilter(principal: Principal, permissions: CollectionPermiss
 }
 
 /** In-memory twin of readFilter for one entity. */
-export function canRead(principal: Principal, permissions: CollectionPermissions, entity: Readonly<Record<string, unknown>>): boolean {
+export function canRead(
+  principal: Principal,
+  permissions: CollectionPermissions,
+  entity: Readonly<Record<string, unknown>>,
+): boolean {
   if (principal.kind === 'master' || permissions !== 'private') return true;
   if (principal.kind !== 'user') return false;
   const acl = aclOf(entity);
-  return ownValue(acl, 'gr') === true || canWriteByAcl(principal, acl) || includes(ownValue(acl, 'r'), principal.userId) || intersects(ownValue(ownValue(acl, 'groups'), 'r'), principal.groups);
+  return (
+    ownValue(acl, 'gr') === true ||
+    canWriteByAcl(principal, acl) ||
+    includes(ownValue(acl, 'r'), principal.userId) ||
+    intersects(ownValue(ownValue(acl, 'groups'), 'r'), principal.groups)
+  );
 }
 
 /** In-memory twin of writeFilter for one entity. */
-export function canWrite(principal: Principal, permissions: CollectionPermissions, entity: Readonly<Record<string, unknown>>): boolean {
+export function canWrite(
+  principal: Principal,
+  permissions: CollectionPermissions,
+  entity: Readonly<Record<string, unknown>>,
+): boolean {
   if (principal.kind === 'master' || permissions === 'full') return true;
   if (principal.kind !== 'user' || permissions === 'read-only') return false;
   return canWriteByAcl(principal, aclOf(entity));
@@ -120,8 +141,12 @@ function scoped(query: Filter, acl: AclClause | null): ScopedFilter | Filter {
 
 // Security decisions read own properties only: nothing inherited through a prototype counts.
 function canWriteByAcl(principal: Extract<Principal, { kind: 'user' }>, acl: unknown): boolean {
-  return ownValue(acl, 'creator') === principal.userId || ownValue(acl, 'gw') === true || includes(ownValue(acl, 'w'), principal.userId)
-    || intersects(ownValue(ownValue(acl, 'groups'), 'w'), principal.groups);
+  return (
+    ownValue(acl, 'creator') === principal.userId ||
+    ownValue(acl, 'gw') === true ||
+    includes(ownValue(acl, 'w'), principal.userId) ||
+    intersects(ownValue(ownValue(acl, 'groups'), 'w'), principal.groups)
+  );
 }
 
 function aclOf(entity: Readonly<Record<string, unknown>>): unknown {

@@ -38,8 +38,12 @@ export function restrict(filter: Filter, restriction: Filter | null): Filter {
  * always set by the server: kept from the existing entity, else the principal. Throws 400
  * BadRequest naming the malformed field.
  */
-export function buildAcl(input: unknown, principal: Principal, existing?: Readonly<Record<string, unknown>>): EntityAcl {
-  const previousCreator = existing ? ownValue(aclOf(existing), 'creator') as string | undefined : undefined;
+export function buildAcl(
+  input: unknown,
+  principal: Principal,
+  existing?: Readonly<Record<string, unknown>>,
+): EntityAcl {
+  const previousCreator = existing ? (ownValue(aclOf(existing), 'creator') as string | undefined) : undefined;
   const creator = previousCreator || creatorId(principal);
   if (input === undefined || input === null) return { creator };
   if (!isPlainObject(input)) throw errors.badRequest('_acl must be an object.');
@@ -82,7 +86,8 @@ function aclOf(entity: Readonly<Record<string, unknown>>): Partial<EntityAcl> {
 }
 
 function stringList(value: unknown, name: string): string[] {
-  if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) throw errors.badRequest(`${name} must be an array of ids.`);
+  if (!Array.isArray(value) || !value.every((v) => typeof v === 'string'))
+    throw errors.badRequest(`${name} must be an array of ids.`);
   if (value.length > 1000) throw errors.badRequest(`${name} may hold at most 1000 ids.`);
   return [...new Set(value)];
 }

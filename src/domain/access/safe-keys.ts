@@ -20,5 +20,7 @@ export function isWellFormed(value: string): boolean {
 
 /** An own property's value, or undefined: never a value inherited through the prototype chain. */
 export function ownValue(object: unknown, key: string): unknown {
-  return typeof object === 'object' && object !== null && Object.hasOwn(object, key) ? (object as Record<string, unknown>)[key] : undefined;
+  return typeof object === 'object' && object !== null && Object.hasOwn(object, key)
+    ? (object as Record<string, unknown>)[key]
+    : undefined;
 }

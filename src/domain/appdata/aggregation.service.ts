@@ -56,13 +56,18 @@ export function parseGroupRequest(body: unknown): GroupRequest {
   if (!validate(body)) throw errors.badRequest(describeErrors(validate.errors, 'body').join('; '));
   const keys = Object.keys(body.key ?? {}).map((key) => checkFieldPath(key, 'key'));
   // Measured before anything is built from it; serialized only once known to be small.
-  const initialBytes = jsonLongerThan(body.initial ?? {}, MAX_INITIAL_BYTES) ? Infinity : JSON.stringify(body.initial ?? {}).length;
+  const initialBytes = jsonLongerThan(body.initial ?? {}, MAX_INITIAL_BYTES)
+    ? Infinity
+    : JSON.stringify(body.initial ?? {}).length;
   if (initialBytes > MAX_INITIAL_BYTES) {
-    throw errors.badRequest(`initial holds more than ${MAX_INITIAL_BYTES} characters of JSON, the most allowed (every group of the answer repeats it; the SDKs send a few numbers).`);
+    throw errors.badRequest(
+      `initial holds more than ${MAX_INITIAL_BYTES} characters of JSON, the most allowed (every group of the answer repeats it; the SDKs send a few numbers).`,
+    );
   }
   const initial: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
   for (const [name, value] of Object.entries(body.initial ?? {})) {
-    if (isReservedKey(name) || name.startsWith('$') || !isWellFormed(name)) throw errors.badRequest(`initial may not hold the key "${name.slice(0, 100)}".`);
+    if (isReservedKey(name) || name.startsWith('$') || !isWellFormed(name))
+      throw errors.badRequest(`initial may not hold the key "${name.slice(0, 100)}".`);
     initial[name] = value;
   }
   const reducer = recogniseReducer(body.reduce ?? body.reduceFn);
@@ -92,7 +97,11 @@ export class AggregationService {
     return this.run(userScope(principal.appKey), restrict(request.condition, ACTIVE_USERS), request);
   }
 
-  private async run(scope: Parameters<DocumentStore['group']>[0], filter: Filter, request: GroupRequest): Promise<GroupRow[]> {
+  private async run(
+    scope: Parameters<DocumentStore['group']>[0],
+    filter: Filter,
+    request: GroupRequest,
+  ): Promise<GroupRow[]> {
     const { reducer } = request;
     const spec: GroupSpec = {
       keys: request.keys,
@@ -105,7 +114,9 @@ export class AggregationService {
     };
     const groups = await this.store.group(scope, filter, spec);
     if (groups.length > MAX_GROUPS) {
-      throw errors.resultSetSizeExceeded(`Your aggregation produced more than ${MAX_GROUPS} groups; group by fewer fields or add a condition.`);
+      throw errors.resultSetSizeExceeded(
+        `Your aggregation produced more than ${MAX_GROUPS} groups; group by fewer fields or add a condition.`,
+      );
     }
     return groups.map((group) => toRow(request, group));
   }

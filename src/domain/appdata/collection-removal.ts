@@ -27,7 +27,8 @@ export class CollectionRemover {
    */
   async removeAll(appKey: string, body: unknown): Promise<number> {
     const name = isPlainObject(body) ? body.collectionName : undefined;
-    if (typeof name !== 'string' || name.length === 0) throw errors.missingRequestParameter('Send {"collectionName": "<name>"}.');
+    if (typeof name !== 'string' || name.length === 0)
+      throw errors.missingRequestParameter('Send {"collectionName": "<name>"}.');
     if (name === USER_COLLECTION) {
       try {
         const count = await this.store.deleteMany({ appKey, collection: USER_COLLECTION }, {});
@@ -39,6 +40,8 @@ export class CollectionRemover {
       }
     }
     const collection = checkAppdataCollection(name);
-    return this.deletions ? this.deletions.deleteMatching({ appKey, collection }, {}) : this.store.deleteMany({ appKey, collection }, {});
+    return this.deletions
+      ? this.deletions.deleteMatching({ appKey, collection }, {})
+      : this.store.deleteMany({ appKey, collection }, {});
   }
 }

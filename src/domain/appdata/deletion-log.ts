@@ -49,7 +49,10 @@ export class DeletionLog {
   private readonly reconciled = new Map<string, Promise<void>>();
   private readonly lastPurge = new Map<string, number>();
 
-  constructor(private readonly store: DocumentStore, private readonly options: DeletionLogOptions) {
+  constructor(
+    private readonly store: DocumentStore,
+    private readonly options: DeletionLogOptions,
+  ) {
     this.startedAt = options.clock().toISOString();
   }
 
@@ -94,9 +97,12 @@ export class DeletionLog {
         // Found but not deleted: changed concurrently so that it no longer matches; it still exists.
         // One with the id but another `_kmd.ect` was created after this round deleted the one found.
         const createdAt = new Map(batch.map((doc) => [doc._id, creationOf(doc)]));
-        const remaining = count < ids.length
-          ? (await this.store.findByIds(scope, ids)).filter((doc) => creationOf(doc) === createdAt.get(doc._id)).map((doc) => doc._id)
-          : [];
+        const remaining =
+          count < ids.length
+            ? (await this.store.findByIds(scope, ids))
+                .filter((doc) => creationOf(doc) === createdAt.get(doc._id))
+                .map((doc) => doc._id)
+            : [];
         await this.settle(scope, written, remaining);
         return count;
       });
@@ -122,7 +128,12 @@ export class DeletionLog {
    * further tombstones matched (an id may have several, so fewer ids than tombstones may come
    * back). Purges expired tombstones first.
    */
-  async deletedSince(scope: CollectionScope, since: string, acl: Pick<AclScope, 'readable'>, limit: number): Promise<{ ids: string[]; more: boolean }> {
+  async deletedSince(
+    scope: CollectionScope,
+    since: string,
+    acl: Pick<AclScope, 'readable'>,
+    limit: number,
+  ): Promise<{ ids: string[]; more: boolean }> {
     await this.purgeExpired(scope);
     const filter = acl.readable({ kind: 'tombstone', collection: scope.collection, deletedAt: { $gte: since } });
     const found = await this.store.find(this.tombstones(scope), filter, { limit: limit + 1, fields: ['entityId'] });
@@ -136,16 +147,35 @@ export class DeletionLog {
   }
 
   /** Writes one tombstone per document; returns their `_id` and `readers` digest by entity id. */
-  private async record(scope: CollectionScope, docs: readonly StoredDocument[], stamp: Date): Promise<Map<string, Written>> {
+  private async record(
+    scope: CollectionScope,
+    docs: readonly StoredDocument[],
+    stamp: Date,
+  ): Promise<Map<string, Written>> {
     const deletedAt = stamp.toISOString();
     const written = new Map<string, Written>();
     for (const doc of docs) {
       const acl = isPlainObject(doc._acl) ? doc._acl : {};
-      written.set(doc._id, { key: `${scope.collection}/${doc._id}/${randomBytes(12).toString('hex')}`, readers: readersDigest(scope.collection, doc._id, acl), deletedAt, acl });
+      written.set(doc._id, {
+        key: `${scope.collection}/${doc._id}/${randomBytes(12).toString('hex')}`,
+        readers: readersDigest(scope.collection, doc._id, acl),
+        deletedAt,
+        acl,
+      });
     }
-    await Promise.all([...written].map(([entityId, t]) => this.store.insert(this.tombstones(scope), {
-      _id: t.key, kind: 'tombstone', collection: scope.collection, entityId, deletedAt, _acl: t.acl, readers: t.readers,
-    })));
+    await Promise.all(
+      [...written].map(([entityId, t]) =>
+        this.store.insert(this.tombstones(scope), {
+          _id: t.key,
+          kind: 'tombstone',
+          collection: scope.collection,
+          entityId,
+          deletedAt,
+          _acl: t.acl,
+          readers: t.readers,
+        }),
+      ),
+    );
     return written;
   }
 
@@ -154,7 +184,11 @@ export class DeletionLog {
    * still exist), and the older tombstones that the new ones of deleted entities make redundant
    * (same entity, same ACL, earlier `deletedAt`: every reader of those reads the new one).
    */
-  private async settle(scope: CollectionScope, written: ReadonlyMap<string, Written>, stillThere: readonly string[]): Promise<void> {
+  private async settle(
+    scope: CollectionScope,
+    written: ReadonlyMap<string, Written>,
+    stillThere: readonly string[],
+  ): Promise<void> {
     const kept = new Set(stillThere);
     const dropped = [...written].filter(([id]) => kept.has(id)).map(([, t]) => t.key);
     if (dropped.length > 0) await this.store.deleteMany(this.tombstones(scope), { _id: { $in: dropped } });
@@ -163,7 +197,10 @@ export class DeletionLog {
     if (!first) return;
     // Strictly earlier only: a concurrent deletion's tombstone of the same stamp or a later one stays.
     await this.store.deleteMany(this.tombstones(scope), {
-      kind: 'tombstone', collection: scope.collection, readers: { $in: superseding.map((t) => t.readers) }, deletedAt: { $lt: first.deletedAt },
+      kind: 'tombstone',
+      collection: scope.collection,
+      readers: { $in: superseding.map((t) => t.readers) },
+      deletedAt: { $lt: first.deletedAt },
     });
   }
 
@@ -173,7 +210,11 @@ export class DeletionLog {
     if (now - (this.lastPurge.get(key) ?? -Infinity) < PURGE_INTERVAL_MS) return;
     this.lastPurge.set(key, now);
     const cutoff = new Date(now - this.options.retentionDays * 86_400_000).toISOString();
-    await this.store.deleteMany(this.tombstones(scope), { kind: 'tombstone', collection: scope.collection, deletedAt: { $lt: cutoff } });
+    await this.store.deleteMany(this.tombstones(scope), {
+      kind: 'tombstone',
+      collection: scope.collection,
+      deletedAt: { $lt: cutoff },
+    });
   }
 
   /** Once per app and process: indexes, forget untracked collections, start tracking new ones. */
@@ -223,12 +264,20 @@ interface Written {
  * id and the `_acl` (keys sorted, so equal ACLs agree however their keys were ordered).
  */
 function readersDigest(collection: string, entityId: string, acl: Record<string, unknown>): string {
-  return createHash('sha256').update(JSON.stringify([collection, entityId, canonical(acl)])).digest('base64url');
+  return createHash('sha256')
+    .update(JSON.stringify([collection, entityId, canonical(acl)]))
+    .digest('base64url');
 }
 
 /** A JSON value with object keys sorted, tagged so that objects and arrays never encode alike (no objects built from client keys). */
 function canonical(value: unknown): unknown {
   if (Array.isArray(value)) return ['array', value.map(canonical)];
-  if (isPlainObject(value)) return ['object', Object.keys(value).sort().map((key) => [key, canonical(value[key])])];
+  if (isPlainObject(value))
+    return [
+      'object',
+      Object.keys(value)
+        .sort()
+        .map((key) => [key, canonical(value[key])]),
+    ];
   return value;
 }

@@ -25,7 +25,10 @@ export interface DeltaSet {
 }
 
 export class DeltaSetService {
-  constructor(private readonly entities: EntitiesService, private readonly deletions: DeletionLog) {}
+  constructor(
+    private readonly entities: EntitiesService,
+    private readonly deletions: DeletionLog,
+  ) {}
 
   /**
    * Entities the reader may read whose `_kmd.lmt` is at or after `since` and that match the query
@@ -47,16 +50,29 @@ export class DeltaSetService {
     }
     const trackedSince = await this.deletions.trackedSince(ctx.scope);
     if (trackedSince === null || since < trackedSince) {
-      throw errors.parameterValueOutOfRange("The 'since' timestamp is before delta set tracking began for this collection; read the whole collection.");
+      throw errors.parameterValueOutOfRange(
+        "The 'since' timestamp is before delta set tracking began for this collection; read the whole collection.",
+      );
     }
 
     const changedFilter = { '_kmd.lmt': { $gte: since } };
     const filter = Object.keys(query.filter).length === 0 ? changedFilter : { $and: [changedFilter, query.filter] };
-    const changed = await this.entities.list(ctx, { filter, ...(query.sort ? { sort: query.sort } : {}), ...(query.fields ? { fields: query.fields } : {}) });
-    const deleted = await this.deletions.deletedSince(ctx.scope, since, aclScope(ctx.principal, ctx.permissions), MAX_RESULT_SET);
+    const changed = await this.entities.list(ctx, {
+      filter,
+      ...(query.sort ? { sort: query.sort } : {}),
+      ...(query.fields ? { fields: query.fields } : {}),
+    });
+    const deleted = await this.deletions.deletedSince(
+      ctx.scope,
+      since,
+      aclScope(ctx.principal, ctx.permissions),
+      MAX_RESULT_SET,
+    );
     // Past the cap (of tombstones: an id deleted several times has several) the ids would be incomplete.
     if (deleted.more) {
-      throw errors.resultSetSizeExceeded(`More than ${MAX_RESULT_SET} entities were deleted since ${since}; read the whole collection.`);
+      throw errors.resultSetSizeExceeded(
+        `More than ${MAX_RESULT_SET} entities were deleted since ${since}; read the whole collection.`,
+      );
     }
     const present = new Set(changed.map((doc) => doc._id));
     return { changed, deleted: deleted.ids.filter((id) => !present.has(id)) };
@@ -66,9 +82,12 @@ export class DeltaSetService {
 /** `since`: an ISO-8601 UTC timestamp (the X-Kinvey-Request-Start of an earlier read), normalised to milliseconds. */
 function parseSince(raw: unknown): string {
   if (raw === undefined || raw === '') {
-    throw errors.parameterValueOutOfRange('The since parameter is required: send the X-Kinvey-Request-Start header of an earlier read.');
+    throw errors.parameterValueOutOfRange(
+      'The since parameter is required: send the X-Kinvey-Request-Start header of an earlier read.',
+    );
   }
-  const malformed = () => errors.parameterValueOutOfRange('since must be one ISO-8601 UTC timestamp such as 2024-05-01T12:00:00.000Z.');
+  const malformed = () =>
+    errors.parameterValueOutOfRange('since must be one ISO-8601 UTC timestamp such as 2024-05-01T12:00:00.000Z.');
   if (typeof raw !== 'string' || !ISO_UTC.test(raw)) throw malformed();
   const date = new Date(raw);
   // Rejects dates that do not exist (2024-02-30) instead of letting them roll over.

@@ -94,7 +94,9 @@ export class EntitiesService {
         await this.store.insert(ctx.scope, doc);
       } catch (err) {
         if (err instanceof StoreError && err.kind === 'duplicate') {
-          throw errors.entityAlreadyExists(`An entity with _id ${doc._id.slice(0, 100)} already exists; use PUT to replace it.`);
+          throw errors.entityAlreadyExists(
+            `An entity with _id ${doc._id.slice(0, 100)} already exists; use PUT to replace it.`,
+          );
         }
         throw err;
       }
@@ -103,9 +105,15 @@ export class EntitiesService {
   }
 
   /** Creates up to 100 entities; each item succeeds or fails on its own. */
-  async createMany(ctx: EntityContext, bodies: unknown[]): Promise<{ entities: (StoredDocument | null)[]; errors: MultiInsertError[] }> {
+  async createMany(
+    ctx: EntityContext,
+    bodies: unknown[],
+  ): Promise<{ entities: (StoredDocument | null)[]; errors: MultiInsertError[] }> {
     if (bodies.length === 0) throw errors.badRequest('The array of entities to insert is empty.');
-    if (bodies.length > MAX_MULTI_INSERT) throw errors.parameterValueOutOfRange(`At most ${MAX_MULTI_INSERT} entities may be inserted in one request; got ${bodies.length}.`);
+    if (bodies.length > MAX_MULTI_INSERT)
+      throw errors.parameterValueOutOfRange(
+        `At most ${MAX_MULTI_INSERT} entities may be inserted in one request; got ${bodies.length}.`,
+      );
     this.checkCreate(ctx);
     const entities: (StoredDocument | null)[] = [];
     const failures: MultiInsertError[] = [];
@@ -130,7 +138,12 @@ export class EntitiesService {
     return this.clock.write((now) => this.replaceStamped(ctx, id, body, now));
   }
 
-  private async replaceStamped(ctx: EntityContext, id: string, body: unknown, now: Date): Promise<{ entity: StoredDocument; created: boolean }> {
+  private async replaceStamped(
+    ctx: EntityContext,
+    id: string,
+    body: unknown,
+    now: Date,
+  ): Promise<{ entity: StoredDocument; created: boolean }> {
     for (let attempt = 0; attempt < 3; attempt++) {
       const [existing] = await this.store.findByIds(ctx.scope, [id]);
       if (!existing) {
@@ -145,7 +158,8 @@ export class EntitiesService {
           throw err;
         }
       }
-      if (!acl(ctx).canWrite(existing)) throw errors.insufficientCredentials('You do not have access to update this entity.');
+      if (!acl(ctx).canWrite(existing))
+        throw errors.insufficientCredentials('You do not have access to update this entity.');
       const doc = this.buildDocument(ctx, body, id, now, existing);
       // Conditional on the ACL still granting write: closes the read-check-write race.
       if (await this.store.replace(ctx.scope, doc, acl(ctx).writeCondition())) return { entity: doc, created: false };
@@ -158,9 +172,12 @@ export class EntitiesService {
     const [existing] = await this.store.findByIds(ctx.scope, [id]);
     if (!existing) throw errors.entityNotFound(`No entity with _id ${id.slice(0, 100)} in ${ctx.scope.collection}.`);
     const access = acl(ctx);
-    if (!access.canWrite(existing)) throw errors.insufficientCredentials('You do not have access to delete this entity.');
+    if (!access.canWrite(existing))
+      throw errors.insufficientCredentials('You do not have access to delete this entity.');
     const filter = access.writeCondition();
-    const deleted = this.deletions ? await this.deletions.deleteOne(ctx.scope, existing, filter) : await this.store.deleteById(ctx.scope, id, filter);
+    const deleted = this.deletions
+      ? await this.deletions.deleteOne(ctx.scope, existing, filter)
+      : await this.store.deleteById(ctx.scope, id, filter);
     return deleted ? 1 : 0;
   }
 
@@ -170,7 +187,9 @@ export class EntitiesService {
       throw errors.insufficientCredentials('This collection is read-only: only master credentials may delete.');
     }
     const writable = acl(ctx).writable(filter);
-    return this.deletions ? this.deletions.deleteMatching(ctx.scope, writable) : this.store.deleteMany(ctx.scope, writable);
+    return this.deletions
+      ? this.deletions.deleteMatching(ctx.scope, writable)
+      : this.store.deleteMany(ctx.scope, writable);
   }
 
   private checkCreate(ctx: EntityContext): void {
@@ -185,7 +204,13 @@ export class EntitiesService {
     return this.buildDocument(ctx, checked, id, now);
   }
 
-  private buildDocument(ctx: EntityContext, body: unknown, id: string, now: Date, existing?: StoredDocument): StoredDocument {
+  private buildDocument(
+    ctx: EntityContext,
+    body: unknown,
+    id: string,
+    now: Date,
+    existing?: StoredDocument,
+  ): StoredDocument {
     const { _id: _ignoredId, _kmd: _ignoredKmd, _acl: acl, ...fields } = this.transformBody(checkEntityBody(body));
     return { _id: id, ...fields, _acl: buildAcl(acl, ctx.principal, existing), _kmd: buildKmd(now, existing) };
   }
@@ -199,7 +224,9 @@ export class EntitiesService {
     if (this.indexed.has(key)) return;
     this.indexed.add(key);
     const fields = [...new Set([...ACL_INDEXES, ...(ctx.indexes ?? [])])];
-    Promise.all(fields.map((field) => this.store.ensureIndex(ctx.scope, { field }))).catch(() => this.indexed.delete(key));
+    Promise.all(fields.map((field) => this.store.ensureIndex(ctx.scope, { field }))).catch(() =>
+      this.indexed.delete(key),
+    );
   }
 }
 

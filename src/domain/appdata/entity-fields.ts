@@ -30,7 +30,10 @@ let idCounter = randomBytes(3).readUIntBE(0, 3) >> 1;
  * come back in the order they were created.
  */
 export function newEntityId(now: Date = new Date()): string {
-  const seconds = Math.floor(now.getTime() / 1000).toString(16).padStart(8, '0').slice(-8);
+  const seconds = Math.floor(now.getTime() / 1000)
+    .toString(16)
+    .padStart(8, '0')
+    .slice(-8);
   idCounter = (idCounter + 1) % 0x1000000;
   return seconds + PROCESS_ID + idCounter.toString(16).padStart(6, '0');
 }
@@ -38,7 +41,8 @@ export function newEntityId(now: Date = new Date()): string {
 /** Validates a client-supplied id: any non-empty string up to 1024 characters, kept as is. */
 export function checkClientId(id: unknown, where = '_id'): string {
   if (typeof id !== 'string' || id.length === 0) throw errors.invalidIdentifier(`${where} must be a non-empty string.`);
-  if (id.length > MAX_ID_LENGTH) throw errors.invalidIdentifier(`${where} may be at most ${MAX_ID_LENGTH} characters long.`);
+  if (id.length > MAX_ID_LENGTH)
+    throw errors.invalidIdentifier(`${where} may be at most ${MAX_ID_LENGTH} characters long.`);
   // A lone surrogate has no exact UTF-8 form: stores and hashes would see a different id.
   if (!isWellFormed(id)) throw errors.invalidIdentifier(`${where} holds a lone UTF-16 surrogate.`);
   return id;
@@ -62,10 +66,14 @@ export function buildKmd(now: Date, existing?: Readonly<Record<string, unknown>>
  */
 export function checkAppdataCollection(name: string): string {
   if (name === 'user' || name.startsWith('_')) {
-    throw errors.indirectCollectionAccessDisallowed(`Collection ${name.slice(0, 64)} is a system collection; use its own API (/user, /blob, /group).`);
+    throw errors.indirectCollectionAccessDisallowed(
+      `Collection ${name.slice(0, 64)} is a system collection; use its own API (/user, /blob, /group).`,
+    );
   }
   if (!COLLECTION_NAME.test(name)) {
-    throw errors.invalidIdentifier('Collection names are 1-128 letters, digits, "_" or "-", starting with a letter or digit.');
+    throw errors.invalidIdentifier(
+      'Collection names are 1-128 letters, digits, "_" or "-", starting with a letter or digit.',
+    );
   }
   return name;
 }
@@ -85,7 +93,10 @@ export function checkEntityBody(body: unknown): Record<string, unknown> {
 function checkFieldNames(value: unknown, depth: number, at: string, budget: { nodes: number }): void {
   if (depth > MAX_BODY_DEPTH) throw errors.badRequest(`The entity nests deeper than ${MAX_BODY_DEPTH} levels.`);
   if (typeof value === 'string') {
-    if (!isWellFormed(value)) throw errors.badRequest(`The string at ${at || 'the top level'} holds a lone UTF-16 surrogate; send well-formed Unicode.`);
+    if (!isWellFormed(value))
+      throw errors.badRequest(
+        `The string at ${at || 'the top level'} holds a lone UTF-16 surrogate; send well-formed Unicode.`,
+      );
   } else if (Array.isArray(value)) {
     countNodes(budget, value.length);
     value.forEach((item, i) => checkFieldNames(item, depth + 1, `${at}[${i}]`, budget));
@@ -95,10 +106,16 @@ function checkFieldNames(value: unknown, depth: number, at: string, budget: { no
     for (const key of keys) {
       const name = (at ? `${at}.` : '') + key.slice(0, 100);
       if (key.startsWith('$') || key.includes('.') || key.includes('\0') || key === '') {
-        throw errors.badRequest(`Field name "${name}" is not allowed: names may not be empty, start with "$" or contain "." or NUL.`);
+        throw errors.badRequest(
+          `Field name "${name}" is not allowed: names may not be empty, start with "$" or contain "." or NUL.`,
+        );
       }
-      if (isReservedKey(key)) throw errors.badRequest(`Field name "${name}" is reserved (__proto__, constructor and prototype are never field names).`);
-      if (!isWellFormed(key)) throw errors.badRequest(`Field name "${name}" holds a lone UTF-16 surrogate; send well-formed Unicode.`);
+      if (isReservedKey(key))
+        throw errors.badRequest(
+          `Field name "${name}" is reserved (__proto__, constructor and prototype are never field names).`,
+        );
+      if (!isWellFormed(key))
+        throw errors.badRequest(`Field name "${name}" holds a lone UTF-16 surrogate; send well-formed Unicode.`);
       checkFieldNames(value[key], depth + 1, at ? `${at}.${key}` : key, budget);
     }
   }
@@ -106,5 +123,8 @@ function checkFieldNames(value: unknown, depth: number, at: string, budget: { no
 
 function countNodes(budget: { nodes: number }, more: number): void {
   budget.nodes += more;
-  if (budget.nodes > MAX_BODY_NODES) throw errors.badRequest(`The body holds more than ${MAX_BODY_NODES} fields and array elements; store large content through the Files API.`);
+  if (budget.nodes > MAX_BODY_NODES)
+    throw errors.badRequest(
+      `The body holds more than ${MAX_BODY_NODES} fields and array elements; store large content through the Files API.`,
+    );
 }

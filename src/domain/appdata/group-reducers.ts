@@ -46,7 +46,10 @@ const TEMPLATES: ReadonlyArray<{ kind: Reducer['kind']; body: string }> = [
   { kind: 'max', body: 'OUT.R = Math.max(OUT.R, FIELD);' },
   { kind: 'mean', body: 'OUT.R = (OUT.R * OUT.C + FIELD) / (OUT.C + 1); OUT.C += 1;' },
   { kind: 'mean', body: 'OUT.R = (((OUT.R * OUT.C) + FIELD) / (OUT.C += 1));' },
-  { kind: 'mean', body: 'var count = (OUT.C == undefined) ? 0 : OUT.C; OUT.R = (OUT.R * count + FIELD) / (count + 1); OUT.C = count + 1;' },
+  {
+    kind: 'mean',
+    body: 'var count = (OUT.C == undefined) ? 0 : OUT.C; OUT.R = (OUT.R * count + FIELD) / (count + 1); OUT.C = count + 1;',
+  },
   { kind: 'mean-of-total', body: 'OUT.C ++; OUT.S += FIELD; OUT.R = OUT.S / OUT.C;' },
 ];
 
@@ -64,7 +67,8 @@ export function recogniseReducer(source: unknown): Reducer {
   if (!parts) throw unrecognised();
   let body = normalise(parts.body);
   const ret = body.length - 3;
-  if (ret >= 0 && body[ret]?.text === 'return' && body[ret + 1]?.text === parts.out && body[ret + 2]?.text === ';') body = body.slice(0, ret);
+  if (ret >= 0 && body[ret]?.text === 'return' && body[ret + 1]?.text === parts.out && body[ret + 2]?.text === ';')
+    body = body.slice(0, ret);
   for (const template of PARSED_TEMPLATES) {
     const bound = match(template.tokens, body, parts.doc, parts.out);
     if (bound) return toReducer(template.kind, bound);
@@ -83,10 +87,16 @@ function toReducer(kind: Reducer['kind'], b: Bindings): Reducer {
   if (new Set(names).size !== names.length) throw unrecognised();
   const result = b.R as string;
   switch (kind) {
-    case 'count': return { kind, result };
-    case 'sum': case 'min': case 'max': return { kind, result, field: b.FIELD as string };
-    case 'mean': return { kind, result, counter: b.C as string, field: b.FIELD as string };
-    case 'mean-of-total': return { kind, result, counter: b.C as string, total: b.S as string, field: b.FIELD as string };
+    case 'count':
+      return { kind, result };
+    case 'sum':
+    case 'min':
+    case 'max':
+      return { kind, result, field: b.FIELD as string };
+    case 'mean':
+      return { kind, result, counter: b.C as string, field: b.FIELD as string };
+    case 'mean-of-total':
+      return { kind, result, counter: b.C as string, total: b.S as string, field: b.FIELD as string };
   }
 }
 
@@ -144,9 +154,13 @@ export function checkFieldPath(path: string, where: string): string {
     throw errors.badRequest(`Invalid field name "${path.slice(0, 100)}" in ${where}.`);
   }
   const segments = path.split('.');
-  if (segments.some((s) => s === '' || s.startsWith('$'))) throw errors.badRequest(`Invalid field name "${path.slice(0, 100)}" in ${where}.`);
+  if (segments.some((s) => s === '' || s.startsWith('$')))
+    throw errors.badRequest(`Invalid field name "${path.slice(0, 100)}" in ${where}.`);
   // These segments name an object's prototype, not a field.
-  if (segments.some(isReservedKey)) throw errors.badRequest(`Field name "${path.slice(0, 100)}" in ${where} uses a reserved segment (__proto__, constructor, prototype).`);
+  if (segments.some(isReservedKey))
+    throw errors.badRequest(
+      `Field name "${path.slice(0, 100)}" in ${where} uses a reserved segment (__proto__, constructor, prototype).`,
+    );
   return path;
 }
 
@@ -159,7 +173,15 @@ function splitFunction(tokens: Token[]): { doc: string; out: string; body: Token
     if (tokens[i]?.type === 'name') i += 1;
   }
   const [open, doc, comma, out, close] = tokens.slice(i, i + 5);
-  if (open?.text !== '(' || doc?.type !== 'name' || comma?.text !== ',' || out?.type !== 'name' || close?.text !== ')' || doc.text === out.text) return null;
+  if (
+    open?.text !== '(' ||
+    doc?.type !== 'name' ||
+    comma?.text !== ',' ||
+    out?.type !== 'name' ||
+    close?.text !== ')' ||
+    doc.text === out.text
+  )
+    return null;
   i += 5;
   if (arrow) {
     if (tokens[i]?.text !== '=>') return null;
@@ -187,13 +209,24 @@ function tokenize(source: string): Token[] | null {
   while (i < source.length) {
     const rest = source.slice(i);
     const space = /^\s+/.exec(rest);
-    if (space) { i += space[0].length; continue; }
+    if (space) {
+      i += space[0].length;
+      continue;
+    }
     const name = /^[A-Za-z_$][\w$]*/.exec(rest);
-    if (name) { tokens.push({ type: 'name', text: name[0] }); i += name[0].length; continue; }
+    if (name) {
+      tokens.push({ type: 'name', text: name[0] });
+      i += name[0].length;
+      continue;
+    }
     const number = /^\d+(?:\.\d+)?/.exec(rest);
-    if (number) { tokens.push({ type: 'number', text: number[0] }); i += number[0].length; continue; }
+    if (number) {
+      tokens.push({ type: 'number', text: number[0] });
+      i += number[0].length;
+      continue;
+    }
     const quote = source[i];
-    if (quote === '"' || quote === '\'') {
+    if (quote === '"' || quote === "'") {
       const literal = readString(source, i, quote);
       if (!literal) return null;
       tokens.push({ type: 'string', text: literal.value });
@@ -217,7 +250,7 @@ function readString(source: string, start: number, quote: string): { value: stri
     if (ch === '\n' || ch === '\r') return null;
     if (ch === '\\') {
       const escaped = source[i + 1];
-      if (escaped !== '\'' && escaped !== '"' && escaped !== '\\') return null;
+      if (escaped !== "'" && escaped !== '"' && escaped !== '\\') return null;
       value += escaped;
       i += 1;
     } else {

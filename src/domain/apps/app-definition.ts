@@ -17,7 +17,6 @@ export interface EnvironmentGroup {
   groups: string[];
 }
 
-
 export interface CollectionSettings {
   /**
    * Absent: the collection's default, `shared` (what Kinvey gives a new collection, and kinbase one

@@ -27,7 +27,9 @@ export function collectionPermissions(app: AppDefinition, collection: string): C
 /** The collections of an app configured with `deltaSet: true`. */
 export function deltaSetCollections(app: AppDefinition | undefined): string[] {
   if (!app) return [];
-  return Object.entries(app.collections).filter(([, settings]) => settings.deltaSet === true).map(([name]) => name);
+  return Object.entries(app.collections)
+    .filter(([, settings]) => settings.deltaSet === true)
+    .map(([name]) => name);
 }
 
 /** Compares two secrets in constant time (hashing first so lengths never leak). */

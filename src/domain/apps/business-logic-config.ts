@@ -7,9 +7,19 @@
 
 /** Collection hooks kinbase runs, by Kinvey's names (kinvey-protocol.md §7). */
 export const COLLECTION_HOOKS = [
-  'onPreSave', 'onPreInsert', 'onPreUpdate', 'onPreFetch', 'onPreDelete',
-  'onPostSave', 'onPostInsert', 'onPostUpdate', 'onPostFetch', 'onPostDelete',
-  'onPreLogin', 'onPostLogin', 'onLoginFailure',
+  'onPreSave',
+  'onPreInsert',
+  'onPreUpdate',
+  'onPreFetch',
+  'onPreDelete',
+  'onPostSave',
+  'onPostInsert',
+  'onPostUpdate',
+  'onPostFetch',
+  'onPostDelete',
+  'onPreLogin',
+  'onPostLogin',
+  'onLoginFailure',
 ] as const;
 export type CollectionHookName = (typeof COLLECTION_HOOKS)[number];
 

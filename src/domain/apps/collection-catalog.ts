@@ -55,7 +55,10 @@ export class CollectionCatalog {
       for (const name of Object.keys(config.externalCollections)) names.add(name);
       for (const name of Object.keys(config.collectionHooks)) names.add(name);
     }
-    const listed = [...names].filter((name) => !isSystemCollection(name)).sort().slice(0, MAX_LISTED_COLLECTIONS);
+    const listed = [...names]
+      .filter((name) => !isSystemCollection(name))
+      .sort()
+      .slice(0, MAX_LISTED_COLLECTIONS);
     return mapWithLimit(listed, COUNT_CONCURRENCY, async (name) => {
       const external = config !== undefined && Object.hasOwn(config.externalCollections, name);
       const settings = Object.hasOwn(app.collections, name) ? app.collections[name] : undefined;
@@ -67,7 +70,11 @@ export class CollectionCatalog {
         deltaSet: settings?.deltaSet === true,
         indexes: [...(settings?.indexes ?? [])],
         external,
-        hooks: hooks ? Object.entries(hooks).filter(([, spec]) => spec !== undefined).map(([hook]) => hook) : [],
+        hooks: hooks
+          ? Object.entries(hooks)
+              .filter(([, spec]) => spec !== undefined)
+              .map(([hook]) => hook)
+          : [],
       };
     });
   }

@@ -36,7 +36,12 @@ export function quantisedExpiry(now: Date, ttlSeconds: number): Date {
 }
 
 /** Issues the download URL of one stored object. */
-export async function issueDownloadLink(objects: ObjectStore, key: string, isPublic: boolean, options: LinkOptions): Promise<DownloadLink> {
+export async function issueDownloadLink(
+  objects: ObjectStore,
+  key: string,
+  isPublic: boolean,
+  options: LinkOptions,
+): Promise<DownloadLink> {
   if (isPublic) return { url: objects.publicUrl(key, { https: options.https }) };
   const expiresAt = quantisedExpiry(options.now, options.ttlSeconds);
   return { url: await objects.signDownloadUrl(key, { expiresAt, https: options.https }), expiresAt };
@@ -50,7 +55,9 @@ export function parseTtl(raw: unknown, name: string, defaultSeconds: number): nu
   if (raw === undefined || raw === '') return defaultSeconds;
   const value = typeof raw === 'string' && /^\d{1,10}$/.test(raw) ? Number(raw) : NaN;
   if (!(value >= MIN_URL_TTL_SECONDS && value <= MAX_URL_TTL_SECONDS)) {
-    throw errors.parameterValueOutOfRange(`${name} must be an integer from ${MIN_URL_TTL_SECONDS} to ${MAX_URL_TTL_SECONDS} seconds.`);
+    throw errors.parameterValueOutOfRange(
+      `${name} must be an integer from ${MIN_URL_TTL_SECONDS} to ${MAX_URL_TTL_SECONDS} seconds.`,
+    );
   }
   return value;
 }

@@ -41,6 +41,7 @@ export function legacyObjectKeyFor(appKey: string, fileId: string): string {
  * make (records are server-written, so either is a bug).
  */
 export function objectKeyFor(appKey: string, fileId: string, generation: string): string {
-  if (!GENERATION.test(generation)) throw errors.kinveyInternalErrorStop('file generation is not a safe object key segment');
+  if (!GENERATION.test(generation))
+    throw errors.kinveyInternalErrorStop('file generation is not a safe object key segment');
   return `${fileKeyPrefix(appKey, fileId)}/${generation}`;
 }

@@ -33,7 +33,18 @@ const MAX_FILENAME_LENGTH = 1024;
 const CONTENT_TYPE = /^[A-Za-z0-9!#$&^_.+-]+\/[A-Za-z0-9!#$&^_.+-]+(\s*;[\x20-\x7e]*)?$/;
 
 /** Fields a response may carry but the server owns: dropped from every client body. */
-const SERVER_OWNED = ['_id', '_kmd', '_acl', '_uploadURL', '_downloadURL', '_expiresAt', '_requiredHeaders', '_uploadState', ...SERVER_ONLY_FIELDS, '_data'];
+const SERVER_OWNED = [
+  '_id',
+  '_kmd',
+  '_acl',
+  '_uploadURL',
+  '_downloadURL',
+  '_expiresAt',
+  '_requiredHeaders',
+  '_uploadState',
+  ...SERVER_ONLY_FIELDS,
+  '_data',
+];
 
 /**
  * Whether a file's bytes have arrived, as shown to clients in `_uploadState`.
@@ -99,10 +110,13 @@ export function parseFileFields(body: unknown, contentTypeHeader: string | undef
   const isPublic = fields._public ?? false;
   if (typeof isPublic !== 'boolean') throw errors.badRequest('_public must be true or false.');
   const size = fields.size;
-  if (size !== undefined && !(Number.isSafeInteger(size) && (size as number) >= 0)) throw errors.badRequest('size must be a non-negative integer number of bytes.');
-  if (fields.mimeType !== undefined && typeof fields.mimeType !== 'string') throw errors.badRequest('mimeType must be a string.');
-  const contentType = (contentTypeHeader?.trim() || fields.mimeType || DEFAULT_CONTENT_TYPE);
-  if (!CONTENT_TYPE.test(contentType) || contentType.length > 200) throw errors.badRequest(`"${contentType.slice(0, 100)}" is not a valid content type.`);
+  if (size !== undefined && !(Number.isSafeInteger(size) && (size as number) >= 0))
+    throw errors.badRequest('size must be a non-negative integer number of bytes.');
+  if (fields.mimeType !== undefined && typeof fields.mimeType !== 'string')
+    throw errors.badRequest('mimeType must be a string.');
+  const contentType = contentTypeHeader?.trim() || fields.mimeType || DEFAULT_CONTENT_TYPE;
+  if (!CONTENT_TYPE.test(contentType) || contentType.length > 200)
+    throw errors.badRequest(`"${contentType.slice(0, 100)}" is not a valid content type.`);
 
   return {
     fields: { ...fields, _filename: filename, _public: isPublic, mimeType: fields.mimeType ?? contentType },
@@ -144,7 +158,8 @@ export function servedKeyOf(appKey: string, doc: StoredDocument): string {
  */
 export function mapStorageErrors<T>(work: Promise<T>): Promise<T> {
   return work.catch((err: unknown) => {
-    if (err instanceof StoreError && err.kind === 'unavailable') throw errors.storageUnavailable(err.message.slice(0, 200));
+    if (err instanceof StoreError && err.kind === 'unavailable')
+      throw errors.storageUnavailable(err.message.slice(0, 200));
     throw err;
   });
 }
@@ -163,9 +178,20 @@ export function openUploadOf(doc: Readonly<Record<string, unknown>>): OpenUpload
  * whatever the caller (/blob reads and KinveyFile references alike). Performs no access check:
  * callers check read access first (see FilesService.canRead).
  */
-export async function presentFileWithLink(objects: ObjectStore, appKey: string, doc: StoredDocument, options: LinkOptions): Promise<StoredDocument> {
-  const link = await mapStorageErrors(issueDownloadLink(objects, servedKeyOf(appKey, doc), doc._public === true, options));
-  return { ...clientMetadata(doc), _downloadURL: link.url, ...(link.expiresAt ? { _expiresAt: link.expiresAt.toISOString() } : {}) };
+export async function presentFileWithLink(
+  objects: ObjectStore,
+  appKey: string,
+  doc: StoredDocument,
+  options: LinkOptions,
+): Promise<StoredDocument> {
+  const link = await mapStorageErrors(
+    issueDownloadLink(objects, servedKeyOf(appKey, doc), doc._public === true, options),
+  );
+  return {
+    ...clientMetadata(doc),
+    _downloadURL: link.url,
+    ...(link.expiresAt ? { _expiresAt: link.expiresAt.toISOString() } : {}),
+  };
 }
 
 /**
@@ -183,7 +209,11 @@ export function checkFileListQuery(query: ListQuery): ListQuery {
   };
   walk(query.filter);
   const sorted: SortSpec = query.sort ?? [];
-  const touched = sorted.map(([field]) => field).concat(query.fields ?? []).find(internal);
-  if (touched !== undefined) throw errors.invalidQuerySyntax(`${internal(touched)} is internal and cannot be sorted on or selected.`);
+  const touched = sorted
+    .map(([field]) => field)
+    .concat(query.fields ?? [])
+    .find(internal);
+  if (touched !== undefined)
+    throw errors.invalidQuerySyntax(`${internal(touched)} is internal and cannot be sorted on or selected.`);
   return query;
 }

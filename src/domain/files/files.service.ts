@@ -22,8 +22,22 @@ import { errors } from '../errors';
 import { mapWithLimit, STORAGE_CONCURRENCY } from '../../internal/bounded-concurrency';
 import { fileKeyPrefix, legacyObjectKeyFor, newGeneration, objectKeyFor } from './file-keys';
 import {
-  FILES_COLLECTION, GENERATION_FIELD, UPLOAD_FIELD, checkFileListQuery, clientMetadata, filePermissions, generationOf, mapStorageErrors,
-  openUploadOf, parseFileFields, presentFileWithLink, servedKeyOf, uploadStateOf, type FileFields, type OpenUpload, type UploadState,
+  FILES_COLLECTION,
+  GENERATION_FIELD,
+  UPLOAD_FIELD,
+  checkFileListQuery,
+  clientMetadata,
+  filePermissions,
+  generationOf,
+  mapStorageErrors,
+  openUploadOf,
+  parseFileFields,
+  presentFileWithLink,
+  servedKeyOf,
+  uploadStateOf,
+  type FileFields,
+  type OpenUpload,
+  type UploadState,
 } from './file-metadata';
 import type { Principal } from '../access/principal';
 import type { ListQuery } from '../query/parse-query';
@@ -91,11 +105,13 @@ export class FilesService {
       if (!acl(ctx).canCreate()) throw errors.insufficientCredentials('You do not have access to create files.');
       return this.openUpload(ctx, id, parsed, undefined);
     }
-    if (!acl(ctx).canWrite(existing)) throw errors.insufficientCredentials('You do not have access to update this file.');
+    if (!acl(ctx).canWrite(existing))
+      throw errors.insufficientCredentials('You do not have access to update this file.');
     // Bytes that arrived for the open upload become the previous bytes, kept until the new ones arrive.
     const current = await this.refreshUploadState(ctx.appKey, existing);
     // Making a file private must stop its permanent public URL right away, not after a re-upload.
-    if ((current._public === true) !== parsed.isPublic) await mapStorageErrors(this.objects.setPublic(servedKeyOf(ctx.appKey, current), parsed.isPublic));
+    if ((current._public === true) !== parsed.isPublic)
+      await mapStorageErrors(this.objects.setPublic(servedKeyOf(ctx.appKey, current), parsed.isPublic));
     const ticket = await this.openUpload(ctx, id, parsed, current);
     const superseded = openUploadOf(current);
     if (superseded) await this.cancel(ctx.appKey, id, superseded);
@@ -120,10 +136,17 @@ export class FilesService {
     // Reads need the ACL indexes too (a data dir from before them); built in the background.
     this.ensureIndexes(ctx.appKey).catch(() => undefined);
     const filter = acl(ctx).readable(query.filter);
-    const fields = query.fields ? [...query.fields, '_public', '_uploadState', UPLOAD_FIELD, GENERATION_FIELD, 'size'] : undefined;
+    const fields = query.fields
+      ? [...query.fields, '_public', '_uploadState', UPLOAD_FIELD, GENERATION_FIELD, 'size']
+      : undefined;
     const limit = Math.min(query.limit ?? Infinity, MAX_RESULT_SET + 1);
-    const docs = await this.store.find(this.scope(ctx.appKey), filter, { ...query, limit, ...(fields ? { fields } : {}) });
-    if (docs.length > MAX_RESULT_SET) throw errors.resultSetSizeExceeded('Your query returned more than 10,000 files; page with limit and skip.');
+    const docs = await this.store.find(this.scope(ctx.appKey), filter, {
+      ...query,
+      limit,
+      ...(fields ? { fields } : {}),
+    });
+    if (docs.length > MAX_RESULT_SET)
+      throw errors.resultSetSizeExceeded('Your query returned more than 10,000 files; page with limit and skip.');
     return mapWithLimit(docs, STORAGE_CONCURRENCY, (doc) => this.refreshUploadState(ctx.appKey, doc));
   }
 
@@ -142,7 +165,12 @@ export class FilesService {
     // whose link serves someone else's later upload.
     const open = openUploadOf(existing);
     if (open) await this.cancel(ctx.appKey, id, open);
-    await mapStorageErrors(Promise.all([this.objects.deletePrefix(fileKeyPrefix(ctx.appKey, id)), this.objects.delete(legacyObjectKeyFor(ctx.appKey, id))]));
+    await mapStorageErrors(
+      Promise.all([
+        this.objects.deletePrefix(fileKeyPrefix(ctx.appKey, id)),
+        this.objects.delete(legacyObjectKeyFor(ctx.appKey, id)),
+      ]),
+    );
     return 1;
   }
 
@@ -160,15 +188,20 @@ export class FilesService {
     const docs = await this.store.findByIds(this.scope(appKey), [...new Set(ids)]);
     if (!docs.some((doc) => uploadStateOf(doc)?.status === 'pending')) return docs;
     let timer: NodeJS.Timeout | undefined;
-    const budget = { over: false, late: new Promise<'late'>((resolve) => {
-      timer = setTimeout(() => {
-        budget.over = true;
-        resolve('late');
-      }, REFERENCE_REFRESH_BUDGET_MS);
-      timer.unref();
-    }) };
+    const budget = {
+      over: false,
+      late: new Promise<'late'>((resolve) => {
+        timer = setTimeout(() => {
+          budget.over = true;
+          resolve('late');
+        }, REFERENCE_REFRESH_BUDGET_MS);
+        timer.unref();
+      }),
+    };
     try {
-      return await mapWithLimit(docs, STORAGE_CONCURRENCY, (doc) => (budget.over ? Promise.resolve(doc) : this.refreshForReference(appKey, doc, budget)));
+      return await mapWithLimit(docs, STORAGE_CONCURRENCY, (doc) =>
+        budget.over ? Promise.resolve(doc) : this.refreshForReference(appKey, doc, budget),
+      );
     } finally {
       clearTimeout(timer);
     }
@@ -200,7 +233,10 @@ export class FilesService {
     const cutoff = new Date(now.getTime() - this.options.pendingUploadTtlSeconds * 1000).toISOString();
     for (const appKey of this.options.appKeys()) {
       const scope = this.scope(appKey);
-      const stale = await this.store.find(scope, { '_uploadState.status': { $in: ['pending', 'rejected'] }, [`${UPLOAD_FIELD}.openedAt`]: { $lt: cutoff } });
+      const stale = await this.store.find(scope, {
+        '_uploadState.status': { $in: ['pending', 'rejected'] },
+        [`${UPLOAD_FIELD}.openedAt`]: { $lt: cutoff },
+      });
       for (const found of stale) {
         const doc = await this.refreshUploadState(appKey, found);
         const state = uploadStateOf(doc);
@@ -213,8 +249,19 @@ export class FilesService {
         if (open.baseline) {
           // The previous generation was never touched: the record serves it again.
           const { [UPLOAD_FIELD]: _closed, ...rest } = doc;
-          const reverted: UploadState = { status: 'complete', bytesReceived: open.baseline.size, md5: open.baseline.md5 };
-          if (!(await this.store.replace(scope, { ...rest, size: open.baseline.size, _uploadState: reverted }, sameUpload))) continue;
+          const reverted: UploadState = {
+            status: 'complete',
+            bytesReceived: open.baseline.size,
+            md5: open.baseline.md5,
+          };
+          if (
+            !(await this.store.replace(
+              scope,
+              { ...rest, size: open.baseline.size, _uploadState: reverted },
+              sameUpload,
+            ))
+          )
+            continue;
           result.reverted++;
         } else {
           if (!(await this.store.deleteById(scope, doc._id, sameUpload))) continue;
@@ -241,7 +288,11 @@ export class FilesService {
     }
   }
 
-  private refreshForReference(appKey: string, doc: StoredDocument, budget: { late: Promise<'late'> }): Promise<StoredDocument> {
+  private refreshForReference(
+    appKey: string,
+    doc: StoredDocument,
+    budget: { late: Promise<'late'> },
+  ): Promise<StoredDocument> {
     const open = openUploadOf(doc);
     if (uploadStateOf(doc)?.status !== 'pending' || !open) return Promise.resolve(doc);
     const key = `${appKey}\u0000${doc._id}\u0000${open.url}`;
@@ -249,9 +300,16 @@ export class FilesService {
     if (!shared) {
       // References skip the progress of a partial upload (the file's own /blob read shows it): it
       // costs a session lookup per pending file, and one read may hold 1,000 of them.
-      const check = this.refreshUploadState(appKey, doc, { progress: false }).finally(() => this.refreshing.delete(key));
+      const check = this.refreshUploadState(appKey, doc, { progress: false }).finally(() =>
+        this.refreshing.delete(key),
+      );
       // One warning per failed check, however many reads were waiting on it.
-      check.catch((err: unknown) => this.options.warn?.({ appKey, fileId: doc._id, err }, 'checking a pending upload failed; references show the stored record'));
+      check.catch((err: unknown) =>
+        this.options.warn?.(
+          { appKey, fileId: doc._id, err },
+          'checking a pending upload failed; references show the stored record',
+        ),
+      );
       shared = { check, warnedLate: false };
       this.refreshing.set(key, shared);
     }
@@ -261,7 +319,10 @@ export class FilesService {
         if (fresh !== 'late') return fresh;
         if (!entry.warnedLate) {
           entry.warnedLate = true;
-          this.options.warn?.({ appKey, fileId: doc._id }, `checking a pending upload takes over ${REFERENCE_REFRESH_BUDGET_MS} ms; references show the stored record`);
+          this.options.warn?.(
+            { appKey, fileId: doc._id },
+            `checking a pending upload takes over ${REFERENCE_REFRESH_BUDGET_MS} ms; references show the stored record`,
+          );
         }
         return doc;
       },
@@ -276,7 +337,11 @@ export class FilesService {
    * generation and the previous one is deleted. Otherwise reports the bytes received so far where
    * the backend knows. Throws 503 when the object store is momentarily unavailable.
    */
-  private async refreshUploadState(appKey: string, doc: StoredDocument, options: { progress: boolean } = { progress: true }): Promise<StoredDocument> {
+  private async refreshUploadState(
+    appKey: string,
+    doc: StoredDocument,
+    options: { progress: boolean } = { progress: true },
+  ): Promise<StoredDocument> {
     const state = uploadStateOf(doc);
     const open = openUploadOf(doc);
     if (state?.status !== 'pending' || !open?.generation) return doc;
@@ -289,7 +354,8 @@ export class FilesService {
     checked(!stat ? 'waiting' : typeof doc.size === 'number' && stat.size !== doc.size ? 'rejected' : 'arrived');
     if (!stat) {
       if (!options.progress) return doc;
-      const received = (await mapStorageErrors(this.objects.uploadProgress?.(open.url) ?? Promise.resolve(null))) ?? null;
+      const received =
+        (await mapStorageErrors(this.objects.uploadProgress?.(open.url) ?? Promise.resolve(null))) ?? null;
       return received ? { ...doc, _uploadState: { ...state, bytesReceived: received } } : doc;
     }
     const scope = this.scope(appKey);
@@ -298,7 +364,10 @@ export class FilesService {
     const sameUpload = { [`${UPLOAD_FIELD}.url`]: open.url };
     if (typeof doc.size === 'number' && stat.size !== doc.size) {
       await mapStorageErrors(this.objects.delete(key));
-      const rejected: StoredDocument = { ...doc, _uploadState: { status: 'rejected', bytesReceived: stat.size, md5: stat.md5 } satisfies UploadState };
+      const rejected: StoredDocument = {
+        ...doc,
+        _uploadState: { status: 'rejected', bytesReceived: stat.size, md5: stat.md5 } satisfies UploadState,
+      };
       await this.store.replace(scope, rejected, sameUpload);
       return rejected;
     }
@@ -307,7 +376,10 @@ export class FilesService {
     if (stat.public !== isPublic) await mapStorageErrors(this.objects.setPublic(key, isPublic));
     const { [UPLOAD_FIELD]: _closed, ...rest } = doc;
     const next: StoredDocument = {
-      ...rest, _id: doc._id, [GENERATION_FIELD]: open.generation, size: stat.size,
+      ...rest,
+      _id: doc._id,
+      [GENERATION_FIELD]: open.generation,
+      size: stat.size,
       _uploadState: { status: 'complete', bytesReceived: stat.size, md5: stat.md5 } satisfies UploadState,
     };
     if (!(await this.store.replace(scope, next, sameUpload))) {
@@ -317,21 +389,41 @@ export class FilesService {
     }
     // Nothing serves the previous generation any more (links name their generation).
     const previous = generationOf(doc);
-    const previousKey = previous ? objectKeyFor(appKey, doc._id, previous) : open.baseline ? legacyObjectKeyFor(appKey, doc._id) : null;
-    if (previousKey) await this.objects.delete(previousKey).catch((err: unknown) => this.options.warn?.({ appKey, fileId: doc._id, err }, 'deleting the previous generation of a file failed'));
+    const previousKey = previous
+      ? objectKeyFor(appKey, doc._id, previous)
+      : open.baseline
+        ? legacyObjectKeyFor(appKey, doc._id)
+        : null;
+    if (previousKey)
+      await this.objects
+        .delete(previousKey)
+        .catch((err: unknown) =>
+          this.options.warn?.({ appKey, fileId: doc._id, err }, 'deleting the previous generation of a file failed'),
+        );
     return next;
   }
 
-  private async openUpload(ctx: FileContext, id: string, parsed: FileFields, existing: StoredDocument | undefined): Promise<UploadTicket> {
+  private async openUpload(
+    ctx: FileContext,
+    id: string,
+    parsed: FileFields,
+    existing: StoredDocument | undefined,
+  ): Promise<UploadTicket> {
     const now = this.clock();
     const generation = newGeneration();
     const expiresAt = new Date(now.getTime() + this.options.uploadUrlTtlSeconds * 1000);
     // A session never outlives the time the sweeper waits for it: after that it accepts nothing.
     const closesAt = new Date(now.getTime() + this.options.pendingUploadTtlSeconds * 1000);
-    const target = await mapStorageErrors(this.objects.createUploadSession(objectKeyFor(ctx.appKey, id, generation), {
-      contentType: parsed.contentType, ...(parsed.size !== undefined ? { size: parsed.size } : {}),
-      expiresAt, closesAt, filename: parsed.filename, ...(ctx.origin ? { origin: ctx.origin } : {}),
-    }));
+    const target = await mapStorageErrors(
+      this.objects.createUploadSession(objectKeyFor(ctx.appKey, id, generation), {
+        contentType: parsed.contentType,
+        ...(parsed.size !== undefined ? { size: parsed.size } : {}),
+        expiresAt,
+        closesAt,
+        filename: parsed.filename,
+        ...(ctx.origin ? { origin: ctx.origin } : {}),
+      }),
+    );
     const baseline = existing ? baselineOf(existing) : null;
     const open: OpenUpload = { openedAt: now.toISOString(), url: target.url, generation, baseline };
     const current = existing ? generationOf(existing) : undefined;
@@ -340,7 +432,12 @@ export class FilesService {
       ...parsed.fields,
       _acl: buildAcl(parsed.aclInput, ctx.principal, existing),
       _kmd: buildKmd((this.options.stampWrite ?? this.clock)(), existing),
-      _uploadState: { status: 'pending', bytesReceived: 0, md5: null, ...(baseline ? { previous: baseline } : {}) } satisfies UploadState,
+      _uploadState: {
+        status: 'pending',
+        bytesReceived: 0,
+        md5: null,
+        ...(baseline ? { previous: baseline } : {}),
+      } satisfies UploadState,
       ...(current ? { [GENERATION_FIELD]: current } : {}),
       [UPLOAD_FIELD]: open,
     };
@@ -357,10 +454,17 @@ export class FilesService {
       }
     } catch (err) {
       await this.cancel(ctx.appKey, id, open);
-      if (err instanceof StoreError && err.kind === 'duplicate') throw errors.entityAlreadyExists(`A file with _id ${id.slice(0, 100)} was created concurrently; retry.`);
+      if (err instanceof StoreError && err.kind === 'duplicate')
+        throw errors.entityAlreadyExists(`A file with _id ${id.slice(0, 100)} was created concurrently; retry.`);
       throw err;
     }
-    return { file: clientMetadata(doc), uploadUrl: target.url, expiresAt, requiredHeaders: target.requiredHeaders, created: !existing };
+    return {
+      file: clientMetadata(doc),
+      uploadUrl: target.url,
+      expiresAt,
+      requiredHeaders: target.requiredHeaders,
+      created: !existing,
+    };
   }
 
   private scope(appKey: string): CollectionScope {

@@ -58,7 +58,9 @@ function strip(value: unknown, at: string, seen: { references: number }): unknow
     }
     const id = value._id;
     if (typeof id !== 'string' || id.length === 0 || id.length > MAX_ID_LENGTH) {
-      throw errors.badRequest(`The KinveyFile reference at ${at || 'the top level'} needs a string _id of 1 to ${MAX_ID_LENGTH} characters.`);
+      throw errors.badRequest(
+        `The KinveyFile reference at ${at || 'the top level'} needs a string _id of 1 to ${MAX_ID_LENGTH} characters.`,
+      );
     }
     return { _type: KINVEY_FILE, _id: id };
   }
@@ -67,7 +69,8 @@ function strip(value: unknown, at: string, seen: { references: number }): unknow
     const stripped = strip(inner, at ? `${at}.${key}` : key, seen);
     // An own `__proto__` key stays an own key (assignment would set the copy's prototype and hide
     // it from the body validation that refuses it).
-    if (isReservedKey(key)) Object.defineProperty(copy, key, { value: stripped, enumerable: true, writable: true, configurable: true });
+    if (isReservedKey(key))
+      Object.defineProperty(copy, key, { value: stripped, enumerable: true, writable: true, configurable: true });
     else copy[key] = stripped;
   }
   return copy;
@@ -79,7 +82,12 @@ function strip(value: unknown, at: string, seen: { references: number }): unknow
  */
 export function collectReferenceSites(docs: readonly unknown[]): ReferenceSite[] {
   const sites: ReferenceSite[] = [];
-  const visit = (holder: Record<string, unknown> | unknown[], slot: string | number, value: unknown, depth: number): void => {
+  const visit = (
+    holder: Record<string, unknown> | unknown[],
+    slot: string | number,
+    value: unknown,
+    depth: number,
+  ): void => {
     if (sites.length >= MAX_REFERENCES_PER_RESPONSE || depth > MAX_REFERENCE_DEPTH) return;
     if (isReferenceShape(value)) {
       if (typeof value._id === 'string') sites.push({ holder, slot, id: value._id });

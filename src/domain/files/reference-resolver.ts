@@ -29,7 +29,13 @@ export class FileReferenceResolver {
    * `place` turns the (frozen) expansion of one file into what goes at each of its sites; it is
    * called once per file (the HTTP layer uses it to serialize each expansion once).
    */
-  async resolve(app: AppDefinition, principal: Principal, docs: StoredDocument[], options: LinkOptions, place: (expansion: Readonly<Record<string, unknown>>) => unknown = (e) => e): Promise<StoredDocument[]> {
+  async resolve(
+    app: AppDefinition,
+    principal: Principal,
+    docs: StoredDocument[],
+    options: LinkOptions,
+    place: (expansion: Readonly<Record<string, unknown>>) => unknown = (e) => e,
+  ): Promise<StoredDocument[]> {
     const sites = collectReferenceSites(docs);
     if (sites.length === 0) return docs;
     const ids = [...new Set(sites.map((site) => site.id))];
@@ -39,16 +45,24 @@ export class FileReferenceResolver {
     for (const record of records) {
       // A link that cannot be issued (the storage's signing service failing, say) leaves that one
       // reference bare; the read goes on.
-      expansions.set(record._id, this.expand(app, principal, record, options).catch((err: unknown) => {
-        this.warn({ appKey: app.appKey, fileId: record._id, err }, 'issuing a download link for a KinveyFile reference failed; the reference stays bare');
-        return null;
-      }));
+      expansions.set(
+        record._id,
+        this.expand(app, principal, record, options).catch((err: unknown) => {
+          this.warn(
+            { appKey: app.appKey, fileId: record._id, err },
+            'issuing a download link for a KinveyFile reference failed; the reference stays bare',
+          );
+          return null;
+        }),
+      );
     }
     const placed = new Map<string, unknown>();
-    await Promise.all([...expansions].map(async ([id, pending]) => {
-      const expansion = await pending;
-      if (expansion) placed.set(id, place(expansion));
-    }));
+    await Promise.all(
+      [...expansions].map(async ([id, pending]) => {
+        const expansion = await pending;
+        if (expansion) placed.set(id, place(expansion));
+      }),
+    );
 
     let expanded = 0;
     for (const site of sites) {
@@ -62,7 +76,12 @@ export class FileReferenceResolver {
     return docs;
   }
 
-  private async expand(app: AppDefinition, principal: Principal, record: StoredDocument, options: LinkOptions): Promise<Readonly<Record<string, unknown>> | null> {
+  private async expand(
+    app: AppDefinition,
+    principal: Principal,
+    record: StoredDocument,
+    options: LinkOptions,
+  ): Promise<Readonly<Record<string, unknown>> | null> {
     const readable = this.files.canRead(app, principal, record);
     if (!readable && record._public !== true) return null;
     const presented = await this.files.presentWithLink(app.appKey, record, options);

@@ -4,7 +4,12 @@
  * user's Principal `groups`, which is what gives `_acl.groups` its meaning. Only master and the
  * group's creator may read or change a group.
  */
-import { groupBodySchema, groupListParamsSchema, type GroupBody, type GroupListParams } from '../../../schemas/group.schema';
+import {
+  groupBodySchema,
+  groupListParamsSchema,
+  type GroupBody,
+  type GroupListParams,
+} from '../../../schemas/group.schema';
 import { describeErrors, validatorFor } from '../../../schemas/validator';
 import { StoreError, type CollectionScope, type DocumentStore, type StoredDocument } from '../ports';
 import { buildAcl, isPlainObject } from '../access/acl';
@@ -34,7 +39,11 @@ export class GroupsService {
 
   /** Ids of the groups that list this user, or that include all users. One store round trip. */
   async membershipOf(appKey: string, userId: string): Promise<string[]> {
-    const groups = await this.store.find(groupScope(appKey), { $or: [{ 'users.all': true }, { 'users.list._id': userId }] }, { fields: ['_id'] });
+    const groups = await this.store.find(
+      groupScope(appKey),
+      { $or: [{ 'users.all': true }, { 'users.list._id': userId }] },
+      { fields: ['_id'] },
+    );
     return groups.map((g) => g._id);
   }
 
@@ -48,7 +57,9 @@ export class GroupsService {
     // before the group existed or after it was deleted: a user choosing the id could squat on
     // them. Only master names a group; everyone else gets a fresh, unguessable id.
     if (input._id !== undefined && principal.kind !== 'master') {
-      throw errors.badRequest('Only master credentials may choose a group _id; leave it out and the server assigns one.');
+      throw errors.badRequest(
+        'Only master credentials may choose a group _id; leave it out and the server assigns one.',
+      );
     }
     const id = input._id === undefined ? newEntityId(this.clock()) : checkClientId(input._id);
     const doc = this.buildGroup(id, input, principal);
@@ -57,7 +68,8 @@ export class GroupsService {
     try {
       await this.store.insert(scope, doc);
     } catch (err) {
-      if (err instanceof StoreError && err.kind === 'duplicate') throw errors.entityAlreadyExists(`A group with _id ${id.slice(0, 100)} already exists.`);
+      if (err instanceof StoreError && err.kind === 'duplicate')
+        throw errors.entityAlreadyExists(`A group with _id ${id.slice(0, 100)} already exists.`);
       throw err;
     } finally {
       this.membershipChanged(appKey);
@@ -70,7 +82,8 @@ export class GroupsService {
    * to enumerate, even the ones they created). Throws 401 InsufficientCredentials for anyone else.
    */
   async list(appKey: string, principal: Principal, page: GroupPage): Promise<StoredDocument[]> {
-    if (principal.kind !== 'master') throw errors.insufficientCredentials('Only master credentials may list the groups of an app.');
+    if (principal.kind !== 'master')
+      throw errors.insufficientCredentials('Only master credentials may list the groups of an app.');
     return this.store.find(groupScope(appKey), {}, { sort: [['_id', 1]], skip: page.skip, limit: page.limit });
   }
 
@@ -142,9 +155,14 @@ export function parseGroupPage(params: Record<string, unknown>): GroupPage {
   // A copy: only the two parameters are checked, and the request's own object is never changed.
   const given = { limit: params.limit, skip: params.skip };
   if (!validate(given)) {
-    throw errors.parameterValueOutOfRange(`limit must be an integer from 1 to ${GROUP_PAGE.max} and skip a non-negative integer, each given once.`);
+    throw errors.parameterValueOutOfRange(
+      `limit must be an integer from 1 to ${GROUP_PAGE.max} and skip a non-negative integer, each given once.`,
+    );
   }
-  return { limit: given.limit === undefined ? GROUP_PAGE.default : Number(given.limit), skip: given.skip === undefined ? 0 : Number(given.skip) };
+  return {
+    limit: given.limit === undefined ? GROUP_PAGE.default : Number(given.limit),
+    skip: given.skip === undefined ? 0 : Number(given.skip),
+  };
 }
 
 /** Stores references in their canonical form, each id once. */

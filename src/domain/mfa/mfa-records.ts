@@ -15,7 +15,12 @@ export const AUTHENTICATOR_COLLECTION = '_mfa_authenticator';
 export const RECOVERY_CODE_COLLECTION = '_mfa_recovery_code';
 export const MFA_SESSION_COLLECTION = '_mfa_session';
 export const DEVICE_TOKEN_COLLECTION = '_mfa_device';
-const COLLECTIONS = [AUTHENTICATOR_COLLECTION, RECOVERY_CODE_COLLECTION, MFA_SESSION_COLLECTION, DEVICE_TOKEN_COLLECTION] as const;
+const COLLECTIONS = [
+  AUTHENTICATOR_COLLECTION,
+  RECOVERY_CODE_COLLECTION,
+  MFA_SESSION_COLLECTION,
+  DEVICE_TOKEN_COLLECTION,
+] as const;
 export type MfaCollection = (typeof COLLECTIONS)[number];
 
 /** Longer "tokens" are never ours; refused before hashing. */
@@ -39,7 +44,10 @@ export function tokenHash(token: string): string {
 
 /** A recovery code as the user sees it: `abcd-efgh-jkmn-pqrs`. */
 export function newRecoveryCode(): string {
-  const chars = Array.from({ length: RECOVERY_CODE_LENGTH }, () => RECOVERY_ALPHABET[randomInt(RECOVERY_ALPHABET.length)]);
+  const chars = Array.from(
+    { length: RECOVERY_CODE_LENGTH },
+    () => RECOVERY_ALPHABET[randomInt(RECOVERY_ALPHABET.length)],
+  );
   return chars.join('').replace(/(.{4})(?=.)/g, '$1-');
 }
 
@@ -50,7 +58,9 @@ export function normalizeRecoveryCode(code: string): string {
 
 /** The stored id of a user's recovery code; binding the user id in means a code works for its user only. */
 export function recoveryCodeId(userId: string, code: string): string {
-  return createHash('sha256').update(`${userId}\u0000${normalizeRecoveryCode(code)}`).digest('hex');
+  return createHash('sha256')
+    .update(`${userId}\u0000${normalizeRecoveryCode(code)}`)
+    .digest('hex');
 }
 
 /** The last four characters: enough for a user to tell codes apart, far too few to guess one. */

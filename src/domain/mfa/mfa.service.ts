@@ -17,7 +17,16 @@
  *   user's last verified authenticator turns MFA off: recovery codes, pending MFA sessions and
  *   device tokens go with it.
  */
-import { createAuthenticatorBodySchema, mfaChallengeBodySchema, mfaCompleteBodySchema, verifyAuthenticatorBodySchema, type CreateAuthenticatorBody, type MfaChallengeBody, type MfaCompleteBody, type VerifyAuthenticatorBody } from '../../../schemas/mfa.schema';
+import {
+  createAuthenticatorBodySchema,
+  mfaChallengeBodySchema,
+  mfaCompleteBodySchema,
+  verifyAuthenticatorBodySchema,
+  type CreateAuthenticatorBody,
+  type MfaChallengeBody,
+  type MfaCompleteBody,
+  type VerifyAuthenticatorBody,
+} from '../../../schemas/mfa.schema';
 import { describeErrors, validatorFor } from '../../../schemas/validator';
 import type { DocumentStore, StoredDocument } from '../ports';
 import { isPlainObject } from '../access/acl';
@@ -25,8 +34,19 @@ import { checkClientId, newEntityId } from '../appdata/entity-fields';
 import { errors } from '../errors';
 import { LoginThrottle } from '../users/login-throttle';
 import {
-  AUTHENTICATOR_COLLECTION, DEVICE_TOKEN_COLLECTION, MAX_TOKEN_LENGTH, MFA_SESSION_COLLECTION, MfaIndexes, RECOVERY_CODE_COLLECTION,
-  maskedRecoveryCode, mfaScope, newRecoveryCode, newToken, normalizeRecoveryCode, recoveryCodeId, tokenHash,
+  AUTHENTICATOR_COLLECTION,
+  DEVICE_TOKEN_COLLECTION,
+  MAX_TOKEN_LENGTH,
+  MFA_SESSION_COLLECTION,
+  MfaIndexes,
+  RECOVERY_CODE_COLLECTION,
+  maskedRecoveryCode,
+  mfaScope,
+  newRecoveryCode,
+  newToken,
+  normalizeRecoveryCode,
+  recoveryCodeId,
+  tokenHash,
 } from './mfa-records';
 import type { Principal } from '../access/principal';
 import { generateTotpSecret, matchTotp, TOTP_DIGITS, TOTP_STEP_SECONDS } from './totp';
@@ -38,7 +58,11 @@ export const RECOVERY_CODE_COUNT = 10;
 /** Verified authenticators per user; creating one also drops the user's older unverified ones. */
 export const MAX_AUTHENTICATORS = 10;
 /** Failed MFA codes per user before 429, per window. */
-export const MFA_FAILURE_LIMITS = { windowSeconds: 300, failuresPerUsername: 5, failuresPerClient: Number.MAX_SAFE_INTEGER };
+export const MFA_FAILURE_LIMITS = {
+  windowSeconds: 300,
+  failuresPerUsername: 5,
+  failuresPerClient: Number.MAX_SAFE_INTEGER,
+};
 
 /** An authenticator as lists and login challenges show it (never its secret). */
 export interface AuthenticatorSummary {
@@ -56,7 +80,10 @@ export interface MfaChallenge {
 }
 
 /** What the login must do after the password check. */
-export type SecondFactorGate = { readonly kind: 'off' } | { readonly kind: 'passed' } | { readonly kind: 'challenge'; readonly challenge: MfaChallenge };
+export type SecondFactorGate =
+  | { readonly kind: 'off' }
+  | { readonly kind: 'passed' }
+  | { readonly kind: 'challenge'; readonly challenge: MfaChallenge };
 
 /** What users.service.ts asks after a right password. */
 export interface SecondFactor {
@@ -78,7 +105,10 @@ export class MfaService implements SecondFactor {
   private readonly indexes: MfaIndexes;
   private readonly issuer: (appKey: string) => string;
 
-  constructor(private readonly store: DocumentStore, options: MfaServiceOptions = {}) {
+  constructor(
+    private readonly store: DocumentStore,
+    options: MfaServiceOptions = {},
+  ) {
     this.clock = options.clock ?? (() => new Date());
     this.failures = new LoginThrottle({ clock: this.clock, limits: MFA_FAILURE_LIMITS });
     this.indexes = new MfaIndexes(store);
@@ -98,7 +128,9 @@ export class MfaService implements SecondFactor {
     const scope = mfaScope(appKey, AUTHENTICATOR_COLLECTION);
     await this.store.deleteMany(scope, { userId, verified: false });
     if ((await this.store.count(scope, { userId })) >= MAX_AUTHENTICATORS) {
-      throw errors.parameterValueOutOfRange(`A user may have at most ${MAX_AUTHENTICATORS} authenticators; remove one first.`);
+      throw errors.parameterValueOutOfRange(
+        `A user may have at most ${MAX_AUTHENTICATORS} authenticators; remove one first.`,
+      );
     }
     const doc = {
       // Ordered ids: authenticators created in the same millisecond still list in creation order.
@@ -112,9 +144,16 @@ export class MfaService implements SecondFactor {
       createdAt: this.clock().toISOString(),
     };
     await this.store.insert(scope, doc);
-    const label = encodeURIComponent(`${this.issuer(appKey)}:${typeof user.username === 'string' ? user.username : userId}`);
+    const label = encodeURIComponent(
+      `${this.issuer(appKey)}:${typeof user.username === 'string' ? user.username : userId}`,
+    );
     const uri = `otpauth://totp/${label}?secret=${doc.secret}&issuer=${encodeURIComponent(this.issuer(appKey))}&algorithm=SHA1&digits=${TOTP_DIGITS}&period=${TOTP_STEP_SECONDS}`;
-    return { id: doc._id, name: doc.name, type: doc.type, config: { secret: doc.secret, algorithm: 'SHA1', digits: TOTP_DIGITS, period: TOTP_STEP_SECONDS, uri } };
+    return {
+      id: doc._id,
+      name: doc.name,
+      type: doc.type,
+      config: { secret: doc.secret, algorithm: 'SHA1', digits: TOTP_DIGITS, period: TOTP_STEP_SECONDS, uri },
+    };
   }
 
   /**
@@ -122,16 +161,26 @@ export class MfaService implements SecondFactor {
    * MFA on and answers its recovery codes (`{recoveryCodes}`), a further one answers `{}`.
    * Throws 400 ValidationError for a wrong or used code, 404 AuthenticatorNotFound, 429.
    */
-  async verifyAuthenticator(principal: Principal, userId: string, authenticatorId: string, body: unknown): Promise<{ recoveryCodes?: string[] }> {
+  async verifyAuthenticator(
+    principal: Principal,
+    userId: string,
+    authenticatorId: string,
+    body: unknown,
+  ): Promise<{ recoveryCodes?: string[] }> {
     await this.ownerOf(principal, userId);
     const { code } = parse<VerifyAuthenticatorBody>(verifyAuthenticatorBodySchema, body, 'body');
     const { appKey } = principal;
-    const [authenticator] = await this.store.findByIds(mfaScope(appKey, AUTHENTICATOR_COLLECTION), [authenticatorId], { userId });
+    const [authenticator] = await this.store.findByIds(mfaScope(appKey, AUTHENTICATOR_COLLECTION), [authenticatorId], {
+      userId,
+    });
     if (!authenticator) throw errors.authenticatorNotFound();
     if (authenticator.verified === true) throw errors.badRequest('This authenticator is already verified.');
     const wasOn = await this.isOn(appKey, userId);
     await this.useCode(appKey, userId, [authenticator], code);
-    await this.store.setFields(mfaScope(appKey, AUTHENTICATOR_COLLECTION), authenticatorId, { verified: true, verifiedAt: this.clock().toISOString() });
+    await this.store.setFields(mfaScope(appKey, AUTHENTICATOR_COLLECTION), authenticatorId, {
+      verified: true,
+      verifiedAt: this.clock().toISOString(),
+    });
     return wasOn ? {} : { recoveryCodes: await this.replaceRecoveryCodes(appKey, userId) };
   }
 
@@ -145,10 +194,14 @@ export class MfaService implements SecondFactor {
   async removeAuthenticator(principal: Principal, userId: string, authenticatorId: string): Promise<void> {
     await this.ownerOf(principal, userId);
     const { appKey } = principal;
-    if (!(await this.store.deleteById(mfaScope(appKey, AUTHENTICATOR_COLLECTION), authenticatorId, { userId }))) throw errors.authenticatorNotFound();
+    if (!(await this.store.deleteById(mfaScope(appKey, AUTHENTICATOR_COLLECTION), authenticatorId, { userId })))
+      throw errors.authenticatorNotFound();
     if (await this.isOn(appKey, userId)) return;
-    await Promise.all(([AUTHENTICATOR_COLLECTION, RECOVERY_CODE_COLLECTION, MFA_SESSION_COLLECTION, DEVICE_TOKEN_COLLECTION] as const)
-      .map((c) => this.store.deleteMany(mfaScope(appKey, c), { userId })));
+    await Promise.all(
+      (
+        [AUTHENTICATOR_COLLECTION, RECOVERY_CODE_COLLECTION, MFA_SESSION_COLLECTION, DEVICE_TOKEN_COLLECTION] as const
+      ).map((c) => this.store.deleteMany(mfaScope(appKey, c), { userId })),
+    );
   }
 
   /**
@@ -157,14 +210,19 @@ export class MfaService implements SecondFactor {
    */
   async listRecoveryCodes(principal: Principal, userId: string): Promise<{ recoveryCodes: string[] }> {
     await this.ownerOf(principal, userId);
-    const codes = await this.store.find(mfaScope(principal.appKey, RECOVERY_CODE_COLLECTION), { userId }, { sort: [['createdAt', 1]] });
+    const codes = await this.store.find(
+      mfaScope(principal.appKey, RECOVERY_CODE_COLLECTION),
+      { userId },
+      { sort: [['createdAt', 1]] },
+    );
     return { recoveryCodes: codes.map((c) => maskedRecoveryCode(String(c.hint))) };
   }
 
   /** Replaces the user's recovery codes with new ones, shown once. Throws 400 BadRequest when MFA is off. */
   async regenerateRecoveryCodes(principal: Principal, userId: string): Promise<{ recoveryCodes: string[] }> {
     await this.ownerOf(principal, userId);
-    if (!(await this.isOn(principal.appKey, userId))) throw errors.badRequest('Recovery codes need a verified authenticator first.');
+    if (!(await this.isOn(principal.appKey, userId)))
+      throw errors.badRequest('Recovery codes need a verified authenticator first.');
     return { recoveryCodes: await this.replaceRecoveryCodes(principal.appKey, userId) };
   }
 
@@ -175,7 +233,8 @@ export class MfaService implements SecondFactor {
       await this.useRecoveryCode(appKey, user._id, body.recoveryCode);
       return { kind: 'passed' };
     }
-    if (typeof body.deviceToken === 'string' && (await this.isTrustedDevice(appKey, user._id, body.deviceToken))) return { kind: 'passed' };
+    if (typeof body.deviceToken === 'string' && (await this.isTrustedDevice(appKey, user._id, body.deviceToken)))
+      return { kind: 'passed' };
     const mfaSessionToken = newToken();
     const now = this.clock();
     const scope = mfaScope(appKey, MFA_SESSION_COLLECTION);
@@ -187,7 +246,10 @@ export class MfaService implements SecondFactor {
       authenticatorId: null,
       expiresAt: new Date(now.getTime() + MFA_SESSION_TTL_SECONDS * 1000).toISOString(),
     });
-    return { kind: 'challenge', challenge: { mfaRequired: true, mfaSessionToken, userId: user._id, authenticators: authenticators.map(summary) } };
+    return {
+      kind: 'challenge',
+      challenge: { mfaRequired: true, mfaSessionToken, userId: user._id, authenticators: authenticators.map(summary) },
+    };
   }
 
   /** Whether the user has a verified authenticator (one count query). */
@@ -202,7 +264,10 @@ export class MfaService implements SecondFactor {
   async challenge(appKey: string, mfaSessionToken: string, body: unknown): Promise<void> {
     const session = await this.mfaSession(appKey, mfaSessionToken);
     const { authenticatorId } = parse<MfaChallengeBody>(mfaChallengeBodySchema, body, 'body');
-    const [authenticator] = await this.store.findByIds(mfaScope(appKey, AUTHENTICATOR_COLLECTION), [authenticatorId], { userId: session.userId, verified: true });
+    const [authenticator] = await this.store.findByIds(mfaScope(appKey, AUTHENTICATOR_COLLECTION), [authenticatorId], {
+      userId: session.userId,
+      verified: true,
+    });
     if (!authenticator) throw errors.authenticatorNotFound();
     await this.store.setFields(mfaScope(appKey, MFA_SESSION_COLLECTION), session._id, { authenticatorId });
   }
@@ -212,12 +277,17 @@ export class MfaService implements SecondFactor {
    * challenged), ends the MFA session and returns whose login it is, with a new device token when
    * asked. Throws 401 InvalidCredentials for a bad MFA session, 400 ValidationError, 429.
    */
-  async complete(appKey: string, mfaSessionToken: string, body: unknown): Promise<{ userId: string; deviceToken?: string }> {
+  async complete(
+    appKey: string,
+    mfaSessionToken: string,
+    body: unknown,
+  ): Promise<{ userId: string; deviceToken?: string }> {
     const session = await this.mfaSession(appKey, mfaSessionToken);
     const input = parse<MfaCompleteBody>(mfaCompleteBodySchema, body, 'body');
     const userId = String(session.userId);
     const all = await this.verifiedAuthenticators(appKey, userId);
-    const candidates = typeof session.authenticatorId === 'string' ? all.filter((a) => a._id === session.authenticatorId) : all;
+    const candidates =
+      typeof session.authenticatorId === 'string' ? all.filter((a) => a._id === session.authenticatorId) : all;
     await this.useCode(appKey, userId, candidates, input.code);
     // Single use: of two completions racing with two good codes, one wins the session.
     if (!(await this.store.deleteById(mfaScope(appKey, MFA_SESSION_COLLECTION), session._id))) throw badMfaSession();
@@ -226,7 +296,12 @@ export class MfaService implements SecondFactor {
     const now = this.clock();
     const scope = mfaScope(appKey, DEVICE_TOKEN_COLLECTION);
     await this.store.deleteMany(scope, { userId, expiresAt: { $lte: now.toISOString() } });
-    await this.store.insert(scope, { _id: tokenHash(deviceToken), userId, createdAt: now.toISOString(), expiresAt: new Date(now.getTime() + DEVICE_TOKEN_TTL_SECONDS * 1000).toISOString() });
+    await this.store.insert(scope, {
+      _id: tokenHash(deviceToken),
+      userId,
+      createdAt: now.toISOString(),
+      expiresAt: new Date(now.getTime() + DEVICE_TOKEN_TTL_SECONDS * 1000).toISOString(),
+    });
     return { userId, deviceToken };
   }
 
@@ -234,14 +309,19 @@ export class MfaService implements SecondFactor {
   private async ownerOf(principal: Principal, userId: string): Promise<StoredDocument> {
     checkClientId(userId);
     if (principal.kind === 'user' && principal.userId === userId) return { _id: userId, username: principal.username };
-    if (principal.kind !== 'master') throw errors.insufficientCredentials('Only the user themselves or master manages their authenticators.');
+    if (principal.kind !== 'master')
+      throw errors.insufficientCredentials('Only the user themselves or master manages their authenticators.');
     const [user] = await this.store.findByIds(userScope(principal.appKey), [userId], ACTIVE_USERS);
     if (!user) throw errors.userNotFound(`No user with _id ${userId.slice(0, 100)}.`);
     return user;
   }
 
   private async verifiedAuthenticators(appKey: string, userId: string): Promise<StoredDocument[]> {
-    return this.store.find(mfaScope(appKey, AUTHENTICATOR_COLLECTION), { userId, verified: true }, { sort: [['createdAt', 1]] });
+    return this.store.find(
+      mfaScope(appKey, AUTHENTICATOR_COLLECTION),
+      { userId, verified: true },
+      { sort: [['createdAt', 1]] },
+    );
   }
 
   /**
@@ -259,7 +339,12 @@ export class MfaService implements SecondFactor {
       const step = matchTotp(String(authenticator.secret), code.trim(), now, last);
       if (step === null) continue;
       // Compare-and-set: only a step later than the last used one is taken, once.
-      const taken = await this.store.setFields(mfaScope(appKey, AUTHENTICATOR_COLLECTION), authenticator._id, { lastUsedStep: step }, { lastUsedStep: { $lt: step } });
+      const taken = await this.store.setFields(
+        mfaScope(appKey, AUTHENTICATOR_COLLECTION),
+        authenticator._id,
+        { lastUsedStep: step },
+        { lastUsedStep: { $lt: step } },
+      );
       if (!taken) break;
       this.failures.succeeded(attempt);
       return;
@@ -271,15 +356,21 @@ export class MfaService implements SecondFactor {
     const attempt = { appKey, username: userId };
     const wait = this.failures.admit(attempt);
     if (wait > 0) throw errors.tooManyLoginAttempts(wait, 'Too many wrong MFA codes for this user; retry later.');
-    const valid = code.length <= MAX_TOKEN_LENGTH && normalizeRecoveryCode(code).length > 0
-      && (await this.store.deleteById(mfaScope(appKey, RECOVERY_CODE_COLLECTION), recoveryCodeId(userId, code), { userId }));
+    const valid =
+      code.length <= MAX_TOKEN_LENGTH &&
+      normalizeRecoveryCode(code).length > 0 &&
+      (await this.store.deleteById(mfaScope(appKey, RECOVERY_CODE_COLLECTION), recoveryCodeId(userId, code), {
+        userId,
+      }));
     if (!valid) throw errors.invalidCredentials('The recovery code is wrong or already used.');
     this.failures.succeeded(attempt);
   }
 
   private async isTrustedDevice(appKey: string, userId: string, token: string): Promise<boolean> {
     if (token.length === 0 || token.length > MAX_TOKEN_LENGTH) return false;
-    const [device] = await this.store.findByIds(mfaScope(appKey, DEVICE_TOKEN_COLLECTION), [tokenHash(token)], { userId });
+    const [device] = await this.store.findByIds(mfaScope(appKey, DEVICE_TOKEN_COLLECTION), [tokenHash(token)], {
+      userId,
+    });
     return !!device && typeof device.expiresAt === 'string' && Date.parse(device.expiresAt) > this.clock().getTime();
   }
 
@@ -287,7 +378,8 @@ export class MfaService implements SecondFactor {
     if (token.length === 0 || token.length > MAX_TOKEN_LENGTH) throw badMfaSession();
     const [session] = await this.store.findByIds(mfaScope(appKey, MFA_SESSION_COLLECTION), [tokenHash(token)]);
     if (!session || typeof session.userId !== 'string') throw badMfaSession();
-    if (typeof session.expiresAt !== 'string' || Date.parse(session.expiresAt) <= this.clock().getTime()) throw badMfaSession();
+    if (typeof session.expiresAt !== 'string' || Date.parse(session.expiresAt) <= this.clock().getTime())
+      throw badMfaSession();
     return session;
   }
 
@@ -297,7 +389,16 @@ export class MfaService implements SecondFactor {
     await this.store.deleteMany(scope, { userId });
     const codes = Array.from({ length: RECOVERY_CODE_COUNT }, newRecoveryCode);
     const createdAt = this.clock().toISOString();
-    await Promise.all(codes.map((code) => this.store.insert(scope, { _id: recoveryCodeId(userId, code), userId, hint: normalizeRecoveryCode(code).slice(-4), createdAt })));
+    await Promise.all(
+      codes.map((code) =>
+        this.store.insert(scope, {
+          _id: recoveryCodeId(userId, code),
+          userId,
+          hint: normalizeRecoveryCode(code).slice(-4),
+          createdAt,
+        }),
+      ),
+    );
     return codes;
   }
 }

@@ -74,7 +74,12 @@ export function timeStep(at: Date, stepSeconds = TOTP_STEP_SECONDS): number {
 }
 
 /** RFC 4226 HOTP of a raw key at a counter, with `digits` digits (RFC 6238 allows SHA-256/512 too). */
-export function hotp(key: Buffer, counter: number, digits = TOTP_DIGITS, algorithm: 'sha1' | 'sha256' | 'sha512' = 'sha1'): string {
+export function hotp(
+  key: Buffer,
+  counter: number,
+  digits = TOTP_DIGITS,
+  algorithm: 'sha1' | 'sha256' | 'sha512' = 'sha1',
+): string {
   const message = Buffer.alloc(8);
   message.writeBigUInt64BE(BigInt(counter));
   const digest = createHmac(algorithm, key).update(message).digest();

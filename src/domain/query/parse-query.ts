@@ -20,7 +20,24 @@ export const MAX_SORT_KEYS = 16;
 export const MAX_FIELDS = 100;
 
 const LOGICAL = new Set(['$and', '$or', '$nor']);
-const FIELD_OPERATORS = new Set(['$eq', '$ne', '$gt', '$gte', '$lt', '$lte', '$in', '$nin', '$all', '$exists', '$size', '$mod', '$regex', '$options', '$not', '$elemMatch']);
+const FIELD_OPERATORS = new Set([
+  '$eq',
+  '$ne',
+  '$gt',
+  '$gte',
+  '$lt',
+  '$lte',
+  '$in',
+  '$nin',
+  '$all',
+  '$exists',
+  '$size',
+  '$mod',
+  '$regex',
+  '$options',
+  '$not',
+  '$elemMatch',
+]);
 
 export interface ListQuery extends FindOptions {
   filter: Filter;
@@ -39,7 +56,8 @@ export function parseListQuery(params: Record<string, unknown>): ListQuery {
 /** The `query` parameter: absent or empty means "everything". */
 export function parseFilterParam(raw: unknown): Filter {
   if (raw === undefined || raw === '') return {};
-  if (typeof raw !== 'string') throw errors.invalidQuerySyntax('The query parameter must be given once, as a JSON object.');
+  if (typeof raw !== 'string')
+    throw errors.invalidQuerySyntax('The query parameter must be given once, as a JSON object.');
   let parsed: unknown;
   try {
     parsed = JSON.parse(raw);
@@ -63,12 +81,14 @@ export function sanitizeFilter(value: unknown): Filter {
 }
 
 function checkFilter(filter: Record<string, unknown>, depth: number, at: string, tally: Tally): void {
-  if (depth > MAX_QUERY_DEPTH) throw errors.invalidQuerySyntax(`The query nests deeper than ${MAX_QUERY_DEPTH} levels.`);
+  if (depth > MAX_QUERY_DEPTH)
+    throw errors.invalidQuerySyntax(`The query nests deeper than ${MAX_QUERY_DEPTH} levels.`);
   for (const [key, value] of Object.entries(filter)) {
     tally.node();
     if (key.startsWith('$')) {
       if (!LOGICAL.has(key)) throw errors.invalidQuerySyntax(`Operator ${key} is not allowed at ${at}.`);
-      if (!Array.isArray(value) || value.length === 0) throw errors.invalidQuerySyntax(`${key} needs a non-empty array of conditions.`);
+      if (!Array.isArray(value) || value.length === 0)
+        throw errors.invalidQuerySyntax(`${key} needs a non-empty array of conditions.`);
       value.forEach((clause, i) => {
         tally.node();
         if (!isPlainObject(clause)) throw errors.invalidQuerySyntax(`${key}[${i}] must be an object.`);
@@ -82,7 +102,8 @@ function checkFilter(filter: Record<string, unknown>, depth: number, at: string,
 }
 
 function checkCondition(value: unknown, depth: number, at: string, tally: Tally): void {
-  if (depth > MAX_QUERY_DEPTH) throw errors.invalidQuerySyntax(`The query nests deeper than ${MAX_QUERY_DEPTH} levels.`);
+  if (depth > MAX_QUERY_DEPTH)
+    throw errors.invalidQuerySyntax(`The query nests deeper than ${MAX_QUERY_DEPTH} levels.`);
   if (!isPlainObject(value)) return checkLiteral(value, depth, at, tally);
   const keys = Object.keys(value);
   const operators = keys.filter((k) => k.startsWith('$'));
@@ -95,7 +116,14 @@ function checkCondition(value: unknown, depth: number, at: string, tally: Tally)
   }
 }
 
-function checkOperator(op: string, operand: unknown, all: Record<string, unknown>, depth: number, at: string, tally: Tally): void {
+function checkOperator(
+  op: string,
+  operand: unknown,
+  all: Record<string, unknown>,
+  depth: number,
+  at: string,
+  tally: Tally,
+): void {
   switch (op) {
     case '$in':
     case '$nin':
@@ -109,13 +137,20 @@ function checkOperator(op: string, operand: unknown, all: Record<string, unknown
       }
       return;
     case '$exists':
-      if (typeof operand !== 'boolean' && operand !== 0 && operand !== 1) throw errors.invalidQuerySyntax(`$exists needs true or false (at ${at}).`);
+      if (typeof operand !== 'boolean' && operand !== 0 && operand !== 1)
+        throw errors.invalidQuerySyntax(`$exists needs true or false (at ${at}).`);
       return;
     case '$size':
-      if (!Number.isInteger(operand) || (operand as number) < 0) throw errors.invalidQuerySyntax(`$size needs a non-negative integer (at ${at}).`);
+      if (!Number.isInteger(operand) || (operand as number) < 0)
+        throw errors.invalidQuerySyntax(`$size needs a non-negative integer (at ${at}).`);
       return;
     case '$mod':
-      if (!Array.isArray(operand) || operand.length !== 2 || !operand.every((n) => typeof n === 'number' && Number.isFinite(n)) || Math.trunc(operand[0] as number) === 0) {
+      if (
+        !Array.isArray(operand) ||
+        operand.length !== 2 ||
+        !operand.every((n) => typeof n === 'number' && Number.isFinite(n)) ||
+        Math.trunc(operand[0] as number) === 0
+      ) {
         throw errors.invalidQuerySyntax(`$mod needs [divisor, remainder] with a non-zero divisor (at ${at}).`);
       }
       return;
@@ -127,7 +162,11 @@ function checkOperator(op: string, operand: unknown, all: Record<string, unknown
       if (!('$regex' in all)) throw errors.invalidQuerySyntax(`$options is only allowed with $regex (at ${at}).`);
       return;
     case '$not':
-      if (!isPlainObject(operand) || Object.keys(operand).length === 0 || !Object.keys(operand).every((k) => k.startsWith('$'))) {
+      if (
+        !isPlainObject(operand) ||
+        Object.keys(operand).length === 0 ||
+        !Object.keys(operand).every((k) => k.startsWith('$'))
+      ) {
         throw errors.invalidQuerySyntax(`$not needs an operator object such as {"$regex": "..."} (at ${at}).`);
       }
       checkCondition(operand, depth + 1, at, tally);
@@ -144,7 +183,8 @@ function checkOperator(op: string, operand: unknown, all: Record<string, unknown
 
 function checkRegex(pattern: unknown, options: unknown, at: string): void {
   if (typeof pattern !== 'string') throw errors.invalidQuerySyntax(`$regex needs a string (at ${at}).`);
-  if (pattern.length > MAX_REGEX_LENGTH) throw errors.invalidQuerySyntax(`$regex is longer than ${MAX_REGEX_LENGTH} characters (at ${at}).`);
+  if (pattern.length > MAX_REGEX_LENGTH)
+    throw errors.invalidQuerySyntax(`$regex is longer than ${MAX_REGEX_LENGTH} characters (at ${at}).`);
   if (!isWellFormed(pattern)) throw errors.invalidQuerySyntax(`$regex holds a lone UTF-16 surrogate (at ${at}).`);
   if (options !== undefined && (typeof options !== 'string' || !/^[imsx]*$/.test(options))) {
     throw errors.invalidQuerySyntax(`$options may only hold the flags i, m, s and x (at ${at}).`);
@@ -153,7 +193,8 @@ function checkRegex(pattern: unknown, options: unknown, at: string): void {
 
 /** Literal values (equality operands, array items) may not smuggle operators anywhere inside. */
 function checkLiteral(value: unknown, depth: number, at: string, tally: Tally): void {
-  if (depth > MAX_QUERY_DEPTH) throw errors.invalidQuerySyntax(`The query nests deeper than ${MAX_QUERY_DEPTH} levels.`);
+  if (depth > MAX_QUERY_DEPTH)
+    throw errors.invalidQuerySyntax(`The query nests deeper than ${MAX_QUERY_DEPTH} levels.`);
   if (typeof value === 'string') {
     if (!isWellFormed(value)) throw errors.invalidQuerySyntax(`A string at ${at} holds a lone UTF-16 surrogate.`);
   } else if (Array.isArray(value)) {
@@ -164,8 +205,10 @@ function checkLiteral(value: unknown, depth: number, at: string, tally: Tally): 
   } else if (isPlainObject(value)) {
     for (const [key, inner] of Object.entries(value)) {
       tally.node();
-      if (key.startsWith('$')) throw errors.invalidQuerySyntax(`Operator ${key} is not allowed inside a value (at ${at}).`);
-      if (isReservedKey(key) || !isWellFormed(key)) throw errors.invalidQuerySyntax(`The key "${key.slice(0, 100)}" is not allowed inside a value (at ${at}).`);
+      if (key.startsWith('$'))
+        throw errors.invalidQuerySyntax(`Operator ${key} is not allowed inside a value (at ${at}).`);
+      if (isReservedKey(key) || !isWellFormed(key))
+        throw errors.invalidQuerySyntax(`The key "${key.slice(0, 100)}" is not allowed inside a value (at ${at}).`);
       checkLiteral(inner, depth + 1, at, tally);
     }
   }
@@ -177,7 +220,9 @@ function checkFieldName(name: string, at: string): void {
   }
   // These segments name an object's prototype, not a field: never a path into stored data.
   if (name.split('.').some(isReservedKey)) {
-    throw errors.invalidQuerySyntax(`Field name "${name.slice(0, 100)}" at ${at} uses a reserved segment (__proto__, constructor, prototype).`);
+    throw errors.invalidQuerySyntax(
+      `Field name "${name.slice(0, 100)}" at ${at} uses a reserved segment (__proto__, constructor, prototype).`,
+    );
   }
 }
 
@@ -186,11 +231,16 @@ function checkFieldName(name: string, at: string): void {
  * field such as another user's `_socialIdentity`): what a reader may not see, they may not filter,
  * count or order by either. Throws 400 InvalidQuerySyntax naming the field.
  */
-export function refuseHiddenFields(query: { filter: Filter; sort?: SortSpec; fields?: readonly string[] }, hidden: readonly string[]): void {
+export function refuseHiddenFields(
+  query: { filter: Filter; sort?: SortSpec; fields?: readonly string[] },
+  hidden: readonly string[],
+): void {
   if (hidden.length === 0) return;
   const touches = (path: string) => hidden.includes(path.split('.')[0] ?? path);
   const refuse = (path: string, where: string) => {
-    throw errors.invalidQuerySyntax(`${path.split('.')[0]?.slice(0, 100)} is not visible to these credentials and cannot be used in ${where}.`);
+    throw errors.invalidQuerySyntax(
+      `${path.split('.')[0]?.slice(0, 100)} is not visible to these credentials and cannot be used in ${where}.`,
+    );
   };
   const walk = (filter: Record<string, unknown>): void => {
     for (const [key, value] of Object.entries(filter)) {
@@ -205,27 +255,35 @@ export function refuseHiddenFields(query: { filter: Filter; sort?: SortSpec; fie
 
 /** `sort`: a JSON object of field -> 1 | -1, several keys in priority order. */
 export function parseSort(raw: unknown): SortSpec {
-  if (typeof raw !== 'string') throw errors.invalidQuerySyntax('The sort parameter must be given once, as a JSON object.');
+  if (typeof raw !== 'string')
+    throw errors.invalidQuerySyntax('The sort parameter must be given once, as a JSON object.');
   let parsed: unknown;
   try {
     parsed = raw === '' ? {} : JSON.parse(raw);
   } catch (err) {
     throw errors.invalidQuerySyntax(`The sort is not valid JSON: ${(err as Error).message}`);
   }
-  if (!isPlainObject(parsed)) throw errors.invalidQuerySyntax('The sort must be a JSON object such as {"name":1,"age":-1}.');
+  if (!isPlainObject(parsed))
+    throw errors.invalidQuerySyntax('The sort must be a JSON object such as {"name":1,"age":-1}.');
   const entries = Object.entries(parsed);
-  if (entries.length > MAX_SORT_KEYS) throw errors.invalidQuerySyntax(`The sort may have at most ${MAX_SORT_KEYS} keys.`);
+  if (entries.length > MAX_SORT_KEYS)
+    throw errors.invalidQuerySyntax(`The sort may have at most ${MAX_SORT_KEYS} keys.`);
   return entries.map(([field, direction]) => {
     checkFieldName(field, 'sort');
-    if (direction !== 1 && direction !== -1) throw errors.invalidQuerySyntax(`Sort direction of ${field} must be 1 or -1.`);
+    if (direction !== 1 && direction !== -1)
+      throw errors.invalidQuerySyntax(`Sort direction of ${field} must be 1 or -1.`);
     return [field, direction] as const;
   });
 }
 
 /** `fields`: a comma list; the result always holds `_id` plus these. */
 export function parseFields(raw: unknown): string[] {
-  if (typeof raw !== 'string') throw errors.invalidQuerySyntax('The fields parameter must be given once, as a comma-separated list.');
-  const fields = raw.split(',').map((f) => f.trim()).filter(Boolean);
+  if (typeof raw !== 'string')
+    throw errors.invalidQuerySyntax('The fields parameter must be given once, as a comma-separated list.');
+  const fields = raw
+    .split(',')
+    .map((f) => f.trim())
+    .filter(Boolean);
   if (fields.length > MAX_FIELDS) throw errors.invalidQuerySyntax(`At most ${MAX_FIELDS} fields may be selected.`);
   for (const field of fields) checkFieldName(field, 'fields');
   return [...new Set(fields)];

@@ -33,16 +33,25 @@ export class Tally {
   readonly regexes: RegexCondition[] = [];
 
   node(): void {
-    if (++this.nodes > MAX_QUERY_NODES) throw errors.invalidQuerySyntax(`The query has more than ${MAX_QUERY_NODES} keys and array elements (the most a query may have).`);
+    if (++this.nodes > MAX_QUERY_NODES)
+      throw errors.invalidQuerySyntax(
+        `The query has more than ${MAX_QUERY_NODES} keys and array elements (the most a query may have).`,
+      );
   }
 
   listItems(n: number): void {
     this.items += n;
-    if (this.items > MAX_QUERY_LIST_ITEMS) throw errors.invalidQuerySyntax(`The query's $in, $nin and $all lists hold more than ${MAX_QUERY_LIST_ITEMS} items together (the most a query may have).`);
+    if (this.items > MAX_QUERY_LIST_ITEMS)
+      throw errors.invalidQuerySyntax(
+        `The query's $in, $nin and $all lists hold more than ${MAX_QUERY_LIST_ITEMS} items together (the most a query may have).`,
+      );
   }
 
   regex(condition: RegexCondition): void {
-    if (this.regexes.push(condition) > MAX_QUERY_REGEXES) throw errors.invalidQuerySyntax(`The query has more than ${MAX_QUERY_REGEXES} $regex conditions (the most a query may have).`);
+    if (this.regexes.push(condition) > MAX_QUERY_REGEXES)
+      throw errors.invalidQuerySyntax(
+        `The query has more than ${MAX_QUERY_REGEXES} $regex conditions (the most a query may have).`,
+      );
   }
 }
 
@@ -53,7 +62,9 @@ export function compileRegexes(conditions: readonly RegexCondition[]): void {
   let weight = 0;
   for (const { pattern, options } of distinct.values()) weight += regexWeight(pattern, options);
   if (!(weight <= MAX_REGEX_WEIGHT)) {
-    throw errors.invalidQuerySyntax(`The query's $regex patterns weigh ${weight} together once counted repetitions are expanded (most: ${MAX_REGEX_WEIGHT}; "a{100}" weighs 100).`);
+    throw errors.invalidQuerySyntax(
+      `The query's $regex patterns weigh ${weight} together once counted repetitions are expanded (most: ${MAX_REGEX_WEIGHT}; "a{100}" weighs 100).`,
+    );
   }
   for (const { pattern, options, at } of distinct.values()) {
     try {

@@ -22,7 +22,10 @@ export interface SessionCacheOptions {
   readonly observe?: (outcome: 'hit' | 'miss') => void;
 }
 
-export const DEFAULT_SESSION_CACHE: Pick<SessionCacheOptions, 'ttlMs' | 'maxEntries'> = { ttlMs: 5000, maxEntries: 10_000 };
+export const DEFAULT_SESSION_CACHE: Pick<SessionCacheOptions, 'ttlMs' | 'maxEntries'> = {
+  ttlMs: 5000,
+  maxEntries: 10_000,
+};
 
 /** A live session as the auth middleware needs it. */
 export interface CachedSession extends SessionOwner {

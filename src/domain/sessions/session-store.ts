@@ -30,7 +30,10 @@ export class SessionStore {
   private readonly ttlMs: number;
   readonly cache: SessionCache;
 
-  constructor(private readonly store: DocumentStore, options: SessionStoreOptions = {}) {
+  constructor(
+    private readonly store: DocumentStore,
+    options: SessionStoreOptions = {},
+  ) {
     this.clock = options.clock ?? (() => new Date());
     this.ttlMs = (options.ttlSeconds ?? DEFAULT_SESSION_TTL_SECONDS) * 1000;
     this.cache = options.cache ?? new SessionCache({ ttlMs: 0, maxEntries: 0 });
@@ -57,7 +60,11 @@ export class SessionStore {
    * or null for unknown, expired or revoked tokens. From the cache: no round trip; else one, plus
    * what `groupsOf` costs.
    */
-  async resolve(appKey: string, token: string, groupsOf: (owner: SessionOwner) => Promise<readonly string[]>): Promise<CachedSession | null> {
+  async resolve(
+    appKey: string,
+    token: string,
+    groupsOf: (owner: SessionOwner) => Promise<readonly string[]>,
+  ): Promise<CachedSession | null> {
     if (token.length === 0 || token.length > MAX_TOKEN_LENGTH) return null;
     const hash = tokenHash(token);
     const cached = this.cache.lookup(appKey, hash);
@@ -67,7 +74,7 @@ export class SessionStore {
     const sessionExpiresAt = typeof session.expiresAt === 'string' ? Date.parse(session.expiresAt) : NaN;
     if (!(sessionExpiresAt > this.clock().getTime())) return null;
     const owner = { userId: session.userId, username: session.username };
-    const resolved: CachedSession = { ...owner, groups: Object.freeze([...await groupsOf(owner)]), sessionExpiresAt };
+    const resolved: CachedSession = { ...owner, groups: Object.freeze([...(await groupsOf(owner))]), sessionExpiresAt };
     if (cached) this.cache.store(appKey, hash, resolved, cached);
     return resolved;
   }

@@ -107,9 +107,10 @@ export class LoginThrottle {
     const client = attempt.client === undefined ? undefined : clientKey(attempt.client);
     const waits = [client === undefined ? 0 : this.wait(this.clients.get(client), this.limits.failuresPerClient, now)];
     // A known client answers to its own lock for the username instead of the username's (shared) one.
-    const usernameWindow = client !== undefined && this.isKnown(attempt, client, now)
-      ? this.knownFailures.get(knownKey(attempt, client))
-      : this.usernames.get(usernameKey(attempt));
+    const usernameWindow =
+      client !== undefined && this.isKnown(attempt, client, now)
+        ? this.knownFailures.get(knownKey(attempt, client))
+        : this.usernames.get(usernameKey(attempt));
     waits.push(this.wait(usernameWindow, this.limits.failuresPerUsername, now));
     return Math.max(...waits);
   }
@@ -154,7 +155,12 @@ export class LoginThrottle {
 
   /** Keys held per table (bounded by `maxEntries`). */
   sizes(): { usernames: number; clients: number; knownClients: number; knownFailures: number } {
-    return { usernames: this.usernames.size, clients: this.clients.size, knownClients: this.knownClients.size, knownFailures: this.knownFailures.size };
+    return {
+      usernames: this.usernames.size,
+      clients: this.clients.size,
+      knownClients: this.knownClients.size,
+      knownFailures: this.knownFailures.size,
+    };
   }
 
   private wait(window: Window | undefined, limit: number, now: number): number {
@@ -182,7 +188,8 @@ export class LoginThrottle {
 
 /** Long usernames are keyed by their hash, so a key's memory is bounded whatever the body holds. */
 function usernameKey(attempt: LoginAttempt): string {
-  const name = attempt.username.length <= 128 ? attempt.username : createHash('sha256').update(attempt.username).digest('hex');
+  const name =
+    attempt.username.length <= 128 ? attempt.username : createHash('sha256').update(attempt.username).digest('hex');
   return `${attempt.appKey}\u0000${name}`;
 }
 
@@ -198,6 +205,11 @@ export function clientKey(address: string): string {
   const [head = '', tail = ''] = address.split('%')[0]!.toLowerCase().split('::');
   const headParts = head ? head.split(':') : [];
   const tailParts = address.includes('::') ? (tail ? tail.split(':') : []) : [];
-  const groups = address.includes('::') ? [...headParts, ...Array<string>(8 - headParts.length - tailParts.length).fill('0'), ...tailParts] : headParts;
-  return `${groups.slice(0, 4).map((g) => g.replace(/^0+(?=.)/, '')).join(':')}::/64`;
+  const groups = address.includes('::')
+    ? [...headParts, ...Array<string>(8 - headParts.length - tailParts.length).fill('0'), ...tailParts]
+    : headParts;
+  return `${groups
+    .slice(0, 4)
+    .map((g) => g.replace(/^0+(?=.)/, ''))
+    .join(':')}::/64`;
 }

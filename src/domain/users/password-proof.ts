@@ -48,9 +48,10 @@ export class PasswordProof {
       [user] = await this.store.find(userScope(appKey), restrict({ username }, ACTIVE_USERS), { limit: 1 });
       const [credential] = user ? await this.store.findByIds(credentialScope(appKey), [user._id]) : [];
       // Unknown users cost a hash too, so timing does not tell which usernames exist.
-      matches = !user || !credential || typeof credential.hash !== 'string'
-        ? await this.passwords.verifyAgainstNothing(password)
-        : await this.passwords.verify(password, credential.hash);
+      matches =
+        !user || !credential || typeof credential.hash !== 'string'
+          ? await this.passwords.verifyAgainstNothing(password)
+          : await this.passwords.verify(password, credential.hash);
     } catch (err) {
       this.throttle.withdraw(attempt);
       throw translateBusy(err);
@@ -62,11 +63,15 @@ export class PasswordProof {
 }
 
 function throttled(wait: number) {
-  return errors.tooManyLoginAttempts(wait, 'Too many failed logins for this username or from this client; retry later.');
+  return errors.tooManyLoginAttempts(
+    wait,
+    'Too many failed logins for this username or from this client; retry later.',
+  );
 }
 
 /** A full hashing queue is the server asking for a short pause, not a failure of the request. */
 export function translateBusy(err: unknown): unknown {
-  if (err instanceof HashingBusyError) return errors.tooManyLoginAttempts(1, 'The server is busy checking other passwords; retry in a second.');
+  if (err instanceof HashingBusyError)
+    return errors.tooManyLoginAttempts(1, 'The server is busy checking other passwords; retry in a second.');
   return err;
 }

@@ -37,7 +37,15 @@ export class PasswordHasher {
     const parts = stored.split('$');
     const [scheme, n, r, p, salt, key] = parts;
     const N = Number(n);
-    const valid = parts.length === 6 && scheme === 'scrypt' && Number.isInteger(N) && N > 1 && N <= MAX_N && Number(r) > 0 && Number(p) > 0 && Number(r) * Number(p) < 64;
+    const valid =
+      parts.length === 6 &&
+      scheme === 'scrypt' &&
+      Number.isInteger(N) &&
+      N > 1 &&
+      N <= MAX_N &&
+      Number(r) > 0 &&
+      Number(p) > 0 &&
+      Number(r) * Number(p) < 64;
     if (!valid || salt === undefined || key === undefined) {
       await this.derive(password, randomBytes(SALT_BYTES), DEFAULT_COST);
       return false;

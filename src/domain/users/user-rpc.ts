@@ -4,7 +4,12 @@
  * only record their state in the user's `_kmd` (Kinvey's `passwordReset`, `emailVerification`
  * shapes), where the console, business logic or an operator can pick it up.
  */
-import { checkUsernameBodySchema, forgotUsernameBodySchema, type CheckUsernameBody, type ForgotUsernameBody } from '../../../schemas/user.schema';
+import {
+  checkUsernameBodySchema,
+  forgotUsernameBodySchema,
+  type CheckUsernameBody,
+  type ForgotUsernameBody,
+} from '../../../schemas/user.schema';
 import { describeErrors, validatorFor } from '../../../schemas/validator';
 import type { DocumentStore } from '../ports';
 import { restrict } from '../access/acl';
@@ -33,10 +38,14 @@ export class UserNoticesService {
   async initiatePasswordReset(appKey: string, usernameOrEmail: string): Promise<void> {
     const scope = userScope(appKey);
     let [user] = await this.store.find(scope, restrict({ username: usernameOrEmail }, ACTIVE_USERS), { limit: 1 });
-    [user] = user ? [user] : await this.store.find(scope, restrict({ email: usernameOrEmail }, ACTIVE_USERS), { limit: 1 });
+    [user] = user
+      ? [user]
+      : await this.store.find(scope, restrict({ email: usernameOrEmail }, ACTIVE_USERS), { limit: 1 });
     if (!user) return;
     const now = this.clock().toISOString();
-    await this.store.setFields(scope, user._id, { '_kmd.passwordReset': { status: 'InProgress', lastStateChangeAt: now } });
+    await this.store.setFields(scope, user._id, {
+      '_kmd.passwordReset': { status: 'InProgress', lastStateChangeAt: now },
+    });
   }
 
   /**
@@ -57,9 +66,16 @@ export class UserNoticesService {
   async forgotUsername(appKey: string, body: unknown): Promise<void> {
     const { email } = checkBody<ForgotUsernameBody>(forgotUsernameBodySchema, body);
     const scope = userScope(appKey);
-    const users = await this.store.find(scope, restrict({ email }, ACTIVE_USERS), { limit: MAX_NOTICES, fields: ['_id'] });
+    const users = await this.store.find(scope, restrict({ email }, ACTIVE_USERS), {
+      limit: MAX_NOTICES,
+      fields: ['_id'],
+    });
     const now = this.clock().toISOString();
-    await Promise.all(users.map((u) => this.store.setFields(scope, u._id, { '_kmd.forgotUsername': { status: 'sent', lastStateChangeAt: now } })));
+    await Promise.all(
+      users.map((u) =>
+        this.store.setFields(scope, u._id, { '_kmd.forgotUsername': { status: 'sent', lastStateChangeAt: now } }),
+      ),
+    );
   }
 }
 

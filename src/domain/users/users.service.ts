@@ -22,7 +22,17 @@ import type { Principal } from '../access/principal';
 import { refuseHiddenFields, sanitizeFilter, type ListQuery } from '../query/parse-query';
 import type { SessionCache } from '../sessions/session-cache';
 import { SessionStore } from '../sessions/session-store';
-import { ACTIVE_USERS, PUBLIC_USER_FIELDS, credentialScope, hiddenUserFields, isDisabled, kmdOf, parseUserBody, toUserView, userScope } from './user-records';
+import {
+  ACTIVE_USERS,
+  PUBLIC_USER_FIELDS,
+  credentialScope,
+  hiddenUserFields,
+  isDisabled,
+  kmdOf,
+  parseUserBody,
+  toUserView,
+  userScope,
+} from './user-records';
 
 export type UserPrincipal = Extract<Principal, { kind: 'user' }>;
 
@@ -46,7 +56,8 @@ export interface UsersServiceOptions {
  * passed by a recovery code or device token (the wire shape is then `{mfaRequired:false, user,
  * authToken}`); or, for a user with MFA on, the challenge instead of a session.
  */
-export type LoginAnswer = { readonly user: StoredDocument; readonly secondFactor: boolean } | { readonly challenge: MfaChallenge };
+export type LoginAnswer =
+  { readonly user: StoredDocument; readonly secondFactor: boolean } | { readonly challenge: MfaChallenge };
 
 /** One message for unknown users and wrong passwords, so the answer never tells which it was. */
 const LOGIN_FAILED = 'The username or password is wrong.';
@@ -55,7 +66,8 @@ const LOGIN_FAILED = 'The username or password is wrong.';
  * A user with MFA on has no password-only way in: Basic credentials would skip the second factor.
  * Said only after the password was right, so it tells nothing to someone guessing it.
  */
-const BASIC_NEEDS_NO_MFA = 'This user has multi-factor authentication on, so Basic user credentials are refused. Log in with POST /user/:appKey/login and the second factor, then send Authorization: Kinvey <authtoken>.';
+const BASIC_NEEDS_NO_MFA =
+  'This user has multi-factor authentication on, so Basic user credentials are refused. Log in with POST /user/:appKey/login and the second factor, then send Authorization: Kinvey <authtoken>.';
 
 /** What a proof by Basic user credentials grants: the request's principal, and the user as a login shows it (for the login hooks). */
 export interface BasicLogin {
@@ -94,9 +106,18 @@ export class UsersService {
    * is cached; two otherwise (the session, the user's groups).
    */
   async verifyToken(app: AppDefinition, token: string): Promise<Principal | null> {
-    const session = await this.sessions.resolve(app.appKey, token, (owner) => this.groups.membershipOf(app.appKey, owner.userId));
+    const session = await this.sessions.resolve(app.appKey, token, (owner) =>
+      this.groups.membershipOf(app.appKey, owner.userId),
+    );
     if (!session) return null;
-    return { kind: 'user', appKey: app.appKey, userId: session.userId, username: session.username, token, groups: session.groups };
+    return {
+      kind: 'user',
+      appKey: app.appKey,
+      userId: session.userId,
+      username: session.username,
+      token,
+      groups: session.groups,
+    };
   }
 
   /**
@@ -119,12 +140,22 @@ export class UsersService {
    */
   async loginWithBasic(app: AppDefinition, body: unknown, client?: string): Promise<BasicLogin> {
     const { username, password } = parseLoginBody(body);
-    const user = await this.proof.check({ appKey: app.appKey, username, ...(client === undefined ? {} : { client }) }, password);
+    const user = await this.proof.check(
+      { appKey: app.appKey, username, ...(client === undefined ? {} : { client }) },
+      password,
+    );
     if (!user) throw errors.invalidCredentials(LOGIN_FAILED);
     if (await this.secondFactor?.isOn(app.appKey, user._id)) throw errors.invalidCredentials(BASIC_NEEDS_NO_MFA);
     const groups = await this.groups.membershipOf(app.appKey, user._id);
     return {
-      principal: { kind: 'user', appKey: app.appKey, userId: user._id, username: String(user.username), token: '', groups },
+      principal: {
+        kind: 'user',
+        appKey: app.appKey,
+        userId: user._id,
+        username: String(user.username),
+        token: '',
+        groups,
+      },
       user: toUserView(user, { kind: 'app', appKey: app.appKey }),
     };
   }
@@ -173,10 +204,16 @@ export class UsersService {
    */
   async login(principal: Principal, body: unknown, client?: string): Promise<LoginAnswer> {
     if (isPlainObject(body) && body._socialIdentity !== undefined && body.username === undefined) {
-      throw errors.featureUnavailable('Social identity login is not supported by this server; log in with username and password.');
+      throw errors.featureUnavailable(
+        'Social identity login is not supported by this server; log in with username and password.',
+      );
     }
     const input = parseLoginBody(body);
-    const attempt: LoginAttempt = { appKey: principal.appKey, username: input.username, ...(client === undefined ? {} : { client }) };
+    const attempt: LoginAttempt = {
+      appKey: principal.appKey,
+      username: input.username,
+      ...(client === undefined ? {} : { client }),
+    };
     const user = await this.proof.check(attempt, input.password);
     if (!user) throw errors.invalidCredentials(LOGIN_FAILED);
     const gate = await this.secondFactor?.gateLogin(principal.appKey, user, input);
@@ -253,7 +290,8 @@ export class UsersService {
    */
   async update(principal: Principal, id: string, body: unknown): Promise<StoredDocument> {
     const isSelf = principal.kind === 'user' && principal.userId === id;
-    if (principal.kind !== 'master' && !isSelf) throw errors.insufficientCredentials('Users may only update their own account.');
+    if (principal.kind !== 'master' && !isSelf)
+      throw errors.insufficientCredentials('Users may only update their own account.');
     const input = parseUserBody(body);
     const appKey = principal.appKey;
     const existing = await this.activeUser(appKey, id);
@@ -282,7 +320,11 @@ export class UsersService {
       await this.sessions.revokeAllOf(appKey, id, isSelf && principal.kind === 'user' ? principal.token : undefined);
     }
     if (username !== existing.username) await this.sessions.renameOwner(appKey, id, username);
-    return toUserView(doc, principal, isSelf && principal.kind === 'user' && principal.token ? { authtoken: principal.token } : {});
+    return toUserView(
+      doc,
+      principal,
+      isSelf && principal.kind === 'user' && principal.token ? { authtoken: principal.token } : {},
+    );
   }
 
   /**
@@ -316,7 +358,8 @@ export class UsersService {
 
   /** Ends every session of a user: the user themselves or master. Throws 401 or 404 UserNotFound. */
   async invalidateTokens(principal: Principal, id: string): Promise<void> {
-    if (principal.kind === 'user' && principal.userId !== id) throw errors.insufficientCredentials('Users may only invalidate their own tokens.');
+    if (principal.kind === 'user' && principal.userId !== id)
+      throw errors.insufficientCredentials('Users may only invalidate their own tokens.');
     if (principal.kind !== 'user') await this.activeUser(principal.appKey, id);
     await this.sessions.revokeAllOf(principal.appKey, id);
   }
@@ -340,7 +383,11 @@ export class UsersService {
     return user;
   }
 
-  private async findCapped(appKey: string, filter: Filter, query: Omit<ListQuery, 'filter'>): Promise<StoredDocument[]> {
+  private async findCapped(
+    appKey: string,
+    filter: Filter,
+    query: Omit<ListQuery, 'filter'>,
+  ): Promise<StoredDocument[]> {
     const limit = Math.min(query.limit ?? Infinity, MAX_RESULT_SET + 1);
     const docs = await this.store.find(userScope(appKey), filter, { ...query, limit });
     if (docs.length > MAX_RESULT_SET) throw errors.resultSetSizeExceeded('Page through users with limit and skip.');
@@ -382,10 +429,12 @@ function userNotFound(id: string) {
  * the username would take that user for the app itself.
  */
 function refuseAppKeyAsUsername(appKey: string, username: string): void {
-  if (username === appKey) throw errors.userAlreadyExists('The app key is reserved for the app itself and cannot be a username.');
+  if (username === appKey)
+    throw errors.userAlreadyExists('The app key is reserved for the app itself and cannot be a username.');
 }
 
 function translateDuplicate(err: unknown, username: string): unknown {
-  if (err instanceof StoreError && err.kind === 'duplicate') return errors.userAlreadyExists(`The username ${username.slice(0, 100)} is taken.`);
+  if (err instanceof StoreError && err.kind === 'duplicate')
+    return errors.userAlreadyExists(`The username ${username.slice(0, 100)} is taken.`);
   return err;
 }

@@ -91,7 +91,9 @@ export function requireAuth(sessions: SessionVerifier, policy: CredentialPolicy)
     }
     const allowed = POLICY_ALLOWS[policy].includes(principal.kind);
     if (!allowed) {
-      throw errors.insufficientCredentials(`This operation needs ${policy.replace(/-/g, ' ')} credentials; the request used ${principal.kind} credentials.`);
+      throw errors.insufficientCredentials(
+        `This operation needs ${policy.replace(/-/g, ' ')} credentials; the request used ${principal.kind} credentials.`,
+      );
     }
     localsOf(res).principal = principal;
     next();

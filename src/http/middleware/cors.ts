@@ -1,17 +1,38 @@
 import type { NextFunction, Request, Response } from 'express';
 
 const ALLOWED_HEADERS = [
-  'Authorization', 'Content-Type', 'Accept', 'Content-Range', 'Range', 'X-Requested-With',
-  'X-Kinvey-API-Version', 'X-Kinvey-Client-App-Version', 'X-Kinvey-Custom-Request-Properties',
-  'X-Kinvey-Device-Information', 'X-Kinvey-Device-Info', 'X-Kinvey-Content-Type',
-  'X-Kinvey-Skip-Business-Logic', 'X-Kinvey-Trace-Request', 'X-Kinvey-Force-Debug-Log-Credentials',
-  'X-Kinvey-Include-Headers-In-Response', 'X-Kinvey-ResponseWrapper', 'X-Kinvey-Origin',
-  'X-Kinvey-Include-Items-Count', 'X-Kinvey-Request-Id',
+  'Authorization',
+  'Content-Type',
+  'Accept',
+  'Content-Range',
+  'Range',
+  'X-Requested-With',
+  'X-Kinvey-API-Version',
+  'X-Kinvey-Client-App-Version',
+  'X-Kinvey-Custom-Request-Properties',
+  'X-Kinvey-Device-Information',
+  'X-Kinvey-Device-Info',
+  'X-Kinvey-Content-Type',
+  'X-Kinvey-Skip-Business-Logic',
+  'X-Kinvey-Trace-Request',
+  'X-Kinvey-Force-Debug-Log-Credentials',
+  'X-Kinvey-Include-Headers-In-Response',
+  'X-Kinvey-ResponseWrapper',
+  'X-Kinvey-Origin',
+  'X-Kinvey-Include-Items-Count',
+  'X-Kinvey-Request-Id',
 ].join(', ');
 
 const EXPOSED_HEADERS = [
-  'X-Kinvey-Request-Start', 'X-Kinvey-Request-Id', 'X-Kinvey-API-Version', 'X-Kinvey-Items-Count',
-  'Location', 'Range', 'Content-Range', 'Content-Length', 'ETag',
+  'X-Kinvey-Request-Start',
+  'X-Kinvey-Request-Id',
+  'X-Kinvey-API-Version',
+  'X-Kinvey-Items-Count',
+  'Location',
+  'Range',
+  'Content-Range',
+  'Content-Length',
+  'ETag',
 ].join(', ');
 
 /**

@@ -13,7 +13,11 @@ export function requireJsonBody(req: Request, _res: Response, next: NextFunction
   const hasBody = req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
   if (hasBody && req.body === undefined) {
     const type = req.get('content-type');
-    return next(errors.badRequest(`The body was not read: send it as JSON with the header Content-Type: application/json${type ? ` (this request sent ${type.slice(0, 100)})` : ' (this request sent no Content-Type)'}.`));
+    return next(
+      errors.badRequest(
+        `The body was not read: send it as JSON with the header Content-Type: application/json${type ? ` (this request sent ${type.slice(0, 100)})` : ' (this request sent no Content-Type)'}.`,
+      ),
+    );
   }
   next();
 }

@@ -45,7 +45,8 @@ export function expansionAwareJson(app: Express): void {
   app.response.json = function json(this: Response, body: unknown): Response {
     let text: string | undefined = JSON.stringify(body);
     const table = expansionSlot(this)[TABLE];
-    if (table && text !== undefined) text = text.replace(MARKER_IN_JSON, (marker, index: string) => table[Number(index)] ?? marker);
+    if (table && text !== undefined)
+      text = text.replace(MARKER_IN_JSON, (marker, index: string) => table[Number(index)] ?? marker);
     if (!this.get('Content-Type')) this.set('Content-Type', 'application/json');
     return this.send(text);
   } as Express['response']['json'];

@@ -24,7 +24,11 @@ export interface ServerInfo {
 }
 
 /** The server as `app`'s operator sees it, at `now`. Pure; never throws. */
-export function describeServer(config: Config, app: AppDefinition, times: { version: string; startedAt: Date; now: Date }): ServerInfo {
+export function describeServer(
+  config: Config,
+  app: AppDefinition,
+  times: { version: string; startedAt: Date; now: Date },
+): ServerInfo {
   return {
     version: times.version,
     appName: app.name,

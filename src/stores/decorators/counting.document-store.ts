@@ -1,7 +1,19 @@
 import type { DocumentStore } from '../../domain/ports';
 
 type Operation = Exclude<keyof DocumentStore, 'close' | 'ensureIndex'>;
-const OPERATIONS: readonly Operation[] = ['insert', 'upsert', 'replace', 'setFields', 'find', 'findByIds', 'count', 'group', 'deleteById', 'deleteMany', 'listCollections'];
+const OPERATIONS: readonly Operation[] = [
+  'insert',
+  'upsert',
+  'replace',
+  'setFields',
+  'find',
+  'findByIds',
+  'count',
+  'group',
+  'deleteById',
+  'deleteMany',
+  'listCollections',
+];
 
 /**
  * The same store, reporting every data call (one round trip on MongoDB) to `count` before making
@@ -11,7 +23,10 @@ const OPERATIONS: readonly Operation[] = ['insert', 'upsert', 'replace', 'setFie
  * request that made the call.
  */
 export function countingDocumentStore(store: DocumentStore, count: (operation: Operation) => void): DocumentStore {
-  const counted = { close: () => store.close(), ensureIndex: (scope, index) => store.ensureIndex(scope, index) } as DocumentStore;
+  const counted = {
+    close: () => store.close(),
+    ensureIndex: (scope, index) => store.ensureIndex(scope, index),
+  } as DocumentStore;
   for (const operation of OPERATIONS) {
     const original = store[operation].bind(store) as (...args: unknown[]) => Promise<unknown>;
     (counted as unknown as Record<string, unknown>)[operation] = (...args: unknown[]) => {

@@ -1,5 +1,12 @@
 import type { Readable } from 'node:stream';
-import type { ByteRange, ObjectStat, ObjectStore, SignOptions, UploadSessionOptions, UploadTarget } from '../../domain/ports';
+import type {
+  ByteRange,
+  ObjectStat,
+  ObjectStore,
+  SignOptions,
+  UploadSessionOptions,
+  UploadTarget,
+} from '../../domain/ports';
 import { systemClock, type Clock } from '../../internal/clock';
 
 export interface SignedUrlCacheOptions {
@@ -27,7 +34,10 @@ export class SignedUrlCache implements ObjectStore {
   private readonly observe: (outcome: 'hit' | 'miss') => void;
   private readonly clock: Clock;
 
-  constructor(readonly inner: ObjectStore, options: SignedUrlCacheOptions = {}) {
+  constructor(
+    readonly inner: ObjectStore,
+    options: SignedUrlCacheOptions = {},
+  ) {
     this.maxEntries = options.maxEntries ?? 50_000;
     this.observe = options.observe ?? (() => {});
     this.clock = options.clock ?? systemClock;
@@ -51,11 +61,14 @@ export class SignedUrlCache implements ObjectStore {
     const pending = this.inflight.get(cacheKey);
     this.observe(pending ? 'hit' : 'miss');
     if (pending) return pending;
-    const signing = this.inner.signDownloadUrl(key, options).then((url) => {
-      this.urls.set(cacheKey, { url, expiresAt });
-      if (this.urls.size > this.maxEntries) this.urls.delete(this.urls.keys().next().value as string);
-      return url;
-    }).finally(() => this.inflight.delete(cacheKey));
+    const signing = this.inner
+      .signDownloadUrl(key, options)
+      .then((url) => {
+        this.urls.set(cacheKey, { url, expiresAt });
+        if (this.urls.size > this.maxEntries) this.urls.delete(this.urls.keys().next().value as string);
+        return url;
+      })
+      .finally(() => this.inflight.delete(cacheKey));
     this.inflight.set(cacheKey, signing);
     return signing;
   }
@@ -68,7 +81,11 @@ export class SignedUrlCache implements ObjectStore {
   createUploadSession(key: string, options: UploadSessionOptions): Promise<UploadTarget> {
     return this.inner.createUploadSession(key, options);
   }
-  write(key: string, body: Readable, options: { contentType: string; public?: boolean; filename?: string }): Promise<ObjectStat> {
+  write(
+    key: string,
+    body: Readable,
+    options: { contentType: string; public?: boolean; filename?: string },
+  ): Promise<ObjectStat> {
     return this.inner.write(key, body, options);
   }
   read(key: string, range?: ByteRange): Promise<Readable | null> {

@@ -14,5 +14,6 @@ export function isSafeObjectKey(key: unknown): key is string {
  * Throws StoreError('invalid'). Keys come from the domain, so a refusal here is a bug or an attack.
  */
 export function assertSafeObjectKey(key: unknown): asserts key is string {
-  if (!isSafeObjectKey(key)) throw new StoreError('invalid', `unsafe object key ${JSON.stringify(String(key)).slice(0, 80)}`);
+  if (!isSafeObjectKey(key))
+    throw new StoreError('invalid', `unsafe object key ${JSON.stringify(String(key)).slice(0, 80)}`);
 }

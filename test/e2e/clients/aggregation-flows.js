@@ -39,7 +39,10 @@ async function runAggregationFlows({ Kinvey, sdk }) {
     return group(aggregation);
   });
   await flow('a custom reducer', async () => {
-    const aggregation = new Aggregation({ initial: { n: 0 }, reduceFn: 'function(doc, out) { out.n += doc.amount * 2; return out; }' });
+    const aggregation = new Aggregation({
+      initial: { n: 0 },
+      reduceFn: 'function(doc, out) { out.n += doc.amount * 2; return out; }',
+    });
     await group(aggregation);
   });
 }

@@ -16,7 +16,11 @@ const flow = (name, run) => reportFlow(name, run, 30_000);
 
 function loadSdk() {
   if (SDK === 'js-sdk-7') {
-    return require('../../support/kinvey-js-sdk-node').init({ appKey: APP_KEY, appSecret: APP_SECRET, apiHostname: KINBASE_URL });
+    return require('../../support/kinvey-js-sdk-node').init({
+      appKey: APP_KEY,
+      appSecret: APP_SECRET,
+      apiHostname: KINBASE_URL,
+    });
   }
   if (SDK === 'node-sdk-3') {
     const Kinvey = require('kinvey-node-sdk');
@@ -30,7 +34,10 @@ function loadSdk() {
 async function master(method, path, body) {
   const res = await fetch(`${KINBASE_URL}/appdata/${APP_KEY}/${path}`, {
     method,
-    headers: { Authorization: `Basic ${Buffer.from(`${APP_KEY}:${MASTER_SECRET}`).toString('base64')}`, 'Content-Type': 'application/json' },
+    headers: {
+      Authorization: `Basic ${Buffer.from(`${APP_KEY}:${MASTER_SECRET}`).toString('base64')}`,
+      'Content-Type': 'application/json',
+    },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   if (!res.ok) throw new Error(`${method} ${path} answered ${res.status}: ${await res.text()}`);
@@ -51,14 +58,21 @@ async function main() {
   if (!(await Kinvey.User.getActiveUser())) await Kinvey.User.login(username, 'delta-secret');
 
   for (const collection of [DELTA_COLLECTION, PLAIN_COLLECTION]) {
-    for (const id of ['a', 'b', 'c', 'd', 'e']) await master('POST', collection, { _id: id, v: 1, kind: id === 'd' || id === 'e' ? 'scrap' : 'keep' });
+    for (const id of ['a', 'b', 'c', 'd', 'e'])
+      await master('POST', collection, { _id: id, v: 1, kind: id === 'd' || id === 'e' ? 'scrap' : 'keep' });
   }
   const store = Kinvey.DataStore.collection(DELTA_COLLECTION, Kinvey.DataStoreType.Sync, { useDeltaSet: true });
   const plain = Kinvey.DataStore.collection(PLAIN_COLLECTION, Kinvey.DataStoreType.Sync, { useDeltaSet: true });
   const pullOptions = () => ({ timeout: CALL_TIMEOUT_MS, autoPagination: { pageSize: 2 } });
 
-  await flow('first pull', async () => ({ pulled: await store.pull(undefined, pullOptions()), cache: await cached(store) }));
-  await flow('first pull without a delta set', async () => ({ pulled: await plain.pull(undefined, pullOptions()), cache: await cached(plain) }));
+  await flow('first pull', async () => ({
+    pulled: await store.pull(undefined, pullOptions()),
+    cache: await cached(store),
+  }));
+  await flow('first pull without a delta set', async () => ({
+    pulled: await plain.pull(undefined, pullOptions()),
+    cache: await cached(plain),
+  }));
 
   // Writes after the first pull's X-Kinvey-Request-Start, in a later millisecond.
   await new Promise((resolve) => setTimeout(resolve, 5));
@@ -69,9 +83,18 @@ async function main() {
     await master('DELETE', `${collection}?query=${encodeURIComponent(JSON.stringify({ kind: 'scrap' }))}`);
   }
 
-  await flow('second pull', async () => ({ pulled: await store.pull(undefined, pullOptions()), cache: await cached(store) }));
-  await flow('second pull without a delta set', async () => ({ pulled: await plain.pull(undefined, pullOptions()), cache: await cached(plain) }));
-  await flow('third pull, nothing changed', async () => ({ pulled: await store.pull(undefined, pullOptions()), cache: await cached(store) }));
+  await flow('second pull', async () => ({
+    pulled: await store.pull(undefined, pullOptions()),
+    cache: await cached(store),
+  }));
+  await flow('second pull without a delta set', async () => ({
+    pulled: await plain.pull(undefined, pullOptions()),
+    cache: await cached(plain),
+  }));
+  await flow('third pull, nothing changed', async () => ({
+    pulled: await store.pull(undefined, pullOptions()),
+    cache: await cached(store),
+  }));
 }
 
 main()

@@ -18,7 +18,10 @@ function describeError(err) {
 async function flow(name, run, timeoutMs = FLOW_TIMEOUT_MS) {
   let timer;
   const guard = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(Object.assign(new Error(`flow did not finish within ${timeoutMs} ms`), { name: 'FlowTimeout' })), timeoutMs);
+    timer = setTimeout(
+      () => reject(Object.assign(new Error(`flow did not finish within ${timeoutMs} ms`), { name: 'FlowTimeout' })),
+      timeoutMs,
+    );
   });
   try {
     const value = await Promise.race([run(), guard]);

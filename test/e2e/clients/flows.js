@@ -7,7 +7,12 @@
 const CALL_TIMEOUT_MS = 8_000;
 const { flow, expectFailure } = require('./flow-report');
 
-const asBuffer = (data) => (Buffer.isBuffer(data) ? data : typeof data === 'string' ? Buffer.from(data, 'utf8') : Buffer.from(JSON.stringify(data)));
+const asBuffer = (data) =>
+  Buffer.isBuffer(data)
+    ? data
+    : typeof data === 'string'
+      ? Buffer.from(data, 'utf8')
+      : Buffer.from(JSON.stringify(data));
 
 /**
  * @param {object} o
@@ -80,19 +85,34 @@ async function runFlows({ Kinvey, sdk, fileContent, mimeType, readOnlyCollection
   const uploaded = await flow('Files.upload (public, resumable)', async () => {
     const file = await Files.upload(fileContent, { filename, mimeType, public: true }, opts());
     state.fileId = file._id;
-    return { _id: file._id, _filename: file._filename, _public: file._public, mimeType: file.mimeType, size: file.size };
+    return {
+      _id: file._id,
+      _filename: file._filename,
+      _public: file._public,
+      mimeType: file.mimeType,
+      size: file.size,
+    };
   });
 
   await flow('Files.stream', async () => {
     const file = await Files.stream(state.fileId, opts());
     const fetched = await fetch(file._downloadURL);
     const bytes = Buffer.from(await fetched.arrayBuffer());
-    return { _id: file._id, downloadURL: file._downloadURL, status: fetched.status, identical: bytes.equals(fileContent) };
+    return {
+      _id: file._id,
+      downloadURL: file._downloadURL,
+      status: fetched.status,
+      identical: bytes.equals(fileContent),
+    };
   });
 
   await flow('Files.download', async () => {
     const data = await Files.download(state.fileId, opts());
-    return { kind: Buffer.isBuffer(data) ? 'Buffer' : typeof data, length: asBuffer(data).length, identical: asBuffer(data).equals(fileContent) };
+    return {
+      kind: Buffer.isBuffer(data) ? 'Buffer' : typeof data,
+      length: asBuffer(data).length,
+      identical: asBuffer(data).equals(fileContent),
+    };
   });
 
   await flow('Files.find by mimeType', async () => {
@@ -107,13 +127,17 @@ async function runFlows({ Kinvey, sdk, fileContent, mimeType, readOnlyCollection
 
   await flow('save an entity holding a KinveyFile reference', async () => {
     const fileId = uploaded ? state.fileId : 'not-uploaded';
-    const alice = await profiles.save({ name: 'Alice', age: 31, city: 'Berlin', avatar: { _type: 'KinveyFile', _id: fileId } }, opts());
+    const alice = await profiles.save(
+      { name: 'Alice', age: 31, city: 'Berlin', avatar: { _type: 'KinveyFile', _id: fileId } },
+      opts(),
+    );
     const others = [];
     for (const doc of [
       { name: 'Bob', age: 25, city: 'Berlin' },
       { name: 'Carol', age: 40, city: 'Paris' },
       { name: 'Dan', age: 35, city: 'Berlin' },
-    ]) others.push(await profiles.save(doc, opts()));
+    ])
+      others.push(await profiles.save(doc, opts()));
     state.aliceId = alice._id;
     state.danId = others[2]._id;
     return {
@@ -152,7 +176,13 @@ async function runFlows({ Kinvey, sdk, fileContent, mimeType, readOnlyCollection
     const avatar = doc.avatar || {};
     const fetched = avatar._downloadURL ? await fetch(avatar._downloadURL) : null;
     const bytes = fetched ? Buffer.from(await fetched.arrayBuffer()) : Buffer.alloc(0);
-    return { _type: avatar._type, _id: avatar._id, hasDownloadURL: typeof avatar._downloadURL === 'string', status: fetched && fetched.status, identical: bytes.equals(fileContent) };
+    return {
+      _type: avatar._type,
+      _id: avatar._id,
+      hasDownloadURL: typeof avatar._downloadURL === 'string',
+      status: fetched && fetched.status,
+      identical: bytes.equals(fileContent),
+    };
   });
 
   await flow('remove by query and by id', async () => {
@@ -178,9 +208,14 @@ async function runFlows({ Kinvey, sdk, fileContent, mimeType, readOnlyCollection
     await store.clear();
     const pulled = await store.pull(new Query().ascending('n'), { ...opts(), autoPagination: { pageSize: 2 } });
     const local = await store.find(new Query().ascending('n')).toPromise();
-    const network = await DataStore.collection(name, DataStoreType.Network).find(new Query().ascending('n'), opts()).toPromise();
+    const network = await DataStore.collection(name, DataStoreType.Network)
+      .find(new Query().ascending('n'), opts())
+      .toPromise();
     return {
-      pushed: pushed.map((r) => ({ hasError: Boolean(r.error), serverId: Boolean(r.entity && r.entity._id && !(r.entity._kmd && r.entity._kmd.local)) })),
+      pushed: pushed.map((r) => ({
+        hasError: Boolean(r.error),
+        serverId: Boolean(r.entity && r.entity._id && !(r.entity._kmd && r.entity._kmd.local)),
+      })),
       pulled,
       local: local.map((d) => d.text),
       localIdsFromServer: local.every((d) => network.some((s) => s._id === d._id)),

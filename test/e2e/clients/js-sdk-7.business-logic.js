@@ -5,7 +5,11 @@
 const { init } = require('../../support/kinvey-js-sdk-node');
 const { runBusinessLogicFlows } = require('./business-logic-flows');
 
-const Kinvey = init({ appKey: process.env.APP_KEY, appSecret: process.env.APP_SECRET, apiHostname: process.env.KINBASE_URL });
+const Kinvey = init({
+  appKey: process.env.APP_KEY,
+  appSecret: process.env.APP_SECRET,
+  apiHostname: process.env.KINBASE_URL,
+});
 runBusinessLogicFlows({ Kinvey, sdk: 'js-sdk-7' })
   .then(() => process.exit(0))
   .catch((err) => {

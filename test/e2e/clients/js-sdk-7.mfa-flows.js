@@ -27,7 +27,11 @@ function totp(secret, offsetSteps = 0) {
 }
 
 async function main() {
-  const Kinvey = init({ appKey: process.env.APP_KEY, appSecret: process.env.APP_SECRET, apiHostname: process.env.KINBASE_URL });
+  const Kinvey = init({
+    appKey: process.env.APP_KEY,
+    appSecret: process.env.APP_SECRET,
+    apiHostname: process.env.KINBASE_URL,
+  });
   const username = `mfa-${Date.now()}`;
   const password = 'mfa-e2e-password';
   const state = {};
@@ -78,19 +82,33 @@ async function main() {
       (authenticatorId, context) => {
         if (context.error) errors.push(context.error.message);
         // The current step's code was spent on verification; the next one is within the window.
-        return context.retries === 0 ? { code: totp(state.secret, 1) === '111999' ? '111998' : '111999' } : { code: totp(state.secret, 1), trustDevice: true };
+        return context.retries === 0
+          ? { code: totp(state.secret, 1) === '111999' ? '111998' : '111999' }
+          : { code: totp(state.secret, 1), trustDevice: true };
       },
     );
     const active = await Kinvey.User.getActiveUser();
     const me = await Kinvey.User.me();
-    return { offered, username: user.data.username, activeUsername: active && active.data.username, hasToken: typeof user.data._kmd.authtoken === 'string', meUsername: me.data.username, errors };
+    return {
+      offered,
+      username: user.data.username,
+      activeUsername: active && active.data.username,
+      hasToken: typeof user.data._kmd.authtoken === 'string',
+      meUsername: me.data.username,
+      errors,
+    };
   });
 
   await flow('a trusted device logs in without a code', async () => {
     await Kinvey.User.logout();
-    const user = await Kinvey.User.loginWithMFA(username, password, (a) => a[0].id, () => {
-      throw new Error('MFA complete should not be called');
-    });
+    const user = await Kinvey.User.loginWithMFA(
+      username,
+      password,
+      (a) => a[0].id,
+      () => {
+        throw new Error('MFA complete should not be called');
+      },
+    );
     return { username: user.data.username, hasToken: typeof user.data._kmd.authtoken === 'string' };
   });
 
@@ -101,7 +119,13 @@ async function main() {
     await Kinvey.User.logout();
     const reused = await failureOf(() => Kinvey.User.loginWithRecoveryCode(username, password, state.recoveryCodes[0]));
     const next = await Kinvey.User.loginWithRecoveryCode(username, password, state.recoveryCodes[1]);
-    return { username: user.data.username, meUsername: me.data.username, reused, nextUsername: next.data.username, left: (await Kinvey.MFA.listRecoveryCodes()).length };
+    return {
+      username: user.data.username,
+      meUsername: me.data.username,
+      reused,
+      nextUsername: next.data.username,
+      left: (await Kinvey.MFA.listRecoveryCodes()).length,
+    };
   });
 
   await flow('regenerate recovery codes, remove the authenticator and log in plainly', async () => {

@@ -5,7 +5,12 @@
 const Kinvey = require('kinvey-node-sdk');
 const { runAggregationFlows } = require('./aggregation-flows');
 
-Kinvey.init({ appKey: process.env.APP_KEY, appSecret: process.env.APP_SECRET, apiHostname: process.env.KINBASE_URL, micHostname: process.env.KINBASE_URL });
+Kinvey.init({
+  appKey: process.env.APP_KEY,
+  appSecret: process.env.APP_SECRET,
+  apiHostname: process.env.KINBASE_URL,
+  micHostname: process.env.KINBASE_URL,
+});
 runAggregationFlows({ Kinvey, sdk: 'node-sdk-3' })
   .then(() => process.exit(0))
   .catch((err) => {

@@ -10,8 +10,19 @@ const { runFlows } = require('./flows');
 // multi-byte characters is what it can round-trip.
 const fileContent = Buffer.from('kinbase ✓ résumé 🚀 — line one\nline two\n', 'utf8');
 
-Kinvey.init({ appKey: process.env.APP_KEY, appSecret: process.env.APP_SECRET, apiHostname: process.env.KINBASE_URL, micHostname: process.env.KINBASE_URL });
-runFlows({ Kinvey, sdk: 'node-sdk-3', fileContent, mimeType: 'text/plain', readOnlyCollection: process.env.READONLY_COLLECTION })
+Kinvey.init({
+  appKey: process.env.APP_KEY,
+  appSecret: process.env.APP_SECRET,
+  apiHostname: process.env.KINBASE_URL,
+  micHostname: process.env.KINBASE_URL,
+});
+runFlows({
+  Kinvey,
+  sdk: 'node-sdk-3',
+  fileContent,
+  mimeType: 'text/plain',
+  readOnlyCollection: process.env.READONLY_COLLECTION,
+})
   .then(() => process.exit(0))
   .catch((err) => {
     process.stderr.write(`${err && err.stack}\n`);

@@ -37,7 +37,9 @@ sdk.service({ host: '127.0.0.1', port, sharedSecret: process.env.FLEX_SECRET }, 
       securityContext: modules.requestContext.getSecurityContext(),
       customRequestProperties: modules.requestContext.getCustomRequestProperties(),
       tempObjectStore: modules.tempObjectStore.getAll(),
-    }).ok().done();
+    })
+      .ok()
+      .done();
   });
 
   fns.register('stampPreSave', (context, complete) => {
@@ -46,7 +48,9 @@ sdk.service({ host: '127.0.0.1', port, sharedSecret: process.env.FLEX_SECRET }, 
   });
 
   fns.register('limitQuery', (context, complete) => {
-    complete().setQuery(Object.assign({}, context.query, { limit: 1, query: { stamped: 'by flex' } })).next();
+    complete()
+      .setQuery(Object.assign({}, context.query, { limit: 1, query: { stamped: 'by flex' } }))
+      .next();
   });
 
   // Post hooks see the backend's response as context.body.
@@ -79,10 +83,13 @@ sdk.service({ host: '127.0.0.1', port, sharedSecret: process.env.FLEX_SECRET }, 
 
   // Reads an entity back from the backend through baasUrl and the master secret.
   fns.register('usesDataStore', (context, complete, modules) => {
-    modules.dataStore().collection(context.body.collection).findById(context.body.id, (error, entity) => {
-      if (error) return complete().runtimeError(`${error.message}: ${error.description} (${error.debug})`).done();
-      return complete(entity).ok().done();
-    });
+    modules
+      .dataStore()
+      .collection(context.body.collection)
+      .findById(context.body.id, (error, entity) => {
+        if (error) return complete().runtimeError(`${error.message}: ${error.description} (${error.debug})`).done();
+        return complete(entity).ok().done();
+      });
   });
 
   const widgets = new Map();
@@ -93,7 +100,11 @@ sdk.service({ host: '127.0.0.1', port, sharedSecret: process.env.FLEX_SECRET }, 
     return [...widgets.values()].filter((entity) => matches(entity, filter));
   };
   const widget = flex.data.serviceObject('widgets');
-  widget.onGetAll((request, complete) => complete([...widgets.values()]).ok().done());
+  widget.onGetAll((request, complete) =>
+    complete([...widgets.values()])
+      .ok()
+      .done(),
+  );
   widget.onGetByQuery((request, complete) => {
     let list = filtered(request.query);
     if (request.query.limit) list = list.slice(0, Number(request.query.limit));
@@ -104,7 +115,11 @@ sdk.service({ host: '127.0.0.1', port, sharedSecret: process.env.FLEX_SECRET }, 
     return entity ? complete(entity).ok().done() : complete().notFound(`no widget ${request.entityId}`).done();
   });
   widget.onGetCount((request, complete) => complete({ count: widgets.size }).ok().done());
-  widget.onGetCountByQuery((request, complete) => complete({ count: filtered(request.query).length }).ok().done());
+  widget.onGetCountByQuery((request, complete) =>
+    complete({ count: filtered(request.query).length })
+      .ok()
+      .done(),
+  );
   widget.onInsert((request, complete) => {
     const entity = Object.assign({ _id: `w${nextId++}` }, request.body);
     widgets.set(entity._id, entity);
@@ -129,7 +144,11 @@ sdk.service({ host: '127.0.0.1', port, sharedSecret: process.env.FLEX_SECRET }, 
   // A service object that implements onDeleteAll: a call that lands on it wipes every gizmo.
   const gizmos = new Map();
   const gizmo = flex.data.serviceObject('gizmos');
-  gizmo.onGetAll((request, complete) => complete([...gizmos.values()]).ok().done());
+  gizmo.onGetAll((request, complete) =>
+    complete([...gizmos.values()])
+      .ok()
+      .done(),
+  );
   gizmo.onGetById((request, complete) => {
     const entity = gizmos.get(request.entityId);
     return entity ? complete(entity).ok().done() : complete().notFound(`no gizmo ${request.entityId}`).done();
@@ -144,7 +163,11 @@ sdk.service({ host: '127.0.0.1', port, sharedSecret: process.env.FLEX_SECRET }, 
     gizmos.set(entity._id, entity);
     complete(entity).ok().done();
   });
-  gizmo.onDeleteById((request, complete) => complete({ count: gizmos.delete(request.entityId) ? 1 : 0 }).ok().done());
+  gizmo.onDeleteById((request, complete) =>
+    complete({ count: gizmos.delete(request.entityId) ? 1 : 0 })
+      .ok()
+      .done(),
+  );
   gizmo.onDeleteAll((request, complete) => {
     const count = gizmos.size;
     gizmos.clear();

@@ -81,7 +81,14 @@ function finish(call, outcome) {
   try {
     text = JSON.stringify(outcome);
   } catch (e) {
-    text = JSON.stringify({ kind: 'error', error: { name: 'TypeError', message: 'The response or request could not be converted to JSON: ' + describe(e).message, stack: '' } });
+    text = JSON.stringify({
+      kind: 'error',
+      error: {
+        name: 'TypeError',
+        message: 'The response or request could not be converted to JSON: ' + describe(e).message,
+        stack: '',
+      },
+    });
   }
   if (call.async) hostNotify(call.id, text);
   else call.result = text;
@@ -107,12 +114,18 @@ function ask(call, op, value) {
   if (call.ended) return Promise.reject(new Error('The Business Logic call already ended.'));
   /** @type {string} */
   var text;
-  try { text = JSON.stringify(value === undefined ? null : value); } catch (e) { return Promise.reject(e); }
-  return new Promise(/** @param {(answer: string) => void} resolve */ function (resolve) {
-    var id = call.nextRequest++;
-    call.requests[id] = resolve;
-    hostCall(call.id, id, op, text);
-  }).then(function (answer) {
+  try {
+    text = JSON.stringify(value === undefined ? null : value);
+  } catch (e) {
+    return Promise.reject(e);
+  }
+  return new Promise(
+    /** @param {(answer: string) => void} resolve */ function (resolve) {
+      var id = call.nextRequest++;
+      call.requests[id] = resolve;
+      hostCall(call.id, id, op, text);
+    },
+  ).then(function (answer) {
     var parsed = JSON.parse(answer);
     if (parsed && typeof parsed.error === 'string') throw new Error(parsed.error);
     return parsed ? parsed.ok : undefined;
@@ -145,11 +158,24 @@ function log(level, args) {
   var parts = [];
   for (var i = 0; i < args.length; i++) {
     var a = args[i];
-    if (typeof a === 'string') { parts.push(a); continue; }
+    if (typeof a === 'string') {
+      parts.push(a);
+      continue;
+    }
     /** @type {string | undefined} */
     var s;
-    try { s = JSON.stringify(a); } catch (_) { s = undefined; }
-    if (s === undefined) { try { s = String(a); } catch (_) { s = '(unprintable)'; } }
+    try {
+      s = JSON.stringify(a);
+    } catch (_) {
+      s = undefined;
+    }
+    if (s === undefined) {
+      try {
+        s = String(a);
+      } catch (_) {
+        s = '(unprintable)';
+      }
+    }
     parts.push(s);
   }
   ask(call, 'log', { level: level, message: parts.join(' ').slice(0, LOG_LIMIT) }).then(noop, noop);
@@ -175,7 +201,12 @@ function schedule(fn, ms, args, repeat) {
     ask(call, 'sleep', delay).then(function (fired) {
       if (fired !== true || call.ended || !call.timers[id]) return;
       if (!repeat) delete call.timers[id];
-      try { fn.apply(undefined, args); } catch (e) { fail(call, e); return; }
+      try {
+        fn.apply(undefined, args);
+      } catch (e) {
+        fail(call, e);
+        return;
+      }
       if (repeat && !call.ended && call.timers[id]) tick();
     }, noop);
   }
@@ -195,21 +226,52 @@ function cancel(id) {
 function install(name, value) {
   Object.defineProperty(global, name, { value: value, writable: true, configurable: true, enumerable: false });
 }
-install('setTimeout', /** @param {any} fn @param {unknown} ms */ function (fn, ms) { return schedule(fn, ms, Array.prototype.slice.call(arguments, 2), false); });
-install('setInterval', /** @param {any} fn @param {unknown} ms */ function (fn, ms) { return schedule(fn, ms, Array.prototype.slice.call(arguments, 2), true); });
-install('setImmediate', /** @param {any} fn */ function (fn) { return schedule(fn, 0, Array.prototype.slice.call(arguments, 1), false); });
+install(
+  'setTimeout',
+  /** @param {any} fn @param {unknown} ms */ function (fn, ms) {
+    return schedule(fn, ms, Array.prototype.slice.call(arguments, 2), false);
+  },
+);
+install(
+  'setInterval',
+  /** @param {any} fn @param {unknown} ms */ function (fn, ms) {
+    return schedule(fn, ms, Array.prototype.slice.call(arguments, 2), true);
+  },
+);
+install(
+  'setImmediate',
+  /** @param {any} fn */ function (fn) {
+    return schedule(fn, 0, Array.prototype.slice.call(arguments, 1), false);
+  },
+);
 install('clearTimeout', cancel);
 install('clearInterval', cancel);
 install('clearImmediate', cancel);
-install('queueMicrotask', /** @param {() => void} fn */ function (fn) { Promise.resolve().then(function () { fn(); }); });
+install(
+  'queueMicrotask',
+  /** @param {() => void} fn */ function (fn) {
+    Promise.resolve().then(function () {
+      fn();
+    });
+  },
+);
 install('console', {
-  log: function () { log('info', arguments); },
-  info: function () { log('info', arguments); },
-  debug: function () { log('debug', arguments); },
-  warn: function () { log('warn', arguments); },
-  error: function () { log('error', arguments); },
+  log: function () {
+    log('info', arguments);
+  },
+  info: function () {
+    log('info', arguments);
+  },
+  debug: function () {
+    log('debug', arguments);
+  },
+  warn: function () {
+    log('warn', arguments);
+  },
+  error: function () {
+    log('error', arguments);
+  },
 });
-
 
 /**
  * The `response` argument of a hook.
@@ -232,7 +294,9 @@ function makeResponse(call, init, request, temp) {
       tempObjectStore: temp,
     });
   }
-  response.continue = function () { end(true); };
+  response.continue = function () {
+    end(true);
+  };
   response.complete = /** @param {unknown} [status] */ function (status) {
     if (call.ended) return;
     if (status !== undefined) response.status = status;
@@ -282,7 +346,12 @@ function run(callId, key, functionName, payloadText) {
     var modules = makeModules(call, request, temp);
     var returned = fn.call(undefined, request, response, modules);
     if (returned !== null && typeof returned === 'object' && typeof returned.then === 'function') {
-      returned.then(noop, /** @param {unknown} e */ function (e) { fail(call, e); });
+      returned.then(
+        noop,
+        /** @param {unknown} e */ function (e) {
+          fail(call, e);
+        },
+      );
     }
   } catch (e) {
     fail(call, e);

@@ -8,13 +8,28 @@
 /* exported attachLibraries, makeModules */
 /** @type {{ lodash: unknown, moment: unknown, async: unknown }} */
 var libraries = { lodash: undefined, moment: undefined, async: undefined };
-var SUPPORTED = ['collectionAccess', 'logger', 'requestContext', 'tempObjectStore', 'utils', 'kinvey', 'validation', 'moment', 'lodash', 'async'];
+var SUPPORTED = [
+  'collectionAccess',
+  'logger',
+  'requestContext',
+  'tempObjectStore',
+  'utils',
+  'kinvey',
+  'validation',
+  'moment',
+  'lodash',
+  'async',
+];
 
 function attachLibraries() {
   libraries.lodash = global._;
   libraries.moment = global.moment;
   libraries.async = global.async;
-  return typeof libraries.lodash === 'function' && typeof libraries.moment === 'function' && typeof libraries.async === 'object';
+  return (
+    typeof libraries.lodash === 'function' &&
+    typeof libraries.moment === 'function' &&
+    typeof libraries.async === 'object'
+  );
 }
 
 /**
@@ -33,20 +48,38 @@ function makeCollection(call, name) {
   function op(method, args, cb) {
     var answer = ask(call, 'collection', { collection: name, method: method, args: args });
     if (typeof cb !== 'function') return answer;
-    answer.then(function (result) {
-      if (call.ended) return;
-      try { cb(null, result); } catch (e) { fail(call, e); }
-    }, function (err) {
-      if (call.ended) return;
-      try { cb(err); } catch (e) { fail(call, e); }
-    });
+    answer.then(
+      function (result) {
+        if (call.ended) return;
+        try {
+          cb(null, result);
+        } catch (e) {
+          fail(call, e);
+        }
+      },
+      function (err) {
+        if (call.ended) return;
+        try {
+          cb(err);
+        } catch (e) {
+          fail(call, e);
+        }
+      },
+    );
     return undefined;
   }
   /** @param {string} method */
   function withOptions(method) {
     return /** @param {any} query @param {any} [options] @param {any} [cb] */ function (query, options, cb) {
-      if (typeof query === 'function') { cb = query; query = {}; options = {}; }
-      if (typeof options === 'function') { cb = options; options = {}; }
+      if (typeof query === 'function') {
+        cb = query;
+        query = {};
+        options = {};
+      }
+      if (typeof options === 'function') {
+        cb = options;
+        options = {};
+      }
       return op(method, [query === undefined ? {} : query, options || {}], cb);
     };
   }
@@ -58,8 +91,16 @@ function makeCollection(call, name) {
     remove: withOptions('remove'),
     insert: withOptions('insert'),
     save: withOptions('save'),
-    update: /** @param {any} query @param {any} update @param {any} [options] @param {any} [cb] */ function (query, update, options, cb) {
-      if (typeof options === 'function') { cb = options; options = {}; }
+    update: /** @param {any} query @param {any} update @param {any} [options] @param {any} [cb] */ function (
+      query,
+      update,
+      options,
+      cb,
+    ) {
+      if (typeof options === 'function') {
+        cb = options;
+        options = {};
+      }
       return op('update', [query === undefined ? {} : query, update, options || {}], cb);
     },
   };
@@ -68,7 +109,11 @@ function makeCollection(call, name) {
 /** @param {Call} call */
 function makeLogger(call) {
   /** @param {string} level */
-  function at(level) { return function () { if (call === current) log(level, arguments); }; }
+  function at(level) {
+    return function () {
+      if (call === current) log(level, arguments);
+    };
+  }
   return { info: at('info'), warn: at('warn'), error: at('error'), fatal: at('fatal') };
 }
 
@@ -76,7 +121,9 @@ function makeLogger(call) {
 function parseVersion(text) {
   var m = /^\s*v?(\d+)(?:\.(\d+))?(?:\.(\d+))?/.exec(text);
   /** @param {number} i */
-  function part(i) { return m && m[i] !== undefined ? Number(m[i]) : null; }
+  function part(i) {
+    return m && m[i] !== undefined ? Number(m[i]) : null;
+  }
   return { major: part(1), minor: part(2), patch: part(3) };
 }
 
@@ -88,24 +135,43 @@ function makeRequestContext(request) {
   try {
     var parsed = JSON.parse(headers['x-kinvey-custom-request-properties'] || '{}');
     if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) Object.assign(props, parsed);
-  } catch (_) { /* an unparsable header reads as no properties */ }
-  var version = typeof headers['x-kinvey-client-app-version'] === 'string' ? headers['x-kinvey-client-app-version'] : '';
+  } catch (_) {
+    /* an unparsable header reads as no properties */
+  }
+  var version =
+    typeof headers['x-kinvey-client-app-version'] === 'string' ? headers['x-kinvey-client-app-version'] : '';
   var parts = parseVersion(version);
   return {
-    getAuthenticatedUsername: function () { return request.username; },
-    getAuthenticatedUserId: function () { return request.userId; },
-    getCustomRequestProperty: /** @param {string} name */ function (name) { return Object.prototype.hasOwnProperty.call(props, name) ? props[name] : undefined; },
+    getAuthenticatedUsername: function () {
+      return request.username;
+    },
+    getAuthenticatedUserId: function () {
+      return request.userId;
+    },
+    getCustomRequestProperty: /** @param {string} name */ function (name) {
+      return Object.prototype.hasOwnProperty.call(props, name) ? props[name] : undefined;
+    },
     // Written back into the request's header, so the functions after this one see the property.
     setCustomRequestProperty: /** @param {unknown} name @param {unknown} value */ function (name, value) {
       props[String(name)] = value;
       headers['x-kinvey-custom-request-properties'] = JSON.stringify(props);
     },
-    getCustomRequestProperties: function () { return Object.assign({}, props); },
+    getCustomRequestProperties: function () {
+      return Object.assign({}, props);
+    },
     clientAppVersion: {
-      stringValue: function () { return version || null; },
-      majorVersion: function () { return parts.major; },
-      minorVersion: function () { return parts.minor; },
-      patchVersion: function () { return parts.patch; },
+      stringValue: function () {
+        return version || null;
+      },
+      majorVersion: function () {
+        return parts.major;
+      },
+      minorVersion: function () {
+        return parts.minor;
+      },
+      patchVersion: function () {
+        return parts.patch;
+      },
     },
   };
 }
@@ -113,9 +179,15 @@ function makeRequestContext(request) {
 /** @param {Record<string, unknown>} temp */
 function makeTempObjectStore(temp) {
   return {
-    set: /** @param {unknown} key @param {unknown} value */ function (key, value) { temp[String(key)] = value; },
-    get: /** @param {string} key */ function (key) { return Object.prototype.hasOwnProperty.call(temp, key) ? temp[key] : undefined; },
-    getAll: function () { return temp; },
+    set: /** @param {unknown} key @param {unknown} value */ function (key, value) {
+      temp[String(key)] = value;
+    },
+    get: /** @param {string} key */ function (key) {
+      return Object.prototype.hasOwnProperty.call(temp, key) ? temp[key] : undefined;
+    },
+    getAll: function () {
+      return temp;
+    },
   };
 }
 
@@ -131,9 +203,13 @@ function makeModules(call, request, temp) {
   var tempObjectStore = makeTempObjectStore(temp);
   var target = {
     collectionAccess: {
-      collection: /** @param {unknown} name */ function (name) { return makeCollection(call, String(name)); },
+      collection: /** @param {unknown} name */ function (name) {
+        return makeCollection(call, String(name));
+      },
       // kinbase stores every _id as a string: objectID is the identity on strings.
-      objectID: /** @param {unknown} [id] */ function (id) { return id === undefined ? newLocalId() : String(id); },
+      objectID: /** @param {unknown} [id] */ function (id) {
+        return id === undefined ? newLocalId() : String(id);
+      },
     },
     logger: makeLogger(call),
     requestContext: makeRequestContext(request),
@@ -154,7 +230,8 @@ function makeModules(call, request, temp) {
   // name instead of reading as undefined and failing later with a puzzling TypeError.
   return new Proxy(target, {
     get: function (t, prop, receiver) {
-      if (typeof prop === 'symbol' || prop in t || prop === 'then' || prop === 'toJSON') return Reflect.get(t, prop, receiver);
+      if (typeof prop === 'symbol' || prop in t || prop === 'then' || prop === 'toJSON')
+        return Reflect.get(t, prop, receiver);
       throw new Error('modules.' + prop + ' is not provided by kinbase (it provides ' + SUPPORTED.join(', ') + ').');
     },
   });

@@ -5,7 +5,9 @@
  */
 /* exported newLocalId, base64, renderTemplate, makeKinvey, doValidation */
 function newLocalId() {
-  var hex = Math.floor(Date.now() / 1000).toString(16).padStart(8, '0');
+  var hex = Math.floor(Date.now() / 1000)
+    .toString(16)
+    .padStart(8, '0');
   while (hex.length < 24) hex += Math.floor(Math.random() * 16).toString(16);
   return hex;
 }
@@ -17,7 +19,9 @@ var base64 = {
     var bytes = unescape(encodeURIComponent(String(text)));
     var out = '';
     for (var i = 0; i < bytes.length; i += 3) {
-      var a = bytes.charCodeAt(i), b = bytes.charCodeAt(i + 1), c = bytes.charCodeAt(i + 2);
+      var a = bytes.charCodeAt(i),
+        b = bytes.charCodeAt(i + 1),
+        c = bytes.charCodeAt(i + 2);
       var n = (a << 16) | ((b || 0) << 8) | (c || 0);
       out += BASE64[(n >> 18) & 63] + BASE64[(n >> 12) & 63];
       out += i + 1 < bytes.length ? BASE64[(n >> 6) & 63] : '=';
@@ -29,7 +33,8 @@ var base64 = {
     var clean = String(encoded).replace(/[^A-Za-z0-9+/]/g, '');
     var bytes = '';
     for (var i = 0; i < clean.length; i += 4) {
-      var n = 0, count = 0;
+      var n = 0,
+        count = 0;
       for (var j = 0; j < 4; j++) {
         var k = i + j < clean.length ? BASE64.indexOf(clean[i + j]) : -1;
         if (k >= 0) count++;
@@ -54,7 +59,8 @@ function lookup(data, path) {
   var value = data;
   var parts = path.split('.');
   for (var i = 0; i < parts.length; i++) {
-    if (value === null || value === undefined || !Object.prototype.hasOwnProperty.call(Object(value), parts[i])) return '';
+    if (value === null || value === undefined || !Object.prototype.hasOwnProperty.call(Object(value), parts[i]))
+      return '';
     value = value[parts[i]];
   }
   return value === null || value === undefined ? '' : value;
@@ -62,7 +68,13 @@ function lookup(data, path) {
 /** @param {unknown} text */
 function escapeHtml(text) {
   return String(text).replace(/[&<>"']/g, function (ch) {
-    return /** @type {Record<string, string>} */ ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[ch];
+    return /** @type {Record<string, string>} */ ({
+      '&': '&amp;',
+      '<': '&lt;',
+      '>': '&gt;',
+      '"': '&quot;',
+      "'": '&#39;',
+    })[ch];
   });
 }
 // Mustache-style substitution only ({{name}} escaped, {{{name}}} raw, dotted paths): no sections,
@@ -72,9 +84,12 @@ function escapeHtml(text) {
  * @param {unknown} data
  */
 function renderTemplate(template, data) {
-  return String(template).replace(/\{\{\{\s*([\w.$-]+)\s*\}\}\}|\{\{\s*([\w.$-]+)\s*\}\}/g, /** @param {string} _ @param {string | undefined} raw @param {string} escaped */ function (_, raw, escaped) {
-    return raw !== undefined ? String(lookup(data, raw)) : escapeHtml(lookup(data, escaped));
-  });
+  return String(template).replace(
+    /\{\{\{\s*([\w.$-]+)\s*\}\}\}|\{\{\s*([\w.$-]+)\s*\}\}/g,
+    /** @param {string} _ @param {string | undefined} raw @param {string} escaped */ function (_, raw, escaped) {
+      return raw !== undefined ? String(lookup(data, raw)) : escapeHtml(lookup(data, escaped));
+    },
+  );
 }
 
 /**
@@ -82,7 +97,9 @@ function renderTemplate(template, data) {
  * @param {HookRequest} request
  */
 function makeKinvey(request) {
-  function creatorOf() { return request.userId || request.username; }
+  function creatorOf() {
+    return request.userId || request.username;
+  }
   /** @param {any} entity */
   function aclOf(entity) {
     if (!entity._acl || typeof entity._acl !== 'object') entity._acl = {};
@@ -95,22 +112,64 @@ function makeKinvey(request) {
     return acl[field];
   }
   /** @param {string} field */
-  function adder(field) { return /** @param {any} entity @param {unknown} id */ function (entity, id) { var l = listOf(entity, field); if (l.indexOf(id) < 0) l.push(id); return entity; }; }
+  function adder(field) {
+    return /** @param {any} entity @param {unknown} id */ function (entity, id) {
+      var l = listOf(entity, field);
+      if (l.indexOf(id) < 0) l.push(id);
+      return entity;
+    };
+  }
   /** @param {string} field */
-  function remover(field) { return /** @param {any} entity @param {unknown} id */ function (entity, id) { var l = listOf(entity, field); var i = l.indexOf(id); if (i >= 0) l.splice(i, 1); return entity; }; }
+  function remover(field) {
+    return /** @param {any} entity @param {unknown} id */ function (entity, id) {
+      var l = listOf(entity, field);
+      var i = l.indexOf(id);
+      if (i >= 0) l.splice(i, 1);
+      return entity;
+    };
+  }
   /** @param {string} field */
-  function getter(field) { return /** @param {any} entity */ function (entity) { return listOf(entity, field).slice(); }; }
+  function getter(field) {
+    return /** @param {any} entity */ function (entity) {
+      return listOf(entity, field).slice();
+    };
+  }
   var acl = {
-    getCreator: /** @param {any} entity */ function (entity) { return aclOf(entity).creator; },
-    setCreator: /** @param {any} entity @param {unknown} id */ function (entity, id) { aclOf(entity).creator = id; return entity; },
-    getReaders: getter('r'), addReader: adder('r'), removeReader: remover('r'),
-    getWriters: getter('w'), addWriter: adder('w'), removeWriter: remover('w'),
-    getReaderGroups: /** @param {any} entity */ function (entity) { var g = aclOf(entity).groups; return g && Array.isArray(g.r) ? g.r.slice() : []; },
-    getWriterGroups: /** @param {any} entity */ function (entity) { var g = aclOf(entity).groups; return g && Array.isArray(g.w) ? g.w.slice() : []; },
-    getGloballyReadable: /** @param {any} entity */ function (entity) { return aclOf(entity).gr === true; },
-    setGloballyReadable: /** @param {any} entity @param {unknown} value */ function (entity, value) { aclOf(entity).gr = value === true; return entity; },
-    getGloballyWritable: /** @param {any} entity */ function (entity) { return aclOf(entity).gw === true; },
-    setGloballyWritable: /** @param {any} entity @param {unknown} value */ function (entity, value) { aclOf(entity).gw = value === true; return entity; },
+    getCreator: /** @param {any} entity */ function (entity) {
+      return aclOf(entity).creator;
+    },
+    setCreator: /** @param {any} entity @param {unknown} id */ function (entity, id) {
+      aclOf(entity).creator = id;
+      return entity;
+    },
+    getReaders: getter('r'),
+    addReader: adder('r'),
+    removeReader: remover('r'),
+    getWriters: getter('w'),
+    addWriter: adder('w'),
+    removeWriter: remover('w'),
+    getReaderGroups: /** @param {any} entity */ function (entity) {
+      var g = aclOf(entity).groups;
+      return g && Array.isArray(g.r) ? g.r.slice() : [];
+    },
+    getWriterGroups: /** @param {any} entity */ function (entity) {
+      var g = aclOf(entity).groups;
+      return g && Array.isArray(g.w) ? g.w.slice() : [];
+    },
+    getGloballyReadable: /** @param {any} entity */ function (entity) {
+      return aclOf(entity).gr === true;
+    },
+    setGloballyReadable: /** @param {any} entity @param {unknown} value */ function (entity, value) {
+      aclOf(entity).gr = value === true;
+      return entity;
+    },
+    getGloballyWritable: /** @param {any} entity */ function (entity) {
+      return aclOf(entity).gw === true;
+    },
+    setGloballyWritable: /** @param {any} entity @param {unknown} value */ function (entity, value) {
+      aclOf(entity).gw = value === true;
+      return entity;
+    },
   };
   return {
     entity: /** @param {any} object */ function (object) {
@@ -122,7 +181,14 @@ function makeKinvey(request) {
       return entity;
     },
     isKinveyEntity: /** @param {any} object */ function (object) {
-      return object !== null && typeof object === 'object' && !!object._acl && typeof object._acl === 'object' && !!object._kmd && typeof object._kmd === 'object';
+      return (
+        object !== null &&
+        typeof object === 'object' &&
+        !!object._acl &&
+        typeof object._acl === 'object' &&
+        !!object._kmd &&
+        typeof object._kmd === 'object'
+      );
     },
     acl: acl,
   };
@@ -141,17 +207,28 @@ function doValidation(spec, data) {
   var object = data !== null && typeof data === 'object' ? data : {};
   Object.keys(spec || {}).forEach(function (attr) {
     var rules = spec[attr] || {};
-    var present = Object.prototype.hasOwnProperty.call(object, attr) && object[attr] !== null && object[attr] !== undefined && object[attr] !== '';
+    var present =
+      Object.prototype.hasOwnProperty.call(object, attr) &&
+      object[attr] !== null &&
+      object[attr] !== undefined &&
+      object[attr] !== '';
     var value = object[attr];
     /** @param {string} msg */
-    function failed(msg) { failures.push({ attr: attr, valid: false, msg: msg }); }
-    if (!present) { if (rules.required) failed(attr + ' is required'); return; }
+    function failed(msg) {
+      failures.push({ attr: attr, valid: false, msg: msg });
+    }
+    if (!present) {
+      if (rules.required) failed(attr + ' is required');
+      return;
+    }
     var measure = typeof value === 'number' ? value : NaN;
     if (rules.min !== undefined && !(measure >= rules.min)) failed(attr + ' must be at least ' + rules.min);
     if (rules.max !== undefined && !(measure <= rules.max)) failed(attr + ' must be at most ' + rules.max);
     var length = typeof value === 'string' || Array.isArray(value) ? value.length : NaN;
-    if (rules.minLength !== undefined && !(length >= rules.minLength)) failed(attr + ' must have at least ' + rules.minLength + ' characters');
-    if (rules.maxLength !== undefined && !(length <= rules.maxLength)) failed(attr + ' must have at most ' + rules.maxLength + ' characters');
+    if (rules.minLength !== undefined && !(length >= rules.minLength))
+      failed(attr + ' must have at least ' + rules.minLength + ' characters');
+    if (rules.maxLength !== undefined && !(length <= rules.maxLength))
+      failed(attr + ' must have at most ' + rules.maxLength + ' characters');
     if (rules.pattern !== undefined) {
       var re = rules.pattern instanceof RegExp ? rules.pattern : new RegExp(String(rules.pattern));
       if (typeof value !== 'string' || !re.test(value)) failed(attr + ' does not match ' + String(re));

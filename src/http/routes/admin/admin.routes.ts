@@ -25,7 +25,15 @@ export interface AdminRoutesDeps {
  * only: app secrets and user sessions are 401 InsufficientCredentials, an unknown app 404. Every
  * answer is about the addressed app alone.
  */
-export function adminRoutes({ apps, sessions, config, catalog, businessLogic, startedAt, clock }: AdminRoutesDeps): Router {
+export function adminRoutes({
+  apps,
+  sessions,
+  config,
+  catalog,
+  businessLogic,
+  startedAt,
+  clock,
+}: AdminRoutesDeps): Router {
   const router = Router();
   const base = '/admin/:appKey';
   router.use(base, withApp(apps), requireAuth(sessions, 'master'));

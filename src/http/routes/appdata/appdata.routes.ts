@@ -32,7 +32,16 @@ export interface AppdataRoutesDeps {
 }
 
 /** `/appdata/:appKey/:collection`: Kinvey's collections API (kinvey-protocol.md §3). */
-export function appdataRoutes({ apps, sessions, entities, present, aggregations, deltaSets, hooks, externalCollections }: AppdataRoutesDeps): Router {
+export function appdataRoutes({
+  apps,
+  sessions,
+  entities,
+  present,
+  aggregations,
+  deltaSets,
+  hooks,
+  externalCollections,
+}: AppdataRoutesDeps): Router {
   const router = Router();
   const base = '/appdata/:appKey/:collection';
   router.use(base, withApp(apps), requireAuth(sessions, 'session-or-master'));
@@ -43,13 +52,21 @@ export function appdataRoutes({ apps, sessions, entities, present, aggregations,
   const entity = (req: Request, res: Response): EntityTarget => target(req, res, false);
   const read = (req: Request, res: Response): EntityTarget => target(req, res, true);
 
-  router.get(`${base}/_count`, hookedRoute(hooks, 'fetch', read, async ({ params }, { ctx }) =>
-    ok({ count: await entities.count(ctx, parseFilterParam(params.query)) })));
+  router.get(
+    `${base}/_count`,
+    hookedRoute(hooks, 'fetch', read, async ({ params }, { ctx }) =>
+      ok({ count: await entities.count(ctx, parseFilterParam(params.query)) }),
+    ),
+  );
 
   // An aggregation reads the collection: its fetch hooks run around it, so a field an
   // onPostFetch hook keeps from readers cannot be read back through the groups' keys instead.
-  router.post(`${base}/_group`, hookedRoute(hooks, 'fetch', entity, async ({ body }, { ctx }) =>
-    ok(await aggregations.groupEntities(ctx, requireBody(body)))));
+  router.post(
+    `${base}/_group`,
+    hookedRoute(hooks, 'fetch', entity, async ({ body }, { ctx }) =>
+      ok(await aggregations.groupEntities(ctx, requireBody(body))),
+    ),
+  );
 
   router.get(`${base}/_deltaset`, async (req, res) => {
     const start = requestStartOf(res);
@@ -58,53 +75,84 @@ export function appdataRoutes({ apps, sessions, entities, present, aggregations,
     // refused, and the SDKs fall back to a full (hooked) read on MissingConfiguration.
     const fetchHooks = hooks.hooksFor(ctx.scope.appKey, ctx.scope.collection, 'fetch');
     if (!skipsBusinessLogic(req, res) && fetchHooks.pre.length + fetchHooks.post.length > 0) {
-      throw errors.missingConfiguration(`Collection ${ctx.scope.collection} has fetch hooks (Business Logic), so it serves no delta sets; read it with a query instead.`);
+      throw errors.missingConfiguration(
+        `Collection ${ctx.scope.collection} has fetch hooks (Business Logic), so it serves no delta sets; read it with a query instead.`,
+      );
     }
     const delta = await deltaSets.changesSince(ctx, req.query.since, parseListQuery(req.query), start);
     // The SDKs keep this header as the `since` of their next delta set.
     markReadStart(res);
-    res.json({ changed: await present(delta.changed, req, ctx.principal), deleted: delta.deleted.map((_id) => ({ _id })) });
+    res.json({
+      changed: await present(delta.changed, req, ctx.principal),
+      deleted: delta.deleted.map((_id) => ({ _id })),
+    });
   });
 
-  router.get(base, hookedRoute(hooks, 'fetch', read, async ({ params }, { ctx }, req, res) => {
-    const query = parseListQuery(params);
-    const docs = await entities.list(ctx, query);
-    if (req.get('x-kinvey-include-items-count') === 'true') {
-      res.setHeader('X-Kinvey-Items-Count', String(await entities.count(ctx, query.filter)));
-    }
-    return ok(await present(docs, req, ctx.principal));
-  }));
+  router.get(
+    base,
+    hookedRoute(hooks, 'fetch', read, async ({ params }, { ctx }, req, res) => {
+      const query = parseListQuery(params);
+      const docs = await entities.list(ctx, query);
+      if (req.get('x-kinvey-include-items-count') === 'true') {
+        res.setHeader('X-Kinvey-Items-Count', String(await entities.count(ctx, query.filter)));
+      }
+      return ok(await present(docs, req, ctx.principal));
+    }),
+  );
 
-  router.get(`${base}/:id`, hookedRoute(hooks, 'fetch', read, async (_input, { ctx, id }, req) =>
-    ok((await present([await entities.get(ctx, id)], req, ctx.principal))[0])));
+  router.get(
+    `${base}/:id`,
+    hookedRoute(hooks, 'fetch', read, async (_input, { ctx, id }, req) =>
+      ok((await present([await entities.get(ctx, id)], req, ctx.principal))[0]),
+    ),
+  );
 
-  router.post(base, hookedRoute(hooks, 'insert', entity, async ({ body }, { ctx }, req, res) => {
-    if (Array.isArray(body)) {
-      if (apiVersionOf(req) < 5) throw errors.featureUnavailable('Inserting multiple entities is not available in this Kinvey API version.');
-      const result = await entities.createMany(ctx, body);
-      const saved = await present(result.entities.filter((e): e is StoredDocument => e !== null), req, ctx.principal);
-      let next = 0;
-      const shown = result.entities.map((e) => (e === null ? null : saved[next++]));
-      return ok({ entities: shown, errors: result.errors }, result.errors.length ? 207 : 201);
-    }
-    const doc = await entities.create(ctx, requireBody(body));
-    res.location(entityLocation(req, doc._id));
-    return ok((await present([doc], req, ctx.principal))[0], 201);
-  }));
+  router.post(
+    base,
+    hookedRoute(hooks, 'insert', entity, async ({ body }, { ctx }, req, res) => {
+      if (Array.isArray(body)) {
+        if (apiVersionOf(req) < 5)
+          throw errors.featureUnavailable('Inserting multiple entities is not available in this Kinvey API version.');
+        const result = await entities.createMany(ctx, body);
+        const saved = await present(
+          result.entities.filter((e): e is StoredDocument => e !== null),
+          req,
+          ctx.principal,
+        );
+        let next = 0;
+        const shown = result.entities.map((e) => (e === null ? null : saved[next++]));
+        return ok({ entities: shown, errors: result.errors }, result.errors.length ? 207 : 201);
+      }
+      const doc = await entities.create(ctx, requireBody(body));
+      res.location(entityLocation(req, doc._id));
+      return ok((await present([doc], req, ctx.principal))[0], 201);
+    }),
+  );
 
-  router.put(`${base}/:id`, hookedRoute(hooks, 'update', entity, async ({ body }, { ctx, id }, req, res) => {
-    const { entity: saved, created } = await entities.replace(ctx, id, requireBody(body));
-    if (created) res.location(entityLocation(req, saved._id));
-    return ok((await present([saved], req, ctx.principal))[0], created ? 201 : 200);
-  }));
+  router.put(
+    `${base}/:id`,
+    hookedRoute(hooks, 'update', entity, async ({ body }, { ctx, id }, req, res) => {
+      const { entity: saved, created } = await entities.replace(ctx, id, requireBody(body));
+      if (created) res.location(entityLocation(req, saved._id));
+      return ok((await present([saved], req, ctx.principal))[0], created ? 201 : 200);
+    }),
+  );
 
-  router.delete(`${base}/:id`, hookedRoute(hooks, 'delete', entity, async (_input, { ctx, id }) =>
-    ok({ count: await entities.remove(ctx, id) })));
+  router.delete(
+    `${base}/:id`,
+    hookedRoute(hooks, 'delete', entity, async (_input, { ctx, id }) => ok({ count: await entities.remove(ctx, id) })),
+  );
 
-  router.delete(base, hookedRoute(hooks, 'delete', entity, async ({ params }, { ctx }) => {
-    if (params.query === undefined) throw errors.missingQuery('Deleting by query needs a query parameter; use {} to delete every entity you may delete.');
-    return ok({ count: await entities.removeMatching(ctx, parseFilterParam(params.query)) });
-  }));
+  router.delete(
+    base,
+    hookedRoute(hooks, 'delete', entity, async ({ params }, { ctx }) => {
+      if (params.query === undefined)
+        throw errors.missingQuery(
+          'Deleting by query needs a query parameter; use {} to delete every entity you may delete.',
+        );
+      return ok({ count: await entities.removeMatching(ctx, parseFilterParam(params.query)) });
+    }),
+  );
 
   return router;
 }
@@ -139,9 +187,6 @@ function contextOf(req: Request, res: Response): EntityContext {
 function markReadStart(res: Response): void {
   res.setHeader('X-Kinvey-Request-Start', requestStartOf(res).toISOString());
 }
-
-
-
 
 function entityLocation(req: Request, id: string): string {
   return `/appdata/${encodeURIComponent(String(req.params.appKey))}/${encodeURIComponent(String(req.params.collection))}/${encodeURIComponent(id)}`;

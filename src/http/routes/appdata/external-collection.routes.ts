@@ -31,7 +31,8 @@ export function externalCollectionRoutes(businessLogic: BusinessLogicRuntime, ba
   });
 
   /** Before any hook: the data source, the read-only check and the service's call context. */
-  const targetOf = (operation: HookOperation, id: (req: Request) => string | undefined) =>
+  const targetOf =
+    (operation: HookOperation, id: (req: Request) => string | undefined) =>
     (req: Request, res: Response): HookTarget & { source: FlexDataSource; ctx: FlexDataContext } => {
       const external = localsOf(res).external;
       if (!external) throw new Error('an external collection route ran without its data source');
@@ -40,7 +41,11 @@ export function externalCollectionRoutes(businessLogic: BusinessLogicRuntime, ba
       localsOf(res).metricsRoute = `/appdata/:appKey/:collection${routePath === '/' ? '' : routePath}`;
       const app = appOf(res);
       const principal = principalOf(res);
-      if (operation !== 'fetch' && principal.kind !== 'master' && collectionPermissions(app, collection) === 'read-only') {
+      if (
+        operation !== 'fetch' &&
+        principal.kind !== 'master' &&
+        collectionPermissions(app, collection) === 'read-only'
+      ) {
         throw errors.insufficientCredentials(`Collection ${collection} is read-only.`);
       }
       const entityId = id(req);
@@ -54,26 +59,63 @@ export function externalCollectionRoutes(businessLogic: BusinessLogicRuntime, ba
       return { collection, source, ctx, ...(entityId === undefined ? {} : { entityId }) };
     };
 
-  const route = (operation: HookOperation, id: (req: Request) => string | undefined, act: (source: FlexDataSource, ctx: FlexDataContext, input: { body: unknown; params: Record<string, string> }, req: Request) => Promise<{ status: number; body: unknown }>) =>
-    hookedRoute(businessLogic.hooks, operation, targetOf(operation, id), async ({ body, params }, { source, ctx }, req) => {
-      const answer = await act(source, ctx, { body, params: stringParams(params) }, req);
-      return { status: answer.status, headers: {}, body: answer.body };
-    });
+  const route = (
+    operation: HookOperation,
+    id: (req: Request) => string | undefined,
+    act: (
+      source: FlexDataSource,
+      ctx: FlexDataContext,
+      input: { body: unknown; params: Record<string, string> },
+      req: Request,
+    ) => Promise<{ status: number; body: unknown }>,
+  ) =>
+    hookedRoute(
+      businessLogic.hooks,
+      operation,
+      targetOf(operation, id),
+      async ({ body, params }, { source, ctx }, req) => {
+        const answer = await act(source, ctx, { body, params: stringParams(params) }, req);
+        return { status: answer.status, headers: {}, body: answer.body };
+      },
+    );
 
   const none = () => undefined;
   const byId = (req: Request) => String(req.params.id);
-  router.get('/_count', route('fetch', none, (s, ctx, { params }) => s.count(ctx, params)));
+  router.get(
+    '/_count',
+    route('fetch', none, (s, ctx, { params }) => s.count(ctx, params)),
+  );
   router.all(['/_group', '/_deltaset'], () => {
-    throw errors.featureUnavailable('Aggregations and delta sets are not available on external (Flex-backed) collections.');
+    throw errors.featureUnavailable(
+      'Aggregations and delta sets are not available on external (Flex-backed) collections.',
+    );
   });
-  router.get('/', route('fetch', none, (s, ctx, { params }) => s.list(ctx, params)));
-  router.get('/:id', route('fetch', byId, (s, ctx, _input, req) => s.get(ctx, byId(req))));
-  router.post('/', route('insert', none, (s, ctx, { body }) => s.create(ctx, requireBody(body))));
-  router.put('/:id', route('update', byId, (s, ctx, { body }, req) => s.replace(ctx, byId(req), requireBody(body))));
-  router.delete('/:id', route('delete', byId, (s, ctx, _input, req) => s.remove(ctx, byId(req))));
-  router.delete('/', route('delete', none, (s, ctx, { params }) => {
-    if (params.query === undefined) throw errors.missingQuery('Deleting by query needs a query parameter.');
-    return s.removeMatching(ctx, params);
-  }));
+  router.get(
+    '/',
+    route('fetch', none, (s, ctx, { params }) => s.list(ctx, params)),
+  );
+  router.get(
+    '/:id',
+    route('fetch', byId, (s, ctx, _input, req) => s.get(ctx, byId(req))),
+  );
+  router.post(
+    '/',
+    route('insert', none, (s, ctx, { body }) => s.create(ctx, requireBody(body))),
+  );
+  router.put(
+    '/:id',
+    route('update', byId, (s, ctx, { body }, req) => s.replace(ctx, byId(req), requireBody(body))),
+  );
+  router.delete(
+    '/:id',
+    route('delete', byId, (s, ctx, _input, req) => s.remove(ctx, byId(req))),
+  );
+  router.delete(
+    '/',
+    route('delete', none, (s, ctx, { params }) => {
+      if (params.query === undefined) throw errors.missingQuery('Deleting by query needs a query parameter.');
+      return s.removeMatching(ctx, params);
+    }),
+  );
   return router;
 }

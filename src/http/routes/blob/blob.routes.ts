@@ -25,7 +25,15 @@ export interface BlobRoutesDeps {
 }
 
 /** `/blob/:appKey`: Kinvey's Files API (kinvey-protocol.md §4). Users and master only. */
-export function blobRoutes({ apps, sessions, files, downloadUrlTtlSeconds, defaultHttps, clock, hooks }: BlobRoutesDeps): Router {
+export function blobRoutes({
+  apps,
+  sessions,
+  files,
+  downloadUrlTtlSeconds,
+  defaultHttps,
+  clock,
+  hooks,
+}: BlobRoutesDeps): Router {
   const router = Router();
   const base = '/blob/:appKey';
   router.use(base, withApp(apps), requireAuth(sessions, 'session-or-master'));
@@ -41,26 +49,54 @@ export function blobRoutes({ apps, sessions, files, downloadUrlTtlSeconds, defau
   // Reads parse their link parameters first: a bad ttl_in_seconds or tls is a 400 before any hook.
   const read = (req: Request): HookTarget & { links: LinkOptions } => ({ links: linkOptions(req), ...file(req) });
 
-  router.post(base, hookedRoute(hooks, 'insert', file, async ({ body }, _target, req, res) =>
-    ticketResponse(req, res, await files.create(contextOf(res), body, req.get('x-kinvey-content-type')))));
+  router.post(
+    base,
+    hookedRoute(hooks, 'insert', file, async ({ body }, _target, req, res) =>
+      ticketResponse(req, res, await files.create(contextOf(res), body, req.get('x-kinvey-content-type'))),
+    ),
+  );
 
-  router.put(`${base}/:fileId`, hookedRoute(hooks, 'update', file, async ({ body }, _target, req, res) =>
-    ticketResponse(req, res, await files.replace(contextOf(res), String(req.params.fileId), body, req.get('x-kinvey-content-type')))));
+  router.put(
+    `${base}/:fileId`,
+    hookedRoute(hooks, 'update', file, async ({ body }, _target, req, res) =>
+      ticketResponse(
+        req,
+        res,
+        await files.replace(contextOf(res), String(req.params.fileId), body, req.get('x-kinvey-content-type')),
+      ),
+    ),
+  );
 
-  router.get(base, hookedRoute(hooks, 'fetch', read, async ({ params }, { links }, _req, res) => {
-    const query = parseListQuery(params);
-    const docs = await files.list(contextOf(res), query);
-    const shown = await Promise.all(docs.map((doc) => files.presentWithLink(appKeyOf(res), doc, links)));
-    return { status: 200, headers: {}, body: query.fields ? shown.map((doc) => project(doc, query.fields ?? [])) : shown };
-  }));
+  router.get(
+    base,
+    hookedRoute(hooks, 'fetch', read, async ({ params }, { links }, _req, res) => {
+      const query = parseListQuery(params);
+      const docs = await files.list(contextOf(res), query);
+      const shown = await Promise.all(docs.map((doc) => files.presentWithLink(appKeyOf(res), doc, links)));
+      return {
+        status: 200,
+        headers: {},
+        body: query.fields ? shown.map((doc) => project(doc, query.fields ?? [])) : shown,
+      };
+    }),
+  );
 
-  router.get(`${base}/:fileId`, hookedRoute(hooks, 'fetch', read, async (_input, { links }, req, res) => {
-    const doc = await files.get(contextOf(res), String(req.params.fileId));
-    return { status: 200, headers: {}, body: await files.presentWithLink(appKeyOf(res), doc, links) };
-  }));
+  router.get(
+    `${base}/:fileId`,
+    hookedRoute(hooks, 'fetch', read, async (_input, { links }, req, res) => {
+      const doc = await files.get(contextOf(res), String(req.params.fileId));
+      return { status: 200, headers: {}, body: await files.presentWithLink(appKeyOf(res), doc, links) };
+    }),
+  );
 
-  router.delete(`${base}/:fileId`, hookedRoute(hooks, 'delete', file, async (_input, _target, req, res) =>
-    ({ status: 200, headers: {}, body: { count: await files.remove(contextOf(res), String(req.params.fileId)) } })));
+  router.delete(
+    `${base}/:fileId`,
+    hookedRoute(hooks, 'delete', file, async (_input, _target, req, res) => ({
+      status: 200,
+      headers: {},
+      body: { count: await files.remove(contextOf(res), String(req.params.fileId)) },
+    })),
+  );
 
   return router;
 }
@@ -83,7 +119,11 @@ function contextOf(res: Response): FileContext {
  */
 function browserOrigin(header: string | undefined): string | undefined {
   if (!header || header.length > 255) return undefined;
-  return /^https?:\/\/(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*|\[[0-9a-f:.]+\])(?::\d{1,5})?$/i.test(header) ? header : undefined;
+  return /^https?:\/\/(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*|\[[0-9a-f:.]+\])(?::\d{1,5})?$/i.test(
+    header,
+  )
+    ? header
+    : undefined;
 }
 
 function appKeyOf(res: Response): string {
@@ -91,8 +131,14 @@ function appKeyOf(res: Response): string {
 }
 
 function ticketResponse(req: Request, res: Response, ticket: UploadTicket): BlResponse {
-  if (ticket.created) res.location(`/blob/${encodeURIComponent(String(req.params.appKey))}/${encodeURIComponent(ticket.file._id)}`);
-  const body = { ...ticket.file, _uploadURL: ticket.uploadUrl, _expiresAt: ticket.expiresAt.toISOString(), _requiredHeaders: ticket.requiredHeaders };
+  if (ticket.created)
+    res.location(`/blob/${encodeURIComponent(String(req.params.appKey))}/${encodeURIComponent(ticket.file._id)}`);
+  const body = {
+    ...ticket.file,
+    _uploadURL: ticket.uploadUrl,
+    _expiresAt: ticket.expiresAt.toISOString(),
+    _requiredHeaders: ticket.requiredHeaders,
+  };
   return { status: ticket.created ? 201 : 200, headers: {}, body };
 }
 

@@ -64,7 +64,11 @@ export function consoleRoutes(dir: string, origins: readonly string[]): Router {
     let file: StaticFile | null = null;
     try {
       const body = readFileSync(path.join(dir, name));
-      file = { body, type: FILES[name] as string, etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"` };
+      file = {
+        body,
+        type: FILES[name] as string,
+        etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`,
+      };
     } catch {
       file = null;
     }
@@ -80,9 +84,14 @@ export function consoleRoutes(dir: string, origins: readonly string[]): Router {
     res.setHeader('Cross-Origin-Opener-Policy', 'same-origin');
     const file = Object.hasOwn(FILES, name) ? load(name) : null;
     if (!file) {
-      res.status(404).type('text/plain').send(name === 'index.html'
-        ? 'The console is not built: run `npm run build` (npm start builds it when missing).\n'
-        : 'Not found\n');
+      res
+        .status(404)
+        .type('text/plain')
+        .send(
+          name === 'index.html'
+            ? 'The console is not built: run `npm run build` (npm start builds it when missing).\n'
+            : 'Not found\n',
+        );
       return;
     }
     // Revalidated on every load, so a new build is picked up at once; unchanged files cost a 304.

@@ -19,7 +19,10 @@ export function groupRoutes({ apps, sessions, groups }: GroupRoutesDeps): Router
   router.post(base, async (req, res) => {
     const principal = principalOf(res);
     const group = await groups.create(principal.appKey, principal, req.body);
-    res.status(201).location(`/group/${encodeURIComponent(principal.appKey)}/${encodeURIComponent(group._id)}`).json(group);
+    res
+      .status(201)
+      .location(`/group/${encodeURIComponent(principal.appKey)}/${encodeURIComponent(group._id)}`)
+      .json(group);
   });
 
   router.get(base, async (req, res) => {

@@ -14,7 +14,12 @@ export function handshakeRoutes(apps: AppRegistry, sessions: SessionVerifier): R
   });
   router.get('/appdata/:appKey', withApp(apps), requireAuth(sessions, 'any'), (_req, res) => {
     const app = appOf(res);
-    res.json({ version: KINBASE_API_VERSION, kinvey: `hello ${app.name}`, appName: app.name, environmentName: 'Development' });
+    res.json({
+      version: KINBASE_API_VERSION,
+      kinvey: `hello ${app.name}`,
+      appName: app.name,
+      environmentName: 'Development',
+    });
   });
   return router;
 }

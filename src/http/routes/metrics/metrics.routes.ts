@@ -43,7 +43,9 @@ export function metricsRoutes(metrics: Metrics, apps: AppRegistry, token: string
   const router = Router();
   router.get('/metrics', async (req, res) => {
     if (!allowed(req.get('authorization'), apps, token)) {
-      throw errors.invalidCredentials('Metrics need Authorization: Bearer <KINBASE_METRICS_TOKEN>, or Basic credentials of an app key and its master secret.');
+      throw errors.invalidCredentials(
+        'Metrics need Authorization: Bearer <KINBASE_METRICS_TOKEN>, or Basic credentials of an app key and its master secret.',
+      );
     }
     res.setHeader('Content-Type', metrics.registry.contentType);
     res.send(await metrics.registry.metrics());

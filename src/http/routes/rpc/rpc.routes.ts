@@ -31,17 +31,17 @@ export function rpcRoutes({ apps, sessions, notices, collections, businessLogic 
   });
 
   router.post(`${base}/user-forgot-username`, ...appAuth, async (req, res) => {
-    await notices.forgotUsername((principalOf(res)).appKey, req.body);
+    await notices.forgotUsername(principalOf(res).appKey, req.body);
     res.status(204).end();
   });
 
   router.post(`${base}/:username/user-password-reset-initiate`, ...appAuth, async (req, res) => {
-    await notices.initiatePasswordReset((principalOf(res)).appKey, String(req.params.username));
+    await notices.initiatePasswordReset(principalOf(res).appKey, String(req.params.username));
     res.status(204).end();
   });
 
   router.post(`${base}/:username/user-email-verification-initiate`, ...appAuth, async (req, res) => {
-    await notices.initiateEmailVerification((principalOf(res)).appKey, String(req.params.username));
+    await notices.initiateEmailVerification(principalOf(res).appKey, String(req.params.username));
     res.status(204).end();
   });
 
@@ -54,12 +54,21 @@ export function rpcRoutes({ apps, sessions, notices, collections, businessLogic 
   });
 
   // Custom endpoints: the app's Business Logic (internal code or a Flex handler) answers.
-  router.post(`${base}/custom/:endpoint`, withApp(apps), requireAuth(sessions, 'session-or-master'), async (req, res) => {
-    const name = String(req.params.endpoint);
-    const { appKey } = principalOf(res);
-    if (!businessLogic.hasEndpoint(appKey, name)) throw errors.endpointDoesNotExist(`This app has no custom endpoint named ${name.slice(0, 100)}.`);
-    sendBlResponse(res, await businessLogic.runEndpoint(appKey, name, blRequestOf(req, res, { endpoint: name }), callerOf(req, res)));
-  });
+  router.post(
+    `${base}/custom/:endpoint`,
+    withApp(apps),
+    requireAuth(sessions, 'session-or-master'),
+    async (req, res) => {
+      const name = String(req.params.endpoint);
+      const { appKey } = principalOf(res);
+      if (!businessLogic.hasEndpoint(appKey, name))
+        throw errors.endpointDoesNotExist(`This app has no custom endpoint named ${name.slice(0, 100)}.`);
+      sendBlResponse(
+        res,
+        await businessLogic.runEndpoint(appKey, name, blRequestOf(req, res, { endpoint: name }), callerOf(req, res)),
+      );
+    },
+  );
 
   return router;
 }

@@ -30,7 +30,11 @@ export interface SelfServedObjectStore {
   /** Checks a download URL's signature and expiry before any object is looked up. */
   verifyDownload(key: string, expires: unknown, signature: unknown): 'valid' | 'expired' | 'invalid';
   /** Checks an upload URL; the session it opens, or why not. */
-  authorizeUpload(id: string, expires: unknown, signature: unknown): Promise<
+  authorizeUpload(
+    id: string,
+    expires: unknown,
+    signature: unknown,
+  ): Promise<
     { ok: true; session: UploadSessionState } | { ok: false; reason: 'not-found' | 'invalid' | 'expired' | 'closed' }
   >;
   completeSession(id: string): Promise<UploadSessionState>;
@@ -40,7 +44,8 @@ export interface SelfServedObjectStore {
 
 // Types a browser could execute or render as a document; served as attachments so a stored file
 // can never run script in kinbase's origin.
-const ACTIVE_CONTENT = /^(text\/html|application\/xhtml\+xml|image\/svg\+xml|text\/xml|application\/xml|[a-z]+\/[a-z0-9.+-]*\+xml|text\/javascript|application\/(x-)?javascript|application\/ecmascript|text\/ecmascript)$/;
+const ACTIVE_CONTENT =
+  /^(text\/html|application\/xhtml\+xml|image\/svg\+xml|text\/xml|application\/xml|[a-z]+\/[a-z0-9.+-]*\+xml|text\/javascript|application\/(x-)?javascript|application\/ecmascript|text\/ecmascript)$/;
 
 function send(res: Response, error: KinveyError): void {
   // As the app's retry-after middleware does for every other error that says when to come back.
@@ -53,7 +58,10 @@ function send(res: Response, error: KinveyError): void {
 function contentDisposition(type: 'inline' | 'attachment', filename: string | undefined): string {
   if (!filename) return type;
   const fallback = filename.replace(/[^\x20-\x7e]|["\\]/g, '_');
-  const encoded = encodeURIComponent(filename).replace(/['()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+  const encoded = encodeURIComponent(filename).replace(
+    /['()*]/g,
+    (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`,
+  );
   return `${type}; filename="${fallback}"; filename*=UTF-8''${encoded}`;
 }
 
@@ -67,7 +75,10 @@ async function serveObject(store: SelfServedObjectStore, key: string, req: Reque
   res.setHeader('Content-Type', stat.contentType);
   res.setHeader('X-Content-Type-Options', 'nosniff');
   res.setHeader('Content-Security-Policy', "default-src 'none'; sandbox");
-  res.setHeader('Content-Disposition', contentDisposition(ACTIVE_CONTENT.test(mediaType) ? 'attachment' : 'inline', stat.filename));
+  res.setHeader(
+    'Content-Disposition',
+    contentDisposition(ACTIVE_CONTENT.test(mediaType) ? 'attachment' : 'inline', stat.filename),
+  );
 
   let range: { start: number; end: number } | undefined;
   if (req.headers.range && stat.size > 0) {
@@ -77,7 +88,8 @@ async function serveObject(store: SelfServedObjectStore, key: string, req: Reque
       return send(res, errors.rangeNotSatisfiable(`requested ${req.headers.range} of ${stat.size} bytes`));
     }
     // Several ranges (multipart/byteranges) are not supported: serving the whole object is allowed.
-    if (Array.isArray(parsed) && parsed.length === 1 && parsed[0]) range = { start: parsed[0].start, end: parsed[0].end };
+    if (Array.isArray(parsed) && parsed.length === 1 && parsed[0])
+      range = { start: parsed[0].start, end: parsed[0].end };
   } else if (req.headers.range && stat.size === 0) {
     res.setHeader('Content-Range', 'bytes */0');
     return send(res, errors.rangeNotSatisfiable('the object is empty'));
@@ -105,7 +117,10 @@ function keyOf(req: Request): string | null {
   return isSafeObjectKey(key) ? key : null;
 }
 
-type Parsed = { kind: 'probe'; total: number | '*' } | { kind: 'chunk'; start: number; end: number; total: number | '*' } | { kind: 'whole' };
+type Parsed =
+  | { kind: 'probe'; total: number | '*' }
+  | { kind: 'chunk'; start: number; end: number; total: number | '*' }
+  | { kind: 'whole' };
 
 /** Parses Content-Range of an upload request; null when malformed. */
 function parseContentRange(header: string | undefined): Parsed | null {
@@ -137,7 +152,11 @@ async function handleUpload(store: SelfServedObjectStore, req: Request, res: Res
   if (!auth.ok) {
     req.resume();
     if (auth.reason === 'not-found') return send(res, errors.blobNotFound('no such upload session'));
-    const why = { expired: 'This upload URL expired before it was first used.', closed: 'This upload session is past its deadline.', invalid: 'The upload URL signature is invalid.' };
+    const why = {
+      expired: 'This upload URL expired before it was first used.',
+      closed: 'This upload session is past its deadline.',
+      invalid: 'The upload URL signature is invalid.',
+    };
     return send(res, errors.insufficientCredentials(why[auth.reason]));
   }
   let session = auth.session;
@@ -151,12 +170,18 @@ async function handleUpload(store: SelfServedObjectStore, req: Request, res: Res
   const requestType = req.get('content-type');
   if (requestType !== undefined && !isSessionType(requestType, session.contentType)) {
     req.resume();
-    return send(res, errors.unsupportedMediaType(`this upload was opened for ${session.contentType}, the request sent ${requestType}`));
+    return send(
+      res,
+      errors.unsupportedMediaType(`this upload was opened for ${session.contentType}, the request sent ${requestType}`),
+    );
   }
   const declared = session.size;
   if (range.kind !== 'whole' && range.total !== '*' && declared !== undefined && range.total !== declared) {
     req.resume();
-    return send(res, errors.badRequest(`Content-Range announces ${range.total} bytes, the upload declared ${declared}`));
+    return send(
+      res,
+      errors.badRequest(`Content-Range announces ${range.total} bytes, the upload declared ${declared}`),
+    );
   }
   if (session.completed) {
     req.resume();
@@ -225,26 +250,39 @@ function guard(handler: (req: Request, res: Response) => Promise<void>) {
 export function localStorageRoutes(store: SelfServedObjectStore): Router {
   const router = Router();
 
-  router.get('/storage/download/*key', guard(async (req, res) => {
-    const key = keyOf(req);
-    if (!key) return send(res, errors.blobNotFound('malformed object key'));
-    const check = store.verifyDownload(key, req.query.expires, req.query.signature);
-    // The signature is checked before the object is looked up, so unsigned probing cannot tell
-    // which objects exist.
-    if (check === 'invalid') return send(res, errors.insufficientCredentials('The download URL signature is invalid.'));
-    if (check === 'expired') return send(res, errors.insufficientCredentials('The download URL has expired.'));
-    await serveObject(store, key, req, res);
-  }));
+  router.get(
+    '/storage/download/*key',
+    guard(async (req, res) => {
+      const key = keyOf(req);
+      if (!key) return send(res, errors.blobNotFound('malformed object key'));
+      const check = store.verifyDownload(key, req.query.expires, req.query.signature);
+      // The signature is checked before the object is looked up, so unsigned probing cannot tell
+      // which objects exist.
+      if (check === 'invalid')
+        return send(res, errors.insufficientCredentials('The download URL signature is invalid.'));
+      if (check === 'expired') return send(res, errors.insufficientCredentials('The download URL has expired.'));
+      await serveObject(store, key, req, res);
+    }),
+  );
 
-  router.get('/storage/public/*key', guard(async (req, res) => {
-    const key = keyOf(req);
-    const stat = key ? await store.stat(key) : null;
-    // A private object answers exactly like a missing one.
-    if (!key || !stat?.public) return send(res, errors.blobNotFound(key ?? 'malformed object key'));
-    await serveObject(store, key, req, res);
-  }));
+  router.get(
+    '/storage/public/*key',
+    guard(async (req, res) => {
+      const key = keyOf(req);
+      const stat = key ? await store.stat(key) : null;
+      // A private object answers exactly like a missing one.
+      if (!key || !stat?.public) return send(res, errors.blobNotFound(key ?? 'malformed object key'));
+      await serveObject(store, key, req, res);
+    }),
+  );
 
-  router.put('/storage/upload/:sessionId', guard((req, res) => handleUpload(store, req, res)));
-  router.post('/storage/upload/:sessionId', guard((req, res) => handleUpload(store, req, res)));
+  router.put(
+    '/storage/upload/:sessionId',
+    guard((req, res) => handleUpload(store, req, res)),
+  );
+  router.post(
+    '/storage/upload/:sessionId',
+    guard((req, res) => handleUpload(store, req, res)),
+  );
   return router;
 }

@@ -17,13 +17,25 @@ export function unavailableRoutes(apps: AppRegistry, sessions: SessionVerifier):
     throw errors.missingConfiguration(`${what} is not available on kinbase.`);
   };
   const live = notConfigured('The Live service (real-time data)');
-  router.post('/appdata/:appKey/:collection/_subscribe', withApp(apps), requireAuth(sessions, 'session-or-master'), live);
-  router.post('/appdata/:appKey/:collection/_unsubscribe', withApp(apps), requireAuth(sessions, 'session-or-master'), live);
+  router.post(
+    '/appdata/:appKey/:collection/_subscribe',
+    withApp(apps),
+    requireAuth(sessions, 'session-or-master'),
+    live,
+  );
+  router.post(
+    '/appdata/:appKey/:collection/_unsubscribe',
+    withApp(apps),
+    requireAuth(sessions, 'session-or-master'),
+    live,
+  );
   router.post('/user/:appKey/:id/register-realtime', withApp(apps), requireAuth(sessions, 'session'), live);
   router.post('/user/:appKey/:id/unregister-realtime', withApp(apps), requireAuth(sessions, 'session'), live);
   router.all('/push/:appKey/*rest', withApp(apps), requireAuth(sessions, 'any'), notConfigured('Push notifications'));
   router.all('/oauth/*rest', () => {
-    throw errors.featureUnavailable('Mobile Identity Connect (MIC / OAuth login) is not available on kinbase; log in with username and password.');
+    throw errors.featureUnavailable(
+      'Mobile Identity Connect (MIC / OAuth login) is not available on kinbase; log in with username and password.',
+    );
   });
   return router;
 }

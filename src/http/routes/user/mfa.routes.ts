@@ -86,7 +86,9 @@ export function mfaRoutes(deps: MfaRoutesDeps): Router {
 function mfaSessionTokenOf(req: Request): string {
   const auth = parseAuthorization(req.get('authorization'));
   if (auth?.scheme !== 'kinveymfa' || !/^\S+$/.test(auth.token)) {
-    throw errors.invalidCredentials('This request needs Authorization: KinveyMFA <mfaSessionToken> from the login answer.');
+    throw errors.invalidCredentials(
+      'This request needs Authorization: KinveyMFA <mfaSessionToken> from the login answer.',
+    );
   }
   return auth.token;
 }

@@ -57,7 +57,8 @@ export class EmbeddedDocumentStore implements DocumentStore {
   async insert(scope: CollectionScope, doc: StoredDocument): Promise<void> {
     const coll = this.collectionFor(scope);
     this.write(() => {
-      if (this.engine.getRow(coll, doc._id)) throw new StoreError('duplicate', `E11000 duplicate key: _id ${JSON.stringify(doc._id)}`);
+      if (this.engine.getRow(coll, doc._id))
+        throw new StoreError('duplicate', `E11000 duplicate key: _id ${JSON.stringify(doc._id)}`);
       this.engine.insertRow(coll, doc);
     });
   }
@@ -88,7 +89,12 @@ export class EmbeddedDocumentStore implements DocumentStore {
     return this.update(scope, doc._id, filter, () => doc);
   }
 
-  async setFields(scope: CollectionScope, id: string, fields: Record<string, unknown>, filter?: Filter): Promise<boolean> {
+  async setFields(
+    scope: CollectionScope,
+    id: string,
+    fields: Record<string, unknown>,
+    filter?: Filter,
+  ): Promise<boolean> {
     return this.update(scope, id, filter, (previous) => setFields(previous, fields));
   }
 
@@ -119,7 +125,8 @@ export class EmbeddedDocumentStore implements DocumentStore {
     const plans = this.plansFor(coll, filter);
     const single = plans.find((plan) => plan.exact && !plan.residual && plan.sources.length === 1);
     const source = single?.sources[0];
-    if (source?.kind === 'range' && source.low.equals(source.high) && !source.highExclusive) return this.engine.countKey(source.ix, source.low);
+    if (source?.kind === 'range' && source.low.equals(source.high) && !source.highExclusive)
+      return this.engine.countKey(source.ix, source.low);
     const selection = await this.candidatesFor(coll, filter, plans);
     if (selection?.exact) return selection.ids.length;
     let n = 0;
@@ -132,7 +139,13 @@ export class EmbeddedDocumentStore implements DocumentStore {
     if (!coll) return [];
     const groups = new GroupAccumulator(spec, this.maxResultBytes);
     // Memory grows with the number of groups, not with the collection, and stops at the budget.
-    await visitMatching(this.engine, coll, (await this.candidatesFor(coll, filter))?.ids ?? null, matcherOf(filter), (doc) => groups.add(doc));
+    await visitMatching(
+      this.engine,
+      coll,
+      (await this.candidatesFor(coll, filter))?.ids ?? null,
+      matcherOf(filter),
+      (doc) => groups.add(doc),
+    );
     return groups.results();
   }
 
@@ -158,12 +171,14 @@ export class EmbeddedDocumentStore implements DocumentStore {
     const flush = (): void => {
       const ids = batch;
       batch = [];
-      deleted += this.write(() => ids.reduce((n, id) => {
-        const doc = this.engine.get(coll, id);
-        if (!doc || (matches && !matches(doc))) return n;
-        this.engine.deleteRow(coll, doc);
-        return n + 1;
-      }, 0));
+      deleted += this.write(() =>
+        ids.reduce((n, id) => {
+          const doc = this.engine.get(coll, id);
+          if (!doc || (matches && !matches(doc))) return n;
+          this.engine.deleteRow(coll, doc);
+          return n + 1;
+        }, 0),
+      );
     };
     await visitMatching(this.engine, coll, (await this.candidatesFor(coll, filter))?.ids ?? null, matches, (doc) => {
       if (batch.push(doc._id) >= 256) flush();
@@ -219,7 +234,12 @@ export class EmbeddedDocumentStore implements DocumentStore {
     }
   }
 
-  private async update(scope: CollectionScope, id: string, filter: Filter | undefined, next: (previous: StoredDocument) => StoredDocument): Promise<boolean> {
+  private async update(
+    scope: CollectionScope,
+    id: string,
+    filter: Filter | undefined,
+    next: (previous: StoredDocument) => StoredDocument,
+  ): Promise<boolean> {
     const coll = this.existing(scope);
     if (!coll) return false;
     const matches = matcherOf(filter ?? {});
@@ -235,11 +255,16 @@ export class EmbeddedDocumentStore implements DocumentStore {
   }
 
   /** The candidates of the smallest plan that names at most maxCandidates (exact ones win ties), else null (scan). */
-  private async candidatesFor(coll: CollectionInfo, filter: Filter, plans = this.plansFor(coll, filter)): Promise<Selection | null> {
+  private async candidatesFor(
+    coll: CollectionInfo,
+    filter: Filter,
+    plans = this.plansFor(coll, filter),
+  ): Promise<Selection | null> {
     let best: Selection | null = null;
     for (const plan of plans) {
       const ids = await candidates(this.engine, coll, plan, this.maxCandidates);
-      if (ids && (!best || ids.length < best.ids.length || (ids.length === best.ids.length && plan.exact))) best = { ids, exact: plan.exact };
+      if (ids && (!best || ids.length < best.ids.length || (ids.length === best.ids.length && plan.exact)))
+        best = { ids, exact: plan.exact };
       if (best && best.ids.length <= 64) break;
     }
     return best;
@@ -271,7 +296,8 @@ export class EmbeddedDocumentStore implements DocumentStore {
       if (err instanceof StoreError) throw err;
       const raw = (err as { code?: unknown }).code;
       const code = typeof raw === 'string' ? raw : '';
-      if (code.startsWith('SQLITE_')) throw new StoreError('unavailable', `the embedded store failed: ${code}`, { cause: err });
+      if (code.startsWith('SQLITE_'))
+        throw new StoreError('unavailable', `the embedded store failed: ${code}`, { cause: err });
       throw err;
     }
   }

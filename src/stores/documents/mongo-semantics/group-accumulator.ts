@@ -36,7 +36,10 @@ export class GroupAccumulator {
   /** A running estimate of the answer: the key JSON is at hand (it names the group), the rest is the caller's. */
   private bytes = 0;
 
-  constructor(private readonly spec: GroupSpec, private readonly maxResultBytes: number) {
+  constructor(
+    private readonly spec: GroupSpec,
+    private readonly maxResultBytes: number,
+  ) {
     this.keyPaths = spec.keys.map((key) => key.split('.'));
     this.fieldPath = spec.field === undefined ? null : spec.field.split('.');
   }
@@ -86,11 +89,17 @@ export class GroupAccumulator {
   /** Adds a new group, named by the JSON of its key values, to the answer's size. */
   private charge(id: string): void {
     if (this.spec.maxKeyBytes !== undefined && id.length > this.spec.maxKeyBytes) {
-      throw new StoreError('too-large', `the key values of a group hold more than ${Math.round(this.spec.maxKeyBytes / 1024)} KiB of JSON; group by smaller fields`);
+      throw new StoreError(
+        'too-large',
+        `the key values of a group hold more than ${Math.round(this.spec.maxKeyBytes / 1024)} KiB of JSON; group by smaller fields`,
+      );
     }
     this.bytes += id.length + (this.spec.bytesPerGroup ?? 0);
     if (this.bytes > this.maxResultBytes) {
-      throw new StoreError('too-large', `the groups hold more than ${Math.round(this.maxResultBytes / 1048576)} MB of JSON; group by fewer fields, add a condition or send a smaller initial`);
+      throw new StoreError(
+        'too-large',
+        `the groups hold more than ${Math.round(this.maxResultBytes / 1048576)} MB of JSON; group by fewer fields, add a condition or send a smaller initial`,
+      );
     }
   }
 }

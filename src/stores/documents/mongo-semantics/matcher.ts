@@ -78,9 +78,15 @@ function compileOperators(ops: Record<string, unknown>): ValuePredicate {
 }
 
 function compileOperator(op: string, operand: unknown, ops: Record<string, unknown>): ValuePredicate {
-  const any = (test: (value: unknown) => boolean): ValuePredicate => (cs) => cs.some((c) => test(c.value));
+  const any =
+    (test: (value: unknown) => boolean): ValuePredicate =>
+    (cs) =>
+      cs.some((c) => test(c.value));
   // $size and $elemMatch look only at the value stored at the path, never at expanded elements.
-  const anyUnexpanded = (test: (value: unknown) => boolean): ValuePredicate => (cs) => cs.some((c) => !c.expanded && test(c.value));
+  const anyUnexpanded =
+    (test: (value: unknown) => boolean): ValuePredicate =>
+    (cs) =>
+      cs.some((c) => !c.expanded && test(c.value));
   switch (op) {
     case '$eq':
       return any((v) => equalsCandidate(v, operand));
@@ -106,8 +112,14 @@ function compileOperator(op: string, operand: unknown, ops: Record<string, unkno
     case '$all': {
       if (!Array.isArray(operand)) throw new Error('$all needs an array');
       // Plain values are looked up among the keys of the candidates, computed once per document.
-      const wanted = [...new Set(operand.map((o) => (isOperatorObject(o) ? undefined : valueKey(o))).filter((key) => key !== undefined))];
-      const parts = operand.filter((o) => isOperatorObject(o) || valueKey(o) === undefined).map((o) => compileCondition(o));
+      const wanted = [
+        ...new Set(
+          operand.map((o) => (isOperatorObject(o) ? undefined : valueKey(o))).filter((key) => key !== undefined),
+        ),
+      ];
+      const parts = operand
+        .filter((o) => isOperatorObject(o) || valueKey(o) === undefined)
+        .map((o) => compileCondition(o));
       return (cs) => {
         if (operand.length === 0) return false;
         if (wanted.length > 0) {
@@ -124,7 +136,8 @@ function compileOperator(op: string, operand: unknown, ops: Record<string, unkno
       return anyUnexpanded((v) => Array.isArray(v) && v.length === operand);
     case '$mod': {
       const [divisor, remainder] = Array.isArray(operand) ? (operand as unknown[]) : [];
-      if (typeof divisor !== 'number' || typeof remainder !== 'number' || divisor === 0) throw new Error('$mod needs [divisor, remainder]');
+      if (typeof divisor !== 'number' || typeof remainder !== 'number' || divisor === 0)
+        throw new Error('$mod needs [divisor, remainder]');
       return any((v) => typeof v === 'number' && Number.isFinite(v) && Math.trunc(v) % divisor === remainder);
     }
     case '$regex': {
@@ -132,7 +145,12 @@ function compileOperator(op: string, operand: unknown, ops: Record<string, unkno
       return any((v) => typeof v === 'string' && regex.test(v));
     }
     case '$not': {
-      const inner = operand instanceof RegExp ? compileCondition(operand) : isOperatorObject(operand) ? compileOperators(operand) : null;
+      const inner =
+        operand instanceof RegExp
+          ? compileCondition(operand)
+          : isOperatorObject(operand)
+            ? compileOperators(operand)
+            : null;
       if (!inner) throw new Error('$not needs an operator object or a regular expression');
       return (cs) => !inner(cs);
     }
@@ -146,8 +164,14 @@ function compileOperator(op: string, operand: unknown, ops: Record<string, unkno
 function compileElemMatch(spec: unknown): (value: unknown) => boolean {
   if (!isPlainObject(spec)) throw new Error('$elemMatch needs an object');
   const element: (e: unknown) => boolean = isOperatorObject(spec)
-    ? ((test) => (e: unknown) => test([{ value: e, expanded: false }]))(compileOperators(spec))
-    : ((match) => (e: unknown) => isPlainObject(e) && match(e))(compileFilter(spec));
+    ? (
+        (test) => (e: unknown) =>
+          test([{ value: e, expanded: false }])
+      )(compileOperators(spec))
+    : (
+        (match) => (e: unknown) =>
+          isPlainObject(e) && match(e)
+      )(compileFilter(spec));
   return (value) => Array.isArray(value) && value.some(element);
 }
 
@@ -178,7 +202,8 @@ function equalsCandidate(value: unknown, wanted: unknown): boolean {
 export function buildRegExp(pattern: unknown, options: unknown): { test(subject: string): boolean } {
   if (pattern instanceof RegExp) return freshRegExp(pattern);
   if (typeof pattern !== 'string') throw new Error('$regex needs a string or a regular expression');
-  if (options !== undefined && typeof options !== 'string') throw new Error(`unsupported $options ${JSON.stringify(options)}`);
+  if (options !== undefined && typeof options !== 'string')
+    throw new Error(`unsupported $options ${JSON.stringify(options)}`);
   return compileLinearRegex(pattern, options);
 }
 

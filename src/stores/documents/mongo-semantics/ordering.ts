@@ -62,7 +62,10 @@ export function projectDocument(doc: StoredDocument, fields: readonly string[]):
     let node = tree;
     segments.forEach((segment, i) => {
       if (i === segments.length - 1) node[segment] = true;
-      else node = (node[segment] = (node[segment] === true || node[segment] === undefined ? Object.create(null) : node[segment]) as FieldTree);
+      else
+        node = node[segment] = (
+          node[segment] === true || node[segment] === undefined ? Object.create(null) : node[segment]
+        ) as FieldTree;
     });
   }
   return { _id: doc._id, ...projectObject(doc, tree) };
@@ -81,5 +84,7 @@ function projectObject(value: Record<string, unknown>, tree: FieldTree): Record<
 }
 
 function projectArray(values: unknown[], tree: FieldTree): unknown[] {
-  return values.flatMap((v): unknown[] => (Array.isArray(v) ? [projectArray(v, tree)] : isPlainObject(v) ? [projectObject(v, tree)] : []));
+  return values.flatMap((v): unknown[] =>
+    Array.isArray(v) ? [projectArray(v, tree)] : isPlainObject(v) ? [projectObject(v, tree)] : [],
+  );
 }

@@ -87,8 +87,11 @@ export function compareValues(a: unknown, b: unknown): number {
 function compareObjects(a: Record<string, unknown>, b: Record<string, unknown>): number {
   const ea = Object.entries(a).filter(([, v]) => v !== undefined);
   const eb = Object.entries(b).filter(([, v]) => v !== undefined);
-  return compareSequences(ea, eb, ([ka, va], [kb, vb]) =>
-    sign(typeClass(va) - typeClass(vb)) || compareStrings(ka, kb) || compareValues(va, vb));
+  return compareSequences(
+    ea,
+    eb,
+    ([ka, va], [kb, vb]) => sign(typeClass(va) - typeClass(vb)) || compareStrings(ka, kb) || compareValues(va, vb),
+  );
 }
 
 function compareSequences<T>(a: readonly T[], b: readonly T[], compare: (x: T, y: T) => number): number {
@@ -117,5 +120,11 @@ function sign(n: number): number {
 }
 
 export function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Date) && !(value instanceof RegExp);
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    !Array.isArray(value) &&
+    !(value instanceof Date) &&
+    !(value instanceof RegExp)
+  );
 }

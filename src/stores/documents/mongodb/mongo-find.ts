@@ -53,7 +53,12 @@ const UNLIMITED_BATCH = 10_001;
  * a read that failed for a retryable reason (network, failover) is run once more, as the driver's
  * retryable reads would. An abandoned cursor (an error after the first batch) is killed.
  */
-export async function findAll<T extends Document>(client: MongoClient, db: Db, collection: Collection<T>, spec: FindSpec): Promise<T[]> {
+export async function findAll<T extends Document>(
+  client: MongoClient,
+  db: Db,
+  collection: Collection<T>,
+  spec: FindSpec,
+): Promise<T[]> {
   const command: Document = { find: collection.collectionName, filter: spec.filter };
   if (spec.sort !== undefined) command.sort = new Map(spec.sort);
   if (spec.projection !== undefined) command.projection = spec.projection;
@@ -73,7 +78,10 @@ export async function findAll<T extends Document>(client: MongoClient, db: Db, c
   try {
     while (!isZero(id)) {
       // No maxTimeMS here: the server applies the find's limit to the whole cursor, and refuses it on a getMore.
-      const more = (await db.command({ getMore: toLong(id), collection: collection.collectionName, batchSize: UNLIMITED_BATCH }, options)) as CursorReply<T>;
+      const more = (await db.command(
+        { getMore: toLong(id), collection: collection.collectionName, batchSize: UNLIMITED_BATCH },
+        options,
+      )) as CursorReply<T>;
       for (const doc of more.cursor.nextBatch ?? []) documents.push(doc);
       id = more.cursor.id;
     }

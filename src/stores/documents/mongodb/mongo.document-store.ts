@@ -70,7 +70,12 @@ export class MongoDocumentStore implements DocumentStore {
       appName: 'kinbase',
     });
     await translate(() => client.connect());
-    return new MongoDocumentStore(client, options.dbPrefix, options.queryTimeLimitMs ?? QUERY_TIME_LIMIT_MS, options.maxResultBytes ?? DEFAULT_MAX_RESULT_BYTES);
+    return new MongoDocumentStore(
+      client,
+      options.dbPrefix,
+      options.queryTimeLimitMs ?? QUERY_TIME_LIMIT_MS,
+      options.maxResultBytes ?? DEFAULT_MAX_RESULT_BYTES,
+    );
   }
 
   async insert(scope: CollectionScope, doc: StoredDocument): Promise<void> {
@@ -84,30 +89,45 @@ export class MongoDocumentStore implements DocumentStore {
   }
 
   async replace(scope: CollectionScope, doc: StoredDocument, filter?: Filter): Promise<boolean> {
-    const result = await translate(() => this.collection(scope).replaceOne(byId(doc._id, filter), doc, { maxTimeMS: this.maxTimeMS }));
+    const result = await translate(() =>
+      this.collection(scope).replaceOne(byId(doc._id, filter), doc, { maxTimeMS: this.maxTimeMS }),
+    );
     return result.matchedCount > 0;
   }
 
-  async setFields(scope: CollectionScope, id: string, fields: Record<string, unknown>, filter?: Filter): Promise<boolean> {
+  async setFields(
+    scope: CollectionScope,
+    id: string,
+    fields: Record<string, unknown>,
+    filter?: Filter,
+  ): Promise<boolean> {
     if (Object.keys(fields).length === 0) {
       // MongoDB rejects an empty $set; nothing to change, so only report whether the document exists.
-      return (await translate(() => this.collection(scope).countDocuments(byId(id, filter), { limit: 1, maxTimeMS: this.maxTimeMS }))) > 0;
+      return (
+        (await translate(() =>
+          this.collection(scope).countDocuments(byId(id, filter), { limit: 1, maxTimeMS: this.maxTimeMS }),
+        )) > 0
+      );
     }
-    const result = await translate(() => this.collection(scope).updateOne(byId(id, filter), { $set: fields }, { maxTimeMS: this.maxTimeMS }));
+    const result = await translate(() =>
+      this.collection(scope).updateOne(byId(id, filter), { $set: fields }, { maxTimeMS: this.maxTimeMS }),
+    );
     return result.matchedCount > 0;
   }
 
   async find(scope: CollectionScope, filter: Filter, options: FindOptions = {}): Promise<StoredDocument[]> {
     const fields = options.fields ? normalizeFields(options.fields) : undefined;
     const { db, collection } = this.handles(scope);
-    return translate(() => findAll(this.client, db, collection, {
-      filter: query(filter),
-      sort: sortWithTiebreak(options.sort ?? []),
-      ...(options.skip ? { skip: options.skip } : {}),
-      ...(options.limit ? { limit: options.limit } : {}),
-      ...(fields ? { projection: Object.fromEntries(['_id', ...fields].map((f): [string, number] => [f, 1])) } : {}),
-      maxTimeMS: this.maxTimeMS,
-    }));
+    return translate(() =>
+      findAll(this.client, db, collection, {
+        filter: query(filter),
+        sort: sortWithTiebreak(options.sort ?? []),
+        ...(options.skip ? { skip: options.skip } : {}),
+        ...(options.limit ? { limit: options.limit } : {}),
+        ...(fields ? { projection: Object.fromEntries(['_id', ...fields].map((f): [string, number] => [f, 1])) } : {}),
+        maxTimeMS: this.maxTimeMS,
+      }),
+    );
   }
 
   async findByIds(scope: CollectionScope, ids: readonly string[], filter: Filter = {}): Promise<StoredDocument[]> {
@@ -115,7 +135,9 @@ export class MongoDocumentStore implements DocumentStore {
     const byIds = { _id: { $in: [...ids] } };
     const combined = Object.keys(filter).length > 0 ? { $and: [byIds, filter] } : byIds;
     const { db, collection } = this.handles(scope);
-    return translate(() => findAll(this.client, db, collection, { filter: query(combined), maxTimeMS: this.maxTimeMS }));
+    return translate(() =>
+      findAll(this.client, db, collection, { filter: query(combined), maxTimeMS: this.maxTimeMS }),
+    );
   }
 
   async count(scope: CollectionScope, filter: Filter): Promise<number> {
@@ -134,11 +156,18 @@ export class MongoDocumentStore implements DocumentStore {
     const pipeline = [
       { $match: query(filter) },
       // Keys are positional (k0, k1...): a dotted key name cannot be a field name of `_id`.
-      { $group: { _id: spec.keys.length ? Object.fromEntries(spec.keys.map((key, i) => [`k${i}`, `$${key}`])) : null, value: measure } },
+      {
+        $group: {
+          _id: spec.keys.length ? Object.fromEntries(spec.keys.map((key, i) => [`k${i}`, `$${key}`])) : null,
+          value: measure,
+        },
+      },
       { $limit: spec.maxGroups + 1 },
     ];
     const groups = new GroupAccumulator(spec, this.maxResultBytes);
-    const cursor = this.collection(scope).aggregate<{ _id: Record<string, unknown> | null; value: number }>(pipeline, { maxTimeMS: this.maxTimeMS });
+    const cursor = this.collection(scope).aggregate<{ _id: Record<string, unknown> | null; value: number }>(pipeline, {
+      maxTimeMS: this.maxTimeMS,
+    });
     let rows = 0;
     // Rows are charged as each batch arrives: an answer over the budget is refused, and its
     // cursor closed, before the rest of it is read.
@@ -146,10 +175,14 @@ export class MongoDocumentStore implements DocumentStore {
       try {
         for await (const row of cursor) {
           if (++rows > spec.maxGroups) break;
-          const key = spec.keys.map((_key, i) => (row._id && Object.hasOwn(row._id, `k${i}`) ? row._id[`k${i}`] : null));
-          groups.merge(spec.statistics === 'count'
-            ? { key, count: row.value, numeric: 0, sum: 0, min: null, max: null }
-            : { key, count: 0, numeric: 0, sum: row.value, min: null, max: null });
+          const key = spec.keys.map((_key, i) =>
+            row._id && Object.hasOwn(row._id, `k${i}`) ? row._id[`k${i}`] : null,
+          );
+          groups.merge(
+            spec.statistics === 'count'
+              ? { key, count: row.value, numeric: 0, sum: 0, min: null, max: null }
+              : { key, count: 0, numeric: 0, sum: row.value, min: null, max: null },
+          );
         }
       } finally {
         await cursor.close();
@@ -167,7 +200,11 @@ export class MongoDocumentStore implements DocumentStore {
     const paths = [...spec.keys, ...(spec.field ? [spec.field] : [])];
     const projection: Record<string, 0 | 1> = Object.fromEntries(normalizeFields(paths).map((f) => [f, 1]));
     if (!paths.some((p) => p === '_id' || p.startsWith('_id.'))) projection._id = 0;
-    const cursor = this.collection(scope).find(query(filter), { ...READ_OPTIONS, maxTimeMS: this.maxTimeMS, projection });
+    const cursor = this.collection(scope).find(query(filter), {
+      ...READ_OPTIONS,
+      maxTimeMS: this.maxTimeMS,
+      projection,
+    });
     await translate(async () => {
       try {
         for await (const doc of cursor) if (!groups.add(doc)) break;
@@ -179,12 +216,16 @@ export class MongoDocumentStore implements DocumentStore {
   }
 
   async deleteById(scope: CollectionScope, id: string, filter?: Filter): Promise<boolean> {
-    const result = await translate(() => this.collection(scope).deleteOne(byId(id, filter), { maxTimeMS: this.maxTimeMS }));
+    const result = await translate(() =>
+      this.collection(scope).deleteOne(byId(id, filter), { maxTimeMS: this.maxTimeMS }),
+    );
     return result.deletedCount > 0;
   }
 
   async deleteMany(scope: CollectionScope, filter: Filter): Promise<number> {
-    const result = await translate(() => this.collection(scope).deleteMany(query(filter), { maxTimeMS: this.maxTimeMS }));
+    const result = await translate(() =>
+      this.collection(scope).deleteMany(query(filter), { maxTimeMS: this.maxTimeMS }),
+    );
     return result.deletedCount;
   }
 
@@ -194,16 +235,30 @@ export class MongoDocumentStore implements DocumentStore {
    */
   async listCollections(appKey: string): Promise<string[]> {
     const db = this.client.db(this.dbName(appKey));
-    const listed = await translate(() => db.listCollections({}, { nameOnly: true, authorizedCollections: true }).toArray());
-    return listed.map((c) => c.name).filter((name) => !name.startsWith('system.')).sort();
+    const listed = await translate(() =>
+      db.listCollections({}, { nameOnly: true, authorizedCollections: true }).toArray(),
+    );
+    return listed
+      .map((c) => c.name)
+      .filter((name) => !name.startsWith('system.'))
+      .sort();
   }
 
   async ensureIndex(scope: CollectionScope, index: IndexSpec): Promise<void> {
-    const key = JSON.stringify([this.dbName(scope.appKey), scope.collection, index.field, index.unique ?? false, index.sparse ?? false]);
+    const key = JSON.stringify([
+      this.dbName(scope.appKey),
+      scope.collection,
+      index.field,
+      index.unique ?? false,
+      index.sparse ?? false,
+    ]);
     let ensured = this.ensuredIndexes.get(key);
     if (!ensured) {
       ensured = translate(async () => {
-        await this.collection(scope).createIndex({ [index.field]: 1 }, { unique: index.unique ?? false, sparse: index.sparse ?? false });
+        await this.collection(scope).createIndex(
+          { [index.field]: 1 },
+          { unique: index.unique ?? false, sparse: index.sparse ?? false },
+        );
       });
       // Only a successful creation is remembered; a failed one is retried on the next call.
       ensured.catch(() => this.ensuredIndexes.delete(key));
@@ -275,13 +330,16 @@ async function translate<T>(call: () => Promise<T>): Promise<T> {
       if (err.code === 11000 || err.code === 11001) throw new StoreError('duplicate', err.message, { cause: err });
       // FerretDB (SQLite handler) reports unique violations of updates as InternalError (1) with
       // SQLite's message instead of 11000; it is still a duplicate to our callers.
-      if (err.code === 1 && /UNIQUE constraint failed/.test(err.message)) throw new StoreError('duplicate', err.message, { cause: err });
+      if (err.code === 1 && /UNIQUE constraint failed/.test(err.message))
+        throw new StoreError('duplicate', err.message, { cause: err });
       if (UNAVAILABLE_ERRORS.has(err.name)) throw new StoreError('unavailable', err.message, { cause: err });
       // The server refused the query itself (BadValue, FailedToParse, NotImplemented): FerretDB
       // lacks a few operator forms MongoDB has. The client gets a 400 naming the problem, not a 500.
-      if (typeof err.code === 'number' && QUERY_REJECTED.has(err.code)) throw new StoreError('invalid', err.message, { cause: err });
+      if (typeof err.code === 'number' && QUERY_REJECTED.has(err.code))
+        throw new StoreError('invalid', err.message, { cause: err });
       // MaxTimeMSExpired: the query outlasted QUERY_TIME_LIMIT_MS.
-      if (err.code === 50) throw new StoreError('invalid', 'the query took longer than this server allows; narrow it', { cause: err });
+      if (err.code === 50)
+        throw new StoreError('invalid', 'the query took longer than this server allows; narrow it', { cause: err });
     }
     throw err;
   }

@@ -7,9 +7,26 @@ import { readFile } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Storage, type Bucket, type File } from '@google-cloud/storage';
-import { StoreError, type ByteRange, type ObjectStat, type ObjectStore, type SignOptions, type UploadSessionOptions, type UploadTarget } from '../../../domain/ports';
+import {
+  StoreError,
+  type ByteRange,
+  type ObjectStat,
+  type ObjectStore,
+  type SignOptions,
+  type UploadSessionOptions,
+  type UploadTarget,
+} from '../../../domain/ports';
 import { EventLoopTurns } from '../../../internal/event-loop-turns';
-import { buildCanonicalRequest, buildStringToSign, deriveHmacSigningKey, signedUrl, signWithHmacKey, v4Datestamp, type V4Algorithm, type V4UrlInput } from './v4-signer';
+import {
+  buildCanonicalRequest,
+  buildStringToSign,
+  deriveHmacSigningKey,
+  signedUrl,
+  signWithHmacKey,
+  v4Datestamp,
+  type V4Algorithm,
+  type V4UrlInput,
+} from './v4-signer';
 import { assertSafeObjectKey } from '../object-key';
 import { RsaSignerPool } from './rsa-signer-pool';
 import { systemClock, type Clock } from '../../../internal/clock';
@@ -92,8 +109,13 @@ export class GcsObjectStore implements ObjectStore {
     });
     const signer: DownloadSigner = options.hmac
       ? { kind: 'hmac', ...options.hmac }
-      : (await rsaSignerFromKeyFile(options.keyFile)) ?? { kind: 'library' };
-    return new GcsObjectStore(storage.bucket(options.bucket), options.apiEndpoint, signer, options.clock ?? systemClock);
+      : ((await rsaSignerFromKeyFile(options.keyFile)) ?? { kind: 'library' });
+    return new GcsObjectStore(
+      storage.bucket(options.bucket),
+      options.apiEndpoint,
+      signer,
+      options.clock ?? systemClock,
+    );
   }
 
   private file(key: string): File {
@@ -108,7 +130,10 @@ export class GcsObjectStore implements ObjectStore {
       // so a session opened while the file was public cannot publish bytes after it went private.
       const [url] = await file.createResumableUpload({
         ...(options.origin ? { origin: options.origin } : {}),
-        metadata: { contentType: options.contentType, metadata: { [PUBLIC_FLAG]: 'false', filename: options.filename } },
+        metadata: {
+          contentType: options.contentType,
+          metadata: { [PUBLIC_FLAG]: 'false', filename: options.filename },
+        },
       });
       // GCS itself enforces neither the declared size nor the first-use or absolute deadlines on
       // session URIs (they live a week): the Files API checks the stored size when the upload is
@@ -121,17 +146,30 @@ export class GcsObjectStore implements ObjectStore {
     }
   }
 
-  async write(key: string, body: Readable, options: { contentType: string; public?: boolean; filename?: string }): Promise<ObjectStat> {
+  async write(
+    key: string,
+    body: Readable,
+    options: { contentType: string; public?: boolean; filename?: string },
+  ): Promise<ObjectStat> {
     const file = this.file(key);
     const isPublic = options.public ?? false;
     try {
       // Simple (non-resumable) upload: GCS commits the object only when the stream ends cleanly.
-      await pipeline(body, file.createWriteStream({
-        resumable: false,
-        validation: 'md5',
-        metadata: { contentType: options.contentType, metadata: { [PUBLIC_FLAG]: String(isPublic), ...(options.filename !== undefined ? { filename: options.filename } : {}) } },
-        ...(isPublic ? { predefinedAcl: 'publicRead' as const } : {}),
-      }));
+      await pipeline(
+        body,
+        file.createWriteStream({
+          resumable: false,
+          validation: 'md5',
+          metadata: {
+            contentType: options.contentType,
+            metadata: {
+              [PUBLIC_FLAG]: String(isPublic),
+              ...(options.filename !== undefined ? { filename: options.filename } : {}),
+            },
+          },
+          ...(isPublic ? { predefinedAcl: 'publicRead' as const } : {}),
+        }),
+      );
     } catch (err) {
       return translate(err);
     }
@@ -209,9 +247,10 @@ export class GcsObjectStore implements ObjectStore {
     const file = this.file(key);
     try {
       if (isPublic) await file.makePublic();
-      else await file.acl.delete({ entity: 'allUsers' }).catch((err: unknown) => {
-        if (httpStatus(err) !== 404) throw err;
-      });
+      else
+        await file.acl.delete({ entity: 'allUsers' }).catch((err: unknown) => {
+          if (httpStatus(err) !== 404) throw err;
+        });
       await file.setMetadata({ metadata: { [PUBLIC_FLAG]: String(isPublic) } });
     } catch (err) {
       if (httpStatus(err) === 404) return;
@@ -246,21 +285,27 @@ export class GcsObjectStore implements ObjectStore {
     const signedAtSeconds = Math.min(expiresSeconds - MAX_V4_LIFETIME_SECONDS, nowSeconds);
     const algorithm: V4Algorithm = signer.kind === 'hmac' ? 'GOOG4-HMAC-SHA256' : 'GOOG4-RSA-SHA256';
     const input: V4UrlInput = {
-      algorithm, method: 'GET', endpoint: this.endpoint, bucket: this.bucket.name, objectName: key,
+      algorithm,
+      method: 'GET',
+      endpoint: this.endpoint,
+      bucket: this.bucket.name,
+      objectName: key,
       accessId: signer.kind === 'hmac' ? signer.accessId : signer.clientEmail,
       signedAt: new Date(signedAtSeconds * 1000),
       expiresInSeconds: expiresSeconds - signedAtSeconds,
     };
     const stringToSign = buildStringToSign(input, buildCanonicalRequest(input));
-    const signature = signer.kind === 'hmac'
-      ? signWithHmacKey(this.hmacSigningKey(signer.secret, input.signedAt), stringToSign)
-      : await signer.pool.sign(stringToSign);
+    const signature =
+      signer.kind === 'hmac'
+        ? signWithHmacKey(this.hmacSigningKey(signer.secret, input.signedAt), stringToSign)
+        : await signer.pool.sign(stringToSign);
     return signedUrl(input, signature);
   }
 
   private hmacSigningKey(secret: string, signedAt: Date): Buffer {
     const datestamp = v4Datestamp(signedAt);
-    if (this.hmacKey?.datestamp !== datestamp) this.hmacKey = { datestamp, key: deriveHmacSigningKey(secret, signedAt) };
+    if (this.hmacKey?.datestamp !== datestamp)
+      this.hmacKey = { datestamp, key: deriveHmacSigningKey(secret, signedAt) };
     return this.hmacKey.key;
   }
 

@@ -132,8 +132,7 @@ export class RsaSignerPool {
         if (typeof signature === 'string') {
           signedByWorkerThread.set(worker.threadId, (signedByWorkerThread.get(worker.threadId) ?? 0) + 1);
           p.resolve(signature);
-        }
-        else p.reject(new Error(`RSA signing failed: ${signature?.error ?? 'no result'}`));
+        } else p.reject(new Error(`RSA signing failed: ${signature?.error ?? 'no result'}`));
       });
       if (slot.inFlight.size === 0) worker.unref();
       this.dispatch();

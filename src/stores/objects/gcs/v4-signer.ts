@@ -123,7 +123,10 @@ export function buildStringToSign(input: Pick<V4UrlInput, 'algorithm' | 'signedA
  */
 export function deriveHmacSigningKey(secret: string, signedAt: Date): Buffer {
   const hmac = (key: string | Buffer, data: string): Buffer => createHmac('sha256', key).update(data, 'utf8').digest();
-  return ['auto', 'storage', 'goog4_request'].reduce((key, part) => hmac(key, part), hmac(`GOOG4${secret}`, v4Datestamp(signedAt)));
+  return ['auto', 'storage', 'goog4_request'].reduce(
+    (key, part) => hmac(key, part),
+    hmac(`GOOG4${secret}`, v4Datestamp(signedAt)),
+  );
 }
 
 /** The GOOG4-HMAC-SHA256 signature (lowercase hex) of `stringToSign` with a derived signing key. */

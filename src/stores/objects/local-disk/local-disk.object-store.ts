@@ -11,7 +11,15 @@ import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { StoreError, type ByteRange, type ObjectStat, type ObjectStore, type SignOptions, type UploadSessionOptions, type UploadTarget } from '../../../domain/ports';
+import {
+  StoreError,
+  type ByteRange,
+  type ObjectStat,
+  type ObjectStore,
+  type SignOptions,
+  type UploadSessionOptions,
+  type UploadTarget,
+} from '../../../domain/ports';
 import { assertSafeObjectKey, isSafeObjectKey } from '../object-key';
 import { UploadSessions, type UploadSessionState } from './upload-sessions';
 import { Md5Workers, md5OfFile } from './md5-workers';
@@ -38,8 +46,7 @@ interface Sidecar {
 
 /** The outcome of checking an upload URL. */
 export type UploadAuthorization =
-  | { ok: true; session: UploadSessionState }
-  | { ok: false; reason: 'not-found' | 'invalid' | 'expired' | 'closed' };
+  { ok: true; session: UploadSessionState } | { ok: false; reason: 'not-found' | 'invalid' | 'expired' | 'closed' };
 
 /**
  * Running out of file handles (per process or system-wide) is a momentary shortage, not a bug:
@@ -47,7 +54,8 @@ export type UploadAuthorization =
  */
 export function translateFsError(err: unknown): unknown {
   const code = (err as NodeJS.ErrnoException | null)?.code;
-  if (code === 'EMFILE' || code === 'ENFILE') return new StoreError('unavailable', `out of file handles (${code})`, { cause: err });
+  if (code === 'EMFILE' || code === 'ENFILE')
+    return new StoreError('unavailable', `out of file handles (${code})`, { cause: err });
   return err;
 }
 
@@ -102,11 +110,19 @@ export class LocalDiskObjectStore implements ObjectStore {
     return { url, requiredHeaders: { 'Content-Type': options.contentType } };
   }
 
-  write(key: string, body: Readable, options: { contentType: string; public?: boolean; filename?: string }): Promise<ObjectStat> {
+  write(
+    key: string,
+    body: Readable,
+    options: { contentType: string; public?: boolean; filename?: string },
+  ): Promise<ObjectStat> {
     return guarded(this.writeObject(key, body, options));
   }
 
-  private async writeObject(key: string, body: Readable, options: { contentType: string; public?: boolean; filename?: string }): Promise<ObjectStat> {
+  private async writeObject(
+    key: string,
+    body: Readable,
+    options: { contentType: string; public?: boolean; filename?: string },
+  ): Promise<ObjectStat> {
     const target = this.dataPath(key);
     await mkdir(path.dirname(target), { recursive: true });
     // Same directory as the target, so the final rename is atomic on every filesystem.
@@ -114,16 +130,26 @@ export class LocalDiskObjectStore implements ObjectStore {
     const hash = this.md5.start();
     let size = 0;
     try {
-      await pipeline(body, async function* (source: AsyncIterable<Buffer>) {
-        for await (const chunk of source) {
-          hash.update(chunk);
-          size += chunk.length;
-          await hash.drained();
-          yield chunk;
-        }
-      }, createWriteStream(tmp));
+      await pipeline(
+        body,
+        async function* (source: AsyncIterable<Buffer>) {
+          for await (const chunk of source) {
+            hash.update(chunk);
+            size += chunk.length;
+            await hash.drained();
+            yield chunk;
+          }
+        },
+        createWriteStream(tmp),
+      );
       const md5 = await hash.digest().catch(() => md5OfFile(tmp));
-      return await this.commit(key, tmp, { contentType: options.contentType, md5, size, public: options.public ?? false, ...(options.filename !== undefined ? { filename: options.filename } : {}) });
+      return await this.commit(key, tmp, {
+        contentType: options.contentType,
+        md5,
+        size,
+        public: options.public ?? false,
+        ...(options.filename !== undefined ? { filename: options.filename } : {}),
+      });
     } finally {
       hash.abandon();
       await rm(tmp, { force: true });
@@ -151,7 +177,8 @@ export class LocalDiskObjectStore implements ObjectStore {
     try {
       return JSON.parse(await readFile(`${this.dataPath(key)}.meta.json`, 'utf8')) as Sidecar;
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') return null;
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR')
+        return null;
       throw err;
     }
   }
@@ -168,7 +195,12 @@ export class LocalDiskObjectStore implements ObjectStore {
       const fd = await openFd(this.dataPath(key), 'r');
       // A plain fd stream (classic fs.read on the thread pool, 256 KiB chunks) rather than
       // FileHandle.createReadStream, whose promise-per-read costs about a third of the throughput.
-      return createReadStream('', { fd, autoClose: true, highWaterMark: 256 * 1024, ...(range ? { start: range.start, end: range.end } : {}) });
+      return createReadStream('', {
+        fd,
+        autoClose: true,
+        highWaterMark: 256 * 1024,
+        ...(range ? { start: range.start, end: range.end } : {}),
+      });
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
       throw err;
@@ -177,25 +209,31 @@ export class LocalDiskObjectStore implements ObjectStore {
 
   async stat(key: string): Promise<LocalObjectStat | null> {
     const sidecar = await guarded(this.readSidecar(key));
-    return sidecar ? { ...toStat(sidecar), ...(sidecar.filename !== undefined ? { filename: sidecar.filename } : {}) } : null;
+    return sidecar
+      ? { ...toStat(sidecar), ...(sidecar.filename !== undefined ? { filename: sidecar.filename } : {}) }
+      : null;
   }
 
   async delete(key: string): Promise<void> {
     const target = this.dataPath(key);
-    await guarded((async () => {
-      await rm(`${target}.meta.json`, { force: true });
-      await rm(target, { force: true });
-      await this.sessions.deleteForKey(key);
-    })());
+    await guarded(
+      (async () => {
+        await rm(`${target}.meta.json`, { force: true });
+        await rm(target, { force: true });
+        await this.sessions.deleteForKey(key);
+      })(),
+    );
   }
 
   async deletePrefix(prefix: string): Promise<void> {
     const target = this.dataPath(prefix);
-    await guarded((async () => {
-      // Sessions first: none of them can commit an object into the tree once it is removed.
-      await this.sessions.deleteForKey(prefix, { prefix: true });
-      await rm(target, { recursive: true, force: true });
-    })());
+    await guarded(
+      (async () => {
+        // Sessions first: none of them can commit an object into the tree once it is removed.
+        await this.sessions.deleteForKey(prefix, { prefix: true });
+        await rm(target, { recursive: true, force: true });
+      })(),
+    );
   }
 
   async setPublic(key: string, isPublic: boolean): Promise<void> {
@@ -247,7 +285,12 @@ export class LocalDiskObjectStore implements ObjectStore {
   /** Checks a download URL's `expires` and `signature` query values for exactly this key. */
   verifyDownload(key: string, expires: unknown, signature: unknown, now = this.clock()): SignatureCheck {
     if (!isSafeObjectKey(key)) return 'invalid';
-    return verifyUrlSignature(this.secret, { target: key, action: 'download', expires: parseExpires(expires) }, signature, now);
+    return verifyUrlSignature(
+      this.secret,
+      { target: key, action: 'download', expires: parseExpires(expires) },
+      signature,
+      now,
+    );
   }
 
   /**
@@ -256,10 +299,20 @@ export class LocalDiskObjectStore implements ObjectStore {
    * past its absolute deadline (`closesAt`, the pending-upload TTL after it opened), used or not.
    * Marks the session used on success.
    */
-  async authorizeUpload(id: string, expires: unknown, signature: unknown, now = this.clock()): Promise<UploadAuthorization> {
+  async authorizeUpload(
+    id: string,
+    expires: unknown,
+    signature: unknown,
+    now = this.clock(),
+  ): Promise<UploadAuthorization> {
     const session = await guarded(this.sessions.get(id));
     if (!session) return { ok: false, reason: 'not-found' };
-    const check = verifyUrlSignature(this.secret, { target: id, action: 'upload', expires: parseExpires(expires) }, signature, now);
+    const check = verifyUrlSignature(
+      this.secret,
+      { target: id, action: 'upload', expires: parseExpires(expires) },
+      signature,
+      now,
+    );
     if (check === 'invalid') return { ok: false, reason: 'invalid' };
     if (now.getTime() > session.closesAt) return { ok: false, reason: 'closed' };
     if (check === 'expired' && !session.used) return { ok: false, reason: 'expired' };
@@ -291,12 +344,26 @@ export class LocalDiskObjectStore implements ObjectStore {
    * generation of it, which the record serves only if this session is still the one it opened.
    */
   completeSession(id: string): Promise<UploadSessionState> {
-    return guarded(this.sessions.complete(id, async (part, md5, size, session) => {
-      await this.commit(session.key, part, { contentType: session.contentType, md5, size, public: false, filename: session.filename });
-    }));
+    return guarded(
+      this.sessions.complete(id, async (part, md5, size, session) => {
+        await this.commit(session.key, part, {
+          contentType: session.contentType,
+          md5,
+          size,
+          public: false,
+          filename: session.filename,
+        });
+      }),
+    );
   }
 }
 
 function toStat(sidecar: Sidecar): ObjectStat {
-  return { size: sidecar.size, contentType: sidecar.contentType, md5: sidecar.md5, public: sidecar.public, updatedAt: new Date(sidecar.updatedAt) };
+  return {
+    size: sidecar.size,
+    contentType: sidecar.contentType,
+    md5: sidecar.md5,
+    public: sidecar.public,
+    updatedAt: new Date(sidecar.updatedAt),
+  };
 }

@@ -119,7 +119,10 @@ export class RunningMd5 {
   private finished = false;
 
   /** @internal created by Md5Workers.start */
-  constructor(private readonly slot: Slot, private readonly id: number) {}
+  constructor(
+    private readonly slot: Slot,
+    private readonly id: number,
+  ) {}
 
   /** Adds bytes (copied, so the caller may reuse `chunk` at once). */
   update(chunk: Uint8Array): void {

@@ -70,7 +70,10 @@ export class UploadSessions {
   // completion falls back to hashing the part file.
   private readonly running = new Map<string, { hash: RunningMd5; offset: number }>();
 
-  constructor(private readonly dir: string, private readonly md5: Md5Workers) {}
+  constructor(
+    private readonly dir: string,
+    private readonly md5: Md5Workers,
+  ) {}
 
   /** Takes the running hash of a session out of the map; the caller keeps or abandons it. */
   private takeRunning(id: string): { hash: RunningMd5; offset: number } | undefined {
@@ -111,7 +114,10 @@ export class UploadSessions {
    * Without `closesAt` the session closes at its first-use deadline. (`public` is accepted from
    * callers written before sessions stopped carrying it, and ignored: session objects are private.)
    */
-  async create(key: string, options: Omit<UploadSessionOptions, 'closesAt'> & { closesAt?: Date; public?: boolean }): Promise<UploadSessionRecord> {
+  async create(
+    key: string,
+    options: Omit<UploadSessionOptions, 'closesAt'> & { closesAt?: Date; public?: boolean },
+  ): Promise<UploadSessionRecord> {
     const record: UploadSessionRecord = {
       id: randomBytes(24).toString('base64url'),
       key,
@@ -123,7 +129,10 @@ export class UploadSessions {
       used: false,
       completed: false,
     };
-    await Promise.all([mkdir(this.keyDir(key), { recursive: true }), mkdir(this.closingDir(record.closesAt), { recursive: true })]);
+    await Promise.all([
+      mkdir(this.keyDir(key), { recursive: true }),
+      mkdir(this.closingDir(record.closesAt), { recursive: true }),
+    ]);
     await writeFile(path.join(this.keyDir(key), record.id), '');
     await writeFile(path.join(this.closingDir(record.closesAt), record.id), '');
     await writeFile(this.file(record.id, 'part'), Buffer.alloc(0), { flag: 'wx' });
@@ -228,7 +237,8 @@ export class UploadSessions {
         return { ...session, received: size };
       } catch (err) {
         await rm(scratch, { force: true });
-        if (err instanceof TooManyBytes) throw new StoreError('invalid', `the body is larger than the declared ${maxBytes} bytes`);
+        if (err instanceof TooManyBytes)
+          throw new StoreError('invalid', `the body is larger than the declared ${maxBytes} bytes`);
         throw err;
       } finally {
         if (!kept) hash.abandon();
@@ -240,7 +250,10 @@ export class UploadSessions {
    * Completes the session: hands the part file (path and md5) to `commit`, which moves it into
    * place, then marks the session completed. Idempotent.
    */
-  async complete(id: string, commit: (partFile: string, md5: string, size: number, session: UploadSessionState) => Promise<void>): Promise<UploadSessionState> {
+  async complete(
+    id: string,
+    commit: (partFile: string, md5: string, size: number, session: UploadSessionState) => Promise<void>,
+  ): Promise<UploadSessionState> {
     return this.exclusive(id, async () => {
       const session = await this.get(id);
       if (!session) throw new StoreError('invalid', 'no such upload session');

@@ -10,7 +10,13 @@
 import { createReadStream } from 'node:fs';
 import { mkdir, readdir, rename, rmdir, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { StoreError, type CollectionScope, type Filter, type IndexSpec, type StoredDocument } from '../../../../domain/ports';
+import {
+  StoreError,
+  type CollectionScope,
+  type Filter,
+  type IndexSpec,
+  type StoredDocument,
+} from '../../../../domain/ports';
 import { decodeSegment } from './nedb-names';
 
 /** What the migration needs from the store it fills. */
@@ -71,8 +77,10 @@ export async function migrateNedbData(
   const started = Date.now();
   let documents = 0;
   for (const file of files) documents += await migrateFile(documentsDir, file, target, log, options);
-  log(`nedb migration: done, ${documents} document(s) from ${files.length} datafile(s) in ${seconds(Date.now() - started)}; `
-    + `the originals are kept in ${path.join(documentsDir, MIGRATED_DIR)}`);
+  log(
+    `nedb migration: done, ${documents} document(s) from ${files.length} datafile(s) in ${seconds(Date.now() - started)}; ` +
+      `the originals are kept in ${path.join(documentsDir, MIGRATED_DIR)}`,
+  );
   return { files: files.length, documents };
 }
 
@@ -91,7 +99,10 @@ async function findNedbFiles(documentsDir: string, log: MigrationLog): Promise<N
       const collection = decodeSegment(segment);
       const relative = path.join(app.name, `${segment}.db`);
       if (appKey === null || collection === null) {
-        log(`nedb migration: skipping ${path.join(documentsDir, app.name, name)}: not a name the old store wrote (left in place)`, 'warn');
+        log(
+          `nedb migration: skipping ${path.join(documentsDir, app.name, name)}: not a name the old store wrote (left in place)`,
+          'warn',
+        );
         continue;
       }
       found.push({ scope: { appKey, collection }, relative, hasTemp: names.has(`${segment}.db~`), tempOnly });
@@ -100,7 +111,13 @@ async function findNedbFiles(documentsDir: string, log: MigrationLog): Promise<N
   return found;
 }
 
-async function migrateFile(documentsDir: string, file: NedbFile, target: NedbMigrationTarget, log: MigrationLog, options: NedbMigrationOptions): Promise<number> {
+async function migrateFile(
+  documentsDir: string,
+  file: NedbFile,
+  target: NedbMigrationTarget,
+  log: MigrationLog,
+  options: NedbMigrationOptions,
+): Promise<number> {
   const source = path.join(documentsDir, file.relative);
   const label = `${file.scope.appKey}/${file.scope.collection}`;
   const say: MigrationLog = (line, level) => log(`nedb migration: ${label}: ${line}`, level);
@@ -129,12 +146,18 @@ async function migrateFile(documentsDir: string, file: NedbFile, target: NedbMig
 
   if (result.corrupt > 0) {
     const rate = result.corrupt / Math.max(result.lines, 1);
-    say(`${result.corrupt} of ${result.lines} line(s) are not valid JSON and were skipped (line ${result.corruptLines.join(', ')}${result.corrupt > result.corruptLines.length ? ', ...' : ''})`
-      + `${rate > CORRUPT_ALERT_THRESHOLD ? `; that is more than nedb's ${CORRUPT_ALERT_THRESHOLD * 100}% threshold, so the old store refused to open this collection` : ''}; `
-      + `the original keeps them: ${kept}`, 'warn');
+    say(
+      `${result.corrupt} of ${result.lines} line(s) are not valid JSON and were skipped (line ${result.corruptLines.join(', ')}${result.corrupt > result.corruptLines.length ? ', ...' : ''})` +
+        `${rate > CORRUPT_ALERT_THRESHOLD ? `; that is more than nedb's ${CORRUPT_ALERT_THRESHOLD * 100}% threshold, so the old store refused to open this collection` : ''}; ` +
+        `the original keeps them: ${kept}`,
+      'warn',
+    );
   }
-  if (result.badIds > 0) say(`${result.badIds} line(s) with a non-string _id were skipped; the original keeps them: ${kept}`, 'warn');
-  say(`${documents} document(s) from ${result.lines} line(s) in ${seconds(Date.now() - started)}; original moved to ${kept}`);
+  if (result.badIds > 0)
+    say(`${result.badIds} line(s) with a non-string _id were skipped; the original keeps them: ${kept}`, 'warn');
+  say(
+    `${documents} document(s) from ${result.lines} line(s) in ${seconds(Date.now() - started)}; original moved to ${kept}`,
+  );
   return documents;
 }
 
@@ -156,7 +179,12 @@ interface DatafileResult {
  * batch's upserts before its deletions preserves file order.
  */
 async function importDatafile(
-  file: string, size: number, scope: CollectionScope, target: NedbMigrationTarget, progress: (line: string) => void, options: NedbMigrationOptions,
+  file: string,
+  size: number,
+  scope: CollectionScope,
+  target: NedbMigrationTarget,
+  progress: (line: string) => void,
+  options: NedbMigrationOptions,
 ): Promise<DatafileResult> {
   const batchSize = options.batchSize ?? 500;
   const everyLines = options.progressEveryLines ?? 100_000;
@@ -185,7 +213,8 @@ async function importDatafile(
       const entry = parseLine(record);
       if (entry.kind === 'corrupt') {
         result.corrupt += 1;
-        if (result.corruptLines.length < 5 && result.corruptLines.at(-1) !== lineNumber) result.corruptLines.push(lineNumber);
+        if (result.corruptLines.length < 5 && result.corruptLines.at(-1) !== lineNumber)
+          result.corruptLines.push(lineNumber);
       } else if (entry.kind === 'badId') {
         result.badIds += 1;
       } else if (entry.kind === 'document') {
@@ -201,9 +230,14 @@ async function importDatafile(
       }
       if (upserts.size + deletions.size >= batchSize) await flush();
     }
-    if (result.lines - lastReport.lines >= everyLines || (lineNumber % 1000 === 0 && Date.now() - lastReport.at >= everyMs)) {
+    if (
+      result.lines - lastReport.lines >= everyLines ||
+      (lineNumber % 1000 === 0 && Date.now() - lastReport.at >= everyMs)
+    ) {
       lastReport = { lines: result.lines, at: Date.now() };
-      progress(`${formatBytes(stream.bytesRead)} of ${formatBytes(size)} read (${size > 0 ? Math.floor((100 * stream.bytesRead) / size) : 100}%), ${result.lines} line(s)`);
+      progress(
+        `${formatBytes(stream.bytesRead)} of ${formatBytes(size)} read (${size > 0 ? Math.floor((100 * stream.bytesRead) / size) : 100}%), ${result.lines} line(s)`,
+      );
     }
   }
   await flush();
@@ -237,7 +271,10 @@ function parseLine(line: string): LineEntry {
   }
   const created = doc.$$indexCreated as { fieldName?: unknown; unique?: unknown; sparse?: unknown } | undefined;
   if (created && typeof created.fieldName === 'string') {
-    return { kind: 'indexCreated', index: { field: created.fieldName, unique: created.unique === true, sparse: created.sparse === true } };
+    return {
+      kind: 'indexCreated',
+      index: { field: created.fieldName, unique: created.unique === true, sparse: created.sparse === true },
+    };
   }
   if (typeof doc.$$indexRemoved === 'string') return { kind: 'indexRemoved', field: doc.$$indexRemoved };
   return { kind: 'ignored' };
@@ -250,7 +287,8 @@ function deserialize(raw: string): unknown {
   if (!raw.includes('$$date') && !raw.includes('\\u')) return JSON.parse(raw);
   return JSON.parse(raw, function (key, value: unknown) {
     if (key === '$$date') return new Date(value as number);
-    if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean' || value === null) return value;
+    if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean' || value === null)
+      return value;
     const date = (value as { $$date?: unknown }).$$date;
     return date ? date : value;
   });
@@ -280,18 +318,27 @@ async function* linesOf(stream: AsyncIterable<string>): AsyncGenerator<string> {
   if (last !== '') yield last;
 }
 
-async function restoreIndex(scope: CollectionScope, index: IndexSpec, target: NedbMigrationTarget, warn: (line: string) => void): Promise<void> {
+async function restoreIndex(
+  scope: CollectionScope,
+  index: IndexSpec,
+  target: NedbMigrationTarget,
+  warn: (line: string) => void,
+): Promise<void> {
   if (index.field === '_id') return;
   if (index.field.includes(',')) {
-    warn(`the compound index ${index.field} was not recreated (the store indexes single fields; kinbase never made one)`);
+    warn(
+      `the compound index ${index.field} was not recreated (the store indexes single fields; kinbase never made one)`,
+    );
     return;
   }
   try {
     await target.ensureIndex(scope, index);
   } catch (err) {
     if (!(err instanceof StoreError && err.kind === 'duplicate') || !index.unique) throw err;
-    warn(`the unique index on ${index.field} could not be rebuilt because documents share a value of it; `
-      + 'all of them were imported and the index was created non-unique; remove the duplicates and restart to enforce it again');
+    warn(
+      `the unique index on ${index.field} could not be rebuilt because documents share a value of it; ` +
+        'all of them were imported and the index was created non-unique; remove the duplicates and restart to enforce it again',
+    );
     await target.ensureIndex(scope, { ...index, unique: false });
   }
 }
@@ -305,10 +352,13 @@ async function freeName(file: string): Promise<string> {
 }
 
 async function exists(file: string): Promise<boolean> {
-  return stat(file).then(() => true, (err: NodeJS.ErrnoException) => {
-    if (err.code === 'ENOENT') return false;
-    throw err;
-  });
+  return stat(file).then(
+    () => true,
+    (err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') return false;
+      throw err;
+    },
+  );
 }
 
 async function readdirIfExists(dir: string) {

@@ -29,5 +29,6 @@ export function decodeSegment(segment: string): string | null {
 /** The old store's safeSegment (kept here, frozen: it describes files already on disk). */
 export function encodeSegment(name: string): string {
   return name.replace(/^\.|[^A-Za-z0-9_.-]/gu, (ch) =>
-    [...Buffer.from(ch, 'utf8')].map((byte) => `~${byte.toString(16).toUpperCase().padStart(2, '0')}`).join(''));
+    [...Buffer.from(ch, 'utf8')].map((byte) => `~${byte.toString(16).toUpperCase().padStart(2, '0')}`).join(''),
+  );
 }

@@ -16,8 +16,16 @@ export function encodeDocument(doc: StoredDocument): EncodedDocument {
   const markers = new WeakSet<object>();
   const body = JSON.stringify(doc, function (this: unknown, key: string, value: unknown) {
     const holder = this as Record<string, unknown>;
-    if (key.length > 0 && !Array.isArray(holder) && !markers.has(holder) && (key.charCodeAt(0) === 36 || key.includes('.'))) {
-      throw new StoreError('invalid', `Field names cannot begin with $ or contain a dot: ${JSON.stringify(key.slice(0, 60))}`);
+    if (
+      key.length > 0 &&
+      !Array.isArray(holder) &&
+      !markers.has(holder) &&
+      (key.charCodeAt(0) === 36 || key.includes('.'))
+    ) {
+      throw new StoreError(
+        'invalid',
+        `Field names cannot begin with $ or contain a dot: ${JSON.stringify(key.slice(0, 60))}`,
+      );
     }
     const raw = holder[key];
     if (raw instanceof Date) {

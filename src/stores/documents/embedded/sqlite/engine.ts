@@ -63,13 +63,17 @@ export class Engine {
       this.db.pragma('cache_size = -16384'); // 16 MiB of page cache, whatever the data size
       this.db.pragma('temp_store = FILE');
       const version = this.db.pragma('user_version', { simple: true }) as number;
-      if (version > SCHEMA_VERSION) throw new Error(`it was written by a newer kinbase (schema ${version}; this one reads ${SCHEMA_VERSION})`);
+      if (version > SCHEMA_VERSION)
+        throw new Error(`it was written by a newer kinbase (schema ${version}; this one reads ${SCHEMA_VERSION})`);
       this.db.exec(SCHEMA);
       this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
       this.db.exec('BEGIN IMMEDIATE; COMMIT');
     } catch (err) {
       const code = (err as { code?: string }).code;
-      const why = code === 'SQLITE_BUSY' ? 'it is in use by another process (one kinbase per data dir)' : String((err as Error).message);
+      const why =
+        code === 'SQLITE_BUSY'
+          ? 'it is in use by another process (one kinbase per data dir)'
+          : String((err as Error).message);
       throw new StoreError('unavailable', `cannot open the embedded store ${file}: ${why}`, { cause: err });
     }
     this.sql = prepare(this.db);
@@ -119,10 +123,18 @@ export class Engine {
    * more once they hold `maxChars` of JSON (at least one row), so a page of large documents stays small.
    */
   page(coll: CollectionInfo, after: string | null, limit: number, descending = false, maxChars = PAGE_CHARS): Row[] {
-    const stmt = descending ? (after === null ? this.sql.lastRows : this.sql.rowsBefore) : after === null ? this.sql.firstRows : this.sql.rowsAfter;
+    const stmt = descending
+      ? after === null
+        ? this.sql.lastRows
+        : this.sql.rowsBefore
+      : after === null
+        ? this.sql.firstRows
+        : this.sql.rowsAfter;
     const rows: Row[] = [];
     let chars = 0;
-    const iterator = (after === null ? stmt.iterate(coll.id, limit) : stmt.iterate(coll.id, after, limit)) as IterableIterator<Row>;
+    const iterator = (
+      after === null ? stmt.iterate(coll.id, limit) : stmt.iterate(coll.id, after, limit)
+    ) as IterableIterator<Row>;
     for (const row of iterator) {
       rows.push(row);
       chars += row.body.length;
@@ -144,10 +156,21 @@ export class Engine {
    * Ids with index keys in [low, high], at most `limit` rows of them (more rows: there may be more);
    * `readableByAll`: only documents whose `_acl` lets everyone read them.
    */
-  idsInRange(ix: number, low: Buffer, high: Buffer, highExclusive: boolean, limit: number, readableByAll = false): string[] {
+  idsInRange(
+    ix: number,
+    low: Buffer,
+    high: Buffer,
+    highExclusive: boolean,
+    limit: number,
+    readableByAll = false,
+  ): string[] {
     const stmt = readableByAll
-      ? highExclusive ? this.sql.publicRangeExclusive : this.sql.publicRangeInclusive
-      : highExclusive ? this.sql.rangeExclusive : this.sql.rangeInclusive;
+      ? highExclusive
+        ? this.sql.publicRangeExclusive
+        : this.sql.publicRangeInclusive
+      : highExclusive
+        ? this.sql.rangeExclusive
+        : this.sql.rangeInclusive;
     return stmt.pluck().all(ix, low, high, limit) as string[];
   }
 
@@ -158,7 +181,10 @@ export class Engine {
   sortByKeys(ix: number, ids: readonly string[], descending: boolean): string[] {
     const stmt = descending ? this.sql.largestKeyOf : this.sql.smallestKeyOf;
     const keyed = ids.map((id) => ({ id, key: (stmt.pluck().get(ix, id) as Buffer | undefined) ?? NULL_KEY }));
-    keyed.sort((a, b) => (descending ? Buffer.compare(b.key, a.key) : Buffer.compare(a.key, b.key)) || compareStrings(a.id, b.id));
+    keyed.sort(
+      (a, b) =>
+        (descending ? Buffer.compare(b.key, a.key) : Buffer.compare(a.key, b.key)) || compareStrings(a.id, b.id),
+    );
     return keyed.map((entry) => entry.id);
   }
 
@@ -177,14 +203,24 @@ export class Engine {
 
   /** The next distinct key after `after` (before, descending); null past the end. */
   nextKey(ix: number, after: Buffer | null, descending: boolean): Buffer | null {
-    const stmt = descending ? (after ? this.sql.keyBefore : this.sql.lastKey) : after ? this.sql.keyAfter : this.sql.firstKey;
+    const stmt = descending
+      ? after
+        ? this.sql.keyBefore
+        : this.sql.lastKey
+      : after
+        ? this.sql.keyAfter
+        : this.sql.firstKey;
     const key = (after ? stmt.pluck().get(ix, after) : stmt.pluck().get(ix)) as Buffer | undefined;
     return key ?? null;
   }
 
   /** Ids holding `key`, after `afterId`, in `_id` order. */
   idsWithKey(ix: number, key: Buffer, afterId: string | null, limit: number): string[] {
-    return (afterId === null ? this.sql.idsWithKey.pluck().all(ix, key, limit) : this.sql.idsWithKeyAfter.pluck().all(ix, key, afterId, limit)) as string[];
+    return (
+      afterId === null
+        ? this.sql.idsWithKey.pluck().all(ix, key, limit)
+        : this.sql.idsWithKeyAfter.pluck().all(ix, key, afterId, limit)
+    ) as string[];
   }
 
   insertRow(coll: CollectionInfo, doc: StoredDocument): void {
@@ -212,7 +248,17 @@ export class Engine {
   /** Registers an index (not ready: writes maintain it, queries ignore it until back-filled). */
   addIndex(coll: CollectionInfo, field: string, unique: boolean, sparse: boolean): IndexInfo {
     const ix = Number(this.sql.insertIndex.run(coll.id, field, unique ? 1 : 0, sparse ? 1 : 0).lastInsertRowid);
-    const info: IndexInfo = { ix, coll: coll.id, field, path: field.split('.'), unique, sparse, sortable: true, multikey: false, ready: false };
+    const info: IndexInfo = {
+      ix,
+      coll: coll.id,
+      field,
+      path: field.split('.'),
+      unique,
+      sparse,
+      sortable: true,
+      multikey: false,
+      ready: false,
+    };
     coll.indexes.set(field, info);
     return info;
   }
@@ -253,7 +299,8 @@ export class Engine {
     for (const key of keys) {
       const holders = this.sql.otherHolders.pluck().all(index.ix, key, doc._id) as string[];
       // A cut key is a prefix: only a holder with the same whole value is a duplicate.
-      const taken = key.length < MAX_KEY_BYTES ? holders.length > 0 : holders.some((id) => this.holdsSameValue(index, id, doc));
+      const taken =
+        key.length < MAX_KEY_BYTES ? holders.length > 0 : holders.some((id) => this.holdsSameValue(index, id, doc));
       if (taken) throw new StoreError('duplicate', `E11000 duplicate key: ${index.field} is taken by another document`);
     }
   }
@@ -261,7 +308,9 @@ export class Engine {
   private holdsSameValue(index: IndexInfo, otherId: string, doc: StoredDocument): boolean {
     const row = this.sql.get.get(index.coll, otherId) as Row | undefined;
     if (!row) return false;
-    const theirs = new Set(documentKeys(decodeDocument(row.body, row.dates), index.path, false).keys.map((k) => k.toString('latin1')));
+    const theirs = new Set(
+      documentKeys(decodeDocument(row.body, row.dates), index.path, false).keys.map((k) => k.toString('latin1')),
+    );
     return documentKeys(doc, index.path, false).keys.some((k) => theirs.has(k.toString('latin1')));
   }
 
@@ -277,7 +326,8 @@ export class Engine {
     for (const key of keys) this.sql.insertEntry.run(index.ix, key, doc._id);
     // The same rows once more for documents everyone may read: a reader's condition is looked up
     // there, among readable documents only, when the ACL alone names too many (planner.ts).
-    if (readable && !index.field.startsWith('_acl.')) for (const key of keys) this.sql.insertPublicEntry.run(index.ix, key, doc._id);
+    if (readable && !index.field.startsWith('_acl.'))
+      for (const key of keys) this.sql.insertPublicEntry.run(index.ix, key, doc._id);
     if ((inexact && index.sortable) || (multikey && !index.multikey)) {
       index.sortable &&= !inexact;
       index.multikey ||= multikey;
@@ -304,16 +354,35 @@ export class Engine {
       this.sql.dropIndex.run(ix);
     }
     const byId = new Map<number, CollectionInfo>();
-    for (const row of this.db.prepare('SELECT id, app, name FROM collections').all() as { id: number; app: string; name: string }[]) {
+    for (const row of this.db.prepare('SELECT id, app, name FROM collections').all() as {
+      id: number;
+      app: string;
+      name: string;
+    }[]) {
       const info: CollectionInfo = { id: row.id, indexes: new Map() };
       byId.set(row.id, info);
       this.collections.set(catalogKey(row.app, row.name), info);
     }
-    type IndexRow = { ix: number; coll: number; field: string; is_unique: number; sparse: number; sortable: number; multikey: number };
+    type IndexRow = {
+      ix: number;
+      coll: number;
+      field: string;
+      is_unique: number;
+      sparse: number;
+      sortable: number;
+      multikey: number;
+    };
     for (const row of this.db.prepare('SELECT * FROM indexes').all() as IndexRow[]) {
       byId.get(row.coll)?.indexes.set(row.field, {
-        ix: row.ix, coll: row.coll, field: row.field, path: row.field.split('.'), unique: row.is_unique === 1, sparse: row.sparse === 1,
-        sortable: row.sortable === 1, multikey: row.multikey === 1, ready: true,
+        ix: row.ix,
+        coll: row.coll,
+        field: row.field,
+        path: row.field.split('.'),
+        unique: row.is_unique === 1,
+        sparse: row.sparse === 1,
+        sortable: row.sortable === 1,
+        multikey: row.multikey === 1,
+        ready: true,
       });
     }
   }
@@ -323,7 +392,9 @@ const TRUE_KEY = Buffer.from([TAG.boolean, 1]);
 
 /** Whether an ACL clause's readable-by-all branch (`{'_acl.gr': true}`, ...) matches the document. */
 function readableByAll(doc: StoredDocument): boolean {
-  return READABLE_BY_ALL_FLAGS.some((flag) => documentKeys(doc, ['_acl', flag]).keys.some((key) => key.equals(TRUE_KEY)));
+  return READABLE_BY_ALL_FLAGS.some((flag) =>
+    documentKeys(doc, ['_acl', flag]).keys.some((key) => key.equals(TRUE_KEY)),
+  );
 }
 
 function catalogKey(app: string, name: string): string {

@@ -15,7 +15,14 @@ export interface Selection {
   exact: boolean;
 }
 
-export async function findPage(engine: Engine, coll: CollectionInfo, selection: Selection | null, filter: Filter, options: FindOptions, maxResultBytes: number): Promise<StoredDocument[]> {
+export async function findPage(
+  engine: Engine,
+  coll: CollectionInfo,
+  selection: Selection | null,
+  filter: Filter,
+  options: FindOptions,
+  maxResultBytes: number,
+): Promise<StoredDocument[]> {
   const skip = options.skip ?? 0;
   // limit 0 means "no limit", as in MongoDB.
   const limit = options.limit ? options.limit : Infinity;
@@ -46,7 +53,13 @@ export async function findPage(engine: Engine, coll: CollectionInfo, selection: 
   } else if (ids && !matches && sortIndex && sort.length === 1) {
     // Sorted by the index's keys of the candidates alone; only the page is read.
     skipped = skip;
-    await visitIds(engine, coll, engine.sortByKeys(sortIndex.ix, ids, sort[0]?.[1] === -1).slice(skip, skip + limit), null, collect);
+    await visitIds(
+      engine,
+      coll,
+      engine.sortByKeys(sortIndex.ix, ids, sort[0]?.[1] === -1).slice(skip, skip + limit),
+      null,
+      collect,
+    );
   } else if (!ids && sortIndex) {
     await visitByIndex(engine, coll, sortIndex, sort, matches, collect);
   } else if (sort.length === 0 || sort[0]?.[0] === '_id') {

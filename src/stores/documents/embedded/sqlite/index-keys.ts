@@ -7,7 +7,16 @@
 import { candidatesAt } from '../../mongo-semantics/values';
 
 /** Type tags, in MongoDB's order: empty array < missing/null < numbers < strings < objects < arrays < booleans < dates. */
-export const TAG = { emptyArray: 0x00, null: 0x01, number: 0x02, string: 0x03, object: 0x04, array: 0x05, boolean: 0x08, date: 0x09 } as const;
+export const TAG = {
+  emptyArray: 0x00,
+  null: 0x01,
+  number: 0x02,
+  string: 0x03,
+  object: 0x04,
+  array: 0x05,
+  boolean: 0x08,
+  date: 0x09,
+} as const;
 
 /** Longer keys are cut (a prefix still never misses a match; the index then stops serving sorts). */
 export const MAX_KEY_BYTES = 1024;
@@ -53,7 +62,12 @@ export function encodeKey(value: unknown, cut = true): { key: Buffer; inexact: b
   if (value instanceof Date) return { key: numberKey(TAG.date, value.getTime()), inexact: false };
   if (typeof value === 'string') return withTag(TAG.string, Buffer.from(value, 'utf8'), false, cut);
   // Objects and nested arrays: equal values get equal keys, but their order is not MongoDB's.
-  return withTag(Array.isArray(value) ? TAG.array : TAG.object, Buffer.from(JSON.stringify(value) ?? '', 'utf8'), true, cut);
+  return withTag(
+    Array.isArray(value) ? TAG.array : TAG.object,
+    Buffer.from(JSON.stringify(value) ?? '', 'utf8'),
+    true,
+    cut,
+  );
 }
 
 function withTag(tag: number, body: Buffer, inexact: boolean, cut: boolean): { key: Buffer; inexact: boolean } {

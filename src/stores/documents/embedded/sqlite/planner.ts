@@ -69,7 +69,11 @@ export function planFilter(filter: Filter, indexFor: (field: string) => PlannedI
       if (split) alternatives.push(split);
       const residual = residualOf(value.slice(1).map(asFilter), indexFor);
       // The first clause's own residual (a nested `$and`) is kept: both must hold for an exact plan.
-      alternatives.push(...first.map((plan) => (residual ? { ...plan, residual: [...(plan.residual ?? []), ...residual] } : inexact(plan))));
+      alternatives.push(
+        ...first.map((plan) =>
+          residual ? { ...plan, residual: [...(plan.residual ?? []), ...residual] } : inexact(plan),
+        ),
+      );
       for (const clause of value.slice(1)) {
         const id = asFilter(clause)._id;
         if (id !== undefined) alternatives.push(...nonNull(planField('_id', id, indexFor)).map(inexact));
@@ -77,7 +81,8 @@ export function planFilter(filter: Filter, indexFor: (field: string) => PlannedI
       // A first clause that is no ACL and no index serves, e.g. "active users" before a login's
       // username: then the other clauses are planned. An ACL clause never gives way (not even while
       // its indexes are being built).
-      if (first.length === 0 && !isAclClause(value[0])) for (const clause of value.slice(1)) alternatives.push(...planFilter(asFilter(clause), indexFor).map(inexact));
+      if (first.length === 0 && !isAclClause(value[0]))
+        for (const clause of value.slice(1)) alternatives.push(...planFilter(asFilter(clause), indexFor).map(inexact));
     } else if (key === '$or' && Array.isArray(value) && value.length > 0) {
       const union = planUnion(value.map(asFilter), indexFor);
       if (union) alternatives.push(union);
@@ -112,11 +117,18 @@ function planUnion(branches: Filter[], indexFor: (field: string) => PlannedIndex
  * branches' documents. The reader's condition is looked up among readable documents only, so it
  * stays fast when most of a private collection is public, and reveals nothing about the rest.
  */
-function readableByAllSplit(acl: Filter, rest: Filter[], indexFor: (field: string) => PlannedIndex | undefined): Plan | null {
+function readableByAllSplit(
+  acl: Filter,
+  rest: Filter[],
+  indexFor: (field: string) => PlannedIndex | undefined,
+): Plan | null {
   const branches = Object.keys(acl).length === 1 && Array.isArray(acl.$or) ? acl.$or.map(asFilter) : null;
   if (!branches) return null;
   if (!branches.some(isReadableByAllBranch)) return null;
-  const others = planUnion(branches.filter((b) => !isReadableByAllBranch(b)), indexFor);
+  const others = planUnion(
+    branches.filter((b) => !isReadableByAllBranch(b)),
+    indexFor,
+  );
   if (!others && branches.some((b) => !isReadableByAllBranch(b))) return null;
   for (const clause of rest) {
     for (const [field, condition] of Object.entries(clause)) {
@@ -142,15 +154,23 @@ function residualOf(clauses: Filter[], indexFor: (field: string) => PlannedIndex
       const plan = planField(field, condition, indexFor);
       if (!plan?.exact) return null;
       // An empty `$in` has no key: the residual then keeps no candidate, as the matcher would.
-      out.push({ ix: (plan.sources[0] as KeyRange | undefined)?.ix ?? 0, keys: plan.sources.map((source) => (source as KeyRange).low) });
+      out.push({
+        ix: (plan.sources[0] as KeyRange | undefined)?.ix ?? 0,
+        keys: plan.sources.map((source) => (source as KeyRange).low),
+      });
     }
   }
   return out;
 }
 
-function planField(field: string, condition: unknown, indexFor: (field: string) => PlannedIndex | undefined): Plan | null {
+function planField(
+  field: string,
+  condition: unknown,
+  indexFor: (field: string) => PlannedIndex | undefined,
+): Plan | null {
   if (field === '_id') return planIds(condition);
-  if (field.split('.').some((segment) => segment.length === 0 || /^\d+$/.test(segment) || segment.startsWith('$'))) return null;
+  if (field.split('.').some((segment) => segment.length === 0 || /^\d+$/.test(segment) || segment.startsWith('$')))
+    return null;
   const index = indexFor(field);
   if (!index || !index.ready) return null;
   const planned = rangesFor(condition, index);
@@ -180,7 +200,8 @@ function rangesFor(condition: unknown, index: PlannedIndex): Plan | null {
   }
   if (Array.isArray(condition.$in)) {
     const members = condition.$in.map((member) => equality(member, index));
-    if (members.every((m): m is Plan => m !== null)) return { sources: members.flatMap((m) => m.sources), exact: only && members.every((m) => m.exact) };
+    if (members.every((m): m is Plan => m !== null))
+      return { sources: members.flatMap((m) => m.sources), exact: only && members.every((m) => m.exact) };
   }
   const range = comparisonRange(condition, index);
   return range ? { sources: [range], exact: false } : null;
@@ -191,7 +212,10 @@ function equality(value: unknown, index: PlannedIndex): Plan | null {
   if (value === null && index.sparse) return null; // sparse indexes hold no row for a missing field
   const { key } = encodeKey(value);
   // A cut key (a long string) may also name other values sharing its prefix.
-  return { sources: [{ kind: 'range', ix: index.ix, low: key, high: key, highExclusive: false }], exact: key.length < MAX_KEY_BYTES };
+  return {
+    sources: [{ kind: 'range', ix: index.ix, low: key, high: key, highExclusive: false }],
+    exact: key.length < MAX_KEY_BYTES,
+  };
 }
 
 /** `$gt`/`$gte`/`$lt`/`$lte` within one type class (MongoDB never compares across types). */
@@ -213,11 +237,24 @@ function comparisonRange(ops: Record<string, unknown>, index: PlannedIndex): Key
   if (tag === null || (tag === 0x01 && index.sparse)) return null;
   const bounds = typeBounds(tag);
   // Bounds are inclusive even for $gt/$lt (a cut key may hide a larger value); the matcher decides.
-  return { kind: 'range', ix: index.ix, low: low ?? bounds.low, high: high ?? bounds.high, highExclusive: high === null };
+  return {
+    kind: 'range',
+    ix: index.ix,
+    low: low ?? bounds.low,
+    high: high ?? bounds.high,
+    highExclusive: high === null,
+  };
 }
 
 function isOperatorObject(value: unknown): value is Record<string, unknown> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value) || value instanceof Date || value instanceof RegExp) return false;
+  if (
+    typeof value !== 'object' ||
+    value === null ||
+    Array.isArray(value) ||
+    value instanceof Date ||
+    value instanceof RegExp
+  )
+    return false;
   const keys = Object.keys(value);
   return keys.length > 0 && keys.every((k) => k.startsWith('$'));
 }

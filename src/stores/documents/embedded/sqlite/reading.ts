@@ -50,7 +50,10 @@ export class Budget {
   charge(length: number): void {
     this.bytes += length;
     if (this.bytes > this.maxBytes) {
-      throw new StoreError('too-large', `the result holds more than ${Math.round(this.maxBytes / 1048576)} MB of documents; page with limit and skip`);
+      throw new StoreError(
+        'too-large',
+        `the result holds more than ${Math.round(this.maxBytes / 1048576)} MB of documents; page with limit and skip`,
+      );
     }
   }
 }
@@ -63,15 +66,21 @@ export class Budget {
  * between batches of residual checks, so a hostile `$and` of wide `$in` clauses over 20,000
  * candidates holds no one up.
  */
-export async function candidates(engine: Engine, coll: CollectionInfo, plan: Plan, max = MAX_CANDIDATES): Promise<string[] | null> {
+export async function candidates(
+  engine: Engine,
+  coll: CollectionInfo,
+  plan: Plan,
+  max = MAX_CANDIDATES,
+): Promise<string[] | null> {
   const ids = new Set<string>();
   const pacer = new Pacer();
   for (const source of plan.sources) {
     // Up to max + 1 rows from each source: ids it shares with earlier ones must not crowd out new ones.
     // Index rows always name existing documents (written in the same transaction as the document).
-    const found = source.kind === 'ids'
-      ? source.ids.filter((id) => engine.exists(coll, id))
-      : engine.idsInRange(source.ix, source.low, source.high, source.highExclusive, max + 1, source.readableByAll);
+    const found =
+      source.kind === 'ids'
+        ? source.ids.filter((id) => engine.exists(coll, id))
+        : engine.idsInRange(source.ix, source.low, source.high, source.highExclusive, max + 1, source.readableByAll);
     // A full page of rows may hide more (a multikey document has several rows): too many to know.
     if (source.kind === 'range' && found.length > max) return null;
     for (const id of found) ids.add(id);
@@ -120,7 +129,8 @@ function passes(engine: Engine, checks: readonly ResidualCheck[], id: string): b
     const probe = () => check.keys.some((key) => engine.hasEntry(check.ix, key, id));
     if (check.keys.length <= FEW_KEYS) return probe();
     let keys = own.get(check.ix);
-    if (!keys) own.set(check.ix, (keys = engine.keysOf(check.ix, id, MAX_OWN_KEYS + 1).map((key) => key.toString('latin1'))));
+    if (!keys)
+      own.set(check.ix, (keys = engine.keysOf(check.ix, id, MAX_OWN_KEYS + 1).map((key) => key.toString('latin1'))));
     if (keys.some((key) => check.wanted.has(key))) return true;
     // Only some of its keys were read (a long array): the check's own keys are probed instead.
     return keys.length > MAX_OWN_KEYS && probe();
@@ -128,7 +138,13 @@ function passes(engine: Engine, checks: readonly ResidualCheck[], id: string): b
 }
 
 /** Calls `visit` with matching documents from `ids`, in that order, until it returns false. */
-export async function visitIds(engine: Engine, coll: CollectionInfo, ids: readonly string[], matches: Matcher, visit: (doc: StoredDocument, row: Row) => boolean): Promise<void> {
+export async function visitIds(
+  engine: Engine,
+  coll: CollectionInfo,
+  ids: readonly string[],
+  matches: Matcher,
+  visit: (doc: StoredDocument, row: Row) => boolean,
+): Promise<void> {
   const pacer = new Pacer();
   for (const id of ids) {
     const row = engine.getRow(coll, id);
@@ -141,13 +157,26 @@ export async function visitIds(engine: Engine, coll: CollectionInfo, ids: readon
 }
 
 /** Every matching document, from the candidates when a plan names them, else a scan in `_id` order. */
-export async function visitMatching(engine: Engine, coll: CollectionInfo, ids: readonly string[] | null, matches: Matcher, visit: (doc: StoredDocument) => boolean): Promise<void> {
+export async function visitMatching(
+  engine: Engine,
+  coll: CollectionInfo,
+  ids: readonly string[] | null,
+  matches: Matcher,
+  visit: (doc: StoredDocument) => boolean,
+): Promise<void> {
   if (ids) await visitIds(engine, coll, ids, matches, visit);
   else await visitAll(engine, coll, matches, false, visit);
 }
 
 /** Calls `visit` with matching documents in `_id` order, from the `skip`th when nothing needs matching. */
-export async function visitAll(engine: Engine, coll: CollectionInfo, matches: Matcher, descending: boolean, visit: (doc: StoredDocument, row: Row) => boolean, skipUnmatched = 0): Promise<void> {
+export async function visitAll(
+  engine: Engine,
+  coll: CollectionInfo,
+  matches: Matcher,
+  descending: boolean,
+  visit: (doc: StoredDocument, row: Row) => boolean,
+  skipUnmatched = 0,
+): Promise<void> {
   const pacer = new Pacer();
   let after: string | null = null;
   if (!matches && skipUnmatched > 0) {
@@ -172,7 +201,14 @@ export async function visitAll(engine: Engine, coll: CollectionInfo, matches: Ma
  * documents sharing a key are ordered by the other keys and `_id`. A multikey document is taken
  * at its first key in walk order only (MongoDB sorts arrays by their smallest, or largest, element).
  */
-export async function visitByIndex(engine: Engine, coll: CollectionInfo, index: IndexInfo, sort: SortSpec, matches: Matcher, visit: (doc: StoredDocument, row: Row) => boolean): Promise<void> {
+export async function visitByIndex(
+  engine: Engine,
+  coll: CollectionInfo,
+  index: IndexInfo,
+  sort: SortSpec,
+  matches: Matcher,
+  visit: (doc: StoredDocument, row: Row) => boolean,
+): Promise<void> {
   const pacer = new Pacer();
   const descending = (sort[0] as readonly [string, 1 | -1])[1] === -1;
   let key = engine.nextKey(index.ix, null, descending);
@@ -197,7 +233,13 @@ export async function visitByIndex(engine: Engine, coll: CollectionInfo, index: 
       afterId = ids[ids.length - 1] as string;
     }
     const rowsById = new Map(run.map((entry) => [entry.doc._id, entry.row]));
-    const ordered = sort.length > 1 ? sortDocuments(run.map((entry) => entry.doc), sort) : run.map((entry) => entry.doc);
+    const ordered =
+      sort.length > 1
+        ? sortDocuments(
+            run.map((entry) => entry.doc),
+            sort,
+          )
+        : run.map((entry) => entry.doc);
     for (const doc of ordered) if (!visit(doc, rowsById.get(doc._id) as Row)) return;
     key = engine.nextKey(index.ix, key, descending);
   }
@@ -217,21 +259,35 @@ export class TopDocuments {
   private entries: StoredDocument[] = [];
   private readonly bounded: boolean;
   /** `keep`: skip + limit; Infinity (no limit) still holds at most MAX_IN_MEMORY_SORT. */
-  constructor(private readonly sort: SortSpec, private readonly keep: number) {
+  constructor(
+    private readonly sort: SortSpec,
+    private readonly keep: number,
+  ) {
     this.bounded = Number.isFinite(keep);
     if (this.bounded && keep > MAX_IN_MEMORY_SORT) throw tooManyToSort();
   }
   add(doc: StoredDocument): boolean {
-    this.entries.push(projectDocument(doc, this.sort.map(([field]) => field)));
+    this.entries.push(
+      projectDocument(
+        doc,
+        this.sort.map(([field]) => field),
+      ),
+    );
     if (!this.bounded && this.entries.length > MAX_IN_MEMORY_SORT) throw tooManyToSort();
-    if (this.bounded && this.entries.length >= this.keep * 2 + PAGE) this.entries = sortDocuments(this.entries, this.sort).slice(0, this.keep);
+    if (this.bounded && this.entries.length >= this.keep * 2 + PAGE)
+      this.entries = sortDocuments(this.entries, this.sort).slice(0, this.keep);
     return true;
   }
   ids(skip: number, limit: number): string[] {
-    return sortDocuments(this.entries, this.sort).slice(skip, skip + limit).map((doc) => doc._id);
+    return sortDocuments(this.entries, this.sort)
+      .slice(skip, skip + limit)
+      .map((doc) => doc._id);
   }
 }
 
 function tooManyToSort(): StoreError {
-  return new StoreError('invalid', `sorting more than ${MAX_IN_MEMORY_SORT} documents needs an index on the sort field (collections.<name>.indexes)`);
+  return new StoreError(
+    'invalid',
+    `sorting more than ${MAX_IN_MEMORY_SORT} documents needs an index on the sort field (collections.<name>.indexes)`,
+  );
 }

@@ -37,7 +37,9 @@ export function prepare(db: Database.Database) {
     insert: db.prepare('INSERT INTO docs (coll, id, body, dates) VALUES (?, ?, ?, ?)'),
     update: db.prepare('UPDATE docs SET body = ?, dates = ? WHERE coll = ? AND id = ?'),
     delete: db.prepare('DELETE FROM docs WHERE coll = ? AND id = ?'),
-    insertIndex: db.prepare('INSERT INTO indexes (coll, field, is_unique, sparse, sortable, multikey, ready) VALUES (?, ?, ?, ?, 1, 0, 0)'),
+    insertIndex: db.prepare(
+      'INSERT INTO indexes (coll, field, is_unique, sparse, sortable, multikey, ready) VALUES (?, ?, ?, ?, 1, 0, 0)',
+    ),
     readyIndex: db.prepare('UPDATE indexes SET ready = 1 WHERE ix = ?'),
     flagIndex: db.prepare('UPDATE indexes SET sortable = ?, multikey = ? WHERE ix = ?'),
     dropIndex: db.prepare('DELETE FROM indexes WHERE ix = ?'),
