@@ -236,7 +236,14 @@ describe('console: collections (Chromium)', () => {
     await page.goto(`${fx.origin}/console/#/${fx.appKey}/collections/events`);
     await waitForText(page.getByTestId('page-range'), '1–50 of 10000');
     await expect(rows(fx).count()).resolves.toBe(50);
+    // The range follows the click at once; the page's read is sent after the next render, so wait
+    // for its answer before counting reads (under load the range won the race).
+    const secondPage = page.waitForResponse((response) => {
+      const url = new URL(response.url());
+      return url.pathname === `/appdata/${fx.appKey}/events` && url.searchParams.get('skip') === '50';
+    });
     await page.getByRole('button', { name: 'Next ›' }).click();
+    await secondPage;
     await waitForText(page.getByTestId('page-range'), '51–100 of 10000');
     await expect(rows(fx).count()).resolves.toBe(50);
     page.off('request', listen);
