@@ -11,15 +11,17 @@
  * - body:        4 connections POST the largest body kinbase accepts (9,990 keys; 10,000 is the cap);
  * - references:  4 connections read one entity holding 1,000 references (the per-entity cap) to
  *                files whose uploads are still pending (the costliest kind to resolve);
- * - residual:    4 connections list their own 2,000 entities with `{"$and":[{"_kmd.lmt":{"$gt":""}},C,C]}`,
- *                C = `{"_acl.gr":{"$in":[0..998,true]}}` (index residual checks per candidate x clause);
- * - group-cond:  the same shape as a `_group` condition, padded to ~20 kB;
+ * - residual:    4 connections list their own 2,000 entities of a shared collection with
+ *                `{"$and":[{"_kmd.lmt":{"$gt":""}},C,C]}`, C = `{"_acl.gr":{"$in":[0..998,true]}}`
+ *                (index residual checks per candidate x key x clause);
+ * - group-cond:  a `_group` condition of three more 1,000-key clauses of the same kind (~20 kB);
  * - regex-wide:  a `_group` condition of 8,000 `{"a":{"$regex":"\\pL{1000}"}}` branches on a
  *                collection that does not exist (validation compiling every regex);
  * - lookup-wide: the same 8,000 branches as a `POST /user/:appKey/_lookup` body;
  * - group-initial: `_group` by `_id` over the 2,000 entities with a 4.9 MB `initial`;
  * - basic-guess: Basic user credentials with a wrong password on API version 5 (the login pipeline);
- * - bl-flood:    24 connections call a data-heavy custom endpoint; here the honest client is a second
+ * - bl-flood:    24 connections call a data-heavy custom endpoint (it reads 2,000 1 KB entities of
+ *                `items` through collectionAccess); here the honest client is a second
  *                user whose probe is a `_count` on a collection with an `onPreFetch` hook, so it
  *                measures the share of the app's isolates that user still gets.
  *
@@ -56,6 +58,7 @@ const ENVIRONMENT = {
   collections: {
     notes: { type: 'internal', permissions: 'private' },
     hooked: { type: 'internal', permissions: 'shared' },
+    pub: { type: 'internal', permissions: 'shared' },
   },
   collectionHooks: {
     hooked: {
@@ -68,7 +71,7 @@ const ENVIRONMENT = {
   customEndpoints: {
     heavy: {
       type: 'internal',
-      code: "function onRequest(request, response, modules) { modules.collectionAccess.collection('notes').find({}, function (err, docs) { if (err) return response.error(err.message); response.body = { n: docs.length }; response.complete(200); }); }",
+      code: "function onRequest(request, response, modules) { modules.collectionAccess.collection('items').find({}, function (err, docs) { if (err) return response.error(err.message); response.body = { n: docs.length }; response.complete(200); }); }",
     },
   },
 };
@@ -180,6 +183,17 @@ async function main(): Promise<void> {
       const batch = Array.from({ length: 100 }, (_, j) => ({ _id: `e${i + j}`, s: 'a'.repeat(1000) }));
       const res = await api('POST', `${base}/appdata/${APP_KEY}/notes`, user, batch);
       if (res.status !== 201) throw new Error(`seeding entities: ${res.status} ${JSON.stringify(res.json)}`);
+      // The Business Logic endpoint's data: as many 1 KB entities, apart from the notes other phases grow.
+      const items = await api('POST', `${base}/appdata/${APP_KEY}/items`, MASTER, batch);
+      if (items.status !== 201) throw new Error(`seeding items: ${items.status} ${JSON.stringify(items.json)}`);
+      // The attacker's own entities in a shared collection, without `_acl.gr`: the residual phases' data.
+      const own = await api(
+        'POST',
+        `${base}/appdata/${APP_KEY}/pub`,
+        user,
+        batch.map(({ _id }) => ({ _id })),
+      );
+      if (own.status !== 201) throw new Error(`seeding pub: ${own.status} ${JSON.stringify(own.json)}`);
     }
     for (let i = 0; i < REFERENCES; i += 50) {
       await Promise.all(
@@ -204,14 +218,18 @@ async function main(): Promise<void> {
       fetch(url, { method, headers: auth, ...(payload === undefined ? {} : { body: payload }) }).then(
         async (r) => (await r.arrayBuffer(), r.status),
       );
-    const aclClause = { '_acl.gr': { $in: [...Array.from({ length: 999 }, (_, i) => i), true] } };
-    const residualUrl = `${base}/appdata/${APP_KEY}/notes?query=${encodeURIComponent(JSON.stringify({ $and: [{ '_kmd.lmt': { $gt: '' } }, aclClause, aclClause] }))}`;
-    const clauses = Array.from({ length: 5 }, () => aclClause);
+    // In a shared collection the reader's ACL clause is readable-by-all: the planner checks the
+    // clauses below against the ACL index per candidate (the residual checks).
+    const wide = (from: number, last: unknown) => ({
+      '_acl.gr': { $in: [...Array.from({ length: 999 }, (_, i) => from + i), last] },
+    });
+    const aclClause = wide(0, true);
+    const residualUrl = `${base}/appdata/${APP_KEY}/pub?query=${encodeURIComponent(JSON.stringify({ $and: [{ '_kmd.lmt': { $gt: '' } }, aclClause, aclClause] }))}`;
     const groupCondition = JSON.stringify({
-      key: { s: true },
+      key: {},
       initial: { count: 0 },
       reduce: 'function(doc, out) { out.count++; }',
-      condition: { $and: [{ '_kmd.lmt': { $gt: '' } }, ...clauses] },
+      condition: { $and: [{ '_kmd.lmt': { $gt: '' } }, wide(0, null), wide(1000, null), wide(2000, null), aclClause] },
     });
     const wideRegex = { $or: Array.from({ length: 8000 }, () => ({ a: { $regex: '\\pL{1000}' } })) };
     const regexGroup = JSON.stringify({
@@ -247,7 +265,7 @@ async function main(): Promise<void> {
           ),
       ],
       ['residual', () => send('GET', residualUrl)],
-      ['group-cond', () => send('POST', `${base}/appdata/${APP_KEY}/notes/_group`, groupCondition)],
+      ['group-cond', () => send('POST', `${base}/appdata/${APP_KEY}/pub/_group`, groupCondition)],
       ['regex-wide', () => send('POST', `${base}/appdata/${APP_KEY}/no-such-collection/_group`, regexGroup)],
       ['lookup-wide', () => send('POST', `${base}/user/${APP_KEY}/_lookup`, JSON.stringify(wideRegex))],
       ['group-initial', () => send('POST', `${base}/appdata/${APP_KEY}/notes/_group`, hugeInitial)],
