@@ -29,7 +29,7 @@ async function main(): Promise<void> {
   if (missing.length > 0) {
     logger.warn(
       { missing },
-      `started without ${missing.join(' ')}: streaming files will cost much more CPU in garbage collection (npm start passes it; see README "Running")`,
+      `started without ${missing.join(' ')}: streaming files will cost much more CPU in garbage collection (npm start passes it; see docs/operations.md, "Running")`,
     );
   }
 

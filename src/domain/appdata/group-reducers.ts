@@ -2,7 +2,7 @@
  * Recognises the `reduce` functions the official Kinvey SDKs generate for `_group`, without ever
  * running them: the source is tokenised (so whitespace, and a `;` before `}`, do not matter), a
  * trailing `return out;` is dropped, and the body must equal one of the templates below token for
- * token. Each template is what an SDK sends (see README "Aggregations"):
+ * token. Each template is what an SDK sends (see docs/aggregations.md):
  *
  * - JS `kinvey-js-sdk` 7 (lib/aggregation.js), `kinvey-node-sdk` 3 (src/core/aggregation.js),
  *   the 1.x/3.x JS libraries (src/core/aggregation.js): `out.count += 1`, `out.sum += doc["f"]`,

@@ -16,7 +16,7 @@
  * millisecond of a write moves the clock one millisecond on, so more such starts per second than
  * milliseconds would run it ever further ahead of the wall clock: it runs at most MAX_LEAD_MS
  * ahead, and there request starts stop moving it (a write acknowledged in that millisecond is then
- * reported once more, never lost). Exact within one process: README "Delta sets" says what holds
+ * reported once more, never lost). Exact within one process: docs/delta-sets.md says what holds
  * across several instances.
  */
 import { systemClock, type Clock } from '../../internal/clock';
