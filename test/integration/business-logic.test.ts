@@ -345,3 +345,91 @@ describe('a Flex service that is slow or down', () => {
       .expect(201);
   });
 });
+
+// Kinvey's requestContext keeps custom request properties (X-Kinvey-Custom-Request-Properties)
+// for the whole request: what one hook sets, the hooks after it read, internal or Flex.
+describe('custom request properties across the hooks of one request', () => {
+  let flex: FlexServiceProcess;
+  let t: TestApp;
+  let ann: { id: string; auth: string };
+  let dir: string;
+
+  const hook = (name: string, body: string) => ({
+    type: 'internal',
+    code: `function ${name}(request, response, modules) {\n  var c = modules.requestContext;\n  ${body}\n  response.continue();\n}`,
+  });
+
+  beforeAll(async () => {
+    flex = await startFlexService();
+    dir = makeTempDir('kinbase-bl-props-');
+    writeFileSync(
+      path.join(dir, 'env.json'),
+      JSON.stringify({
+        schemaVersion: '1.0.0',
+        configType: 'environment',
+        collections: {
+          notes: { type: 'internal', permissions: 'shared' },
+          flexnotes: { type: 'internal', permissions: 'shared' },
+        },
+        collectionHooks: {
+          notes: {
+            onPreSave: hook(
+              'onPreSave',
+              "c.setCustomRequestProperty('stage', 'preSave'); c.setCustomRequestProperty('tierSeen', c.getCustomRequestProperty('tier'));",
+            ),
+            onPreInsert: hook(
+              'onPreInsert',
+              "request.body.preSaveSaw = c.getCustomRequestProperty('stage'); c.setCustomRequestProperty('inserted', true);",
+            ),
+            onPostInsert: hook('onPostInsert', "c.setCustomRequestProperty('postInsert', 1);"),
+            onPostSave: hook('onPostSave', 'response.body.props = c.getCustomRequestProperties();'),
+          },
+          flexnotes: {
+            onPreSave: hook('onPreSave', "c.setCustomRequestProperty('stage', 'preSave');"),
+            onPostSave: {
+              type: 'external',
+              service: 'catalog',
+              serviceEnvironment: 'development',
+              handlerName: 'echo',
+            },
+          },
+        },
+      }),
+    );
+    t = await startTestApp({
+      environment: {
+        file: path.join(dir, 'env.json'),
+        flexServices: { catalog: { host: flex.url, secret: flex.secret } },
+      },
+    });
+    ann = await createUser(t, 'ann');
+  });
+  afterAll(async () => {
+    await t?.close();
+    await flex?.stop();
+    if (dir) removeTempDir(dir);
+  });
+
+  test('a property a pre hook sets reaches the next pre hook and the post hooks, beside the client’s own', async () => {
+    const res = await request(t.app)
+      .post(`/appdata/${t.appKey}/notes`)
+      .set('Authorization', ann.auth)
+      .set('X-Kinvey-Custom-Request-Properties', JSON.stringify({ tier: 'gold' }))
+      .send({ _id: 'n-1', text: 'hello' });
+    expect(res.status).toBe(201);
+    expect(res.body.preSaveSaw).toBe('preSave');
+    expect(res.body.props).toEqual({ tier: 'gold', stage: 'preSave', tierSeen: 'gold', inserted: true, postInsert: 1 });
+    const stored = await t.documents.find({ appKey: t.appKey, collection: 'notes' }, { _id: 'n-1' });
+    expect(stored[0]).toMatchObject({ preSaveSaw: 'preSave' });
+  });
+
+  test("a Flex post hook's requestContext reads what an internal pre hook set", async () => {
+    const res = await request(t.app)
+      .post(`/appdata/${t.appKey}/flexnotes`)
+      .set('Authorization', ann.auth)
+      .set('X-Kinvey-Custom-Request-Properties', JSON.stringify({ tier: 'gold' }))
+      .send({ text: 'hello' });
+    expect(res.status).toBe(201);
+    expect(res.body.customRequestProperties).toEqual({ tier: 'gold', stage: 'preSave' });
+  });
+});

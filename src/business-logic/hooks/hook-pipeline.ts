@@ -1,6 +1,7 @@
 import { isKinveyError, errors } from '../../domain/errors';
 import { isReservedKey } from '../../domain/access/safe-keys';
 import type { AppFunctions } from '../app-functions';
+import { carryCustomRequestProperties } from './custom-request-properties';
 import type { BlRequest, BlResponse, BusinessLogicFunction, CollectionHookName } from '../types';
 
 /** The store action a hook wraps, in Kinvey's terms (kinvey-protocol.md §7). */
@@ -86,7 +87,7 @@ export class HookPipeline {
         response,
         tempObjectStore,
       });
-      request = keepIdentity(request, outcome.request);
+      request = keepIdentity(request, outcome.request, hook.name);
       response = outcome.response;
       if (!outcome.continue) return checkResponse(response, hook.name);
     }
@@ -102,6 +103,7 @@ export class HookPipeline {
         response,
         tempObjectStore,
       });
+      request = carryCustomRequestProperties(request, outcome.request, hook.name);
       response = checkResponse(outcome.response, hook.name);
       if (!outcome.continue) break;
     }
@@ -150,15 +152,16 @@ function pick(functions: AppFunctions, collection: string, names: readonly Colle
 }
 
 /**
- * A hook may rewrite the body and the URL parameters, never who is asking or what is addressed:
- * identity fields always come from the server's own view of the request.
+ * A hook may rewrite the body, the URL parameters and its custom request properties, never who is
+ * asking or what is addressed: identity fields and every other header (Authorization, the request
+ * id, the API and app versions) always come from the server's own view of the request.
  */
-function keepIdentity(original: BlRequest, changed: BlRequest): BlRequest {
+function keepIdentity(original: BlRequest, changed: BlRequest, who: string): BlRequest {
   const params =
     changed.params && typeof changed.params === 'object' && !Array.isArray(changed.params)
       ? stringParams(changed.params)
       : original.params;
-  return { ...original, body: changed.body, params };
+  return carryCustomRequestProperties({ ...original, body: changed.body, params }, changed, who);
 }
 
 function stringParams(params: Record<string, unknown>): Record<string, string> {
