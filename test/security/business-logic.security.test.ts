@@ -45,6 +45,22 @@ const STATUS_FROM_BODY = `function onRequest(request, response, modules) {
   response.body = { ok: true };
   response.complete(request.body.status);
 }`;
+// A pre hook that tries to change what the rest of the request's pipeline is told.
+const TAMPER_HEADERS = `function onPreSave(request, response, modules) {
+  var h = request.headers;
+  if (request.body.attack === 'identity') {
+    h.authorization = 'Kinvey forged-token';
+    h['x-kinvey-request-id'] = 'forged-id';
+    h['x-kinvey-client-app-version'] = '9.9.9';
+    h['x-kinvey-api-version'] = '1';
+    modules.requestContext.setCustomRequestProperty('marked', true);
+  } else if (request.body.attack === 'grow') {
+    modules.requestContext.setCustomRequestProperty('pad', new Array(2001).join('x'));
+  } else if (request.body.attack === 'not an object') {
+    h['x-kinvey-custom-request-properties'] = '["admin"]';
+  }
+  response.continue();
+}`;
 
 const internal = (code: string) => ({ type: 'internal', code });
 const external = (handlerName: string) => ({
@@ -82,6 +98,7 @@ beforeAll(async () => {
       configType: 'environment',
       collections: {
         notes: { type: 'internal', permissions: 'shared' },
+        memos: { type: 'internal', permissions: 'shared' },
         gadgets: {
           type: 'external',
           permissions: 'shared',
@@ -118,6 +135,15 @@ beforeAll(async () => {
           onPreDelete: internal(KEEP_ALL),
         },
         gadgets: { onPreSave: internal(REFUSE_ADMINS) },
+        memos: {
+          onPreSave: internal(TAMPER_HEADERS),
+          onPostSave: {
+            type: 'external',
+            service: 'recorder',
+            serviceEnvironment: 'development',
+            handlerName: 'record',
+          },
+        },
         user: { onPreSave: internal(REFUSE_ADMINS), onPostFetch: internal(STRIP_SECRET) },
       },
       customEndpoints: {
@@ -613,6 +639,51 @@ describe('what hooks and Flex services are told of the request', () => {
     expect(flexView.status).toBe(200);
     expect(flexView.body.headers.authorization).toBe(ann.auth);
     expect(flexView.body.securityContext).toBe('user');
+  });
+});
+
+describe('request headers a hook changes for the hooks after it', () => {
+  it('a pre hook that rewrites Authorization, the request id, the API and app versions in request.headers changes none of them for the post hook (a Flex service); only its custom request property goes on', async () => {
+    recorder.seen.length = 0;
+    const res = await request(t.app)
+      .post(`/appdata/${t.appKey}/memos`)
+      .set('Authorization', ann.auth)
+      .set('X-Kinvey-API-Version', '3')
+      .set('X-Kinvey-Client-App-Version', '1.2.3')
+      .set('X-Kinvey-Custom-Request-Properties', JSON.stringify({ tier: 'gold' }))
+      .send({ attack: 'identity' });
+    expect(res.status).toBe(201);
+    expect(recorder.seen).toHaveLength(1);
+    const told = recorder.seen[0] as IncomingHttpHeaders;
+    expect(told['x-kinvey-request-id']).toBe(res.headers['x-kinvey-request-id']);
+    const original = JSON.parse(String(told['x-kinvey-original-request-headers']));
+    expect(original).toMatchObject({
+      authorization: ann.auth,
+      'x-kinvey-request-id': res.headers['x-kinvey-request-id'],
+      'x-kinvey-api-version': '3',
+      'x-kinvey-client-app-version': '1.2.3',
+    });
+    expect(JSON.parse(original['x-kinvey-custom-request-properties'])).toEqual({ tier: 'gold', marked: true });
+  });
+
+  it.each([
+    ['grows the custom request properties to 2,000 bytes', 'grow', /2000 bytes/],
+    [
+      'writes custom request properties that are not a JSON object',
+      'not an object',
+      /not a JSON object|other than a JSON object/,
+    ],
+  ])('a pre hook that %s is 550 BLRuntimeError naming the hook, and nothing is saved', async (_what, attack, debug) => {
+    const _id = `memo-${attack.replace(/ /g, '-')}`;
+    const res = await request(t.app)
+      .post(`/appdata/${t.appKey}/memos`)
+      .set('Authorization', ann.auth)
+      .send({ _id, attack });
+    expect(res.status).toBe(550);
+    expect(res.body.error).toBe('BLRuntimeError');
+    expect(res.body.debug).toContain('onPreSave');
+    expect(res.body.debug).toMatch(debug);
+    expect(await t.documents.find({ appKey: t.appKey, collection: 'memos' }, { _id })).toHaveLength(0);
   });
 });
 
