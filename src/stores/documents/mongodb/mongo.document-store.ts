@@ -18,7 +18,7 @@ import {
 import { GroupAccumulator } from '../mongo-semantics/group-accumulator';
 import { findAll } from './mongo-find';
 import { applyExtendedRegexOption, normalizeFields } from '../mongo-semantics/matcher';
-import { DEFAULT_MAX_RESULT_BYTES } from '../result-budget';
+import { Budget, DEFAULT_MAX_RESULT_BYTES } from '../result-budget';
 
 export interface MongoDocumentStoreOptions {
   url: string;
@@ -26,7 +26,10 @@ export interface MongoDocumentStoreOptions {
   dbPrefix: string;
   /** Server-side time limit of every query (`maxTimeMS`); default QUERY_TIME_LIMIT_MS. */
   queryTimeLimitMs?: number;
-  /** Largest answer of one group, in characters of JSON (default 32 MiB, the embedded store's cap on every answer). */
+  /**
+   * Largest answer of one find, findByIds or group (default 32 MiB, the embedded store's cap on
+   * every answer): lists are charged the bytes of BSON the server sends, groups characters of JSON.
+   */
   maxResultBytes?: number;
 }
 
@@ -119,14 +122,22 @@ export class MongoDocumentStore implements DocumentStore {
     const fields = options.fields ? normalizeFields(options.fields) : undefined;
     const { db, collection } = this.handles(scope);
     return translate(() =>
-      findAll(this.client, db, collection, {
-        filter: query(filter),
-        sort: sortWithTiebreak(options.sort ?? []),
-        ...(options.skip ? { skip: options.skip } : {}),
-        ...(options.limit ? { limit: options.limit } : {}),
-        ...(fields ? { projection: Object.fromEntries(['_id', ...fields].map((f): [string, number] => [f, 1])) } : {}),
-        maxTimeMS: this.maxTimeMS,
-      }),
+      findAll(
+        this.client,
+        db,
+        collection,
+        {
+          filter: query(filter),
+          sort: sortWithTiebreak(options.sort ?? []),
+          ...(options.skip ? { skip: options.skip } : {}),
+          ...(options.limit ? { limit: options.limit } : {}),
+          ...(fields
+            ? { projection: Object.fromEntries(['_id', ...fields].map((f): [string, number] => [f, 1])) }
+            : {}),
+          maxTimeMS: this.maxTimeMS,
+        },
+        new Budget(this.maxResultBytes),
+      ),
     );
   }
 
@@ -136,7 +147,13 @@ export class MongoDocumentStore implements DocumentStore {
     const combined = Object.keys(filter).length > 0 ? { $and: [byIds, filter] } : byIds;
     const { db, collection } = this.handles(scope);
     return translate(() =>
-      findAll(this.client, db, collection, { filter: query(combined), maxTimeMS: this.maxTimeMS }),
+      findAll(
+        this.client,
+        db,
+        collection,
+        { filter: query(combined), maxTimeMS: this.maxTimeMS },
+        new Budget(this.maxResultBytes),
+      ),
     );
   }
 
