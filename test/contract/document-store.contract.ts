@@ -22,7 +22,14 @@ import {
 import { GROUP_FIXTURE, GROUP_SCENARIOS } from './document-store.group-scenarios';
 import { DEFAULT_MAX_RESULT_BYTES } from '../../src/stores/documents/result-budget';
 
-type MakeStore = () => Promise<{ store: DocumentStore; cleanup: () => Promise<void>; gaps?: readonly ServerGap[] }>;
+/** Options the contract sets per store; adapters take them under these names. */
+interface ContractStoreOptions {
+  maxResultBytes?: number;
+}
+
+type MakeStore = (
+  options?: ContractStoreOptions,
+) => Promise<{ store: DocumentStore; cleanup: () => Promise<void>; gaps?: readonly ServerGap[] }>;
 
 const freshScope = (collection = 'things'): CollectionScope => ({
   appKey: `t_${randomBytes(6).toString('hex')}`,
@@ -36,7 +43,10 @@ async function expectStoreError(promise: Promise<unknown>, kind: StoreError['kin
   await expect(promise).rejects.toMatchObject({ kind });
 }
 
-/** Defines the shared suite for one adapter; `makeStore` is called once, `cleanup` after all tests. */
+/**
+ * Defines the shared suite for one adapter; `makeStore` is called once for the suite (and once
+ * more with a small result budget), `cleanup` after all tests.
+ */
 export function documentStoreContract(name: string, makeStore: MakeStore): void {
   describe(`DocumentStore contract: ${name}`, () => {
     let store: DocumentStore;
@@ -340,6 +350,41 @@ export function documentStoreContract(name: string, makeStore: MakeStore): void 
           ).toHaveLength(4);
         },
       );
+    });
+
+    describe('the result budget of lists', () => {
+      // Each document is about 10,000 bytes (of JSON or of BSON): five fit in 64 KiB, ten do not.
+      const BUDGET = 64 * 1024;
+      const big = (i: number): StoredDocument => ({ _id: `d${i}`, n: i, blob: 'x'.repeat(10_000) });
+      let small: DocumentStore;
+      let cleanupSmall: (() => Promise<void>) | undefined;
+      let scope: CollectionScope;
+      beforeAll(async () => {
+        ({ store: small, cleanup: cleanupSmall } = await makeStore({ maxResultBytes: BUDGET }));
+        scope = freshScope('large');
+        for (let i = 0; i < 10; i++) await small.insert(scope, big(i));
+      });
+      afterAll(async () => {
+        await cleanupSmall?.();
+      });
+
+      test('a find whose documents pass maxResultBytes is too-large; a page under it is answered', async () => {
+        await expectStoreError(small.find(scope, {}), 'too-large');
+        await expectStoreError(small.find(scope, { n: { $gte: 0 } }, { sort: [['n', -1]] }), 'too-large');
+        expect(ids(await small.find(scope, {}, { limit: 5 }))).toEqual(['d0', 'd1', 'd2', 'd3', 'd4']);
+        expect(ids(await small.find(scope, {}, { skip: 5, sort: [['n', 1]] }))).toEqual(['d5', 'd6', 'd7', 'd8', 'd9']);
+      });
+
+      test('a projection is charged for what the answer holds, not the whole documents', async () => {
+        expect(await small.find(scope, {}, { fields: ['n'] })).toHaveLength(10);
+      });
+
+      test('findByIds over maxResultBytes is too-large; under it is answered', async () => {
+        const all = Array.from({ length: 10 }, (_, i) => `d${i}`);
+        await expectStoreError(small.findByIds(scope, all), 'too-large');
+        await expectStoreError(small.findByIds(scope, all, { n: { $gte: 0 } }), 'too-large');
+        expect(sortedIds(await small.findByIds(scope, all.slice(0, 5)))).toEqual(all.slice(0, 5));
+      });
     });
 
     test('a never-written collection reads as empty', async () => {

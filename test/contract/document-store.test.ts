@@ -64,15 +64,15 @@ const FIXTURE_FIELDS = [
   'profile.name',
 ];
 
-documentStoreContract('embedded (SQLite)', () => embeddedStore());
+documentStoreContract('embedded (SQLite)', (options) => embeddedStore(options));
 // Every query planned from an index: candidate sets, unions, ranges, sorts walked in index order.
-documentStoreContract('embedded (SQLite), every field indexed', () => embeddedStore({}, FIXTURE_FIELDS));
+documentStoreContract('embedded (SQLite), every field indexed', (options) => embeddedStore(options, FIXTURE_FIELDS));
 // Candidate sets over the limit: plans give way to index walks and streamed scans.
-documentStoreContract('embedded (SQLite), indexed, tiny candidate limit', () =>
-  embeddedStore({ maxCandidates: 1 }, FIXTURE_FIELDS),
+documentStoreContract('embedded (SQLite), indexed, tiny candidate limit', (options) =>
+  embeddedStore({ maxCandidates: 1, ...options }, FIXTURE_FIELDS),
 );
 
-documentStoreContract('mongodb', async () => {
+documentStoreContract('mongodb', async (options) => {
   const url = process.env.KINBASE_TEST_MONGODB_URL;
   // No silent skip: without a server this adapter is untested, and that must be visible.
   if (!url)
@@ -80,7 +80,7 @@ documentStoreContract('mongodb', async () => {
       'KINBASE_TEST_MONGODB_URL is not set: the jest globalSetup should have started FerretDB (or use MONGODB_URL)',
     );
   const dbPrefix = `kbtest_${randomBytes(4).toString('hex')}_`;
-  const store = await MongoDocumentStore.connect({ url, dbPrefix });
+  const store = await MongoDocumentStore.connect({ url, dbPrefix, ...options });
   return {
     store,
     gaps: (await isFerretDb(url)) ? ['elemMatch-field-conditions', 'unique-index-ignores-missing'] : [],

@@ -21,12 +21,12 @@ import {
   type StoredDocument,
 } from '../../../domain/ports';
 import { GroupAccumulator } from '../mongo-semantics/group-accumulator';
-import { DEFAULT_MAX_RESULT_BYTES } from '../result-budget';
+import { Budget, DEFAULT_MAX_RESULT_BYTES } from '../result-budget';
 import { decodeDocument, setFields } from './sqlite/documents';
 import { Engine, type CollectionInfo, type SyncMode } from './sqlite/engine';
 import { findPage, matcherOf, type Selection } from './sqlite/find';
 import { planFilter, type Plan } from './sqlite/planner';
-import { Budget, candidates, MAX_CANDIDATES, visitIds, visitMatching } from './sqlite/reading';
+import { candidates, MAX_CANDIDATES, visitIds, visitMatching } from './sqlite/reading';
 
 export interface EmbeddedDocumentStoreOptions {
   dir: string;

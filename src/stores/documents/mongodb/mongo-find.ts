@@ -7,8 +7,13 @@
  * here: the client's read preference and read concern, one retry of a read that failed for a
  * retryable reason (the driver's retryable reads), and every batch until the server closes the
  * cursor (a reply is at most 16 MiB, so a large answer still takes several).
+ *
+ * Each batch is charged against the answer's byte budget before it is deserialized: the cursor
+ * document of a reply arrives as raw BSON, whose length is what the batch adds to the answer, so an
+ * answer over the budget is refused (and its cursor killed) holding at most one batch more.
  */
 import {
+  BSON,
   Long,
   MongoError,
   MongoErrorLabel,
@@ -18,6 +23,11 @@ import {
   type Document,
   type MongoClient,
 } from 'mongodb';
+
+/** Charges bytes to an answer; throws (StoreError 'too-large') once the answer is over its budget. */
+export interface AnswerBudget {
+  charge(bytes: number): void;
+}
 
 /** What a find asks for; `maxTimeMS` bounds the server's work for the whole answer. */
 export interface FindSpec {
@@ -30,8 +40,15 @@ export interface FindSpec {
   maxTimeMS: number;
 }
 
-interface CursorReply<T> {
-  cursor: { id: number | Long | bigint; firstBatch?: T[]; nextBatch?: T[] };
+interface CursorDocument<T> {
+  id: number | Long | bigint;
+  firstBatch?: T[];
+  nextBatch?: T[];
+}
+
+/** A reply asked for with `raw: true`: its embedded documents, the cursor among them, stay BSON. */
+interface RawCursorReply {
+  cursor: Uint8Array;
 }
 
 /**
@@ -39,6 +56,9 @@ interface CursorReply<T> {
  * cursor), without its per-string UTF-8 validation (see READ_OPTIONS in mongo.document-store.ts).
  */
 const REPLY_OPTIONS = { enableUtf8Validation: false, ignoreUndefined: true } as const;
+
+/** The same, for a batch kinbase deserializes itself (BSON's defaults are the driver's). */
+const BATCH_OPTIONS: BSON.DeserializeOptions = { validation: { utf8: false } };
 
 /**
  * The largest batch asked for: kinbase's largest read (10,000 results + 1), more comes by getMore.
@@ -49,15 +69,18 @@ const UNLIMITED_BATCH = 10_001;
 
 /**
  * Runs one `find` on `collection` (of `db`) and returns every matching document, following the
- * cursor with `getMore` while the server keeps it open. Throws the driver's errors untranslated;
- * a read that failed for a retryable reason (network, failover) is run once more, as the driver's
- * retryable reads would. An abandoned cursor (an error after the first batch) is killed.
+ * cursor with `getMore` while the server keeps it open. Every batch's BSON bytes are charged to
+ * `budget` before the batch is read, so its error (too-large) stops the answer. Throws the driver's
+ * errors untranslated; a read that failed for a retryable reason (network, failover) is run once
+ * more, as the driver's retryable reads would. An abandoned cursor (an error or a refusal after the
+ * first reply) is killed.
  */
 export async function findAll<T extends Document>(
   client: MongoClient,
   db: Db,
   collection: Collection<T>,
   spec: FindSpec,
+  budget: AnswerBudget,
 ): Promise<T[]> {
   const command: Document = { find: collection.collectionName, filter: spec.filter };
   if (spec.sort !== undefined) command.sort = new Map(spec.sort);
@@ -70,26 +93,39 @@ export async function findAll<T extends Document>(
   command.maxTimeMS = spec.maxTimeMS;
   const readConcern = collection.readConcern;
   if (readConcern) command.readConcern = readConcern.toJSON();
-  const options = { ...REPLY_OPTIONS, readPreference: collection.readPreference };
+  const options = { ...REPLY_OPTIONS, raw: true, readPreference: collection.readPreference };
 
-  const first = await withReadRetry(client, () => db.command(command, options) as Promise<CursorReply<T>>);
-  const documents = first.cursor.firstBatch ?? [];
-  let id = first.cursor.id;
+  let reply = await withReadRetry(client, () => db.command(command, options) as Promise<RawCursorReply>);
+  const documents: T[] = [];
+  let id: number | Long | bigint = 0;
   try {
-    while (!isZero(id)) {
+    for (;;) {
+      id = cursorIdOf(reply.cursor);
+      budget.charge(reply.cursor.byteLength);
+      const cursor = BSON.deserialize(reply.cursor, BATCH_OPTIONS) as CursorDocument<T>;
+      for (const doc of cursor.firstBatch ?? cursor.nextBatch ?? []) documents.push(doc);
+      if (isZero(id)) return documents;
       // No maxTimeMS here: the server applies the find's limit to the whole cursor, and refuses it on a getMore.
-      const more = (await db.command(
+      reply = (await db.command(
         { getMore: toLong(id), collection: collection.collectionName, batchSize: UNLIMITED_BATCH },
         options,
-      )) as CursorReply<T>;
-      for (const doc of more.cursor.nextBatch ?? []) documents.push(doc);
-      id = more.cursor.id;
+      )) as RawCursorReply;
     }
   } catch (err) {
-    await db.command({ killCursors: collection.collectionName, cursors: [toLong(id)] }, options).catch(() => undefined);
+    if (!isZero(id))
+      await db
+        .command({ killCursors: collection.collectionName, cursors: [toLong(id)] }, options)
+        .catch(() => undefined);
     throw err;
   }
-  return documents;
+}
+
+/**
+ * The id of a raw cursor document, read without deserializing its batch (with `raw`, the batch's
+ * documents are only sliced, not read).
+ */
+function cursorIdOf(cursor: Uint8Array): number | Long | bigint {
+  return (BSON.deserialize(cursor, { raw: true }) as CursorDocument<never>).id;
 }
 
 // The driver's retryable read error codes (retryable-reads spec), which it does not export.

@@ -3,9 +3,8 @@
  * MongoDB collection per Kinvey collection. Works with any wire-compatible server. `_id` is always
  * the client's string; the driver never generates or coerces ObjectIds here.
  */
-import { MongoClient, MongoError, type Collection, type Db, type Filter as MongoFilter } from 'mongodb';
+import { MongoClient, type Collection, type Db, type Filter as MongoFilter } from 'mongodb';
 import {
-  StoreError,
   type CollectionScope,
   type DocumentStore,
   type Filter,
@@ -16,9 +15,10 @@ import {
   type StoredDocument,
 } from '../../../domain/ports';
 import { GroupAccumulator } from '../mongo-semantics/group-accumulator';
+import { translate } from './mongo-errors';
 import { findAll } from './mongo-find';
 import { applyExtendedRegexOption, normalizeFields } from '../mongo-semantics/matcher';
-import { DEFAULT_MAX_RESULT_BYTES } from '../result-budget';
+import { Budget, DEFAULT_MAX_RESULT_BYTES } from '../result-budget';
 
 export interface MongoDocumentStoreOptions {
   url: string;
@@ -26,7 +26,10 @@ export interface MongoDocumentStoreOptions {
   dbPrefix: string;
   /** Server-side time limit of every query (`maxTimeMS`); default QUERY_TIME_LIMIT_MS. */
   queryTimeLimitMs?: number;
-  /** Largest answer of one group, in characters of JSON (default 32 MiB, the embedded store's cap on every answer). */
+  /**
+   * Largest answer of one find, findByIds or group (default 32 MiB, the embedded store's cap on
+   * every answer): lists are charged the bytes of BSON the server sends, groups characters of JSON.
+   */
   maxResultBytes?: number;
 }
 
@@ -119,14 +122,22 @@ export class MongoDocumentStore implements DocumentStore {
     const fields = options.fields ? normalizeFields(options.fields) : undefined;
     const { db, collection } = this.handles(scope);
     return translate(() =>
-      findAll(this.client, db, collection, {
-        filter: query(filter),
-        sort: sortWithTiebreak(options.sort ?? []),
-        ...(options.skip ? { skip: options.skip } : {}),
-        ...(options.limit ? { limit: options.limit } : {}),
-        ...(fields ? { projection: Object.fromEntries(['_id', ...fields].map((f): [string, number] => [f, 1])) } : {}),
-        maxTimeMS: this.maxTimeMS,
-      }),
+      findAll(
+        this.client,
+        db,
+        collection,
+        {
+          filter: query(filter),
+          sort: sortWithTiebreak(options.sort ?? []),
+          ...(options.skip ? { skip: options.skip } : {}),
+          ...(options.limit ? { limit: options.limit } : {}),
+          ...(fields
+            ? { projection: Object.fromEntries(['_id', ...fields].map((f): [string, number] => [f, 1])) }
+            : {}),
+          maxTimeMS: this.maxTimeMS,
+        },
+        new Budget(this.maxResultBytes),
+      ),
     );
   }
 
@@ -136,7 +147,13 @@ export class MongoDocumentStore implements DocumentStore {
     const combined = Object.keys(filter).length > 0 ? { $and: [byIds, filter] } : byIds;
     const { db, collection } = this.handles(scope);
     return translate(() =>
-      findAll(this.client, db, collection, { filter: query(combined), maxTimeMS: this.maxTimeMS }),
+      findAll(
+        this.client,
+        db,
+        collection,
+        { filter: query(combined), maxTimeMS: this.maxTimeMS },
+        new Budget(this.maxResultBytes),
+      ),
     );
   }
 
@@ -308,39 +325,4 @@ function byId(id: string, filter?: Filter): MongoFilter<StoredDocument> {
 /** The filter as sent to the server: x-mode regexes pre-applied (not every server supports `x`). */
 function query(filter: Filter): MongoFilter<StoredDocument> {
   return applyExtendedRegexOption(filter);
-}
-
-const UNAVAILABLE_ERRORS = new Set([
-  'MongoNetworkError',
-  'MongoNetworkTimeoutError',
-  'MongoServerSelectionError',
-  'MongoTopologyClosedError',
-  'MongoNotConnectedError',
-  'MongoServerClosedError',
-]);
-
-const QUERY_REJECTED = new Set([2, 9, 238]);
-
-/** Runs a driver call and translates its errors at the boundary: duplicates, unreachable servers. */
-async function translate<T>(call: () => Promise<T>): Promise<T> {
-  try {
-    return await call();
-  } catch (err) {
-    if (err instanceof MongoError) {
-      if (err.code === 11000 || err.code === 11001) throw new StoreError('duplicate', err.message, { cause: err });
-      // FerretDB (SQLite handler) reports unique violations of updates as InternalError (1) with
-      // SQLite's message instead of 11000; it is still a duplicate to our callers.
-      if (err.code === 1 && /UNIQUE constraint failed/.test(err.message))
-        throw new StoreError('duplicate', err.message, { cause: err });
-      if (UNAVAILABLE_ERRORS.has(err.name)) throw new StoreError('unavailable', err.message, { cause: err });
-      // The server refused the query itself (BadValue, FailedToParse, NotImplemented): FerretDB
-      // lacks a few operator forms MongoDB has. The client gets a 400 naming the problem, not a 500.
-      if (typeof err.code === 'number' && QUERY_REJECTED.has(err.code))
-        throw new StoreError('invalid', err.message, { cause: err });
-      // MaxTimeMSExpired: the query outlasted QUERY_TIME_LIMIT_MS.
-      if (err.code === 50)
-        throw new StoreError('invalid', 'the query took longer than this server allows; narrow it', { cause: err });
-    }
-    throw err;
-  }
 }

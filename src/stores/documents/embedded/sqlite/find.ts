@@ -7,7 +7,8 @@ import type { Filter, FindOptions, SortSpec, StoredDocument } from '../../../../
 import { projectDocument } from '../../mongo-semantics/ordering';
 import { compileFilter } from '../../mongo-semantics/matcher';
 import type { CollectionInfo, Engine, IndexInfo } from './engine';
-import { Budget, TopDocuments, visitAll, visitByIndex, visitIds, visitMatching, type Matcher } from './reading';
+import { Budget } from '../../result-budget';
+import { TopDocuments, visitAll, visitByIndex, visitIds, visitMatching, type Matcher } from './reading';
 
 /** What a plan named: candidate ids (sorted), and whether they all match without a check. */
 export interface Selection {

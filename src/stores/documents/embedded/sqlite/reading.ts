@@ -7,6 +7,7 @@
  */
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { StoreError, type SortSpec, type StoredDocument } from '../../../../domain/ports';
+
 import { compareStrings } from '../../mongo-semantics/values';
 import { projectDocument, sortDocuments } from '../../mongo-semantics/ordering';
 import { decodeDocument } from './documents';
@@ -39,22 +40,6 @@ export class Pacer {
     await nextTurn();
     this.started = performance.now();
     this.steps = 0;
-  }
-}
-
-/** Collects a result, refusing one whose stored JSON exceeds the byte budget. */
-export class Budget {
-  private bytes = 0;
-  constructor(private readonly maxBytes: number) {}
-  /** Adds `length` characters of JSON to the result. */
-  charge(length: number): void {
-    this.bytes += length;
-    if (this.bytes > this.maxBytes) {
-      throw new StoreError(
-        'too-large',
-        `the result holds more than ${Math.round(this.maxBytes / 1048576)} MB of documents; page with limit and skip`,
-      );
-    }
   }
 }
 
