@@ -9,8 +9,12 @@ import { toKinveyError } from './errors';
  * StoreError 'unavailable') are looked at as the client will see them.
  */
 export function retryAfterHeader(err: unknown, _req: Request, res: Response, next: NextFunction): void {
-  const shown = isKinveyError(err) ? err : toKinveyError(err).error;
-  const seconds = (shown as { retryAfterSeconds?: unknown }).retryAfterSeconds;
-  if (typeof seconds === 'number' && !res.headersSent) res.set('Retry-After', String(seconds));
+  setRetryAfter(res, isKinveyError(err) ? err : toKinveyError(err).error);
   next(err);
+}
+
+/** Sets Retry-After from an error that says when to come back; routes that answer errors themselves use it too. */
+export function setRetryAfter(res: Response, error: unknown): void {
+  const seconds = (error as { retryAfterSeconds?: unknown }).retryAfterSeconds;
+  if (typeof seconds === 'number' && !res.headersSent) res.set('Retry-After', String(seconds));
 }

@@ -8,6 +8,7 @@ import { Router, type NextFunction, type Request, type Response } from 'express'
 import { errors, type KinveyError } from '../../../domain/errors';
 import { StoreError, type ByteRange, type ObjectStat } from '../../../domain/ports';
 import { isSafeObjectKey } from '../../../stores/objects/object-key';
+import { setRetryAfter } from '../../middleware/retry-after';
 
 /** An upload session as these routes see it: what it was opened for and the bytes received so far. */
 export interface UploadSessionState {
@@ -48,9 +49,7 @@ const ACTIVE_CONTENT =
   /^(text\/html|application\/xhtml\+xml|image\/svg\+xml|text\/xml|application\/xml|[a-z]+\/[a-z0-9.+-]*\+xml|text\/javascript|application\/(x-)?javascript|application\/ecmascript|text\/ecmascript)$/;
 
 function send(res: Response, error: KinveyError): void {
-  // As the app's retry-after middleware does for every other error that says when to come back.
-  const seconds = (error as { retryAfterSeconds?: unknown }).retryAfterSeconds;
-  if (typeof seconds === 'number') res.set('Retry-After', String(seconds));
+  setRetryAfter(res, error);
   res.status(error.status).json(error.toJSON());
 }
 
