@@ -12,26 +12,10 @@ import type { Principal } from '../../src/domain/access/principal';
 import { isAclClause, isReadableByAllBranch, type Filter, type StoredDocument } from '../../src/domain/ports';
 import { compileFilter } from '../../src/stores/documents/mongo-semantics/matcher';
 import { planFilter, type PlannedIndex, type Source } from '../../src/stores/documents/embedded/sqlite/planner';
+import { aclPrincipals } from '../support/acl-principals';
 
 const APP = 'kid_scope';
-const user = (userId: string, groups: string[] = []): Principal => ({
-  kind: 'user',
-  appKey: APP,
-  userId,
-  username: userId,
-  token: 't',
-  groups,
-});
-
-const principals: Record<string, Principal> = {
-  master: { kind: 'master', appKey: APP },
-  app: { kind: 'app', appKey: APP },
-  creator: user('u-creator'),
-  reader: user('u-reader'),
-  writer: user('u-writer'),
-  member: user('u-member', ['g-readers', 'g-writers']),
-  stranger: user('u-stranger', ['g-unrelated']),
-};
+const principals: Record<string, Principal> = { ...aclPrincipals(APP), app: { kind: 'app', appKey: APP } };
 
 const entities: StoredDocument[] = [
   { _id: 'own', n: 1, _acl: { creator: 'u-creator' } },

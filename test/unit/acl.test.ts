@@ -13,25 +13,10 @@ import { KinveyError } from '../../src/domain/errors';
 import type { Principal } from '../../src/domain/access/principal';
 import type { Filter, StoredDocument } from '../../src/domain/ports';
 import { compileFilter } from '../../src/stores/documents/mongo-semantics/matcher';
+import { aclPrincipals } from '../support/acl-principals';
 
 const APP = 'kid_acl';
-const user = (userId: string, groups: string[] = []): Principal => ({
-  kind: 'user',
-  appKey: APP,
-  userId,
-  username: userId,
-  token: 't',
-  groups,
-});
-
-const principals: Record<string, Principal> = {
-  master: { kind: 'master', appKey: APP },
-  creator: user('u-creator'),
-  reader: user('u-reader'),
-  writer: user('u-writer'),
-  member: user('u-member', ['g-readers', 'g-writers']),
-  stranger: user('u-stranger', ['g-unrelated']),
-};
+const principals = aclPrincipals(APP);
 
 /** One entity per way of being granted access, plus entities nobody but master may touch. */
 const entities: StoredDocument[] = [
