@@ -16,6 +16,23 @@ export const flexServiceSchema = {
   additionalProperties: false,
 } as const;
 
+/** One account mail's text: `{{appName}}`, `{{link}}`, `{{username}}`, `{{usernames}}` and `{{expiresIn}}` are filled in. */
+export const mailTemplateSchema = {
+  type: 'object',
+  properties: {
+    subject: { type: 'string', minLength: 1, maxLength: 200 },
+    text: { type: 'string', minLength: 1, maxLength: 20000, description: 'the plain-text part (always sent)' },
+    html: {
+      type: 'string',
+      minLength: 1,
+      maxLength: 50000,
+      description: 'the HTML part; filled-in values are HTML-escaped',
+    },
+  },
+  required: ['subject', 'text'],
+  additionalProperties: false,
+} as const;
+
 /** One app of KINBASE_APPS_FILE (a JSON array of these), or of the generated apps file. */
 export const appDefinitionSchema = {
   type: 'object',
@@ -54,6 +71,16 @@ export const appDefinitionSchema = {
       description: 'Flex services by the name or id the environment file uses',
       additionalProperties: flexServiceSchema,
     },
+    mailTemplates: {
+      type: 'object',
+      description: 'the account mails of this app, replacing the built-in ones',
+      properties: {
+        passwordReset: mailTemplateSchema,
+        emailVerification: mailTemplateSchema,
+        forgotUsername: mailTemplateSchema,
+      },
+      additionalProperties: false,
+    },
   },
   required: ['appKey', 'appSecret', 'masterSecret'],
   additionalProperties: false,
@@ -62,4 +89,5 @@ export const appDefinitionSchema = {
 export const appsFileSchema = { type: 'array', items: appDefinitionSchema, minItems: 1 } as const;
 
 export type AppDefinitionInput = FromSchema<typeof appDefinitionSchema>;
+export type MailTemplateInput = FromSchema<typeof mailTemplateSchema>;
 export type CollectionPermissions = FromSchema<typeof collectionPermissionsSchema>;

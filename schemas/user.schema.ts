@@ -2,6 +2,8 @@ import type { FromSchema } from 'json-schema-to-ts';
 
 const username = { type: 'string', minLength: 1, maxLength: 256 } as const;
 const password = { type: 'string', minLength: 1, maxLength: 4096 } as const;
+/** The password rules of signup, updates and the reset page: one definition. */
+export const passwordSchema = password;
 const email = { type: 'string', maxLength: 320 } as const;
 
 /**

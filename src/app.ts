@@ -13,6 +13,7 @@ import { mfaRoutes } from './http/routes/user/mfa.routes';
 import { LoginPipeline } from './http/login-pipeline';
 import { groupRoutes } from './http/routes/group/group.routes';
 import { rpcRoutes } from './http/routes/rpc/rpc.routes';
+import { accountRoutes } from './http/routes/account/account.routes';
 import { unavailableRoutes } from './http/routes/unavailable/unavailable.routes';
 import { userRoutes } from './http/routes/user/user.routes';
 import { retryAfterHeader } from './http/middleware/retry-after';
@@ -54,6 +55,8 @@ export function createApp(runtime: Runtime, options: AppOptions = {}): Express {
   // The local backend serves its own signed upload/download URLs; upload bodies are streamed raw,
   // so these routes come before the JSON parser.
   if (runtime.selfServedObjects) app.use(localStorageRoutes(runtime.selfServedObjects));
+  // The pages of account mails' links take HTML form bodies, so they too come before the JSON parser.
+  app.use(accountRoutes({ apps, recovery: runtime.recovery }));
   // Kinvey SDKs send Content-Type: application/json on every request, also GET/DELETE without body.
   app.use(express.json({ limit: config.bodyLimit, strict: true, type: ['application/json', 'application/*+json'] }));
   app.use(requireJsonBody);

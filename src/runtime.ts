@@ -25,6 +25,11 @@ import { MfaService } from './domain/mfa/mfa.service';
 import { DEFAULT_SESSION_CACHE, SessionCache } from './domain/sessions/session-cache';
 import { PasswordHasher } from './domain/users/passwords';
 import { UserNoticesService } from './domain/users/user-rpc';
+import { AccountLinks } from './domain/users/account-links';
+import { AccountRecovery } from './domain/users/account-recovery';
+import { INITIATION_LIMITS, InitiationThrottle } from './domain/users/initiation-limits';
+import { MailOutbox } from './domain/mail/outbox';
+import { createSmtpTransport } from './stores/mail/smtp.mail-transport';
 import { UsersService } from './domain/users/users.service';
 import { observedFactory, usesInternalCode } from './business-logic/app-functions';
 import { EndpointScheduler } from './business-logic/endpoints/scheduler';
@@ -82,6 +87,10 @@ export interface Runtime {
   readonly deltaSets: DeltaSetService;
   readonly aggregations: AggregationService;
   readonly notices: UserNoticesService;
+  /** What the links of account mails do: the reset and verification pages call it. */
+  readonly recovery: AccountRecovery;
+  /** The queue of account mails; null when mail is off (no KINBASE_SMTP_URL). */
+  readonly mailOutbox: MailOutbox | null;
   readonly collections: CollectionRemover;
   readonly catalog: CollectionCatalog;
   /** Runs the apps' internal Business Logic; its isolates start on first use. */
@@ -121,13 +130,46 @@ export function buildRuntime(deps: RuntimeDeps): Runtime {
   const scrypt = new ScryptWorkers();
   const groups = new GroupsService(documents, stampWrite, (appKey) => sessionCache.evictApp(appKey));
   const mfa = new MfaService(documents, { clock, issuer: (appKey) => apps.get(appKey)?.name ?? 'kinbase' });
+  // Account mails: queued (never awaited by a request) when mail is on; the links are kept hashed.
+  const mailOutbox = config.mail
+    ? new MailOutbox(createSmtpTransport(config.mail), { warn: (context, message) => logger.warn(context, message) })
+    : null;
+  const links = new AccountLinks(documents, clock);
+  const notices = new UserNoticesService(documents, {
+    clock,
+    links,
+    throttle: new InitiationThrottle(INITIATION_LIMITS, clock),
+    mail: mailOutbox
+      ? {
+          outbox: mailOutbox,
+          publicUrl: config.publicUrl,
+          resetTtlSeconds: config.accountLinks.resetTtlSeconds,
+          verifyTtlSeconds: config.accountLinks.verifyTtlSeconds,
+        }
+      : null,
+  });
   const users = new UsersService(documents, groups, {
     clock,
     stampWrite,
     passwords: new PasswordHasher(scrypt),
     secondFactor: mfa,
     sessionCache,
+    emailVerificationRequired: (appKey) => apps.get(appKey)?.accounts?.emailVerification.required === true,
+    // settings.emailVerification.auto: a failure to start the mail never fails the signup.
+    onSignup: async (appKey, user) => {
+      const app = apps.get(appKey);
+      if (!app) return;
+      await notices
+        .verifyAtSignup(app, user)
+        .catch((err: unknown) => logger.warn({ err, appKey }, 'starting the verification mail of a signup failed'));
+    },
   });
+  const recovery = new AccountRecovery(
+    documents,
+    links,
+    (appKey, userId, password) => users.setPassword(appKey, userId, password),
+    clock,
+  );
   const warn: Warn = (context, message) => logger.warn(context, message);
   // Every download URL is signed through one cache: quantised expiries make repeats free.
   const files = new FilesService(
@@ -190,6 +232,11 @@ export function buildRuntime(deps: RuntimeDeps): Runtime {
     if (sweeper) clearInterval(sweeper);
     if (started)
       await scheduler.stop().catch((err: unknown) => logger.warn({ err }, 'stopping the endpoint scheduler failed'));
+    // Mails already queued get a few seconds to go out before the pool closes.
+    if (mailOutbox) {
+      await Promise.race([mailOutbox.idle(), new Promise((resolve) => setTimeout(resolve, 5000).unref())]);
+      mailOutbox.close();
+    }
     await Promise.allSettled([sandbox.close(), scrypt.close(), deps.documents.close(), objects.close()]);
   };
 
@@ -214,7 +261,9 @@ export function buildRuntime(deps: RuntimeDeps): Runtime {
     fileReferences: new FileReferenceResolver(files, warn, (expanded, bare) => metrics.fileReferences(expanded, bare)),
     deltaSets: new DeltaSetService(entities, deletions),
     aggregations: new AggregationService(documents),
-    notices: new UserNoticesService(documents, clock),
+    notices,
+    recovery,
+    mailOutbox,
     collections: new CollectionRemover(documents, deletions, (appKey) => sessionCache.evictApp(appKey)),
     catalog: new CollectionCatalog(documents),
     sandbox,

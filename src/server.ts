@@ -65,6 +65,17 @@ async function main(): Promise<void> {
     signingSecret,
   });
   for (const warning of config.startupWarnings) logger.warn(warning);
+  if (config.mail) {
+    // The URL may hold the SMTP password: only its host is logged.
+    logger.info(
+      { smtpHost: new URL(config.mail.smtpUrl).host, from: config.mail.from },
+      'mail is on: password-reset, verification and username mails are sent',
+    );
+  } else {
+    logger.info(
+      'mail is off (no KINBASE_SMTP_URL): the user rpc routes only record their state in _kmd and send no mail',
+    );
+  }
   // Every service, cache and background job, built once (runtime.ts): Business Logic runs internal
   // code in the sandbox's isolates, Flex services over HTTP, scheduled endpoints through a lease in
   // the document store; abandoned uploads are swept in the background.

@@ -12,7 +12,7 @@ import {
   type EnvironmentHook,
 } from '../../schemas/environment-file.schema';
 import { describeSettingErrors, validatorFor } from '../../schemas/validator';
-import type { CollectionSettings, EnvironmentGroup } from '../domain/apps/app-definition';
+import type { AccountSettings, CollectionSettings, EnvironmentGroup } from '../domain/apps/app-definition';
 import { isReservedKey } from '../domain/access/safe-keys';
 import {
   COLLECTION_HOOKS,
@@ -39,6 +39,8 @@ export interface LoadedEnvironment {
   businessLogic: BusinessLogicConfig;
   collections: Record<string, CollectionSettings>;
   groups: EnvironmentGroup[];
+  /** `settings.emailVerification` and `settings.passwordReset`. */
+  accounts: AccountSettings;
 }
 
 export const SCHEDULE_INTERVAL_SECONDS: Readonly<Record<string, number>> = Object.freeze({
@@ -93,7 +95,7 @@ export function loadEnvironmentFile(
   const reader = new EntryReader(at, path.dirname(file), context, problems);
   const env = parsed;
 
-  checkSettings(env, at, problems, warnings);
+  const accounts = readAccountSettings(env, at, problems);
   const commonCode: Array<{ name: string; code: string }> = [];
   for (const [name, entry] of reader.entries(env.commonCode, 'commonCode')) {
     const code = reader.code(entry, `commonCode.${name}`);
@@ -141,6 +143,7 @@ export function loadEnvironmentFile(
     businessLogic: { commonCode, collectionHooks, customEndpoints, externalCollections, flexServices },
     collections,
     groups,
+    accounts,
   };
 }
 
@@ -226,18 +229,23 @@ class EntryReader {
   }
 }
 
-function checkSettings(env: EnvironmentFile, at: string, problems: string[], warnings: string[]): void {
+/**
+ * The account settings: e-mail verification (`auto`, `required`) and the app's own password-reset
+ * page. Both work with and without mail configured: without it, no link is ever sent (the start
+ * log says mail is off), so `required` then locks out every user who has not confirmed before.
+ */
+function readAccountSettings(env: EnvironmentFile, at: string, problems: string[]): AccountSettings {
   const verification = env.settings?.emailVerification;
-  if (verification?.required === true) {
+  const page = env.settings?.passwordReset ?? null;
+  if (page !== null && !/^https?:\/\/[^/?#\s]+(\/[^#\s]*)?$/.test(page)) {
     problems.push(
-      `${at}: settings.emailVerification.required is true, but kinbase does not enforce email verification: set it to false`,
+      `${at}: settings.passwordReset is ${JSON.stringify(page.slice(0, 200))}; it must be the http:// or https:// URL of the app's reset page (or null for kinbase's own)`,
     );
   }
-  if (verification?.auto === true)
-    warnings.push(`${at}: settings.emailVerification.auto is ignored: kinbase sends no verification emails`);
-  const reset = env.settings?.passwordReset;
-  if (reset !== undefined && reset !== null)
-    warnings.push(`${at}: settings.passwordReset is ignored: kinbase has no password reset page`);
+  return {
+    emailVerification: { required: verification?.required === true, auto: verification?.auto === true },
+    passwordResetPage: page,
+  };
 }
 
 function readCollection(

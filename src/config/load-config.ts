@@ -52,12 +52,25 @@ export interface Config {
     readonly isolatesPerApp: number;
     readonly flexTimeoutMs: number;
   };
+  /**
+   * Account mails (password reset, e-mail verification, forgotten usernames) over SMTP; null: mail
+   * is off and the user rpc routes only record their state in `_kmd`.
+   */
+  readonly mail: MailConfig | null;
+  /** How long a password-reset link and an e-mail-verification link stay usable. */
+  readonly accountLinks: { readonly resetTtlSeconds: number; readonly verifyTtlSeconds: number };
   /** HMAC key of the local storage backend; null means "generate one, keep it in the data dir". */
   readonly signingSecret: string | null;
   readonly bodyLimit: string;
   readonly logLevel: string;
   /** Settings that were accepted but are ignored (environment file entries kinbase does not run); server.ts logs them. */
   readonly startupWarnings: readonly string[];
+}
+
+/** KINBASE_SMTP_URL (smtp:// with STARTTLS, smtps:// implicit TLS) and KINBASE_MAIL_FROM. */
+export interface MailConfig {
+  readonly smtpUrl: string;
+  readonly from: string;
 }
 
 /** Thrown by loadConfig; `problems` lists every invalid variable, one line each. */
@@ -93,6 +106,7 @@ export function loadConfig(
     problems.push('KINBASE_APPS_FILE and KINBASE_APP_KEY are exclusive: set one of them');
   if (e.KINBASE_STORAGE !== 'gcs' && (e.GCS_BUCKET || e.GCS_HMAC_ACCESS_ID))
     problems.push('GCS_* variables are set but KINBASE_STORAGE is not gcs');
+  if (e.KINBASE_SMTP_URL) checkSmtpUrl(e.KINBASE_SMTP_URL, problems);
   const warnings: string[] = [];
   const apps = loadApps(e, readFile, problems, warnings);
   if (problems.length > 0) throw new ConfigError(problems);
@@ -132,12 +146,29 @@ export function loadConfig(
       isolatesPerApp: e.KINBASE_BL_ISOLATES_PER_APP,
       flexTimeoutMs: e.KINBASE_FLEX_TIMEOUT_MS,
     },
+    mail: e.KINBASE_SMTP_URL && e.KINBASE_MAIL_FROM ? { smtpUrl: e.KINBASE_SMTP_URL, from: e.KINBASE_MAIL_FROM } : null,
+    accountLinks: {
+      resetTtlSeconds: e.KINBASE_RESET_LINK_TTL_SECONDS,
+      verifyTtlSeconds: e.KINBASE_VERIFY_LINK_TTL_SECONDS,
+    },
     signingSecret: e.KINBASE_SIGNING_SECRET ?? null,
     bodyLimit: e.KINBASE_BODY_LIMIT,
     logLevel: e.KINBASE_LOG_LEVEL,
     startupWarnings: warnings,
   };
   return deepFreeze(config);
+}
+
+/** The SMTP URL must parse, and name a host; credentials in it must be percent-encoded. */
+function checkSmtpUrl(value: string, problems: string[]): void {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    problems.push('KINBASE_SMTP_URL is not a URL (percent-encode @, / and : in the user name and password)');
+    return;
+  }
+  if (url.hostname === '') problems.push('KINBASE_SMTP_URL names no host');
 }
 
 function loadApps(e: EnvInput, readFile: FileReader, problems: string[], warnings: string[]): AppDefinition[] | null {
@@ -208,6 +239,7 @@ function normaliseApp(app: AppDefinitionInput): AppDefinition {
     masterSecret: app.masterSecret,
     name: app.name ?? app.appKey,
     collections: app.collections ?? {},
+    ...(app.mailTemplates ? { mailTemplates: app.mailTemplates } : {}),
   };
 }
 
@@ -259,7 +291,7 @@ function withEnvironmentFile(
     }
     collections[name] = own;
   }
-  return { ...app, collections, businessLogic: loaded.businessLogic, groups: loaded.groups };
+  return { ...app, collections, businessLogic: loaded.businessLogic, groups: loaded.groups, accounts: loaded.accounts };
 }
 
 function deepFreeze<T>(value: T): T {

@@ -285,3 +285,17 @@ export interface ObjectStore {
   sweepUploadSessions?(now: Date): Promise<number>;
   close(): Promise<void>;
 }
+
+/** One account mail: the plain-text part always, an HTML part when the template has one. */
+export interface MailMessage {
+  readonly to: string;
+  readonly subject: string;
+  readonly text: string;
+  readonly html?: string;
+}
+
+/** Sends mail (the SMTP adapter in stores/mail). `send` rejects when the server refused or was unreachable. */
+export interface MailTransport {
+  send(message: MailMessage): Promise<void>;
+  close(): void;
+}

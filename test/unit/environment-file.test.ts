@@ -162,12 +162,27 @@ describe('loadEnvironmentFile', () => {
     const text = warnings.join('\n');
     expect(text).toContain('roles are not supported by kinbase and are ignored: Intern');
     expect(text).toContain('push is not available');
-    expect(text).toContain('settings.passwordReset is ignored');
-    expect(text).toContain('settings.emailVerification.auto is ignored');
+    expect(text).not.toContain('settings.');
     expect(warnings.filter((w) => w.includes('serviceEnvironment is ignored'))).toEqual([
       expect.stringContaining('awesomeService (development)'),
     ]);
     expect(warnings.every((w) => w.startsWith(`${SOURCE} ${FILE}: `))).toBe(true);
+  });
+
+  test('the account settings are read: verification required and automatic, and the app\'s own reset page', () => {
+    const { result: loaded, problems } = load({
+      ...minimal,
+      settings: { emailVerification: { required: true, auto: true }, passwordReset: 'https://app.example/reset' },
+    });
+    expect(problems).toEqual([]);
+    expect(loaded?.accounts).toEqual({
+      emailVerification: { required: true, auto: true },
+      passwordResetPage: 'https://app.example/reset',
+    });
+    expect(load(minimal).result?.accounts).toEqual({
+      emailVerification: { required: false, auto: false },
+      passwordResetPage: null,
+    });
   });
 
   test('a nested group the file does not define is a warning', () => {
@@ -283,9 +298,9 @@ describe('loadEnvironmentFile', () => {
       'collections.o.service "other" is not one of the app\'s flexServices',
     ],
     [
-      'required email verification',
-      { settings: { emailVerification: { required: true } } },
-      'settings.emailVerification.required is true, but kinbase does not enforce email verification',
+      'a password-reset page that is not an http(s) URL',
+      { settings: { emailVerification: { required: true }, passwordReset: 'javascript:alert(1)' } },
+      'settings.passwordReset is "javascript:alert(1)"; it must be the http:// or https:// URL',
     ],
     ['an unknown top-level field', { pushh: {} }, `${SOURCE} ${FILE}: the file has an unknown setting "pushh"`],
     [

@@ -3,7 +3,7 @@
  * configuration (config/load-config.ts) builds these from the apps file or the environment; the domain only
  * reads them, so the types live here and config re-exports them.
  */
-import type { CollectionPermissions } from '../../../schemas/apps.schema';
+import type { CollectionPermissions, MailTemplateInput } from '../../../schemas/apps.schema';
 import type { BusinessLogicConfig } from './business-logic-config';
 
 export type { CollectionPermissions };
@@ -29,6 +29,24 @@ export interface CollectionSettings {
   readonly indexes?: readonly string[];
 }
 
+/** The account mails an app sends. */
+export type MailKind = 'passwordReset' | 'emailVerification' | 'forgotUsername';
+
+/** An app's own text for an account mail (apps file `mailTemplates`); placeholders as mailTemplateSchema says. */
+export type MailTemplate = MailTemplateInput;
+
+/** The environment file's `settings` that shape the account mails. */
+export interface AccountSettings {
+  /** `settings.emailVerification`: `auto` mails a link at signup, `required` refuses logins until it is confirmed. */
+  readonly emailVerification: { readonly required: boolean; readonly auto: boolean };
+  /**
+   * `settings.passwordReset`: the app's own reset page (an http(s) URL). The mail then links there
+   * with `appKey` and `token` added to its query; the page posts them with the new password to
+   * kinbase's `POST /account/:appKey/password-reset`. null: kinbase's own page.
+   */
+  readonly passwordResetPage: string | null;
+}
+
 export interface AppDefinition {
   readonly appKey: string;
   readonly appSecret: string;
@@ -39,4 +57,8 @@ export interface AppDefinition {
   readonly businessLogic?: BusinessLogicConfig;
   /** The environment file's groups, created at start when missing. */
   readonly groups?: readonly EnvironmentGroup[];
+  /** From the environment file's `settings`; absent: no verification asked, kinbase's reset page. */
+  readonly accounts?: AccountSettings;
+  /** The apps file's `mailTemplates`: the app's own account mails (built-in ones otherwise). */
+  readonly mailTemplates?: Readonly<Partial<Record<MailKind, MailTemplate>>>;
 }

@@ -1,7 +1,8 @@
 /**
  * One log line per request (pino-http), keeping credentials out of the logs: no request headers
  * (Authorization carries app/master secrets and session tokens) and no URL signatures (a signed
- * download or upload URL is a bearer capability until it expires). What stays: request id, method,
+ * download or upload URL is a bearer capability until it expires, and so is the `token` of an
+ * account page's link). What stays: request id, method,
  * path and the remaining query, remote address, user agent, status and response time.
  */
 import type { IncomingMessage } from 'node:http';
@@ -9,7 +10,7 @@ import type { Logger } from 'pino';
 import { pinoHttp } from 'pino-http';
 
 /** Query parameters whose value grants access on its own. */
-const SECRET_PARAMS = /([?&](?:signature|X-Goog-Signature|X-Goog-Credential)=)[^&#]*/gi;
+const SECRET_PARAMS = /([?&](?:signature|X-Goog-Signature|X-Goog-Credential|token)=)[^&#]*/gi;
 
 /** The URL with the values of signature parameters replaced by `[redacted]`. */
 export function redactUrl(url: string): string {

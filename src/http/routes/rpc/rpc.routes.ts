@@ -1,4 +1,4 @@
-import { Router } from 'express';
+import { Router, type Request } from 'express';
 import type { AppRegistry } from '../../../domain/apps/app-registry';
 import type { CollectionRemover } from '../../../domain/appdata/collection-removal';
 import { errors } from '../../../domain/errors';
@@ -6,7 +6,7 @@ import type { UserNoticesService } from '../../../domain/users/user-rpc';
 import { requireAuth, withApp, type SessionVerifier } from '../../middleware/auth';
 import type { BusinessLogicRuntime } from '../../../business-logic/runtime';
 import { blRequestOf, callerOf, sendBlResponse } from '../../business-logic';
-import { principalOf } from '../../middleware/locals';
+import { appOf, principalOf } from '../../middleware/locals';
 
 export interface RpcRoutesDeps {
   apps: AppRegistry;
@@ -30,18 +30,20 @@ export function rpcRoutes({ apps, sessions, notices, collections, businessLogic 
     res.json({ usernameExists: await notices.usernameExists(appKey, req.body) });
   });
 
+  // The three starts answer 204 whether the account exists or not, and whether a limit held the
+  // mail back or not; the mail itself is queued, never awaited (see user-rpc.ts).
   router.post(`${base}/user-forgot-username`, ...appAuth, async (req, res) => {
-    await notices.forgotUsername(principalOf(res).appKey, req.body);
+    await notices.forgotUsername(appOf(res), req.body, clientOf(req));
     res.status(204).end();
   });
 
   router.post(`${base}/:username/user-password-reset-initiate`, ...appAuth, async (req, res) => {
-    await notices.initiatePasswordReset(principalOf(res).appKey, String(req.params.username));
+    await notices.initiatePasswordReset(appOf(res), String(req.params.username), clientOf(req));
     res.status(204).end();
   });
 
   router.post(`${base}/:username/user-email-verification-initiate`, ...appAuth, async (req, res) => {
-    await notices.initiateEmailVerification(principalOf(res).appKey, String(req.params.username));
+    await notices.initiateEmailVerification(appOf(res), String(req.params.username), clientOf(req));
     res.status(204).end();
   });
 
@@ -71,4 +73,9 @@ export function rpcRoutes({ apps, sessions, notices, collections, businessLogic 
   );
 
   return router;
+}
+
+/** The client the initiation limits count: the socket's address unless the app's trust proxy setting says otherwise. */
+function clientOf(req: Request): string | undefined {
+  return req.ip ?? req.socket.remoteAddress;
 }
