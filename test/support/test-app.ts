@@ -20,6 +20,7 @@ import type { Sandbox } from '../../src/business-logic/sandbox/sandbox';
 import type { FlexServiceSpec } from '../../src/business-logic/types';
 import { loadConfig, type AppDefinition, type CollectionPermissions, type Config } from '../../src/config/load-config';
 import { AppRegistry } from '../../src/domain/apps/app-registry';
+import type { AccountSettings } from '../../src/domain/apps/app-definition';
 import type { DocumentStore, ObjectStore } from '../../src/domain/ports';
 import { EmbeddedDocumentStore } from '../../src/stores/documents/embedded/embedded.document-store';
 import { MongoDocumentStore } from '../../src/stores/documents/mongodb/mongo.document-store';
@@ -84,6 +85,12 @@ export interface TestAppOptions {
    * fails the start) and the app's Flex services.
    */
   environment?: { file: string; flexServices?: Record<string, FlexServiceSpec> };
+  /** The app's name (default "Test App"): account mails and pages show it. */
+  appName?: string;
+  /** The account settings an environment file's `settings` would give (verification, reset page). */
+  accounts?: AccountSettings;
+  /** The apps file's `mailTemplates`. */
+  mailTemplates?: AppDefinition['mailTemplates'];
 }
 
 export const basic = (user: string, secret: string): string =>
@@ -99,8 +106,10 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     appKey: uniqueKey(),
     appSecret: randomBytes(12).toString('hex'),
     masterSecret: randomBytes(12).toString('hex'),
-    name: 'Test App',
+    name: options.appName ?? 'Test App',
     collections: options.collections ?? {},
+    ...(options.accounts ? { accounts: options.accounts } : {}),
+    ...(options.mailTemplates ? { mailTemplates: options.mailTemplates } : {}),
   };
   if (options.environment) definition = withEnvironment(definition, options.environment);
 
@@ -210,6 +219,7 @@ function withEnvironment(app: AppDefinition, environment: NonNullable<TestAppOpt
     collections: { ...loaded.collections, ...app.collections },
     businessLogic: loaded.businessLogic,
     groups: loaded.groups,
+    accounts: loaded.accounts,
   };
 }
 

@@ -169,7 +169,7 @@ describe('loadEnvironmentFile', () => {
     expect(warnings.every((w) => w.startsWith(`${SOURCE} ${FILE}: `))).toBe(true);
   });
 
-  test('the account settings are read: verification required and automatic, and the app\'s own reset page', () => {
+  test("the account settings are read: verification required and automatic, and the app's own reset page", () => {
     const { result: loaded, problems } = load({
       ...minimal,
       settings: { emailVerification: { required: true, auto: true }, passwordReset: 'https://app.example/reset' },

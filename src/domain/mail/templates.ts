@@ -91,13 +91,13 @@ function fill(template: string, values: MailValues, escape: (value: string) => s
     const value = values[name];
     if (value === undefined) return '';
     if (typeof value === 'string') return escape(value);
-    return (value).map(escape).join(lineBreak);
+    return value.map(escape).join(lineBreak);
   });
 }
 
 /** Text made safe for HTML element content and quoted attribute values. */
 export function escapeHtml(value: string): string {
-  return value.replace(/[&<>"'`=]/g, (c) => `&#${c.charCodeAt(0)};`);
+  return value.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
 /** "1 hour", "30 minutes", "2 days": a link's lifetime in words for a mail. */
