@@ -5,7 +5,7 @@
  *    every port's contract against every adapter; uses FerretDB and fake-gcs-server.
  *  - `e2e` (test/e2e except console-*): the built server (dist/, `npm test` builds it first) as
  *    a child process, driven by the real Kinvey SDKs and the README's curl walkthrough; no test servers.
- *  - `browser` (test/e2e/console-*): the console in Chromium (installed on first use), against
+ *  - `browser` (test/e2e/console-*, account-*): the console and the account pages in Chromium (installed on first use), against
  *    apps on the embedded store, FerretDB and fake-gcs-server.
  *  The test servers start once per run, in the first selected project's globalSetup that needs
  *  them (api, browser), and stop after the last one. Every project gives the run one private
@@ -32,7 +32,7 @@ const withServers = {
   globalSetup: '<rootDir>/test/support/servers-global-setup.ts',
   globalTeardown: '<rootDir>/test/support/servers-global-teardown.ts',
 };
-const BROWSER_SUITES = '<rootDir>/test/e2e/console-[^/]*\\.test\\.ts$';
+const BROWSER_SUITES = '<rootDir>/test/e2e/(console|account)-[^/]*\\.test\\.ts$';
 
 module.exports = {
   projects: [
@@ -57,7 +57,7 @@ module.exports = {
       globalTeardown: '<rootDir>/test/support/browser-global-teardown.ts',
       displayName: 'browser',
       roots: ['<rootDir>/test/e2e'],
-      testMatch: ['**/test/e2e/console-*.test.ts'],
+      testMatch: ['**/test/e2e/console-*.test.ts', '**/test/e2e/account-*.test.ts'],
     },
   ],
   testTimeout: 30000,
