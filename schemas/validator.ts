@@ -126,7 +126,9 @@ export function describeSettingErrors(
 
 /** A value as shown in a message: quoted, shortened, and never a secret's own characters. */
 function shown(name: string, value: unknown): string {
-  if (typeof value === 'string' && /secret|password|token/i.test(name)) return `a ${value.length}-character value`;
+  // An SMTP URL carries its password in the clear.
+  if (typeof value === 'string' && /secret|password|token|smtp_url/i.test(name))
+    return `a ${value.length}-character value`;
   if (typeof value === 'string') return JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}...` : value);
   return JSON.stringify(value) ?? String(value);
 }

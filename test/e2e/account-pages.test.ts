@@ -59,7 +59,14 @@ describe.each(DOCUMENT_STORES)('account pages in Chromium (%s store)', (document
     await page.getByRole('heading', { name: 'Choose a new password' }).waitFor();
     expect(await page.title()).toBe('Choose a new password · Bookshelf');
     // The stylesheet loaded under the page's CSP.
-    expect(await page.getByRole('button').evaluate((b) => getComputedStyle(b).cursor)).toBe('pointer');
+    const cursor = await page
+      .getByRole('button')
+      .evaluate(
+        (button) =>
+          (globalThis as unknown as { getComputedStyle: (e: unknown) => { cursor: string } }).getComputedStyle(button)
+            .cursor,
+      );
+    expect(cursor).toBe('pointer');
     await page.getByLabel('New password', { exact: true }).fill('new-password-2');
     await page.getByLabel('New password, again').fill('new-password-2');
     if (documents === 'embedded') await screenshot(page, 'account-password-reset');

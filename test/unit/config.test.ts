@@ -134,6 +134,43 @@ describe('loadConfig', () => {
     expect(problemsOf({ KINBASE_METRICS_TOKEN: 'short-token' }).join('\n')).not.toContain('short-token');
   });
 
+  test('mail is off without KINBASE_SMTP_URL, and on with it and KINBASE_MAIL_FROM; links last 1 hour (reset) and 1 day (verification)', () => {
+    expect(loadConfig({}).mail).toBeNull();
+    const config = loadConfig({
+      KINBASE_SMTP_URL: 'smtps://mailer:p%40ss@mail.example.com:465',
+      KINBASE_MAIL_FROM: 'Shop <no-reply@example.com>',
+    });
+    expect(config.mail).toEqual({
+      smtpUrl: 'smtps://mailer:p%40ss@mail.example.com:465',
+      from: 'Shop <no-reply@example.com>',
+    });
+    expect(config.accountLinks).toEqual({ resetTtlSeconds: 3600, verifyTtlSeconds: 86400 });
+    expect(
+      loadConfig({ KINBASE_RESET_LINK_TTL_SECONDS: '900', KINBASE_VERIFY_LINK_TTL_SECONDS: '3600' }).accountLinks,
+    ).toEqual({ resetTtlSeconds: 900, verifyTtlSeconds: 3600 });
+  });
+
+  test.each([
+    [{ KINBASE_SMTP_URL: 'smtp://mail.example.com' }, 'KINBASE_SMTP_URL is set, so KINBASE_MAIL_FROM must be set too'],
+    [{ KINBASE_MAIL_FROM: 'a@b.c' }, 'KINBASE_MAIL_FROM is set, so KINBASE_SMTP_URL must be set too'],
+    [{ KINBASE_SMTP_URL: 'http://mail.example.com', KINBASE_MAIL_FROM: 'a@b.c' }, 'KINBASE_SMTP_URL is a'],
+    [{ KINBASE_SMTP_URL: 'smtp://mail.example.com', KINBASE_MAIL_FROM: 'nobody' }, 'KINBASE_MAIL_FROM is "nobody"'],
+    [{ KINBASE_RESET_LINK_TTL_SECONDS: '10' }, 'KINBASE_RESET_LINK_TTL_SECONDS is 10; it must be at least 300'],
+  ])('mail setting %j is one plain line: %s', (env, message) => {
+    const problems = problemsOf(env);
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toContain(message);
+  });
+
+  test("an SMTP URL's password never appears in a configuration error", () => {
+    const problems = problemsOf({
+      KINBASE_SMTP_URL: 'ftp://mailer:hunter2@mail.example.com',
+      KINBASE_MAIL_FROM: 'a@b.c',
+    });
+    expect(problems.join('\n')).toContain('KINBASE_SMTP_URL');
+    expect(problems.join('\n')).not.toContain('hunter2');
+  });
+
   test('every wrong variable is listed at once', () => {
     expect(problemsOf({ PORT: 'x', KINBASE_STORAGE: 'y' })).toHaveLength(2);
   });
