@@ -159,7 +159,25 @@ describe('settings.emailVerification from the environment file', () => {
 
       const link = linkIn(mail!, `${t.baseUrl}/account/${t.appKey}/verify-email?token=`);
       expect((await postForm(link, { token: tokenOf(link) })).status).toBe(200);
-      expect((await login(t, 'strict-user', 'password-s')).status).toBe(200);
+      const confirmed = await login(t, 'strict-user', 'password-s');
+      expect(confirmed.status).toBe(200);
+
+      // A new address is not confirmed: the login is refused again until its own link is followed.
+      const id = (
+        (await (await call(t, 'GET', '/user/{app}/_me', { auth: `Kinvey ${confirmed.token}` })).json()) as {
+          _id: string;
+        }
+      )._id;
+      const changed = await call(t, 'PUT', `/user/{app}/${id}`, {
+        auth: `Kinvey ${confirmed.token}`,
+        body: { username: 'strict-user', email: freshAddress('changed') },
+      });
+      expect(changed.status).toBe(200);
+      expect(((await changed.json()) as { _kmd: Record<string, unknown> })._kmd.emailVerification).toBeUndefined();
+      expect(await login(t, 'strict-user', 'password-s')).toMatchObject({
+        status: 401,
+        error: 'InsufficientCredentials',
+      });
     } finally {
       await t.close();
     }

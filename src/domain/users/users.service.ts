@@ -323,7 +323,7 @@ export class UsersService {
       username,
       ...input.fields,
       _acl: buildAcl(input.acl, principal, existing),
-      _kmd: { ...kmdOf(existing), ...buildKmd(this.stampWrite(), existing) },
+      _kmd: { ...keptKmd(existing, input.fields.email), ...buildKmd(this.stampWrite(), existing) },
     };
     let replaced: boolean;
     try {
@@ -447,6 +447,17 @@ export interface ListOptions {
 /** The filter a listing runs: soft-deleted users stay hidden unless master asked for them. */
 function visibleUsers(principal: Principal, filter: Filter, options: ListOptions): Filter {
   return options.includeDisabled && principal.kind === 'master' ? filter : restrict(filter, ACTIVE_USERS);
+}
+
+/**
+ * The `_kmd` an update keeps. A new e-mail address drops `emailVerification`: a confirmation was for
+ * the old address, and an app that requires verification must not take the new one as confirmed.
+ */
+function keptKmd(existing: StoredDocument, email: unknown): Record<string, unknown> {
+  const kmd = kmdOf(existing);
+  if (email === existing.email || kmd.emailVerification === undefined) return kmd;
+  const { emailVerification: _dropped, ...rest } = kmd;
+  return rest;
 }
 
 /** `{username, password}` (more keys allowed), or 400 IncompleteRequestBody. */
