@@ -130,6 +130,22 @@ describe('the server process on embedded defaults', () => {
     expect(output).toContain('KINBASE_HOST');
   });
 
+  test('the start log says whether mail is on (naming only the SMTP host, never its password) or off', async () => {
+    const off = await startServerProcess({ KINBASE_DATA_DIR: dataDir, KINBASE_LOG_LEVEL: 'info' });
+    expect(off.output()).toContain('mail is off (no KINBASE_SMTP_URL)');
+    expect(await off.stop()).toBe(0);
+    const on = await startServerProcess({
+      KINBASE_DATA_DIR: dataDir,
+      KINBASE_LOG_LEVEL: 'info',
+      KINBASE_SMTP_URL: 'smtp://mailer:hunter2@mail.example.test:587',
+      KINBASE_MAIL_FROM: 'Shop <no-reply@example.test>',
+    });
+    expect(on.output()).toContain('mail is on');
+    expect(on.output()).toContain('"smtpHost":"mail.example.test:587"');
+    expect(on.output()).not.toContain('hunter2');
+    expect(await on.stop()).toBe(0);
+  });
+
   test('a wrong configuration value stops the start with a message naming the variable', async () => {
     const { code, output } = await runServerToExit({
       KINBASE_DATA_DIR: dataDir,
