@@ -65,7 +65,10 @@ function post(port: number, pathname: string, auth: string, agent: Agent, body?:
 async function runPhase(phase: Phase): Promise<number[]> {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'kinbase-bench-mail-'));
   const holder: { handler?: ReturnType<typeof createApp> } = {};
-  const server = createHttpServer((req, res) => (holder.handler ? holder.handler(req, res) : res.end()));
+  const server = createHttpServer((req, res) => {
+    if (holder.handler) void holder.handler(req, res);
+    else res.end();
+  });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as { port: number }).port;
   const appKey = `kid_mail${randomBytes(3).toString('hex')}`;
