@@ -149,6 +149,12 @@ export interface DocumentStore {
   /** Replaces the whole document with this `_id`, or inserts it. Returns whether it was created. */
   upsert(scope: CollectionScope, doc: StoredDocument): Promise<{ created: boolean }>;
   /**
+   * Upserts a batch of documents exactly as given, by `_id` (kinbase's own tools: import, pull;
+   * never a request). Each document is written whole or not at all; running the same batch again
+   * changes nothing. Throws StoreError('duplicate') when a unique index other than `_id` refuses one.
+   */
+  putMany(scope: CollectionScope, docs: readonly StoredDocument[]): Promise<void>;
+  /**
    * Replaces the document only if it exists and still matches `filter` (used for ACL-checked and
    * optimistic writes). Returns false when nothing matched. Throws StoreError('duplicate') on a
    * unique index violation.

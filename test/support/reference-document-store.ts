@@ -35,6 +35,10 @@ export class ReferenceDocumentStore implements DocumentStore {
     return { created };
   }
 
+  async putMany(scope: CollectionScope, docs: readonly StoredDocument[]): Promise<void> {
+    for (const doc of docs) await this.upsert(scope, doc);
+  }
+
   async replace(scope: CollectionScope, doc: StoredDocument, filter: Filter = {}): Promise<boolean> {
     if (!this.matching(scope, filter).some((d) => d._id === doc._id)) return false;
     this.docs(scope).set(doc._id, copy(doc));

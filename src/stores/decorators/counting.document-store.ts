@@ -4,6 +4,7 @@ type Operation = Exclude<keyof DocumentStore, 'close' | 'ensureIndex'>;
 const OPERATIONS: readonly Operation[] = [
   'insert',
   'upsert',
+  'putMany',
   'replace',
   'setFields',
   'find',

@@ -73,6 +73,11 @@ export class EmbeddedDocumentStore implements DocumentStore {
     });
   }
 
+  /** Upserts a batch in one transaction (see DocumentStore.putMany). */
+  async putMany(scope: CollectionScope, docs: readonly StoredDocument[]): Promise<void> {
+    await this.importDocuments(scope, docs);
+  }
+
   /** Upserts a batch in one transaction (migration and bulk loading). */
   async importDocuments(scope: CollectionScope, docs: readonly StoredDocument[]): Promise<void> {
     const coll = this.collectionFor(scope);

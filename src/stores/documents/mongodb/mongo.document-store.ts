@@ -91,6 +91,12 @@ export class MongoDocumentStore implements DocumentStore {
     return { created: result.upsertedCount > 0 };
   }
 
+  async putMany(scope: CollectionScope, docs: readonly StoredDocument[]): Promise<void> {
+    if (docs.length === 0) return;
+    const operations = docs.map((doc) => ({ replaceOne: { filter: { _id: doc._id }, replacement: doc, upsert: true } }));
+    await translate(() => this.collection(scope).bulkWrite(operations, { ordered: true }));
+  }
+
   async replace(scope: CollectionScope, doc: StoredDocument, filter?: Filter): Promise<boolean> {
     const result = await translate(() =>
       this.collection(scope).replaceOne(byId(doc._id, filter), doc, { maxTimeMS: this.maxTimeMS }),
