@@ -210,6 +210,15 @@ export class EmbeddedDocumentStore implements DocumentStore {
     return build;
   }
 
+  /**
+   * Copies the whole database to `file` with SQLite's online backup API, a few pages per step so
+   * requests keep being served; the copy is the state of one moment (a write during the backup
+   * makes SQLite restart the copy from the changed pages). `file` must not exist.
+   */
+  async backupTo(file: string): Promise<void> {
+    await this.engine.db.backup(file, { progress: () => 256 });
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     await Promise.allSettled(this.building.values());

@@ -93,7 +93,9 @@ export class MongoDocumentStore implements DocumentStore {
 
   async putMany(scope: CollectionScope, docs: readonly StoredDocument[]): Promise<void> {
     if (docs.length === 0) return;
-    const operations = docs.map((doc) => ({ replaceOne: { filter: { _id: doc._id }, replacement: doc, upsert: true } }));
+    const operations = docs.map((doc) => ({
+      replaceOne: { filter: { _id: doc._id }, replacement: doc, upsert: true },
+    }));
     await translate(() => this.collection(scope).bulkWrite(operations, { ordered: true }));
   }
 

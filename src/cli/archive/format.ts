@@ -1,0 +1,107 @@
+/**
+ * The portable export directory (`kinbase export`, read by `kinbase import`):
+ *
+ *   manifest.json                     written last: its presence marks a complete export
+ *   apps/<n>/collections/<name>.ndjson one line per stored document, exactly as stored
+ *   apps/<n>/files.ndjson             one line per file with bytes: id, generation, where, md5
+ *   apps/<n>/files/<m>                the bytes of one file
+ *
+ * Documents are JSON with Dates as `{"$date": <ms>}` (stored field names never start with `$`,
+ * so the marker cannot be confused with data), the way the embedded store keeps them.
+ */
+import path from 'node:path';
+
+export const FORMAT = 'kinbase-export';
+export const FORMAT_VERSION = 1;
+
+/**
+ * Internal collections that are not carried: sessions and MFA login sessions (users sign in again
+ * on the target), delta set tombstones and tracking (delta sets start fresh: an older `since` is
+ * refused and the client reads the whole collection), the scheduler's lease, the import marker.
+ */
+export const TRANSIENT_COLLECTIONS: ReadonlySet<string> = new Set([
+  '_session',
+  '_mfa_session',
+  '_tombstone',
+  '_kinbaseSchedule',
+  '_kinbaseImport',
+]);
+
+/** One file of the export with its checksum. */
+export interface ManifestEntry {
+  /** Relative to the export directory, '/'-separated. */
+  path: string;
+  bytes: number;
+  sha256: string;
+  /** NDJSON files: how many lines (documents) it holds. */
+  lines?: number;
+}
+
+export interface ManifestApp {
+  appKey: string;
+  name: string;
+  /** The app's keys and collection settings, so an import into a data dir can recreate the app. */
+  definition: { appSecret: string; masterSecret: string; collections: Record<string, unknown> };
+  collections: { name: string; path: string; count: number }[];
+  files: { path: string; count: number; bytes: number };
+}
+
+export interface Manifest {
+  format: typeof FORMAT;
+  formatVersion: number;
+  kinbaseVersion: string;
+  exportId: string;
+  createdAt: string;
+  /** `exclusive`: nothing could write during the export; `per-document`: see docs/backups.md. */
+  consistency: 'exclusive' | 'per-document';
+  apps: ManifestApp[];
+  entries: ManifestEntry[];
+}
+
+/** One line of files.ndjson. */
+export interface FileLine {
+  _id: string;
+  generation: string;
+  path: string;
+  size: number;
+  md5: string;
+  contentType: string;
+  public: boolean;
+  filename?: string;
+}
+
+/** JSON text of a document, Dates as `{"$date": ms}`. */
+export function encodeDocument(doc: unknown): string {
+  return JSON.stringify(doc, function (this: Record<string, unknown>, key: string, value: unknown) {
+    const raw = this[key];
+    return raw instanceof Date ? { $date: raw.getTime() } : value;
+  });
+}
+
+/** The document of one line; `{"$date": ms}` becomes a Date. Throws SyntaxError on bad JSON. */
+export function decodeDocument(line: string): unknown {
+  return JSON.parse(line, (_key, value: unknown) => {
+    if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
+      const marker = value as Record<string, unknown>;
+      if (typeof marker.$date === 'number' && Object.keys(marker).length === 1) return new Date(marker.$date);
+    }
+    return value;
+  });
+}
+
+/** A collection name as a file name: never a path, whatever the name holds. */
+export function collectionFileName(name: string): string {
+  return `${encodeURIComponent(name).replace(/\./g, '%2E')}.ndjson`;
+}
+
+/**
+ * The absolute path of a manifest entry inside `dir`, or null if the entry would leave it (an
+ * absolute path, `..`, a backslash): a foreign manifest never makes import read outside the export.
+ */
+export function entryPath(dir: string, relative: string): string | null {
+  if (typeof relative !== 'string' || relative.length === 0 || relative.length > 1024) return null;
+  if (relative.includes('\\') || relative.includes('\0') || path.isAbsolute(relative)) return null;
+  const segments = relative.split('/');
+  if (segments.some((s) => s === '' || s === '.' || s === '..')) return null;
+  return path.join(dir, ...segments);
+}
