@@ -11,7 +11,13 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { AppDefinition } from '../config/load-config';
 import type { ObjectStore, StoredDocument } from '../domain/ports';
-import { FILES_COLLECTION, GENERATION_FIELD, UPLOAD_FIELD, generationOf } from '../domain/files/file-metadata';
+import {
+  FILES_COLLECTION,
+  GENERATION_FIELD,
+  UPLOAD_FIELD,
+  generationOf,
+  openUploadOf,
+} from '../domain/files/file-metadata';
 import { legacyObjectKeyFor, newGeneration, objectKeyFor } from '../domain/files/file-keys';
 import {
   FORMAT,
@@ -159,17 +165,20 @@ async function exportFile(
   rel: string,
 ): Promise<ExportedFile> {
   const { [UPLOAD_FIELD]: _upload, ...record } = stored;
-  const current = generationOf(stored);
+  // The bytes the record serves (servedKeyOf): its generation; the first upload's once its bytes
+  // arrived (confirmed or not); the legacy key of a record from before generations.
+  const open = openUploadOf(stored);
+  const current = generationOf(stored) ?? (open?.generation && !open.baseline ? open.generation : undefined);
   const key = current
     ? objectKeyFor(appKey, stored._id, current)
-    : _upload === undefined
+    : open === undefined
       ? legacyObjectKeyFor(appKey, stored._id)
       : null;
   const stat = key ? await objects.stat(key) : null;
   const body = key && stat ? await objects.read(key) : null;
   if (!key || !stat || !body) {
     const { [GENERATION_FIELD]: _gone, ...withoutBytes } = record;
-    return { record: withoutBytes };
+    return { record: withoutBytes as StoredDocument };
   }
   const generation = current ?? newGeneration();
   const sha256 = createHash('sha256');
