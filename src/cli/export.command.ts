@@ -207,7 +207,14 @@ async function exportFile(
     ...(typeof stored._filename === 'string' ? { filename: stored._filename } : {}),
   };
   return {
-    record: { ...record, [GENERATION_FIELD]: generation },
+    // The upload in progress is not carried: the record describes the bytes it serves.
+    record: {
+      ...record,
+      [GENERATION_FIELD]: generation,
+      ...(record._uploadState !== undefined
+        ? { _uploadState: { status: 'complete', bytesReceived: size, md5: line.md5 } }
+        : {}),
+    } as StoredDocument,
     line,
     entry: { path: rel, bytes: size, sha256: sha256.digest('hex') },
   };
