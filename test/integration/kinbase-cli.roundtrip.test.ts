@@ -8,7 +8,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { totpAt } from '../../src/domain/mfa/totp';
 import { createTestBucket, removeServiceAccountKey, writeServiceAccountKey } from '../support/gcs-key';
-import { AppClient, kinbase } from '../support/kinbase-cli';
+import { AppClient, kinbase, type Body } from '../support/kinbase-cli';
 import { startServerProcess, type ServerProcess } from '../support/server-process';
 import { runFlowScript } from '../support/sdk-clients';
 import { makeTempDir, removeTempDir } from '../support/temp-dirs';
@@ -36,7 +36,7 @@ async function view(client: AppClient, alice: { auth: string }) {
   return {
     books: withoutUrls(books.body),
     // The last login time moves with each login; everything else is as stored.
-    users: users.body.map(({ _kmd: { authtoken: _t, llt: _llt, ...kmd }, ...u }: any) => ({ ...u, _kmd: kmd })),
+    users: users.body.map(({ _kmd: { authtoken: _t, llt: _llt, ...kmd }, ...u }: Body) => ({ ...u, _kmd: kmd })),
     group: group.body,
     aliceReads: (aliceReads.body as { _id: string }[]).map((b) => b._id),
   };
@@ -234,9 +234,9 @@ describe('kinbase export and import move an app between stores', () => {
     const b = await start(targetEnv);
     const moved = new AppClient(b.baseUrl, APP.appKey, APP.appSecret, APP.masterSecret);
     const books = (await moved.call('GET', `/appdata/${APP.appKey}/books?sort={"_id":1}`, moved.master)).body;
-    const strip = (list: any[]) =>
+    const strip = (list: Body[]) =>
       list.map(({ cover, ...rest }) => ({ ...rest, cover: cover && { _type: cover._type, _id: cover._id } }));
-    expect(strip(books)).toEqual(strip(sourceBooks));
+    expect(strip(books as Body[])).toEqual(strip(sourceBooks as Body[]));
     const flows = await runFlowScript(
       path.resolve(__dirname, '../e2e/clients/node-sdk-3.read-pulled.js'),
       {

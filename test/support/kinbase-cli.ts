@@ -40,6 +40,9 @@ export async function kinbase(
   return { code, stdout, stderr };
 }
 
+/** A JSON answer, read loosely as tests read answers. */
+export type Body = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
 export const basic = (user: string, secret: string) => `Basic ${Buffer.from(`${user}:${secret}`).toString('base64')}`;
 
 /** A client of one app on one server. */
@@ -59,7 +62,7 @@ export class AppClient {
     return basic(this.appKey, this.appSecret);
   }
 
-  async call(method: string, route: string, auth: string, body?: unknown): Promise<{ status: number; body: any }> {
+  async call(method: string, route: string, auth: string, body?: unknown): Promise<{ status: number; body: Body }> {
     const res = await fetch(`${this.baseUrl}${route}`, {
       method,
       headers: {
@@ -103,7 +106,7 @@ export class AppClient {
   }
 
   /** The bytes of a file as a client downloads them (through `_downloadURL`), and its record. */
-  async download(auth: string, id: string): Promise<{ record: any; bytes: Buffer }> {
+  async download(auth: string, id: string): Promise<{ record: Body; bytes: Buffer }> {
     const res = await this.call('GET', `/blob/${this.appKey}/${encodeURIComponent(id)}`, auth);
     if (res.status !== 200) throw new Error(`file ${id}: ${res.status} ${JSON.stringify(res.body)}`);
     const bytes = await fetch(res.body._downloadURL as string);
