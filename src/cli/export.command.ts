@@ -178,7 +178,7 @@ async function exportFile(
   const body = key && stat ? await objects.read(key) : null;
   if (!key || !stat || !body) {
     const { [GENERATION_FIELD]: _gone, ...withoutBytes } = record;
-    return { record: withoutBytes as StoredDocument };
+    return { record: withoutBytes };
   }
   const generation = current ?? newGeneration();
   const sha256 = createHash('sha256');
@@ -214,7 +214,7 @@ async function exportFile(
       ...(record._uploadState !== undefined
         ? { _uploadState: { status: 'complete', bytesReceived: size, md5: line.md5 } }
         : {}),
-    } as StoredDocument,
+    },
     line,
     entry: { path: rel, bytes: size, sha256: sha256.digest('hex') },
   };

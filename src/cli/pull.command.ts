@@ -19,6 +19,7 @@ import { GROUP_COLLECTION } from '../domain/groups/groups.service';
 import { appsFileOf, newSecret, readRawApps, writeRawApps } from './apps-file';
 import type { Deployment } from './deployment';
 import { CliError, type Output } from './output';
+import { isImportableCollection } from './archive/format';
 
 const PAGE = 1000;
 /** Fields of a file record the API adds to what is stored (links, upload state). */
@@ -55,6 +56,8 @@ export async function pullApp(
   await source.get(`/appdata/${encodeURIComponent(options.appKey)}`); // the handshake: checks URL and credentials
   const target = options.into ?? options.appKey;
   const names = await collectionNames(source, options);
+  const bad = names.find((name) => name === 'user' || name.startsWith('_') || !isImportableCollection(name));
+  if (bad !== undefined) throw new CliError(`${JSON.stringify(bad)} is not a collection name pull copies`);
   if (!deployment.apps.some((a) => a.appKey === target)) await addApp(deployment, env, target, options);
 
   const result: PullResult = {

@@ -120,6 +120,15 @@ describe('kinbase import refuses bad input, resumes and merges', () => {
       /format version 99; this kinbase reads version 1/,
     ],
     [
+      'a collection kinbase does not carry (sessions)',
+      (dir: string) => {
+        const manifest = manifestOf(dir);
+        manifest.apps[0].collections[0].name = '_session';
+        writeFileSync(path.join(dir, 'manifest.json'), JSON.stringify(manifest));
+      },
+      /names a collection kinbase does not import: "_session"/,
+    ],
+    [
       'a manifest naming a path outside the export',
       (dir: string) => {
         const manifest = manifestOf(dir);

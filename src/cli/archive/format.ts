@@ -27,6 +27,25 @@ export const TRANSIENT_COLLECTIONS: ReadonlySet<string> = new Set([
   '_kinbaseImport',
 ]);
 
+/** The internal collections an export carries: users, passwords, groups, files, MFA state. */
+export const CARRIED_INTERNAL: ReadonlySet<string> = new Set([
+  'user',
+  '_credential',
+  '_group',
+  '_blob',
+  '_mfa_authenticator',
+  '_mfa_recovery_code',
+  '_mfa_device',
+]);
+
+/** An app's own collections (checkAppdataCollection's rule). */
+const APPDATA_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/;
+
+/** Whether an export (or a pull) may write a collection of this name: an app's own, or a carried internal one. */
+export function isImportableCollection(name: unknown): name is string {
+  return typeof name === 'string' && (CARRIED_INTERNAL.has(name) || (APPDATA_NAME.test(name) && name !== 'user'));
+}
+
 /** One file of the export with its checksum. */
 export interface ManifestEntry {
   /** Relative to the export directory, '/'-separated. */

@@ -8,7 +8,15 @@ import { createReadStream } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { CliError } from '../output';
-import { FORMAT, FORMAT_VERSION, decodeDocument, entryPath, type FileLine, type Manifest } from './format';
+import {
+  FORMAT,
+  FORMAT_VERSION,
+  decodeDocument,
+  entryPath,
+  isImportableCollection,
+  type FileLine,
+  type Manifest,
+} from './format';
 import { LineError, readLines } from './ndjson';
 
 const MAX_MANIFEST_BYTES = 64 * 1024 * 1024;
@@ -47,6 +55,11 @@ export async function readManifest(dir: string): Promise<Manifest> {
   for (const app of manifest.apps) {
     if (typeof app?.appKey !== 'string' || !Array.isArray(app.collections) || typeof app.files?.path !== 'string')
       throw new CliError(`${file}: an app entry lacks appKey, collections or files`);
+    for (const collection of app.collections)
+      if (!isImportableCollection(collection?.name) || typeof collection.path !== 'string')
+        throw new CliError(
+          `${file}: app ${app.appKey} names a collection kinbase does not import: ${JSON.stringify(collection?.name)}`,
+        );
     for (const listed of [...app.collections.map((c) => c.path), app.files.path])
       if (!manifest.entries.some((e) => e.path === listed))
         throw new CliError(`${file}: ${listed} has no checksum entry`);
