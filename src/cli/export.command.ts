@@ -69,25 +69,20 @@ export async function exportDeployment(
         await deployment.documents.count({ appKey: app.appKey, collection: name }, {}),
       );
       for await (const page of scanCollection(deployment.documents, { appKey: app.appKey, collection: name })) {
+        if (name !== FILES_COLLECTION) {
+          await writer.writeMany(page);
+          bar.increment(page.length);
+          continue;
+        }
         for (const stored of page) {
-          let doc = stored;
-          if (name === FILES_COLLECTION) {
-            const exported = await exportFile(
-              deployment.objects,
-              app.appKey,
-              stored,
-              dir,
-              `${base}/files/${fileCount}`,
-            );
-            doc = exported.record;
-            if (exported.line) {
-              await files.write(exported.line);
-              entries.push(exported.entry as ManifestEntry);
-              fileCount++;
-              fileBytes += exported.line.size;
-            }
+          const exported = await exportFile(deployment.objects, app.appKey, stored, dir, `${base}/files/${fileCount}`);
+          if (exported.line) {
+            await files.write(exported.line);
+            entries.push(exported.entry as ManifestEntry);
+            fileCount++;
+            fileBytes += exported.line.size;
           }
-          await writer.write(doc);
+          await writer.write(exported.record);
           bar.increment();
         }
       }

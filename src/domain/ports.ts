@@ -164,6 +164,12 @@ export interface DocumentStore {
   setFields(scope: CollectionScope, id: string, fields: Record<string, unknown>, filter?: Filter): Promise<boolean>;
   /** Documents matching `filter`, in `sort` order then `_id` ascending (a stable default order). */
   find(scope: CollectionScope, filter: Filter, options?: FindOptions): Promise<StoredDocument[]>;
+  /**
+   * Every document of the collection, a page at a time in `_id` order, exactly as stored: up to
+   * `limit` documents with an `_id` after `after` (from the first when null), fewer (at least one)
+   * when they are large. Empty past the end. For kinbase's own tools (export), never a request.
+   */
+  scan(scope: CollectionScope, after: string | null, limit: number): Promise<StoredDocument[]>;
   /** Documents with these ids that also match `filter`, in no particular order. */
   findByIds(scope: CollectionScope, ids: readonly string[], filter?: Filter): Promise<StoredDocument[]>;
   count(scope: CollectionScope, filter: Filter): Promise<number>;

@@ -151,6 +151,26 @@ export function documentStoreContract(name: string, makeStore: MakeStore): void 
       expect(await store.count(scope, {})).toBe(2);
     });
 
+    test('scan pages through every document in _id order, exactly as stored', async () => {
+      const scope = freshScope();
+      const docs = ['b', 'a', 'c', 'A', 'e'].map((id, n) => ({
+        _id: id,
+        n,
+        at: new Date(n * 1000),
+        _acl: { creator: id },
+      }));
+      for (const doc of docs) await store.insert(scope, doc);
+      const seen: unknown[] = [];
+      for (let after: string | null = null; ;) {
+        const page = await store.scan(scope, after, 2);
+        if (page.length === 0) break;
+        seen.push(...page);
+        after = page[page.length - 1]?._id ?? null;
+      }
+      expect(seen).toEqual([...docs].sort((x, y) => (x._id < y._id ? -1 : 1)));
+      expect(await store.scan(freshScope(), null, 10)).toEqual([]);
+    });
+
     test('putMany refuses a batch that breaks a unique index', async () => {
       const scope = freshScope();
       await store.ensureIndex(scope, { field: 'username', unique: true, sparse: true });

@@ -91,14 +91,25 @@ export interface FileLine {
 
 /** JSON text of a document, Dates as `{"$date": ms}`. */
 export function encodeDocument(doc: unknown): string {
+  // The replacer costs a call per value: only documents holding a Date pay it.
+  if (!holdsDate(doc)) return JSON.stringify(doc);
   return JSON.stringify(doc, function (this: Record<string, unknown>, key: string, value: unknown) {
     const raw = this[key];
     return raw instanceof Date ? { $date: raw.getTime() } : value;
   });
 }
 
+function holdsDate(value: unknown): boolean {
+  if (value instanceof Date) return true;
+  if (typeof value !== 'object' || value === null) return false;
+  if (Array.isArray(value)) return value.some(holdsDate);
+  for (const key in value) if (holdsDate((value as Record<string, unknown>)[key])) return true;
+  return false;
+}
+
 /** The document of one line; `{"$date": ms}` becomes a Date. Throws SyntaxError on bad JSON. */
 export function decodeDocument(line: string): unknown {
+  if (!line.includes('"$date"')) return JSON.parse(line);
   return JSON.parse(line, (_key, value: unknown) => {
     if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
       const marker = value as Record<string, unknown>;

@@ -30,6 +30,16 @@ export class NdjsonWriter {
     if (!this.out.write(chunk)) await once(this.out, 'drain');
   }
 
+  /** Appends documents as one write (a page of a collection); waits on backpressure. */
+  async writeMany(docs: readonly unknown[]): Promise<void> {
+    if (docs.length === 0) return;
+    const chunk = Buffer.from(`${docs.map(encodeDocument).join('\n')}\n`, 'utf8');
+    this.hash.update(chunk);
+    this.bytes += chunk.length;
+    this.lines += docs.length;
+    if (!this.out.write(chunk)) await once(this.out, 'drain');
+  }
+
   /** Flushes and closes the file; returns its checksum. */
   async close(): Promise<{ sha256: string; bytes: number; lines: number }> {
     this.out.end();

@@ -9,6 +9,7 @@ const OPERATIONS: readonly Operation[] = [
   'setFields',
   'find',
   'findByIds',
+  'scan',
   'count',
   'group',
   'deleteById',

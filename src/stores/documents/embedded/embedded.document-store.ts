@@ -109,6 +109,12 @@ export class EmbeddedDocumentStore implements DocumentStore {
     return findPage(this.engine, coll, await this.candidatesFor(coll, filter), filter, options, this.maxResultBytes);
   }
 
+  async scan(scope: CollectionScope, after: string | null, limit: number): Promise<StoredDocument[]> {
+    const coll = this.existing(scope);
+    if (!coll) return [];
+    return this.engine.page(coll, after, limit).map((row) => decodeDocument(row.body, row.dates));
+  }
+
   async findByIds(scope: CollectionScope, ids: readonly string[], filter: Filter = {}): Promise<StoredDocument[]> {
     const coll = this.existing(scope);
     if (!coll || ids.length === 0) return [];
