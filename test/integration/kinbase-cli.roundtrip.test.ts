@@ -4,7 +4,7 @@
  * unchanged, and an app pulled over HTTP from a running kinbase is read by the official SDK.
  */
 import { randomBytes } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { totpAt } from '../../src/domain/mfa/totp';
 import { createTestBucket, removeServiceAccountKey, writeServiceAccountKey } from '../support/gcs-key';
@@ -264,4 +264,54 @@ describe('kinbase export and import move an app between stores', () => {
       value: { public: true, base64: PUBLIC_BYTES.toString('base64') },
     });
   }, 120_000);
+
+  test('an export taken on MongoDB while a writer changes documents holds every document whole, before or after each write', async () => {
+    const dataDir = tempDir('kinbase-cli-mongo-writer-');
+    const appsFile = path.join(dataDir, 'apps-file.json');
+    writeFileSync(appsFile, JSON.stringify([APP]));
+    const env = {
+      KINBASE_DATA_DIR: dataDir,
+      KINBASE_APPS_FILE: appsFile,
+      MONGODB_URL: mongoUrl,
+      MONGODB_DB_PREFIX: `cliw${randomBytes(4).toString('hex')}_`,
+    };
+    const server = await start(env);
+    const client = new AppClient(server.baseUrl, APP.appKey, APP.appSecret, APP.masterSecret);
+    const ids = Array.from({ length: 50 }, (_, i) => `d${i}`);
+    for (const _id of ids)
+      await client.call('POST', `/appdata/${APP.appKey}/pairs`, client.master, { _id, a: 0, b: 0 });
+    let stop = false;
+    let writes = 0;
+    const writer = (async () => {
+      for (let round = 1; !stop; round++)
+        for (const _id of ids) {
+          // Each write changes both fields together: a half-applied write would show them apart.
+          await client.call('PUT', `/appdata/${APP.appKey}/pairs/${_id}`, client.master, {
+            a: round,
+            b: round,
+            pad: 'x'.repeat(round % 7),
+          });
+          writes++;
+        }
+    })();
+    while (writes < 20) await new Promise((r) => setTimeout(r, 5));
+    const exported = tempDir('kinbase-cli-mongo-export-');
+    const run = await kinbase(['export', path.join(exported, 'x')], env);
+    stop = true;
+    await writer;
+    expect(run).toMatchObject({ code: 0, stderr: '' });
+    const manifest = JSON.parse(readFileSync(path.join(exported, 'x', 'manifest.json'), 'utf8'));
+    expect(manifest.consistency).toBe('per-document');
+    const entry = manifest.apps[0].collections.find((c: { name: string }) => c.name === 'pairs');
+    const docs = readFileSync(path.join(exported, 'x', entry.path), 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
+    expect(docs.map((d) => d._id).sort()).toEqual([...ids].sort());
+    for (const doc of docs) {
+      expect(doc.a).toBe(doc.b);
+      expect(doc.pad).toBe(doc.a === 0 ? undefined : 'x'.repeat(doc.a % 7));
+    }
+    expect(writes).toBeGreaterThan(20);
+  }, 60_000);
 });
