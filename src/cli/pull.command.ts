@@ -151,6 +151,16 @@ class Source {
     return response.json();
   }
 
+  /** How many documents a list endpoint holds (its `_count`), or 0 when the API does not say. */
+  async count(path: string): Promise<number> {
+    try {
+      const answer = (await this.get(`${path.replace(/\/$/, '')}/_count`)) as { count?: unknown };
+      return typeof answer.count === 'number' ? answer.count : 0;
+    } catch {
+      return 0; // only the progress bar needs it
+    }
+  }
+
   async fetch(url: string, headers: Record<string, string> = {}): Promise<Response> {
     let response: Response;
     try {
@@ -176,7 +186,7 @@ async function copyPaged(
 ): Promise<number> {
   let after: string | null = null;
   let count = 0;
-  const bar = out.progress(label, 0);
+  const bar = out.progress(label, out.json ? 0 : await source.count(path));
   for (;;) {
     const query = after === null ? {} : { _id: { $gt: after } };
     const params = new URLSearchParams({
