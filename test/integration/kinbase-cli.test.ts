@@ -313,7 +313,7 @@ describe('kinbase apps and the command line', () => {
 
   test('every command answers --help with exit code 0; a wrong command line exits 1', async () => {
     const env = { KINBASE_DATA_DIR: '/nonexistent/never-written' };
-    for (const command of [
+    const commands = [
       [],
       ['export'],
       ['import'],
@@ -324,8 +324,9 @@ describe('kinbase apps and the command line', () => {
       ['apps', 'list'],
       ['apps', 'create'],
       ['apps', 'rotate-secret'],
-    ]) {
-      const run = await kinbase([...command, '--help'], env);
+    ];
+    const runs = await Promise.all(commands.map((command) => kinbase([...command, '--help'], env)));
+    for (const run of runs) {
       expect(run).toMatchObject({ code: 0, stderr: '' });
       expect(run.stdout).toMatch(/^Usage: kinbase/);
     }
