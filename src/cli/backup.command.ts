@@ -8,11 +8,10 @@
  * MongoDB or a bucket: the backup is an export of every app (export.command.ts), and restore
  * imports it. Restore writes only into an empty data dir.
  */
-import { connect } from 'node:net';
 import { copyFile, cp, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Config } from '../config/load-config';
-import { CONTROL_SOCKET } from '../control-socket';
+import { backupThroughServer } from './control-client';
 import { EmbeddedDocumentStore } from '../stores/documents/embedded/embedded.document-store';
 import { createDocumentStore } from '../stores';
 import { StoreError } from '../domain/ports';
@@ -74,26 +73,6 @@ export async function backupDeployment(
     online,
     objects,
   };
-}
-
-/** Asks the running server to back up; false when none listens on the data dir. */
-async function backupThroughServer(dataDir: string, file: string): Promise<boolean> {
-  const socketPath = path.join(dataDir, CONTROL_SOCKET);
-  const reply = await new Promise<string | null>((resolve, reject) => {
-    const socket = connect(socketPath);
-    let text = '';
-    socket.setEncoding('utf8');
-    socket.on('connect', () => socket.write(`${JSON.stringify({ op: 'backup', file })}\n`));
-    socket.on('data', (chunk: string) => (text += chunk));
-    socket.on('end', () => resolve(text));
-    socket.on('error', (err: NodeJS.ErrnoException) =>
-      err.code === 'ENOENT' || err.code === 'ECONNREFUSED' ? resolve(null) : reject(err),
-    );
-  });
-  if (reply === null) return false;
-  const answer = JSON.parse(reply) as { ok: boolean; error?: string };
-  if (!answer.ok) throw new CliError(`the running server could not back up: ${answer.error}`);
-  return true;
 }
 
 async function backupDirectly(config: Config, file: string): Promise<void> {

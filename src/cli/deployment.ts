@@ -4,6 +4,8 @@
  * createObjectStore, so every backend the server supports works here).
  */
 import { existsSync, readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ConfigError, loadConfig, type AppDefinition, type Config } from '../config/load-config';
 import { resolveSigningSecret } from '../config/data-dir';
@@ -12,6 +14,8 @@ import { StoreError } from '../domain/ports';
 import { createDocumentStore, createObjectStore } from '../stores';
 import { CliError } from './output';
 import { readDataDirApps } from './apps-file';
+import { backupThroughServer } from './control-client';
+import { EmbeddedDocumentStore } from '../stores/documents/embedded/embedded.document-store';
 
 export interface Deployment {
   readonly config: Config;
@@ -19,6 +23,8 @@ export interface Deployment {
   readonly apps: AppDefinition[];
   readonly documents: DocumentStore;
   readonly objects: ObjectStore;
+  /** The documents are an online backup of a running server's embedded store (see openDeployment). */
+  readonly snapshot: boolean;
   close(): Promise<void>;
 }
 
@@ -32,21 +38,43 @@ export function configFrom(env: Record<string, string | undefined>): Config {
   }
 }
 
-/** Opens the stores of the configured deployment. The embedded store refuses while a server holds the data dir. */
-export async function openDeployment(env: Record<string, string | undefined>): Promise<Deployment> {
+/**
+ * Opens the stores of the configured deployment. A running server holds an embedded data dir
+ * alone: with `snapshot` (commands that only read), the documents are then read from an online
+ * backup the server makes of its database (one moment's state, removed on close); without, it
+ * is a CliError.
+ */
+export async function openDeployment(
+  env: Record<string, string | undefined>,
+  options: { snapshot?: boolean } = {},
+): Promise<Deployment> {
   const config = configFrom(env);
   const apps = config.apps ? [...config.apps] : await readDataDirApps(config.dataDir);
   let documents: DocumentStore;
+  let snapshotDir: string | null = null;
   try {
     documents = await createDocumentStore(config.documents, config.dataDir, () => undefined);
   } catch (err) {
-    if (err instanceof StoreError && /in use by another process/.test(err.message))
+    const inUse = err instanceof StoreError && /in use by another process/.test(err.message);
+    if (inUse && options.snapshot) {
+      snapshotDir = await mkdtemp(path.join(tmpdir(), 'kinbase-snapshot-'));
+      if (!(await backupThroughServer(config.dataDir, path.join(snapshotDir, 'kinbase.sqlite')))) {
+        await rm(snapshotDir, { recursive: true, force: true });
+        throw new CliError(
+          `the data dir ${config.dataDir} is in use by another process, which is not answering as a kinbase server`,
+        );
+      }
+      documents = new EmbeddedDocumentStore({ dir: snapshotDir });
+    } else if (inUse) {
       throw new CliError(
         `the data dir ${config.dataDir} is in use by a running kinbase: stop it first, or take a backup (kinbase backup <dir>, online) and run this on the backup`,
       );
-    if (err instanceof StoreError) throw new CliError(err.message);
-    throw err;
+    } else if (err instanceof StoreError) throw new CliError(err.message);
+    else throw err;
   }
+  const removeSnapshot = async () => {
+    if (snapshotDir) await rm(snapshotDir, { recursive: true, force: true });
+  };
   try {
     const signingSecret = config.storage.kind === 'local' ? await resolveSigningSecret(config) : 'unused';
     const { store: objects } = await createObjectStore(config.storage, {
@@ -59,13 +87,16 @@ export async function openDeployment(env: Record<string, string | undefined>): P
       apps,
       documents,
       objects,
+      snapshot: snapshotDir !== null,
       close: async () => {
         await objects.close();
         await documents.close();
+        await removeSnapshot();
       },
     };
   } catch (err) {
     await documents.close();
+    await removeSnapshot();
     throw err;
   }
 }

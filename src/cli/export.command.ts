@@ -1,8 +1,9 @@
 /**
  * `kinbase export <dir> [--app K]`: one app, or every app, of the configured deployment into a
- * portable directory (archive/format.ts). On the embedded store the command holds the data dir
- * alone (a running server refuses it), so no write can happen during the export; on MongoDB
- * each document is read whole, before or after any write to it (see docs/backups.md).
+ * portable directory (archive/format.ts). On the embedded store the command either holds the data
+ * dir alone, so no write can happen during the export, or, while a server runs, reads an online
+ * backup of one moment (deployment.ts); on MongoDB each document is read whole, before or after
+ * any write to it (see docs/backups.md).
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
@@ -118,7 +119,8 @@ export async function exportDeployment(
     kinbaseVersion: kinbaseVersion(),
     exportId: randomUUID(),
     createdAt: new Date().toISOString(),
-    consistency: deployment.config.documents.kind === 'embedded' ? 'exclusive' : 'per-document',
+    consistency:
+      deployment.config.documents.kind !== 'embedded' ? 'per-document' : deployment.snapshot ? 'snapshot' : 'exclusive',
     apps: manifestApps,
     entries,
   };

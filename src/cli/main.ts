@@ -16,8 +16,11 @@ import { backupDeployment, restoreDeployment } from './backup.command';
 
 const env = process.env;
 
-async function withDeployment<T>(work: (deployment: Deployment) => Promise<T>): Promise<T> {
-  const deployment = await openDeployment(env);
+async function withDeployment<T>(
+  work: (deployment: Deployment) => Promise<T>,
+  options: { snapshot?: boolean } = {},
+): Promise<T> {
+  const deployment = await openDeployment(env, options);
   try {
     return await work(deployment);
   } finally {
@@ -46,7 +49,9 @@ export function buildProgram(): Command {
     .option('--app <appKey>', 'only this app')
     .action(async (dir: string, opts: { app?: string }, command: Command) => {
       const out = outputOf(command);
-      const result = await withDeployment((d) => exportDeployment(d, path.resolve(dir), { appKey: opts.app }, out));
+      const result = await withDeployment((d) => exportDeployment(d, path.resolve(dir), { appKey: opts.app }, out), {
+        snapshot: true,
+      });
       out.result(
         { ...result },
         result.apps.map(

@@ -197,15 +197,23 @@ describe('kinbase import refuses bad input, resumes and merges', () => {
     expect(await documentsOf(env.KINBASE_DATA_DIR, '_kinbaseImport')).toEqual([]);
   });
 
-  test('an export refuses a data dir a running server holds, and a directory that is not empty', async () => {
+  test('while a server runs, export reads a snapshot through it and import refuses the data dir; export never writes into a directory that is not empty', async () => {
     const dataDir = path.join(root, 'source');
     const server = await startServerProcess({ KINBASE_DATA_DIR: dataDir });
     try {
-      const run = await kinbase(['export', path.join(root, 'while-running')], { KINBASE_DATA_DIR: dataDir });
-      expect(run.code).toBe(1);
-      expect(run.stderr).toMatch(
-        /^kinbase: the data dir .* is in use by a running kinbase: stop it first, or take a backup/,
+      const client = new AppClient(server.baseUrl, APP.appKey, APP.appSecret, APP.masterSecret);
+      expect((await client.call('POST', `/appdata/${APP.appKey}/books`, client.master, { _id: 'b4' })).status).toBe(
+        201,
       );
+      const snapshot = path.join(root, 'while-running');
+      const run = await kinbase(['export', snapshot, '--json'], { KINBASE_DATA_DIR: dataDir });
+      expect(run).toMatchObject({ code: 0, stderr: '' });
+      expect(manifestOf(snapshot).consistency).toBe('snapshot');
+      expect(readFileSync(pathOf(snapshot, 'books.ndjson'), 'utf8').trim().split('\n')).toHaveLength(4);
+      expect(readFileSync(path.join(snapshot, manifestOf(snapshot).apps[0].files.path), 'utf8')).toContain('"f1"');
+      const refused = await kinbase(['import', exported, '--merge'], { KINBASE_DATA_DIR: dataDir });
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toMatch(/^kinbase: the data dir .* is in use by a running kinbase: stop it first/);
     } finally {
       await server.stop();
     }

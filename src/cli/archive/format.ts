@@ -71,8 +71,11 @@ export interface Manifest {
   kinbaseVersion: string;
   exportId: string;
   createdAt: string;
-  /** `exclusive`: nothing could write during the export; `per-document`: see docs/backups.md. */
-  consistency: 'exclusive' | 'per-document';
+  /**
+   * `exclusive`: nothing could write during the export; `snapshot`: the state of one moment of a
+   * running server; `per-document`: see docs/backups.md.
+   */
+  consistency: 'exclusive' | 'snapshot' | 'per-document';
   apps: ManifestApp[];
   entries: ManifestEntry[];
 }
