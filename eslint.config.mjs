@@ -34,7 +34,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['src/server.ts', 'test/**', 'bench/**', 'scripts/**', '*.js', '*.mjs'],
+    files: ['src/server.ts', 'src/cli/main.ts', 'test/**', 'bench/**', 'scripts/**', '*.js', '*.mjs'],
     rules: { 'no-restricted-syntax': 'off' },
   },
   {

@@ -25,28 +25,38 @@ const DRIVERS = ['express', 'mongodb', '@google-cloud/storage', 'better-sqlite3'
 const LAYER_RULES = [
   {
     layer: 'domain',
-    folders: ['http', 'stores', 'business-logic', 'config', 'app.ts', 'runtime.ts', 'server.ts'],
+    folders: ['http', 'stores', 'business-logic', 'config', 'cli', 'app.ts', 'runtime.ts', 'server.ts'],
     packages: DRIVERS,
   },
   {
     layer: 'internal',
-    folders: ['domain', 'http', 'stores', 'business-logic', 'config', 'app.ts', 'runtime.ts', 'server.ts'],
+    folders: ['domain', 'http', 'stores', 'business-logic', 'config', 'cli', 'app.ts', 'runtime.ts', 'server.ts'],
     packages: DRIVERS,
   },
   {
     layer: 'business-logic',
-    folders: ['http', 'stores', 'app.ts', 'runtime.ts', 'server.ts'],
+    folders: ['http', 'stores', 'cli', 'app.ts', 'runtime.ts', 'server.ts'],
     packages: ['express', 'mongodb', '@google-cloud/storage', 'better-sqlite3'],
   },
-  { layer: 'stores', folders: ['http', 'business-logic', 'app.ts', 'runtime.ts', 'server.ts'], packages: ['express'] },
+  {
+    layer: 'stores',
+    folders: ['http', 'business-logic', 'cli', 'app.ts', 'runtime.ts', 'server.ts'],
+    packages: ['express'],
+  },
   {
     layer: 'http',
-    folders: ['stores', 'runtime.ts', 'server.ts'],
+    folders: ['stores', 'cli', 'runtime.ts', 'server.ts'],
     packages: ['mongodb', '@google-cloud/storage', 'better-sqlite3', 'isolated-vm'],
+  },
+  // The kinbase command: a process entry like server.ts (config, stores, domain); never the HTTP layer.
+  {
+    layer: 'cli',
+    folders: ['http', 'business-logic', 'app.ts', 'runtime.ts', 'server.ts'],
+    packages: ['express', 'isolated-vm'],
   },
   {
     layer: 'config',
-    folders: ['http', 'stores', 'business-logic', 'app.ts', 'runtime.ts', 'server.ts'],
+    folders: ['http', 'stores', 'business-logic', 'cli', 'app.ts', 'runtime.ts', 'server.ts'],
     packages: DRIVERS,
   },
 ];

@@ -12,6 +12,8 @@ import { AppRegistry } from './domain/apps/app-registry';
 import { resolveApps, resolveSigningSecret } from './config/data-dir';
 import { createDocumentStore, createObjectStore } from './stores';
 import { missingNodeFlags } from './node-flags';
+import { listenControlSocket } from './control-socket';
+import { EmbeddedDocumentStore } from './stores/documents/embedded/embedded.document-store';
 
 async function main(): Promise<void> {
   let config: Config;
@@ -81,6 +83,12 @@ async function main(): Promise<void> {
   // the document store; abandoned uploads are swept in the background.
   const runtime = buildRuntime({ config, apps: new AppRegistry(apps), documents, objects, logger });
   await runtime.start();
+  // `kinbase backup` reaches the embedded store through the server that holds it.
+  if (documents instanceof EmbeddedDocumentStore) {
+    await listenControlSocket(config.dataDir, { backup: (file) => documents.backupTo(file) }).catch((err: unknown) =>
+      logger.warn({ err }, 'no control socket: kinbase backup will not reach this server'),
+    );
+  }
   holder.app = createApp(runtime, { consoleDir: path.resolve(__dirname, '..', 'console') });
 
   // Signal handlers first: whoever reads the announcement below may send SIGTERM at once, and

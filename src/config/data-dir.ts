@@ -48,7 +48,8 @@ export async function resolveSigningSecret(config: Config): Promise<string> {
   return secret;
 }
 
-function randomToken(length: number): string {
+/** A random token of `length` characters from [a-z0-9], each equally likely. */
+export function randomToken(length: number): string {
   const alphabet = 'abcdefghijklmnopqrstuvwxyz0123456789';
   const bytes = randomBytes(length * 2);
   let out = '';
@@ -69,7 +70,8 @@ async function readIfExists(file: string): Promise<string | null> {
   }
 }
 
-async function writeAtomically(file: string, content: string): Promise<void> {
+/** Writes `file` (mode 0600) through a temporary file and a rename: readers see the old or the new content. */
+export async function writeAtomically(file: string, content: string): Promise<void> {
   await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
   const tmp = `${file}.${process.pid}.tmp`;
   await writeFile(tmp, content, { mode: 0o600 });

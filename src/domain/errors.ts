@@ -67,6 +67,16 @@ export const errors = {
     401,
     'Invalid credentials. Please retry your request with correct credentials.',
   ),
+  /**
+   * A user copied by `kinbase pull`, whose password the source API could not give: the login is
+   * refused like a wrong password (InvalidCredentials, 401, which the SDKs treat as a failed
+   * login), with a description saying to reset the password first.
+   */
+  passwordResetRequired: factory(
+    'InvalidCredentials',
+    401,
+    'This account has no password on this server yet (it was moved from another one): reset the password (user-password-reset-initiate), then log in with the new one.',
+  ),
   insufficientCredentials: factory(
     'InsufficientCredentials',
     401,

@@ -149,6 +149,12 @@ export interface DocumentStore {
   /** Replaces the whole document with this `_id`, or inserts it. Returns whether it was created. */
   upsert(scope: CollectionScope, doc: StoredDocument): Promise<{ created: boolean }>;
   /**
+   * Upserts a batch of documents exactly as given, by `_id` (kinbase's own tools: import, pull;
+   * never a request). Each document is written whole or not at all; running the same batch again
+   * changes nothing. Throws StoreError('duplicate') when a unique index other than `_id` refuses one.
+   */
+  putMany(scope: CollectionScope, docs: readonly StoredDocument[]): Promise<void>;
+  /**
    * Replaces the document only if it exists and still matches `filter` (used for ACL-checked and
    * optimistic writes). Returns false when nothing matched. Throws StoreError('duplicate') on a
    * unique index violation.
@@ -158,6 +164,12 @@ export interface DocumentStore {
   setFields(scope: CollectionScope, id: string, fields: Record<string, unknown>, filter?: Filter): Promise<boolean>;
   /** Documents matching `filter`, in `sort` order then `_id` ascending (a stable default order). */
   find(scope: CollectionScope, filter: Filter, options?: FindOptions): Promise<StoredDocument[]>;
+  /**
+   * Every document of the collection, a page at a time in `_id` order, exactly as stored: up to
+   * `limit` documents with an `_id` after `after` (from the first when null), fewer (at least one)
+   * when they are large. Empty past the end. For kinbase's own tools (export), never a request.
+   */
+  scan(scope: CollectionScope, after: string | null, limit: number): Promise<StoredDocument[]>;
   /** Documents with these ids that also match `filter`, in no particular order. */
   findByIds(scope: CollectionScope, ids: readonly string[], filter?: Filter): Promise<StoredDocument[]>;
   count(scope: CollectionScope, filter: Filter): Promise<number>;

@@ -136,6 +136,48 @@ export function documentStoreContract(name: string, makeStore: MakeStore): void 
       expect(await store.find(scope, {})).toEqual([{ _id: 'u', a: 3 }]);
     });
 
+    test('putMany writes a batch exactly as given, and running it again changes nothing', async () => {
+      const scope = freshScope();
+      await store.insert(scope, { _id: 'b', old: true });
+      const when = new Date('2024-05-06T07:08:09.123Z');
+      const batch = [
+        { _id: 'a', _acl: { creator: 'u1', gr: true }, _kmd: { lmt: '2024-01-01T00:00:00.000Z', ect: 'x' }, when },
+        { _id: 'b', n: [1, { deep: 'x' }] },
+      ];
+      await store.putMany(scope, batch);
+      await store.putMany(scope, batch);
+      expect(await store.find(scope, {})).toEqual(batch);
+      await store.putMany(scope, []);
+      expect(await store.count(scope, {})).toBe(2);
+    });
+
+    test('scan pages through every document in _id order, exactly as stored', async () => {
+      const scope = freshScope();
+      const docs = ['b', 'a', 'c', 'A', 'e'].map((id, n) => ({
+        _id: id,
+        n,
+        at: new Date(n * 1000),
+        _acl: { creator: id },
+      }));
+      for (const doc of docs) await store.insert(scope, doc);
+      const seen: unknown[] = [];
+      for (let after: string | null = null; ;) {
+        const page = await store.scan(scope, after, 2);
+        if (page.length === 0) break;
+        seen.push(...page);
+        after = page[page.length - 1]?._id ?? null;
+      }
+      expect(seen).toEqual([...docs].sort((x, y) => (x._id < y._id ? -1 : 1)));
+      expect(await store.scan(freshScope(), null, 10)).toEqual([]);
+    });
+
+    test('putMany refuses a batch that breaks a unique index', async () => {
+      const scope = freshScope();
+      await store.ensureIndex(scope, { field: 'username', unique: true, sparse: true });
+      await store.insert(scope, { _id: 'u1', username: 'ann' });
+      await expectStoreError(store.putMany(scope, [{ _id: 'u2', username: 'ann' }]), 'duplicate');
+    });
+
     test('replace changes an existing document only while it matches the filter', async () => {
       const scope = freshScope();
       await store.insert(scope, { _id: 'r', owner: 'ann', v: 1 });

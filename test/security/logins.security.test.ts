@@ -205,3 +205,46 @@ describe('a password change ends the other sessions', () => {
     expect((await request(t.app).get(`${u}/_me`).set('Authorization', other)).status).toBe(200);
   });
 });
+
+describe('a user pulled without a password (kinbase pull)', () => {
+  let t: TestApp;
+  beforeEach(async () => {
+    t = await startTestApp();
+  });
+  afterEach(async () => t.close());
+
+  test('no password, not even the one it had at the source, logs into a pulled account until a password is set; then only that one', async () => {
+    const alice = await createUser(t, 'alice');
+    // What pull stores: the user as the source had it, and a credential marked "reset required".
+    await t.documents.upsert({ appKey: t.appKey, collection: '_credential' }, { _id: alice.id, resetRequired: true });
+    const u = `/user/${t.appKey}`;
+    const login = (password: string) =>
+      request(t.app).post(`${u}/login`).set('Authorization', t.appAuth).send({ username: 'alice', password });
+    for (const password of ['pw-alice-secret', 'anything']) {
+      const refused = await login(password);
+      expect(refused.status).toBe(401);
+      expect(refused.body).toMatchObject({
+        error: 'InvalidCredentials',
+        description: expect.stringContaining('reset the password'),
+      });
+    }
+    // An unknown username still gets the plain answer.
+    expect(
+      (
+        await request(t.app)
+          .post(`${u}/login`)
+          .set('Authorization', t.appAuth)
+          .send({ username: 'nobody', password: 'x' })
+      ).body.description,
+    ).toBe('Invalid credentials. Please retry your request with correct credentials.');
+    const reset = await request(t.app)
+      .put(`${u}/${alice.id}`)
+      .set('Authorization', t.masterAuth)
+      .send({ username: 'alice', password: 'the-new-one' });
+    expect(reset.status).toBe(200);
+    expect((await login('the-new-one')).status).toBe(200);
+    expect((await login('pw-alice-secret')).body.description).toBe(
+      'Invalid credentials. Please retry your request with correct credentials.',
+    );
+  });
+});

@@ -35,6 +35,18 @@ export class ReferenceDocumentStore implements DocumentStore {
     return { created };
   }
 
+  async scan(scope: CollectionScope, after: string | null, limit: number): Promise<StoredDocument[]> {
+    return [...this.docs(scope).values()]
+      .filter((d) => after === null || d._id > after)
+      .sort((a, b) => (a._id < b._id ? -1 : a._id > b._id ? 1 : 0))
+      .slice(0, limit)
+      .map(copy);
+  }
+
+  async putMany(scope: CollectionScope, docs: readonly StoredDocument[]): Promise<void> {
+    for (const doc of docs) await this.upsert(scope, doc);
+  }
+
   async replace(scope: CollectionScope, doc: StoredDocument, filter: Filter = {}): Promise<boolean> {
     if (!this.matching(scope, filter).some((d) => d._id === doc._id)) return false;
     this.docs(scope).set(doc._id, copy(doc));

@@ -44,9 +44,10 @@ export class PasswordProof {
     const { appKey, username } = attempt;
     let matches: boolean;
     let user: StoredDocument | undefined;
+    let credential: StoredDocument | undefined;
     try {
       [user] = await this.store.find(userScope(appKey), restrict({ username }, ACTIVE_USERS), { limit: 1 });
-      const [credential] = user ? await this.store.findByIds(credentialScope(appKey), [user._id]) : [];
+      [credential] = user ? await this.store.findByIds(credentialScope(appKey), [user._id]) : [];
       // Unknown users cost a hash too, so timing does not tell which usernames exist.
       matches =
         !user || !credential || typeof credential.hash !== 'string'
@@ -56,7 +57,11 @@ export class PasswordProof {
       this.throttle.withdraw(attempt);
       throw translateBusy(err);
     }
-    if (!matches || !user) return null;
+    if (!matches || !user) {
+      // Set by `kinbase pull`: the source could not give the hash; a reset writes the first one.
+      if (user && credential?.resetRequired === true) throw errors.passwordResetRequired();
+      return null;
+    }
     this.throttle.succeeded(attempt);
     return user;
   }

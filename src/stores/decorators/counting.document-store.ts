@@ -4,10 +4,12 @@ type Operation = Exclude<keyof DocumentStore, 'close' | 'ensureIndex'>;
 const OPERATIONS: readonly Operation[] = [
   'insert',
   'upsert',
+  'putMany',
   'replace',
   'setFields',
   'find',
   'findByIds',
+  'scan',
   'count',
   'group',
   'deleteById',

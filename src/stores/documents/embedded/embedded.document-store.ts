@@ -73,6 +73,11 @@ export class EmbeddedDocumentStore implements DocumentStore {
     });
   }
 
+  /** Upserts a batch in one transaction (see DocumentStore.putMany). */
+  async putMany(scope: CollectionScope, docs: readonly StoredDocument[]): Promise<void> {
+    await this.importDocuments(scope, docs);
+  }
+
   /** Upserts a batch in one transaction (migration and bulk loading). */
   async importDocuments(scope: CollectionScope, docs: readonly StoredDocument[]): Promise<void> {
     const coll = this.collectionFor(scope);
@@ -102,6 +107,12 @@ export class EmbeddedDocumentStore implements DocumentStore {
     const coll = this.existing(scope);
     if (!coll) return [];
     return findPage(this.engine, coll, await this.candidatesFor(coll, filter), filter, options, this.maxResultBytes);
+  }
+
+  async scan(scope: CollectionScope, after: string | null, limit: number): Promise<StoredDocument[]> {
+    const coll = this.existing(scope);
+    if (!coll) return [];
+    return this.engine.page(coll, after, limit).map((row) => decodeDocument(row.body, row.dates));
   }
 
   async findByIds(scope: CollectionScope, ids: readonly string[], filter: Filter = {}): Promise<StoredDocument[]> {
@@ -203,6 +214,15 @@ export class EmbeddedDocumentStore implements DocumentStore {
     const build = this.buildIndex(scope, index).finally(() => this.building.delete(key));
     this.building.set(key, build);
     return build;
+  }
+
+  /**
+   * Copies the whole database to `file` with SQLite's online backup API, a few pages per step so
+   * requests keep being served; the copy is the state of one moment (a write during the backup
+   * makes SQLite restart the copy from the changed pages). `file` must not exist.
+   */
+  async backupTo(file: string): Promise<void> {
+    await this.engine.db.backup(file, { progress: () => 256 });
   }
 
   async close(): Promise<void> {

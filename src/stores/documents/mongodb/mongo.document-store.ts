@@ -3,7 +3,7 @@
  * MongoDB collection per Kinvey collection. Works with any wire-compatible server. `_id` is always
  * the client's string; the driver never generates or coerces ObjectIds here.
  */
-import { MongoClient, type Collection, type Db, type Filter as MongoFilter } from 'mongodb';
+import { BSON, MongoClient, type Collection, type Db, type Filter as MongoFilter } from 'mongodb';
 import {
   type CollectionScope,
   type DocumentStore,
@@ -38,6 +38,9 @@ export interface MongoDocumentStoreOptions {
  * however expensive, costs the database a bounded amount of time, and the client gets a 400.
  */
 export const QUERY_TIME_LIMIT_MS = 5000;
+
+/** A page of `scan` stops once its documents hold this many bytes of BSON (8 MiB). */
+const SCAN_PAGE_BYTES = 8 * 1024 * 1024;
 
 /**
  * Read options of every query. Strings kinbase stored are valid UTF-8 by construction (JSON bodies
@@ -89,6 +92,39 @@ export class MongoDocumentStore implements DocumentStore {
   async upsert(scope: CollectionScope, doc: StoredDocument): Promise<{ created: boolean }> {
     const result = await translate(() => this.collection(scope).replaceOne({ _id: doc._id }, doc, { upsert: true }));
     return { created: result.upsertedCount > 0 };
+  }
+
+  async scan(scope: CollectionScope, after: string | null, limit: number): Promise<StoredDocument[]> {
+    const filter = after === null ? {} : { _id: { $gt: after } };
+    return translate(async () => {
+      const cursor = this.collection(scope).find(filter, {
+        sort: { _id: 1 },
+        limit,
+        batchSize: Math.min(limit, 100),
+        maxTimeMS: this.maxTimeMS,
+      });
+      // A page holds about SCAN_PAGE_BYTES at most, however large the documents (as the embedded store's).
+      const page: StoredDocument[] = [];
+      let bytes = 0;
+      try {
+        for await (const doc of cursor) {
+          page.push(doc);
+          bytes += BSON.calculateObjectSize(doc);
+          if (bytes >= SCAN_PAGE_BYTES) break;
+        }
+      } finally {
+        await cursor.close();
+      }
+      return page;
+    });
+  }
+
+  async putMany(scope: CollectionScope, docs: readonly StoredDocument[]): Promise<void> {
+    if (docs.length === 0) return;
+    const operations = docs.map((doc) => ({
+      replaceOne: { filter: { _id: doc._id }, replacement: doc, upsert: true },
+    }));
+    await translate(() => this.collection(scope).bulkWrite(operations, { ordered: true }));
   }
 
   async replace(scope: CollectionScope, doc: StoredDocument, filter?: Filter): Promise<boolean> {
