@@ -1,4 +1,4 @@
-import type { CollectionPermissions } from '../../src/config/load-config';
+import type { PermissionLevel as CollectionPermissions } from '../../schemas/apps.schema';
 import {
   MATCH_NOTHING,
   buildAcl,
@@ -39,6 +39,7 @@ const aclGrants: Record<string, { read: string[]; write: string[] }> = {
   reader: { read: ['listed-r', 'global-r', 'global-w'], write: ['global-w'] },
   writer: { read: ['listed-w', 'global-r', 'global-w'], write: ['listed-w', 'global-w'] },
   member: { read: ['global-r', 'global-w', 'group-r', 'group-w'], write: ['global-w', 'group-w'] },
+  hr: { read: ['global-r', 'global-w', 'group-r'], write: ['global-w'] },
   stranger: { read: ['global-r', 'global-w'], write: ['global-w'] },
 };
 
