@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { envSchema, type EnvInput } from '../../schemas/config.schema';
@@ -252,14 +253,14 @@ function withEnvironmentFile(
       collections[name] = { ...own, permissions: fromFile.permissions };
       continue;
     }
-    if (fromFile && fromFile.permissions !== own.permissions) {
+    if (fromFile && !isDeepStrictEqual(fromFile.permissions, own.permissions)) {
       problems.push(
-        `${where}: collections.${name}.permissions is ${own.permissions}, but its environmentFile says ${fromFile.permissions}: make them the same (or drop one)`,
+        `${where}: collections.${name}.permissions is ${JSON.stringify(own.permissions)}, but its environmentFile says ${JSON.stringify(fromFile.permissions)}: make them the same (or drop one)`,
       );
     }
     collections[name] = own;
   }
-  return { ...app, collections, businessLogic: loaded.businessLogic, groups: loaded.groups };
+  return { ...app, collections, businessLogic: loaded.businessLogic, groups: loaded.groups, roles: loaded.roles };
 }
 
 function deepFreeze<T>(value: T): T {

@@ -149,8 +149,13 @@ describe('buildAcl', () => {
   });
 
   test('unknown keys are stored but grant nothing', () => {
-    const acl = buildAcl({ roles: { r: ['admin'] } }, creator);
-    expect(acl).toEqual({ creator: 'u-creator', roles: { r: ['admin'] } });
+    const acl = buildAcl({ tags: { r: ['admin'] } }, creator);
+    expect(acl).toEqual({ creator: 'u-creator', tags: { r: ['admin'] } });
+  });
+
+  test('role lists are kept once each, for r, u and d', () => {
+    const acl = buildAcl({ roles: { r: ['hr', 'hr'], u: ['hr'], d: [] } }, creator);
+    expect(acl).toEqual({ creator: 'u-creator', roles: { r: ['hr'], u: ['hr'], d: [] } });
   });
 
   test.each([
@@ -161,6 +166,12 @@ describe('buildAcl', () => {
     ['groups not an object', { groups: ['g'] }],
     ['groups with an unknown key', { groups: { x: ['g'] } }],
     ['a list longer than 1000', { r: Array.from({ length: 1001 }, (_, i) => `u${i}`) }],
+    ['roles not an object', { roles: ['hr'] }],
+    ['roles with an unknown key', { roles: { w: ['hr'] } }],
+    ['roles with a non-string id', { roles: { r: [{ $ne: null }] } }],
+    ['roles with an empty id', { roles: { u: [''] } }],
+    ['roles with an over-long id', { roles: { d: ['x'.repeat(129)] } }],
+    ['roles naming __proto__ as a list', JSON.parse('{"roles": {"__proto__": ["hr"]}}')],
   ])('a malformed _acl (%s) is 400 BadRequest', (_name, input) => {
     expect(() => buildAcl(input, creator)).toThrow(KinveyError);
     try {

@@ -162,7 +162,8 @@ export class EntitiesService {
         throw errors.insufficientCredentials('You do not have access to update this entity.');
       const doc = this.buildDocument(ctx, body, id, now, existing);
       // Conditional on the ACL still granting write: closes the read-check-write race.
-      if (await this.store.replace(ctx.scope, doc, acl(ctx).writeCondition('update'))) return { entity: doc, created: false };
+      if (await this.store.replace(ctx.scope, doc, acl(ctx).writeCondition('update')))
+        return { entity: doc, created: false };
     }
     throw errors.kinveyInternalErrorRetry('The entity changed concurrently; retry the request.');
   }

@@ -158,7 +158,8 @@ export class FilesService {
     const [existing] = await this.store.findByIds(this.scope(ctx.appKey), [id]);
     if (!existing) throw errors.blobNotFound(`No file with _id ${id.slice(0, 100)}.`);
     const access = acl(ctx);
-    if (!access.canWrite(existing, 'delete')) throw errors.insufficientCredentials('You do not have access to delete this file.');
+    if (!access.canWrite(existing, 'delete'))
+      throw errors.insufficientCredentials('You do not have access to delete this file.');
     const deleted = await this.store.deleteById(this.scope(ctx.appKey), id, access.writeCondition('delete'));
     if (!deleted) return 0;
     // Record first, bytes second: a failure in between leaves unreachable bytes, never a record
