@@ -255,12 +255,16 @@ function withEnvironmentFile(
     }
     if (fromFile && !isDeepStrictEqual(fromFile.permissions, own.permissions)) {
       problems.push(
-        `${where}: collections.${name}.permissions is ${JSON.stringify(own.permissions)}, but its environmentFile says ${JSON.stringify(fromFile.permissions)}: make them the same (or drop one)`,
+        `${where}: collections.${name}.permissions is ${shownPermissions(own.permissions)}, but its environmentFile says ${shownPermissions(fromFile.permissions)}: make them the same (or drop one)`,
       );
     }
     collections[name] = own;
   }
   return { ...app, collections, businessLogic: loaded.businessLogic, groups: loaded.groups, roles: loaded.roles };
+}
+
+function shownPermissions(permissions: CollectionSettings['permissions']): string {
+  return typeof permissions === 'string' ? permissions : JSON.stringify(permissions);
 }
 
 function deepFreeze<T>(value: T): T {

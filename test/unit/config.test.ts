@@ -237,11 +237,8 @@ describe('loadConfig', () => {
         books: { permissions: 'read-only' },
         notes: { permissions: 'private' },
       });
-      expect(config.startupWarnings).toEqual([
-        expect.stringContaining(
-          'KINBASE_APPS_FILE app kid_x environmentFile /etc/kinbase/envs/env.json: roles are not supported',
-        ),
-      ]);
+      expect(loaded?.roles).toEqual([{ name: 'Intern' }]);
+      expect(config.startupWarnings).toEqual([]);
     });
 
     test("a collection in both the app and its environmentFile keeps the app's deltaSet when the permissions agree", () => {
