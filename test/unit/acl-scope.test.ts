@@ -7,7 +7,7 @@
  * holding it, and these tests check both forms, the shape and the index list.
  */
 import type { CollectionPermissions } from '../../src/domain/apps/app-definition';
-import { ACL_INDEX_FIELDS, MATCH_NOTHING, aclScope } from '../../src/domain/access/acl-scope';
+import { ACL_INDEX_FIELDS, MATCH_NOTHING, aclScope, mayEver } from '../../src/domain/access/acl-scope';
 import type { Principal } from '../../src/domain/access/principal';
 import { isAclClause, isReadableByAllBranch, type Filter, type StoredDocument } from '../../src/domain/ports';
 import { compileFilter } from '../../src/stores/documents/mongo-semantics/matcher';
@@ -175,6 +175,18 @@ describe('AclScope with roles', () => {
       expect(scope.readable({})).toEqual(MATCH_NOTHING);
       expect(scope.canCreate()).toBe(false);
     }
+  });
+
+  test('mayEver (external collections): whether any held role allows the operation at all', () => {
+    const table = roleTables['hr-grant-only']!;
+    expect(mayEver(principals.hr!, table, 'read')).toBe(true);
+    expect(mayEver(principals.hr!, table, 'create')).toBe(true);
+    expect(mayEver(principals.creator!, table, 'read')).toBe(false);
+    expect(mayEver(principals.creator!, table, 'create')).toBe(false);
+    expect(mayEver(principals.creator!, roleTables['all-entity-hr-always']!, 'delete')).toBe(false);
+    expect(mayEver(principals.hr!, roleTables['all-entity-hr-always']!, 'delete')).toBe(true);
+    expect(mayEver(principals.master!, roleTables.empty!, 'delete')).toBe(true);
+    expect(mayEver(principals.app!, roleTables['all-grant']!, 'read')).toBe(false);
   });
 
   test('a malformed _acl.roles (an array, not an object of lists) grants nothing', () => {

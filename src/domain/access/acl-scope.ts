@@ -117,6 +117,17 @@ export function canCreate(principal: Principal, permissions: CollectionPermissio
   return heldAccess(principal, permissions, 'create').all;
 }
 
+/**
+ * Whether some role of the principal allows the operation on some entity (`always`, `entity` or
+ * `grant`; for create, `always`). For collections whose entities kinbase does not hold (external,
+ * Flex-backed): only the collection level can be checked there.
+ */
+export function mayEver(principal: Principal, permissions: CollectionPermissions, op: Operation): boolean {
+  if (op === 'create') return canCreate(principal, permissions);
+  const held = heldAccess(principal, permissions, op);
+  return held.all || (principal.kind === 'user' && (held.entity || held.grantRoles.length > 0));
+}
+
 /** The ACL clause restricting reads to what the principal may read, or null for "everything". */
 export function readFilter(principal: Principal, permissions: CollectionPermissions): AclClause | null {
   return accessFilter(principal, permissions, 'read');
