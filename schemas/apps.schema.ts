@@ -1,8 +1,40 @@
 import type { FromSchema } from 'json-schema-to-ts';
 
-export const collectionPermissionsSchema = {
+/** Kinvey's four fixed collection permission levels (kinvey-cli's names). */
+export const permissionLevelSchema = {
   type: 'string',
   enum: ['shared', 'private', 'read-only', 'full'],
+} as const;
+
+/** What a role may do for one operation: on every entity, as the entity's `_acl` says, only where it names the role, or not at all. */
+export const accessTypeSchema = { type: 'string', enum: ['always', 'entity', 'grant', 'never'] } as const;
+
+/** One role's row of a role-based permission table; an operation left out is `never`. */
+export const rolePermissionsSchema = {
+  type: 'object',
+  properties: {
+    create: accessTypeSchema,
+    read: accessTypeSchema,
+    update: accessTypeSchema,
+    delete: accessTypeSchema,
+  },
+  additionalProperties: false,
+} as const;
+
+/**
+ * A collection's permissions: a fixed level, or Kinvey's role-based table (role name or id, or
+ * `all-users`, to that role's access per operation). An empty table lets no user in.
+ */
+export const collectionPermissionsSchema = {
+  anyOf: [
+    permissionLevelSchema,
+    {
+      type: 'object',
+      maxProperties: 200,
+      propertyNames: { minLength: 1, maxLength: 200, not: { enum: ['__proto__', 'constructor', 'prototype'] } },
+      additionalProperties: rolePermissionsSchema,
+    },
+  ],
 } as const;
 
 /** One Flex service an app calls: where it listens and the shared secret it checks. */
@@ -90,4 +122,10 @@ export const appsFileSchema = { type: 'array', items: appDefinitionSchema, minIt
 
 export type AppDefinitionInput = FromSchema<typeof appDefinitionSchema>;
 export type MailTemplateInput = FromSchema<typeof mailTemplateSchema>;
-export type CollectionPermissions = FromSchema<typeof collectionPermissionsSchema>;
+export type PermissionLevel = FromSchema<typeof permissionLevelSchema>;
+export type AccessType = FromSchema<typeof accessTypeSchema>;
+/** The four operations a permission table rules. */
+export type Operation = 'create' | 'read' | 'update' | 'delete';
+/** A role-based permission table: role (name, id or `all-users`) to its access per operation. */
+export type RolePermissionTable = Readonly<Record<string, Readonly<Partial<Record<Operation, AccessType>>>>>;
+export type CollectionPermissions = PermissionLevel | RolePermissionTable;

@@ -11,6 +11,7 @@ import { requireJsonBody } from './http/middleware/json-body';
 import type { SessionVerifier } from './http/middleware/auth';
 import { mfaRoutes } from './http/routes/user/mfa.routes';
 import { LoginPipeline } from './http/login-pipeline';
+import { roleRoutes } from './http/routes/roles/roles.routes';
 import { groupRoutes } from './http/routes/group/group.routes';
 import { rpcRoutes } from './http/routes/rpc/rpc.routes';
 import { accountRoutes } from './http/routes/account/account.routes';
@@ -96,6 +97,7 @@ export function createApp(runtime: Runtime, options: AppOptions = {}): Express {
   app.use(mfaRoutes({ apps, sessions, users: runtime.users, mfa: runtime.mfa, present }));
   app.use(rpcRoutes({ apps, sessions, notices: runtime.notices, collections: runtime.collections, businessLogic }));
   app.use(groupRoutes({ apps, sessions, groups: runtime.groups }));
+  app.use(roleRoutes({ apps, sessions, roles: runtime.roles }));
   app.use(
     adminRoutes({
       apps,

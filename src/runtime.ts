@@ -21,6 +21,7 @@ import { FileReferenceResolver } from './domain/files/reference-resolver';
 import { stripFileReferences } from './domain/files/kinvey-file-refs';
 import { createEnvironmentGroups } from './domain/groups/environment-groups';
 import { GroupsService } from './domain/groups/groups.service';
+import { RolesService } from './domain/roles/roles.service';
 import { MfaService } from './domain/mfa/mfa.service';
 import { DEFAULT_SESSION_CACHE, SessionCache } from './domain/sessions/session-cache';
 import { PasswordHasher } from './domain/users/passwords';
@@ -78,6 +79,7 @@ export interface Runtime {
   readonly writeClock: MonotonicClock;
   readonly sessionCache: SessionCache;
   readonly groups: GroupsService;
+  readonly roles: RolesService;
   readonly mfa: MfaService;
   readonly users: UsersService;
   readonly files: FilesService;
@@ -148,7 +150,9 @@ export function buildRuntime(deps: RuntimeDeps): Runtime {
         }
       : null,
   });
+  const roles = new RolesService(documents, stampWrite, (appKey) => sessionCache.evictApp(appKey));
   const users = new UsersService(documents, groups, {
+    roles,
     clock,
     stampWrite,
     passwords: new PasswordHasher(scrypt),
@@ -213,6 +217,9 @@ export function buildRuntime(deps: RuntimeDeps): Runtime {
       const created = await createEnvironmentGroups(definition, groups);
       if (created.length > 0)
         logger.info({ appKey: definition.appKey, groups: created }, 'created the groups of the environment file');
+      const createdRoles = await roles.createEnvironmentRoles(definition);
+      if (createdRoles.length > 0)
+        logger.info({ appKey: definition.appKey, roles: createdRoles }, 'created the roles of the environment file');
     }
     scheduler.start(apps.list());
     // One warm isolate per app with internal code, so its first request does not start one.
@@ -253,6 +260,7 @@ export function buildRuntime(deps: RuntimeDeps): Runtime {
     writeClock,
     sessionCache,
     groups,
+    roles,
     mfa,
     users,
     files,

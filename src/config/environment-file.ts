@@ -1,6 +1,6 @@
 /**
  * Reads kinvey-cli's environment file (`kinvey appenv export --file env.json`) into an app's
- * Business Logic, collection permissions and groups. Every entry kinbase cannot honour is a
+ * Business Logic, collection permissions (fixed levels and role tables), groups and roles. Every entry kinbase cannot honour is a
  * problem or a warning naming its JSON path: nothing in the file is silently ignored.
  */
 import path from 'node:path';
@@ -11,8 +11,14 @@ import {
   type EnvironmentFile,
   type EnvironmentHook,
 } from '../../schemas/environment-file.schema';
-import { describeSettingErrors, validatorFor } from '../../schemas/validator';
-import type { AccountSettings, CollectionSettings, EnvironmentGroup } from '../domain/apps/app-definition';
+import { describeErrors, describeSettingErrors, validatorFor } from '../../schemas/validator';
+import type {
+  AccountSettings,
+  CollectionSettings,
+  EnvironmentGroup,
+  EnvironmentRole,
+} from '../domain/apps/app-definition';
+import { collectionPermissionsSchema, type CollectionPermissions } from '../../schemas/apps.schema';
 import { isReservedKey } from '../domain/access/safe-keys';
 import {
   COLLECTION_HOOKS,
@@ -41,6 +47,7 @@ export interface LoadedEnvironment {
   groups: EnvironmentGroup[];
   /** `settings.emailVerification` and `settings.passwordReset`. */
   accounts: AccountSettings;
+  roles: EnvironmentRole[];
 }
 
 export const SCHEDULE_INTERVAL_SECONDS: Readonly<Record<string, number>> = Object.freeze({
@@ -125,8 +132,8 @@ export function loadEnvironmentFile(
     if (spec && schedule !== null) customEndpoints[name] = { function: spec, ...(schedule ? { schedule } : {}) };
   }
   const groups = readGroups(reader, env, warnings);
-  const roles = [...reader.entries(env.roles, 'roles')].map(([name]) => name);
-  if (roles.length > 0) warnings.push(`${at}: roles are not supported by kinbase and are ignored: ${roles.join(', ')}`);
+  const roles = readRoles(reader, env);
+  warnUnknownRoles(reader, collections, roles, warnings);
   if (env.push)
     warnings.push(`${at}: push is not available in kinbase and is ignored (push routes answer MissingConfiguration)`);
   if (reader.serviceEnvironments.size > 0) {
@@ -144,6 +151,7 @@ export function loadEnvironmentFile(
     collections,
     groups,
     accounts,
+    roles,
   };
 }
 
@@ -259,9 +267,11 @@ function readCollection(
   const before = reader.problemCount;
   const permissions = entry.permissions;
   if (typeof permissions !== 'string') {
-    reader.problem(
-      `${where}.permissions is role-based (${Object.keys(permissions).join(', ')}); role-based permissions are not supported by kinbase: use private, full, shared or read-only`,
-    );
+    const validate = validatorFor<CollectionPermissions>(collectionPermissionsSchema);
+    if (!validate(permissions))
+      reader.problem(
+        `${where}.permissions is a role table kinbase cannot read: ${describeErrors(validate.errors, `${where}.permissions`).slice(0, 3).join('; ')} (each role maps create, read, update and delete to always, entity, grant or never)`,
+      );
   } else if (!STRING_PERMISSIONS.has(permissions)) {
     reader.problem(
       `${where}.permissions is ${JSON.stringify(permissions)}; allowed values are private, full, shared, read-only`,
@@ -347,6 +357,41 @@ function readGroups(reader: EntryReader, env: EnvironmentFile, warnings: string[
     });
   }
   return groups;
+}
+
+/**
+ * The roles the file defines, by name (the entry's `name`, else its key: kinvey-cli keys roles by
+ * name). Collection role tables name roles the same way.
+ */
+function readRoles(reader: EntryReader, env: EnvironmentFile): EnvironmentRole[] {
+  const roles: EnvironmentRole[] = [];
+  for (const [key, role] of reader.entries(env.roles, 'roles')) {
+    const name = role.name ?? key;
+    if (name === 'all-users' || isReservedKey(name)) {
+      reader.problem(`roles.${key} is named ${JSON.stringify(name)}, a name no role may have`);
+      continue;
+    }
+    roles.push({ name, ...(typeof role.description === 'string' ? { description: role.description } : {}) });
+  }
+  return roles;
+}
+
+/** A role table naming a role the file does not define works only once that role exists (made through /roles). */
+function warnUnknownRoles(
+  reader: EntryReader,
+  collections: Record<string, CollectionSettings>,
+  roles: EnvironmentRole[],
+  warnings: string[],
+): void {
+  const defined = new Set(['all-users', ...roles.map((role) => role.name)]);
+  for (const [name, settings] of Object.entries(collections)) {
+    if (typeof settings.permissions !== 'object') continue;
+    const unknown = Object.keys(settings.permissions).filter((role) => !defined.has(role));
+    if (unknown.length > 0)
+      warnings.push(
+        `${reader.at}: collections.${name}.permissions names ${unknown.join(', ')}, which the file does not define as roles (they grant nothing until a role with that name or id exists)`,
+      );
+  }
 }
 
 function nullObject<T>(): Record<string, T> {

@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { envSchema, type EnvInput } from '../../schemas/config.schema';
@@ -284,14 +285,25 @@ function withEnvironmentFile(
       collections[name] = { ...own, permissions: fromFile.permissions };
       continue;
     }
-    if (fromFile && fromFile.permissions !== own.permissions) {
+    if (fromFile && !isDeepStrictEqual(fromFile.permissions, own.permissions)) {
       problems.push(
-        `${where}: collections.${name}.permissions is ${own.permissions}, but its environmentFile says ${fromFile.permissions}: make them the same (or drop one)`,
+        `${where}: collections.${name}.permissions is ${shownPermissions(own.permissions)}, but its environmentFile says ${shownPermissions(fromFile.permissions)}: make them the same (or drop one)`,
       );
     }
     collections[name] = own;
   }
-  return { ...app, collections, businessLogic: loaded.businessLogic, groups: loaded.groups, accounts: loaded.accounts };
+  return {
+    ...app,
+    collections,
+    businessLogic: loaded.businessLogic,
+    groups: loaded.groups,
+    accounts: loaded.accounts,
+    roles: loaded.roles,
+  };
+}
+
+function shownPermissions(permissions: CollectionSettings['permissions']): string {
+  return typeof permissions === 'string' ? permissions : JSON.stringify(permissions);
 }
 
 function deepFreeze<T>(value: T): T {

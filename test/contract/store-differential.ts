@@ -35,6 +35,7 @@ export const INDEXED_FIELDS = [
   '_acl.creator',
   '_acl.gr',
   '_acl.gw',
+  '_acl.roles.r',
   '_kmd.lmt',
 ];
 /** Ids of the sequences: writes and `_id` filters draw from the same few, so they meet deleted and never-written ones. */
@@ -114,7 +115,12 @@ export function sequenceOf(profile: Profile, maxSteps = 24): fc.Arbitrary<Step[]
         ? { items: fc.array(fc.record({ k: scalar }, { requiredKeys: [] }), { maxLength: 3 }) }
         : {}),
       _acl: fc.record(
-        { creator: fc.constantFrom('u1', 'u2'), gr: fc.boolean(), gw: fc.oneof(fc.boolean(), scalar) },
+        {
+          creator: fc.constantFrom('u1', 'u2'),
+          gr: fc.boolean(),
+          gw: fc.oneof(fc.boolean(), scalar),
+          roles: fc.record({ r: fc.subarray(['role-1', 'role-2', 'all-users']) }),
+        },
         { requiredKeys: ['creator'] },
       ),
     },
@@ -337,11 +343,18 @@ async function perform(s: Subject, scope: CollectionScope, step: Step, clock: ()
 
 async function read(s: Subject, scope: CollectionScope, step: Read): Promise<unknown> {
   const { store, log } = s;
-  // As acl.ts readFilter builds it for a user without `r` grants or groups.
+  // As acl-scope.ts builds it for a user without `r` grants or groups; u1 holds role-1 (every user all-users).
   const acl =
     step.reader === 'master'
       ? null
-      : { $or: [{ '_acl.creator': step.reader }, { '_acl.gr': true }, { '_acl.gw': true }] };
+      : {
+          $or: [
+            { '_acl.creator': step.reader },
+            { '_acl.gr': true },
+            { '_acl.gw': true },
+            { '_acl.roles.r': { $in: step.reader === 'u1' ? ['all-users', 'role-1'] : ['all-users'] } },
+          ],
+        };
   // As the domain builds them: the ACL clause first, then the client's query.
   const filter = (): Filter => restrict(copy(step.filter), acl);
   const since = new Date(START + step.since * 1000).toISOString();

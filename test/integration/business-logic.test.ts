@@ -283,6 +283,13 @@ describe('a Flex service that is slow or down', () => {
         collections: {
           slowbooks: { type: 'internal', permissions: 'shared' },
           gadgets: { type: 'external', permissions: 'shared', service: 'catalog', serviceObject: 'widgets' },
+          // All users may read, nobody but master may write: the service holds the entities.
+          sealed: {
+            type: 'external',
+            permissions: { 'all-users': { read: 'always', create: 'never', update: 'never', delete: 'never' } },
+            service: 'catalog',
+            serviceObject: 'widgets',
+          },
         },
         collectionHooks: { slowbooks: { onPreSave: external('slow') } },
         customEndpoints: { crash: external('crash'), echo: external('echo') },
@@ -302,6 +309,23 @@ describe('a Flex service that is slow or down', () => {
     await t?.close();
     await flex?.stop();
     if (dir) removeTempDir(dir);
+  });
+
+  test('an external collection with a role table refuses what no role of the caller allows; master still writes', async () => {
+    await request(t.app).get(`/appdata/${t.appKey}/sealed`).set('Authorization', ann.auth).expect(200);
+    const insert = await request(t.app)
+      .post(`/appdata/${t.appKey}/sealed`)
+      .set('Authorization', ann.auth)
+      .send({ name: 'forbidden' });
+    expect(insert.status).toBe(401);
+    expect(insert.body.error).toBe('InsufficientCredentials');
+    const remove = await request(t.app).delete(`/appdata/${t.appKey}/sealed/x`).set('Authorization', ann.auth);
+    expect(remove.status).toBe(401);
+    await request(t.app)
+      .post(`/appdata/${t.appKey}/sealed`)
+      .set('Authorization', t.masterAuth)
+      .send({ name: 'by master' })
+      .expect(201);
   });
 
   test('a pre-save hook that does not answer in time is 550 BLTimeoutError and nothing is saved', async () => {

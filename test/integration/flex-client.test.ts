@@ -230,6 +230,42 @@ describe('Flex functions', () => {
     expect(error.debug).not.toContain(new URL(down.url).host);
   });
 
+  it("the service's userStore and roleStore manage Kinvey roles in kinbase (assignRole, listRoles, listMembers, findById)", async () => {
+    const t = await startTestApp();
+    try {
+      const role = await request(t.app)
+        .post(`/roles/${t.appKey}`)
+        .set('Authorization', t.masterAuth)
+        .send({ name: 'Ops' });
+      const user = await request(t.app)
+        .post(`/user/${t.appKey}`)
+        .set('Authorization', t.appAuth)
+        .send({ username: 'flexrole', password: 'pw-flexrole' });
+      const kinbase: FlexApp = {
+        appKey: t.appKey,
+        appSecret: t.appSecret,
+        masterSecret: t.masterSecret,
+        baasUrl: t.baseUrl,
+      };
+      const outcome = await fn('usesRoles', { app: kinbase }).run(
+        invocation('customEndpoint', { appKey: t.appKey, body: { userId: user.body._id, roleId: role.body._id } }),
+      );
+      const membership = {
+        roleId: role.body._id,
+        userId: user.body._id,
+        grantedBy: t.appKey,
+        grantDate: expect.any(String),
+      };
+      expect(outcome.response.body).toEqual({
+        userRoles: [membership],
+        members: [membership],
+        role: expect.objectContaining({ _id: role.body._id, name: 'Ops' }),
+      });
+    } finally {
+      await t.close();
+    }
+  });
+
   it('the service modules call back into kinbase through baasUrl with the master secret', async () => {
     const t = await startTestApp();
     try {

@@ -24,17 +24,19 @@ describe.each(DOCUMENT_STORES)('the session cache on the %s document store', (do
   }
 
   const me = (app: TestApp, auth: string) => request(app.app).get(`/user/${app.appKey}/_me`).set('Authorization', auth);
-  const sessionReads = (calls: string[]) => calls.filter((c) => c.endsWith(' _session') || c.endsWith(' _group'));
+  const sessionReads = (calls: string[]) =>
+    calls.filter((c) => c.endsWith(' _session') || c.endsWith(' _group') || c.endsWith(' _roleMember'));
 
-  test('a second request with the same token makes no session or group round trip', async () => {
+  test('a second request with the same token makes no session, group or role round trip', async () => {
     const { t, calls } = await start();
     const alice = await createUser(t, 'alice');
     const first = await roundTripsDuring(t, 'GET', '/user/:appKey/_me', () => me(t, alice.auth).expect(200));
     calls.length = 0;
     const second = await roundTripsDuring(t, 'GET', '/user/:appKey/_me', () => me(t, alice.auth).expect(200));
     expect(sessionReads(calls)).toEqual([]);
-    // The session and the groups, then the user record; the second time the user record only.
-    expect(first).toEqual({ requests: 1, roundTrips: 3 });
+    // The session, the groups and the role memberships (none: no role read), then the user record;
+    // the second time the user record only.
+    expect(first).toEqual({ requests: 1, roundTrips: 4 });
     expect(second).toEqual({ requests: 1, roundTrips: 1 });
     const text = await scrape(t);
     expect(sample(text, 'kinbase_session_cache_lookups_total', { outcome: 'hit' })).toBe(1);
@@ -47,7 +49,7 @@ describe.each(DOCUMENT_STORES)('the session cache on the %s document store', (do
     await me(t, alice.auth).expect(200);
     calls.length = 0;
     await me(t, alice.auth).expect(200);
-    expect(sessionReads(calls)).toEqual(['findByIds _session', 'find _group']);
+    expect(sessionReads(calls)).toEqual(['findByIds _session', 'find _group', 'find _roleMember']);
   });
 
   test('logout ends the cached session on the next request', async () => {

@@ -16,6 +16,7 @@ import { KinveyError } from '../../src/domain/errors';
 const APP = 'kid_oracle';
 const USERS = ['u1', 'u2', 'u3'];
 const GROUPS = ['g1', 'g2'];
+const ROLES = ['role-1', 'role-2'];
 
 const aclArb = fc.record(
   {
@@ -25,19 +26,21 @@ const aclArb = fc.record(
     r: fc.option(fc.subarray(USERS), { nil: undefined }),
     w: fc.option(fc.subarray(USERS), { nil: undefined }),
     groups: fc.option(fc.record({ r: fc.subarray(GROUPS), w: fc.subarray(GROUPS) }), { nil: undefined }),
+    roles: fc.option(fc.record({ r: fc.subarray([...ROLES, 'all-users']), u: fc.subarray(ROLES) }), { nil: undefined }),
   },
   { requiredKeys: ['creator'] },
 );
 
 const readerArb = fc
-  .record({ userId: fc.constantFrom(...USERS), groups: fc.subarray(GROUPS) })
-  .map(({ userId, groups }): Principal => ({
+  .record({ userId: fc.constantFrom(...USERS), groups: fc.subarray(GROUPS), roles: fc.subarray(ROLES) })
+  .map(({ userId, groups, roles }): Principal => ({
     kind: 'user',
     appKey: APP,
     userId,
     username: userId,
     token: 't',
     groups,
+    roles: roles.map((id) => ({ id, name: id })),
   }));
 
 /** Client filters over the secret field: regex probes, equality, ranges, and combinations. */

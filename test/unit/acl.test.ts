@@ -1,4 +1,4 @@
-import type { CollectionPermissions } from '../../src/config/load-config';
+import type { PermissionLevel as CollectionPermissions } from '../../schemas/apps.schema';
 import {
   MATCH_NOTHING,
   buildAcl,
@@ -39,6 +39,7 @@ const aclGrants: Record<string, { read: string[]; write: string[] }> = {
   reader: { read: ['listed-r', 'global-r', 'global-w'], write: ['global-w'] },
   writer: { read: ['listed-w', 'global-r', 'global-w'], write: ['listed-w', 'global-w'] },
   member: { read: ['global-r', 'global-w', 'group-r', 'group-w'], write: ['global-w', 'group-w'] },
+  hr: { read: ['global-r', 'global-w', 'group-r'], write: ['global-w'] },
   stranger: { read: ['global-r', 'global-w'], write: ['global-w'] },
 };
 
@@ -148,8 +149,13 @@ describe('buildAcl', () => {
   });
 
   test('unknown keys are stored but grant nothing', () => {
-    const acl = buildAcl({ roles: { r: ['admin'] } }, creator);
-    expect(acl).toEqual({ creator: 'u-creator', roles: { r: ['admin'] } });
+    const acl = buildAcl({ tags: { r: ['admin'] } }, creator);
+    expect(acl).toEqual({ creator: 'u-creator', tags: { r: ['admin'] } });
+  });
+
+  test('role lists are kept once each, for r, u and d', () => {
+    const acl = buildAcl({ roles: { r: ['hr', 'hr'], u: ['hr'], d: [] } }, creator);
+    expect(acl).toEqual({ creator: 'u-creator', roles: { r: ['hr'], u: ['hr'], d: [] } });
   });
 
   test.each([
@@ -160,6 +166,12 @@ describe('buildAcl', () => {
     ['groups not an object', { groups: ['g'] }],
     ['groups with an unknown key', { groups: { x: ['g'] } }],
     ['a list longer than 1000', { r: Array.from({ length: 1001 }, (_, i) => `u${i}`) }],
+    ['roles not an object', { roles: ['hr'] }],
+    ['roles with an unknown key', { roles: { w: ['hr'] } }],
+    ['roles with a non-string id', { roles: { r: [{ $ne: null }] } }],
+    ['roles with an empty id', { roles: { u: [''] } }],
+    ['roles with an over-long id', { roles: { d: ['x'.repeat(129)] } }],
+    ['roles naming __proto__ as a list', JSON.parse('{"roles": {"__proto__": ["hr"]}}')],
   ])('a malformed _acl (%s) is 400 BadRequest', (_name, input) => {
     expect(() => buildAcl(input, creator)).toThrow(KinveyError);
     try {

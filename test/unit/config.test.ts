@@ -188,6 +188,34 @@ describe('loadConfig', () => {
     expect(config.apps).toEqual([{ ...apps[0], name: 'kid_one' }]);
   });
 
+  test('KINBASE_APPS_FILE keeps a role-based permission table as given', () => {
+    const table = { 'all-users': { create: 'always', read: 'entity' }, Editors: { update: 'grant', delete: 'never' } };
+    const apps = [
+      {
+        appKey: 'kid_one',
+        appSecret: 'secret-one',
+        masterSecret: 'master-one',
+        collections: { notes: { permissions: table } },
+      },
+    ];
+    const app = loadConfig({ KINBASE_APPS_FILE: '/apps.json' }, () => JSON.stringify(apps)).apps?.[0];
+    if (!app) throw new Error('no app');
+    expect(collectionPermissions(app, 'notes')).toEqual(table);
+  });
+
+  test.each([
+    ['an unknown access type', { Editors: { read: 'sometimes' } }],
+    ['an unknown operation', { Editors: { list: 'always' } }],
+    ['a __proto__ role', JSON.parse('{"__proto__": {"read": "always"}}')],
+  ])('KINBASE_APPS_FILE refuses a role table with %s', (_name, permissions) => {
+    const apps = [
+      { appKey: 'k', appSecret: 'secret-1', masterSecret: 'secret-2', collections: { a: { permissions } } },
+    ];
+    // JSON.parse made __proto__ an own key, so the file text names it.
+    const text = JSON.stringify(apps);
+    expect(() => loadConfig({ KINBASE_APPS_FILE: '/apps.json' }, () => text)).toThrow(/collections\.a\.permissions/);
+  });
+
   test("a collection entry without permissions starts with the collection's default: shared, and private for _blob", () => {
     const apps = [
       {
@@ -274,11 +302,8 @@ describe('loadConfig', () => {
         books: { permissions: 'read-only' },
         notes: { permissions: 'private' },
       });
-      expect(config.startupWarnings).toEqual([
-        expect.stringContaining(
-          'KINBASE_APPS_FILE app kid_x environmentFile /etc/kinbase/envs/env.json: roles are not supported',
-        ),
-      ]);
+      expect(loaded?.roles).toEqual([{ name: 'Intern' }]);
+      expect(config.startupWarnings).toEqual([]);
     });
 
     test("a collection in both the app and its environmentFile keeps the app's deltaSet when the permissions agree", () => {

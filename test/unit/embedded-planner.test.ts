@@ -18,6 +18,7 @@ const FIELDS = [
   '_acl.gw',
   '_acl.groups.r',
   '_acl.groups.w',
+  '_acl.roles.r',
   '_kmd.lmt',
   'secret',
   'username',
@@ -40,7 +41,16 @@ test('a reader of a private collection is planned from the ACL only; its own equ
   const plans = planFilter(filter, indexFor);
   const plan = plans.find((p) => p.sources.every((source) => source.kind === 'range' && !source.readableByAll));
   expect(new Set(plan?.sources.map(fieldOf))).toEqual(
-    new Set(['_acl.creator', '_acl.gr', '_acl.gw', '_acl.r', '_acl.w', '_acl.groups.r', '_acl.groups.w']),
+    new Set([
+      '_acl.creator',
+      '_acl.gr',
+      '_acl.gw',
+      '_acl.r',
+      '_acl.w',
+      '_acl.groups.r',
+      '_acl.groups.w',
+      '_acl.roles.r',
+    ]),
   );
   expect(plan?.residual).toEqual([{ ix: FIELDS.indexOf('secret'), keys: [encodeKey('guess').key] }]);
   expect(plan?.exact).toBe(true);

@@ -160,7 +160,6 @@ describe('loadEnvironmentFile', () => {
       settings: { emailVerification: { required: false, auto: true }, passwordReset: 'https://x/reset' },
     });
     const text = warnings.join('\n');
-    expect(text).toContain('roles are not supported by kinbase and are ignored: Intern');
     expect(text).toContain('push is not available');
     expect(text).not.toContain('settings.');
     expect(warnings.filter((w) => w.includes('serviceEnvironment is ignored'))).toEqual([
@@ -183,6 +182,27 @@ describe('loadEnvironmentFile', () => {
       emailVerification: { required: false, auto: false },
       passwordResetPage: null,
     });
+  });
+
+  test('roles and role-based permissions are read: roles by name, tables as given, all-users included', () => {
+    const table = { 'all-users': { create: 'always', read: 'never' }, Intern: { read: 'grant', update: 'entity' } };
+    const { result, problems, warnings } = load({
+      ...exported,
+      collections: { ...exported.collections, books: { type: 'internal', permissions: table } },
+    });
+    expect(problems).toEqual([]);
+    expect(result!.roles).toEqual([{ name: 'Intern', description: 'Interns' }]);
+    expect(result!.collections.books).toEqual({ permissions: table });
+    expect(warnings.filter((w) => w.includes('role'))).toEqual([]);
+  });
+
+  test('a role table naming a role the file does not define is a warning', () => {
+    const { warnings, problems } = load({
+      ...minimal,
+      collections: { books: { type: 'internal', permissions: { Auditor: { read: 'always' } } } },
+    });
+    expect(problems).toEqual([]);
+    expect(warnings).toEqual([expect.stringContaining('collections.books.permissions names Auditor')]);
   });
 
   test('a nested group the file does not define is a warning', () => {
@@ -274,14 +294,21 @@ describe('loadEnvironmentFile', () => {
       'customEndpoints.e1.schedule.interval is "monthly"; allowed values are weekly, daily, hourly',
     ],
     [
-      'role-based permissions',
-      {
-        collections: {
-          books: { type: 'internal', permissions: { 'all-users': { read: 'always' }, Employee: { create: 'always' } } },
-        },
-      },
-      'collections.books.permissions is role-based (all-users, Employee); role-based permissions are not supported by kinbase',
+      'a role table with an unknown access type',
+      { collections: { books: { type: 'internal', permissions: { 'all-users': { read: 'sometimes' } } } } },
+      'collections.books.permissions is a role table kinbase cannot read',
     ],
+    [
+      'a role table with an unknown operation',
+      { collections: { books: { type: 'internal', permissions: { Employee: { list: 'always' } } } } },
+      'collections.books.permissions is a role table kinbase cannot read',
+    ],
+    [
+      'a role table naming __proto__',
+      { collections: { books: { type: 'internal', permissions: JSON.parse('{"__proto__": {"read": "always"}}') } } },
+      'collections.books.permissions is a role table kinbase cannot read',
+    ],
+    ['a role named all-users', { roles: { everyone: { name: 'all-users' } } }, 'roles.everyone is named "all-users"'],
     [
       'an unknown permission string',
       { collections: { books: { type: 'internal', permissions: 'all' } } },

@@ -15,6 +15,7 @@ export interface EntityAcl {
   r?: string[];
   w?: string[];
   groups?: { r?: string[]; w?: string[] };
+  roles?: { r?: string[]; u?: string[]; d?: string[] };
   [extra: string]: unknown;
 }
 
@@ -34,7 +35,7 @@ export function restrict(filter: Filter, restriction: Filter | null): Filter {
 }
 
 /**
- * The `_acl` to store: the client's `gr`, `gw`, `r`, `w`, `groups` (validated), with `creator`
+ * The `_acl` to store: the client's `gr`, `gw`, `r`, `w`, `groups`, `roles` (validated), with `creator`
  * always set by the server: kept from the existing entity, else the principal. Throws 400
  * BadRequest naming the malformed field.
  */
@@ -72,8 +73,20 @@ export function buildAcl(
         acl.groups = groups;
         break;
       }
+      case 'roles': {
+        // Role ids grant read, update and delete (acl-scope.ts): only lists of ids, nothing else.
+        if (!isPlainObject(value)) throw errors.badRequest('_acl.roles must be an object with r, u and d lists.');
+        const roles: { r?: string[]; u?: string[]; d?: string[] } = {};
+        for (const [rk, rv] of Object.entries(value)) {
+          if (rk !== 'r' && rk !== 'u' && rk !== 'd')
+            throw errors.badRequest(`_acl.roles.${rk} is not supported; use r, u and d.`);
+          roles[rk] = roleIdList(rv, `_acl.roles.${rk}`);
+        }
+        acl.roles = roles;
+        break;
+      }
       default:
-        // Kinvey's newer role lists and other extensions are stored as given (they grant nothing here).
+        // Other extensions are stored as given (they grant nothing here).
         acl[key] = value;
     }
   }
@@ -91,6 +104,17 @@ function stringList(value: unknown, name: string): string[] {
   if (value.length > 1000) throw errors.badRequest(`${name} may hold at most 1000 ids.`);
   return [...new Set(value)];
 }
+
+/** A list of role ids: like any id list, and each a non-empty id of at most ROLE_ID_MAX characters. */
+function roleIdList(value: unknown, name: string): string[] {
+  const ids = stringList(value, name);
+  if (ids.some((id) => id.length === 0 || id.length > ROLE_ID_MAX || !id.isWellFormed()))
+    throw errors.badRequest(`${name} must hold role ids (1 to ${ROLE_ID_MAX} characters each).`);
+  return ids;
+}
+
+/** The longest role id `_acl.roles` accepts (generated ids are far shorter). */
+export const ROLE_ID_MAX = 128;
 
 export function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);

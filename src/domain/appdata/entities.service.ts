@@ -158,11 +158,12 @@ export class EntitiesService {
           throw err;
         }
       }
-      if (!acl(ctx).canWrite(existing))
+      if (!acl(ctx).canWrite(existing, 'update'))
         throw errors.insufficientCredentials('You do not have access to update this entity.');
       const doc = this.buildDocument(ctx, body, id, now, existing);
       // Conditional on the ACL still granting write: closes the read-check-write race.
-      if (await this.store.replace(ctx.scope, doc, acl(ctx).writeCondition())) return { entity: doc, created: false };
+      if (await this.store.replace(ctx.scope, doc, acl(ctx).writeCondition('update')))
+        return { entity: doc, created: false };
     }
     throw errors.kinveyInternalErrorRetry('The entity changed concurrently; retry the request.');
   }
@@ -172,9 +173,9 @@ export class EntitiesService {
     const [existing] = await this.store.findByIds(ctx.scope, [id]);
     if (!existing) throw errors.entityNotFound(`No entity with _id ${id.slice(0, 100)} in ${ctx.scope.collection}.`);
     const access = acl(ctx);
-    if (!access.canWrite(existing))
+    if (!access.canWrite(existing, 'delete'))
       throw errors.insufficientCredentials('You do not have access to delete this entity.');
-    const filter = access.writeCondition();
+    const filter = access.writeCondition('delete');
     const deleted = this.deletions
       ? await this.deletions.deleteOne(ctx.scope, existing, filter)
       : await this.store.deleteById(ctx.scope, id, filter);
@@ -186,7 +187,12 @@ export class EntitiesService {
     if (ctx.permissions === 'read-only' && ctx.principal.kind !== 'master') {
       throw errors.insufficientCredentials('This collection is read-only: only master credentials may delete.');
     }
-    const writable = acl(ctx).writable(filter);
+    const access = acl(ctx);
+    // A role table that lets this user delete nothing answers like read-only, not with a count of 0.
+    if (typeof ctx.permissions !== 'string' && ctx.principal.kind === 'user' && access.deniesAll('delete')) {
+      throw errors.insufficientCredentials(`You do not have access to delete entities in ${ctx.scope.collection}.`);
+    }
+    const writable = access.writable(filter, 'delete');
     return this.deletions
       ? this.deletions.deleteMatching(ctx.scope, writable)
       : this.store.deleteMany(ctx.scope, writable);

@@ -17,6 +17,12 @@ export interface EnvironmentGroup {
   groups: string[];
 }
 
+/** A role the environment file defines (by name): created by the server at start if no role has that name. */
+export interface EnvironmentRole {
+  name: string;
+  description?: string;
+}
+
 export interface CollectionSettings {
   /**
    * Absent: the collection's default, `shared` (what Kinvey gives a new collection, and kinbase one
@@ -61,4 +67,6 @@ export interface AppDefinition {
   readonly accounts?: AccountSettings;
   /** The apps file's `mailTemplates`: the app's own account mails (built-in ones otherwise). */
   readonly mailTemplates?: Readonly<Partial<Record<MailKind, MailTemplate>>>;
+  /** The environment file's roles, created at start when missing. */
+  readonly roles?: readonly EnvironmentRole[];
 }

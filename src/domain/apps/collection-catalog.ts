@@ -15,7 +15,7 @@ const COUNT_CONCURRENCY = 8;
 /** One collection of an app, as the management API shows it. */
 export interface CollectionSummary {
   readonly name: string;
-  /** Its permission level (`shared` unless configured). */
+  /** Its permission level (`shared` unless configured), or `role-based` for a role table. */
   readonly permissions: string;
   /** Its entities; null for an external (Flex-backed) collection, whose data kinbase does not hold. */
   readonly count: number | null;
@@ -65,7 +65,7 @@ export class CollectionCatalog {
       const hooks = config && Object.hasOwn(config.collectionHooks, name) ? config.collectionHooks[name] : undefined;
       return {
         name,
-        permissions: collectionPermissions(app, name),
+        permissions: permissionLabel(collectionPermissions(app, name)),
         count: external ? null : await this.store.count({ appKey: app.appKey, collection: name }, {}),
         deltaSet: settings?.deltaSet === true,
         indexes: [...(settings?.indexes ?? [])],
@@ -78,4 +78,8 @@ export class CollectionCatalog {
       };
     });
   }
+}
+
+function permissionLabel(permissions: ReturnType<typeof collectionPermissions>): string {
+  return typeof permissions === 'string' ? permissions : 'role-based';
 }

@@ -105,7 +105,7 @@ export class FilesService {
       if (!acl(ctx).canCreate()) throw errors.insufficientCredentials('You do not have access to create files.');
       return this.openUpload(ctx, id, parsed, undefined);
     }
-    if (!acl(ctx).canWrite(existing))
+    if (!acl(ctx).canWrite(existing, 'update'))
       throw errors.insufficientCredentials('You do not have access to update this file.');
     // Bytes that arrived for the open upload become the previous bytes, kept until the new ones arrive.
     const current = await this.refreshUploadState(ctx.appKey, existing);
@@ -158,8 +158,9 @@ export class FilesService {
     const [existing] = await this.store.findByIds(this.scope(ctx.appKey), [id]);
     if (!existing) throw errors.blobNotFound(`No file with _id ${id.slice(0, 100)}.`);
     const access = acl(ctx);
-    if (!access.canWrite(existing)) throw errors.insufficientCredentials('You do not have access to delete this file.');
-    const deleted = await this.store.deleteById(this.scope(ctx.appKey), id, access.writeCondition());
+    if (!access.canWrite(existing, 'delete'))
+      throw errors.insufficientCredentials('You do not have access to delete this file.');
+    const deleted = await this.store.deleteById(this.scope(ctx.appKey), id, access.writeCondition('delete'));
     if (!deleted) return 0;
     // Record first, bytes second: a failure in between leaves unreachable bytes, never a record
     // whose link serves someone else's later upload.
@@ -446,7 +447,7 @@ export class FilesService {
     try {
       if (existing) {
         // Conditional on write access still holding: closes the read-check-write race.
-        if (!(await this.store.replace(scope, doc, acl(ctx).writeCondition()))) {
+        if (!(await this.store.replace(scope, doc, acl(ctx).writeCondition('update')))) {
           throw errors.insufficientCredentials('You do not have access to update this file.');
         }
       } else {

@@ -1,5 +1,5 @@
 /**
- * What a session token resolves to (its owner and the owner's groups), kept in this process's
+ * What a session token resolves to (its owner and the owner's groups and roles), kept in this process's
  * memory for a short time so that a request with a known token costs no store round trip.
  *
  * Staleness is bounded two ways: every entry is dropped `ttlMs` after it was read from the store
@@ -9,6 +9,7 @@
  * answer, so an eviction cannot be undone by a store read that was already in flight.
  */
 import type { SessionOwner } from './session';
+import type { RoleRef } from '../access/principal';
 import { systemClock, type Clock } from '../../internal/clock';
 
 export interface SessionCacheOptions {
@@ -30,6 +31,8 @@ export const DEFAULT_SESSION_CACHE: Pick<SessionCacheOptions, 'ttlMs' | 'maxEntr
 /** A live session as the auth middleware needs it. */
 export interface CachedSession extends SessionOwner {
   readonly groups: readonly string[];
+  /** The roles the owner holds (besides all-users). */
+  readonly roles: readonly RoleRef[];
   /** When the session itself ends (epoch ms): never served past it, whatever the TTL. */
   readonly sessionExpiresAt: number;
 }

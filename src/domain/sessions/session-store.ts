@@ -7,6 +7,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { CollectionScope, DocumentStore } from '../ports';
 import type { SessionOwner } from './session';
+import type { RoleRef } from '../access/principal';
 import { isCachedSession, SessionCache, type CachedSession } from './session-cache';
 
 export const SESSION_COLLECTION = '_session';
@@ -16,6 +17,12 @@ export const DEFAULT_SESSION_TTL_SECONDS = 30 * 24 * 3600;
 const MAX_TOKEN_LENGTH = 512;
 
 export type { SessionOwner } from './session';
+
+/** The groups and roles a session's owner holds, as the ACL needs them. */
+export interface Membership {
+  readonly groups: readonly string[];
+  readonly roles: readonly RoleRef[];
+}
 
 export interface SessionStoreOptions {
   readonly clock?: () => Date;
@@ -56,14 +63,14 @@ export class SessionStore {
   }
 
   /**
-   * The owner of a live session with the owner's groups (`groupsOf`, asked on a cache miss only),
+   * The owner of a live session with the owner's groups and roles (`membershipOf`, asked on a cache miss only),
    * or null for unknown, expired or revoked tokens. From the cache: no round trip; else one, plus
-   * what `groupsOf` costs.
+   * what `membershipOf` costs.
    */
   async resolve(
     appKey: string,
     token: string,
-    groupsOf: (owner: SessionOwner) => Promise<readonly string[]>,
+    membershipOf: (owner: SessionOwner) => Promise<Membership>,
   ): Promise<CachedSession | null> {
     if (token.length === 0 || token.length > MAX_TOKEN_LENGTH) return null;
     const hash = tokenHash(token);
@@ -74,7 +81,13 @@ export class SessionStore {
     const sessionExpiresAt = typeof session.expiresAt === 'string' ? Date.parse(session.expiresAt) : NaN;
     if (!(sessionExpiresAt > this.clock().getTime())) return null;
     const owner = { userId: session.userId, username: session.username };
-    const resolved: CachedSession = { ...owner, groups: Object.freeze([...(await groupsOf(owner))]), sessionExpiresAt };
+    const membership = await membershipOf(owner);
+    const resolved: CachedSession = {
+      ...owner,
+      groups: Object.freeze([...membership.groups]),
+      roles: Object.freeze(membership.roles.map((role) => Object.freeze({ ...role }))),
+      sessionExpiresAt,
+    };
     if (cached) this.cache.store(appKey, hash, resolved, cached);
     return resolved;
   }

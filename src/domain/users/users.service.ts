@@ -21,7 +21,8 @@ import { generatePassword, type PasswordHasher } from './passwords';
 import type { Principal } from '../access/principal';
 import { refuseHiddenFields, sanitizeFilter, type ListQuery } from '../query/parse-query';
 import type { SessionCache } from '../sessions/session-cache';
-import { SessionStore } from '../sessions/session-store';
+import { SessionStore, type Membership } from '../sessions/session-store';
+import type { RolesService } from '../roles/roles.service';
 import {
   ACTIVE_USERS,
   PUBLIC_USER_FIELDS,
@@ -53,6 +54,8 @@ export interface UsersServiceOptions {
   readonly emailVerificationRequired?: (appKey: string) => boolean;
   /** Told of every new user (the verification mail of `settings.emailVerification.auto`); must not throw. */
   readonly onSignup?: (appKey: string, user: StoredDocument) => Promise<void>;
+  /** The roles users hold (roles.service.ts); none without it. */
+  readonly roles?: RolesService;
 }
 
 /**
@@ -96,6 +99,7 @@ export class UsersService {
   private readonly secondFactor: SecondFactor | undefined;
   private readonly emailVerificationRequired: (appKey: string) => boolean;
   private readonly onSignup: ((appKey: string, user: StoredDocument) => Promise<void>) | undefined;
+  private readonly roles: RolesService | undefined;
   private readonly indexed = new Set<string>();
 
   constructor(
@@ -110,6 +114,7 @@ export class UsersService {
     this.secondFactor = options.secondFactor;
     this.emailVerificationRequired = options.emailVerificationRequired ?? (() => false);
     this.onSignup = options.onSignup;
+    this.roles = options.roles;
     this.sessions = new SessionStore(store, {
       clock: this.clock,
       ...(options.sessionTtlSeconds ? { ttlSeconds: options.sessionTtlSeconds } : {}),
@@ -119,11 +124,11 @@ export class UsersService {
 
   /**
    * SessionVerifier: the principal of a live token, or null. No store round trip while the token
-   * is cached; two otherwise (the session, the user's groups).
+   * is cached; four otherwise (the session, the user's groups, role memberships and roles).
    */
   async verifyToken(app: AppDefinition, token: string): Promise<Principal | null> {
     const session = await this.sessions.resolve(app.appKey, token, (owner) =>
-      this.groups.membershipOf(app.appKey, owner.userId),
+      this.membershipOf(app.appKey, owner.userId),
     );
     if (!session) return null;
     return {
@@ -133,7 +138,17 @@ export class UsersService {
       username: session.username,
       token,
       groups: session.groups,
+      roles: session.roles,
     };
+  }
+
+  /** The groups and roles a user holds, for the user's Principal. */
+  private async membershipOf(appKey: string, userId: string): Promise<Membership> {
+    const [groups, roles] = await Promise.all([
+      this.groups.membershipOf(appKey, userId),
+      this.roles ? this.roles.heldBy(appKey, userId) : Promise.resolve([]),
+    ]);
+    return { groups, roles };
   }
 
   /**
@@ -163,7 +178,7 @@ export class UsersService {
     if (!user) throw errors.invalidCredentials(LOGIN_FAILED);
     this.refuseUnverified(app.appKey, user);
     if (await this.secondFactor?.isOn(app.appKey, user._id)) throw errors.invalidCredentials(BASIC_NEEDS_NO_MFA);
-    const groups = await this.groups.membershipOf(app.appKey, user._id);
+    const { groups, roles } = await this.membershipOf(app.appKey, user._id);
     return {
       principal: {
         kind: 'user',
@@ -172,6 +187,7 @@ export class UsersService {
         username: String(user.username),
         token: '',
         groups,
+        roles,
       },
       user: toUserView(user, { kind: 'app', appKey: app.appKey }),
     };
@@ -357,6 +373,7 @@ export class UsersService {
     if (options.hard) {
       if (!(await this.store.deleteById(userScope(appKey), id))) throw userNotFound(id);
       await this.store.deleteById(credentialScope(appKey), id);
+      await this.roles?.forgetUser(appKey, id);
     } else {
       const status = { val: 'disabled', lastChange: this.clock().toISOString() };
       // Only an active user is disabled, so a repeat keeps the first lastChange.

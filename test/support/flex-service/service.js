@@ -92,6 +92,19 @@ sdk.service({ host: '127.0.0.1', port, sharedSecret: process.env.FLEX_SECRET }, 
       });
   });
 
+  // Kinvey's roles from Flex: grants a role with userStore.assignRole, then reads it back through
+  // userStore.listRoles and roleStore.listMembers (all master-secret calls into kinbase).
+  fns.register('usesRoles', (context, complete, modules) => {
+    const { userId, roleId } = context.body;
+    const users = modules.userStore();
+    const roles = modules.roleStore();
+    users
+      .assignRole(userId, roleId)
+      .then(() => Promise.all([users.listRoles(userId), roles.listMembers(roleId), roles.findById(roleId)]))
+      .then(([userRoles, members, role]) => complete({ userRoles, members, role }).ok().done())
+      .catch((error) => complete().runtimeError(`${error.message}: ${error.description} (${error.debug})`).done());
+  });
+
   const widgets = new Map();
   let nextId = 1;
   const matches = (entity, filter) => Object.keys(filter).every((key) => entity[key] === filter[key]);

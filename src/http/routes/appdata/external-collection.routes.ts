@@ -4,6 +4,7 @@ import type { BusinessLogicRuntime } from '../../../business-logic/runtime';
 import type { FlexDataContext, FlexDataSource } from '../../../business-logic/flex/flex-data-source';
 import { collectionPermissions } from '../../../domain/apps/app-registry';
 import { checkAppdataCollection } from '../../../domain/appdata/entity-fields';
+import { mayEver, type Operation } from '../../../domain/access/acl-scope';
 import { errors } from '../../../domain/errors';
 import { blRequestOf, requireBody, stringParams } from '../../business-logic';
 import { hookedRoute, type HookTarget } from '../../hooked-route';
@@ -15,9 +16,19 @@ import { appOf, localsOf, principalOf } from '../../middleware/locals';
  * data handlers. Collections that are not external fall through to the stored-collection routes.
  *
  * Entity ACLs do not apply (the service owns the data); collection permissions do as far as they
- * can: a `read-only` collection refuses writes by anyone but master. Everything else is the
- * service's to enforce, with the caller's username and id, which every call carries.
+ * can: a `read-only` collection refuses writes by anyone but master, and a role table refuses an
+ * operation none of the caller's roles allows at all. Everything else is the service's to enforce,
+ * with the caller's username and id, which every call carries.
  */
+/** The permission-table operation of each hook operation on an external collection. */
+const EXTERNAL_OPERATION: Readonly<Record<HookOperation, Operation>> = {
+  fetch: 'read',
+  insert: 'create',
+  update: 'update',
+  delete: 'delete',
+  login: 'read',
+};
+
 export function externalCollectionRoutes(businessLogic: BusinessLogicRuntime, baasUrl: string): Router {
   const router = Router({ mergeParams: true });
 
@@ -41,12 +52,14 @@ export function externalCollectionRoutes(businessLogic: BusinessLogicRuntime, ba
       localsOf(res).metricsRoute = `/appdata/:appKey/:collection${routePath === '/' ? '' : routePath}`;
       const app = appOf(res);
       const principal = principalOf(res);
-      if (
-        operation !== 'fetch' &&
-        principal.kind !== 'master' &&
-        collectionPermissions(app, collection) === 'read-only'
-      ) {
+      const permissions = collectionPermissions(app, collection);
+      if (operation !== 'fetch' && principal.kind !== 'master' && permissions === 'read-only') {
         throw errors.insufficientCredentials(`Collection ${collection} is read-only.`);
+      }
+      // A role table: the service holds the entities (no _acl to check here), so only whether any
+      // of the caller's roles allows the operation at all.
+      if (typeof permissions !== 'string' && !mayEver(principal, permissions, EXTERNAL_OPERATION[operation])) {
+        throw errors.insufficientCredentials(`You do not have access to ${operation} entities in ${collection}.`);
       }
       const entityId = id(req);
       const view = blRequestOf(req, res, { collectionName: collection });
