@@ -96,6 +96,7 @@ async function main(): Promise<void> {
     dataDir: config.dataDir,
     publicUrl: config.publicUrl,
     signingSecret,
+    role: worker === undefined ? 'single' : 'worker',
   });
   for (const warning of config.startupWarnings) logger.warn(warning);
   // Every service, cache and background job, built once (runtime.ts): Business Logic runs internal

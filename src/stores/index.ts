@@ -5,6 +5,7 @@ import { EmbeddedDocumentStore } from './documents/embedded/embedded.document-st
 import { lockDataDir } from './documents/embedded/data-dir-lock';
 import { migrateNedbData, type MigrationLog } from './documents/embedded/legacy-nedb/nedb-migration';
 import { LocalDiskObjectStore } from './objects/local-disk/local-disk.object-store';
+import { clearSessionLocks } from './objects/local-disk/session-lock';
 import type { Clock } from '../internal/clock';
 
 // The MongoDB and GCS adapters are loaded only when configured: their client libraries hold about
@@ -69,6 +70,7 @@ export async function prepareSharedDocumentStore(
   dataDir: string,
   log: MigrationLog = toStderr,
 ): Promise<{ release(): void }> {
+  clearSessionLocks(uploadLocksDir(dataDir));
   if (config.kind !== 'embedded') return { release: () => undefined };
   const dir = path.join(dataDir, 'documents');
   const lock = lockDataDir(dir);
@@ -102,11 +104,13 @@ export interface OpenedObjectStore {
  */
 export async function createObjectStore(
   config: StorageConfig,
-  options: { dataDir: string; publicUrl: string; signingSecret: string; clock?: Clock },
+  options: { dataDir: string; publicUrl: string; signingSecret: string; clock?: Clock; role?: StoreRole },
 ): Promise<OpenedObjectStore> {
   const clock = options.clock ? { clock: options.clock } : {};
   switch (config.kind) {
     case 'local': {
+      // Locks left by an earlier run go (a cluster's primary clears them before forking instead).
+      if (options.role !== 'worker') clearSessionLocks(uploadLocksDir(options.dataDir));
       const store = new LocalDiskObjectStore({
         dir: path.join(options.dataDir, 'objects'),
         publicUrl: options.publicUrl,
@@ -129,6 +133,11 @@ export async function createObjectStore(
     default:
       return assertNever(config);
   }
+}
+
+/** Where the local backend's upload sessions keep their lock files (upload-sessions.ts). */
+function uploadLocksDir(dataDir: string): string {
+  return path.join(dataDir, 'objects', '.uploads', 'locks');
 }
 
 function assertNever(value: never): never {
