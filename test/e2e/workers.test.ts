@@ -48,7 +48,7 @@ describe('two worker processes on one port', () => {
 
   /** A request through worker `w`'s connection; fails the test if another worker answered. */
   async function on(w: number, route: string, options: Parameters<typeof send>[1] = {}) {
-    const answer = await send(`${server.baseUrl}${route}`, { ...options, agent: agents[w] as Agent });
+    const answer = await send(`${server.baseUrl}${route}`, { ...options, agent: agents[w] });
     expect(answer.worker).toBe(String(w));
     return answer;
   }
