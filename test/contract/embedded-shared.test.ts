@@ -7,6 +7,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import Database from 'better-sqlite3';
 import { EmbeddedDocumentStore } from '../../src/stores/documents/embedded/embedded.document-store';
 import { lockDataDir } from '../../src/stores/documents/embedded/data-dir-lock';
 
@@ -51,6 +52,31 @@ test('both workers creating the same collection and index at once end with one o
   await Promise.all([a.ensureIndex(scope, { field: 'n' }), b.ensureIndex(scope, { field: 'n' })]);
   expect(await a.listCollections('kid_a')).toEqual(['books']);
   for (const store of [a, b]) expect((await store.find(scope, { n: 2 })).map((d) => d._id)).toEqual(['2']);
+});
+
+test("two workers claiming the same scheduler tick's lease: exactly one insert succeeds", async () => {
+  const [a, b] = stores as [EmbeddedDocumentStore, EmbeddedDocumentStore];
+  const leases = { appKey: 'kid_a', collection: '_scheduledRuns' };
+  const claims = await Promise.allSettled(
+    Array.from({ length: 10 }, (_, i) => (i % 2 ? a : b).insert(leases, { _id: 'nightly@1700000000000' })),
+  );
+  expect(claims.filter((c) => c.status === 'fulfilled')).toHaveLength(1);
+  for (const c of claims) if (c.status === 'rejected') expect(c.reason).toMatchObject({ kind: 'duplicate' });
+});
+
+test('a write that finds another process holding the write lock past the busy timeout is unavailable (503), not a raw SQLITE_BUSY', async () => {
+  const impatient = new EmbeddedDocumentStore({ dir, access: 'shared', busyTimeoutMs: 20 });
+  stores.push(impatient);
+  const holder = new Database(path.join(dir, 'kinbase.sqlite'));
+  holder.exec('BEGIN IMMEDIATE');
+  try {
+    await expect(impatient.insert(scope, { _id: 'x' })).rejects.toMatchObject({ kind: 'unavailable' });
+  } finally {
+    holder.exec('ROLLBACK');
+    holder.close();
+  }
+  await impatient.insert(scope, { _id: 'x' });
+  expect(await (stores[0] as EmbeddedDocumentStore).count(scope, {})).toBe(1);
 });
 
 test('the data dir lock refuses a second holder and is free again once released', () => {

@@ -41,6 +41,8 @@ export interface EmbeddedDocumentStoreOptions {
    * `owner` (prepares it, then closes it) and every worker as `shared` (sqlite/engine.ts).
    */
   access?: EngineAccess;
+  /** Shared mode: how long a write waits for another process's transaction (default 5 s; tests lower it). */
+  busyTimeoutMs?: number;
   /** Called once the store closed (the data dir's lock is released there). */
   onClose?: () => void;
 }
@@ -57,10 +59,32 @@ export class EmbeddedDocumentStore implements DocumentStore {
   private readonly onClose: (() => void) | undefined;
 
   constructor(options: EmbeddedDocumentStoreOptions) {
-    this.engine = new Engine(options.dir, options.sync ?? 'normal', options.access);
+    this.engine = new Engine(options.dir, options.sync ?? 'normal', options.access, options.busyTimeoutMs);
     this.maxResultBytes = options.maxResultBytes ?? DEFAULT_MAX_RESULT_BYTES;
     this.maxCandidates = options.maxCandidates ?? MAX_CANDIDATES;
     this.onClose = options.onClose;
+  }
+
+  // Reads (and the multi-transaction deleteMany) turn a raw SQLite failure into a StoreError too:
+  // in a cluster a read can meet another process's lock (WAL recovery after a kill -9).
+  find(scope: CollectionScope, filter: Filter, options: FindOptions = {}): Promise<StoredDocument[]> {
+    return guarded(() => this.findUnguarded(scope, filter, options));
+  }
+
+  findByIds(scope: CollectionScope, ids: readonly string[], filter: Filter = {}): Promise<StoredDocument[]> {
+    return guarded(() => this.findByIdsUnguarded(scope, ids, filter));
+  }
+
+  count(scope: CollectionScope, filter: Filter): Promise<number> {
+    return guarded(() => this.countUnguarded(scope, filter));
+  }
+
+  group(scope: CollectionScope, filter: Filter, spec: GroupSpec): Promise<GroupStats[]> {
+    return guarded(() => this.groupUnguarded(scope, filter, spec));
+  }
+
+  deleteMany(scope: CollectionScope, filter: Filter): Promise<number> {
+    return guarded(() => this.deleteManyUnguarded(scope, filter));
   }
 
   async insert(scope: CollectionScope, doc: StoredDocument): Promise<void> {
@@ -107,13 +131,21 @@ export class EmbeddedDocumentStore implements DocumentStore {
     return this.update(scope, id, filter, (previous) => setFields(previous, fields));
   }
 
-  async find(scope: CollectionScope, filter: Filter, options: FindOptions = {}): Promise<StoredDocument[]> {
+  private async findUnguarded(
+    scope: CollectionScope,
+    filter: Filter,
+    options: FindOptions = {},
+  ): Promise<StoredDocument[]> {
     const coll = this.existing(scope);
     if (!coll) return [];
     return findPage(this.engine, coll, await this.candidatesFor(coll, filter), filter, options, this.maxResultBytes);
   }
 
-  async findByIds(scope: CollectionScope, ids: readonly string[], filter: Filter = {}): Promise<StoredDocument[]> {
+  private async findByIdsUnguarded(
+    scope: CollectionScope,
+    ids: readonly string[],
+    filter: Filter = {},
+  ): Promise<StoredDocument[]> {
     const coll = this.existing(scope);
     if (!coll || ids.length === 0) return [];
     const budget = new Budget(this.maxResultBytes);
@@ -126,7 +158,7 @@ export class EmbeddedDocumentStore implements DocumentStore {
     return out;
   }
 
-  async count(scope: CollectionScope, filter: Filter): Promise<number> {
+  private async countUnguarded(scope: CollectionScope, filter: Filter): Promise<number> {
     const coll = this.existing(scope);
     if (!coll) return 0;
     if (Object.keys(filter).length === 0) return this.engine.count(coll);
@@ -143,7 +175,7 @@ export class EmbeddedDocumentStore implements DocumentStore {
     return n;
   }
 
-  async group(scope: CollectionScope, filter: Filter, spec: GroupSpec): Promise<GroupStats[]> {
+  private async groupUnguarded(scope: CollectionScope, filter: Filter, spec: GroupSpec): Promise<GroupStats[]> {
     const coll = this.existing(scope);
     if (!coll) return [];
     const groups = new GroupAccumulator(spec, this.maxResultBytes);
@@ -170,7 +202,7 @@ export class EmbeddedDocumentStore implements DocumentStore {
     });
   }
 
-  async deleteMany(scope: CollectionScope, filter: Filter): Promise<number> {
+  private async deleteManyUnguarded(scope: CollectionScope, filter: Filter): Promise<number> {
     const coll = this.existing(scope);
     if (!coll) return 0;
     const matches = matcherOf(filter);
@@ -328,16 +360,29 @@ export class EmbeddedDocumentStore implements DocumentStore {
         })
         .immediate();
     } catch (err) {
-      if (err instanceof StoreError) throw err;
-      const raw = (err as { code?: unknown }).code;
-      const code = typeof raw === 'string' ? raw : '';
-      if (code.startsWith('SQLITE_'))
-        throw new StoreError('unavailable', `the embedded store failed: ${code}`, { cause: err });
-      throw err;
+      throw asStoreError(err);
     }
   }
 
   private assertOpen(): void {
     if (this.closed) throw new StoreError('unavailable', 'the embedded document store is closed');
+  }
+}
+
+/** A SQLite failure (SQLITE_BUSY past the busy timeout, I/O) as StoreError('unavailable'): 503, retry. */
+function asStoreError(err: unknown): unknown {
+  if (err instanceof StoreError) return err;
+  const raw = (err as { code?: unknown }).code;
+  const code = typeof raw === 'string' ? raw : '';
+  return code.startsWith('SQLITE_')
+    ? new StoreError('unavailable', `the embedded store failed: ${code}`, { cause: err })
+    : err;
+}
+
+async function guarded<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (err) {
+    throw asStoreError(err);
   }
 }

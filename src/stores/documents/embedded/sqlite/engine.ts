@@ -71,13 +71,13 @@ export class Engine {
    * (schema, interrupted index builds) before its workers open it; `shared` for a worker, one of
    * several processes writing through SQLite's own locks (BEGIN IMMEDIATE, a busy timeout).
    */
-  constructor(dir: string, sync: SyncMode, access: EngineAccess = 'exclusive') {
+  constructor(dir: string, sync: SyncMode, access: EngineAccess = 'exclusive', busyTimeoutMs = BUSY_TIMEOUT_MS) {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     const file = path.join(dir, 'kinbase.sqlite');
     this.shared = access !== 'exclusive';
     try {
       // Shared: a writer waits for another process's transaction (each is short) rather than fail.
-      this.db = new Database(file, { timeout: this.shared ? BUSY_TIMEOUT_MS : 0 });
+      this.db = new Database(file, { timeout: this.shared ? busyTimeoutMs : 0 });
       this.db.pragma('journal_mode = WAL');
       // NORMAL in WAL mode: a commit is in the WAL file before it is acknowledged, so killing any
       // process (or every process) loses no acknowledged write; FULL also syncs for power loss.
