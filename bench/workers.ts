@@ -27,7 +27,9 @@ const AUTH = `Basic ${Buffer.from(`${APP_KEY}:${MASTER}`).toString('base64')}`;
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
 const ALL = availableParallelism();
-const TICKS = 100; // clock ticks per second of /proc/<pid>/stat (USER_HZ)
+const TICKS = 100;
+/** Data dirs made by this run, removed at its end. */
+const dirs: string[] = []; // clock ticks per second of /proc/<pid>/stat (USER_HZ)
 
 interface Target {
   name: string;
@@ -80,6 +82,7 @@ async function json(method: string, url: string, body: unknown, auth: string): P
 
 async function kinbase(workers: number): Promise<Target & { kb: Kinbase }> {
   const dir = mkdtempSync(path.join(tmpdir(), 'kinbase-bench-workers-'));
+  dirs.push(dir);
   const kb = await startKinbase(`kinbase x${workers}`, {
     KINBASE_DATA_DIR: dir,
     KINBASE_WORKERS: String(workers),
@@ -149,6 +152,7 @@ function pocketbaseBinary(): string {
 async function pocketbase(): Promise<Target> {
   const bin = pocketbaseBinary();
   const dir = mkdtempSync(path.join(tmpdir(), 'pocketbase-bench-'));
+  dirs.push(dir);
   const up = spawnSync(bin, ['superuser', 'upsert', 'bench@example.com', 'bench-password-1', '--dir', dir], {
     encoding: 'utf8',
   });
@@ -393,6 +397,7 @@ main()
     console.error(err);
     process.exitCode = 1;
   })
-  .finally(() => {
-    void stopAll();
+  .finally(async () => {
+    await stopAll();
+    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
   });
