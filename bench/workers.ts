@@ -153,32 +153,40 @@ async function pocketbase(): Promise<Target> {
   const bin = pocketbaseBinary();
   const dir = mkdtempSync(path.join(tmpdir(), 'pocketbase-bench-'));
   dirs.push(dir);
-  const up = spawnSync(bin, ['superuser', 'upsert', 'bench@example.com', 'bench-password-1', '--dir', dir], {
+  // A password of this run's own: a health check answered by some other PocketBase that took the
+  // port first (other benches run on this machine) then fails the sign-in, and a new port is tried.
+  const password = randomBytes(12).toString('hex');
+  const up = spawnSync(bin, ['superuser', 'upsert', 'bench@example.com', password, '--dir', dir], {
     encoding: 'utf8',
   });
   if (up.status !== 0) throw new Error(`pocketbase superuser: ${up.stderr}`);
-  const port = await freePort();
-  const child = track(spawn(bin, ['serve', '--http', `127.0.0.1:${port}`, '--dir', dir], { stdio: 'ignore' }));
-  const base = `http://127.0.0.1:${port}`;
-  for (let i = 0; ; i++) {
-    if (
-      await fetch(`${base}/api/health`).then(
+  for (let attempt = 0; ; attempt++) {
+    const port = await freePort();
+    const child = track(spawn(bin, ['serve', '--http', `127.0.0.1:${port}`, '--dir', dir], { stdio: 'ignore' }));
+    const base = `http://127.0.0.1:${port}`;
+    for (let i = 0; i < 100 && child.exitCode === null; i++) {
+      const ok = await fetch(`${base}/api/health`).then(
         (r) => r.ok,
         () => false,
-      )
-    )
-      break;
-    if (i > 100) throw new Error('pocketbase did not start');
-    await new Promise((r) => setTimeout(r, 100));
+      );
+      if (ok) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const signin = await fetch(`${base}/api/collections/_superusers/auth-with-password`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ identity: 'bench@example.com', password }),
+    }).catch(() => undefined);
+    if (child.exitCode === null && signin?.ok) {
+      const token = ((await signin.json()) as { token: string }).token;
+      return seedPocketbase(base, token, child.pid as number);
+    }
+    child.kill('SIGKILL');
+    if (attempt >= 3) throw new Error('pocketbase did not start');
   }
-  const auth = (
-    await json(
-      'POST',
-      `${base}/api/collections/_superusers/auth-with-password`,
-      { identity: 'bench@example.com', password: 'bench-password-1' },
-      '',
-    )
-  ).token as string;
+}
+
+async function seedPocketbase(base: string, auth: string, pid: number): Promise<Target> {
   const urls: Record<string, string> = {};
   for (const visibility of ['private', 'public'] as const) {
     const files = await json(
@@ -231,7 +239,7 @@ async function pocketbase(): Promise<Target> {
   return {
     name: 'PocketBase v0.36.8',
     base,
-    pid: child.pid as number,
+    pid,
     urls: { private: urls.private as string, public: urls.public as string },
     auth,
   };
