@@ -162,7 +162,24 @@ async function pocketbase(): Promise<Target> {
   if (up.status !== 0) throw new Error(`pocketbase superuser: ${up.stderr}`);
   for (let attempt = 0; ; attempt++) {
     const port = await freePort();
-    const child = track(spawn(bin, ['serve', '--http', `127.0.0.1:${port}`, '--dir', dir], { stdio: 'ignore' }));
+    // No migration files: by default PocketBase writes one per collection created into
+    // <dir>/../pb_migrations (shared by every run under /tmp) and replays them on the next start.
+    const child = track(
+      spawn(
+        bin,
+        [
+          'serve',
+          '--http',
+          `127.0.0.1:${port}`,
+          '--dir',
+          dir,
+          '--automigrate=false',
+          '--migrationsDir',
+          path.join(dir, 'migrations'),
+        ],
+        { stdio: 'ignore' },
+      ),
+    );
     const base = `http://127.0.0.1:${port}`;
     for (let i = 0; i < 100 && child.exitCode === null; i++) {
       const ok = await fetch(`${base}/api/health`).then(
