@@ -353,6 +353,8 @@ export class EmbeddedDocumentStore implements DocumentStore {
     try {
       // IMMEDIATE: the write lock first, then the reads the write depends on (another worker
       // process cannot slip a commit in between), with the catalog as it stands under that lock.
+      // The turn's read transaction ends first: a write begins a transaction of its own.
+      this.engine.endSnapshot();
       return this.engine.db
         .transaction(() => {
           this.engine.refreshCatalog();

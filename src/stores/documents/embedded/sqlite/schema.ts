@@ -26,6 +26,8 @@ INSERT OR IGNORE INTO catalog_generation (id, generation) VALUES (0, 0);
 export function prepare(db: Database.Database) {
   const rows = 'SELECT id, body, dates FROM docs WHERE coll = ?';
   return {
+    beginRead: db.prepare('BEGIN DEFERRED'),
+    commitRead: db.prepare('COMMIT'),
     generation: db.prepare('SELECT generation FROM catalog_generation WHERE id = 0'),
     bumpGeneration: db.prepare('UPDATE catalog_generation SET generation = generation + 1 WHERE id = 0'),
     insertCollection: db.prepare('INSERT INTO collections (app, name) VALUES (?, ?)'),
