@@ -249,3 +249,42 @@ test('KINBASE_WORKERS=1 serves from a single process, with no primary and no wor
     await rm(dataDir, { recursive: true, force: true });
   }
 });
+
+test('kill -9 of the primary takes its workers with it, and the next kinbase serves the data dir with every write', async () => {
+  const dataDir = await mkdtemp(path.join(tmpdir(), 'kinbase-orphans-'));
+  try {
+    const first = await startServerProcess({ KINBASE_DATA_DIR: dataDir, KINBASE_WORKERS: '2', ...APP });
+    const workers = workerPids(first);
+    expect(workers).toHaveLength(2);
+    const saved = await send(`${first.baseUrl}/appdata/${APP.KINBASE_APP_KEY}/notes/kept`, {
+      method: 'PUT',
+      headers: json,
+      body: JSON.stringify({ note: 'written before the crash' }),
+    });
+    expect(saved.status).toBeLessThan(300);
+    await first.stop('SIGKILL');
+    // Workers whose primary is gone exit at once (node:cluster), releasing the port and the store.
+    const alive = (pid: number) => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    for (let i = 0; i < 50 && workers.some(alive); i++) await new Promise((r) => setTimeout(r, 100));
+    expect(workers.filter(alive)).toEqual([]);
+
+    const second = await startServerProcess({ KINBASE_DATA_DIR: dataDir, KINBASE_WORKERS: '2', ...APP });
+    try {
+      const read = await send(`${second.baseUrl}/appdata/${APP.KINBASE_APP_KEY}/notes/kept`, {
+        headers: { Authorization: master },
+      });
+      expect(JSON.parse(read.body.toString())).toMatchObject({ note: 'written before the crash' });
+    } finally {
+      await second.stop();
+    }
+  } finally {
+    await rm(dataDir, { recursive: true, force: true });
+  }
+});
