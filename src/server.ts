@@ -8,8 +8,7 @@ import cluster from 'node:cluster';
 import { createServer } from 'node:http';
 import path from 'node:path';
 import pino from 'pino';
-import { createApp } from './app';
-import { buildRuntime } from './runtime';
+import type { createApp as CreateApp } from './app';
 import { ConfigError, loadConfig, type Config } from './config/load-config';
 import { AppRegistry } from './domain/apps/app-registry';
 import { resolveApps, resolveSigningSecret } from './config/data-dir';
@@ -49,6 +48,8 @@ async function main(): Promise<void> {
     );
   }
 
+  // The HTTP app and the object graph are loaded only by a process that serves: a cluster's
+  // primary never does, and stays smaller.
   if (worker === undefined && config.workers > 1) {
     await runClusterPrimary({
       config,
@@ -63,7 +64,7 @@ async function main(): Promise<void> {
 
   // Listen before building the app: with PORT=0 and no KINBASE_PUBLIC_URL, the URLs handed to
   // clients must name the port actually bound, not 0.
-  const holder: { app?: ReturnType<typeof createApp> } = {};
+  const holder: { app?: ReturnType<typeof CreateApp> } = {};
   const workerHeader = worker !== undefined ? String(worker) : undefined;
   const server = createServer((req, res) => {
     // Which worker answered: for operators matching a response to its worker's log lines.
@@ -84,6 +85,7 @@ async function main(): Promise<void> {
   const port = typeof address === 'object' && address ? address.port : config.port;
   config = withPort(config, port);
 
+  const [{ createApp }, { buildRuntime }] = await Promise.all([import('./app'), import('./runtime')]);
   const { apps, generated } = await resolveApps(config);
   const signingSecret = await resolveSigningSecret(config);
   const documents = await createDocumentStore(
