@@ -101,6 +101,38 @@ describe('two worker processes on one port', () => {
     }
   });
 
+  test('the same chunk sent to both workers at once is stored once (the session is locked across workers)', async () => {
+    const data = randomBytes(3 * 1024 * 1024);
+    const created = await on(0, `/blob/${APP.KINBASE_APP_KEY}`, {
+      method: 'POST',
+      headers: { ...json, 'X-Kinvey-Content-Type': 'application/octet-stream' },
+      body: JSON.stringify({ _filename: 'twice.bin', size: data.length }),
+    });
+    const file = JSON.parse(created.body.toString()) as { _id: string; _uploadURL: string };
+    const upload = new URL(file._uploadURL);
+    const first = data.subarray(0, 2 * 1024 * 1024);
+    const chunk = (w: number, start: number, bytes: Buffer) =>
+      on(w, `${upload.pathname}${upload.search}`, {
+        method: 'PUT',
+        headers: {
+          'Content-Type': 'application/octet-stream',
+          'Content-Range': `bytes ${start}-${start + bytes.length - 1}/${data.length}`,
+        },
+        body: bytes,
+      });
+    const answers = await Promise.all([chunk(0, 0, first), chunk(1, 0, first)]);
+    // Both are told what was stored: the first chunk, once.
+    for (const answer of answers) {
+      expect(answer.status).toBe(308);
+      expect(answer.headers.range).toBe(`bytes=0-${first.length - 1}`);
+    }
+    expect((await chunk(1, first.length, data.subarray(first.length))).status).toBe(200);
+    const meta = JSON.parse(
+      (await on(0, `/blob/${APP.KINBASE_APP_KEY}/${file._id}`, { headers: { Authorization: master } })).body.toString(),
+    );
+    expect(meta._uploadState).toMatchObject({ status: 'complete', bytesReceived: data.length, md5: md5(data) });
+  });
+
   test("a private file's signed download URL is the same whichever worker answers", async () => {
     const created = await on(1, `/blob/${APP.KINBASE_APP_KEY}`, {
       method: 'POST',
