@@ -11,6 +11,7 @@ import type { Config } from './config/load-config';
 import { resolveApps, resolveSigningSecret, type ResolvedApps } from './config/data-dir';
 import { prepareSharedDocumentStore } from './stores';
 import { serveClusterMetrics } from './internal/cluster-metrics';
+import { relayChannels } from './internal/cluster-channel';
 
 /** The message a worker sends once it listens (server.ts). */
 export const LISTENING = 'kinbase:listening';
@@ -33,6 +34,7 @@ export async function runClusterPrimary({ config, logger, announce }: ClusterOpt
     logger[level](line),
   );
   serveClusterMetrics();
+  relayChannels();
 
   const workers = new Map<number, Worker>();
   let stopping = false;

@@ -16,6 +16,8 @@ import { createDocumentStore, createObjectStore } from './stores';
 import { missingNodeFlags } from './node-flags';
 import { LISTENING, runClusterPrimary } from './cluster-primary';
 import { clusterMetricsOf } from './internal/cluster-metrics';
+import { clusterChannel } from './internal/cluster-channel';
+import type { SessionEviction } from './domain/sessions/session-cache';
 
 /** Set in a cluster worker: its number, 0 to KINBASE_WORKERS - 1 (a replacement keeps the number). */
 function workerIndex(): number | undefined {
@@ -113,7 +115,14 @@ async function main(): Promise<void> {
     logger,
     sweepsUploads: worker === undefined || worker === 0,
   });
-  if (worker !== undefined) runtime.metrics.renderWith(clusterMetricsOf(runtime.metrics.registry));
+  if (worker !== undefined) {
+    runtime.metrics.renderWith(clusterMetricsOf(runtime.metrics.registry));
+    // A logout or membership change through this worker ends the cached sessions of every worker.
+    const { sessionCache } = runtime;
+    sessionCache.relayEvictions(
+      clusterChannel<SessionEviction>('session-evictions', (eviction) => sessionCache.applyEviction(eviction)),
+    );
+  }
   await runtime.start();
   holder.app = createApp(runtime, { consoleDir: path.resolve(__dirname, '..', 'console') });
 

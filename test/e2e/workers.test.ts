@@ -133,6 +133,30 @@ describe('two worker processes on one port', () => {
     expect(meta._uploadState).toMatchObject({ status: 'complete', bytesReceived: data.length, md5: md5(data) });
   });
 
+  test('a logout through one worker ends the session cached by the other at once, not after the cache TTL', async () => {
+    const app = `Basic ${Buffer.from(`${APP.KINBASE_APP_KEY}:${APP.KINBASE_APP_SECRET}`).toString('base64')}`;
+    const user = { username: 'leaver', password: 'pw-leaver-1' };
+    const body = JSON.stringify(user);
+    const headers = { Authorization: app, 'Content-Type': 'application/json' };
+    expect((await on(0, `/user/${APP.KINBASE_APP_KEY}`, { method: 'POST', headers, body })).status).toBe(201);
+    const login = await on(0, `/user/${APP.KINBASE_APP_KEY}/login`, { method: 'POST', headers, body });
+    const token = (JSON.parse(login.body.toString()) as { _kmd: { authtoken: string } })._kmd.authtoken;
+    const me = () => on(1, `/user/${APP.KINBASE_APP_KEY}/_me`, { headers: { Authorization: `Kinvey ${token}` } });
+    expect((await me()).status).toBe(200); // worker 1 now holds the session in its cache (5 s)
+    const logout = await on(0, `/user/${APP.KINBASE_APP_KEY}/_logout`, {
+      method: 'POST',
+      headers: { Authorization: `Kinvey ${token}` },
+    });
+    expect(logout.status).toBe(204);
+    let status = (await me()).status;
+    // The eviction travels through the primary; allow it a moment, far less than the cache's 5 s.
+    for (let i = 0; i < 10 && status === 200; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      status = (await me()).status;
+    }
+    expect(status).toBe(401);
+  });
+
   test("a private file's signed download URL is the same whichever worker answers", async () => {
     const created = await on(1, `/blob/${APP.KINBASE_APP_KEY}`, {
       method: 'POST',
