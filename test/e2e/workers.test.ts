@@ -150,7 +150,7 @@ describe('two worker processes on one port', () => {
     expect(logout.status).toBe(204);
     let status = (await me()).status;
     // The eviction travels through the primary; allow it a moment, far less than the cache's 5 s.
-    for (let i = 0; i < 10 && status === 200; i++) {
+    for (let i = 0; i < 20 && status === 200; i++) {
       await new Promise((r) => setTimeout(r, 50));
       status = (await me()).status;
     }
@@ -262,7 +262,7 @@ describe('two worker processes on one port', () => {
     writing = false;
     await Promise.all(writers);
     expect(failures).toEqual([]);
-    expect(acknowledged.length).toBeGreaterThan(50);
+    expect(acknowledged.length).toBeGreaterThan(20);
     expect(lost.length).toBeLessThan(8); // only requests the dead worker held
 
     // Replaced: two workers again, one of them new.
