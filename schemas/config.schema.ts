@@ -55,6 +55,12 @@ export const envSchema = {
     KINBASE_CONSOLE: { enum: ['on', 'off'], default: 'on' },
     KINBASE_SESSION_CACHE_TTL_MS: { type: 'integer', minimum: 0, maximum: 600000, default: 5000 },
     KINBASE_SIGNING_SECRET: { type: 'string', minLength: 32 },
+    KINBASE_WORKERS: {
+      type: 'integer',
+      minimum: 1,
+      maximum: 256,
+      description: 'worker processes serving the port; default: the cores this process may use (1: one process)',
+    },
     KINBASE_EMBEDDED_SYNC: {
       type: 'string',
       enum: ['normal', 'full'],

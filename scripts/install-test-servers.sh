@@ -8,6 +8,7 @@ set -euo pipefail
 FERRETDB_VERSION=v1.24.2
 FAKE_GCS_VERSION=v1.55.1
 MAILPIT_VERSION=v1.33.1
+POCKETBASE_VERSION=v0.36.8
 
 command -v go >/dev/null || { echo "install-test-servers: Go is required (https://go.dev/dl), then rerun" >&2; exit 1; }
 tools_dir=${KINBASE_TOOLS_DIR:-$(go env GOPATH)/bin}
@@ -42,6 +43,16 @@ if [[ "$ferretdb_version" != *"version: $FERRETDB_VERSION"* ]]; then
   chmod -R u+w "$work/ferretdb"
   echo "$FERRETDB_VERSION" > "$work/ferretdb/build/version/version.txt"
   (cd "$work/ferretdb" && go build -buildvcs=false -o "$tools_dir/ferretdb" ./cmd/ferretdb)
+fi
+
+# PocketBase, for the benches only (kinbase's figures beside a Go server's on the same machine), so
+# only with --bench: the tests never need it. Its --version says "(untracked)" when built this way,
+# so a marker file records the version.
+if [[ "${1:-}" == "--bench" ]] && [[ ! -x "$tools_dir/pocketbase" || "$(cat "$tools_dir/.pocketbase-version" 2>/dev/null)" != "$POCKETBASE_VERSION" ]]; then
+  echo "install-test-servers: building pocketbase $POCKETBASE_VERSION" >&2
+  GOBIN="$tools_dir" go install "github.com/pocketbase/pocketbase/examples/base@$POCKETBASE_VERSION"
+  mv "$tools_dir/base" "$tools_dir/pocketbase"
+  echo "$POCKETBASE_VERSION" > "$tools_dir/.pocketbase-version"
 fi
 
 echo "$tools_dir"

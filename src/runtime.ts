@@ -58,6 +58,11 @@ export interface RuntimeDeps {
    * default. The object store took its own when it was opened.
    */
   readonly clock?: Clock;
+  /**
+   * Whether `start()` starts the sweeper of abandoned uploads (default true). A cluster starts it
+   * in one worker only: a sweep is machine-wide work, and one is enough.
+   */
+  readonly sweepsUploads?: boolean;
 }
 
 /** Everything a kinbase instance runs on; see `buildRuntime`. */
@@ -226,6 +231,7 @@ export function buildRuntime(deps: RuntimeDeps): Runtime {
     for (const definition of apps.list()) if (usesInternalCode(definition)) void sandbox.warm(definition.appKey);
     // Uploads whose bytes never arrive are cleaned up in the background; unref'd so it never keeps
     // the process alive, and a failed sweep is only logged (the next one retries).
+    if (deps.sweepsUploads === false) return;
     const sweepEveryMs = Math.min(config.pendingUploadTtlSeconds * 1000, 3_600_000) / 4;
     sweeper = setInterval(() => {
       files.sweepPendingUploads().then(

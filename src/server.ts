@@ -1,12 +1,14 @@
 /**
  * The process entry point: the only module that reads the environment and listens.
  * env -> loadConfig -> listen -> open stores -> buildRuntime -> createApp; SIGTERM/SIGINT stop it gracefully.
+ * With KINBASE_WORKERS above 1 this process becomes the cluster's primary (cluster-primary.ts) and
+ * each worker it forks runs the same path, sharing the port, the data dir and the store.
  */
+import cluster from 'node:cluster';
 import { createServer } from 'node:http';
 import path from 'node:path';
 import pino from 'pino';
-import { createApp } from './app';
-import { buildRuntime } from './runtime';
+import type { createApp as CreateApp } from './app';
 import { ConfigError, loadConfig, type Config } from './config/load-config';
 import { AppRegistry } from './domain/apps/app-registry';
 import { resolveApps, resolveSigningSecret } from './config/data-dir';
@@ -14,6 +16,17 @@ import { createDocumentStore, createObjectStore } from './stores';
 import { missingNodeFlags } from './node-flags';
 import { listenControlSocket } from './control-socket';
 import { EmbeddedDocumentStore } from './stores/documents/embedded/embedded.document-store';
+import { LISTENING, runClusterPrimary } from './cluster-primary';
+import { clusterMetricsOf } from './internal/cluster-metrics';
+import { clusterChannel } from './internal/cluster-channel';
+import type { SessionEviction } from './domain/sessions/session-cache';
+
+/** Set in a cluster worker: its number, 0 to KINBASE_WORKERS - 1 (a replacement keeps the number). */
+function workerIndex(): number | undefined {
+  if (!cluster.isWorker) return undefined;
+  const index = Number(process.env.KINBASE_WORKER_INDEX);
+  return Number.isInteger(index) && index >= 0 ? index : 0;
+}
 
 async function main(): Promise<void> {
   let config: Config;
@@ -26,8 +39,12 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  const logger = pino({ level: config.logLevel, base: { service: 'kinbase' } });
-  const missing = missingNodeFlags();
+  const worker = workerIndex();
+  const logger = pino({
+    level: config.logLevel,
+    base: { service: 'kinbase', ...(worker !== undefined ? { worker } : {}) },
+  });
+  const missing = worker === undefined ? missingNodeFlags() : [];
   if (missing.length > 0) {
     logger.warn(
       { missing },
@@ -35,10 +52,27 @@ async function main(): Promise<void> {
     );
   }
 
+  // The HTTP app and the object graph are loaded only by a process that serves: a cluster's
+  // primary never does, and stays smaller.
+  if (worker === undefined && config.workers > 1) {
+    await runClusterPrimary({
+      config,
+      logger,
+      announce: ({ apps, generated }, port) => {
+        logger.info({ port, workers: config.workers, documents: config.documents.kind }, 'kinbase listening');
+        printApps(apps, generated, withPort(config, port), port);
+      },
+    });
+    return;
+  }
+
   // Listen before building the app: with PORT=0 and no KINBASE_PUBLIC_URL, the URLs handed to
   // clients must name the port actually bound, not 0.
-  const holder: { app?: ReturnType<typeof createApp> } = {};
+  const holder: { app?: ReturnType<typeof CreateApp> } = {};
+  const workerHeader = worker !== undefined ? String(worker) : undefined;
   const server = createServer((req, res) => {
+    // Which worker answered: for operators matching a response to its worker's log lines.
+    if (workerHeader !== undefined) res.setHeader('X-Kinbase-Worker', workerHeader);
     if (holder.app) holder.app(req, res);
     else res.writeHead(503).end();
   });
@@ -53,18 +87,22 @@ async function main(): Promise<void> {
   }
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
-  if (config.port === 0 && !process.env.KINBASE_PUBLIC_URL)
-    config = { ...config, publicUrl: `http://localhost:${port}` };
+  config = withPort(config, port);
 
+  const [{ createApp }, { buildRuntime }] = await Promise.all([import('./app'), import('./runtime')]);
   const { apps, generated } = await resolveApps(config);
   const signingSecret = await resolveSigningSecret(config);
-  const documents = await createDocumentStore(config.documents, config.dataDir, (line, level = 'info') =>
-    logger[level](line),
+  const documents = await createDocumentStore(
+    config.documents,
+    config.dataDir,
+    (line, level = 'info') => logger[level](line),
+    worker === undefined ? 'single' : 'worker',
   );
   const objects = await createObjectStore(config.storage, {
     dataDir: config.dataDir,
     publicUrl: config.publicUrl,
     signingSecret,
+    role: worker === undefined ? 'single' : 'worker',
   });
   for (const warning of config.startupWarnings) logger.warn(warning);
   if (config.mail) {
@@ -81,10 +119,27 @@ async function main(): Promise<void> {
   // Every service, cache and background job, built once (runtime.ts): Business Logic runs internal
   // code in the sandbox's isolates, Flex services over HTTP, scheduled endpoints through a lease in
   // the document store; abandoned uploads are swept in the background.
-  const runtime = buildRuntime({ config, apps: new AppRegistry(apps), documents, objects, logger });
+  // In a cluster, abandoned uploads are swept by worker 0 alone; /metrics sums every worker.
+  const runtime = buildRuntime({
+    config,
+    apps: new AppRegistry(apps),
+    documents,
+    objects,
+    logger,
+    sweepsUploads: worker === undefined || worker === 0,
+  });
+  if (worker !== undefined) {
+    runtime.metrics.renderWith(clusterMetricsOf(runtime.metrics.registry));
+    // A logout or membership change through this worker ends the cached sessions of every worker.
+    const { sessionCache } = runtime;
+    sessionCache.relayEvictions(
+      clusterChannel<SessionEviction>('session-evictions', (eviction) => sessionCache.applyEviction(eviction)),
+    );
+  }
   await runtime.start();
-  // `kinbase backup` reaches the embedded store through the server that holds it.
-  if (documents instanceof EmbeddedDocumentStore) {
+  // `kinbase backup` reaches the embedded store through the server that holds it: in a cluster,
+  // through worker 0 (a replacement keeps its number, and takes the socket over).
+  if (documents instanceof EmbeddedDocumentStore && (worker === undefined || worker === 0)) {
     await listenControlSocket(config.dataDir, { backup: (file) => documents.backupTo(file) }).catch((err: unknown) =>
       logger.warn({ err }, 'no control socket: kinbase backup will not reach this server'),
     );
@@ -118,6 +173,10 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
 
+  if (worker !== undefined) {
+    process.send?.({ type: LISTENING, port });
+    return;
+  }
   logger.info(
     {
       host: config.host,
@@ -129,6 +188,13 @@ async function main(): Promise<void> {
     'kinbase listening',
   );
   printApps(apps, generated, config, port);
+}
+
+/** With PORT=0 and no KINBASE_PUBLIC_URL, the public URL names the port actually bound. */
+function withPort(config: Config, port: number): Config {
+  return config.port === 0 && !process.env.KINBASE_PUBLIC_URL
+    ? { ...config, publicUrl: `http://localhost:${port}` }
+    : config;
 }
 
 function isLoopback(host: string): boolean {
@@ -164,7 +230,7 @@ function printApps(
       ? 'every interface'
       : `${config.host} only${isLoopback(config.host) ? ' (this machine; KINBASE_HOST=0.0.0.0 serves others)' : ''}`;
   const lines = [
-    `kinbase is serving at ${config.publicUrl} (port ${port}), listening on ${reach}${generated ? '; generated a new app:' : ''}`,
+    `kinbase is serving at ${config.publicUrl} (port ${port}) with ${config.workers === 1 ? '1 process' : `${config.workers} worker processes`}, listening on ${reach}${generated ? '; generated a new app:' : ''}`,
   ];
   for (const app of apps) {
     lines.push(`  app name:      ${app.name}`, `  app key:       ${app.appKey}`);

@@ -1,5 +1,6 @@
 import { isDeepStrictEqual } from 'node:util';
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { envSchema, type EnvInput } from '../../schemas/config.schema';
 import { appsFileSchema, type AppDefinitionInput } from '../../schemas/apps.schema';
@@ -64,6 +65,11 @@ export interface Config {
   readonly signingSecret: string | null;
   readonly bodyLimit: string;
   readonly logLevel: string;
+  /**
+   * Worker processes that serve the one port (KINBASE_WORKERS; default: the cores this process may
+   * use). 1 is a single process; above 1, a primary process forks them (server.ts).
+   */
+  readonly workers: number;
   /** Settings that were accepted but are ignored (environment file entries kinbase does not run); server.ts logs them. */
   readonly startupWarnings: readonly string[];
 }
@@ -155,6 +161,7 @@ export function loadConfig(
     signingSecret: e.KINBASE_SIGNING_SECRET ?? null,
     bodyLimit: e.KINBASE_BODY_LIMIT,
     logLevel: e.KINBASE_LOG_LEVEL,
+    workers: e.KINBASE_WORKERS ?? availableParallelism(),
     startupWarnings: warnings,
   };
   return deepFreeze(config);

@@ -84,7 +84,18 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  /** What GET /metrics serves: this registry, or the sum of a cluster's workers (`renderWith`). */
+  private source: () => Promise<string> = () => this.registry.metrics();
+
   constructor() {
+    new Gauge({
+      name: 'kinbase_worker_processes',
+      help: 'Worker processes whose numbers these are (1 per process; summed over a cluster).',
+      registers: [this.registry],
+      collect() {
+        this.set(1);
+      },
+    });
     new Gauge({
       name: 'process_resident_memory_bytes',
       help: 'Resident memory of the kinbase process.',
@@ -93,6 +104,16 @@ export class Metrics {
         this.set(process.memoryUsage().rss);
       },
     });
+  }
+
+  /** The text GET /metrics serves (Prometheus format, `registry.contentType`). */
+  render(): Promise<string> {
+    return this.source();
+  }
+
+  /** Serves `source` instead of this process's registry (a cluster worker serves the cluster's sum). */
+  renderWith(source: () => Promise<string>): void {
+    this.source = source;
   }
 
   /** Runs `next` (the rest of the request) with a fresh tally. */

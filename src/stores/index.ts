@@ -2,8 +2,10 @@ import path from 'node:path';
 import type { DocumentsConfig, StorageConfig } from '../config/load-config';
 import type { DocumentStore, ObjectStore } from '../domain/ports';
 import { EmbeddedDocumentStore } from './documents/embedded/embedded.document-store';
+import { lockDataDir } from './documents/embedded/data-dir-lock';
 import { migrateNedbData, type MigrationLog } from './documents/embedded/legacy-nedb/nedb-migration';
 import { LocalDiskObjectStore } from './objects/local-disk/local-disk.object-store';
+import { clearSessionLocks } from './objects/local-disk/session-lock';
 import type { Clock } from '../internal/clock';
 
 // The MongoDB and GCS adapters are loaded only when configured: their client libraries hold about
@@ -13,23 +15,37 @@ import type { Clock } from '../internal/clock';
 const toStderr: MigrationLog = (line) => void process.stderr.write(`kinbase: ${line}\n`);
 
 /**
+ * Who opens the document store: the one process of a single-process kinbase (`single`, the
+ * default), or one of the worker processes of a cluster (`worker`), whose primary prepared the
+ * store first (`prepareSharedDocumentStore`).
+ */
+export type StoreRole = 'single' | 'worker';
+
+/**
  * Builds the configured document store (an exhaustive switch over a closed set of adapters). The
- * embedded store first takes in whatever the earlier nedb-based store left in the data dir,
- * reporting its progress to `log`; it throws if that fails, leaving the old files for a retry.
+ * embedded store of a single process first takes the data dir's lock and takes in whatever the
+ * earlier nedb-based store left there, reporting its progress to `log`; it throws if that fails,
+ * leaving the old files for a retry. A cluster worker's embedded store does neither: its primary
+ * holds the lock and migrated once.
  */
 export async function createDocumentStore(
   config: DocumentsConfig,
   dataDir: string,
   log: MigrationLog = toStderr,
+  role: StoreRole = 'single',
 ): Promise<DocumentStore> {
   switch (config.kind) {
     case 'embedded': {
       const dir = path.join(dataDir, 'documents');
-      const store = new EmbeddedDocumentStore({ dir, sync: config.sync });
+      if (role === 'worker') return new EmbeddedDocumentStore({ dir, sync: config.sync, access: 'shared' });
+      const lock = lockDataDir(dir);
+      let store: EmbeddedDocumentStore | undefined;
       try {
+        store = new EmbeddedDocumentStore({ dir, sync: config.sync, onClose: () => lock.release() });
         await migrateNedbData(dir, store, log);
       } catch (err) {
-        await store.close();
+        await store?.close();
+        lock.release();
         throw err;
       }
       return store;
@@ -41,6 +57,35 @@ export async function createDocumentStore(
     default:
       return assertNever(config);
   }
+}
+
+/**
+ * The cluster primary's part of the document store, before it forks its workers: for the
+ * embedded store, takes the data dir's lock (held until `release`), prepares the database
+ * (schema, interrupted index builds) and runs the nedb migration, once for every worker. Nothing
+ * to do for MongoDB.
+ */
+export async function prepareSharedDocumentStore(
+  config: DocumentsConfig,
+  dataDir: string,
+  log: MigrationLog = toStderr,
+): Promise<{ release(): void }> {
+  clearSessionLocks(uploadLocksDir(dataDir));
+  if (config.kind !== 'embedded') return { release: () => undefined };
+  const dir = path.join(dataDir, 'documents');
+  const lock = lockDataDir(dir);
+  try {
+    const store = new EmbeddedDocumentStore({ dir, sync: config.sync, access: 'owner' });
+    try {
+      await migrateNedbData(dir, store, log);
+    } finally {
+      await store.close();
+    }
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
+  return lock;
 }
 
 /** An object store as opened from the config. */
@@ -59,11 +104,13 @@ export interface OpenedObjectStore {
  */
 export async function createObjectStore(
   config: StorageConfig,
-  options: { dataDir: string; publicUrl: string; signingSecret: string; clock?: Clock },
+  options: { dataDir: string; publicUrl: string; signingSecret: string; clock?: Clock; role?: StoreRole },
 ): Promise<OpenedObjectStore> {
   const clock = options.clock ? { clock: options.clock } : {};
   switch (config.kind) {
     case 'local': {
+      // Locks left by an earlier run go (a cluster's primary clears them before forking instead).
+      if (options.role !== 'worker') clearSessionLocks(uploadLocksDir(options.dataDir));
       const store = new LocalDiskObjectStore({
         dir: path.join(options.dataDir, 'objects'),
         publicUrl: options.publicUrl,
@@ -86,6 +133,11 @@ export async function createObjectStore(
     default:
       return assertNever(config);
   }
+}
+
+/** Where the local backend's upload sessions keep their lock files (upload-sessions.ts). */
+function uploadLocksDir(dataDir: string): string {
+  return path.join(dataDir, 'objects', '.uploads', 'locks');
 }
 
 function assertNever(value: never): never {

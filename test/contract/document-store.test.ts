@@ -18,6 +18,8 @@ import { documentStoreContract } from './document-store.contract';
 
 async function embeddedStore(options: Partial<EmbeddedDocumentStoreOptions> = {}, indexed: readonly string[] = []) {
   const dir = await mkdtemp(path.join(tmpdir(), 'kinbase-docs-'));
+  // A cluster worker's store opens a file its primary prepared.
+  if (options.access === 'shared') await new EmbeddedDocumentStore({ dir, access: 'owner' }).close();
   const store = new EmbeddedDocumentStore({ dir, ...options });
   return {
     store: indexed.length ? indexingEveryField(store, indexed) : store,
@@ -67,6 +69,10 @@ const FIXTURE_FIELDS = [
 documentStoreContract('embedded (SQLite)', (options) => embeddedStore(options));
 // Every query planned from an index: candidate sets, unions, ranges, sorts walked in index order.
 documentStoreContract('embedded (SQLite), every field indexed', (options) => embeddedStore(options, FIXTURE_FIELDS));
+
+documentStoreContract('embedded (SQLite), shared by worker processes, every field indexed', (options) =>
+  embeddedStore({ ...options, access: 'shared' }, FIXTURE_FIELDS),
+);
 // Candidate sets over the limit: plans give way to index walks and streamed scans.
 documentStoreContract('embedded (SQLite), indexed, tiny candidate limit', (options) =>
   embeddedStore({ maxCandidates: 1, ...options }, FIXTURE_FIELDS),

@@ -68,18 +68,28 @@ describe('delta sets through the official SDKs', () => {
     return result.value as PullResult;
   }
 
-  /** `GET` requests of one collection from the access log, as "path?query status", in order. */
+  /**
+   * `GET` requests of one collection from the access log, as "path?query status", in the order
+   * they started: with several workers, lines from different processes reach the log in the order
+   * the requests finished, so they are ordered by start (time - responseTime, stable on ties).
+   */
   function gets(collection: string): string[] {
-    const lines: string[] = [];
+    const lines: { start: number; line: string }[] = [];
     for (const line of server.output().split('\n')) {
       if (!line.startsWith('{')) continue;
-      const entry = JSON.parse(line) as { req?: { method: string; url: string }; res?: { statusCode: number } };
+      const entry = JSON.parse(line) as {
+        time: number;
+        responseTime?: number;
+        req?: { method: string; url: string };
+        res?: { statusCode: number };
+      };
       const prefix = `/appdata/${APP.appKey}/${collection}`;
       if (entry.req?.method !== 'GET' || !entry.res || !entry.req.url.startsWith(prefix)) continue;
       const rest = entry.req.url.slice(prefix.length);
-      if (rest === '' || /^[/?]/.test(rest)) lines.push(`${rest} ${entry.res.statusCode}`);
+      if (rest === '' || /^[/?]/.test(rest))
+        lines.push({ start: entry.time - (entry.responseTime ?? 0), line: `${rest} ${entry.res.statusCode}` });
     }
-    return lines;
+    return lines.sort((a, b) => a.start - b.start).map((entry) => entry.line);
   }
 
   describe.each(SDKS)('%s', (sdk) => {

@@ -19,6 +19,13 @@ export interface ServerProcess {
 }
 
 /**
+ * Worker processes of every e2e server: 2 unless KINBASE_TEST_WORKERS says otherwise (the e2e and
+ * SDK suites run against a two-worker cluster; `npm run test:e2e-single` runs them on one process).
+ * A test that needs a particular number sets KINBASE_WORKERS in `env` itself.
+ */
+export const TEST_WORKERS = process.env.KINBASE_TEST_WORKERS ?? '2';
+
+/**
  * Starts the server (with the node flags `npm start` passes, unless `nodeArgs` says otherwise) and
  * resolves once it listens; rejects with its output if it exits first.
  */
@@ -30,7 +37,7 @@ export async function startServerProcess(
   if (!existsSync(SERVER_ENTRY))
     throw new Error(`${SERVER_ENTRY} is missing: run \`npm run build\` (npm test does it in pretest)`);
   const child = spawn(process.execPath, [...(options.nodeArgs ?? NODE_FLAGS), SERVER_ENTRY], {
-    env: { PATH: process.env.PATH ?? '', PORT: '0', KINBASE_LOG_LEVEL: 'warn', ...env },
+    env: { PATH: process.env.PATH ?? '', PORT: '0', KINBASE_LOG_LEVEL: 'warn', KINBASE_WORKERS: TEST_WORKERS, ...env },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   let out = '';
@@ -71,7 +78,7 @@ export async function startServerProcess(
 /** Runs the server expecting it to exit (bad configuration); resolves with code and output. */
 export async function runServerToExit(env: Record<string, string>): Promise<{ code: number | null; output: string }> {
   const child = spawn(process.execPath, [...NODE_FLAGS, SERVER_ENTRY], {
-    env: { PATH: process.env.PATH ?? '', ...env },
+    env: { PATH: process.env.PATH ?? '', KINBASE_WORKERS: TEST_WORKERS, ...env },
   });
   let output = '';
   child.stdout.on('data', (d: Buffer) => (output += d.toString()));

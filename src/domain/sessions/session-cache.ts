@@ -48,7 +48,15 @@ export interface MissTicket {
   readonly epoch: number;
 }
 
+/** One eviction, as passed between the worker processes of a cluster. */
+export type SessionEviction =
+  | { readonly kind: 'token'; readonly appKey: string; readonly tokenHash: string }
+  | { readonly kind: 'user'; readonly appKey: string; readonly userId: string }
+  | { readonly kind: 'app'; readonly appKey: string };
+
 export class SessionCache {
+  /** Told of every eviction made here (a cluster worker passes them on to its peers). */
+  private relay: ((eviction: SessionEviction) => void) | undefined;
   private readonly entries = new Map<string, Entry>();
   /** Keys of each user's cached sessions (`appKey \0 userId` -> keys), so a user's eviction is direct. */
   private readonly byUser = new Map<string, Set<string>>();
@@ -105,21 +113,42 @@ export class SessionCache {
 
   /** Forgets one session (logout). */
   evictToken(appKey: string, tokenHash: string): void {
-    this.epoch += 1;
-    this.remove(entryKey(appKey, tokenHash));
+    this.evict({ kind: 'token', appKey, tokenHash });
   }
 
   /** Forgets every session of a user (password change, token invalidation, deletion, rename). */
   evictUser(appKey: string, userId: string): void {
-    this.epoch += 1;
-    const keys = this.byUser.get(entryKey(appKey, userId));
-    if (keys) for (const key of [...keys]) this.remove(key);
+    this.evict({ kind: 'user', appKey, userId });
   }
 
   /** Forgets every session of an app (a group changed: anyone's membership may have). */
   evictApp(appKey: string): void {
+    this.evict({ kind: 'app', appKey });
+  }
+
+  /**
+   * Passes every eviction made here on to `relay` from now on: a cluster's workers each hold a
+   * cache, and a logout through one must end the session in all of them (server.ts).
+   */
+  relayEvictions(relay: (eviction: SessionEviction) => void): void {
+    this.relay = relay;
+  }
+
+  /** Applies an eviction another worker made (not relayed again). Ignores a malformed one. */
+  applyEviction(eviction: SessionEviction): void {
+    this.evict(eviction, false);
+  }
+
+  private evict(eviction: SessionEviction, relay = true): void {
     this.epoch += 1;
-    for (const [key, entry] of this.entries) if (entry.appKey === appKey) this.remove(key);
+    if (eviction.kind === 'token') this.remove(entryKey(eviction.appKey, eviction.tokenHash));
+    else if (eviction.kind === 'user') {
+      const keys = this.byUser.get(entryKey(eviction.appKey, eviction.userId));
+      if (keys) for (const key of [...keys]) this.remove(key);
+    } else if (eviction.kind === 'app') {
+      for (const [key, entry] of this.entries) if (entry.appKey === eviction.appKey) this.remove(key);
+    }
+    if (relay) this.relay?.(eviction);
   }
 
   private remove(key: string): void {

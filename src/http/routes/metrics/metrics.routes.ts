@@ -48,7 +48,7 @@ export function metricsRoutes(metrics: Metrics, apps: AppRegistry, token: string
       );
     }
     res.setHeader('Content-Type', metrics.registry.contentType);
-    res.send(await metrics.registry.metrics());
+    res.send(await metrics.render());
   });
   return router;
 }

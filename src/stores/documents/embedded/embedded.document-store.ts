@@ -23,7 +23,7 @@ import {
 import { GroupAccumulator } from '../mongo-semantics/group-accumulator';
 import { Budget, DEFAULT_MAX_RESULT_BYTES } from '../result-budget';
 import { decodeDocument, setFields } from './sqlite/documents';
-import { Engine, type CollectionInfo, type SyncMode } from './sqlite/engine';
+import { Engine, type CollectionInfo, type EngineAccess, type SyncMode } from './sqlite/engine';
 import { findPage, matcherOf, type Selection } from './sqlite/find';
 import { planFilter, type Plan } from './sqlite/planner';
 import { candidates, MAX_CANDIDATES, visitIds, visitMatching } from './sqlite/reading';
@@ -36,6 +36,15 @@ export interface EmbeddedDocumentStoreOptions {
   maxResultBytes?: number;
   /** Largest candidate set a plan may name before a scan or index walk is used (tests lower it). */
   maxCandidates?: number;
+  /**
+   * `exclusive` (default): this process alone opens the file. In a cluster the primary opens it as
+   * `owner` (prepares it, then closes it) and every worker as `shared` (sqlite/engine.ts).
+   */
+  access?: EngineAccess;
+  /** Shared mode: how long a write waits for another process's transaction (default 5 s; tests lower it). */
+  busyTimeoutMs?: number;
+  /** Called once the store closed (the data dir's lock is released there). */
+  onClose?: () => void;
 }
 
 /** Documents added to a new index per transaction (a slice of about a millisecond). */
@@ -47,11 +56,35 @@ export class EmbeddedDocumentStore implements DocumentStore {
   private readonly maxCandidates: number;
   private readonly building = new Map<string, Promise<void>>();
   private closed = false;
+  private readonly onClose: (() => void) | undefined;
 
   constructor(options: EmbeddedDocumentStoreOptions) {
-    this.engine = new Engine(options.dir, options.sync ?? 'normal');
+    this.engine = new Engine(options.dir, options.sync ?? 'normal', options.access, options.busyTimeoutMs);
     this.maxResultBytes = options.maxResultBytes ?? DEFAULT_MAX_RESULT_BYTES;
     this.maxCandidates = options.maxCandidates ?? MAX_CANDIDATES;
+    this.onClose = options.onClose;
+  }
+
+  // Reads (and the multi-transaction deleteMany) turn a raw SQLite failure into a StoreError too:
+  // in a cluster a read can meet another process's lock (WAL recovery after a kill -9).
+  find(scope: CollectionScope, filter: Filter, options: FindOptions = {}): Promise<StoredDocument[]> {
+    return guarded(() => this.findUnguarded(scope, filter, options));
+  }
+
+  findByIds(scope: CollectionScope, ids: readonly string[], filter: Filter = {}): Promise<StoredDocument[]> {
+    return guarded(() => this.findByIdsUnguarded(scope, ids, filter));
+  }
+
+  count(scope: CollectionScope, filter: Filter): Promise<number> {
+    return guarded(() => this.countUnguarded(scope, filter));
+  }
+
+  group(scope: CollectionScope, filter: Filter, spec: GroupSpec): Promise<GroupStats[]> {
+    return guarded(() => this.groupUnguarded(scope, filter, spec));
+  }
+
+  deleteMany(scope: CollectionScope, filter: Filter): Promise<number> {
+    return guarded(() => this.deleteManyUnguarded(scope, filter));
   }
 
   async insert(scope: CollectionScope, doc: StoredDocument): Promise<void> {
@@ -103,19 +136,29 @@ export class EmbeddedDocumentStore implements DocumentStore {
     return this.update(scope, id, filter, (previous) => setFields(previous, fields));
   }
 
-  async find(scope: CollectionScope, filter: Filter, options: FindOptions = {}): Promise<StoredDocument[]> {
+  private async findUnguarded(
+    scope: CollectionScope,
+    filter: Filter,
+    options: FindOptions = {},
+  ): Promise<StoredDocument[]> {
     const coll = this.existing(scope);
     if (!coll) return [];
     return findPage(this.engine, coll, await this.candidatesFor(coll, filter), filter, options, this.maxResultBytes);
   }
 
-  async scan(scope: CollectionScope, after: string | null, limit: number): Promise<StoredDocument[]> {
-    const coll = this.existing(scope);
-    if (!coll) return [];
-    return this.engine.page(coll, after, limit).map((row) => decodeDocument(row.body, row.dates));
+  scan(scope: CollectionScope, after: string | null, limit: number): Promise<StoredDocument[]> {
+    return guarded(async () => {
+      const coll = this.existing(scope);
+      if (!coll) return [];
+      return this.engine.page(coll, after, limit).map((row) => decodeDocument(row.body, row.dates));
+    });
   }
 
-  async findByIds(scope: CollectionScope, ids: readonly string[], filter: Filter = {}): Promise<StoredDocument[]> {
+  private async findByIdsUnguarded(
+    scope: CollectionScope,
+    ids: readonly string[],
+    filter: Filter = {},
+  ): Promise<StoredDocument[]> {
     const coll = this.existing(scope);
     if (!coll || ids.length === 0) return [];
     const budget = new Budget(this.maxResultBytes);
@@ -128,7 +171,7 @@ export class EmbeddedDocumentStore implements DocumentStore {
     return out;
   }
 
-  async count(scope: CollectionScope, filter: Filter): Promise<number> {
+  private async countUnguarded(scope: CollectionScope, filter: Filter): Promise<number> {
     const coll = this.existing(scope);
     if (!coll) return 0;
     if (Object.keys(filter).length === 0) return this.engine.count(coll);
@@ -145,7 +188,7 @@ export class EmbeddedDocumentStore implements DocumentStore {
     return n;
   }
 
-  async group(scope: CollectionScope, filter: Filter, spec: GroupSpec): Promise<GroupStats[]> {
+  private async groupUnguarded(scope: CollectionScope, filter: Filter, spec: GroupSpec): Promise<GroupStats[]> {
     const coll = this.existing(scope);
     if (!coll) return [];
     const groups = new GroupAccumulator(spec, this.maxResultBytes);
@@ -172,7 +215,7 @@ export class EmbeddedDocumentStore implements DocumentStore {
     });
   }
 
-  async deleteMany(scope: CollectionScope, filter: Filter): Promise<number> {
+  private async deleteManyUnguarded(scope: CollectionScope, filter: Filter): Promise<number> {
     const coll = this.existing(scope);
     if (!coll) return 0;
     const matches = matcherOf(filter);
@@ -209,7 +252,7 @@ export class EmbeddedDocumentStore implements DocumentStore {
     const key = `${scope.appKey}\u0000${scope.collection}\u0000${index.field}`;
     const pending = this.building.get(key);
     if (pending) return pending;
-    const existing = this.engine.collection(scope.appKey, scope.collection)?.indexes.get(index.field);
+    const existing = this.existing(scope)?.indexes.get(index.field);
     if (existing?.ready) return;
     const build = this.buildIndex(scope, index).finally(() => this.building.delete(key));
     this.building.set(key, build);
@@ -229,11 +272,19 @@ export class EmbeddedDocumentStore implements DocumentStore {
     this.closed = true;
     await Promise.allSettled(this.building.values());
     this.engine.close();
+    this.onClose?.();
   }
 
   private async buildIndex(scope: CollectionScope, spec: IndexSpec): Promise<void> {
     const coll = this.collectionFor(scope);
-    const index = this.write(() => this.engine.addIndex(coll, spec.field, spec.unique ?? false, spec.sparse ?? false));
+    // Another worker process may have registered it meanwhile: then this one back-fills it as well
+    // (rows are added idempotently), so a build its process abandoned in a crash still completes.
+    const index = this.write(
+      () =>
+        coll.indexes.get(spec.field) ??
+        this.engine.addIndex(coll, spec.field, spec.unique ?? false, spec.sparse ?? false),
+    );
+    if (index.ready) return;
     // Writes maintain the new index from now on; the documents already there are added in slices.
     try {
       let after: string | null = null;
@@ -241,15 +292,25 @@ export class EmbeddedDocumentStore implements DocumentStore {
         this.assertOpen();
         const started = performance.now();
         const rows = this.engine.page(coll, after, BACKFILL_ROWS);
-        if (rows.length > 0) this.write(() => this.engine.backfill(coll, index, rows));
+        if (rows.length > 0)
+          this.write(() => {
+            // Dropped by another process (a duplicate it found): adding rows for it would leave orphans.
+            if (coll.indexes.get(spec.field) !== index) throw new StoreError('unavailable', 'the index was dropped');
+            this.engine.backfill(coll, index, rows);
+          });
         if (rows.length === 0) break;
         after = rows[rows.length - 1]?.id ?? null;
         // A build takes at most a third of the event loop: requests keep their latency meanwhile.
         await sleep(2 * (performance.now() - started));
       }
-      this.write(() => this.engine.markReady(index));
+      this.write(() => {
+        if (coll.indexes.get(spec.field) === index) this.engine.markReady(index);
+      });
     } catch (err) {
-      if (this.engine.db.open) this.write(() => this.engine.dropIndex(coll, index));
+      if (this.engine.db.open)
+        this.write(() => {
+          if (coll.indexes.get(spec.field) === index) this.engine.dropIndex(coll, index);
+        });
       throw err;
     }
   }
@@ -304,6 +365,7 @@ export class EmbeddedDocumentStore implements DocumentStore {
 
   private existing(scope: CollectionScope): CollectionInfo | undefined {
     this.assertOpen();
+    this.engine.refreshCatalog();
     return this.engine.collection(scope.appKey, scope.collection);
   }
 
@@ -311,18 +373,40 @@ export class EmbeddedDocumentStore implements DocumentStore {
   private write<T>(work: () => T): T {
     this.assertOpen();
     try {
-      return this.engine.db.transaction(work)();
+      // IMMEDIATE: the write lock first, then the reads the write depends on (another worker
+      // process cannot slip a commit in between), with the catalog as it stands under that lock.
+      // The turn's read transaction ends first: a write begins a transaction of its own.
+      this.engine.endSnapshot();
+      return this.engine.db
+        .transaction(() => {
+          this.engine.refreshCatalog();
+          return work();
+        })
+        .immediate();
     } catch (err) {
-      if (err instanceof StoreError) throw err;
-      const raw = (err as { code?: unknown }).code;
-      const code = typeof raw === 'string' ? raw : '';
-      if (code.startsWith('SQLITE_'))
-        throw new StoreError('unavailable', `the embedded store failed: ${code}`, { cause: err });
-      throw err;
+      throw asStoreError(err);
     }
   }
 
   private assertOpen(): void {
     if (this.closed) throw new StoreError('unavailable', 'the embedded document store is closed');
+  }
+}
+
+/** A SQLite failure (SQLITE_BUSY past the busy timeout, I/O) as StoreError('unavailable'): 503, retry. */
+function asStoreError(err: unknown): unknown {
+  if (err instanceof StoreError) return err;
+  const raw = (err as { code?: unknown }).code;
+  const code = typeof raw === 'string' ? raw : '';
+  return code.startsWith('SQLITE_')
+    ? new StoreError('unavailable', `the embedded store failed: ${code}`, { cause: err })
+    : err;
+}
+
+async function guarded<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (err) {
+    throw asStoreError(err);
   }
 }

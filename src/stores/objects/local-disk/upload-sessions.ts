@@ -17,6 +17,7 @@ import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { StoreError, type UploadSessionOptions } from '../../../domain/ports';
 import { md5OfFile, type Md5Workers, type RunningMd5 } from './md5-workers';
+import { withSessionLock } from './session-lock';
 
 /** What a session was opened for, as recorded on disk. */
 export interface UploadSessionRecord {
@@ -68,18 +69,31 @@ export class UploadSessions {
   // MD5 of the bytes received so far, kept while they arrive in order in this process, so
   // completing a large upload need not read it back from disk. Any doubt drops the entry and
   // completion falls back to hashing the part file.
-  private readonly running = new Map<string, { hash: RunningMd5; offset: number }>();
+  // In a cluster another worker may have taken chunks in between: the entry also keeps the part
+  // file's identity (inode, size, mtime) as this process left it, and anything else drops it.
+  private readonly running = new Map<string, { hash: RunningMd5; offset: number; stamp: string }>();
+
+  /** The lock files of sessions being worked on (session-lock.ts). */
+  readonly lockDir: string;
 
   constructor(
     private readonly dir: string,
     private readonly md5: Md5Workers,
-  ) {}
+  ) {
+    this.lockDir = path.join(dir, 'locks');
+  }
 
-  /** Takes the running hash of a session out of the map; the caller keeps or abandons it. */
-  private takeRunning(id: string): { hash: RunningMd5; offset: number } | undefined {
+  /**
+   * Takes the running hash of a session out of the map; the caller keeps or abandons it. One the
+   * part file no longer matches (another process wrote it) is abandoned here and not returned.
+   */
+  private async takeRunning(id: string): Promise<{ hash: RunningMd5; offset: number } | undefined> {
     const running = this.running.get(id);
     this.running.delete(id);
-    return running;
+    if (!running) return undefined;
+    if ((await partStamp(this.file(id, 'part'))) === running.stamp) return running;
+    running.hash.abandon();
+    return undefined;
   }
 
   private file(id: string, ext: 'json' | 'part' | 'whole'): string {
@@ -88,10 +102,20 @@ export class UploadSessions {
     return path.join(this.dir, `${id}.${ext}`);
   }
 
-  /** Runs `work` after every earlier operation on the same session finished (one process only). */
+  /**
+   * Runs `work` after every earlier operation on the same session finished: queued in memory
+   * within this process, and holding the session's lock file against the other worker processes.
+   */
   private async exclusive<T>(id: string, work: () => Promise<T>): Promise<T> {
     const previous = this.locks.get(id) ?? Promise.resolve();
-    const next = previous.catch(() => undefined).then(work);
+    const next = previous
+      .catch(() => undefined)
+      .then(async () => {
+        // A malformed id names no session (the work finds none) and no file either.
+        if (!SESSION_ID.test(id)) return work();
+        await mkdir(this.lockDir, { recursive: true });
+        return withSessionLock(path.join(this.lockDir, id), work);
+      });
     this.locks.set(id, next);
     try {
       return await next;
@@ -180,7 +204,7 @@ export class UploadSessions {
       if (!session) throw new StoreError('invalid', 'no such upload session');
       if (session.completed || offset !== session.received) return session;
       const part = this.file(id, 'part');
-      const previous = this.takeRunning(id);
+      const previous = await this.takeRunning(id);
       if (previous && previous.offset !== offset) previous.hash.abandon();
       const hash = previous?.offset === offset ? previous.hash : offset === 0 ? this.md5.start() : undefined;
       const counter = { bytes: 0 };
@@ -190,7 +214,7 @@ export class UploadSessions {
         const received = (await stat(part)).size;
         if (hash && received === offset + counter.bytes) {
           hash.flush();
-          this.running.set(id, { hash, offset: received });
+          this.running.set(id, { hash, offset: received, stamp: await partStamp(part) });
           kept = true;
         }
         return { ...session, received };
@@ -218,7 +242,7 @@ export class UploadSessions {
       if (!session) throw new StoreError('invalid', 'no such upload session');
       if (session.completed) return session;
       const scratch = this.file(id, 'whole');
-      this.takeRunning(id)?.hash.abandon();
+      (await this.takeRunning(id))?.hash.abandon();
       const hash = this.md5.start();
       const counter = { bytes: 0 };
       let kept = false;
@@ -231,7 +255,7 @@ export class UploadSessions {
         await rename(scratch, this.file(id, 'part'));
         if (counter.bytes === size) {
           hash.flush();
-          this.running.set(id, { hash, offset: size });
+          this.running.set(id, { hash, offset: size, stamp: await partStamp(this.file(id, 'part')) });
           kept = true;
         }
         return { ...session, received: size };
@@ -262,7 +286,7 @@ export class UploadSessions {
         throw new StoreError('invalid', `received ${session.received} bytes, the upload declared ${session.size}`);
       }
       const part = this.file(id, 'part');
-      const running = this.takeRunning(id);
+      const running = await this.takeRunning(id);
       let md5: string | undefined;
       if (running?.offset === session.received) {
         // A failed worker loses only its shortcut: the stored bytes are hashed instead.
@@ -285,7 +309,7 @@ export class UploadSessions {
   async remove(id: string): Promise<void> {
     if (!SESSION_ID.test(id)) return;
     await this.exclusive(id, async () => {
-      this.takeRunning(id)?.hash.abandon();
+      (await this.takeRunning(id))?.hash.abandon();
       const session = await this.get(id);
       // The record goes first: from then on the session is gone for every request.
       await rm(this.file(id, 'json'), { force: true });
@@ -341,6 +365,16 @@ export class UploadSessions {
       await rm(path.join(root, hour), { recursive: true, force: true });
     }
     return removed;
+  }
+}
+
+/** The part file's identity as last written: another process's write changes it. */
+async function partStamp(file: string): Promise<string> {
+  try {
+    const s = await stat(file, { bigint: true });
+    return `${s.ino}:${s.size}:${s.mtimeNs}`;
+  } catch {
+    return 'missing';
   }
 }
 

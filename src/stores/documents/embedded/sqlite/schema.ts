@@ -2,7 +2,9 @@
  * The embedded engine's tables and the statements over them. `docs`: each document as JSON text
  * under (collection, _id). `entries`: one row per index key and document, ordered by key bytes
  * (index-keys.ts), with a second index by document; `public_entries`: the same rows again for
- * documents everyone may read. `collections` and `indexes`: the catalog, with counts and flags.
+ * documents everyone may read. `collections` and `indexes`: the catalog, with counts and flags;
+ * `catalog_generation`: bumped on every catalog change, so worker processes sharing the file know
+ * when to reload theirs (an extra table an older kinbase ignores: the schema version stays).
  */
 import type Database from 'better-sqlite3';
 
@@ -17,11 +19,17 @@ CREATE TABLE IF NOT EXISTS indexes (ix INTEGER PRIMARY KEY, coll INTEGER NOT NUL
 CREATE TABLE IF NOT EXISTS entries (ix INTEGER NOT NULL, key BLOB NOT NULL, id TEXT NOT NULL, PRIMARY KEY (ix, key, id)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS entries_by_document ON entries (ix, id, key);
 CREATE TABLE IF NOT EXISTS public_entries (ix INTEGER NOT NULL, key BLOB NOT NULL, id TEXT NOT NULL, PRIMARY KEY (ix, key, id)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS catalog_generation (id INTEGER PRIMARY KEY CHECK (id = 0), generation INTEGER NOT NULL);
+INSERT OR IGNORE INTO catalog_generation (id, generation) VALUES (0, 0);
 `;
 
 export function prepare(db: Database.Database) {
   const rows = 'SELECT id, body, dates FROM docs WHERE coll = ?';
   return {
+    beginRead: db.prepare('BEGIN DEFERRED'),
+    commitRead: db.prepare('COMMIT'),
+    generation: db.prepare('SELECT generation FROM catalog_generation WHERE id = 0'),
+    bumpGeneration: db.prepare('UPDATE catalog_generation SET generation = generation + 1 WHERE id = 0'),
     insertCollection: db.prepare('INSERT INTO collections (app, name) VALUES (?, ?)'),
     count: db.prepare('SELECT count FROM collections WHERE id = ?'),
     namesOfApp: db.prepare('SELECT name FROM collections WHERE app = ? AND count > 0 ORDER BY name'),
