@@ -11,6 +11,7 @@ import { ConfigError, loadConfig, type Config } from './config/load-config';
 import { AppRegistry } from './domain/apps/app-registry';
 import { resolveApps, resolveSigningSecret } from './config/data-dir';
 import { createDocumentStore, createObjectStore } from './stores';
+import { StoreStartError } from './stores/store-start-error';
 import { missingNodeFlags } from './node-flags';
 
 async function main(): Promise<void> {
@@ -63,6 +64,10 @@ async function main(): Promise<void> {
     dataDir: config.dataDir,
     publicUrl: config.publicUrl,
     signingSecret,
+  }).catch((err: unknown) => {
+    if (!(err instanceof StoreStartError)) throw err;
+    process.stderr.write(`kinbase: ${err.message}\n`);
+    return process.exit(1);
   });
   for (const warning of config.startupWarnings) logger.warn(warning);
   // Every service, cache and background job, built once (runtime.ts): Business Logic runs internal
