@@ -216,10 +216,13 @@ describe('GCS adapter on fake-gcs-server', () => {
   // instead of answering 308, so the probe/resume dance is tested on the local backend only.
 });
 
-describe('local storage endpoints', () => {
-  let h: LocalHarness;
+describe.each([
+  ['local disk', openLocal],
+  ['S3 (versitygw)', () => openS3()],
+] as const)('the resumable upload protocol of kinbase upload URLs on %s', (_name, openStore) => {
+  let h: ObjectStoreHarness;
   beforeEach(async () => {
-    h = await openLocal();
+    h = await openStore();
   });
   afterEach(async () => h.close());
   const inSeconds = (s: number): Date => h.clock.inSeconds(s);
@@ -343,6 +346,29 @@ describe('local storage endpoints', () => {
     );
     expect(res.status).toBe(401);
   });
+});
+
+describe('local storage endpoints', () => {
+  let h: LocalHarness;
+  beforeEach(async () => {
+    h = await openLocal();
+  });
+  afterEach(async () => h.close());
+  const inSeconds = (s: number): Date => h.clock.inSeconds(s);
+  const put = (url: string, headers: Record<string, string>, body?: Buffer, method = 'PUT') =>
+    fetch(url, { method, redirect: 'manual', headers, ...(body ? { body } : {}) });
+
+  async function session(size: number | undefined, contentType = 'image/png', ttl = 600) {
+    const key = newKey();
+    const target = await h.store.createUploadSession(key, {
+      contentType,
+      ...(size !== undefined ? { size } : {}),
+      expiresAt: inSeconds(ttl),
+      closesAt: inSeconds(3600),
+      filename: 'pixel.png',
+    });
+    return { key, url: target.url };
+  }
 
   test('a never-completed session leaves no object, and delete removes the pending upload', async () => {
     const { key, url } = await session(10);

@@ -171,15 +171,18 @@ export class S3UploadSessions {
     return size;
   }
 
-  private writer(record: S3UploadRecord): MultipartWriter {
+  /**
+   * The writer continuing a session's multipart upload. With `persist`, each acknowledged part is
+   * recorded at once (tail emptied: its bytes went into the part), so a crash or a dropped
+   * connection resumes after it.
+   */
+  private writer(record: S3UploadRecord, persist = true): MultipartWriter {
     const state: MultipartState = {
       ...(record.uploadId ? { uploadId: record.uploadId } : {}),
       parts: [...record.parts],
     };
-    // Each acknowledged part is recorded at once (tail emptied: its bytes went into the part), so
-    // a crash or a dropped connection resumes after it.
     return new MultipartWriter(this.client, record.key, this.objectHeaders(record), state, async (s) => {
-      await this.save({ ...record, ...(s.uploadId ? { uploadId: s.uploadId } : {}), parts: [...s.parts], tail: 0 });
+      if (persist) await this.save(withParts(record, s, 0));
     });
   }
 
@@ -194,26 +197,26 @@ export class S3UploadSessions {
       const session = await this.get(id);
       if (!session) throw new StoreError('invalid', 'no such upload session');
       if (session.completed || offset !== session.received) return session;
-      return this.receive(session, body, maxBytes, false);
+      return this.receive(session, body, maxBytes);
     });
   }
 
-  /** Replaces the received bytes with one whole body (single-shot PUT/POST without Content-Range). */
+  /**
+   * Replaces the received bytes with one whole body (single-shot PUT/POST without Content-Range).
+   * The body goes to a multipart upload of its own: a refused or broken body loses nothing that
+   * was received before, and only a complete one of the declared size replaces it.
+   */
   replaceWhole(id: string, body: Readable, maxBytes: number): Promise<S3UploadState> {
     return this.exclusive(id, async () => {
       const session = await this.get(id);
       if (!session) throw new StoreError('invalid', 'no such upload session');
       if (session.completed) return session;
-      await abortMultipart(this.client, session.key, session.uploadId);
-      const { uploadId: _dropped, ...rest } = strip(session);
-      const fresh: S3UploadRecord = { ...rest, parts: [], tail: 0 };
-      await this.save(fresh);
-      this.takeRunning(id)?.hash.abandon();
-      const state = await this.receive({ ...fresh, received: 0 }, body, maxBytes, true);
-      if (session.size !== undefined && state.received !== session.size) {
-        await this.reset(state);
-        throw new StoreError('invalid', `the body has ${state.received} bytes, the upload declared ${session.size}`);
-      }
+      const { uploadId: _old, ...rest } = session;
+      const fresh: S3UploadState = { ...rest, parts: [], tail: 0, received: 0 };
+      const state = await this.receive(fresh, body, maxBytes, { whole: true, declared: session.size });
+      // The earlier bytes are replaced now: their multipart upload goes.
+      if (session.uploadId && session.uploadId !== state.uploadId)
+        await abortMultipart(this.client, session.key, session.uploadId);
       return state;
     });
   }
@@ -224,25 +227,17 @@ export class S3UploadSessions {
     return running;
   }
 
-  /** Forgets every received byte (and the multipart upload) of a session. */
-  private async reset(session: S3UploadState): Promise<void> {
-    await abortMultipart(this.client, session.key, session.uploadId);
-    const { uploadId: _dropped, received: _r, ...rest } = session;
-    await this.save({ ...rest, parts: [], tail: 0 });
-    this.takeRunning(session.id)?.hash.abandon();
-  }
-
   private async receive(
     session: S3UploadState,
     body: Readable,
     maxBytes: number,
-    whole: boolean,
+    whole?: { whole: true; declared: number | undefined },
   ): Promise<S3UploadState> {
     const previous = this.takeRunning(session.id);
     if (previous && previous.offset !== session.received) previous.hash.abandon();
     const hash =
       previous?.offset === session.received ? previous.hash : session.received === 0 ? this.md5.start() : undefined;
-    const writer = this.writer(session);
+    const writer = this.writer(session, !whole);
     let counted = 0;
     let failure: unknown;
     const buffered = { chunks: await this.readTail(session) };
@@ -257,30 +252,43 @@ export class S3UploadSessions {
       failure = err;
       await writer.drain().catch(() => undefined);
     }
-    const stored = await this.get(session.id);
-    if (!stored) throw new StoreError('invalid', 'the upload session was closed');
-    if (failure instanceof TooManyBytes) {
-      hash?.abandon();
-      throw new StoreError(
-        'invalid',
-        whole
-          ? `the body is larger than the declared ${maxBytes} bytes`
-          : `the request carries more than the ${maxBytes} bytes this upload accepts`,
-      );
-    }
+    const acknowledged = writer.state.parts.reduce((sum, p) => sum + p.size, 0);
+    const rest = buffered.chunks.reduce((sum, c) => sum + c.length, 0);
+    const refusal =
+      failure instanceof TooManyBytes
+        ? new StoreError(
+            'invalid',
+            whole
+              ? `the body is larger than the declared ${maxBytes} bytes`
+              : `the request carries more than the ${maxBytes} bytes this upload accepts`,
+          )
+        : whole && !failure && whole.declared !== undefined && acknowledged + rest !== whole.declared
+          ? new StoreError(
+              'invalid',
+              `the body has ${acknowledged + rest} bytes, the upload declared ${whole.declared}`,
+            )
+          : undefined;
     // S3's failures are the caller's to report; any other failure is the request's body breaking
-    // off (a dropped connection), after which every byte that arrived is kept, as on GCS.
-    if (failure instanceof StoreError || failure instanceof S3Error) {
+    // off (a dropped connection), after which every byte that arrived is kept, as on GCS, unless
+    // it was a whole body (which has no offsets to resume from).
+    const fatal =
+      refusal ??
+      (failure instanceof StoreError || failure instanceof S3Error || (whole && failure) ? failure : undefined);
+    if (fatal) {
       hash?.abandon();
-      throw failure;
+      if (whole) await writer.abort();
+      throw fatal;
+    }
+    const stored = await this.get(session.id);
+    if (!stored) {
+      await writer.abort();
+      throw new StoreError('invalid', 'the upload session was closed');
     }
     // The buffered rest becomes the tail when it starts right after the last acknowledged part:
     // always after a clean request, and after a dropped connection unless a part was lost in flight.
-    const acknowledged = stored.parts.reduce((sum, p) => sum + p.size, 0);
-    const rest = buffered.chunks.reduce((sum, c) => sum + c.length, 0);
     const contiguous = session.received + counted === acknowledged + rest;
-    const tail = contiguous ? await this.writeTail(session.id, buffered.chunks) : stored.tail;
-    const record: S3UploadRecord = { ...strip(stored), tail };
+    const tail = contiguous ? await this.writeTail(session.id, buffered.chunks) : whole ? 0 : stored.tail;
+    const record = withParts(strip(stored), writer.state, tail);
     await this.save(record);
     const received = acknowledged + tail;
     if (hash && !failure && contiguous) {
@@ -377,6 +385,12 @@ export class S3UploadSessions {
     }
     return removed;
   }
+}
+
+/** The record with the writer's multipart state and `tail` bytes after its last part. */
+function withParts(record: S3UploadRecord, state: MultipartState, tail: number): S3UploadRecord {
+  const { uploadId: _old, ...rest } = record;
+  return { ...rest, ...(state.uploadId ? { uploadId: state.uploadId } : {}), parts: [...state.parts], tail };
 }
 
 function strip(state: S3UploadState): S3UploadRecord {
