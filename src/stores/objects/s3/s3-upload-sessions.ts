@@ -271,9 +271,13 @@ export class S3UploadSessions {
     // S3's failures are the caller's to report; any other failure is the request's body breaking
     // off (a dropped connection), after which every byte that arrived is kept, as on GCS, unless
     // it was a whole body (which has no offsets to resume from).
-    const fatal =
+    const fatal: Error | undefined =
       refusal ??
-      (failure instanceof StoreError || failure instanceof S3Error || (whole && failure) ? failure : undefined);
+      (failure instanceof StoreError || failure instanceof S3Error || (whole && failure)
+        ? failure instanceof Error
+          ? failure
+          : new Error(String(failure))
+        : undefined);
     if (fatal) {
       hash?.abandon();
       if (whole) await writer.abort();
