@@ -276,7 +276,7 @@ export class S3UploadSessions {
       (failure instanceof StoreError || failure instanceof S3Error || (whole && failure)
         ? failure instanceof Error
           ? failure
-          : new Error(String(failure))
+          : new Error('the upload body failed', { cause: failure })
         : undefined);
     if (fatal) {
       hash?.abandon();
