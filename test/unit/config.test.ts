@@ -176,7 +176,7 @@ describe('loadConfig', () => {
         'S3_BUCKET my.files has dots, which break TLS on virtual-host addresses: set S3_FORCE_PATH_STYLE=true',
       ],
     ])('%j stops the start with one plain line: %s', (env, message) => {
-      const problems = problemsOf(env as Record<string, string>);
+      const problems = problemsOf(env);
       expect(problems.join('\n')).toContain(message);
       expect(problems.join('\n')).not.toContain('sekrit');
     });
