@@ -15,7 +15,7 @@ import {
   authorizationHeaders,
   deriveSigningKey,
   encodeKeyPath,
-  presignUrl,
+  presignObjectUrl,
   UNSIGNED_PAYLOAD,
   type SigV4Credentials,
 } from './sigv4';
@@ -95,6 +95,11 @@ export class S3Client {
   readonly region: string;
   /** Origin + bucket path (path-style) or the bucket's own origin (virtual-host), no trailing slash. */
   readonly bucketBase: string;
+  private readonly bucketOrigin: string;
+  /** Host as the HTTP client sends it (port only when not the scheme's default): what SigV4 signs. */
+  private readonly bucketHost: string;
+  /** '' (virtual host) or '/<bucket>' (path style). */
+  private readonly bucketPath: string;
   private readonly creds: SigV4Credentials;
   private readonly agent: http.Agent;
   private readonly transport: typeof http | typeof https;
@@ -111,6 +116,10 @@ export class S3Client {
     this.bucketBase = options.forcePathStyle
       ? `${endpoint.origin}/${encodeURIComponent(options.bucket)}`
       : `${endpoint.protocol}//${options.bucket}.${endpoint.host}`;
+    const base = new URL(this.bucketBase);
+    this.bucketOrigin = base.origin;
+    this.bucketHost = base.host;
+    this.bucketPath = base.pathname.replace(/\/+$/, '');
     this.transport = endpoint.protocol === 'https:' ? https : http;
     this.agent = new this.transport.Agent({ keepAlive: true, maxSockets: 64 });
   }
@@ -137,10 +146,15 @@ export class S3Client {
   }
 
   /** A presigned GET of `key` valid from `signedAt` for `expiresInSeconds` (HMAC only, no request). */
-  presignGet(key: string, signedAt: Date, expiresInSeconds: number, query: Record<string, string> = {}): string {
-    const url = this.objectUrl(key);
-    for (const [name, value] of Object.entries(query)) url.searchParams.set(name, value);
-    return presignUrl(this.creds, this.signingKey(signedAt), { method: 'GET', url, signedAt, expiresInSeconds });
+  presignGet(key: string, signedAt: Date, expiresInSeconds: number): string {
+    return presignObjectUrl(this.creds, this.signingKey(signedAt), {
+      method: 'GET',
+      origin: this.bucketOrigin,
+      host: this.bucketHost,
+      path: `${this.bucketPath}/${encodeKeyPath(key)}`,
+      signedAt,
+      expiresInSeconds,
+    });
   }
 
   /**
