@@ -6,7 +6,8 @@
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { runFlowScript, startSdkServer, type FlowResult } from '../support/sdk-clients';
-import type { ServerProcess } from '../support/server-process';
+import { runServerToExit, type ServerProcess } from '../support/server-process';
+import { makeTempDir } from '../support/temp-dirs';
 import { createTestS3Bucket, startVersitygw, TEST_S3_CREDENTIALS } from '../support/versitygw';
 
 const APP = {
@@ -97,5 +98,32 @@ describe('the official Kinvey SDKs with files on S3 (versitygw)', () => {
         identical: true,
       });
     });
+  });
+});
+
+describe('starting on S3', () => {
+  test('a bucket that does not exist stops the start with one line naming bucket and endpoint, never the secret', async () => {
+    const gateway = await startVersitygw();
+    try {
+      const secret = TEST_S3_CREDENTIALS.secretAccessKey;
+      const { code, output } = await runServerToExit({
+        PORT: '0',
+        KINBASE_DATA_DIR: makeTempDir('kinbase-s3-start-'),
+        KINBASE_STORAGE: 's3',
+        S3_BUCKET: 'kinbase-missing-bucket',
+        S3_ENDPOINT: gateway.endpoint,
+        S3_ACCESS_KEY_ID: TEST_S3_CREDENTIALS.accessKeyId,
+        S3_SECRET_ACCESS_KEY: secret,
+        S3_FORCE_PATH_STYLE: 'true',
+      });
+      expect(code).toBe(1);
+      expect(output).toContain(
+        `kinbase: S3 bucket "kinbase-missing-bucket" at ${gateway.endpoint}/kinbase-missing-bucket does not exist\n`,
+      );
+      expect(output).not.toContain(secret);
+      expect(output).not.toMatch(/\n\s+at /);
+    } finally {
+      await gateway.stop();
+    }
   });
 });
