@@ -14,6 +14,7 @@
  * code as the local store, http/routes/storage) and the bytes stream on into the bucket
  * (s3-upload-sessions.ts). Downloads are SigV4 presigned GETs straight to the bucket.
  */
+import { createHash } from 'node:crypto';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import {
@@ -172,7 +173,6 @@ export class S3ObjectStore implements ObjectStore {
 
   /** The MD5 of a stored object, read back (when it could not be computed as the bytes went by). */
   private async hashStored(key: string): Promise<string> {
-    const { createHash } = await import('node:crypto');
     const hash = createHash('md5');
     const res = await this.client.send({ method: 'GET', key });
     for await (const chunk of res) hash.update(chunk as Buffer);
