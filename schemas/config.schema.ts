@@ -33,7 +33,31 @@ export const envSchema = {
       pattern: '^[A-Za-z0-9_-]{0,32}$',
       default: 'kinbase_',
     },
-    KINBASE_STORAGE: { type: 'string', enum: ['local', 'gcs'], default: 'local' },
+    KINBASE_STORAGE: { type: 'string', enum: ['local', 'gcs', 's3'], default: 'local' },
+    S3_BUCKET: {
+      type: 'string',
+      description: 'a bucket name (3-63 lowercase letters, digits, dots or -)',
+      pattern: '^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$',
+    },
+    S3_REGION: {
+      type: 'string',
+      description: 'a region name such as us-east-1 or auto',
+      pattern: '^[a-z0-9-]{1,32}$',
+      default: 'us-east-1',
+    },
+    S3_ENDPOINT: {
+      type: 'string',
+      description: 'an http:// or https:// origin, such as https://<account>.r2.cloudflarestorage.com',
+      pattern: '^https?://[^/?#\\s]+/?$',
+    },
+    S3_ACCESS_KEY_ID: { type: 'string', minLength: 1 },
+    S3_SECRET_ACCESS_KEY: { type: 'string', minLength: 1 },
+    S3_FORCE_PATH_STYLE: { type: 'string', description: 'true or false', enum: ['true', 'false'] },
+    S3_PUBLIC_URL: {
+      type: 'string',
+      description: 'an http:// or https:// URL under which the bucket is publicly readable',
+      pattern: '^https?://[^?#\\s]+$',
+    },
     GCS_BUCKET: {
       type: 'string',
       description: 'a bucket name (3-223 lowercase letters, digits, dots, _ or -)',

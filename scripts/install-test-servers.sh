@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the real servers the test suite runs against: FerretDB (MongoDB wire protocol, SQLite
-# handler), fake-gcs-server (Google Cloud Storage emulator) and Mailpit (an SMTP server whose HTTP
-# API lists the mails it received). Idempotent: a server already at
+# handler), fake-gcs-server (Google Cloud Storage emulator), versitygw (an S3 gateway that
+# verifies SigV4 signatures, presigned URLs included) and Mailpit (an SMTP server whose HTTP API
+# lists the mails it received). Idempotent: a server already at
 # the wanted version is left alone. Binaries go to $KINBASE_TOOLS_DIR (default: `go env GOPATH`/bin).
 set -euo pipefail
 
@@ -9,6 +10,7 @@ FERRETDB_VERSION=v1.24.2
 FAKE_GCS_VERSION=v1.55.1
 MAILPIT_VERSION=v1.33.1
 POCKETBASE_VERSION=v0.36.8
+VERSITYGW_VERSION=v1.8.0
 
 command -v go >/dev/null || { echo "install-test-servers: Go is required (https://go.dev/dl), then rerun" >&2; exit 1; }
 tools_dir=${KINBASE_TOOLS_DIR:-$(go env GOPATH)/bin}
@@ -24,6 +26,13 @@ mailpit_version=$(go version -m "$tools_dir/mailpit" 2>/dev/null || true)
 if [[ "$mailpit_version" != *"github.com/axllent/mailpit"*"$MAILPIT_VERSION"* ]]; then
   echo "install-test-servers: building mailpit $MAILPIT_VERSION" >&2
   GOBIN="$tools_dir" go install "github.com/axllent/mailpit@$MAILPIT_VERSION"
+fi
+
+# `versitygw --version` says "git" when built by go install, so the module version is read from the binary.
+versitygw_version=$(go version -m "$tools_dir/versitygw" 2>/dev/null || true)
+if [[ "$versitygw_version" != *"github.com/versity/versitygw"*"$VERSITYGW_VERSION"* ]]; then
+  echo "install-test-servers: building versitygw $VERSITYGW_VERSION" >&2
+  GOBIN="$tools_dir" go install "github.com/versity/versitygw/cmd/versitygw@$VERSITYGW_VERSION"
 fi
 
 # The version is read into a variable first: piping into `grep -q` under pipefail fails with 141

@@ -2,7 +2,7 @@ import express, { type Express } from 'express';
 import type { Runtime } from './runtime';
 import { appdataRoutes } from './http/routes/appdata/appdata.routes';
 import { handshakeRoutes } from './http/routes/handshake/handshake.routes';
-import { localStorageRoutes } from './http/routes/storage/storage.routes';
+import { localStorageRoutes, uploadRoutes } from './http/routes/storage/storage.routes';
 import { cors } from './http/middleware/cors';
 import { errorHandler, notFound } from './http/middleware/errors';
 import { requestContext } from './http/middleware/request-context';
@@ -53,9 +53,11 @@ export function createApp(runtime: Runtime, options: AppOptions = {}): Express {
   app.use(requestContext(runtime.writeClock));
   app.use(accessLog(runtime.logger));
   app.use(cors);
-  // The local backend serves its own signed upload/download URLs; upload bodies are streamed raw,
-  // so these routes come before the JSON parser.
+  // The local backend serves its own signed upload/download URLs, the S3 backend its upload URLs
+  // (bytes streamed on into the bucket); upload bodies are streamed raw, so these routes come
+  // before the JSON parser.
   if (runtime.selfServedObjects) app.use(localStorageRoutes(runtime.selfServedObjects));
+  else if (runtime.uploadReceiver) app.use(uploadRoutes(runtime.uploadReceiver));
   // The pages of account mails' links take HTML form bodies, so they too come before the JSON parser.
   app.use(accountRoutes({ apps, recovery: runtime.recovery }));
   // Kinvey SDKs send Content-Type: application/json on every request, also GET/DELETE without body.

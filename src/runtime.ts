@@ -80,6 +80,8 @@ export interface Runtime {
   readonly objects: ObjectStore;
   /** Set when the object backend serves its own signed URLs (local disk): the storage routes serve it. */
   readonly selfServedObjects: OpenedObjectStore['selfServed'];
+  /** Set when only the upload URLs point at kinbase (S3): the upload route serves them. */
+  readonly uploadReceiver: OpenedObjectStore['uploadReceiver'];
   /** Stamps every _kmd.lmt and X-Kinvey-Request-Start, so delta sets compare them exactly. */
   readonly writeClock: MonotonicClock;
   readonly sessionCache: SessionCache;
@@ -263,6 +265,7 @@ export function buildRuntime(deps: RuntimeDeps): Runtime {
     documents,
     objects,
     selfServedObjects: deps.objects.selfServed,
+    uploadReceiver: deps.objects.uploadReceiver,
     writeClock,
     sessionCache,
     groups,

@@ -13,6 +13,7 @@ import { ConfigError, loadConfig, type Config } from './config/load-config';
 import { AppRegistry } from './domain/apps/app-registry';
 import { resolveApps, resolveSigningSecret } from './config/data-dir';
 import { createDocumentStore, createObjectStore } from './stores';
+import { StoreStartError } from './stores/store-start-error';
 import { missingNodeFlags } from './node-flags';
 import { listenControlSocket } from './control-socket';
 import { EmbeddedDocumentStore } from './stores/documents/embedded/embedded.document-store';
@@ -103,6 +104,10 @@ async function main(): Promise<void> {
     publicUrl: config.publicUrl,
     signingSecret,
     role: worker === undefined ? 'single' : 'worker',
+  }).catch((err: unknown) => {
+    if (!(err instanceof StoreStartError)) throw err;
+    process.stderr.write(`kinbase: ${err.message}\n`);
+    return process.exit(1);
   });
   for (const warning of config.startupWarnings) logger.warn(warning);
   if (config.mail) {

@@ -23,6 +23,18 @@ export type StorageConfig =
       readonly keyFile?: string;
       readonly apiEndpoint?: string;
       readonly hmac?: { readonly accessId: string; readonly secret: string };
+    }
+  | {
+      readonly kind: 's3';
+      readonly bucket: string;
+      readonly region: string;
+      /** Absent: AWS's regional endpoint. */
+      readonly endpoint?: string;
+      readonly accessKeyId: string;
+      readonly secretAccessKey: string;
+      readonly forcePathStyle: boolean;
+      /** Base URL under which the bucket's public copies are readable (bucket policy, website, CDN). */
+      readonly publicUrl?: string;
     };
 
 export interface Config {
@@ -114,6 +126,7 @@ export function loadConfig(
   if (e.KINBASE_STORAGE !== 'gcs' && (e.GCS_BUCKET || e.GCS_HMAC_ACCESS_ID))
     problems.push('GCS_* variables are set but KINBASE_STORAGE is not gcs');
   if (e.KINBASE_SMTP_URL) checkSmtpUrl(e.KINBASE_SMTP_URL, problems);
+  problems.push(...s3Problems(e));
   const warnings: string[] = [];
   const apps = loadApps(e, readFile, problems, warnings);
   if (problems.length > 0) throw new ConfigError(problems);
@@ -129,17 +142,19 @@ export function loadConfig(
       ? { kind: 'mongodb', url: e.MONGODB_URL, dbPrefix: e.MONGODB_DB_PREFIX }
       : { kind: 'embedded', sync: e.KINBASE_EMBEDDED_SYNC },
     storage:
-      e.KINBASE_STORAGE === 'gcs'
-        ? {
-            kind: 'gcs',
-            bucket: e.GCS_BUCKET as string,
-            ...(e.GCS_KEY_FILE ? { keyFile: e.GCS_KEY_FILE } : {}),
-            ...(e.GCS_API_ENDPOINT ? { apiEndpoint: e.GCS_API_ENDPOINT.replace(/\/+$/, '') } : {}),
-            ...(e.GCS_HMAC_ACCESS_ID && e.GCS_HMAC_SECRET
-              ? { hmac: { accessId: e.GCS_HMAC_ACCESS_ID, secret: e.GCS_HMAC_SECRET } }
-              : {}),
-          }
-        : { kind: 'local' },
+      e.KINBASE_STORAGE === 's3'
+        ? s3Storage(e)
+        : e.KINBASE_STORAGE === 'gcs'
+          ? {
+              kind: 'gcs',
+              bucket: e.GCS_BUCKET as string,
+              ...(e.GCS_KEY_FILE ? { keyFile: e.GCS_KEY_FILE } : {}),
+              ...(e.GCS_API_ENDPOINT ? { apiEndpoint: e.GCS_API_ENDPOINT.replace(/\/+$/, '') } : {}),
+              ...(e.GCS_HMAC_ACCESS_ID && e.GCS_HMAC_SECRET
+                ? { hmac: { accessId: e.GCS_HMAC_ACCESS_ID, secret: e.GCS_HMAC_SECRET } }
+                : {}),
+            }
+          : { kind: 'local' },
     uploadUrlTtlSeconds: e.KINBASE_UPLOAD_URL_TTL_SECONDS,
     downloadUrlTtlSeconds: e.KINBASE_DOWNLOAD_URL_TTL_SECONDS,
     pendingUploadTtlSeconds: e.KINBASE_PENDING_UPLOAD_TTL_SECONDS,
@@ -177,6 +192,48 @@ function checkSmtpUrl(value: string, problems: string[]): void {
     return;
   }
   if (url.hostname === '') problems.push('KINBASE_SMTP_URL names no host');
+}
+
+const S3_VARIABLES = [
+  'S3_BUCKET',
+  'S3_ENDPOINT',
+  'S3_ACCESS_KEY_ID',
+  'S3_SECRET_ACCESS_KEY',
+  'S3_FORCE_PATH_STYLE',
+  'S3_PUBLIC_URL',
+] as const;
+
+/** One plain line per missing or contradictory S3 setting (the secret's value is never quoted). */
+function s3Problems(e: EnvInput): string[] {
+  if (e.KINBASE_STORAGE !== 's3') {
+    const set = S3_VARIABLES.filter((name) => e[name] !== undefined);
+    return set.length > 0
+      ? [`${set.join(', ')} ${set.length > 1 ? 'are' : 'is'} set but KINBASE_STORAGE is not s3`]
+      : [];
+  }
+  const problems: string[] = [];
+  for (const name of ['S3_BUCKET', 'S3_ACCESS_KEY_ID', 'S3_SECRET_ACCESS_KEY'] as const)
+    if (!e[name]) problems.push(`${name} is required when KINBASE_STORAGE is s3`);
+  if (!e.S3_ENDPOINT && e.S3_FORCE_PATH_STYLE === 'true')
+    problems.push('S3_FORCE_PATH_STYLE=true needs S3_ENDPOINT (AWS itself is addressed by virtual host)');
+  if (e.S3_BUCKET?.includes('.') && e.S3_FORCE_PATH_STYLE !== 'true' && e.S3_ENDPOINT?.startsWith('https:'))
+    problems.push(
+      `S3_BUCKET ${e.S3_BUCKET} has dots, which break TLS on virtual-host addresses: set S3_FORCE_PATH_STYLE=true`,
+    );
+  return problems;
+}
+
+function s3Storage(e: EnvInput): StorageConfig {
+  return {
+    kind: 's3',
+    bucket: e.S3_BUCKET as string,
+    region: e.S3_REGION,
+    ...(e.S3_ENDPOINT ? { endpoint: e.S3_ENDPOINT.replace(/\/+$/, '') } : {}),
+    accessKeyId: e.S3_ACCESS_KEY_ID as string,
+    secretAccessKey: e.S3_SECRET_ACCESS_KEY as string,
+    forcePathStyle: e.S3_FORCE_PATH_STYLE === 'true',
+    ...(e.S3_PUBLIC_URL ? { publicUrl: e.S3_PUBLIC_URL.replace(/\/+$/, '') } : {}),
+  };
 }
 
 function loadApps(e: EnvInput, readFile: FileReader, problems: string[], warnings: string[]): AppDefinition[] | null {

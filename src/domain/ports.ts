@@ -258,7 +258,7 @@ export interface SignOptions {
  * Adapters report running out of a resource or an unreachable backend as StoreError('unavailable').
  */
 export interface ObjectStore {
-  readonly kind: 'local' | 'gcs';
+  readonly kind: 'local' | 'gcs' | 's3';
   /** Opens a resumable upload session for `key` and returns where the client sends the bytes. */
   createUploadSession(key: string, options: UploadSessionOptions): Promise<UploadTarget>;
   /** Stores a whole object atomically from a stream (readers never see a partial object). */

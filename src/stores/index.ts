@@ -7,8 +7,9 @@ import { migrateNedbData, type MigrationLog } from './documents/embedded/legacy-
 import { LocalDiskObjectStore } from './objects/local-disk/local-disk.object-store';
 import { clearSessionLocks } from './objects/local-disk/session-lock';
 import type { Clock } from '../internal/clock';
+import type { S3ObjectStore } from './objects/s3/s3.object-store';
 
-// The MongoDB and GCS adapters are loaded only when configured: their client libraries hold about
+// The MongoDB, GCS and S3 adapters are loaded only when configured: their client libraries hold about
 // 13 MB of heap, which a server on the embedded defaults would otherwise carry (and mark on every
 // major GC) for nothing.
 
@@ -96,6 +97,11 @@ export interface OpenedObjectStore {
    * the same store, for the storage routes that serve those URLs (http/routes/storage).
    */
   readonly selfServed?: LocalDiskObjectStore;
+  /**
+   * Set when only the upload URLs point at kinbase (S3: the SDKs' resumable protocol is served by
+   * kinbase, which streams the bytes on into the bucket): the store, for the upload route.
+   */
+  readonly uploadReceiver?: S3ObjectStore;
 }
 
 /**
@@ -129,6 +135,23 @@ export async function createObjectStore(
         ...clock,
       });
       return { store };
+    }
+    case 's3': {
+      const { S3ObjectStore } = await import('./objects/s3/s3.object-store');
+      const store = await S3ObjectStore.open({
+        bucket: config.bucket,
+        region: config.region,
+        ...(config.endpoint ? { endpoint: config.endpoint } : {}),
+        accessKeyId: config.accessKeyId,
+        secretAccessKey: config.secretAccessKey,
+        forcePathStyle: config.forcePathStyle,
+        ...(config.publicUrl ? { publicBaseUrl: config.publicUrl } : {}),
+        kinbaseUrl: options.publicUrl,
+        signingSecret: options.signingSecret,
+        sessionsDir: path.join(options.dataDir, 's3-uploads'),
+        ...clock,
+      });
+      return { store, uploadReceiver: store };
     }
     default:
       return assertNever(config);

@@ -12,8 +12,11 @@ export interface ObjectStoreHarness {
   store: ObjectStore;
   /** Whether the backend refuses a public URL once the object is private again (fake-gcs-server does not). */
   enforcesPrivacy: boolean;
-  /** Whether the backend itself verifies download signatures and expiry (fake-gcs-server does not). */
-  verifiesSignatures: boolean;
+  /**
+   * Who checks download signatures: kinbase's own routes (local disk: the store's clock decides
+   * expiry), the storage server (versitygw: SigV4 on the wall clock), or nobody (fake-gcs-server).
+   */
+  signatures: 'kinbase' | 'server' | 'unchecked';
   /**
    * Whether an uploaded object keeps the content type its session was opened with, whatever the
    * upload requests say (GCS does; fake-gcs-server relabels it with a request's Content-Type).
@@ -127,7 +130,7 @@ export function objectStoreContract(name: string, open: () => Promise<ObjectStor
       const url = store.publicUrl(key, { https: false });
       expect(url.startsWith('http://')).toBe(true);
       // An http-only origin is never turned into an https URL nobody serves (SDKs always ask for tls).
-      if (harness.verifiesSignatures) expect(store.publicUrl(key, { https: true })).toBe(url);
+      if (harness.signatures !== 'unchecked') expect(store.publicUrl(key, { https: true })).toBe(url);
       const res = await fetch(url);
       expect(res.status).toBe(200);
       expect(Buffer.from(await res.arrayBuffer()).equals(data)).toBe(true);
@@ -163,7 +166,33 @@ export function objectStoreContract(name: string, open: () => Promise<ObjectStor
       await store.write(other, Readable.from([Buffer.from('other')]), { contentType: 'text/plain' });
       const expiresAt = inSeconds(60);
       const url = await store.signDownloadUrl(key, { expiresAt, https: false });
-      if (!harness.verifiesSignatures) {
+      if (harness.signatures === 'server') {
+        // A SigV4 presigned GET that ends at the requested expiry (X-Amz-Date + X-Amz-Expires), signed
+        // at a time derived from the expiry: a later signing gives the identical URL.
+        const params = new URL(url).searchParams;
+        expect(params.get('X-Amz-Algorithm')).toBe('AWS4-HMAC-SHA256');
+        const signedAt = Date.parse(
+          (params.get('X-Amz-Date') ?? '').replace(/^(\d{4})(\d\d)(\d\d)T(\d\d)(\d\d)(\d\d)Z$/, '$1-$2-$3T$4:$5:$6Z'),
+        );
+        expect(signedAt + Number(params.get('X-Amz-Expires')) * 1000).toBe(
+          Math.floor(expiresAt.getTime() / 1000) * 1000,
+        );
+        expect(signedAt).toBeLessThanOrEqual(harness.clock.now().getTime());
+        harness.clock.advance(1500);
+        expect(await store.signDownloadUrl(key, { expiresAt, https: false })).toBe(url);
+        // The server itself refuses a tampered signature and the signature on another key.
+        expect((await fetch(url)).status).toBe(200);
+        const tampered = url.replace(/Signature=([0-9a-f])/, (_m, c: string) => `Signature=${c === '0' ? '1' : '0'}`);
+        expect(tampered).not.toBe(url);
+        expect((await fetch(tampered)).status).toBe(403);
+        const reused = url.replace(key, other);
+        expect(reused).not.toBe(url);
+        expect((await fetch(reused)).status).toBe(403);
+        const longer = url.replace(/X-Amz-Expires=(\d+)/, (_m, s: string) => `X-Amz-Expires=${Number(s) + 3600}`);
+        expect([400, 403]).toContain((await fetch(longer)).status);
+        return;
+      }
+      if (harness.signatures === 'unchecked') {
         // fake-gcs-server serves signed URLs without checking signature or expiry, so on GCS we can
         // only assert that the URL is a real V4 signed URL that ends at the requested expiry:
         // X-Goog-Date + X-Goog-Expires (the signing time is derived from the expiry, see the adapter).

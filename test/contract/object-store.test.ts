@@ -10,7 +10,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import express from 'express';
-import { localStorageRoutes } from '../../src/http/routes/storage/storage.routes';
+import { localStorageRoutes, uploadRoutes } from '../../src/http/routes/storage/storage.routes';
+import { S3ObjectStore } from '../../src/stores/objects/s3/s3.object-store';
+import { createTestS3Bucket, TEST_S3_CREDENTIALS, testS3Endpoint } from '../support/versitygw';
 import {
   buildCanonicalRequest,
   buildStringToSign,
@@ -52,7 +54,7 @@ async function openLocal(): Promise<LocalHarness> {
     dir,
     clock,
     enforcesPrivacy: true,
-    verifiesSignatures: true,
+    signatures: 'kinbase',
     keepsSessionContentType: true,
     close: async () => {
       server.closeAllConnections();
@@ -84,14 +86,66 @@ async function openGcs(): Promise<ObjectStoreHarness> {
     store,
     clock,
     enforcesPrivacy: false,
-    verifiesSignatures: false,
+    signatures: 'unchecked',
     keepsSessionContentType: false,
     close: async () => store.close(),
   };
 }
 
+interface S3Harness extends ObjectStoreHarness {
+  store: S3ObjectStore;
+  bucket: string;
+  sessionsDir: string;
+}
+
+/** An S3 store on a fresh versitygw bucket, its upload route served on a real HTTP server. */
+async function openS3(options: { publicBaseUrl?: string } = {}): Promise<S3Harness> {
+  const endpoint = testS3Endpoint();
+  const bucket = await createTestS3Bucket(endpoint);
+  const sessionsDir = await mkdtemp(path.join(tmpdir(), 'kinbase-s3-sessions-'));
+  const app = express();
+  const holder: { routes?: express.Router } = {};
+  app.use((req, res, next) => (holder.routes ? holder.routes(req, res, next) : next()));
+  const server: Server = await new Promise((resolve) => {
+    const s = app.listen(0, '127.0.0.1', () => resolve(s));
+  });
+  const address = server.address();
+  if (!address || typeof address === 'string') throw new Error('no address');
+  const clock = new TestClock();
+  const store = await S3ObjectStore.open({
+    ...TEST_S3_CREDENTIALS,
+    bucket,
+    endpoint,
+    forcePathStyle: true,
+    ...options,
+    kinbaseUrl: `http://127.0.0.1:${address.port}`,
+    signingSecret: randomBytes(32).toString('hex'),
+    sessionsDir,
+    // S3's smallest part, so a few MB exercise the multipart path.
+    partSizeBytes: 5 * 1024 * 1024,
+    clock: clock.now,
+  });
+  holder.routes = uploadRoutes(store);
+  return {
+    store,
+    bucket,
+    sessionsDir,
+    clock,
+    enforcesPrivacy: true,
+    signatures: 'server',
+    keepsSessionContentType: true,
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+      await store.close();
+      await rm(sessionsDir, { recursive: true, force: true });
+    },
+  };
+}
+
 objectStoreContract('local disk', openLocal);
 objectStoreContract('Google Cloud Storage (fake-gcs-server)', openGcs);
+objectStoreContract('S3 (versitygw)', () => openS3());
 
 describe('GCS adapter on fake-gcs-server', () => {
   test('signed and public URLs point at the configured endpoint and bucket', async () => {
@@ -162,10 +216,13 @@ describe('GCS adapter on fake-gcs-server', () => {
   // instead of answering 308, so the probe/resume dance is tested on the local backend only.
 });
 
-describe('local storage endpoints', () => {
-  let h: LocalHarness;
+describe.each([
+  ['local disk', openLocal],
+  ['S3 (versitygw)', () => openS3()],
+] as const)('the resumable upload protocol of kinbase upload URLs on %s', (_name, openStore) => {
+  let h: ObjectStoreHarness;
   beforeEach(async () => {
-    h = await openLocal();
+    h = await openStore();
   });
   afterEach(async () => h.close());
   const inSeconds = (s: number): Date => h.clock.inSeconds(s);
@@ -289,6 +346,29 @@ describe('local storage endpoints', () => {
     );
     expect(res.status).toBe(401);
   });
+});
+
+describe('local storage endpoints', () => {
+  let h: LocalHarness;
+  beforeEach(async () => {
+    h = await openLocal();
+  });
+  afterEach(async () => h.close());
+  const inSeconds = (s: number): Date => h.clock.inSeconds(s);
+  const put = (url: string, headers: Record<string, string>, body?: Buffer, method = 'PUT') =>
+    fetch(url, { method, redirect: 'manual', headers, ...(body ? { body } : {}) });
+
+  async function session(size: number | undefined, contentType = 'image/png', ttl = 600) {
+    const key = newKey();
+    const target = await h.store.createUploadSession(key, {
+      contentType,
+      ...(size !== undefined ? { size } : {}),
+      expiresAt: inSeconds(ttl),
+      closesAt: inSeconds(3600),
+      filename: 'pixel.png',
+    });
+    return { key, url: target.url };
+  }
 
   test('a never-completed session leaves no object, and delete removes the pending upload', async () => {
     const { key, url } = await session(10);

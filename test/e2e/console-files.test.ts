@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createTestBucket, removeServiceAccountKey, writeServiceAccountKey } from '../support/gcs-key';
+import { createTestS3Bucket, TEST_S3_CREDENTIALS, testS3Endpoint } from '../support/versitygw';
 import { makePng, type Rgb } from '../support/png';
 import type { Locator, Page } from 'playwright-core';
 import { masterAuth, screenshot, signIn, startConsole, type ConsoleFixture } from '../support/browser';
@@ -451,6 +452,59 @@ describe('console: Files on Google Cloud Storage (fake-gcs-server) (Chromium)', 
 
     await files.expectStoredWhole('bucket-upload.bin', 20 * MiB, expected);
     await card(page, 'bucket-upload.bin').waitFor({ timeout: 15_000 });
+    expect(fx.pageErrors).toEqual([]);
+  }, 180_000);
+});
+
+describe('console: Files on S3 (versitygw) (Chromium)', () => {
+  let fx: ConsoleFixture;
+  let files: ReturnType<typeof filesApi>;
+  beforeAll(async () => {
+    const endpoint = testS3Endpoint();
+    fx = await startConsole({
+      KINBASE_STORAGE: 's3',
+      S3_BUCKET: await createTestS3Bucket(endpoint),
+      S3_ENDPOINT: endpoint,
+      S3_REGION: TEST_S3_CREDENTIALS.region,
+      S3_ACCESS_KEY_ID: TEST_S3_CREDENTIALS.accessKeyId,
+      S3_SECRET_ACCESS_KEY: TEST_S3_CREDENTIALS.secretAccessKey,
+      S3_FORCE_PATH_STYLE: 'true',
+    });
+    files = filesApi(fx);
+    await files.seedFile('s3-photo.png', 'image/png', png(40, 30, [160, 20, 90]));
+    await signIn(fx);
+    await fx.page.goto(`${fx.origin}/console/#/${fx.appKey}/files`);
+    await fx.page.getByTestId('dropzone').waitFor({ timeout: 15_000 });
+  }, 90_000);
+  afterAll(async () => {
+    await fx?.close();
+  });
+
+  it("shows a private image's thumbnail from its presigned bucket URL, under the CSP", async () => {
+    const { page } = fx;
+    const photo = card(page, 's3-photo.png');
+    expect(await loadedThumbnailWidth(page, photo)).toBe(40);
+    expect(new URL((await photo.locator('img').getAttribute('src'))!).origin).toBe(new URL(testS3Endpoint()).origin);
+    expect(fx.pageErrors).toEqual([]);
+  }, 60_000);
+
+  it('uploads a 12 MB file through kinbase into the bucket, chunk by chunk to 100 %', async () => {
+    const { page } = fx;
+    const seed = 2626;
+    const expected = createHash('md5')
+      .update(pseudoRandomBytes(12 * MiB, seed))
+      .digest('hex');
+    await recordProgress(page);
+    await dropGeneratedFile(page, 's3-upload.bin', 12 * MiB, seed);
+    const row = page.getByTestId('upload-row').filter({ hasText: 's3-upload.bin' });
+    await row
+      .getByTestId('upload-status')
+      .filter({ hasText: /Uploaded|failed|Failed/ })
+      .waitFor({ timeout: 120_000 });
+    await expect(row.getByTestId('upload-status').textContent()).resolves.toMatch(/Uploaded/);
+    expect(await row.getByRole('progressbar').getAttribute('aria-valuenow')).toBe('100');
+    await files.expectStoredWhole('s3-upload.bin', 12 * MiB, expected);
+    await card(page, 's3-upload.bin').waitFor({ timeout: 15_000 });
     expect(fx.pageErrors).toEqual([]);
   }, 180_000);
 });

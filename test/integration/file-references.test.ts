@@ -336,6 +336,28 @@ describe('KinveyFile references on Google Cloud Storage (fake-gcs-server)', () =
   });
 });
 
+describe('KinveyFile references on S3 (versitygw)', () => {
+  test('private references get SigV4 presigned URLs the bucket serves; public ones the public copy', async () => {
+    const c = await setup({ objects: 's3' });
+    const priv = await upload(c, c.a.auth, { _filename: 'p.png' });
+    const pub = await upload(c, c.a.auth, { _filename: 'q.png', _public: true });
+    await save(c, c.a.auth, 'things', { _id: 't1', p: ref(priv), q: [ref(pub)] }).expect(201);
+    const res = await get(c, c.a.auth, 'things/t1', { kinveyfile_ttl: '120', kinveyfile_tls: 'false' }).expect(200);
+    const signed = new URL(res.body.p._downloadURL);
+    expect(signed.searchParams.get('X-Amz-Algorithm')).toBe('AWS4-HMAC-SHA256');
+    expect(res.body.p._expiresAt).toEqual(expect.any(String));
+    const again = await get(c, c.a.auth, 'things/t1', { kinveyfile_ttl: '120', kinveyfile_tls: 'false' }).expect(200);
+    expect(again.body.p._downloadURL).toBe(res.body.p._downloadURL);
+    expect(new URL(res.body.q[0]._downloadURL).pathname).toContain('/public.kinbase/');
+    expect(res.body.q[0]).not.toHaveProperty('_expiresAt');
+    for (const url of [res.body.p._downloadURL, res.body.q[0]._downloadURL]) {
+      const fetched = await fetch(url);
+      expect(fetched.status).toBe(200);
+      expect(fetched.headers.get('content-type')).toBe('image/png');
+    }
+  });
+});
+
 describe('a read resolving 1,000 references (GCS, RSA signing in workers)', () => {
   test('signs all 1,000 URLs in the RSA signer-pool workers, none on the event-loop thread', async () => {
     const c = await setup({ objects: 'gcs' });

@@ -1,7 +1,7 @@
 /**
  * The Files API end to end through real HTTP: metadata through the API, bytes with plain fetch to
- * the returned upload and download URLs (no credentials, as the SDKs do), on the local backend and
- * on Google Cloud Storage (fake-gcs-server).
+ * the returned upload and download URLs (no credentials, as the SDKs do), on the local backend, on
+ * S3 (versitygw) and on Google Cloud Storage (fake-gcs-server).
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer, request as httpRequest } from 'node:http';
@@ -58,9 +58,10 @@ async function download(url: string): Promise<{ status: number; data: Buffer; he
   return { status: res.status, data: Buffer.from(await res.arrayBuffer()), headers: res.headers };
 }
 
-describe('Files on the local backend', () => {
+describe.each(['local', 's3'] as const)('Files on %s storage', (objects) => {
+  const openOn = (options: TestAppOptions = {}) => open({ objects, ...options });
   test('the SDK flow: metadata, status probe, upload, then a download of the identical bytes', async () => {
-    const c = await open();
+    const c = await openOn();
     const data = randomBytes(70_000);
     const file = await createFile(
       c,
@@ -93,7 +94,7 @@ describe('Files on the local backend', () => {
   });
 
   test("_requiredHeaders names the Content-Type the upload URL enforces: sent over a client's default it uploads, without it 415", async () => {
-    const c = await open();
+    const c = await openOn();
     const data = randomBytes(1000);
     const file = await createFile(c, { _filename: 'a.png', mimeType: 'image/png', size: data.length }, 'image/png');
     expect(file._requiredHeaders).toEqual({ 'Content-Type': 'image/png' });
@@ -109,7 +110,7 @@ describe('Files on the local backend', () => {
   });
 
   test('a client that sets the required Content-Type and then its own (XHR joins the two) uploads; a joined other type is 415', async () => {
-    const c = await open();
+    const c = await openOn();
     const data = randomBytes(1000);
     const file = await createFile(c, { mimeType: 'image/png', size: data.length }, 'image/png');
     expect((await put(file._uploadURL, { 'Content-Type': 'image/png, text/html' }, data)).status).toBe(415);
@@ -117,7 +118,7 @@ describe('Files on the local backend', () => {
   });
 
   test('an interrupted upload resumes where it stopped and the result is byte-identical', async () => {
-    const c = await open();
+    const c = await openOn();
     const data = randomBytes(600_000);
     const file = await createFile(c, { size: data.length });
     const type = { 'Content-Type': 'application/octet-stream' };
@@ -164,7 +165,7 @@ describe('Files on the local backend', () => {
   });
 
   test('a declared size and the pinned content type are enforced', async () => {
-    const c = await open();
+    const c = await openOn();
     const file = await createFile(c, { size: 10, mimeType: 'image/png' }, 'image/png');
     const tooBig = await put(file._uploadURL, { 'Content-Type': 'image/png' }, randomBytes(11));
     expect(tooBig.status).toBe(400);
@@ -175,6 +176,135 @@ describe('Files on the local backend', () => {
     expect((await readFile(c, file._id)).body._uploadState.status).toBe('complete');
   });
 
+  test('a PUT with new content keeps the old bytes downloadable until the new upload completes', async () => {
+    const c = await openOn();
+    const v1 = Buffer.from('version one');
+    const v2 = Buffer.from('version two, longer');
+    const file = await createFile(c, { _id: 'doc', size: v1.length });
+    await put(file._uploadURL, {}, v1);
+    const reopened = await request(c.t.app)
+      .put(`/blob/${c.t.appKey}/doc`)
+      .set('Authorization', c.auth)
+      .send({ size: v2.length })
+      .expect(200);
+    expect(reopened.body._uploadURL).not.toBe(file._uploadURL);
+    const pending = await readFile(c, 'doc');
+    expect(pending.body._uploadState.status).toBe('pending');
+    expect((await download(pending.body._downloadURL)).data.equals(v1)).toBe(true);
+    expect((await put(reopened.body._uploadURL, {}, v2)).status).toBe(200);
+    const done = await readFile(c, 'doc');
+    expect(done.body._uploadState).toEqual({ status: 'complete', bytesReceived: v2.length, md5: md5(v2) });
+    expect((await download(done.body._downloadURL)).data.equals(v2)).toBe(true);
+  });
+
+  test('a public file has a permanent URL that stops working when made private or deleted', async () => {
+    const c = await openOn();
+    const file = await createFile(c, { _id: 'pub', _public: true, mimeType: 'text/plain' }, 'text/plain');
+    await put(file._uploadURL, { 'Content-Type': 'text/plain' }, Buffer.from('public bytes'));
+    const meta = await readFile(c, 'pub');
+    expect(meta.body._expiresAt).toBeUndefined();
+    const publicUrl = meta.body._downloadURL as string;
+    expect((await download(publicUrl)).data.toString()).toBe('public bytes');
+
+    await request(c.t.app)
+      .put(`/blob/${c.t.appKey}/pub`)
+      .set('Authorization', c.auth)
+      .send({ _public: false, mimeType: 'text/plain' })
+      .expect(200);
+    expect((await download(publicUrl)).status).toBe(404);
+    const signed = (await readFile(c, 'pub')).body._downloadURL as string;
+    expect((await download(signed)).data.toString()).toBe('public bytes');
+
+    await request(c.t.app).delete(`/blob/${c.t.appKey}/pub`).set('Authorization', c.auth).expect(200, { count: 1 });
+    expect((await download(signed)).status).toBe(404);
+    expect((await readFile(c, 'pub')).status).toBe(404);
+  });
+
+  test('another user cannot read a private file, and its stored bytes are keyed by a hash of the id and a generation', async () => {
+    const c = await openOn();
+    const file = await createFile(c, { _id: '../../outside/..\u0007' });
+    expect((await put(file._uploadURL, {}, Buffer.from('safe'))).status).toBe(200);
+    const denied = await request(c.t.app)
+      .get(`/blob/${c.t.appKey}/${encodeURIComponent(file._id)}`)
+      .set('Authorization', c.other);
+    expect(denied.status).toBe(401);
+    expect(denied.body.error).toBe('InsufficientCredentials');
+    const url = (await readFile(c, file._id)).body._downloadURL as string;
+    // Local: kinbase's own download route; S3: the object's key in the bucket (path-style).
+    const where = objects === 'local' ? '/storage/download' : '/kinbase-test-[0-9a-f]{12}';
+    expect(new URL(url).pathname).toMatch(new RegExp(`^${where}/${c.t.appKey}/f/[0-9a-f]{64}/[A-Za-z0-9_-]{22}$`));
+    expect((await download(url)).data.toString()).toBe('safe');
+  });
+
+  test('the sweeper removes files whose bytes never arrived, reverts unfinished re-uploads and keeps finished ones', async () => {
+    const c = await openOn();
+    const never = await createFile(c, { _id: 'never' });
+    const finished = await createFile(c, { _id: 'finished' });
+    await put(finished._uploadURL, {}, Buffer.from('arrived, never read'));
+    const kept = await createFile(c, { _id: 'kept' });
+    await put(kept._uploadURL, {}, Buffer.from('original'));
+    await readFile(c, 'kept'); // seen complete
+    await request(c.t.app).put(`/blob/${c.t.appKey}/kept`).set('Authorization', c.auth).send({ size: 3 }).expect(200);
+
+    const files = new FilesService(c.t.documents, c.t.objects, {
+      uploadUrlTtlSeconds: c.t.config.uploadUrlTtlSeconds,
+      pendingUploadTtlSeconds: c.t.config.pendingUploadTtlSeconds,
+      appKeys: () => [c.t.appKey],
+    });
+    // Too early: nothing is touched.
+    expect(await files.sweepPendingUploads(new Date())).toEqual({ completed: 0, reverted: 0, removed: 0 });
+    const later = new Date(Date.now() + (c.t.config.pendingUploadTtlSeconds + 1) * 1000);
+    expect(await files.sweepPendingUploads(later)).toEqual({ completed: 1, reverted: 1, removed: 1 });
+
+    expect((await readFile(c, 'never')).status).toBe(404);
+    expect((await put(never._uploadURL, {}, Buffer.from('too late'))).status).toBe(404);
+    expect((await readFile(c, 'finished')).body._uploadState.status).toBe('complete');
+    const reverted = await readFile(c, 'kept');
+    expect(reverted.body).toMatchObject({
+      size: 8,
+      _uploadState: { status: 'complete', bytesReceived: 8, md5: md5(Buffer.from('original')) },
+    });
+    expect((await download(reverted.body._downloadURL)).data.toString()).toBe('original');
+  });
+
+  test('a metadata-only PUT (making a file public) keeps serving its bytes and says which in _uploadState.previous', async () => {
+    const c = await openOn();
+    const data = Buffer.from('the original bytes');
+    const file = await createFile(
+      c,
+      { _filename: 'notes.txt', mimeType: 'text/plain', size: data.length },
+      'text/plain',
+    );
+    expect((await put(file._uploadURL, { ...file._requiredHeaders, 'Content-Type': 'text/plain' }, data)).status).toBe(
+      200,
+    );
+    const complete = (await readFile(c, file._id)).body;
+    expect(complete._uploadState).toEqual({ status: 'complete', bytesReceived: data.length, md5: md5(data) });
+
+    const { _downloadURL, _expiresAt, _uploadState, _kmd, ...metadata } = complete;
+    const update = await request(c.t.app)
+      .put(`/blob/${c.t.appKey}/${file._id}`)
+      .set('Authorization', c.auth)
+      .set('X-Kinvey-Content-Type', 'text/plain')
+      .send({ ...metadata, _public: true });
+    expect(update.status).toBe(200);
+    expect(update.body._uploadState).toEqual({
+      status: 'pending',
+      bytesReceived: 0,
+      md5: null,
+      previous: { size: data.length, md5: md5(data) },
+    });
+    const shown = (await readFile(c, file._id)).body;
+    expect(shown).toMatchObject({
+      _public: true,
+      _uploadState: { status: 'pending', previous: { size: data.length, md5: md5(data) } },
+    });
+    expect(shown).not.toHaveProperty('_expiresAt');
+    expect((await download(shown._downloadURL)).data).toEqual(data);
+  });
+});
+
+describe('Files on the local backend: URL expiry on the app clock', () => {
   test('upload and download URLs expire, and tampered signatures are refused', async () => {
     // The app's clock (the Files API, the signed-URL cache and the store's checks) moves only when
     // the test moves it, so nothing has to happen within a URL's lifetime on a loaded machine.
@@ -218,133 +348,6 @@ describe('Files on the local backend', () => {
     const fresh = (await readFile(c, file._id, { ttl_in_seconds: '1' })).body._downloadURL as string;
     expect(fresh).not.toBe(short);
     expect((await download(fresh)).data.toString()).toBe('hello');
-  });
-
-  test('a PUT with new content keeps the old bytes downloadable until the new upload completes', async () => {
-    const c = await open();
-    const v1 = Buffer.from('version one');
-    const v2 = Buffer.from('version two, longer');
-    const file = await createFile(c, { _id: 'doc', size: v1.length });
-    await put(file._uploadURL, {}, v1);
-    const reopened = await request(c.t.app)
-      .put(`/blob/${c.t.appKey}/doc`)
-      .set('Authorization', c.auth)
-      .send({ size: v2.length })
-      .expect(200);
-    expect(reopened.body._uploadURL).not.toBe(file._uploadURL);
-    const pending = await readFile(c, 'doc');
-    expect(pending.body._uploadState.status).toBe('pending');
-    expect((await download(pending.body._downloadURL)).data.equals(v1)).toBe(true);
-    expect((await put(reopened.body._uploadURL, {}, v2)).status).toBe(200);
-    const done = await readFile(c, 'doc');
-    expect(done.body._uploadState).toEqual({ status: 'complete', bytesReceived: v2.length, md5: md5(v2) });
-    expect((await download(done.body._downloadURL)).data.equals(v2)).toBe(true);
-  });
-
-  test('a public file has a permanent URL that stops working when made private or deleted', async () => {
-    const c = await open();
-    const file = await createFile(c, { _id: 'pub', _public: true, mimeType: 'text/plain' }, 'text/plain');
-    await put(file._uploadURL, { 'Content-Type': 'text/plain' }, Buffer.from('public bytes'));
-    const meta = await readFile(c, 'pub');
-    expect(meta.body._expiresAt).toBeUndefined();
-    const publicUrl = meta.body._downloadURL as string;
-    expect((await download(publicUrl)).data.toString()).toBe('public bytes');
-
-    await request(c.t.app)
-      .put(`/blob/${c.t.appKey}/pub`)
-      .set('Authorization', c.auth)
-      .send({ _public: false, mimeType: 'text/plain' })
-      .expect(200);
-    expect((await download(publicUrl)).status).toBe(404);
-    const signed = (await readFile(c, 'pub')).body._downloadURL as string;
-    expect((await download(signed)).data.toString()).toBe('public bytes');
-
-    await request(c.t.app).delete(`/blob/${c.t.appKey}/pub`).set('Authorization', c.auth).expect(200, { count: 1 });
-    expect((await download(signed)).status).toBe(404);
-    expect((await readFile(c, 'pub')).status).toBe(404);
-  });
-
-  test('another user cannot read a private file, and its stored bytes are keyed by a hash of the id and a generation', async () => {
-    const c = await open();
-    const file = await createFile(c, { _id: '../../outside/..\u0007' });
-    expect((await put(file._uploadURL, {}, Buffer.from('safe'))).status).toBe(200);
-    const denied = await request(c.t.app)
-      .get(`/blob/${c.t.appKey}/${encodeURIComponent(file._id)}`)
-      .set('Authorization', c.other);
-    expect(denied.status).toBe(401);
-    expect(denied.body.error).toBe('InsufficientCredentials');
-    const url = (await readFile(c, file._id)).body._downloadURL as string;
-    expect(new URL(url).pathname).toMatch(
-      new RegExp(`^/storage/download/${c.t.appKey}/f/[0-9a-f]{64}/[A-Za-z0-9_-]{22}$`),
-    );
-    expect((await download(url)).data.toString()).toBe('safe');
-  });
-
-  test('the sweeper removes files whose bytes never arrived, reverts unfinished re-uploads and keeps finished ones', async () => {
-    const c = await open();
-    const never = await createFile(c, { _id: 'never' });
-    const finished = await createFile(c, { _id: 'finished' });
-    await put(finished._uploadURL, {}, Buffer.from('arrived, never read'));
-    const kept = await createFile(c, { _id: 'kept' });
-    await put(kept._uploadURL, {}, Buffer.from('original'));
-    await readFile(c, 'kept'); // seen complete
-    await request(c.t.app).put(`/blob/${c.t.appKey}/kept`).set('Authorization', c.auth).send({ size: 3 }).expect(200);
-
-    const files = new FilesService(c.t.documents, c.t.objects, {
-      uploadUrlTtlSeconds: c.t.config.uploadUrlTtlSeconds,
-      pendingUploadTtlSeconds: c.t.config.pendingUploadTtlSeconds,
-      appKeys: () => [c.t.appKey],
-    });
-    // Too early: nothing is touched.
-    expect(await files.sweepPendingUploads(new Date())).toEqual({ completed: 0, reverted: 0, removed: 0 });
-    const later = new Date(Date.now() + (c.t.config.pendingUploadTtlSeconds + 1) * 1000);
-    expect(await files.sweepPendingUploads(later)).toEqual({ completed: 1, reverted: 1, removed: 1 });
-
-    expect((await readFile(c, 'never')).status).toBe(404);
-    expect((await put(never._uploadURL, {}, Buffer.from('too late'))).status).toBe(404);
-    expect((await readFile(c, 'finished')).body._uploadState.status).toBe('complete');
-    const reverted = await readFile(c, 'kept');
-    expect(reverted.body).toMatchObject({
-      size: 8,
-      _uploadState: { status: 'complete', bytesReceived: 8, md5: md5(Buffer.from('original')) },
-    });
-    expect((await download(reverted.body._downloadURL)).data.toString()).toBe('original');
-  });
-
-  test('a metadata-only PUT (making a file public) keeps serving its bytes and says which in _uploadState.previous', async () => {
-    const c = await open();
-    const data = Buffer.from('the original bytes');
-    const file = await createFile(
-      c,
-      { _filename: 'notes.txt', mimeType: 'text/plain', size: data.length },
-      'text/plain',
-    );
-    expect((await put(file._uploadURL, { ...file._requiredHeaders, 'Content-Type': 'text/plain' }, data)).status).toBe(
-      200,
-    );
-    const complete = (await readFile(c, file._id)).body;
-    expect(complete._uploadState).toEqual({ status: 'complete', bytesReceived: data.length, md5: md5(data) });
-
-    const { _downloadURL, _expiresAt, _uploadState, _kmd, ...metadata } = complete;
-    const update = await request(c.t.app)
-      .put(`/blob/${c.t.appKey}/${file._id}`)
-      .set('Authorization', c.auth)
-      .set('X-Kinvey-Content-Type', 'text/plain')
-      .send({ ...metadata, _public: true });
-    expect(update.status).toBe(200);
-    expect(update.body._uploadState).toEqual({
-      status: 'pending',
-      bytesReceived: 0,
-      md5: null,
-      previous: { size: data.length, md5: md5(data) },
-    });
-    const shown = (await readFile(c, file._id)).body;
-    expect(shown).toMatchObject({
-      _public: true,
-      _uploadState: { status: 'pending', previous: { size: data.length, md5: md5(data) } },
-    });
-    expect(shown).not.toHaveProperty('_expiresAt');
-    expect((await download(shown._downloadURL)).data).toEqual(data);
   });
 });
 

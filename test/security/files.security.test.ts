@@ -1,6 +1,6 @@
 /**
  * Security findings on the Files API (issue 12), each stated as the attack it stops. Real
- * components only: local disk served over real HTTP, fake-gcs-server, the embedded document store.
+ * components only: local disk served over real HTTP, fake-gcs-server, versitygw (S3), the embedded document store.
  */
 import { randomBytes } from 'node:crypto';
 import { closeSync, openSync } from 'node:fs';
@@ -88,38 +88,41 @@ describe('finding 1: a file made private is not served publicly again', () => {
   });
 });
 
-describe.each(['local', 'gcs'] as const)('finding 2 on %s storage: a revoked writer cannot overwrite', (objects) => {
-  test('an upload session begun before the owner removed the writer from _acl.w does not replace the bytes', async () => {
-    const c = await open({ objects });
-    const v1 = Buffer.from('owner v1');
-    const created = await blob(c, c.alice.auth, 'post')
-      .send({ _id: 'shared', size: v1.length, _acl: { r: [c.bob.id], w: [c.bob.id] } })
-      .expect(201);
-    expect((await upload(created.body._uploadURL, v1)).status).toBe(200);
-    await blob(c, c.alice.auth, 'get', 'shared').expect(200); // bytes recognised
+describe.each(['local', 'gcs', 's3'] as const)(
+  'finding 2 on %s storage: a revoked writer cannot overwrite',
+  (objects) => {
+    test('an upload session begun before the owner removed the writer from _acl.w does not replace the bytes', async () => {
+      const c = await open({ objects });
+      const v1 = Buffer.from('owner v1');
+      const created = await blob(c, c.alice.auth, 'post')
+        .send({ _id: 'shared', size: v1.length, _acl: { r: [c.bob.id], w: [c.bob.id] } })
+        .expect(201);
+      expect((await upload(created.body._uploadURL, v1)).status).toBe(200);
+      await blob(c, c.alice.auth, 'get', 'shared').expect(200); // bytes recognised
 
-    // Bob, still a writer, opens an upload of the same length...
-    const bobs = (
-      await blob(c, c.bob.auth, 'put', 'shared')
-        .send({ size: v1.length, _acl: { r: [c.bob.id], w: [c.bob.id] } })
-        .expect(200)
-    ).body._uploadURL as string;
-    // ...the owner revokes his write access (a new metadata PUT)...
-    await blob(c, c.alice.auth, 'put', 'shared')
-      .send({ size: v1.length, _acl: { r: [c.bob.id], w: [] } })
-      .expect(200);
-    await blob(c, c.bob.auth, 'put', 'shared').send({ size: v1.length }).expect(401);
-    // ...and Bob completes the session he began before.
-    const attempt = await upload(bobs, Buffer.from('bob wins'));
-    if (objects === 'local') expect(attempt.status).toBe(404);
+      // Bob, still a writer, opens an upload of the same length...
+      const bobs = (
+        await blob(c, c.bob.auth, 'put', 'shared')
+          .send({ size: v1.length, _acl: { r: [c.bob.id], w: [c.bob.id] } })
+          .expect(200)
+      ).body._uploadURL as string;
+      // ...the owner revokes his write access (a new metadata PUT)...
+      await blob(c, c.alice.auth, 'put', 'shared')
+        .send({ size: v1.length, _acl: { r: [c.bob.id], w: [] } })
+        .expect(200);
+      await blob(c, c.bob.auth, 'put', 'shared').send({ size: v1.length }).expect(401);
+      // ...and Bob completes the session he began before.
+      const attempt = await upload(bobs, Buffer.from('bob wins'));
+      if (objects !== 'gcs') expect(attempt.status).toBe(404);
 
-    const record = (await blob(c, c.alice.auth, 'get', 'shared').query({ tls: 'false' }).expect(200)).body;
-    expect(record._uploadState).toMatchObject({ status: 'pending' });
-    expect((await download(record._downloadURL)).text).toBe('owner v1');
-    const asBob = (await blob(c, c.bob.auth, 'get', 'shared').query({ tls: 'false' }).expect(200)).body;
-    expect((await download(asBob._downloadURL)).text).toBe('owner v1');
-  });
-});
+      const record = (await blob(c, c.alice.auth, 'get', 'shared').query({ tls: 'false' }).expect(200)).body;
+      expect(record._uploadState).toMatchObject({ status: 'pending' });
+      expect((await download(record._downloadURL)).text).toBe('owner v1');
+      const asBob = (await blob(c, c.bob.auth, 'get', 'shared').query({ tls: 'false' }).expect(200)).body;
+      expect((await download(asBob._downloadURL)).text).toBe('owner v1');
+    });
+  },
+);
 
 describe('finding 2: an upload session has an absolute deadline', () => {
   test('a session first used in time is refused after its absolute deadline, however long it kept going', async () => {
@@ -154,7 +157,7 @@ describe('finding 2: an upload session has an absolute deadline', () => {
   });
 });
 
-describe.each(['local', 'gcs'] as const)(
+describe.each(['local', 'gcs', 's3'] as const)(
   'finding 3 on %s storage: old signed URLs do not serve a re-created id',
   (objects) => {
     test('a download URL issued for a deleted file does not serve a new file later created with the same _id', async () => {

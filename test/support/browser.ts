@@ -84,7 +84,8 @@ export async function startConsole(
     page.on('pageerror', (error) => pageErrors.push(String(error)));
     // The console works offline: every request it makes goes to kinbase itself (no CDN, no fonts),
     // or to the bucket kinbase is configured with, where file bytes go and come from.
-    const allowed = [origin, ...(env.GCS_API_ENDPOINT ? [new URL(env.GCS_API_ENDPOINT).origin] : [])];
+    const bucket = env.GCS_API_ENDPOINT ?? env.S3_ENDPOINT;
+    const allowed = [origin, ...(bucket ? [new URL(bucket).origin] : [])];
     context.on('request', (request) => {
       const url = request.url();
       if (!allowed.some((prefix) => url.startsWith(`${prefix}/`)) && !/^(data|blob):/.test(url))

@@ -27,6 +27,7 @@ import { MongoDocumentStore } from '../../src/stores/documents/mongodb/mongo.doc
 import { GcsObjectStore } from '../../src/stores/objects/gcs/gcs.object-store';
 import type { Clock } from '../../src/internal/clock';
 import { createTestBucket, removeServiceAccountKey, writeServiceAccountKey } from './gcs-key';
+import { createTestS3Bucket, TEST_S3_CREDENTIALS, testS3Endpoint } from './versitygw';
 
 export type DocumentsKind = 'embedded' | 'mongodb';
 
@@ -64,8 +65,11 @@ export interface TestAppOptions {
   wrapDocuments?: (store: DocumentStore) => DocumentStore;
   /** Where the app logs (silent by default). */
   logger?: Logger;
-  /** Object backend: local disk (default) or GcsObjectStore on the fake-gcs-server from globalSetup. */
-  objects?: 'local' | 'gcs';
+  /**
+   * Object backend: local disk (default), GcsObjectStore on the fake-gcs-server from globalSetup,
+   * or S3ObjectStore on a fresh bucket of the versitygw from globalSetup (its upload route served).
+   */
+  objects?: 'local' | 'gcs' | 's3';
   /**
    * The public URL kinbase puts in links, from the real server's http URL (default: that URL),
    * e.g. an https origin as behind a TLS-terminating proxy. Tests still reach it at `baseUrl`.
@@ -154,6 +158,25 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     const keyFile = options.gcsKeyFile ?? writeServiceAccountKey(endpoint);
     if (!options.gcsKeyFile) ownKeyFile = keyFile;
     objects = { store: await openFakeGcsStore(endpoint, keyFile, options.clock) };
+  } else if (options.objects === 's3') {
+    const endpoint = testS3Endpoint();
+    objects = await createObjectStore(
+      {
+        kind: 's3',
+        bucket: await createTestS3Bucket(endpoint),
+        endpoint,
+        region: TEST_S3_CREDENTIALS.region,
+        accessKeyId: TEST_S3_CREDENTIALS.accessKeyId,
+        secretAccessKey: TEST_S3_CREDENTIALS.secretAccessKey,
+        forcePathStyle: true,
+      },
+      {
+        dataDir,
+        publicUrl,
+        signingSecret: randomBytes(32).toString('hex'),
+        ...(options.clock ? { clock: options.clock } : {}),
+      },
+    );
   } else {
     objects = await createObjectStore(
       { kind: 'local' },

@@ -94,7 +94,7 @@ describe('loadConfig', () => {
     [{ PORT: 'eighty' }, 'PORT'],
     [{ PORT: '70000' }, 'PORT'],
     [{ KINBASE_PUBLIC_URL: 'ftp://x' }, 'KINBASE_PUBLIC_URL'],
-    [{ KINBASE_STORAGE: 's3' }, 'KINBASE_STORAGE'],
+    [{ KINBASE_STORAGE: 'azure' }, 'KINBASE_STORAGE'],
     [{ KINBASE_STORAGE: 'gcs' }, 'GCS_BUCKET'],
     [{ MONGODB_URL: 'postgres://x' }, 'MONGODB_URL'],
     [{ KINBASE_UPLOAD_URL_TTL_SECONDS: '0' }, 'KINBASE_UPLOAD_URL_TTL_SECONDS'],
@@ -113,7 +113,7 @@ describe('loadConfig', () => {
   });
 
   test.each([
-    [{ KINBASE_STORAGE: 's3' }, 'KINBASE_STORAGE is "s3"; allowed values are local, gcs'],
+    [{ KINBASE_STORAGE: 'azure' }, 'KINBASE_STORAGE is "azure"; allowed values are local, gcs, s3'],
     [{ KINBASE_STORAGE: 'gcs' }, 'GCS_BUCKET must be set when KINBASE_STORAGE is gcs'],
     [{ KINBASE_APP_KEY: 'kid_x' }, 'KINBASE_APP_KEY is set, so KINBASE_APP_SECRET must be set too'],
     [{ PORT: 'eighty' }, 'PORT is "eighty"; it must be a whole number'],
@@ -127,6 +127,59 @@ describe('loadConfig', () => {
     const problems = problemsOf(env);
     expect(problems.join('\n')).toContain(message);
     expect(problems.join('\n')).not.toMatch(/must match|must be equal to one of|must have propert/);
+  });
+
+  describe('S3', () => {
+    const s3 = { KINBASE_STORAGE: 's3', S3_BUCKET: 'files', S3_ACCESS_KEY_ID: 'AKID', S3_SECRET_ACCESS_KEY: 'sekrit' };
+
+    test('an R2 configuration: endpoint, region auto, path style, public URL', () => {
+      const config = loadConfig({
+        ...s3,
+        S3_REGION: 'auto',
+        S3_ENDPOINT: 'https://acc.r2.cloudflarestorage.com/',
+        S3_FORCE_PATH_STYLE: 'true',
+        S3_PUBLIC_URL: 'https://files.example.com/',
+      });
+      expect(config.storage).toEqual({
+        kind: 's3',
+        bucket: 'files',
+        region: 'auto',
+        endpoint: 'https://acc.r2.cloudflarestorage.com',
+        accessKeyId: 'AKID',
+        secretAccessKey: 'sekrit',
+        forcePathStyle: true,
+        publicUrl: 'https://files.example.com',
+      });
+    });
+
+    test('on AWS the region defaults to us-east-1 and addressing is by virtual host', () => {
+      expect(loadConfig(s3).storage).toEqual({
+        kind: 's3',
+        bucket: 'files',
+        region: 'us-east-1',
+        accessKeyId: 'AKID',
+        secretAccessKey: 'sekrit',
+        forcePathStyle: false,
+      });
+    });
+
+    test.each([
+      [{ KINBASE_STORAGE: 's3' }, 'S3_BUCKET is required when KINBASE_STORAGE is s3'],
+      [{ KINBASE_STORAGE: 's3', S3_BUCKET: 'b1b' }, 'S3_ACCESS_KEY_ID is required when KINBASE_STORAGE is s3'],
+      [{ KINBASE_STORAGE: 's3', S3_BUCKET: 'b1b' }, 'S3_SECRET_ACCESS_KEY is required when KINBASE_STORAGE is s3'],
+      [{ ...s3, S3_FORCE_PATH_STYLE: 'true' }, 'S3_FORCE_PATH_STYLE=true needs S3_ENDPOINT'],
+      [{ ...s3, S3_FORCE_PATH_STYLE: 'yes' }, 'S3_FORCE_PATH_STYLE'],
+      [{ ...s3, S3_ENDPOINT: 'minio:9000' }, 'S3_ENDPOINT'],
+      [{ S3_BUCKET: 'files' }, 'S3_BUCKET is set but KINBASE_STORAGE is not s3'],
+      [
+        { ...s3, S3_BUCKET: 'my.files', S3_ENDPOINT: 'https://minio.example.com' },
+        'S3_BUCKET my.files has dots, which break TLS on virtual-host addresses: set S3_FORCE_PATH_STYLE=true',
+      ],
+    ])('%j stops the start with one plain line: %s', (env, message) => {
+      const problems = problemsOf(env);
+      expect(problems.join('\n')).toContain(message);
+      expect(problems.join('\n')).not.toContain('sekrit');
+    });
   });
 
   test("a secret's value never appears in a configuration error", () => {

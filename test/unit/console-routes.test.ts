@@ -85,6 +85,22 @@ describe("the console's static files", () => {
     expect(consolePolicy(['https://a.example'])).toContain("img-src 'self' blob: data: https://a.example;");
   });
 
+  test("with S3 storage, the bucket's origin (virtual host or path style) and S3_PUBLIC_URL's may be fetched", () => {
+    const s3 = { kind: 's3', bucket: 'files', region: 'eu-west-1', accessKeyId: 'a', secretAccessKey: 's' } as const;
+    expect(consoleOrigins('https://api.example.com', { ...s3, forcePathStyle: false })).toEqual([
+      'https://api.example.com',
+      'https://files.s3.eu-west-1.amazonaws.com',
+    ]);
+    expect(
+      consoleOrigins('https://api.example.com', {
+        ...s3,
+        endpoint: 'https://acc.r2.cloudflarestorage.com',
+        forcePathStyle: true,
+        publicUrl: 'https://cdn.example.com/media',
+      }),
+    ).toEqual(['https://api.example.com', 'https://acc.r2.cloudflarestorage.com', 'https://cdn.example.com']);
+  });
+
   test('KINBASE_CONSOLE=off turns the console off; it is on by default; other values are refused', () => {
     expect(loadConfig({}).console).toBe(true);
     expect(loadConfig({ KINBASE_CONSOLE: 'off' }).console).toBe(false);

@@ -9,7 +9,7 @@ export interface ServerInfo {
   readonly version: string;
   readonly appName: string;
   readonly documents: { readonly kind: 'embedded' | 'mongodb' };
-  readonly storage: { readonly kind: 'local' | 'gcs'; readonly bucket?: string };
+  readonly storage: { readonly kind: 'local' | 'gcs' | 's3'; readonly bucket?: string };
   readonly publicUrl: string;
   /** ISO time this app (the Express app) was built, about when the process started. */
   readonly startedAt: string;
@@ -33,7 +33,10 @@ export function describeServer(
     version: times.version,
     appName: app.name,
     documents: { kind: config.documents.kind },
-    storage: config.storage.kind === 'gcs' ? { kind: 'gcs', bucket: config.storage.bucket } : { kind: 'local' },
+    storage:
+      config.storage.kind === 'local'
+        ? { kind: 'local' }
+        : { kind: config.storage.kind, bucket: config.storage.bucket },
     publicUrl: config.publicUrl,
     startedAt: times.startedAt.toISOString(),
     uptimeSeconds: Math.max(0, Math.floor((times.now.getTime() - times.startedAt.getTime()) / 1000)),

@@ -29,6 +29,13 @@ const FILES: Readonly<Record<string, string>> = {
 export function consoleOrigins(publicUrl: string, storage: StorageConfig): string[] {
   const origins = new Set<string>([new URL(publicUrl).origin]);
   if (storage.kind === 'gcs') origins.add(new URL(storage.apiEndpoint ?? 'https://storage.googleapis.com').origin);
+  if (storage.kind === 's3') {
+    // Downloads and public files come from the bucket (path-style or its own virtual host) or
+    // S3_PUBLIC_URL; uploads go through kinbase itself.
+    const endpoint = new URL(storage.endpoint ?? `https://s3.${storage.region}.amazonaws.com`);
+    origins.add(storage.forcePathStyle ? endpoint.origin : `${endpoint.protocol}//${storage.bucket}.${endpoint.host}`);
+    if (storage.publicUrl) origins.add(new URL(storage.publicUrl).origin);
+  }
   return [...origins];
 }
 

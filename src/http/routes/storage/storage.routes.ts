@@ -20,16 +20,11 @@ export interface UploadSessionState {
 }
 
 /**
- * What these routes need of an object store whose signed URLs point at kinbase itself (the local
- * disk store, handed over by the store factory in stores/index.ts): the HTTP layer names the
- * interface, so it imports no store.
+ * What the upload route needs of a store whose upload URLs point at kinbase itself: the local
+ * disk store, and the S3 store (which streams the bytes on into its bucket). Both speak the same
+ * resumable protocol through this one route; the HTTP layer names the interface, so it imports no store.
  */
-export interface SelfServedObjectStore {
-  read(key: string, range?: ByteRange): Promise<Readable | null>;
-  /** The object's metadata with the filename for Content-Disposition; null if there is no such object. */
-  stat(key: string): Promise<(ObjectStat & { filename?: string }) | null>;
-  /** Checks a download URL's signature and expiry before any object is looked up. */
-  verifyDownload(key: string, expires: unknown, signature: unknown): 'valid' | 'expired' | 'invalid';
+export interface UploadReceiver {
   /** Checks an upload URL; the session it opens, or why not. */
   authorizeUpload(
     id: string,
@@ -41,6 +36,18 @@ export interface SelfServedObjectStore {
   completeSession(id: string): Promise<UploadSessionState>;
   receiveWholeBody(id: string, body: Readable, limit: number): Promise<UploadSessionState>;
   appendToSession(id: string, offset: number, body: Readable, limit: number): Promise<UploadSessionState>;
+}
+
+/**
+ * What these routes need of an object store whose signed URLs point at kinbase itself (the local
+ * disk store, handed over by the store factory in stores/index.ts): uploads, and the downloads.
+ */
+export interface SelfServedObjectStore extends UploadReceiver {
+  read(key: string, range?: ByteRange): Promise<Readable | null>;
+  /** The object's metadata with the filename for Content-Disposition; null if there is no such object. */
+  stat(key: string): Promise<(ObjectStat & { filename?: string }) | null>;
+  /** Checks a download URL's signature and expiry before any object is looked up. */
+  verifyDownload(key: string, expires: unknown, signature: unknown): 'valid' | 'expired' | 'invalid';
 }
 
 // Types a browser could execute or render as a document; served as attachments so a stored file
@@ -145,7 +152,7 @@ function completed(res: Response, session: UploadSessionState): void {
   res.status(200).json({ size: session.received, contentType: session.contentType });
 }
 
-async function handleUpload(store: SelfServedObjectStore, req: Request, res: Response): Promise<void> {
+async function handleUpload(store: UploadReceiver, req: Request, res: Response): Promise<void> {
   const id = String(req.params.sessionId);
   const auth = await store.authorizeUpload(id, req.query.expires, req.query.signature);
   if (!auth.ok) {
@@ -275,13 +282,23 @@ export function localStorageRoutes(store: SelfServedObjectStore): Router {
     }),
   );
 
+  router.use(uploadRoutes(store));
+  return router;
+}
+
+/**
+ * `PUT|POST /storage/upload/:sessionId`: the resumable upload protocol (status probes, chunks with
+ * Content-Range, single-shot bodies), mounted before any body parser. Errors use Kinvey's body shape.
+ */
+export function uploadRoutes(receiver: UploadReceiver): Router {
+  const router = Router();
   router.put(
     '/storage/upload/:sessionId',
-    guard((req, res) => handleUpload(store, req, res)),
+    guard((req, res) => handleUpload(receiver, req, res)),
   );
   router.post(
     '/storage/upload/:sessionId',
-    guard((req, res) => handleUpload(store, req, res)),
+    guard((req, res) => handleUpload(receiver, req, res)),
   );
   return router;
 }
