@@ -56,6 +56,8 @@ export interface TestApp {
 export interface TestAppOptions {
   documents?: DocumentsKind;
   collections?: Record<string, { permissions: CollectionPermissions; deltaSet?: boolean }>;
+  /** The app's image variant presets (`imageVariants`); the defaults when absent. */
+  imageVariants?: AppDefinition['imageVariants'];
   env?: Record<string, string>;
   /** The document store's cap on one answer (default 32 MiB), lowered to reach it with little data. */
   maxResultBytes?: number;
@@ -101,6 +103,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     masterSecret: randomBytes(12).toString('hex'),
     name: 'Test App',
     collections: options.collections ?? {},
+    ...(options.imageVariants ? { imageVariants: options.imageVariants } : {}),
   };
   if (options.environment) definition = withEnvironment(definition, options.environment);
 
