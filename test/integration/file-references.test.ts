@@ -384,7 +384,12 @@ describe('KinveyFile references while object storage is down', () => {
       const { logger, warnings } = warningLog();
       const c = await setup({ objects: 'gcs', gcsEndpoint: gcs.endpoint, logger });
       // A real PNG: bytes that are not their declared type are (rightly) logged as undecodable.
-      const done = await upload(c, c.a.auth, { _filename: 'done.png' }, makePng(4, 4, () => [10, 20, 30]));
+      const done = await upload(
+        c,
+        c.a.auth,
+        { _filename: 'done.png' },
+        makePng(4, 4, () => [10, 20, 30]),
+      );
       // Metadata only: the upload is pending, so every read asks the storage whether bytes arrived.
       const pending = (
         await request(c.t.app)
