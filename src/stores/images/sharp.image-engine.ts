@@ -29,6 +29,8 @@ const ALLOWED_LOADERS = [
 sharp.block({ operation: ['VipsForeignLoad'] });
 sharp.unblock({ operation: ALLOWED_LOADERS });
 sharp.cache(false);
+// One libvips thread per image: the gate (half the cores) then bounds the CPU images take, leaving the rest to requests.
+sharp.concurrency(1);
 
 /** Seconds one decode or render may take before libvips abandons it. */
 const JOB_TIMEOUT_SECONDS = 20;
