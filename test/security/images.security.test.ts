@@ -110,11 +110,16 @@ test("another user's private file: no expansion for them, and its variant link e
   expect((await fetch(url, { redirect: 'manual' })).status).toBe(401);
 });
 
-test("a public file's permanent variant link stops working once the file is made private", async () => {
+test("a public file's permanent variant links (pending and stored) stop working once the file is made private", async () => {
   const id = await uploadFile(t, auth, await makePhoto(200, 100), 'image/jpeg', { _public: true });
   const res = await settle(id);
   const url = res.body._variants.thumb._downloadURL as string;
   expect(new URL(url).searchParams.get('e')).toBe('public');
+  // Made once: later reads give the store's permanent public URL of the variant.
+  expect((await fetchBytes(url)).status).toBe(200);
+  const stored = (await readBlob(id, { kinveyfile_variants: 'thumb' })).body._variants.thumb._downloadURL as string;
+  expect(stored).toContain('/storage/public/');
+  expect((await fetchBytes(stored)).status).toBe(200);
   await request(t.app)
     .put(`/blob/${t.appKey}/${id}`)
     .set('Authorization', auth)
@@ -122,6 +127,8 @@ test("a public file's permanent variant link stops working once the file is made
     .send({ mimeType: 'image/jpeg', _public: false })
     .expect(200);
   expect((await fetch(url, { redirect: 'manual' })).status).toBe(401);
+  // The stored variant follows its original: no longer served at its public URL.
+  expect((await fetchBytes(stored)).status).not.toBe(200);
 });
 
 test('kinveyfile_variants naming __proto__ or constructor is a 400, never a 5xx', async () => {
