@@ -15,9 +15,7 @@ import type { AppDefinition } from '../apps/app-definition';
 import { StoreError, type CollectionScope, type DocumentStore, type ObjectStore, type StoredDocument } from '../ports';
 import { buildAcl } from '../access/acl';
 import { ACL_INDEX_FIELDS, aclScope, type AclScope } from '../access/acl-scope';
-import { issueDownloadLinkUntil, type LinkOptions } from './download-urls';
-import { GateFull } from './images/image-variants.service';
-import { verifyPendingVariant } from './images/variant-links';
+import type { LinkOptions } from './download-urls';
 import { MAX_RESULT_SET } from '../appdata/entities.service';
 import { buildKmd, checkClientId } from '../appdata/entity-fields';
 import { errors } from '../errors';
@@ -247,31 +245,14 @@ export class FilesService {
   }
 
   /**
-   * Follows a pending image variant link (see images/variant-links.ts): renders the variant if it
-   * is not stored yet and returns the object store's URL of it, expiring with the link. The link is
-   * the credential (no principal). Throws 401 for a forged or expired link or a `public` link of a
-   * file that is private now, 404 BlobNotFound when the file, its generation or the variant is
-   * gone or cannot be made, 503 when too many images wait to be decoded.
+   * Follows a pending image variant link (see ImageVariants.followLink): the object store's URL of
+   * the variant, rendered first if needed. Throws 401, 404 BlobNotFound or 503 as followLink does.
    */
-  async variantUrl(app: AppDefinition, fileId: string, name: string, query: Record<string, unknown>, https: boolean) {
+  variantUrl(app: AppDefinition, fileId: string, name: string, query: Record<string, unknown>, https: boolean) {
     const images = this.options.images;
-    const link = verifyPendingVariant(app, fileId, name, query, this.clock());
-    const [doc] = images ? await this.findByIds(app.appKey, [fileId]) : [];
-    if (!images || !doc || generationOf(doc) !== link.generation)
-      throw errors.blobNotFound('This image variant is of a file or an upload that no longer exists.');
-    if (!link.expiresAt && doc._public !== true)
-      throw errors.insufficientCredentials('This image variant link is not valid or has expired.');
-    let key: string | null;
-    try {
-      key = await mapStorageErrors(images.variant(app, doc, name));
-    } catch (err) {
-      if (err instanceof GateFull) throw errors.storageUnavailable('Too many images are being processed; retry.');
-      throw err;
-    }
-    if (!key) throw errors.blobNotFound('No image variant of this file can be made.');
-    return mapStorageErrors(
-      issueDownloadLinkUntil(this.objects, key, doc._public === true, { expiresAt: link.expiresAt, https }),
-    );
+    if (!images) throw errors.blobNotFound('This server makes no image variants.');
+    const find = async (id: string) => (await this.findByIds(app.appKey, [id]))[0];
+    return mapStorageErrors(images.followLink(app, { fileId, name, query, https, now: this.clock() }, find));
   }
 
   // ---- Pending uploads ----

@@ -12,7 +12,8 @@ import { availableParallelism } from 'node:os';
 import { Readable } from 'node:stream';
 import type { AppDefinition } from '../../apps/app-definition';
 import type { DocumentStore, ObjectStore, StoredDocument } from '../../ports';
-import { issueVariantLink, type LinkOptions } from '../download-urls';
+import { issueDownloadLinkUntil, issueVariantLink, type LinkOptions } from '../download-urls';
+import { errors } from '../../errors';
 import { FILES_COLLECTION, GENERATION_FIELD, generationOf, servedKeyOf, uploadStateOf } from '../file-metadata';
 import { GateFull, WorkGate } from '../../../internal/work-gate';
 import {
@@ -33,7 +34,7 @@ import {
   variantStored,
   type StoredImageInfo,
 } from './image-record';
-import { pendingVariantUrl } from './variant-links';
+import { pendingVariantUrl, verifyPendingVariant } from './variant-links';
 
 /** Images decoded at once, process-wide: half the cores (at least one), so reads keep a core. */
 export const IMAGE_CONCURRENCY = Math.max(1, Math.floor(availableParallelism() / 2));
@@ -48,9 +49,6 @@ export interface ImageVariantsOptions {
   /** Images decoded at once (IMAGE_CONCURRENCY by default). */
   concurrency?: number;
 }
-
-/** Thrown by `variant` when the gate's queue is full: the caller answers 503 with Retry-After. */
-export { GateFull };
 
 export class ImageVariants {
   private readonly gate: WorkGate;
@@ -175,6 +173,38 @@ export class ImageVariants {
       this.rendering.set(flight, job);
     }
     return job;
+  }
+
+  /**
+   * Follows a pending variant link (variant-links.ts): renders the variant if it is not stored yet
+   * and returns the object store's URL of it, expiring with the link. The link is the credential
+   * (no principal). Throws 401 for a forged or expired link or a `public` link of a file that is
+   * private now, 404 BlobNotFound when the file, its generation or the variant is gone or cannot
+   * be made, 503 when too many images wait to be decoded.
+   */
+  async followLink(
+    app: AppDefinition,
+    request: { fileId: string; name: string; query: Record<string, unknown>; https: boolean; now: Date },
+    find: (fileId: string) => Promise<StoredDocument | undefined>,
+  ): Promise<string> {
+    const link = verifyPendingVariant(app, request.fileId, request.name, request.query, request.now);
+    const doc = await find(request.fileId);
+    if (!doc || generationOf(doc) !== link.generation)
+      throw errors.blobNotFound('This image variant is of a file or an upload that no longer exists.');
+    if (!link.expiresAt && doc._public !== true)
+      throw errors.insufficientCredentials('This image variant link is not valid or has expired.');
+    let key: string | null;
+    try {
+      key = await this.variant(app, doc, request.name);
+    } catch (err) {
+      if (err instanceof GateFull) throw errors.storageUnavailable('Too many images are being processed; retry.');
+      throw err;
+    }
+    if (!key) throw errors.blobNotFound('No image variant of this file can be made.');
+    return issueDownloadLinkUntil(this.objects, key, doc._public === true, {
+      expiresAt: link.expiresAt,
+      https: request.https,
+    });
   }
 
   /** Makes the stored variants of the record's generation public or private, as its original. */
