@@ -15,8 +15,8 @@ const { existsSync, readdirSync, readFileSync, statSync } = require('node:fs');
 const path = require('node:path');
 const ts = require('typescript');
 
-/** Packages that reach a driver, the network edge or the sandbox engine. */
-const DRIVERS = ['express', 'mongodb', '@google-cloud/storage', 'better-sqlite3', 'isolated-vm'];
+/** Packages that reach a driver, the network edge, the sandbox engine or the image decoder. */
+const DRIVERS = ['express', 'mongodb', '@google-cloud/storage', 'better-sqlite3', 'isolated-vm', 'sharp'];
 
 /**
  * Per layer (a folder under src/), the src/ folders and packages it must not import.
@@ -36,13 +36,13 @@ const LAYER_RULES = [
   {
     layer: 'business-logic',
     folders: ['http', 'stores', 'app.ts', 'runtime.ts', 'server.ts'],
-    packages: ['express', 'mongodb', '@google-cloud/storage', 'better-sqlite3'],
+    packages: ['express', 'mongodb', '@google-cloud/storage', 'better-sqlite3', 'sharp'],
   },
   { layer: 'stores', folders: ['http', 'business-logic', 'app.ts', 'runtime.ts', 'server.ts'], packages: ['express'] },
   {
     layer: 'http',
     folders: ['stores', 'runtime.ts', 'server.ts'],
-    packages: ['mongodb', '@google-cloud/storage', 'better-sqlite3', 'isolated-vm'],
+    packages: ['mongodb', '@google-cloud/storage', 'better-sqlite3', 'isolated-vm', 'sharp'],
   },
   {
     layer: 'config',
