@@ -210,6 +210,23 @@ describe('image variants: wire rules (local disk)', () => {
     expect((await fetchBytes(freshStored)).status).toBe(404);
   });
 
+  test('a metadata-only PUT (a pending re-upload) keeps the placeholder and variants of the served bytes', async () => {
+    const { t, auth } = await open();
+    const id = await uploadFile(t, auth, await makePhoto(300, 150), 'image/jpeg');
+    const before = await readAnalysed(t, auth, id);
+    const put = await request(t.app)
+      .put(`/blob/${t.appKey}/${id}`)
+      .set('Authorization', auth)
+      .set('X-Kinvey-Content-Type', 'image/jpeg')
+      .send({ mimeType: 'image/jpeg', caption: 'renamed' });
+    expect(put.status).toBe(200);
+    const after = await readBlob(t, auth, id, { kinveyfile_variants: 'thumb' });
+    expect(after.body._uploadState.status).toBe('pending');
+    expect(after.body._placeholder).toEqual(before.body._placeholder);
+    const meta = await sharp((await fetchBytes(after.body._variants.thumb._downloadURL)).bytes).metadata();
+    expect([meta.format, meta.width]).toEqual(['webp', 128]);
+  });
+
   test('files that are not images carry neither field', async () => {
     const { t, auth } = await open();
     const id = await uploadFile(t, auth, Buffer.from('just text'), 'text/plain');

@@ -476,6 +476,10 @@ export class FilesService {
         ...(baseline ? { previous: baseline } : {}),
       } satisfies UploadState,
       ...(current ? { [GENERATION_FIELD]: current } : {}),
+      // The served generation keeps its placeholder and variants until new bytes replace it.
+      ...(current && existing?.[IMAGE_INFO_FIELD] !== undefined
+        ? { [IMAGE_INFO_FIELD]: existing[IMAGE_INFO_FIELD] }
+        : {}),
       [UPLOAD_FIELD]: open,
     };
     await this.ensureIndexes(ctx.appKey);

@@ -246,7 +246,11 @@ export class ImageVariants {
   /** The analysis of the record's complete generation (joined if in flight), or null if none is due. */
   private startAnalysis(appKey: string, doc: StoredDocument): Promise<StoredImageInfo | null> | null {
     const generation = generationOf(doc);
-    if (!generation || uploadStateOf(doc)?.status !== 'complete' || !mayBeDecodableImage(doc.mimeType)) return null;
+    // The served generation's bytes exist when its upload completed, or while a re-upload is
+    // pending over them (`previous`).
+    const state = uploadStateOf(doc);
+    const served = state?.status === 'complete' || (state?.status === 'pending' && !!state.previous);
+    if (!generation || !served || !mayBeDecodableImage(doc.mimeType)) return null;
     const flight = `${appKey}\u0000${doc._id}\u0000${generation}`;
     const running = this.analysing.get(flight);
     if (running) return running;
