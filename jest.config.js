@@ -20,7 +20,12 @@ const project = {
   testMatch: ['**/*.test.ts'],
   // ts-jest in transpile-only mode: fast, and pure JavaScript (no per-platform native binaries,
   // which this machine's registry cannot serve for other platforms, breaking `npm ci`).
-  transform: { '^.+\\.ts$': ['ts-jest', { diagnostics: false }] },
+  transform: {
+    '^.+\\.ts$': ['ts-jest', { diagnostics: false }],
+    // thumbhash ships only as an ES module: jest's CommonJS loader needs it transpiled.
+    '/node_modules/thumbhash/.+\\.js$': ['ts-jest', { diagnostics: false, tsconfig: { allowJs: true } }],
+  },
+  transformIgnorePatterns: ['/node_modules/(?!thumbhash/)'],
   // Removes the temp dirs a suite made through test/support/temp-dirs.ts, and fails it if one stays.
   setupFilesAfterEnv: ['<rootDir>/test/support/temp-cleanup.ts'],
 };

@@ -20,6 +20,9 @@
  * - lookup-wide: the same 8,000 branches as a `POST /user/:appKey/_lookup` body;
  * - group-initial: `_group` by `_id` over the 2,000 entities with a 4.9 MB `initial`;
  * - basic-guess: Basic user credentials with a wrong password on API version 5 (the login pipeline);
+ * - images:      the attacker re-uploads 20 large photos (3-12 MP JPEGs) one after another, each
+ *                time reading it with `kinveyfile_variants=thumb,medium` and fetching both variant
+ *                links, so every request makes kinbase decode and render a fresh generation;
  * - bl-flood:    24 connections call a data-heavy custom endpoint (it reads 2,000 1 KB entities of
  *                `items` through collectionAccess); here the honest client is a second
  *                user whose probe is a `_count` on a collection with an `onPreFetch` hook, so it
@@ -136,6 +139,47 @@ async function underAttack(
   running = false;
   await Promise.all(loops);
   return { honest, attacks, statuses };
+}
+
+/**
+ * The `images` phase's attack: one call re-uploads one of 20 large photos (3-8.75 MP JPEGs of
+ * noise, the costliest to decode; a new generation each time, so nothing is cached), reads it
+ * with both default variants and fetches their links. The photos are made before any phase runs.
+ */
+async function imageAttack(base: string, auth: string): Promise<() => Promise<number>> {
+  const { default: sharp } = await import('sharp');
+  const photos = await Promise.all(
+    Array.from({ length: 20 }, async (_, i) => {
+      const [width, height] = [2000 + (i % 4) * 500, 1500 + (i % 3) * 500];
+      const noise = { type: 'gaussian', mean: 128, sigma: 40 } as const;
+      return sharp({ create: { width, height, channels: 3, background: '#808080', noise } })
+        .jpeg({ quality: 90 })
+        .toBuffer();
+    }),
+  );
+  let next = 0;
+  const json = { Authorization: auth, 'Content-Type': 'application/json' };
+  return async () => {
+    const i = next++ % photos.length;
+    const bytes = photos[i] as Buffer;
+    const ticket = (await (
+      await fetch(`${base}/blob/${APP_KEY}/photo-${i}`, {
+        method: 'PUT',
+        headers: { ...json, 'X-Kinvey-Content-Type': 'image/jpeg' },
+        body: JSON.stringify({ mimeType: 'image/jpeg', size: bytes.length }),
+      })
+    ).json()) as { _uploadURL: string; _requiredHeaders: Record<string, string> };
+    await fetch(ticket._uploadURL, {
+      method: 'PUT',
+      headers: { ...ticket._requiredHeaders, 'Content-Type': 'image/jpeg' },
+      body: bytes,
+    }).then((r) => r.arrayBuffer());
+    const read = await fetch(`${base}/blob/${APP_KEY}/photo-${i}?kinveyfile_variants=thumb,medium`, { headers: json });
+    const file = (await read.json()) as { _variants?: Record<string, { _downloadURL: string }> };
+    for (const variant of Object.values(file._variants ?? {}))
+      await fetch(variant._downloadURL).then((r) => r.arrayBuffer());
+    return read.status;
+  };
 }
 
 const pct = (sorted: number[], p: number) =>
@@ -270,6 +314,7 @@ async function main(): Promise<void> {
       ['lookup-wide', () => send('POST', `${base}/user/${APP_KEY}/_lookup`, JSON.stringify(wideRegex))],
       ['group-initial', () => send('POST', `${base}/appdata/${APP_KEY}/notes/_group`, hugeInitial)],
       ['basic-guess', () => send('GET', `${base}/appdata/${APP_KEY}/notes/e1`, undefined, basicGuess)],
+      ['images', await imageAttack(base, user)],
       [
         'bl-flood',
         () => send('POST', `${base}/rpc/${APP_KEY}/custom/heavy`, '{}'),

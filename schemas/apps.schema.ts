@@ -98,6 +98,24 @@ export const appDefinitionSchema = {
       minLength: 1,
       description: "kinvey-cli's environment file (`kinvey appenv export`), relative to the apps file's directory",
     },
+    imageVariants: {
+      type: 'object',
+      description: 'image variant presets by name (1-32 letters, digits, _ or -), at most 16',
+      maxProperties: 16,
+      propertyNames: { pattern: '^[A-Za-z0-9_-]{1,32}$' },
+      additionalProperties: {
+        type: 'object',
+        properties: {
+          width: { type: 'integer', minimum: 1, maximum: 4096 },
+          height: { type: 'integer', minimum: 1, maximum: 4096 },
+          fit: { type: 'string', enum: ['cover', 'inside', 'contain'] },
+          format: { type: 'string', enum: ['webp', 'jpeg', 'png', 'avif'] },
+          quality: { type: 'integer', minimum: 1, maximum: 100 },
+        },
+        required: ['fit', 'format'],
+        additionalProperties: false,
+      },
+    },
     flexServices: {
       type: 'object',
       description: 'Flex services by the name or id the environment file uses',

@@ -15,8 +15,8 @@ const { existsSync, readdirSync, readFileSync, statSync } = require('node:fs');
 const path = require('node:path');
 const ts = require('typescript');
 
-/** Packages that reach a driver, the network edge or the sandbox engine. */
-const DRIVERS = ['express', 'mongodb', '@google-cloud/storage', 'better-sqlite3', 'isolated-vm'];
+/** Packages that reach a driver, the network edge, the sandbox engine or the image decoder. */
+const DRIVERS = ['express', 'mongodb', '@google-cloud/storage', 'better-sqlite3', 'isolated-vm', 'sharp'];
 
 /**
  * Per layer (a folder under src/), the src/ folders and packages it must not import.
@@ -36,7 +36,7 @@ const LAYER_RULES = [
   {
     layer: 'business-logic',
     folders: ['http', 'stores', 'cli', 'app.ts', 'runtime.ts', 'server.ts'],
-    packages: ['express', 'mongodb', '@google-cloud/storage', 'better-sqlite3'],
+    packages: ['express', 'mongodb', '@google-cloud/storage', 'better-sqlite3', 'sharp'],
   },
   {
     layer: 'stores',
@@ -46,7 +46,7 @@ const LAYER_RULES = [
   {
     layer: 'http',
     folders: ['stores', 'cli', 'runtime.ts', 'server.ts'],
-    packages: ['mongodb', '@google-cloud/storage', 'better-sqlite3', 'isolated-vm'],
+    packages: ['mongodb', '@google-cloud/storage', 'better-sqlite3', 'isolated-vm', 'sharp'],
   },
   // The kinbase command: a process entry like server.ts (config, stores, domain); never the HTTP layer.
   {

@@ -3,6 +3,7 @@ import type { Runtime } from './runtime';
 import { appdataRoutes } from './http/routes/appdata/appdata.routes';
 import { handshakeRoutes } from './http/routes/handshake/handshake.routes';
 import { localStorageRoutes, uploadRoutes } from './http/routes/storage/storage.routes';
+import { variantRoutes } from './http/routes/blob/variant.routes';
 import { cors } from './http/middleware/cors';
 import { errorHandler, notFound } from './http/middleware/errors';
 import { requestContext } from './http/middleware/request-context';
@@ -66,7 +67,7 @@ export function createApp(runtime: Runtime, options: AppOptions = {}): Express {
 
   const defaultHttps = config.publicUrl.startsWith('https:');
   const present = referencePresenter(runtime.fileReferences, clock);
-  app.use(fileLinkParams(config.downloadUrlTtlSeconds, defaultHttps));
+  app.use(fileLinkParams(config.downloadUrlTtlSeconds, defaultHttps, runtime.apps));
 
   app.use(metricsRoutes(metrics, apps, config.metricsToken));
   if (config.console && options.consoleDir)
@@ -111,6 +112,7 @@ export function createApp(runtime: Runtime, options: AppOptions = {}): Express {
       clock,
     }),
   );
+  app.use(variantRoutes({ apps, files: runtime.files, defaultHttps }));
   app.use(
     blobRoutes({
       apps,

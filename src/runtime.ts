@@ -18,6 +18,8 @@ import { EntitiesService } from './domain/appdata/entities.service';
 import { MonotonicClock } from './domain/appdata/monotonic-clock';
 import { FilesService, type Warn } from './domain/files/files.service';
 import { FileReferenceResolver } from './domain/files/reference-resolver';
+import { ImageVariants } from './domain/files/images/image-variants.service';
+import { SharpImageEngine } from './stores/images/sharp.image-engine';
 import { stripFileReferences } from './domain/files/kinvey-file-refs';
 import { createEnvironmentGroups } from './domain/groups/environment-groups';
 import { GroupsService } from './domain/groups/groups.service';
@@ -183,19 +185,22 @@ export function buildRuntime(deps: RuntimeDeps): Runtime {
   );
   const warn: Warn = (context, message) => logger.warn(context, message);
   // Every download URL is signed through one cache: quantised expiries make repeats free.
-  const files = new FilesService(
-    documents,
-    new SignedUrlCache(objects, { observe: (outcome) => metrics.signedUrlLookup(outcome), clock }),
-    {
-      uploadUrlTtlSeconds: config.uploadUrlTtlSeconds,
-      pendingUploadTtlSeconds: config.pendingUploadTtlSeconds,
-      appKeys: () => apps.list().map((a) => a.appKey),
-      clock,
-      stampWrite,
-      warn,
-      pendingUploadChecked: (outcome) => metrics.pendingUploadCheck(outcome),
-    },
-  );
+  const signedObjects = new SignedUrlCache(objects, { observe: (outcome) => metrics.signedUrlLookup(outcome), clock });
+  // Image placeholders and variants: sharp behind one small gate, results kept in the stores.
+  const images = new ImageVariants(documents, signedObjects, new SharpImageEngine(), {
+    publicUrl: config.publicUrl,
+    warn,
+  });
+  const files = new FilesService(documents, signedObjects, {
+    images,
+    uploadUrlTtlSeconds: config.uploadUrlTtlSeconds,
+    pendingUploadTtlSeconds: config.pendingUploadTtlSeconds,
+    appKeys: () => apps.list().map((a) => a.appKey),
+    clock,
+    stampWrite,
+    warn,
+    pendingUploadChecked: (outcome) => metrics.pendingUploadCheck(outcome),
+  });
   // Tombstones for delta sets: every deletion in a collection with `deltaSet: true` goes through it.
   const deletions = new DeletionLog(documents, {
     clock,

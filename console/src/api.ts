@@ -110,6 +110,29 @@ export class Api {
     return { status: response.status, body: body as T, headers: response.headers };
   }
 
+  /** Whether the app refused `kinveyfile_variants=thumb` (its presets have no `thumb`). */
+  private noThumbVariant = false;
+
+  /**
+   * A read that asks for the `thumb` image variant of every file it shows (`kinveyfile_variants`),
+   * so tiles load a small variant instead of the original; an app whose presets have no `thumb`
+   * gets the same read without it (once refused, never asked again in this session).
+   */
+  async readWithThumbs<T = unknown>(path: string, options: RequestOptions = {}): Promise<Answer<T>> {
+    if (this.noThumbVariant) return this.request<T>('GET', path, options);
+    try {
+      return await this.request<T>('GET', path, {
+        ...options,
+        query: { ...options.query, kinveyfile_variants: 'thumb' },
+      });
+    } catch (error) {
+      if (!(error instanceof ApiError && error.status === 400 && error.debug.startsWith('kinveyfile_variants')))
+        throw error;
+      this.noThumbVariant = true;
+      return this.request<T>('GET', path, options);
+    }
+  }
+
   get<T = unknown>(path: string, query?: Query): Promise<T> {
     return this.request<T>('GET', path, { query }).then((a) => a.body);
   }

@@ -287,6 +287,7 @@ export function parseAppDefinitions(
     return [];
   }
   const apps = value.map((input) => withEnvironmentFile(normaliseApp(input), input, source, problems, files));
+  for (const app of apps) checkImageVariants(app, source, problems);
   const keys = new Set<string>();
   for (const app of apps) {
     if (keys.has(app.appKey)) problems.push(`${source} lists app key ${app.appKey} twice`);
@@ -305,7 +306,19 @@ function normaliseApp(app: AppDefinitionInput): AppDefinition {
     name: app.name ?? app.appKey,
     collections: app.collections ?? {},
     ...(app.mailTemplates ? { mailTemplates: app.mailTemplates } : {}),
+    ...(app.imageVariants ? { imageVariants: app.imageVariants } : {}),
   };
+}
+
+/** What the schema cannot say about `imageVariants`: one problem line per bad preset. */
+function checkImageVariants(app: AppDefinition, source: string, problems: string[]): void {
+  for (const [name, preset] of Object.entries(app.imageVariants ?? {})) {
+    const where = `${source} app ${app.appKey}: imageVariants.${name}`;
+    if (isReservedKey(name)) problems.push(`${where} is a reserved name and cannot be used`);
+    else if (preset.fit !== 'inside' && !(preset.width && preset.height))
+      problems.push(`${where} needs both width and height for fit ${preset.fit}`);
+    else if (!preset.width && !preset.height) problems.push(`${where} needs a width or a height`);
+  }
 }
 
 /**

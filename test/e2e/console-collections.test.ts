@@ -82,6 +82,9 @@ describe('console: collections (Chromium)', () => {
       await thumb.elementHandle(),
       { timeout: TIMEOUT },
     );
+    // The thumbnail is the 128 x 128 `thumb` variant of the 64 x 64 cover, not the original.
+    expect(await thumb.getAttribute('src')).toContain('/blob-variants/');
+    await expect(thumb.evaluate((img) => (img as unknown as { naturalWidth: number }).naturalWidth)).resolves.toBe(128);
     const stored = (await api(fx, 'GET', `/books/${idOf(0)}`)) as { cover: { _downloadURL: string } };
     const link = await ref.getAttribute('href');
     expect(new URL(link ?? '').pathname).toBe(new URL(stored.cover._downloadURL).pathname);

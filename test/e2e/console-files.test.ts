@@ -1,5 +1,6 @@
 /**
- * The console's Files section in a real browser: the grid with thumbnails that load under the CSP,
+ * The console's Files section in a real browser: the grid with thumbnails (the `thumb` variant over
+ * its placeholder, not the original) that load under the CSP,
  * pending files marked, the list view, drag-and-drop uploads through the two-step API and the
  * resumable protocol (also across a dropped chunk), public/private, download and delete.
  */
@@ -18,6 +19,7 @@ interface PageElement {
 interface PageImage {
   complete: boolean;
   naturalWidth: number;
+  style: { backgroundImage: string };
 }
 declare const document: {
   querySelector(selector: string): unknown;
@@ -141,7 +143,12 @@ describe('console: Files (Chromium)', () => {
   it('shows a grid with thumbnails, sizes, types, public/private badges and the pending file; and a list view', async () => {
     const { page } = fx;
     const photo = card(page, 'sunset-photo.png');
-    expect(await loadedThumbnailWidth(page, photo)).toBe(96);
+    // The tile is the 128 x 128 `thumb` variant (the original is 96 x 64), its placeholder painted under it.
+    expect(await loadedThumbnailWidth(page, photo)).toBe(128);
+    expect(await photo.locator('img').getAttribute('src')).toContain('/blob-variants/');
+    expect(await photo.locator('img').evaluate((img) => (img as unknown as PageImage).style.backgroundImage)).toMatch(
+      /^url\("data:image\/png;base64,/,
+    );
     await expect(photo.getByTestId('file-type').textContent()).resolves.toBe('image/png');
     await expect(photo.locator('.badge.private').count()).resolves.toBe(1);
     await expect(card(page, 'brand-logo.png').locator('.badge.public').count()).resolves.toBe(1);
@@ -425,8 +432,14 @@ describe('console: Files on Google Cloud Storage (fake-gcs-server) (Chromium)', 
   it("shows a private image's thumbnail from its signed bucket URL, under the CSP", async () => {
     const { page } = fx;
     const photo = card(page, 'bucket-photo.png');
-    expect(await loadedThumbnailWidth(page, photo)).toBe(40);
-    expect(new URL((await photo.locator('img').getAttribute('src'))!).origin).toBe(
+    // The `thumb` variant (the original is 40 x 30): kinbase's link redirects to the signed bucket URL.
+    expect(await loadedThumbnailWidth(page, photo)).toBe(128);
+    expect(await photo.locator('img').getAttribute('src')).toContain('/blob-variants/');
+    await page.reload();
+    // Once made, the tile loads the variant straight from its signed bucket URL.
+    await card(page, 'bucket-photo.png').waitFor({ timeout: 15_000 });
+    expect(await loadedThumbnailWidth(page, card(page, 'bucket-photo.png'))).toBe(128);
+    expect(new URL((await card(page, 'bucket-photo.png').locator('img').getAttribute('src'))!).origin).toBe(
       new URL(process.env.KINBASE_TEST_GCS_ENDPOINT as string).origin,
     );
     expect(fx.pageErrors).toEqual([]);

@@ -12,6 +12,7 @@ import type { CollectionScope, DocumentStore, Filter, FindOptions } from '../../
 import { REFERENCE_REFRESH_BUDGET_MS } from '../../src/domain/files/files.service';
 import { MAX_REFERENCE_DEPTH } from '../../src/domain/files/kinvey-file-refs';
 import { startFakeGcs } from '../support/fake-gcs';
+import { makePng } from '../support/png';
 import { signedInPoolDuring } from '../support/rsa-signing';
 import { makeTempDir, removeTempDir } from '../support/temp-dirs';
 import { createUser } from '../support/scenarios';
@@ -404,7 +405,13 @@ describe('KinveyFile references while object storage is down', () => {
     try {
       const { logger, warnings } = warningLog();
       const c = await setup({ objects: 'gcs', gcsEndpoint: gcs.endpoint, logger });
-      const done = await upload(c, c.a.auth, { _filename: 'done.png' });
+      // A real PNG: bytes that are not their declared type are (rightly) logged as undecodable.
+      const done = await upload(
+        c,
+        c.a.auth,
+        { _filename: 'done.png' },
+        makePng(4, 4, () => [10, 20, 30]),
+      );
       // Metadata only: the upload is pending, so every read asks the storage whether bytes arrived.
       const pending = (
         await request(c.t.app)

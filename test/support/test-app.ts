@@ -58,6 +58,8 @@ export interface TestApp {
 export interface TestAppOptions {
   documents?: DocumentsKind;
   collections?: Record<string, { permissions: CollectionPermissions; deltaSet?: boolean }>;
+  /** The app's image variant presets (`imageVariants`); the defaults when absent. */
+  imageVariants?: AppDefinition['imageVariants'];
   env?: Record<string, string>;
   /** The document store's cap on one answer (default 32 MiB), lowered to reach it with little data. */
   maxResultBytes?: number;
@@ -114,6 +116,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     collections: options.collections ?? {},
     ...(options.accounts ? { accounts: options.accounts } : {}),
     ...(options.mailTemplates ? { mailTemplates: options.mailTemplates } : {}),
+    ...(options.imageVariants ? { imageVariants: options.imageVariants } : {}),
   };
   if (options.environment) definition = withEnvironment(definition, options.environment);
 

@@ -1,4 +1,5 @@
-import { ConfigError, loadConfig, parseAppDefinitions } from '../../src/config/load-config';
+import { presetsOf } from '../../src/domain/files/images/image-presets';
+import { ConfigError, loadConfig, parseAppDefinitions, type AppDefinition } from '../../src/config/load-config';
 import { collectionPermissions, deltaSetCollections } from '../../src/domain/apps/app-registry';
 import { filePermissions } from '../../src/domain/files/file-metadata';
 
@@ -314,8 +315,45 @@ describe('loadConfig', () => {
       JSON.stringify([{ appKey: 'k', appSecret: 'secret-1', masterSecret: 'secret-1' }]),
       'same appSecret and masterSecret',
     ],
+    ...(
+      [
+        ['an image variant without fit', { thumb: { width: 10, format: 'webp' } }, 'imageVariants.thumb'],
+        ['an image variant format', { thumb: { width: 10, fit: 'inside', format: 'tiff' } }, 'webp, jpeg, png, avif'],
+        ['an image variant of 10000 pixels', { big: { width: 10000, fit: 'inside', format: 'webp' } }, 'big.width'],
+        [
+          'a cover variant without height',
+          { sq: { width: 10, fit: 'cover', format: 'webp' } },
+          'needs both width and height',
+        ],
+        ['an inside variant without size', { any: { fit: 'inside', format: 'webp' } }, 'needs a width or a height'],
+        [
+          'an image variant named __proto__',
+          { ['__proto__']: { width: 1, fit: 'inside', format: 'webp' } },
+          'reserved',
+        ],
+        ['an image variant name with a dot', { 'a.b': { width: 1, fit: 'inside', format: 'webp' } }, 'imageVariants'],
+      ] as const
+    ).map(([what, imageVariants, message]): [string, string, string] => [
+      what,
+      `[{"appKey":"k","appSecret":"secret-1","masterSecret":"secret-2","imageVariants":${JSON.stringify(imageVariants)}}]`,
+      message,
+    ]),
   ])('an apps file with %s is refused', (_what, content, message) => {
     expect(problemsOf({ KINBASE_APPS_FILE: '/apps.json' }, () => content).join('\n')).toContain(message);
+  });
+
+  test("an app's imageVariants are kept; without them the app has the default presets", () => {
+    const imageVariants = { avatar: { width: 48, height: 48, fit: 'cover', format: 'avif', quality: 50 } };
+    const apps = [
+      { appKey: 'k1', appSecret: 'secret-1', masterSecret: 'secret-2', imageVariants },
+      { appKey: 'k2', appSecret: 'secret-3', masterSecret: 'secret-4' },
+    ];
+    const loaded = loadConfig({ KINBASE_APPS_FILE: '/apps.json' }, () => JSON.stringify(apps)).apps ?? [];
+    expect([...presetsOf(loaded[0] as AppDefinition).keys()]).toEqual(['avatar']);
+    expect(Object.fromEntries(presetsOf(loaded[1] as AppDefinition))).toEqual({
+      thumb: { width: 128, height: 128, fit: 'cover', format: 'webp' },
+      medium: { width: 800, fit: 'inside', format: 'webp' },
+    });
   });
 
   describe('environmentFile and flexServices', () => {

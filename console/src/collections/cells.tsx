@@ -5,6 +5,7 @@
 import type { ComponentChildren } from 'preact';
 import { safeUrl } from '../api';
 import { formatDate } from '../components/common';
+import { placeholderStyle, tileUrlOf } from '../components/image-preview';
 
 export type Entity = Record<string, unknown> & {
   _id?: string;
@@ -19,6 +20,8 @@ export interface FileRef {
   _filename?: string;
   _downloadURL?: string;
   mimeType?: string;
+  _placeholder?: unknown;
+  _variants?: unknown;
 }
 
 const SHORT_JSON = 80;
@@ -82,7 +85,7 @@ export function FileRefLink({ file }: { file: FileRef }) {
   const body = (
     <>
       {isImage(file) && file._downloadURL ? (
-        <img class="thumb" src={safeUrl(file._downloadURL)} alt="" loading="lazy" />
+        <img class="thumb" src={safeUrl(tileUrlOf(file))} style={placeholderStyle(file)} alt="" loading="lazy" />
       ) : (
         <span class="thumb file-icon" aria-hidden="true">
           {extensionOf(name)}

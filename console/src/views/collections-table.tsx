@@ -61,7 +61,7 @@ export function EntityBrowser({
         skip,
       };
       const [list, count] = await Promise.all([
-        api.request<Entity[]>('GET', api.appdata(collection), { query, signal }),
+        api.readWithThumbs<Entity[]>(api.appdata(collection), { query, signal }),
         api
           .request<{ count: number }>('GET', `${api.appdata(collection)}/_count`, {
             query: { query: filterJson },

@@ -1,4 +1,5 @@
 /** One file's details: metadata, ACL (editable), download, make public/private, delete. */
+import { placeholderStyle, tileUrlOf } from '../components/image-preview';
 import { useState } from 'preact/hooks';
 import { safeUrl, type Api } from '../api';
 import { ErrorBox, formatBytes, formatDate, Modal, toast } from '../components/common';
@@ -7,6 +8,8 @@ import { displayName, FileBadges, isImage, type BlobFile } from './files-shared'
 
 const SHOWN_ELSEWHERE = new Set([
   '_id',
+  '_placeholder',
+  '_variants',
   '_filename',
   'mimeType',
   'size',
@@ -55,8 +58,10 @@ export function FileDetails({
    * new visibility or ACL at once.
    */
   const saveMetadata = async (change: Record<string, unknown>): Promise<BlobFile> => {
-    const { _downloadURL, _expiresAt, _uploadState, _kmd, ...metadata } = file;
+    const { _downloadURL, _expiresAt, _uploadState, _kmd, _placeholder, _variants, ...metadata } = file;
     void _downloadURL;
+    void _placeholder;
+    void _variants;
     void _expiresAt;
     void _uploadState;
     void _kmd;
@@ -65,7 +70,8 @@ export function FileDetails({
       body,
       headers: { 'X-Kinvey-Content-Type': file.mimeType ?? 'application/octet-stream' },
     });
-    return api.get<BlobFile>(api.blob(file._id), { tls: location.protocol === 'https:' });
+    return (await api.readWithThumbs<BlobFile>(api.blob(file._id), { query: { tls: location.protocol === 'https:' } }))
+      .body;
   };
 
   const togglePublic = () =>
@@ -102,7 +108,7 @@ export function FileDetails({
       <div class="files-details" data-testid="file-details">
         <div class="files-details-preview">
           {isImage(file) ? (
-            <img src={safeUrl(file._downloadURL)} alt={name} />
+            <img src={safeUrl(tileUrlOf(file))} style={placeholderStyle(file)} alt={name} />
           ) : (
             <span class="files-type big">{file.mimeType ?? 'file'}</span>
           )}

@@ -1,6 +1,7 @@
 /** What the Files views share: the file record as `/blob` returns it, and its badges. */
 import { safeUrl } from '../api';
 import { formatBytes } from '../components/common';
+import { placeholderStyle, tileUrlOf } from '../components/image-preview';
 
 export interface BlobAcl {
   creator?: string;
@@ -21,6 +22,10 @@ export interface BlobFile {
   _kmd?: { lmt?: string; ect?: string };
   _downloadURL?: string;
   _expiresAt?: string;
+  /** The image's ThumbHash and size (images kinbase decodes). */
+  _placeholder?: { thumbhash: string; width: number; height: number };
+  /** Variant links asked for with `kinveyfile_variants`. */
+  _variants?: Record<string, { _downloadURL: string; width: number; height: number; mimeType: string }>;
   _uploadState?: {
     status?: 'pending' | 'complete' | 'rejected';
     bytesReceived?: number;
@@ -78,13 +83,14 @@ export function FileBadges({ file }: { file: BlobFile }) {
   );
 }
 
-/** Thumbnail for images (loaded from `_downloadURL`), else a type label. */
+/** Thumbnail for images (the `thumb` variant over its placeholder, else the original), else a type label. */
 export function Preview({ file, small }: { file: BlobFile; small?: boolean }) {
   if (isImage(file))
     return (
       <img
         class={small ? 'thumb' : undefined}
-        src={safeUrl(file._downloadURL)}
+        src={safeUrl(tileUrlOf(file))}
+        style={placeholderStyle(file)}
         alt={displayName(file)}
         loading="lazy"
         decoding="async"

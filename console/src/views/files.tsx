@@ -44,7 +44,7 @@ export function Files({ api }: { api: Api }) {
   const page = useAsync(
     (signal) =>
       api
-        .request<BlobFile[]>('GET', api.blob(), {
+        .readWithThumbs<BlobFile[]>(api.blob(), {
           query: {
             query: filenameFilter(search),
             sort: JSON.stringify({ '_kmd.lmt': -1 }),

@@ -53,6 +53,19 @@ export interface AccountSettings {
   readonly passwordResetPage: string | null;
 }
 
+/**
+ * A named image variant size (`imageVariants` of an app): `cover` crops to exactly width x height,
+ * `contain` letterboxes into it, `inside` scales down to fit (one of width/height may be absent).
+ */
+export interface ImageVariantPreset {
+  readonly width?: number;
+  readonly height?: number;
+  readonly fit: 'cover' | 'inside' | 'contain';
+  readonly format: 'webp' | 'jpeg' | 'png' | 'avif';
+  /** Encoder quality 1-100; the encoder's default when absent. */
+  readonly quality?: number;
+}
+
 export interface AppDefinition {
   readonly appKey: string;
   readonly appSecret: string;
@@ -69,4 +82,6 @@ export interface AppDefinition {
   readonly mailTemplates?: Readonly<Partial<Record<MailKind, MailTemplate>>>;
   /** The environment file's roles, created at start when missing. */
   readonly roles?: readonly EnvironmentRole[];
+  /** Image variant presets by name; absent: the defaults (thumb, medium; see image-presets.ts). */
+  readonly imageVariants?: Readonly<Record<string, ImageVariantPreset>>;
 }

@@ -18,6 +18,10 @@ export interface LinkOptions {
   ttlSeconds: number;
   https: boolean;
   now: Date;
+  /** Image variant presets whose links to add as `_variants` (`kinveyfile_variants`); none when absent. */
+  variants?: readonly string[];
+  /** A preset whose link replaces `_downloadURL` (`GET /blob/:appKey/:id?variant=`), for image files. */
+  variant?: string;
 }
 
 /** The longest quantisation window: URLs stay identical for at most this long. */
@@ -45,6 +49,46 @@ export async function issueDownloadLink(
   if (isPublic) return { url: objects.publicUrl(key, { https: options.https }) };
   const expiresAt = quantisedExpiry(options.now, options.ttlSeconds);
   return { url: await objects.signDownloadUrl(key, { expiresAt, https: options.https }), expiresAt };
+}
+
+/**
+ * The URL of a stored object valid until exactly `expiresAt` (a pending variant link redirecting
+ * to the variant it made: the redirect expires with the link), or permanent for a public file.
+ */
+export async function issueDownloadLinkUntil(
+  objects: ObjectStore,
+  key: string,
+  isPublic: boolean,
+  until: { expiresAt: Date | undefined; https: boolean },
+): Promise<string> {
+  if (isPublic || !until.expiresAt) return objects.publicUrl(key, { https: until.https });
+  return objects.signDownloadUrl(key, { expiresAt: until.expiresAt, https: until.https });
+}
+
+/** Where a variant's link points: its stored object, or kinbase while it is not made yet. */
+export interface VariantTarget {
+  /** The variant's object key, when the variant is stored. */
+  storedKey?: string;
+  /** Kinbase's pending link, signed until `expiresAt` (absent: a public file's permanent link). */
+  pendingUrl: (expiresAt: Date | undefined) => string;
+}
+
+/**
+ * Issues the download URL of an image variant by the original's rules: a public file's variant
+ * gets a permanent URL, a private one's a signed URL expiring when the original's would (same
+ * quantised window, so repeated reads get identical URLs). A variant not stored yet gets kinbase's
+ * pending link under the same rules; once stored, the object store's own URL.
+ */
+export async function issueVariantLink(
+  objects: ObjectStore,
+  target: VariantTarget,
+  isPublic: boolean,
+  options: LinkOptions,
+): Promise<DownloadLink> {
+  if (target.storedKey) return issueDownloadLink(objects, target.storedKey, isPublic, options);
+  if (isPublic) return { url: target.pendingUrl(undefined) };
+  const expiresAt = quantisedExpiry(options.now, options.ttlSeconds);
+  return { url: target.pendingUrl(expiresAt), expiresAt };
 }
 
 /**

@@ -25,8 +25,10 @@ export const FILES_COLLECTION = '_blob';
 export const UPLOAD_FIELD = '_kinbaseUpload';
 /** Server-only field: the generation whose bytes the record serves. */
 export const GENERATION_FIELD = '_kinbaseGeneration';
+/** Server-only field: the image facts of the served generation (see images/image-record.ts). */
+export const IMAGE_INFO_FIELD = '_kinbaseImage';
 /** Every server-only field: dropped from client bodies and responses, refused in queries. */
-export const SERVER_ONLY_FIELDS: readonly string[] = [UPLOAD_FIELD, GENERATION_FIELD];
+export const SERVER_ONLY_FIELDS: readonly string[] = [UPLOAD_FIELD, GENERATION_FIELD, IMAGE_INFO_FIELD];
 export const DEFAULT_CONTENT_TYPE = 'application/octet-stream';
 const MAX_FILENAME_LENGTH = 1024;
 // type/subtype plus parameters; no control characters, so it is safe to send back as a header.
@@ -42,6 +44,8 @@ const SERVER_OWNED = [
   '_expiresAt',
   '_requiredHeaders',
   '_uploadState',
+  '_placeholder',
+  '_variants',
   ...SERVER_ONLY_FIELDS,
   '_data',
 ];
@@ -130,7 +134,7 @@ export function parseFileFields(body: unknown, contentTypeHeader: string | undef
 
 /** The record as clients see it: everything but the server-only fields. */
 export function clientMetadata(doc: StoredDocument): StoredDocument {
-  const { [UPLOAD_FIELD]: _upload, [GENERATION_FIELD]: _generation, ...visible } = doc;
+  const { [UPLOAD_FIELD]: _upload, [GENERATION_FIELD]: _generation, [IMAGE_INFO_FIELD]: _image, ...visible } = doc;
   return visible;
 }
 

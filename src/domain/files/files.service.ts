@@ -24,6 +24,7 @@ import { fileKeyPrefix, legacyObjectKeyFor, newGeneration, objectKeyFor } from '
 import {
   FILES_COLLECTION,
   GENERATION_FIELD,
+  IMAGE_INFO_FIELD,
   UPLOAD_FIELD,
   checkFileListQuery,
   clientMetadata,
@@ -52,6 +53,12 @@ export type { FileContext, FilesServiceOptions, SweepResult, UploadTicket, Warn 
  */
 export const REFERENCE_REFRESH_BUDGET_MS = 1000;
 
+/**
+ * How long the read that sees an image upload complete waits for its analysis (placeholder and
+ * size) before answering without it; the analysis goes on and later reads show it.
+ */
+export const IMAGE_ANALYSIS_WAIT_MS = 2000;
+
 /** Every ACL field (so a reader's query is planned from its ACL clause), and the upload sweep's. */
 const INDEXES = [...ACL_INDEX_FIELDS, '_uploadState.status'];
 
@@ -71,7 +78,7 @@ export class FilesService {
 
   /** The access context of a principal in an app (`_blob` permissions: configured, else private). */
   static contextFor(app: AppDefinition, principal: Principal, origin?: string): FileContext {
-    return { appKey: app.appKey, principal, permissions: filePermissions(app), ...(origin ? { origin } : {}) };
+    return { appKey: app.appKey, app, principal, permissions: filePermissions(app), ...(origin ? { origin } : {}) };
   }
 
   /**
@@ -110,8 +117,13 @@ export class FilesService {
     // Bytes that arrived for the open upload become the previous bytes, kept until the new ones arrive.
     const current = await this.refreshUploadState(ctx.appKey, existing);
     // Making a file private must stop its permanent public URL right away, not after a re-upload.
-    if ((current._public === true) !== parsed.isPublic)
+    if ((current._public === true) !== parsed.isPublic) {
       await mapStorageErrors(this.objects.setPublic(servedKeyOf(ctx.appKey, current), parsed.isPublic));
+      // Its variants are served by the same rules as the bytes they are made from.
+      await mapStorageErrors(
+        this.options.images?.setPublic(ctx.appKey, current, parsed.isPublic, ctx.app) ?? Promise.resolve(),
+      );
+    }
     const ticket = await this.openUpload(ctx, id, parsed, current);
     const superseded = openUploadOf(current);
     if (superseded) await this.cancel(ctx.appKey, id, superseded);
@@ -137,7 +149,16 @@ export class FilesService {
     this.ensureIndexes(ctx.appKey).catch(() => undefined);
     const filter = acl(ctx).readable(query.filter);
     const fields = query.fields
-      ? [...query.fields, '_public', '_uploadState', UPLOAD_FIELD, GENERATION_FIELD, 'size']
+      ? [
+          ...query.fields,
+          '_public',
+          '_uploadState',
+          UPLOAD_FIELD,
+          GENERATION_FIELD,
+          IMAGE_INFO_FIELD,
+          'size',
+          'mimeType',
+        ]
       : undefined;
     const limit = Math.min(query.limit ?? Infinity, MAX_RESULT_SET + 1);
     const docs = await this.store.find(this.scope(ctx.appKey), filter, {
@@ -215,10 +236,24 @@ export class FilesService {
 
   /**
    * One record as clients see it with `_downloadURL` (+ `_expiresAt` unless public), issued via
-   * issueDownloadLink. No access check here.
+   * issueDownloadLink, and for decoded images `_placeholder` and the `_variants` that
+   * `options.variants` names (or `options.variant`'s link as `_downloadURL`). No access check here.
    */
-  presentWithLink(appKey: string, doc: StoredDocument, options: LinkOptions): Promise<StoredDocument> {
-    return presentFileWithLink(this.objects, appKey, doc, options);
+  async presentWithLink(app: AppDefinition, doc: StoredDocument, options: LinkOptions): Promise<StoredDocument> {
+    const presented = await presentFileWithLink(this.objects, app.appKey, doc, options);
+    const images = this.options.images;
+    return images ? mapStorageErrors(images.decorate(app, doc, presented, options)) : presented;
+  }
+
+  /**
+   * Follows a pending image variant link (see ImageVariants.followLink): the object store's URL of
+   * the variant, rendered first if needed. Throws 401, 404 BlobNotFound or 503 as followLink does.
+   */
+  variantUrl(app: AppDefinition, fileId: string, name: string, query: Record<string, unknown>, https: boolean) {
+    const images = this.options.images;
+    if (!images) throw errors.blobNotFound('This server makes no image variants.');
+    const find = async (id: string) => (await this.findByIds(app.appKey, [id]))[0];
+    return mapStorageErrors(images.followLink(app, { fileId, name, query, https, now: this.clock() }, find));
   }
 
   // ---- Pending uploads ----
@@ -396,12 +431,14 @@ export class FilesService {
         ? legacyObjectKeyFor(appKey, doc._id)
         : null;
     if (previousKey)
-      await this.objects
-        .delete(previousKey)
-        .catch((err: unknown) =>
-          this.options.warn?.({ appKey, fileId: doc._id, err }, 'deleting the previous generation of a file failed'),
-        );
-    return next;
+      await Promise.all([
+        this.objects.delete(previousKey),
+        previous ? this.options.images?.deleteVariants(appKey, doc._id, previous) : undefined,
+      ]).catch((err: unknown) =>
+        this.options.warn?.({ appKey, fileId: doc._id, err }, 'deleting the previous generation of a file failed'),
+      );
+    // The placeholder is computed now, while the uploader's read waits a little for it.
+    return this.options.images ? this.options.images.analyse(appKey, next, IMAGE_ANALYSIS_WAIT_MS) : next;
   }
 
   private async openUpload(
@@ -440,6 +477,10 @@ export class FilesService {
         ...(baseline ? { previous: baseline } : {}),
       } satisfies UploadState,
       ...(current ? { [GENERATION_FIELD]: current } : {}),
+      // The served generation keeps its placeholder and variants until new bytes replace it.
+      ...(current && existing?.[IMAGE_INFO_FIELD] !== undefined
+        ? { [IMAGE_INFO_FIELD]: existing[IMAGE_INFO_FIELD] }
+        : {}),
       [UPLOAD_FIELD]: open,
     };
     await this.ensureIndexes(ctx.appKey);

@@ -2,12 +2,15 @@
  * What the Files API service takes and returns: the access context of a request, the service's
  * options, an upload ticket (a saved record plus where its bytes go) and a sweep's result.
  */
-import type { CollectionPermissions } from '../apps/app-definition';
+import type { AppDefinition, CollectionPermissions } from '../apps/app-definition';
 import type { StoredDocument } from '../ports';
 import type { Principal } from '../access/principal';
+import type { ImageVariants } from './images/image-variants.service';
 
 export interface FileContext {
   readonly appKey: string;
+  /** The app itself (its image variant presets). */
+  readonly app: AppDefinition;
   readonly principal: Principal;
   readonly permissions: CollectionPermissions;
   /**
@@ -27,6 +30,8 @@ export interface FilesServiceOptions {
   stampWrite?: () => Date;
   /** Told when a reference read could not check a pending upload and showed the stored record. */
   warn?: Warn;
+  /** Placeholders and variants of image files; without it files have neither. */
+  images?: ImageVariants;
   /** Told about every check of a pending upload against the object store, and what it found. */
   pendingUploadChecked?: (outcome: 'arrived' | 'waiting' | 'rejected' | 'failed') => void;
 }

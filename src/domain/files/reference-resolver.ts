@@ -12,7 +12,16 @@ import { collectReferenceSites, KINVEY_FILE } from './kinvey-file-refs';
 import type { Principal } from '../access/principal';
 
 /** What an unreadable public file reveals: it is world-downloadable already, its ACL and custom metadata are not. */
-const PUBLIC_FIELDS = ['_id', '_filename', 'mimeType', 'size', '_public', '_downloadURL'] as const;
+const PUBLIC_FIELDS = [
+  '_id',
+  '_filename',
+  'mimeType',
+  'size',
+  '_public',
+  '_downloadURL',
+  '_placeholder',
+  '_variants',
+] as const;
 
 export class FileReferenceResolver {
   constructor(
@@ -84,7 +93,7 @@ export class FileReferenceResolver {
   ): Promise<Readonly<Record<string, unknown>> | null> {
     const readable = this.files.canRead(app, principal, record);
     if (!readable && record._public !== true) return null;
-    const presented = await this.files.presentWithLink(app.appKey, record, options);
+    const presented = await this.files.presentWithLink(app, record, options);
     if (readable) {
       const { _kmd: _omitKmd, ...fields } = presented;
       return Object.freeze({ _type: KINVEY_FILE, ...fields });

@@ -7,6 +7,8 @@ import type { FlexDataSource } from '../../business-logic/flex/flex-data-source'
 export interface FileLinkParams {
   ttlSeconds: number;
   https: boolean;
+  /** `kinveyfile_variants`: image variant presets whose links to add as `_variants`. */
+  variants?: readonly string[];
 }
 
 /**

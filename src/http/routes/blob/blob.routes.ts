@@ -1,6 +1,8 @@
 import { Router, type Request, type Response } from 'express';
 import type { AppRegistry } from '../../../domain/apps/app-registry';
-import { parseTls, parseTtl } from '../../../domain/files/download-urls';
+import { parseTls, parseTtl, type LinkOptions } from '../../../domain/files/download-urls';
+import { parseVariantNames } from '../../../domain/files/images/image-presets';
+import { errors } from '../../../domain/errors';
 import { FilesService, type FileContext, type UploadTicket } from '../../../domain/files/files.service';
 import { parseListQuery } from '../../../domain/query/parse-query';
 import type { StoredDocument } from '../../../domain/ports';
@@ -9,7 +11,7 @@ import type { HookPipeline } from '../../../business-logic/hooks/hook-pipeline';
 import type { BlResponse } from '../../../business-logic/types';
 import { FILES_COLLECTION } from '../../../domain/files/file-metadata';
 import { collectionTarget, hookedRoute, type HookTarget } from '../../hooked-route';
-import { appOf, principalOf } from '../../middleware/locals';
+import { appOf, localsOf, principalOf } from '../../middleware/locals';
 
 export interface BlobRoutesDeps {
   apps: AppRegistry;
@@ -38,11 +40,20 @@ export function blobRoutes({
   const base = '/blob/:appKey';
   router.use(base, withApp(apps), requireAuth(sessions, 'session-or-master'));
 
-  const linkOptions = (req: Request): LinkOptions => ({
-    ttlSeconds: parseTtl(req.query.ttl_in_seconds, 'ttl_in_seconds', downloadUrlTtlSeconds),
-    https: parseTls(req.query.tls, 'tls', defaultHttps),
-    now: clock(),
-  });
+  const linkOptions = (req: Request): LinkOptions => {
+    const res = req.res as Response;
+    const variants = localsOf(res).fileLinks?.variants ?? [];
+    // `variant` names one preset whose link becomes `_downloadURL` (single-file reads only).
+    const [variant, ...more] = req.params.fileId ? parseVariantNames(req.query.variant, 'variant', appOf(res)) : [];
+    if (more.length > 0) throw errors.parameterValueOutOfRange('variant names one image variant.');
+    return {
+      ttlSeconds: parseTtl(req.query.ttl_in_seconds, 'ttl_in_seconds', downloadUrlTtlSeconds),
+      https: parseTls(req.query.tls, 'tls', defaultHttps),
+      now: clock(),
+      ...(variants.length > 0 ? { variants } : {}),
+      ...(variant !== undefined ? { variant } : {}),
+    };
+  };
 
   // `_blob` collection hooks wrap every metadata route; post hooks see _uploadURL / _downloadURL.
   const file = collectionTarget(FILES_COLLECTION, 'fileId');
@@ -72,7 +83,7 @@ export function blobRoutes({
     hookedRoute(hooks, 'fetch', read, async ({ params }, { links }, _req, res) => {
       const query = parseListQuery(params);
       const docs = await files.list(contextOf(res), query);
-      const shown = await Promise.all(docs.map((doc) => files.presentWithLink(appKeyOf(res), doc, links)));
+      const shown = await Promise.all(docs.map((doc) => files.presentWithLink(appOf(res), doc, links)));
       return {
         status: 200,
         headers: {},
@@ -85,7 +96,7 @@ export function blobRoutes({
     `${base}/:fileId`,
     hookedRoute(hooks, 'fetch', read, async (_input, { links }, req, res) => {
       const doc = await files.get(contextOf(res), String(req.params.fileId));
-      return { status: 200, headers: {}, body: await files.presentWithLink(appKeyOf(res), doc, links) };
+      return { status: 200, headers: {}, body: await files.presentWithLink(appOf(res), doc, links) };
     }),
   );
 
@@ -99,13 +110,6 @@ export function blobRoutes({
   );
 
   return router;
-}
-
-/** How download links of a read are made (`ttl_in_seconds`, `tls`), and when. */
-interface LinkOptions {
-  ttlSeconds: number;
-  https: boolean;
-  now: Date;
 }
 
 function contextOf(res: Response): FileContext {
@@ -126,10 +130,6 @@ function browserOrigin(header: string | undefined): string | undefined {
     : undefined;
 }
 
-function appKeyOf(res: Response): string {
-  return appOf(res).appKey;
-}
-
 function ticketResponse(req: Request, res: Response, ticket: UploadTicket): BlResponse {
   if (ticket.created)
     res.location(`/blob/${encodeURIComponent(String(req.params.appKey))}/${encodeURIComponent(ticket.file._id)}`);
@@ -144,6 +144,13 @@ function ticketResponse(req: Request, res: Response, ticket: UploadTicket): BlRe
 
 /** `fields`: `_id`, the named top-level fields and the link fields. */
 function project(doc: StoredDocument, fields: readonly string[]): StoredDocument {
-  const keep = new Set(['_id', '_downloadURL', '_expiresAt', ...fields.map((f) => f.split('.')[0] ?? f)]);
+  const keep = new Set([
+    '_id',
+    '_downloadURL',
+    '_expiresAt',
+    '_placeholder',
+    '_variants',
+    ...fields.map((f) => f.split('.')[0] ?? f),
+  ]);
   return Object.fromEntries(Object.entries(doc).filter(([key]) => keep.has(key))) as StoredDocument;
 }
