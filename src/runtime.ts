@@ -9,7 +9,7 @@ import type { Config } from './config/load-config';
 import type { AppRegistry } from './domain/apps/app-registry';
 import { deltaSetCollections } from './domain/apps/app-registry';
 import { CollectionCatalog } from './domain/apps/collection-catalog';
-import type { DocumentStore, ObjectStore } from './domain/ports';
+import type { DocumentStore, ObjectStore, SharedLogs } from './domain/ports';
 import { AggregationService } from './domain/appdata/aggregation.service';
 import { CollectionRemover } from './domain/appdata/collection-removal';
 import { DeletionLog } from './domain/appdata/deletion-log';
@@ -22,6 +22,7 @@ import { stripFileReferences } from './domain/files/kinvey-file-refs';
 import { createEnvironmentGroups } from './domain/groups/environment-groups';
 import { GroupsService } from './domain/groups/groups.service';
 import { MfaService } from './domain/mfa/mfa.service';
+import { MemorySharedState } from './domain/memory-shared-state';
 import { DEFAULT_SESSION_CACHE, SessionCache } from './domain/sessions/session-cache';
 import { PasswordHasher } from './domain/users/passwords';
 import { UserNoticesService } from './domain/users/user-rpc';
@@ -116,13 +117,21 @@ export function buildRuntime(deps: RuntimeDeps): Runtime {
     clock,
     observe: (outcome) => metrics.sessionCacheLookup(outcome),
   });
+  // Counters and logs every instance on this document store shares (failed logins, MFA codes,
+  // Business Logic failures); in this process's memory only for a store that offers none.
+  const shared = deps.documents.sharedState?.(clock) ?? new MemorySharedState({ clock });
   const writeClock = new MonotonicClock(clock);
   const stampWrite = () => writeClock.stampWrite();
   const scrypt = new ScryptWorkers();
   const groups = new GroupsService(documents, stampWrite, (appKey) => sessionCache.evictApp(appKey));
-  const mfa = new MfaService(documents, { clock, issuer: (appKey) => apps.get(appKey)?.name ?? 'kinbase' });
+  const mfa = new MfaService(documents, {
+    clock,
+    counters: shared.counters,
+    issuer: (appKey) => apps.get(appKey)?.name ?? 'kinbase',
+  });
   const users = new UsersService(documents, groups, {
     clock,
+    counters: shared.counters,
     stampWrite,
     passwords: new PasswordHasher(scrypt),
     secondFactor: mfa,
@@ -154,7 +163,7 @@ export function buildRuntime(deps: RuntimeDeps): Runtime {
   const entities = new EntitiesService(documents, writeClock, stripFileReferences, deletions);
   // The sandbox and the scheduler use the store uncounted: their calls belong to no request.
   const sandbox = createSandbox(config, deps.documents, logger);
-  const businessLogic = createBusinessLogic(config, apps, sandbox, metrics);
+  const businessLogic = createBusinessLogic(config, apps, sandbox, metrics, shared.logs, logger);
   const scheduler = new EndpointScheduler({
     documents: deps.documents,
     logger,
@@ -236,11 +245,14 @@ function createBusinessLogic(
   apps: AppRegistry,
   sandbox: Sandbox,
   metrics: Metrics,
+  logs: SharedLogs,
+  logger: Logger,
 ): BusinessLogicRuntime {
   const flex = new FlexClient({ timeoutMs: config.businessLogic.flexTimeoutMs });
   const factory = functionFactory({ sandbox, flex, baasUrl: config.publicUrl });
   return new BusinessLogicRuntime(
     apps.list(),
     observedFactory(factory, (kind, fn, outcome) => metrics.businessLogicCall(kind, fn, outcome)),
+    { logs, onLostError: (err) => logger.warn({ err }, 'a Business Logic failure could not be recorded') },
   );
 }

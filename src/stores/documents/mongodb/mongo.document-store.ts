@@ -12,8 +12,10 @@ import {
   type GroupSpec,
   type GroupStats,
   type IndexSpec,
+  type SharedState,
   type StoredDocument,
 } from '../../../domain/ports';
+import { MongoSharedState } from './mongo.shared-state';
 import { GroupAccumulator } from '../mongo-semantics/group-accumulator';
 import { translate } from './mongo-errors';
 import { findAll } from './mongo-find';
@@ -282,6 +284,11 @@ export class MongoDocumentStore implements DocumentStore {
       this.ensuredIndexes.set(key, ensured);
     }
     await ensured;
+  }
+
+  /** Counters and logs in each app's database, shared by every instance on this server. */
+  sharedState(clock?: () => Date): SharedState {
+    return new MongoSharedState((appKey, name) => this.collection({ appKey, collection: name }), this.maxTimeMS, clock);
   }
 
   async close(): Promise<void> {
