@@ -23,6 +23,7 @@ import { createEnvironmentGroups } from './domain/groups/environment-groups';
 import { GroupsService } from './domain/groups/groups.service';
 import { MfaService } from './domain/mfa/mfa.service';
 import { MemorySharedState } from './domain/memory-shared-state';
+import { Readiness } from './domain/readiness';
 import { DEFAULT_SESSION_CACHE, SessionCache } from './domain/sessions/session-cache';
 import { PasswordHasher } from './domain/users/passwords';
 import { UserNoticesService } from './domain/users/user-rpc';
@@ -35,6 +36,7 @@ import { BusinessLogicRuntime } from './business-logic/runtime';
 import { Sandbox } from './business-logic/sandbox/sandbox';
 import { countingDocumentStore } from './stores/decorators/counting.document-store';
 import { SignedUrlCache } from './stores/decorators/signed-url-cache';
+import { InFlightLimit, limitDocumentStore, limitObjectStore } from './stores/decorators/in-flight-limit';
 import type { OpenedObjectStore } from './stores';
 import { systemClock, type Clock } from './internal/clock';
 import { Metrics } from './internal/metrics';
@@ -88,6 +90,8 @@ export interface Runtime {
   /** Runs the apps' internal Business Logic; its isolates start on first use. */
   readonly sandbox: Sandbox;
   readonly businessLogic: BusinessLogicRuntime;
+  /** GET /readyz: both stores answer, and the instance is not draining (server.ts drains it on SIGTERM). */
+  readonly readiness: Readiness;
   /**
    * Starts the background work of a serving instance: creates the groups of the apps' environment
    * files, starts the endpoint scheduler and the sweeper of abandoned uploads, and warms one
@@ -106,9 +110,13 @@ export function buildRuntime(deps: RuntimeDeps): Runtime {
   const { config, apps, logger } = deps;
   const clock = deps.clock ?? systemClock;
   const metrics = new Metrics();
-  const objects = deps.objects.store;
+  // At most so many calls in flight per store: a slow or hung one gets 503s past that, not a pile-up.
+  const documentCalls = new InFlightLimit('document store', config.maxInFlight.documents);
+  const objectCalls = new InFlightLimit('object store', config.maxInFlight.objects);
+  const objects = limitObjectStore(deps.objects.store, objectCalls);
+  const limitedDocuments = limitDocumentStore(deps.documents, documentCalls);
   // Every document store call of a request is counted for it (kinbase_store_round_trips_per_request).
-  const documents = countingDocumentStore(deps.documents, (operation) => metrics.storeCall(operation));
+  const documents = countingDocumentStore(limitedDocuments, (operation) => metrics.storeCall(operation));
   // Sessions resolved on this instance are served from memory for a few seconds; every change made
   // here that ends a session or changes memberships evicts at once (session-cache.ts).
   const sessionCache = new SessionCache({
@@ -119,7 +127,7 @@ export function buildRuntime(deps: RuntimeDeps): Runtime {
   });
   // Counters and logs every instance on this document store shares (failed logins, MFA codes,
   // Business Logic failures); in this process's memory only for a store that offers none.
-  const shared = deps.documents.sharedState?.(clock) ?? new MemorySharedState({ clock });
+  const shared = limitedDocuments.sharedState?.(clock) ?? new MemorySharedState({ clock });
   const writeClock = new MonotonicClock(clock);
   const stampWrite = () => writeClock.stampWrite();
   const scrypt = new ScryptWorkers();
@@ -162,10 +170,10 @@ export function buildRuntime(deps: RuntimeDeps): Runtime {
   // KinveyFile references: stripped to {_type,_id} on every save, resolved on every read.
   const entities = new EntitiesService(documents, writeClock, stripFileReferences, deletions);
   // The sandbox and the scheduler use the store uncounted: their calls belong to no request.
-  const sandbox = createSandbox(config, deps.documents, logger);
+  const sandbox = createSandbox(config, limitedDocuments, logger);
   const businessLogic = createBusinessLogic(config, apps, sandbox, metrics, shared.logs, logger);
   const scheduler = new EndpointScheduler({
-    documents: deps.documents,
+    documents: limitedDocuments,
     logger,
     clock,
     run: async (appKey, endpoint, tick) => void (await businessLogic.runScheduled(appKey, endpoint, tick)),
@@ -199,7 +207,7 @@ export function buildRuntime(deps: RuntimeDeps): Runtime {
     if (sweeper) clearInterval(sweeper);
     if (started)
       await scheduler.stop().catch((err: unknown) => logger.warn({ err }, 'stopping the endpoint scheduler failed'));
-    await Promise.allSettled([sandbox.close(), scrypt.close(), deps.documents.close(), objects.close()]);
+    await Promise.allSettled([sandbox.close(), scrypt.close(), deps.documents.close(), deps.objects.store.close()]);
   };
 
   return {
@@ -228,6 +236,7 @@ export function buildRuntime(deps: RuntimeDeps): Runtime {
     catalog: new CollectionCatalog(documents),
     sandbox,
     businessLogic,
+    readiness: new Readiness(limitedDocuments, objects, () => apps.list()[0]?.appKey ?? 'kinbase'),
     start,
     close,
   };

@@ -13,6 +13,9 @@ import { resolveApps, resolveSigningSecret } from './config/data-dir';
 import { createDocumentStore, createObjectStore } from './stores';
 import { missingNodeFlags } from './node-flags';
 
+/** How long SIGTERM lets in-flight requests finish before their connections are closed. */
+const SHUTDOWN_GRACE_MS = 10_000;
+
 async function main(): Promise<void> {
   let config: Config;
   try {
@@ -35,8 +38,11 @@ async function main(): Promise<void> {
 
   // Listen before building the app: with PORT=0 and no KINBASE_PUBLIC_URL, the URLs handed to
   // clients must name the port actually bound, not 0.
-  const holder: { app?: ReturnType<typeof createApp> } = {};
+  const holder: { app?: ReturnType<typeof createApp>; draining?: boolean } = {};
   const server = createServer((req, res) => {
+    // While draining, every answer closes its connection: keep-alive clients reconnect, through
+    // the load balancer, to another instance.
+    if (holder.draining) res.setHeader('Connection', 'close');
     if (holder.app) holder.app(req, res);
     else res.writeHead(503).end();
   });
@@ -78,11 +84,16 @@ async function main(): Promise<void> {
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
+    holder.draining = true;
+    // GET /readyz answers 503 "draining" to any probe that still reaches this instance.
+    runtime.readiness.drain();
     logger.info({ signal }, 'stopping: no new connections, finishing in-flight requests');
+    // Bounded exit: requests still running after SHUTDOWN_GRACE_MS (a slow upload) are cut; a
+    // resumable upload's client asks where it stands and sends the rest to another instance.
     const force = setTimeout(() => {
-      logger.warn('in-flight requests did not finish within 10 s; closing connections');
+      logger.warn(`in-flight requests did not finish within ${SHUTDOWN_GRACE_MS / 1000} s; closing connections`);
       server.closeAllConnections();
-    }, 10_000);
+    }, SHUTDOWN_GRACE_MS);
     force.unref();
     // Fire and forget: the callback's result is ignored; nothing in it rejects (a failed close is
     // logged), and it ends the process.

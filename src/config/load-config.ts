@@ -41,6 +41,11 @@ export interface Config {
   readonly deltaSetRetentionDays: number;
   /** How long a resolved session token is served from memory (KINBASE_SESSION_CACHE_TTL_MS); 0: never. */
   readonly sessionCacheTtlMs: number;
+  /**
+   * Calls to each store in flight at once (KINBASE_MAX_DOCUMENT_CALLS, KINBASE_MAX_OBJECT_CALLS):
+   * past them a request is refused with 503 at once, so a slow store cannot make memory grow.
+   */
+  readonly maxInFlight: { readonly documents: number; readonly objects: number };
   /** Bearer token for GET /metrics (master credentials of any app work too); null: master only. */
   readonly metricsToken: string | null;
   /** Serve the browser console at /console (KINBASE_CONSOLE, on by default). */
@@ -124,6 +129,7 @@ export function loadConfig(
     pendingUploadTtlSeconds: e.KINBASE_PENDING_UPLOAD_TTL_SECONDS,
     deltaSetRetentionDays: e.KINBASE_DELTASET_RETENTION_DAYS,
     sessionCacheTtlMs: e.KINBASE_SESSION_CACHE_TTL_MS,
+    maxInFlight: { documents: e.KINBASE_MAX_DOCUMENT_CALLS, objects: e.KINBASE_MAX_OBJECT_CALLS },
     metricsToken: e.KINBASE_METRICS_TOKEN ?? null,
     console: e.KINBASE_CONSOLE !== 'off',
     businessLogic: {

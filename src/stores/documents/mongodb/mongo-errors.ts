@@ -11,6 +11,11 @@ const UNAVAILABLE_ERRORS = new Set([
   'MongoTopologyClosedError',
   'MongoNotConnectedError',
   'MongoServerClosedError',
+  'MongoPoolClearedError',
+  'MongoWaitQueueTimeoutError',
+  'MongoOperationTimeoutError',
+  // The write may not have reached a majority: not acknowledged, so the client is told to retry.
+  'MongoWriteConcernError',
 ]);
 
 const QUERY_REJECTED = new Set([2, 9, 238]);

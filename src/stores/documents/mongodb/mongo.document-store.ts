@@ -42,6 +42,26 @@ export interface MongoDocumentStoreOptions {
 export const QUERY_TIME_LIMIT_MS = 5000;
 
 /**
+ * How long kinbase waits for MongoDB before answering 503 (docs/several-instances.md, "Bounds"):
+ * - no reachable server (stopped, refusing, partitioned): SERVER_SELECTION_TIMEOUT_MS to select
+ *   one, CONNECT_TIMEOUT_MS for a new connection;
+ * - a server that accepted the request and stopped answering (hung, blackholed):
+ *   SOCKET_TIMEOUT_MS of silence on the connection, longer than QUERY_TIME_LIMIT_MS so a query
+ *   the server is still allowed to run is not cut short by the client.
+ * The driver's defaults (30 s to select a server, no socket timeout) let a hung database pile
+ * requests up for half a minute or forever.
+ */
+export const SERVER_SELECTION_TIMEOUT_MS = 3000;
+export const CONNECT_TIMEOUT_MS = 3000;
+export const SOCKET_TIMEOUT_MS = QUERY_TIME_LIMIT_MS + 3000;
+
+/**
+ * Write concern unless the connection string names one (`w=`): acknowledged by a majority of a
+ * replica set and journaled, so an acknowledged write survives a failover and a crash.
+ */
+const DEFAULT_WRITE_CONCERN = { w: 'majority', journal: true } as const;
+
+/**
  * Read options of every query. Strings kinbase stored are valid UTF-8 by construction (JSON bodies
  * with lone surrogates are refused with 400), so the driver's per-string validation of every
  * answer is skipped: it cost about a third of deserializing a list (bench:store-paths).
@@ -68,9 +88,12 @@ export class MongoDocumentStore implements DocumentStore {
   /** Connects and verifies the server answers. Throws StoreError('unavailable') if it does not. */
   static async connect(options: MongoDocumentStoreOptions): Promise<MongoDocumentStore> {
     const client = new MongoClient(options.url, {
-      // Fail a request within seconds when the server is gone, instead of the driver's 30 s.
-      serverSelectionTimeoutMS: 5000,
-      connectTimeoutMS: 5000,
+      // Fail a request within seconds when the server is gone or hung, instead of the driver's 30 s.
+      serverSelectionTimeoutMS: SERVER_SELECTION_TIMEOUT_MS,
+      connectTimeoutMS: CONNECT_TIMEOUT_MS,
+      socketTimeoutMS: SOCKET_TIMEOUT_MS,
+      waitQueueTimeoutMS: SERVER_SELECTION_TIMEOUT_MS,
+      ...(/[?&]w=/.test(options.url) ? {} : { writeConcern: DEFAULT_WRITE_CONCERN }),
       ignoreUndefined: true,
       appName: 'kinbase',
     });
