@@ -101,7 +101,7 @@ const OBJECT_CALLS = [
 export function limitObjectStore(store: ObjectStore, limit: InFlightLimit): ObjectStore {
   const limited = Object.create(store) as ObjectStore;
   for (const name of OBJECT_CALLS) {
-    const original = store[name] as ((...args: unknown[]) => Promise<unknown>) | undefined;
+    const original = (store as unknown as Record<string, ((...args: unknown[]) => Promise<unknown>) | undefined>)[name];
     if (!original) continue;
     Object.defineProperty(limited, name, {
       value: (...args: unknown[]) => limit.run(() => original.apply(store, args)),
