@@ -88,13 +88,17 @@ async function main(): Promise<void> {
     // GET /readyz answers 503 "draining" to any probe that still reaches this instance.
     runtime.readiness.drain();
     logger.info({ signal }, 'stopping: no new connections, finishing in-flight requests');
-    // Bounded exit: requests still running after SHUTDOWN_GRACE_MS (a slow upload) are cut; a
+    // Bounded exit: requests still running SHUTDOWN_GRACE_MS after the drain delay (a slow upload) are cut; a
     // resumable upload's client asks where it stands and sends the rest to another instance.
     const force = setTimeout(() => {
       logger.warn(`in-flight requests did not finish within ${SHUTDOWN_GRACE_MS / 1000} s; closing connections`);
       server.closeAllConnections();
-    }, SHUTDOWN_GRACE_MS);
+    }, config.drainDelayMs + SHUTDOWN_GRACE_MS);
     force.unref();
+    // Keep serving for the drain delay (every answer closing its connection), then stop accepting.
+    setTimeout(() => closeListener(), config.drainDelayMs);
+  };
+  const closeListener = () => {
     // Fire and forget: the callback's result is ignored; nothing in it rejects (a failed close is
     // logged), and it ends the process.
     server.close(

@@ -46,6 +46,12 @@ export interface Config {
    * past them a request is refused with 503 at once, so a slow store cannot make memory grow.
    */
   readonly maxInFlight: { readonly documents: number; readonly objects: number };
+  /**
+   * After SIGTERM, how long the instance keeps accepting while it answers /readyz with 503 and
+   * closes every connection after its answer (KINBASE_DRAIN_DELAY_MS), so the load balancer moves
+   * its clients away before the listener closes.
+   */
+  readonly drainDelayMs: number;
   /** Bearer token for GET /metrics (master credentials of any app work too); null: master only. */
   readonly metricsToken: string | null;
   /** Serve the browser console at /console (KINBASE_CONSOLE, on by default). */
@@ -129,6 +135,7 @@ export function loadConfig(
     pendingUploadTtlSeconds: e.KINBASE_PENDING_UPLOAD_TTL_SECONDS,
     deltaSetRetentionDays: e.KINBASE_DELTASET_RETENTION_DAYS,
     sessionCacheTtlMs: e.KINBASE_SESSION_CACHE_TTL_MS,
+    drainDelayMs: e.KINBASE_DRAIN_DELAY_MS,
     maxInFlight: { documents: e.KINBASE_MAX_DOCUMENT_CALLS, objects: e.KINBASE_MAX_OBJECT_CALLS },
     metricsToken: e.KINBASE_METRICS_TOKEN ?? null,
     console: e.KINBASE_CONSOLE !== 'off',
