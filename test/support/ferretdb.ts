@@ -81,11 +81,11 @@ export interface FerretDb {
   readonly url: string;
   readonly port: number;
   /** Kills the server and removes its data. */
-  stop(): Promise<void>;
+  readonly stop: () => Promise<void>;
   /** Sends a signal to the server process (SIGSTOP, SIGCONT, SIGKILL). */
-  signal(signal: NodeJS.Signals): void;
+  readonly signal: (signal: NodeJS.Signals) => void;
   /** Starts the server again on the same port and data (after a SIGKILL), once it answers ping. */
-  restart(): Promise<void>;
+  readonly restart: () => Promise<void>;
 }
 
 function toolsDir(): string {
