@@ -11,7 +11,13 @@ export type { AppDefinition, CollectionPermissions, CollectionSettings } from '.
 
 export type DocumentsConfig =
   | { readonly kind: 'embedded'; readonly sync: 'normal' | 'full' }
-  | { readonly kind: 'mongodb'; readonly url: string; readonly dbPrefix: string };
+  | {
+      readonly kind: 'mongodb';
+      readonly url: string;
+      readonly dbPrefix: string;
+      /** Longest silence on a connection before a call fails with 503 (KINBASE_STORE_TIMEOUT_MS). */
+      readonly timeoutMs?: number;
+    };
 
 export type StorageConfig =
   | { readonly kind: 'local' }
@@ -21,6 +27,8 @@ export type StorageConfig =
       readonly keyFile?: string;
       readonly apiEndpoint?: string;
       readonly hmac?: { readonly accessId: string; readonly secret: string };
+      /** Longest wait for one request to the bucket before a call fails with 503 (KINBASE_STORE_TIMEOUT_MS). */
+      readonly timeoutMs?: number;
     };
 
 export interface Config {
@@ -116,13 +124,14 @@ export function loadConfig(
     publicUrl: (e.KINBASE_PUBLIC_URL ?? `http://localhost:${port}`).replace(/\/+$/, ''),
     apps,
     documents: e.MONGODB_URL
-      ? { kind: 'mongodb', url: e.MONGODB_URL, dbPrefix: e.MONGODB_DB_PREFIX }
+      ? { kind: 'mongodb', url: e.MONGODB_URL, dbPrefix: e.MONGODB_DB_PREFIX, timeoutMs: e.KINBASE_STORE_TIMEOUT_MS }
       : { kind: 'embedded', sync: e.KINBASE_EMBEDDED_SYNC },
     storage:
       e.KINBASE_STORAGE === 'gcs'
         ? {
             kind: 'gcs',
             bucket: e.GCS_BUCKET as string,
+            timeoutMs: e.KINBASE_STORE_TIMEOUT_MS,
             ...(e.GCS_KEY_FILE ? { keyFile: e.GCS_KEY_FILE } : {}),
             ...(e.GCS_API_ENDPOINT ? { apiEndpoint: e.GCS_API_ENDPOINT.replace(/\/+$/, '') } : {}),
             ...(e.GCS_HMAC_ACCESS_ID && e.GCS_HMAC_SECRET

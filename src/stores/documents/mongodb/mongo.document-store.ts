@@ -26,6 +26,12 @@ export interface MongoDocumentStoreOptions {
   url: string;
   /** Prepended to every app key to name that app's database. */
   dbPrefix: string;
+  /**
+   * Longest silence on a connection before a call fails (`socketTimeoutMS`); default
+   * SOCKET_TIMEOUT_MS. Server selection and new connections wait at most the smaller of this and
+   * SERVER_SELECTION_TIMEOUT_MS.
+   */
+  timeoutMs?: number;
   /** Server-side time limit of every query (`maxTimeMS`); default QUERY_TIME_LIMIT_MS. */
   queryTimeLimitMs?: number;
   /**
@@ -89,10 +95,10 @@ export class MongoDocumentStore implements DocumentStore {
   static async connect(options: MongoDocumentStoreOptions): Promise<MongoDocumentStore> {
     const client = new MongoClient(options.url, {
       // Fail a request within seconds when the server is gone or hung, instead of the driver's 30 s.
-      serverSelectionTimeoutMS: SERVER_SELECTION_TIMEOUT_MS,
-      connectTimeoutMS: CONNECT_TIMEOUT_MS,
-      socketTimeoutMS: SOCKET_TIMEOUT_MS,
-      waitQueueTimeoutMS: SERVER_SELECTION_TIMEOUT_MS,
+      serverSelectionTimeoutMS: Math.min(SERVER_SELECTION_TIMEOUT_MS, options.timeoutMs ?? SOCKET_TIMEOUT_MS),
+      connectTimeoutMS: Math.min(CONNECT_TIMEOUT_MS, options.timeoutMs ?? SOCKET_TIMEOUT_MS),
+      socketTimeoutMS: options.timeoutMs ?? SOCKET_TIMEOUT_MS,
+      waitQueueTimeoutMS: Math.min(SERVER_SELECTION_TIMEOUT_MS, options.timeoutMs ?? SOCKET_TIMEOUT_MS),
       ...(/[?&]w=/.test(options.url) ? {} : { writeConcern: DEFAULT_WRITE_CONCERN }),
       ignoreUndefined: true,
       appName: 'kinbase',
