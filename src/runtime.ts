@@ -113,7 +113,9 @@ export function buildRuntime(deps: RuntimeDeps): Runtime {
   // At most so many calls in flight per store: a slow or hung one gets 503s past that, not a pile-up.
   const documentCalls = new InFlightLimit('document store', config.maxInFlight.documents);
   const objectCalls = new InFlightLimit('object store', config.maxInFlight.objects);
-  const objects = limitObjectStore(deps.objects.store, objectCalls);
+  // A bucket call is answered within twice its request timeout (one retry), whatever the library does.
+  const objectDeadline = config.storage.kind === 'gcs' ? 2 * (config.storage.timeoutMs ?? 8000) : undefined;
+  const objects = limitObjectStore(deps.objects.store, objectCalls, objectDeadline);
   const limitedDocuments = limitDocumentStore(deps.documents, documentCalls);
   // Every document store call of a request is counted for it (kinbase_store_round_trips_per_request).
   const documents = countingDocumentStore(limitedDocuments, (operation) => metrics.storeCall(operation));

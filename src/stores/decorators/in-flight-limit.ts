@@ -24,16 +24,33 @@ export class InFlightLimit {
     return this.inFlight;
   }
 
-  async run<T>(call: () => Promise<T>): Promise<T> {
+  /**
+   * Runs the call, or throws StoreError('unavailable') at once when `max` are in flight. With
+   * `deadlineMs`, a call still running then is answered with StoreError('unavailable') too, but
+   * keeps its place in the count until it really ends: abandoned calls still bound the next ones.
+   */
+  async run<T>(call: () => Promise<T>, deadlineMs?: number): Promise<T> {
     if (this.inFlight >= this.max) {
       this.refused();
       throw new StoreError('unavailable', `too many calls to the ${this.name} in flight (${this.max})`);
     }
     this.inFlight += 1;
-    try {
-      return await call();
-    } finally {
+    const running = call().finally(() => {
       this.inFlight -= 1;
+    });
+    if (deadlineMs === undefined) return running;
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new StoreError('unavailable', `the ${this.name} did not answer within ${deadlineMs} ms`)),
+        deadlineMs,
+      );
+    });
+    running.catch(() => undefined);
+    try {
+      return await Promise.race([running, late]);
+    } finally {
+      clearTimeout(timer);
     }
   }
 }
@@ -50,13 +67,15 @@ const DOCUMENT_CALLS = [
   'deleteById',
   'deleteMany',
   'listCollections',
-  'ensureIndex',
 ] as const satisfies ReadonlyArray<keyof DocumentStore>;
 
-/** The same document store with every data call under `limit` (closing is not limited). */
+/** The same document store with every data call under `limit` (closing and ensuring indexes are not limited). */
 export function limitDocumentStore(store: DocumentStore, limit: InFlightLimit): DocumentStore {
   const limited: DocumentStore = {
     close: () => store.close(),
+    // Not limited: adapters remember created indexes, so all but the first call reach no server,
+    // and one request asks for several at once.
+    ensureIndex: (scope, index) => store.ensureIndex(scope, index),
     ...(store.sharedState
       ? { sharedState: (clock?: () => Date) => limitSharedState(store.sharedState!(clock), limit) }
       : {}),
@@ -95,16 +114,17 @@ const OBJECT_CALLS = [
 ] as const satisfies ReadonlyArray<keyof ObjectStore>;
 
 /**
- * The same object store with every call that reaches the backend under `limit`. A read counts
- * until its stream is handed over (the stream itself is bounded by the client's socket).
+ * The same object store with every call that reaches the backend under `limit`, answered within
+ * `deadlineMs` (a client library's own retries and token fetches can outlast its request
+ * timeout). A read counts until its stream is handed over (the stream is bounded by the client's socket).
  */
-export function limitObjectStore(store: ObjectStore, limit: InFlightLimit): ObjectStore {
+export function limitObjectStore(store: ObjectStore, limit: InFlightLimit, deadlineMs?: number): ObjectStore {
   const limited = Object.create(store) as ObjectStore;
   for (const name of OBJECT_CALLS) {
     const original = (store as unknown as Record<string, ((...args: unknown[]) => Promise<unknown>) | undefined>)[name];
     if (!original) continue;
     Object.defineProperty(limited, name, {
-      value: (...args: unknown[]) => limit.run(() => original.apply(store, args)),
+      value: (...args: unknown[]) => limit.run(() => original.apply(store, args), deadlineMs),
     });
   }
   return limited;
