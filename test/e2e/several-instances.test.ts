@@ -18,6 +18,8 @@ const APP = {
 };
 const READONLY_COLLECTION = 'announcements';
 const CLIENT_TIMEOUT_MS = 60_000;
+/** The session cache bound of this suite's instances: a logout elsewhere is seen within it. */
+const SESSION_CACHE_TTL_MS = 1000;
 const appAuth = `Basic ${Buffer.from(`${APP.appKey}:${APP.appSecret}`).toString('base64')}`;
 const masterAuth = `Basic ${Buffer.from(`${APP.appKey}:${APP.masterSecret}`).toString('base64')}`;
 
@@ -42,7 +44,7 @@ describe('three instances behind a round-robin load balancer', () => {
       mongoUrl: ferret.url,
       gcsEndpoint: gcs.endpoint,
       // On SIGTERM: a second of answering with Connection: close before the listener closes.
-      env: { KINBASE_DRAIN_DELAY_MS: '1000' },
+      env: { KINBASE_DRAIN_DELAY_MS: '1000', KINBASE_SESSION_CACHE_TTL_MS: String(SESSION_CACHE_TTL_MS) },
     });
   }, 60_000);
 
@@ -134,6 +136,28 @@ describe('three instances behind a round-robin load balancer', () => {
       const body = (await read.json()) as { file: { _downloadURL: string } };
       expect(await (await fetch(body.file._downloadURL)).text()).toBe('hello');
     }
+  });
+
+  test('a logout through one instance ends the session on the others within the session cache bound', async () => {
+    const [a, b] = cluster.instances as [(typeof cluster.instances)[0], (typeof cluster.instances)[0]];
+    const username = `leaver-${Date.now()}`;
+    const body = JSON.stringify({ username, password: 'pw-leaver-1' });
+    const headers = { authorization: appAuth, 'content-type': 'application/json' };
+    expect((await fetch(`${a.baseUrl}/user/${APP.appKey}`, { method: 'POST', headers, body })).status).toBe(201);
+    const login = await fetch(`${a.baseUrl}/user/${APP.appKey}/login`, { method: 'POST', headers, body });
+    const token = ((await login.json()) as { _kmd: { authtoken: string } })._kmd.authtoken;
+    const me = (base: string) =>
+      fetch(`${base}/user/${APP.appKey}/_me`, { headers: { authorization: `Kinvey ${token}` } });
+    // b has the session cached now.
+    expect((await me(b.baseUrl)).status).toBe(200);
+    const logout = await fetch(`${a.baseUrl}/user/${APP.appKey}/_logout`, {
+      method: 'POST',
+      headers: { authorization: `Kinvey ${token}`, 'content-type': 'application/json' },
+    });
+    expect(logout.status).toBe(204);
+    expect((await me(a.baseUrl)).status).toBe(401);
+    await new Promise((resolve) => setTimeout(resolve, SESSION_CACHE_TTL_MS + 100));
+    expect((await me(b.baseUrl)).status).toBe(401);
   });
 
   test('every instance answers /healthz and /readyz without credentials, telling nothing but states', async () => {
