@@ -215,6 +215,10 @@ describe('faults between kinbase and its stores', () => {
           size: 1,
         });
         expect(upload).toMatchObject({ status: 503, body: { error: 'KinveyInternalErrorRetry' } });
+        // The balancer's check names the failed dependency, and only that.
+        const ready = await fetch(`${cluster.instances[0]!.baseUrl}/readyz`);
+        expect(ready.status).toBe(503);
+        expect(await ready.json()).toEqual({ status: 'unavailable', documents: 'ok', objects: 'failed' });
         const read = await send('GET', `/appdata/${APP.appKey}/refs/r`);
         expect(read.status).toBe(200);
         expect((read.body as unknown as { f: { _downloadURL?: string } }).f._downloadURL).toEqual(expect.any(String));
