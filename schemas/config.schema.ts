@@ -78,6 +78,10 @@ export const envSchema = {
     KINBASE_METRICS_TOKEN: { type: 'string', minLength: 32 },
     KINBASE_CONSOLE: { enum: ['on', 'off'], default: 'on' },
     KINBASE_SESSION_CACHE_TTL_MS: { type: 'integer', minimum: 0, maximum: 600000, default: 5000 },
+    KINBASE_STORE_TIMEOUT_MS: { type: 'integer', minimum: 500, maximum: 120000, default: 8000 },
+    KINBASE_DRAIN_DELAY_MS: { type: 'integer', minimum: 0, maximum: 60000, default: 0 },
+    KINBASE_MAX_DOCUMENT_CALLS: { type: 'integer', minimum: 1, maximum: 100000, default: 512 },
+    KINBASE_MAX_OBJECT_CALLS: { type: 'integer', minimum: 1, maximum: 100000, default: 256 },
     KINBASE_SIGNING_SECRET: { type: 'string', minLength: 32 },
     KINBASE_WORKERS: {
       type: 'integer',

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs the real servers the test suite runs against: FerretDB (MongoDB wire protocol, SQLite
 # handler), fake-gcs-server (Google Cloud Storage emulator), versitygw (an S3 gateway that
-# verifies SigV4 signatures, presigned URLs included) and Mailpit (an SMTP server whose HTTP API
-# lists the mails it received). Idempotent: a server already at
+# verifies SigV4 signatures, presigned URLs included), Mailpit (an SMTP server whose HTTP API
+# lists the mails it received) and toxiproxy-server (the fault proxy of the several-instances and
+# fault suites). Idempotent: a server already at
 # the wanted version is left alone. Binaries go to $KINBASE_TOOLS_DIR (default: `go env GOPATH`/bin).
 set -euo pipefail
 
@@ -11,6 +12,7 @@ FAKE_GCS_VERSION=v1.55.1
 MAILPIT_VERSION=v1.33.1
 POCKETBASE_VERSION=v0.36.8
 VERSITYGW_VERSION=v1.8.0
+TOXIPROXY_VERSION=v2.5.0
 
 command -v go >/dev/null || { echo "install-test-servers: Go is required (https://go.dev/dl), then rerun" >&2; exit 1; }
 tools_dir=${KINBASE_TOOLS_DIR:-$(go env GOPATH)/bin}
@@ -33,6 +35,19 @@ versitygw_version=$(go version -m "$tools_dir/versitygw" 2>/dev/null || true)
 if [[ "$versitygw_version" != *"github.com/versity/versitygw"*"$VERSITYGW_VERSION"* ]]; then
   echo "install-test-servers: building versitygw $VERSITYGW_VERSION" >&2
   GOBIN="$tools_dir" go install "github.com/versity/versitygw/cmd/versitygw@$VERSITYGW_VERSION"
+fi
+
+toxiproxy_version=$("$tools_dir/toxiproxy-server" -version 2>/dev/null || true)
+if [[ "$toxiproxy_version" != *"${TOXIPROXY_VERSION#v}"* ]]; then
+  echo "install-test-servers: building toxiproxy-server $TOXIPROXY_VERSION" >&2
+  work_toxi=$(mktemp -d)
+  # Built inside a scratch module so the version is pinned by go.mod; the version string is set
+  # as toxiproxy's own release build sets it, so the check above finds it next time.
+  (cd "$work_toxi" && go mod init toxi >/dev/null \
+    && go get "github.com/Shopify/toxiproxy/v2@$TOXIPROXY_VERSION" \
+    && go build -ldflags "-X github.com/Shopify/toxiproxy/v2.Version=${TOXIPROXY_VERSION#v}" \
+      -o "$tools_dir/toxiproxy-server" github.com/Shopify/toxiproxy/v2/cmd/server)
+  rm -rf "$work_toxi"
 fi
 
 # The version is read into a variable first: piping into `grep -q` under pipefail fails with 141

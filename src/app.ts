@@ -27,6 +27,7 @@ import { externalCollectionRoutes } from './http/routes/appdata/external-collect
 import { metricsRoutes, requestMetrics } from './http/routes/metrics/metrics.routes';
 import { consoleOrigins, consoleRoutes } from './http/routes/console/console.routes';
 import { adminRoutes } from './http/routes/admin/admin.routes';
+import { healthRoutes } from './http/routes/health/health.routes';
 
 export interface AppOptions {
   /** Where the built console lives (server.ts passes dist/console); no /console routes without it. */
@@ -50,6 +51,8 @@ export function createApp(runtime: Runtime, options: AppOptions = {}): Express {
   const logins = new LoginPipeline(runtime.users, hooks);
   const sessions: SessionVerifier = logins;
 
+  // Probes first: no CORS, no body parsing, no app key; answered even while an app's routes are busy.
+  app.use(healthRoutes(runtime.readiness));
   app.use(requestMetrics(metrics));
   app.use(requestContext(runtime.writeClock));
   app.use(accessLog(runtime.logger));

@@ -9,7 +9,7 @@ import type { Config } from './config/load-config';
 import type { AppRegistry } from './domain/apps/app-registry';
 import { deltaSetCollections } from './domain/apps/app-registry';
 import { CollectionCatalog } from './domain/apps/collection-catalog';
-import type { DocumentStore, ObjectStore } from './domain/ports';
+import type { DocumentStore, ObjectStore, SharedLogs } from './domain/ports';
 import { AggregationService } from './domain/appdata/aggregation.service';
 import { CollectionRemover } from './domain/appdata/collection-removal';
 import { DeletionLog } from './domain/appdata/deletion-log';
@@ -25,6 +25,8 @@ import { createEnvironmentGroups } from './domain/groups/environment-groups';
 import { GroupsService } from './domain/groups/groups.service';
 import { RolesService } from './domain/roles/roles.service';
 import { MfaService } from './domain/mfa/mfa.service';
+import { MemorySharedState } from './domain/memory-shared-state';
+import { Readiness } from './domain/readiness';
 import { DEFAULT_SESSION_CACHE, SessionCache } from './domain/sessions/session-cache';
 import { PasswordHasher } from './domain/users/passwords';
 import { UserNoticesService } from './domain/users/user-rpc';
@@ -42,6 +44,7 @@ import { BusinessLogicRuntime } from './business-logic/runtime';
 import { Sandbox } from './business-logic/sandbox/sandbox';
 import { countingDocumentStore } from './stores/decorators/counting.document-store';
 import { SignedUrlCache } from './stores/decorators/signed-url-cache';
+import { InFlightLimit, limitDocumentStore, limitObjectStore } from './stores/decorators/in-flight-limit';
 import type { OpenedObjectStore } from './stores';
 import { systemClock, type Clock } from './internal/clock';
 import { Metrics } from './internal/metrics';
@@ -107,6 +110,8 @@ export interface Runtime {
   /** Runs the apps' internal Business Logic; its isolates start on first use. */
   readonly sandbox: Sandbox;
   readonly businessLogic: BusinessLogicRuntime;
+  /** GET /readyz: both stores answer, and the instance is not draining (server.ts drains it on SIGTERM). */
+  readonly readiness: Readiness;
   /**
    * Starts the background work of a serving instance: creates the groups of the apps' environment
    * files, starts the endpoint scheduler and the sweeper of abandoned uploads, and warms one
@@ -125,9 +130,15 @@ export function buildRuntime(deps: RuntimeDeps): Runtime {
   const { config, apps, logger } = deps;
   const clock = deps.clock ?? systemClock;
   const metrics = new Metrics();
-  const objects = deps.objects.store;
+  // At most so many calls in flight per store: a slow or hung one gets 503s past that, not a pile-up.
+  const documentCalls = new InFlightLimit('document store', config.maxInFlight.documents);
+  const objectCalls = new InFlightLimit('object store', config.maxInFlight.objects);
+  // A bucket call is answered within twice its request timeout (one retry), whatever the library does.
+  const objectDeadline = config.storage.kind === 'gcs' ? 2 * (config.storage.timeoutMs ?? 8000) : undefined;
+  const objects = limitObjectStore(deps.objects.store, objectCalls, objectDeadline);
+  const limitedDocuments = limitDocumentStore(deps.documents, documentCalls);
   // Every document store call of a request is counted for it (kinbase_store_round_trips_per_request).
-  const documents = countingDocumentStore(deps.documents, (operation) => metrics.storeCall(operation));
+  const documents = countingDocumentStore(limitedDocuments, (operation) => metrics.storeCall(operation));
   // Sessions resolved on this instance are served from memory for a few seconds; every change made
   // here that ends a session or changes memberships evicts at once (session-cache.ts).
   const sessionCache = new SessionCache({
@@ -136,11 +147,18 @@ export function buildRuntime(deps: RuntimeDeps): Runtime {
     clock,
     observe: (outcome) => metrics.sessionCacheLookup(outcome),
   });
+  // Counters and logs every instance on this document store shares (failed logins, MFA codes,
+  // Business Logic failures); in this process's memory only for a store that offers none.
+  const shared = limitedDocuments.sharedState?.(clock) ?? new MemorySharedState({ clock });
   const writeClock = new MonotonicClock(clock);
   const stampWrite = () => writeClock.stampWrite();
   const scrypt = new ScryptWorkers();
   const groups = new GroupsService(documents, stampWrite, (appKey) => sessionCache.evictApp(appKey));
-  const mfa = new MfaService(documents, { clock, issuer: (appKey) => apps.get(appKey)?.name ?? 'kinbase' });
+  const mfa = new MfaService(documents, {
+    clock,
+    counters: shared.counters,
+    issuer: (appKey) => apps.get(appKey)?.name ?? 'kinbase',
+  });
   // Account mails: queued (never awaited by a request) when mail is on; the links are kept hashed.
   const mailOutbox = config.mail
     ? new MailOutbox(createSmtpTransport(config.mail), { warn: (context, message) => logger.warn(context, message) })
@@ -163,6 +181,7 @@ export function buildRuntime(deps: RuntimeDeps): Runtime {
   const users = new UsersService(documents, groups, {
     roles,
     clock,
+    counters: shared.counters,
     stampWrite,
     passwords: new PasswordHasher(scrypt),
     secondFactor: mfa,
@@ -211,10 +230,10 @@ export function buildRuntime(deps: RuntimeDeps): Runtime {
   // KinveyFile references: stripped to {_type,_id} on every save, resolved on every read.
   const entities = new EntitiesService(documents, writeClock, stripFileReferences, deletions);
   // The sandbox and the scheduler use the store uncounted: their calls belong to no request.
-  const sandbox = createSandbox(config, deps.documents, logger);
-  const businessLogic = createBusinessLogic(config, apps, sandbox, metrics);
+  const sandbox = createSandbox(config, limitedDocuments, logger);
+  const businessLogic = createBusinessLogic(config, apps, sandbox, metrics, shared.logs, logger);
   const scheduler = new EndpointScheduler({
-    documents: deps.documents,
+    documents: limitedDocuments,
     logger,
     clock,
     run: async (appKey, endpoint, tick) => void (await businessLogic.runScheduled(appKey, endpoint, tick)),
@@ -257,7 +276,7 @@ export function buildRuntime(deps: RuntimeDeps): Runtime {
       await Promise.race([mailOutbox.idle(), new Promise((resolve) => setTimeout(resolve, 5000).unref())]);
       mailOutbox.close();
     }
-    await Promise.allSettled([sandbox.close(), scrypt.close(), deps.documents.close(), objects.close()]);
+    await Promise.allSettled([sandbox.close(), scrypt.close(), deps.documents.close(), deps.objects.store.close()]);
   };
 
   return {
@@ -290,6 +309,7 @@ export function buildRuntime(deps: RuntimeDeps): Runtime {
     catalog: new CollectionCatalog(documents),
     sandbox,
     businessLogic,
+    readiness: new Readiness(limitedDocuments, objects, () => apps.list()[0]?.appKey ?? 'kinbase'),
     start,
     close,
   };
@@ -307,11 +327,14 @@ function createBusinessLogic(
   apps: AppRegistry,
   sandbox: Sandbox,
   metrics: Metrics,
+  logs: SharedLogs,
+  logger: Logger,
 ): BusinessLogicRuntime {
   const flex = new FlexClient({ timeoutMs: config.businessLogic.flexTimeoutMs });
   const factory = functionFactory({ sandbox, flex, baasUrl: config.publicUrl });
   return new BusinessLogicRuntime(
     apps.list(),
     observedFactory(factory, (kind, fn, outcome) => metrics.businessLogicCall(kind, fn, outcome)),
+    { logs, onLostError: (err) => logger.warn({ err }, 'a Business Logic failure could not be recorded') },
   );
 }

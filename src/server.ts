@@ -29,6 +29,9 @@ function workerIndex(): number | undefined {
   return Number.isInteger(index) && index >= 0 ? index : 0;
 }
 
+/** How long SIGTERM lets in-flight requests finish before their connections are closed. */
+const SHUTDOWN_GRACE_MS = 10_000;
+
 async function main(): Promise<void> {
   let config: Config;
   try {
@@ -69,11 +72,14 @@ async function main(): Promise<void> {
 
   // Listen before building the app: with PORT=0 and no KINBASE_PUBLIC_URL, the URLs handed to
   // clients must name the port actually bound, not 0.
-  const holder: { app?: ReturnType<typeof CreateApp> } = {};
+  const holder: { app?: ReturnType<typeof CreateApp>; draining?: boolean } = {};
   const workerHeader = worker !== undefined ? String(worker) : undefined;
   const server = createServer((req, res) => {
     // Which worker answered: for operators matching a response to its worker's log lines.
     if (workerHeader !== undefined) res.setHeader('X-Kinbase-Worker', workerHeader);
+    // While draining, every answer closes its connection: keep-alive clients reconnect, through
+    // the load balancer, to another instance.
+    if (holder.draining) res.setHeader('Connection', 'close');
     if (holder.app) holder.app(req, res);
     else res.writeHead(503).end();
   });
@@ -157,12 +163,21 @@ async function main(): Promise<void> {
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
+    holder.draining = true;
+    // GET /readyz answers 503 "draining" to any probe that still reaches this instance.
+    runtime.readiness.drain();
     logger.info({ signal }, 'stopping: no new connections, finishing in-flight requests');
+    // Bounded exit: requests still running SHUTDOWN_GRACE_MS after the drain delay (a slow upload) are cut; a
+    // resumable upload's client asks where it stands and sends the rest to another instance.
     const force = setTimeout(() => {
-      logger.warn('in-flight requests did not finish within 10 s; closing connections');
+      logger.warn(`in-flight requests did not finish within ${SHUTDOWN_GRACE_MS / 1000} s; closing connections`);
       server.closeAllConnections();
-    }, 10_000);
+    }, config.drainDelayMs + SHUTDOWN_GRACE_MS);
     force.unref();
+    // Keep serving for the drain delay (every answer closing its connection), then stop accepting.
+    setTimeout(() => closeListener(), config.drainDelayMs);
+  };
+  const closeListener = () => {
     // Fire and forget: the callback's result is ignored; nothing in it rejects (a failed close is
     // logged), and it ends the process.
     server.close(

@@ -29,7 +29,7 @@ export interface BusinessLogicOverview {
     readonly serviceObject: string;
   }>;
   readonly flexServices: Array<{ readonly name: string; readonly host: string }>;
-  /** Newest first; this instance's only, lost at restart (recent-errors.ts). */
+  /** Newest first; every instance's, from the store's shared logs (recent-errors.ts). */
   readonly recentErrors: RecentBusinessLogicError[];
 }
 

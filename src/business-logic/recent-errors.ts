@@ -1,12 +1,15 @@
 /**
- * The last Business Logic failures of each app, kept in memory for the management API
- * (`GET /admin/:appKey/business-logic`). Per instance: each kinbase process knows only the
- * failures it ran itself, and forgets them at restart.
+ * The last Business Logic failures of each app, for the management API (`GET
+ * /admin/:appKey/business-logic`, the console's Business Logic page). Kept in the document
+ * store's shared logs (SharedLogs in ports.ts), so every instance on one store shows the same
+ * failures, whichever instance ran them, and they survive a restart.
  */
 import { isKinveyError } from '../domain/errors';
+import type { SharedLogs } from '../domain/ports';
 import type { FunctionFactory } from './app-functions';
 import type { BusinessLogicFunction } from './types';
 
+const LOG_NAME = 'business-logic-errors';
 /** Failures kept per app; older ones are dropped. */
 export const RECENT_ERRORS_PER_APP = 50;
 /** Longest string kept of a failure (name, description, debug), so a hook cannot grow memory. */
@@ -32,11 +35,19 @@ export interface RecentBusinessLogicError {
  * RECENT_ERROR_TEXT_LIMIT characters. Keyed by the server's app keys, never by client input.
  */
 export class RecentBusinessLogicErrors {
-  private readonly byApp = new Map<string, RecentBusinessLogicError[]>();
+  private readonly pending = new Set<Promise<void>>();
 
-  constructor(private readonly clock: () => Date = () => new Date()) {}
+  constructor(
+    private readonly logs: SharedLogs,
+    private readonly clock: () => Date = () => new Date(),
+    private readonly onLost: (err: unknown) => void = () => undefined,
+  ) {}
 
-  /** Records a failure of a hook or endpoint of the app. Anything not a KinveyError is recorded as BLInternalError. */
+  /**
+   * Records a failure of a hook or endpoint of the app. Anything not a KinveyError is recorded as
+   * BLInternalError. Written in the background: the failing request does not wait for the store,
+   * and a store that is down loses the record (told to `onLost`), never the request.
+   */
   record(
     appKey: string,
     failure: { kind: 'hook' | 'endpoint'; name: string; collection?: string; error: unknown },
@@ -52,15 +63,25 @@ export class RecentBusinessLogicErrors {
       description: kinvey ? cap(error.description) : 'The Business Logic script did not complete.',
       ...(kinvey && error.debug ? { debug: cap(error.debug) } : {}),
     };
-    const list = this.byApp.get(appKey) ?? [];
-    list.push(entry);
-    if (list.length > RECENT_ERRORS_PER_APP) list.splice(0, list.length - RECENT_ERRORS_PER_APP);
-    this.byApp.set(appKey, list);
+    // Bounded: past this many writes in flight (a store that hangs), further failures are not recorded.
+    if (this.pending.size >= 100) return this.onLost(new Error('too many failure records in flight'));
+    const write = this.logs
+      .append(appKey, LOG_NAME, { ...entry }, RECENT_ERRORS_PER_APP)
+      .catch(this.onLost)
+      .finally(() => this.pending.delete(write));
+    this.pending.add(write);
   }
 
-  /** The app's recorded failures, newest first (copies). */
-  of(appKey: string): RecentBusinessLogicError[] {
-    return [...(this.byApp.get(appKey) ?? [])].reverse();
+  /** Resolves once every record made so far is written (or lost). */
+  async flush(): Promise<void> {
+    await Promise.all([...this.pending]);
+  }
+
+  /** The app's recorded failures, newest first. Throws StoreError('unavailable') like the store. */
+  async of(appKey: string): Promise<RecentBusinessLogicError[]> {
+    await this.flush();
+    const entries = await this.logs.recent(appKey, LOG_NAME, RECENT_ERRORS_PER_APP);
+    return entries as unknown as RecentBusinessLogicError[];
   }
 }
 

@@ -1,5 +1,7 @@
 import type { AppDefinition } from '../config/load-config';
 import { errors } from '../domain/errors';
+import { MemorySharedState } from '../domain/memory-shared-state';
+import type { SharedLogs } from '../domain/ports';
 import { buildAppFunctions, type AppFunctions, type FunctionFactory } from './app-functions';
 import { checkResponse, HookPipeline } from './hooks/hook-pipeline';
 import type { FlexDataSource } from './flex/flex-data-source';
@@ -15,12 +17,20 @@ const SCHEDULER_CALLER = '(scheduler)';
  */
 export class BusinessLogicRuntime {
   readonly hooks: HookPipeline;
-  /** The last failures of every app's hooks and endpoints on this instance (lost at restart). */
+  /** The last failures of every app's hooks and endpoints, in the store's shared logs (every instance's). */
   readonly recentErrors: RecentBusinessLogicErrors;
   private readonly functions: Map<string, AppFunctions>;
 
-  constructor(apps: readonly AppDefinition[], factory: FunctionFactory, options: { clock?: () => Date } = {}) {
-    this.recentErrors = new RecentBusinessLogicErrors(options.clock);
+  constructor(
+    apps: readonly AppDefinition[],
+    factory: FunctionFactory,
+    options: { clock?: () => Date; logs?: SharedLogs; onLostError?: (err: unknown) => void } = {},
+  ) {
+    this.recentErrors = new RecentBusinessLogicErrors(
+      options.logs ?? new MemorySharedState(options.clock ? { clock: options.clock } : {}),
+      options.clock,
+      options.onLostError,
+    );
     // Every function records its failures, whoever built the factory.
     this.functions = buildAppFunctions(apps, recordingFactory(factory, this.recentErrors));
     this.hooks = new HookPipeline((appKey) => this.functions.get(appKey));

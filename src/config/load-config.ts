@@ -13,7 +13,13 @@ export type { AppDefinition, CollectionPermissions, CollectionSettings } from '.
 
 export type DocumentsConfig =
   | { readonly kind: 'embedded'; readonly sync: 'normal' | 'full' }
-  | { readonly kind: 'mongodb'; readonly url: string; readonly dbPrefix: string };
+  | {
+      readonly kind: 'mongodb';
+      readonly url: string;
+      readonly dbPrefix: string;
+      /** Longest silence on a connection before a call fails with 503 (KINBASE_STORE_TIMEOUT_MS). */
+      readonly timeoutMs?: number;
+    };
 
 export type StorageConfig =
   | { readonly kind: 'local' }
@@ -23,6 +29,8 @@ export type StorageConfig =
       readonly keyFile?: string;
       readonly apiEndpoint?: string;
       readonly hmac?: { readonly accessId: string; readonly secret: string };
+      /** Longest wait for one request to the bucket before a call fails with 503 (KINBASE_STORE_TIMEOUT_MS). */
+      readonly timeoutMs?: number;
     }
   | {
       readonly kind: 's3';
@@ -55,6 +63,17 @@ export interface Config {
   readonly deltaSetRetentionDays: number;
   /** How long a resolved session token is served from memory (KINBASE_SESSION_CACHE_TTL_MS); 0: never. */
   readonly sessionCacheTtlMs: number;
+  /**
+   * Calls to each store in flight at once (KINBASE_MAX_DOCUMENT_CALLS, KINBASE_MAX_OBJECT_CALLS):
+   * past them a request is refused with 503 at once, so a slow store cannot make memory grow.
+   */
+  readonly maxInFlight: { readonly documents: number; readonly objects: number };
+  /**
+   * After SIGTERM, how long the instance keeps accepting while it answers /readyz with 503 and
+   * closes every connection after its answer (KINBASE_DRAIN_DELAY_MS), so the load balancer moves
+   * its clients away before the listener closes.
+   */
+  readonly drainDelayMs: number;
   /** Bearer token for GET /metrics (master credentials of any app work too); null: master only. */
   readonly metricsToken: string | null;
   /** Serve the browser console at /console (KINBASE_CONSOLE, on by default). */
@@ -139,7 +158,7 @@ export function loadConfig(
     publicUrl: (e.KINBASE_PUBLIC_URL ?? `http://localhost:${port}`).replace(/\/+$/, ''),
     apps,
     documents: e.MONGODB_URL
-      ? { kind: 'mongodb', url: e.MONGODB_URL, dbPrefix: e.MONGODB_DB_PREFIX }
+      ? { kind: 'mongodb', url: e.MONGODB_URL, dbPrefix: e.MONGODB_DB_PREFIX, timeoutMs: e.KINBASE_STORE_TIMEOUT_MS }
       : { kind: 'embedded', sync: e.KINBASE_EMBEDDED_SYNC },
     storage:
       e.KINBASE_STORAGE === 's3'
@@ -148,6 +167,7 @@ export function loadConfig(
           ? {
               kind: 'gcs',
               bucket: e.GCS_BUCKET as string,
+              timeoutMs: e.KINBASE_STORE_TIMEOUT_MS,
               ...(e.GCS_KEY_FILE ? { keyFile: e.GCS_KEY_FILE } : {}),
               ...(e.GCS_API_ENDPOINT ? { apiEndpoint: e.GCS_API_ENDPOINT.replace(/\/+$/, '') } : {}),
               ...(e.GCS_HMAC_ACCESS_ID && e.GCS_HMAC_SECRET
@@ -160,6 +180,8 @@ export function loadConfig(
     pendingUploadTtlSeconds: e.KINBASE_PENDING_UPLOAD_TTL_SECONDS,
     deltaSetRetentionDays: e.KINBASE_DELTASET_RETENTION_DAYS,
     sessionCacheTtlMs: e.KINBASE_SESSION_CACHE_TTL_MS,
+    drainDelayMs: e.KINBASE_DRAIN_DELAY_MS,
+    maxInFlight: { documents: e.KINBASE_MAX_DOCUMENT_CALLS, objects: e.KINBASE_MAX_OBJECT_CALLS },
     metricsToken: e.KINBASE_METRICS_TOKEN ?? null,
     console: e.KINBASE_CONSOLE !== 'off',
     businessLogic: {

@@ -195,6 +195,53 @@ export interface DocumentStore {
   ensureIndex(scope: CollectionScope, index: IndexSpec): Promise<void>;
   /** Flushes and releases everything (files, connections). */
   close(): Promise<void>;
+  /**
+   * The counters and logs every instance on this store shares (see SharedState), expiring by
+   * `clock` (the wall clock by default). Adapters that have none leave it out, and the instance
+   * keeps them in its own memory.
+   */
+  sharedState?(clock?: () => Date): SharedState;
+}
+
+/**
+ * Counted events in a sliding window, shared by every kinbase instance on one document store: the
+ * failed-login and MFA limits hold across instances. An event belongs to an app and a key (any
+ * string: adapters store a hash of it) and happened at a time (epoch ms); it is kept until its
+ * `expiresAt` and removed by a later cleanup query (no TTL index: FerretDB 1.x has none). Every
+ * event is its own record, so adding one is an insert, atomic on every store: whoever counts
+ * after adding sees every event added before. Marks are single values per key (last writer wins).
+ * Throws StoreError('unavailable') like the store.
+ */
+export interface SharedCounters {
+  /** Records one event of the key at `at`. */
+  add(appKey: string, key: string, at: number, expiresAt: number): Promise<void>;
+  /** Times of the newest events of the key later than `since`, newest first, at most `limit` of them. */
+  newest(appKey: string, key: string, since: number, limit: number): Promise<number[]>;
+  /** Removes one of the key's events later than `since` (the newest), taking back one count; none: nothing. */
+  removeOne(appKey: string, key: string, since: number): Promise<void>;
+  /** Removes every event and the mark of the key. */
+  clear(appKey: string, key: string): Promise<void>;
+  /** Sets the key's mark (a number, e.g. a time) until `expiresAt`. */
+  mark(appKey: string, key: string, value: number, expiresAt: number): Promise<void>;
+  /** The key's live mark, or undefined. */
+  markOf(appKey: string, key: string): Promise<number | undefined>;
+}
+
+/**
+ * A short log per app and name, newest first, shared by every instance on one document store
+ * (Business Logic's recent failures). Each log keeps at most `keep` entries.
+ */
+export interface SharedLogs {
+  /** Appends a JSON-serialisable entry and drops the oldest past `keep`. */
+  append(appKey: string, log: string, entry: Record<string, unknown>, keep: number): Promise<void>;
+  /** The newest `limit` entries, newest first. */
+  recent(appKey: string, log: string, limit: number): Promise<Record<string, unknown>[]>;
+}
+
+/** What instances on one document store share besides documents. */
+export interface SharedState {
+  readonly counters: SharedCounters;
+  readonly logs: SharedLogs;
 }
 
 /** What an object store knows about one stored object. */

@@ -58,7 +58,7 @@ export class LoginPipeline {
   async login(req: Request, res: Response, respond: (answer: LoginAnswer) => Promise<BlResponse>): Promise<BlResponse> {
     const principal = principalOf(res);
     const call = hookedCall(req, res, USERS, 'login');
-    this.users.refuseThrottledLogin(
+    await this.users.refuseThrottledLogin(
       principal.appKey,
       (req.body as { username?: unknown } | undefined)?.username,
       clientOf(req),
@@ -91,7 +91,7 @@ export class LoginPipeline {
       caller: callerAs(req, asApp),
       request: () => ({ ...blRequestAs(req, asApp, { collectionName: USERS }), method: 'POST', body, params: {} }),
     };
-    this.users.refuseThrottledLogin(app.appKey, username, clientOf(req));
+    await this.users.refuseThrottledLogin(app.appKey, username, clientOf(req));
     const outcome: { proved?: BasicLogin } = {};
     const response = await this.hooks.run(call, { body, params: {} }, async (input) => {
       outcome.proved = await this.users

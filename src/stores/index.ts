@@ -53,7 +53,11 @@ export async function createDocumentStore(
     }
     case 'mongodb': {
       const { MongoDocumentStore } = await import('./documents/mongodb/mongo.document-store');
-      return MongoDocumentStore.connect({ url: config.url, dbPrefix: config.dbPrefix });
+      return MongoDocumentStore.connect({
+        url: config.url,
+        dbPrefix: config.dbPrefix,
+        ...(config.timeoutMs ? { timeoutMs: config.timeoutMs } : {}),
+      });
     }
     default:
       return assertNever(config);
@@ -132,6 +136,7 @@ export async function createObjectStore(
         ...(config.keyFile ? { keyFile: config.keyFile } : {}),
         ...(config.apiEndpoint ? { apiEndpoint: config.apiEndpoint } : {}),
         ...(config.hmac ? { hmac: config.hmac } : {}),
+        ...(config.timeoutMs ? { timeoutMs: config.timeoutMs } : {}),
         ...clock,
       });
       return { store };

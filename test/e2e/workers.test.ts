@@ -157,6 +157,32 @@ describe('two worker processes on one port', () => {
     expect(status).toBe(401);
   });
 
+  test('wrong passwords spread over both workers are refused at the single-process limit, not twice it', async () => {
+    const app = `Basic ${Buffer.from(`${APP.KINBASE_APP_KEY}:${APP.KINBASE_APP_SECRET}`).toString('base64')}`;
+    const headers = { Authorization: app, 'Content-Type': 'application/json' };
+    const user = { username: 'guessed', password: 'pw-guessed-1' };
+    expect(
+      (await on(0, `/user/${APP.KINBASE_APP_KEY}`, { method: 'POST', headers, body: JSON.stringify(user) })).status,
+    ).toBe(201);
+    const statuses: number[] = [];
+    for (let i = 0; i < 14; i++) {
+      const guess = JSON.stringify({ username: user.username, password: `wrong-${i}` });
+      statuses.push(
+        (await on(i % 2, `/user/${APP.KINBASE_APP_KEY}/login`, { method: 'POST', headers, body: guess })).status,
+      );
+    }
+    // 10 failures per username per window (docs/security.md), counted in the shared SQLite file.
+    expect(statuses.filter((s) => s === 401)).toHaveLength(10);
+    expect(statuses.slice(10)).toEqual([429, 429, 429, 429]);
+    // The right password is refused as well while the lock holds, whichever worker is asked.
+    const right = await on(1, `/user/${APP.KINBASE_APP_KEY}/login`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify(user),
+    });
+    expect(right.status).toBe(429);
+  });
+
   test("a private file's signed download URL is the same whichever worker answers", async () => {
     const created = await on(1, `/blob/${APP.KINBASE_APP_KEY}`, {
       method: 'POST',

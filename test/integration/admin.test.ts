@@ -2,6 +2,7 @@
  * The management API (/admin/:appKey/...) and the master's group list (GET /group/:appKey): what
  * master sees, and that nobody else sees anything (app secrets, user sessions, other apps).
  */
+import { MemorySharedState } from '../../src/domain/memory-shared-state';
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -487,8 +488,8 @@ describe.each(DOCUMENT_STORES)('GET /group/:appKey on the %s store', (kind: Docu
 });
 
 describe('RecentBusinessLogicErrors', () => {
-  test(`keeps the last ${RECENT_ERRORS_PER_APP} failures per app, newest first, each string capped`, () => {
-    const recent = new RecentBusinessLogicErrors();
+  test(`keeps the last ${RECENT_ERRORS_PER_APP} failures per app, newest first, each string capped`, async () => {
+    const recent = new RecentBusinessLogicErrors(new MemorySharedState());
     for (let i = 0; i < RECENT_ERRORS_PER_APP + 10; i++)
       recent.record('a', {
         kind: 'hook',
@@ -497,12 +498,12 @@ describe('RecentBusinessLogicErrors', () => {
         error: errors.blTimeoutError('d'.repeat(10_000)),
       });
     recent.record('b', { kind: 'endpoint', name: 'e', error: new Error('not a Kinvey error') });
-    const kept = recent.of('a');
+    const kept = await recent.of('a');
     expect(kept).toHaveLength(RECENT_ERRORS_PER_APP);
     expect(kept[0]?.name).toBe(`n${RECENT_ERRORS_PER_APP + 9}`);
     expect(kept.at(-1)?.name).toBe('n10');
     expect(kept[0]?.debug?.length).toBe(RECENT_ERROR_TEXT_LIMIT);
-    expect(recent.of('b')).toEqual([
+    expect(await recent.of('b')).toEqual([
       {
         at: expect.any(String),
         kind: 'endpoint',
@@ -511,6 +512,6 @@ describe('RecentBusinessLogicErrors', () => {
         description: expect.any(String),
       },
     ]);
-    expect(recent.of('nobody')).toEqual([]);
+    expect(await recent.of('nobody')).toEqual([]);
   });
 });

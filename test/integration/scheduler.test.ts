@@ -109,6 +109,59 @@ describe.each(DOCUMENT_STORES)('scheduled endpoints on the %s document store', (
     );
   });
 
+  test('a tick whose holder dies mid-run is taken over by another instance once its lease is up, not before', async () => {
+    const apps = [
+      {
+        appKey: t.appKey,
+        businessLogic: businessLogicWith({ report: { start: new Date(T0), intervalSeconds: 3600 } }),
+      },
+    ];
+    const runs: string[] = [];
+    // Instance a claims the tick and never finishes it (its process died mid-run).
+    let dead = false;
+    const a = new EndpointScheduler({
+      documents: t.documents,
+      clock,
+      logger: silent,
+      pollMs: 3_600_000,
+      leaseMs: 30_000,
+      run: async () => {
+        runs.push('a');
+        await new Promise<void>((resolve) => {
+          const poll = setInterval(() => dead && (clearInterval(poll), resolve()), 5);
+        });
+      },
+    });
+    const bWithLease = new EndpointScheduler({
+      documents: t.documents,
+      clock,
+      logger: silent,
+      pollMs: 3_600_000,
+      leaseMs: 30_000,
+      run: async () => void runs.push('b'),
+    });
+    schedulers.push(bWithLease);
+    now = T0 + 1000;
+    a.start(apps);
+    while (runs.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    bWithLease.start(apps);
+    await bWithLease.checkNow();
+    now = T0 + 29_000;
+    await bWithLease.checkNow();
+    expect(runs).toEqual(['a']);
+    now = T0 + 32_000;
+    await bWithLease.checkNow();
+    expect(runs).toEqual(['a', 'b']);
+    // Taken over once: later checks (and the dead holder's lease) do not run it again.
+    now = T0 + 120_000;
+    await bWithLease.checkNow();
+    dead = true;
+    await a.stop();
+    expect(runs).toEqual(['a', 'b']);
+    const [lease] = await t.documents.find({ appKey: t.appKey, collection: SCHEDULE_COLLECTION }, {});
+    expect(lease).toMatchObject({ done: true });
+  });
+
   test('a run-once schedule runs once, whichever instance sees it', async () => {
     const runs: string[] = [];
     const apps = [

@@ -67,7 +67,12 @@ function stopProcess(child: ChildProcess): Promise<void> {
  * `endpoint` is what @google-cloud/storage takes as `apiEndpoint`; `stop` ends the process.
  * Throws (with the tail of the server's stderr and how to fix it) if it cannot start within ~20 s.
  */
-export async function startFakeGcs(): Promise<{ endpoint: string; stop: () => Promise<void> }> {
+export async function startFakeGcs(): Promise<{
+  endpoint: string;
+  stop: () => Promise<void>;
+  /** Sends a signal to the emulator process (SIGSTOP, SIGCONT): for fault tests. */
+  signal: (signal: NodeJS.Signals) => void;
+}> {
   const bin = findBinary();
   const port = await freePort();
   const endpoint = `http://127.0.0.1:${port}`;
@@ -101,7 +106,15 @@ export async function startFakeGcs(): Promise<{ endpoint: string; stop: () => Pr
   const deadline = Date.now() + START_TIMEOUT_MS;
   while (Date.now() < deadline) {
     if (spawnError || child.exitCode !== null) break;
-    if (await answers(endpoint)) return { endpoint, stop: () => stopProcess(child) };
+    if (await answers(endpoint))
+      return {
+        endpoint,
+        stop: () => {
+          child.kill('SIGCONT');
+          return stopProcess(child);
+        },
+        signal: (signal) => void child.kill(signal),
+      };
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   await stopProcess(child);

@@ -19,43 +19,73 @@ const HOW_TO_FIX = 'Run `npm run test-servers` (needs Go), or set MONGODB_URL to
  * saying what failed (with the server's stderr tail) and how to fix it. `stop` kills the server
  * and removes its data.
  */
-export async function startFerretDb(): Promise<{ url: string; stop: () => Promise<void> }> {
+export async function startFerretDb(): Promise<FerretDb> {
   const binary = ensureBinary();
   const dir = await mkdtemp(path.join(tmpdir(), 'kinbase-ferretdb-'));
   const port = await freePort();
-  const child = spawn(
-    binary,
-    [
-      '--handler=sqlite',
-      `--sqlite-url=file:${dir}/`,
-      `--state-dir=${dir}`,
-      `--listen-addr=127.0.0.1:${port}`,
-      // '-' disables the debug/metrics HTTP listener (FerretDB checks for it explicitly).
-      '--debug-addr=-',
-      '--telemetry=disable',
-      '--log-level=warn',
-    ],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
-  );
+  const launch = (): ChildProcess => {
+    const proc = spawn(
+      binary,
+      [
+        '--handler=sqlite',
+        `--sqlite-url=file:${dir}/`,
+        `--state-dir=${dir}`,
+        `--listen-addr=127.0.0.1:${port}`,
+        // '-' disables the debug/metrics HTTP listener (FerretDB checks for it explicitly).
+        '--debug-addr=-',
+        '--telemetry=disable',
+        '--log-level=warn',
+      ],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    proc.stderr?.on('data', (chunk: Buffer) => {
+      stderr = (stderr + chunk.toString()).slice(-4000);
+    });
+    return proc;
+  };
   let stderr = '';
-  child.stderr?.on('data', (chunk: Buffer) => {
-    stderr = (stderr + chunk.toString()).slice(-4000);
-  });
+  let child = launch();
   const stop = async (): Promise<void> => {
+    if (child.signalCode === 'SIGSTOP') child.kill('SIGCONT');
     await kill(child);
     await rm(dir, { recursive: true, force: true });
   };
   const url = `mongodb://127.0.0.1:${port}/`;
-  try {
-    await waitForPing(url, child);
-  } catch (err) {
-    await stop();
-    throw new Error(
-      `FerretDB (${binary}) did not become ready on port ${port}: ${(err as Error).message}\n` +
-        `stderr tail:\n${stderr.trim() || '(empty)'}\n${HOW_TO_FIX}`,
-    );
-  }
-  return { url, stop };
+  const ready = async (): Promise<void> => {
+    try {
+      await waitForPing(url, child);
+    } catch (err) {
+      await stop();
+      throw new Error(
+        `FerretDB (${binary}) did not become ready on port ${port}: ${(err as Error).message}\n` +
+          `stderr tail:\n${stderr.trim() || '(empty)'}\n${HOW_TO_FIX}`,
+      );
+    }
+  };
+  await ready();
+  return {
+    url,
+    port,
+    stop,
+    signal: (signal) => void child.kill(signal),
+    restart: async () => {
+      if (child.exitCode === null && child.signalCode === null) await kill(child);
+      child = launch();
+      await ready();
+    },
+  };
+}
+
+/** A private FerretDB: its URL, and the process for fault tests (signals, a restart on the same data). */
+export interface FerretDb {
+  readonly url: string;
+  readonly port: number;
+  /** Kills the server and removes its data. */
+  readonly stop: () => Promise<void>;
+  /** Sends a signal to the server process (SIGSTOP, SIGCONT, SIGKILL). */
+  readonly signal: (signal: NodeJS.Signals) => void;
+  /** Starts the server again on the same port and data (after a SIGKILL), once it answers ping. */
+  readonly restart: () => Promise<void>;
 }
 
 function toolsDir(): string {

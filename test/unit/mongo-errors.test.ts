@@ -31,3 +31,16 @@ test('a server error kinbase does not know stays unexpected (500)', async () => 
   expect(err).toBeInstanceOf(MongoServerError);
   expect(toKinveyError(err).unexpected).toBe(true);
 });
+
+test('a connection pool cleared under a request (a hung server missed its heartbeat) is unavailable, answered 503, not 500', async () => {
+  // What the driver throws into requests in flight when its monitor times out on a stopped server.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- an internal class the driver does not export
+  const { PoolClearedOnNetworkError } = require('mongodb/lib/cmap/errors') as {
+    PoolClearedOnNetworkError: new (pool: { address: string }) => Error;
+  };
+  const cleared = new PoolClearedOnNetworkError({ address: '127.0.0.1:27017' });
+  expect(cleared.name).toBe('PoolClearedOnNetworkError');
+  const err = await translate(() => Promise.reject(cleared)).catch((e: unknown) => e);
+  expect(err).toMatchObject({ kind: 'unavailable' });
+  expect(toKinveyError(err).error).toMatchObject({ error: 'KinveyInternalErrorRetry', status: 503 });
+});

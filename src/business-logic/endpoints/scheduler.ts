@@ -1,7 +1,12 @@
 /**
- * Runs scheduled custom endpoints (`customEndpoints.<name>.schedule`) exactly once per tick, however
- * many kinbase instances share the document store: each instance that sees a tick due tries to
- * insert the tick's lease document, and only the one whose insert succeeds runs the endpoint.
+ * Runs scheduled custom endpoints (`customEndpoints.<name>.schedule`) once per tick, however many
+ * kinbase instances share the document store: each instance that sees a tick due tries to insert
+ * the tick's lease document, and only the one whose insert succeeds runs the endpoint. The lease
+ * holds for `leaseMs`; its holder marks it done when the run ends. A lease that is neither done
+ * nor renewed when its time is up belongs to an instance that died (or lost the store) mid-run:
+ * another instance takes it over with a compare-and-set on the holder and runs the tick, unless a
+ * newer tick is already due (missed ticks are not replayed). So a tick runs at least once while
+ * some instance is up, and more than once only when a run outlasts its lease.
  */
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
@@ -31,7 +36,12 @@ export interface EndpointSchedulerDeps {
   run: (appKey: string, endpoint: string, tick: Date) => Promise<void>;
   /** How often due ticks are checked, in milliseconds (default 1000). */
   pollMs?: number;
+  /** How long a claimed tick is its claimant's before another instance may take it over (default 60 s). */
+  leaseMs?: number;
 }
+
+/** Default lease: far longer than a Business Logic call may run (KINBASE_BL_TIMEOUT_MS). */
+export const DEFAULT_LEASE_MS = 60_000;
 
 interface ScheduledJob {
   readonly appKey: string;
@@ -40,6 +50,8 @@ interface ScheduledJob {
   readonly intervalMs: number | null;
   /** The newest tick this instance tried to claim (won or lost): never claimed again. */
   lastTickMs: number | null;
+  /** A tick another instance holds and has not finished: taken over once its lease is up. */
+  held: { tick: number; leaseUntil: number } | null;
 }
 
 type Claim = 'won' | 'taken' | 'retry';
@@ -59,8 +71,11 @@ export class EndpointScheduler {
   private stopped = false;
   private lastCleanupMs = Number.NEGATIVE_INFINITY;
 
+  private readonly leaseMs: number;
+
   constructor(private readonly deps: EndpointSchedulerDeps) {
     this.clock = deps.clock ?? (() => new Date());
+    this.leaseMs = deps.leaseMs ?? DEFAULT_LEASE_MS;
   }
 
   /** Schedules every endpoint with a `schedule` of these apps and checks once right away. Throws if already started. */
@@ -78,6 +93,7 @@ export class EndpointScheduler {
           startMs: schedule.start.getTime(),
           intervalMs,
           lastTickMs: null,
+          held: null,
         });
       }
     }
@@ -122,6 +138,10 @@ export class EndpointScheduler {
     for (const job of this.jobs) {
       if (this.stopped) return;
       const tick = dueTick(job, now);
+      if (tick !== null && job.held?.tick === tick && now >= job.held.leaseUntil) {
+        if ((await this.takeOver(job, tick, now)) && !this.stopped) this.launch(job, tick);
+        continue;
+      }
       if (tick === null || (job.lastTickMs !== null && tick <= job.lastTickMs)) continue;
       const claim = await this.claim(job, tick, now);
       if (claim === 'retry') continue;
@@ -139,20 +159,57 @@ export class EndpointScheduler {
     const tickIso = new Date(tick).toISOString();
     try {
       await this.deps.documents.insert(scopeOf(job.appKey), {
-        _id: `${job.endpoint}@${tickIso}`,
+        _id: leaseId(job, tick),
         endpoint: job.endpoint,
         tick: tickIso,
         claimedAt: new Date(now).toISOString(),
+        leaseUntil: now + this.leaseMs,
         instance: this.instance,
       });
+      job.held = null;
       return 'won';
     } catch (err) {
-      if (err instanceof StoreError && err.kind === 'duplicate') return 'taken';
+      if (err instanceof StoreError && err.kind === 'duplicate') {
+        // Remembered without another read: the lease is only looked at again once its time is up.
+        job.held = { tick, leaseUntil: now + this.leaseMs };
+        return 'taken';
+      }
       this.deps.logger.warn(
         { err, appKey: job.appKey, endpoint: job.endpoint, tick: tickIso },
         'scheduled endpoint: could not claim the tick, trying again on the next check',
       );
       return 'retry';
+    }
+  }
+
+  /**
+   * Takes over a tick whose lease is up and not done: replaces the lease only if it still names
+   * the holder it had when read (compare-and-set), so of several instances one wins.
+   */
+  private async takeOver(job: ScheduledJob, tick: number, now: number): Promise<boolean> {
+    const scope = scopeOf(job.appKey);
+    try {
+      const [lease] = await this.deps.documents.findByIds(scope, [leaseId(job, tick)]);
+      const leaseUntil = typeof lease?.leaseUntil === 'number' ? lease.leaseUntil : 0;
+      if (!lease || lease.done === true || leaseUntil > now) {
+        job.held = lease && lease.done !== true ? { tick, leaseUntil } : null;
+        return false;
+      }
+      const won = await this.deps.documents.replace(
+        scope,
+        { ...lease, claimedAt: new Date(now).toISOString(), leaseUntil: now + this.leaseMs, instance: this.instance },
+        { instance: lease.instance, leaseUntil, done: { $ne: true } },
+      );
+      job.held = won ? null : { tick, leaseUntil: now + this.leaseMs };
+      if (won)
+        this.deps.logger.warn(
+          { appKey: job.appKey, endpoint: job.endpoint, tick: new Date(tick).toISOString(), from: lease.instance },
+          'scheduled endpoint: took over a tick whose holder did not finish within its lease',
+        );
+      return won;
+    } catch (err) {
+      this.deps.logger.warn({ err, appKey: job.appKey, endpoint: job.endpoint }, 'scheduled endpoint: takeover failed');
+      return false;
     }
   }
 
@@ -167,6 +224,12 @@ export class EndpointScheduler {
           'scheduled endpoint failed',
         );
       }
+      // Done, so no instance takes the tick over; only while this instance still holds it.
+      await this.deps.documents
+        .setFields(scopeOf(appKey), leaseId(job, tick), { done: true }, { instance: this.instance })
+        .catch((err: unknown) =>
+          this.deps.logger.warn({ err, appKey, endpoint }, 'scheduled endpoint: lease not marked done'),
+        );
     })();
     this.running.add(run);
     void run.finally(() => this.running.delete(run));
@@ -190,6 +253,10 @@ function dueTick(job: ScheduledJob, now: number): number | null {
   if (now < job.startMs) return null;
   if (job.intervalMs === null) return now - job.startMs < RUN_ONCE_WINDOW_MS ? job.startMs : null;
   return job.startMs + Math.floor((now - job.startMs) / job.intervalMs) * job.intervalMs;
+}
+
+function leaseId(job: ScheduledJob, tick: number): string {
+  return `${job.endpoint}@${new Date(tick).toISOString()}`;
 }
 
 function scopeOf(appKey: string): CollectionScope {

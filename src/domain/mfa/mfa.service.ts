@@ -28,11 +28,12 @@ import {
   type VerifyAuthenticatorBody,
 } from '../../../schemas/mfa.schema';
 import { describeErrors, validatorFor } from '../../../schemas/validator';
-import type { DocumentStore, StoredDocument } from '../ports';
+import type { DocumentStore, SharedCounters, StoredDocument } from '../ports';
 import { isPlainObject } from '../access/acl';
 import { checkClientId, newEntityId } from '../appdata/entity-fields';
 import { errors } from '../errors';
 import { LoginThrottle } from '../users/login-throttle';
+import { MemorySharedState } from '../memory-shared-state';
 import {
   AUTHENTICATOR_COLLECTION,
   DEVICE_TOKEN_COLLECTION,
@@ -95,6 +96,8 @@ export interface SecondFactor {
 
 export interface MfaServiceOptions {
   readonly clock?: () => Date;
+  /** Where failed codes are counted: the store's shared counters (so every instance counts together). */
+  readonly counters?: SharedCounters;
   /** Issuer shown by authenticator apps (the `otpauth://` URI). */
   readonly issuer?: (appKey: string) => string;
 }
@@ -110,7 +113,12 @@ export class MfaService implements SecondFactor {
     options: MfaServiceOptions = {},
   ) {
     this.clock = options.clock ?? (() => new Date());
-    this.failures = new LoginThrottle({ clock: this.clock, limits: MFA_FAILURE_LIMITS });
+    this.failures = new LoginThrottle({
+      counters: options.counters ?? new MemorySharedState({ clock: this.clock }),
+      namespace: 'mfa',
+      clock: this.clock,
+      limits: MFA_FAILURE_LIMITS,
+    });
     this.indexes = new MfaIndexes(store);
     this.issuer = options.issuer ?? (() => 'kinbase');
   }
@@ -331,7 +339,7 @@ export class MfaService implements SecondFactor {
    */
   private async useCode(appKey: string, userId: string, authenticators: StoredDocument[], code: string): Promise<void> {
     const attempt = { appKey, username: userId };
-    const wait = this.failures.admit(attempt);
+    const wait = await this.failures.admit(attempt);
     if (wait > 0) throw errors.tooManyLoginAttempts(wait, 'Too many wrong MFA codes for this user; retry later.');
     const now = this.clock();
     for (const authenticator of authenticators) {
@@ -346,7 +354,7 @@ export class MfaService implements SecondFactor {
         { lastUsedStep: { $lt: step } },
       );
       if (!taken) break;
-      this.failures.succeeded(attempt);
+      await this.failures.succeeded(attempt);
       return;
     }
     throw errors.mfaCodeRejected('The code is wrong, expired or already used.');
@@ -354,7 +362,7 @@ export class MfaService implements SecondFactor {
 
   private async useRecoveryCode(appKey: string, userId: string, code: string): Promise<void> {
     const attempt = { appKey, username: userId };
-    const wait = this.failures.admit(attempt);
+    const wait = await this.failures.admit(attempt);
     if (wait > 0) throw errors.tooManyLoginAttempts(wait, 'Too many wrong MFA codes for this user; retry later.');
     const valid =
       code.length <= MAX_TOKEN_LENGTH &&
@@ -363,7 +371,7 @@ export class MfaService implements SecondFactor {
         userId,
       }));
     if (!valid) throw errors.invalidCredentials('The recovery code is wrong or already used.');
-    this.failures.succeeded(attempt);
+    await this.failures.succeeded(attempt);
   }
 
   private async isTrustedDevice(appKey: string, userId: string, token: string): Promise<boolean> {

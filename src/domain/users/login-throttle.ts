@@ -1,14 +1,18 @@
 /**
- * Failed-login rate limiting, in this process's memory (each process of a scaled-out deployment
- * counts on its own; put a shared limiter in front for a global one).
+ * Failed-login rate limiting, counted in the document store's shared counters (SharedCounters in
+ * ports.ts): every instance on one MongoDB, or every process on one embedded SQLite file, counts
+ * into the same windows, so N instances allow no more guesses than one.
  *
  * Policy (decided for kinbase; Kinvey documents none):
  * - Attempts are admitted one by one and counted as failures before their password is checked,
  *   so 32 concurrent guesses cannot all pass the check before the first one is counted; a right
- *   password (or one never checked) takes its count back.
- * - Failures are counted in fixed windows of `windowSeconds` per username (per app) and per
- *   client address. Once a key reaches its limit in a window, attempts for it are refused until
- *   that window ends: 429 TooManyLoginAttempts with Retry-After, before any hashing, whether the
+ *   password (or one never checked) takes its count back. Admission adds the failure first and
+ *   counts after: an attempt whose count passes the limit takes its failure back and is refused,
+ *   so however many instances race, at most the limit is admitted per window.
+ * - Failures are counted in a sliding window of `windowSeconds` per username (per app) and per
+ *   client address (per app): each failure is one event in the store. Once a key has its limit of
+ *   failures within the last window, attempts for it are refused until the oldest of them leaves
+ *   the window: 429 TooManyLoginAttempts with Retry-After, before any hashing, whether the
  *   password would have been right or not (else the answer would still tell). Refused attempts
  *   are not counted, so an attacker cannot extend a lockout past its window.
  * - A successful login clears the username's count (the password is known to whoever sent it) but
@@ -24,19 +28,21 @@
  * - Clients are remote addresses as Express sees them (`req.ip`, trust proxy off by default);
  *   IPv6 addresses count per /64, the block one subscriber usually holds. Basic user credentials
  *   count exactly like logins (the login pipeline passes the client address).
- * - Memory is bounded: each table keeps at most `maxEntries` keys and forgets the least recently
- *   touched first. Evicting a lock this way takes `maxEntries` other failing keys, which the
- *   client limit makes expensive.
+ * - Memory is bounded: nothing is held in this process. The store keeps one small record per
+ *   failure (keys stored as hashes), removed by a cleanup query once it has left the window; a
+ *   refused attempt adds none, so a key holds at most its limit (plus racing attempts) at a time.
+ * - A store that is down fails the attempt with 503 (the login needs the store anyway); nothing is
+ *   admitted without being counted.
  */
 import { createHash } from 'node:crypto';
 import { isIPv6 } from 'node:net';
+import type { SharedCounters } from '../ports';
 
 export interface LoginLimits {
   readonly windowSeconds: number;
   readonly failuresPerUsername: number;
   readonly failuresPerClient: number;
   readonly knownClientDays: number;
-  readonly maxEntries: number;
 }
 
 export const LOGIN_LIMITS: LoginLimits = {
@@ -44,7 +50,6 @@ export const LOGIN_LIMITS: LoginLimits = {
   failuresPerUsername: 10,
   failuresPerClient: 30,
   knownClientDays: 30,
-  maxEntries: 10_000,
 };
 
 /** One login attempt: an app's username, from a client address when the caller knows it. */
@@ -54,64 +59,48 @@ export interface LoginAttempt {
   readonly client?: string;
 }
 
-interface Window {
-  start: number;
-  failures: number;
+/** The counters one attempt touches, and the limit each answers to. */
+interface Keys {
+  readonly username: string;
+  readonly client: string | undefined;
+  /** The known client's own lock for the username, when the client is known for it. */
+  readonly knownFailures: string | undefined;
 }
 
-/** A Map that holds at most `cap` keys, forgetting the least recently set first. */
-class BoundedMap<V> {
-  private readonly map = new Map<string, V>();
-  constructor(private readonly cap: number) {}
-
-  get(key: string): V | undefined {
-    return this.map.get(key);
-  }
-
-  set(key: string, value: V): void {
-    this.map.delete(key);
-    this.map.set(key, value);
-    if (this.map.size > this.cap) this.map.delete(this.map.keys().next().value as string);
-  }
-
-  delete(key: string): void {
-    this.map.delete(key);
-  }
-
-  get size(): number {
-    return this.map.size;
-  }
-}
+const DAY_MS = 86_400_000;
+/** A limit this high is no limit (MFA codes count per user only): nothing is counted or asked for it. */
+const UNLIMITED = 1_000_000;
 
 export class LoginThrottle {
   readonly limits: LoginLimits;
   private readonly clock: () => Date;
-  private readonly usernames: BoundedMap<Window>;
-  private readonly clients: BoundedMap<Window>;
-  private readonly knownClients: BoundedMap<number>;
-  /** Failures per username and known client: a known client's own lock for that username. */
-  private readonly knownFailures: BoundedMap<Window>;
+  private readonly counters: SharedCounters;
+  private readonly namespace: string;
 
-  constructor(options: { clock?: () => Date; limits?: Partial<LoginLimits> } = {}) {
+  /**
+   * `counters`: where failures are counted (the document store's shared counters); `namespace`
+   * keeps two throttles on one store apart (logins and MFA codes).
+   */
+  constructor(options: {
+    counters: SharedCounters;
+    namespace?: string;
+    clock?: () => Date;
+    limits?: Partial<LoginLimits>;
+  }) {
     this.clock = options.clock ?? (() => new Date());
     this.limits = { ...LOGIN_LIMITS, ...options.limits };
-    this.usernames = new BoundedMap(this.limits.maxEntries);
-    this.clients = new BoundedMap(this.limits.maxEntries);
-    this.knownClients = new BoundedMap(this.limits.maxEntries);
-    this.knownFailures = new BoundedMap(this.limits.maxEntries);
+    this.counters = options.counters;
+    this.namespace = options.namespace ?? 'login';
   }
 
-  /** Seconds until this attempt may be made, or 0 when it may be made now. Does no hashing. */
-  retryAfterSeconds(attempt: LoginAttempt): number {
+  /** Seconds until this attempt may be made, or 0 when it may be made now. Does no hashing, counts nothing. */
+  async retryAfterSeconds(attempt: LoginAttempt): Promise<number> {
     const now = this.clock().getTime();
-    const client = attempt.client === undefined ? undefined : clientKey(attempt.client);
-    const waits = [client === undefined ? 0 : this.wait(this.clients.get(client), this.limits.failuresPerClient, now)];
-    // A known client answers to its own lock for the username instead of the username's (shared) one.
-    const usernameWindow =
-      client !== undefined && this.isKnown(attempt, client, now)
-        ? this.knownFailures.get(knownKey(attempt, client))
-        : this.usernames.get(usernameKey(attempt));
-    waits.push(this.wait(usernameWindow, this.limits.failuresPerUsername, now));
+    const keys = await this.keysOf(attempt, now);
+    const waits = await Promise.all([
+      this.waitOn(attempt.appKey, keys.knownFailures ?? keys.username, this.limits.failuresPerUsername, now),
+      keys.client === undefined ? 0 : this.waitOn(attempt.appKey, keys.client, this.limits.failuresPerClient, now),
+    ]);
     return Math.max(...waits);
   }
 
@@ -120,69 +109,91 @@ export class LoginThrottle {
    * `succeeded` or `withdraw` says otherwise; or, when a limit is reached, refuses it without
    * counting and returns the seconds to wait (0 means admitted).
    */
-  admit(attempt: LoginAttempt): number {
-    const wait = this.retryAfterSeconds(attempt);
+  async admit(attempt: LoginAttempt): Promise<number> {
+    // A read first: a flood of refused attempts costs reads only, never writes.
+    const wait = await this.retryAfterSeconds(attempt);
     if (wait > 0) return wait;
     const now = this.clock().getTime();
-    this.count(this.usernames, usernameKey(attempt), now, 1);
-    if (attempt.client !== undefined) {
-      const client = clientKey(attempt.client);
-      this.count(this.clients, client, now, 1);
-      if (this.isKnown(attempt, client, now)) this.count(this.knownFailures, knownKey(attempt, client), now, 1);
-    }
-    return 0;
+    const keys = await this.keysOf(attempt, now);
+    const { appKey } = attempt;
+    const expiresAt = now + this.windowMs;
+    const counted = this.counted(keys);
+    await Promise.all(counted.map((key) => this.counters.add(appKey, key, now, expiresAt)));
+    // Counted after adding: every failure added before this one is seen, whichever instance added
+    // it, so past the limit only the attempts whose count stayed within it are admitted.
+    const limited: Array<[string, number]> = [[keys.knownFailures ?? keys.username, this.limits.failuresPerUsername]];
+    if (keys.client !== undefined) limited.push([keys.client, this.limits.failuresPerClient]);
+    const over = await Promise.all(
+      limited.map(
+        async ([key, limit]) =>
+          limit < UNLIMITED && (await this.counters.newest(appKey, key, now - this.windowMs, limit + 1)).length > limit,
+      ),
+    );
+    if (!over.includes(true)) return 0;
+    await Promise.all(counted.map((key) => this.counters.removeOne(appKey, key, now - this.windowMs)));
+    return Math.max(1, await this.retryAfterSeconds(attempt));
   }
 
   /** An admitted attempt had the right password: clears the username's count, takes back the client's, and remembers the client as known for the user. */
-  succeeded(attempt: LoginAttempt): void {
-    this.usernames.delete(usernameKey(attempt));
+  async succeeded(attempt: LoginAttempt): Promise<void> {
+    const now = this.clock().getTime();
+    const { appKey } = attempt;
+    await this.counters.clear(appKey, this.key('username', attempt));
     if (attempt.client === undefined) return;
     const client = clientKey(attempt.client);
-    this.count(this.clients, client, this.clock().getTime(), -1);
-    this.knownFailures.delete(knownKey(attempt, client));
-    this.knownClients.set(knownKey(attempt, client), this.clock().getTime());
+    await Promise.all([
+      this.counters.removeOne(appKey, this.clientCounter(client), now - this.windowMs),
+      this.counters.clear(appKey, this.key('known-failures', attempt, client)),
+      this.counters.mark(appKey, this.key('known', attempt, client), now, now + this.limits.knownClientDays * DAY_MS),
+    ]);
   }
 
   /** An admitted attempt whose password was never checked (the server was busy): takes its counts back. */
-  withdraw(attempt: LoginAttempt): void {
+  async withdraw(attempt: LoginAttempt): Promise<void> {
     const now = this.clock().getTime();
-    this.count(this.usernames, usernameKey(attempt), now, -1);
-    if (attempt.client === undefined) return;
-    const client = clientKey(attempt.client);
-    this.count(this.clients, client, now, -1);
-    this.count(this.knownFailures, knownKey(attempt, client), now, -1);
+    const keys = await this.keysOf(attempt, now);
+    await Promise.all(
+      this.counted(keys).map((key) => this.counters.removeOne(attempt.appKey, key, now - this.windowMs)),
+    );
   }
 
-  /** Keys held per table (bounded by `maxEntries`). */
-  sizes(): { usernames: number; clients: number; knownClients: number; knownFailures: number } {
+  private get windowMs(): number {
+    return this.limits.windowSeconds * 1000;
+  }
+
+  /** Seconds until the key has fewer than `limit` failures in the window ending now (0: it has). */
+  private async waitOn(appKey: string, key: string, limit: number, now: number): Promise<number> {
+    if (limit >= UNLIMITED) return 0;
+    const times = await this.counters.newest(appKey, key, now - this.windowMs, limit);
+    if (times.length < limit) return 0;
+    // The lock ends when the oldest of the newest `limit` failures leaves the window.
+    return Math.max(1, Math.ceil(((times[limit - 1] ?? now) + this.windowMs - now) / 1000));
+  }
+
+  /** The keys an attempt is counted against. */
+  private counted(keys: Keys): string[] {
+    return [keys.username, keys.client, keys.knownFailures].filter((k): k is string => k !== undefined);
+  }
+
+  private async keysOf(attempt: LoginAttempt, now: number): Promise<Keys> {
+    const username = this.key('username', attempt);
+    if (attempt.client === undefined) return { username, client: undefined, knownFailures: undefined };
+    const client = clientKey(attempt.client);
+    const last = await this.counters.markOf(attempt.appKey, this.key('known', attempt, client));
+    const known = last !== undefined && now - last < this.limits.knownClientDays * DAY_MS;
     return {
-      usernames: this.usernames.size,
-      clients: this.clients.size,
-      knownClients: this.knownClients.size,
-      knownFailures: this.knownFailures.size,
+      username,
+      client: this.clientCounter(client),
+      knownFailures: known ? this.key('known-failures', attempt, client) : undefined,
     };
   }
 
-  private wait(window: Window | undefined, limit: number, now: number): number {
-    const end = window ? window.start + this.limits.windowSeconds * 1000 : 0;
-    if (!window || now >= end || window.failures < limit) return 0;
-    return Math.max(1, Math.ceil((end - now) / 1000));
+  private clientCounter(client: string): string {
+    return `${this.namespace}\u0000client\u0000${client}`;
   }
 
-  private count(table: BoundedMap<Window>, key: string, now: number, delta: 1 | -1): void {
-    const window = table.get(key);
-    const fresh = !window || now >= window.start + this.limits.windowSeconds * 1000;
-    if (delta < 0) {
-      // Taking back a count from a window that has since ended (or was evicted) has nothing to undo.
-      if (!fresh && window.failures > 0) window.failures--;
-      return;
-    }
-    table.set(key, fresh ? { start: now, failures: 1 } : { start: window.start, failures: window.failures + 1 });
-  }
-
-  private isKnown(attempt: LoginAttempt, client: string, now: number): boolean {
-    const last = this.knownClients.get(knownKey(attempt, client));
-    return last !== undefined && now - last < this.limits.knownClientDays * 86_400_000;
+  private key(kind: string, attempt: LoginAttempt, client?: string): string {
+    return `${this.namespace}\u0000${kind}\u0000${usernameKey(attempt)}${client === undefined ? '' : `\u0000${client}`}`;
   }
 }
 
@@ -190,11 +201,7 @@ export class LoginThrottle {
 function usernameKey(attempt: LoginAttempt): string {
   const name =
     attempt.username.length <= 128 ? attempt.username : createHash('sha256').update(attempt.username).digest('hex');
-  return `${attempt.appKey}\u0000${name}`;
-}
-
-function knownKey(attempt: LoginAttempt, client: string): string {
-  return `${usernameKey(attempt)}\u0000${client}`;
+  return name;
 }
 
 /** An IPv4 address as is (also when IPv4-mapped), an IPv6 address as its /64 prefix. */

@@ -24,8 +24,8 @@ export class PasswordProof {
    * refused now; counts nothing. Lets the login pipeline turn a throttled flood away before it
    * runs any login hook (check() still decides for the attempt the hooks leave).
    */
-  refuseWhileThrottled(attempt: LoginAttempt): void {
-    const wait = this.throttle.retryAfterSeconds(attempt);
+  async refuseWhileThrottled(attempt: LoginAttempt): Promise<void> {
+    const wait = await this.throttle.retryAfterSeconds(attempt);
     if (wait > 0) throw throttled(wait);
   }
 
@@ -37,7 +37,7 @@ export class PasswordProof {
    */
   async check(attempt: LoginAttempt, password: string): Promise<StoredDocument | null> {
     // Refused before any lookup or hashing, so a flood of throttled attempts costs almost nothing.
-    const wait = this.throttle.admit(attempt);
+    const wait = await this.throttle.admit(attempt);
     if (wait > 0) throw throttled(wait);
     // Admitted attempts count as failures from here on (so concurrent guesses see each other);
     // a right password takes its count back, and so does a check that never happened.
@@ -54,7 +54,8 @@ export class PasswordProof {
           ? await this.passwords.verifyAgainstNothing(password)
           : await this.passwords.verify(password, credential.hash);
     } catch (err) {
-      this.throttle.withdraw(attempt);
+      // Taking the count back is best effort: the store may be what failed.
+      await this.throttle.withdraw(attempt).catch(() => undefined);
       throw translateBusy(err);
     }
     if (!matches || !user) {
@@ -62,7 +63,7 @@ export class PasswordProof {
       if (user && credential?.resetRequired === true) throw errors.passwordResetRequired();
       return null;
     }
-    this.throttle.succeeded(attempt);
+    await this.throttle.succeeded(attempt);
     return user;
   }
 }

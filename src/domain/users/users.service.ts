@@ -8,13 +8,14 @@ import { randomUUID } from 'node:crypto';
 import { loginBodySchema, type LoginBody } from '../../../schemas/user.schema';
 import { describeErrors, validatorFor } from '../../../schemas/validator';
 import type { AppDefinition } from '../apps/app-definition';
-import { StoreError, type DocumentStore, type Filter, type StoredDocument } from '../ports';
+import { StoreError, type DocumentStore, type Filter, type SharedCounters, type StoredDocument } from '../ports';
 import { buildAcl, isPlainObject, restrict } from '../access/acl';
 import { MAX_RESULT_SET } from '../appdata/entities.service';
 import { buildKmd, checkClientId, newEntityId } from '../appdata/entity-fields';
 import { errors } from '../errors';
 import type { GroupsService } from '../groups/groups.service';
 import { LoginThrottle, type LoginAttempt } from './login-throttle';
+import { MemorySharedState } from '../memory-shared-state';
 import type { MfaChallenge, SecondFactor } from '../mfa/mfa.service';
 import { PasswordProof, translateBusy } from './password-proof';
 import { generatePassword, type PasswordHasher } from './passwords';
@@ -40,8 +41,10 @@ export type UserPrincipal = Extract<Principal, { kind: 'user' }>;
 export interface UsersServiceOptions {
   /** Hashes and checks passwords (in production off the event loop and off libuv's pool). */
   readonly passwords: PasswordHasher;
-  /** Failed-login limits; a fresh in-process throttle by default. */
+  /** Failed-login limits; by default a throttle counting in `counters`. */
   readonly throttle?: LoginThrottle;
+  /** Where the default throttle counts: the store's shared counters (so every instance counts together). */
+  readonly counters?: SharedCounters;
   readonly clock?: () => Date;
   /** Stamps `_kmd.lmt` (the app's MonotonicClock: every lmt comes from one clock); `clock` by default. */
   readonly stampWrite?: () => Date;
@@ -110,7 +113,15 @@ export class UsersService {
     this.clock = options.clock ?? (() => new Date());
     this.stampWrite = options.stampWrite ?? this.clock;
     this.passwords = options.passwords;
-    this.proof = new PasswordProof(store, this.passwords, options.throttle ?? new LoginThrottle({ clock: this.clock }));
+    this.proof = new PasswordProof(
+      store,
+      this.passwords,
+      options.throttle ??
+        new LoginThrottle({
+          counters: options.counters ?? new MemorySharedState({ clock: this.clock }),
+          clock: this.clock,
+        }),
+    );
     this.secondFactor = options.secondFactor;
     this.emailVerificationRequired = options.emailVerificationRequired ?? (() => false);
     this.onSignup = options.onSignup;
@@ -156,9 +167,9 @@ export class UsersService {
    * would be refused by the throttle now; counts nothing. The login pipeline asks this before the
    * login hooks, so a throttled flood costs no hook run either.
    */
-  refuseThrottledLogin(appKey: string, username: unknown, client?: string): void {
+  async refuseThrottledLogin(appKey: string, username: unknown, client?: string): Promise<void> {
     if (typeof username !== 'string') return;
-    this.proof.refuseWhileThrottled({ appKey, username, ...(client === undefined ? {} : { client }) });
+    await this.proof.refuseWhileThrottled({ appKey, username, ...(client === undefined ? {} : { client }) });
   }
 
   /**

@@ -1,6 +1,6 @@
 import type { DocumentStore } from '../../domain/ports';
 
-type Operation = Exclude<keyof DocumentStore, 'close' | 'ensureIndex'>;
+type Operation = Exclude<keyof DocumentStore, 'close' | 'ensureIndex' | 'sharedState'>;
 const OPERATIONS: readonly Operation[] = [
   'insert',
   'upsert',

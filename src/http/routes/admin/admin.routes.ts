@@ -46,9 +46,9 @@ export function adminRoutes({
     res.json(describeServer(config, appOf(res), { version: KINBASE_API_VERSION, startedAt, now: clock() }));
   });
 
-  router.get(`${base}/business-logic`, (_req, res) => {
+  router.get(`${base}/business-logic`, async (_req, res) => {
     const app = appOf(res);
-    res.json(describeBusinessLogic(app.businessLogic, businessLogic.recentErrors.of(app.appKey)));
+    res.json(describeBusinessLogic(app.businessLogic, await businessLogic.recentErrors.of(app.appKey)));
   });
 
   return router;

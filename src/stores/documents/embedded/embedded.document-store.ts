@@ -18,11 +18,13 @@ import {
   type GroupSpec,
   type GroupStats,
   type IndexSpec,
+  type SharedState,
   type StoredDocument,
 } from '../../../domain/ports';
 import { GroupAccumulator } from '../mongo-semantics/group-accumulator';
 import { Budget, DEFAULT_MAX_RESULT_BYTES } from '../result-budget';
 import { decodeDocument, setFields } from './sqlite/documents';
+import { SqliteSharedState } from './sqlite/shared-state';
 import { Engine, type CollectionInfo, type EngineAccess, type SyncMode } from './sqlite/engine';
 import { findPage, matcherOf, type Selection } from './sqlite/find';
 import { planFilter, type Plan } from './sqlite/planner';
@@ -266,6 +268,12 @@ export class EmbeddedDocumentStore implements DocumentStore {
    */
   async backupTo(file: string): Promise<void> {
     await this.engine.db.backup(file, { progress: () => 256 });
+  }
+
+  /** Counters and logs in the same SQLite file, shared by every process that opens it. */
+  sharedState(clock?: () => Date): SharedState {
+    this.assertOpen();
+    return new SqliteSharedState(this.engine, clock);
   }
 
   async close(): Promise<void> {

@@ -1,7 +1,7 @@
 /**
  * How the MongoDB document store's driver errors become the port's StoreError, in one place.
  */
-import { MongoError } from 'mongodb';
+import { MongoError, MongoNetworkError, MongoServerSelectionError } from 'mongodb';
 import { StoreError } from '../../../domain/ports';
 
 const UNAVAILABLE_ERRORS = new Set([
@@ -11,6 +11,11 @@ const UNAVAILABLE_ERRORS = new Set([
   'MongoTopologyClosedError',
   'MongoNotConnectedError',
   'MongoServerClosedError',
+  'MongoPoolClearedError',
+  'MongoWaitQueueTimeoutError',
+  'MongoOperationTimeoutError',
+  // The write may not have reached a majority: not acknowledged, so the client is told to retry.
+  'MongoWriteConcernError',
 ]);
 
 const QUERY_REJECTED = new Set([2, 9, 238]);
@@ -36,7 +41,14 @@ export async function translate<T>(call: () => Promise<T>): Promise<T> {
       // SQLite's message instead of 11000; it is still a duplicate to our callers.
       if (err.code === 1 && /UNIQUE constraint failed/.test(err.message))
         throw new StoreError('duplicate', err.message, { cause: err });
-      if (UNAVAILABLE_ERRORS.has(err.name)) throw new StoreError('unavailable', err.message, { cause: err });
+      // By class as well as by name: the driver's subclasses have names of their own (a pool
+      // cleared under a request by a timed-out heartbeat is a PoolClearedOnNetworkError).
+      if (
+        err instanceof MongoNetworkError ||
+        err instanceof MongoServerSelectionError ||
+        UNAVAILABLE_ERRORS.has(err.name)
+      )
+        throw new StoreError('unavailable', err.message, { cause: err });
       // The server refused the query itself (BadValue, FailedToParse, NotImplemented): FerretDB
       // lacks a few operator forms MongoDB has. The client gets a 400 naming the problem, not a 500.
       if (typeof err.code === 'number' && QUERY_REJECTED.has(err.code))

@@ -12,8 +12,10 @@ import {
   type GroupSpec,
   type GroupStats,
   type IndexSpec,
+  type SharedState,
   type StoredDocument,
 } from '../../../domain/ports';
+import { MongoSharedState } from './mongo.shared-state';
 import { GroupAccumulator } from '../mongo-semantics/group-accumulator';
 import { translate } from './mongo-errors';
 import { findAll } from './mongo-find';
@@ -24,6 +26,12 @@ export interface MongoDocumentStoreOptions {
   url: string;
   /** Prepended to every app key to name that app's database. */
   dbPrefix: string;
+  /**
+   * Longest silence on a connection before a call fails (`socketTimeoutMS`); default
+   * SOCKET_TIMEOUT_MS. Server selection and new connections wait at most the smaller of this and
+   * SERVER_SELECTION_TIMEOUT_MS.
+   */
+  timeoutMs?: number;
   /** Server-side time limit of every query (`maxTimeMS`); default QUERY_TIME_LIMIT_MS. */
   queryTimeLimitMs?: number;
   /**
@@ -41,6 +49,26 @@ export const QUERY_TIME_LIMIT_MS = 5000;
 
 /** A page of `scan` stops once its documents hold this many bytes of BSON (8 MiB). */
 const SCAN_PAGE_BYTES = 8 * 1024 * 1024;
+
+/**
+ * How long kinbase waits for MongoDB before answering 503 (docs/several-instances.md, "Bounds"):
+ * - no reachable server (stopped, refusing, partitioned): SERVER_SELECTION_TIMEOUT_MS to select
+ *   one, CONNECT_TIMEOUT_MS for a new connection;
+ * - a server that accepted the request and stopped answering (hung, blackholed):
+ *   SOCKET_TIMEOUT_MS of silence on the connection, longer than QUERY_TIME_LIMIT_MS so a query
+ *   the server is still allowed to run is not cut short by the client.
+ * The driver's defaults (30 s to select a server, no socket timeout) let a hung database pile
+ * requests up for half a minute or forever.
+ */
+export const SERVER_SELECTION_TIMEOUT_MS = 3000;
+export const CONNECT_TIMEOUT_MS = 3000;
+export const SOCKET_TIMEOUT_MS = QUERY_TIME_LIMIT_MS + 3000;
+
+/**
+ * Write concern unless the connection string names one (`w=`): acknowledged by a majority of a
+ * replica set and journaled, so an acknowledged write survives a failover and a crash.
+ */
+const DEFAULT_WRITE_CONCERN = { w: 'majority', journal: true } as const;
 
 /**
  * Read options of every query. Strings kinbase stored are valid UTF-8 by construction (JSON bodies
@@ -69,9 +97,12 @@ export class MongoDocumentStore implements DocumentStore {
   /** Connects and verifies the server answers. Throws StoreError('unavailable') if it does not. */
   static async connect(options: MongoDocumentStoreOptions): Promise<MongoDocumentStore> {
     const client = new MongoClient(options.url, {
-      // Fail a request within seconds when the server is gone, instead of the driver's 30 s.
-      serverSelectionTimeoutMS: 5000,
-      connectTimeoutMS: 5000,
+      // Fail a request within seconds when the server is gone or hung, instead of the driver's 30 s.
+      serverSelectionTimeoutMS: Math.min(SERVER_SELECTION_TIMEOUT_MS, options.timeoutMs ?? SOCKET_TIMEOUT_MS),
+      connectTimeoutMS: Math.min(CONNECT_TIMEOUT_MS, options.timeoutMs ?? SOCKET_TIMEOUT_MS),
+      socketTimeoutMS: options.timeoutMs ?? SOCKET_TIMEOUT_MS,
+      waitQueueTimeoutMS: Math.min(SERVER_SELECTION_TIMEOUT_MS, options.timeoutMs ?? SOCKET_TIMEOUT_MS),
+      ...(/[?&]w=/.test(options.url) ? {} : { writeConcern: DEFAULT_WRITE_CONCERN }),
       ignoreUndefined: true,
       appName: 'kinbase',
     });
@@ -318,6 +349,11 @@ export class MongoDocumentStore implements DocumentStore {
       this.ensuredIndexes.set(key, ensured);
     }
     await ensured;
+  }
+
+  /** Counters and logs in each app's database, shared by every instance on this server. */
+  sharedState(clock?: () => Date): SharedState {
+    return new MongoSharedState((appKey, name) => this.collection({ appKey, collection: name }), this.maxTimeMS, clock);
   }
 
   async close(): Promise<void> {

@@ -41,6 +41,12 @@ export interface GcsObjectStoreOptions {
   hmac?: { accessId: string; secret: string };
   /** The signing time of download URLs is never later than this clock's now; the wall clock by default. */
   clock?: Clock;
+  /**
+   * Longest wait for one HTTP request to the bucket (default 8 s); a failed request is retried
+   * once at most, so an unreachable bucket answers within about twice this, not the library's
+   * default of minutes of retries.
+   */
+  timeoutMs?: number;
 }
 
 /** How download URLs get signed: HMAC key, the service account's RSA key in workers, or the library. */
@@ -104,6 +110,12 @@ export class GcsObjectStore implements ObjectStore {
    */
   static async create(options: GcsObjectStoreOptions): Promise<GcsObjectStore> {
     const storage = new Storage({
+      timeout: options.timeoutMs ?? 8000,
+      retryOptions: {
+        maxRetries: 1,
+        maxRetryDelay: 1,
+        totalTimeout: Math.ceil((2 * (options.timeoutMs ?? 8000)) / 1000),
+      },
       ...(options.keyFile ? { keyFilename: options.keyFile } : {}),
       ...(options.apiEndpoint ? { apiEndpoint: options.apiEndpoint } : {}),
     });

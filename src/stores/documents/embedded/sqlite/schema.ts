@@ -5,6 +5,8 @@
  * documents everyone may read. `collections` and `indexes`: the catalog, with counts and flags;
  * `catalog_generation`: bumped on every catalog change, so worker processes sharing the file know
  * when to reload theirs (an extra table an older kinbase ignores: the schema version stays).
+ * `shared_events`, `shared_marks`, `shared_logs`: the SharedState of every process on the file
+ * (shared-state.ts): failed-login and MFA counters, Business Logic's recent failures.
  */
 import type Database from 'better-sqlite3';
 
@@ -21,6 +23,20 @@ CREATE INDEX IF NOT EXISTS entries_by_document ON entries (ix, id, key);
 CREATE TABLE IF NOT EXISTS public_entries (ix INTEGER NOT NULL, key BLOB NOT NULL, id TEXT NOT NULL, PRIMARY KEY (ix, key, id)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS catalog_generation (id INTEGER PRIMARY KEY CHECK (id = 0), generation INTEGER NOT NULL);
 INSERT OR IGNORE INTO catalog_generation (id, generation) VALUES (0, 0);
+CREATE TABLE IF NOT EXISTS shared_events (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT, app TEXT NOT NULL, key TEXT NOT NULL, at INTEGER NOT NULL,
+  expires INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS shared_events_by_key ON shared_events (app, key, at);
+CREATE INDEX IF NOT EXISTS shared_events_expires ON shared_events (expires);
+CREATE TABLE IF NOT EXISTS shared_marks (
+  app TEXT NOT NULL, key TEXT NOT NULL, value INTEGER NOT NULL, expires INTEGER NOT NULL,
+  PRIMARY KEY (app, key)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS shared_logs (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT, app TEXT NOT NULL, log TEXT NOT NULL, entry TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS shared_logs_by_log ON shared_logs (app, log, seq);
 `;
 
 export function prepare(db: Database.Database) {
