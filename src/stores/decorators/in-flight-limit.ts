@@ -58,6 +58,8 @@ export class InFlightLimit {
 const DOCUMENT_CALLS = [
   'insert',
   'upsert',
+  'putMany',
+  'scan',
   'replace',
   'setFields',
   'find',
@@ -68,6 +70,15 @@ const DOCUMENT_CALLS = [
   'deleteMany',
   'listCollections',
 ] as const satisfies ReadonlyArray<keyof DocumentStore>;
+
+// Every data call of the port is listed above: a call added to DocumentStore and not here would
+// vanish from the limited store (it is built call by call), so this fails to compile instead.
+type UnlistedDocumentCall = Exclude<
+  keyof DocumentStore,
+  (typeof DOCUMENT_CALLS)[number] | 'close' | 'ensureIndex' | 'sharedState'
+>;
+const everyDocumentCallListed: [UnlistedDocumentCall] extends [never] ? true : UnlistedDocumentCall = true;
+void everyDocumentCallListed;
 
 /** The same document store with every data call under `limit` (closing and ensuring indexes are not limited). */
 export function limitDocumentStore(store: DocumentStore, limit: InFlightLimit): DocumentStore {
