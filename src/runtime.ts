@@ -136,7 +136,12 @@ export function buildRuntime(deps: RuntimeDeps): Runtime {
   // A bucket call is answered within twice its request timeout (one retry), whatever the library does.
   const objectDeadline = config.storage.kind === 'gcs' ? 2 * (config.storage.timeoutMs ?? 8000) : undefined;
   const objects = limitObjectStore(deps.objects.store, objectCalls, objectDeadline);
-  const limitedDocuments = limitDocumentStore(deps.documents, documentCalls);
+  // A MongoDB call is answered within the bound docs/several-instances.md gives (the socket timeout
+  // twice, for the driver's one retry, plus server selection), whatever the driver does meanwhile.
+  const documentTimeout = config.documents.kind === 'mongodb' ? (config.documents.timeoutMs ?? 8000) : undefined;
+  const documentDeadline =
+    documentTimeout === undefined ? undefined : 2 * documentTimeout + Math.min(3000, documentTimeout);
+  const limitedDocuments = limitDocumentStore(deps.documents, documentCalls, documentDeadline);
   // Every document store call of a request is counted for it (kinbase_store_round_trips_per_request).
   const documents = countingDocumentStore(limitedDocuments, (operation) => metrics.storeCall(operation));
   // Sessions resolved on this instance are served from memory for a few seconds; every change made

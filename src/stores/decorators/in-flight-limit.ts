@@ -81,31 +81,32 @@ const everyDocumentCallListed: [UnlistedDocumentCall] extends [never] ? true : U
 void everyDocumentCallListed;
 
 /** The same document store with every data call under `limit` (closing and ensuring indexes are not limited). */
-export function limitDocumentStore(store: DocumentStore, limit: InFlightLimit): DocumentStore {
+export function limitDocumentStore(store: DocumentStore, limit: InFlightLimit, deadlineMs?: number): DocumentStore {
   const limited: DocumentStore = {
     close: () => store.close(),
     // Not limited: adapters remember created indexes, so all but the first call reach no server,
     // and one request asks for several at once.
     ensureIndex: (scope, index) => store.ensureIndex(scope, index),
     ...(store.sharedState
-      ? { sharedState: (clock?: () => Date) => limitSharedState(store.sharedState!(clock), limit) }
+      ? { sharedState: (clock?: () => Date) => limitSharedState(store.sharedState!(clock), limit, deadlineMs) }
       : {}),
   } as DocumentStore;
   for (const name of DOCUMENT_CALLS) {
     const original = (store[name] as (...args: unknown[]) => Promise<unknown>).bind(store);
-    (limited as unknown as Record<string, unknown>)[name] = (...args: unknown[]) => limit.run(() => original(...args));
+    (limited as unknown as Record<string, unknown>)[name] = (...args: unknown[]) =>
+      limit.run(() => original(...args), deadlineMs);
   }
   return limited;
 }
 
-function limitSharedState(shared: SharedState, limit: InFlightLimit): SharedState {
+function limitSharedState(shared: SharedState, limit: InFlightLimit, deadlineMs?: number): SharedState {
   const wrap = <T extends object>(target: T): T =>
     new Proxy(target, {
       get(obj, prop, receiver) {
         const value = Reflect.get(obj, prop, receiver) as unknown;
         if (typeof value !== 'function') return value;
         return (...args: unknown[]) =>
-          limit.run(() => (value as (...a: unknown[]) => Promise<unknown>).apply(obj, args));
+          limit.run(() => (value as (...a: unknown[]) => Promise<unknown>).apply(obj, args), deadlineMs);
       },
     });
   return { counters: wrap(shared.counters), logs: wrap(shared.logs) };
