@@ -24,6 +24,7 @@ import {
   FORMAT,
   FORMAT_VERSION,
   TRANSIENT_COLLECTIONS,
+  withoutStoredVariants,
   collectionFileName,
   type FileLine,
   type Manifest,
@@ -83,7 +84,7 @@ export async function exportDeployment(
             fileCount++;
             fileBytes += exported.line.size;
           }
-          await writer.write(exported.record);
+          await writer.write(withoutStoredVariants(exported.record));
           bar.increment();
         }
       }

@@ -2,7 +2,15 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { NdjsonWriter, readLines } from '../../src/cli/archive/ndjson';
-import { decodeDocument, encodeDocument, entryPath } from '../../src/cli/archive/format';
+import {
+  CARRIED_INTERNAL,
+  TRANSIENT_COLLECTIONS,
+  decodeDocument,
+  encodeDocument,
+  entryPath,
+  isImportableCollection,
+  withoutStoredVariants,
+} from '../../src/cli/archive/format';
 import { makeTempDir, removeTempDir } from '../support/temp-dirs';
 
 describe('export archive format', () => {
@@ -45,5 +53,35 @@ describe('export archive format', () => {
 
   test('a manifest path inside the export resolves under it', () => {
     expect(entryPath(dir, 'apps/0/files/3')).toBe(path.join(dir, 'apps', '0', 'files', '3'));
+  });
+
+  test('roles and their memberships travel; mailed links and the shared login counters do not, and are not importable', () => {
+    for (const name of ['_role', '_roleMember']) expect(isImportableCollection(name)).toBe(true);
+    for (const name of ['_accountLink', '_kinbaseEvents', '_kinbaseLogs']) {
+      expect(TRANSIENT_COLLECTIONS.has(name)).toBe(true);
+      expect(CARRIED_INTERNAL.has(name)).toBe(false);
+      expect(isImportableCollection(name)).toBe(false);
+    }
+  });
+
+  test('a file record keeps its image facts but not the variants stored beside it (the target makes them again)', () => {
+    const record = {
+      _id: 'f1',
+      _filename: 'a.png',
+      _kinbaseImage: {
+        generation: 'g1',
+        status: 'ok',
+        width: 40,
+        height: 30,
+        thumbhash: 'abc',
+        variants: { thumb: 'd1' },
+      },
+    };
+    expect(withoutStoredVariants(record)).toEqual({
+      _id: 'f1',
+      _filename: 'a.png',
+      _kinbaseImage: { generation: 'g1', status: 'ok', width: 40, height: 30, thumbhash: 'abc' },
+    });
+    expect(withoutStoredVariants({ _id: 'f2' })).toEqual({ _id: 'f2' });
   });
 });

@@ -10,6 +10,7 @@
  * so the marker cannot be confused with data), the way the embedded store keeps them.
  */
 import path from 'node:path';
+import { IMAGE_INFO_FIELD } from '../../domain/files/file-metadata';
 
 export const FORMAT = 'kinbase-export';
 export const FORMAT_VERSION = 1;
@@ -17,7 +18,9 @@ export const FORMAT_VERSION = 1;
 /**
  * Internal collections that are not carried: sessions and MFA login sessions (users sign in again
  * on the target), delta set tombstones and tracking (delta sets start fresh: an older `since` is
- * refused and the client reads the whole collection), the scheduler's lease, the import marker.
+ * refused and the client reads the whole collection), the scheduler's lease, the import marker,
+ * account-mail links (a link mailed by the source must not work on the target), and the counters
+ * and logs instances share on MongoDB (failed logins, Business Logic's recent failures).
  */
 export const TRANSIENT_COLLECTIONS: ReadonlySet<string> = new Set([
   '_session',
@@ -25,13 +28,18 @@ export const TRANSIENT_COLLECTIONS: ReadonlySet<string> = new Set([
   '_tombstone',
   '_kinbaseSchedule',
   '_kinbaseImport',
+  '_accountLink',
+  '_kinbaseEvents',
+  '_kinbaseLogs',
 ]);
 
-/** The internal collections an export carries: users, passwords, groups, files, MFA state. */
+/** The internal collections an export carries: users, passwords, groups, roles, files, MFA state. */
 export const CARRIED_INTERNAL: ReadonlySet<string> = new Set([
   'user',
   '_credential',
   '_group',
+  '_role',
+  '_roleMember',
   '_blob',
   '_mfa_authenticator',
   '_mfa_recovery_code',
@@ -44,6 +52,18 @@ const APPDATA_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/;
 /** Whether an export (or a pull) may write a collection of this name: an app's own, or a carried internal one. */
 export function isImportableCollection(name: unknown): name is string {
   return typeof name === 'string' && (CARRIED_INTERNAL.has(name) || (APPDATA_NAME.test(name) && name !== 'user'));
+}
+
+/**
+ * A file record as exported: the image facts of its bytes (size, ThumbHash) travel, the list of
+ * stored variants does not, since variant objects are not exported: the target makes them again
+ * on first request instead of linking objects it does not have.
+ */
+export function withoutStoredVariants(record: Record<string, unknown>): Record<string, unknown> {
+  const info = Object.hasOwn(record, IMAGE_INFO_FIELD) ? record[IMAGE_INFO_FIELD] : undefined;
+  if (!info || typeof info !== 'object' || Array.isArray(info) || !Object.hasOwn(info, 'variants')) return record;
+  const { variants: _stored, ...facts } = info as Record<string, unknown>;
+  return { ...record, [IMAGE_INFO_FIELD]: facts };
 }
 
 /** One file of the export with its checksum. */
