@@ -123,6 +123,8 @@ async function main(): Promise<void> {
       KINBASE_APP_SECRET: randomBytes(12).toString('hex'),
       KINBASE_MASTER_SECRET: masterSecret,
       KINBASE_LOG_LEVEL: 'warn',
+      // One process: its CPU time and peak RSS are read from /proc by this pid.
+      KINBASE_WORKERS: '1',
       KINBASE_UPLOAD_URL_TTL_SECONDS: '600',
     },
     'kinbase is serving',

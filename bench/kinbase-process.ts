@@ -24,14 +24,16 @@ export interface Kinbase {
 }
 
 /**
- * Starts `node dist/src/server.js` with `env` (plus PATH, PORT=0, warn logging) and resolves once
- * it listens. Its output is kept only until then (for the error message), so a chatty server does
+ * Starts `node dist/src/server.js` with `env` (plus PATH, PORT=0, warn logging, and one process:
+ * KINBASE_WORKERS=1 unless `env` says otherwise) and resolves once it listens. One process, because
+ * the benches that read a server's CPU time or peak RSS from /proc read that one pid; bench:workers
+ * sets KINBASE_WORKERS itself and sums the process tree. Its output is kept only until then (for the error message), so a chatty server does
  * not load the bench process. `entry` replaces the server script (e.g. an older build).
  */
 export async function startKinbase(name: string, env: Record<string, string>, entry = SERVER_ENTRY): Promise<Kinbase> {
   const child = track(
     spawn(process.execPath, [...kinbaseNodeArgs(), entry], {
-      env: { PATH: process.env.PATH ?? '', PORT: '0', KINBASE_LOG_LEVEL: 'warn', ...env },
+      env: { PATH: process.env.PATH ?? '', PORT: '0', KINBASE_LOG_LEVEL: 'warn', KINBASE_WORKERS: '1', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     }),
   );
