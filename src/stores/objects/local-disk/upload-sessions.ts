@@ -10,14 +10,15 @@
  * when it is cancelled (a newer upload of the file opened) or by the sweep after its deadline.
  */
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, type Dirent } from 'node:fs';
-import { mkdir, readdir, readFile, rename, rm, rmdir, stat, truncate, writeFile } from 'node:fs/promises';
+import { createWriteStream } from 'node:fs';
+import { mkdir, readFile, rename, rm, rmdir, stat, truncate, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { StoreError, type UploadSessionOptions } from '../../../domain/ports';
 import { md5OfFile, type Md5Workers, type RunningMd5 } from './md5-workers';
 import { withSessionLock } from './session-lock';
+import { closingDir, removeListedSessions, sweepClosedHours } from '../session-index';
 
 /** What a session was opened for, as recorded on disk. */
 export interface UploadSessionRecord {
@@ -41,7 +42,6 @@ export interface UploadSessionState extends UploadSessionRecord {
 }
 
 const SESSION_ID = /^[A-Za-z0-9_-]{16,64}$/;
-const HOUR_MS = 3_600_000;
 
 /** Signals that the client sent more bytes than it may (the request's bytes are discarded). */
 class TooManyBytes extends Error {}
@@ -130,7 +130,7 @@ export class UploadSessions {
   }
 
   private closingDir(closesAt: number): string {
-    return path.join(this.dir, 'closing', String(Math.floor(closesAt / HOUR_MS)));
+    return closingDir(this.dir, closesAt);
   }
 
   /**
@@ -326,45 +326,13 @@ export class UploadSessions {
   /** Removes every session (pending or completed) of `key`, and with `prefix` of every key under `key + '/'`. */
   async deleteForKey(key: string, options: { prefix?: boolean } = {}): Promise<void> {
     const dir = this.keyDir(key);
-    await this.removeListed(dir, options.prefix === true);
+    await removeListedSessions(dir, options.prefix === true, (id) => this.remove(id));
     if (options.prefix) await rm(dir, { recursive: true, force: true });
-  }
-
-  /** Removes the sessions named by the pointer files in `dir` (and, when `deep`, below it). */
-  private async removeListed(dir: string, deep: boolean): Promise<void> {
-    let entries: Dirent[];
-    try {
-      entries = await readdir(dir, { withFileTypes: true });
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') return;
-      throw err;
-    }
-    for (const entry of entries) {
-      if (entry.isFile()) await this.remove(entry.name);
-      else if (deep && entry.isDirectory()) await this.removeListed(path.join(dir, entry.name), true);
-    }
   }
 
   /** Removes every session whose absolute deadline lies in an hour that ended before `now`. */
   async sweep(now: Date): Promise<number> {
-    const root = path.join(this.dir, 'closing');
-    let hours: string[];
-    try {
-      hours = await readdir(root);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 0;
-      throw err;
-    }
-    let removed = 0;
-    for (const hour of hours) {
-      if (!/^\d+$/.test(hour) || (Number(hour) + 1) * HOUR_MS > now.getTime()) continue;
-      for (const id of await readdir(path.join(root, hour))) {
-        await this.remove(id);
-        removed++;
-      }
-      await rm(path.join(root, hour), { recursive: true, force: true });
-    }
-    return removed;
+    return sweepClosedHours(this.dir, now, (id) => this.remove(id));
   }
 }
 

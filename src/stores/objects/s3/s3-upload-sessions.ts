@@ -10,12 +10,12 @@
  * deadline falls in), so deleting a file or sweeping expired sessions never scans them all.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, readFile, rename, rm, rmdir, writeFile, type FileHandle, open } from 'node:fs/promises';
-import type { Dirent } from 'node:fs';
+import { mkdir, readFile, rename, rm, rmdir, writeFile, type FileHandle, open } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { StoreError, type UploadSessionOptions } from '../../../domain/ports';
 import type { Md5Workers, RunningMd5 } from '../local-disk/md5-workers';
+import { closingDir, removeListedSessions, sweepClosedHours } from '../session-index';
 import { abortMultipart, MultipartWriter, pumpParts, type MultipartState, type UploadedPart } from './multipart';
 import { S3Error, type S3Client } from './s3-client';
 
@@ -41,7 +41,6 @@ export interface S3UploadState extends S3UploadRecord {
 }
 
 const SESSION_ID = /^[A-Za-z0-9_-]{16,64}$/;
-const HOUR_MS = 3_600_000;
 
 class TooManyBytes extends Error {}
 
@@ -89,7 +88,7 @@ export class S3UploadSessions {
   }
 
   private closingDir(closesAt: number): string {
-    return path.join(this.dir, 'closing', String(Math.floor(closesAt / HOUR_MS)));
+    return closingDir(this.dir, closesAt);
   }
 
   /** Opens a session; pointers first, record last (a session exists once its record does). */
@@ -350,44 +349,13 @@ export class S3UploadSessions {
   /** Removes every session of `key`, and with `prefix` of every key under `key + '/'`. */
   async deleteForKey(key: string, options: { prefix?: boolean } = {}): Promise<void> {
     const dir = this.keyDir(key);
-    await this.removeListed(dir, options.prefix === true);
+    await removeListedSessions(dir, options.prefix === true, (id) => this.remove(id));
     if (options.prefix) await rm(dir, { recursive: true, force: true });
-  }
-
-  private async removeListed(dir: string, deep: boolean): Promise<void> {
-    let entries: Dirent[];
-    try {
-      entries = await readdir(dir, { withFileTypes: true });
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') return;
-      throw err;
-    }
-    for (const entry of entries) {
-      if (entry.isFile()) await this.remove(entry.name);
-      else if (deep && entry.isDirectory()) await this.removeListed(path.join(dir, entry.name), true);
-    }
   }
 
   /** Removes (and aborts) every session whose absolute deadline lies in an hour that ended before `now`. */
   async sweep(now: Date): Promise<number> {
-    const root = path.join(this.dir, 'closing');
-    let hours: string[];
-    try {
-      hours = await readdir(root);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 0;
-      throw err;
-    }
-    let removed = 0;
-    for (const hour of hours) {
-      if (!/^\d+$/.test(hour) || (Number(hour) + 1) * HOUR_MS > now.getTime()) continue;
-      for (const id of await readdir(path.join(root, hour))) {
-        await this.remove(id);
-        removed++;
-      }
-      await rm(path.join(root, hour), { recursive: true, force: true });
-    }
-    return removed;
+    return sweepClosedHours(this.dir, now, (id) => this.remove(id));
   }
 }
 
